@@ -1,0 +1,136 @@
+//! Authentication: who signed this request, and did they sign it right.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use berth_iam::{Iam, KeyStatus, Principal};
+use berth_sigv4::{Authorization, SigV4Error};
+use subtle::ConstantTimeEq;
+
+use crate::protocol::Service;
+
+/// Why a request is not authenticated. [`crate::WireError::from_auth`] gives each its wire form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthError {
+    /// No `Authorization` header.
+    Missing,
+    /// The header or the credential scope is malformed; the message is AWS's.
+    Incomplete(String),
+    /// The access key id is unknown or inactive.
+    UnknownKey,
+    /// A session token is missing, unexpected, or not the key's.
+    BadToken,
+    /// Temporary credentials past their expiry.
+    ExpiredToken,
+    /// The signature does not verify.
+    SignatureMismatch,
+    /// The signature is refused for a stated reason (time outside the allowed skew, a scope
+    /// that does not fit, a header that must be signed and is not); the message is AWS's.
+    SignatureRefused(String),
+    /// The key store failed.
+    Internal(String),
+}
+
+/// A verified caller.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub principal: Principal,
+    pub access_key_id: String,
+    /// The region of the credential scope: the namespace the request acts in.
+    pub region: String,
+    pub service: Service,
+}
+
+impl From<SigV4Error> for AuthError {
+    fn from(e: SigV4Error) -> AuthError {
+        match e {
+            SigV4Error::MissingAuthentication => AuthError::Missing,
+            SigV4Error::Expired { message } | SigV4Error::NotYetCurrent { message } => {
+                AuthError::SignatureRefused(message)
+            }
+            SigV4Error::InvalidScope(message) => AuthError::SignatureRefused(message),
+            e @ SigV4Error::HeaderNotSigned(_) => AuthError::SignatureRefused(e.to_string()),
+            SigV4Error::SignatureDoesNotMatch => AuthError::SignatureMismatch,
+            SigV4Error::Incomplete(message) => AuthError::Incomplete(message),
+        }
+    }
+}
+
+/// The service a request is for, from its credential scope, checked against its `X-Amz-Target`.
+pub fn scoped_service(
+    authz: &Authorization,
+    target_service: Option<Service>,
+) -> Result<Service, AuthError> {
+    let named = Service::from_signing_name(&authz.scope.service);
+    match (named, target_service) {
+        (Some(s), Some(t)) if s != t => Err(wrong_service(t)),
+        (Some(s), _) => Ok(s),
+        // AWS's endpoint for the target's service would name itself; without a target there is
+        // no endpoint to speak for, and berth says which signing names it serves.
+        (None, Some(t)) => Err(wrong_service(t)),
+        (None, None) => Err(AuthError::SignatureRefused(format!(
+            "Credential should be scoped to correct service: one of 'ecs', 'secretsmanager', 'kms', 'iam', 'sts', not '{}'. ",
+            authz.scope.service
+        ))),
+    }
+}
+
+fn wrong_service(s: Service) -> AuthError {
+    AuthError::SignatureRefused(format!(
+        "Credential should be scoped to correct service: '{}'. ",
+        s.signing_name()
+    ))
+}
+
+/// Verifies the request against the signer's stored key and returns who signed it.
+pub fn authenticate(
+    iam: &Iam<'_>,
+    req: &berth_sigv4::Request<'_>,
+    authz: &Authorization,
+    service: Service,
+    now: SystemTime,
+) -> Result<Caller, AuthError> {
+    if !berth_core::ids::is_region(&authz.scope.region) {
+        return Err(AuthError::SignatureRefused(format!(
+            "Credential should be scoped to a valid region, not '{}'. ",
+            authz.scope.region
+        )));
+    }
+    let key = iam
+        .resolve_access_key(&authz.access_key_id)
+        .map_err(|e| AuthError::Internal(e.to_string()))?
+        .ok_or(AuthError::UnknownKey)?;
+    if key.status != KeyStatus::Active {
+        return Err(AuthError::UnknownKey);
+    }
+    let token = req
+        .headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case("x-amz-security-token"))
+        .map(|(_, v)| v.as_str());
+    match (&key.session_token_sha256, token) {
+        (None, None) => {}
+        (Some(expected), Some(given)) => {
+            let digest = berth_iam::token_digest(given);
+            if !bool::from(expected.as_bytes().ct_eq(digest.as_bytes())) {
+                return Err(AuthError::BadToken);
+            }
+        }
+        _ => return Err(AuthError::BadToken),
+    }
+    if let Some(exp) = key.expires_at {
+        let now_s = now
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        if now_s >= exp {
+            return Err(AuthError::ExpiredToken);
+        }
+    }
+    berth_sigv4::verify(req, authz, &key.secret, now)?;
+    Ok(Caller {
+        principal: key.principal,
+        access_key_id: key.access_key_id,
+        region: authz.scope.region.clone(),
+        service,
+    })
+}

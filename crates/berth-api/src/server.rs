@@ -1,0 +1,278 @@
+//! The HTTP listener's one handler: read, authenticate, route, answer.
+
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header, request::Parts};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use berth_core::RootKey;
+use berth_iam::Iam;
+use berth_store::Store;
+
+use crate::auth::{self, AuthError, Caller};
+use crate::error::WireError;
+use crate::protocol::{Protocol, Service};
+use crate::services::{self, Ctx};
+
+/// Request bodies larger than this are refused before they are read whole. The largest body
+/// any supported operation needs is well under it (a task definition is at most 64 KiB, a
+/// secret value 64 KiB, a KMS plaintext 4 KiB).
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// What every request handler shares.
+pub struct ApiState {
+    pub store: Arc<dyn Store>,
+    pub root_key: RootKey,
+}
+
+impl ApiState {
+    pub fn iam(&self) -> Iam<'_> {
+        Iam::new(self.store.as_ref(), &self.root_key)
+    }
+}
+
+/// The whole HTTP surface: `GET /_berth/health` and every AWS API call.
+pub fn router(state: Arc<ApiState>) -> Router {
+    Router::new()
+        .route("/_berth/health", get(health))
+        .fallback(handle)
+        .with_state(state)
+}
+
+async fn health() -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        r#"{"status":"ready"}"#,
+    )
+        .into_response()
+}
+
+/// The protocol a request seems to speak, for errors raised before its credential scope is
+/// known: `X-Amz-Target` means JSON, anything else Query.
+fn guess_protocol(headers: &HeaderMap) -> Protocol {
+    match header_str(headers, "x-amz-target") {
+        Some(target) => target
+            .split_once('.')
+            .and_then(|(prefix, _)| Service::from_target_prefix(prefix))
+            .map(Service::protocol)
+            .unwrap_or(Protocol::Json {
+                target_prefix: "",
+                message_field: "message",
+            }),
+        None => Protocol::Query {
+            version: "",
+            xmlns: "",
+        },
+    }
+}
+
+fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+async fn handle(State(state): State<Arc<ApiState>>, req: Request) -> Response {
+    let started = Instant::now();
+    let request_id = berth_core::ids::request_id();
+    let (parts, body) = req.into_parts();
+    let guess = guess_protocol(&parts.headers);
+    let declared = header_str(&parts.headers, "content-length").and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        return WireError::body_too_large(MAX_BODY_BYTES).render(Some(guess), &request_id);
+    }
+    let bytes = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+        Ok(b) => b,
+        Err(_) => {
+            return WireError::body_too_large(MAX_BODY_BYTES).render(Some(guess), &request_id);
+        }
+    };
+    // Store access and key derivation block; they run off the async workers.
+    let rid = request_id.clone();
+    let outcome = tokio::task::spawn_blocking(move || process(&state, &parts, &bytes, &rid)).await;
+    let resp = match outcome {
+        Ok(resp) => resp,
+        Err(e) => WireError::internal(&e).render(Some(guess), &request_id),
+    };
+    tracing::debug!(
+        status = resp.status().as_u16(),
+        elapsed_us = started.elapsed().as_micros() as u64,
+        request_id,
+        "request"
+    );
+    resp
+}
+
+fn process(state: &ApiState, parts: &Parts, body: &Bytes, request_id: &str) -> Response {
+    let guess = guess_protocol(&parts.headers);
+    let headers: Vec<(String, String)> = parts
+        .headers
+        .iter()
+        .map(|(n, v)| {
+            (
+                n.as_str().to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    let sreq = berth_sigv4::Request {
+        method: parts.method.as_str(),
+        path: parts.uri.path(),
+        query: parts.uri.query().unwrap_or(""),
+        headers: &headers,
+        body,
+    };
+    let target = header_str(&parts.headers, "x-amz-target");
+    let target_service = target
+        .and_then(|t| t.split_once('.'))
+        .and_then(|(prefix, _)| Service::from_target_prefix(prefix));
+
+    let authz = match berth_sigv4::authorization_of(&sreq) {
+        Ok(a) => a,
+        Err(e) => return auth_failure(&e.into(), guess, request_id),
+    };
+    let service = match auth::scoped_service(&authz, target_service) {
+        Ok(s) => s,
+        Err(e) => return auth_failure(&e, guess, request_id),
+    };
+    let protocol = service.protocol();
+    let iam = state.iam();
+    let now = SystemTime::now();
+    let caller = match auth::authenticate(&iam, &sreq, &authz, service, now) {
+        Ok(c) => c,
+        Err(e) => return auth_failure(&e, protocol, request_id),
+    };
+    let ctx = Ctx {
+        state,
+        caller: &caller,
+        request_id,
+        now,
+    };
+    let result = match protocol {
+        Protocol::Json { target_prefix, .. } => json_call(&ctx, parts, target, target_prefix, body),
+        Protocol::Query { version, xmlns } => query_call(&ctx, parts, body, version, xmlns),
+    };
+    match result {
+        Ok(resp) => resp,
+        Err(e) => {
+            log_outcome(&caller, &e);
+            e.render(Some(protocol), request_id)
+        }
+    }
+}
+
+fn log_outcome(caller: &Caller, e: &WireError) {
+    tracing::info!(
+        principal = %caller.principal.arn(),
+        service = caller.service.signing_name(),
+        code = %e.code,
+        status = e.status.as_u16(),
+        "request refused"
+    );
+}
+
+fn auth_failure(e: &AuthError, protocol: Protocol, request_id: &str) -> Response {
+    tracing::info!(reason = ?e, "authentication failed");
+    WireError::from_auth(e, Some(protocol)).render(Some(protocol), request_id)
+}
+
+fn json_call(
+    ctx: &Ctx<'_>,
+    parts: &Parts,
+    target: Option<&str>,
+    target_prefix: &str,
+    body: &[u8],
+) -> Result<Response, WireError> {
+    let operation = target
+        .and_then(|t| t.split_once('.'))
+        .filter(|(prefix, _)| *prefix == target_prefix)
+        .map(|(_, op)| op)
+        .ok_or_else(WireError::unknown_operation)?;
+    if parts.method != Method::POST {
+        return Err(WireError::unknown_operation());
+    }
+    let content_type = header_str(&parts.headers, "content-type").unwrap_or("");
+    let media = content_type.split(';').next().unwrap_or("").trim();
+    if !media.eq_ignore_ascii_case("application/x-amz-json-1.1")
+        && !media.eq_ignore_ascii_case("application/x-amz-json-1.0")
+    {
+        // AWS does not document this case; its JSON services do not find an operation for a
+        // request that is not of their content type.
+        return Err(WireError::unknown_operation());
+    }
+    let input: serde_json::Value = if body.iter().all(u8::is_ascii_whitespace) {
+        serde_json::Value::Object(Default::default())
+    } else {
+        serde_json::from_slice(body).map_err(|e| {
+            WireError::client(
+                "SerializationException",
+                format!("request body is not valid JSON: {e}"),
+            )
+        })?
+    };
+    if !input.is_object() {
+        return Err(WireError::client(
+            "SerializationException",
+            "request body must be a JSON object",
+        ));
+    }
+    let output = services::json_dispatch(ctx, operation, input)
+        .ok_or_else(WireError::unknown_operation)??;
+    let mut resp = (StatusCode::OK, output.to_string()).into_response();
+    let headers = resp.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/x-amz-json-1.1"),
+    );
+    if let Ok(v) = HeaderValue::from_str(ctx.request_id) {
+        headers.insert("x-amzn-RequestId", v);
+    }
+    Ok(resp)
+}
+
+fn query_call(
+    ctx: &Ctx<'_>,
+    parts: &Parts,
+    body: &[u8],
+    version: &str,
+    xmlns: &str,
+) -> Result<Response, WireError> {
+    // POST carries the parameters in a form body; AWS's Query APIs take them in the query
+    // string of a GET as well.
+    let raw: &[u8] = if parts.method == Method::GET {
+        parts.uri.query().unwrap_or("").as_bytes()
+    } else {
+        body
+    };
+    let params = services::QueryParams::parse(raw);
+    let action = params
+        .get("Action")
+        .filter(|a| !a.is_empty())
+        .ok_or_else(|| {
+            WireError::client(
+                "MissingAction",
+                "The request is missing an action or a required parameter.",
+            )
+        })?;
+    let given_version = params.get("Version").unwrap_or("NO_VERSION_SPECIFIED");
+    let not_found = || {
+        WireError::client(
+            "InvalidAction",
+            format!("Could not find operation {action} for version {given_version}"),
+        )
+    };
+    if given_version != version {
+        return Err(not_found());
+    }
+    let result_xml = services::query_dispatch(ctx, action, &params).ok_or_else(not_found)??;
+    let body = crate::xml::response(action, xmlns, &result_xml, ctx.request_id);
+    let mut resp = (StatusCode::OK, body).into_response();
+    let headers = resp.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/xml"));
+    if let Ok(v) = HeaderValue::from_str(ctx.request_id) {
+        headers.insert("x-amzn-RequestId", v);
+    }
+    Ok(resp)
+}

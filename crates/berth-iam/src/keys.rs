@@ -1,0 +1,140 @@
+//! Access keys: the id/secret pairs that sign requests.
+
+use base64::Engine;
+use berth_core::RootKey;
+use berth_store::{Tx, put_json, scan_json};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
+
+use crate::{IamError, Principal};
+
+/// Store table of access keys, keyed by access key id.
+pub(crate) const TABLE: &str = "access_keys";
+
+/// Who an access key belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum KeyOwner {
+    Root,
+}
+
+/// `Active` keys sign; `Inactive` keys are refused like unknown ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum KeyStatus {
+    Active,
+    Inactive,
+}
+
+/// An access key as stored: the secret sealed, a session token only as its SHA-256.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AccessKeyRecord {
+    pub access_key_id: String,
+    pub account_id: String,
+    pub owner: KeyOwner,
+    /// base64 of the secret sealed under the root key with the key id as context.
+    pub sealed_secret: String,
+    pub status: KeyStatus,
+    pub created_at: u64,
+    /// Unix seconds after which the key is expired (temporary credentials only).
+    pub expires_at: Option<u64>,
+    /// hex SHA-256 of the session token, for temporary credentials.
+    pub session_token_sha256: Option<String>,
+}
+
+/// Credentials just made, to hand to their owner once.
+pub struct NewCredentials {
+    pub account_id: String,
+    pub access_key_id: String,
+    pub secret_access_key: Zeroizing<String>,
+}
+
+impl NewCredentials {
+    pub(crate) fn generate(account_id: &str, prefix: &str) -> NewCredentials {
+        NewCredentials {
+            account_id: account_id.to_string(),
+            access_key_id: berth_core::ids::aws_id(prefix),
+            secret_access_key: Zeroizing::new(berth_core::ids::secret_access_key()),
+        }
+    }
+}
+
+/// A key ready for signature verification.
+pub struct ResolvedKey {
+    pub access_key_id: String,
+    pub principal: Principal,
+    pub secret: Zeroizing<String>,
+    pub status: KeyStatus,
+    pub expires_at: Option<u64>,
+    pub session_token_sha256: Option<String>,
+}
+
+fn seal_context(access_key_id: &str) -> Vec<u8> {
+    format!("berth:access-key:{access_key_id}").into_bytes()
+}
+
+/// SHA-256 of a session token, as stored.
+pub fn token_digest(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+pub(crate) fn insert(
+    tx: &dyn Tx,
+    root_key: &RootKey,
+    creds: &NewCredentials,
+    owner: KeyOwner,
+    now: u64,
+    session: Option<(&str, u64)>,
+) -> Result<(), IamError> {
+    let sealed = root_key.seal(
+        &seal_context(&creds.access_key_id),
+        creds.secret_access_key.as_bytes(),
+    );
+    let record = AccessKeyRecord {
+        access_key_id: creds.access_key_id.clone(),
+        account_id: creds.account_id.clone(),
+        owner,
+        sealed_secret: base64::engine::general_purpose::STANDARD.encode(sealed),
+        status: KeyStatus::Active,
+        created_at: now,
+        expires_at: session.map(|(_, exp)| exp),
+        session_token_sha256: session.map(|(token, _)| token_digest(token)),
+    };
+    put_json(tx, TABLE, &creds.access_key_id, &record)?;
+    Ok(())
+}
+
+pub(crate) fn ids_of(
+    tx: &dyn Tx,
+    account_id: &str,
+    owner: &KeyOwner,
+) -> Result<Vec<String>, IamError> {
+    Ok(scan_json::<AccessKeyRecord>(tx, TABLE, "")?
+        .into_iter()
+        .filter(|(_, r)| r.account_id == account_id && &r.owner == owner)
+        .map(|(k, _)| k)
+        .collect())
+}
+
+impl AccessKeyRecord {
+    pub(crate) fn resolve(self, root_key: &RootKey) -> Result<ResolvedKey, IamError> {
+        let sealed = base64::engine::general_purpose::STANDARD
+            .decode(&self.sealed_secret)
+            .map_err(|_| berth_core::SealError::BadFormat)?;
+        let opened = root_key.open(&seal_context(&self.access_key_id), &sealed)?;
+        let secret = Zeroizing::new(String::from_utf8_lossy(&opened).into_owned());
+        let principal = match self.owner {
+            KeyOwner::Root => Principal::Root {
+                account: self.account_id.clone(),
+            },
+        };
+        Ok(ResolvedKey {
+            access_key_id: self.access_key_id,
+            principal,
+            secret,
+            status: self.status,
+            expires_at: self.expires_at,
+            session_token_sha256: self.session_token_sha256,
+        })
+    }
+}

@@ -1,0 +1,202 @@
+//! berth-iam: who is calling.
+//!
+//! Accounts, the principals that live in them, and the access keys that prove a request comes
+//! from one of them. Plain Rust over the [`berth_store::Store`] trait: no HTTP, no clock (the
+//! caller passes `now` as Unix seconds), no files.
+//!
+//! Invariant: a secret access key is stored only sealed under the [`berth_core::RootKey`], with
+//! the access key id as associated data; it is opened only to verify a signature.
+
+mod error;
+mod keys;
+mod principal;
+
+pub use error::IamError;
+pub use keys::{AccessKeyRecord, KeyOwner, KeyStatus, NewCredentials, ResolvedKey, token_digest};
+pub use principal::{CallerIdentity, Principal};
+
+use berth_core::RootKey;
+use berth_store::{Store, StoreExt, get_json, put_json};
+use serde::{Deserialize, Serialize};
+
+/// Store table of accounts, keyed by account id.
+const ACCOUNTS: &str = "accounts";
+
+/// An AWS account: a namespace of its own, with its own root credentials.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Account {
+    pub id: String,
+    pub created_at: u64,
+}
+
+/// The identity service: accounts and their keys.
+pub struct Iam<'a> {
+    store: &'a dyn Store,
+    root_key: &'a RootKey,
+}
+
+impl<'a> Iam<'a> {
+    pub fn new(store: &'a dyn Store, root_key: &'a RootKey) -> Iam<'a> {
+        Iam { store, root_key }
+    }
+
+    /// The account, if it exists.
+    pub fn account(&self, id: &str) -> Result<Option<Account>, IamError> {
+        self.store.read(|tx| Ok(get_json(tx, ACCOUNTS, id)?))
+    }
+
+    /// Creates an account with a fresh root access key; fails if it exists.
+    pub fn create_account(&self, id: &str, now: u64) -> Result<NewCredentials, IamError> {
+        if !berth_core::ids::is_account_id(id) {
+            return Err(IamError::InvalidAccountId(id.to_string()));
+        }
+        let creds = NewCredentials::generate(id, "AKIA");
+        self.store.write(|tx| {
+            if get_json::<Account>(tx, ACCOUNTS, id)?.is_some() {
+                return Err(IamError::AccountExists(id.to_string()));
+            }
+            put_json(
+                tx,
+                ACCOUNTS,
+                id,
+                &Account {
+                    id: id.to_string(),
+                    created_at: now,
+                },
+            )?;
+            keys::insert(tx, self.root_key, &creds, KeyOwner::Root, now, None)
+        })?;
+        Ok(creds)
+    }
+
+    /// Makes sure the account exists and that `access_key_id`/`secret` is one of its root keys
+    /// (used for credentials given through the environment). A key id that belongs elsewhere
+    /// is refused.
+    pub fn ensure_root_key(
+        &self,
+        id: &str,
+        access_key_id: &str,
+        secret: &str,
+        now: u64,
+    ) -> Result<(), IamError> {
+        if !berth_core::ids::is_account_id(id) {
+            return Err(IamError::InvalidAccountId(id.to_string()));
+        }
+        let creds = NewCredentials {
+            account_id: id.to_string(),
+            access_key_id: access_key_id.to_string(),
+            secret_access_key: zeroize::Zeroizing::new(secret.to_string()),
+        };
+        self.store.write(|tx| {
+            if get_json::<Account>(tx, ACCOUNTS, id)?.is_none() {
+                put_json(
+                    tx,
+                    ACCOUNTS,
+                    id,
+                    &Account {
+                        id: id.to_string(),
+                        created_at: now,
+                    },
+                )?;
+            }
+            if let Some(existing) = get_json::<AccessKeyRecord>(tx, keys::TABLE, access_key_id)? {
+                if existing.account_id != id || existing.owner != KeyOwner::Root {
+                    return Err(IamError::AccessKeyInUse(access_key_id.to_string()));
+                }
+            }
+            keys::insert(tx, self.root_key, &creds, KeyOwner::Root, now, None)
+        })
+    }
+
+    /// Root access key ids of an account.
+    pub fn root_key_ids(&self, account_id: &str) -> Result<Vec<String>, IamError> {
+        self.store
+            .read(|tx| keys::ids_of(tx, account_id, &KeyOwner::Root))
+    }
+
+    /// Looks up an access key and opens its secret, for signature verification.
+    pub fn resolve_access_key(&self, access_key_id: &str) -> Result<Option<ResolvedKey>, IamError> {
+        let record: Option<AccessKeyRecord> = self
+            .store
+            .read(|tx| Ok::<_, IamError>(get_json(tx, keys::TABLE, access_key_id)?))?;
+        record.map(|r| r.resolve(self.root_key)).transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use berth_store::SqliteStore;
+
+    #[test]
+    fn create_account_issues_a_working_root_key() {
+        let store = SqliteStore::in_memory().unwrap();
+        let rk = RootKey::generate();
+        let iam = Iam::new(&store, &rk);
+        let creds = iam.create_account("111122223333", 10).unwrap();
+        assert!(creds.access_key_id.starts_with("AKIA"));
+        let resolved = iam
+            .resolve_access_key(&creds.access_key_id)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            resolved.principal,
+            Principal::Root {
+                account: "111122223333".into()
+            }
+        );
+        assert_eq!(resolved.secret.as_str(), creds.secret_access_key.as_str());
+        assert!(matches!(
+            iam.create_account("111122223333", 11),
+            Err(IamError::AccountExists(_))
+        ));
+        assert!(matches!(
+            iam.create_account("1111", 11),
+            Err(IamError::InvalidAccountId(_))
+        ));
+        assert!(iam.resolve_access_key("AKIANOTTHERE").unwrap().is_none());
+    }
+
+    #[test]
+    fn secrets_are_sealed_in_the_store() {
+        let store = SqliteStore::in_memory().unwrap();
+        let rk = RootKey::generate();
+        let iam = Iam::new(&store, &rk);
+        let creds = iam.create_account("111122223333", 10).unwrap();
+        let raw = store
+            .read(|tx| tx.get(keys::TABLE, &creds.access_key_id))
+            .unwrap()
+            .unwrap();
+        let text = String::from_utf8_lossy(&raw);
+        assert!(!text.contains(creds.secret_access_key.as_str()));
+        // Under another root key the secret does not open.
+        let other = RootKey::generate();
+        assert!(
+            Iam::new(&store, &other)
+                .resolve_access_key(&creds.access_key_id)
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn ensure_root_key_is_idempotent_and_guards_key_ids() {
+        let store = SqliteStore::in_memory().unwrap();
+        let rk = RootKey::generate();
+        let iam = Iam::new(&store, &rk);
+        iam.ensure_root_key("000000000000", "AKIAENVKEY", "s3cret", 1)
+            .unwrap();
+        iam.ensure_root_key("000000000000", "AKIAENVKEY", "rotated", 2)
+            .unwrap();
+        let r = iam.resolve_access_key("AKIAENVKEY").unwrap().unwrap();
+        assert_eq!(r.secret.as_str(), "rotated");
+        assert_eq!(
+            iam.root_key_ids("000000000000").unwrap(),
+            vec!["AKIAENVKEY".to_string()]
+        );
+        assert!(matches!(
+            iam.ensure_root_key("111122223333", "AKIAENVKEY", "x", 3),
+            Err(IamError::AccessKeyInUse(_))
+        ));
+    }
+}

@@ -1,0 +1,308 @@
+//! The canonical request.
+
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, percent_encode};
+
+use crate::crypto::sha256_hex;
+use crate::{Request, SigV4Error};
+
+/// Bytes left as they are in a canonical query component: everything but AWS's unreserved
+/// characters `A-Z a-z 0-9 - _ . ~` is percent-encoded (upper-case hex).
+const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+/// Like [`COMPONENT`] but keeping `/`, for paths.
+const PATH: &AsciiSet = &COMPONENT.remove(b'/');
+
+/// How the canonical URI is made from the request's path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PathMode {
+    /// Remove `.` and `..` segments and collapse repeated slashes, then URI-encode the result
+    /// (what botocore and most SDKs sign, and what [`crate::sign`] produces).
+    Normalized,
+    /// URI-encode the path exactly as received (some SDKs sign the path without normalizing).
+    AsReceived,
+}
+
+/// Builds the canonical request for `signed_headers` (names as listed in `SignedHeaders`).
+///
+/// Lines, joined with `\n`: the method; the canonical URI (the path as on the wire, normalized
+/// per `path`, URI-encoded again, so `%3A` becomes `%253A`: every service but S3 signs the
+/// path double-encoded); the canonical query (parameters split on `&`, names and values
+/// percent-decoded and re-encoded with AWS's unreserved set, sorted by name then value, an
+/// absent value kept as `name=`; `+` is taken literally); one `name:value` line per signed
+/// header (lower-case name; each received value trimmed, inner whitespace runs collapsed to
+/// one space, repeated headers joined with `,` in the order received); an empty line; the
+/// signed header names joined with `;`; and the hex SHA-256 of the body.
+///
+/// The payload hash is always computed from the body. A client that signed an
+/// `x-amz-content-sha256` header used that header's value instead, so the two agree exactly
+/// when the header matches the body; when it does not, the signature fails to verify, which
+/// keeps the body covered by the signature.
+///
+/// Fails with [`SigV4Error::Incomplete`] (`'<name>' is named as a SignedHeader, but it does not
+/// exist in the HTTP request.`, AWS's wording) when a signed header is absent.
+pub fn canonical_request(
+    req: &Request,
+    signed_headers: &[String],
+    path: PathMode,
+) -> Result<String, SigV4Error> {
+    let mut headers = Vec::with_capacity(signed_headers.len());
+    for name in signed_headers {
+        let name = name.to_ascii_lowercase();
+        let values: Vec<String> = req
+            .header_values(&name)
+            .map(canonical_header_value)
+            .collect();
+        if values.is_empty() {
+            return Err(SigV4Error::Incomplete(format!(
+                "'{name}' is named as a SignedHeader, but it does not exist in the HTTP request."
+            )));
+        }
+        let value = values.join(",");
+        headers.push((name, value));
+    }
+    Ok(assemble(
+        req.method,
+        &canonical_uri(req.path, path),
+        &canonical_query(req.query),
+        &headers,
+        &sha256_hex(req.body),
+    ))
+}
+
+/// Joins the parts of a canonical request; `headers` are `(lower-case name, canonical value)`
+/// in signed-header order.
+pub(crate) fn assemble(
+    method: &str,
+    uri: &str,
+    query: &str,
+    headers: &[(String, String)],
+    payload_hash: &str,
+) -> String {
+    let mut out = String::new();
+    out.push_str(method);
+    out.push('\n');
+    out.push_str(uri);
+    out.push('\n');
+    out.push_str(query);
+    out.push('\n');
+    for (name, value) in headers {
+        out.push_str(name);
+        out.push(':');
+        out.push_str(value);
+        out.push('\n');
+    }
+    out.push('\n');
+    let names: Vec<&str> = headers.iter().map(|(name, _)| name.as_str()).collect();
+    out.push_str(&names.join(";"));
+    out.push('\n');
+    out.push_str(payload_hash);
+    out
+}
+
+/// Trims a header value and collapses each inner run of whitespace (line breaks of folded
+/// values included) to one space.
+pub(crate) fn canonical_header_value(value: &str) -> String {
+    value
+        .split(|c: char| matches!(c, ' ' | '\t' | '\r' | '\n' | '\x0b' | '\x0c'))
+        .filter(|part| !part.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The canonical URI of a wire path.
+pub(crate) fn canonical_uri(path: &str, mode: PathMode) -> String {
+    let path = match mode {
+        PathMode::Normalized => normalize_path(path),
+        PathMode::AsReceived if path.is_empty() => "/".to_string(),
+        PathMode::AsReceived => path.to_string(),
+    };
+    percent_encode(path.as_bytes(), PATH).to_string()
+}
+
+/// Removes `.` and `..` segments and empty segments (repeated slashes). The result starts with
+/// `/`, and ends with `/` when the input did and any segment is left.
+pub(crate) fn normalize_path(path: &str) -> String {
+    let mut segments: Vec<&str> = Vec::new();
+    for segment in path.split('/') {
+        match segment {
+            "" | "." => {}
+            ".." => {
+                segments.pop();
+            }
+            other => segments.push(other),
+        }
+    }
+    let mut out = String::with_capacity(path.len() + 1);
+    out.push('/');
+    out.push_str(&segments.join("/"));
+    if !segments.is_empty() && path.ends_with('/') {
+        out.push('/');
+    }
+    out
+}
+
+/// The canonical query string of a raw query.
+pub(crate) fn canonical_query(query: &str) -> String {
+    let mut pairs: Vec<(String, String)> = query
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (reencode(name), reencode(value))
+        })
+        .collect();
+    pairs.sort();
+    pairs
+        .iter()
+        .map(|(name, value)| format!("{name}={value}"))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// Percent-decodes (leaving malformed escapes as they are) and encodes again with AWS's set.
+fn reencode(component: &str) -> String {
+    let bytes: Vec<u8> = percent_decode_str(component).collect();
+    percent_encode(&bytes, COMPONENT).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn normalizes_paths() {
+        for (input, expected) in [
+            ("", "/"),
+            ("/", "/"),
+            ("//", "/"),
+            ("/./", "/"),
+            ("/./example", "/example"),
+            ("//example//", "/example/"),
+            ("/example/..", "/"),
+            ("/example1/example2/../..", "/"),
+            ("/a/b/../c/", "/a/c/"),
+            ("/a/./b/.", "/a/b"),
+            ("/../../a", "/a"),
+            ("/a%2F/b", "/a%2F/b"),
+        ] {
+            assert_eq!(normalize_path(input), expected, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn encodes_the_wire_path_again() {
+        assert_eq!(
+            canonical_uri(
+                "/functions/arn%3Aaws%3Alambda/invocations",
+                PathMode::Normalized
+            ),
+            "/functions/arn%253Aaws%253Alambda/invocations"
+        );
+        assert_eq!(
+            canonical_uri("/example space/", PathMode::AsReceived),
+            "/example%20space/"
+        );
+        assert_eq!(
+            canonical_uri("/\u{1234}", PathMode::Normalized),
+            "/%E1%88%B4"
+        );
+        assert_eq!(
+            canonical_uri("/-._~azAZ09!*'()+,;=:@$&", PathMode::Normalized),
+            "/-._~azAZ09%21%2A%27%28%29%2B%2C%3B%3D%3A%40%24%26"
+        );
+        assert_eq!(canonical_uri("", PathMode::AsReceived), "/");
+        assert_eq!(canonical_uri("//a/../b", PathMode::AsReceived), "//a/../b");
+    }
+
+    #[test]
+    fn canonicalizes_queries() {
+        assert_eq!(canonical_query(""), "");
+        assert_eq!(
+            canonical_query("Param2=value2&Param1=value1"),
+            "Param1=value1&Param2=value2"
+        );
+        assert_eq!(
+            canonical_query("Param-3=Value3&Param=Value2&%E1%88%B4=Value1"),
+            "%E1%88%B4=Value1&Param=Value2&Param-3=Value3"
+        );
+        // Same name: sorted by value.
+        assert_eq!(canonical_query("a=2&a=1&a="), "a=&a=1&a=2");
+        // Missing value keeps `=`; empty pieces are dropped.
+        assert_eq!(canonical_query("b&&a="), "a=&b=");
+        // Decoded then re-encoded: lower-case escapes, needless escapes, reserved characters.
+        assert_eq!(
+            canonical_query("k=%7e%2d%41&x=a b/c&y=%zz&p=1+2"),
+            "k=~-A&p=1%2B2&x=a%20b%2Fc&y=%25zz"
+        );
+        // Sorting is on encoded bytes (upper-case before lower-case).
+        assert_eq!(canonical_query("b=1&B=2&_=3"), "B=2&_=3&b=1");
+    }
+
+    #[test]
+    fn canonical_header_values() {
+        assert_eq!(canonical_header_value("  value1  "), "value1");
+        assert_eq!(canonical_header_value("\"a   b   c\""), "\"a b c\"");
+        assert_eq!(
+            canonical_header_value("value1\n  value2\r\n\tvalue3"),
+            "value1 value2 value3"
+        );
+        assert_eq!(canonical_header_value(""), "");
+    }
+
+    #[test]
+    fn builds_a_canonical_request() {
+        let headers = vec![
+            ("Host".to_string(), "example.amazonaws.com".to_string()),
+            ("My-Header1".to_string(), " b ".to_string()),
+            ("X-Amz-Date".to_string(), "20150830T123600Z".to_string()),
+            ("my-header1".to_string(), "a".to_string()),
+        ];
+        let req = Request {
+            method: "GET",
+            path: "/",
+            query: "",
+            headers: &headers,
+            body: b"",
+        };
+        let signed = vec![
+            "host".to_string(),
+            "My-Header1".to_string(),
+            "x-amz-date".to_string(),
+        ];
+        assert_eq!(
+            canonical_request(&req, &signed, PathMode::Normalized).unwrap(),
+            "GET\n/\n\nhost:example.amazonaws.com\nmy-header1:b,a\nx-amz-date:20150830T123600Z\n\n\
+             host;my-header1;x-amz-date\n\
+             e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+    }
+
+    #[test]
+    fn a_signed_header_must_exist() {
+        let headers = vec![("Host".to_string(), "h".to_string())];
+        let req = Request {
+            method: "GET",
+            path: "/",
+            query: "",
+            headers: &headers,
+            body: b"",
+        };
+        assert_eq!(
+            canonical_request(
+                &req,
+                &["accept".to_string(), "host".to_string()],
+                PathMode::Normalized
+            ),
+            Err(SigV4Error::Incomplete(
+                "'accept' is named as a SignedHeader, but it does not exist in the HTTP request."
+                    .to_string()
+            ))
+        );
+    }
+}

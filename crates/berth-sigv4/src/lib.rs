@@ -1,0 +1,311 @@
+//! Server-side AWS Signature Version 4 verification (header form) and a matching signer.
+//!
+//! The crate knows nothing about HTTP frameworks and does no I/O: callers describe a request
+//! with [`Request`] (method, raw path, raw query, headers as received, body bytes) and get
+//! plain values back.
+//!
+//! Verifying a request:
+//!
+//! 1. [`authorization_of`] finds and parses the `Authorization` header
+//!    (`AWS4-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=...`);
+//! 2. the caller looks up the secret for [`Authorization::access_key_id`] (and, for temporary
+//!    credentials, checks the `X-Amz-Security-Token` header against the session; this crate only
+//!    makes sure that header is signed);
+//! 3. [`verify`] checks the timestamp, the credential scope and the signature.
+//!
+//! Canonicalization follows the rules for every service but S3: the path is normalized
+//! (dot segments removed, repeated slashes collapsed) and its wire form is URI-encoded again
+//! ("double encoding"). A signature over the path exactly as received (not normalized, as some
+//! SDKs send it) is accepted too; see [`PathMode`].
+//!
+//! Errors are [`SigV4Error`] values; the HTTP layer picks the AWS error code from the variant
+//! and shows the variant's text, which is AWS's own wording where known.
+
+mod auth;
+mod canonical;
+mod clock;
+mod crypto;
+mod sign;
+mod verify;
+
+pub use auth::{authorization_of, parse_authorization};
+pub use canonical::{PathMode, canonical_request};
+pub use crypto::{signature, signing_key, string_to_sign};
+pub use sign::sign;
+pub use verify::verify;
+
+use std::fmt;
+use std::time::Duration;
+
+/// The only signing algorithm this crate accepts and produces.
+pub const ALGORITHM: &str = "AWS4-HMAC-SHA256";
+
+/// The last element of every credential scope.
+pub const SCOPE_TERMINATOR: &str = "aws4_request";
+
+/// How far the request's timestamp may be from the server's clock, either way.
+pub const MAX_CLOCK_SKEW: Duration = Duration::from_secs(5 * 60);
+
+/// AWS's message for a request without authentication information
+/// (error code `MissingAuthenticationToken`).
+///
+/// JSON-protocol services (ECS, KMS, Secrets Manager) answer with this text; the query-protocol
+/// services (IAM, STS) have been seen answering `Request is missing Authentication Token`
+/// instead.
+pub const MISSING_AUTHENTICATION_MESSAGE: &str = "Missing Authentication Token";
+
+/// AWS's message when the computed signature differs from the one the request carries
+/// (error code `SignatureDoesNotMatch`, `InvalidSignatureException` in JSON protocols).
+pub const SIGNATURE_MISMATCH_MESSAGE: &str = "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.";
+
+/// A request as it came off the wire, in the form the signature covers.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    /// The HTTP method, e.g. `POST`.
+    pub method: &'a str,
+    /// The path exactly as on the wire (still percent-encoded as received), without `?` and query.
+    pub path: &'a str,
+    /// The raw query string without the leading `?`; empty when there is none.
+    pub query: &'a str,
+    /// Headers as received: names in any case, duplicates allowed, values unprocessed.
+    pub headers: &'a [(String, String)],
+    /// The request body.
+    pub body: &'a [u8],
+}
+
+impl Request<'_> {
+    /// Values of every header named `name` (compared without regard to case), in order received.
+    pub fn header_values<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'s str> + 's {
+        self.headers
+            .iter()
+            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Whether the request carries at least one header named `name` (any case).
+    pub fn has_header(&self, name: &str) -> bool {
+        self.headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case(name))
+    }
+}
+
+/// The credential scope of a signature: `date/region/service/aws4_request`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CredentialScope {
+    /// The signing date, `YYYYMMDD`.
+    pub date: String,
+    /// The region the request was signed for, e.g. `us-east-1`.
+    pub region: String,
+    /// The signing name of the service, e.g. `ecs` or `secretsmanager`.
+    pub service: String,
+}
+
+impl fmt::Display for CredentialScope {
+    /// Formats the scope as it appears in the string to sign: `date/region/service/aws4_request`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}/{}/{}/{SCOPE_TERMINATOR}",
+            self.date, self.region, self.service
+        )
+    }
+}
+
+/// The parsed value of an `Authorization: AWS4-HMAC-SHA256 ...` header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Authorization {
+    /// The access key id from `Credential`.
+    pub access_key_id: String,
+    /// Date, region and service from `Credential`.
+    pub scope: CredentialScope,
+    /// The scope's last element as sent; [`verify`] requires [`SCOPE_TERMINATOR`].
+    pub terminator: String,
+    /// The names listed in `SignedHeaders`, in the order given.
+    pub signed_headers: Vec<String>,
+    /// The hex signature as sent.
+    pub signature: String,
+}
+
+impl Authorization {
+    /// Checks the scope's region and service against what the server expects, with AWS's
+    /// messages (`Credential should be scoped to a valid region, not 'x'. ` and
+    /// `Credential should be scoped to correct service: 'y'. `, joined when both apply).
+    ///
+    /// [`verify`] does not call this: the server decides which regions and service names it
+    /// answers to.
+    pub fn expect_scope(&self, region: &str, service: &str) -> Result<(), SigV4Error> {
+        let mut message = String::new();
+        if self.scope.region != region {
+            message.push_str(&auth::wrong_region_message(&self.scope.region));
+        }
+        if self.scope.service != service {
+            message.push_str(&format!(
+                "Credential should be scoped to correct service: '{service}'. "
+            ));
+        }
+        if message.is_empty() {
+            Ok(())
+        } else {
+            Err(SigV4Error::InvalidScope(message))
+        }
+    }
+}
+
+/// Why a request's signature was not accepted.
+///
+/// The variants follow the AWS error codes the HTTP layer will answer with; the `Display` text
+/// is the message to show. Where the text says "AWS wording" it reproduces messages AWS has been
+/// seen to send; the others are marked as this crate's own phrasing.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SigV4Error {
+    /// No `Authorization` header, or one that is not AWS Signature Version 4 at all (it does not
+    /// start with `AWS4-`). AWS answers `MissingAuthenticationToken`; the text is
+    /// [`MISSING_AUTHENTICATION_MESSAGE`].
+    #[error("Missing Authentication Token")]
+    MissingAuthentication,
+
+    /// The `Authorization` header (or the date header it needs) is present but unusable.
+    /// AWS answers `IncompleteSignature` (`IncompleteSignatureException`) with texts such as:
+    ///
+    /// * `Authorization header requires 'Credential' parameter. Authorization header requires
+    ///   'Signature' parameter. ... Authorization=<header value>` (every missing part is listed,
+    ///   including `Authorization header requires existence of either a 'X-Amz-Date' or a 'Date'
+    ///   header.`);
+    /// * `'<token>' not a valid key=value pair (missing equal-sign) in Authorization header:
+    ///   '<header value>'.`;
+    /// * `Credential must have exactly 5 slash-delimited elements, e.g.
+    ///   keyid/date/region/service/term, got '<credential>'`;
+    /// * `Unsupported AWS 'algorithm': '<algorithm>'` (AWS's exact tail is uncertain, see
+    ///   [`parse_authorization`]);
+    /// * `Date must be in ISO-8601 'basic format'. Got '<value>'. See
+    ///   http://en.wikipedia.org/wiki/ISO_8601`;
+    /// * `'<name>' is named as a SignedHeader, but it does not exist in the HTTP request.`.
+    #[error("{0}")]
+    Incomplete(String),
+
+    /// The credential scope does not fit the request: terminator other than `aws4_request`,
+    /// empty region, date not matching the request's timestamp, or (from
+    /// [`Authorization::expect_scope`]) the wrong region or service. AWS reports all problems
+    /// of the scope in one message, e.g. `Credential should be scoped with a valid terminator:
+    /// 'aws4_request', not 'xyz'. Date in Credential scope does not match YYYYMMDD from ISO-8601
+    /// version of date from HTTP: '20150830' != '20150831', from '20150831T123600Z'.`
+    ///
+    /// AWS has been seen answering these with `SignatureDoesNotMatch` (query protocol) or
+    /// `InvalidSignatureException` (JSON protocol), not `IncompleteSignature`.
+    #[error("{0}")]
+    InvalidScope(String),
+
+    /// A header that must be covered by the signature is missing from `SignedHeaders`:
+    /// `Host` always, `X-Amz-Date` and `X-Amz-Security-Token` whenever the request carries them.
+    /// The field is the header's display name (`Host`, `X-Amz-Date`, `X-Amz-Security-Token`).
+    ///
+    /// For `Host` the text is AWS's (`'Host' or ':authority' must be a 'SignedHeader' in the AWS
+    /// Authorization.`, sent with `SignatureDoesNotMatch`/`InvalidSignatureException`); for the
+    /// other two it is this crate's phrasing modelled on it: AWS's exact wording for an unsigned
+    /// `X-Amz-Security-Token` or `X-Amz-Date` on these services is not known.
+    #[error("{}", header_not_signed_message(.0))]
+    HeaderNotSigned(&'static str),
+
+    /// The request's timestamp is more than [`MAX_CLOCK_SKEW`] in the past. The message is
+    /// AWS's: `Signature expired: 20261129T010000Z is now earlier than 20261129T011000Z
+    /// (20261129T011500Z - 5 min.)`.
+    #[error("{message}")]
+    Expired {
+        /// The full message.
+        message: String,
+    },
+
+    /// The request's timestamp is more than [`MAX_CLOCK_SKEW`] in the future. The message is
+    /// AWS's: `Signature not yet current: 20261129T012100Z is still later than 20261129T012000Z
+    /// (20261129T011500Z + 5 min.)`.
+    #[error("{message}")]
+    NotYetCurrent {
+        /// The full message.
+        message: String,
+    },
+
+    /// The signature differs from the one computed with the secret; the text is
+    /// [`SIGNATURE_MISMATCH_MESSAGE`].
+    #[error(
+        "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details."
+    )]
+    SignatureDoesNotMatch,
+}
+
+fn header_not_signed_message(header: &str) -> String {
+    if header == "Host" {
+        "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.".to_string()
+    } else {
+        format!("'{header}' must be a 'SignedHeader' in the AWS Authorization.")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mismatch_message_constant_matches_display() {
+        assert_eq!(
+            SigV4Error::SignatureDoesNotMatch.to_string(),
+            SIGNATURE_MISMATCH_MESSAGE
+        );
+        assert_eq!(
+            SigV4Error::MissingAuthentication.to_string(),
+            MISSING_AUTHENTICATION_MESSAGE
+        );
+    }
+
+    #[test]
+    fn header_not_signed_texts() {
+        assert_eq!(
+            SigV4Error::HeaderNotSigned("Host").to_string(),
+            "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization."
+        );
+        assert_eq!(
+            SigV4Error::HeaderNotSigned("X-Amz-Security-Token").to_string(),
+            "'X-Amz-Security-Token' must be a 'SignedHeader' in the AWS Authorization."
+        );
+    }
+
+    #[test]
+    fn scope_display() {
+        let scope = CredentialScope {
+            date: "20150830".into(),
+            region: "us-east-1".into(),
+            service: "iam".into(),
+        };
+        assert_eq!(scope.to_string(), "20150830/us-east-1/iam/aws4_request");
+    }
+
+    #[test]
+    fn expect_scope_messages() {
+        let auth = Authorization {
+            access_key_id: "AKID".into(),
+            scope: CredentialScope {
+                date: "20150830".into(),
+                region: "eu-west-1".into(),
+                service: "kms".into(),
+            },
+            terminator: SCOPE_TERMINATOR.into(),
+            signed_headers: vec!["host".into()],
+            signature: String::new(),
+        };
+        assert_eq!(auth.expect_scope("eu-west-1", "kms"), Ok(()));
+        assert_eq!(
+            auth.expect_scope("us-east-1", "kms"),
+            Err(SigV4Error::InvalidScope(
+                "Credential should be scoped to a valid region, not 'eu-west-1'. ".into()
+            ))
+        );
+        assert_eq!(
+            auth.expect_scope("us-east-1", "ecs"),
+            Err(SigV4Error::InvalidScope(
+                "Credential should be scoped to a valid region, not 'eu-west-1'. \
+                 Credential should be scoped to correct service: 'ecs'. "
+                    .into()
+            ))
+        );
+    }
+}

@@ -1,0 +1,510 @@
+//! Verifying a signed request.
+
+use std::time::SystemTime;
+
+use subtle::ConstantTimeEq;
+
+use crate::auth::{MISSING_DATE_MESSAGE, missing_message, wrong_region_message};
+use crate::canonical::{PathMode, canonical_request, canonical_uri};
+use crate::clock::{format_amz_date, parse_amz_date, parse_http_date, unix_seconds};
+use crate::crypto::{hmac_sha256, signing_key, string_to_sign};
+use crate::{Authorization, MAX_CLOCK_SKEW, Request, SCOPE_TERMINATOR, SigV4Error};
+
+/// Verifies `req`'s signature as described by `auth` (usually from
+/// [`crate::authorization_of`]) under `secret_access_key`, at server time `now`.
+///
+/// Checks, in this order (the first failure is returned):
+///
+/// 1. the request's timestamp: `X-Amz-Date` (`YYYYMMDDTHHMMSSZ`) or, when that header is
+///    absent, `Date` (`Sun, 30 Aug 2015 12:36:00 GMT`) must be present and well-formed
+///    ([`SigV4Error::Incomplete`]);
+/// 2. the timestamp is within [`MAX_CLOCK_SKEW`] of `now`, bounds included
+///    ([`SigV4Error::Expired`], [`SigV4Error::NotYetCurrent`]);
+/// 3. `host` is among the signed headers ([`SigV4Error::HeaderNotSigned`]);
+/// 4. the credential scope: non-empty region, terminator `aws4_request`, date equal to the
+///    date part of the timestamp ([`SigV4Error::InvalidScope`], every problem in one message);
+/// 5. `x-amz-date` and `x-amz-security-token`, when the request carries them, are signed
+///    ([`SigV4Error::HeaderNotSigned`]): an unsigned session token could be swapped by anyone
+///    who sees the request, so it is refused even though some SDKs used to add it after
+///    signing;
+/// 6. the signature: canonical request (with the path normalized; when the path as received
+///    differs from its normalized form, that form is tried too), string to sign, signing key,
+///    HMAC-SHA256, compared with the given signature in constant time
+///    ([`SigV4Error::Incomplete`] when a signed header is absent,
+///    [`SigV4Error::SignatureDoesNotMatch`] otherwise).
+///
+/// The region and service are not compared with the server's; see
+/// [`Authorization::expect_scope`]. Whether the access key and any session token are valid is
+/// for the caller to decide.
+pub fn verify(
+    req: &Request,
+    auth: &Authorization,
+    secret_access_key: &str,
+    now: SystemTime,
+) -> Result<(), SigV4Error> {
+    let (amz_date, request_time) = request_timestamp(req)?;
+    check_clock_skew(request_time, unix_seconds(now))?;
+
+    if !is_signed(auth, "host") {
+        return Err(SigV4Error::HeaderNotSigned("Host"));
+    }
+    check_scope(auth, &amz_date)?;
+    if req.has_header("x-amz-date") && !is_signed(auth, "x-amz-date") {
+        return Err(SigV4Error::HeaderNotSigned("X-Amz-Date"));
+    }
+    if req.has_header("x-amz-security-token") && !is_signed(auth, "x-amz-security-token") {
+        return Err(SigV4Error::HeaderNotSigned("X-Amz-Security-Token"));
+    }
+
+    let key = signing_key(secret_access_key, &auth.scope);
+    let mut modes = vec![PathMode::Normalized];
+    if canonical_uri(req.path, PathMode::AsReceived)
+        != canonical_uri(req.path, PathMode::Normalized)
+    {
+        modes.push(PathMode::AsReceived);
+    }
+    let mut matched = subtle::Choice::from(0u8);
+    for mode in modes {
+        let creq = canonical_request(req, &auth.signed_headers, mode)?;
+        let sts = string_to_sign(&amz_date, &auth.scope, &creq);
+        let computed = hex::encode(hmac_sha256(&key, sts.as_bytes()));
+        matched |= computed.as_bytes().ct_eq(auth.signature.as_bytes());
+    }
+    if bool::from(matched) {
+        Ok(())
+    } else {
+        Err(SigV4Error::SignatureDoesNotMatch)
+    }
+}
+
+fn is_signed(auth: &Authorization, name: &str) -> bool {
+    auth.signed_headers
+        .iter()
+        .any(|h| h.eq_ignore_ascii_case(name))
+}
+
+/// The request's timestamp as `YYYYMMDDTHHMMSSZ` and as Unix seconds.
+fn request_timestamp(req: &Request) -> Result<(String, i64), SigV4Error> {
+    let amz: Vec<&str> = req.header_values("x-amz-date").collect();
+    if !amz.is_empty() {
+        // Repeated headers are taken together, as in the canonical request, and so fail.
+        let value = amz.join(",");
+        let value = value.trim();
+        return match parse_amz_date(value) {
+            Some(unix) => Ok((value.to_string(), unix)),
+            None => Err(SigV4Error::Incomplete(format!(
+                "Date must be in ISO-8601 'basic format'. Got '{value}'. See http://en.wikipedia.org/wiki/ISO_8601"
+            ))),
+        };
+    }
+    let date: Vec<&str> = req.header_values("date").collect();
+    if !date.is_empty() {
+        let value = date.join(",");
+        let value = value.trim();
+        return match parse_http_date(value) {
+            Some(unix) => Ok((format_amz_date(unix), unix)),
+            None => Err(SigV4Error::Incomplete(format!(
+                "date header is not an http date: '{value}'"
+            ))),
+        };
+    }
+    let message = match req.header_values("authorization").next() {
+        Some(raw) => missing_message(&[], true, raw),
+        None => MISSING_DATE_MESSAGE.to_string(),
+    };
+    Err(SigV4Error::Incomplete(message))
+}
+
+fn check_clock_skew(request_time: i64, now: i64) -> Result<(), SigV4Error> {
+    let skew = i64::try_from(MAX_CLOCK_SKEW.as_secs()).unwrap_or(i64::MAX);
+    let minutes = skew / 60;
+    let earliest = now.saturating_sub(skew);
+    let latest = now.saturating_add(skew);
+    if request_time < earliest {
+        return Err(SigV4Error::Expired {
+            message: format!(
+                "Signature expired: {} is now earlier than {} ({} - {minutes} min.)",
+                format_amz_date(request_time),
+                format_amz_date(earliest),
+                format_amz_date(now)
+            ),
+        });
+    }
+    if request_time > latest {
+        return Err(SigV4Error::NotYetCurrent {
+            message: format!(
+                "Signature not yet current: {} is still later than {} ({} + {minutes} min.)",
+                format_amz_date(request_time),
+                format_amz_date(latest),
+                format_amz_date(now)
+            ),
+        });
+    }
+    Ok(())
+}
+
+fn check_scope(auth: &Authorization, amz_date: &str) -> Result<(), SigV4Error> {
+    let mut message = String::new();
+    if auth.scope.region.is_empty() {
+        message.push_str(&wrong_region_message(&auth.scope.region));
+    }
+    if auth.terminator != SCOPE_TERMINATOR {
+        message.push_str(&format!(
+            "Credential should be scoped with a valid terminator: '{SCOPE_TERMINATOR}', not '{}'. ",
+            auth.terminator
+        ));
+    }
+    let day = amz_date.get(..8).unwrap_or(amz_date);
+    if auth.scope.date != day {
+        message.push_str(&format!(
+            "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '{}' != '{day}', from '{amz_date}'.",
+            auth.scope.date
+        ));
+    }
+    if message.is_empty() {
+        Ok(())
+    } else {
+        Err(SigV4Error::InvalidScope(message))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::{CredentialScope, parse_authorization, sign};
+    use std::time::{Duration, UNIX_EPOCH};
+
+    const SECRET: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
+    /// 2026-11-29T01:15:00Z
+    const NOW: u64 = 1_795_914_900;
+
+    fn at(unix: u64) -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(unix)
+    }
+
+    fn headers(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn get<'a>(headers: &'a [(String, String)]) -> Request<'a> {
+        Request {
+            method: "GET",
+            path: "/",
+            query: "",
+            headers,
+            body: b"",
+        }
+    }
+
+    /// Signs a GET with the given extra headers and returns all headers.
+    fn signed(extra: &[(&str, &str)], token: Option<&str>, time: u64) -> Vec<(String, String)> {
+        let mut hs = headers(&[("Host", "ecs.us-east-1.amazonaws.com")]);
+        hs.extend(headers(extra));
+        let added = sign(
+            &get(&hs),
+            "AKID",
+            SECRET,
+            token,
+            "us-east-1",
+            "ecs",
+            at(time),
+        );
+        hs.extend(added);
+        hs
+    }
+
+    fn check(hs: &[(String, String)], now: u64) -> Result<(), SigV4Error> {
+        let req = get(hs);
+        let auth = crate::authorization_of(&req)?;
+        verify(&req, &auth, SECRET, at(now))
+    }
+
+    fn replace(hs: &mut [(String, String)], name: &str, f: impl Fn(&str) -> String) {
+        for (n, v) in hs.iter_mut() {
+            if n.eq_ignore_ascii_case(name) {
+                *v = f(v);
+            }
+        }
+    }
+
+    #[test]
+    fn accepts_its_own_signature() {
+        assert_eq!(check(&signed(&[], None, NOW), NOW), Ok(()));
+    }
+
+    #[test]
+    fn clock_skew_bounds_are_inclusive() {
+        let hs = signed(&[], None, NOW);
+        assert_eq!(check(&hs, NOW + 300), Ok(()));
+        assert_eq!(check(&hs, NOW - 300), Ok(()));
+        assert!(matches!(
+            check(&hs, NOW + 301),
+            Err(SigV4Error::Expired { .. })
+        ));
+        assert!(matches!(
+            check(&hs, NOW - 301),
+            Err(SigV4Error::NotYetCurrent { .. })
+        ));
+    }
+
+    #[test]
+    fn clock_skew_messages_are_aws_wording() {
+        // Signed at 01:00:00, checked at 01:15:00.
+        let hs = signed(&[], None, NOW - 900);
+        assert_eq!(
+            check(&hs, NOW),
+            Err(SigV4Error::Expired {
+                message: "Signature expired: 20261129T010000Z is now earlier than 20261129T011000Z (20261129T011500Z - 5 min.)".into()
+            })
+        );
+        // Signed at 01:21:00, checked at 01:15:00.
+        let hs = signed(&[], None, NOW + 360);
+        assert_eq!(
+            check(&hs, NOW),
+            Err(SigV4Error::NotYetCurrent {
+                message: "Signature not yet current: 20261129T012100Z is still later than 20261129T012000Z (20261129T011500Z + 5 min.)".into()
+            })
+        );
+    }
+
+    #[test]
+    fn a_date_header_may_replace_x_amz_date() {
+        // Sign by hand with a `Date` header only.
+        let hs = headers(&[
+            ("Host", "example.com"),
+            ("Date", "Sun, 29 Nov 2026 01:15:00 GMT"),
+        ]);
+        let req = get(&hs);
+        let signed_headers = vec!["date".to_string(), "host".to_string()];
+        let scope = CredentialScope {
+            date: "20261129".into(),
+            region: "us-east-1".into(),
+            service: "ecs".into(),
+        };
+        let creq = canonical_request(&req, &signed_headers, PathMode::Normalized).unwrap();
+        let sts = string_to_sign("20261129T011500Z", &scope, &creq);
+        let sig = crate::signature(&signing_key(SECRET, &scope), &sts);
+        let mut hs = hs.clone();
+        hs.push((
+            "Authorization".into(),
+            format!(
+                "AWS4-HMAC-SHA256 Credential=AKID/20261129/us-east-1/ecs/aws4_request, SignedHeaders=date;host, Signature={sig}"
+            ),
+        ));
+        assert_eq!(check(&hs, NOW), Ok(()));
+        assert!(matches!(
+            check(&hs, NOW + 400),
+            Err(SigV4Error::Expired { .. })
+        ));
+    }
+
+    #[test]
+    fn bad_timestamps() {
+        let mut hs = signed(&[], None, NOW);
+        replace(&mut hs, "x-amz-date", |_| "2026-11-29T01:15:00Z".into());
+        assert_eq!(
+            check(&hs, NOW),
+            Err(SigV4Error::Incomplete(
+                "Date must be in ISO-8601 'basic format'. Got '2026-11-29T01:15:00Z'. See http://en.wikipedia.org/wiki/ISO_8601".into()
+            ))
+        );
+
+        let mut hs = signed(&[], None, NOW);
+        hs.retain(|(n, _)| !n.eq_ignore_ascii_case("x-amz-date"));
+        hs.push(("Date".into(), "yesterday".into()));
+        assert_eq!(
+            check(&hs, NOW),
+            Err(SigV4Error::Incomplete(
+                "date header is not an http date: 'yesterday'".into()
+            ))
+        );
+
+        // Without any date header, verify (given an already parsed authorization) names it.
+        let mut hs = signed(&[], None, NOW);
+        let auth = crate::authorization_of(&get(&hs)).unwrap();
+        hs.retain(|(n, _)| !n.eq_ignore_ascii_case("x-amz-date"));
+        let raw = hs
+            .iter()
+            .find(|(n, _)| n == "authorization")
+            .map(|(_, v)| v.clone())
+            .unwrap();
+        assert_eq!(
+            verify(&get(&hs), &auth, SECRET, at(NOW)),
+            Err(SigV4Error::Incomplete(format!(
+                "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. Authorization={raw}"
+            )))
+        );
+    }
+
+    fn with_authorization(hs: &mut [(String, String)], f: impl Fn(&str) -> String) {
+        replace(hs, "authorization", f);
+    }
+
+    #[test]
+    fn host_must_be_signed() {
+        let mut hs = signed(&[], None, NOW);
+        with_authorization(&mut hs, |v| {
+            v.replace("SignedHeaders=host;", "SignedHeaders=")
+        });
+        assert_eq!(check(&hs, NOW), Err(SigV4Error::HeaderNotSigned("Host")));
+        assert_eq!(
+            check(&hs, NOW).unwrap_err().to_string(),
+            "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization."
+        );
+    }
+
+    #[test]
+    fn x_amz_date_must_be_signed_when_present() {
+        let mut hs = signed(&[], None, NOW);
+        with_authorization(&mut hs, |v| v.replace("host;x-amz-date", "host"));
+        assert_eq!(
+            check(&hs, NOW),
+            Err(SigV4Error::HeaderNotSigned("X-Amz-Date"))
+        );
+    }
+
+    #[test]
+    fn session_token_must_be_signed() {
+        let token = "FwoGZXIvYXdzEBYaDK7example+token/==";
+        let hs = signed(&[], Some(token), NOW);
+        assert_eq!(check(&hs, NOW), Ok(()));
+
+        // A token added after signing (not in SignedHeaders) is refused, even though the
+        // signature over the other headers is right.
+        let mut hs = signed(&[], None, NOW);
+        hs.push(("X-Amz-Security-Token".into(), token.into()));
+        assert_eq!(
+            check(&hs, NOW),
+            Err(SigV4Error::HeaderNotSigned("X-Amz-Security-Token"))
+        );
+
+        // A signed token cannot be swapped.
+        let mut hs = signed(&[], Some(token), NOW);
+        replace(&mut hs, "x-amz-security-token", |_| "other".into());
+        assert_eq!(check(&hs, NOW), Err(SigV4Error::SignatureDoesNotMatch));
+    }
+
+    #[test]
+    fn scope_problems_are_reported_together() {
+        let mut hs = signed(&[], None, NOW);
+        with_authorization(&mut hs, |v| {
+            v.replace("/20261129/us-east-1/ecs/aws4_request", "/20261128//ecs/xyz")
+        });
+        assert_eq!(
+            check(&hs, NOW),
+            Err(SigV4Error::InvalidScope(
+                "Credential should be scoped to a valid region, not ''. \
+                 Credential should be scoped with a valid terminator: 'aws4_request', not 'xyz'. \
+                 Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '20261128' != '20261129', from '20261129T011500Z'."
+                    .into()
+            ))
+        );
+
+        let mut hs = signed(&[], None, NOW);
+        with_authorization(&mut hs, |v| v.replace("/aws4_request", "/aws4_requesT"));
+        assert_eq!(
+            check(&hs, NOW),
+            Err(SigV4Error::InvalidScope(
+                "Credential should be scoped with a valid terminator: 'aws4_request', not 'aws4_requesT'. ".into()
+            ))
+        );
+    }
+
+    #[test]
+    fn missing_signed_header_is_incomplete() {
+        let mut hs = signed(
+            &[(
+                "X-Amz-Target",
+                "AmazonEC2ContainerServiceV20141113.ListClusters",
+            )],
+            None,
+            NOW,
+        );
+        hs.retain(|(n, _)| n != "X-Amz-Target");
+        assert_eq!(
+            check(&hs, NOW),
+            Err(SigV4Error::Incomplete(
+                "'x-amz-target' is named as a SignedHeader, but it does not exist in the HTTP request.".into()
+            ))
+        );
+    }
+
+    #[test]
+    fn wrong_secret_or_signature() {
+        let hs = signed(&[], None, NOW);
+        let req = get(&hs);
+        let auth = crate::authorization_of(&req).unwrap();
+        assert_eq!(
+            verify(&req, &auth, "another secret", at(NOW)),
+            Err(SigV4Error::SignatureDoesNotMatch)
+        );
+
+        for mangle in [
+            |s: &str| s.to_uppercase(),
+            |s: &str| s[..63].to_string(),
+            |s: &str| format!("{s}0"),
+            |_: &str| "0".repeat(64),
+            |_: &str| "zz".to_string(),
+        ] {
+            let mut bad = auth.clone();
+            bad.signature = mangle(&auth.signature);
+            assert_eq!(
+                verify(&req, &bad, SECRET, at(NOW)),
+                Err(SigV4Error::SignatureDoesNotMatch),
+                "{}",
+                bad.signature
+            );
+        }
+    }
+
+    #[test]
+    fn every_signature_digit_matters() {
+        let hs = signed(&[], None, NOW);
+        let req = get(&hs);
+        let auth = crate::authorization_of(&req).unwrap();
+        for i in 0..auth.signature.len() {
+            let mut bad = auth.clone();
+            let mut digits: Vec<u8> = bad.signature.into_bytes();
+            digits[i] = if digits[i] == b'0' { b'1' } else { b'0' };
+            bad.signature = String::from_utf8(digits).unwrap();
+            assert_eq!(
+                verify(&req, &bad, SECRET, at(NOW)),
+                Err(SigV4Error::SignatureDoesNotMatch)
+            );
+        }
+    }
+
+    #[test]
+    fn unnormalized_paths_are_accepted_either_way() {
+        // A client that signs the path as sent, without normalizing it.
+        let hs = headers(&[("Host", "example.com"), ("X-Amz-Date", "20261129T011500Z")]);
+        let req = Request {
+            method: "GET",
+            path: "//a/./b/../c",
+            query: "",
+            headers: &hs,
+            body: b"",
+        };
+        let scope = CredentialScope {
+            date: "20261129".into(),
+            region: "us-east-1".into(),
+            service: "ecs".into(),
+        };
+        let signed_headers = vec!["host".to_string(), "x-amz-date".to_string()];
+        for mode in [PathMode::AsReceived, PathMode::Normalized] {
+            let creq = canonical_request(&req, &signed_headers, mode).unwrap();
+            let sts = string_to_sign("20261129T011500Z", &scope, &creq);
+            let sig = crate::signature(&signing_key(SECRET, &scope), &sts);
+            let auth = parse_authorization(&format!(
+                "AWS4-HMAC-SHA256 Credential=AKID/20261129/us-east-1/ecs/aws4_request, SignedHeaders=host;x-amz-date, Signature={sig}"
+            ))
+            .unwrap();
+            assert_eq!(verify(&req, &auth, SECRET, at(NOW)), Ok(()), "{mode:?}");
+        }
+    }
+}

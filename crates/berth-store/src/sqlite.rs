@@ -1,0 +1,265 @@
+//! The embedded default: one SQLite file in WAL mode with `synchronous=FULL`.
+
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+
+use crate::{Store, StoreError, Tx};
+
+/// Schema migrations, applied in order; the database's `user_version` counts those applied.
+/// Append only: never edit a migration that has shipped.
+const MIGRATIONS: &[&str] = &[
+    // 1: one ordered key-value table per logical table name.
+    "CREATE TABLE kv (
+        tbl TEXT NOT NULL,
+        k   TEXT NOT NULL,
+        v   BLOB NOT NULL,
+        PRIMARY KEY (tbl, k)
+    ) WITHOUT ROWID;",
+];
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// A [`Store`] in one SQLite database file.
+///
+/// Several processes may open the same file (the server and `berth account create`): SQLite's
+/// locking serialises their writes and `busy_timeout` makes a writer wait rather than fail.
+pub struct SqliteStore {
+    conn: Mutex<Connection>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        Self::init(Connection::open(path)?)
+    }
+
+    /// A private in-memory database, for tests of the domain crates.
+    pub fn in_memory() -> Result<SqliteStore, StoreError> {
+        Self::init(Connection::open_in_memory()?)
+    }
+
+    fn init(mut conn: Connection) -> Result<SqliteStore, StoreError> {
+        conn.busy_timeout(Duration::from_secs(10))?;
+        // journal_mode answers with a row, so it is read rather than executed.
+        let _mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
+        conn.execute_batch("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")?;
+        migrate(&mut conn)?;
+        Ok(SqliteStore {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    /// The schema version the open database is at.
+    pub fn schema_version(&self) -> Result<i64, StoreError> {
+        let conn = self.lock();
+        Ok(conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
+        // A panic while holding the lock cannot leave a transaction half-applied (it is rolled
+        // back when dropped), so a poisoned lock is safe to reuse.
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn with_tx(
+        &self,
+        behavior: TransactionBehavior,
+        f: &mut dyn FnMut(&dyn Tx) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction_with_behavior(behavior)?;
+        f(&SqlTx(&tx))?;
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let current: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if current > SCHEMA_VERSION {
+        return Err(StoreError::SchemaTooNew {
+            found: current,
+            known: SCHEMA_VERSION,
+        });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+struct SqlTx<'a>(&'a rusqlite::Transaction<'a>);
+
+/// The smallest string greater than every string that starts with `prefix` (keys are ASCII).
+fn prefix_end(prefix: &str) -> String {
+    format!("{prefix}\u{7f}")
+}
+
+impl Tx for SqlTx<'_> {
+    fn get(&self, table: &str, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let mut stmt = self
+            .0
+            .prepare_cached("SELECT v FROM kv WHERE tbl = ?1 AND k = ?2")?;
+        Ok(stmt
+            .query_row(params![table, key], |r| r.get(0))
+            .optional()?)
+    }
+
+    fn put(&self, table: &str, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        let mut stmt = self
+            .0
+            .prepare_cached("INSERT INTO kv (tbl, k, v) VALUES (?1, ?2, ?3) ON CONFLICT (tbl, k) DO UPDATE SET v = excluded.v")?;
+        stmt.execute(params![table, key, value])?;
+        Ok(())
+    }
+
+    fn delete(&self, table: &str, key: &str) -> Result<bool, StoreError> {
+        let mut stmt = self
+            .0
+            .prepare_cached("DELETE FROM kv WHERE tbl = ?1 AND k = ?2")?;
+        Ok(stmt.execute(params![table, key])? > 0)
+    }
+
+    fn scan(&self, table: &str, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let mut stmt = self.0.prepare_cached(
+            "SELECT k, v FROM kv WHERE tbl = ?1 AND k >= ?2 AND k < ?3 ORDER BY k",
+        )?;
+        let rows = stmt.query_map(params![table, prefix, prefix_end(prefix)], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (k, v) = row?;
+            if k.starts_with(prefix) {
+                out.push((k, v));
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl Store for SqliteStore {
+    fn read_tx(
+        &self,
+        f: &mut dyn FnMut(&dyn Tx) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        self.with_tx(TransactionBehavior::Deferred, f)
+    }
+
+    fn write_tx(
+        &self,
+        f: &mut dyn FnMut(&dyn Tx) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        self.with_tx(TransactionBehavior::Immediate, f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::{StoreExt, get_json, put_json, scan_json};
+
+    #[derive(Debug, thiserror::Error)]
+    enum TestError {
+        #[error("store: {0}")]
+        Store(#[from] StoreError),
+        #[error("domain said no")]
+        No,
+    }
+
+    #[test]
+    fn put_get_scan_delete() {
+        let s = SqliteStore::in_memory().unwrap();
+        s.write(|tx| -> Result<(), StoreError> {
+            put_json(tx, "t", "a/1", &1u32)?;
+            put_json(tx, "t", "a/2", &2u32)?;
+            put_json(tx, "t", "b/1", &3u32)?;
+            put_json(tx, "u", "a/9", &9u32)
+        })
+        .unwrap();
+        let (one, scan): (Option<u32>, Vec<(String, u32)>) = s
+            .read(|tx| -> Result<_, StoreError> {
+                Ok((get_json(tx, "t", "a/1")?, scan_json(tx, "t", "a/")?))
+            })
+            .unwrap();
+        assert_eq!(one, Some(1));
+        assert_eq!(scan, vec![("a/1".to_string(), 1), ("a/2".to_string(), 2)]);
+        let removed = s.write(|tx| tx.delete("t", "a/1")).unwrap();
+        assert!(removed);
+        let again = s.write(|tx| tx.delete("t", "a/1")).unwrap();
+        assert!(!again);
+    }
+
+    #[test]
+    fn failed_closure_rolls_back() {
+        let s = SqliteStore::in_memory().unwrap();
+        let r: Result<(), TestError> = s.write(|tx| {
+            put_json(tx, "t", "k", &"half")?;
+            Err(TestError::No)
+        });
+        assert!(matches!(r, Err(TestError::No)));
+        let v: Option<String> = s.read(|tx| get_json(tx, "t", "k")).unwrap();
+        assert_eq!(v, None, "a failed transaction must leave nothing behind");
+    }
+
+    #[test]
+    fn reopen_keeps_data_and_schema_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("berth.db");
+        {
+            let s = SqliteStore::open(&path).unwrap();
+            s.write(|tx| put_json(tx, "t", "k", &"v")).unwrap();
+        }
+        let s = SqliteStore::open(&path).unwrap();
+        assert_eq!(s.schema_version().unwrap(), SCHEMA_VERSION);
+        let v: Option<String> = s.read(|tx| get_json(tx, "t", "k")).unwrap();
+        assert_eq!(v.as_deref(), Some("v"));
+        let mode: String = s
+            .lock()
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+        let sync: i64 = s
+            .lock()
+            .query_row("PRAGMA synchronous", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(sync, 2, "synchronous must be FULL");
+    }
+
+    #[test]
+    fn refuses_a_newer_schema() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("berth.db");
+        {
+            let c = Connection::open(&path).unwrap();
+            c.pragma_update(None, "user_version", SCHEMA_VERSION + 5)
+                .unwrap();
+        }
+        assert!(matches!(
+            SqliteStore::open(&path),
+            Err(StoreError::SchemaTooNew { .. })
+        ));
+    }
+
+    #[test]
+    fn two_handles_on_one_file_see_each_other() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("berth.db");
+        let a = SqliteStore::open(&path).unwrap();
+        let b = SqliteStore::open(&path).unwrap();
+        a.write(|tx| put_json(tx, "accounts", "111122223333", &"x"))
+            .unwrap();
+        let v: Option<String> = b
+            .read(|tx| get_json(tx, "accounts", "111122223333"))
+            .unwrap();
+        assert_eq!(v.as_deref(), Some("x"));
+    }
+}
