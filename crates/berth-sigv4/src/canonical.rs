@@ -120,7 +120,7 @@ pub(crate) fn canonical_uri(path: &str, mode: PathMode) -> String {
         PathMode::AsReceived if path.is_empty() => "/".to_string(),
         PathMode::AsReceived => path.to_string(),
     };
-    percent_encode(path.as_bytes(), PATH).to_string()
+    percent_encode(percent_decode_str(&path).collect::<Vec<u8>>().as_slice(), PATH).to_string()
 }
 
 /// Removes `.` and `..` segments and empty segments (repeated slashes). The result starts with
