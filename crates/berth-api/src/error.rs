@@ -3,6 +3,10 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
+mod ecs;
+mod kms;
+mod secrets;
+
 use crate::auth::AuthError;
 use crate::protocol::Protocol;
 use crate::xml;
@@ -56,6 +60,15 @@ impl WireError {
             code: "UnknownOperationException".into(),
             message: None,
             sender_fault: true,
+        }
+    }
+
+    /// An authorisation denial in the service's words: `AccessDenied` (403) for the Query
+    /// services, `AccessDeniedException` (400) for the JSON ones.
+    pub fn access_denied(service: crate::protocol::Service, message: String) -> WireError {
+        match service.protocol() {
+            Protocol::Query { .. } => WireError::new(StatusCode::FORBIDDEN, "AccessDenied", message),
+            Protocol::Json { .. } => WireError::client("AccessDeniedException", message),
         }
     }
 

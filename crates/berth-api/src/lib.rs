@@ -17,6 +17,7 @@
 //! rendered in each protocol's shape.
 
 pub mod auth;
+pub mod authz;
 pub mod error;
 pub mod protocol;
 mod server;

@@ -16,7 +16,27 @@ pub(crate) const TABLE: &str = "access_keys";
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type")]
 pub enum KeyOwner {
+    /// The account's root user.
     Root,
+    /// An IAM user, by name (names are unique per account, compared case-insensitively).
+    User { name: String },
+    /// A role session: temporary credentials with a session token.
+    Session(SessionInfo),
+}
+
+/// What a temporary key carries about its role session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionInfo {
+    pub role_name: String,
+    pub role_id: String,
+    pub role_path: String,
+    pub session_name: String,
+    /// An inline session policy passed to AssumeRole, verbatim.
+    pub session_policy: Option<String>,
+    /// Condition keys fixed for the session's lifetime (e.g. `aws:SourceAccount` for a session
+    /// the ECS control plane opened), name -> value.
+    #[serde(default)]
+    pub context: Vec<(String, String)>,
 }
 
 /// `Active` keys sign; `Inactive` keys are refused like unknown ones.
@@ -62,6 +82,7 @@ impl NewCredentials {
 /// A key ready for signature verification.
 pub struct ResolvedKey {
     pub access_key_id: String,
+    pub owner: KeyOwner,
     pub principal: Principal,
     pub secret: Zeroizing<String>,
     pub status: KeyStatus,
@@ -123,12 +144,31 @@ impl AccessKeyRecord {
             .map_err(|_| berth_core::SealError::BadFormat)?;
         let opened = root_key.open(&seal_context(&self.access_key_id), &sealed)?;
         let secret = Zeroizing::new(String::from_utf8_lossy(&opened).into_owned());
-        let principal = match self.owner {
+        let principal = match &self.owner {
             KeyOwner::Root => Principal::Root {
                 account: self.account_id.clone(),
             },
+            KeyOwner::User { name } => {
+                // The user's id and path are filled in by the caller from the user record;
+                // a key whose user is gone resolves to nothing (see `Iam::resolve_access_key`).
+                Principal::User {
+                    account: self.account_id.clone(),
+                    name: name.clone(),
+                    id: String::new(),
+                    path: "/".into(),
+                }
+            }
+            KeyOwner::Session(s) => Principal::AssumedRole {
+                account: self.account_id.clone(),
+                role_name: s.role_name.clone(),
+                role_id: s.role_id.clone(),
+                role_path: s.role_path.clone(),
+                session_name: s.session_name.clone(),
+                session_key_id: self.access_key_id.clone(),
+            },
         };
         Ok(ResolvedKey {
+            owner: self.owner,
             access_key_id: self.access_key_id,
             principal,
             secret,

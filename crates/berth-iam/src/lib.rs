@@ -12,7 +12,9 @@ mod keys;
 mod principal;
 
 pub use error::IamError;
-pub use keys::{AccessKeyRecord, KeyOwner, KeyStatus, NewCredentials, ResolvedKey, token_digest};
+pub use keys::{
+    AccessKeyRecord, KeyOwner, KeyStatus, NewCredentials, ResolvedKey, SessionInfo, token_digest,
+};
 pub use principal::{CallerIdentity, Principal};
 
 use berth_core::RootKey;

@@ -49,6 +49,16 @@ pub fn canonical_request(
     signed_headers: &[String],
     path: PathMode,
 ) -> Result<String, SigV4Error> {
+    canonical_request_with_hash(req, signed_headers, path, &sha256_hex(req.body))
+}
+
+/// [`canonical_request`] with the payload hash already computed.
+pub(crate) fn canonical_request_with_hash(
+    req: &Request,
+    signed_headers: &[String],
+    path: PathMode,
+    payload_hash: &str,
+) -> Result<String, SigV4Error> {
     let mut headers = Vec::with_capacity(signed_headers.len());
     for name in signed_headers {
         let name = name.to_ascii_lowercase();
@@ -69,7 +79,7 @@ pub fn canonical_request(
         &canonical_uri(req.path, path),
         &canonical_query(req.query),
         &headers,
-        &sha256_hex(req.body),
+        payload_hash,
     ))
 }
 
@@ -107,7 +117,7 @@ pub(crate) fn assemble(
 /// values included) to one space.
 pub(crate) fn canonical_header_value(value: &str) -> String {
     value
-        .split(|c: char| matches!(c, ' ' | '\t' | '\r' | '\n' | '\x0b' | '\x0c'))
+        .split([' ', '\t', '\r', '\n', '\x0b', '\x0c'])
         .filter(|part| !part.is_empty())
         .collect::<Vec<_>>()
         .join(" ")
@@ -120,7 +130,7 @@ pub(crate) fn canonical_uri(path: &str, mode: PathMode) -> String {
         PathMode::AsReceived if path.is_empty() => "/".to_string(),
         PathMode::AsReceived => path.to_string(),
     };
-    percent_encode(percent_decode_str(&path).collect::<Vec<u8>>().as_slice(), PATH).to_string()
+    percent_encode(path.as_bytes(), PATH).to_string()
 }
 
 /// Removes `.` and `..` segments and empty segments (repeated slashes). The result starts with

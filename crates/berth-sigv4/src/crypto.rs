@@ -2,6 +2,7 @@
 
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
+use subtle::{Choice, ConstantTimeEq};
 
 use crate::{ALGORITHM, CredentialScope, SCOPE_TERMINATOR};
 
@@ -29,6 +30,12 @@ pub(crate) fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
     let mut mac = HmacSha256::new(&block.into());
     mac.update(data);
     mac.finalize().into_bytes().into()
+}
+
+/// Compares two signatures (hex strings) in constant time for strings of equal length; strings
+/// of different lengths are unequal. Case matters: signatures are lower-case hex.
+pub(crate) fn signatures_equal(computed: &str, provided: &str) -> Choice {
+    computed.as_bytes().ct_eq(provided.as_bytes())
 }
 
 /// The string to sign: the algorithm, the request's timestamp (`YYYYMMDDTHHMMSSZ`), the
@@ -91,6 +98,19 @@ mod tests {
             hmac_sha256(&longer, b"x"),
             hmac_sha256(&Sha256::digest(longer), b"x")
         );
+    }
+
+    #[test]
+    fn signature_comparison() {
+        let sig = "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31";
+        assert!(bool::from(signatures_equal(sig, sig)));
+        assert!(!bool::from(signatures_equal(sig, &sig.to_uppercase())));
+        assert!(!bool::from(signatures_equal(sig, &sig[..63])));
+        assert!(!bool::from(signatures_equal(sig, "")));
+        assert!(!bool::from(signatures_equal(
+            sig,
+            "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf30"
+        )));
     }
 
     // The example from AWS's documentation of the signing key derivation.

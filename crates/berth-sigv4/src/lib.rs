@@ -20,6 +20,30 @@
 //!
 //! Errors are [`SigV4Error`] values; the HTTP layer picks the AWS error code from the variant
 //! and shows the variant's text, which is AWS's own wording where known.
+//!
+//! ```
+//! use std::time::SystemTime;
+//! use berth_sigv4::{Request, authorization_of, sign, verify};
+//!
+//! # fn main() -> Result<(), berth_sigv4::SigV4Error> {
+//! let body = br#"{"cluster":"default"}"#;
+//! let mut headers = vec![
+//!     ("Host".to_string(), "ecs.us-east-1.amazonaws.com".to_string()),
+//!     ("Content-Type".to_string(), "application/x-amz-json-1.1".to_string()),
+//! ];
+//! let now = SystemTime::now();
+//! let req = Request { method: "POST", path: "/", query: "", headers: &headers, body };
+//! let added = sign(&req, "AKIDEXAMPLE", "secret", None, "us-east-1", "ecs", now);
+//! headers.extend(added);
+//!
+//! // On the server:
+//! let req = Request { method: "POST", path: "/", query: "", headers: &headers, body };
+//! let auth = authorization_of(&req)?;
+//! assert_eq!(auth.access_key_id, "AKIDEXAMPLE");
+//! verify(&req, &auth, "secret", now)?;
+//! # Ok(())
+//! # }
+//! ```
 
 mod auth;
 mod canonical;

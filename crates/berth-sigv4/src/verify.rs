@@ -2,12 +2,12 @@
 
 use std::time::SystemTime;
 
-use subtle::ConstantTimeEq;
+use subtle::Choice;
 
 use crate::auth::{MISSING_DATE_MESSAGE, missing_message, wrong_region_message};
-use crate::canonical::{PathMode, canonical_request, canonical_uri};
+use crate::canonical::{PathMode, canonical_request_with_hash, canonical_uri};
 use crate::clock::{format_amz_date, parse_amz_date, parse_http_date, unix_seconds};
-use crate::crypto::{hmac_sha256, signing_key, string_to_sign};
+use crate::crypto::{hmac_sha256, sha256_hex, signatures_equal, signing_key, string_to_sign};
 use crate::{Authorization, MAX_CLOCK_SKEW, Request, SCOPE_TERMINATOR, SigV4Error};
 
 /// Verifies `req`'s signature as described by `auth` (usually from
@@ -57,18 +57,20 @@ pub fn verify(
     }
 
     let key = signing_key(secret_access_key, &auth.scope);
+    let payload_hash = sha256_hex(req.body);
     let mut modes = vec![PathMode::Normalized];
     if canonical_uri(req.path, PathMode::AsReceived)
         != canonical_uri(req.path, PathMode::Normalized)
     {
         modes.push(PathMode::AsReceived);
     }
-    let mut matched = subtle::Choice::from(0u8);
+    // Every candidate is computed and compared, without stopping at the first match.
+    let mut matched = Choice::from(0u8);
     for mode in modes {
-        let creq = canonical_request(req, &auth.signed_headers, mode)?;
+        let creq = canonical_request_with_hash(req, &auth.signed_headers, mode, &payload_hash)?;
         let sts = string_to_sign(&amz_date, &auth.scope, &creq);
         let computed = hex::encode(hmac_sha256(&key, sts.as_bytes()));
-        matched |= computed.as_bytes().ct_eq(auth.signature.as_bytes());
+        matched |= signatures_equal(&computed, &auth.signature);
     }
     if bool::from(matched) {
         Ok(())
@@ -173,7 +175,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
-    use crate::{CredentialScope, parse_authorization, sign};
+    use crate::{CredentialScope, canonical_request, parse_authorization, sign};
     use std::time::{Duration, UNIX_EPOCH};
 
     const SECRET: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";

@@ -1,5 +1,8 @@
 //! One module per AWS service: decode the operation's input, call the domain, encode the output.
 
+pub mod ecs;
+pub mod kms;
+pub mod secretsmanager;
 pub mod sts;
 
 use std::time::SystemTime;
@@ -15,6 +18,28 @@ pub struct Ctx<'a> {
     pub caller: &'a Caller,
     pub request_id: &'a str,
     pub now: SystemTime,
+}
+
+impl Ctx<'_> {
+    /// The caller's account: the namespace the request acts in (with `caller.region`).
+    pub fn account(&self) -> &str {
+        self.caller.principal.account()
+    }
+
+    /// Seconds since the Unix epoch at the time the request arrived.
+    pub fn now_secs(&self) -> u64 {
+        self.now
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0)
+    }
+
+    /// Authorises `action` (e.g. `iam:CreateUser`) on `resource` (an ARN, or `*`) for the caller,
+    /// with identity policies only. Every handler calls this (or [`crate::authz`]'s fuller
+    /// forms) before it acts.
+    pub fn authorize(&self, action: &str, resource: &str) -> Result<(), WireError> {
+        crate::authz::authorize(self, &crate::authz::Check::new(action, resource))
+    }
 }
 
 /// A Query request's parameters, in order (lists arrive as `Name.member.N`).
@@ -41,10 +66,10 @@ pub fn json_dispatch(
     operation: &str,
     input: serde_json::Value,
 ) -> Option<Result<serde_json::Value, WireError>> {
-    let _ = (operation, input);
     match ctx.caller.service {
-        // ECS, Secrets Manager and KMS operations arrive with their own issues.
-        Service::Ecs | Service::SecretsManager | Service::Kms => None,
+        Service::Ecs => ecs::dispatch(ctx, operation, input),
+        Service::SecretsManager => secretsmanager::dispatch(ctx, operation, input),
+        Service::Kms => kms::dispatch(ctx, operation, input),
         Service::Iam | Service::Sts => None,
     }
 }

@@ -1,0 +1,1 @@
+//! `berth_ecs` errors on the wire.

@@ -1,0 +1,1 @@
+//! `berth_kms` errors on the wire.

@@ -1,0 +1,1 @@
+//! `berth_secrets` errors on the wire.

@@ -1,0 +1,14 @@
+//! Amazon ECS (JSON 1.1, target prefix `AmazonEC2ContainerServiceV20141113`).
+
+use serde_json::Value;
+
+use crate::error::WireError;
+use crate::services::Ctx;
+
+/// Runs one operation; `None` when there is no such operation.
+pub fn dispatch(ctx: &Ctx<'_>, operation: &str, input: Value) -> Option<Result<Value, WireError>> {
+    let _ = (ctx, input);
+    match operation {
+        _ => None,
+    }
+}
