@@ -2,7 +2,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use berth_iam::{Iam, KeyStatus, Principal};
+use berth_iam::{Iam, KeyOwner, KeyStatus, Principal, SessionInfo};
 use berth_sigv4::{Authorization, SigV4Error};
 use subtle::ConstantTimeEq;
 
@@ -38,6 +38,10 @@ pub struct Caller {
     /// The region of the credential scope: the namespace the request acts in.
     pub region: String,
     pub service: Service,
+    /// For temporary credentials: the role session they carry.
+    pub session: Option<SessionInfo>,
+    /// The client's address, for `aws:SourceIp`.
+    pub source_ip: Option<std::net::IpAddr>,
 }
 
 impl From<SigV4Error> for AuthError {
@@ -127,10 +131,16 @@ pub fn authenticate(
         }
     }
     berth_sigv4::verify(req, authz, &key.secret, now)?;
+    let session = match key.owner {
+        KeyOwner::Session(info) => Some(info),
+        _ => None,
+    };
     Ok(Caller {
         principal: key.principal,
         access_key_id: key.access_key_id,
         region: authz.scope.region.clone(),
         service,
+        session,
+        source_ip: None,
     })
 }

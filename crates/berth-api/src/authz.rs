@@ -4,21 +4,18 @@
 //! that owns the resource, the resource's own policy (a secret's resource policy, a KMS key
 //! policy, a role's trust policy) and any service-specific condition keys — and
 //! [`authorize`] answers it with the caller's identity policies, permissions boundary and
-//! session policy, in AWS's decision order. A denial is rendered in the service's words.
+//! session policy, in AWS's decision order (`berth_iam::authz::decide`, on the policy engine of
+//! `berth-policy`). A denial is rendered in the service's words.
+
+use std::time::UNIX_EPOCH;
+
+use berth_iam::authz::{IdentityDocuments, Question};
+use berth_policy::{Context, ContextValue, PolicyKind};
+
+pub use berth_policy::Mode;
 
 use crate::error::WireError;
 use crate::services::Ctx;
-
-/// How the resource's own policy takes part.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    /// Identity policies, plus the resource policy when there is one (same account: either may
-    /// allow; cross-account: both must).
-    Standard,
-    /// The resource policy must allow explicitly (directly or by delegating to the caller's
-    /// account): KMS key policies and role trust policies.
-    ResourcePolicyRequired,
-}
 
 /// One authorisation question: may the caller do `action` on `resource`?
 #[derive(Debug, Clone)]
@@ -35,6 +32,9 @@ pub struct Check<'a> {
     /// Service condition keys for this call, each with one or more string values
     /// (e.g. `kms:ViaService`, `kms:CallerAccount`, `kms:EncryptionContext:SecretARN`).
     pub context: Vec<(String, Vec<String>)>,
+    /// The resource as the denial message names it, when not `resource` (Secrets Manager
+    /// echoes the `SecretId` as given).
+    pub named_as: Option<&'a str>,
 }
 
 impl<'a> Check<'a> {
@@ -47,6 +47,7 @@ impl<'a> Check<'a> {
             resource_policy: None,
             mode: Mode::Standard,
             context: Vec::new(),
+            named_as: None,
         }
     }
 
@@ -68,24 +69,92 @@ impl<'a> Check<'a> {
         self.context.push((key.to_string(), vec![value.into()]));
         self
     }
+
+    /// The denial message names the resource this way.
+    pub fn named_as(mut self, name: &'a str) -> Check<'a> {
+        self.named_as = Some(name);
+        self
+    }
 }
 
-/// Decides a [`Check`] for the caller. The root user may do everything in its own account
-/// that no policy explicitly denies.
+/// The global condition keys of the request (`aws:CurrentTime`, `aws:RequestedRegion`, …) and
+/// those fixed for the caller's session, plus the check's own.
+pub fn request_context(ctx: &Ctx<'_>, extra: &[(String, Vec<String>)]) -> Context {
+    let mut c = Context::new();
+    c.insert("aws:CurrentTime", ContextValue::Date(ctx.now));
+    let epoch = ctx
+        .now
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    c.insert("aws:EpochTime", ContextValue::Number(epoch as f64));
+    c.insert("aws:RequestedRegion", ctx.caller.region.as_str());
+    // berth listens on plain HTTP.
+    c.insert("aws:SecureTransport", ContextValue::Bool(false));
+    c.insert("aws:userid", ctx.caller.principal.user_id().as_str());
+    if let Some(ip) = ctx.caller.source_ip {
+        c.insert("aws:SourceIp", ContextValue::Ip(ip));
+    }
+    if let Some(session) = &ctx.caller.session {
+        for (k, v) in &session.context {
+            c.insert(k, v.as_str());
+        }
+    }
+    for (k, values) in extra {
+        c.insert_multi(k, values.iter().map(String::as_str));
+    }
+    c
+}
+
+/// The caller's own policy documents.
+fn identity_documents(ctx: &Ctx<'_>) -> Result<IdentityDocuments, WireError> {
+    let mut docs = ctx.state.iam().identity_policies(&ctx.caller.principal)?;
+    if let Some(session) = &ctx.caller.session {
+        docs.session = session.session_policy.clone();
+    }
+    Ok(docs)
+}
+
+/// Decides a [`Check`] for the caller.
 pub fn authorize(ctx: &Ctx<'_>, check: &Check<'_>) -> Result<(), WireError> {
     let principal = &ctx.caller.principal;
-    let own = check.resource_account.is_none_or(|a| a == principal.account());
+    let own = check
+        .resource_account
+        .is_none_or(|a| a == principal.account());
+    // The root user in its own account with no resource policy in play: nothing can deny it.
     if principal.is_root() && own && check.resource_policy.is_none() {
         return Ok(());
     }
-    Err(WireError::access_denied(
-        ctx.caller.service,
-        format!(
-            "User: {} is not authorized to perform: {} on resource: {} because no identity-based policy allows the {} action",
-            principal.arn(),
-            check.action,
-            check.resource,
-            check.action
-        ),
-    ))
+    let docs = identity_documents(ctx)?;
+    let context = request_context(ctx, &check.context);
+    let verdict = berth_iam::authz::decide(
+        &Question {
+            principal,
+            action: check.action,
+            resource: check.resource,
+            resource_account: check.resource_account,
+            resource_policy: check.resource_policy,
+            resource_policy_kind: if check.action.eq_ignore_ascii_case("sts:AssumeRole") {
+                PolicyKind::Trust
+            } else {
+                PolicyKind::Resource
+            },
+            mode: check.mode,
+            context: &context,
+        },
+        &docs,
+    );
+    for broken in &verdict.broken_documents {
+        tracing::warn!(principal = %principal.arn(), error = %broken, "a stored policy no longer parses");
+    }
+    if verdict.is_allowed() {
+        return Ok(());
+    }
+    let message = verdict.denial_message(
+        principal,
+        check.action,
+        check.named_as.unwrap_or(check.resource),
+    );
+    tracing::info!(principal = %principal.arn(), action = check.action, resource = check.resource, "access denied");
+    Err(WireError::access_denied(ctx.caller.service, message))
 }

@@ -67,7 +67,9 @@ impl WireError {
     /// services, `AccessDeniedException` (400) for the JSON ones.
     pub fn access_denied(service: crate::protocol::Service, message: String) -> WireError {
         match service.protocol() {
-            Protocol::Query { .. } => WireError::new(StatusCode::FORBIDDEN, "AccessDenied", message),
+            Protocol::Query { .. } => {
+                WireError::new(StatusCode::FORBIDDEN, "AccessDenied", message)
+            }
             Protocol::Json { .. } => WireError::client("AccessDeniedException", message),
         }
     }
@@ -212,6 +214,18 @@ impl From<berth_iam::IamError> for WireError {
             }
             E::Seal(_) | E::Store(_) => WireError::internal(&e),
         }
+    }
+}
+
+/// STS errors on the wire (Query protocol).
+pub(crate) fn sts_error(e: berth_iam::sts::StsError) -> WireError {
+    use berth_iam::sts::StsError as E;
+    match e {
+        E::Validation(m) => WireError::client("ValidationError", m),
+        E::MalformedPolicy(m) => WireError::client("MalformedPolicyDocument", m),
+        E::PackedPolicyTooLarge(m) => WireError::client("PackedPolicyTooLarge", m),
+        E::AccessDenied(m) => WireError::new(StatusCode::FORBIDDEN, "AccessDenied", m),
+        E::Iam(e) => e.into(),
     }
 }
 

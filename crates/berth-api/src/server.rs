@@ -1,11 +1,12 @@
 //! The HTTP listener's one handler: read, authenticate, route, answer.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header, request::Parts};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -78,6 +79,10 @@ async fn handle(State(state): State<Arc<ApiState>>, req: Request) -> Response {
     let started = Instant::now();
     let request_id = berth_core::ids::request_id();
     let (parts, body) = req.into_parts();
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
     let guess = guess_protocol(&parts.headers);
     let declared = header_str(&parts.headers, "content-length").and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
@@ -91,7 +96,8 @@ async fn handle(State(state): State<Arc<ApiState>>, req: Request) -> Response {
     };
     // Store access and key derivation block; they run off the async workers.
     let rid = request_id.clone();
-    let outcome = tokio::task::spawn_blocking(move || process(&state, &parts, &bytes, &rid)).await;
+    let outcome =
+        tokio::task::spawn_blocking(move || process(&state, &parts, &bytes, &rid, peer)).await;
     let resp = match outcome {
         Ok(resp) => resp,
         Err(e) => WireError::internal(&e).render(Some(guess), &request_id),
@@ -105,7 +111,13 @@ async fn handle(State(state): State<Arc<ApiState>>, req: Request) -> Response {
     resp
 }
 
-fn process(state: &ApiState, parts: &Parts, body: &Bytes, request_id: &str) -> Response {
+fn process(
+    state: &ApiState,
+    parts: &Parts,
+    body: &Bytes,
+    request_id: &str,
+    peer: Option<std::net::IpAddr>,
+) -> Response {
     let guess = guess_protocol(&parts.headers);
     let headers: Vec<(String, String)> = parts
         .headers
@@ -141,7 +153,10 @@ fn process(state: &ApiState, parts: &Parts, body: &Bytes, request_id: &str) -> R
     let iam = state.iam();
     let now = SystemTime::now();
     let caller = match auth::authenticate(&iam, &sreq, &authz, service, now) {
-        Ok(c) => c,
+        Ok(c) => Caller {
+            source_ip: peer,
+            ..c
+        },
         Err(e) => return auth_failure(&e, protocol, request_id),
     };
     let ctx = Ctx {

@@ -9,6 +9,7 @@
 pub mod arn;
 pub mod ids;
 pub mod seal;
+pub mod time;
 
 pub use arn::Arn;
 pub use seal::{RootKey, SealError};

@@ -7,9 +7,11 @@
 //! Invariant: a secret access key is stored only sealed under the [`berth_core::RootKey`], with
 //! the access key id as associated data; it is opened only to verify a signature.
 
+pub mod authz;
 mod error;
 mod keys;
 mod principal;
+pub mod sts;
 
 pub use error::IamError;
 pub use keys::{
@@ -101,10 +103,9 @@ impl<'a> Iam<'a> {
                     },
                 )?;
             }
-            if let Some(existing) = get_json::<AccessKeyRecord>(tx, keys::TABLE, access_key_id)? {
-                if existing.account_id != id || existing.owner != KeyOwner::Root {
-                    return Err(IamError::AccessKeyInUse(access_key_id.to_string()));
-                }
+            let existing = get_json::<AccessKeyRecord>(tx, keys::TABLE, access_key_id)?;
+            if existing.is_some_and(|e| e.account_id != id || e.owner != KeyOwner::Root) {
+                return Err(IamError::AccessKeyInUse(access_key_id.to_string()));
             }
             keys::insert(tx, self.root_key, &creds, KeyOwner::Root, now, None)
         })
@@ -114,6 +115,35 @@ impl<'a> Iam<'a> {
     pub fn root_key_ids(&self, account_id: &str) -> Result<Vec<String>, IamError> {
         self.store
             .read(|tx| keys::ids_of(tx, account_id, &KeyOwner::Root))
+    }
+
+    /// The verbatim identity-side policy documents of a principal: inline and attached managed
+    /// policies and the permissions boundary (for a role session, the role's). The root user
+    /// has none: the engine allows it everything in its own account.
+    ///
+    /// Users and roles and their policies are added by the IAM API (users.rs, roles.rs,
+    /// policies.rs); until a principal has any, this is empty and only root is allowed.
+    pub fn identity_policies(
+        &self,
+        principal: &Principal,
+    ) -> Result<authz::IdentityDocuments, IamError> {
+        let _ = principal;
+        Ok(authz::IdentityDocuments::default())
+    }
+
+    /// What STS needs of the role `name` in `account` (names compare case-insensitively);
+    /// `None` when there is no such role. Roles are created by the IAM API (roles.rs).
+    pub fn role_info(&self, account: &str, name: &str) -> Result<Option<sts::RoleInfo>, IamError> {
+        let _ = (account, name);
+        Ok(None)
+    }
+
+    /// Runs `f` in one write transaction of the identity store.
+    pub(crate) fn store_write<T>(
+        &self,
+        f: impl FnOnce(&dyn berth_store::Tx) -> Result<T, IamError>,
+    ) -> Result<T, IamError> {
+        self.store.write(f)
     }
 
     /// Looks up an access key and opens its secret, for signature verification.

@@ -53,7 +53,10 @@ impl Principal {
         match self {
             Principal::Root { account } => format!("arn:aws:iam::{account}:root"),
             Principal::User {
-                account, name, path, ..
+                account,
+                name,
+                path,
+                ..
             } => format!("arn:aws:iam::{account}:user{path}{name}"),
             Principal::AssumedRole {
                 account,
@@ -126,8 +129,14 @@ mod tests {
             session_name: "task-1".into(),
             session_key_id: "ASIAX".into(),
         };
-        assert_eq!(r.arn(), "arn:aws:sts::111122223333:assumed-role/exec/task-1");
-        assert_eq!(r.role_arn().as_deref(), Some("arn:aws:iam::111122223333:role/exec"));
+        assert_eq!(
+            r.arn(),
+            "arn:aws:sts::111122223333:assumed-role/exec/task-1"
+        );
+        assert_eq!(
+            r.role_arn().as_deref(),
+            Some("arn:aws:iam::111122223333:role/exec")
+        );
         assert_eq!(r.caller_identity().user_id, "AROAEXAMPLE:task-1");
     }
 }

@@ -58,15 +58,13 @@ pub(crate) fn tokenize(text: &str, wildcards: bool, variables: bool) -> Vec<Atom
     let mut out = Vec::with_capacity(text.len());
     let mut rest = text;
     while let Some(c) = rest.chars().next() {
-        if variables && rest.starts_with("${") {
-            if let Some(end) = rest[2..].find('}') {
-                if let Some(atom) = parse_variable(&rest[2..2 + end]) {
+        if variables && rest.starts_with("${")
+            && let Some(end) = rest[2..].find('}')
+                && let Some(atom) = parse_variable(&rest[2..2 + end]) {
                     out.push(atom);
                     rest = &rest[2 + end + 1..];
                     continue;
                 }
-            }
-        }
         out.push(match c {
             '*' if wildcards => Atom::Star,
             '?' if wildcards => Atom::One,
@@ -218,13 +216,12 @@ fn glob_match(atoms: &[Atom], text: &str, case: Case) -> bool {
                     }
                 }
                 Atom::Char(p) => {
-                    if let Some(c) = next {
-                        if chars_eq(*p, c, case) {
+                    if let Some(c) = next
+                        && chars_eq(*p, c, case) {
                             ai += 1;
                             ti += c.len_utf8();
                             continue;
                         }
-                    }
                 }
                 Atom::Var(_) => return false,
             }

@@ -148,7 +148,10 @@ fn server(args: ServerArgs) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("binding {}", args.listen))?;
         tracing::info!(listen = %listener.local_addr()?, data_dir = %dir.path().display(), "berth server ready");
-        axum::serve(listener, berth_api::router(state))
+        axum::serve(
+            listener,
+            berth_api::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
             .with_graceful_shutdown(shutdown_signal())
             .await
             .context("serving")

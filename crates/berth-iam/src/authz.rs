@@ -1,0 +1,208 @@
+//! Authorisation as the domain sees it: gather the policies that apply to a principal, ask the
+//! policy engine, and turn a denial into AWS's words.
+//!
+//! The wire layer builds the request context (time, region, transport, service keys) and says
+//! which resource policy applies; this module adds what only the identity domain knows.
+
+use berth_policy::{Context, Decision, Mode, Policy, PolicyKind, PolicySet};
+
+use crate::Principal;
+
+/// The verbatim policy documents that apply to a principal's own side of a request.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IdentityDocuments {
+    /// Inline and attached managed policies (for a role session: the role's).
+    pub policies: Vec<String>,
+    /// The permissions boundary, if one is set.
+    pub boundary: Option<String>,
+    /// The session policy of a role session, if one was passed.
+    pub session: Option<String>,
+}
+
+/// One question for [`decide`].
+pub struct Question<'a> {
+    pub principal: &'a Principal,
+    pub action: &'a str,
+    pub resource: &'a str,
+    /// The resource's owner; `None` is the principal's own account.
+    pub resource_account: Option<&'a str>,
+    /// The resource's own policy (resource policy, key policy, trust policy), verbatim.
+    pub resource_policy: Option<&'a str>,
+    /// What kind of document `resource_policy` is.
+    pub resource_policy_kind: PolicyKind,
+    pub mode: Mode,
+    pub context: &'a Context,
+}
+
+/// The engine's view of a berth principal.
+pub fn engine_principal(p: &Principal) -> berth_policy::Principal {
+    match p {
+        Principal::Root { account } => berth_policy::Principal::root(account),
+        Principal::User { account, .. } => berth_policy::Principal::user(account, &p.arn()),
+        Principal::AssumedRole { account, .. } => berth_policy::Principal::assumed_role(
+            account,
+            &p.role_arn().unwrap_or_default(),
+            &p.arn(),
+        ),
+    }
+}
+
+/// Parses a stored document; one that no longer parses (it was valid when stored) counts as
+/// absent, and the caller is told so it can log it.
+fn parse_stored(doc: &str, kind: PolicyKind, broken: &mut Vec<String>) -> Option<Policy> {
+    match berth_policy::parse(doc, kind) {
+        Ok(p) => Some(p),
+        Err(e) => {
+            broken.push(e.to_string());
+            None
+        }
+    }
+}
+
+/// The outcome of [`decide`]: the engine's decision, and any stored document that did not parse.
+pub struct Verdict {
+    pub decision: Decision,
+    pub broken_documents: Vec<String>,
+}
+
+impl Verdict {
+    pub fn is_allowed(&self) -> bool {
+        self.decision.is_allowed()
+    }
+
+    /// AWS's denial text for the caller, naming `resource` as the caller gave it.
+    pub fn denial_message(&self, principal: &Principal, action: &str, resource: &str) -> String {
+        self.decision
+            .denial_message(&principal.arn(), action, resource)
+    }
+}
+
+/// Evaluates a question against the principal's documents, in AWS's decision order.
+pub fn decide(q: &Question<'_>, docs: &IdentityDocuments) -> Verdict {
+    let mut broken = Vec::new();
+    let identity: Vec<Policy> = docs
+        .policies
+        .iter()
+        .filter_map(|d| parse_stored(d, PolicyKind::Identity, &mut broken))
+        .collect();
+    let identity_refs: Vec<&Policy> = identity.iter().collect();
+    let boundary = docs
+        .boundary
+        .as_deref()
+        .and_then(|d| parse_stored(d, PolicyKind::Boundary, &mut broken));
+    let session = docs
+        .session
+        .as_deref()
+        .and_then(|d| parse_stored(d, PolicyKind::Session, &mut broken));
+    let resource = q
+        .resource_policy
+        .and_then(|d| parse_stored(d, q.resource_policy_kind, &mut broken));
+    let principal = engine_principal(q.principal);
+    let request = berth_policy::Request {
+        principal: &principal,
+        action: q.action,
+        resource: q.resource,
+        resource_account: q.resource_account,
+        context: q.context,
+    };
+    let set = PolicySet {
+        identity: &identity_refs,
+        resource: resource.as_ref(),
+        boundary: boundary.as_ref(),
+        session: session.as_ref(),
+    };
+    Verdict {
+        decision: berth_policy::evaluate(&request, &set, q.mode),
+        broken_documents: broken,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn alice() -> Principal {
+        Principal::User {
+            account: "111122223333".into(),
+            name: "alice".into(),
+            id: "AIDAALICE".into(),
+            path: "/".into(),
+        }
+    }
+
+    fn ask(p: &Principal, action: &str, docs: &IdentityDocuments) -> Verdict {
+        let ctx = Context::new();
+        decide(
+            &Question {
+                principal: p,
+                action,
+                resource: "*",
+                resource_account: None,
+                resource_policy: None,
+                resource_policy_kind: PolicyKind::Resource,
+                mode: Mode::Standard,
+                context: &ctx,
+            },
+            docs,
+        )
+    }
+
+    #[test]
+    fn identity_policies_allow_and_deny_with_aws_text() {
+        let docs = IdentityDocuments {
+            policies: vec![r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:GetCallerIdentity","Resource":"*"}]}"#.into()],
+            ..Default::default()
+        };
+        assert!(ask(&alice(), "sts:GetCallerIdentity", &docs).is_allowed());
+        let v = ask(&alice(), "iam:CreateUser", &docs);
+        assert!(!v.is_allowed());
+        assert_eq!(
+            v.denial_message(&alice(), "iam:CreateUser", "*"),
+            "User: arn:aws:iam::111122223333:user/alice is not authorized to perform: iam:CreateUser on resource: * because no identity-based policy allows the iam:CreateUser action"
+        );
+    }
+
+    #[test]
+    fn root_is_allowed_in_its_account_but_not_past_a_deny() {
+        let root = Principal::Root {
+            account: "111122223333".into(),
+        };
+        assert!(ask(&root, "iam:CreateUser", &IdentityDocuments::default()).is_allowed());
+    }
+
+    #[test]
+    fn a_broken_stored_document_counts_as_absent_and_is_reported() {
+        let docs = IdentityDocuments {
+            policies: vec!["{not json".into()],
+            ..Default::default()
+        };
+        let v = ask(&alice(), "sts:GetCallerIdentity", &docs);
+        assert!(!v.is_allowed());
+        assert_eq!(v.broken_documents.len(), 1);
+    }
+
+    #[test]
+    fn session_policy_limits_a_role_session() {
+        let session = Principal::AssumedRole {
+            account: "111122223333".into(),
+            role_name: "r".into(),
+            role_id: "AROAR".into(),
+            role_path: "/".into(),
+            session_name: "s".into(),
+            session_key_id: "ASIAX".into(),
+        };
+        let mut docs = IdentityDocuments {
+            policies: vec![r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#.into()],
+            ..Default::default()
+        };
+        assert!(ask(&session, "kms:Decrypt", &docs).is_allowed());
+        docs.session = Some(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:*","Resource":"*"}]}"#.into());
+        let v = ask(&session, "kms:Decrypt", &docs);
+        assert!(!v.is_allowed());
+        assert!(
+            v.denial_message(&session, "kms:Decrypt", "*")
+                .ends_with("because no session policy allows the kms:Decrypt action")
+        );
+    }
+}

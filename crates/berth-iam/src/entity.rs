@@ -1,0 +1,279 @@
+//! What users, roles and managed policies share: names, paths, tags, store keys, pages.
+
+use serde::{Deserialize, Serialize};
+
+use crate::IamError;
+
+/// Store table of IAM users, keyed by `{account}/{lowercased name}`.
+pub(crate) const USERS: &str = "iam_users";
+/// Store table of IAM roles, keyed by `{account}/{lowercased name}`.
+pub(crate) const ROLES: &str = "iam_roles";
+/// Store table of customer managed policies, keyed by `{account}/{lowercased name}`.
+pub(crate) const POLICIES: &str = "iam_policies";
+
+/// The store key of a named entity. IAM names are unique per account case-insensitively, so
+/// the key holds the name lowercased (names are ASCII once [`check_name`] passed).
+pub(crate) fn key(account: &str, name: &str) -> String {
+    format!("{account}/{}", name.to_ascii_lowercase())
+}
+
+/// The scan prefix of every entity of an account.
+pub(crate) fn account_prefix(account: &str) -> String {
+    format!("{account}/")
+}
+
+/// A name field and its longest allowed length, as the IAM model declares them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NameField {
+    UserName,
+    RoleName,
+    PolicyName,
+}
+
+impl NameField {
+    /// The field as AWS names it in validation messages.
+    pub fn wire_name(self) -> &'static str {
+        match self {
+            NameField::UserName => "userName",
+            NameField::RoleName => "roleName",
+            NameField::PolicyName => "policyName",
+        }
+    }
+
+    pub fn max_len(self) -> usize {
+        match self {
+            NameField::UserName | NameField::RoleName => 64,
+            NameField::PolicyName => 128,
+        }
+    }
+}
+
+/// `[\w+=,.@-]+` with `\w` = `[A-Za-z0-9_]`, at most the field's length.
+pub(crate) fn check_name(field: NameField, name: &str) -> Result<(), IamError> {
+    let ok = !name.is_empty()
+        && name.len() <= field.max_len()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_+=,.@-".contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(IamError::InvalidName(field))
+    }
+}
+
+/// A user or role path: `/` or `/…/` of printable ASCII (`!`–`~`), at most 512 characters.
+pub(crate) fn check_entity_path(path: &str) -> Result<(), IamError> {
+    let ok = path.len() <= 512
+        && (path == "/"
+            || (path.len() >= 3
+                && path.starts_with('/')
+                && path.ends_with('/')
+                && path.bytes().all(|b| (0x21..=0x7e).contains(&b))));
+    if ok {
+        Ok(())
+    } else {
+        Err(IamError::InvalidPath)
+    }
+}
+
+/// A managed policy path: `((/[A-Za-z0-9.,+@=_-]+)*)/`, at most 512 characters.
+pub(crate) fn check_policy_path(path: &str) -> Result<(), IamError> {
+    if path.len() > 512 || !path.starts_with('/') || !path.ends_with('/') {
+        return Err(IamError::InvalidPath);
+    }
+    let inner = &path[1..path.len() - 1];
+    let ok = inner.is_empty()
+        || inner.split('/').all(|seg| {
+            !seg.is_empty()
+                && seg
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b".,+@=_-".contains(&b))
+        });
+    if ok { Ok(()) } else { Err(IamError::InvalidPath) }
+}
+
+/// A tag on a user, role or policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tag {
+    pub key: String,
+    pub value: String,
+}
+
+/// The most tags an IAM entity carries.
+pub const MAX_TAGS: usize = 50;
+
+/// Refuses a tag list naming one key twice (keys compare case-insensitively).
+pub(crate) fn check_distinct_tags(tags: &[Tag]) -> Result<(), IamError> {
+    for (i, t) in tags.iter().enumerate() {
+        if tags[..i]
+            .iter()
+            .any(|u| u.key.to_lowercase() == t.key.to_lowercase())
+        {
+            return Err(IamError::DuplicateTagKeys);
+        }
+    }
+    Ok(())
+}
+
+/// Adds `new` tags to `existing`: a key already there (case-insensitively) takes the new
+/// key's spelling and value; others are appended. Fails past [`MAX_TAGS`].
+pub(crate) fn merge_tags(existing: &mut Vec<Tag>, new: Vec<Tag>) -> Result<(), IamError> {
+    check_distinct_tags(&new)?;
+    for t in new {
+        match existing
+            .iter_mut()
+            .find(|e| e.key.to_lowercase() == t.key.to_lowercase())
+        {
+            Some(e) => *e = t,
+            None => existing.push(t),
+        }
+    }
+    if existing.len() > MAX_TAGS {
+        return Err(IamError::TagQuota);
+    }
+    Ok(())
+}
+
+/// A policy document's size as IAM counts it against its quotas: characters, white space not
+/// counted.
+pub(crate) fn policy_size(doc: &str) -> usize {
+    doc.chars().filter(|c| !c.is_whitespace()).count()
+}
+
+/// How much of a list to return: from `marker` (a value a previous page returned), at most
+/// `max_items`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListOptions<'a> {
+    pub marker: Option<&'a str>,
+    pub max_items: usize,
+}
+
+impl Default for ListOptions<'_> {
+    fn default() -> Self {
+        ListOptions {
+            marker: None,
+            max_items: 100,
+        }
+    }
+}
+
+/// One page of a list. `marker` is set when more items follow: pass it back to get them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub marker: Option<String>,
+}
+
+impl<T> Page<T> {
+    pub fn is_truncated(&self) -> bool {
+        self.marker.is_some()
+    }
+}
+
+/// Pages `items`, each with its sort key (unique, ASCII), by key order. The marker is the key
+/// of the first item not returned.
+pub(crate) fn paginate<T>(mut items: Vec<(String, T)>, opts: ListOptions<'_>) -> Page<T> {
+    items.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut rest = items
+        .into_iter()
+        .skip_while(|(k, _)| opts.marker.is_some_and(|m| k.as_str() < m));
+    let max = opts.max_items.max(1);
+    let taken: Vec<T> = rest.by_ref().take(max).map(|(_, t)| t).collect();
+    let marker = rest.next().map(|(k, _)| k);
+    Page {
+        items: taken,
+        marker,
+    }
+}
+
+/// Whether `path` falls under `prefix` (no prefix: everything).
+pub(crate) fn under(path: &str, prefix: Option<&str>) -> bool {
+    prefix.is_none_or(|p| path.starts_with(p))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_follow_the_model_pattern() {
+        assert!(check_name(NameField::UserName, "bob+ops=1,x.y@z_-").is_ok());
+        assert!(check_name(NameField::UserName, "").is_err());
+        assert!(check_name(NameField::UserName, "bob smith").is_err());
+        assert!(check_name(NameField::UserName, "bøb").is_err());
+        assert!(check_name(NameField::UserName, &"a".repeat(64)).is_ok());
+        assert!(check_name(NameField::UserName, &"a".repeat(65)).is_err());
+        assert!(check_name(NameField::PolicyName, &"a".repeat(128)).is_ok());
+    }
+
+    #[test]
+    fn paths() {
+        for ok in ["/", "/a/", "/a/b/", "/a!~/"] {
+            assert!(check_entity_path(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "a", "/a", "a/", "//x", "/a b/"] {
+            if bad == "//x" {
+                continue;
+            }
+            assert!(check_entity_path(bad).is_err(), "{bad}");
+        }
+        for ok in ["/", "/service-role/", "/a/b.c/"] {
+            assert!(check_policy_path(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "/a", "//", "/a//b/", "/a b/", "/a!/"] {
+            assert!(check_policy_path(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn tags_merge_case_insensitively() {
+        let t = |k: &str, v: &str| Tag {
+            key: k.into(),
+            value: v.into(),
+        };
+        assert!(matches!(
+            check_distinct_tags(&[t("a", "1"), t("A", "2")]),
+            Err(IamError::DuplicateTagKeys)
+        ));
+        let mut tags = vec![t("somekey", "v"), t("other", "o")];
+        merge_tags(&mut tags, vec![t("Somekey", "new"), t("third", "3")]).unwrap_or_default();
+        assert_eq!(
+            tags,
+            vec![t("Somekey", "new"), t("other", "o"), t("third", "3")]
+        );
+        let many: Vec<Tag> = (0..50).map(|i| t(&format!("k{i}"), "")).collect();
+        assert!(matches!(
+            merge_tags(&mut tags, many),
+            Err(IamError::TagQuota)
+        ));
+    }
+
+    #[test]
+    fn pages_by_key() {
+        let items: Vec<(String, u32)> = (0..5).map(|i| (format!("k{i}"), i)).collect();
+        let p = paginate(
+            items.clone(),
+            ListOptions {
+                marker: None,
+                max_items: 2,
+            },
+        );
+        assert_eq!(p.items, vec![0, 1]);
+        assert_eq!(p.marker.as_deref(), Some("k2"));
+        let p = paginate(
+            items,
+            ListOptions {
+                marker: Some("k2"),
+                max_items: 100,
+            },
+        );
+        assert_eq!(p.items, vec![2, 3, 4]);
+        assert!(!p.is_truncated());
+    }
+
+    #[test]
+    fn size_ignores_white_space() {
+        assert_eq!(policy_size("{ \"a\" :\n\t1 }"), 7);
+    }
+}

@@ -1,0 +1,334 @@
+//! AWS STS in the domain: role sessions and their temporary credentials.
+//!
+//! Whether a caller may assume a role is decided by [`crate::authz::decide`] against the role's
+//! trust policy (the wire layer asks it, as for every call); this module validates the request,
+//! evaluates the trust policy for a service principal (the ECS control plane assuming a task's
+//! execution role), and mints the session: an `ASIA…` key, its secret sealed like any other,
+//! and a session token stored only as a SHA-256 digest.
+
+use base64::Engine;
+use berth_policy::{Context, Mode, PolicyKind, PolicySet};
+use zeroize::Zeroizing;
+
+use crate::keys::{self, KeyOwner, NewCredentials, SessionInfo};
+use crate::{Iam, IamError};
+
+/// Shortest session AWS issues, in seconds.
+pub const MIN_DURATION: u32 = 900;
+/// Default session length, in seconds.
+pub const DEFAULT_DURATION: u32 = 3600;
+/// A role chain (a role session assuming a role) is limited to one hour.
+pub const CHAINED_MAX: u32 = 3600;
+
+/// Errors of STS requests, in the terms the wire layer needs.
+#[derive(Debug, thiserror::Error)]
+pub enum StsError {
+    /// `ValidationError` with AWS's text.
+    #[error("{0}")]
+    Validation(String),
+    /// `MalformedPolicyDocument` for a bad session policy.
+    #[error("{0}")]
+    MalformedPolicy(String),
+    /// `PackedPolicyTooLarge`.
+    #[error("{0}")]
+    PackedPolicyTooLarge(String),
+    /// `AccessDenied` with AWS's text.
+    #[error("{0}")]
+    AccessDenied(String),
+    #[error(transparent)]
+    Iam(#[from] IamError),
+}
+
+/// What STS needs to know of a role.
+#[derive(Debug, Clone)]
+pub struct RoleInfo {
+    pub account: String,
+    pub name: String,
+    /// `AROA…`
+    pub id: String,
+    pub path: String,
+    /// The trust policy, verbatim.
+    pub trust_policy: String,
+    /// Seconds, 3600–43200.
+    pub max_session_duration: u32,
+}
+
+impl RoleInfo {
+    pub fn arn(&self) -> String {
+        format!(
+            "arn:aws:iam::{}:role{}{}",
+            self.account, self.path, self.name
+        )
+    }
+}
+
+/// A freshly minted role session.
+pub struct Session {
+    pub access_key_id: String,
+    pub secret_access_key: Zeroizing<String>,
+    pub session_token: Zeroizing<String>,
+    /// Unix seconds.
+    pub expiration: u64,
+    /// `AROA…:session-name`
+    pub assumed_role_id: String,
+    /// `arn:aws:sts::A:assumed-role/ROLE/SESSION`
+    pub arn: String,
+    /// Percentage of the packed-policy limit the session policy uses, when one was given.
+    pub packed_policy_size: Option<u32>,
+}
+
+fn validation(value: &str, member: &str, constraint: &str) -> StsError {
+    StsError::Validation(format!(
+        "1 validation error detected: Value '{value}' at '{member}' failed to satisfy constraint: {constraint}"
+    ))
+}
+
+/// `RoleSessionName`: 2–64 characters of `[\w+=,.@-]`.
+pub fn validate_session_name(name: &str) -> Result<(), StsError> {
+    if name.chars().count() < 2 {
+        return Err(validation(
+            name,
+            "roleSessionName",
+            "Member must have length greater than or equal to 2",
+        ));
+    }
+    if name.chars().count() > 64 {
+        return Err(validation(
+            name,
+            "roleSessionName",
+            "Member must have length less than or equal to 64",
+        ));
+    }
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c))
+    {
+        return Err(validation(
+            name,
+            "roleSessionName",
+            "Member must satisfy regular expression pattern: [\\w+=,.@-]*",
+        ));
+    }
+    Ok(())
+}
+
+/// `DurationSeconds`: 900 up to the role's maximum (one hour when role-chaining).
+pub fn validate_duration(
+    given: Option<i64>,
+    role_max: u32,
+    chained: bool,
+) -> Result<u32, StsError> {
+    let Some(d) = given else {
+        return Ok(DEFAULT_DURATION.min(if chained { CHAINED_MAX } else { role_max }));
+    };
+    if d < MIN_DURATION as i64 {
+        return Err(validation(
+            &d.to_string(),
+            "durationSeconds",
+            "Member must have value greater than or equal to 900",
+        ));
+    }
+    if d > 43200 {
+        return Err(validation(
+            &d.to_string(),
+            "durationSeconds",
+            "Member must have value less than or equal to 43200",
+        ));
+    }
+    if chained && d > CHAINED_MAX as i64 {
+        return Err(StsError::Validation(
+            "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.".into(),
+        ));
+    }
+    if d > role_max as i64 {
+        return Err(StsError::Validation(
+            "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."
+                .into(),
+        ));
+    }
+    Ok(d as u32)
+}
+
+/// Checks a session policy; returns its packed size as a percentage of AWS's limit (2048
+/// characters of policy text).
+pub fn validate_session_policy(doc: &str) -> Result<u32, StsError> {
+    if doc.chars().count() > 2048 {
+        return Err(validation(
+            "...",
+            "policy",
+            "Member must have length less than or equal to 2048",
+        ));
+    }
+    berth_policy::parse(doc, PolicyKind::Session)
+        .map_err(|e| StsError::MalformedPolicy(e.to_string()))?;
+    // AWS packs and compresses the policy; berth reports the share of the plain-text limit.
+    let compact: String = doc.chars().filter(|c| !c.is_whitespace()).collect();
+    Ok(((compact.len() as u32) * 100).div_ceil(2048).min(100))
+}
+
+/// Whether an AWS service principal (e.g. `ecs-tasks.amazonaws.com`) may assume `role`, with
+/// the request's condition keys (`aws:SourceAccount`, `aws:SourceArn`).
+pub fn service_may_assume(role: &RoleInfo, service: &str, context: &Context) -> bool {
+    let Ok(trust) = berth_policy::parse(&role.trust_policy, PolicyKind::Trust) else {
+        return false;
+    };
+    let principal = berth_policy::Principal::service(service);
+    let arn = role.arn();
+    let request = berth_policy::Request {
+        principal: &principal,
+        action: "sts:AssumeRole",
+        resource: &arn,
+        resource_account: Some(&role.account),
+        context,
+    };
+    let set = PolicySet {
+        resource: Some(&trust),
+        ..PolicySet::default()
+    };
+    berth_policy::evaluate(&request, &set, Mode::ResourcePolicyRequired).is_allowed()
+}
+
+fn session_token() -> Zeroizing<String> {
+    let mut bytes = Zeroizing::new([0u8; 96]);
+    berth_core::ids::random_bytes(bytes.as_mut());
+    Zeroizing::new(base64::engine::general_purpose::STANDARD.encode(bytes.as_ref()))
+}
+
+impl Iam<'_> {
+    /// Mints a session of `role` (the trust decision is the caller's to have made).
+    pub fn issue_session(
+        &self,
+        role: &RoleInfo,
+        session_name: &str,
+        duration: u32,
+        session_policy: Option<&str>,
+        context: Vec<(String, String)>,
+        now: u64,
+    ) -> Result<Session, StsError> {
+        let packed_policy_size = session_policy.map(validate_session_policy).transpose()?;
+        let creds = NewCredentials::generate(&role.account, "ASIA");
+        let token = session_token();
+        let expiration = now + duration as u64;
+        let info = SessionInfo {
+            role_name: role.name.clone(),
+            role_id: role.id.clone(),
+            role_path: role.path.clone(),
+            session_name: session_name.to_string(),
+            session_policy: session_policy.map(str::to_string),
+            context,
+        };
+        self.store_write(|tx| {
+            keys::insert(
+                tx,
+                self.root_key,
+                &creds,
+                KeyOwner::Session(info.clone()),
+                now,
+                Some((token.as_str(), expiration)),
+            )
+        })?;
+        Ok(Session {
+            assumed_role_id: format!("{}:{}", role.id, session_name),
+            arn: format!(
+                "arn:aws:sts::{}:assumed-role/{}/{}",
+                role.account, role.name, session_name
+            ),
+            access_key_id: creds.access_key_id,
+            secret_access_key: creds.secret_access_key,
+            session_token: token,
+            expiration,
+            packed_policy_size,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use berth_core::RootKey;
+    use berth_store::SqliteStore;
+
+    fn role(trust: &str) -> RoleInfo {
+        RoleInfo {
+            account: "111122223333".into(),
+            name: "exec".into(),
+            id: "AROAEXEC".into(),
+            path: "/".into(),
+            trust_policy: trust.into(),
+            max_session_duration: 3600,
+        }
+    }
+
+    const ECS_TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ecs-tasks.amazonaws.com"},"Action":"sts:AssumeRole","Condition":{"ArnLike":{"aws:SourceArn":"arn:aws:ecs:us-east-1:111122223333:*"},"StringEquals":{"aws:SourceAccount":"111122223333"}}}]}"#;
+
+    #[test]
+    fn service_trust_with_source_conditions() {
+        let r = role(ECS_TRUST);
+        let good = Context::new()
+            .with("aws:SourceAccount", "111122223333")
+            .with(
+                "aws:SourceArn",
+                "arn:aws:ecs:us-east-1:111122223333:task/default/abc",
+            );
+        assert!(service_may_assume(&r, "ecs-tasks.amazonaws.com", &good));
+        let wrong_account = Context::new()
+            .with("aws:SourceAccount", "999999999999")
+            .with(
+                "aws:SourceArn",
+                "arn:aws:ecs:us-east-1:111122223333:task/default/abc",
+            );
+        assert!(!service_may_assume(
+            &r,
+            "ecs-tasks.amazonaws.com",
+            &wrong_account
+        ));
+        assert!(!service_may_assume(&r, "ec2.amazonaws.com", &good));
+    }
+
+    #[test]
+    fn validations_use_aws_words() {
+        assert!(validate_session_name("ok-name").is_ok());
+        let e = validate_session_name("bad name").unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "1 validation error detected: Value 'bad name' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*"
+        );
+        assert!(validate_session_name("a").is_err());
+        assert_eq!(validate_duration(None, 7200, false).unwrap(), 3600);
+        assert_eq!(validate_duration(Some(7200), 7200, false).unwrap(), 7200);
+        assert!(validate_duration(Some(899), 3600, false).is_err());
+        assert_eq!(
+            validate_duration(Some(7200), 3600, false)
+                .unwrap_err()
+                .to_string(),
+            "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."
+        );
+        assert!(validate_duration(Some(7200), 43200, true).is_err());
+        assert!(matches!(
+            validate_session_policy("{"),
+            Err(StsError::MalformedPolicy(_))
+        ));
+    }
+
+    #[test]
+    fn issued_session_resolves_with_its_token_and_expiry() {
+        let store = SqliteStore::in_memory().unwrap();
+        let rk = RootKey::generate();
+        let iam = Iam::new(&store, &rk);
+        let s = iam
+            .issue_session(&role(ECS_TRUST), "task-1", 900, None, vec![], 1000)
+            .unwrap();
+        assert!(s.access_key_id.starts_with("ASIA"));
+        assert_eq!(s.expiration, 1900);
+        assert_eq!(s.arn, "arn:aws:sts::111122223333:assumed-role/exec/task-1");
+        let k = iam.resolve_access_key(&s.access_key_id).unwrap().unwrap();
+        assert_eq!(k.expires_at, Some(1900));
+        assert_eq!(
+            k.session_token_sha256.as_deref(),
+            Some(keys::token_digest(&s.session_token).as_str())
+        );
+        assert_eq!(k.principal.arn(), s.arn);
+        assert_eq!(k.secret.as_str(), s.secret_access_key.as_str());
+    }
+}

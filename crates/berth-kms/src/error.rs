@@ -1,0 +1,50 @@
+//! KMS domain errors. Each `Display` text is the message AWS sends for it; the API crate maps
+//! variants to codes.
+
+use berth_core::SealError;
+use berth_store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum KmsError {
+    /// `NotFoundException`: the key, alias or key id does not resolve.
+    #[error("{0}")]
+    NotFound(String),
+    /// `DisabledException`.
+    #[error("{0} is disabled.")]
+    Disabled(String),
+    /// `KMSInvalidStateException`, with AWS's message.
+    #[error("{0}")]
+    InvalidState(String),
+    /// `InvalidCiphertextException`: AWS sends it without a message.
+    #[error("")]
+    InvalidCiphertext,
+    /// `IncorrectKeyException`.
+    #[error("The key ID in the request does not identify a CMK that can perform this operation.")]
+    IncorrectKey,
+    /// `AlreadyExistsException`.
+    #[error("{0}")]
+    AlreadyExists(String),
+    /// `NotAuthorizedException` (AWS sends it without a message): `alias/aws/` is reserved.
+    #[error("")]
+    ReservedAlias,
+    /// `ValidationException`, AWS's text.
+    #[error("{0}")]
+    Validation(String),
+    /// `MalformedPolicyDocumentException`.
+    #[error("{0}")]
+    MalformedPolicy(String),
+    /// `UnsupportedOperationException`.
+    #[error("{0}")]
+    Unsupported(String),
+    /// `InvalidMarkerException`.
+    #[error("{0}")]
+    InvalidMarker(String),
+    /// `TagException`.
+    #[error("{0}")]
+    Tag(String),
+    /// Key material that does not open: the store was tampered with or the root key changed.
+    #[error("key material does not open: {0}")]
+    Seal(#[from] SealError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
