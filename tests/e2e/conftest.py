@@ -56,7 +56,7 @@ class Creds:
 
 
 class Berth:
-    def __init__(self, data_dir: Path, env_creds: bool = True, extra_args=(), account_id=None):
+    def __init__(self, data_dir: Path, env_creds: bool = True, extra_args=(), account_id=None, env_extra=None):
         self.data_dir = data_dir
         self.port = free_port()
         self.endpoint = f"http://127.0.0.1:{self.port}"
@@ -69,6 +69,7 @@ class Berth:
             env["BERTH_ROOT_ACCESS_KEY_ID"] = ROOT_KEY_ID
             env["BERTH_ROOT_SECRET_ACCESS_KEY"] = ROOT_SECRET
         env.setdefault("RUST_LOG", "info,berth_api=debug")
+        env.update(env_extra or {})
         args = [berth_bin(), "server", "--listen", f"127.0.0.1:{self.port}", "--data-dir", str(data_dir)]
         if account_id:
             args += ["--account-id", account_id]

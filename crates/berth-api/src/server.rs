@@ -28,11 +28,25 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 pub struct ApiState {
     pub store: Arc<dyn Store>,
     pub root_key: RootKey,
+    /// Seconds added to the system clock (negative: subtracted). Zero in normal use; tests set
+    /// it to see time pass (credential expiry) without waiting.
+    pub clock_offset_secs: i64,
 }
 
 impl ApiState {
     pub fn iam(&self) -> Iam<'_> {
         Iam::new(self.store.as_ref(), &self.root_key)
+    }
+
+    /// The server's notion of now.
+    pub fn now(&self) -> SystemTime {
+        let now = SystemTime::now();
+        let offset = std::time::Duration::from_secs(self.clock_offset_secs.unsigned_abs());
+        if self.clock_offset_secs >= 0 {
+            now + offset
+        } else {
+            now - offset
+        }
     }
 }
 
@@ -151,7 +165,7 @@ fn process(
     };
     let protocol = service.protocol();
     let iam = state.iam();
-    let now = SystemTime::now();
+    let now = state.now();
     let caller = match auth::authenticate(&iam, &sreq, &authz, service, now) {
         Ok(c) => Caller {
             source_ip: peer,

@@ -194,7 +194,52 @@ fn session_token() -> Zeroizing<String> {
     Zeroizing::new(base64::engine::general_purpose::STANDARD.encode(bytes.as_ref()))
 }
 
+/// The role ARN's account and name, when it is an IAM role ARN.
+pub fn parse_role_arn(role_arn: &str) -> Option<(String, String)> {
+    let arn = berth_core::Arn::parse(role_arn).ok()?;
+    let resource = arn.resource.strip_prefix("role/")?;
+    if arn.service != "iam" || !berth_core::ids::is_account_id(&arn.account) {
+        return None;
+    }
+    let name = resource.rsplit('/').next().unwrap_or(resource);
+    Some((arn.account, name.to_string()))
+}
+
 impl Iam<'_> {
+    /// An AWS service assumes `role_arn` on a customer's behalf: the ECS control plane opening
+    /// a task's execution-role session as `ecs-tasks.amazonaws.com`, with `aws:SourceAccount`
+    /// and `aws:SourceArn` naming the task. The trust policy alone decides.
+    pub fn assume_role_for_service(
+        &self,
+        role_arn: &str,
+        service: &str,
+        source_account: &str,
+        source_arn: &str,
+        session_name: &str,
+        now: u64,
+    ) -> Result<Session, StsError> {
+        let denied = || {
+            StsError::AccessDenied(format!(
+                "{service} is not authorized to perform: sts:AssumeRole on resource: {role_arn}"
+            ))
+        };
+        let (account, name) = parse_role_arn(role_arn).ok_or_else(denied)?;
+        let role = self
+            .role_info(&account, &name)?
+            .filter(|r| r.arn() == role_arn)
+            .ok_or_else(denied)?;
+        let context = Context::new()
+            .with("aws:SourceAccount", source_account)
+            .with("aws:SourceArn", source_arn);
+        if !service_may_assume(&role, service, &context) {
+            return Err(denied());
+        }
+        let duration = DEFAULT_DURATION
+            .min(role.max_session_duration)
+            .max(MIN_DURATION);
+        self.issue_session(&role, session_name, duration, None, Vec::new(), now)
+    }
+
     /// Mints a session of `role` (the trust decision is the caller's to have made).
     pub fn issue_session(
         &self,

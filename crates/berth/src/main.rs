@@ -141,7 +141,24 @@ fn server(args: ServerArgs) -> anyhow::Result<()> {
             bail!("set both BERTH_ROOT_ACCESS_KEY_ID and BERTH_ROOT_SECRET_ACCESS_KEY, or neither")
         }
     }
-    let state = Arc::new(berth_api::ApiState { store, root_key });
+    // A testing aid: shifts berth's clock to see credentials expire without waiting.
+    let clock_offset_secs = match std::env::var("BERTH_CLOCK_OFFSET_SECS") {
+        Ok(v) => v
+            .parse()
+            .with_context(|| format!("BERTH_CLOCK_OFFSET_SECS={v:?}"))?,
+        Err(_) => 0,
+    };
+    if clock_offset_secs != 0 {
+        tracing::warn!(
+            clock_offset_secs,
+            "clock shifted by BERTH_CLOCK_OFFSET_SECS"
+        );
+    }
+    let state = Arc::new(berth_api::ApiState {
+        store,
+        root_key,
+        clock_offset_secs,
+    });
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(args.listen)

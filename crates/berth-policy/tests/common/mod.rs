@@ -64,7 +64,7 @@ pub struct Case {
     pub action: &'static str,
     pub resource: &'static str,
     pub resource_account: Option<&'static str>,
-    pub context: Vec<(&'static str, ContextValue)>,
+    pub context: Vec<(&'static str, Vec<ContextValue>)>,
     pub mode: Mode,
     pub expect: Decision,
 }
@@ -114,7 +114,11 @@ impl Case {
         self
     }
     pub fn ctx(mut self, key: &'static str, value: impl Into<ContextValue>) -> Case {
-        self.context.push((key, value.into()));
+        self.context.push((key, vec![value.into()]));
+        self
+    }
+    pub fn ctx_multi(mut self, key: &'static str, values: &[&str]) -> Case {
+        self.context.push((key, values.iter().map(|v| ContextValue::from(*v)).collect()));
         self
     }
     pub fn mode(mut self, mode: Mode) -> Case {
@@ -142,7 +146,7 @@ impl Case {
         let session = self.session_policy.as_deref().map(|d| parse_or(d, PolicyKind::Session));
         let mut ctx = Context::new();
         for (k, v) in &self.context {
-            ctx.insert(k, v.clone());
+            ctx.insert_multi(k, v.clone());
         }
         let req = Request {
             principal: &self.principal,
