@@ -66,7 +66,10 @@ mod tests {
         }
         assert_eq!(encode(b"foobar"), "Zm9vYmFy");
         assert_eq!(encode(b"fo"), "Zm8=");
-        assert_eq!(decode("QmluYXJ5VmFsdWVJbkJhc2U2NA==").unwrap(), b"BinaryValueInBase64");
+        assert_eq!(
+            decode("QmluYXJ5VmFsdWVJbkJhc2U2NA==").unwrap(),
+            b"BinaryValueInBase64"
+        );
         assert!(decode("a").is_none());
         assert!(decode("@@@@").is_none());
     }

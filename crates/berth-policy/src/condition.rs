@@ -72,8 +72,16 @@ pub(crate) struct Operator {
 const OPERATORS: &[(&str, Base, bool)] = &[
     ("StringEquals", Base::StringEquals, false),
     ("StringNotEquals", Base::StringEquals, true),
-    ("StringEqualsIgnoreCase", Base::StringEqualsIgnoreCase, false),
-    ("StringNotEqualsIgnoreCase", Base::StringEqualsIgnoreCase, true),
+    (
+        "StringEqualsIgnoreCase",
+        Base::StringEqualsIgnoreCase,
+        false,
+    ),
+    (
+        "StringNotEqualsIgnoreCase",
+        Base::StringEqualsIgnoreCase,
+        true,
+    ),
     ("StringLike", Base::StringLike, false),
     ("StringNotLike", Base::StringLike, true),
     ("NumericEquals", Base::NumericEquals, false),
@@ -81,7 +89,11 @@ const OPERATORS: &[(&str, Base, bool)] = &[
     ("NumericLessThan", Base::NumericLessThan, false),
     ("NumericLessThanEquals", Base::NumericLessThanEquals, false),
     ("NumericGreaterThan", Base::NumericGreaterThan, false),
-    ("NumericGreaterThanEquals", Base::NumericGreaterThanEquals, false),
+    (
+        "NumericGreaterThanEquals",
+        Base::NumericGreaterThanEquals,
+        false,
+    ),
     ("DateEquals", Base::DateEquals, false),
     ("DateNotEquals", Base::DateEquals, true),
     ("DateLessThan", Base::DateLessThan, false),
@@ -155,7 +167,9 @@ impl Cidr {
     pub(crate) fn contains(&self, ip: IpAddr) -> bool {
         match (self.addr, ip) {
             (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
                 u32::from(net) & mask == u32::from(ip) & mask
             }
             (IpAddr::V6(net), IpAddr::V6(ip)) => {
@@ -177,8 +191,9 @@ impl Cidr {
 pub(crate) enum CondValue {
     /// String operators (wildcards only for `StringLike`).
     Text(Glob),
-    /// `Bool`: text (variables allowed), parsed when evaluated.
-    Bool(Glob),
+    /// `Bool`: the value, or a template with variables parsed when evaluated.
+    Bool(Option<bool>),
+    BoolTemplate(Glob),
     Arn(ArnPattern),
     /// `None` when the policy value is not a number (never matches).
     Num(Option<f64>),
@@ -195,7 +210,14 @@ impl CondValue {
                 CondValue::Text(Glob::new(raw, false, variables))
             }
             Base::StringLike => CondValue::Text(Glob::new(raw, true, variables)),
-            Base::Bool => CondValue::Bool(Glob::new(raw, false, variables)),
+            Base::Bool => {
+                let g = Glob::new(raw, false, variables);
+                if g.has_vars() {
+                    CondValue::BoolTemplate(g)
+                } else {
+                    CondValue::Bool(parse_bool(raw))
+                }
+            }
             Base::Arn => CondValue::Arn(ArnPattern::new(raw, variables)),
             Base::NumericEquals
             | Base::NumericLessThan
@@ -284,7 +306,8 @@ fn matches_one(base: Base, v: Val<'_>, cv: &CondValue, env: &dyn Lookup) -> bool
             g.is_match(&v.text(), Case::Insensitive, env.as_resolve())
         }
         (Base::Arn, CondValue::Arn(p)) => p.is_match(&v.text(), env.as_resolve()),
-        (Base::Bool, CondValue::Bool(g)) => {
+        (Base::Bool, CondValue::Bool(Some(p))) => ctx_bool(v) == Some(*p),
+        (Base::Bool, CondValue::BoolTemplate(g)) => {
             let Some(text) = g.render(env.as_resolve()) else {
                 return false;
             };

@@ -221,7 +221,11 @@ mod tests {
 
     #[test]
     fn round_trip() {
-        for s in ["2020-02-29T12:34:56Z", "1999-12-31T23:59:59Z", "1970-01-01T00:00:00Z"] {
+        for s in [
+            "2020-02-29T12:34:56Z",
+            "1999-12-31T23:59:59Z",
+            "1970-01-01T00:00:00Z",
+        ] {
             assert_eq!(format_iso(parse(s).unwrap()), s);
         }
         assert_eq!(format_iso(-NANOS), "1969-12-31T23:59:59Z");

@@ -106,16 +106,20 @@ impl Principal {
 
     /// The identity chain AWS checks for `NotPrincipal`: account, role (for a
     /// session), then the principal itself.
-    fn chain(&self) -> Vec<Identity<'_>> {
+    fn chain(&self) -> [Option<Identity<'_>>; 3] {
         match &self.kind {
-            PrincipalKind::Root => vec![Identity::Account(&self.account)],
-            PrincipalKind::User => vec![Identity::Account(&self.account), Identity::Arn(&self.arn)],
-            PrincipalKind::AssumedRole { role_arn } => vec![
-                Identity::Account(&self.account),
-                Identity::Arn(role_arn),
-                Identity::Arn(&self.arn),
+            PrincipalKind::Root => [Some(Identity::Account(&self.account)), None, None],
+            PrincipalKind::User => [
+                Some(Identity::Account(&self.account)),
+                Some(Identity::Arn(&self.arn)),
+                None,
             ],
-            PrincipalKind::Service(s) => vec![Identity::Service(s)],
+            PrincipalKind::AssumedRole { role_arn } => [
+                Some(Identity::Account(&self.account)),
+                Some(Identity::Arn(role_arn)),
+                Some(Identity::Arn(&self.arn)),
+            ],
+            PrincipalKind::Service(s) => [Some(Identity::Service(s)), None, None],
         }
     }
 }
@@ -253,10 +257,17 @@ impl Decision {
         match self {
             Decision::Allowed { .. } => String::new(),
             Decision::ExplicitDeny { policy_type } => {
-                format!("{head} with an explicit deny in a{} {}", article(*policy_type), policy_type.phrase())
+                format!(
+                    "{head} with an explicit deny in a{} {}",
+                    article(*policy_type),
+                    policy_type.phrase()
+                )
             }
             Decision::ImplicitDeny { missing } => {
-                format!("{head} because no {} allows the {action} action", missing.phrase())
+                format!(
+                    "{head} because no {} allows the {action} action",
+                    missing.phrase()
+                )
             }
         }
     }
@@ -373,7 +384,7 @@ fn principal_grant(block: Option<&PrincipalBlock>, p: &Principal) -> Option<Gran
         PrincipalBlock::Principal(spec) => spec_grant(spec, p),
         // Excluded only if every identity in its chain is listed.
         PrincipalBlock::NotPrincipal(spec) => {
-            let excluded = p.chain().iter().all(|id| listed(spec, id));
+            let excluded = p.chain().iter().flatten().all(|id| listed(spec, id));
             (!excluded).then_some(Grant::Limited)
         }
     }

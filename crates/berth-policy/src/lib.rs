@@ -34,8 +34,8 @@
 //! | trust policy that is not JSON | `This policy contains invalid Json` |
 //! | `Version` not 2012-10-17 with [`ParseOptions::require_version_2012`] | `Policy document must be version 2012-10-17 or greater.` |
 //! | `Effect` not exactly `Allow`/`Deny`; unparseable date; ARN with empty service or too few segments | `The policy failed legacy parsing` |
-//! | repeated `Sid` | `Statement IDs (SID) in a single policy must be unique.` |
-//! | `Sid` not alphanumeric (IAM policy kinds) | `Statement IDs (SID) must be alpha-numeric. Check that your input satisfies the regular expression [0-9A-Za-z]*` |
+//! | repeated `Sid` (all kinds but [`PolicyKind::Resource`]) | `Statement IDs (SID) in a single policy must be unique.` |
+//! | `Sid` not alphanumeric (all kinds but [`PolicyKind::Resource`]) | `Statement IDs (SID) must be alpha-numeric. Check that your input satisfies the regular expression [0-9A-Za-z]*` |
 //! | no `Action`/`NotAction` | `Policy statement must contain actions.` |
 //! | no `Resource`/`NotResource` (identity, boundary, session) | `Policy statement must contain resources.` |
 //! | resource without a colon | `Resource X must be in ARN format or "*".` |
@@ -52,6 +52,41 @@
 //! | malformed principal value | `Invalid principal in policy: "AWS":"xyz"` (type upper-cased: `"SERVICE"`) |
 //! | `Resource`/`NotResource`/`NotPrincipal` in a trust policy | `Has prohibited field Resource` |
 //! | non-STS action in a trust policy | `AssumeRole policy may only specify STS AssumeRole actions.` |
+//!
+//! The order of checks follows IAM's (syntax, version, prohibited and
+//! required principals, legacy parsing, Sids, actions present, resources
+//! present, resource format, action format, principal values, trust actions),
+//! so a document with several faults gets the message IAM would give first.
+//! [`PolicyError::statement`], [`PolicyError::field`] and
+//! [`PolicyError::detail`] locate the fault for logs.
+//!
+//! Wording not confirmed from AWS itself (closest known wording used):
+//! `Missing required field Principal` (S3's wording, used for Secrets Manager
+//! and KMS resource policies), the trust-policy "no principals" message
+//! (observed from IAM in 2019), `Has prohibited field NotPrincipal`,
+//! `AssumeRole policy may only specify STS AssumeRole actions.` and the
+//! alphanumeric-Sid message. An unknown condition operator is
+//! `Syntax errors in policy.` (IAM has no dedicated message for it).
+//!
+//! # Evaluation
+//!
+//! [`evaluate`] implements AWS's policy evaluation logic for identity-based
+//! policies, one resource-based policy, a permissions boundary and a session
+//! policy (SCPs and RCPs are out of scope); see its documentation for the
+//! decision order. Points where AWS documents nothing precise and berth
+//! chose:
+//!
+//! * A resource policy naming `"*"` (or matching through `NotPrincipal`) is
+//!   treated like one naming the role ARN: it needs no identity-based policy
+//!   in the same account, but a permissions boundary or session policy that
+//!   is present must also allow.
+//! * `NotPrincipal` excludes a caller only when every identity in its chain
+//!   is listed (account; role, for a session; the user or session ARN), as
+//!   the documentation recommends listing them all.
+//! * Resource and `Arn...` patterns with fewer than six ARN segments match
+//!   their last segment against the rest of the value (`arn:aws:s3:*`).
+//! * Policy variables are substituted anywhere in a `Resource`, not only
+//!   after the fifth colon.
 
 #![forbid(unsafe_code)]
 

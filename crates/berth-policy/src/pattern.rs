@@ -58,13 +58,15 @@ pub(crate) fn tokenize(text: &str, wildcards: bool, variables: bool) -> Vec<Atom
     let mut out = Vec::with_capacity(text.len());
     let mut rest = text;
     while let Some(c) = rest.chars().next() {
-        if variables && rest.starts_with("${")
+        if variables
+            && rest.starts_with("${")
             && let Some(end) = rest[2..].find('}')
-                && let Some(atom) = parse_variable(&rest[2..2 + end]) {
-                    out.push(atom);
-                    rest = &rest[2 + end + 1..];
-                    continue;
-                }
+            && let Some(atom) = parse_variable(&rest[2..2 + end])
+        {
+            out.push(atom);
+            rest = &rest[2 + end + 1..];
+            continue;
+        }
         out.push(match c {
             '*' if wildcards => Atom::Star,
             '?' if wildcards => Atom::One,
@@ -120,6 +122,10 @@ impl Glob {
 
     pub(crate) fn new(text: &str, wildcards: bool, variables: bool) -> Glob {
         Glob::from_atoms(tokenize(text, wildcards, variables))
+    }
+
+    pub(crate) fn has_vars(&self) -> bool {
+        self.has_vars
     }
 
     /// Whether `text` matches. A variable that cannot be resolved (and has
@@ -217,11 +223,12 @@ fn glob_match(atoms: &[Atom], text: &str, case: Case) -> bool {
                 }
                 Atom::Char(p) => {
                     if let Some(c) = next
-                        && chars_eq(*p, c, case) {
-                            ai += 1;
-                            ti += c.len_utf8();
-                            continue;
-                        }
+                        && chars_eq(*p, c, case)
+                    {
+                        ai += 1;
+                        ti += c.len_utf8();
+                        continue;
+                    }
                 }
                 Atom::Var(_) => return false,
             }

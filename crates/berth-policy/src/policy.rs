@@ -303,8 +303,9 @@ fn read_raw(json: &Json) -> Result<RawPolicy, PolicyError> {
                         .at(None, Some("Version")));
                 }
                 None => {
-                    return Err(PolicyError::syntax("version must be a string")
-                        .at(None, Some("Version")));
+                    return Err(
+                        PolicyError::syntax("version must be a string").at(None, Some("Version"))
+                    );
                 }
             },
             "Id" => match v.as_str() {
@@ -367,7 +368,10 @@ fn string_list(i: usize, field: &str, v: &Json) -> Result<Vec<String>, PolicyErr
         other => Err(syntax_at(
             i,
             field,
-            format!("value is {}, not a string or list of strings", other.type_name()),
+            format!(
+                "value is {}, not a string or list of strings",
+                other.type_name()
+            ),
         )),
     }
 }
@@ -488,7 +492,11 @@ fn read_principal(i: usize, field: &str, v: &Json) -> Result<RawPrincipal, Polic
                 }
                 let values = string_list(i, field, v)?;
                 if values.is_empty() {
-                    return Err(syntax_at(i, field, format!("principal list \"{k}\" is empty")));
+                    return Err(syntax_at(
+                        i,
+                        field,
+                        format!("principal list \"{k}\" is empty"),
+                    ));
                 }
                 out.push((k.clone(), values));
             }
@@ -529,7 +537,10 @@ fn read_conditions(i: usize, v: &Json) -> Result<Vec<RawCondition>, PolicyError>
             return Err(syntax_at(
                 i,
                 "Condition",
-                format!("condition \"{name}\" is {}, not an object", block.type_name()),
+                format!(
+                    "condition \"{name}\" is {}, not an object",
+                    block.type_name()
+                ),
             ));
         };
         let mut entries = Vec::with_capacity(keys.len());
@@ -569,8 +580,9 @@ fn err_at(kind: PolicyErrorKind, msg: impl Into<String>, i: usize, field: &str) 
 
 fn validate(raw: &RawPolicy, kind: PolicyKind, opts: &ParseOptions) -> Result<(), PolicyError> {
     if opts.require_version_2012 && raw.version.as_deref() != Some("2012-10-17") {
-        return Err(PolicyError::new(PolicyErrorKind::VersionTooOld, MSG_VERSION)
-            .at(None, Some("Version")));
+        return Err(
+            PolicyError::new(PolicyErrorKind::VersionTooOld, MSG_VERSION).at(None, Some("Version")),
+        );
     }
 
     // Elements this kind of policy may not have, or must have.
@@ -635,8 +647,11 @@ fn validate(raw: &RawPolicy, kind: PolicyKind, opts: &ParseOptions) -> Result<()
     // Legacy parsing: exact-case effect, parseable dates, ARN shape.
     for (i, st) in raw.statements.iter().enumerate() {
         if st.effect != "Allow" && st.effect != "Deny" {
-            return Err(err_at(PolicyErrorKind::LegacyParsing, MSG_LEGACY, i, "Effect")
-                .with_detail(format!("effect \"{}\" must be written Allow or Deny", st.effect)));
+            return Err(
+                err_at(PolicyErrorKind::LegacyParsing, MSG_LEGACY, i, "Effect").with_detail(
+                    format!("effect \"{}\" must be written Allow or Deny", st.effect),
+                ),
+            );
         }
         for c in &st.conditions {
             if !c.op.base.is_date() {
@@ -644,8 +659,10 @@ fn validate(raw: &RawPolicy, kind: PolicyKind, opts: &ParseOptions) -> Result<()
             }
             for (key, values) in &c.entries {
                 if let Some(bad) = values.iter().find(|v| date::parse(v).is_none()) {
-                    return Err(err_at(PolicyErrorKind::LegacyParsing, MSG_LEGACY, i, "Condition")
-                        .with_detail(format!("\"{bad}\" for key \"{key}\" is not a date")));
+                    return Err(
+                        err_at(PolicyErrorKind::LegacyParsing, MSG_LEGACY, i, "Condition")
+                            .with_detail(format!("\"{bad}\" for key \"{key}\" is not a date")),
+                    );
                 }
             }
         }
@@ -662,16 +679,17 @@ fn validate(raw: &RawPolicy, kind: PolicyKind, opts: &ParseOptions) -> Result<()
         };
         for r in list {
             if resource_error.is_none()
-                && let Some(msg) = resource_format_error(r) {
-                    resource_error =
-                        Some(err_at(PolicyErrorKind::InvalidResource, msg, i, field));
-                }
+                && let Some(msg) = resource_format_error(r)
+            {
+                resource_error = Some(err_at(PolicyErrorKind::InvalidResource, msg, i, field));
+            }
         }
         if resource_error.is_none()
-            && let Some(bad) = list.iter().find(|r| !legacy_resource_ok(r)) {
-                return Err(err_at(PolicyErrorKind::LegacyParsing, MSG_LEGACY, i, field)
-                    .with_detail(format!("resource \"{bad}\" is not a valid arn")));
-            }
+            && let Some(bad) = list.iter().find(|r| !legacy_resource_ok(r))
+        {
+            return Err(err_at(PolicyErrorKind::LegacyParsing, MSG_LEGACY, i, field)
+                .with_detail(format!("resource \"{bad}\" is not a valid arn")));
+        }
     }
 
     // Sids: IAM's rules. Resource policies (KMS key policies, Secrets
@@ -684,8 +702,10 @@ fn validate(raw: &RawPolicy, kind: PolicyKind, opts: &ParseOptions) -> Result<()
         }
         if let Some(sid) = st.sid.as_deref().filter(|s| !s.is_empty()) {
             if seen.contains(&sid) {
-                return Err(err_at(PolicyErrorKind::DuplicateSid, MSG_DUPLICATE_SID, i, "Sid")
-                    .with_detail(format!("sid \"{sid}\" is used twice")));
+                return Err(
+                    err_at(PolicyErrorKind::DuplicateSid, MSG_DUPLICATE_SID, i, "Sid")
+                        .with_detail(format!("sid \"{sid}\" is used twice")),
+                );
             }
             seen.push(sid);
         }
@@ -693,17 +713,20 @@ fn validate(raw: &RawPolicy, kind: PolicyKind, opts: &ParseOptions) -> Result<()
     if kind != PolicyKind::Resource {
         for (i, st) in raw.statements.iter().enumerate() {
             if let Some(sid) = &st.sid
-                && !sid.chars().all(|c| c.is_ascii_alphanumeric()) {
-                    return Err(err_at(PolicyErrorKind::InvalidSid, MSG_SID_CHARS, i, "Sid"));
-                }
+                && !sid.chars().all(|c| c.is_ascii_alphanumeric())
+            {
+                return Err(err_at(PolicyErrorKind::InvalidSid, MSG_SID_CHARS, i, "Sid"));
+            }
         }
     }
 
     // Required elements.
     for (i, st) in raw.statements.iter().enumerate() {
         if st.action.as_ref().is_none_or(|(_, l)| l.is_empty()) {
-            return Err(PolicyError::new(PolicyErrorKind::MissingActions, MSG_MISSING_ACTIONS)
-                .at(Some(i), Some("Action")));
+            return Err(
+                PolicyError::new(PolicyErrorKind::MissingActions, MSG_MISSING_ACTIONS)
+                    .at(Some(i), Some("Action")),
+            );
         }
     }
     if kind.is_identity_like() {
@@ -760,15 +783,16 @@ fn validate(raw: &RawPolicy, kind: PolicyKind, opts: &ParseOptions) -> Result<()
     if kind == PolicyKind::Trust {
         for (i, st) in raw.statements.iter().enumerate() {
             if let Some((_, list)) = &st.action
-                && let Some(a) = list.iter().find(|a| !is_sts_action(a)) {
-                    return Err(err_at(
-                        PolicyErrorKind::InvalidTrustAction,
-                        MSG_TRUST_ACTIONS,
-                        i,
-                        "Action",
-                    )
-                    .with_detail(format!("action \"{a}\"")));
-                }
+                && let Some(a) = list.iter().find(|a| !is_sts_action(a))
+            {
+                return Err(err_at(
+                    PolicyErrorKind::InvalidTrustAction,
+                    MSG_TRUST_ACTIONS,
+                    i,
+                    "Action",
+                )
+                .with_detail(format!("action \"{a}\"")));
+            }
         }
     }
     Ok(())
@@ -811,7 +835,9 @@ fn resource_format_error(r: &str) -> Option<String> {
         ));
     }
     let Some(after_partition) = after_partition else {
-        return Some("Resource vendor must be fully qualified and cannot contain regexes.".to_owned());
+        return Some(
+            "Resource vendor must be fully qualified and cannot contain regexes.".to_owned(),
+        );
     };
     let (service, after_service) = match after_partition.split_once(':') {
         Some((s, rest)) => (s, rest),
@@ -819,7 +845,11 @@ fn resource_format_error(r: &str) -> Option<String> {
     };
     if !after_service.starts_with(':') {
         match service {
-            "iam" => return Some(format!("IAM resource {r} cannot contain region information.")),
+            "iam" => {
+                return Some(format!(
+                    "IAM resource {r} cannot contain region information."
+                ));
+            }
             "s3" => return Some(format!("Resource {r} can not contain region information.")),
             _ => {}
         }
@@ -913,7 +943,9 @@ pub(crate) fn parse_aws_principal(v: &str) -> Option<AwsPrincipal> {
             })
         };
         let ok = match *service {
-            "iam" if *resource == "root" => return Some(AwsPrincipal::Account((*account).to_owned())),
+            "iam" if *resource == "root" => {
+                return Some(AwsPrincipal::Account((*account).to_owned()));
+            }
             "iam" => named("user/", 1) || named("role/", 1),
             "sts" => named("assumed-role/", 2) || named("federated-user/", 1),
             _ => false,
@@ -923,7 +955,8 @@ pub(crate) fn parse_aws_principal(v: &str) -> Option<AwsPrincipal> {
     let unique_id = v.len() >= 16
         && v.len() <= 128
         && v.starts_with('A')
-        && v.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+        && v.bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
     unique_id.then(|| AwsPrincipal::UniqueId(v.to_owned()))
 }
 
@@ -936,8 +969,7 @@ fn principal_value_ok(ty: &str, v: &str) -> bool {
                 .or_else(|| v.strip_suffix(".amazonaws.com.cn"));
             base.is_some_and(|b| {
                 !b.is_empty()
-                    && b
-                        .chars()
+                    && b.chars()
                         .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
             })
         }
@@ -1054,7 +1086,11 @@ mod tests {
             "arn:aws:sts::111122223333:assumed-role/R/sess",
             "arn:aws:sts::111122223333:federated-user/bob",
         ] {
-            assert_eq!(parse_aws_principal(ok), Some(AwsPrincipal::Arn(ok.into())), "{ok}");
+            assert_eq!(
+                parse_aws_principal(ok),
+                Some(AwsPrincipal::Arn(ok.into())),
+                "{ok}"
+            );
         }
         for bad in [
             "xyz",
@@ -1081,7 +1117,9 @@ mod tests {
         assert_eq!(resource_format_error("arn:aws:fdsasf"), None);
         assert_eq!(
             resource_format_error("a:bsdfdsafsad").as_deref(),
-            Some("Partition \"bsdfdsafsad\" is not valid for resource \"arn:bsdfdsafsad:*:*:*:*\".")
+            Some(
+                "Partition \"bsdfdsafsad\" is not valid for resource \"arn:bsdfdsafsad:*:*:*:*\"."
+            )
         );
         assert_eq!(
             resource_format_error("a:b:cadfsdf").as_deref(),
@@ -1112,9 +1150,15 @@ mod tests {
         assert_eq!(action_format_error("*"), None);
         assert_eq!(action_format_error("s3:Get*"), None);
         assert_eq!(action_format_error("iam: asdf safdsf af "), None);
-        assert_eq!(action_format_error("invalid").as_deref(), Some(MSG_ACTION_VENDOR));
+        assert_eq!(
+            action_format_error("invalid").as_deref(),
+            Some(MSG_ACTION_VENDOR)
+        );
         assert_eq!(action_format_error("").as_deref(), Some(MSG_ACTION_VENDOR));
-        assert_eq!(action_format_error("s3:List:Bucket").as_deref(), Some(MSG_ACTION_COLON));
+        assert_eq!(
+            action_format_error("s3:List:Bucket").as_deref(),
+            Some(MSG_ACTION_COLON)
+        );
         assert_eq!(
             action_format_error("a a:ListBucket").as_deref(),
             Some("Vendor a a is not valid")

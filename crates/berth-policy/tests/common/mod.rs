@@ -70,7 +70,12 @@ pub struct Case {
 }
 
 impl Case {
-    pub fn new(name: &'static str, principal: Principal, action: &'static str, resource: &'static str) -> Case {
+    pub fn new(
+        name: &'static str,
+        principal: Principal,
+        action: &'static str,
+        resource: &'static str,
+    ) -> Case {
         Case {
             name,
             identity: Vec::new(),
@@ -118,7 +123,8 @@ impl Case {
         self
     }
     pub fn ctx_multi(mut self, key: &'static str, values: &[&str]) -> Case {
-        self.context.push((key, values.iter().map(|v| ContextValue::from(*v)).collect()));
+        self.context
+            .push((key, values.iter().map(|v| ContextValue::from(*v)).collect()));
         self
     }
     pub fn mode(mut self, mode: Mode) -> Case {
@@ -132,7 +138,8 @@ impl Case {
 
     pub fn decide(&self) -> Decision {
         let parse_or = |doc: &str, kind| {
-            parse(doc, kind).unwrap_or_else(|e| panic!("{}: {kind:?} policy: {}", self.name, e.diagnostic()))
+            parse(doc, kind)
+                .unwrap_or_else(|e| panic!("{}: {kind:?} policy: {}", self.name, e.diagnostic()))
         };
         let identity: Vec<Policy> = self
             .identity
@@ -140,10 +147,23 @@ impl Case {
             .map(|d| parse_or(d, PolicyKind::Identity))
             .collect();
         let identity_refs: Vec<&Policy> = identity.iter().collect();
-        let res_kind = if self.trust { PolicyKind::Trust } else { PolicyKind::Resource };
-        let resource = self.resource_policy.as_deref().map(|d| parse_or(d, res_kind));
-        let boundary = self.boundary.as_deref().map(|d| parse_or(d, PolicyKind::Boundary));
-        let session = self.session_policy.as_deref().map(|d| parse_or(d, PolicyKind::Session));
+        let res_kind = if self.trust {
+            PolicyKind::Trust
+        } else {
+            PolicyKind::Resource
+        };
+        let resource = self
+            .resource_policy
+            .as_deref()
+            .map(|d| parse_or(d, res_kind));
+        let boundary = self
+            .boundary
+            .as_deref()
+            .map(|d| parse_or(d, PolicyKind::Boundary));
+        let session = self
+            .session_policy
+            .as_deref()
+            .map(|d| parse_or(d, PolicyKind::Session));
         let mut ctx = Context::new();
         for (k, v) in &self.context {
             ctx.insert_multi(k, v.clone());
@@ -174,20 +194,32 @@ pub fn check(cases: &[Case]) {
             (got != c.expect).then(|| format!("{}: expected {:?}, got {:?}", c.name, c.expect, got))
         })
         .collect();
-    assert!(failures.is_empty(), "{} of {} cases failed:\n{}", failures.len(), cases.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
 }
 
 /// An identity policy with one Allow statement.
 pub fn allow(action: &str, resource: &str) -> String {
-    format!(r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"{action}","Resource":"{resource}"}}]}}"#)
+    format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"{action}","Resource":"{resource}"}}]}}"#
+    )
 }
 
 /// An identity policy with one Deny statement.
 pub fn deny(action: &str, resource: &str) -> String {
-    format!(r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Deny","Action":"{action}","Resource":"{resource}"}}]}}"#)
+    format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Deny","Action":"{action}","Resource":"{resource}"}}]}}"#
+    )
 }
 
 /// A resource policy with one statement for `principal` (JSON).
 pub fn res_stmt(effect: &str, principal: &str, action: &str) -> String {
-    format!(r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"{effect}","Principal":{principal},"Action":"{action}","Resource":"*"}}]}}"#)
+    format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"{effect}","Principal":{principal},"Action":"{action}","Resource":"*"}}]}}"#
+    )
 }
