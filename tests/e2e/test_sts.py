@@ -123,7 +123,7 @@ def test_assume_role_denied_when_trust_policy_does_not_allow(berth):
     assert code == 255 and "(AccessDenied)" in err
     # Root may not assume roles.
     with pytest.raises(ClientError) as e:
-        berth.client("sts").assume_role(RoleArn=f"arn:aws:iam::{ACCOUNT}:role/private", RoleSessionName="s")
+        berth.client("sts").assume_role(RoleArn=f"arn:aws:iam::{ACCOUNT}:role/private", RoleSessionName="s0")
     assert error_message(e.value) == "Roles may not be assumed by root accounts."
 
 
@@ -137,10 +137,10 @@ def test_account_delegating_trust_needs_the_identity_policy(berth):
     )
     sts = berth.client("sts", creds=dave)
     with pytest.raises(ClientError) as e:
-        sts.assume_role(RoleArn=f"arn:aws:iam::{ACCOUNT}:role/delegated", RoleSessionName="s")
+        sts.assume_role(RoleArn=f"arn:aws:iam::{ACCOUNT}:role/delegated", RoleSessionName="s0")
     assert error_code(e.value) == "AccessDenied"
     iam.put_user_policy(UserName="dave", PolicyName="assume", PolicyDocument=json.dumps(allow("sts:AssumeRole")))
-    sts.assume_role(RoleArn=f"arn:aws:iam::{ACCOUNT}:role/delegated", RoleSessionName="s")
+    sts.assume_role(RoleArn=f"arn:aws:iam::{ACCOUNT}:role/delegated", RoleSessionName="s0")
 
 
 def test_assume_role_validation(berth):
@@ -173,7 +173,7 @@ def test_expired_session_credentials_are_refused(berth_factory):
         RoleName="short", AssumeRolePolicyDocument=json.dumps(trust_user(f"arn:aws:iam::{ACCOUNT}:user/frank"))
     )
     c = b.client("sts", creds=frank).assume_role(
-        RoleArn=f"arn:aws:iam::{ACCOUNT}:role/short", RoleSessionName="s", DurationSeconds=900
+        RoleArn=f"arn:aws:iam::{ACCOUNT}:role/short", RoleSessionName="s0", DurationSeconds=900
     )["Credentials"]
     session = Creds(c["AccessKeyId"], c["SecretAccessKey"], c["SessionToken"])
     assert b.client("sts", creds=session).get_caller_identity()["Account"] == ACCOUNT

@@ -208,9 +208,45 @@ impl From<berth_iam::IamError> for WireError {
     fn from(e: berth_iam::IamError) -> WireError {
         use berth_iam::IamError as E;
         match e {
-            E::InvalidAccountId(_) => WireError::client("ValidationError", e.to_string()),
-            E::AccountExists(_) | E::AccessKeyInUse(_) => {
+            E::InvalidAccountId(_)
+            | E::InvalidName(_)
+            | E::InvalidPath
+            | E::InvalidArn(_)
+            | E::NonUserCredentials => WireError::client("ValidationError", e.to_string()),
+            E::AccountExists(_)
+            | E::AccessKeyInUse(_)
+            | E::UserExists(_)
+            | E::RoleExists(_)
+            | E::PolicyExists(_) => {
                 WireError::new(StatusCode::CONFLICT, "EntityAlreadyExists", e.to_string())
+            }
+            E::NoSuchUser(_)
+            | E::NoSuchRole(_)
+            | E::NoSuchUserPolicy(_)
+            | E::NoSuchRolePolicy(_)
+            | E::NoSuchPolicy(_)
+            | E::PolicyNotAttachable(_)
+            | E::NoSuchPolicyVersion { .. }
+            | E::BoundaryNotAttachable(_)
+            | E::NoSuchAccessKey(_) => {
+                WireError::new(StatusCode::NOT_FOUND, "NoSuchEntity", e.to_string())
+            }
+            E::MalformedPolicy(_) => WireError::client("MalformedPolicyDocument", e.to_string()),
+            E::InvalidBoundaryArn(_) | E::DuplicateTagKeys => {
+                WireError::client("InvalidInput", e.to_string())
+            }
+            E::AccessKeyQuota
+            | E::UserPolicyTooLarge(_)
+            | E::RolePolicyTooLarge(_)
+            | E::ManagedPolicyTooLarge
+            | E::TrustPolicyTooLarge
+            | E::AttachedPolicyQuota { .. }
+            | E::TagQuota => WireError::new(StatusCode::CONFLICT, "LimitExceeded", e.to_string()),
+            E::DeleteConflict(_) => {
+                WireError::new(StatusCode::CONFLICT, "DeleteConflict", e.to_string())
+            }
+            E::AwsManagedPolicy => {
+                WireError::new(StatusCode::FORBIDDEN, "AccessDenied", e.to_string())
             }
             E::Seal(_) | E::Store(_) => WireError::internal(&e),
         }
@@ -236,18 +272,89 @@ mod tests {
     #[test]
     fn json_and_query_shapes() {
         let e = WireError::client("ValidationError", "bad <thing>");
-        assert_eq!(
-            e.json_body("Message"),
-            r#"{"__type":"ValidationError","Message":"bad <thing>"}"#
-        );
+        let v: serde_json::Value = serde_json::from_str(&e.json_body("Message")).unwrap_or_default();
+        assert_eq!(v, serde_json::json!({"__type": "ValidationError", "Message": "bad <thing>"}));
         assert_eq!(
             e.query_body(Some("https://iam.amazonaws.com/doc/2010-05-08/"), "r1"),
             "<ErrorResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\"><Error><Type>Sender</Type><Code>ValidationError</Code><Message>bad &lt;thing&gt;</Message></Error><RequestId>r1</RequestId></ErrorResponse>"
         );
-        assert_eq!(
-            WireError::unknown_operation().json_body("message"),
-            r#"{"__type":"UnknownOperationException"}"#
-        );
+        let v: serde_json::Value =
+            serde_json::from_str(&WireError::unknown_operation().json_body("message")).unwrap_or_default();
+        assert_eq!(v, serde_json::json!({"__type": "UnknownOperationException"}));
+    }
+
+    #[test]
+    fn iam_errors_have_aws_codes_and_statuses() {
+        use berth_iam::{DeleteConflict, IamError as E};
+        let cases: Vec<(E, &str, u16, &str)> = vec![
+            (
+                E::NoSuchUser("bob".into()),
+                "NoSuchEntity",
+                404,
+                "The user with name bob cannot be found.",
+            ),
+            (
+                E::PolicyNotAttachable("arn:aws:iam::111122223333:policy/P".into()),
+                "NoSuchEntity",
+                404,
+                "Policy arn:aws:iam::111122223333:policy/P does not exist or is not attachable.",
+            ),
+            (
+                E::UserExists("bob".into()),
+                "EntityAlreadyExists",
+                409,
+                "User with name bob already exists.",
+            ),
+            (
+                E::PolicyExists("P".into()),
+                "EntityAlreadyExists",
+                409,
+                "A policy called P already exists. Duplicate names are not allowed.",
+            ),
+            (
+                E::MalformedPolicy("Syntax errors in policy.".into()),
+                "MalformedPolicyDocument",
+                400,
+                "Syntax errors in policy.",
+            ),
+            (
+                E::DeleteConflict(DeleteConflict::AccessKeys),
+                "DeleteConflict",
+                409,
+                "Cannot delete entity, must delete access keys first.",
+            ),
+            (
+                E::AccessKeyQuota,
+                "LimitExceeded",
+                409,
+                "Cannot exceed quota for AccessKeysPerUser: 2",
+            ),
+            (
+                E::UserPolicyTooLarge("bob".into()),
+                "LimitExceeded",
+                409,
+                "Maximum policy size of 2048 bytes exceeded for user bob",
+            ),
+            (
+                E::DuplicateTagKeys,
+                "InvalidInput",
+                400,
+                "Duplicate tag keys found. Please note that Tag keys are case insensitive.",
+            ),
+            (
+                E::InvalidName(berth_iam::NameField::UserName),
+                "ValidationError",
+                400,
+                "The specified value for userName is invalid. It must contain only alphanumeric characters and/or the following: +=,.@_-",
+            ),
+        ];
+        for (err, code, status, message) in cases {
+            let we = WireError::from(err);
+            assert_eq!(
+                (we.code.as_str(), we.status.as_u16(), we.message.as_deref()),
+                (code, status, Some(message))
+            );
+        }
     }
 
     #[test]

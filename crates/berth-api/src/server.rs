@@ -98,13 +98,9 @@ async fn handle(State(state): State<Arc<ApiState>>, req: Request) -> Response {
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip());
     let guess = guess_protocol(&parts.headers);
-    let declared = header_str(&parts.headers, "content-length").and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
-        return WireError::body_too_large(MAX_BODY_BYTES).render(Some(guess), &request_id);
-    }
-    let bytes = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+    let bytes = match read_limited(body, header_str(&parts.headers, "content-length")).await {
         Ok(b) => b,
-        Err(_) => {
+        Err(()) => {
             return WireError::body_too_large(MAX_BODY_BYTES).render(Some(guess), &request_id);
         }
     };
@@ -123,6 +119,40 @@ async fn handle(State(state): State<Arc<ApiState>>, req: Request) -> Response {
         "request"
     );
     resp
+}
+
+/// How much of an oversized body berth reads (and throws away) before it answers, so that a
+/// client still sending gets the 413 rather than a broken connection. Beyond this the
+/// connection is closed.
+const DRAIN_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Reads a body of at most [`MAX_BODY_BYTES`]; a larger one is drained (up to [`DRAIN_BYTES`])
+/// and refused, never held in memory.
+async fn read_limited(body: axum::body::Body, declared: Option<&str>) -> Result<Bytes, ()> {
+    use http_body_util::BodyExt;
+    let declared = declared.and_then(|v| v.parse::<u64>().ok());
+    let mut body = body;
+    let mut buf = Vec::new();
+    let mut seen: u64 = 0;
+    let too_large_declared = declared.is_some_and(|n| n > MAX_BODY_BYTES as u64);
+    if too_large_declared && declared.is_some_and(|n| n > DRAIN_BYTES) {
+        return Err(());
+    }
+    while let Some(frame) = body.frame().await {
+        let Ok(frame) = frame else { return Err(()) };
+        let Ok(data) = frame.into_data() else { continue };
+        seen += data.len() as u64;
+        if seen > DRAIN_BYTES {
+            return Err(());
+        }
+        if !too_large_declared && seen <= MAX_BODY_BYTES as u64 {
+            buf.extend_from_slice(&data);
+        }
+    }
+    if too_large_declared || seen > MAX_BODY_BYTES as u64 {
+        return Err(());
+    }
+    Ok(Bytes::from(buf))
 }
 
 fn process(

@@ -105,16 +105,19 @@ pub fn validate(account: &str, input: &mut RegisterTaskDefinitionInput) -> Resul
     if input.container_definitions.is_empty() {
         return Err(client("Container list cannot be empty."));
     }
-    if let Some(mode) = &input.network_mode {
-        if !matches!(mode.as_str(), "bridge" | "host" | "awsvpc" | "none") {
-            // AWS's wording for an unknown network mode is not documented; berth's own.
-            return Err(EcsError::InvalidParameter(format!(
-                "invalid network mode: {mode}"
-            )));
-        }
+    if let Some(mode) = &input.network_mode
+        && !matches!(mode.as_str(), "bridge" | "host" | "awsvpc" | "none")
+    {
+        // AWS's wording for an unknown network mode is not documented; berth's own.
+        return Err(EcsError::InvalidParameter(format!(
+            "invalid network mode: {mode}"
+        )));
     }
     for c in &input.requires_compatibilities {
-        if !matches!(c.as_str(), "EC2" | "FARGATE" | "EXTERNAL" | "MANAGED_INSTANCES") {
+        if !matches!(
+            c.as_str(),
+            "EC2" | "FARGATE" | "EXTERNAL" | "MANAGED_INSTANCES"
+        ) {
             return Err(EcsError::InvalidParameter(format!(
                 "invalid compatibility: {c}"
             )));
@@ -165,9 +168,15 @@ pub fn validate(account: &str, input: &mut RegisterTaskDefinitionInput) -> Resul
         }
     }
 
-    if input.requires_compatibilities.iter().any(|c| c == "FARGATE") {
+    if input
+        .requires_compatibilities
+        .iter()
+        .any(|c| c == "FARGATE")
+    {
         if input.network_mode.as_deref() != Some("awsvpc") {
-            return Err(client("Fargate only supports network mode \u{2018}awsvpc\u{2019}."));
+            return Err(client(
+                "Fargate only supports network mode \u{2018}awsvpc\u{2019}.",
+            ));
         }
         let Some(cpu) = cpu else {
             return Err(client(
@@ -231,16 +240,16 @@ pub fn requires_attributes(input: &RegisterTaskDefinitionInput) -> Vec<Attribute
         if c.memory_reservation.is_some() {
             add("com.amazonaws.ecs.capability.docker-remote-api.1.21");
         }
-        if let Some(log) = c.extra.get("logConfiguration") {
-            if let Some(driver) = log.get("logDriver").and_then(|d| d.as_str()) {
-                add(&format!(
-                    "com.amazonaws.ecs.capability.logging-driver.{driver}"
-                ));
-                if driver == "awslogs" {
-                    add("com.amazonaws.ecs.capability.docker-remote-api.1.19");
-                    if input.execution_role_arn.is_some() {
-                        add("ecs.capability.execution-role-awslogs");
-                    }
+        if let Some(log) = c.extra.get("logConfiguration")
+            && let Some(driver) = log.get("logDriver").and_then(|d| d.as_str())
+        {
+            add(&format!(
+                "com.amazonaws.ecs.capability.logging-driver.{driver}"
+            ));
+            if driver == "awslogs" {
+                add("com.amazonaws.ecs.capability.docker-remote-api.1.19");
+                if input.execution_role_arn.is_some() {
+                    add("ecs.capability.execution-role-awslogs");
                 }
             }
         }
@@ -336,6 +345,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::type_complexity)]
     fn validation_messages() {
         let ok = || input(vec![container("app", "busybox", Some(128))]);
         let cases: Vec<(Box<dyn Fn(&mut RegisterTaskDefinitionInput)>, &str)> = vec![

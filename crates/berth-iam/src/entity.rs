@@ -48,10 +48,11 @@ impl NameField {
     }
 }
 
-/// `[\w+=,.@-]+` with `\w` = `[A-Za-z0-9_]`, at most the field's length.
+/// `[\w+=,.@-]+` with `\w` = `[A-Za-z0-9_]`, at most 128 characters: a name to look up
+/// (some lookups take longer names than creation allows; they simply find nothing).
 pub(crate) fn check_name(field: NameField, name: &str) -> Result<(), IamError> {
     let ok = !name.is_empty()
-        && name.len() <= field.max_len()
+        && name.len() <= 128
         && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"_+=,.@-".contains(&b));
@@ -60,6 +61,15 @@ pub(crate) fn check_name(field: NameField, name: &str) -> Result<(), IamError> {
     } else {
         Err(IamError::InvalidName(field))
     }
+}
+
+/// A name for a new entity: [`check_name`], at most the field's length.
+pub(crate) fn check_new_name(field: NameField, name: &str) -> Result<(), IamError> {
+    check_name(field, name)?;
+    if name.len() > field.max_len() {
+        return Err(IamError::InvalidName(field));
+    }
+    Ok(())
 }
 
 /// A user or role path: `/` or `/…/` of printable ASCII (`!`–`~`), at most 512 characters.
@@ -79,18 +89,27 @@ pub(crate) fn check_entity_path(path: &str) -> Result<(), IamError> {
 
 /// A managed policy path: `((/[A-Za-z0-9.,+@=_-]+)*)/`, at most 512 characters.
 pub(crate) fn check_policy_path(path: &str) -> Result<(), IamError> {
-    if path.len() > 512 || !path.starts_with('/') || !path.ends_with('/') {
-        return Err(IamError::InvalidPath);
+    if path == "/" {
+        return Ok(());
     }
-    let inner = &path[1..path.len() - 1];
-    let ok = inner.is_empty()
-        || inner.split('/').all(|seg| {
-            !seg.is_empty()
-                && seg
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b".,+@=_-".contains(&b))
-        });
-    if ok { Ok(()) } else { Err(IamError::InvalidPath) }
+    let Some(inner) = path
+        .strip_prefix('/')
+        .and_then(|p| p.strip_suffix('/'))
+        .filter(|_| path.len() <= 512)
+    else {
+        return Err(IamError::InvalidPath);
+    };
+    let ok = inner.split('/').all(|seg| {
+        !seg.is_empty()
+            && seg
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b".,+@=_-".contains(&b))
+    });
+    if ok {
+        Ok(())
+    } else {
+        Err(IamError::InvalidPath)
+    }
 }
 
 /// A tag on a user, role or policy.
@@ -202,9 +221,11 @@ mod tests {
         assert!(check_name(NameField::UserName, "").is_err());
         assert!(check_name(NameField::UserName, "bob smith").is_err());
         assert!(check_name(NameField::UserName, "bøb").is_err());
-        assert!(check_name(NameField::UserName, &"a".repeat(64)).is_ok());
-        assert!(check_name(NameField::UserName, &"a".repeat(65)).is_err());
-        assert!(check_name(NameField::PolicyName, &"a".repeat(128)).is_ok());
+        assert!(check_new_name(NameField::UserName, &"a".repeat(64)).is_ok());
+        assert!(check_new_name(NameField::UserName, &"a".repeat(65)).is_err());
+        assert!(check_name(NameField::UserName, &"a".repeat(65)).is_ok());
+        assert!(check_new_name(NameField::PolicyName, &"a".repeat(128)).is_ok());
+        assert!(check_name(NameField::PolicyName, &"a".repeat(129)).is_err());
     }
 
     #[test]

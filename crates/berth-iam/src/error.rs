@@ -1,7 +1,12 @@
 use berth_core::SealError;
 use berth_store::StoreError;
 
+use crate::entity::NameField;
+
 /// Errors of the identity domain. The API crate maps each to its wire form in one place.
+///
+/// Where AWS answers a case with a fixed text, the variant's `Display` is that text, to the
+/// letter; berth's own texts are lowercase.
 #[derive(Debug, thiserror::Error)]
 pub enum IamError {
     #[error("account id must be twelve digits: {0}")]
@@ -10,8 +15,103 @@ pub enum IamError {
     AccountExists(String),
     #[error("access key {0} belongs to another principal")]
     AccessKeyInUse(String),
+
+    // --- not found ---
+    #[error("The user with name {0} cannot be found.")]
+    NoSuchUser(String),
+    #[error("The role with name {0} cannot be found.")]
+    NoSuchRole(String),
+    #[error("The user policy with name {0} cannot be found.")]
+    NoSuchUserPolicy(String),
+    #[error("The role policy with name {0} cannot be found.")]
+    NoSuchRolePolicy(String),
+    /// A managed policy looked up (GetPolicy, DeletePolicy) or detached that is not there.
+    #[error("Policy {0} was not found.")]
+    NoSuchPolicy(String),
+    /// A managed policy to attach that is not there (or not visible to the account).
+    #[error("Policy {0} does not exist or is not attachable.")]
+    PolicyNotAttachable(String),
+    #[error("Policy {arn} version {version} does not exist or is not attachable.")]
+    NoSuchPolicyVersion { arn: String, version: String },
+    /// A permissions boundary that is not an existing managed policy.
+    #[error("Scope ARN: {0} does not exist or is not attachable.")]
+    BoundaryNotAttachable(String),
+    #[error("The Access Key with id {0} cannot be found.")]
+    NoSuchAccessKey(String),
+
+    // --- already exists ---
+    #[error("User with name {0} already exists.")]
+    UserExists(String),
+    #[error("Role with name {0} already exists.")]
+    RoleExists(String),
+    #[error("A policy called {0} already exists. Duplicate names are not allowed.")]
+    PolicyExists(String),
+
+    // --- bad input ---
+    /// The policy engine's `MalformedPolicyDocument` text.
+    #[error("{0}")]
+    MalformedPolicy(String),
+    #[error(
+        "The specified value for {} is invalid. It must contain only alphanumeric characters and/or the following: +=,.@_-",
+        .0.wire_name()
+    )]
+    InvalidName(NameField),
+    #[error(
+        "The specified value for path is invalid. It must begin and end with / and contain only alphanumeric characters and/or / characters."
+    )]
+    InvalidPath,
+    /// A string given as a policy ARN that is not an ARN at all.
+    #[error("ARN {0} is not valid.")]
+    InvalidArn(String),
+    /// A permissions boundary ARN that is not a policy ARN.
+    #[error("ARN {0} is not valid.")]
+    InvalidBoundaryArn(String),
+    #[error("Duplicate tag keys found. Please note that Tag keys are case insensitive.")]
+    DuplicateTagKeys,
+    /// A call that defaults to the caller's own user, made with credentials that are not a
+    /// user's (a role session).
+    #[error("Must specify userName when calling with non-User credentials")]
+    NonUserCredentials,
+
+    // --- quotas ---
+    #[error("Cannot exceed quota for AccessKeysPerUser: 2")]
+    AccessKeyQuota,
+    #[error("Maximum policy size of 2048 bytes exceeded for user {0}")]
+    UserPolicyTooLarge(String),
+    #[error("Maximum policy size of 10240 bytes exceeded for role {0}")]
+    RolePolicyTooLarge(String),
+    #[error("Cannot exceed quota for PolicySize: 6144")]
+    ManagedPolicyTooLarge,
+    #[error("Cannot exceed quota for ACLSizePerRole: 2048")]
+    TrustPolicyTooLarge,
+    #[error("Cannot exceed quota for {quota}: {limit}")]
+    AttachedPolicyQuota { quota: &'static str, limit: usize },
+    /// Unsure: AWS's text for more than 50 tags after TagRole is not confirmed.
+    #[error("Cannot exceed quota for TagsPerRole: 50")]
+    TagQuota,
+
+    // --- conflicts ---
+    #[error("{0}")]
+    DeleteConflict(DeleteConflict),
+    #[error("Cannot delete policies outside your own account.")]
+    AwsManagedPolicy,
+
     #[error("stored secret does not open: {0}")]
     Seal(#[from] SealError),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// What keeps an entity from being deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum DeleteConflict {
+    #[error("Cannot delete entity, must delete access keys first.")]
+    AccessKeys,
+    #[error("Cannot delete entity, must delete policies first.")]
+    InlinePolicies,
+    #[error("Cannot delete entity, must detach all policies first.")]
+    AttachedPolicies,
+    /// A managed policy still attached to, or bounding, a user or role.
+    #[error("Cannot delete a policy attached to entities.")]
+    PolicyInUse,
 }

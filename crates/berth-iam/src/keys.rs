@@ -130,10 +130,22 @@ pub(crate) fn ids_of(
     account_id: &str,
     owner: &KeyOwner,
 ) -> Result<Vec<String>, IamError> {
+    Ok(records_of(tx, account_id, owner)?
+        .into_iter()
+        .map(|r| r.access_key_id)
+        .collect())
+}
+
+/// The access keys `owner` has in `account`.
+pub(crate) fn records_of(
+    tx: &dyn Tx,
+    account_id: &str,
+    owner: &KeyOwner,
+) -> Result<Vec<AccessKeyRecord>, IamError> {
     Ok(scan_json::<AccessKeyRecord>(tx, TABLE, "")?
         .into_iter()
         .filter(|(_, r)| r.account_id == account_id && &r.owner == owner)
-        .map(|(k, _)| k)
+        .map(|(_, r)| r)
         .collect())
 }
 

@@ -1,23 +1,41 @@
 //! berth-iam: who is calling.
 //!
 //! Accounts, the principals that live in them, and the access keys that prove a request comes
-//! from one of them. Plain Rust over the [`berth_store::Store`] trait: no HTTP, no clock (the
+//! from one of them; IAM users, roles and their policies (`users`, `roles`, `policies`), and
+//! what the authoriser and STS need of them. Plain Rust over the [`berth_store::Store`] trait: no HTTP, no clock (the
 //! caller passes `now` as Unix seconds), no files.
 //!
 //! Invariant: a secret access key is stored only sealed under the [`berth_core::RootKey`], with
 //! the access key id as associated data; it is opened only to verify a signature.
 
 pub mod authz;
+mod entity;
 mod error;
 mod keys;
+mod policies;
 mod principal;
+mod roles;
 pub mod sts;
+mod users;
 
-pub use error::IamError;
+pub use entity::{ListOptions, MAX_TAGS, NameField, Page, Tag};
+pub use error::{DeleteConflict, IamError};
 pub use keys::{
     AccessKeyRecord, KeyOwner, KeyStatus, NewCredentials, ResolvedKey, SessionInfo, token_digest,
 };
+pub use policies::{
+    AttachedPolicy, ECS_TASK_EXECUTION_ROLE_POLICY_ARN, InlinePolicy, MANAGED_POLICY_MAX,
+    MAX_ATTACHED, ManagedPolicy, NewPolicy, PolicyFilter, PolicyInfo, PolicyScope, PolicyUsage,
+    PolicyVersion, aws_managed_policies,
+};
 pub use principal::{CallerIdentity, Principal};
+pub use roles::{
+    DEFAULT_MAX_SESSION_DURATION, NewRole, ROLE_INLINE_POLICIES_MAX, Role, TRUST_POLICY_MAX,
+};
+pub use users::{
+    ACCESS_KEYS_PER_USER, AccessKeyInfo, CreatedAccessKey, KeyHolder, NewUser,
+    USER_INLINE_POLICIES_MAX, User,
+};
 
 use berth_core::RootKey;
 use berth_store::{Store, StoreExt, get_json, put_json};
@@ -117,27 +135,6 @@ impl<'a> Iam<'a> {
             .read(|tx| keys::ids_of(tx, account_id, &KeyOwner::Root))
     }
 
-    /// The verbatim identity-side policy documents of a principal: inline and attached managed
-    /// policies and the permissions boundary (for a role session, the role's). The root user
-    /// has none: the engine allows it everything in its own account.
-    ///
-    /// Users and roles and their policies are added by the IAM API (users.rs, roles.rs,
-    /// policies.rs); until a principal has any, this is empty and only root is allowed.
-    pub fn identity_policies(
-        &self,
-        principal: &Principal,
-    ) -> Result<authz::IdentityDocuments, IamError> {
-        let _ = principal;
-        Ok(authz::IdentityDocuments::default())
-    }
-
-    /// What STS needs of the role `name` in `account` (names compare case-insensitively);
-    /// `None` when there is no such role. Roles are created by the IAM API (roles.rs).
-    pub fn role_info(&self, account: &str, name: &str) -> Result<Option<sts::RoleInfo>, IamError> {
-        let _ = (account, name);
-        Ok(None)
-    }
-
     /// Runs `f` in one write transaction of the identity store.
     pub(crate) fn store_write<T>(
         &self,
@@ -146,12 +143,39 @@ impl<'a> Iam<'a> {
         self.store.write(f)
     }
 
-    /// Looks up an access key and opens its secret, for signature verification.
+    /// Looks up an access key and opens its secret, for signature verification. A user's key
+    /// carries the user's id and path from the user record; a key whose user no longer exists
+    /// resolves to nothing.
     pub fn resolve_access_key(&self, access_key_id: &str) -> Result<Option<ResolvedKey>, IamError> {
-        let record: Option<AccessKeyRecord> = self
-            .store
-            .read(|tx| Ok::<_, IamError>(get_json(tx, keys::TABLE, access_key_id)?))?;
-        record.map(|r| r.resolve(self.root_key)).transpose()
+        let found: Option<(AccessKeyRecord, Option<User>)> = self.store.read(|tx| {
+            let Some(record) = get_json::<AccessKeyRecord>(tx, keys::TABLE, access_key_id)? else {
+                return Ok::<_, IamError>(None);
+            };
+            let user = match &record.owner {
+                KeyOwner::User { name } => {
+                    get_json::<User>(tx, entity::USERS, &entity::key(&record.account_id, name))?
+                }
+                _ => None,
+            };
+            Ok(Some((record, user)))
+        })?;
+        let Some((record, user)) = found else {
+            return Ok(None);
+        };
+        let is_user_key = matches!(record.owner, KeyOwner::User { .. });
+        let mut resolved = record.resolve(self.root_key)?;
+        if is_user_key {
+            let Some(user) = user else {
+                return Ok(None);
+            };
+            resolved.principal = Principal::User {
+                account: user.account,
+                name: user.name,
+                id: user.id,
+                path: user.path,
+            };
+        }
+        Ok(Some(resolved))
     }
 }
 

@@ -122,7 +122,9 @@ fn looks_like_key_id(s: &str) -> bool {
             8 | 13 | 18 | 23 => c == '-',
             _ => c.is_ascii_hexdigit(),
         });
-    uuid || (s.len() == 36 && s.starts_with("mrk-") && s[4..].bytes().all(|b| b.is_ascii_hexdigit()))
+    uuid || (s.len() == 36
+        && s.starts_with("mrk-")
+        && s[4..].bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 impl KeyRef {
@@ -226,12 +228,7 @@ fn alias_not_found(region: &str, account: &str, name: &str) -> KmsError {
     ))
 }
 
-fn resolve_in(
-    tx: &dyn Tx,
-    region: &str,
-    key_ref: &KeyRef,
-    now: u64,
-) -> Result<Key, KmsError> {
+fn resolve_in(tx: &dyn Tx, region: &str, key_ref: &KeyRef, now: u64) -> Result<Key, KmsError> {
     let (account, ref_region) = match key_ref {
         KeyRef::Id {
             account, region, ..
@@ -253,8 +250,8 @@ fn resolve_in(
             if ref_region != region {
                 return Err(missing());
             }
-            let alias: Alias =
-                get_json(tx, ALIASES, &format!("{account}/{region}/{name}"))?.ok_or_else(missing)?;
+            let alias: Alias = get_json(tx, ALIASES, &format!("{account}/{region}/{name}"))?
+                .ok_or_else(missing)?;
             load_key(tx, account, region, &alias.target_key_id, now)?.ok_or_else(missing)
         }
     }
@@ -270,7 +267,9 @@ fn check_tags(tags: &[Tag]) -> Result<(), KmsError> {
             )));
         }
         if t.key.starts_with("aws:") {
-            return Err(KmsError::Tag("Tags beginning with aws: are reserved".into()));
+            return Err(KmsError::Tag(
+                "Tags beginning with aws: are reserved".into(),
+            ));
         }
     }
     Ok(())
@@ -363,6 +362,7 @@ impl<'a> Kms<'a> {
             .ok_or(KmsError::InvalidCiphertext)
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn new_key_record(
         &self,
         account: &str,
@@ -462,10 +462,10 @@ impl<'a> Kms<'a> {
         );
         self.store.write(|tx| -> Result<Key, KmsError> {
             // Another request may have made it meanwhile: the first one wins.
-            if let Some(alias) = get_json::<Alias>(tx, ALIASES, &alias_key)? {
-                if let Some(k) = load_key(tx, account, region, &alias.target_key_id, now)? {
-                    return Ok(k);
-                }
+            if let Some(alias) = get_json::<Alias>(tx, ALIASES, &alias_key)?
+                && let Some(k) = load_key(tx, account, region, &alias.target_key_id, now)?
+            {
+                return Ok(k);
             }
             put_json(
                 tx,
@@ -653,8 +653,7 @@ impl<'a> Kms<'a> {
         self.store.write(|tx| -> Result<(), KmsError> {
             if let Some(existing) = get_json::<Alias>(tx, ALIASES, &store_key)? {
                 // An alias whose key is gone no longer exists.
-                if load_key(tx, &key.account, &key.region, &existing.target_key_id, now)?
-                    .is_some()
+                if load_key(tx, &key.account, &key.region, &existing.target_key_id, now)?.is_some()
                 {
                     return Err(KmsError::AlreadyExists(format!(
                         "An alias with the name {} already exists",
@@ -751,7 +750,11 @@ impl<'a> Kms<'a> {
         if n == 0 || n > MAX_DATA_KEY_BYTES {
             return Err(KmsError::Validation(format!(
                 "1 validation error detected: Value '{n}' at 'numberOfBytes' failed to satisfy constraint: Member must have value {} {}",
-                if n == 0 { "greater than or equal to" } else { "less than or equal to" },
+                if n == 0 {
+                    "greater than or equal to"
+                } else {
+                    "less than or equal to"
+                },
                 if n == 0 { 1 } else { MAX_DATA_KEY_BYTES }
             )));
         }
@@ -769,13 +772,14 @@ fn paginate<T>(
     limit: usize,
     marker: Option<&str>,
 ) -> Result<Page<T>, KmsError> {
+    let limit = limit.max(1);
     let start = match marker {
         None => 0,
+        // The marker is the first id of the next page; items removed meanwhile are skipped.
         Some(m) => items
             .iter()
             .position(|t| id(t).as_str() >= m)
-            .filter(|&i| items.get(i).is_some_and(|t| id(t) == m))
-            .ok_or_else(|| KmsError::InvalidMarker("Invalid marker".into()))?,
+            .unwrap_or(items.len()),
     };
     let mut rest: Vec<T> = items.into_iter().skip(start).collect();
     let next_marker = if rest.len() > limit {

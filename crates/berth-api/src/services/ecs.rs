@@ -1,14 +1,616 @@
 //! Amazon ECS (JSON 1.1, target prefix `AmazonEC2ContainerServiceV20141113`).
+//!
+//! Each handler decodes its input, authorises the call (`ecs:<Operation>` on the resource's
+//! ARN, or `*` where ECS has no resource-level permission), calls `berth_ecs` and encodes the
+//! answer. `BerthPollTasks` is berth's agent channel (see ARCHITECTURE.md, "The agent
+//! channel"): a long poll under the ECS signing name that answers with the tasks placed on the
+//! agent's container instance.
 
-use serde_json::Value;
+use std::sync::{Condvar, LazyLock, Mutex};
+use std::time::{Duration, Instant};
 
+use berth_ecs::{AgentPoll, AgentTask, Caller, Ecs, RoleCredentials};
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+use crate::authz::{self, Check};
 use crate::error::WireError;
 use crate::services::Ctx;
 
+/// The longest an agent's poll waits for news.
+const MAX_POLL_WAIT: Duration = Duration::from_secs(20);
+
+/// Wakes waiting polls when anything in ECS changes. A process-wide generation counter: a
+/// change anywhere wakes every poll, which then rereads its own instance's cursor (spurious
+/// wake-ups are cheap; missed ones are impossible because the generation is read before the
+/// cursor).
+struct Signal {
+    generation: Mutex<u64>,
+    changed: Condvar,
+}
+
+static SIGNAL: LazyLock<Signal> = LazyLock::new(|| Signal {
+    generation: Mutex::new(0),
+    changed: Condvar::new(),
+});
+
+impl Signal {
+    fn current(&self) -> u64 {
+        *self.generation.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn notify(&self) {
+        let mut g = self.generation.lock().unwrap_or_else(|p| p.into_inner());
+        *g = g.wrapping_add(1);
+        self.changed.notify_all();
+    }
+
+    /// Waits until the generation differs from `seen` or `deadline` passes.
+    fn wait(&self, seen: u64, deadline: Instant) {
+        let mut g = self.generation.lock().unwrap_or_else(|p| p.into_inner());
+        while *g == seen {
+            let now = Instant::now();
+            if now >= deadline {
+                return;
+            }
+            g = match self.changed.wait_timeout(g, deadline - now) {
+                Ok((g, _)) => g,
+                Err(p) => p.into_inner().0,
+            };
+        }
+    }
+}
+
+type Handler = fn(&Ctx<'_>, Value) -> Result<Value, WireError>;
+
 /// Runs one operation; `None` when there is no such operation.
 pub fn dispatch(ctx: &Ctx<'_>, operation: &str, input: Value) -> Option<Result<Value, WireError>> {
-    let _ = (ctx, input);
-    match operation {
-        _ => None,
+    let (handler, mutates): (Handler, bool) = match operation {
+        "CreateCluster" => (create_cluster, true),
+        "DescribeClusters" => (describe_clusters, false),
+        "ListClusters" => (list_clusters, false),
+        "DeleteCluster" => (delete_cluster, true),
+        "RegisterTaskDefinition" => (register_task_definition, true),
+        "DescribeTaskDefinition" => (describe_task_definition, false),
+        "ListTaskDefinitions" => (list_task_definitions, false),
+        "ListTaskDefinitionFamilies" => (list_task_definition_families, false),
+        "DeregisterTaskDefinition" => (deregister_task_definition, true),
+        "DeleteTaskDefinitions" => (delete_task_definitions, true),
+        "RegisterContainerInstance" => (register_container_instance, true),
+        "DeregisterContainerInstance" => (deregister_container_instance, true),
+        "DescribeContainerInstances" => (describe_container_instances, false),
+        "ListContainerInstances" => (list_container_instances, false),
+        "PutAttributes" => (put_attributes, true),
+        "DeleteAttributes" => (delete_attributes, true),
+        "RunTask" => (run_task, true),
+        "StartTask" => (start_task, true),
+        "StopTask" => (stop_task, true),
+        "DescribeTasks" => (describe_tasks, false),
+        "ListTasks" => (list_tasks, false),
+        "SubmitTaskStateChange" => (submit_task_state_change, true),
+        "SubmitContainerStateChange" => (submit_container_state_change, true),
+        "BerthPollTasks" => (poll_tasks, false),
+        _ => return None,
+    };
+    let result = handler(ctx, input);
+    if mutates && result.is_ok() {
+        SIGNAL.notify();
     }
+    Some(result)
+}
+
+/// The caller as the agent binding sees it (a role session counts as its role).
+fn agent_identity(ctx: &Ctx<'_>) -> String {
+    let p = &ctx.caller.principal;
+    p.role_arn().unwrap_or_else(|| p.arn())
+}
+
+fn ecs<'a>(ctx: &'a Ctx<'_>) -> Ecs<'a> {
+    Ecs::new(ctx.state.store.as_ref(), ctx.account(), &ctx.caller.region)
+}
+
+fn decode<T: DeserializeOwned>(input: Value) -> Result<T, WireError> {
+    serde_json::from_value(input).map_err(|e| {
+        WireError::client(
+            "SerializationException",
+            format!("request does not match the operation's input shape: {e}"),
+        )
+    })
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> Result<Value, WireError> {
+    serde_json::to_value(v).map_err(|e| WireError::internal(&e))
+}
+
+fn str_field<'v>(input: &'v Value, name: &str) -> Option<&'v str> {
+    input.get(name).and_then(Value::as_str)
+}
+
+fn required<'v>(input: &'v Value, name: &str) -> Result<&'v str, WireError> {
+    str_field(input, name).ok_or_else(|| {
+        // botocore checks required members before sending; this is for hand-made requests.
+        WireError::client("InvalidParameterException", format!("{name} is required"))
+    })
+}
+
+fn string_list(input: &Value, name: &str) -> Vec<String> {
+    input
+        .get(name)
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn includes_tags(input: &Value) -> bool {
+    string_list(input, "include").iter().any(|s| s == "TAGS")
+}
+
+/// Drops `tags` from each object unless the caller asked for them with `include: ["TAGS"]`.
+fn strip_tags(mut items: Value, keep: bool) -> Value {
+    if !keep && let Value::Array(a) = &mut items {
+        for item in a {
+            if let Value::Object(o) = item {
+                o.remove("tags");
+            }
+        }
+    }
+    items
+}
+
+fn max_results(input: &Value) -> Option<i64> {
+    input.get("maxResults").and_then(Value::as_i64)
+}
+
+fn with_token(mut out: Value, next: Option<String>) -> Value {
+    if let Some(t) = next {
+        out["nextToken"] = Value::String(t);
+    }
+    out
+}
+
+fn cluster_check(ctx: &Ctx<'_>, action: &str, cluster: Option<&str>) -> Result<String, WireError> {
+    let e = ecs(ctx);
+    let name = e.cluster_name(cluster)?;
+    let arn = e.cluster_arn(&name);
+    ctx.authorize(action, &arn)?;
+    Ok(arn)
+}
+
+// ---- clusters -------------------------------------------------------------------------------
+
+fn create_cluster(ctx: &Ctx<'_>, input: Value) -> Result<Value, WireError> {
+    ctx.authorize("ecs:CreateCluster", "*")?;
+    let tags = decode(input.get("tags").cloned().unwrap_or(json!([])))?;
+    let settings = decode(input.get("settings").cloned().unwrap_or(json!([])))?;
+    let cluster = ecs(ctx).create_cluster(
+        str_field(&input, "clusterName"),
+        tags,
+        settings,
+        input.get("configuration").cloned(),
+        ctx.now_secs(),
+    )?;
+    Ok(json!({ "cluster": to_json(&cluster)? }))
+}
+
+fn describe_clusters(ctx: &Ctx<'_>, input: Value) -> Result<Value, WireError> {
+    let names = string_list(&input, "clusters");
+    let e = ecs(ctx);
+    let wanted = if names.is_empty() {
+        vec![berth_ecs::DEFAULT_CLUSTER.to_string()]
+    } else {
+        names.clone()
+    };
+    for n in &wanted {
+        let arn = match e.cluster_name(Some(n)) {
+            Ok(name) => e.cluster_arn(&name),
+            Err(_) => n.clone(),
+        };
+        ctx.authorize("ecs:DescribeClusters", &arn)?;
+    }
+    let (clusters, failures) = e.describe_clusters(&names, ctx.now_secs())?;
+    Ok(json!({
+        "clusters": strip_tags(to_json(&clusters)?, includes_tags(&input)),
+        "failures": to_json(&failures)?,
+    }))
+}
+
+fn list_clusters(ctx: &Ctx<'_>, input: Value) -> Result<Value, WireError> {
+    ctx.authorize("ecs:ListClusters", "*")?;
+    let (arns, next) =
+        ecs(ctx).list_clusters(str_field(&input, "nextToken"), max_results(&input))?;
+    Ok(with_token(json!({ "clusterArns": arns }), next))
+}
+
+fn delete_cluster(ctx: &Ctx<'_>, input: Value) -> Result<Value, WireError> {
+    let cluster = required(&input, "cluster")?;
+    cluster_check(ctx, "ecs:DeleteCluster", Some(cluster))?;
+    let c = ecs(ctx).delete_cluster(cluster, ctx.now_secs())?;
+    Ok(json!({ "cluster": to_json(&c)? }))
+}
+
+// ---- task definitions -----------------------------------------------------------------------
+
+fn register_task_definition(ctx: &Ctx<'_>, input: Value) -> Result<Value, WireError> {
+    ctx.authorize("ecs:RegisterTaskDefinition", "*")?;
+    let input: berth_ecs::RegisterTaskDefinitionInput = decode(input)?;
+    let principal = ctx.caller.principal.arn();
+    let (def, tags) = ecs(ctx).register_task_definition(input, &principal, ctx.now_secs())?;
+    Ok(json!({ "taskDefinition": to_json(&def)?, "tags": to_json(&tags)? }))
+}
+
+fn describe_task_definition(ctx: &Ctx<'_>, input: Value) -> Result<Value, WireError> {
+    ctx.authorize("ecs:DescribeTaskDefinition", "*")?;
+    let reference = required(&input, "taskDefinition")?;
+    let (def, tags) = ecs(ctx).describe_task_definition(reference)?;
+    let mut out = json!({ "taskDefinition": to_json(&def)? });
+    if includes_tags(&input) {
+        out["tags"] = to_json(&tags)?;
+    }
+    Ok(out)
+}
+
+fn list_task_definitions(ctx: &Ctx<'_>, input: Value) -> Result<Value, WireError> {
+    ctx.authorize("ecs:ListTaskDefinitions", "*")?;
+    let (arns, next) = ecs(ctx).list_task_definitions(
+        str_field(&input, "familyPrefix"),
+        str_field(&input, "status"),
+        str_field(&input, "sort") == Some("DESC"),
+        str_field(&input, "nextToken"),
+        max_results(&input),
+    )?;
+    Ok(with_token(json!({ "taskDefinitionArns": arns }), next))
+}
+
+fn list_task_definition_families(ctx: &Ctx<'_>, input: Value) -> Result<Value, WireError> {
+    ctx.authorize("ecs:ListTaskDefinitionFamilies", "*")?;
+    let (families, next) = ecs(ctx).list_task_definition_families(
+        str_field(&input, "familyPrefix"),
+        str_field(&input, "status"),
+        str_field(&input, "nextToken"),
+        max_results(&input),
+    )?;
+    Ok(with_token(json!({ "families": families }), next))
+}
+
+fn deregister_task_definition(ctx: &Ctx<'_>, input: Value) -> Result<Value, WireError> {
+    ctx.authorize("ecs:DeregisterTaskDefinition", "*")?;
+    let reference = required(&input, "taskDefinition")?;
+    let def = ecs(ctx).deregister_task_definition(reference, ctx.now_secs())?;
+    Ok(json!({ "taskDefinition": to_json(&def)? }))
+}
+
+fn delete_task_definitions(ctx: &Ctx<'_>, input: Value) -> Result<Value, WireError> {
+    let refs = string_list(&input, "taskDefinitions");
+    let e = ecs(ctx);
+    for r in &refs {
+        let arn = match e.parse_def_ref(r) {
+            Some(d) => e.task_definition_arn(&d.family, d.revision.unwrap_or(0)),
+            None => r.clone(),
+        };
+        ctx.authorize("ecs:DeleteTaskDefinitions", &arn)?;
+    }
+    let (defs, failures) = e.delete_task_definitions(&refs, ctx.now_secs())?;
+    Ok(json!({ "taskDefinitions": to_json(&defs)?, "failures": to_json(&failures)? }))
+}
+
+// ---- container instances --------------------------------------------------------------------
+
+fn register_container_instance(ctx: &Ctx<'_>, input: Value) -> Result<Value, WireError> {
+    cluster_check(
+        ctx,
+        "ecs:RegisterContainerInstance",
+        str_field(&input, "cluster"),
+    )?;
+    let input: berth_ecs::RegisterContainerInstanceInput = decode(input)?;
+    let identity = agent_identity(ctx);
+    let caller = Caller {
+        identity: &identity,
+        root: ctx.caller.principal.is_root(),
+    };
+    let ci = ecs(ctx).register_container_instance(input, &caller, ctx.now_secs())?;
+    Ok(json!({ "containerInstance": to_json(&ci)? }))
+}
+
+fn deregister_container_instance(ctx: &Ctx<'_>, input: Value) -> Result<Value, WireError> {
+    let cluster = str_field(&input, "cluster");
+    cluster_check(ctx, "ecs:DeregisterContainerInstance", cluster)?;
+    let reference = required(&input, "containerInstance")?;
+    let force = input.get("force").and_then(Value::as_bool).unwrap_or(false);
+    let ci = ecs(ctx).deregister_container_instance(cluster, reference, force, ctx.now_secs())?;
+    Ok(json!({ "containerInstance": to_json(&ci)? }))
+}
+
+fn describe_container_instances(ctx: &Ctx<'_>, input: Value) -> Result<Value, WireError> {
+    let cluster = str_field(&input, "cluster");
+    cluster_check(ctx, "ecs:DescribeContainerInstances", cluster)?;
+    let refs = string_list(&input, "containerInstances");
+    let (instances, failures) =
+        ecs(ctx).describe_container_instances(cluster, &refs, ctx.now_secs())?;
+    Ok(json!({
+        "containerInstances": strip_tags(to_json(&instances)?, includes_tags(&input)),
+        "failures": to_json(&failures)?,
+    }))
+}
+
+fn list_container_instances(ctx: &Ctx<'_>, input: Value) -> Result<Value, WireError> {
+    let cluster = str_field(&input, "cluster");
+    cluster_check(ctx, "ecs:ListContainerInstances", cluster)?;
+    if str_field(&input, "filter").is_some_and(|f| !f.is_empty()) {
+        return Err(WireError::client(
+            "InvalidParameterException",
+            "the cluster query language (filter) is not supported by berth",
+        ));
+    }
+    let (arns, next) = ecs(ctx).list_container_instances(
+        cluster,
+        str_field(&input, "status"),
+        str_field(&input, "nextToken"),
+        max_results(&input),
+    )?;
+    Ok(with_token(json!({ "containerInstanceArns": arns }), next))
+}
+
+fn attributes_call(
+    ctx: &Ctx<'_>,
+    input: Value,
+    action: &str,
+    put: bool,
+) -> Result<Value, WireError> {
+    let cluster = str_field(&input, "cluster").map(str::to_string);
+    cluster_check(ctx, action, cluster.as_deref())?;
+    let attributes: Vec<berth_ecs::Attribute> =
+        decode(input.get("attributes").cloned().unwrap_or(json!([])))?;
+    let e = ecs(ctx);
+    let out = if put {
+        e.put_attributes(cluster.as_deref(), &attributes)?
+    } else {
+        e.delete_attributes(cluster.as_deref(), &attributes)?
+    };
+    Ok(json!({ "attributes": to_json(&out)? }))
+}
+
+fn put_attributes(ctx: &Ctx<'_>, input: Value) -> Result<Value, WireError> {
+    attributes_call(ctx, input, "ecs:PutAttributes", true)
+}
+
+fn delete_attributes(ctx: &Ctx<'_>, input: Value) -> Result<Value, WireError> {
+    attributes_call(ctx, input, "ecs:DeleteAttributes", false)
+}
+
+// ---- tasks ----------------------------------------------------------------------------------
+
+/// The execution role the task will run with (override, else the definition's).
+fn execution_role(ctx: &Ctx<'_>, input: &Value, def: &berth_ecs::TaskDefinition) -> Option<String> {
+    input
+        .pointer("/overrides/executionRoleArn")
+        .and_then(Value::as_str)
+        .and_then(|r| berth_ecs::taskdef::complete_role(ctx.account(), r).ok())
+        .or_else(|| def.execution_role_arn.clone())
+}
+
+/// Authorises running a task definition: `action` on the definition within the cluster, and
+/// `iam:PassRole` on its execution and task roles.
+fn authorize_run(
+    ctx: &Ctx<'_>,
+    action: &str,
+    input: &Value,
+    cluster_arn: &str,
+) -> Result<(), WireError> {
+    let e = ecs(ctx);
+    let reference = required(input, "taskDefinition")?;
+    let def = e.resolve_task_definition(reference)?;
+    authz::authorize(
+        ctx,
+        &Check::new(action, &def.task_definition_arn).with_context("ecs:cluster", cluster_arn),
+    )?;
+    let task_role = input
+        .pointer("/overrides/taskRoleArn")
+        .and_then(Value::as_str)
+        .and_then(|r| berth_ecs::taskdef::complete_role(ctx.account(), r).ok())
+        .or_else(|| def.task_role_arn.clone());
+    for role in [execution_role(ctx, input, &def), task_role]
+        .into_iter()
+        .flatten()
+    {
+        authz::authorize(
+            ctx,
+            &Check::new("iam:PassRole", &role)
+                .with_context("iam:PassedToService", "ecs-tasks.amazonaws.com"),
+        )?;
+    }
+    Ok(())
+}
+
+fn run_task(ctx: &Ctx<'_>, input: Value) -> Result<Value, WireError> {
+    let e = ecs(ctx);
+    let cluster_arn = e.cluster_arn(&e.cluster_name(str_field(&input, "cluster"))?);
+    authorize_run(ctx, "ecs:RunTask", &input, &cluster_arn)?;
+    let run: berth_ecs::RunTaskInput = decode(input)?;
+    let (tasks, failures) = e.run_task(run, ctx.now_secs())?;
+    Ok(json!({ "tasks": to_json(&tasks)?, "failures": to_json(&failures)? }))
+}
+
+fn start_task(ctx: &Ctx<'_>, input: Value) -> Result<Value, WireError> {
+    let e = ecs(ctx);
+    let cluster_arn = e.cluster_arn(&e.cluster_name(str_field(&input, "cluster"))?);
+    authorize_run(ctx, "ecs:StartTask", &input, &cluster_arn)?;
+    let start: berth_ecs::StartTaskInput = decode(input)?;
+    let (tasks, failures) = e.start_task(start, ctx.now_secs())?;
+    Ok(json!({ "tasks": to_json(&tasks)?, "failures": to_json(&failures)? }))
+}
+
+/// The ARN a task reference names, for authorisation (an id is completed with the cluster).
+fn task_arn_for(
+    ctx: &Ctx<'_>,
+    cluster: Option<&str>,
+    reference: &str,
+) -> Result<String, WireError> {
+    if reference.starts_with("arn:") {
+        return Ok(reference.to_string());
+    }
+    let e = ecs(ctx);
+    let name = e.cluster_name(cluster)?;
+    Ok(format!(
+        "arn:aws:ecs:{}:{}:task/{name}/{reference}",
+        ctx.caller.region,
+        ctx.account()
+    ))
+}
+
+fn stop_task(ctx: &Ctx<'_>, input: Value) -> Result<Value, WireError> {
+    let cluster = str_field(&input, "cluster");
+    let reference = required(&input, "task")?;
+    let arn = task_arn_for(ctx, cluster, reference)?;
+    let e = ecs(ctx);
+    let cluster_arn = e.cluster_arn(&e.cluster_name(cluster)?);
+    authz::authorize(
+        ctx,
+        &Check::new("ecs:StopTask", &arn).with_context("ecs:cluster", cluster_arn),
+    )?;
+    let task = e.stop_task(
+        cluster,
+        reference,
+        str_field(&input, "reason"),
+        ctx.now_secs(),
+    )?;
+    Ok(json!({ "task": to_json(&task)? }))
+}
+
+fn describe_tasks(ctx: &Ctx<'_>, input: Value) -> Result<Value, WireError> {
+    let cluster = str_field(&input, "cluster");
+    let refs = string_list(&input, "tasks");
+    for r in &refs {
+        let arn = task_arn_for(ctx, cluster, r)?;
+        ctx.authorize("ecs:DescribeTasks", &arn)?;
+    }
+    let (tasks, failures) = ecs(ctx).describe_tasks(cluster, &refs, ctx.now_secs())?;
+    Ok(json!({
+        "tasks": strip_tags(to_json(&tasks)?, includes_tags(&input)),
+        "failures": to_json(&failures)?,
+    }))
+}
+
+fn list_tasks(ctx: &Ctx<'_>, input: Value) -> Result<Value, WireError> {
+    let e = ecs(ctx);
+    let cluster_arn = e.cluster_arn(&e.cluster_name(str_field(&input, "cluster"))?);
+    authz::authorize(
+        ctx,
+        &Check::new("ecs:ListTasks", "*").with_context("ecs:cluster", cluster_arn),
+    )?;
+    let filters: berth_ecs::ListTasksInput = decode(input)?;
+    let (arns, next) = e.list_tasks(&filters, ctx.now_secs())?;
+    Ok(with_token(json!({ "taskArns": arns }), next))
+}
+
+// ---- the agent ------------------------------------------------------------------------------
+
+fn submit_task_state_change(ctx: &Ctx<'_>, input: Value) -> Result<Value, WireError> {
+    cluster_check(
+        ctx,
+        "ecs:SubmitTaskStateChange",
+        str_field(&input, "cluster"),
+    )?;
+    let change: berth_ecs::TaskStateChangeInput = decode(input)?;
+    let identity = agent_identity(ctx);
+    let caller = Caller {
+        identity: &identity,
+        root: ctx.caller.principal.is_root(),
+    };
+    ecs(ctx).submit_task_state_change(&change, &caller, ctx.now_secs())?;
+    // The model's acknowledgment is a string; AWS's exact value is not known to berth.
+    Ok(json!({ "acknowledgment": "true" }))
+}
+
+fn submit_container_state_change(ctx: &Ctx<'_>, input: Value) -> Result<Value, WireError> {
+    cluster_check(
+        ctx,
+        "ecs:SubmitContainerStateChange",
+        str_field(&input, "cluster"),
+    )?;
+    let change: berth_ecs::ContainerStateChangeInput = decode(input)?;
+    let identity = agent_identity(ctx);
+    let caller = Caller {
+        identity: &identity,
+        root: ctx.caller.principal.is_root(),
+    };
+    ecs(ctx).submit_container_state_change(&change, &caller, ctx.now_secs())?;
+    Ok(json!({ "acknowledgment": "true" }))
+}
+
+/// The execution role's temporary credentials for a task about to be handed to its agent.
+///
+/// HOOK for R4: assume `task.execution_role_arn` as the service principal
+/// `ecs-tasks.amazonaws.com` (trust policy, `aws:SourceAccount`/`aws:SourceArn` = the task)
+/// and return the credentials; [`berth_ecs::attach_execution_role_credentials`] puts them into
+/// the payload. Until then every task goes out with `executionRoleCredentials: null`.
+fn execution_role_credentials(
+    ctx: &Ctx<'_>,
+    task: &AgentTask,
+) -> Result<Option<RoleCredentials>, WireError> {
+    let _ = (ctx, task);
+    Ok(None)
+}
+
+/// `BerthPollTasks {cluster, containerInstance, seq?, waitSeconds?}`: berth's agent channel.
+/// Answers at once when the instance's cursor differs from `seq` (or no `seq` is given),
+/// otherwise waits up to `waitSeconds` (default and most 20) for a change.
+fn poll_tasks(ctx: &Ctx<'_>, input: Value) -> Result<Value, WireError> {
+    let cluster = str_field(&input, "cluster");
+    let instance = required(&input, "containerInstance")?;
+    let e = ecs(ctx);
+    let cluster_name = e.cluster_name(cluster)?;
+    let instance_arn = if instance.starts_with("arn:") {
+        instance.to_string()
+    } else {
+        format!(
+            "arn:aws:ecs:{}:{}:container-instance/{cluster_name}/{instance}",
+            ctx.caller.region,
+            ctx.account()
+        )
+    };
+    // The real agent's channel is authorised as `ecs:Poll` on the container instance.
+    authz::authorize(
+        ctx,
+        &Check::new("ecs:Poll", &instance_arn)
+            .with_context("ecs:cluster", e.cluster_arn(&cluster_name)),
+    )?;
+    let since = input.get("seq").and_then(Value::as_u64);
+    let wait = input
+        .get("waitSeconds")
+        .and_then(Value::as_u64)
+        .map(Duration::from_secs)
+        .unwrap_or(MAX_POLL_WAIT)
+        .min(MAX_POLL_WAIT);
+    let deadline = Instant::now() + wait;
+    if let Some(since) = since {
+        loop {
+            let generation = SIGNAL.current();
+            let seq = e.instance_seq(cluster, instance)?;
+            if seq != since || Instant::now() >= deadline {
+                break;
+            }
+            SIGNAL.wait(generation, deadline);
+        }
+    }
+    // The wait may outlast the request's clock; the poll is recorded at the time it answers.
+    let now = ctx.now_secs() + (Instant::now() - (deadline - wait)).as_secs();
+    let identity = agent_identity(ctx);
+    let caller = Caller {
+        identity: &identity,
+        root: ctx.caller.principal.is_root(),
+    };
+    let mut poll: AgentPoll = e.poll(cluster, instance, &caller, now)?;
+    for task in &mut poll.tasks_to_start {
+        if task.execution_role_arn.is_some()
+            && let Some(creds) = execution_role_credentials(ctx, task)?
+        {
+            berth_ecs::attach_execution_role_credentials(task, creds);
+        }
+    }
+    to_json(&poll)
 }

@@ -1,0 +1,242 @@
+//! The task state machine (R11) as pure functions.
+//!
+//! `PROVISIONING → PENDING → ACTIVATING → RUNNING → DEACTIVATING → STOPPING → DEPROVISIONING →
+//! STOPPED`. A task only moves forward; a report of an earlier state than the task is in is
+//! stale (an agent resending) and changes nothing.
+
+/// A task's `lastStatus` / `desiredStatus`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum TaskStatus {
+    Provisioning,
+    Pending,
+    Activating,
+    Running,
+    Deactivating,
+    Stopping,
+    Deprovisioning,
+    Stopped,
+}
+
+impl TaskStatus {
+    pub const ALL: [TaskStatus; 8] = [
+        TaskStatus::Provisioning,
+        TaskStatus::Pending,
+        TaskStatus::Activating,
+        TaskStatus::Running,
+        TaskStatus::Deactivating,
+        TaskStatus::Stopping,
+        TaskStatus::Deprovisioning,
+        TaskStatus::Stopped,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskStatus::Provisioning => "PROVISIONING",
+            TaskStatus::Pending => "PENDING",
+            TaskStatus::Activating => "ACTIVATING",
+            TaskStatus::Running => "RUNNING",
+            TaskStatus::Deactivating => "DEACTIVATING",
+            TaskStatus::Stopping => "STOPPING",
+            TaskStatus::Deprovisioning => "DEPROVISIONING",
+            TaskStatus::Stopped => "STOPPED",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<TaskStatus> {
+        TaskStatus::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+
+    /// Counted as pending in a cluster's or instance's counts.
+    pub fn is_pending(self) -> bool {
+        self < TaskStatus::Running
+    }
+}
+
+/// The status a task starts in: tasks with a network interface to attach (awsvpc, Fargate)
+/// start `PROVISIONING`; the others `PENDING`, as AWS shows them.
+pub fn initial_status(awsvpc: bool, fargate: bool) -> TaskStatus {
+    if awsvpc || fargate {
+        TaskStatus::Provisioning
+    } else {
+        TaskStatus::Pending
+    }
+}
+
+/// What a reported status does to a task whose last status is `last`: `Some(new)` to move
+/// forward, `None` when the report is stale or repeats the current state.
+pub fn advance(last: TaskStatus, reported: TaskStatus) -> Option<TaskStatus> {
+    (reported > last).then_some(reported)
+}
+
+/// A container's `lastStatus`: PENDING → RUNNING → STOPPED, forward only.
+pub fn advance_container(last: &str, reported: &str) -> Option<&'static str> {
+    let rank = |s: &str| match s {
+        "PENDING" => Some(0),
+        "RUNNING" => Some(1),
+        "STOPPED" => Some(2),
+        _ => None,
+    };
+    let (from, to) = (rank(last)?, rank(reported)?);
+    (to > from).then(|| ["PENDING", "RUNNING", "STOPPED"][to])
+}
+
+/// Why a task stopped, given what is known when it reaches STOPPED.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StopFacts<'a> {
+    /// StopTask was called (with this reason, or none).
+    pub user_stop: Option<Option<&'a str>>,
+    /// The task reached RUNNING before it stopped.
+    pub was_running: bool,
+    /// An essential container has stopped.
+    pub essential_exited: bool,
+    /// The agent's reason for the task, or the first container reason it gave.
+    pub agent_reason: Option<&'a str>,
+}
+
+/// AWS's default reason for a task stopped by StopTask without a reason.
+pub const USER_STOP_REASON: &str = "Task stopped by user";
+/// AWS's reason when an essential container exits.
+pub const ESSENTIAL_EXITED_REASON: &str = "Essential container in task exited";
+
+/// The `stopCode` and `stoppedReason` of a stopped task.
+pub fn stop_outcome(f: &StopFacts<'_>) -> (&'static str, String) {
+    if let Some(reason) = f.user_stop {
+        return (
+            "UserInitiated",
+            reason.unwrap_or(USER_STOP_REASON).to_string(),
+        );
+    }
+    if f.was_running && f.essential_exited {
+        return (
+            "EssentialContainerExited",
+            ESSENTIAL_EXITED_REASON.to_string(),
+        );
+    }
+    if f.was_running {
+        return (
+            "EssentialContainerExited",
+            f.agent_reason
+                .unwrap_or(ESSENTIAL_EXITED_REASON)
+                .to_string(),
+        );
+    }
+    // The agent's wording for a failed start (e.g. `CannotPullContainerError: ...`).
+    (
+        "TaskFailedToStart",
+        f.agent_reason.unwrap_or("Task failed to start").to_string(),
+    )
+}
+
+/// How long a stopped task stays visible (R11: at least an hour).
+pub const STOPPED_TASK_TTL_SECS: u64 = 3600;
+
+/// Whether a task stopped at `stopped_at` is gone at `now`.
+pub fn expired(stopped_at: Option<u64>, now: u64) -> bool {
+    stopped_at.is_some_and(|t| now >= t.saturating_add(STOPPED_TASK_TTL_SECS))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use TaskStatus::*;
+
+    #[test]
+    fn statuses_round_trip_and_order() {
+        for s in TaskStatus::ALL {
+            assert_eq!(TaskStatus::parse(s.as_str()), Some(s));
+        }
+        assert_eq!(TaskStatus::parse("BOGUS"), None);
+        assert!(TaskStatus::ALL.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    #[test]
+    fn forward_only_table() {
+        let cases = [
+            (Pending, Running, Some(Running)),
+            (Provisioning, Pending, Some(Pending)),
+            (Provisioning, Running, Some(Running)),
+            (Running, Running, None),
+            (Running, Pending, None),
+            (Running, Stopped, Some(Stopped)),
+            (Pending, Stopped, Some(Stopped)),
+            (Deactivating, Stopping, Some(Stopping)),
+            (Stopped, Running, None),
+            (Stopped, Stopped, None),
+        ];
+        for (last, reported, want) in cases {
+            assert_eq!(advance(last, reported), want, "{last:?} + {reported:?}");
+        }
+    }
+
+    #[test]
+    fn container_table() {
+        let cases = [
+            ("PENDING", "RUNNING", Some("RUNNING")),
+            ("RUNNING", "STOPPED", Some("STOPPED")),
+            ("PENDING", "STOPPED", Some("STOPPED")),
+            ("STOPPED", "RUNNING", None),
+            ("RUNNING", "RUNNING", None),
+            ("RUNNING", "WEIRD", None),
+        ];
+        for (last, reported, want) in cases {
+            assert_eq!(advance_container(last, reported), want);
+        }
+    }
+
+    #[test]
+    fn initial() {
+        assert_eq!(initial_status(false, false), Pending);
+        assert_eq!(initial_status(true, false), Provisioning);
+        assert_eq!(initial_status(true, true), Provisioning);
+    }
+
+    #[test]
+    fn stop_codes() {
+        let base = StopFacts {
+            user_stop: None,
+            was_running: true,
+            essential_exited: true,
+            agent_reason: None,
+        };
+        let cases = [
+            (
+                StopFacts {
+                    user_stop: Some(None),
+                    ..base.clone()
+                },
+                ("UserInitiated", USER_STOP_REASON),
+            ),
+            (
+                StopFacts {
+                    user_stop: Some(Some("done")),
+                    ..base.clone()
+                },
+                ("UserInitiated", "done"),
+            ),
+            (
+                base.clone(),
+                ("EssentialContainerExited", ESSENTIAL_EXITED_REASON),
+            ),
+            (
+                StopFacts {
+                    was_running: false,
+                    essential_exited: false,
+                    agent_reason: Some("CannotPullContainerError: denied"),
+                    ..base.clone()
+                },
+                ("TaskFailedToStart", "CannotPullContainerError: denied"),
+            ),
+        ];
+        for (facts, (code, reason)) in cases {
+            let (c, r) = stop_outcome(&facts);
+            assert_eq!((c, r.as_str()), (code, reason));
+        }
+    }
+
+    #[test]
+    fn ttl() {
+        assert!(!expired(None, 10_000));
+        assert!(!expired(Some(1000), 1000 + 3599));
+        assert!(expired(Some(1000), 1000 + 3600));
+    }
+}

@@ -1,0 +1,205 @@
+//! Task placement as a pure function: which container instance takes a task.
+//!
+//! An instance fits when it is ACTIVE, has every attribute the task definition requires
+//! (`requiresAttributes`, plus the launch type's kind of instance) and has the task's CPU and
+//! memory free. Ports are not reserved (berth does not publish host ports yet).
+
+use crate::model::{Attribute, Failure};
+
+/// The marker berth takes for an ECS Anywhere (EXTERNAL) instance. The ECS agent with
+/// `ECS_EXTERNAL=true` advertises `ecs.capability.external` (believed from the agent's
+/// capability list; AWS may also tell external instances by their `mi-` managed instance id).
+pub const EXTERNAL_CAPABILITY: &str = "ecs.capability.external";
+
+/// What placement knows about one instance.
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    pub arn: String,
+    pub active: bool,
+    pub external: bool,
+    pub attributes: Vec<Attribute>,
+    pub cpu_free: i64,
+    pub memory_free: i64,
+}
+
+/// What a task needs.
+#[derive(Debug, Clone)]
+pub struct Need {
+    pub attributes: Vec<Attribute>,
+    pub external: bool,
+    pub cpu: i64,
+    pub memory: i64,
+}
+
+fn has_attribute(have: &[Attribute], want: &Attribute) -> bool {
+    have.iter().any(|a| {
+        a.name == want.name && (want.value.is_none() || a.value.as_deref() == want.value.as_deref())
+    })
+}
+
+/// Why `c` cannot take the task, or `None` when it can.
+pub fn misfit(need: &Need, c: &Candidate) -> Option<&'static str> {
+    if !c.active {
+        return Some("AGENT");
+    }
+    if c.external != need.external {
+        // AWS does not list an EC2 instance as a failure of an EXTERNAL task or the reverse in a
+        // documented way; berth reports the mismatch as an attribute it lacks.
+        return Some("ATTRIBUTE");
+    }
+    if !need
+        .attributes
+        .iter()
+        .all(|a| has_attribute(&c.attributes, a))
+    {
+        return Some("ATTRIBUTE");
+    }
+    if need.cpu > c.cpu_free {
+        return Some("RESOURCE:CPU");
+    }
+    if need.memory > c.memory_free {
+        return Some("RESOURCE:MEMORY");
+    }
+    None
+}
+
+/// The index of the instance that takes the task (the fitting one with the most free memory,
+/// then the first in order), or one failure per instance saying why it did not fit.
+pub fn choose(need: &Need, candidates: &[Candidate]) -> Result<usize, Vec<Failure>> {
+    let mut best: Option<usize> = None;
+    let mut failures = Vec::new();
+    for (i, c) in candidates.iter().enumerate() {
+        match misfit(need, c) {
+            None => {
+                if best.is_none_or(|b| c.memory_free > candidates[b].memory_free) {
+                    best = Some(i);
+                }
+            }
+            Some(reason) => failures.push(Failure::new(&c.arn, reason)),
+        }
+    }
+    best.ok_or(failures)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    const CAP: &str = "ecs.capability.private-registry-authentication.secretsmanager";
+
+    fn cand(arn: &str, attrs: &[&str], cpu: i64, mem: i64) -> Candidate {
+        Candidate {
+            arn: arn.into(),
+            active: true,
+            external: false,
+            attributes: attrs.iter().map(|a| Attribute::named(a)).collect(),
+            cpu_free: cpu,
+            memory_free: mem,
+        }
+    }
+
+    fn need(attrs: &[&str], cpu: i64, mem: i64) -> Need {
+        Need {
+            attributes: attrs.iter().map(|a| Attribute::named(a)).collect(),
+            external: false,
+            cpu,
+            memory: mem,
+        }
+    }
+
+    fn reasons(r: Result<usize, Vec<Failure>>) -> Vec<(String, String)> {
+        r.unwrap_err()
+            .into_iter()
+            .map(|f| (f.arn.unwrap(), f.reason.unwrap()))
+            .collect()
+    }
+
+    #[test]
+    #[allow(clippy::type_complexity)]
+    fn table() {
+        let cases: Vec<(Need, Vec<Candidate>, Result<usize, Vec<(&str, &str)>>)> = vec![
+            (
+                need(&[CAP], 0, 128),
+                vec![cand("a", &[], 1024, 1024)],
+                Err(vec![("a", "ATTRIBUTE")]),
+            ),
+            (
+                need(&[CAP], 0, 128),
+                vec![cand("a", &[], 1024, 1024), cand("b", &[CAP], 1024, 1024)],
+                Ok(1),
+            ),
+            (
+                need(&[], 2048, 128),
+                vec![cand("a", &[], 1024, 1024)],
+                Err(vec![("a", "RESOURCE:CPU")]),
+            ),
+            (
+                need(&[], 0, 4096),
+                vec![cand("a", &[], 1024, 1024)],
+                Err(vec![("a", "RESOURCE:MEMORY")]),
+            ),
+            (
+                need(&[], 0, 100),
+                vec![cand("a", &[], 1024, 512), cand("b", &[], 1024, 2048)],
+                Ok(1),
+            ),
+            (
+                need(&[], 0, 100),
+                vec![Candidate {
+                    active: false,
+                    ..cand("a", &[], 1024, 1024)
+                }],
+                Err(vec![("a", "AGENT")]),
+            ),
+            (
+                Need {
+                    external: true,
+                    ..need(&[], 0, 100)
+                },
+                vec![
+                    cand("a", &[], 1024, 1024),
+                    Candidate {
+                        external: true,
+                        ..cand("b", &[], 1024, 1024)
+                    },
+                ],
+                Ok(1),
+            ),
+        ];
+        for (n, cs, want) in cases {
+            match want {
+                Ok(i) => assert_eq!(choose(&n, &cs).unwrap(), i),
+                Err(w) => {
+                    let got = reasons(choose(&n, &cs));
+                    let want: Vec<(String, String)> = w
+                        .into_iter()
+                        .map(|(a, r)| (a.to_string(), r.to_string()))
+                        .collect();
+                    assert_eq!(got, want);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn valued_attribute_must_match() {
+        let mut c = cand("a", &[], 1024, 1024);
+        c.attributes.push(Attribute {
+            name: "stack".into(),
+            value: Some("prod".into()),
+            target_type: None,
+            target_id: None,
+        });
+        let mut n = need(&[], 0, 1);
+        n.attributes.push(Attribute {
+            name: "stack".into(),
+            value: Some("dev".into()),
+            target_type: None,
+            target_id: None,
+        });
+        assert!(choose(&n, std::slice::from_ref(&c)).is_err());
+        n.attributes[0].value = Some("prod".into());
+        assert_eq!(choose(&n, &[c]).unwrap(), 0);
+    }
+}

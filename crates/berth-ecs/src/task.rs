@@ -1,0 +1,1182 @@
+//! Tasks: RunTask, StartTask, StopTask, DescribeTasks, ListTasks, the agent's state changes
+//! and its poll.
+
+use berth_store::{StoreExt, Tx, get_json, put_json, scan_json};
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::agent::{self, AgentPoll, StopOrder};
+use crate::instance::StoredInstance;
+use crate::lifecycle::{self, StopFacts, TaskStatus};
+use crate::placement::{self, Need};
+use crate::registry::StoredTaskDef;
+use crate::taskdef::{self, PRIVATE_REGISTRY_CAPABILITY};
+use crate::{
+    Caller, Container, Ecs, EcsError, Failure, T_TASKS, T_TOKENS, Tag, Task, TaskDefinition, new_id,
+    new_uuid, page,
+};
+
+/// AWS's text when RunTask/StartTask name no task definition berth has.
+pub const TASK_DEFINITION_NOT_FOUND: &str = "TaskDefinition not found.";
+/// AWS's text for a task that does not exist (StopTask, state changes).
+pub const TASK_NOT_FOUND: &str = "The referenced task was not found.";
+/// AWS's text for RunTask on an EC2 cluster without instances.
+pub const NO_INSTANCES: &str = "No Container Instances were found in your cluster.";
+
+/// The Fargate platform versions berth knows, and whether each supports private registry
+/// authentication (R7). `LATEST` is 1.4.0.
+const FARGATE_PLATFORMS: [(&str, bool); 5] = [
+    ("1.0.0", false),
+    ("1.1.0", false),
+    ("1.2.0", true),
+    ("1.3.0", true),
+    ("1.4.0", true),
+];
+
+/// A task as stored: the API shape plus what placement and the agent need.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct StoredTask {
+    pub task: Task,
+    pub cluster: String,
+    pub id: String,
+    pub reserved_cpu: i64,
+    pub reserved_memory: i64,
+    /// The definition the task was started from (it may be deregistered meanwhile).
+    pub definition: TaskDefinition,
+    /// The execution role in effect (the definition's, or the override's).
+    pub execution_role_arn: Option<String>,
+}
+
+impl StoredTask {
+    /// Stopped tasks stay visible for an hour, then are gone.
+    pub fn visible(&self, now: u64) -> bool {
+        !lifecycle::expired(self.task.stopped_at, now)
+    }
+
+    fn status(&self) -> TaskStatus {
+        TaskStatus::parse(&self.task.last_status).unwrap_or(TaskStatus::Pending)
+    }
+}
+
+fn epoch<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    let v: Option<f64> = Option::deserialize(d)?;
+    Ok(v.filter(|f| f.is_finite() && *f >= 0.0).map(|f| f as u64))
+}
+
+/// RunTask's input.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunTaskInput {
+    #[serde(default)]
+    pub cluster: Option<String>,
+    #[serde(default)]
+    pub count: Option<i64>,
+    #[serde(default)]
+    pub launch_type: Option<String>,
+    #[serde(default)]
+    pub platform_version: Option<String>,
+    #[serde(default)]
+    pub overrides: Option<Value>,
+    #[serde(default)]
+    pub started_by: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<Tag>,
+    #[serde(default)]
+    pub client_token: Option<String>,
+    #[serde(default)]
+    pub task_definition: String,
+    #[serde(default)]
+    pub network_configuration: Option<Value>,
+    #[serde(default)]
+    pub group: Option<String>,
+    #[serde(default)]
+    pub enable_execute_command: Option<bool>,
+    #[serde(default)]
+    pub capacity_provider_strategy: Vec<Value>,
+    #[serde(default)]
+    pub propagate_tags: Option<String>,
+    #[serde(default)]
+    pub placement_constraints: Vec<Value>,
+    #[serde(default)]
+    pub placement_strategy: Vec<Value>,
+    #[serde(default)]
+    pub reference_id: Option<String>,
+}
+
+/// StartTask's input.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StartTaskInput {
+    #[serde(default)]
+    pub cluster: Option<String>,
+    #[serde(default)]
+    pub container_instances: Vec<String>,
+    #[serde(default)]
+    pub task_definition: String,
+    #[serde(default)]
+    pub overrides: Option<Value>,
+    #[serde(default)]
+    pub started_by: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<Tag>,
+    #[serde(default)]
+    pub group: Option<String>,
+    #[serde(default)]
+    pub network_configuration: Option<Value>,
+    #[serde(default)]
+    pub enable_execute_command: Option<bool>,
+    #[serde(default)]
+    pub propagate_tags: Option<String>,
+}
+
+/// ListTasks' input.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListTasksInput {
+    #[serde(default)]
+    pub cluster: Option<String>,
+    #[serde(default)]
+    pub container_instance: Option<String>,
+    #[serde(default)]
+    pub family: Option<String>,
+    #[serde(default)]
+    pub next_token: Option<String>,
+    #[serde(default)]
+    pub max_results: Option<i64>,
+    #[serde(default)]
+    pub started_by: Option<String>,
+    #[serde(default)]
+    pub service_name: Option<String>,
+    #[serde(default)]
+    pub desired_status: Option<String>,
+    #[serde(default)]
+    pub launch_type: Option<String>,
+}
+
+/// One container's change in a SubmitTaskStateChange.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContainerChange {
+    #[serde(default)]
+    pub container_name: Option<String>,
+    #[serde(default)]
+    pub image_digest: Option<String>,
+    #[serde(default)]
+    pub runtime_id: Option<String>,
+    #[serde(default)]
+    pub exit_code: Option<i64>,
+    #[serde(default)]
+    pub network_bindings: Option<Vec<Value>>,
+    #[serde(default)]
+    pub reason: Option<String>,
+    #[serde(default)]
+    pub status: Option<String>,
+}
+
+/// SubmitTaskStateChange's input, plus berth's `containerInstance`: the reporting agent's
+/// instance, which must be the one the task is placed on.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskStateChangeInput {
+    #[serde(default)]
+    pub cluster: Option<String>,
+    #[serde(default)]
+    pub task: Option<String>,
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub reason: Option<String>,
+    #[serde(default)]
+    pub containers: Vec<ContainerChange>,
+    #[serde(default, deserialize_with = "epoch")]
+    pub pull_started_at: Option<u64>,
+    #[serde(default, deserialize_with = "epoch")]
+    pub pull_stopped_at: Option<u64>,
+    #[serde(default, deserialize_with = "epoch")]
+    pub execution_stopped_at: Option<u64>,
+    #[serde(default)]
+    pub container_instance: Option<String>,
+}
+
+/// SubmitContainerStateChange's input, plus berth's `containerInstance`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContainerStateChangeInput {
+    #[serde(default)]
+    pub cluster: Option<String>,
+    #[serde(default)]
+    pub task: Option<String>,
+    #[serde(default)]
+    pub container_name: Option<String>,
+    #[serde(default)]
+    pub runtime_id: Option<String>,
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub exit_code: Option<i64>,
+    #[serde(default)]
+    pub reason: Option<String>,
+    #[serde(default)]
+    pub network_bindings: Option<Vec<Value>>,
+    #[serde(default)]
+    pub container_instance: Option<String>,
+}
+
+/// The CPU units and MiB a task holds on an instance: task-level sizes (overridden or from the
+/// definition) when given, else the sum over its containers.
+pub fn task_size(def: &TaskDefinition, overrides: &Value) -> (i64, i64) {
+    let task_level = |key: &str, parse: fn(&str) -> Option<i64>, from_def: &Option<String>| {
+        overrides
+            .get(key)
+            .and_then(Value::as_str)
+            .and_then(parse)
+            .or_else(|| from_def.as_deref().and_then(parse))
+    };
+    let mut containers = def.container_definitions.clone();
+    for c in &mut containers {
+        if let Some(o) = agent::container_override(overrides, c.name()) {
+            agent::apply_override(c, o);
+        }
+    }
+    let cpu = task_level("cpu", taskdef::parse_cpu, &def.cpu)
+        .unwrap_or_else(|| containers.iter().map(|c| c.cpu.unwrap_or(0)).sum());
+    let memory = task_level("memory", taskdef::parse_memory, &def.memory)
+        .unwrap_or_else(|| containers.iter().map(|c| c.reserved_memory()).sum());
+    (cpu, memory)
+}
+
+/// `overrides` as AWS echoes them: every container listed by name.
+fn normalise_overrides(def: &TaskDefinition, given: Option<&Value>) -> Value {
+    let mut o = match given {
+        Some(Value::Object(m)) => Value::Object(m.clone()),
+        _ => json!({}),
+    };
+    if o.get("containerOverrides").is_none() {
+        let names: Vec<Value> = def
+            .container_definitions
+            .iter()
+            .map(|c| json!({"name": c.name()}))
+            .collect();
+        o["containerOverrides"] = Value::Array(names);
+    }
+    if o.get("inferenceAcceleratorOverrides").is_none() {
+        o["inferenceAcceleratorOverrides"] = json!([]);
+    }
+    o
+}
+
+struct NewTask<'a> {
+    def: &'a StoredTaskDef,
+    cluster: &'a str,
+    instance_arn: Option<String>,
+    launch_type: &'a str,
+    platform_version: Option<String>,
+    overrides: Value,
+    started_by: Option<String>,
+    tags: Vec<Tag>,
+    group: Option<String>,
+    propagate_tags: Option<String>,
+    enable_execute_command: bool,
+}
+
+fn bad(msg: &str) -> EcsError {
+    EcsError::InvalidParameter(msg.to_string())
+}
+
+impl Ecs<'_> {
+    fn task_key(&self, cluster: &str, id: &str) -> String {
+        format!("{}{cluster}/{id}", self.scope())
+    }
+
+    fn task_arn(&self, cluster: &str, id: &str) -> String {
+        self.arn(&format!("task/{cluster}/{id}"))
+    }
+
+    /// The id a task reference (ARN or id) names in `cluster`.
+    fn task_id(&self, cluster: &str, reference: &str) -> Option<String> {
+        let r = reference.trim();
+        let id = if r.starts_with("arn:") {
+            let rest = r.strip_prefix(&self.arn("task/"))?;
+            match rest.split_once('/') {
+                Some((c, id)) if c == cluster => id,
+                Some(_) => return None,
+                None => rest,
+            }
+        } else {
+            r
+        };
+        (!id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+            .then(|| id.to_string())
+    }
+
+    fn get_task(
+        &self,
+        tx: &dyn Tx,
+        cluster: &str,
+        reference: &str,
+        now: u64,
+    ) -> Result<Option<StoredTask>, EcsError> {
+        let Some(id) = self.task_id(cluster, reference) else {
+            return Ok(None);
+        };
+        let t: Option<StoredTask> = get_json(tx, T_TASKS, &self.task_key(cluster, &id))?;
+        Ok(t.filter(|t| t.visible(now)))
+    }
+
+    fn put_task(&self, tx: &dyn Tx, t: &StoredTask) -> Result<(), EcsError> {
+        Ok(put_json(tx, T_TASKS, &self.task_key(&t.cluster, &t.id), t)?)
+    }
+
+    /// Removes the cluster's stopped tasks older than the retention (cleanup on access).
+    fn purge_expired(&self, tx: &dyn Tx, cluster: &str, now: u64) -> Result<(), EcsError> {
+        let prefix = format!("{}{cluster}/", self.scope());
+        let tasks: Vec<(String, StoredTask)> = scan_json(tx, T_TASKS, &prefix)?;
+        for (k, t) in tasks {
+            if !t.visible(now) {
+                tx.delete(T_TASKS, &k)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Bumps the agent channel cursor of the instance `arn` (something changed for it).
+    fn bump_instance(&self, tx: &dyn Tx, cluster: &str, arn: &str) -> Result<(), EcsError> {
+        if let Some(mut i) = self.get_instance(tx, cluster, arn)? {
+            i.seq += 1;
+            self.put_instance(tx, &i)?;
+        }
+        Ok(())
+    }
+
+    fn make_task(&self, n: NewTask<'_>, now: u64) -> StoredTask {
+        let id = new_id();
+        let task_arn = self.task_arn(n.cluster, &id);
+        let def = &n.def.def;
+        let (cpu, memory) = task_size(def, &n.overrides);
+        let fargate = n.launch_type == "FARGATE";
+        let awsvpc = def.network_mode.as_deref() == Some("awsvpc");
+        let containers = def
+            .container_definitions
+            .iter()
+            .map(|c| {
+                let mut d = c.clone();
+                if let Some(o) = agent::container_override(&n.overrides, c.name()) {
+                    agent::apply_override(&mut d, o);
+                }
+                Container {
+                    container_arn: self.arn(&format!(
+                        "container/{}/{id}/{}",
+                        n.cluster,
+                        new_uuid()
+                    )),
+                    task_arn: task_arn.clone(),
+                    name: c.name().to_string(),
+                    image: d.image.clone(),
+                    image_digest: None,
+                    runtime_id: None,
+                    last_status: "PENDING".into(),
+                    exit_code: None,
+                    reason: None,
+                    network_bindings: Vec::new(),
+                    network_interfaces: Vec::new(),
+                    health_status: Some("UNKNOWN".into()),
+                    cpu: d.cpu.map(|v| v.to_string()),
+                    memory: d.memory.map(|v| v.to_string()),
+                    memory_reservation: d.memory_reservation.map(|v| v.to_string()),
+                }
+            })
+            .collect();
+        let mut tags = n.tags;
+        if n.propagate_tags.as_deref() == Some("TASK_DEFINITION") {
+            tags.extend(n.def.tags.iter().cloned());
+        }
+        let task_level = |key: &str, from_def: &Option<String>| {
+            n.overrides
+                .get(key)
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .or_else(|| from_def.clone())
+        };
+        let execution_role_arn = n
+            .overrides
+            .get("executionRoleArn")
+            .and_then(Value::as_str)
+            .and_then(|r| taskdef::complete_role(self.account, r).ok())
+            .or_else(|| def.execution_role_arn.clone());
+        let task = Task {
+            attachments: Vec::new(),
+            attributes: Vec::new(),
+            cluster_arn: self.cluster_arn(n.cluster),
+            container_instance_arn: n.instance_arn,
+            containers,
+            cpu: task_level("cpu", &def.cpu).or_else(|| Some(cpu.to_string())),
+            created_at: now,
+            desired_status: "RUNNING".into(),
+            enable_execute_command: n.enable_execute_command,
+            group: Some(n.group.unwrap_or_else(|| format!("family:{}", def.family))),
+            health_status: Some("UNKNOWN".into()),
+            last_status: lifecycle::initial_status(awsvpc, fargate).as_str().into(),
+            launch_type: n.launch_type.to_string(),
+            memory: task_level("memory", &def.memory).or_else(|| Some(memory.to_string())),
+            overrides: n.overrides,
+            platform_version: n.platform_version,
+            platform_family: fargate.then(|| "Linux".to_string()),
+            pull_started_at: None,
+            pull_stopped_at: None,
+            started_at: None,
+            started_by: n.started_by,
+            stop_code: None,
+            stopped_at: None,
+            stopped_reason: None,
+            stopping_at: None,
+            execution_stopped_at: None,
+            tags,
+            task_arn,
+            task_definition_arn: def.task_definition_arn.clone(),
+            version: 1,
+        };
+        StoredTask {
+            task,
+            cluster: n.cluster.to_string(),
+            id,
+            reserved_cpu: if fargate { 0 } else { cpu },
+            reserved_memory: if fargate { 0 } else { memory },
+            definition: def.clone(),
+            execution_role_arn,
+        }
+    }
+
+    /// The task definition a RunTask/StartTask names, ACTIVE; for authorising before acting.
+    pub fn resolve_task_definition(&self, reference: &str) -> Result<TaskDefinition, EcsError> {
+        self.store.read(|tx| {
+            let d = self
+                .find_def(tx, reference)?
+                .ok_or_else(|| EcsError::Client(TASK_DEFINITION_NOT_FOUND.into()))?;
+            Ok(d.def)
+        })
+    }
+
+    fn active_def(&self, tx: &dyn Tx, reference: &str) -> Result<StoredTaskDef, EcsError> {
+        let d = self
+            .find_def(tx, reference)?
+            .ok_or_else(|| EcsError::Client(TASK_DEFINITION_NOT_FOUND.into()))?;
+        if d.def.status != "ACTIVE" {
+            return Err(EcsError::Client("TaskDefinition is inactive".into()));
+        }
+        Ok(d)
+    }
+
+    /// RunTask. Placement failures are returned, not raised.
+    pub fn run_task(
+        &self,
+        input: RunTaskInput,
+        now: u64,
+    ) -> Result<(Vec<Task>, Vec<Failure>), EcsError> {
+        let count = input.count.unwrap_or(1);
+        if !(1..=10).contains(&count) {
+            // AWS's wording for a count out of range is not known to berth.
+            return Err(bad("count must be between 1 and 10"));
+        }
+        if input.client_token.as_deref().is_some_and(|t| t.len() > 64) {
+            return Err(bad("clientToken must be at most 64 characters"));
+        }
+        if !input.capacity_provider_strategy.is_empty() {
+            if input.launch_type.is_some() {
+                // AWS refuses both together; its exact wording is not known to berth.
+                return Err(bad(
+                    "specify either a launchType or a capacityProviderStrategy, not both",
+                ));
+            }
+            return Err(bad("capacity providers are not supported by berth"));
+        }
+        let launch_type = input.launch_type.clone().unwrap_or_else(|| "EC2".into());
+        let cluster = self.cluster_name(input.cluster.as_deref())?;
+        let fingerprint = {
+            let mut i = input.clone();
+            i.client_token = None;
+            hex::encode(Sha256::digest(serde_json::to_vec(&i).unwrap_or_default()))
+        };
+        self.store.write(|tx| {
+            self.cluster_or_default(tx, &cluster, now)?;
+            self.purge_expired(tx, &cluster, now)?;
+            let token_key = input
+                .client_token
+                .as_deref()
+                .map(|t| format!("{}{cluster}/{t}", self.scope()));
+            if let Some(k) = &token_key
+                && let Some(prev) = get_json::<TokenRecord>(tx, T_TOKENS, k)? {
+                    if prev.fingerprint != fingerprint {
+                        // AWS's wording for a reused token is not known to berth.
+                        return Err(bad(
+                            "the clientToken was already used for a different request",
+                        ));
+                    }
+                    let mut tasks = Vec::new();
+                    for arn in &prev.task_arns {
+                        if let Some(t) = self.get_task(tx, &cluster, arn, now)? {
+                            tasks.push(t.task);
+                        }
+                    }
+                    return Ok((tasks, Vec::new()));
+                }
+            let def = self.active_def(tx, &input.task_definition)?;
+            let needs_registry_auth = def
+                .def
+                .container_definitions
+                .iter()
+                .any(|c| c.repository_credentials.is_some());
+            let awsvpc = def.def.network_mode.as_deref() == Some("awsvpc");
+            if awsvpc && input.network_configuration.is_none() {
+                return Err(bad(
+                    "Network Configuration must be provided when networkMode 'awsvpc' is specified.",
+                ));
+            }
+            let overrides = normalise_overrides(&def.def, input.overrides.as_ref());
+            let new = |instance_arn: Option<String>, platform_version: Option<String>| NewTask {
+                def: &def,
+                cluster: &cluster,
+                instance_arn,
+                launch_type: &launch_type,
+                platform_version,
+                overrides: overrides.clone(),
+                started_by: input.started_by.clone(),
+                tags: input.tags.clone(),
+                group: input.group.clone(),
+                propagate_tags: input.propagate_tags.clone(),
+                enable_execute_command: input.enable_execute_command.unwrap_or(false),
+            };
+            let mut placed: Vec<StoredTask> = Vec::new();
+            let mut failures: Vec<Failure> = Vec::new();
+            match launch_type.as_str() {
+                "FARGATE" => {
+                    if !def.def.compatibilities.iter().any(|c| c == "FARGATE") {
+                        return Err(bad("Task definition does not support launch_type FARGATE."));
+                    }
+                    let requested = input.platform_version.as_deref().unwrap_or("LATEST");
+                    let version = if requested == "LATEST" { "1.4.0" } else { requested };
+                    let supports_registry_auth = FARGATE_PLATFORMS
+                        .iter()
+                        .find(|(v, _)| *v == version)
+                        .map(|(_, ok)| *ok)
+                        .ok_or(EcsError::PlatformUnknown)?;
+                    if needs_registry_auth && !supports_registry_auth {
+                        return Err(EcsError::PlatformIncompatible);
+                    }
+                    // Fargate tasks are accepted and wait in PROVISIONING until berth's Fargate
+                    // runner (a later issue) takes them.
+                    for _ in 0..count {
+                        placed.push(self.make_task(new(None, Some(version.to_string())), now));
+                    }
+                }
+                "EC2" | "EXTERNAL" => {
+                    if input.platform_version.is_some() {
+                        return Err(bad(&format!(
+                            "The platform version must be null when specifying an {launch_type} launch type."
+                        )));
+                    }
+                    let mut candidates = self.candidates(tx, &cluster, now)?;
+                    if candidates.is_empty() {
+                        return Err(bad(NO_INSTANCES));
+                    }
+                    let mut need_attrs = def.def.requires_attributes.clone();
+                    if needs_registry_auth
+                        && !need_attrs.iter().any(|a| a.name == PRIVATE_REGISTRY_CAPABILITY)
+                    {
+                        need_attrs.push(crate::Attribute::named(PRIVATE_REGISTRY_CAPABILITY));
+                    }
+                    let (cpu, memory) = task_size(&def.def, &overrides);
+                    let need = Need {
+                        attributes: need_attrs,
+                        external: launch_type == "EXTERNAL",
+                        cpu,
+                        memory,
+                    };
+                    let views: Vec<placement::Candidate> =
+                        candidates.iter().map(|(_, c)| c.clone()).collect();
+                    let mut views = views;
+                    for _ in 0..count {
+                        match placement::choose(&need, &views) {
+                            Ok(idx) => {
+                                views[idx].cpu_free -= cpu;
+                                views[idx].memory_free -= memory;
+                                let arn = candidates[idx].0.instance.container_instance_arn.clone();
+                                placed.push(self.make_task(new(Some(arn), None), now));
+                                candidates[idx].0.seq += 1;
+                            }
+                            Err(fs) => {
+                                for f in fs {
+                                    if !failures.contains(&f) {
+                                        failures.push(f);
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    for (i, _) in &candidates {
+                        self.put_instance(tx, i)?;
+                    }
+                }
+                other => {
+                    return Err(bad(&format!(
+                        "launch type {other} is not supported by berth"
+                    )));
+                }
+            }
+            for t in &placed {
+                self.put_task(tx, t)?;
+            }
+            if let Some(k) = &token_key {
+                put_json(
+                    tx,
+                    T_TOKENS,
+                    k,
+                    &TokenRecord {
+                        fingerprint: fingerprint.clone(),
+                        task_arns: placed.iter().map(|t| t.task.task_arn.clone()).collect(),
+                    },
+                )?;
+            }
+            Ok((placed.into_iter().map(|t| t.task).collect(), failures))
+        })
+    }
+
+    /// StartTask: the task on each named instance (no scheduler choice).
+    pub fn start_task(
+        &self,
+        input: StartTaskInput,
+        now: u64,
+    ) -> Result<(Vec<Task>, Vec<Failure>), EcsError> {
+        if input.container_instances.is_empty() || input.container_instances.len() > 10 {
+            // AWS's wording is not known to berth.
+            return Err(bad(
+                "containerInstances must name 1 to 10 container instances",
+            ));
+        }
+        let cluster = self.cluster_name(input.cluster.as_deref())?;
+        self.store.write(|tx| {
+            self.active_cluster(tx, &cluster)?;
+            self.purge_expired(tx, &cluster, now)?;
+            let def = self.active_def(tx, &input.task_definition)?;
+            if def.def.network_mode.as_deref() == Some("awsvpc")
+                && input.network_configuration.is_none()
+            {
+                return Err(bad(
+                    "Network Configuration must be provided when networkMode 'awsvpc' is specified.",
+                ));
+            }
+            let overrides = normalise_overrides(&def.def, input.overrides.as_ref());
+            let (cpu, memory) = task_size(&def.def, &overrides);
+            let mut attrs = def.def.requires_attributes.clone();
+            if def
+                .def
+                .container_definitions
+                .iter()
+                .any(|c| c.repository_credentials.is_some())
+                && !attrs.iter().any(|a| a.name == PRIVATE_REGISTRY_CAPABILITY)
+            {
+                attrs.push(crate::Attribute::named(PRIVATE_REGISTRY_CAPABILITY));
+            }
+            let candidates = self.candidates(tx, &cluster, now)?;
+            let mut tasks = Vec::new();
+            let mut failures = Vec::new();
+            for r in &input.container_instances {
+                let found = self
+                    .instance_id(&cluster, r)
+                    .and_then(|id| candidates.iter().find(|(i, _)| i.id == id));
+                let Some((inst, cand)) = found else {
+                    failures.push(Failure::new(r, "MISSING"));
+                    continue;
+                };
+                let need = Need {
+                    attributes: attrs.clone(),
+                    external: inst.external(),
+                    cpu,
+                    memory,
+                };
+                if let Some(reason) = placement::misfit(&need, cand) {
+                    failures.push(Failure::new(&cand.arn, reason));
+                    continue;
+                }
+                let launch_type = if inst.external() { "EXTERNAL" } else { "EC2" };
+                let t = self.make_task(
+                    NewTask {
+                        def: &def,
+                        cluster: &cluster,
+                        instance_arn: Some(cand.arn.clone()),
+                        launch_type,
+                        platform_version: None,
+                        overrides: overrides.clone(),
+                        started_by: input.started_by.clone(),
+                        tags: input.tags.clone(),
+                        group: input.group.clone(),
+                        propagate_tags: input.propagate_tags.clone(),
+                        enable_execute_command: input.enable_execute_command.unwrap_or(false),
+                    },
+                    now,
+                );
+                self.put_task(tx, &t)?;
+                self.bump_instance(tx, &cluster, &cand.arn)?;
+                tasks.push(t.task);
+            }
+            Ok((tasks, failures))
+        })
+    }
+
+    /// StopTask: desired status STOPPED with stop code `UserInitiated`. A task no agent runs
+    /// (Fargate, or an instance that is gone) stops at once; an agent's task stops when its
+    /// agent reports it stopped.
+    pub fn stop_task(
+        &self,
+        cluster: Option<&str>,
+        reference: &str,
+        reason: Option<&str>,
+        now: u64,
+    ) -> Result<Task, EcsError> {
+        let cluster = self.cluster_name(cluster)?;
+        self.store.write(|tx| {
+            self.active_cluster(tx, &cluster)?;
+            self.purge_expired(tx, &cluster, now)?;
+            let mut t = self
+                .get_task(tx, &cluster, reference, now)?
+                .ok_or_else(|| bad(TASK_NOT_FOUND))?;
+            if t.task.desired_status == "STOPPED" || t.status() == TaskStatus::Stopped {
+                return Ok(t.task);
+            }
+            let (code, why) = lifecycle::stop_outcome(&StopFacts {
+                user_stop: Some(reason.filter(|r| !r.is_empty())),
+                was_running: t.task.started_at.is_some(),
+                essential_exited: false,
+                agent_reason: None,
+            });
+            t.task.desired_status = "STOPPED".into();
+            t.task.stop_code = Some(code.into());
+            t.task.stopped_reason = Some(why);
+            t.task.stopping_at = Some(now);
+            t.task.version += 1;
+            let agent_alive = match t.task.container_instance_arn.clone() {
+                Some(arn) => match self.get_instance(tx, &cluster, &arn)? {
+                    Some(i) if i.instance.status != "INACTIVE" => {
+                        self.bump_instance(tx, &cluster, &arn)?;
+                        true
+                    }
+                    _ => false,
+                },
+                None => false,
+            };
+            if !agent_alive {
+                finish_stop(&mut t, None, now);
+            }
+            self.put_task(tx, &t)?;
+            Ok(t.task)
+        })
+    }
+
+    /// DescribeTasks: unknown ones are `MISSING` failures.
+    pub fn describe_tasks(
+        &self,
+        cluster: Option<&str>,
+        references: &[String],
+        now: u64,
+    ) -> Result<(Vec<Task>, Vec<Failure>), EcsError> {
+        let cluster = self.cluster_name(cluster)?;
+        self.store.read(|tx| {
+            self.active_cluster(tx, &cluster)?;
+            let mut tasks = Vec::new();
+            let mut failures = Vec::new();
+            for r in references {
+                match self.get_task(tx, &cluster, r, now)? {
+                    Some(t) => tasks.push(t.task),
+                    None => {
+                        let arn = match self.task_id(&cluster, r) {
+                            Some(id) if !r.starts_with("arn:") => self.task_arn(&cluster, &id),
+                            _ => r.clone(),
+                        };
+                        failures.push(Failure::new(&arn, "MISSING"));
+                    }
+                }
+            }
+            Ok((tasks, failures))
+        })
+    }
+
+    /// ListTasks with AWS's filters; `desiredStatus` defaults to RUNNING.
+    pub fn list_tasks(
+        &self,
+        input: &ListTasksInput,
+        now: u64,
+    ) -> Result<(Vec<String>, Option<String>), EcsError> {
+        let cluster = self.cluster_name(input.cluster.as_deref())?;
+        let desired = input.desired_status.as_deref().unwrap_or("RUNNING");
+        let all: Vec<(String, StoredTask)> = self.store.read(|tx| {
+            self.active_cluster(tx, &cluster)?;
+            Ok::<_, EcsError>(scan_json(
+                tx,
+                T_TASKS,
+                &format!("{}{cluster}/", self.scope()),
+            )?)
+        })?;
+        let instance_id = input
+            .container_instance
+            .as_deref()
+            .map(|r| self.instance_id(&cluster, r).unwrap_or_default());
+        let items: Vec<(String, String)> = all
+            .into_iter()
+            .filter(|(_, t)| t.visible(now))
+            .filter(|(_, t)| t.task.desired_status == desired)
+            .filter(|(_, t)| {
+                input
+                    .family
+                    .as_deref()
+                    .is_none_or(|f| t.definition.family == f)
+            })
+            .filter(|(_, t)| {
+                input
+                    .started_by
+                    .as_deref()
+                    .is_none_or(|s| t.task.started_by.as_deref() == Some(s))
+            })
+            .filter(|(_, t)| {
+                input
+                    .launch_type
+                    .as_deref()
+                    .is_none_or(|l| t.task.launch_type == l)
+            })
+            .filter(|(_, t)| {
+                instance_id.as_deref().is_none_or(|id| {
+                    t.task
+                        .container_instance_arn
+                        .as_deref()
+                        .is_some_and(|a| a.ends_with(&format!("/{id}")))
+                })
+            })
+            // berth has no services: a serviceName filter matches nothing.
+            .filter(|_| input.service_name.is_none())
+            .map(|(k, t)| (k, t.task.task_arn))
+            .collect();
+        page(&items, input.next_token.as_deref(), input.max_results)
+    }
+
+    /// Finds the task an agent reports on and checks it is placed on the agent's instance.
+    fn reported_task(
+        &self,
+        tx: &dyn Tx,
+        cluster: &str,
+        task: Option<&str>,
+        instance: Option<&str>,
+        caller: &Caller<'_>,
+        now: u64,
+    ) -> Result<StoredTask, EcsError> {
+        let t = self
+            .get_task(tx, cluster, task.unwrap_or(""), now)?
+            .ok_or_else(|| bad(TASK_NOT_FOUND))?;
+        let placed_on = t.task.container_instance_arn.as_deref();
+        if let Some(arn) = placed_on
+            && let Some(i) = self.get_instance(tx, cluster, arn)?
+            && !i.is_agent(caller)
+        {
+            return Err(EcsError::NotPlacedHere(format!(
+                "task {} is not placed on a container instance of the caller",
+                t.task.task_arn
+            )));
+        }
+        match (instance, placed_on) {
+            (_, None) => Err(EcsError::NotPlacedHere(format!(
+                "task {} is not placed on a container instance",
+                t.task.task_arn
+            ))),
+            (Some(given), Some(arn)) => {
+                let given_id = self.instance_id(cluster, given);
+                let placed_id = self.instance_id(cluster, arn);
+                if given_id.is_some() && given_id == placed_id {
+                    Ok(t)
+                } else {
+                    Err(EcsError::NotPlacedHere(format!(
+                        "task {} is not placed on container instance {given}",
+                        t.task.task_arn
+                    )))
+                }
+            }
+            (None, Some(_)) => Ok(t),
+        }
+    }
+
+    /// SubmitTaskStateChange from an agent.
+    pub fn submit_task_state_change(
+        &self,
+        input: &TaskStateChangeInput,
+        caller: &Caller<'_>,
+        now: u64,
+    ) -> Result<Task, EcsError> {
+        let cluster = self.cluster_name(input.cluster.as_deref())?;
+        let reported = match input.status.as_deref() {
+            None => None,
+            Some(s) => Some(
+                TaskStatus::parse(s).ok_or_else(|| bad(&format!("unknown task status: {s}")))?,
+            ),
+        };
+        self.store.write(|tx| {
+            self.active_cluster(tx, &cluster)?;
+            self.purge_expired(tx, &cluster, now)?;
+            let mut t = self.reported_task(
+                tx,
+                &cluster,
+                input.task.as_deref(),
+                input.container_instance.as_deref(),
+                caller,
+                now,
+            )?;
+            let mut bump = false;
+            for c in &input.containers {
+                bump |= apply_container(&mut t, c, now)?;
+            }
+            if input.pull_started_at.is_some() {
+                t.task.pull_started_at = input.pull_started_at;
+            }
+            if input.pull_stopped_at.is_some() {
+                t.task.pull_stopped_at = input.pull_stopped_at;
+            }
+            if let Some(s) = reported {
+                apply_task_status(&mut t, s, input.reason.as_deref(), now);
+                if s == TaskStatus::Stopped {
+                    t.task.execution_stopped_at = input.execution_stopped_at.or(Some(now));
+                }
+            }
+            t.task.version += 1;
+            self.put_task(tx, &t)?;
+            if bump && let Some(arn) = t.task.container_instance_arn.clone() {
+                self.bump_instance(tx, &cluster, &arn)?;
+            }
+            Ok(t.task)
+        })
+    }
+
+    /// SubmitContainerStateChange from an agent.
+    pub fn submit_container_state_change(
+        &self,
+        input: &ContainerStateChangeInput,
+        caller: &Caller<'_>,
+        now: u64,
+    ) -> Result<Task, EcsError> {
+        let cluster = self.cluster_name(input.cluster.as_deref())?;
+        self.store.write(|tx| {
+            self.active_cluster(tx, &cluster)?;
+            let mut t = self.reported_task(
+                tx,
+                &cluster,
+                input.task.as_deref(),
+                input.container_instance.as_deref(),
+                caller,
+                now,
+            )?;
+            let change = ContainerChange {
+                container_name: input.container_name.clone(),
+                image_digest: None,
+                runtime_id: input.runtime_id.clone(),
+                exit_code: input.exit_code,
+                network_bindings: input.network_bindings.clone(),
+                reason: input.reason.clone(),
+                status: input.status.clone(),
+            };
+            let bump = apply_container(&mut t, &change, now)?;
+            t.task.version += 1;
+            self.put_task(tx, &t)?;
+            if bump && let Some(arn) = t.task.container_instance_arn.clone() {
+                self.bump_instance(tx, &cluster, &arn)?;
+            }
+            Ok(t.task)
+        })
+    }
+
+    /// The agent channel's cursor of an instance (for waiting on news without writing).
+    pub fn instance_seq(&self, cluster: Option<&str>, instance: &str) -> Result<u64, EcsError> {
+        let cluster = self.cluster_name(cluster)?;
+        self.store.read(|tx| {
+            self.active_cluster(tx, &cluster)?;
+            let i = self.polled_instance(tx, &cluster, instance)?;
+            Ok(i.seq)
+        })
+    }
+
+    fn polled_instance(
+        &self,
+        tx: &dyn Tx,
+        cluster: &str,
+        instance: &str,
+    ) -> Result<StoredInstance, EcsError> {
+        self.get_instance(tx, cluster, instance)?
+            .filter(|i| i.instance.status != "INACTIVE")
+            .ok_or_else(|| {
+                // The real agent's channel has its own wording; berth's is its own.
+                bad(&format!("container instance not found: {instance}"))
+            })
+    }
+
+    /// An agent's poll: what its instance should run and stop now. Records the agent as
+    /// connected.
+    pub fn poll(
+        &self,
+        cluster: Option<&str>,
+        instance: &str,
+        caller: &Caller<'_>,
+        now: u64,
+    ) -> Result<AgentPoll, EcsError> {
+        let cluster = self.cluster_name(cluster)?;
+        self.store.write(|tx| {
+            self.active_cluster(tx, &cluster)?;
+            let mut i = self.polled_instance(tx, &cluster, instance)?;
+            if !i.is_agent(caller) {
+                return Err(EcsError::NotPlacedHere(format!(
+                    "container instance {} was registered by another principal",
+                    i.instance.container_instance_arn
+                )));
+            }
+            i.last_poll_at = Some(now);
+            self.put_instance(tx, &i)?;
+            let arn = i.instance.container_instance_arn.clone();
+            let prefix = format!("{}{cluster}/", self.scope());
+            let tasks: Vec<(String, StoredTask)> = scan_json(tx, T_TASKS, &prefix)?;
+            let mut start = Vec::new();
+            let mut stop = Vec::new();
+            for (_, t) in tasks {
+                if t.task.container_instance_arn.as_deref() != Some(arn.as_str())
+                    || t.status() == TaskStatus::Stopped
+                {
+                    continue;
+                }
+                if t.task.desired_status == "STOPPED" {
+                    stop.push(StopOrder {
+                        task_arn: t.task.task_arn.clone(),
+                        reason: t.task.stopped_reason.clone(),
+                    });
+                } else {
+                    start.push(agent::payload(&t, self.region));
+                }
+            }
+            Ok(AgentPoll {
+                container_instance_arn: arn,
+                seq: i.seq,
+                tasks_to_start: start,
+                tasks_to_stop: stop,
+            })
+        })
+    }
+}
+
+/// A RunTask client token's record.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct TokenRecord {
+    fingerprint: String,
+    task_arns: Vec<String>,
+}
+
+/// Applies one container's reported change; returns whether the task's desired status changed
+/// (the agent must hear of it).
+fn apply_container(t: &mut StoredTask, c: &ContainerChange, now: u64) -> Result<bool, EcsError> {
+    let name = c.container_name.as_deref().unwrap_or("");
+    let essential = t
+        .definition
+        .container_definitions
+        .iter()
+        .find(|d| d.name() == name)
+        .map(|d| d.is_essential())
+        .unwrap_or(true);
+    let container = t
+        .task
+        .containers
+        .iter_mut()
+        .find(|x| x.name == name)
+        .ok_or_else(|| bad(&format!("container {name} is not part of the task")))?;
+    if let Some(code) = c.exit_code {
+        container.exit_code = Some(code);
+    }
+    if let Some(r) = &c.reason {
+        container.reason = Some(r.clone());
+    }
+    if let Some(id) = &c.runtime_id {
+        container.runtime_id = Some(id.clone());
+    }
+    if let Some(d) = &c.image_digest {
+        container.image_digest = Some(d.clone());
+    }
+    if let Some(nb) = &c.network_bindings {
+        container.network_bindings = nb.clone();
+    }
+    let mut stopped = false;
+    if let Some(s) = c.status.as_deref()
+        && let Some(next) = lifecycle::advance_container(&container.last_status, s)
+    {
+        container.last_status = next.into();
+        stopped = next == "STOPPED";
+    }
+    let reason = container.reason.clone();
+    if stopped && essential && t.task.desired_status != "STOPPED" {
+        // An essential container exited: the whole task stops (AWS's EssentialContainerExited,
+        // or TaskFailedToStart when the task never ran).
+        let (code, why) = lifecycle::stop_outcome(&StopFacts {
+            user_stop: None,
+            was_running: t.task.started_at.is_some(),
+            essential_exited: true,
+            agent_reason: reason.as_deref(),
+        });
+        t.task.desired_status = "STOPPED".into();
+        t.task.stop_code = Some(code.into());
+        t.task.stopped_reason = Some(why);
+        t.task.stopping_at = Some(now);
+        return Ok(true);
+    }
+    Ok(false)
+}
+
+/// Moves the task to a reported status (forward only).
+fn apply_task_status(t: &mut StoredTask, reported: TaskStatus, reason: Option<&str>, now: u64) {
+    let Some(next) = lifecycle::advance(t.status(), reported) else {
+        return;
+    };
+    if next == TaskStatus::Stopped {
+        finish_stop(t, reason, now);
+        return;
+    }
+    t.task.last_status = next.as_str().into();
+    if next == TaskStatus::Running && t.task.started_at.is_none() {
+        t.task.started_at = Some(now);
+    }
+    if next > TaskStatus::Running && t.task.stopping_at.is_none() {
+        t.task.stopping_at = Some(now);
+    }
+}
+
+/// The task reaches STOPPED: stop code and reason (unless already decided), every container
+/// stopped.
+fn finish_stop(t: &mut StoredTask, reason: Option<&str>, now: u64) {
+    if t.task.stop_code.is_none() {
+        let essential_exited = t.task.containers.iter().any(|c| {
+            c.last_status == "STOPPED"
+                && t.definition
+                    .container_definitions
+                    .iter()
+                    .any(|d| d.name() == c.name && d.is_essential())
+        });
+        let first_reason = t.task.containers.iter().find_map(|c| c.reason.clone());
+        let (code, why) = lifecycle::stop_outcome(&StopFacts {
+            user_stop: None,
+            was_running: t.task.started_at.is_some(),
+            essential_exited,
+            agent_reason: reason.or(first_reason.as_deref()),
+        });
+        t.task.stop_code = Some(code.into());
+        t.task.stopped_reason = Some(why);
+    }
+    t.task.desired_status = "STOPPED".into();
+    t.task.last_status = TaskStatus::Stopped.as_str().into();
+    t.task.stopped_at = Some(now);
+    if t.task.stopping_at.is_none() {
+        t.task.stopping_at = Some(now);
+    }
+    if t.task.execution_stopped_at.is_none() {
+        t.task.execution_stopped_at = Some(now);
+    }
+    for c in &mut t.task.containers {
+        c.last_status = "STOPPED".into();
+    }
+}

@@ -1,0 +1,280 @@
+//! Domain tests over an in-memory SQLite store.
+
+#![allow(clippy::unwrap_used)]
+
+use berth_store::{SqliteStore, StoreExt};
+use serde_json::json;
+
+use crate::*;
+
+const A: &str = "000000000000";
+const R: &str = "us-east-1";
+const CAP: &str = taskdef::PRIVATE_REGISTRY_CAPABILITY;
+const ROOT: Caller<'static> = Caller {
+    identity: "arn:aws:iam::000000000000:root",
+    root: true,
+};
+
+fn store() -> SqliteStore {
+    SqliteStore::in_memory().unwrap()
+}
+
+fn seed_def(secret: &str) -> RegisterTaskDefinitionInput {
+    serde_json::from_value(json!({
+        "family": "private-app",
+        "executionRoleArn": "ecsTaskExecutionRole",
+        "containerDefinitions": [{
+            "name": "app", "image": "private-repo/private-image", "memory": 128,
+            "repositoryCredentials": {"credentialsParameter": secret}
+        }]
+    }))
+    .unwrap()
+}
+
+fn instance(ecs: &Ecs<'_>, attrs: &[&str], now: u64) -> ContainerInstance {
+    let input: RegisterContainerInstanceInput = serde_json::from_value(json!({
+        "totalResources": [
+            {"name": "CPU", "type": "INTEGER", "integerValue": 1024},
+            {"name": "MEMORY", "type": "INTEGER", "integerValue": 1024}
+        ],
+        "attributes": attrs.iter().map(|a| json!({"name": a})).collect::<Vec<_>>(),
+    }))
+    .unwrap();
+    ecs.register_container_instance(input, &ROOT, now).unwrap()
+}
+
+fn run(ecs: &Ecs<'_>, def: &str, now: u64) -> (Vec<Task>, Vec<Failure>) {
+    ecs.run_task(
+        RunTaskInput {
+            task_definition: def.into(),
+            ..Default::default()
+        },
+        now,
+    )
+    .unwrap()
+}
+
+#[test]
+fn revisions_never_reused_even_after_delete() {
+    let s = store();
+    let ecs = Ecs::new(&s, A, R);
+    for want in 1..=3 {
+        let (d, _) = ecs
+            .register_task_definition(seed_def("s"), "arn:aws:iam::000000000000:root", 10)
+            .unwrap();
+        assert_eq!(d.revision, want);
+    }
+    for rev in 1..=3 {
+        ecs.deregister_task_definition(&format!("private-app:{rev}"), 11)
+            .unwrap();
+    }
+    let refs: Vec<String> = (1..=3).map(|r| format!("private-app:{r}")).collect();
+    let (deleted, failures) = ecs.delete_task_definitions(&refs, 12).unwrap();
+    assert_eq!((deleted.len(), failures.len()), (3, 0));
+    let (d, _) = ecs
+        .register_task_definition(seed_def("s"), "root", 13)
+        .unwrap();
+    assert_eq!(d.revision, 4);
+    assert_eq!(
+        d.task_definition_arn,
+        "arn:aws:ecs:us-east-1:000000000000:task-definition/private-app:4"
+    );
+}
+
+#[test]
+fn accounts_and_regions_do_not_see_each_other() {
+    let s = store();
+    let mine = Ecs::new(&s, A, R);
+    let (d, _) = mine
+        .register_task_definition(seed_def("s"), "root", 1)
+        .unwrap();
+    for other in [
+        Ecs::new(&s, "111122223333", R),
+        Ecs::new(&s, A, "eu-west-1"),
+    ] {
+        assert!(matches!(
+            other.describe_task_definition(&d.task_definition_arn),
+            Err(EcsError::Client(m)) if m == "Unable to describe task definition."
+        ));
+        assert!(other.describe_task_definition("private-app").is_err());
+    }
+}
+
+#[test]
+fn a_failed_registration_leaves_no_trace() {
+    let s = store();
+    let ecs = Ecs::new(&s, A, R);
+    let mut bad = seed_def("s");
+    bad.execution_role_arn = None;
+    assert!(matches!(
+        ecs.register_task_definition(bad, "root", 1),
+        Err(EcsError::Client(m)) if m == taskdef::PRIVATE_REGISTRY_NEEDS_ROLE
+    ));
+    let (d, _) = ecs
+        .register_task_definition(seed_def("s"), "root", 2)
+        .unwrap();
+    assert_eq!(d.revision, 1);
+}
+
+#[test]
+fn placement_payload_and_secret_region() {
+    let s = store();
+    let ecs = Ecs::new(&s, A, R);
+    ecs.register_task_definition(seed_def("plain-name"), "root", 1)
+        .unwrap();
+    let plain = instance(&ecs, &[], 1);
+    let (tasks, failures) = run(&ecs, "private-app", 2);
+    assert!(tasks.is_empty());
+    assert_eq!(
+        failures,
+        vec![Failure::new(&plain.container_instance_arn, "ATTRIBUTE")]
+    );
+    let capable = instance(&ecs, &[CAP], 3);
+    let (tasks, _) = run(&ecs, "private-app", 4);
+    assert_eq!(
+        tasks[0].container_instance_arn.as_deref(),
+        Some(capable.container_instance_arn.as_str())
+    );
+    let poll = ecs.poll(None, &capable.container_instance_arn, &ROOT, 5).unwrap();
+    let auth = poll.tasks_to_start[0].containers[0]
+        .registry_authentication
+        .clone()
+        .unwrap();
+    assert_eq!(auth.kind, "asm");
+    // A secret given by name is fetched from the task's own region (R2).
+    assert_eq!(auth.asm_auth_data.region, R);
+    assert_eq!(auth.asm_auth_data.credentials_parameter, "plain-name");
+    assert!(poll.tasks_to_start[0].execution_role_credentials.is_none());
+    assert!(
+        ecs.poll(None, &plain.container_instance_arn, &ROOT, 5)
+            .unwrap()
+            .tasks_to_start
+            .is_empty()
+    );
+}
+
+#[test]
+fn cursor_moves_on_placement_and_stop() {
+    let s = store();
+    let ecs = Ecs::new(&s, A, R);
+    ecs.register_task_definition(seed_def("s"), "root", 1)
+        .unwrap();
+    let i = instance(&ecs, &[CAP], 1);
+    let arn = i.container_instance_arn.as_str();
+    let s0 = ecs.instance_seq(None, arn).unwrap();
+    let (tasks, _) = run(&ecs, "private-app", 2);
+    let s1 = ecs.instance_seq(None, arn).unwrap();
+    assert!(s1 > s0);
+    // A poll does not move the cursor.
+    ecs.poll(None, arn, &ROOT, 3).unwrap();
+    assert_eq!(ecs.instance_seq(None, arn).unwrap(), s1);
+    ecs.stop_task(None, &tasks[0].task_arn, None, 4).unwrap();
+    assert!(ecs.instance_seq(None, arn).unwrap() > s1);
+}
+
+#[test]
+fn stopped_tasks_visible_for_an_hour_then_gone() {
+    let s = store();
+    let ecs = Ecs::new(&s, A, R);
+    ecs.register_task_definition(seed_def("s"), "root", 1)
+        .unwrap();
+    instance(&ecs, &[CAP], 1);
+    let (tasks, _) = run(&ecs, "private-app", 100);
+    let arn = tasks[0].task_arn.clone();
+    let stop = TaskStateChangeInput {
+        task: Some(arn.clone()),
+        status: Some("STOPPED".into()),
+        ..Default::default()
+    };
+    ecs.submit_task_state_change(&stop, &ROOT, 200).unwrap();
+    let (found, _) = ecs
+        .describe_tasks(None, std::slice::from_ref(&arn), 200 + 3599)
+        .unwrap();
+    assert_eq!(found[0].last_status, "STOPPED");
+    let (found, failures) = ecs
+        .describe_tasks(None, std::slice::from_ref(&arn), 200 + 3600)
+        .unwrap();
+    assert!(found.is_empty());
+    assert_eq!(failures[0].reason.as_deref(), Some("MISSING"));
+    // A later write purges it from the store.
+    run(&ecs, "private-app", 200 + 3600);
+    let left: Vec<(String, Vec<u8>)> = s.read(|tx| tx.scan("ecs_tasks", "")).unwrap();
+    assert!(
+        !left
+            .iter()
+            .any(|(k, _)| arn.ends_with(k.rsplit('/').next().unwrap()))
+    );
+}
+
+#[test]
+fn lifecycle_through_agent_reports() {
+    let s = store();
+    let ecs = Ecs::new(&s, A, R);
+    ecs.register_task_definition(seed_def("s"), "root", 1)
+        .unwrap();
+    let i = instance(&ecs, &[CAP], 1);
+    let (tasks, _) = run(&ecs, "private-app", 2);
+    let arn = tasks[0].task_arn.clone();
+    let report = |status: &str, now| {
+        ecs.submit_task_state_change(
+            &TaskStateChangeInput {
+                task: Some(arn.clone()),
+                status: Some(status.into()),
+                container_instance: Some(i.container_instance_arn.clone()),
+                ..Default::default()
+            },
+            &ROOT,
+            now,
+        )
+        .unwrap()
+    };
+    let cases = [
+        ("ACTIVATING", "ACTIVATING"),
+        ("RUNNING", "RUNNING"),
+        ("PENDING", "RUNNING"),
+        ("DEACTIVATING", "DEACTIVATING"),
+        ("STOPPING", "STOPPING"),
+        ("DEPROVISIONING", "DEPROVISIONING"),
+        ("STOPPED", "STOPPED"),
+        ("RUNNING", "STOPPED"),
+    ];
+    for (n, (reported, want)) in cases.into_iter().enumerate() {
+        let t = report(reported, 10 + n as u64);
+        assert_eq!(t.last_status, want, "after {reported}");
+    }
+    let t = report("STOPPED", 30);
+    assert_eq!(t.started_at, Some(11));
+    assert_eq!(t.stopping_at, Some(13));
+    assert_eq!(t.stopped_at, Some(16));
+    assert_eq!(t.stop_code.as_deref(), Some("EssentialContainerExited"));
+}
+
+#[test]
+fn default_cluster_only_made_for_default() {
+    let s = store();
+    let ecs = Ecs::new(&s, A, R);
+    ecs.register_task_definition(seed_def("s"), "root", 1)
+        .unwrap();
+    assert!(matches!(
+        ecs.run_task(
+            RunTaskInput {
+                cluster: Some("prod".into()),
+                task_definition: "private-app".into(),
+                ..Default::default()
+            },
+            2
+        ),
+        Err(EcsError::ClusterNotFound)
+    ));
+    // RunTask on `default` makes the cluster, then finds it empty; the failure rolls back.
+    assert!(matches!(
+        ecs.run_task(
+            RunTaskInput {
+                task_definition: "private-app".into(),
+                ..Default::default()
+            },
+            2
+        ),
+        Err(EcsError::InvalidParameter(m)) if m == task::NO_INSTANCES
+    ));
+}

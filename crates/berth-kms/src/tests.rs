@@ -1,0 +1,281 @@
+#![allow(clippy::unwrap_used)]
+
+use super::*;
+use berth_store::SqliteStore;
+
+const A: &str = "000000000000";
+const B: &str = "111122223333";
+const R: &str = "us-east-1";
+
+fn setup() -> (SqliteStore, RootKey) {
+    (SqliteStore::in_memory().unwrap(), RootKey::generate())
+}
+
+fn ctx(pairs: &[(&str, &str)]) -> EncryptionContext {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+#[test]
+fn create_resolve_and_default_policy() {
+    let (s, root) = setup();
+    let kms = Kms::new(&s, &root);
+    let k = kms.create_key(A, R, 100, NewKey::default()).unwrap();
+    assert_eq!(k.arn, format!("arn:aws:kms:{R}:{A}:key/{}", k.key_id));
+    assert_eq!(k.policy, default_key_policy(A));
+    assert!(validate_policy(&k.policy).is_ok());
+    assert_eq!(kms.resolve(A, R, &k.key_id, 100).unwrap().arn, k.arn);
+    assert_eq!(kms.resolve(B, R, &k.arn, 100).unwrap().key_id, k.key_id);
+    // A bare id is the caller's own account.
+    assert!(matches!(
+        kms.resolve(B, R, &k.key_id, 100),
+        Err(KmsError::NotFound(m)) if m == format!("Key 'arn:aws:kms:{R}:{B}:key/{}' does not exist", k.key_id)
+    ));
+    assert!(matches!(
+        kms.resolve(A, R, "nonsense", 100),
+        Err(KmsError::NotFound(m)) if m == "Invalid keyId nonsense"
+    ));
+    // Another region's ARN does not resolve here.
+    assert!(kms.resolve(A, "eu-west-1", &k.arn, 100).is_err());
+}
+
+#[test]
+fn aliases() {
+    let (s, root) = setup();
+    let kms = Kms::new(&s, &root);
+    let k = kms.create_key(A, R, 1, NewKey::default()).unwrap();
+    kms.create_alias("alias/app", &k, 1).unwrap();
+    assert_eq!(kms.resolve(A, R, "alias/app", 1).unwrap().key_id, k.key_id);
+    let alias_arn = format!("arn:aws:kms:{R}:{A}:alias/app");
+    assert_eq!(kms.resolve(B, R, &alias_arn, 1).unwrap().key_id, k.key_id);
+    assert!(matches!(
+        kms.create_alias("alias/app", &k, 1),
+        Err(KmsError::AlreadyExists(m)) if m == format!("An alias with the name {alias_arn} already exists")
+    ));
+    assert!(matches!(
+        kms.create_alias("alias/aws/mine", &k, 1),
+        Err(KmsError::ReservedAlias)
+    ));
+    assert!(matches!(
+        kms.create_alias("app", &k, 1),
+        Err(KmsError::Validation(_))
+    ));
+    assert!(matches!(
+        kms.create_alias("alias/bad name", &k, 1),
+        Err(KmsError::Validation(_))
+    ));
+    assert!(matches!(
+        kms.resolve(A, R, "alias/none", 1),
+        Err(KmsError::NotFound(m)) if m == format!("Alias arn:aws:kms:{R}:{A}:alias/none is not found.")
+    ));
+    let page = kms.list_aliases(A, R, None, 10, None, 1).unwrap();
+    assert_eq!(page.items.len(), 1);
+    kms.delete_alias(A, R, "alias/app").unwrap();
+    assert!(matches!(
+        kms.delete_alias(A, R, "alias/app"),
+        Err(KmsError::NotFound(_))
+    ));
+}
+
+#[test]
+fn encrypt_decrypt_and_context_binding() {
+    let (s, root) = setup();
+    let kms = Kms::new(&s, &root);
+    let k1 = kms.create_key(A, R, 1, NewKey::default()).unwrap();
+    let k2 = kms.create_key(A, R, 1, NewKey::default()).unwrap();
+    let c = ctx(&[("purpose", "test")]);
+    let blob = kms.encrypt(&k1, b"attack at dawn", &c).unwrap();
+    assert!(!blob.windows(6).any(|w| w == b"attack"));
+    let owner = kms.key_of_blob(R, &blob, 1).unwrap();
+    assert_eq!(owner.key_id, k1.key_id);
+    assert_eq!(
+        kms.decrypt(&owner, &blob, &c).unwrap().as_slice(),
+        b"attack at dawn"
+    );
+    assert!(matches!(
+        kms.decrypt(&owner, &blob, &EncryptionContext::new()),
+        Err(KmsError::InvalidCiphertext)
+    ));
+    assert!(matches!(
+        kms.decrypt(&k2, &blob, &c),
+        Err(KmsError::IncorrectKey)
+    ));
+    assert!(matches!(
+        kms.key_of_blob(R, b"not a blob at all, certainly not", 1),
+        Err(KmsError::InvalidCiphertext)
+    ));
+    assert!(matches!(
+        kms.encrypt(&k1, &[0u8; 4097], &c),
+        Err(KmsError::Validation(_))
+    ));
+    // The material never appears in the stored record in the clear.
+    let stored: Key = s
+        .read(|tx| get_json(tx, KEYS, &format!("{A}/{R}/{}", k1.key_id)))
+        .unwrap()
+        .unwrap();
+    assert_ne!(stored.sealed_material, "");
+    // A root key other than the one that sealed the material cannot use the key.
+    let other_root = RootKey::generate();
+    let kms2 = Kms::new(&s, &other_root);
+    assert!(matches!(
+        kms2.decrypt(&owner, &blob, &c),
+        Err(KmsError::Seal(_))
+    ));
+}
+
+#[test]
+fn states() {
+    let (s, root) = setup();
+    let kms = Kms::new(&s, &root);
+    let k = kms.create_key(A, R, 1, NewKey::default()).unwrap();
+    let c = EncryptionContext::new();
+    let blob = kms.encrypt(&k, b"x", &c).unwrap();
+    let k = kms.disable_key(&k, 1).unwrap();
+    assert!(matches!(kms.encrypt(&k, b"x", &c), Err(KmsError::Disabled(a)) if a == k.arn));
+    assert!(matches!(
+        kms.decrypt(&k, &blob, &c),
+        Err(KmsError::Disabled(_))
+    ));
+    let k = kms.enable_key(&k, 1).unwrap();
+    assert!(kms.decrypt(&k, &blob, &c).is_ok());
+    assert!(matches!(
+        kms.schedule_deletion(&k, 6, 1),
+        Err(KmsError::Validation(_))
+    ));
+    assert!(matches!(
+        kms.schedule_deletion(&k, 31, 1),
+        Err(KmsError::Validation(_))
+    ));
+    let k = kms.schedule_deletion(&k, 7, 1).unwrap();
+    assert_eq!(k.state, KeyState::PendingDeletion);
+    assert_eq!(k.deletion_date, Some(1 + 7 * 86_400));
+    assert!(matches!(
+        kms.encrypt(&k, b"x", &c),
+        Err(KmsError::InvalidState(m)) if m == format!("{} is pending deletion.", k.arn)
+    ));
+    assert!(matches!(
+        kms.enable_key(&k, 1),
+        Err(KmsError::InvalidState(_))
+    ));
+    let k = kms.cancel_deletion(&k, 2).unwrap();
+    assert_eq!(k.state, KeyState::Disabled);
+    assert!(matches!(
+        kms.cancel_deletion(&k, 2),
+        Err(KmsError::InvalidState(_))
+    ));
+    // Past its deletion date a key is gone.
+    let k = kms.schedule_deletion(&k, 7, 10).unwrap();
+    assert!(kms.resolve(A, R, &k.key_id, 10 + 7 * 86_400).is_err());
+    assert!(kms.resolve(A, R, &k.key_id, 10 + 7 * 86_400 - 1).is_ok());
+}
+
+#[test]
+fn data_keys() {
+    let (s, root) = setup();
+    let kms = Kms::new(&s, &root);
+    let k = kms.create_key(A, R, 1, NewKey::default()).unwrap();
+    let c = ctx(&[("SecretARN", "x")]);
+    let (plain, blob) = kms.generate_data_key(&k, 32, &c).unwrap();
+    assert_eq!(plain.len(), 32);
+    assert_eq!(
+        kms.decrypt(&k, &blob, &c).unwrap().as_slice(),
+        plain.as_slice()
+    );
+    assert!(kms.generate_data_key(&k, 0, &c).is_err());
+    assert!(kms.generate_data_key(&k, 1025, &c).is_err());
+    assert!(kms.generate_data_key(&k, 1024, &c).is_ok());
+}
+
+#[test]
+fn secrets_manager_key_is_made_once() {
+    let (s, root) = setup();
+    let kms = Kms::new(&s, &root);
+    let k = kms.resolve(A, R, SECRETS_MANAGER_ALIAS, 1).unwrap();
+    assert_eq!(k.manager, KeyManager::Aws);
+    assert_eq!(k.description, SECRETS_MANAGER_KEY_DESCRIPTION);
+    assert!(validate_policy(&k.policy).is_ok(), "{}", k.policy);
+    let again = kms.secrets_manager_key(A, R, 2).unwrap();
+    assert_eq!(again.key_id, k.key_id);
+    // Another region gets its own.
+    let other = kms.secrets_manager_key(A, "eu-west-1", 2).unwrap();
+    assert_ne!(other.key_id, k.key_id);
+    // Another account cannot make or see this account's by alias ARN before it exists.
+    let arn = format!("arn:aws:kms:{R}:{B}:alias/aws/secretsmanager");
+    assert!(kms.resolve(A, R, &arn, 1).is_err());
+    assert!(matches!(
+        kms.delete_alias(A, R, SECRETS_MANAGER_ALIAS),
+        Err(KmsError::ReservedAlias)
+    ));
+}
+
+#[test]
+fn policies_and_tags_and_listing() {
+    let (s, root) = setup();
+    let kms = Kms::new(&s, &root);
+    assert!(matches!(
+        kms.create_key(
+            A,
+            R,
+            1,
+            NewKey {
+                policy: Some("{not json".into()),
+                ..NewKey::default()
+            }
+        ),
+        Err(KmsError::MalformedPolicy(_))
+    ));
+    let mut ids = Vec::new();
+    for _ in 0..5 {
+        ids.push(kms.create_key(A, R, 1, NewKey::default()).unwrap().key_id);
+    }
+    ids.sort();
+    let p1 = kms.list_keys(A, R, 2, None, 1).unwrap();
+    assert_eq!(p1.items.len(), 2);
+    let p2 = kms
+        .list_keys(A, R, 2, p1.next_marker.as_deref(), 1)
+        .unwrap();
+    let p3 = kms
+        .list_keys(A, R, 2, p2.next_marker.as_deref(), 1)
+        .unwrap();
+    assert!(p3.next_marker.is_none());
+    let got: Vec<String> = p1
+        .items
+        .iter()
+        .chain(&p2.items)
+        .chain(&p3.items)
+        .map(|k| k.key_id.clone())
+        .collect();
+    assert_eq!(got, ids);
+    assert!(kms.list_keys(B, R, 10, None, 1).unwrap().items.is_empty());
+    let k = kms.resolve(A, R, &ids[0], 1).unwrap();
+    let k = kms
+        .tag_key(
+            &k,
+            &[Tag {
+                key: "team".into(),
+                value: "a".into(),
+            }],
+            1,
+        )
+        .unwrap();
+    let k = kms
+        .tag_key(
+            &k,
+            &[Tag {
+                key: "team".into(),
+                value: "b".into(),
+            }],
+            1,
+        )
+        .unwrap();
+    assert_eq!(k.tags.len(), 1);
+    assert_eq!(k.tags[0].value, "b");
+    let k = kms.put_policy(&k, &default_key_policy(B), 1).unwrap();
+    assert_eq!(k.policy, default_key_policy(B));
+    assert!(matches!(
+        kms.put_policy(&k, "[]", 1),
+        Err(KmsError::MalformedPolicy(_))
+    ));
+}

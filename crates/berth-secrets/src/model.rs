@@ -1,0 +1,130 @@
+//! What Secrets Manager stores.
+
+use serde::{Deserialize, Serialize};
+
+pub const AWSCURRENT: &str = "AWSCURRENT";
+pub const AWSPREVIOUS: &str = "AWSPREVIOUS";
+pub const AWSPENDING: &str = "AWSPENDING";
+
+/// A tag on a secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tag {
+    pub key: String,
+    pub value: String,
+}
+
+/// A version's metadata. Its value is stored apart, encrypted (see [`SealedValue`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Version {
+    pub id: String,
+    pub created: u64,
+    /// Staging labels; a version without any is deprecated.
+    pub stages: Vec<String>,
+    /// The KMS key whose data key encrypts this version's value.
+    pub kms_key_arn: String,
+    pub last_accessed: Option<u64>,
+}
+
+/// A secret.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Secret {
+    pub arn: String,
+    pub name: String,
+    pub account: String,
+    pub region: String,
+    pub description: Option<String>,
+    /// The KmsKeyId as the caller gave it; `None` is the AWS managed key
+    /// `aws/secretsmanager`.
+    pub kms_key_id: Option<String>,
+    pub created: u64,
+    pub last_changed: u64,
+    pub last_accessed: Option<u64>,
+    /// When DeleteSecret was called, while the secret waits for deletion.
+    pub deleted_date: Option<u64>,
+    /// When a secret waiting for deletion is deleted.
+    pub deletion_date: Option<u64>,
+    pub tags: Vec<Tag>,
+    pub resource_policy: Option<String>,
+    /// In creation order.
+    pub versions: Vec<Version>,
+}
+
+impl Secret {
+    pub fn version(&self, id: &str) -> Option<&Version> {
+        self.versions.iter().find(|v| v.id == id)
+    }
+
+    pub fn version_with_stage(&self, stage: &str) -> Option<&Version> {
+        self.versions
+            .iter()
+            .find(|v| v.stages.iter().any(|s| s == stage))
+    }
+
+    pub fn is_deleted(&self) -> bool {
+        self.deleted_date.is_some()
+    }
+
+    /// Refuses an operation on a secret waiting for deletion.
+    pub fn check_not_deleted(&self) -> Result<(), crate::SecretsError> {
+        if self.is_deleted() {
+            Err(crate::SecretsError::MarkedForDeletion)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// The version GetSecretValue reads: by id, by staging label, or AWSCURRENT.
+    pub fn select_version(
+        &self,
+        version_id: Option<&str>,
+        stage: Option<&str>,
+    ) -> Result<&Version, crate::SecretsError> {
+        match (version_id, stage) {
+            (Some(id), stage) => {
+                let v = self
+                    .version(id)
+                    .ok_or_else(|| crate::SecretsError::NoVersion(id.to_string()))?;
+                if let Some(stage) = stage
+                    && !v.stages.iter().any(|s| s == stage)
+                {
+                    return Err(crate::SecretsError::InvalidRequest(
+                        "You provided a VersionStage that is not associated to the provided VersionId.".into(),
+                    ));
+                }
+                Ok(v)
+            }
+            (None, stage) => {
+                let stage = stage.unwrap_or(AWSCURRENT);
+                self.version_with_stage(stage)
+                    .ok_or_else(|| crate::SecretsError::NoVersionForStage(stage.to_string()))
+            }
+        }
+    }
+
+    /// VersionIdsToStages: the versions that carry a label.
+    pub fn versions_to_stages(&self) -> Vec<(&str, &[String])> {
+        self.versions
+            .iter()
+            .filter(|v| !v.stages.is_empty())
+            .map(|v| (v.id.as_str(), v.stages.as_slice()))
+            .collect()
+    }
+}
+
+/// Whether a value was given as a string or as bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ValueKind {
+    String,
+    Binary,
+}
+
+/// A version's value at rest: encrypted under a data key, which is itself stored only as the
+/// KMS ciphertext blob that GenerateDataKey returned.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SealedValue {
+    /// base64 of the KMS ciphertext blob of the data key.
+    pub encrypted_data_key: String,
+    pub kind: ValueKind,
+    /// base64 of nonce and AES-256-GCM ciphertext.
+    pub ciphertext: String,
+}

@@ -1,0 +1,293 @@
+#![allow(clippy::unwrap_used)]
+
+use super::*;
+use berth_store::SqliteStore;
+
+const A: &str = "000000000000";
+const B: &str = "111122223333";
+const R: &str = "us-east-1";
+
+fn vid(n: u8) -> String {
+    format!("{:032}", n)
+}
+
+fn new_secret(name: &str) -> NewSecret {
+    NewSecret {
+        arn: new_arn(A, R, name),
+        name: name.into(),
+        account: A.into(),
+        region: R.into(),
+        description: None,
+        kms_key_id: None,
+        tags: vec![],
+    }
+}
+
+fn version(id: &str, arn: &str, text: &str) -> NewVersion {
+    let key = [9u8; 32];
+    let v = SecretValue::String(text.to_string().into());
+    NewVersion {
+        id: id.into(),
+        kms_key_arn: "arn:aws:kms:us-east-1:000000000000:key/k".into(),
+        sealed: seal_value(&key, b"blob", arn, id, &v).unwrap(),
+    }
+}
+
+#[test]
+fn names_and_ids() {
+    assert!(validate_name("db/prod_pass+x=y.z@w-1").is_ok());
+    for bad in ["", "has space", "q?", "star*", &"a".repeat(513)] {
+        assert!(
+            matches!(validate_name(bad), Err(SecretsError::Validation(_))),
+            "{bad}"
+        );
+    }
+    assert!(validate_version_id("versionId", &"a".repeat(32)).is_ok());
+    assert!(validate_version_id("versionId", &"a".repeat(31)).is_err());
+    assert!(validate_version_id("versionId", &"a".repeat(65)).is_err());
+    let arn = new_arn(A, R, "db");
+    let suffix = &arn[arn.len() - 6..];
+    assert!(suffix.bytes().all(|b| b.is_ascii_alphanumeric()));
+    assert!(arn.starts_with("arn:aws:secretsmanager:us-east-1:000000000000:secret:db-"));
+}
+
+#[test]
+fn secret_ref_rules() {
+    assert_eq!(
+        SecretRef::parse("db").unwrap(),
+        SecretRef::Name("db".into())
+    );
+    let full = "arn:aws:secretsmanager:us-east-1:111122223333:secret:db/pass-AbCdEf";
+    assert!(
+        matches!(SecretRef::parse(full).unwrap(), SecretRef::FullArn { name, .. } if name == "db/pass")
+    );
+    let partial = "arn:aws:secretsmanager:us-east-1:111122223333:secret:db/pass";
+    assert!(
+        matches!(SecretRef::parse(partial).unwrap(), SecretRef::PartialArn { name, .. } if name == "db/pass")
+    );
+}
+
+#[test]
+fn create_resolve_and_values() {
+    let s = SqliteStore::in_memory().unwrap();
+    let sm = Secrets::new(&s);
+    let n = new_secret("app/db");
+    let arn = n.arn.clone();
+    let v1 = vid(1);
+    let created = sm
+        .create(n.clone(), Some(version(&v1, &arn, "one")), 10)
+        .unwrap();
+    assert_eq!(created.versions[0].stages, vec![AWSCURRENT]);
+    // Name, partial ARN and full ARN all find it.
+    let partial = "arn:aws:secretsmanager:us-east-1:000000000000:secret:app/db";
+    for id in ["app/db", partial, arn.as_str()] {
+        assert_eq!(sm.resolve(A, R, id, 10).unwrap().arn, arn, "{id}");
+    }
+    // Another account: only the full ARN.
+    assert!(sm.resolve(B, R, "app/db", 10).is_err());
+    assert!(sm.resolve(B, R, partial, 10).is_err());
+    assert_eq!(sm.resolve(B, R, &arn, 10).unwrap().arn, arn);
+    // A full ARN with the wrong suffix does not resolve; nor does another region.
+    let wrong = format!("{}XXXXXX", &arn[..arn.len() - 6]);
+    assert!(sm.resolve(A, R, &wrong, 10).is_err());
+    assert!(sm.resolve(A, "eu-west-1", &arn, 10).is_err());
+    // The same name twice.
+    assert!(matches!(
+        sm.create(new_secret("app/db"), None, 11),
+        Err(SecretsError::Exists(n)) if n == "app/db"
+    ));
+    // Open the value with the data key.
+    let sealed = sm.sealed_value(&created, &v1).unwrap();
+    assert_eq!(sealed.data_key_blob().unwrap(), b"blob");
+    let got = sealed.open(&[9u8; 32], &arn, &v1).unwrap();
+    assert_eq!(got, SecretValue::String("one".to_string().into()));
+    // Bound to ARN and version.
+    assert!(sealed.open(&[9u8; 32], &arn, &vid(2)).is_err());
+    assert!(sealed.open(&[8u8; 32], &arn, &v1).is_err());
+}
+
+#[test]
+fn staging_labels() {
+    let s = SqliteStore::in_memory().unwrap();
+    let sm = Secrets::new(&s);
+    let n = new_secret("x");
+    let arn = n.arn.clone();
+    let sec = sm.create(n, Some(version(&vid(1), &arn, "1")), 1).unwrap();
+    let cur = vec![AWSCURRENT.to_string()];
+    let sec = sm
+        .add_version(&sec, version(&vid(2), &arn, "2"), &cur, 2)
+        .unwrap();
+    assert_eq!(sec.select_version(None, None).unwrap().id, vid(2));
+    assert_eq!(
+        sec.select_version(None, Some(AWSPREVIOUS)).unwrap().id,
+        vid(1)
+    );
+    let sec = sm
+        .add_version(&sec, version(&vid(3), &arn, "3"), &cur, 3)
+        .unwrap();
+    assert_eq!(sec.version(&vid(1)).unwrap().stages, Vec::<String>::new());
+    assert_eq!(sec.version(&vid(2)).unwrap().stages, vec![AWSPREVIOUS]);
+    assert!(matches!(
+        sm.add_version(&sec, version(&vid(3), &arn, "3"), &cur, 3),
+        Err(SecretsError::VersionExists)
+    ));
+    // AWSPENDING on a new version leaves AWSCURRENT alone.
+    let sec = sm
+        .add_version(
+            &sec,
+            version(&vid(4), &arn, "4"),
+            &[AWSPENDING.to_string()],
+            4,
+        )
+        .unwrap();
+    assert_eq!(sec.select_version(None, None).unwrap().id, vid(3));
+    // Promote it.
+    let v3 = vid(3);
+    let v4 = vid(4);
+    let sec = sm
+        .update_stage(&sec, AWSCURRENT, Some(&v3), Some(&v4), 5)
+        .unwrap();
+    assert_eq!(sec.select_version(None, None).unwrap().id, vid(4));
+    assert_eq!(
+        sec.select_version(None, Some(AWSPREVIOUS)).unwrap().id,
+        vid(3)
+    );
+    // Moving AWSCURRENT without naming its holder is refused.
+    let v1 = vid(1);
+    assert!(matches!(
+        sm.update_stage(&sec, AWSCURRENT, None, Some(&v1), 6),
+        Err(SecretsError::InvalidParameter(_))
+    ));
+    assert!(matches!(
+        sec.select_version(Some(&vid(9)), None),
+        Err(SecretsError::NoVersion(_))
+    ));
+    assert!(matches!(
+        sec.select_version(None, Some("NOPE")),
+        Err(SecretsError::NoVersionForStage(l)) if l == "NOPE"
+    ));
+}
+
+#[test]
+fn deletion_and_restore() {
+    let s = SqliteStore::in_memory().unwrap();
+    let sm = Secrets::new(&s);
+    let sec = sm.create(new_secret("d"), None, 100).unwrap();
+    assert!(matches!(
+        sm.delete(&sec, Some(6), false, 100),
+        Err(SecretsError::InvalidParameter(_))
+    ));
+    assert!(matches!(
+        sm.delete(&sec, Some(31), false, 100),
+        Err(SecretsError::InvalidParameter(_))
+    ));
+    assert!(matches!(
+        sm.delete(&sec, Some(7), true, 100),
+        Err(SecretsError::InvalidParameter(_))
+    ));
+    let d = sm.delete(&sec, None, false, 100).unwrap();
+    assert_eq!(d.deletion_date, Some(100 + 30 * 86_400));
+    assert!(matches!(
+        sm.create(new_secret("d"), None, 101),
+        Err(SecretsError::NameScheduledForDeletion)
+    ));
+    let r = sm.restore(&d, 102).unwrap();
+    assert!(!r.is_deleted());
+    // After the window the secret is gone and the name is free.
+    let d = sm.delete(&r, Some(7), false, 200).unwrap();
+    assert!(sm.resolve(A, R, "d", 200 + 7 * 86_400).is_err());
+    assert!(sm.create(new_secret("d"), None, 200 + 7 * 86_400).is_ok());
+    let _ = d;
+    // Forced deletion is immediate.
+    let f = sm.create(new_secret("f"), None, 1).unwrap();
+    sm.delete(&f, None, true, 2).unwrap();
+    assert!(sm.resolve(A, R, "f", 2).is_err());
+}
+
+#[test]
+fn policies_tags_and_listing() {
+    let s = SqliteStore::in_memory().unwrap();
+    let sm = Secrets::new(&s);
+    let a = sm.create(new_secret("alpha"), None, 1).unwrap();
+    let b = sm.create(new_secret("beta"), None, 2).unwrap();
+    assert!(matches!(
+        validate_policy("{"),
+        Err(SecretsError::MalformedPolicy(_))
+    ));
+    assert!(matches!(
+        validate_policy(&"x".repeat(20_481)),
+        Err(SecretsError::Validation(_))
+    ));
+    let doc = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"secretsmanager:GetSecretValue","Resource":"*"}]}"#;
+    let a = sm.set_policy(&a, Some(doc), 3).unwrap();
+    assert_eq!(a.resource_policy.as_deref(), Some(doc));
+    let a = sm
+        .tag(
+            &a,
+            &[Tag {
+                key: "team".into(),
+                value: "red".into(),
+            }],
+            4,
+        )
+        .unwrap();
+    let q = |filters: Vec<(&str, Vec<&str>)>| ListQuery {
+        filters: filters
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.into_iter().map(str::to_string).collect()))
+            .collect(),
+        ..ListQuery::default()
+    };
+    let names = |v: Vec<Secret>| v.into_iter().map(|s| s.name).collect::<Vec<_>>();
+    assert_eq!(
+        names(sm.list(A, R, &q(vec![]), 5).unwrap()),
+        ["alpha", "beta"]
+    );
+    assert_eq!(
+        names(sm.list(A, R, &q(vec![("name", vec!["be"])]), 5).unwrap()),
+        ["beta"]
+    );
+    assert_eq!(
+        names(sm.list(A, R, &q(vec![("name", vec!["!be"])]), 5).unwrap()),
+        ["alpha"]
+    );
+    assert_eq!(
+        names(
+            sm.list(A, R, &q(vec![("tag-value", vec!["red"])]), 5)
+                .unwrap()
+        ),
+        ["alpha"]
+    );
+    assert_eq!(
+        names(sm.list(A, R, &q(vec![("all", vec!["TEAM"])]), 5).unwrap()),
+        ["alpha"]
+    );
+    assert!(sm.list(A, R, &q(vec![("bogus", vec!["x"])]), 5).is_err());
+    sm.delete(&b, None, false, 6).unwrap();
+    assert_eq!(names(sm.list(A, R, &q(vec![]), 7).unwrap()), ["alpha"]);
+    let all = ListQuery {
+        include_planned_deletion: true,
+        ..ListQuery::default()
+    };
+    assert_eq!(names(sm.list(A, R, &all, 7).unwrap()), ["alpha", "beta"]);
+    let a = sm.untag(&a, &["team".to_string()], 8).unwrap();
+    assert!(a.tags.is_empty());
+}
+
+#[test]
+fn value_input_rules() {
+    assert!(matches!(
+        SecretValue::from_input(Some("a".into()), Some(vec![1])),
+        Err(SecretsError::InvalidParameter(_))
+    ));
+    assert!(SecretValue::from_input(None, None).unwrap().is_none());
+    assert!(SecretValue::from_input(Some("x".repeat(65_536)), None).is_ok());
+    assert!(matches!(
+        SecretValue::from_input(Some("x".repeat(65_537)), None),
+        Err(SecretsError::Validation(_))
+    ));
+    assert!(matches!(
+        SecretValue::from_input(None, Some(vec![0; 65_537])),
+        Err(SecretsError::Validation(_))
+    ));
+}
