@@ -668,6 +668,7 @@ def test_start_task_and_list_filters(berth):
     assert ecs.list_tasks(containerInstance=b["containerInstanceArn"])["taskArns"] == [other["taskArn"]]
     assert ecs.list_tasks(launchType="FARGATE")["taskArns"] == []
     assert ecs.list_tasks(serviceName="svc")["taskArns"] == []
+    assert client_error(ecs.describe_tasks, tasks=[]) == ("InvalidParameterException", "Tasks cannot be empty.")
     desc = ecs.describe_tasks(tasks=[other["taskArn"], "0" * 32])
     assert desc["failures"] == [{"arn": f"arn:aws:ecs:us-east-1:{ACCOUNT}:task/default/{'0' * 32}", "reason": "MISSING"}]
     # A busy instance is not deregistered without force.
@@ -687,3 +688,63 @@ def test_cli_run_task_flow(berth):
     assert rc == 255 and "An error occurred (ClusterNotFoundException) when calling the RunTask operation: Cluster not found." in err
     rc, out, err = berth.aws("ecs", "run-task", "--task-definition", "cli")
     assert rc == 255 and "No Container Instances were found in your cluster." in err
+
+
+# ---- authorisation --------------------------------------------------------------------------
+
+
+def make_user(berth, name, actions):
+    iam = berth.client("iam")
+    iam.create_user(UserName=name)
+    iam.put_user_policy(UserName=name, PolicyName="p", PolicyDocument=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": actions, "Resource": "*"}],
+    }))
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    return Creds(key["AccessKeyId"], key["SecretAccessKey"])
+
+
+def test_run_task_needs_pass_role_on_the_execution_role(berth):
+    root = berth.client("ecs")
+    register_seed(root)
+    register_instance(root, attributes=[CAP])
+    ecs = berth.client("ecs", creds=make_user(berth, "deployer", ["ecs:*"]))
+    code, msg = client_error(ecs.run_task, taskDefinition="private-app")
+    assert code == "AccessDeniedException"
+    assert "iam:PassRole" in msg and f"arn:aws:iam::{ACCOUNT}:role/ecsTaskExecutionRole" in msg
+    assert ecs.list_tasks()["taskArns"] == []
+    passer = berth.client("ecs", creds=make_user(berth, "passer", ["ecs:*", "iam:PassRole"]))
+    assert len(passer.run_task(taskDefinition="private-app")["tasks"]) == 1
+
+
+def test_ecs_calls_are_authorised(berth):
+    berth.client("ecs").create_cluster()
+    reader = berth.client("ecs", creds=make_user(berth, "reader", ["ecs:List*", "ecs:Describe*"]))
+    assert reader.list_clusters()["clusterArns"] == [f"arn:aws:ecs:us-east-1:{ACCOUNT}:cluster/default"]
+    code, msg = client_error(reader.register_task_definition, family="f",
+                             containerDefinitions=[{"name": "a", "image": "x", "memory": 8}])
+    assert code == "AccessDeniedException" and "ecs:RegisterTaskDefinition" in msg
+    code, _ = client_error(reader.create_cluster, clusterName="x")
+    assert code == "AccessDeniedException"
+
+
+def test_agents_act_only_for_their_own_instance(berth):
+    root = berth.client("ecs")
+    register_seed(root)
+    agent_actions = ["ecs:RegisterContainerInstance", "ecs:Poll", "ecs:Submit*"]
+    a_creds = make_user(berth, "agent-a", agent_actions)
+    b_creds = make_user(berth, "agent-b", agent_actions)
+    a = register_instance(berth.client("ecs", creds=a_creds), attributes=[CAP])
+    b = register_instance(berth.client("ecs", creds=b_creds), attributes=[CAP], memory=64)
+    task = root.run_task(taskDefinition="private-app")["tasks"][0]
+    assert task["containerInstanceArn"] == a["containerInstanceArn"]
+    agent_b = berth.client("ecs", creds=b_creds)
+    code, _ = client_error(agent_b.submit_task_state_change, task=task["taskArn"], status="RUNNING")
+    assert code == "AccessDeniedException"
+    status, out = ecs_raw(berth, "BerthPollTasks", {"containerInstance": a["containerInstanceArn"], "waitSeconds": 0},
+                          creds=b_creds)
+    assert status == 400 and out["__type"] == "AccessDeniedException"
+    assert poll(berth, b["containerInstanceArn"], creds=b_creds)["tasksToStart"] == []
+    assert [t["taskArn"] for t in poll(berth, a["containerInstanceArn"], creds=a_creds)["tasksToStart"]] == [task["taskArn"]]
+    berth.client("ecs", creds=a_creds).submit_task_state_change(task=task["taskArn"], status="RUNNING")
+    assert root.describe_tasks(tasks=[task["taskArn"]])["tasks"][0]["lastStatus"] == "RUNNING"

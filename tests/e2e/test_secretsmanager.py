@@ -105,6 +105,28 @@ def test_seed_flow_customer_managed_key(berth):
     assert sm.get_secret_value(SecretId="registry/creds")["SecretString"] == value
 
 
+def test_update_secret_kms_key_reencrypts_labelled_versions(berth):
+    kms = berth.client("kms")
+    sm = berth.client("secretsmanager")
+    old = kms.create_key()["KeyMetadata"]
+    new = kms.create_key()["KeyMetadata"]
+    sm.create_secret(Name="moving", SecretString="v1", KmsKeyId=old["KeyId"])
+    sm.put_secret_value(SecretId="moving", SecretString="v2")
+    sm.update_secret(SecretId="moving", KmsKeyId=new["Arn"])
+    assert sm.describe_secret(SecretId="moving")["KmsKeyId"] == new["Arn"]
+    versions = sm.list_secret_version_ids(SecretId="moving")["Versions"]
+    assert {v["KmsKeyIds"][0] for v in versions} == {new["Arn"]}
+    # The old key is no longer needed.
+    kms.disable_key(KeyId=old["KeyId"])
+    assert sm.get_secret_value(SecretId="moving")["SecretString"] == "v2"
+    assert sm.get_secret_value(SecretId="moving", VersionStage="AWSPREVIOUS")["SecretString"] == "v1"
+    # An empty KmsKeyId goes back to the AWS managed key.
+    sm.update_secret(SecretId="moving", KmsKeyId="")
+    assert "KmsKeyId" not in sm.describe_secret(SecretId="moving")
+    kms.disable_key(KeyId=new["KeyId"])
+    assert sm.get_secret_value(SecretId="moving")["SecretString"] == "v2"
+
+
 def test_default_key_is_made_on_first_use(berth):
     kms = berth.client("kms")
     sm = berth.client("secretsmanager")
@@ -201,13 +223,19 @@ def test_bad_input(berth):
     expect(sm.validate_resource_policy, "MalformedPolicyDocumentException", ResourcePolicy="[1]")
 
     # Unknown KMS keys and aliases.
-    expect(sm.create_secret, "ResourceNotFoundException", Name="k1", SecretString="x",
-           KmsKeyId="alias/does-not-exist")
-    expect(sm.create_secret, "ResourceNotFoundException", Name="k2", SecretString="x",
+    expect(sm.create_secret, "InvalidParameterException",
+           "The operation failed because of an invalid KMS key: "
+           f"Alias arn:aws:kms:{REGION}:{ACCOUNT}:alias/does-not-exist is not found.",
+           Name="k1", SecretString="x", KmsKeyId="alias/does-not-exist")
+    expect(sm.create_secret, "InvalidParameterException", Name="k2", SecretString="x",
            KmsKeyId="11111111-2222-3333-4444-555555555555")
+    expect(sm.create_secret, "InvalidParameterException",
+           "The operation failed because of an invalid KMS key: Invalid arn eu-west-1",
+           Name="k3", SecretString="x",
+           KmsKeyId=f"arn:aws:kms:eu-west-1:{ACCOUNT}:key/11111111-2222-3333-4444-555555555555")
     # Nothing was left behind by the failed creates.
     names = {s["Name"] for s in sm.list_secrets()["SecretList"]}
-    assert not names & {"both", "big", "bigbin", "k1", "k2"}
+    assert not names & {"both", "big", "bigbin", "k1", "k2", "k3"}
 
     expect(raw.get_secret_value, "ValidationException", SecretId="")
     expect(raw.create_secret, "ValidationException", SecretString="x")

@@ -8,8 +8,8 @@ use crate::lifecycle::TaskStatus;
 use crate::placement::{Candidate, EXTERNAL_CAPABILITY};
 use crate::task::StoredTask;
 use crate::{
-    Attribute, Caller, ContainerInstance, Ecs, EcsError, Failure, Resource, T_INSTANCES, T_TASKS, Tag,
-    new_id, page,
+    Attribute, Caller, ContainerInstance, Ecs, EcsError, Failure, Resource, T_INSTANCES, T_TASKS,
+    Tag, new_id, page,
 };
 
 /// How long after its last poll an agent still counts as connected.

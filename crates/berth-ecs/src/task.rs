@@ -13,8 +13,8 @@ use crate::placement::{self, Need};
 use crate::registry::StoredTaskDef;
 use crate::taskdef::{self, PRIVATE_REGISTRY_CAPABILITY};
 use crate::{
-    Caller, Container, Ecs, EcsError, Failure, T_TASKS, T_TOKENS, Tag, Task, TaskDefinition, new_id,
-    new_uuid, page,
+    Caller, Container, Ecs, EcsError, Failure, T_TASKS, T_TOKENS, Tag, Task, TaskDefinition,
+    new_id, new_uuid, page,
 };
 
 /// AWS's text when RunTask/StartTask name no task definition berth has.

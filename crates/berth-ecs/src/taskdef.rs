@@ -15,6 +15,19 @@ fn client(msg: &str) -> EcsError {
     EcsError::Client(msg.to_string())
 }
 
+/// TaskDefinition members that RegisterTaskDefinition does not take.
+const OUTPUT_ONLY: [&str; 9] = [
+    "taskDefinitionArn",
+    "revision",
+    "status",
+    "requiresAttributes",
+    "compatibilities",
+    "registeredAt",
+    "deregisteredAt",
+    "deleteRequestedAt",
+    "registeredBy",
+];
+
 /// `[A-Za-z0-9_-]{1,255}`: the alphabet of family and container names.
 pub fn valid_name(name: &str) -> bool {
     !name.is_empty()
@@ -98,6 +111,11 @@ pub fn fargate_size_ok(cpu: i64, memory: i64) -> bool {
 /// Validates a registration and normalises it in place (roles completed, sizes as numbers,
 /// container defaults filled). Messages are AWS's where known.
 pub fn validate(account: &str, input: &mut RegisterTaskDefinitionInput) -> Result<(), EcsError> {
+    // Members that only the answer carries are computed, never taken from the request (kept,
+    // they would also clash with the computed ones).
+    for key in OUTPUT_ONLY {
+        input.extra.remove(key);
+    }
     let family = input.family.as_deref().unwrap_or("");
     if !valid_name(family) {
         return Err(client("Family contains invalid characters."));
@@ -509,6 +527,17 @@ mod tests {
                 .iter()
                 .any(|a| a.name == "ecs.capability.execution-role-ecr-pull")
         );
+    }
+
+    #[test]
+    fn output_members_of_the_request_are_dropped() {
+        let mut i: RegisterTaskDefinitionInput = serde_json::from_value(serde_json::json!({
+            "family": "f", "status": "INACTIVE", "revision": 7, "pidMode": "task",
+            "containerDefinitions": [{"name": "a", "image": "b", "memory": 1}]
+        }))
+        .unwrap();
+        validate("000000000000", &mut i).unwrap();
+        assert_eq!(i.extra.keys().collect::<Vec<_>>(), vec!["pidMode"]);
     }
 
     #[test]

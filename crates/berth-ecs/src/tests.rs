@@ -135,7 +135,9 @@ fn placement_payload_and_secret_region() {
         tasks[0].container_instance_arn.as_deref(),
         Some(capable.container_instance_arn.as_str())
     );
-    let poll = ecs.poll(None, &capable.container_instance_arn, &ROOT, 5).unwrap();
+    let poll = ecs
+        .poll(None, &capable.container_instance_arn, &ROOT, 5)
+        .unwrap();
     let auth = poll.tasks_to_start[0].containers[0]
         .registry_authentication
         .clone()

@@ -135,6 +135,14 @@ impl<'a> Iam<'a> {
             .read(|tx| keys::ids_of(tx, account_id, &KeyOwner::Root))
     }
 
+    /// Runs `f` in one read transaction of the identity store.
+    pub(crate) fn store_read<T>(
+        &self,
+        f: impl FnOnce(&dyn berth_store::Tx) -> Result<T, IamError>,
+    ) -> Result<T, IamError> {
+        self.store.read(f)
+    }
+
     /// Runs `f` in one write transaction of the identity store.
     pub(crate) fn store_write<T>(
         &self,

@@ -188,11 +188,27 @@ pub fn service_may_assume(role: &RoleInfo, service: &str, context: &Context) -> 
     berth_policy::evaluate(&request, &set, Mode::ResourcePolicyRequired).is_allowed()
 }
 
-fn session_token() -> Zeroizing<String> {
-    let mut bytes = Zeroizing::new([0u8; 96]);
-    berth_core::ids::random_bytes(bytes.as_mut());
-    Zeroizing::new(base64::engine::general_purpose::STANDARD.encode(bytes.as_ref()))
+/// A session's token: an HMAC of its access key id under a key derived from the root key.
+/// It can be recomputed (to hand a task's execution-role credentials to its agent again) and
+/// so is never stored; the key record keeps only its SHA-256 for verification.
+fn session_token(root_key: &berth_core::RootKey, access_key_id: &str) -> Zeroizing<String> {
+    use hmac::{Hmac, KeyInit, Mac};
+    let key = root_key.derive(b"berth:sts:session-token");
+    let mut tag = [0u8; 32];
+    if let Ok(mut mac) = <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(key.as_ref()) {
+        mac.update(access_key_id.as_bytes());
+        tag.copy_from_slice(&mac.finalize().into_bytes());
+    }
+    let mut raw = Zeroizing::new(b"berth-session-v1:".to_vec());
+    raw.extend_from_slice(access_key_id.as_bytes());
+    raw.push(b':');
+    raw.extend_from_slice(&tag);
+    Zeroizing::new(base64::engine::general_purpose::STANDARD.encode(raw.as_slice()))
 }
+
+/// Store table indexing live service sessions by `{account}/{role name}/{session name}`, so the
+/// same task's execution-role session is handed out again rather than minted anew.
+const SERVICE_SESSIONS: &str = "service_sessions";
 
 /// The role ARN's account and name, when it is an IAM role ARN.
 pub fn parse_role_arn(role_arn: &str) -> Option<(String, String)> {
@@ -234,10 +250,58 @@ impl Iam<'_> {
         if !service_may_assume(&role, service, &context) {
             return Err(denied());
         }
-        let duration = DEFAULT_DURATION
-            .min(role.max_session_duration)
-            .max(MIN_DURATION);
-        self.issue_session(&role, session_name, duration, None, Vec::new(), now)
+        let index_key = format!(
+            "{}/{}/{}",
+            role.account,
+            role.name.to_ascii_lowercase(),
+            session_name
+        );
+        if let Some(existing) = self.live_service_session(&index_key, &role, session_name, now)? {
+            return Ok(existing);
+        }
+        let duration = DEFAULT_DURATION.min(role.max_session_duration).max(MIN_DURATION);
+        let session = self.issue_session(&role, session_name, duration, None, Vec::new(), now)?;
+        self.store_write(|tx| {
+            tx.put(SERVICE_SESSIONS, &index_key, session.access_key_id.as_bytes())?;
+            Ok(())
+        })?;
+        Ok(session)
+    }
+
+    /// The unexpired session recorded under `index_key`, re-opened, if it still belongs to
+    /// this very role (a role deleted and made again has a new id).
+    fn live_service_session(
+        &self,
+        index_key: &str,
+        role: &RoleInfo,
+        session_name: &str,
+        now: u64,
+    ) -> Result<Option<Session>, StsError> {
+        let Some(raw) = self.store_read(|tx| Ok(tx.get(SERVICE_SESSIONS, index_key)?))? else {
+            return Ok(None);
+        };
+        let akid = String::from_utf8_lossy(&raw).into_owned();
+        let Some(key) = self.resolve_access_key(&akid)? else {
+            return Ok(None);
+        };
+        // Hand out only sessions with at least five minutes left.
+        let fresh = key.expires_at.is_some_and(|e| e > now + 300);
+        let same_role = matches!(&key.owner, KeyOwner::Session(s) if s.role_id == role.id);
+        if !fresh || !same_role {
+            return Ok(None);
+        }
+        Ok(Some(Session {
+            assumed_role_id: format!("{}:{}", role.id, session_name),
+            arn: format!(
+                "arn:aws:sts::{}:assumed-role/{}/{}",
+                role.account, role.name, session_name
+            ),
+            session_token: session_token(self.root_key, &akid),
+            expiration: key.expires_at.unwrap_or(now),
+            access_key_id: akid,
+            secret_access_key: key.secret,
+            packed_policy_size: None,
+        }))
     }
 
     /// Mints a session of `role` (the trust decision is the caller's to have made).
@@ -252,7 +316,7 @@ impl Iam<'_> {
     ) -> Result<Session, StsError> {
         let packed_policy_size = session_policy.map(validate_session_policy).transpose()?;
         let creds = NewCredentials::generate(&role.account, "ASIA");
-        let token = session_token();
+        let token = session_token(self.root_key, &creds.access_key_id);
         let expiration = now + duration as u64;
         let info = SessionInfo {
             role_name: role.name.clone(),
@@ -354,6 +418,77 @@ mod tests {
             validate_session_policy("{"),
             Err(StsError::MalformedPolicy(_))
         ));
+    }
+
+    #[test]
+    fn a_service_session_is_reused_while_fresh() {
+        let store = SqliteStore::in_memory().unwrap();
+        let rk = RootKey::generate();
+        let iam = Iam::new(&store, &rk);
+        // No such role: refused in the service's words.
+        let e = iam
+            .assume_role_for_service(
+                "arn:aws:iam::111122223333:role/exec",
+                "ecs-tasks.amazonaws.com",
+                "111122223333",
+                "arn:aws:ecs:us-east-1:111122223333:task/default/t1",
+                "t1",
+                1000,
+            )
+            .err()
+            .map(|e| e.to_string());
+        assert_eq!(
+            e.as_deref(),
+            Some("ecs-tasks.amazonaws.com is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::111122223333:role/exec")
+        );
+    }
+
+    #[test]
+    fn a_task_session_is_handed_out_again_not_minted_anew() {
+        let store = SqliteStore::in_memory().unwrap();
+        let rk = RootKey::generate();
+        let iam = Iam::new(&store, &rk);
+        iam.create_role("111122223333", crate::roles::NewRole::new("exec", ECS_TRUST), 0)
+            .unwrap();
+        let assume = |session: &str, now: u64| {
+            iam.assume_role_for_service(
+                "arn:aws:iam::111122223333:role/exec",
+                "ecs-tasks.amazonaws.com",
+                "111122223333",
+                &format!("arn:aws:ecs:us-east-1:111122223333:task/default/{session}"),
+                session,
+                now,
+            )
+        };
+        let first = assume("t1", 1000).unwrap();
+        assert_eq!(first.arn, "arn:aws:sts::111122223333:assumed-role/exec/t1");
+        let again = assume("t1", 1100).unwrap();
+        assert_eq!(again.access_key_id, first.access_key_id);
+        assert_eq!(*again.session_token, *first.session_token);
+        assert_eq!(*again.secret_access_key, *first.secret_access_key);
+        // Another task gets its own session; so does this one once its session nears expiry.
+        assert_ne!(assume("t2", 1100).unwrap().access_key_id, first.access_key_id);
+        assert_ne!(assume("t1", first.expiration - 60).unwrap().access_key_id, first.access_key_id);
+        // A trust policy with the wrong source account refuses the service.
+        assert!(
+            iam.assume_role_for_service(
+                "arn:aws:iam::111122223333:role/exec",
+                "ecs-tasks.amazonaws.com",
+                "999999999999",
+                "arn:aws:ecs:us-east-1:111122223333:task/default/t3",
+                "t3",
+                1000,
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn session_tokens_are_recomputable_and_distinct() {
+        let rk = RootKey::generate();
+        assert_eq!(*session_token(&rk, "ASIA1"), *session_token(&rk, "ASIA1"));
+        assert_ne!(*session_token(&rk, "ASIA1"), *session_token(&rk, "ASIA2"));
+        assert_ne!(*session_token(&rk, "ASIA1"), *session_token(&RootKey::generate(), "ASIA1"));
     }
 
     #[test]

@@ -9,6 +9,9 @@ pub enum KmsError {
     /// `NotFoundException`: the key, alias or key id does not resolve.
     #[error("{0}")]
     NotFound(String),
+    /// `InvalidArnException`: e.g. a key ARN of another region (`Invalid arn us-west-2`).
+    #[error("{0}")]
+    InvalidArn(String),
     /// `DisabledException`.
     #[error("{0} is disabled.")]
     Disabled(String),

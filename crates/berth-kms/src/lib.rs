@@ -240,7 +240,7 @@ fn resolve_in(tx: &dyn Tx, region: &str, key_ref: &KeyRef, now: u64) -> Result<K
     match key_ref {
         KeyRef::Id { key_id, .. } => {
             if ref_region != region {
-                return Err(key_not_found(ref_region, account, key_id));
+                return Err(KmsError::InvalidArn(format!("Invalid arn {ref_region}")));
             }
             load_key(tx, account, region, key_id, now)?
                 .ok_or_else(|| key_not_found(region, account, key_id))
@@ -248,7 +248,7 @@ fn resolve_in(tx: &dyn Tx, region: &str, key_ref: &KeyRef, now: u64) -> Result<K
         KeyRef::Alias { name, .. } => {
             let missing = || alias_not_found(ref_region, account, name);
             if ref_region != region {
-                return Err(missing());
+                return Err(KmsError::InvalidArn(format!("Invalid arn {ref_region}")));
             }
             let alias: Alias = get_json(tx, ALIASES, &format!("{account}/{region}/{name}"))?
                 .ok_or_else(missing)?;

@@ -509,18 +509,27 @@ impl<'a> Secrets<'a> {
         Ok(s)
     }
 
-    /// UpdateSecret: description, KMS key (for versions written from now on) and, when a
-    /// value was given, a new AWSCURRENT version — in one transaction.
+    /// UpdateSecret: description, KMS key (for versions written from now on), existing
+    /// versions re-encrypted under a new key, and, when a value was given, a new AWSCURRENT
+    /// version — in one transaction.
     pub fn update_secret(
         &self,
         secret: &Secret,
         description: Option<String>,
         kms_key_id: Option<Option<String>>,
+        reencrypted: Vec<NewVersion>,
         version: Option<NewVersion>,
         now: u64,
     ) -> Result<Secret, SecretsError> {
         let (s, ()) = self.update(secret, now, |tx, s| {
             s.check_not_deleted()?;
+            for r in reencrypted {
+                let Some(i) = s.versions.iter().position(|v| v.id == r.id) else {
+                    continue;
+                };
+                s.versions[i].kms_key_arn = r.kms_key_arn.clone();
+                put_json(tx, VALUES, &value_key(s, &r.id), &r.sealed)?;
+            }
             if let Some(d) = description {
                 s.description = Some(d);
             }

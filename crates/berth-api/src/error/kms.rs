@@ -9,6 +9,7 @@ impl From<KmsError> for WireError {
     fn from(e: KmsError) -> WireError {
         let code = match &e {
             KmsError::NotFound(_) => "NotFoundException",
+            KmsError::InvalidArn(_) => "InvalidArnException",
             KmsError::Disabled(_) => "DisabledException",
             KmsError::InvalidState(_) => "KMSInvalidStateException",
             KmsError::InvalidCiphertext => "InvalidCiphertextException",

@@ -484,6 +484,12 @@ fn stop_task(ctx: &Ctx<'_>, input: Value) -> Result<Value, WireError> {
 fn describe_tasks(ctx: &Ctx<'_>, input: Value) -> Result<Value, WireError> {
     let cluster = str_field(&input, "cluster");
     let refs = string_list(&input, "tasks");
+    if refs.is_empty() {
+        return Err(WireError::client(
+            "InvalidParameterException",
+            "Tasks cannot be empty.",
+        ));
+    }
     for r in &refs {
         let arn = task_arn_for(ctx, cluster, r)?;
         ctx.authorize("ecs:DescribeTasks", &arn)?;

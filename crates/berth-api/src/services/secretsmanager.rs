@@ -10,8 +10,8 @@
 use base64::Engine;
 use berth_kms::{EncryptionContext, Key, Kms, KmsError};
 use berth_secrets::{
-    AWSCURRENT, ListQuery, NewSecret, NewVersion, Secret, SecretValue, Secrets, SecretsError, Tag,
-    Version,
+    AWSCURRENT, AWSPENDING, AWSPREVIOUS, ListQuery, NewSecret, NewVersion, Secret, SecretValue,
+    Secrets, SecretsError, Tag, Version,
 };
 use serde_json::{Map, Value, json};
 
@@ -150,9 +150,12 @@ fn write_key(ctx: &Ctx<'_>, owner: &str, kms_key_id: Option<&str>) -> Result<Key
         Some(id) => k.resolve(owner, region, id, now),
     };
     found.map_err(|e| match e {
-        // AWS's exact code and text for an unknown KmsKeyId are not known to berth; the
-        // KMS message says which key.
-        KmsError::NotFound(m) => WireError::client("ResourceNotFoundException", m),
+        // Secrets Manager passes KMS's reason on (observed: `... invalid KMS key: Invalid arn
+        // us-west-2`); that the code is InvalidParameterException is berth's best knowledge.
+        KmsError::NotFound(m) | KmsError::InvalidArn(m) => WireError::client(
+            "InvalidParameterException",
+            format!("The operation failed because of an invalid KMS key: {m}"),
+        ),
         other => WireError::from(other),
     })
 }
@@ -294,10 +297,7 @@ fn create_secret(ctx: &Ctx<'_>, input: &Value) -> Result<Value, WireError> {
             .filter(|_| !existing.is_deleted())
         {
             same_version(ctx, &existing, v, value.as_ref())?;
-            return Ok(json!({
-                "ARN": existing.arn, "Name": existing.name, "VersionId": v.id,
-                "ReplicationStatus": [],
-            }));
+            return Ok(json!({"ARN": existing.arn, "Name": existing.name, "VersionId": v.id}));
         }
     }
     let arn = berth_secrets::new_arn(&account, &region, name);
@@ -321,7 +321,7 @@ fn create_secret(ctx: &Ctx<'_>, input: &Value) -> Result<Value, WireError> {
         version,
         now,
     )?;
-    let mut out = json!({"ARN": secret.arn, "Name": secret.name, "ReplicationStatus": []});
+    let mut out = json!({"ARN": secret.arn, "Name": secret.name});
     if has_version {
         out["VersionId"] = version_id.into();
     }
@@ -480,6 +480,30 @@ fn update_secret(ctx: &Ctx<'_>, input: &Value) -> Result<Value, WireError> {
         Some(k) => k.clone(),
         None => secret.kms_key_id.clone(),
     };
+    // A new key re-encrypts the labelled versions, as far as the caller may decrypt them and
+    // use the new key; the others stay under their old key (as AWS documents).
+    let mut reencrypted = Vec::new();
+    if kms_key_id.is_some() && effective_key != secret.kms_key_id {
+        for v in secret.versions.iter().filter(|v| {
+            v.stages
+                .iter()
+                .any(|s| [AWSCURRENT, AWSPREVIOUS, AWSPENDING].contains(&s.as_str()))
+        }) {
+            let Ok(plain) = open(ctx, &secret, v) else {
+                continue;
+            };
+            if let Ok(nv) = seal(
+                ctx,
+                &secret.account,
+                &secret.arn,
+                effective_key.as_deref(),
+                &v.id,
+                &plain,
+            ) {
+                reencrypted.push(nv);
+            }
+        }
+    }
     let version = match &value {
         Some(v) => Some(seal(
             ctx,
@@ -496,6 +520,7 @@ fn update_secret(ctx: &Ctx<'_>, input: &Value) -> Result<Value, WireError> {
         &secret,
         description.map(str::to_string),
         kms_key_id,
+        reencrypted,
         version,
         ctx.now_secs(),
     )?;
