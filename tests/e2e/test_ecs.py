@@ -24,13 +24,37 @@ NEEDS_ROLE = "Private repository authentication requires that the task definitio
 TARGET = "AmazonEC2ContainerServiceV20141113."
 
 
+ECS_TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "ecs-tasks.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+            "Condition": {
+                "ArnLike": {"aws:SourceArn": f"arn:aws:ecs:us-east-1:{ACCOUNT}:*"},
+                "StringEquals": {"aws:SourceAccount": ACCOUNT},
+            },
+        }
+    ],
+}
+
+
+@pytest.fixture(autouse=True)
+def execution_role(berth):
+    """The seed's execution role, trusting ECS tasks: the control plane assumes it when it
+    hands a task to its agent."""
+    berth.client("iam").create_role(RoleName="ecsTaskExecutionRole", AssumeRolePolicyDocument=json.dumps(ECS_TRUST))
+    return f"arn:aws:iam::{ACCOUNT}:role/ecsTaskExecutionRole"
+
+
 def register_seed(ecs, family="private-app", **kw):
     args = dict(family=family, containerDefinitions=[SEED_CONTAINER], executionRoleArn="ecsTaskExecutionRole")
     args.update(kw)
     return ecs.register_task_definition(**args)["taskDefinition"]
 
 
-def register_instance(ecs, cluster="default", attributes=(), cpu=2048, memory=4096, external=False):
+def register_instance(ecs, cluster="default", attributes=(), cpu=2048, memory=4096, external=False, ports=None):
     attrs = [{"name": a} for a in attributes]
     if external:
         attrs.append({"name": "ecs.capability.external"})
@@ -42,6 +66,8 @@ def register_instance(ecs, cluster="default", attributes=(), cpu=2048, memory=40
         versionInfo={"agentVersion": "1.80.0", "agentHash": "berth", "dockerVersion": "24.0.0"},
         attributes=attrs,
     )
+    if ports is not None:
+        args["totalResources"].append({"name": "PORTS", "type": "STRINGSET", "stringSetValue": ports})
     if cluster is not None:
         args["cluster"] = cluster
     return ecs.register_container_instance(**args)["containerInstance"]
@@ -386,7 +412,7 @@ def test_run_task_attribute_failure_then_placement_and_delivery(berth):
 
     capable = register_instance(ecs, attributes=[CAP])
     out = ecs.run_task(taskDefinition="private-app", startedBy="e2e")
-    assert out["failures"] == [{"arn": plain["containerInstanceArn"], "reason": "ATTRIBUTE"}] or out["failures"] == []
+    assert out["failures"] == []
     (task,) = out["tasks"]
     assert task["containerInstanceArn"] == capable["containerInstanceArn"]
     assert task["lastStatus"] == "PENDING" and task["desiredStatus"] == "RUNNING"
@@ -401,7 +427,9 @@ def test_run_task_attribute_failure_then_placement_and_delivery(berth):
     (payload,) = got["tasksToStart"]
     assert payload["taskArn"] == task["taskArn"]
     assert payload["executionRoleArn"] == f"arn:aws:iam::{ACCOUNT}:role/ecsTaskExecutionRole"
-    assert payload["executionRoleCredentials"] is None
+    creds = payload["executionRoleCredentials"]
+    assert creds["roleArn"] == f"arn:aws:iam::{ACCOUNT}:role/ecsTaskExecutionRole"
+    assert creds["accessKeyId"].startswith("ASIA") and creds["sessionToken"]
     (container,) = payload["containers"]
     assert container["registryAuthentication"] == {
         "type": "asm", "asmAuthData": {"credentialsParameter": SECRET_ARN, "region": "us-east-1"}}
@@ -583,6 +611,24 @@ def test_placement_by_resources(berth):
     assert reasons == {small["containerInstanceArn"]: "RESOURCE:CPU", roomy["containerInstanceArn"]: "RESOURCE:MEMORY"}
 
 
+def test_placement_by_host_ports(berth):
+    ecs = berth.client("ecs")
+    web = lambda port: [{"name": "web", "image": "busybox", "memory": 16,
+                         "portMappings": [{"containerPort": 80, "hostPort": port}]}]
+    ecs.register_task_definition(family="web", containerDefinitions=web(8080))
+    ecs.register_task_definition(family="ssh", containerDefinitions=web(22))
+    ecs.register_task_definition(family="dyn", containerDefinitions=web(0))
+    inst = register_instance(ecs, ports=["22", "2375", "51678"])
+    arn = inst["containerInstanceArn"]
+    assert len(ecs.run_task(taskDefinition="web")["tasks"]) == 1
+    assert ecs.run_task(taskDefinition="web")["failures"] == [{"arn": arn, "reason": "RESOURCE:PORTS"}]
+    assert ecs.run_task(taskDefinition="ssh")["failures"] == [{"arn": arn, "reason": "RESOURCE:PORTS"}]
+    assert len(ecs.run_task(taskDefinition="dyn", count=2)["tasks"]) == 2
+    remaining = ecs.describe_container_instances(containerInstances=[arn])["containerInstances"][0]["remainingResources"]
+    ports = next(r for r in remaining if r["name"] == "PORTS")["stringSetValue"]
+    assert set(ports) == {"22", "2375", "51678", "8080"}
+
+
 def test_external_launch_type(berth):
     ecs = berth.client("ecs")
     register_seed(ecs)
@@ -748,3 +794,59 @@ def test_agents_act_only_for_their_own_instance(berth):
     assert [t["taskArn"] for t in poll(berth, a["containerInstanceArn"], creds=a_creds)["tasksToStart"]] == [task["taskArn"]]
     berth.client("ecs", creds=a_creds).submit_task_state_change(task=task["taskArn"], status="RUNNING")
     assert root.describe_tasks(tasks=[task["taskArn"]])["tasks"][0]["lastStatus"] == "RUNNING"
+
+
+# ---- the execution role (R4) ----------------------------------------------------------------
+
+
+def test_execution_role_credentials_act_exactly_as_the_role_allows(berth):
+    iam, sm, ecs = berth.client("iam"), berth.client("secretsmanager"), berth.client("ecs")
+    allowed = sm.create_secret(Name="registry-creds", SecretString=json.dumps({"username": "u", "password": "p"}))["ARN"]
+    other = sm.create_secret(Name="other-secret", SecretString="x")["ARN"]
+    iam.create_role(RoleName="execRole", AssumeRolePolicyDocument=json.dumps(ECS_TRUST))
+    iam.put_role_policy(
+        RoleName="execRole",
+        PolicyName="read-registry-secret",
+        PolicyDocument=json.dumps({
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"], "Resource": [allowed]}],
+        }),
+    )
+    container = dict(SEED_CONTAINER, repositoryCredentials={"credentialsParameter": allowed})
+    ecs.register_task_definition(family="with-role", containerDefinitions=[container], executionRoleArn="execRole")
+    inst = register_instance(ecs, attributes=[CAP])
+    (task,) = ecs.run_task(taskDefinition="with-role")["tasks"]
+    (payload,) = poll(berth, inst["containerInstanceArn"])["tasksToStart"]
+    c = payload["executionRoleCredentials"]
+    session = Creds(c["accessKeyId"], c["secretAccessKey"], c["sessionToken"])
+    task_id = task["taskArn"].rsplit("/", 1)[1]
+    ident = berth.client("sts", creds=session).get_caller_identity()
+    assert ident["Arn"] == f"arn:aws:sts::{ACCOUNT}:assumed-role/execRole/{task_id}"
+    # The session reads the secret its role allows, and nothing else.
+    value = berth.client("secretsmanager", creds=session).get_secret_value(SecretId=allowed)
+    assert json.loads(value["SecretString"]) == {"username": "u", "password": "p"}
+    code, msg = client_error(berth.client("secretsmanager", creds=session).get_secret_value, SecretId=other)
+    assert code == "AccessDeniedException"
+    assert msg.startswith(f"User: arn:aws:sts::{ACCOUNT}:assumed-role/execRole/{task_id} is not authorized to perform: secretsmanager:GetSecretValue")
+    # A later poll hands the same session out again.
+    (again,) = poll(berth, inst["containerInstanceArn"])["tasksToStart"]
+    assert again["executionRoleCredentials"]["accessKeyId"] == c["accessKeyId"]
+
+
+def test_a_role_ecs_cannot_assume_stops_the_task(berth):
+    iam, ecs = berth.client("iam"), berth.client("ecs")
+    wrong_trust = json.loads(json.dumps(ECS_TRUST))
+    wrong_trust["Statement"][0]["Condition"]["StringEquals"]["aws:SourceAccount"] = "999999999999"
+    iam.create_role(RoleName="badTrust", AssumeRolePolicyDocument=json.dumps(wrong_trust))
+    ecs.register_task_definition(family="bad-role", containerDefinitions=[SEED_CONTAINER], executionRoleArn="badTrust")
+    inst = register_instance(ecs, attributes=[CAP])
+    (task,) = ecs.run_task(taskDefinition="bad-role")["tasks"]
+    assert poll(berth, inst["containerInstanceArn"])["tasksToStart"] == []
+    stopped = ecs.describe_tasks(tasks=[task["taskArn"]])["tasks"][0]
+    assert stopped["lastStatus"] == "STOPPED"
+    assert stopped["stopCode"] == "TaskFailedToStart"
+    assert stopped["stoppedReason"] == (
+        f"ECS was unable to assume the role 'arn:aws:iam::{ACCOUNT}:role/badTrust' that was provided for this task. "
+        "Please verify that the role being passed has the proper trust relationship and permissions and that your "
+        "IAM user has permissions to pass this role."
+    )

@@ -124,6 +124,18 @@ def test_key_policy_round_trip(berth):
     kms.put_key_policy(KeyId=key_id, PolicyName="default", Policy=json.dumps(doc))
     assert json.loads(kms.get_key_policy(KeyId=key_id)["Policy"]) == doc
     expect(kms.put_key_policy, "MalformedPolicyDocumentException", KeyId=key_id, PolicyName="default", Policy="[]")
+    # A policy that would lock the caller out is refused unless the caller insists.
+    others_only = json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:user/someone"},
+                       "Action": "kms:*", "Resource": "*"}],
+    })
+    expect(kms.put_key_policy, "MalformedPolicyDocumentException",
+           "The new key policy will not allow you to update the key policy in the future.",
+           KeyId=key_id, PolicyName="default", Policy=others_only)
+    assert json.loads(kms.get_key_policy(KeyId=key_id)["Policy"]) == doc
+    kms.put_key_policy(KeyId=key_id, PolicyName="default", Policy=others_only, BypassPolicyLockoutSafetyCheck=True)
+    expect(kms.get_key_policy, "AccessDeniedException", KeyId=key_id)
 
 
 # --- cryptography ---------------------------------------------------------------------------
@@ -158,6 +170,11 @@ def test_encrypt_decrypt_with_context(berth):
     tampered[-1] ^= 1
     expect(kms.decrypt, "InvalidCiphertextException", "", CiphertextBlob=bytes(tampered), EncryptionContext=ctx)
     expect(kms.decrypt, "InvalidCiphertextException", "", CiphertextBlob=b"\x00" * 64)
+
+    # DryRun checks and does nothing.
+    dry = "The request would have succeeded, but the DryRun option is set."
+    expect(kms.encrypt, "DryRunOperationException", dry, KeyId=key["KeyId"], Plaintext=b"x", DryRun=True)
+    expect(kms.decrypt, "DryRunOperationException", dry, CiphertextBlob=blob, EncryptionContext=ctx, DryRun=True)
 
     # Plaintext limits: 4096 bytes works, 4097 does not.
     assert kms.decrypt(CiphertextBlob=kms.encrypt(KeyId=other, Plaintext=b"a" * 4096)["CiphertextBlob"])["Plaintext"] == b"a" * 4096
@@ -331,7 +348,9 @@ def test_key_policy_without_account_delegation_binds_even_root(berth):
         "Version": "2012-10-17",
         "Statement": [{"Effect": "Allow", "Principal": {"AWS": alice_arn}, "Action": "kms:*", "Resource": "*"}],
     }
-    key = kms.create_key(Policy=json.dumps(policy))["KeyMetadata"]
+    lockout = "The new key policy will not allow you to update the key policy in the future."
+    expect(kms.create_key, "MalformedPolicyDocumentException", lockout, Policy=json.dumps(policy))
+    key = kms.create_key(Policy=json.dumps(policy), BypassPolicyLockoutSafetyCheck=True)["KeyMetadata"]
     e = expect(kms.encrypt, "AccessDeniedException", KeyId=key["KeyId"], Plaintext=b"x")
     assert "because no resource-based policy allows the kms:Encrypt action" in error_message(e)
     blob = berth.client("kms", creds=alice).encrypt(KeyId=key["KeyId"], Plaintext=b"x")["CiphertextBlob"]

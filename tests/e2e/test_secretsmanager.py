@@ -570,3 +570,123 @@ def test_cross_account_needs_resource_policy_key_policy_and_identity_policy(bert
     key_policy["Statement"] = key_policy["Statement"][:1]
     okms.put_key_policy(KeyId=key["KeyId"], PolicyName="default", Policy=json.dumps(key_policy))
     expect(csm.get_secret_value, "AccessDeniedException", KMS_DENIED, SecretId=arn)
+
+
+def test_resource_tag_conditions(berth):
+    sm = berth.client("secretsmanager")
+    sm.create_secret(Name="tagged-a", SecretString="a", Tags=[{"Key": "team", "Value": "a"}])
+    sm.create_secret(Name="tagged-b", SecretString="b", Tags=[{"Key": "team", "Value": "b"}])
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": "*",
+                       "Condition": {"StringEquals": {"secretsmanager:ResourceTag/team": "a"}}}],
+    }
+    user = user_creds(berth, "team-a", policy)
+    usm = berth.client("secretsmanager", creds=user)
+    assert usm.get_secret_value(SecretId="tagged-a")["SecretString"] == "a"
+    expect(usm.get_secret_value, "AccessDeniedException", SecretId="tagged-b")
+    # Creating with tags needs TagResource too.
+    creator = user_creds(berth, "creator", {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "secretsmanager:CreateSecret", "Resource": "*"}],
+    })
+    csm = berth.client("secretsmanager", creds=creator)
+    csm.create_secret(Name="untagged-by-creator")
+    e = expect(csm.create_secret, "AccessDeniedException", Name="tagged-by-creator",
+               Tags=[{"Key": "k", "Value": "v"}])
+    assert "secretsmanager:TagResource" in error_message(e)
+
+
+def test_wire_shape_of_errors(berth):
+    """Secrets Manager's error body carries `Message`; KMS's carries `message`."""
+    from conftest import json_body
+
+    body = json.dumps({"SecretId": "missing"}).encode()
+    status, headers, raw = berth.raw(
+        body, headers={"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": "secretsmanager.GetSecretValue"},
+        sign=("secretsmanager", REGION))
+    assert status == 400
+    assert json_body(raw) == {"__type": "ResourceNotFoundException", "Message": NOT_FOUND}
+    assert {k.lower(): v for k, v in headers.items()}.get("x-amzn-requestid")
+    body = json.dumps({"KeyId": "alias/none"}).encode()
+    status, _, raw = berth.raw(
+        body, headers={"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": "TrentService.DescribeKey"},
+        sign=("kms", REGION))
+    assert status == 400
+    assert json_body(raw) == {
+        "__type": "NotFoundException",
+        "message": f"Alias arn:aws:kms:{REGION}:{ACCOUNT}:alias/none is not found.",
+    }
+
+
+def test_cli_secret_lifecycle(berth, tmp_path):
+    value = tmp_path / "v.json"
+    value.write_text(json.dumps({"username": "cli", "password": "pa ss"}))
+    rc, out, err = berth.aws("secretsmanager", "create-secret", "--name", "cli/creds",
+                             "--secret-string", f"file://{value}")
+    assert rc == 0, err
+    arn = json.loads(out)["ARN"]
+    rc, out, err = berth.aws("secretsmanager", "put-secret-value", "--secret-id", arn,
+                             "--secret-string", "rotated")
+    assert rc == 0, err
+    rc, out, err = berth.aws("secretsmanager", "describe-secret", "--secret-id", "cli/creds")
+    assert rc == 0, err
+    assert sorted(sum(json.loads(out)["VersionIdsToStages"].values(), [])) == ["AWSCURRENT", "AWSPREVIOUS"]
+    rc, out, err = berth.aws("secretsmanager", "get-secret-value", "--secret-id", "cli/missing")
+    assert rc == 255
+    assert ("An error occurred (ResourceNotFoundException) when calling the GetSecretValue operation: "
+            "Secrets Manager can't find the specified secret.") in err
+    rc, out, err = berth.aws("secretsmanager", "delete-secret", "--secret-id", "cli/creds",
+                             "--recovery-window-in-days", "3")
+    assert rc == 255 and "InvalidParameterException" in err
+
+
+def test_secrets_and_keys_survive_a_restart(berth_factory):
+    first = berth_factory(name="persist")
+    kms = first.client("kms")
+    key = kms.create_key()["KeyMetadata"]["KeyId"]
+    blob = kms.encrypt(KeyId=key, Plaintext=b"durable")["CiphertextBlob"]
+    first.client("secretsmanager").create_secret(Name="durable", SecretString="still here", KmsKeyId=key)
+    first.client("secretsmanager").create_secret(Name="durable-default", SecretString="me too")
+    first.stop()
+    again = berth_factory(name="persist")
+    assert again.client("kms").decrypt(CiphertextBlob=blob)["Plaintext"] == b"durable"
+    sm = again.client("secretsmanager")
+    assert sm.get_secret_value(SecretId="durable")["SecretString"] == "still here"
+    assert sm.get_secret_value(SecretId="durable-default")["SecretString"] == "me too"
+
+
+def test_assumed_role_session_reads_with_seed_policy(berth):
+    kms = berth.client("kms")
+    sm = berth.client("secretsmanager")
+    iam = berth.client("iam")
+    key = kms.create_key()["KeyMetadata"]
+    arn = sm.create_secret(Name="exec/registry", SecretString='{"username":"r","password":"q"}',
+                           KmsKeyId=key["Arn"])["ARN"]
+    plain_arn = sm.create_secret(Name="exec/plain", SecretString="p")["ARN"]
+    caller = user_creds(berth, "deployer", allow("sts:AssumeRole"))
+    trust = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:user/deployer"}, "Action": "sts:AssumeRole"}]}
+    for role, actions, resources in [
+        ("full", ["kms:Decrypt", "secretsmanager:GetSecretValue"], [arn, key["Arn"]]),
+        ("nokms", ["secretsmanager:GetSecretValue"], [arn, plain_arn]),
+    ]:
+        iam.create_role(RoleName=role, AssumeRolePolicyDocument=json.dumps(trust))
+        iam.put_role_policy(RoleName=role, PolicyName="inline", PolicyDocument=json.dumps({
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": actions, "Resource": resources}]}))
+
+    def session(role):
+        c = berth.client("sts", creds=caller).assume_role(
+            RoleArn=f"arn:aws:iam::{ACCOUNT}:role/{role}", RoleSessionName="task")["Credentials"]
+        return berth.client("secretsmanager", creds=Creds(c["AccessKeyId"], c["SecretAccessKey"], c["SessionToken"]))
+
+    full = session("full")
+    assert json.loads(full.get_secret_value(SecretId=arn)["SecretString"])["username"] == "r"
+    nokms = session("nokms")
+    expect(nokms.get_secret_value, "AccessDeniedException", KMS_DENIED, SecretId=arn)
+    # The AWS managed key needs no kms permission of the role's own.
+    assert nokms.get_secret_value(SecretId=plain_arn)["SecretString"] == "p"
+    e = expect(full.get_secret_value, "AccessDeniedException", SecretId="exec/plain")
+    assert error_message(e).startswith(f"User: arn:aws:sts::{ACCOUNT}:assumed-role/full/task is not authorized")
+    assert "on resource: exec/plain because" in error_message(e)

@@ -272,15 +272,23 @@ mod tests {
     #[test]
     fn json_and_query_shapes() {
         let e = WireError::client("ValidationError", "bad <thing>");
-        let v: serde_json::Value = serde_json::from_str(&e.json_body("Message")).unwrap_or_default();
-        assert_eq!(v, serde_json::json!({"__type": "ValidationError", "Message": "bad <thing>"}));
+        let v: serde_json::Value =
+            serde_json::from_str(&e.json_body("Message")).unwrap_or_default();
+        assert_eq!(
+            v,
+            serde_json::json!({"__type": "ValidationError", "Message": "bad <thing>"})
+        );
         assert_eq!(
             e.query_body(Some("https://iam.amazonaws.com/doc/2010-05-08/"), "r1"),
             "<ErrorResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\"><Error><Type>Sender</Type><Code>ValidationError</Code><Message>bad &lt;thing&gt;</Message></Error><RequestId>r1</RequestId></ErrorResponse>"
         );
         let v: serde_json::Value =
-            serde_json::from_str(&WireError::unknown_operation().json_body("message")).unwrap_or_default();
-        assert_eq!(v, serde_json::json!({"__type": "UnknownOperationException"}));
+            serde_json::from_str(&WireError::unknown_operation().json_body("message"))
+                .unwrap_or_default();
+        assert_eq!(
+            v,
+            serde_json::json!({"__type": "UnknownOperationException"})
+        );
     }
 
     #[test]

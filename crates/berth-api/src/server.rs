@@ -140,7 +140,9 @@ async fn read_limited(body: axum::body::Body, declared: Option<&str>) -> Result<
     }
     while let Some(frame) = body.frame().await {
         let Ok(frame) = frame else { return Err(()) };
-        let Ok(data) = frame.into_data() else { continue };
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
         seen += data.len() as u64;
         if seen > DRAIN_BYTES {
             return Err(());

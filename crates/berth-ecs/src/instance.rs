@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::lifecycle::TaskStatus;
-use crate::placement::{Candidate, EXTERNAL_CAPABILITY};
+use crate::placement::{Candidate, EXTERNAL_CAPABILITY, HostPort};
 use crate::task::StoredTask;
 use crate::{
     Attribute, Caller, ContainerInstance, Ecs, EcsError, Failure, Resource, T_INSTANCES, T_TASKS,
@@ -46,6 +46,24 @@ impl StoredInstance {
             .attributes
             .iter()
             .any(|a| a.name == EXTERNAL_CAPABILITY)
+    }
+
+    /// The host ports the agent reserved (`PORTS`, `PORTS_UDP`).
+    fn reserved_ports(&self) -> Vec<HostPort> {
+        let mut out = Vec::new();
+        for r in &self.instance.registered_resources {
+            let udp = match r.name.as_deref() {
+                Some("PORTS") => false,
+                Some("PORTS_UDP") => true,
+                _ => continue,
+            };
+            for p in r.string_set_value.iter().flatten() {
+                if let Ok(port) = p.trim().parse::<u16>() {
+                    out.push((port, udp));
+                }
+            }
+        }
+        out
     }
 
     fn resource(&self, name: &str) -> i64 {
@@ -137,7 +155,7 @@ impl Ecs<'_> {
         i: &StoredInstance,
         now: u64,
     ) -> Result<ContainerInstance, EcsError> {
-        let (cpu_used, mem_used, running, pending) = self.instance_load(tx, i, now)?;
+        let (cpu_used, mem_used, running, pending, ports) = self.instance_load(tx, i, now)?;
         let mut view = i.instance.clone();
         view.running_tasks_count = running;
         view.pending_tasks_count = pending;
@@ -154,6 +172,20 @@ impl Ecs<'_> {
                     _ => 0,
                 };
                 let mut r = r.clone();
+                let udp = match r.name.as_deref() {
+                    Some("PORTS") => Some(false),
+                    Some("PORTS_UDP") => Some(true),
+                    _ => None,
+                };
+                if let Some(udp) = udp {
+                    let set = r.string_set_value.get_or_insert_with(Vec::new);
+                    for (p, _) in ports.iter().filter(|(_, u)| *u == udp) {
+                        let p = p.to_string();
+                        if !set.contains(&p) {
+                            set.push(p);
+                        }
+                    }
+                }
                 if used > 0
                     && let Some(v) = r.integer_value.as_mut()
                 {
@@ -171,10 +203,11 @@ impl Ecs<'_> {
         tx: &dyn Tx,
         i: &StoredInstance,
         now: u64,
-    ) -> Result<(i64, i64, u32, u32), EcsError> {
+    ) -> Result<(i64, i64, u32, u32, Vec<HostPort>), EcsError> {
         let prefix = format!("{}{}/", self.scope(), i.cluster);
         let tasks: Vec<(String, StoredTask)> = scan_json(tx, T_TASKS, &prefix)?;
         let (mut cpu, mut mem, mut running, mut pending) = (0, 0, 0, 0);
+        let mut ports = Vec::new();
         let arn = &i.instance.container_instance_arn;
         for (_, t) in &tasks {
             if t.task.container_instance_arn.as_deref() != Some(arn.as_str()) || !t.visible(now) {
@@ -186,13 +219,14 @@ impl Ecs<'_> {
             }
             cpu += t.reserved_cpu;
             mem += t.reserved_memory;
+            ports.extend(t.reserved_ports.iter().copied());
             match status {
                 Some(TaskStatus::Running) => running += 1,
                 Some(s) if s.is_pending() => pending += 1,
                 _ => {}
             }
         }
-        Ok((cpu, mem, running, pending))
+        Ok((cpu, mem, running, pending, ports))
     }
 
     /// The cluster's instances as placement sees them.
@@ -209,7 +243,8 @@ impl Ecs<'_> {
             if i.instance.status == "INACTIVE" {
                 continue;
             }
-            let (cpu_used, mem_used, _, _) = self.instance_load(tx, &i, now)?;
+            let (cpu_used, mem_used, _, _, mut ports_taken) = self.instance_load(tx, &i, now)?;
+            ports_taken.extend(i.reserved_ports());
             let c = Candidate {
                 arn: i.instance.container_instance_arn.clone(),
                 active: i.instance.status == "ACTIVE",
@@ -217,6 +252,7 @@ impl Ecs<'_> {
                 attributes: i.instance.attributes.clone(),
                 cpu_free: i.resource("CPU") - cpu_used,
                 memory_free: i.resource("MEMORY") - mem_used,
+                ports_taken,
             };
             out.push((i, c));
         }
@@ -342,7 +378,7 @@ impl Ecs<'_> {
                     // AWS's wording for an unknown instance here is not known to berth.
                     EcsError::InvalidParameter(format!("container instance not found: {reference}"))
                 })?;
-            let (_, _, running, pending) = self.instance_load(tx, &i, now)?;
+            let (_, _, running, pending, _) = self.instance_load(tx, &i, now)?;
             if running + pending > 0 && !force {
                 return Err(EcsError::InvalidParameter(
                     "Found running tasks on the instance.".into(),

@@ -152,6 +152,10 @@ impl<'a> Ecs<'a> {
                 .map(str::to_string)
                 .ok_or(EcsError::ClusterNotFound);
         }
+        // Keys are built from the name: anything that is not a cluster name names no cluster.
+        if !taskdef::valid_name(r) {
+            return Err(EcsError::ClusterNotFound);
+        }
         Ok(r.to_string())
     }
 

@@ -2,13 +2,14 @@
 //!
 //! An instance fits when it is ACTIVE, has every attribute the task definition requires
 //! (`requiresAttributes`, plus the launch type's kind of instance) and has the task's CPU and
-//! memory free. Ports are not reserved (berth does not publish host ports yet).
+//! memory free, and none of the host ports it publishes taken.
 
 use crate::model::{Attribute, Failure};
 
-/// The marker berth takes for an ECS Anywhere (EXTERNAL) instance. The ECS agent with
-/// `ECS_EXTERNAL=true` advertises `ecs.capability.external` (believed from the agent's
-/// capability list; AWS may also tell external instances by their `mi-` managed instance id).
+/// The marker of an ECS Anywhere (EXTERNAL) instance: the ECS agent with `ECS_EXTERNAL=true`
+/// advertises `ecs.capability.external` (and drops `ecs.capability.task-eni`, so `awsvpc` tasks
+/// never fit there). Whether AWS also tells external instances by their `mi-` id is not known
+/// to berth.
 pub const EXTERNAL_CAPABILITY: &str = "ecs.capability.external";
 
 /// What placement knows about one instance.
@@ -20,7 +21,12 @@ pub struct Candidate {
     pub attributes: Vec<Attribute>,
     pub cpu_free: i64,
     pub memory_free: i64,
+    /// Host ports taken (reserved by the agent, or published by its tasks).
+    pub ports_taken: Vec<HostPort>,
 }
+
+/// A host port and whether it is UDP.
+pub type HostPort = (u16, bool);
 
 /// What a task needs.
 #[derive(Debug, Clone)]
@@ -29,6 +35,7 @@ pub struct Need {
     pub external: bool,
     pub cpu: i64,
     pub memory: i64,
+    pub ports: Vec<HostPort>,
 }
 
 fn has_attribute(have: &[Attribute], want: &Attribute) -> bool {
@@ -59,6 +66,9 @@ pub fn misfit(need: &Need, c: &Candidate) -> Option<&'static str> {
     }
     if need.memory > c.memory_free {
         return Some("RESOURCE:MEMORY");
+    }
+    if need.ports.iter().any(|p| c.ports_taken.contains(p)) {
+        return Some("RESOURCE:PORTS");
     }
     None
 }
@@ -96,6 +106,7 @@ mod tests {
             attributes: attrs.iter().map(|a| Attribute::named(a)).collect(),
             cpu_free: cpu,
             memory_free: mem,
+            ports_taken: vec![(22, false), (51678, false)],
         }
     }
 
@@ -105,6 +116,7 @@ mod tests {
             external: false,
             cpu,
             memory: mem,
+            ports: Vec::new(),
         }
     }
 
@@ -178,6 +190,35 @@ mod tests {
                         .collect();
                     assert_eq!(got, want);
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn ports() {
+        let c = cand("a", &[], 1024, 1024);
+        let cases = [
+            (vec![(8080, false)], Ok(0)),
+            (vec![(22, false)], Err(vec![("a", "RESOURCE:PORTS")])),
+            (vec![(22, true)], Ok(0)),
+            (
+                vec![(8080, false), (51678, false)],
+                Err(vec![("a", "RESOURCE:PORTS")]),
+            ),
+        ];
+        for (ports, want) in cases {
+            let n = Need {
+                ports,
+                ..need(&[], 0, 1)
+            };
+            match want {
+                Ok(i) => assert_eq!(choose(&n, std::slice::from_ref(&c)).unwrap(), i),
+                Err(w) => assert_eq!(
+                    reasons(choose(&n, std::slice::from_ref(&c))),
+                    w.into_iter()
+                        .map(|(a, r)| (a.to_string(), r.to_string()))
+                        .collect::<Vec<_>>()
+                ),
             }
         }
     }

@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 use crate::agent::{self, AgentPoll, StopOrder};
 use crate::instance::StoredInstance;
 use crate::lifecycle::{self, StopFacts, TaskStatus};
-use crate::placement::{self, Need};
+use crate::placement::{self, HostPort, Need};
 use crate::registry::StoredTaskDef;
 use crate::taskdef::{self, PRIVATE_REGISTRY_CAPABILITY};
 use crate::{
@@ -42,6 +42,9 @@ pub(crate) struct StoredTask {
     pub id: String,
     pub reserved_cpu: i64,
     pub reserved_memory: i64,
+    /// Host ports the task publishes on its instance.
+    #[serde(default)]
+    pub reserved_ports: Vec<HostPort>,
     /// The definition the task was started from (it may be deregistered meanwhile).
     pub definition: TaskDefinition,
     /// The execution role in effect (the definition's, or the override's).
@@ -246,6 +249,38 @@ pub fn task_size(def: &TaskDefinition, overrides: &Value) -> (i64, i64) {
     (cpu, memory)
 }
 
+/// The host ports a task publishes: `hostPort` of its port mappings (or `containerPort` in
+/// `host` mode); none with `awsvpc` (each task has its own interface) or a dynamic port (0).
+pub fn host_ports(def: &TaskDefinition) -> Vec<HostPort> {
+    let mode = def.network_mode.as_deref().unwrap_or("bridge");
+    if mode == "awsvpc" || mode == "none" {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for c in &def.container_definitions {
+        for m in c
+            .extra
+            .get("portMappings")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let port = m.get("hostPort").and_then(Value::as_u64).filter(|p| *p > 0);
+            let port = match mode {
+                "host" => port.or_else(|| m.get("containerPort").and_then(Value::as_u64)),
+                _ => port,
+            };
+            let udp = m.get("protocol").and_then(Value::as_str) == Some("udp");
+            if let Some(p) = port.and_then(|p| u16::try_from(p).ok())
+                && !out.contains(&(p, udp))
+            {
+                out.push((p, udp));
+            }
+        }
+    }
+    out
+}
+
 /// `overrides` as AWS echoes them: every container listed by name.
 fn normalise_overrides(def: &TaskDefinition, given: Option<&Value>) -> Value {
     let mut o = match given {
@@ -442,6 +477,7 @@ impl Ecs<'_> {
             id,
             reserved_cpu: if fargate { 0 } else { cpu },
             reserved_memory: if fargate { 0 } else { memory },
+            reserved_ports: if fargate { Vec::new() } else { host_ports(def) },
             definition: def.clone(),
             execution_role_arn,
         }
@@ -591,6 +627,7 @@ impl Ecs<'_> {
                         external: launch_type == "EXTERNAL",
                         cpu,
                         memory,
+                        ports: host_ports(&def.def),
                     };
                     let views: Vec<placement::Candidate> =
                         candidates.iter().map(|(_, c)| c.clone()).collect();
@@ -600,6 +637,7 @@ impl Ecs<'_> {
                             Ok(idx) => {
                                 views[idx].cpu_free -= cpu;
                                 views[idx].memory_free -= memory;
+                                views[idx].ports_taken.extend(need.ports.iter().copied());
                                 let arn = candidates[idx].0.instance.container_instance_arn.clone();
                                 placed.push(self.make_task(new(Some(arn), None), now));
                                 candidates[idx].0.seq += 1;
@@ -693,6 +731,7 @@ impl Ecs<'_> {
                     external: inst.external(),
                     cpu,
                     memory,
+                    ports: host_ports(&def.def),
                 };
                 if let Some(reason) = placement::misfit(&need, cand) {
                     failures.push(Failure::new(&cand.arn, reason));
@@ -766,6 +805,34 @@ impl Ecs<'_> {
             };
             if !agent_alive {
                 finish_stop(&mut t, None, now);
+            }
+            self.put_task(tx, &t)?;
+            Ok(t.task)
+        })
+    }
+
+    /// The control plane could not start a task (e.g. its execution role cannot be assumed):
+    /// it is STOPPED at once with stop code `TaskFailedToStart` and `reason`, and its agent
+    /// is told through the channel.
+    pub fn fail_to_start(&self, task_arn: &str, reason: &str, now: u64) -> Result<Task, EcsError> {
+        let cluster = task_arn
+            .split_once(":task/")
+            .and_then(|(_, rest)| rest.split('/').next())
+            .map(str::to_string)
+            .ok_or_else(|| bad(TASK_NOT_FOUND))?;
+        self.store.write(|tx| {
+            let mut t = self
+                .get_task(tx, &cluster, task_arn, now)?
+                .ok_or_else(|| bad(TASK_NOT_FOUND))?;
+            if t.status() == TaskStatus::Stopped {
+                return Ok(t.task);
+            }
+            finish_stop(&mut t, Some(reason), now);
+            t.task.version += 1;
+            if let Some(arn) = t.task.container_instance_arn.clone()
+                && self.get_instance(tx, &cluster, &arn)?.is_some()
+            {
+                self.bump_instance(tx, &cluster, &arn)?;
             }
             self.put_task(tx, &t)?;
             Ok(t.task)
@@ -989,11 +1056,16 @@ impl Ecs<'_> {
     }
 
     /// The agent channel's cursor of an instance (for waiting on news without writing).
-    pub fn instance_seq(&self, cluster: Option<&str>, instance: &str) -> Result<u64, EcsError> {
+    pub fn instance_seq(
+        &self,
+        cluster: Option<&str>,
+        instance: &str,
+        caller: &Caller<'_>,
+    ) -> Result<u64, EcsError> {
         let cluster = self.cluster_name(cluster)?;
         self.store.read(|tx| {
             self.active_cluster(tx, &cluster)?;
-            let i = self.polled_instance(tx, &cluster, instance)?;
+            let i = self.polled_instance(tx, &cluster, instance, caller)?;
             Ok(i.seq)
         })
     }
@@ -1003,13 +1075,22 @@ impl Ecs<'_> {
         tx: &dyn Tx,
         cluster: &str,
         instance: &str,
+        caller: &Caller<'_>,
     ) -> Result<StoredInstance, EcsError> {
-        self.get_instance(tx, cluster, instance)?
+        let i = self
+            .get_instance(tx, cluster, instance)?
             .filter(|i| i.instance.status != "INACTIVE")
             .ok_or_else(|| {
                 // The real agent's channel has its own wording; berth's is its own.
                 bad(&format!("container instance not found: {instance}"))
-            })
+            })?;
+        if !i.is_agent(caller) {
+            return Err(EcsError::NotPlacedHere(format!(
+                "container instance {} was registered by another principal",
+                i.instance.container_instance_arn
+            )));
+        }
+        Ok(i)
     }
 
     /// An agent's poll: what its instance should run and stop now. Records the agent as
@@ -1024,13 +1105,7 @@ impl Ecs<'_> {
         let cluster = self.cluster_name(cluster)?;
         self.store.write(|tx| {
             self.active_cluster(tx, &cluster)?;
-            let mut i = self.polled_instance(tx, &cluster, instance)?;
-            if !i.is_agent(caller) {
-                return Err(EcsError::NotPlacedHere(format!(
-                    "container instance {} was registered by another principal",
-                    i.instance.container_instance_arn
-                )));
-            }
+            let mut i = self.polled_instance(tx, &cluster, instance, caller)?;
             i.last_poll_at = Some(now);
             self.put_instance(tx, &i)?;
             let arn = i.instance.container_instance_arn.clone();

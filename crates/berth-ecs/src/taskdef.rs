@@ -253,6 +253,8 @@ pub fn requires_attributes(input: &RegisterTaskDefinitionInput) -> Vec<Attribute
     let awsvpc = input.network_mode.as_deref() == Some("awsvpc");
     for c in &input.container_definitions {
         if c.repository_credentials.is_some() {
+            // Certain (R1). Whether AWS also adds a docker-remote-api version for it is not
+            // known to berth; it adds none.
             add(PRIVATE_REGISTRY_CAPABILITY);
         }
         if c.memory_reservation.is_some() {

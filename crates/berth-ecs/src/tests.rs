@@ -163,15 +163,15 @@ fn cursor_moves_on_placement_and_stop() {
         .unwrap();
     let i = instance(&ecs, &[CAP], 1);
     let arn = i.container_instance_arn.as_str();
-    let s0 = ecs.instance_seq(None, arn).unwrap();
+    let s0 = ecs.instance_seq(None, arn, &ROOT).unwrap();
     let (tasks, _) = run(&ecs, "private-app", 2);
-    let s1 = ecs.instance_seq(None, arn).unwrap();
+    let s1 = ecs.instance_seq(None, arn, &ROOT).unwrap();
     assert!(s1 > s0);
     // A poll does not move the cursor.
     ecs.poll(None, arn, &ROOT, 3).unwrap();
-    assert_eq!(ecs.instance_seq(None, arn).unwrap(), s1);
+    assert_eq!(ecs.instance_seq(None, arn, &ROOT).unwrap(), s1);
     ecs.stop_task(None, &tasks[0].task_arn, None, 4).unwrap();
-    assert!(ecs.instance_seq(None, arn).unwrap() > s1);
+    assert!(ecs.instance_seq(None, arn, &ROOT).unwrap() > s1);
 }
 
 #[test]
@@ -279,4 +279,63 @@ fn default_cluster_only_made_for_default() {
         ),
         Err(EcsError::InvalidParameter(m)) if m == task::NO_INSTANCES
     ));
+}
+
+#[test]
+fn agents_are_bound_to_their_instances() {
+    let s = store();
+    let ecs = Ecs::new(&s, A, R);
+    ecs.register_task_definition(seed_def("s"), "root", 1)
+        .unwrap();
+    let agent = |identity| Caller {
+        identity,
+        root: false,
+    };
+    let a = agent("arn:aws:iam::000000000000:role/agent-a");
+    let b = agent("arn:aws:iam::000000000000:role/agent-b");
+    let register = |caller: &Caller<'_>, memory: i64| {
+        let input: RegisterContainerInstanceInput = serde_json::from_value(json!({
+            "totalResources": [{"name": "MEMORY", "type": "INTEGER", "integerValue": memory}],
+            "attributes": [{"name": CAP}],
+        }))
+        .unwrap();
+        ecs.register_container_instance(input, caller, 1).unwrap()
+    };
+    let ia = register(&a, 1024);
+    let ib = register(&b, 64);
+    let (tasks, _) = run(&ecs, "private-app", 2);
+    let change = TaskStateChangeInput {
+        task: Some(tasks[0].task_arn.clone()),
+        status: Some("RUNNING".into()),
+        ..Default::default()
+    };
+    let cases: [(&Caller<'_>, Option<&str>, bool); 5] = [
+        (&b, None, false),
+        (&b, Some(&ib.container_instance_arn), false),
+        (&a, Some(&ib.container_instance_arn), false),
+        (&a, Some(&ia.container_instance_arn), true),
+        (&ROOT, None, true),
+    ];
+    for (caller, instance, ok) in cases {
+        let c = TaskStateChangeInput {
+            container_instance: instance.map(String::from),
+            ..change.clone()
+        };
+        let r = ecs.submit_task_state_change(&c, caller, 3);
+        assert_eq!(r.is_ok(), ok, "{} {instance:?}", caller.identity);
+        if !ok {
+            assert!(matches!(r, Err(EcsError::NotPlacedHere(_))));
+        }
+    }
+    assert!(matches!(
+        ecs.poll(None, &ia.container_instance_arn, &b, 4),
+        Err(EcsError::NotPlacedHere(_))
+    ));
+    assert_eq!(
+        ecs.poll(None, &ia.container_instance_arn, &a, 4)
+            .unwrap()
+            .tasks_to_start
+            .len(),
+        1
+    );
 }

@@ -171,9 +171,21 @@ impl KeyRef {
     }
 }
 
+/// A fresh key id (a UUID), for callers that must know a key's ARN before it exists.
+pub fn new_key_id() -> String {
+    berth_core::ids::request_id()
+}
+
+/// The ARN of key `key_id` in `account` and `region`.
+pub fn key_arn_of(region: &str, account: &str, key_id: &str) -> String {
+    key_arn(region, account, key_id)
+}
+
 /// Input to [`Kms::create_key`].
 #[derive(Debug, Default, Clone)]
 pub struct NewKey {
+    /// The id to give the key; a fresh one when `None`.
+    pub key_id: Option<String>,
     pub description: String,
     pub policy: Option<String>,
     pub tags: Vec<Tag>,
@@ -365,6 +377,7 @@ impl<'a> Kms<'a> {
     #[allow(clippy::too_many_arguments)]
     fn new_key_record(
         &self,
+        key_id: Option<String>,
         account: &str,
         region: &str,
         now: u64,
@@ -373,7 +386,7 @@ impl<'a> Kms<'a> {
         policy: String,
         tags: Vec<Tag>,
     ) -> Key {
-        let key_id = berth_core::ids::request_id();
+        let key_id = key_id.unwrap_or_else(new_key_id);
         let arn = key_arn(region, account, &key_id);
         let mut material = Zeroizing::new([0u8; 32]);
         berth_core::ids::random_bytes(material.as_mut());
@@ -413,7 +426,13 @@ impl<'a> Kms<'a> {
         check_tags(&input.tags)?;
         let mut tags = Vec::new();
         merge_tags(&mut tags, &input.tags)?;
+        if let Some(id) = &input.key_id
+            && !looks_like_key_id(id)
+        {
+            return Err(KmsError::NotFound(format!("Invalid keyId {id}")));
+        }
         let key = self.new_key_record(
+            input.key_id,
             account,
             region,
             now,
@@ -452,6 +471,7 @@ impl<'a> Kms<'a> {
             return Ok(k);
         }
         let fresh = self.new_key_record(
+            None,
             account,
             region,
             now,

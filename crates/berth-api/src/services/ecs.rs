@@ -548,18 +548,46 @@ fn submit_container_state_change(ctx: &Ctx<'_>, input: Value) -> Result<Value, W
     Ok(json!({ "acknowledgment": "true" }))
 }
 
-/// The execution role's temporary credentials for a task about to be handed to its agent.
-///
-/// HOOK for R4: assume `task.execution_role_arn` as the service principal
-/// `ecs-tasks.amazonaws.com` (trust policy, `aws:SourceAccount`/`aws:SourceArn` = the task)
-/// and return the credentials; [`berth_ecs::attach_execution_role_credentials`] puts them into
-/// the payload. Until then every task goes out with `executionRoleCredentials: null`.
+/// R4: the control plane assumes the task's execution role as the service principal
+/// `ecs-tasks.amazonaws.com`, the trust policy evaluated with `aws:SourceAccount` (the task's
+/// account) and `aws:SourceArn` (the task's ARN); the session is named after the task id and
+/// handed out again on later polls while it has five minutes left. A role that cannot be
+/// assumed stops the task (`TaskFailedToStart`) with ECS's words, and `None` goes out.
 fn execution_role_credentials(
     ctx: &Ctx<'_>,
     task: &AgentTask,
 ) -> Result<Option<RoleCredentials>, WireError> {
-    let _ = (ctx, task);
-    Ok(None)
+    let Some(role_arn) = task.execution_role_arn.as_deref() else {
+        return Ok(None);
+    };
+    let task_id = task.task_arn.rsplit('/').next().unwrap_or(&task.task_arn);
+    let account = task.task_arn.split(':').nth(4).unwrap_or_else(|| ctx.account());
+    match ctx.state.iam().assume_role_for_service(
+        role_arn,
+        "ecs-tasks.amazonaws.com",
+        account,
+        &task.task_arn,
+        task_id,
+        ctx.now_secs(),
+    ) {
+        Ok(session) => Ok(Some(RoleCredentials {
+            credentials_id: session.assumed_role_id.clone(),
+            role_arn: role_arn.to_string(),
+            access_key_id: session.access_key_id.clone(),
+            secret_access_key: session.secret_access_key.to_string(),
+            session_token: session.session_token.to_string(),
+            expiration: berth_core::time::iso8601(session.expiration),
+        })),
+        Err(berth_iam::sts::StsError::AccessDenied(detail)) => {
+            tracing::info!(task = %task.task_arn, role = role_arn, %detail, "execution role cannot be assumed");
+            let reason = format!(
+                "ECS was unable to assume the role '{role_arn}' that was provided for this task. Please verify that the role being passed has the proper trust relationship and permissions and that your IAM user has permissions to pass this role."
+            );
+            ecs(ctx).fail_to_start(&task.task_arn, &reason, ctx.now_secs())?;
+            Ok(None)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// `BerthPollTasks {cluster, containerInstance, seq?, waitSeconds?}`: berth's agent channel.
@@ -592,11 +620,16 @@ fn poll_tasks(ctx: &Ctx<'_>, input: Value) -> Result<Value, WireError> {
         .map(Duration::from_secs)
         .unwrap_or(MAX_POLL_WAIT)
         .min(MAX_POLL_WAIT);
+    let identity = agent_identity(ctx);
+    let caller = Caller {
+        identity: &identity,
+        root: ctx.caller.principal.is_root(),
+    };
     let deadline = Instant::now() + wait;
     if let Some(since) = since {
         loop {
             let generation = SIGNAL.current();
-            let seq = e.instance_seq(cluster, instance)?;
+            let seq = e.instance_seq(cluster, instance, &caller)?;
             if seq != since || Instant::now() >= deadline {
                 break;
             }
@@ -605,18 +638,54 @@ fn poll_tasks(ctx: &Ctx<'_>, input: Value) -> Result<Value, WireError> {
     }
     // The wait may outlast the request's clock; the poll is recorded at the time it answers.
     let now = ctx.now_secs() + (Instant::now() - (deadline - wait)).as_secs();
-    let identity = agent_identity(ctx);
-    let caller = Caller {
-        identity: &identity,
-        root: ctx.caller.principal.is_root(),
-    };
     let mut poll: AgentPoll = e.poll(cluster, instance, &caller, now)?;
+    let mut failed = Vec::new();
     for task in &mut poll.tasks_to_start {
-        if task.execution_role_arn.is_some()
-            && let Some(creds) = execution_role_credentials(ctx, task)?
-        {
-            berth_ecs::attach_execution_role_credentials(task, creds);
+        if task.execution_role_arn.is_some() {
+            match execution_role_credentials(ctx, task)? {
+                Some(creds) => {
+                    berth_ecs::attach_execution_role_credentials(task, creds);
+                }
+                None => failed.push(task.task_arn.clone()),
+            }
         }
     }
+    // A task whose role could not be assumed was stopped: it is not the agent's to start.
+    poll.tasks_to_start.retain(|t| !failed.contains(&t.task_arn));
     to_json(&poll)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signal_wakes_a_waiter_and_times_out() {
+        let signal = std::sync::Arc::new(Signal {
+            generation: Mutex::new(0),
+            changed: Condvar::new(),
+        });
+        // Nothing changes: the wait ends at its deadline.
+        let started = Instant::now();
+        signal.wait(signal.current(), started + Duration::from_millis(50));
+        assert!(started.elapsed() >= Duration::from_millis(50));
+        // A change wakes the waiter long before its deadline.
+        let seen = signal.current();
+        let s2 = signal.clone();
+        let waiter = std::thread::spawn(move || {
+            let t = Instant::now();
+            s2.wait(seen, t + Duration::from_secs(10));
+            t.elapsed()
+        });
+        std::thread::sleep(Duration::from_millis(20));
+        signal.notify();
+        let waited = waiter.join().unwrap_or(Duration::from_secs(99));
+        assert!(waited < Duration::from_secs(5));
+        // A change before the wait starts is not missed.
+        let seen = signal.current();
+        signal.notify();
+        let t = Instant::now();
+        signal.wait(seen, t + Duration::from_secs(10));
+        assert!(t.elapsed() < Duration::from_secs(1));
+    }
 }

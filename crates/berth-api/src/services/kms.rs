@@ -207,6 +207,9 @@ pub(crate) fn authorize_key(
     for (k, v) in extra {
         check = check.with_context(k, v.clone());
     }
+    for t in &key.tags {
+        check = check.with_context(&format!("aws:ResourceTag/{}", t.key), t.value.clone());
+    }
     if let Some(c) = context {
         for (k, v) in c {
             check = check.with_context(&format!("kms:EncryptionContext:{k}"), v.clone());
@@ -271,6 +274,25 @@ fn unsupported(what: &str, value: &str) -> WireError {
     .into()
 }
 
+/// AWS's policy lockout safety check: a key policy must let the caller change it later.
+fn lockout_check(ctx: &Ctx<'_>, key_arn: &str, policy: &str) -> Result<(), WireError> {
+    let check = Check::new("kms:PutKeyPolicy", key_arn)
+        .owned_by(ctx.account())
+        .with_resource_policy(Some(policy), Mode::ResourcePolicyRequired)
+        .with_context("kms:CallerAccount", ctx.account());
+    authz::authorize(ctx, &check).map_err(|e| {
+        if e.code == "AccessDeniedException" {
+            KmsError::MalformedPolicy(
+                "The new key policy will not allow you to update the key policy in the future."
+                    .into(),
+            )
+            .into()
+        } else {
+            e
+        }
+    })
+}
+
 fn create_key(ctx: &Ctx<'_>, input: &Value) -> Result<Value, WireError> {
     for (field, allowed) in [
         ("KeySpec", "SYMMETRIC_DEFAULT"),
@@ -291,9 +313,19 @@ fn create_key(ctx: &Ctx<'_>, input: &Value) -> Result<Value, WireError> {
         return Err(unsupported("CustomKeyStoreId", "(custom key stores)"));
     }
     ctx.authorize("kms:CreateKey", "*")?;
+    let policy = opt_str(input, "Policy")?;
+    let key_id = berth_kms::new_key_id();
+    if let Some(p) = policy {
+        berth_kms::validate_policy(p)?;
+        if opt_bool(input, "BypassPolicyLockoutSafetyCheck")? != Some(true) {
+            let arn = berth_kms::key_arn_of(&ctx.caller.region, ctx.account(), &key_id);
+            lockout_check(ctx, &arn, p)?;
+        }
+    }
     let new = NewKey {
+        key_id: Some(key_id),
         description: opt_str(input, "Description")?.unwrap_or("").to_string(),
-        policy: opt_str(input, "Policy")?.map(str::to_string),
+        policy: policy.map(str::to_string),
         tags: tags_of(input)?,
     };
     let key = kms(ctx).create_key(ctx.account(), &ctx.caller.region, ctx.now_secs(), new)?;
@@ -305,13 +337,18 @@ fn describe_key(ctx: &Ctx<'_>, input: &Value) -> Result<Value, WireError> {
     Ok(json!({ "KeyMetadata": key_metadata(&key) }))
 }
 
-fn limit_of(input: &Value, default: usize) -> Result<usize, WireError> {
+/// `Limit`: 1 to `max`, `default` when absent.
+fn limit_of(input: &Value, default: usize, max: i64) -> Result<usize, WireError> {
     match opt_i64(input, "Limit")? {
         None => Ok(default),
-        Some(n) if (1..=1000).contains(&n) => Ok(n as usize),
+        Some(n) if (1..=max).contains(&n) => Ok(n as usize),
         Some(n) => Err(KmsError::Validation(format!(
             "1 validation error detected: Value '{n}' at 'limit' failed to satisfy constraint: Member must have value {}",
-            if n < 1 { "greater than or equal to 1" } else { "less than or equal to 1000" }
+            if n < 1 {
+                "greater than or equal to 1".to_string()
+            } else {
+                format!("less than or equal to {max}")
+            }
         ))
         .into()),
     }
@@ -319,7 +356,7 @@ fn limit_of(input: &Value, default: usize) -> Result<usize, WireError> {
 
 fn list_keys(ctx: &Ctx<'_>, input: &Value) -> Result<Value, WireError> {
     ctx.authorize("kms:ListKeys", "*")?;
-    let limit = limit_of(input, 1000)?;
+    let limit = limit_of(input, 100, 1000)?;
     let page = kms(ctx).list_keys(
         ctx.account(),
         &ctx.caller.region,
@@ -353,7 +390,17 @@ fn disable_key(ctx: &Ctx<'_>, input: &Value) -> Result<Value, WireError> {
 
 fn schedule_key_deletion(ctx: &Ctx<'_>, input: &Value) -> Result<Value, WireError> {
     let days = opt_i64(input, "PendingWindowInDays")?.unwrap_or(30);
-    let key = key_for(ctx, input, "kms:ScheduleKeyDeletion")?;
+    let key = resolve(ctx, req_str(input, "KeyId")?)?;
+    authorize_key(
+        ctx,
+        "kms:ScheduleKeyDeletion",
+        &key,
+        None,
+        &[(
+            "kms:ScheduleKeyDeletionPendingWindowInDays",
+            days.to_string(),
+        )],
+    )?;
     let key = kms(ctx).schedule_deletion(&key, days, ctx.now_secs())?;
     Ok(json!({
         "KeyId": key.arn,
@@ -410,7 +457,7 @@ fn list_aliases(ctx: &Ctx<'_>, input: &Value) -> Result<Value, WireError> {
         None => None,
     };
     ctx.authorize("kms:ListAliases", "*")?;
-    let limit = limit_of(input, 100)?;
+    let limit = limit_of(input, 50, 100)?;
     let page = kms(ctx).list_aliases(
         ctx.account(),
         &ctx.caller.region,
@@ -458,7 +505,10 @@ fn put_key_policy(ctx: &Ctx<'_>, input: &Value) -> Result<Value, WireError> {
     policy_name(input)?;
     let policy = req_str(input, "Policy")?;
     let key = key_for(ctx, input, "kms:PutKeyPolicy")?;
-    // berth does not run AWS's policy lockout safety check (BypassPolicyLockoutSafetyCheck).
+    berth_kms::validate_policy(policy)?;
+    if opt_bool(input, "BypassPolicyLockoutSafetyCheck")? != Some(true) {
+        lockout_check(ctx, &key.arn, policy)?;
+    }
     kms(ctx).put_policy(&key, policy, ctx.now_secs())?;
     Ok(json!({}))
 }
@@ -468,6 +518,20 @@ fn tag_resource(ctx: &Ctx<'_>, input: &Value) -> Result<Value, WireError> {
     let key = key_for(ctx, input, "kms:TagResource")?;
     kms(ctx).tag_key(&key, &tags, ctx.now_secs())?;
     Ok(json!({}))
+}
+
+/// DryRun: everything is checked, nothing is done.
+fn dry_run(input: &Value, keys: &[&Key]) -> Result<(), WireError> {
+    if opt_bool(input, "DryRun")? == Some(true) {
+        for k in keys {
+            k.check_usable()?;
+        }
+        return Err(WireError::client(
+            "DryRunOperationException",
+            "The request would have succeeded, but the DryRun option is set.",
+        ));
+    }
+    Ok(())
 }
 
 fn check_algorithm(input: &Value, field: &str) -> Result<(), WireError> {
@@ -492,6 +556,7 @@ fn encrypt(ctx: &Ctx<'_>, input: &Value) -> Result<Value, WireError> {
         )
         .into());
     }
+    dry_run(input, &[&key])?;
     let blob = kms(ctx).encrypt(&key, &plaintext, &context)?;
     Ok(json!({
         "CiphertextBlob": B64.encode(blob),
@@ -518,6 +583,7 @@ fn decrypt(ctx: &Ctx<'_>, input: &Value) -> Result<Value, WireError> {
     let context = opt_string_map(input, "EncryptionContext")?;
     let key = blob_key(ctx, &blob, opt_str(input, "KeyId")?)?;
     authorize_key(ctx, "kms:Decrypt", &key, Some(&context), &[])?;
+    dry_run(input, &[&key])?;
     let plain = kms(ctx).decrypt(&key, &blob, &context)?;
     Ok(json!({
         "KeyId": key.arn,
@@ -554,6 +620,7 @@ fn make_data_key(ctx: &Ctx<'_>, input: &Value, action: &str) -> Result<DataKey, 
     let context = opt_string_map(input, "EncryptionContext")?;
     let key = resolve(ctx, req_str(input, "KeyId")?)?;
     authorize_key(ctx, action, &key, Some(&context), &[])?;
+    dry_run(input, &[&key])?;
     let (plain, blob) = kms(ctx).generate_data_key(&key, n, &context)?;
     Ok((key, plain, blob))
 }
@@ -592,6 +659,7 @@ fn re_encrypt(ctx: &Ctx<'_>, input: &Value) -> Result<Value, WireError> {
     )?;
     let dest = resolve(ctx, dest_id)?;
     authorize_key(ctx, "kms:ReEncryptTo", &dest, Some(&dest_context), &[])?;
+    dry_run(input, &[&source, &dest])?;
     let k = kms(ctx);
     let plain = k.decrypt(&source, &blob, &source_context)?;
     let out = k.encrypt(&dest, &plain, &dest_context)?;

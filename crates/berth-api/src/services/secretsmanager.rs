@@ -80,10 +80,18 @@ fn authorize_secret(
     secret: &Secret,
     given: &str,
 ) -> Result<(), WireError> {
-    let check = Check::new(action, &secret.arn)
+    let mut check = Check::new(action, &secret.arn)
         .owned_by(&secret.account)
         .with_resource_policy(secret.resource_policy.as_deref(), Mode::Standard)
         .with_context("secretsmanager:SecretId", secret.arn.clone());
+    for t in &secret.tags {
+        check = check
+            .with_context(&format!("aws:ResourceTag/{}", t.key), t.value.clone())
+            .with_context(
+                &format!("secretsmanager:ResourceTag/{}", t.key),
+                t.value.clone(),
+            );
+    }
     authz::authorize(ctx, &check).map_err(|e| name_given_id(e, &secret.arn, given))
 }
 
@@ -135,8 +143,13 @@ fn authorize_via(
     context: &EncryptionContext,
 ) -> Result<(), WireError> {
     let via = format!("secretsmanager.{}.amazonaws.com", ctx.caller.region);
-    authorize_key(ctx, action, key, Some(context), &[("kms:ViaService", via)])
-        .map_err(|_| WireError::client("AccessDeniedException", KMS_DENIED))
+    authorize_key(ctx, action, key, Some(context), &[("kms:ViaService", via)]).map_err(|e| {
+        if e.code == "AccessDeniedException" {
+            WireError::client("AccessDeniedException", KMS_DENIED)
+        } else {
+            e
+        }
+    })
 }
 
 /// The key that encrypts new versions of a secret of `owner`: the one named, or the AWS
@@ -171,7 +184,9 @@ fn seal(
 ) -> Result<NewVersion, WireError> {
     let key = write_key(ctx, owner, kms_key_id)?;
     let context = encryption_context(arn, version_id);
+    // AWS documents both permissions for writing a secret under a key.
     authorize_via(ctx, "kms:GenerateDataKey", &key, &context)?;
+    authorize_via(ctx, "kms:Decrypt", &key, &context)?;
     let (data_key, blob) = kms(ctx)
         .generate_data_key(&key, 32, &context)
         .map_err(|e| match e {
@@ -196,7 +211,10 @@ fn open(ctx: &Ctx<'_>, secret: &Secret, version: &Version) -> Result<SecretValue
     let failure = || WireError::client("DecryptionFailure", DECRYPTION_FAILURE);
     let key = kms(ctx)
         .key_of_blob(&secret.region, &blob, ctx.now_secs())
-        .map_err(|_| failure())?;
+        .map_err(|e| match e {
+            KmsError::Seal(_) | KmsError::Store(_) => WireError::from(e),
+            _ => failure(),
+        })?;
     let context = encryption_context(&secret.arn, &version.id);
     authorize_via(ctx, "kms:Decrypt", &key, &context)?;
     let data_key = kms(ctx)
@@ -291,18 +309,24 @@ fn create_secret(ctx: &Ctx<'_>, input: &Value) -> Result<Value, WireError> {
     let sm = secrets(ctx);
     if let Some(existing) = sm.by_name(&account, &region, name, now)? {
         authorize_secret(ctx, "secretsmanager:CreateSecret", &existing, name)?;
+        if existing.is_deleted() {
+            return Err(SecretsError::NameScheduledForDeletion.into());
+        }
         // A retry of the same CreateSecret (same token, same value) answers as the first did.
-        if let Some(v) = existing
-            .version(&version_id)
-            .filter(|_| !existing.is_deleted())
-        {
+        if let Some(v) = existing.version(&version_id) {
             same_version(ctx, &existing, v, value.as_ref())?;
             return Ok(json!({"ARN": existing.arn, "Name": existing.name, "VersionId": v.id}));
         }
+        return Err(SecretsError::Exists(name.to_string()).into());
     }
     let arn = berth_secrets::new_arn(&account, &region, name);
     let check = Check::new("secretsmanager:CreateSecret", &arn).owned_by(&account);
     authz::authorize(ctx, &check).map_err(|e| name_given_id(e, &arn, name))?;
+    if !tags.is_empty() {
+        // Tagging at creation needs TagResource as well.
+        let check = Check::new("secretsmanager:TagResource", &arn).owned_by(&account);
+        authz::authorize(ctx, &check).map_err(|e| name_given_id(e, &arn, name))?;
+    }
     let version = match &value {
         Some(v) => Some(seal(ctx, &account, &arn, kms_key_id, &version_id, v)?),
         None => None,
@@ -328,14 +352,15 @@ fn create_secret(ctx: &Ctx<'_>, input: &Value) -> Result<Value, WireError> {
     Ok(out)
 }
 
-/// GetSecretValue's answer for one secret, or its error.
-fn read_value(ctx: &Ctx<'_>, secret: &Secret, input: &Value) -> Result<Value, WireError> {
+/// GetSecretValue's answer for one secret (the version by id, by label, or AWSCURRENT).
+fn read_value(
+    ctx: &Ctx<'_>,
+    secret: &Secret,
+    version_id: Option<&str>,
+    stage: Option<&str>,
+) -> Result<Value, WireError> {
     secret.check_not_deleted()?;
-    let version_id = opt_str(input, "VersionId")?;
-    if let Some(v) = version_id {
-        berth_secrets::validate_version_id("versionId", v)?;
-    }
-    let version = secret.select_version(version_id, opt_str(input, "VersionStage")?)?;
+    let version = secret.select_version(version_id, stage)?;
     let value = open(ctx, secret, version)?;
     secrets(ctx).touch(secret, &version.id, ctx.now_secs())?;
     let mut out = Map::new();
@@ -350,11 +375,17 @@ fn read_value(ctx: &Ctx<'_>, secret: &Secret, input: &Value) -> Result<Value, Wi
 
 fn get_secret_value(ctx: &Ctx<'_>, input: &Value) -> Result<Value, WireError> {
     let id = secret_id(input)?;
+    let version_id = opt_str(input, "VersionId")?;
+    if let Some(v) = version_id {
+        berth_secrets::validate_version_id("versionId", v)?;
+    }
+    let stage = opt_str(input, "VersionStage")?;
     let secret = find(ctx, id, "secretsmanager:GetSecretValue")?;
-    read_value(ctx, &secret, input)
+    read_value(ctx, &secret, version_id, stage)
 }
 
 fn batch_get_secret_value(ctx: &Ctx<'_>, input: &Value) -> Result<Value, WireError> {
+    ctx.authorize("secretsmanager:BatchGetSecretValue", "*")?;
     let ids = opt_str_list(input, "SecretIdList")?;
     let has_filters = opt_list(input, "Filters")?.is_some_and(|f| !f.is_empty());
     let ids: Vec<String> = match (ids, has_filters) {
@@ -393,7 +424,7 @@ fn batch_get_secret_value(ctx: &Ctx<'_>, input: &Value) -> Result<Value, WireErr
     let end = (start + max).min(ids.len());
     for id in ids.iter().take(end).skip(start) {
         let one = find(ctx, id, "secretsmanager:GetSecretValue")
-            .and_then(|s| read_value(ctx, &s, &json!({})));
+            .and_then(|s| read_value(ctx, &s, None, None));
         match one {
             Ok(v) => values.push(v),
             Err(e) => errors.push(json!({
@@ -784,4 +815,43 @@ fn untag_resource(ctx: &Ctx<'_>, input: &Value) -> Result<Value, WireError> {
     let secret = find(ctx, id, "secretsmanager:UntagResource")?;
     secrets(ctx).untag(&secret, &keys, ctx.now_secs())?;
     Ok(json!({}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn denial_names_the_secret_id_as_given() {
+        let arn = "arn:aws:secretsmanager:us-east-1:000000000000:secret:db-AbCdEf";
+        let e = WireError::client(
+            "AccessDeniedException",
+            format!(
+                "User: u is not authorized to perform: secretsmanager:GetSecretValue on resource: {arn} because no identity-based policy allows the secretsmanager:GetSecretValue action"
+            ),
+        );
+        let e = name_given_id(e, arn, "db");
+        assert_eq!(
+            e.message.as_deref(),
+            Some(
+                "User: u is not authorized to perform: secretsmanager:GetSecretValue on resource: db because no identity-based policy allows the secretsmanager:GetSecretValue action"
+            )
+        );
+        let other = name_given_id(
+            WireError::client("X", format!("on resource: {arn} x")),
+            arn,
+            "db",
+        );
+        assert!(other.message.is_some_and(|m| m.contains(arn)));
+    }
+
+    #[test]
+    fn page_tokens_round_trip() {
+        let token = next_token(40);
+        let input = json!({"NextToken": token, "MaxResults": 5});
+        assert_eq!(page_args(&input, 100).ok(), Some((40, 5)));
+        assert!(page_args(&json!({"NextToken": "nope"}), 100).is_err());
+        assert!(page_args(&json!({"MaxResults": 0}), 100).is_err());
+        assert!(page_args(&json!({"MaxResults": 101}), 100).is_err());
+    }
 }
