@@ -10,6 +10,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from conftest import Creds, berth_bin, error_code, error_message, json_body
+from helpers import allow, user_creds
 
 ACCOUNT = "000000000000"
 CAP = "ecs.capability.private-registry-authentication.secretsmanager"
@@ -739,33 +740,22 @@ def test_cli_run_task_flow(berth):
 # ---- authorisation --------------------------------------------------------------------------
 
 
-def make_user(berth, name, actions):
-    iam = berth.client("iam")
-    iam.create_user(UserName=name)
-    iam.put_user_policy(UserName=name, PolicyName="p", PolicyDocument=json.dumps({
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Action": actions, "Resource": "*"}],
-    }))
-    key = iam.create_access_key(UserName=name)["AccessKey"]
-    return Creds(key["AccessKeyId"], key["SecretAccessKey"])
-
-
 def test_run_task_needs_pass_role_on_the_execution_role(berth):
     root = berth.client("ecs")
     register_seed(root)
     register_instance(root, attributes=[CAP])
-    ecs = berth.client("ecs", creds=make_user(berth, "deployer", ["ecs:*"]))
+    ecs = berth.client("ecs", creds=user_creds(berth, "deployer", allow(["ecs:*"])))
     code, msg = client_error(ecs.run_task, taskDefinition="private-app")
     assert code == "AccessDeniedException"
     assert "iam:PassRole" in msg and f"arn:aws:iam::{ACCOUNT}:role/ecsTaskExecutionRole" in msg
     assert ecs.list_tasks()["taskArns"] == []
-    passer = berth.client("ecs", creds=make_user(berth, "passer", ["ecs:*", "iam:PassRole"]))
+    passer = berth.client("ecs", creds=user_creds(berth, "passer", allow(["ecs:*", "iam:PassRole"])))
     assert len(passer.run_task(taskDefinition="private-app")["tasks"]) == 1
 
 
 def test_ecs_calls_are_authorised(berth):
     berth.client("ecs").create_cluster()
-    reader = berth.client("ecs", creds=make_user(berth, "reader", ["ecs:List*", "ecs:Describe*"]))
+    reader = berth.client("ecs", creds=user_creds(berth, "reader", allow(["ecs:List*", "ecs:Describe*"])))
     assert reader.list_clusters()["clusterArns"] == [f"arn:aws:ecs:us-east-1:{ACCOUNT}:cluster/default"]
     code, msg = client_error(reader.register_task_definition, family="f",
                              containerDefinitions=[{"name": "a", "image": "x", "memory": 8}])
@@ -778,8 +768,8 @@ def test_agents_act_only_for_their_own_instance(berth):
     root = berth.client("ecs")
     register_seed(root)
     agent_actions = ["ecs:RegisterContainerInstance", "ecs:Poll", "ecs:Submit*"]
-    a_creds = make_user(berth, "agent-a", agent_actions)
-    b_creds = make_user(berth, "agent-b", agent_actions)
+    a_creds = user_creds(berth, "agent-a", allow(agent_actions))
+    b_creds = user_creds(berth, "agent-b", allow(agent_actions))
     a = register_instance(berth.client("ecs", creds=a_creds), attributes=[CAP])
     b = register_instance(berth.client("ecs", creds=b_creds), attributes=[CAP], memory=64)
     task = root.run_task(taskDefinition="private-app")["tasks"][0]

@@ -8,6 +8,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from conftest import ROOT_KEY_ID, Creds, error_code, error_message
+from helpers import allow, trust_user, user_creds
 
 ACCOUNT = "000000000000"
 ECS_EXEC_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
@@ -21,17 +22,6 @@ TRUST_ECS = {
 }
 
 
-def allow(actions, resources="*"):
-    return {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": actions, "Resource": resources}]}
-
-
-def trust_user(user_arn):
-    return {
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Principal": {"AWS": user_arn}, "Action": "sts:AssumeRole"}],
-    }
-
-
 def status(exc):
     return exc.response["ResponseMetadata"]["HTTPStatusCode"]
 
@@ -43,15 +33,6 @@ def expect_error(call, code, message, http_status, **kwargs):
     assert error_message(e.value) == message
     assert status(e.value) == http_status
     return e.value
-
-
-def user_creds(berth, name, policy=None):
-    iam = berth.client("iam")
-    iam.create_user(UserName=name)
-    if policy is not None:
-        iam.put_user_policy(UserName=name, PolicyName="p", PolicyDocument=json.dumps(policy))
-    key = iam.create_access_key(UserName=name)["AccessKey"]
-    return Creds(key["AccessKeyId"], key["SecretAccessKey"])
 
 
 # --- users ---------------------------------------------------------------------------------

@@ -3,12 +3,12 @@ CLI, with AWS's error codes and messages."""
 
 import base64
 import json
-import subprocess
 
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import REGION, Creds, berth_bin, error_code, error_message
+from conftest import REGION, error_code, error_message
+from helpers import allow, other_account, user_creds
 
 ACCOUNT = "000000000000"
 OTHER = "111122223333"
@@ -22,29 +22,6 @@ def expect(call, code, message=None, **kwargs):
         assert error_message(e.value) == message, e.value.response
     assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
     return e.value
-
-
-def user_creds(berth, name, policy=None):
-    iam = berth.client("iam")
-    iam.create_user(UserName=name)
-    if policy is not None:
-        iam.put_user_policy(UserName=name, PolicyName="p", PolicyDocument=json.dumps(policy))
-    key = iam.create_access_key(UserName=name)["AccessKey"]
-    return Creds(key["AccessKeyId"], key["SecretAccessKey"])
-
-
-def other_account(berth, account=OTHER):
-    p = subprocess.run(
-        [berth_bin(), "account", "create", account, "--data-dir", str(berth.data_dir)],
-        capture_output=True, text=True, timeout=30,
-    )
-    assert p.returncode == 0, p.stderr
-    out = json.loads(p.stdout)
-    return Creds(out["AccessKeyId"], out["SecretAccessKey"])
-
-
-def allow(actions, resources="*"):
-    return {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": actions, "Resource": resources}]}
 
 
 # --- keys -----------------------------------------------------------------------------------
@@ -359,7 +336,7 @@ def test_key_policy_without_account_delegation_binds_even_root(berth):
 
 def test_cross_account_key_needs_key_policy_and_arn(berth):
     kms = berth.client("kms")
-    other = other_account(berth)
+    other = other_account(berth, OTHER)
     okms = berth.client("kms", creds=other)
     # B's key, whose policy lets account A use it.
     policy = {

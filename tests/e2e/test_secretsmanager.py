@@ -4,7 +4,6 @@ and envelope encryption through KMS as the calling principal — with AWS's erro
 import json
 import os
 import re
-import subprocess
 import time
 
 import boto3
@@ -12,7 +11,8 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from conftest import REGION, Creds, berth_bin, error_code, error_message
+from conftest import REGION, Creds, error_code, error_message
+from helpers import allow, other_account, user_creds
 
 ACCOUNT = "000000000000"
 OTHER = "111122223333"
@@ -41,29 +41,6 @@ def raw_client(berth, service="secretsmanager", creds=None):
         aws_session_token=c.session_token,
         config=Config(retries={"max_attempts": 1}, parameter_validation=False),
     )
-
-
-def user_creds(berth, name, policy=None, creds=None):
-    iam = berth.client("iam", creds=creds)
-    iam.create_user(UserName=name)
-    if policy is not None:
-        iam.put_user_policy(UserName=name, PolicyName="p", PolicyDocument=json.dumps(policy))
-    key = iam.create_access_key(UserName=name)["AccessKey"]
-    return Creds(key["AccessKeyId"], key["SecretAccessKey"])
-
-
-def other_account(berth, account=OTHER):
-    p = subprocess.run(
-        [berth_bin(), "account", "create", account, "--data-dir", str(berth.data_dir)],
-        capture_output=True, text=True, timeout=30,
-    )
-    assert p.returncode == 0, p.stderr
-    out = json.loads(p.stdout)
-    return Creds(out["AccessKeyId"], out["SecretAccessKey"])
-
-
-def allow(actions, resources="*"):
-    return {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": actions, "Resource": resources}]}
 
 
 # --- the seed flow --------------------------------------------------------------------------
@@ -515,7 +492,7 @@ def test_explicit_deny_in_resource_policy(berth):
 
 
 def test_cross_account_needs_resource_policy_key_policy_and_identity_policy(berth):
-    other = other_account(berth)
+    other = other_account(berth, OTHER)
     osm = berth.client("secretsmanager", creds=other)
     okms = berth.client("kms", creds=other)
     consumer_root = f"arn:aws:iam::{ACCOUNT}:root"

@@ -6,32 +6,13 @@ import pytest
 from botocore.exceptions import ClientError
 
 from conftest import Creds, error_code, error_message
+from helpers import allow, trust_user, user_creds
 
 ACCOUNT = "000000000000"
 
 
-def make_user(berth, name, policy=None):
-    iam = berth.client("iam")
-    iam.create_user(UserName=name)
-    if policy is not None:
-        iam.put_user_policy(UserName=name, PolicyName="narrow", PolicyDocument=json.dumps(policy))
-    key = iam.create_access_key(UserName=name)["AccessKey"]
-    return Creds(key["AccessKeyId"], key["SecretAccessKey"])
-
-
-def allow(actions, resources="*"):
-    return {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": actions, "Resource": resources}]}
-
-
-def trust_user(user_arn):
-    return {
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Principal": {"AWS": user_arn}, "Action": "sts:AssumeRole"}],
-    }
-
-
 def test_user_with_narrow_policy_allowed_and_denied_cli(berth):
-    alice = make_user(berth, "alice", allow("iam:GetUser", f"arn:aws:iam::{ACCOUNT}:user/alice"))
+    alice = user_creds(berth, "alice", allow("iam:GetUser", f"arn:aws:iam::{ACCOUNT}:user/alice"))
     code, out, err = berth.aws("iam", "get-user", "--user-name", "alice", creds=alice)
     assert code == 0, err
     assert json.loads(out)["User"]["Arn"] == f"arn:aws:iam::{ACCOUNT}:user/alice"
@@ -58,7 +39,7 @@ def test_explicit_deny_wins(berth):
             {"Effect": "Deny", "Action": "iam:CreateUser", "Resource": "*"},
         ],
     }
-    carol = make_user(berth, "carol", policy)
+    carol = user_creds(berth, "carol", policy)
     iam = berth.client("iam", creds=carol)
     iam.list_users()
     with pytest.raises(ClientError) as e:
@@ -68,7 +49,7 @@ def test_explicit_deny_wins(berth):
 
 
 def test_assume_role_allowed_by_trust_policy(berth):
-    alice = make_user(berth, "alice", allow("sts:AssumeRole", f"arn:aws:iam::{ACCOUNT}:role/reader"))
+    alice = user_creds(berth, "alice", allow("sts:AssumeRole", f"arn:aws:iam::{ACCOUNT}:role/reader"))
     iam = berth.client("iam")
     iam.create_role(RoleName="reader", AssumeRolePolicyDocument=json.dumps(trust_user(f"arn:aws:iam::{ACCOUNT}:user/alice")))
     iam.put_role_policy(RoleName="reader", PolicyName="p", PolicyDocument=json.dumps(allow("iam:ListRoles")))
@@ -104,7 +85,7 @@ def test_assume_role_allowed_by_trust_policy(berth):
 
 
 def test_assume_role_denied_when_trust_policy_does_not_allow(berth):
-    bob = make_user(berth, "bob", allow("sts:AssumeRole"))
+    bob = user_creds(berth, "bob", allow("sts:AssumeRole"))
     iam = berth.client("iam")
     iam.create_role(RoleName="private", AssumeRolePolicyDocument=json.dumps(trust_user(f"arn:aws:iam::{ACCOUNT}:user/alice")))
     code, out, err = berth.aws(
@@ -129,7 +110,7 @@ def test_assume_role_denied_when_trust_policy_does_not_allow(berth):
 
 def test_account_delegating_trust_needs_the_identity_policy(berth):
     # Trusting the account delegates to IAM: a user may assume the role only if its own policy allows.
-    dave = make_user(berth, "dave", allow("iam:GetUser"))
+    dave = user_creds(berth, "dave", allow("iam:GetUser"))
     iam = berth.client("iam")
     iam.create_role(
         RoleName="delegated",
@@ -144,7 +125,7 @@ def test_account_delegating_trust_needs_the_identity_policy(berth):
 
 
 def test_assume_role_validation(berth):
-    erin = make_user(berth, "erin", allow("sts:AssumeRole"))
+    erin = user_creds(berth, "erin", allow("sts:AssumeRole"))
     iam = berth.client("iam")
     iam.create_role(RoleName="r", AssumeRolePolicyDocument=json.dumps(trust_user(f"arn:aws:iam::{ACCOUNT}:user/erin")))
     sts = berth.client("sts", creds=erin)
@@ -168,7 +149,7 @@ def test_assume_role_validation(berth):
 
 def test_expired_session_credentials_are_refused(berth_factory):
     b = berth_factory()
-    frank = make_user(b, "frank", allow("sts:AssumeRole"))
+    frank = user_creds(b, "frank", allow("sts:AssumeRole"))
     b.client("iam").create_role(
         RoleName="short", AssumeRolePolicyDocument=json.dumps(trust_user(f"arn:aws:iam::{ACCOUNT}:user/frank"))
     )
