@@ -259,10 +259,16 @@ impl Iam<'_> {
         if let Some(existing) = self.live_service_session(&index_key, &role, session_name, now)? {
             return Ok(existing);
         }
-        let duration = DEFAULT_DURATION.min(role.max_session_duration).max(MIN_DURATION);
+        let duration = DEFAULT_DURATION
+            .min(role.max_session_duration)
+            .max(MIN_DURATION);
         let session = self.issue_session(&role, session_name, duration, None, Vec::new(), now)?;
         self.store_write(|tx| {
-            tx.put(SERVICE_SESSIONS, &index_key, session.access_key_id.as_bytes())?;
+            tx.put(
+                SERVICE_SESSIONS,
+                &index_key,
+                session.access_key_id.as_bytes(),
+            )?;
             Ok(())
         })?;
         Ok(session)
@@ -439,7 +445,9 @@ mod tests {
             .map(|e| e.to_string());
         assert_eq!(
             e.as_deref(),
-            Some("ecs-tasks.amazonaws.com is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::111122223333:role/exec")
+            Some(
+                "ecs-tasks.amazonaws.com is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::111122223333:role/exec"
+            )
         );
     }
 
@@ -448,8 +456,12 @@ mod tests {
         let store = SqliteStore::in_memory().unwrap();
         let rk = RootKey::generate();
         let iam = Iam::new(&store, &rk);
-        iam.create_role("111122223333", crate::roles::NewRole::new("exec", ECS_TRUST), 0)
-            .unwrap();
+        iam.create_role(
+            "111122223333",
+            crate::roles::NewRole::new("exec", ECS_TRUST),
+            0,
+        )
+        .unwrap();
         let assume = |session: &str, now: u64| {
             iam.assume_role_for_service(
                 "arn:aws:iam::111122223333:role/exec",
@@ -467,8 +479,14 @@ mod tests {
         assert_eq!(*again.session_token, *first.session_token);
         assert_eq!(*again.secret_access_key, *first.secret_access_key);
         // Another task gets its own session; so does this one once its session nears expiry.
-        assert_ne!(assume("t2", 1100).unwrap().access_key_id, first.access_key_id);
-        assert_ne!(assume("t1", first.expiration - 60).unwrap().access_key_id, first.access_key_id);
+        assert_ne!(
+            assume("t2", 1100).unwrap().access_key_id,
+            first.access_key_id
+        );
+        assert_ne!(
+            assume("t1", first.expiration - 60).unwrap().access_key_id,
+            first.access_key_id
+        );
         // A trust policy with the wrong source account refuses the service.
         assert!(
             iam.assume_role_for_service(
@@ -488,7 +506,10 @@ mod tests {
         let rk = RootKey::generate();
         assert_eq!(*session_token(&rk, "ASIA1"), *session_token(&rk, "ASIA1"));
         assert_ne!(*session_token(&rk, "ASIA1"), *session_token(&rk, "ASIA2"));
-        assert_ne!(*session_token(&rk, "ASIA1"), *session_token(&RootKey::generate(), "ASIA1"));
+        assert_ne!(
+            *session_token(&rk, "ASIA1"),
+            *session_token(&RootKey::generate(), "ASIA1")
+        );
     }
 
     #[test]

@@ -37,6 +37,11 @@ enum LogFormat {
 enum Command {
     /// Run the control plane: ECS, Secrets Manager, KMS, IAM and STS on one port.
     Server(ServerArgs),
+    /// Run a container agent: register a container instance with berth and run the tasks
+    /// placed on it on the local Docker Engine (credentials from the standard AWS settings).
+    Agent(AgentArgs),
+    /// Run the control plane and an agent on cluster `default` in one process.
+    Up(ServerArgs),
     /// Manage accounts.
     Account {
         #[command(subcommand)]
@@ -54,6 +59,19 @@ struct ServerArgs {
     /// The default account's id.
     #[arg(long, default_value = "000000000000", env = "BERTH_ACCOUNT_ID")]
     account_id: String,
+}
+
+#[derive(clap::Args)]
+struct AgentArgs {
+    /// berth's endpoint, e.g. http://127.0.0.1:4599.
+    #[arg(long, env = "BERTH_ENDPOINT")]
+    endpoint: String,
+    /// The cluster to join (created on first use).
+    #[arg(long, env = "ECS_CLUSTER", default_value = "default")]
+    cluster: String,
+    /// Register as an EXTERNAL (ECS Anywhere) container instance instead of EC2.
+    #[arg(long)]
+    external: bool,
 }
 
 #[derive(clap::Args)]
@@ -79,6 +97,8 @@ fn main() -> anyhow::Result<()> {
     init_logging(cli.log_format);
     match cli.command {
         Command::Server(args) => server(args),
+        Command::Agent(args) => agent(args),
+        Command::Up(args) => up(args),
         Command::Account {
             command: AccountCommand::Create { account_id, data },
         } => account_create(&account_id, data),
@@ -104,14 +124,22 @@ fn unix_now() -> u64 {
         .unwrap_or(0)
 }
 
-fn server(args: ServerArgs) -> anyhow::Result<()> {
+/// The control plane, ready to serve: its state, its data directory, and the default
+/// account's root credentials when they are known in this process.
+struct Prepared {
+    state: Arc<berth_api::ApiState>,
+    dir: DataDir,
+    root: Option<berth_agent::Credentials>,
+}
+
+fn prepare_server(args: &ServerArgs) -> anyhow::Result<Prepared> {
     if !berth_core::ids::is_account_id(&args.account_id) {
         bail!(
             "--account-id must be twelve digits, not {:?}",
             args.account_id
         );
     }
-    let dir = DataDir::open(args.data.data_dir)?;
+    let dir = DataDir::open(args.data.data_dir.clone())?;
     let root_key = dir.root_key()?;
     let store = Arc::new(dir.store()?);
     let iam = berth_iam::Iam::new(store.as_ref(), &root_key);
@@ -121,10 +149,12 @@ fn server(args: ServerArgs) -> anyhow::Result<()> {
     let env_secret = std::env::var("BERTH_ROOT_SECRET_ACCESS_KEY")
         .ok()
         .filter(|s| !s.is_empty());
+    let mut root = None;
     match (env_key, env_secret.map(zeroize::Zeroizing::new)) {
         (Some(id), Some(secret)) => {
             iam.ensure_root_key(&args.account_id, &id, &secret, unix_now())?;
             tracing::info!(account = %args.account_id, access_key_id = %id, "root credentials from the environment");
+            root = Some(berth_agent::Credentials::new(&id, &secret, None));
         }
         (None, None) => {
             if iam.root_key_ids(&args.account_id)?.is_empty() {
@@ -135,6 +165,11 @@ fn server(args: ServerArgs) -> anyhow::Result<()> {
                     path = %dir.credentials_path().display(),
                     "generated root credentials (profile berth)"
                 );
+                root = Some(berth_agent::Credentials::new(
+                    &creds.access_key_id,
+                    &creds.secret_access_key,
+                    None,
+                ));
             }
         }
         _ => {
@@ -159,20 +194,136 @@ fn server(args: ServerArgs) -> anyhow::Result<()> {
         root_key,
         clock_offset_secs,
     });
+    Ok(Prepared { state, dir, root })
+}
+
+async fn serve(
+    listener: tokio::net::TcpListener,
+    state: Arc<berth_api::ApiState>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    axum::serve(
+        listener,
+        berth_api::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+    .context("serving")
+}
+
+fn server(args: ServerArgs) -> anyhow::Result<()> {
+    let Prepared { state, dir, .. } = prepare_server(&args)?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    runtime.block_on(async move {
+    let result = runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
             .with_context(|| format!("binding {}", args.listen))?;
         tracing::info!(listen = %listener.local_addr()?, data_dir = %dir.path().display(), "berth server ready");
-        axum::serve(
-            listener,
-            berth_api::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
-        )
-            .with_graceful_shutdown(shutdown_signal())
+        let stop = shutdown_watch();
+        let server = serve(listener, state, stopped(stop.clone()));
+        tokio::pin!(server);
+        tokio::select! {
+            r = &mut server => r,
+            _ = async {
+                stopped(stop).await;
+                tokio::time::sleep(SHUTDOWN_GRACE).await;
+            } => {
+                tracing::info!("requests still open after the grace period (agents' long polls); exiting");
+                Ok(())
+            }
+        }
+    });
+    runtime.shutdown_timeout(std::time::Duration::from_millis(200));
+    result
+}
+
+/// How long a stopping server waits for open requests (an agent's long poll holds one for up
+/// to 20 s).
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// A shutdown signal (SIGINT or SIGTERM) that several tasks can wait for.
+fn shutdown_watch() -> tokio::sync::watch::Receiver<bool> {
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = tx.send(true);
+    });
+    rx
+}
+
+async fn stopped(mut rx: tokio::sync::watch::Receiver<bool>) {
+    let _ = rx.wait_for(|s| *s).await;
+}
+
+fn agent(args: AgentArgs) -> anyhow::Result<()> {
+    let credentials = berth_agent::credentials_from_environment().map_err(anyhow::Error::msg)?;
+    let opts = berth_agent::AgentOptions {
+        endpoint: args.endpoint,
+        cluster: args.cluster,
+        external: args.external,
+        credentials,
+        region: berth_agent::region_from_environment(),
+        docker_host: std::env::var("DOCKER_HOST").ok().filter(|h| !h.is_empty()),
+        instance_file: None,
+        engine_auth: berth_agent::EngineAuth::from_environment(),
+    };
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(berth_agent::run_agent(opts, shutdown_signal()))?;
+    Ok(())
+}
+
+/// `berth up`: the server and an agent on cluster `default`, signed with the default
+/// account's root credentials, in one process.
+fn up(args: ServerArgs) -> anyhow::Result<()> {
+    let Prepared { state, dir, root } = prepare_server(&args)?;
+    let credentials = match root {
+        Some(c) => c,
+        None => {
+            let path = dir.credentials_path();
+            let text = zeroize::Zeroizing::new(std::fs::read_to_string(&path).with_context(|| {
+                format!(
+                    "the agent needs the root credentials: set BERTH_ROOT_ACCESS_KEY_ID and BERTH_ROOT_SECRET_ACCESS_KEY, or keep {}",
+                    path.display()
+                )
+            })?);
+            berth_agent::run::profile_credentials(&text, "berth")
+                .with_context(|| format!("no profile berth in {}", path.display()))?
+        }
+    };
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    let result = runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(args.listen)
             .await
-            .context("serving")
-    })
+            .with_context(|| format!("binding {}", args.listen))?;
+        let addr = listener.local_addr()?;
+        let host = if addr.ip().is_unspecified() {
+            std::net::SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), addr.port())
+        } else {
+            addr
+        };
+        let stop = shutdown_watch();
+        tracing::info!(listen = %addr, data_dir = %dir.path().display(), "berth server ready");
+        let opts = berth_agent::AgentOptions {
+            endpoint: format!("http://{host}"),
+            cluster: "default".to_string(),
+            external: false,
+            credentials,
+            region: berth_agent::region_from_environment(),
+            docker_host: std::env::var("DOCKER_HOST").ok().filter(|h| !h.is_empty()),
+            instance_file: Some(dir.path().join("agent-instance")),
+            engine_auth: berth_agent::EngineAuth::from_environment(),
+        };
+        let server = tokio::spawn(serve(listener, state, stopped(stop.clone())));
+        berth_agent::run_agent(opts, stopped(stop)).await?;
+        // The agent's own long poll may still hold a server thread for up to 20 s: give the
+        // server a moment to finish, then go.
+        match tokio::time::timeout(SHUTDOWN_GRACE, server).await {
+            Ok(joined) => joined.context("the server task")?,
+            Err(_) => Ok(()),
+        }
+    });
+    runtime.shutdown_timeout(std::time::Duration::from_millis(200));
+    result
 }
 
 async fn shutdown_signal() {

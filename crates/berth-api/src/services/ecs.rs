@@ -561,7 +561,11 @@ fn execution_role_credentials(
         return Ok(None);
     };
     let task_id = task.task_arn.rsplit('/').next().unwrap_or(&task.task_arn);
-    let account = task.task_arn.split(':').nth(4).unwrap_or_else(|| ctx.account());
+    let account = task
+        .task_arn
+        .split(':')
+        .nth(4)
+        .unwrap_or_else(|| ctx.account());
     match ctx.state.iam().assume_role_for_service(
         role_arn,
         "ecs-tasks.amazonaws.com",
@@ -651,7 +655,8 @@ fn poll_tasks(ctx: &Ctx<'_>, input: Value) -> Result<Value, WireError> {
         }
     }
     // A task whose role could not be assumed was stopped: it is not the agent's to start.
-    poll.tasks_to_start.retain(|t| !failed.contains(&t.task_arn));
+    poll.tasks_to_start
+        .retain(|t| !failed.contains(&t.task_arn));
     to_json(&poll)
 }
 

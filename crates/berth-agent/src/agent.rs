@@ -1,0 +1,882 @@
+//! The agent loop: register the container instance, long-poll for tasks, run each task's
+//! containers on the runtime and report their states.
+
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use berth_ecs::AgentTask;
+use berth_ecs::agent::AgentContainer;
+use serde_json::{Value, json};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use crate::api::{ApiError, Credentials};
+use crate::asm::{self, RegistryAuth};
+use crate::control::ControlPlane;
+use crate::engine_auth::EngineAuth;
+use crate::runtime::{
+    ContainerRuntime, ContainerSpec, ContainerState, LABEL_CLUSTER, LABEL_CONTAINER_NAME,
+    LABEL_INSTANCE, LABEL_TASK_ARN, LABEL_TASK_FAMILY, LABEL_TASK_REVISION, NetworkBinding,
+    PortMapping, RuntimeError,
+};
+
+/// The ECS agent's default time between SIGTERM and SIGKILL.
+pub const DEFAULT_STOP_TIMEOUT: Duration = Duration::from_secs(30);
+/// How often a pull is tried.
+const PULL_ATTEMPTS: u32 = 5;
+/// The longest stop reason the agent sends.
+const MAX_REASON_CHARS: usize = 1024;
+/// The version berth's agent reports.
+pub const AGENT_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// How the agent registers.
+#[derive(Debug, Clone)]
+pub struct AgentConfig {
+    pub cluster: String,
+    /// Register as an EXTERNAL (ECS Anywhere) instance.
+    pub external: bool,
+    /// The Docker API version the runtime speaks, e.g. `1.41`.
+    pub docker_api_version: String,
+    /// CPU units (1024 per core) and memory (MiB) the instance offers.
+    pub cpu_units: i64,
+    pub memory_mib: i64,
+    /// Where the container instance ARN is kept between runs (`berth up`: in the data
+    /// directory), so a restart re-registers the same instance.
+    pub instance_file: Option<PathBuf>,
+    /// Registry credentials from the agent's environment, for containers without
+    /// `repositoryCredentials`.
+    pub engine_auth: Arc<EngineAuth>,
+}
+
+/// Why the agent stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum AgentError {
+    #[error("registering the container instance: {0}")]
+    Register(ApiError),
+    #[error("container runtime: {0}")]
+    Runtime(RuntimeError),
+}
+
+/// The attributes the instance advertises, as the ECS agent does.
+pub fn attributes(cfg: &AgentConfig) -> Vec<Value> {
+    let mut names = vec![
+        "ecs.capability.private-registry-authentication.secretsmanager".to_string(),
+        "ecs.capability.execution-role-ecr-pull".to_string(),
+        "com.amazonaws.ecs.capability.ecr-auth".to_string(),
+        "com.amazonaws.ecs.capability.privileged-container".to_string(),
+        "com.amazonaws.ecs.capability.logging-driver.json-file".to_string(),
+    ];
+    let minor = cfg
+        .docker_api_version
+        .split_once('.')
+        .and_then(|(_, m)| m.parse::<u32>().ok())
+        .unwrap_or(17);
+    for m in 17..=minor {
+        names.push(format!(
+            "com.amazonaws.ecs.capability.docker-remote-api.1.{m}"
+        ));
+    }
+    if cfg.external {
+        names.push(berth_ecs::placement::EXTERNAL_CAPABILITY.to_string());
+    }
+    let mut out: Vec<Value> = names.into_iter().map(|n| json!({ "name": n })).collect();
+    out.push(json!({ "name": "ecs.os-type", "value": "linux" }));
+    out.push(json!({ "name": "ecs.cpu-architecture", "value": std::env::consts::ARCH }));
+    out
+}
+
+/// The RegisterContainerInstance input (with the previous ARN when re-registering).
+pub fn registration(cfg: &AgentConfig, previous: Option<&str>) -> Value {
+    let mut input = json!({
+        "cluster": cfg.cluster,
+        "totalResources": [
+            {"name": "CPU", "type": "INTEGER", "integerValue": cfg.cpu_units},
+            {"name": "MEMORY", "type": "INTEGER", "integerValue": cfg.memory_mib},
+            {"name": "PORTS", "type": "STRINGSET", "stringSetValue": ["22", "2375", "2376", "51678", "51679"]},
+            {"name": "PORTS_UDP", "type": "STRINGSET", "stringSetValue": []},
+        ],
+        "versionInfo": {
+            "agentVersion": AGENT_VERSION,
+            "agentHash": "berth",
+            "dockerVersion": format!("DockerVersion: API {}", cfg.docker_api_version),
+        },
+        "attributes": attributes(cfg),
+    });
+    if let Some(arn) = previous {
+        input["containerInstanceArn"] = json!(arn);
+    }
+    input
+}
+
+/// A task's stop reason as the agent sends it: the first word capitalised, whitespace
+/// collapsed, at most 1024 characters.
+pub fn task_reason(reason: &str) -> String {
+    let collapsed = reason.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut chars = collapsed.chars();
+    let out: String = match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    };
+    out.chars().take(MAX_REASON_CHARS).collect()
+}
+
+/// A container's pull failure as the agent names it, with its hint when the registry said
+/// access was denied.
+pub fn pull_reason(daemon_message: &str) -> String {
+    let message = if daemon_message.contains("denied: requested access to the resource is denied") {
+        format!(
+            "The task can\u{2019}t pull the image. Check whether the image exists. {daemon_message}"
+        )
+    } else {
+        daemon_message.to_string()
+    };
+    format!("CannotPullContainerError: {message}")
+}
+
+fn epoch_now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+fn task_id(task_arn: &str) -> &str {
+    task_arn.rsplit('/').next().unwrap_or(task_arn)
+}
+
+/// A Docker container name for a task's container (Docker allows `[a-zA-Z0-9][a-zA-Z0-9_.-]`).
+fn docker_name(task: &AgentTask, container: &str) -> String {
+    let raw = format!(
+        "ecs-{}-{}-{}-{}",
+        task.family,
+        task.revision,
+        container,
+        task_id(&task.task_arn)
+    );
+    raw.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect()
+}
+
+fn string_list(v: Option<&Value>) -> Option<Vec<String>> {
+    v.and_then(Value::as_array).map(|a| {
+        a.iter()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect()
+    })
+}
+
+/// What the runtime creates for a task's container.
+pub fn container_spec(
+    task: &AgentTask,
+    c: &AgentContainer,
+    cluster: &str,
+    instance_arn: &str,
+) -> ContainerSpec {
+    let d = &c.definition;
+    let env = d
+        .extra
+        .get("environment")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|kv| {
+                    let name = kv.get("name")?.as_str()?;
+                    let value = kv.get("value").and_then(Value::as_str).unwrap_or("");
+                    Some(format!("{name}={value}"))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let labels = HashMap::from([
+        (LABEL_TASK_ARN.to_string(), task.task_arn.clone()),
+        (LABEL_CONTAINER_NAME.to_string(), c.name.clone()),
+        (LABEL_CLUSTER.to_string(), cluster.to_string()),
+        (LABEL_TASK_FAMILY.to_string(), task.family.clone()),
+        (LABEL_TASK_REVISION.to_string(), task.revision.to_string()),
+        (LABEL_INSTANCE.to_string(), instance_arn.to_string()),
+    ]);
+    ContainerSpec {
+        name: docker_name(task, &c.name),
+        image: d.image.clone().unwrap_or_default(),
+        command: string_list(d.extra.get("command")),
+        entry_point: string_list(d.extra.get("entryPoint")),
+        env,
+        labels,
+        memory_mib: d.memory,
+        memory_reservation_mib: d.memory_reservation,
+        cpu_shares: d.cpu,
+        working_directory: d
+            .extra
+            .get("workingDirectory")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        user: d
+            .extra
+            .get("user")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        port_mappings: port_mappings(d),
+    }
+}
+
+/// A container definition's `portMappings` (bridge mode: a missing `hostPort` is one the
+/// daemon picks).
+fn port_mappings(d: &berth_ecs::ContainerDefinition) -> Vec<PortMapping> {
+    d.extra
+        .get("portMappings")
+        .and_then(Value::as_array)
+        .map(|list| {
+            list.iter()
+                .filter_map(|m| {
+                    let port = |k: &str| {
+                        m.get(k)
+                            .and_then(Value::as_u64)
+                            .and_then(|p| u16::try_from(p).ok())
+                    };
+                    Some(PortMapping {
+                        container_port: port("containerPort")?,
+                        host_port: port("hostPort").unwrap_or(0),
+                        protocol: m
+                            .get("protocol")
+                            .and_then(Value::as_str)
+                            .unwrap_or("tcp")
+                            .to_ascii_lowercase(),
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// `networkBindings` as ECS reports them.
+fn bindings_json(bindings: &[NetworkBinding]) -> Value {
+    Value::Array(
+        bindings
+            .iter()
+            .map(|b| {
+                json!({
+                    "bindIP": b.bind_ip,
+                    "containerPort": b.container_port,
+                    "hostPort": b.host_port,
+                    "protocol": b.protocol,
+                })
+            })
+            .collect(),
+    )
+}
+
+fn stop_timeout(c: &AgentContainer) -> Duration {
+    c.definition
+        .extra
+        .get("stopTimeout")
+        .and_then(Value::as_u64)
+        .map(Duration::from_secs)
+        .unwrap_or(DEFAULT_STOP_TIMEOUT)
+}
+
+/// Fetches every registry secret the given containers need, once per secret id (the ECS
+/// agent's asm-auth resource). The error is the agent's reason.
+pub async fn fetch_registry_auth<C: ControlPlane>(
+    control: &C,
+    task: &AgentTask,
+    containers: &[&AgentContainer],
+) -> Result<HashMap<String, RegistryAuth>, String> {
+    let mut out: HashMap<String, RegistryAuth> = HashMap::new();
+    for c in containers {
+        let Some(ra) = &c.registry_authentication else {
+            continue;
+        };
+        if ra.kind != "asm" {
+            continue;
+        }
+        let id = &ra.asm_auth_data.credentials_parameter;
+        if out.contains_key(id) {
+            continue;
+        }
+        let Some(rc) = &task.execution_role_credentials else {
+            return Err(asm::NO_EXECUTION_CREDENTIALS.to_string());
+        };
+        let creds = Credentials::new(
+            &rc.access_key_id,
+            &rc.secret_access_key,
+            Some(&rc.session_token),
+        );
+        let value = control
+            .get_secret_string(id, &ra.asm_auth_data.region, &creds)
+            .await
+            .map_err(|e| asm::service_error(id, &e.sdk_style()))?;
+        let auth =
+            asm::parse_secret(value.as_deref().map(String::as_str)).map_err(str::to_string)?;
+        out.insert(id.clone(), auth);
+    }
+    Ok(out)
+}
+
+/// Whether a daemon's pull error is the registry refusing the credentials (not retried).
+fn is_auth_failure(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    [
+        "unauthorized",
+        "authentication required",
+        "no basic auth credentials",
+        "denied",
+    ]
+    .iter()
+    .any(|p| m.contains(p))
+}
+
+/// Pulls as the ECS agent does: up to 5 attempts, backoff 1.1 s growing to 5 s, no retry of
+/// an authentication failure.
+async fn pull_with_retries<R: ContainerRuntime>(
+    runtime: &R,
+    image: &str,
+    auth: Option<&RegistryAuth>,
+) -> Result<(), RuntimeError> {
+    let mut delay = Duration::from_millis(1100);
+    let mut attempt = 1;
+    loop {
+        match runtime.pull(image, auth).await {
+            Ok(()) => return Ok(()),
+            Err(RuntimeError::Pull(m)) if attempt < PULL_ATTEMPTS && !is_auth_failure(&m) => {
+                tracing::warn!(image = %image, attempt, error = %m, "pull failed; retrying");
+            }
+            Err(e) => return Err(e),
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_secs(5));
+        attempt += 1;
+    }
+}
+
+/// Sends a report, retrying transport failures a few times.
+async fn report<F, Fut>(what: &str, task_arn: &str, send: F)
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Result<(), ApiError>>,
+{
+    let mut delay = Duration::from_millis(500);
+    for attempt in 1..=6 {
+        match send().await {
+            Ok(()) => return,
+            Err(e @ ApiError::Service { .. }) => {
+                tracing::warn!(task = %task_arn, error = %e, "{what} refused");
+                return;
+            }
+            Err(e) => {
+                tracing::warn!(task = %task_arn, attempt, error = %e, "{what} failed; retrying");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
+}
+
+/// Everything one task runner needs.
+struct TaskRun<R, C> {
+    runtime: Arc<R>,
+    control: Arc<C>,
+    cluster: String,
+    instance_arn: String,
+    task: AgentTask,
+    engine_auth: Arc<EngineAuth>,
+}
+
+impl<R: ContainerRuntime, C: ControlPlane> TaskRun<R, C> {
+    async fn task_change(&self, mut input: Value) {
+        input["cluster"] = json!(self.cluster);
+        input["task"] = json!(self.task.task_arn);
+        input["containerInstance"] = json!(self.instance_arn);
+        let control = &self.control;
+        report("task state change", &self.task.task_arn, || {
+            control.submit_task_state_change(input.clone())
+        })
+        .await;
+    }
+
+    async fn container_change(&self, name: &str, mut input: Value) {
+        input["cluster"] = json!(self.cluster);
+        input["task"] = json!(self.task.task_arn);
+        input["containerName"] = json!(name);
+        input["containerInstance"] = json!(self.instance_arn);
+        let control = &self.control;
+        report("container state change", &self.task.task_arn, || {
+            control.submit_container_state_change(input.clone())
+        })
+        .await;
+    }
+
+    /// The task cannot start: remove what was made, report the task STOPPED with `reason`,
+    /// then the `failed` container (name, reason) STOPPED with its own reason. The task's
+    /// report goes first so that the control plane keeps the task's wording.
+    async fn fail(
+        &self,
+        reason: &str,
+        made: &HashMap<String, String>,
+        failed: Option<(&str, &str)>,
+    ) {
+        tracing::warn!(task = %self.task.task_arn, reason = %reason, "task failed to start");
+        for id in made.values() {
+            if let Err(e) = self.runtime.remove(id).await {
+                tracing::warn!(container = %id, error = %e, "removing a container");
+            }
+        }
+        self.task_change(json!({
+            "status": "STOPPED",
+            "reason": task_reason(reason),
+            "executionStoppedAt": epoch_now(),
+        }))
+        .await;
+        if let Some((name, why)) = failed {
+            self.container_change(name, json!({ "status": "STOPPED", "reason": why }))
+                .await;
+        }
+    }
+
+    /// A stop order came before the containers ran: remove what exists and report the task
+    /// STOPPED (the control plane already has the stop's code and reason).
+    async fn stopped_before_start(&self, made: &HashMap<String, String>) {
+        tracing::info!(task = %self.task.task_arn, "stopped before it started");
+        for id in made.values() {
+            if let Err(e) = self.runtime.remove(id).await {
+                tracing::warn!(container = %id, error = %e, "removing a container");
+            }
+        }
+        self.task_change(json!({ "status": "STOPPED", "executionStoppedAt": epoch_now() }))
+            .await;
+    }
+
+    async fn run(self, mut stop: watch::Receiver<bool>) {
+        let task_arn = self.task.task_arn.clone();
+        // Containers this task already has (an agent restart): adopted, not made again.
+        let existing: HashMap<String, ContainerState> = match self
+            .runtime
+            .list_by_label(LABEL_TASK_ARN, Some(&task_arn))
+            .await
+        {
+            Ok(list) => list
+                .into_iter()
+                .filter_map(|c| Some((c.labels.get(LABEL_CONTAINER_NAME)?.clone(), c)))
+                .collect(),
+            Err(e) => {
+                self.fail(&format!("listing containers: {e}"), &HashMap::new(), None)
+                    .await;
+                return;
+            }
+        };
+        let to_make: Vec<&AgentContainer> = self
+            .task
+            .containers
+            .iter()
+            .filter(|c| !existing.contains_key(&c.name))
+            .collect();
+        let mut ids: HashMap<String, String> = existing
+            .iter()
+            .map(|(n, c)| (n.clone(), c.id.clone()))
+            .collect();
+        if !existing.is_empty() {
+            tracing::info!(task = %task_arn, containers = existing.len(), "adopting running containers");
+        }
+        if *stop.borrow() && existing.is_empty() {
+            self.stopped_before_start(&ids).await;
+            return;
+        }
+
+        if !to_make.is_empty() {
+            // Registry credentials: fetched at task start, before any pull; held only until
+            // the pulls are done.
+            let auths = match fetch_registry_auth(self.control.as_ref(), &self.task, &to_make).await
+            {
+                Ok(a) => a,
+                Err(reason) => {
+                    self.fail(&reason, &ids, None).await;
+                    return;
+                }
+            };
+            let pull_started = epoch_now();
+            for c in &to_make {
+                let image = c.definition.image.clone().unwrap_or_default();
+                // The task's secret always wins; the agent's own credentials only serve
+                // containers without registry authentication.
+                let auth = match &c.registry_authentication {
+                    Some(ra) => auths.get(&ra.asm_auth_data.credentials_parameter),
+                    None => self.engine_auth.for_image(&image),
+                };
+                tracing::info!(task = %task_arn, container = %c.name, image = %image, "pulling");
+                if let Err(e) = pull_with_retries(self.runtime.as_ref(), &image, auth).await {
+                    let why = match e {
+                        RuntimeError::Pull(m) => pull_reason(&m),
+                        other => pull_reason(&other.to_string()),
+                    };
+                    drop(auths);
+                    self.fail(&why, &ids, Some((&c.name, &why))).await;
+                    return;
+                }
+            }
+            drop(auths);
+            let pulled: Vec<Value> = to_make
+                .iter()
+                .map(|c| json!({ "containerName": c.name, "status": "PULLED" }))
+                .collect();
+            self.task_change(json!({
+                "pullStartedAt": pull_started,
+                "pullStoppedAt": epoch_now(),
+                "containers": pulled,
+            }))
+            .await;
+            if *stop.borrow() {
+                self.stopped_before_start(&ids).await;
+                return;
+            }
+            for c in &to_make {
+                let spec = container_spec(&self.task, c, &self.cluster, &self.instance_arn);
+                match self.runtime.create(&spec).await {
+                    Ok(id) => {
+                        ids.insert(c.name.clone(), id);
+                    }
+                    Err(e) => {
+                        let why = format!("CannotCreateContainerError: {e}");
+                        self.fail(&why, &ids, Some((&c.name, &why))).await;
+                        return;
+                    }
+                }
+            }
+        }
+        // Start what is not running yet (new containers, or adopted ones never started).
+        let mut exited: HashMap<String, i64> = HashMap::new();
+        for c in &self.task.containers {
+            let Some(id) = ids.get(&c.name) else { continue };
+            match existing.get(&c.name) {
+                Some(s) if s.running => continue,
+                Some(s) if s.started => {
+                    exited.insert(c.name.clone(), s.exit_code.unwrap_or(0));
+                    continue;
+                }
+                _ => {}
+            }
+            if let Err(e) = self.runtime.start(id).await {
+                let why = format!("CannotStartContainerError: {e}");
+                self.fail(&why, &ids, Some((&c.name, &why))).await;
+                return;
+            }
+        }
+        let mut running: Vec<Value> = Vec::new();
+        for c in &self.task.containers {
+            let Some(id) = ids.get(&c.name) else { continue };
+            let mut change = json!({
+                "containerName": c.name,
+                "runtimeId": id,
+                "status": "RUNNING",
+            });
+            if let Ok(state) = self.runtime.inspect(id).await
+                && !state.network_bindings.is_empty()
+            {
+                change["networkBindings"] = bindings_json(&state.network_bindings);
+            }
+            running.push(change);
+        }
+        tracing::info!(task = %task_arn, "running");
+        self.task_change(json!({ "status": "RUNNING", "containers": running }))
+            .await;
+
+        // Wait for every container to exit; an essential exit or a stop order stops the rest.
+        let mut waits: JoinSet<(String, Result<i64, RuntimeError>)> = JoinSet::new();
+        for c in &self.task.containers {
+            if exited.contains_key(&c.name) {
+                continue;
+            }
+            if let Some(id) = ids.get(&c.name) {
+                let rt = self.runtime.clone();
+                let (name, id) = (c.name.clone(), id.clone());
+                waits.spawn(async move { (name, rt.wait(&id).await) });
+            }
+        }
+        let mut stopping = false;
+        let mut pending_exits: Vec<(String, i64)> = exited.into_iter().collect();
+        loop {
+            for (name, code) in pending_exits.drain(..) {
+                tracing::info!(task = %task_arn, container = %name, exit_code = code, "container exited");
+                self.container_change(&name, json!({ "status": "STOPPED", "exitCode": code }))
+                    .await;
+                let essential = self
+                    .task
+                    .containers
+                    .iter()
+                    .any(|c| c.name == name && c.definition.is_essential());
+                if essential && !stopping {
+                    stopping = true;
+                    self.stop_all(&ids);
+                }
+            }
+            if waits.is_empty() {
+                break;
+            }
+            tokio::select! {
+                changed = stop.changed(), if !stopping => {
+                    if changed.is_err() || *stop.borrow() {
+                        stopping = true;
+                        self.stop_all(&ids);
+                    }
+                }
+                joined = waits.join_next() => {
+                    match joined {
+                        Some(Ok((name, Ok(code)))) => pending_exits.push((name, code)),
+                        Some(Ok((name, Err(e)))) => {
+                            tracing::warn!(task = %task_arn, container = %name, error = %e, "waiting for a container");
+                            pending_exits.push((name, 137));
+                        }
+                        Some(Err(e)) => tracing::warn!(task = %task_arn, error = %e, "a wait failed"),
+                        None => {}
+                    }
+                }
+            }
+        }
+        self.task_change(json!({
+            "status": "STOPPED",
+            "executionStoppedAt": epoch_now(),
+        }))
+        .await;
+        for id in ids.values() {
+            if let Err(e) = self.runtime.remove(id).await {
+                tracing::warn!(container = %id, error = %e, "removing a container");
+            }
+        }
+        tracing::info!(task = %task_arn, "stopped");
+    }
+
+    /// Stops every container of the task (SIGTERM, SIGKILL after its stopTimeout), in the
+    /// background: the waits see them exit.
+    fn stop_all(&self, ids: &HashMap<String, String>) {
+        for c in &self.task.containers {
+            let Some(id) = ids.get(&c.name).cloned() else {
+                continue;
+            };
+            let rt = self.runtime.clone();
+            let timeout = stop_timeout(c);
+            tokio::spawn(async move {
+                if let Err(e) = rt.stop(&id, timeout).await {
+                    tracing::warn!(container = %id, error = %e, "stopping a container");
+                }
+            });
+        }
+    }
+}
+
+struct Running {
+    stop: watch::Sender<bool>,
+    handle: tokio::task::JoinHandle<()>,
+}
+
+/// The agent: one container instance on one runtime.
+pub struct Agent<R, C> {
+    runtime: Arc<R>,
+    control: Arc<C>,
+    cfg: AgentConfig,
+}
+
+impl<R: ContainerRuntime, C: ControlPlane> Agent<R, C> {
+    pub fn new(runtime: Arc<R>, control: Arc<C>, cfg: AgentConfig) -> Agent<R, C> {
+        Agent {
+            runtime,
+            control,
+            cfg,
+        }
+    }
+
+    /// Registers the container instance (again, under its previous ARN, when containers of
+    /// an earlier run of this agent are still there) and returns its ARN.
+    pub async fn register(&self, previous: Option<&str>) -> Result<String, AgentError> {
+        let ci = self
+            .control
+            .register(registration(&self.cfg, previous))
+            .await
+            .map_err(AgentError::Register)?;
+        ci.get("containerInstanceArn")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .ok_or_else(|| {
+                AgentError::Register(ApiError::Transport(
+                    "RegisterContainerInstance answered without containerInstanceArn".into(),
+                ))
+            })
+    }
+
+    /// The container instance an earlier run of this agent registered, from the labels of
+    /// the containers it left.
+    pub async fn previous_instance(&self) -> Result<Option<String>, AgentError> {
+        let found = self
+            .runtime
+            .list_by_label(LABEL_CLUSTER, Some(&self.cfg.cluster))
+            .await
+            .map_err(AgentError::Runtime)?;
+        Ok(found
+            .into_iter()
+            .find_map(|c| c.labels.get(LABEL_INSTANCE).cloned()))
+    }
+
+    /// Registers, then polls and runs tasks until `shutdown` completes. Running containers
+    /// are left running on shutdown (the next start adopts them).
+    pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), AgentError> {
+        let remembered = self
+            .cfg
+            .instance_file
+            .as_ref()
+            .and_then(|f| std::fs::read_to_string(f).ok())
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty());
+        let previous = self.previous_instance().await?.or(remembered);
+        tokio::pin!(shutdown);
+        // The control plane may not answer yet: transport failures are retried, refusals
+        // are not.
+        let mut delay = Duration::from_secs(1);
+        let instance_arn = loop {
+            match self.register(previous.as_deref()).await {
+                Ok(arn) => break arn,
+                Err(AgentError::Register(e @ ApiError::Transport(_))) => {
+                    tracing::warn!(error = %e, "registering the container instance; retrying");
+                    tokio::select! {
+                        _ = &mut shutdown => return Ok(()),
+                        _ = tokio::time::sleep(delay) => {}
+                    }
+                    delay = (delay * 2).min(Duration::from_secs(30));
+                }
+                Err(e) => return Err(e),
+            }
+        };
+        if let Some(f) = &self.cfg.instance_file
+            && let Err(e) = std::fs::write(f, format!("{instance_arn}\n"))
+        {
+            tracing::warn!(path = %f.display(), error = %e, "remembering the container instance");
+        }
+        tracing::info!(container_instance = %instance_arn, cluster = %self.cfg.cluster, external = self.cfg.external, "agent registered");
+        let mut running: HashMap<String, Running> = HashMap::new();
+        let mut finished: HashSet<String> = HashSet::new();
+        let mut seq: Option<u64> = None;
+        loop {
+            let polled = tokio::select! {
+                _ = &mut shutdown => break,
+                p = self.control.poll(&self.cfg.cluster, &instance_arn, seq) => p,
+            };
+            running.retain(|arn, r| {
+                if r.handle.is_finished() {
+                    finished.insert(arn.clone());
+                    false
+                } else {
+                    true
+                }
+            });
+            let poll = match polled {
+                Ok(p) => p,
+                Err(e) => {
+                    tracing::warn!(error = %e, "poll failed");
+                    seq = None;
+                    tokio::select! {
+                        _ = &mut shutdown => break,
+                        _ = tokio::time::sleep(Duration::from_secs(2)) => continue,
+                    }
+                }
+            };
+            seq = Some(poll.seq);
+            for task in poll.tasks_to_start {
+                if running.contains_key(&task.task_arn) || finished.contains(&task.task_arn) {
+                    continue;
+                }
+                let arn = task.task_arn.clone();
+                tracing::info!(task = %arn, "starting task");
+                let (tx, rx) = watch::channel(false);
+                let run = TaskRun {
+                    runtime: self.runtime.clone(),
+                    control: self.control.clone(),
+                    cluster: self.cfg.cluster.clone(),
+                    instance_arn: instance_arn.clone(),
+                    task,
+                    engine_auth: self.cfg.engine_auth.clone(),
+                };
+                let handle = tokio::spawn(run.run(rx));
+                running.insert(arn, Running { stop: tx, handle });
+            }
+            for order in poll.tasks_to_stop {
+                if let Some(r) = running.get(&order.task_arn) {
+                    if !*r.stop.borrow() {
+                        tracing::info!(task = %order.task_arn, "stopping task");
+                        let _ = r.stop.send(true);
+                    }
+                } else if finished.insert(order.task_arn.clone()) {
+                    // Not run by this agent process: containers left by an earlier run.
+                    let rt = self.runtime.clone();
+                    let control = self.control.clone();
+                    let cluster = self.cfg.cluster.clone();
+                    let instance = instance_arn.clone();
+                    tokio::spawn(async move {
+                        stop_leftover(rt, control, &cluster, &instance, &order.task_arn).await;
+                    });
+                }
+            }
+        }
+        tracing::info!("agent stopping; running containers are left to the next start");
+        for (_, r) in running {
+            r.handle.abort();
+        }
+        Ok(())
+    }
+}
+
+/// Stops and removes the containers of a task this process does not run, and reports the
+/// task stopped.
+async fn stop_leftover<R: ContainerRuntime, C: ControlPlane>(
+    runtime: Arc<R>,
+    control: Arc<C>,
+    cluster: &str,
+    instance_arn: &str,
+    task_arn: &str,
+) {
+    let containers = runtime
+        .list_by_label(LABEL_TASK_ARN, Some(task_arn))
+        .await
+        .unwrap_or_default();
+    let mut reported = Vec::new();
+    for c in containers {
+        if c.running
+            && let Err(e) = runtime.stop(&c.id, DEFAULT_STOP_TIMEOUT).await
+        {
+            tracing::warn!(container = %c.id, error = %e, "stopping a container");
+        }
+        let code = runtime.inspect(&c.id).await.ok().and_then(|s| s.exit_code);
+        if let Some(name) = c.labels.get(LABEL_CONTAINER_NAME) {
+            let mut change = json!({ "containerName": name, "status": "STOPPED" });
+            if let Some(code) = code {
+                change["exitCode"] = json!(code);
+            }
+            reported.push(change);
+        }
+        if let Err(e) = runtime.remove(&c.id).await {
+            tracing::warn!(container = %c.id, error = %e, "removing a container");
+        }
+    }
+    let input = json!({
+        "cluster": cluster,
+        "task": task_arn,
+        "containerInstance": instance_arn,
+        "status": "STOPPED",
+        "containers": reported,
+        "executionStoppedAt": epoch_now(),
+    });
+    report("task state change", task_arn, || {
+        control.submit_task_state_change(input.clone())
+    })
+    .await;
+}
+
+#[cfg(test)]
+#[path = "agent_tests.rs"]
+mod tests;

@@ -1,0 +1,565 @@
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Mutex;
+
+use zeroize::Zeroizing;
+
+use super::*;
+
+/// A runtime in memory. A container whose command is `["exit", "N"]` exits with N as soon as
+/// it starts; others run until stopped (exit 143).
+#[derive(Default)]
+struct FakeRuntime {
+    s: Mutex<FakeState>,
+}
+
+#[derive(Default)]
+struct FakeState {
+    next: u32,
+    containers: HashMap<String, (ContainerSpec, ContainerState)>,
+    pulls: Vec<(String, Option<(String, String)>)>,
+    pull_error: Option<String>,
+    stops: Vec<(String, Duration)>,
+    removed: Vec<String>,
+}
+
+impl FakeRuntime {
+    fn lock(&self) -> std::sync::MutexGuard<'_, FakeState> {
+        self.s.lock().unwrap()
+    }
+}
+
+impl ContainerRuntime for FakeRuntime {
+    async fn pull(&self, image: &str, auth: Option<&RegistryAuth>) -> Result<(), RuntimeError> {
+        let mut s = self.lock();
+        s.pulls.push((
+            image.to_string(),
+            auth.map(|a| (a.username.to_string(), a.password.to_string())),
+        ));
+        match &s.pull_error {
+            Some(m) => Err(RuntimeError::Pull(m.clone())),
+            None => Ok(()),
+        }
+    }
+
+    async fn create(&self, spec: &ContainerSpec) -> Result<String, RuntimeError> {
+        let mut s = self.lock();
+        s.next += 1;
+        let id = format!("c{}", s.next);
+        let state = ContainerState {
+            id: id.clone(),
+            running: false,
+            exit_code: None,
+            started: false,
+            labels: spec.labels.clone(),
+            network_bindings: spec
+                .port_mappings
+                .iter()
+                .map(|p| crate::runtime::NetworkBinding {
+                    bind_ip: "0.0.0.0".into(),
+                    container_port: p.container_port,
+                    host_port: if p.host_port == 0 { 49153 } else { p.host_port },
+                    protocol: p.protocol.clone(),
+                })
+                .collect(),
+        };
+        s.containers.insert(id.clone(), (spec.clone(), state));
+        Ok(id)
+    }
+
+    async fn start(&self, id: &str) -> Result<(), RuntimeError> {
+        let mut s = self.lock();
+        let (spec, st) = s
+            .containers
+            .get_mut(id)
+            .ok_or_else(|| RuntimeError::NotFound(id.into()))?;
+        st.started = true;
+        match spec.command.as_deref() {
+            Some([exit, code]) if exit == "exit" => st.exit_code = Some(code.parse().unwrap()),
+            _ => st.running = true,
+        }
+        Ok(())
+    }
+
+    async fn inspect(&self, id: &str) -> Result<ContainerState, RuntimeError> {
+        self.lock()
+            .containers
+            .get(id)
+            .map(|(_, st)| st.clone())
+            .ok_or_else(|| RuntimeError::NotFound(id.into()))
+    }
+
+    async fn wait(&self, id: &str) -> Result<i64, RuntimeError> {
+        loop {
+            if let Some(code) = self.inspect(id).await?.exit_code {
+                return Ok(code);
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    async fn stop(&self, id: &str, timeout: Duration) -> Result<(), RuntimeError> {
+        let mut s = self.lock();
+        s.stops.push((id.to_string(), timeout));
+        if let Some((_, st)) = s.containers.get_mut(id)
+            && st.running
+        {
+            st.running = false;
+            st.exit_code = Some(143);
+        }
+        Ok(())
+    }
+
+    async fn remove(&self, id: &str) -> Result<(), RuntimeError> {
+        let mut s = self.lock();
+        s.containers.remove(id);
+        s.removed.push(id.to_string());
+        Ok(())
+    }
+
+    async fn list_by_label(
+        &self,
+        key: &str,
+        value: Option<&str>,
+    ) -> Result<Vec<ContainerState>, RuntimeError> {
+        Ok(self
+            .lock()
+            .containers
+            .values()
+            .filter(|(_, st)| match value {
+                Some(v) => st.labels.get(key).map(String::as_str) == Some(v),
+                None => st.labels.contains_key(key),
+            })
+            .map(|(_, st)| st.clone())
+            .collect())
+    }
+}
+
+#[derive(Default)]
+struct FakeControl {
+    task_changes: Mutex<Vec<Value>>,
+    container_changes: Mutex<Vec<Value>>,
+    /// (secret id, region, access key id) of every GetSecretValue.
+    secret_calls: Mutex<Vec<(String, String, String)>>,
+    secrets: HashMap<String, Result<Option<String>, ApiError>>,
+}
+
+impl ControlPlane for FakeControl {
+    async fn register(&self, _input: Value) -> Result<Value, ApiError> {
+        Ok(json!({"containerInstanceArn": "arn:ci"}))
+    }
+
+    async fn poll(
+        &self,
+        _cluster: &str,
+        _instance_arn: &str,
+        _seq: Option<u64>,
+    ) -> Result<berth_ecs::AgentPoll, ApiError> {
+        Err(ApiError::Transport("not in these tests".into()))
+    }
+
+    async fn submit_task_state_change(&self, input: Value) -> Result<(), ApiError> {
+        self.task_changes.lock().unwrap().push(input);
+        Ok(())
+    }
+
+    async fn submit_container_state_change(&self, input: Value) -> Result<(), ApiError> {
+        self.container_changes.lock().unwrap().push(input);
+        Ok(())
+    }
+
+    async fn get_secret_string(
+        &self,
+        secret_id: &str,
+        region: &str,
+        creds: &Credentials,
+    ) -> Result<Option<Zeroizing<String>>, ApiError> {
+        self.secret_calls.lock().unwrap().push((
+            secret_id.into(),
+            region.into(),
+            creds.access_key_id.clone(),
+        ));
+        self.secrets
+            .get(secret_id)
+            .cloned()
+            .unwrap_or(Ok(None))
+            .map(|v| v.map(Zeroizing::new))
+    }
+}
+
+const SECRET: &str = "arn:aws:secretsmanager:eu-west-1:000000000000:secret:reg-AbCdEf";
+const TASK_ARN: &str = "arn:aws:ecs:us-east-1:000000000000:task/c1/0123456789abcdef";
+
+fn task(containers: Value, with_creds: bool) -> AgentTask {
+    let creds = with_creds.then(|| {
+        json!({"credentialsId": "id", "roleArn": "arn:aws:iam::000000000000:role/exec",
+               "accessKeyId": "ASIAEXEC", "secretAccessKey": "s", "sessionToken": "t",
+               "expiration": "2026-11-29T03:00:00Z"})
+    });
+    serde_json::from_value(json!({
+        "taskArn": TASK_ARN,
+        "clusterArn": "arn:aws:ecs:us-east-1:000000000000:cluster/c1",
+        "taskDefinitionArn": "arn:aws:ecs:us-east-1:000000000000:task-definition/app:1",
+        "family": "app", "revision": 1, "desiredStatus": "RUNNING", "lastStatus": "PENDING",
+        "launchType": "EC2", "networkMode": null, "cpu": null, "memory": null,
+        "taskRoleArn": null, "executionRoleArn": "arn:aws:iam::000000000000:role/exec",
+        "volumes": [], "containers": containers, "executionRoleCredentials": creds,
+    }))
+    .unwrap()
+}
+
+fn container(name: &str, command: &[&str], essential: bool, secret: Option<&str>) -> Value {
+    json!({
+        "containerArn": format!("arn:container/{name}"),
+        "name": name,
+        "definition": {"name": name, "image": "127.0.0.1:5000/app:1", "memory": 64,
+                       "essential": essential, "command": command, "stopTimeout": 7,
+                       "portMappings": [{"containerPort": 80}, {"containerPort": 53, "hostPort": 5353, "protocol": "udp"}],
+                       "environment": [{"name": "A", "value": "1"}]},
+        "registryAuthentication": secret.map(|s| json!({"type": "asm",
+            "asmAuthData": {"credentialsParameter": s, "region": "eu-west-1"}})),
+    })
+}
+
+fn control_with(value: Result<Option<&str>, ApiError>) -> FakeControl {
+    FakeControl {
+        secrets: HashMap::from([(SECRET.to_string(), value.map(|v| v.map(str::to_string)))]),
+        ..Default::default()
+    }
+}
+
+async fn run(rt: &Arc<FakeRuntime>, control: &Arc<FakeControl>, t: AgentTask, stop: bool) {
+    let (tx, rx) = watch::channel(stop);
+    let run = TaskRun {
+        runtime: rt.clone(),
+        control: control.clone(),
+        cluster: "c1".into(),
+        instance_arn: "arn:ci".into(),
+        task: t,
+        engine_auth: Arc::new(EngineAuth::default()),
+    };
+    tokio::time::timeout(Duration::from_secs(10), run.run(rx))
+        .await
+        .unwrap();
+    drop(tx);
+}
+
+fn statuses(changes: &Mutex<Vec<Value>>) -> Vec<String> {
+    changes
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c.get("status").and_then(Value::as_str).map(str::to_string))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_task_runs_with_one_fetch_per_secret_and_stops_when_its_essential_container_exits() {
+    let rt = Arc::new(FakeRuntime::default());
+    let control = Arc::new(control_with(Ok(Some(
+        r#"{"username":"u","password":"abc>>>def"}"#,
+    ))));
+    let t = task(
+        json!([
+            container("app", &["exit", "0"], true, Some(SECRET)),
+            container("side", &["sleep", "1000"], false, Some(SECRET)),
+        ]),
+        true,
+    );
+    run(&rt, &control, t, false).await;
+
+    let calls = control.secret_calls.lock().unwrap().clone();
+    assert_eq!(
+        calls,
+        vec![(
+            SECRET.to_string(),
+            "eu-west-1".to_string(),
+            "ASIAEXEC".to_string()
+        )]
+    );
+    let s = rt.lock();
+    assert_eq!(s.pulls.len(), 2);
+    assert!(
+        s.pulls
+            .iter()
+            .all(|(_, a)| a == &Some(("u".to_string(), "abc>>>def".to_string())))
+    );
+    // The essential exit stopped the other container with its stopTimeout.
+    assert!(s.stops.iter().any(|(_, t)| *t == Duration::from_secs(7)));
+    assert!(s.containers.is_empty(), "containers removed");
+    drop(s);
+    assert_eq!(statuses(&control.task_changes), ["RUNNING", "STOPPED"]);
+    let running = control.task_changes.lock().unwrap()[1].clone();
+    assert_eq!(
+        running["containers"][0]["networkBindings"][0],
+        json!({"bindIP": "0.0.0.0", "containerPort": 80, "hostPort": 49153, "protocol": "tcp"})
+    );
+    let changes = control.container_changes.lock().unwrap().clone();
+    let app = changes
+        .iter()
+        .find(|c| c["containerName"] == "app")
+        .unwrap();
+    assert_eq!(app["status"], "STOPPED");
+    assert_eq!(app["exitCode"], 0);
+    let first = &control.task_changes.lock().unwrap()[0];
+    assert!(first.get("pullStartedAt").is_some() && first.get("pullStoppedAt").is_some());
+    assert_eq!(first["containers"][0]["status"], "PULLED");
+}
+
+#[tokio::test]
+async fn containers_carry_the_tasks_labels_and_limits() {
+    let t = task(json!([container("app", &["sh"], true, None)]), false);
+    let spec = container_spec(&t, &t.containers[0], "c1", "arn:ci");
+    assert_eq!(spec.labels[LABEL_TASK_ARN], TASK_ARN);
+    assert_eq!(spec.labels[LABEL_CONTAINER_NAME], "app");
+    assert_eq!(spec.labels[LABEL_CLUSTER], "c1");
+    assert_eq!(spec.memory_mib, Some(64));
+    assert_eq!(spec.env, ["A=1"]);
+    assert_eq!(spec.command, Some(vec!["sh".to_string()]));
+    assert_eq!(spec.name, "ecs-app-1-app-0123456789abcdef");
+    assert_eq!(
+        spec.port_mappings,
+        vec![
+            PortMapping {
+                container_port: 80,
+                host_port: 0,
+                protocol: "tcp".into()
+            },
+            PortMapping {
+                container_port: 53,
+                host_port: 5353,
+                protocol: "udp".into()
+            },
+        ]
+    );
+}
+
+#[tokio::test]
+async fn secret_failures_stop_the_task_with_the_agents_reason() {
+    let denied = ApiError::Service {
+        code: "AccessDeniedException".into(),
+        message: "Access to KMS is not allowed".into(),
+        status: 400,
+        request_id: "r-1".into(),
+    };
+    let cases: Vec<(FakeControl, bool, String)> = vec![
+        (
+            control_with(Err(denied)),
+            true,
+            format!(
+                "Asm fetching secret from the service for {SECRET}: AccessDeniedException: Access to KMS is not allowed status code: 400, request id: r-1"
+            ),
+        ),
+        (
+            control_with(Ok(Some(r#"{"username":"u"}"#))),
+            true,
+            "Asm fetching password: AuthorizationData is malformed, empty field".into(),
+        ),
+        (
+            control_with(Ok(None)),
+            true,
+            "Asm fetching authorization data: empty secrets value".into(),
+        ),
+        (
+            control_with(Ok(Some(r#"{"username":"u"}"#))),
+            false,
+            "Asm resource: unable to find execution role credentials".into(),
+        ),
+    ];
+    for (control, with_creds, want) in cases {
+        let rt = Arc::new(FakeRuntime::default());
+        let control = Arc::new(control);
+        let t = task(
+            json!([container("app", &["exit", "0"], true, Some(SECRET))]),
+            with_creds,
+        );
+        run(&rt, &control, t, false).await;
+        assert!(rt.lock().pulls.is_empty(), "no pull after {want}");
+        let changes = control.task_changes.lock().unwrap().clone();
+        assert_eq!(changes.len(), 1, "{changes:?}");
+        assert_eq!(changes[0]["status"], "STOPPED");
+        assert_eq!(changes[0]["reason"], want.as_str());
+    }
+}
+
+#[tokio::test]
+async fn pull_failures_name_the_container_and_hint_at_denied_access() {
+    let rt = Arc::new(FakeRuntime::default());
+    rt.lock().pull_error = Some(
+        "pull access denied for x, repository does not exist or may require 'docker login': denied: requested access to the resource is denied".into(),
+    );
+    let control = Arc::new(control_with(Ok(Some(r#"{"username":"u","password":"p"}"#))));
+    let t = task(
+        json!([container("app", &["exit", "0"], true, Some(SECRET))]),
+        true,
+    );
+    run(&rt, &control, t, false).await;
+    let want = "CannotPullContainerError: The task can\u{2019}t pull the image. Check whether the image exists. pull access denied for x, repository does not exist or may require 'docker login': denied: requested access to the resource is denied";
+    assert_eq!(control.task_changes.lock().unwrap()[0]["reason"], want);
+    let c = control.container_changes.lock().unwrap()[0].clone();
+    assert_eq!(c["containerName"], "app");
+    assert_eq!(c["reason"], want);
+    assert!(rt.lock().containers.is_empty());
+}
+
+#[tokio::test]
+async fn running_containers_are_adopted_not_duplicated() {
+    let rt = Arc::new(FakeRuntime::default());
+    let control = Arc::new(control_with(Ok(Some(r#"{"username":"u","password":"p"}"#))));
+    let t = task(
+        json!([container("app", &["sleep", "1000"], true, Some(SECRET))]),
+        true,
+    );
+    // An earlier agent process made and started the container.
+    let spec = container_spec(&t, &t.containers[0], "c1", "arn:ci");
+    let id = rt.create(&spec).await.unwrap();
+    rt.start(&id).await.unwrap();
+
+    let (tx, rx) = watch::channel(false);
+    let run = TaskRun {
+        runtime: rt.clone(),
+        control: control.clone(),
+        cluster: "c1".into(),
+        instance_arn: "arn:ci".into(),
+        task: t,
+        engine_auth: Arc::new(EngineAuth::default()),
+    };
+    let handle = tokio::spawn(run.run(rx));
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(!handle.is_finished());
+    tx.send(true).unwrap();
+    tokio::time::timeout(Duration::from_secs(5), handle)
+        .await
+        .unwrap()
+        .unwrap();
+
+    let s = rt.lock();
+    assert!(s.pulls.is_empty(), "no pull for an adopted container");
+    assert!(control.secret_calls.lock().unwrap().is_empty());
+    assert_eq!(s.next, 1, "no second container");
+    assert_eq!(s.stops, vec![(id.clone(), Duration::from_secs(7))]);
+    assert_eq!(s.removed, vec![id]);
+    drop(s);
+    assert_eq!(statuses(&control.task_changes), ["RUNNING", "STOPPED"]);
+    assert_eq!(
+        control.container_changes.lock().unwrap()[0]["exitCode"],
+        143
+    );
+}
+
+#[test]
+fn reasons() {
+    assert_eq!(
+        task_reason("asm fetching  secret\n\tstatus code: 400"),
+        "Asm fetching secret status code: 400"
+    );
+    assert_eq!(task_reason(""), "");
+    assert_eq!(task_reason(&"x".repeat(2000)).chars().count(), 1024);
+    assert_eq!(
+        pull_reason("Error response from daemon: unauthorized: authentication required"),
+        "CannotPullContainerError: Error response from daemon: unauthorized: authentication required"
+    );
+}
+
+#[test]
+fn registration_advertises_the_agents_capabilities() {
+    let cfg = AgentConfig {
+        cluster: "c1".into(),
+        external: true,
+        docker_api_version: "1.41".into(),
+        cpu_units: 2048,
+        memory_mib: 4096,
+        instance_file: None,
+        engine_auth: Arc::new(EngineAuth::default()),
+    };
+    let input = registration(&cfg, Some("arn:old"));
+    let names: Vec<&str> = input["attributes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a["name"].as_str())
+        .collect();
+    for want in [
+        "ecs.capability.private-registry-authentication.secretsmanager",
+        "ecs.capability.execution-role-ecr-pull",
+        "com.amazonaws.ecs.capability.docker-remote-api.1.17",
+        "com.amazonaws.ecs.capability.docker-remote-api.1.41",
+        "ecs.capability.external",
+    ] {
+        assert!(names.contains(&want), "{want}");
+    }
+    assert!(!names.contains(&"com.amazonaws.ecs.capability.docker-remote-api.1.42"));
+    assert_eq!(input["containerInstanceArn"], "arn:old");
+    assert_eq!(input["totalResources"][0]["integerValue"], 2048);
+    let ec2 = registration(
+        &AgentConfig {
+            external: false,
+            ..cfg
+        },
+        None,
+    );
+    assert!(!ec2.to_string().contains("ecs.capability.external"));
+    assert!(ec2.get("containerInstanceArn").is_none());
+}
+
+#[tokio::test(start_paused = true)]
+async fn pulls_are_retried_but_not_after_an_auth_failure() {
+    let rt = FakeRuntime::default();
+    rt.lock().pull_error = Some("connection reset by peer".into());
+    assert!(pull_with_retries(&rt, "i", None).await.is_err());
+    assert_eq!(rt.lock().pulls.len(), 5);
+    let rt = FakeRuntime::default();
+    rt.lock().pull_error =
+        Some("Error response from daemon: unauthorized: authentication required".into());
+    assert!(pull_with_retries(&rt, "i", None).await.is_err());
+    assert_eq!(rt.lock().pulls.len(), 1);
+}
+
+#[tokio::test]
+async fn a_stop_before_the_start_makes_nothing() {
+    let rt = Arc::new(FakeRuntime::default());
+    let control = Arc::new(control_with(Ok(Some(r#"{"username":"u","password":"p"}"#))));
+    let t = task(
+        json!([container("app", &["exit", "0"], true, Some(SECRET))]),
+        true,
+    );
+    run(&rt, &control, t, true).await;
+    assert!(rt.lock().pulls.is_empty() && rt.lock().next == 0);
+    let changes = control.task_changes.lock().unwrap().clone();
+    assert_eq!(changes.len(), 1);
+    assert_eq!(changes[0]["status"], "STOPPED");
+    assert!(changes[0].get("reason").is_none());
+}
+
+#[tokio::test]
+async fn engine_auth_serves_only_containers_without_registry_authentication() {
+    let rt = Arc::new(FakeRuntime::default());
+    let control = Arc::new(control_with(Ok(Some(
+        r#"{"username":"task","password":"t"}"#,
+    ))));
+    let t = task(
+        json!([
+            container("app", &["exit", "0"], true, Some(SECRET)),
+            container("plain", &["exit", "0"], false, None),
+        ]),
+        true,
+    );
+    let (_tx, rx) = watch::channel(false);
+    let run = TaskRun {
+        runtime: rt.clone(),
+        control: control.clone(),
+        cluster: "c1".into(),
+        instance_arn: "arn:ci".into(),
+        task: t,
+        engine_auth: Arc::new(EngineAuth::parse(
+            Some("docker"),
+            Some(r#"{"127.0.0.1:5000": {"username": "env", "password": "e"}}"#),
+        )),
+    };
+    tokio::time::timeout(Duration::from_secs(10), run.run(rx))
+        .await
+        .unwrap();
+    let pulls = rt.lock().pulls.clone();
+    assert_eq!(pulls[0].1, Some(("task".to_string(), "t".to_string())));
+    assert_eq!(pulls[1].1, Some(("env".to_string(), "e".to_string())));
+}

@@ -1,0 +1,152 @@
+//! The control plane as the agent sees it, as a trait; [`BerthControlPlane`] talks to berth
+//! over its signed API.
+
+use std::future::Future;
+use std::time::Duration;
+
+use berth_ecs::AgentPoll;
+use serde_json::{Value, json};
+use zeroize::Zeroizing;
+
+use crate::api::{ApiClient, ApiError, Credentials};
+
+const ECS_TARGET: &str = "AmazonEC2ContainerServiceV20141113";
+/// How long a poll may wait on the server, and how long the agent waits for its answer.
+pub const POLL_WAIT_SECONDS: u64 = 20;
+const POLL_TIMEOUT: Duration = Duration::from_secs(POLL_WAIT_SECONDS + 15);
+const CALL_TIMEOUT: Duration = Duration::from_secs(30);
+/// The ECS agent's timeout for GetSecretValue.
+const SECRET_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What the agent asks of the control plane.
+pub trait ControlPlane: Send + Sync + 'static {
+    /// RegisterContainerInstance; returns the `containerInstance` object.
+    fn register(&self, input: Value) -> impl Future<Output = Result<Value, ApiError>> + Send;
+
+    /// BerthPollTasks.
+    fn poll(
+        &self,
+        cluster: &str,
+        instance_arn: &str,
+        seq: Option<u64>,
+    ) -> impl Future<Output = Result<AgentPoll, ApiError>> + Send;
+
+    fn submit_task_state_change(
+        &self,
+        input: Value,
+    ) -> impl Future<Output = Result<(), ApiError>> + Send;
+
+    fn submit_container_state_change(
+        &self,
+        input: Value,
+    ) -> impl Future<Output = Result<(), ApiError>> + Send;
+
+    /// Secrets Manager GetSecretValue as `creds` in `region`; returns the `SecretString`
+    /// (`None` for a binary-only secret).
+    fn get_secret_string(
+        &self,
+        secret_id: &str,
+        region: &str,
+        creds: &Credentials,
+    ) -> impl Future<Output = Result<Option<Zeroizing<String>>, ApiError>> + Send;
+}
+
+/// berth's API, signed with the agent's own credentials (and the task's execution role's for
+/// secrets).
+#[derive(Debug, Clone)]
+pub struct BerthControlPlane {
+    client: ApiClient,
+    creds: Credentials,
+    region: String,
+}
+
+impl BerthControlPlane {
+    pub fn new(client: ApiClient, creds: Credentials, region: &str) -> BerthControlPlane {
+        BerthControlPlane {
+            client,
+            creds,
+            region: region.to_string(),
+        }
+    }
+
+    async fn ecs(
+        &self,
+        operation: &str,
+        input: &Value,
+        timeout: Duration,
+    ) -> Result<Value, ApiError> {
+        self.client
+            .call(
+                &self.creds,
+                &self.region,
+                "ecs",
+                &format!("{ECS_TARGET}.{operation}"),
+                input,
+                timeout,
+            )
+            .await
+    }
+}
+
+impl ControlPlane for BerthControlPlane {
+    async fn register(&self, input: Value) -> Result<Value, ApiError> {
+        let out = self
+            .ecs("RegisterContainerInstance", &input, CALL_TIMEOUT)
+            .await?;
+        Ok(out.get("containerInstance").cloned().unwrap_or(Value::Null))
+    }
+
+    async fn poll(
+        &self,
+        cluster: &str,
+        instance_arn: &str,
+        seq: Option<u64>,
+    ) -> Result<AgentPoll, ApiError> {
+        let mut input = json!({
+            "cluster": cluster,
+            "containerInstance": instance_arn,
+            "waitSeconds": POLL_WAIT_SECONDS,
+        });
+        if let Some(s) = seq {
+            input["seq"] = json!(s);
+        }
+        let out = self.ecs("BerthPollTasks", &input, POLL_TIMEOUT).await?;
+        serde_json::from_value(out)
+            .map_err(|e| ApiError::Transport(format!("BerthPollTasks: unexpected answer: {e}")))
+    }
+
+    async fn submit_task_state_change(&self, input: Value) -> Result<(), ApiError> {
+        self.ecs("SubmitTaskStateChange", &input, CALL_TIMEOUT)
+            .await
+            .map(|_| ())
+    }
+
+    async fn submit_container_state_change(&self, input: Value) -> Result<(), ApiError> {
+        self.ecs("SubmitContainerStateChange", &input, CALL_TIMEOUT)
+            .await
+            .map(|_| ())
+    }
+
+    async fn get_secret_string(
+        &self,
+        secret_id: &str,
+        region: &str,
+        creds: &Credentials,
+    ) -> Result<Option<Zeroizing<String>>, ApiError> {
+        let out = self
+            .client
+            .call(
+                creds,
+                region,
+                "secretsmanager",
+                "secretsmanager.GetSecretValue",
+                &json!({ "SecretId": secret_id }),
+                SECRET_TIMEOUT,
+            )
+            .await?;
+        Ok(out
+            .get("SecretString")
+            .and_then(Value::as_str)
+            .map(|s| Zeroizing::new(s.to_string())))
+    }
+}

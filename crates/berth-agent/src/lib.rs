@@ -1,0 +1,25 @@
+//! berth's container agent: registers a container instance with berth, long-polls for the
+//! tasks placed on it, and runs them on a Docker Engine — fetching private registry
+//! credentials from Secrets Manager with each task's execution-role credentials, as the ECS
+//! agent does.
+//!
+//! Side effects sit behind two traits: [`ContainerRuntime`] (Docker, in [`docker`]) and
+//! [`ControlPlane`] (berth's signed API, in [`control`]).
+
+pub mod agent;
+pub mod api;
+pub mod asm;
+pub mod control;
+pub mod docker;
+pub mod engine_auth;
+mod http;
+pub mod run;
+pub mod runtime;
+
+pub use agent::{Agent, AgentConfig, AgentError};
+pub use api::{ApiClient, ApiError, Credentials};
+pub use control::{BerthControlPlane, ControlPlane};
+pub use docker::DockerRuntime;
+pub use engine_auth::EngineAuth;
+pub use run::{AgentOptions, credentials_from_environment, region_from_environment, run_agent};
+pub use runtime::{ContainerRuntime, ContainerSpec, ContainerState, RuntimeError};

@@ -1,0 +1,127 @@
+//! The container runtime the agent drives, as a trait (Docker Engine is the one real
+//! implementation, in [`crate::docker`]; tests use their own).
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::time::Duration;
+
+use crate::asm::RegistryAuth;
+
+/// Labels that tie a container to its task, as the ECS agent sets them.
+pub const LABEL_TASK_ARN: &str = "com.amazonaws.ecs.task-arn";
+pub const LABEL_CONTAINER_NAME: &str = "com.amazonaws.ecs.container-name";
+pub const LABEL_CLUSTER: &str = "com.amazonaws.ecs.cluster";
+pub const LABEL_TASK_FAMILY: &str = "com.amazonaws.ecs.task-definition-family";
+pub const LABEL_TASK_REVISION: &str = "com.amazonaws.ecs.task-definition-version";
+/// berth's own label: the container instance whose agent made the container.
+pub const LABEL_INSTANCE: &str = "berth.container-instance-arn";
+
+/// A container port published on the host (`host_port` 0: one the daemon picks).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortMapping {
+    pub container_port: u16,
+    pub host_port: u16,
+    /// `tcp` or `udp`.
+    pub protocol: String,
+}
+
+/// A published port as it turned out, as ECS reports it in `networkBindings`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetworkBinding {
+    pub bind_ip: String,
+    pub container_port: u16,
+    pub host_port: u16,
+    pub protocol: String,
+}
+
+/// What a container is created with.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ContainerSpec {
+    /// The Docker container name.
+    pub name: String,
+    pub image: String,
+    pub command: Option<Vec<String>>,
+    pub entry_point: Option<Vec<String>>,
+    /// `NAME=value` pairs.
+    pub env: Vec<String>,
+    pub labels: HashMap<String, String>,
+    /// Hard memory limit, MiB.
+    pub memory_mib: Option<i64>,
+    /// Soft memory limit, MiB.
+    pub memory_reservation_mib: Option<i64>,
+    /// CPU shares (ECS `cpu` units).
+    pub cpu_shares: Option<i64>,
+    pub working_directory: Option<String>,
+    pub user: Option<String>,
+    pub port_mappings: Vec<PortMapping>,
+}
+
+/// A container as the runtime sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerState {
+    pub id: String,
+    pub running: bool,
+    /// Set once the container has exited.
+    pub exit_code: Option<i64>,
+    /// Whether it has ever been started.
+    pub started: bool,
+    pub labels: HashMap<String, String>,
+    /// Published ports while it runs.
+    pub network_bindings: Vec<NetworkBinding>,
+}
+
+/// Why a runtime call failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RuntimeError {
+    /// The daemon refused or failed the pull; the text is the daemon's.
+    #[error("{0}")]
+    Pull(String),
+    /// No such container.
+    #[error("no such container: {0}")]
+    NotFound(String),
+    /// Any other failure, with the daemon's or the transport's text.
+    #[error("{0}")]
+    Other(String),
+}
+
+/// A container runtime: pull, create, start, inspect, wait, stop, remove, list by label.
+pub trait ContainerRuntime: Send + Sync + 'static {
+    /// Pulls `image`, with registry credentials when given (held only for this call).
+    fn pull(
+        &self,
+        image: &str,
+        auth: Option<&RegistryAuth>,
+    ) -> impl Future<Output = Result<(), RuntimeError>> + Send;
+
+    /// Creates a container; returns its id.
+    fn create(
+        &self,
+        spec: &ContainerSpec,
+    ) -> impl Future<Output = Result<String, RuntimeError>> + Send;
+
+    fn start(&self, id: &str) -> impl Future<Output = Result<(), RuntimeError>> + Send;
+
+    fn inspect(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Result<ContainerState, RuntimeError>> + Send;
+
+    /// Waits until the container is not running; returns its exit code.
+    fn wait(&self, id: &str) -> impl Future<Output = Result<i64, RuntimeError>> + Send;
+
+    /// SIGTERM, then SIGKILL after `timeout`.
+    fn stop(
+        &self,
+        id: &str,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<(), RuntimeError>> + Send;
+
+    fn remove(&self, id: &str) -> impl Future<Output = Result<(), RuntimeError>> + Send;
+
+    /// Every container (running or not) that carries label `key` (= `value` when given).
+    fn list_by_label(
+        &self,
+        key: &str,
+        value: Option<&str>,
+    ) -> impl Future<Output = Result<Vec<ContainerState>, RuntimeError>> + Send;
+}
