@@ -500,3 +500,58 @@ def test_port_mappings_are_published_and_reported(berth, registry, agent_factory
     ecs.stop_task(cluster=cluster, task=arn)
     t = wait_stopped(berth, cluster, arn, agent)
     assert t["stopCode"] == "UserInitiated", t
+
+
+def test_cross_account_secret_by_full_arn_only(berth, registry, agent_factory):
+    """A secret in account B, under B's customer-managed key, read by A's execution role:
+    B's resource policy, B's key policy and A's identity policy all allow it. By full ARN the
+    pull works; by name the secret is looked up in A's own account and is not found."""
+    from helpers import other_account
+
+    other = "111122223333"
+    b_creds = other_account(berth, other)
+    account = "000000000000"
+    b_kms, b_sm = berth.client("kms", creds=b_creds), berth.client("secretsmanager", creds=b_creds)
+    key_policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "Enable IAM User Permissions", "Effect": "Allow",
+             "Principal": {"AWS": f"arn:aws:iam::{other}:root"}, "Action": "kms:*", "Resource": "*"},
+            {"Sid": "AllowAccountA", "Effect": "Allow",
+             "Principal": {"AWS": f"arn:aws:iam::{account}:root"}, "Action": "kms:Decrypt", "Resource": "*"},
+        ],
+    }
+    key_arn = b_kms.create_key(Policy=json.dumps(key_policy))["KeyMetadata"]["Arn"]
+    secret_arn = b_sm.create_secret(
+        Name="shared-registry", KmsKeyId=key_arn, SecretString=json.dumps(creds(REGISTRY_USER))
+    )["ARN"]
+    b_sm.put_resource_policy(SecretId=secret_arn, ResourcePolicy=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
+                       "Action": "secretsmanager:GetSecretValue", "Resource": "*"}],
+    }))
+    iam, ecs = berth.client("iam"), berth.client("ecs")
+    iam.create_role(RoleName="cross-exec", AssumeRolePolicyDocument=json.dumps(TRUST))
+    iam.put_role_policy(RoleName="cross-exec", PolicyName="read-b", PolicyDocument=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": ["secretsmanager:GetSecretValue", "kms:Decrypt"],
+                       "Resource": [secret_arn, key_arn]}],
+    }))
+    cluster, agent = start(berth, agent_factory)
+    for family, reference in [("by-arn", secret_arn), ("by-name", "shared-registry")]:
+        ecs.register_task_definition(
+            family=family,
+            executionRoleArn="cross-exec",
+            containerDefinitions=[{
+                "name": "app", "image": registry.image, "memory": 64, "command": ["sh", "-c", "echo hi"],
+                "repositoryCredentials": {"credentialsParameter": reference},
+            }],
+        )
+    ok = ecs.run_task(cluster=cluster, taskDefinition="by-arn")["tasks"][0]["taskArn"]
+    assert_succeeded(wait_stopped(berth, cluster, ok, agent))
+    bad = ecs.run_task(cluster=cluster, taskDefinition="by-name")["tasks"][0]["taskArn"]
+    t = wait_stopped(berth, cluster, bad, agent)
+    assert t["stopCode"] == "TaskFailedToStart", t
+    # The name is looked up in A's own account, where the role may read nothing of that name.
+    assert t["stoppedReason"].startswith("Asm fetching secret from the service for shared-registry: "), t
+    assert "is not authorized to perform: secretsmanager:GetSecretValue" in t["stoppedReason"], t
