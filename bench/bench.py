@@ -1,0 +1,322 @@
+"""berth's benchmarks against moto, measured in the same run; run through `bench/run`.
+
+- API: GetSecretValue, RegisterTaskDefinition, DescribeTasks sent by `berth-bench` (Rust,
+  SigV4-signed per request) as a non-root IAM user with a real policy, the secret under a
+  customer-managed KMS key — against berth (release) and against moto_server, same request
+  shapes, same connections. Throughput at --concurrency connections; latency also at 1.
+- Startup: process start to `/_berth/health` 200 (fresh data dir, and restart on a full one);
+  VmRSS idle, and after 10,000 secrets and 1,000 task definitions.
+
+Prints a table and writes the numbers as JSON (--json-out).
+"""
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import boto3
+from botocore.config import Config
+
+REGION = "us-east-1"
+ACCOUNT_BERTH = "000000000000"
+ROOT_KEY = "AKIABENCHROOT0000001"
+ROOT_SECRET = "benchRootSecretKey/For+Berth00000000000"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def rss_kib(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return -1
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a process (its threads included), in seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wait_http(url: str, proc, timeout=30.0, poll=0.001) -> float:
+    deadline = time.perf_counter() + timeout
+    while time.perf_counter() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{proc.args[0]} exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=1) as r:
+                if r.status == 200:
+                    return time.perf_counter()
+        except (urllib.error.URLError, ConnectionError, OSError):
+            pass
+        time.sleep(poll)
+    raise RuntimeError(f"{url} not ready after {timeout}s")
+
+
+class Server:
+    def __init__(self, kind: str, args, data_dir: Path | None = None):
+        self.kind = kind
+        self.port = free_port()
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        env = dict(os.environ)
+        if kind == "berth":
+            env.update(BERTH_ROOT_ACCESS_KEY_ID=ROOT_KEY, BERTH_ROOT_SECRET_ACCESS_KEY=ROOT_SECRET,
+                       RUST_LOG="warn")
+            cmd = [args.berth, "server", "--listen", f"127.0.0.1:{self.port}", "--data-dir", str(data_dir)]
+            health = self.endpoint + "/_berth/health"
+        else:
+            cmd = [args.moto, "-H", "127.0.0.1", "-p", str(self.port)]
+            health = self.endpoint + "/moto-api/"
+        self.log = tempfile.NamedTemporaryFile(prefix=f"bench-{kind}-", suffix=".log", delete=False)
+        t0 = time.perf_counter()
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, env=env)
+        self.startup_s = wait_http(health, self.proc) - t0
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+    def client(self, service, key=ROOT_KEY, secret=ROOT_SECRET):
+        return boto3.session.Session().client(
+            service, endpoint_url=self.endpoint, region_name=REGION,
+            aws_access_key_id=key, aws_secret_access_key=secret,
+            config=Config(retries={"max_attempts": 1}))
+
+
+def setup(srv: Server) -> dict:
+    """The same resources on both: a CMK, a secret under it, a user with a 5-statement policy and
+    an access key, a task definition, and one task placed on a registered instance."""
+    iam, kms, sm, ecs = (srv.client(s) for s in ("iam", "kms", "secretsmanager", "ecs"))
+    key_arn = kms.create_key(Description="bench CMK")["KeyMetadata"]["Arn"]
+    secret_arn = sm.create_secret(Name="bench/db", KmsKeyId=key_arn,
+                                  SecretString='{"username":"app","password":"bench-secret-value"}')["ARN"]
+    user_arn = iam.create_user(UserName="bench")["User"]["Arn"]
+    policy = {"Version": "2012-10-17", "Statement": [
+        {"Sid": "Read", "Effect": "Allow", "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+         "Resource": secret_arn},
+        {"Sid": "Key", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": key_arn,
+         "Condition": {"StringEquals": {"kms:ViaService": f"secretsmanager.{REGION}.amazonaws.com"}}},
+        {"Sid": "Ecs", "Effect": "Allow", "Action": ["ecs:RegisterTaskDefinition", "ecs:DescribeTasks"],
+         "Resource": "*"},
+        {"Sid": "Self", "Effect": "Allow", "Action": "iam:GetUser", "Resource": user_arn},
+        {"Sid": "NoAdmin", "Effect": "Deny", "Action": "secretsmanager:*", "Resource": "arn:aws:secretsmanager:*:*:secret:admin/*"},
+    ]}
+    iam.put_user_policy(UserName="bench", PolicyName="bench", PolicyDocument=json.dumps(policy))
+    k = iam.create_access_key(UserName="bench")["AccessKey"]
+    ecs.create_cluster(clusterName="default")
+    ecs.register_task_definition(family="bench-describe",
+                                 containerDefinitions=[{"name": "app", "image": "busybox", "memory": 64}])
+    resources = [{"name": "CPU", "type": "INTEGER", "integerValue": 4096},
+                 {"name": "MEMORY", "type": "INTEGER", "integerValue": 8192}]
+    version = {"agentVersion": "1.80.0", "agentHash": "bench", "dockerVersion": "24.0.0"}
+    if srv.kind == "moto":
+        # moto wants an EC2 instance behind a container instance.
+        ec2 = srv.client("ec2")
+        image = ec2.describe_images()["Images"][0]["ImageId"]
+        iid = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
+        ecs.register_container_instance(cluster="default", totalResources=resources, versionInfo=version,
+                                        instanceIdentityDocument=json.dumps({"instanceId": iid}))
+    else:
+        ecs.register_container_instance(cluster="default", totalResources=resources, versionInfo=version)
+    out = ecs.run_task(cluster="default", taskDefinition="bench-describe")
+    if out.get("failures"):
+        raise RuntimeError(f"{srv.kind}: run_task failed: {out['failures']}")
+    return dict(key=k["AccessKeyId"], secret=k["SecretAccessKey"], secret_arn=secret_arn,
+                task_arn=out["tasks"][0]["taskArn"])
+
+
+def ops(res: dict):
+    return [
+        ("GetSecretValue", "secretsmanager", "secretsmanager.GetSecretValue",
+         json.dumps({"SecretId": "bench/db"})),
+        ("RegisterTaskDefinition", "ecs", "AmazonEC2ContainerServiceV20141113.RegisterTaskDefinition",
+         '{"family":"bench-app","containerDefinitions":[{"name":"app","image":"busybox","memory":64,'
+         '"environment":[{"name":"N","value":"{n}"}]}]}'),
+        ("DescribeTasks", "ecs", "AmazonEC2ContainerServiceV20141113.DescribeTasks",
+         json.dumps({"cluster": "default", "tasks": [res["task_arn"]]})),
+    ]
+
+
+def load(args, srv: Server, key, secret, service, target, body, concurrency, duration=None, requests=None,
+         warmup=1.0) -> dict:
+    cmd = [args.loadgen, "--endpoint", srv.endpoint, "--access-key", key, "--secret-key", secret,
+           "--service", service, "--target", target, "--body", body, "--concurrency", str(concurrency),
+           "--threads", str(args.client_threads), "--warmup", str(warmup)]
+    cmd += ["--duration", str(duration)] if duration is not None else ["--requests", str(requests)]
+    client0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    server0 = cpu_seconds(srv.proc.pid)
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=600)
+    server1 = cpu_seconds(srv.proc.pid)
+    client1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    r = json.loads(out.stdout.strip().splitlines()[-1])
+    # CPU per request (warm-up included in both CPU and count, so over all requests sent): the
+    # server's from /proc, the load generator's from rusage. Less sensitive to a noisy machine
+    # than requests per second.
+    r["server_cpu_us_per_req"] = (server1 - server0) * 1e6 / max(r["sent_total"], 1)
+    r["client_cpu_us_per_req"] = 0.0
+    client_cpu = (client1.ru_utime + client1.ru_stime) - (client0.ru_utime + client0.ru_stime)
+    r["client_cpu_us_per_req"] = client_cpu * 1e6 / max(r["sent_total"], 1)
+    if r["errors"]:
+        print(f"  ! {srv.kind} {target}: {r['errors']} errors, first: {r['first_error']}", file=sys.stderr)
+    return r
+
+
+def bench_api(args) -> list[dict]:
+    rows = []
+    tmp = Path(tempfile.mkdtemp(prefix="berth-bench-"))
+    berth = Server("berth", args, tmp / "data")
+    moto = Server("moto", args)
+    try:
+        res = {"berth": setup(berth), "moto": setup(moto)}
+        for name, service, target, body in ops(res["berth"]):
+            row = {"op": name}
+            for kind, srv in (("berth", berth), ("moto", moto)):
+                r = res[kind]
+                body_k = body if name != "DescribeTasks" else json.dumps(
+                    {"cluster": "default", "tasks": [r["task_arn"]]})
+                thr = load(args, srv, r["key"], r["secret"], service, target, body_k, args.concurrency,
+                           duration=args.duration)
+                lat = load(args, srv, r["key"], r["secret"], service, target, body_k, 1,
+                           duration=args.latency_duration)
+                row[kind] = {"throughput": thr, "latency_c1": lat}
+                print(f"  {name:<24} {kind:<6} {thr['rps']:>9.0f} req/s @{args.concurrency} "
+                      f"(p50 {thr['p50_ms']:.2f} ms, p99 {thr['p99_ms']:.2f} ms, errors {thr['errors']}); "
+                      f"@1: p50 {lat['p50_ms']:.3f} ms p99 {lat['p99_ms']:.3f} ms; CPU/req server {thr['server_cpu_us_per_req']:.0f} us, "
+                      f"client {thr['client_cpu_us_per_req']:.0f} us", file=sys.stderr)
+            row["ratio"] = row["berth"]["throughput"]["rps"] / max(row["moto"]["throughput"]["rps"], 1e-9)
+            row["cpu_ratio"] = row["moto"]["throughput"]["server_cpu_us_per_req"] / max(
+                row["berth"]["throughput"]["server_cpu_us_per_req"], 1e-9)
+            rows.append(row)
+    finally:
+        berth.stop()
+        moto.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+    return rows
+
+
+def bench_startup(args) -> dict:
+    tmp = Path(tempfile.mkdtemp(prefix="berth-start-"))
+    try:
+        fresh = []
+        for i in range(args.startup_runs):
+            s = Server("berth", args, tmp / f"fresh{i}")
+            fresh.append(s.startup_s)
+            s.stop()
+        s = Server("berth", args, tmp / "full")
+        time.sleep(1.0)
+        idle = rss_kib(s.proc.pid)
+        t0 = time.perf_counter()
+        load(args, s, ROOT_KEY, ROOT_SECRET, "secretsmanager", "secretsmanager.CreateSecret",
+             '{"Name":"fill/secret-{n}","SecretString":"fill-value-{n}"}', 8, requests=args.fill_secrets)
+        load(args, s, ROOT_KEY, ROOT_SECRET, "ecs", "AmazonEC2ContainerServiceV20141113.RegisterTaskDefinition",
+             '{"family":"fill-{n}","containerDefinitions":[{"name":"app","image":"busybox","memory":64}]}',
+             8, requests=args.fill_taskdefs)
+        fill_s = time.perf_counter() - t0
+        time.sleep(1.0)
+        full = rss_kib(s.proc.pid)
+        # Touch them: a GetSecretValue sweep over a sample, then RSS again.
+        load(args, s, ROOT_KEY, ROOT_SECRET, "secretsmanager", "secretsmanager.ListSecrets",
+             '{"MaxResults":100}', 4, requests=200)
+        after_reads = rss_kib(s.proc.pid)
+        s.stop()
+        restarts = []
+        for _ in range(args.startup_runs):
+            s = Server("berth", args, tmp / "full")
+            restarts.append(s.startup_s)
+            restart_rss = rss_kib(s.proc.pid)
+            s.stop()
+        db = sum(f.stat().st_size for f in (tmp / "full").iterdir())
+        return dict(startup_fresh_ms=[x * 1000 for x in fresh], startup_full_ms=[x * 1000 for x in restarts],
+                    rss_idle_kib=idle, rss_full_kib=full, rss_after_list_kib=after_reads,
+                    rss_restart_full_kib=restart_rss, fill_seconds=fill_s, data_dir_bytes=db,
+                    fill_secrets=args.fill_secrets, fill_taskdefs=args.fill_taskdefs)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--berth", required=True)
+    p.add_argument("--loadgen", required=True)
+    p.add_argument("--moto", required=True)
+    p.add_argument("--concurrency", type=int, default=16)
+    p.add_argument("--client-threads", type=int, default=1)
+    p.add_argument("--duration", type=float, default=10)
+    p.add_argument("--latency-duration", type=float, default=5)
+    p.add_argument("--startup-runs", type=int, default=5)
+    p.add_argument("--fill-secrets", type=int, default=10000)
+    p.add_argument("--fill-taskdefs", type=int, default=1000)
+    p.add_argument("--json-out")
+    p.add_argument("--skip-api", action="store_true")
+    p.add_argument("--skip-startup", action="store_true")
+    args = p.parse_args()
+    result = {}
+    if not args.skip_api:
+        print("API (berth vs moto, same run):", file=sys.stderr)
+        result["api"] = bench_api(args)
+    if not args.skip_startup:
+        print("startup and memory:", file=sys.stderr)
+        result["startup"] = bench_startup(args)
+    if args.json_out:
+        Path(args.json_out).write_text(json.dumps(result, indent=2))
+
+    print()
+    if "api" in result:
+        print(f"| operation | berth req/s @{args.concurrency} | moto req/s @{args.concurrency} | ratio | "
+              f"berth p50 / p99 @{args.concurrency} (ms) | berth p50 / p99 @1 (ms) | moto p50 / p99 @1 (ms) | "
+              f"server CPU µs/req berth / moto (ratio) | loadgen CPU µs/req |")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for row in result["api"]:
+            b, m = row["berth"], row["moto"]
+            print(f"| {row['op']} | {b['throughput']['rps']:.0f} | {m['throughput']['rps']:.0f} | "
+                  f"{row['ratio']:.1f}x | {b['throughput']['p50_ms']:.2f} / {b['throughput']['p99_ms']:.2f} | "
+                  f"{b['latency_c1']['p50_ms']:.3f} / {b['latency_c1']['p99_ms']:.3f} | "
+                  f"{m['latency_c1']['p50_ms']:.2f} / {m['latency_c1']['p99_ms']:.2f} | "
+                  f"{b['throughput']['server_cpu_us_per_req']:.0f} / {m['throughput']['server_cpu_us_per_req']:.0f} "
+                  f"({row['cpu_ratio']:.1f}x) | {b['throughput']['client_cpu_us_per_req']:.0f} |")
+        errs = sum(r[k]["throughput"]["errors"] + r[k]["latency_c1"]["errors"] for r in result["api"]
+                   for k in ("berth", "moto"))
+        print(f"(errors during measurement: {errs})")
+    if "startup" in result:
+        s = result["startup"]
+        print()
+        print("| measure | value | target |")
+        print("|---|---:|---:|")
+        print(f"| start to /_berth/health 200, fresh data dir (median of {len(s['startup_fresh_ms'])}) | "
+              f"{statistics.median(s['startup_fresh_ms']):.1f} ms | < 100 ms |")
+        print(f"| start to /_berth/health 200, {s['fill_secrets']} secrets + {s['fill_taskdefs']} task defs "
+              f"(median of {len(s['startup_full_ms'])}) | {statistics.median(s['startup_full_ms']):.1f} ms | < 100 ms |")
+        print(f"| VmRSS idle | {s['rss_idle_kib'] / 1024:.1f} MiB | < 64 MiB |")
+        print(f"| VmRSS after {s['fill_secrets']} secrets + {s['fill_taskdefs']} task defs | "
+              f"{s['rss_full_kib'] / 1024:.1f} MiB | < 64 MiB |")
+        print(f"| VmRSS after that + 200 ListSecrets pages | {s['rss_after_list_kib'] / 1024:.1f} MiB | < 64 MiB |")
+        print(f"| VmRSS right after restart on the full data dir | {s['rss_restart_full_kib'] / 1024:.1f} MiB | |")
+        print(f"| data dir size, full | {s['data_dir_bytes'] / 2**20:.1f} MiB | |")
+
+
+if __name__ == "__main__":
+    main()
