@@ -4,6 +4,9 @@
 //! The wire layer builds the request context (time, region, transport, service keys) and says
 //! which resource policy applies; this module adds what only the identity domain knows.
 
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex};
+
 use berth_policy::{Context, Decision, Mode, Policy, PolicyKind, PolicySet};
 
 use crate::Principal;
@@ -47,13 +50,47 @@ pub fn engine_principal(p: &Principal) -> berth_policy::Principal {
     }
 }
 
+/// Parsed documents, by kind and text: stored documents are parsed once, not on every request
+/// (parsing a large policy costs far more than evaluating it). Bounded: when full it starts
+/// again empty.
+struct ParseCache {
+    entries: Mutex<HashMap<(PolicyKind, String), Arc<Policy>>>,
+}
+
+const PARSE_CACHE_ENTRIES: usize = 4096;
+
+static PARSED: LazyLock<ParseCache> = LazyLock::new(|| ParseCache {
+    entries: Mutex::new(HashMap::new()),
+});
+
+impl ParseCache {
+    fn get_or_parse(&self, doc: &str, kind: PolicyKind) -> Result<Arc<Policy>, String> {
+        let key = (kind, doc.to_string());
+        if let Some(p) = self.lock().get(&key) {
+            return Ok(p.clone());
+        }
+        let parsed = Arc::new(berth_policy::parse(doc, kind).map_err(|e| e.to_string())?);
+        let mut entries = self.lock();
+        if entries.len() >= PARSE_CACHE_ENTRIES {
+            entries.clear();
+        }
+        entries.insert(key, parsed.clone());
+        Ok(parsed)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(PolicyKind, String), Arc<Policy>>> {
+        // The map holds only parse results; one left by a panicking thread is still valid.
+        self.entries.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
 /// Parses a stored document; one that no longer parses (it was valid when stored) counts as
 /// absent, and the caller is told so it can log it.
-fn parse_stored(doc: &str, kind: PolicyKind, broken: &mut Vec<String>) -> Option<Policy> {
-    match berth_policy::parse(doc, kind) {
+fn parse_stored(doc: &str, kind: PolicyKind, broken: &mut Vec<String>) -> Option<Arc<Policy>> {
+    match PARSED.get_or_parse(doc, kind) {
         Ok(p) => Some(p),
         Err(e) => {
-            broken.push(e.to_string());
+            broken.push(e);
             None
         }
     }
@@ -80,12 +117,12 @@ impl Verdict {
 /// Evaluates a question against the principal's documents, in AWS's decision order.
 pub fn decide(q: &Question<'_>, docs: &IdentityDocuments) -> Verdict {
     let mut broken = Vec::new();
-    let identity: Vec<Policy> = docs
+    let identity: Vec<Arc<Policy>> = docs
         .policies
         .iter()
         .filter_map(|d| parse_stored(d, PolicyKind::Identity, &mut broken))
         .collect();
-    let identity_refs: Vec<&Policy> = identity.iter().collect();
+    let identity_refs: Vec<&Policy> = identity.iter().map(|p| p.as_ref()).collect();
     let boundary = docs
         .boundary
         .as_deref()
@@ -107,9 +144,9 @@ pub fn decide(q: &Question<'_>, docs: &IdentityDocuments) -> Verdict {
     };
     let set = PolicySet {
         identity: &identity_refs,
-        resource: resource.as_ref(),
-        boundary: boundary.as_ref(),
-        session: session.as_ref(),
+        resource: resource.as_deref(),
+        boundary: boundary.as_deref(),
+        session: session.as_deref(),
     };
     Verdict {
         decision: berth_policy::evaluate(&request, &set, q.mode),
