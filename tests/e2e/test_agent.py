@@ -428,24 +428,23 @@ def test_berth_up_runs_server_and_agent_in_one_process(tmp_path, registry):
         again.stop()
 
 
-@pytest.mark.parametrize("kind", ["docker", "dockercfg"])
-def test_engine_auth_from_the_agents_environment(berth, registry, agent_factory, kind):
-    """R9: ECS_ENGINE_AUTH_TYPE / ECS_ENGINE_AUTH_DATA serve containers without
-    repositoryCredentials (no execution role needed)."""
+def engine_auth_data(kind, registry, user):
+    """ECS_ENGINE_AUTH_TYPE and _DATA of each form for `user` (TRAP_USER's password has '+'
+    and '/' in standard base64)."""
     import base64
 
-    user, password = TRAP_USER
+    name, password = user
+    encoded = base64.b64encode(f"{name}:{password}".encode()).decode()
     if kind == "docker":
-        data = {f"http://{registry.host}": {"username": user, "password": password, "email": "x@example.com"}}
-    else:
-        data = {registry.host: {"auth": base64.b64encode(f"{user}:{password}".encode()).decode(), "email": "x"}}
-    cluster = f"c{uuid.uuid4().hex[:8]}"
+        return "docker", {f"http://{registry.host}": {"username": name, "password": password, "email": "x@example.com"}}
+    if kind == "dockercfg":
+        return "dockercfg", {registry.host: {"auth": encoded, "email": "x"}}
+    return "dockercfg", {"auths": {registry.host: {"auth": encoded}}}
+
+
+def run_plain(berth, cluster, registry, agent):
+    """A task without repositoryCredentials (and no execution role); returns it stopped."""
     ecs = berth.client("ecs")
-    ecs.create_cluster(clusterName=cluster)
-    agent = agent_factory(
-        berth, cluster, env_extra={"ECS_ENGINE_AUTH_TYPE": f" {kind} ", "ECS_ENGINE_AUTH_DATA": json.dumps(data)}
-    )
-    wait_for_instance(berth, cluster, agent)
     family = f"env-auth-{uuid.uuid4().hex[:8]}"
     ecs.register_task_definition(
         family=family,
@@ -453,8 +452,86 @@ def test_engine_auth_from_the_agents_environment(berth, registry, agent_factory,
     )
     out = ecs.run_task(cluster=cluster, taskDefinition=family)
     assert not out["failures"], out
-    assert_succeeded(wait_stopped(berth, cluster, out["tasks"][0]["taskArn"], agent))
-    assert password not in agent.log()
+    return wait_stopped(berth, cluster, out["tasks"][0]["taskArn"], agent)
+
+
+@pytest.mark.parametrize("kind", ["docker", "dockercfg", "auths", "malformed", "none", "unknown"])
+def test_engine_auth_from_the_agents_environment(berth, registry, agent_factory, kind):
+    """R9: ECS_ENGINE_AUTH_TYPE / ECS_ENGINE_AUTH_DATA serve containers without
+    repositoryCredentials (no execution role needed); without them the pull is refused. A
+    malformed entry is skipped and an unknown type ignored, with warnings that carry no
+    credential; the agent starts either way."""
+    user, password = TRAP_USER
+    cluster = f"c{uuid.uuid4().hex[:8]}"
+    berth.client("ecs").create_cluster(clusterName=cluster)
+    env = {}
+    if kind in ("docker", "dockercfg", "auths"):
+        auth_type, data = engine_auth_data(kind, registry, TRAP_USER)
+        env = {"ECS_ENGINE_AUTH_TYPE": f" {auth_type} ", "ECS_ENGINE_AUTH_DATA": json.dumps(data)}
+    elif kind == "malformed":
+        auth_type, data = engine_auth_data("dockercfg", registry, TRAP_USER)
+        data["bad.example.com"] = {"auth": f"not base64: {password}"}
+        env = {"ECS_ENGINE_AUTH_TYPE": auth_type, "ECS_ENGINE_AUTH_DATA": json.dumps(data)}
+    elif kind == "unknown":
+        _, data = engine_auth_data("docker", registry, TRAP_USER)
+        env = {"ECS_ENGINE_AUTH_TYPE": "basic", "ECS_ENGINE_AUTH_DATA": json.dumps(data)}
+    agent = agent_factory(berth, cluster, env_extra=env)
+    wait_for_instance(berth, cluster, agent)
+    registry_image_gone(registry)
+    t = run_plain(berth, cluster, registry, agent)
+    if kind in ("none", "unknown"):
+        assert t["stopCode"] == "TaskFailedToStart", t
+        assert t["stoppedReason"].startswith("CannotPullContainerError: "), t
+    else:
+        assert_succeeded(t)
+    if kind == "malformed":
+        assert "bad.example.com" in agent.log() and "skipped" in agent.log()
+    if kind == "unknown":
+        assert "neither docker nor dockercfg" in agent.log()
+    for log in (agent.log(), berth.log()):
+        assert password not in log and user not in log
+
+
+def registry_image_gone(registry):
+    from docker_fixtures import remove_local_image
+
+    remove_local_image(registry.image)
+
+
+def test_engine_auth_file_is_reread_without_a_restart(berth, registry, agent_factory, tmp_path):
+    """berth beyond the ECS agent: --engine-auth-file (ecs.config lines or the JSON alone) is
+    re-read when it changes, so the next task uses the new credentials; SIGHUP re-reads it."""
+    import signal
+
+    cluster = f"c{uuid.uuid4().hex[:8]}"
+    berth.client("ecs").create_cluster(clusterName=cluster)
+    path = tmp_path / "ecs.config"
+
+    def write_config(user):
+        auth_type, data = engine_auth_data("docker", registry, user)
+        path.write_text(f"ECS_CLUSTER={cluster}\nECS_ENGINE_AUTH_TYPE={auth_type}\nECS_ENGINE_AUTH_DATA={json.dumps(data)}\n")
+
+    write_config((TRAP_USER[0], "not-the-password"))
+    agent = agent_factory(berth, cluster, env_extra={"ECS_ENGINE_AUTH_FILE": str(path)})
+    wait_for_instance(berth, cluster, agent)
+    t = run_plain(berth, cluster, registry, agent)
+    assert t["stopCode"] == "TaskFailedToStart" and t["stoppedReason"].startswith("CannotPullContainerError: "), t
+    # Rotated in the file: the next task pulls, same agent process.
+    write_config(TRAP_USER)
+    assert_succeeded(run_plain(berth, cluster, registry, agent))
+    # The JSON data alone (Docker's auths wrapper), then SIGHUP.
+    auth_type, data = engine_auth_data("auths", registry, REGISTRY_USER)
+    path.write_text(json.dumps(data))
+    agent.proc.send_signal(signal.SIGHUP)
+    deadline = time.time() + 10
+    while agent.log().count("engine auth file read") < 3 and time.time() < deadline:
+        time.sleep(0.1)
+    assert agent.proc.poll() is None, agent.log()
+    assert_succeeded(run_plain(berth, cluster, registry, agent))
+    log = agent.log()
+    assert "SIGHUP" in log
+    for secret in (TRAP_USER[1], REGISTRY_USER[1], "not-the-password"):
+        assert secret not in log and secret not in berth.log()
 
 
 def test_port_mappings_are_published_and_reported(berth, registry, agent_factory, tmp_path):

@@ -15,12 +15,12 @@ use tokio::task::JoinSet;
 
 use crate::api::{ApiError, Credentials};
 use crate::asm::{self, RegistryAuth};
-use crate::control::ControlPlane;
-use crate::engine_auth::EngineAuth;
+use crate::control::{ControlPlane, TaskControl};
+use crate::engine_auth::{EngineAuth, EngineAuthSource};
 use crate::runtime::{
     ContainerRuntime, ContainerSpec, ContainerState, LABEL_CLUSTER, LABEL_CONTAINER_NAME,
-    LABEL_INSTANCE, LABEL_TASK_ARN, LABEL_TASK_FAMILY, LABEL_TASK_REVISION, NetworkBinding,
-    PortMapping, RuntimeError,
+    LABEL_INSTANCE, LABEL_LAUNCH_TYPE, LABEL_TASK_ARN, LABEL_TASK_FAMILY, LABEL_TASK_REVISION,
+    NetworkBinding, PortMapping, RuntimeError,
 };
 
 /// The ECS agent's default time between SIGTERM and SIGKILL.
@@ -46,9 +46,9 @@ pub struct AgentConfig {
     /// Where the container instance ARN is kept between runs (`berth up`: in the data
     /// directory), so a restart re-registers the same instance.
     pub instance_file: Option<PathBuf>,
-    /// Registry credentials from the agent's environment, for containers without
-    /// `repositoryCredentials`.
-    pub engine_auth: Arc<EngineAuth>,
+    /// Registry credentials from the agent's environment or its engine auth file, for
+    /// containers without `repositoryCredentials` (taken afresh for each task).
+    pub engine_auth: Arc<EngineAuthSource>,
 }
 
 /// Why the agent stopped.
@@ -227,7 +227,47 @@ pub fn container_spec(
             .and_then(Value::as_str)
             .map(str::to_string),
         port_mappings: port_mappings(d),
+        network: None,
     }
+}
+
+/// The Docker network of a Fargate task: a user-defined bridge named after the task (the
+/// closest local equivalent of its own network interface).
+pub fn task_network_name(task_arn: &str) -> String {
+    format!("berth-task-{}", task_id(task_arn))
+}
+
+/// What berth's Fargate runner creates for a task's container: the agent's container, on the
+/// task's own network, with no host ports published and no container instance.
+pub fn fargate_container_spec(
+    task: &AgentTask,
+    c: &AgentContainer,
+    cluster: &str,
+) -> ContainerSpec {
+    let mut spec = container_spec(task, c, cluster, "");
+    spec.labels.remove(LABEL_INSTANCE);
+    spec.labels
+        .insert(LABEL_LAUNCH_TYPE.to_string(), "FARGATE".to_string());
+    spec.port_mappings.clear();
+    spec.network = Some(task_network_name(&task.task_arn));
+    // Fargate holds the task to its size: a container without its own limit gets the task's.
+    if spec.memory_mib.is_none() {
+        spec.memory_mib = task
+            .memory
+            .as_deref()
+            .and_then(berth_ecs::taskdef::parse_memory);
+    }
+    spec
+}
+
+/// The prefix of every Fargate failure to get a task's registry secret.
+pub const FARGATE_SECRETS_PREFIX: &str = "ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: unable to retrieve secret from asm: ";
+
+/// Fargate's words for a failed GetSecretValue (after its one retry).
+pub fn fargate_secret_error(secret_id: &str, sdk_error: &str) -> String {
+    format!(
+        "{FARGATE_SECRETS_PREFIX}service call has been retried 1 time(s): failed to fetch secret {secret_id} from secrets manager: {sdk_error}"
+    )
 }
 
 /// A container definition's `portMappings` (bridge mode: a missing `hostPort` is one the
@@ -286,12 +326,21 @@ fn stop_timeout(c: &AgentContainer) -> Duration {
 }
 
 /// Fetches every registry secret the given containers need, once per secret id (the ECS
-/// agent's asm-auth resource). The error is the agent's reason.
-pub async fn fetch_registry_auth<C: ControlPlane>(
+/// agent's asm-auth resource). The error is the agent's reason, or Fargate's (`fargate`:
+/// one retry of a failed call, and Fargate's `ResourceInitializationError` words).
+pub async fn fetch_registry_auth<C: TaskControl>(
     control: &C,
     task: &AgentTask,
     containers: &[&AgentContainer],
+    fargate: bool,
 ) -> Result<HashMap<String, RegistryAuth>, String> {
+    let word = |m: &str| {
+        if fargate {
+            format!("{FARGATE_SECRETS_PREFIX}{m}")
+        } else {
+            m.to_string()
+        }
+    };
     let mut out: HashMap<String, RegistryAuth> = HashMap::new();
     for c in containers {
         let Some(ra) = &c.registry_authentication else {
@@ -305,19 +354,26 @@ pub async fn fetch_registry_auth<C: ControlPlane>(
             continue;
         }
         let Some(rc) = &task.execution_role_credentials else {
-            return Err(asm::NO_EXECUTION_CREDENTIALS.to_string());
+            return Err(word(asm::NO_EXECUTION_CREDENTIALS));
         };
         let creds = Credentials::new(
             &rc.access_key_id,
             &rc.secret_access_key,
             Some(&rc.session_token),
         );
-        let value = control
-            .get_secret_string(id, &ra.asm_auth_data.region, &creds)
-            .await
-            .map_err(|e| asm::service_error(id, &e.sdk_style()))?;
-        let auth =
-            asm::parse_secret(value.as_deref().map(String::as_str)).map_err(str::to_string)?;
+        let region = &ra.asm_auth_data.region;
+        let mut fetched = control.get_secret_string(id, region, &creds).await;
+        if fargate && fetched.is_err() {
+            fetched = control.get_secret_string(id, region, &creds).await;
+        }
+        let value = fetched.map_err(|e| {
+            if fargate {
+                fargate_secret_error(id, &e.sdk_style())
+            } else {
+                asm::service_error(id, &e.sdk_style())
+            }
+        })?;
+        let auth = asm::parse_secret(value.as_deref().map(String::as_str)).map_err(word)?;
         out.insert(id.clone(), auth);
     }
     Ok(out)
@@ -383,20 +439,44 @@ where
 }
 
 /// Everything one task runner needs.
-struct TaskRun<R, C> {
-    runtime: Arc<R>,
-    control: Arc<C>,
-    cluster: String,
-    instance_arn: String,
-    task: AgentTask,
-    engine_auth: Arc<EngineAuth>,
+pub(crate) struct TaskRun<R, C> {
+    pub(crate) runtime: Arc<R>,
+    pub(crate) control: Arc<C>,
+    pub(crate) cluster: String,
+    /// The agent's container instance; empty for berth's Fargate runner.
+    pub(crate) instance_arn: String,
+    pub(crate) task: AgentTask,
+    /// The agent's own registry credentials (none for Fargate).
+    pub(crate) engine_auth: Arc<EngineAuth>,
+    /// Run as berth's Fargate runner: the task's own network, Fargate's words.
+    pub(crate) fargate: bool,
 }
 
-impl<R: ContainerRuntime, C: ControlPlane> TaskRun<R, C> {
+impl<R: ContainerRuntime, C: TaskControl> TaskRun<R, C> {
+    fn spec(&self, c: &AgentContainer) -> ContainerSpec {
+        if self.fargate {
+            fargate_container_spec(&self.task, c, &self.cluster)
+        } else {
+            container_spec(&self.task, c, &self.cluster, &self.instance_arn)
+        }
+    }
+
+    /// Removes the task's own network (Fargate), once its containers are gone.
+    async fn remove_network(&self) {
+        if self.fargate {
+            let name = task_network_name(&self.task.task_arn);
+            if let Err(e) = self.runtime.remove_network(&name).await {
+                tracing::warn!(network = %name, error = %e, "removing a task network");
+            }
+        }
+    }
+
     async fn task_change(&self, mut input: Value) {
         input["cluster"] = json!(self.cluster);
         input["task"] = json!(self.task.task_arn);
-        input["containerInstance"] = json!(self.instance_arn);
+        if !self.fargate {
+            input["containerInstance"] = json!(self.instance_arn);
+        }
         let control = &self.control;
         report("task state change", &self.task.task_arn, || {
             control.submit_task_state_change(input.clone())
@@ -408,7 +488,9 @@ impl<R: ContainerRuntime, C: ControlPlane> TaskRun<R, C> {
         input["cluster"] = json!(self.cluster);
         input["task"] = json!(self.task.task_arn);
         input["containerName"] = json!(name);
-        input["containerInstance"] = json!(self.instance_arn);
+        if !self.fargate {
+            input["containerInstance"] = json!(self.instance_arn);
+        }
         let control = &self.control;
         report("container state change", &self.task.task_arn, || {
             control.submit_container_state_change(input.clone())
@@ -431,6 +513,7 @@ impl<R: ContainerRuntime, C: ControlPlane> TaskRun<R, C> {
                 tracing::warn!(container = %id, error = %e, "removing a container");
             }
         }
+        self.remove_network().await;
         self.task_change(json!({
             "status": "STOPPED",
             "reason": task_reason(reason),
@@ -452,11 +535,12 @@ impl<R: ContainerRuntime, C: ControlPlane> TaskRun<R, C> {
                 tracing::warn!(container = %id, error = %e, "removing a container");
             }
         }
+        self.remove_network().await;
         self.task_change(json!({ "status": "STOPPED", "executionStoppedAt": epoch_now() }))
             .await;
     }
 
-    async fn run(self, mut stop: watch::Receiver<bool>) {
+    pub(crate) async fn run(self, mut stop: watch::Receiver<bool>) {
         let task_arn = self.task.task_arn.clone();
         // Containers this task already has (an agent restart): adopted, not made again.
         let existing: HashMap<String, ContainerState> = match self
@@ -495,7 +579,13 @@ impl<R: ContainerRuntime, C: ControlPlane> TaskRun<R, C> {
         if !to_make.is_empty() {
             // Registry credentials: fetched at task start, before any pull; held only until
             // the pulls are done.
-            let auths = match fetch_registry_auth(self.control.as_ref(), &self.task, &to_make).await
+            let auths = match fetch_registry_auth(
+                self.control.as_ref(),
+                &self.task,
+                &to_make,
+                self.fargate,
+            )
+            .await
             {
                 Ok(a) => a,
                 Err(reason) => {
@@ -538,8 +628,22 @@ impl<R: ContainerRuntime, C: ControlPlane> TaskRun<R, C> {
                 self.stopped_before_start(&ids).await;
                 return;
             }
+            if self.fargate {
+                let name = task_network_name(&task_arn);
+                let labels = HashMap::from([
+                    (LABEL_TASK_ARN.to_string(), task_arn.clone()),
+                    (LABEL_LAUNCH_TYPE.to_string(), "FARGATE".to_string()),
+                ]);
+                if let Err(e) = self.runtime.create_network(&name, &labels).await {
+                    let why = format!(
+                        "ResourceInitializationError: failed to create the task network: {e}"
+                    );
+                    self.fail(&why, &ids, None).await;
+                    return;
+                }
+            }
             for c in &to_make {
-                let spec = container_spec(&self.task, c, &self.cluster, &self.instance_arn);
+                let spec = self.spec(c);
                 match self.runtime.create(&spec).await {
                     Ok(id) => {
                         ids.insert(c.name.clone(), id);
@@ -578,10 +682,18 @@ impl<R: ContainerRuntime, C: ControlPlane> TaskRun<R, C> {
                 "runtimeId": id,
                 "status": "RUNNING",
             });
-            if let Ok(state) = self.runtime.inspect(id).await
-                && !state.network_bindings.is_empty()
-            {
-                change["networkBindings"] = bindings_json(&state.network_bindings);
+            if let Ok(state) = self.runtime.inspect(id).await {
+                if !state.network_bindings.is_empty() {
+                    change["networkBindings"] = bindings_json(&state.network_bindings);
+                }
+                // Fargate: the container's address on the task's own network.
+                if self.fargate
+                    && let Some(ip) = state
+                        .ip_addresses
+                        .get(&task_network_name(&self.task.task_arn))
+                {
+                    change["networkInterfaces"] = json!([{ "privateIpv4Address": ip }]);
+                }
             }
             running.push(change);
         }
@@ -641,16 +753,17 @@ impl<R: ContainerRuntime, C: ControlPlane> TaskRun<R, C> {
                 }
             }
         }
-        self.task_change(json!({
-            "status": "STOPPED",
-            "executionStoppedAt": epoch_now(),
-        }))
-        .await;
+        // Cleaned up before STOPPED (as Fargate deprovisions first): the containers and a
+        // Fargate task's network are gone by the time the task reads STOPPED.
+        let stopped_at = epoch_now();
         for id in ids.values() {
             if let Err(e) = self.runtime.remove(id).await {
                 tracing::warn!(container = %id, error = %e, "removing a container");
             }
         }
+        self.remove_network().await;
+        self.task_change(json!({ "status": "STOPPED", "executionStoppedAt": stopped_at }))
+            .await;
         tracing::info!(task = %task_arn, "stopped");
     }
 
@@ -800,7 +913,8 @@ impl<R: ContainerRuntime, C: ControlPlane> Agent<R, C> {
                     cluster: self.cfg.cluster.clone(),
                     instance_arn: instance_arn.clone(),
                     task,
-                    engine_auth: self.cfg.engine_auth.clone(),
+                    engine_auth: self.cfg.engine_auth.current(),
+                    fargate: false,
                 };
                 let handle = tokio::spawn(run.run(rx));
                 running.insert(arn, Running { stop: tx, handle });
@@ -818,7 +932,8 @@ impl<R: ContainerRuntime, C: ControlPlane> Agent<R, C> {
                     let cluster = self.cfg.cluster.clone();
                     let instance = instance_arn.clone();
                     tokio::spawn(async move {
-                        stop_leftover(rt, control, &cluster, &instance, &order.task_arn).await;
+                        stop_leftover(rt, control, &cluster, Some(&instance), &order.task_arn)
+                            .await;
                     });
                 }
             }
@@ -832,12 +947,13 @@ impl<R: ContainerRuntime, C: ControlPlane> Agent<R, C> {
 }
 
 /// Stops and removes the containers of a task this process does not run, and reports the
-/// task stopped.
-async fn stop_leftover<R: ContainerRuntime, C: ControlPlane>(
+/// task stopped. `instance_arn`: the agent's; `None` for berth's Fargate runner, which also
+/// removes the task's network.
+pub(crate) async fn stop_leftover<R: ContainerRuntime, C: TaskControl>(
     runtime: Arc<R>,
     control: Arc<C>,
     cluster: &str,
-    instance_arn: &str,
+    instance_arn: Option<&str>,
     task_arn: &str,
 ) {
     let containers = runtime
@@ -863,14 +979,22 @@ async fn stop_leftover<R: ContainerRuntime, C: ControlPlane>(
             tracing::warn!(container = %c.id, error = %e, "removing a container");
         }
     }
-    let input = json!({
+    let mut input = json!({
         "cluster": cluster,
         "task": task_arn,
-        "containerInstance": instance_arn,
         "status": "STOPPED",
         "containers": reported,
         "executionStoppedAt": epoch_now(),
     });
+    match instance_arn {
+        Some(arn) => input["containerInstance"] = json!(arn),
+        None => {
+            let name = task_network_name(task_arn);
+            if let Err(e) = runtime.remove_network(&name).await {
+                tracing::warn!(network = %name, error = %e, "removing a task network");
+            }
+        }
+    }
     report("task state change", task_arn, || {
         control.submit_task_state_change(input.clone())
     })

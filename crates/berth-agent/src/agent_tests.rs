@@ -21,6 +21,8 @@ struct FakeState {
     pull_error: Option<String>,
     stops: Vec<(String, Duration)>,
     removed: Vec<String>,
+    networks: Vec<String>,
+    removed_networks: Vec<String>,
 }
 
 impl FakeRuntime {
@@ -61,6 +63,11 @@ impl ContainerRuntime for FakeRuntime {
                     host_port: if p.host_port == 0 { 49153 } else { p.host_port },
                     protocol: p.protocol.clone(),
                 })
+                .collect(),
+            ip_addresses: spec
+                .network
+                .iter()
+                .map(|n| (n.clone(), format!("172.30.0.{}", s.next + 1)))
                 .collect(),
         };
         s.containers.insert(id.clone(), (spec.clone(), state));
@@ -117,6 +124,22 @@ impl ContainerRuntime for FakeRuntime {
         Ok(())
     }
 
+    async fn create_network(
+        &self,
+        name: &str,
+        _labels: &HashMap<String, String>,
+    ) -> Result<(), RuntimeError> {
+        self.lock().networks.push(name.to_string());
+        Ok(())
+    }
+
+    async fn remove_network(&self, name: &str) -> Result<(), RuntimeError> {
+        let mut s = self.lock();
+        s.networks.retain(|n| n != name);
+        s.removed_networks.push(name.to_string());
+        Ok(())
+    }
+
     async fn list_by_label(
         &self,
         key: &str,
@@ -157,7 +180,9 @@ impl ControlPlane for FakeControl {
     ) -> Result<berth_ecs::AgentPoll, ApiError> {
         Err(ApiError::Transport("not in these tests".into()))
     }
+}
 
+impl TaskControl for FakeControl {
     async fn submit_task_state_change(&self, input: Value) -> Result<(), ApiError> {
         self.task_changes.lock().unwrap().push(input);
         Ok(())
@@ -237,6 +262,7 @@ async fn run(rt: &Arc<FakeRuntime>, control: &Arc<FakeControl>, t: AgentTask, st
         instance_arn: "arn:ci".into(),
         task: t,
         engine_auth: Arc::new(EngineAuth::default()),
+        fargate: false,
     };
     tokio::time::timeout(Duration::from_secs(10), run.run(rx))
         .await
@@ -423,6 +449,7 @@ async fn running_containers_are_adopted_not_duplicated() {
         instance_arn: "arn:ci".into(),
         task: t,
         engine_auth: Arc::new(EngineAuth::default()),
+        fargate: false,
     };
     let handle = tokio::spawn(run.run(rx));
     tokio::time::sleep(Duration::from_millis(50)).await;
@@ -470,7 +497,7 @@ fn registration_advertises_the_agents_capabilities() {
         cpu_units: 2048,
         memory_mib: 4096,
         instance_file: None,
-        engine_auth: Arc::new(EngineAuth::default()),
+        engine_auth: Arc::new(crate::engine_auth::EngineAuthSource::default()),
     };
     let input = registration(&cfg, Some("arn:old"));
     let names: Vec<&str> = input["attributes"]
@@ -555,6 +582,7 @@ async fn engine_auth_serves_only_containers_without_registry_authentication() {
             Some("docker"),
             Some(r#"{"127.0.0.1:5000": {"username": "env", "password": "e"}}"#),
         )),
+        fargate: false,
     };
     tokio::time::timeout(Duration::from_secs(10), run.run(rx))
         .await
@@ -562,4 +590,121 @@ async fn engine_auth_serves_only_containers_without_registry_authentication() {
     let pulls = rt.lock().pulls.clone();
     assert_eq!(pulls[0].1, Some(("task".to_string(), "t".to_string())));
     assert_eq!(pulls[1].1, Some(("env".to_string(), "e".to_string())));
+}
+
+async fn run_fargate(rt: &Arc<FakeRuntime>, control: &Arc<FakeControl>, t: AgentTask) {
+    let (_tx, rx) = watch::channel(false);
+    let run = TaskRun {
+        runtime: rt.clone(),
+        control: control.clone(),
+        cluster: "c1".into(),
+        instance_arn: String::new(),
+        task: t,
+        engine_auth: Arc::new(EngineAuth::default()),
+        fargate: true,
+    };
+    tokio::time::timeout(Duration::from_secs(10), run.run(rx))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_fargate_task_runs_on_its_own_network_without_host_ports_or_an_instance() {
+    let rt = Arc::new(FakeRuntime::default());
+    let control = Arc::new(control_with(Ok(Some(r#"{"username":"u","password":"p"}"#))));
+    let t = task(
+        json!([container("app", &["exit", "0"], true, Some(SECRET))]),
+        true,
+    );
+    let spec = fargate_container_spec(&t, &t.containers[0], "c1");
+    assert_eq!(spec.network.as_deref(), Some("berth-task-0123456789abcdef"));
+    assert!(spec.port_mappings.is_empty());
+    assert!(!spec.labels.contains_key(LABEL_INSTANCE));
+    assert_eq!(spec.labels[LABEL_LAUNCH_TYPE], "FARGATE");
+    assert_eq!(spec.memory_mib, Some(64), "the container's own limit");
+    let mut sized = t.clone();
+    sized.memory = Some("1 GB".into());
+    sized.containers[0].definition.memory = None;
+    let spec = fargate_container_spec(&sized, &sized.containers[0], "c1");
+    assert_eq!(spec.memory_mib, Some(1024), "the task's size");
+    run_fargate(&rt, &control, t).await;
+    let s = rt.lock();
+    assert!(s.networks.is_empty(), "network removed");
+    assert_eq!(s.removed_networks, ["berth-task-0123456789abcdef"]);
+    drop(s);
+    assert_eq!(statuses(&control.task_changes), ["RUNNING", "STOPPED"]);
+    for c in control.task_changes.lock().unwrap().iter() {
+        assert!(c.get("containerInstance").is_none(), "{c}");
+    }
+    let running = control.task_changes.lock().unwrap()[1].clone();
+    assert_eq!(
+        running["containers"][0]["networkInterfaces"],
+        json!([{"privateIpv4Address": "172.30.0.2"}])
+    );
+}
+
+#[tokio::test]
+async fn fargate_secret_failures_read_like_fargate_after_one_retry() {
+    let rt = Arc::new(FakeRuntime::default());
+    let denied = ApiError::Service {
+        code: "AccessDeniedException".into(),
+        message: "Access to KMS is not allowed".into(),
+        status: 400,
+        request_id: "r-1".into(),
+    };
+    let control = Arc::new(control_with(Err(denied)));
+    let t = task(
+        json!([container("app", &["exit", "0"], true, Some(SECRET))]),
+        true,
+    );
+    run_fargate(&rt, &control, t).await;
+    assert_eq!(control.secret_calls.lock().unwrap().len(), 2, "one retry");
+    let changes = control.task_changes.lock().unwrap().clone();
+    assert_eq!(
+        changes[0]["reason"],
+        format!(
+            "ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: unable to retrieve secret from asm: service call has been retried 1 time(s): failed to fetch secret {SECRET} from secrets manager: AccessDeniedException: Access to KMS is not allowed status code: 400, request id: r-1"
+        )
+    );
+    assert!(rt.lock().pulls.is_empty());
+
+    // A malformed secret: Fargate's prefix, then the parser's words.
+    let rt = Arc::new(FakeRuntime::default());
+    let control = Arc::new(control_with(Ok(Some(r#"{"username":"u"}"#))));
+    let t = task(
+        json!([container("app", &["exit", "0"], true, Some(SECRET))]),
+        true,
+    );
+    run_fargate(&rt, &control, t).await;
+    let reason = control.task_changes.lock().unwrap()[0]["reason"].clone();
+    assert_eq!(
+        reason,
+        format!(
+            "{FARGATE_SECRETS_PREFIX}asm fetching password: AuthorizationData is malformed, empty field"
+        )
+    );
+}
+
+#[tokio::test]
+async fn fargate_never_uses_the_agents_engine_credentials() {
+    let rt = Arc::new(FakeRuntime::default());
+    let control = Arc::new(FakeControl::default());
+    let t = task(
+        json!([container("plain", &["exit", "0"], true, None)]),
+        false,
+    );
+    let (_tx, rx) = watch::channel(false);
+    let run = TaskRun {
+        runtime: rt.clone(),
+        control: control.clone(),
+        cluster: "c1".into(),
+        instance_arn: String::new(),
+        task: t,
+        engine_auth: Arc::new(EngineAuth::default()),
+        fargate: true,
+    };
+    tokio::time::timeout(Duration::from_secs(10), run.run(rx))
+        .await
+        .unwrap();
+    assert_eq!(rt.lock().pulls[0].1, None);
 }

@@ -18,19 +18,9 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(30);
 /// The ECS agent's timeout for GetSecretValue.
 const SECRET_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// What the agent asks of the control plane.
-pub trait ControlPlane: Send + Sync + 'static {
-    /// RegisterContainerInstance; returns the `containerInstance` object.
-    fn register(&self, input: Value) -> impl Future<Output = Result<Value, ApiError>> + Send;
-
-    /// BerthPollTasks.
-    fn poll(
-        &self,
-        cluster: &str,
-        instance_arn: &str,
-        seq: Option<u64>,
-    ) -> impl Future<Output = Result<AgentPoll, ApiError>> + Send;
-
+/// What a task runner (the agent's, or berth's Fargate runner) asks of the control plane:
+/// state reports and the registry secret.
+pub trait TaskControl: Send + Sync + 'static {
     fn submit_task_state_change(
         &self,
         input: Value,
@@ -49,6 +39,44 @@ pub trait ControlPlane: Send + Sync + 'static {
         region: &str,
         creds: &Credentials,
     ) -> impl Future<Output = Result<Option<Zeroizing<String>>, ApiError>> + Send;
+}
+
+/// What the agent asks of the control plane, beyond a task runner's needs.
+pub trait ControlPlane: TaskControl {
+    /// RegisterContainerInstance; returns the `containerInstance` object.
+    fn register(&self, input: Value) -> impl Future<Output = Result<Value, ApiError>> + Send;
+
+    /// BerthPollTasks.
+    fn poll(
+        &self,
+        cluster: &str,
+        instance_arn: &str,
+        seq: Option<u64>,
+    ) -> impl Future<Output = Result<AgentPoll, ApiError>> + Send;
+}
+
+/// Secrets Manager GetSecretValue over berth's API, signed as `creds` for `region` (the ECS
+/// agent's 5 s timeout); returns the `SecretString`.
+pub async fn get_secret_string(
+    client: &ApiClient,
+    secret_id: &str,
+    region: &str,
+    creds: &Credentials,
+) -> Result<Option<Zeroizing<String>>, ApiError> {
+    let out = client
+        .call(
+            creds,
+            region,
+            "secretsmanager",
+            "secretsmanager.GetSecretValue",
+            &json!({ "SecretId": secret_id }),
+            SECRET_TIMEOUT,
+        )
+        .await?;
+    Ok(out
+        .get("SecretString")
+        .and_then(Value::as_str)
+        .map(|s| Zeroizing::new(s.to_string())))
 }
 
 /// berth's API, signed with the agent's own credentials (and the task's execution role's for
@@ -114,7 +142,9 @@ impl ControlPlane for BerthControlPlane {
         serde_json::from_value(out)
             .map_err(|e| ApiError::Transport(format!("BerthPollTasks: unexpected answer: {e}")))
     }
+}
 
+impl TaskControl for BerthControlPlane {
     async fn submit_task_state_change(&self, input: Value) -> Result<(), ApiError> {
         self.ecs("SubmitTaskStateChange", &input, CALL_TIMEOUT)
             .await
@@ -133,20 +163,6 @@ impl ControlPlane for BerthControlPlane {
         region: &str,
         creds: &Credentials,
     ) -> Result<Option<Zeroizing<String>>, ApiError> {
-        let out = self
-            .client
-            .call(
-                creds,
-                region,
-                "secretsmanager",
-                "secretsmanager.GetSecretValue",
-                &json!({ "SecretId": secret_id }),
-                SECRET_TIMEOUT,
-            )
-            .await?;
-        Ok(out
-            .get("SecretString")
-            .and_then(Value::as_str)
-            .map(|s| Zeroizing::new(s.to_string())))
+        get_secret_string(&self.client, secret_id, region, creds).await
     }
 }

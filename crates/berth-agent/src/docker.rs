@@ -13,7 +13,10 @@ use std::time::Duration;
 
 use base64::Engine;
 use bollard::Docker;
-use bollard::models::{ContainerCreateBody, HostConfig, PortBinding, PortMap};
+use bollard::models::{
+    ContainerCreateBody, EndpointSettings, HostConfig, NetworkCreateRequest, NetworkingConfig,
+    PortBinding, PortMap,
+};
 use bollard::query_parameters::{
     CreateContainerOptions, ListContainersOptions, RemoveContainerOptions, StopContainerOptions,
     WaitContainerOptions,
@@ -275,7 +278,20 @@ impl ContainerRuntime for DockerRuntime {
             working_dir: spec.working_directory.clone(),
             user: spec.user.clone(),
             exposed_ports: (!exposed.is_empty()).then_some(exposed),
+            networking_config: spec.network.as_ref().map(|n| NetworkingConfig {
+                endpoints_config: Some(HashMap::from([(
+                    n.clone(),
+                    EndpointSettings {
+                        aliases: spec
+                            .labels
+                            .get(crate::runtime::LABEL_CONTAINER_NAME)
+                            .map(|a| vec![a.clone()]),
+                        ..Default::default()
+                    },
+                )])),
+            }),
             host_config: Some(HostConfig {
+                network_mode: spec.network.clone(),
                 port_bindings: (!bindings.is_empty()).then_some(bindings),
                 memory: mib(spec.memory_mib),
                 memory_reservation: mib(spec.memory_reservation_mib),
@@ -312,8 +328,15 @@ impl ContainerRuntime for DockerRuntime {
             .started_at
             .as_deref()
             .is_some_and(|s| !s.starts_with("0001-"));
+        let settings = c.network_settings.unwrap_or_default();
+        let ip_addresses = settings
+            .networks
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|(name, e)| Some((name, e.ip_address.filter(|ip| !ip.is_empty())?)))
+            .collect();
         let mut network_bindings = Vec::new();
-        for (key, published) in c.network_settings.and_then(|n| n.ports).unwrap_or_default() {
+        for (key, published) in settings.ports.unwrap_or_default() {
             let (port, protocol) = key.split_once('/').unwrap_or((key.as_str(), "tcp"));
             let Ok(container_port) = port.parse::<u16>() else {
                 continue;
@@ -344,6 +367,7 @@ impl ContainerRuntime for DockerRuntime {
             started,
             labels: c.config.and_then(|c| c.labels).unwrap_or_default(),
             network_bindings,
+            ip_addresses,
         })
     }
 
@@ -399,6 +423,37 @@ impl ContainerRuntime for DockerRuntime {
             link: false,
         };
         match self.docker.remove_container(id, Some(options)).await {
+            Ok(())
+            | Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => Ok(()),
+            Err(e) => Err(other(e)),
+        }
+    }
+
+    async fn create_network(
+        &self,
+        name: &str,
+        labels: &HashMap<String, String>,
+    ) -> Result<(), RuntimeError> {
+        let request = NetworkCreateRequest {
+            name: name.to_string(),
+            driver: Some("bridge".into()),
+            labels: Some(labels.clone()),
+            ..Default::default()
+        };
+        match self.docker.create_network(request).await {
+            Ok(_) => Ok(()),
+            // 409: it exists already (a restarted runner adopting its task).
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 409, ..
+            }) => Ok(()),
+            Err(e) => Err(other(e)),
+        }
+    }
+
+    async fn remove_network(&self, name: &str) -> Result<(), RuntimeError> {
+        match self.docker.remove_network(name).await {
             Ok(())
             | Err(bollard::errors::Error::DockerResponseServerError {
                 status_code: 404, ..

@@ -7,9 +7,20 @@
 //!   with bad base64 or no `:` is skipped with a warning.
 //! - berth also accepts the modern `{"auths": {...}}` wrapper of Docker's config.json, for
 //!   either type (the ECS agent does not).
+//!
+//! Beyond the ECS agent, the settings can live in a file ([`EngineAuthSource::from_file`],
+//! `--engine-auth-file` / `ECS_ENGINE_AUTH_FILE`): either `/etc/ecs/ecs.config`-style lines
+//! `ECS_ENGINE_AUTH_TYPE=...` and `ECS_ENGINE_AUTH_DATA=...`, or the JSON data alone (type from
+//! `ECS_ENGINE_AUTH_TYPE`, default `docker`). The file is checked (modification time, size,
+//! inode) before each task's pulls and re-read when it changed; SIGHUP re-reads it at once.
+//! The environment-variable form is read once: a running process cannot see a changed
+//! environment.
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
 
 use base64::Engine;
 use serde_json::Value;
@@ -154,6 +165,160 @@ impl EngineAuth {
     }
 }
 
+/// What identifies one version of the file: modification time, size, inode.
+type Fingerprint = (Option<SystemTime>, u64, u64);
+
+fn fingerprint(path: &Path) -> Option<Fingerprint> {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(path).ok()?;
+    Some((m.modified().ok(), m.len(), m.ino()))
+}
+
+/// Parses an engine-auth file: `ECS_ENGINE_AUTH_TYPE=` / `ECS_ENGINE_AUTH_DATA=` lines (as in
+/// the ECS agent's `/etc/ecs/ecs.config`; other lines and `#` comments ignored), or the JSON
+/// data alone with `default_kind` (else `docker`).
+pub fn parse_file(text: &str, default_kind: Option<&str>) -> EngineAuth {
+    if text.trim_start().starts_with('{') {
+        return EngineAuth::parse(Some(default_kind.unwrap_or("docker")), Some(text));
+    }
+    let mut kind = default_kind.map(str::to_string);
+    let mut data: Option<Zeroizing<String>> = None;
+    for line in text.lines() {
+        let line = line.trim();
+        if line.starts_with('#') {
+            continue;
+        }
+        let Some((key, value)) = line.split_once('=') else {
+            continue;
+        };
+        match key.trim() {
+            "ECS_ENGINE_AUTH_TYPE" => kind = Some(value.trim().to_string()),
+            "ECS_ENGINE_AUTH_DATA" => data = Some(Zeroizing::new(value.trim().to_string())),
+            _ => {}
+        }
+    }
+    if data.is_some() && kind.is_none() {
+        tracing::warn!(
+            "the engine auth file has ECS_ENGINE_AUTH_DATA but no ECS_ENGINE_AUTH_TYPE; ignored"
+        );
+    }
+    EngineAuth::parse(kind.as_deref(), data.as_deref().map(String::as_str))
+}
+
+/// The agent's registry credentials as they are now: fixed (from the environment) or from a
+/// file that is re-read when it changes.
+pub struct EngineAuthSource {
+    file: Option<PathBuf>,
+    default_kind: Option<String>,
+    state: Mutex<(Option<Fingerprint>, Arc<EngineAuth>)>,
+}
+
+impl fmt::Debug for EngineAuthSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EngineAuthSource")
+            .field("file", &self.file)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for EngineAuthSource {
+    fn default() -> EngineAuthSource {
+        EngineAuthSource::fixed(EngineAuth::default())
+    }
+}
+
+impl EngineAuthSource {
+    /// Credentials that never change (the environment-variable form).
+    pub fn fixed(auth: EngineAuth) -> EngineAuthSource {
+        EngineAuthSource {
+            file: None,
+            default_kind: None,
+            state: Mutex::new((None, Arc::new(auth))),
+        }
+    }
+
+    /// Credentials from `path`, read now and again whenever it changes. A missing or
+    /// unreadable file gives no credentials and a warning (the agent still starts).
+    pub fn from_file(path: PathBuf, default_kind: Option<String>) -> EngineAuthSource {
+        let source = EngineAuthSource {
+            file: Some(path),
+            default_kind,
+            state: Mutex::new((None, Arc::new(EngineAuth::default()))),
+        };
+        source.reload();
+        source
+    }
+
+    /// `--engine-auth-file` (else `ECS_ENGINE_AUTH_FILE`) when given, else the environment
+    /// variables, read once.
+    pub fn from_environment(file: Option<PathBuf>) -> EngineAuthSource {
+        let file = file.or_else(|| {
+            std::env::var_os("ECS_ENGINE_AUTH_FILE")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        });
+        match file {
+            Some(path) => {
+                if std::env::var_os("ECS_ENGINE_AUTH_DATA").is_some() {
+                    tracing::warn!(path = %path.display(), "ECS_ENGINE_AUTH_DATA is ignored: the engine auth file is used");
+                }
+                let kind = std::env::var("ECS_ENGINE_AUTH_TYPE").ok();
+                EngineAuthSource::from_file(path, kind)
+            }
+            None => EngineAuthSource::fixed(EngineAuth::from_environment()),
+        }
+    }
+
+    /// The file this source reads, if any.
+    pub fn file(&self) -> Option<&Path> {
+        self.file.as_deref()
+    }
+
+    fn read(&self, path: &Path) -> EngineAuth {
+        match std::fs::read_to_string(path) {
+            Ok(text) => {
+                let text = Zeroizing::new(text);
+                parse_file(&text, self.default_kind.as_deref())
+            }
+            Err(e) => {
+                tracing::warn!(path = %path.display(), error = %e, "reading the engine auth file; no engine credentials");
+                EngineAuth::default()
+            }
+        }
+    }
+
+    /// Re-reads the file now (SIGHUP), whether or not it changed.
+    pub fn reload(&self) {
+        let Some(path) = &self.file else {
+            tracing::info!(
+                "engine auth comes from the environment, which a running process cannot re-read; use --engine-auth-file to change it without a restart"
+            );
+            return;
+        };
+        let print = fingerprint(path);
+        let auth = self.read(path);
+        tracing::info!(path = %path.display(), registries = auth.entries.len(), "engine auth file read");
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        *state = (print, Arc::new(auth));
+    }
+
+    /// The credentials now: the file is re-read first when it changed since the last read.
+    pub fn current(&self) -> Arc<EngineAuth> {
+        if let Some(path) = &self.file {
+            let print = fingerprint(path);
+            let stale = {
+                let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+                state.0 != print
+            };
+            if stale {
+                self.reload();
+            }
+        }
+        let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        state.1.clone()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -228,5 +393,52 @@ mod tests {
         assert!(EngineAuth::parse(Some("docker"), Some("[1]")).is_empty());
         assert!(EngineAuth::parse(None, Some("{}")).is_empty());
         assert!(EngineAuth::parse(Some("docker"), None).is_empty());
+    }
+
+    #[test]
+    fn files_in_both_forms_are_reread_when_they_change() {
+        let dir = std::env::temp_dir().join(format!("berth-engine-auth-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("ecs.config");
+        let cfg = |u: &str, p: &str| {
+            format!(
+                "# the agent's config\nECS_CLUSTER=x\nECS_ENGINE_AUTH_TYPE=docker\nECS_ENGINE_AUTH_DATA={{\"127.0.0.1:5000\": {{\"username\": \"{u}\", \"password\": \"{p}\"}}}}\n"
+            )
+        };
+        std::fs::write(&path, cfg("a", "abc>>>def")).unwrap();
+        let source = EngineAuthSource::from_file(path.clone(), None);
+        assert_eq!(
+            user(source.current().for_image("127.0.0.1:5000/app")),
+            pair("a", "abc>>>def")
+        );
+        // A changed file (other size) is seen by the next call.
+        std::fs::write(&path, cfg("bb", "second")).unwrap();
+        assert_eq!(
+            user(source.current().for_image("127.0.0.1:5000/app")),
+            pair("bb", "second")
+        );
+        // The JSON data alone, with the `auths` wrapper and the dockercfg type.
+        let auth = base64::engine::general_purpose::STANDARD.encode("w:abc>>>def");
+        std::fs::write(
+            &path,
+            format!(r#"{{"auths": {{"127.0.0.1:5000": {{"auth": "{auth}"}}}}}}"#),
+        )
+        .unwrap();
+        let json = EngineAuthSource::from_file(path.clone(), Some("dockercfg".into()));
+        assert_eq!(
+            user(json.current().for_image("127.0.0.1:5000/app")),
+            pair("w", "abc>>>def")
+        );
+        // Gone: no credentials, no failure.
+        std::fs::remove_file(&path).unwrap();
+        assert!(json.current().is_empty());
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(!format!("{source:?}").contains("second"));
+    }
+
+    #[test]
+    fn a_file_without_a_type_gives_nothing() {
+        assert!(parse_file("ECS_ENGINE_AUTH_DATA={}", None).is_empty());
+        assert!(parse_file("ECS_ENGINE_AUTH_TYPE=basic\nECS_ENGINE_AUTH_DATA={}", None).is_empty());
     }
 }

@@ -12,14 +12,16 @@ pub mod asm;
 pub mod control;
 pub mod docker;
 pub mod engine_auth;
+pub mod fargate;
 mod http;
 pub mod run;
 pub mod runtime;
 
 pub use agent::{Agent, AgentConfig, AgentError};
 pub use api::{ApiClient, ApiError, Credentials};
-pub use control::{BerthControlPlane, ControlPlane};
+pub use control::{BerthControlPlane, ControlPlane, TaskControl};
 pub use docker::DockerRuntime;
-pub use engine_auth::EngineAuth;
+pub use engine_auth::{EngineAuth, EngineAuthSource};
+pub use fargate::{FargateAssignment, FargateControl, FargateRunner};
 pub use run::{AgentOptions, credentials_from_environment, region_from_environment, run_agent};
 pub use runtime::{ContainerRuntime, ContainerSpec, ContainerState, RuntimeError};

@@ -9,7 +9,7 @@ use crate::agent::{Agent, AgentConfig, AgentError};
 use crate::api::{ApiClient, Credentials};
 use crate::control::BerthControlPlane;
 use crate::docker::DockerRuntime;
-use crate::engine_auth::EngineAuth;
+use crate::engine_auth::EngineAuthSource;
 use crate::runtime::RuntimeError;
 
 /// Everything an agent is started with.
@@ -26,8 +26,8 @@ pub struct AgentOptions {
     pub docker_host: Option<String>,
     /// Where to keep the container instance ARN between runs.
     pub instance_file: Option<PathBuf>,
-    /// `ECS_ENGINE_AUTH_TYPE` / `ECS_ENGINE_AUTH_DATA`.
-    pub engine_auth: EngineAuth,
+    /// `ECS_ENGINE_AUTH_TYPE` / `ECS_ENGINE_AUTH_DATA`, or the engine auth file.
+    pub engine_auth: Arc<EngineAuthSource>,
 }
 
 fn env(name: &str) -> Option<String> {
@@ -117,11 +117,29 @@ pub async fn run_agent(
         cpu_units: cpus.max(1) * 1024,
         memory_mib: mem_bytes / (1024 * 1024),
         instance_file: opts.instance_file,
-        engine_auth: Arc::new(opts.engine_auth),
+        engine_auth: opts.engine_auth.clone(),
     };
-    Agent::new(Arc::new(runtime), Arc::new(control), cfg)
+    // SIGHUP: re-read the engine auth file now.
+    let source = opts.engine_auth;
+    let hangups = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+        Ok(mut hup) => Some(tokio::spawn(async move {
+            while hup.recv().await.is_some() {
+                tracing::info!("SIGHUP: re-reading the engine auth settings");
+                source.reload();
+            }
+        })),
+        Err(e) => {
+            tracing::warn!(error = %e, "no SIGHUP handler");
+            None
+        }
+    };
+    let result = Agent::new(Arc::new(runtime), Arc::new(control), cfg)
         .run(shutdown)
-        .await
+        .await;
+    if let Some(h) = hangups {
+        h.abort();
+    }
+    result
 }
 
 impl From<RuntimeError> for AgentError {

@@ -15,6 +15,8 @@ pub const LABEL_TASK_FAMILY: &str = "com.amazonaws.ecs.task-definition-family";
 pub const LABEL_TASK_REVISION: &str = "com.amazonaws.ecs.task-definition-version";
 /// berth's own label: the container instance whose agent made the container.
 pub const LABEL_INSTANCE: &str = "berth.container-instance-arn";
+/// berth's own label on the containers and networks of its Fargate runner: `FARGATE`.
+pub const LABEL_LAUNCH_TYPE: &str = "berth.launch-type";
 
 /// A container port published on the host (`host_port` 0: one the daemon picks).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,6 +56,9 @@ pub struct ContainerSpec {
     pub working_directory: Option<String>,
     pub user: Option<String>,
     pub port_mappings: Vec<PortMapping>,
+    /// A user-defined network to attach to (the container's name is its alias there); the
+    /// daemon's default bridge when `None`.
+    pub network: Option<String>,
 }
 
 /// A container as the runtime sees it.
@@ -68,6 +73,8 @@ pub struct ContainerState {
     pub labels: HashMap<String, String>,
     /// Published ports while it runs.
     pub network_bindings: Vec<NetworkBinding>,
+    /// Its IPv4 address on each network it is attached to, by network name, while it runs.
+    pub ip_addresses: HashMap<String, String>,
 }
 
 /// Why a runtime call failed.
@@ -117,6 +124,16 @@ pub trait ContainerRuntime: Send + Sync + 'static {
     ) -> impl Future<Output = Result<(), RuntimeError>> + Send;
 
     fn remove(&self, id: &str) -> impl Future<Output = Result<(), RuntimeError>> + Send;
+
+    /// Creates a user-defined bridge network `name` (an existing one is fine).
+    fn create_network(
+        &self,
+        name: &str,
+        labels: &HashMap<String, String>,
+    ) -> impl Future<Output = Result<(), RuntimeError>> + Send;
+
+    /// Removes network `name` (a missing one is fine).
+    fn remove_network(&self, name: &str) -> impl Future<Output = Result<(), RuntimeError>> + Send;
 
     /// Every container (running or not) that carries label `key` (= `value` when given).
     fn list_by_label(

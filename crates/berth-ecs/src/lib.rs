@@ -10,9 +10,11 @@
 //! - [`placement`]: which container instance takes a task (pure).
 //! - [`lifecycle`]: the task state machine (pure).
 //! - [`agent`]: the task payload an agent receives (registry auth, execution-role slot).
+//! - [`fargate`]: what berth's in-process Fargate runner runs and stops.
 
 pub mod agent;
 mod cluster;
+pub mod fargate;
 mod instance;
 pub mod lifecycle;
 pub mod model;
@@ -28,7 +30,8 @@ pub use agent::{AgentPoll, AgentTask, RoleCredentials, attach_execution_role_cre
 pub use instance::RegisterContainerInstanceInput;
 pub use model::*;
 pub use task::{
-    ContainerStateChangeInput, ListTasksInput, RunTaskInput, StartTaskInput, TaskStateChangeInput,
+    ContainerStateChangeInput, ListTasksInput, RunTaskInput, StartTaskInput, TASK_NOT_FOUND,
+    TaskStateChangeInput,
 };
 
 /// AWS's text for a cluster that does not exist.

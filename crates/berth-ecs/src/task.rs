@@ -171,6 +171,10 @@ pub struct ContainerChange {
     pub exit_code: Option<i64>,
     #[serde(default)]
     pub network_bindings: Option<Vec<Value>>,
+    /// berth's Fargate runner: the container's address on the task's network
+    /// (`[{privateIpv4Address}]`).
+    #[serde(default)]
+    pub network_interfaces: Option<Vec<Value>>,
     #[serde(default)]
     pub reason: Option<String>,
     #[serde(default)]
@@ -303,6 +307,8 @@ fn normalise_overrides(def: &TaskDefinition, given: Option<&Value>) -> Value {
 
 struct NewTask<'a> {
     def: &'a StoredTaskDef,
+    /// `awsvpc`: the subnets of `networkConfiguration.awsvpcConfiguration` (recorded only).
+    subnets: Vec<String>,
     cluster: &'a str,
     instance_arn: Option<String>,
     launch_type: &'a str,
@@ -317,6 +323,34 @@ struct NewTask<'a> {
 
 fn bad(msg: &str) -> EcsError {
     EcsError::InvalidParameter(msg.to_string())
+}
+
+/// AWS's text for an `awsvpc` task without `networkConfiguration.awsvpcConfiguration`.
+pub const NETWORK_CONFIGURATION_REQUIRED: &str =
+    "Network Configuration must be provided when networkMode 'awsvpc' is specified.";
+
+/// The subnets of an `awsvpc` task's `networkConfiguration.awsvpcConfiguration`, which must be
+/// there and name at least one subnet. berth records them; it provisions no subnet.
+pub fn awsvpc_subnets(network_configuration: Option<&Value>) -> Result<Vec<String>, EcsError> {
+    let vpc = network_configuration
+        .and_then(|n| n.get("awsvpcConfiguration"))
+        .filter(|v| v.is_object())
+        .ok_or_else(|| bad(NETWORK_CONFIGURATION_REQUIRED))?;
+    let subnets: Vec<String> = vpc
+        .get("subnets")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default();
+    if subnets.is_empty() {
+        return Err(bad("subnets can not be empty."));
+    }
+    Ok(subnets)
 }
 
 impl Ecs<'_> {
@@ -439,8 +473,19 @@ impl Ecs<'_> {
             .and_then(Value::as_str)
             .and_then(|r| taskdef::complete_role(self.account, r).ok())
             .or_else(|| def.execution_role_arn.clone());
+        // awsvpc: the task's network interface as ECS shows it before it is attached, with
+        // the subnet it was asked for (recorded; berth provisions no subnet).
+        let attachments = match n.subnets.first() {
+            Some(subnet) => vec![json!({
+                "id": new_uuid(),
+                "type": "ElasticNetworkInterface",
+                "status": "PRECREATED",
+                "details": [{"name": "subnetId", "value": subnet}],
+            })],
+            None => Vec::new(),
+        };
         let task = Task {
-            attachments: Vec::new(),
+            attachments,
             attributes: Vec::new(),
             cluster_arn: self.cluster_arn(n.cluster),
             container_instance_arn: n.instance_arn,
@@ -563,14 +608,15 @@ impl Ecs<'_> {
                 .iter()
                 .any(|c| c.repository_credentials.is_some());
             let awsvpc = def.def.network_mode.as_deref() == Some("awsvpc");
-            if awsvpc && input.network_configuration.is_none() {
-                return Err(bad(
-                    "Network Configuration must be provided when networkMode 'awsvpc' is specified.",
-                ));
-            }
+            let subnets = if awsvpc {
+                awsvpc_subnets(input.network_configuration.as_ref())?
+            } else {
+                Vec::new()
+            };
             let overrides = normalise_overrides(&def.def, input.overrides.as_ref());
             let new = |instance_arn: Option<String>, platform_version: Option<String>| NewTask {
                 def: &def,
+                subnets: subnets.clone(),
                 cluster: &cluster,
                 instance_arn,
                 launch_type: &launch_type,
@@ -599,8 +645,8 @@ impl Ecs<'_> {
                     if needs_registry_auth && !supports_registry_auth {
                         return Err(EcsError::PlatformIncompatible);
                     }
-                    // Fargate tasks are accepted and wait in PROVISIONING until berth's Fargate
-                    // runner (a later issue) takes them.
+                    // Fargate tasks wait in PROVISIONING until berth's Fargate runner takes
+                    // them (`fargate::fargate_work`).
                     for _ in 0..count {
                         placed.push(self.make_task(new(None, Some(version.to_string())), now));
                     }
@@ -696,13 +742,11 @@ impl Ecs<'_> {
             self.active_cluster(tx, &cluster)?;
             self.purge_expired(tx, &cluster, now)?;
             let def = self.active_def(tx, &input.task_definition)?;
-            if def.def.network_mode.as_deref() == Some("awsvpc")
-                && input.network_configuration.is_none()
-            {
-                return Err(bad(
-                    "Network Configuration must be provided when networkMode 'awsvpc' is specified.",
-                ));
-            }
+            let subnets = if def.def.network_mode.as_deref() == Some("awsvpc") {
+                awsvpc_subnets(input.network_configuration.as_ref())?
+            } else {
+                Vec::new()
+            };
             let overrides = normalise_overrides(&def.def, input.overrides.as_ref());
             let (cpu, memory) = task_size(&def.def, &overrides);
             let mut attrs = def.def.requires_attributes.clone();
@@ -741,6 +785,7 @@ impl Ecs<'_> {
                 let t = self.make_task(
                     NewTask {
                         def: &def,
+                        subnets: subnets.clone(),
                         cluster: &cluster,
                         instance_arn: Some(cand.arn.clone()),
                         launch_type,
@@ -762,9 +807,9 @@ impl Ecs<'_> {
         })
     }
 
-    /// StopTask: desired status STOPPED with stop code `UserInitiated`. A task no agent runs
-    /// (Fargate, or an instance that is gone) stops at once; an agent's task stops when its
-    /// agent reports it stopped.
+    /// StopTask: desired status STOPPED with stop code `UserInitiated`. A task nobody runs (a
+    /// Fargate task the runner has not taken, or an instance that is gone) stops at once; an
+    /// agent's or the Fargate runner's task stops when it reports it stopped.
     pub fn stop_task(
         &self,
         cluster: Option<&str>,
@@ -801,7 +846,8 @@ impl Ecs<'_> {
                     }
                     _ => false,
                 },
-                None => false,
+                // A Fargate task the runner has taken (past PROVISIONING) is stopped by it.
+                None => t.task.launch_type == "FARGATE" && t.status() > TaskStatus::Provisioning,
             };
             if !agent_alive {
                 finish_stop(&mut t, None, now);
@@ -924,19 +970,31 @@ impl Ecs<'_> {
         page(&items, input.next_token.as_deref(), input.max_results)
     }
 
-    /// Finds the task an agent reports on and checks it is placed on the agent's instance.
+    /// Finds the task an agent reports on and checks it is placed on the agent's instance
+    /// (or, for berth's Fargate runner, that it is a FARGATE task).
     fn reported_task(
         &self,
         tx: &dyn Tx,
         cluster: &str,
         task: Option<&str>,
-        instance: Option<&str>,
-        caller: &Caller<'_>,
+        reporter: Reporter<'_>,
         now: u64,
     ) -> Result<StoredTask, EcsError> {
         let t = self
             .get_task(tx, cluster, task.unwrap_or(""), now)?
             .ok_or_else(|| bad(TASK_NOT_FOUND))?;
+        let (instance, caller) = match reporter {
+            Reporter::Fargate => {
+                if t.task.launch_type != "FARGATE" || t.task.container_instance_arn.is_some() {
+                    return Err(EcsError::NotPlacedHere(format!(
+                        "task {} is not a Fargate task",
+                        t.task.task_arn
+                    )));
+                }
+                return Ok(t);
+            }
+            Reporter::Agent { instance, caller } => (instance, caller),
+        };
         let placed_on = t.task.container_instance_arn.as_deref();
         if let Some(arn) = placed_on
             && let Some(i) = self.get_instance(tx, cluster, arn)?
@@ -975,6 +1033,37 @@ impl Ecs<'_> {
         caller: &Caller<'_>,
         now: u64,
     ) -> Result<Task, EcsError> {
+        let reporter = Reporter::Agent {
+            instance: input.container_instance.as_deref(),
+            caller,
+        };
+        self.task_state_change(input, reporter, now)
+    }
+
+    /// A task state change from berth's Fargate runner (FARGATE tasks only).
+    pub fn submit_fargate_task_state_change(
+        &self,
+        input: &TaskStateChangeInput,
+        now: u64,
+    ) -> Result<Task, EcsError> {
+        self.task_state_change(input, Reporter::Fargate, now)
+    }
+
+    /// A container state change from berth's Fargate runner (FARGATE tasks only).
+    pub fn submit_fargate_container_state_change(
+        &self,
+        input: &ContainerStateChangeInput,
+        now: u64,
+    ) -> Result<Task, EcsError> {
+        self.container_state_change(input, Reporter::Fargate, now)
+    }
+
+    fn task_state_change(
+        &self,
+        input: &TaskStateChangeInput,
+        reporter: Reporter<'_>,
+        now: u64,
+    ) -> Result<Task, EcsError> {
         let cluster = self.cluster_name(input.cluster.as_deref())?;
         let reported = match input.status.as_deref() {
             None => None,
@@ -985,17 +1074,16 @@ impl Ecs<'_> {
         self.store.write(|tx| {
             self.active_cluster(tx, &cluster)?;
             self.purge_expired(tx, &cluster, now)?;
-            let mut t = self.reported_task(
-                tx,
-                &cluster,
-                input.task.as_deref(),
-                input.container_instance.as_deref(),
-                caller,
-                now,
-            )?;
+            let mut t = self.reported_task(tx, &cluster, input.task.as_deref(), reporter, now)?;
             let mut bump = false;
             for c in &input.containers {
                 bump |= apply_container(&mut t, c, now)?;
+                // Only berth's Fargate runner reports addresses (the task's own network).
+                if matches!(reporter, Reporter::Fargate)
+                    && let Some(interfaces) = &c.network_interfaces
+                {
+                    record_interfaces(&mut t, c.container_name.as_deref(), interfaces);
+                }
             }
             if input.pull_started_at.is_some() {
                 t.task.pull_started_at = input.pull_started_at;
@@ -1025,23 +1113,30 @@ impl Ecs<'_> {
         caller: &Caller<'_>,
         now: u64,
     ) -> Result<Task, EcsError> {
+        let reporter = Reporter::Agent {
+            instance: input.container_instance.as_deref(),
+            caller,
+        };
+        self.container_state_change(input, reporter, now)
+    }
+
+    fn container_state_change(
+        &self,
+        input: &ContainerStateChangeInput,
+        reporter: Reporter<'_>,
+        now: u64,
+    ) -> Result<Task, EcsError> {
         let cluster = self.cluster_name(input.cluster.as_deref())?;
         self.store.write(|tx| {
             self.active_cluster(tx, &cluster)?;
-            let mut t = self.reported_task(
-                tx,
-                &cluster,
-                input.task.as_deref(),
-                input.container_instance.as_deref(),
-                caller,
-                now,
-            )?;
+            let mut t = self.reported_task(tx, &cluster, input.task.as_deref(), reporter, now)?;
             let change = ContainerChange {
                 container_name: input.container_name.clone(),
                 image_digest: None,
                 runtime_id: input.runtime_id.clone(),
                 exit_code: input.exit_code,
                 network_bindings: input.network_bindings.clone(),
+                network_interfaces: None,
                 reason: input.reason.clone(),
                 status: input.status.clone(),
             };
@@ -1138,6 +1233,16 @@ impl Ecs<'_> {
     }
 }
 
+/// Who reports a task's state: an agent (its instance and principal) or berth's Fargate runner.
+#[derive(Clone, Copy)]
+enum Reporter<'a> {
+    Agent {
+        instance: Option<&'a str>,
+        caller: &'a Caller<'a>,
+    },
+    Fargate,
+}
+
 /// A RunTask client token's record.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct TokenRecord {
@@ -1215,15 +1320,66 @@ fn apply_task_status(t: &mut StoredTask, reported: TaskStatus, reason: Option<&s
     t.task.last_status = next.as_str().into();
     if next == TaskStatus::Running && t.task.started_at.is_none() {
         t.task.started_at = Some(now);
+        set_eni_status(t, "ATTACHED");
     }
     if next > TaskStatus::Running && t.task.stopping_at.is_none() {
         t.task.stopping_at = Some(now);
     }
 }
 
+/// A Fargate container's address: on the container (`networkInterfaces`, with the task's
+/// attachment id) and, the first time, on the task's attachment (`privateIPv4Address`).
+fn record_interfaces(t: &mut StoredTask, container: Option<&str>, interfaces: &[Value]) {
+    let Some(ip) = interfaces
+        .iter()
+        .find_map(|i| i.get("privateIpv4Address").and_then(Value::as_str))
+    else {
+        return;
+    };
+    let eni = t
+        .task
+        .attachments
+        .iter_mut()
+        .find(|a| a.get("type").and_then(Value::as_str) == Some("ElasticNetworkInterface"));
+    let mut attachment_id = None;
+    if let Some(a) = eni {
+        attachment_id = a.get("id").cloned();
+        if let Some(details) = a.get_mut("details").and_then(Value::as_array_mut)
+            && !details
+                .iter()
+                .any(|d| d.get("name").and_then(Value::as_str) == Some("privateIPv4Address"))
+        {
+            details.push(json!({"name": "privateIPv4Address", "value": ip}));
+        }
+    }
+    if let Some(c) = t
+        .task
+        .containers
+        .iter_mut()
+        .find(|c| Some(c.name.as_str()) == container)
+    {
+        let mut entry = json!({ "privateIpv4Address": ip });
+        if let Some(id) = attachment_id {
+            entry["attachmentId"] = id;
+        }
+        c.network_interfaces = vec![entry];
+    }
+}
+
+/// The status of an awsvpc task's network interface attachment, as ECS shows it: PRECREATED,
+/// ATTACHED while the task runs, DELETED once it stopped.
+fn set_eni_status(t: &mut StoredTask, status: &str) {
+    for a in &mut t.task.attachments {
+        if a.get("type").and_then(Value::as_str) == Some("ElasticNetworkInterface") {
+            a["status"] = json!(status);
+        }
+    }
+}
+
 /// The task reaches STOPPED: stop code and reason (unless already decided), every container
 /// stopped.
 fn finish_stop(t: &mut StoredTask, reason: Option<&str>, now: u64) {
+    set_eni_status(t, "DELETED");
     if t.task.stop_code.is_none() {
         let essential_exited = t.task.containers.iter().any(|c| {
             c.last_status == "STOPPED"

@@ -339,3 +339,159 @@ fn agents_are_bound_to_their_instances() {
         1
     );
 }
+
+fn fargate_def(ecs: &Ecs<'_>) {
+    let input: RegisterTaskDefinitionInput = serde_json::from_value(json!({
+        "family": "fg", "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"],
+        "cpu": "256", "memory": "512", "executionRoleArn": "exec",
+        "containerDefinitions": [{"name": "app", "image": "127.0.0.1:5000/app:1", "essential": true,
+            "repositoryCredentials": {"credentialsParameter": "arn:aws:secretsmanager:us-east-1:000000000000:secret:s"}}]
+    }))
+    .unwrap();
+    ecs.register_task_definition(input, "arn:aws:iam::000000000000:root", 1)
+        .unwrap();
+}
+
+fn run_fargate(ecs: &Ecs<'_>, net: Option<serde_json::Value>) -> Result<Task, EcsError> {
+    let (tasks, _) = ecs.run_task(
+        RunTaskInput {
+            task_definition: "fg".into(),
+            launch_type: Some("FARGATE".into()),
+            platform_version: Some("1.3.0".into()),
+            network_configuration: net,
+            ..Default::default()
+        },
+        10,
+    )?;
+    Ok(tasks.into_iter().next().unwrap())
+}
+
+#[test]
+fn fargate_needs_awsvpc_configuration_with_subnets_and_records_them() {
+    let s = store();
+    let ecs = Ecs::new(&s, A, R);
+    fargate_def(&ecs);
+    let required = task::NETWORK_CONFIGURATION_REQUIRED;
+    for net in [
+        None,
+        Some(json!({})),
+        Some(json!({"awsvpcConfiguration": null})),
+    ] {
+        let e = run_fargate(&ecs, net).unwrap_err();
+        assert_eq!(e.to_string(), required);
+    }
+    for net in [
+        json!({"awsvpcConfiguration": {}}),
+        json!({"awsvpcConfiguration": {"subnets": []}}),
+    ] {
+        let e = run_fargate(&ecs, Some(net)).unwrap_err();
+        assert_eq!(e.to_string(), "subnets can not be empty.");
+    }
+    let t = run_fargate(
+        &ecs,
+        Some(json!({"awsvpcConfiguration": {"subnets": ["subnet-1", "subnet-2"]}})),
+    )
+    .unwrap();
+    assert_eq!(t.platform_version.as_deref(), Some("1.3.0"));
+    assert_eq!(t.last_status, "PROVISIONING");
+    assert_eq!(t.attachments[0]["type"], "ElasticNetworkInterface");
+    assert_eq!(
+        t.attachments[0]["details"][0],
+        json!({"name": "subnetId", "value": "subnet-1"})
+    );
+}
+
+#[test]
+fn the_fargate_runner_takes_reports_and_stops_tasks() {
+    let s = store();
+    let ecs = Ecs::new(&s, A, R);
+    fargate_def(&ecs);
+    let net = Some(json!({"awsvpcConfiguration": {"subnets": ["subnet-1"]}}));
+    let t = run_fargate(&ecs, net.clone()).unwrap();
+    // Another region's Fargate task is found too, with its scope.
+    let other = Ecs::new(&s, A, "eu-west-1");
+    fargate_def(&other);
+    let t2 = run_fargate(&other, net.clone()).unwrap();
+
+    let work = fargate::fargate_work(&s, 20).unwrap();
+    assert_eq!(work.tasks_to_start.len(), 2);
+    let mine = work
+        .tasks_to_start
+        .iter()
+        .find(|w| w.task.task_arn == t.task_arn)
+        .unwrap();
+    assert_eq!((mine.account.as_str(), mine.region.as_str()), (A, R));
+    assert!(mine.task.containers[0].registry_authentication.is_some());
+    // Taken: PENDING.
+    let (d, _) = ecs
+        .describe_tasks(None, std::slice::from_ref(&t.task_arn), 20)
+        .unwrap();
+    assert_eq!(d[0].last_status, "PENDING");
+
+    // Agents cannot report on Fargate tasks; the runner can, and no agent one.
+    let change: TaskStateChangeInput = serde_json::from_value(json!({
+        "task": t.task_arn, "status": "RUNNING",
+        "containers": [{"containerName": "app", "status": "RUNNING",
+                        "networkInterfaces": [{"privateIpv4Address": "172.30.0.2"}]}]
+    }))
+    .unwrap();
+    assert!(ecs.submit_task_state_change(&change, &ROOT, 21).is_err());
+    let running = ecs.submit_fargate_task_state_change(&change, 21).unwrap();
+    assert_eq!(running.last_status, "RUNNING");
+    assert_eq!(
+        running.containers[0].network_interfaces,
+        vec![
+            json!({"privateIpv4Address": "172.30.0.2", "attachmentId": running.attachments[0]["id"]})
+        ]
+    );
+    assert!(
+        running.attachments[0]["details"]
+            .as_array()
+            .unwrap()
+            .contains(&json!({"name": "privateIPv4Address", "value": "172.30.0.2"}))
+    );
+    assert_eq!(running.attachments[0]["status"], "ATTACHED");
+
+    // StopTask on a taken task waits for the runner.
+    let stopping = ecs.stop_task(None, &t.task_arn, None, 22).unwrap();
+    assert_eq!(stopping.desired_status, "STOPPED");
+    assert_eq!(stopping.last_status, "RUNNING");
+    let work = fargate::fargate_work(&s, 23).unwrap();
+    assert_eq!(work.tasks_to_stop.len(), 1);
+    assert_eq!(work.tasks_to_stop[0].task_arn, t.task_arn);
+    assert_eq!(work.tasks_to_start.len(), 1);
+    let exit: ContainerStateChangeInput = serde_json::from_value(
+        json!({"task": t.task_arn, "containerName": "app", "status": "STOPPED", "exitCode": 137}),
+    )
+    .unwrap();
+    ecs.submit_fargate_container_state_change(&exit, 24)
+        .unwrap();
+    let stopped: TaskStateChangeInput =
+        serde_json::from_value(json!({"task": t.task_arn, "status": "STOPPED"})).unwrap();
+    let done = ecs.submit_fargate_task_state_change(&stopped, 25).unwrap();
+    assert_eq!(done.last_status, "STOPPED");
+    assert_eq!(done.stop_code.as_deref(), Some("UserInitiated"));
+    assert_eq!(done.attachments[0]["status"], "DELETED");
+    assert!(
+        fargate::fargate_work(&s, 26)
+            .unwrap()
+            .tasks_to_stop
+            .is_empty()
+    );
+
+    // A task the runner never took stops at once.
+    let t3 = run_fargate(&ecs, net).unwrap();
+    let gone = ecs.stop_task(None, &t3.task_arn, None, 27).unwrap();
+    assert_eq!(gone.last_status, "STOPPED");
+    // The other region's task failed to start, with the runner's reason.
+    let failed: TaskStateChangeInput = serde_json::from_value(
+        json!({"task": t2.task_arn, "status": "STOPPED", "reason": "ResourceInitializationError: x"}),
+    )
+    .unwrap();
+    let f = other.submit_fargate_task_state_change(&failed, 28).unwrap();
+    assert_eq!(f.stop_code.as_deref(), Some("TaskFailedToStart"));
+    assert_eq!(
+        f.stopped_reason.as_deref(),
+        Some("ResourceInitializationError: x")
+    );
+}

@@ -72,6 +72,11 @@ struct AgentArgs {
     /// Register as an EXTERNAL (ECS Anywhere) container instance instead of EC2.
     #[arg(long)]
     external: bool,
+    /// The agent's own registry credentials from a file (`ECS_ENGINE_AUTH_TYPE=` /
+    /// `ECS_ENGINE_AUTH_DATA=` lines, or the JSON data alone), re-read when it changes and on
+    /// SIGHUP.
+    #[arg(long, env = "ECS_ENGINE_AUTH_FILE")]
+    engine_auth_file: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -211,6 +216,117 @@ async fn serve(
     .context("serving")
 }
 
+/// berth's Fargate capacity as the control plane hands it work: in process, through the
+/// domain (the runner is part of the control plane, as AWS's Fargate is), except for the
+/// registry secret, which goes over the API signed with the task's execution-role credentials.
+struct InProcessFargate {
+    state: Arc<berth_api::ApiState>,
+    client: berth_agent::ApiClient,
+}
+
+fn wire_to_api(e: berth_api::WireError) -> berth_agent::ApiError {
+    berth_agent::ApiError::Service {
+        code: e.code,
+        message: e.message.unwrap_or_default(),
+        status: e.status.as_u16(),
+        request_id: String::new(),
+    }
+}
+
+impl InProcessFargate {
+    async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&berth_api::ApiState) -> Result<T, berth_api::WireError> + Send + 'static,
+    ) -> Result<T, berth_agent::ApiError> {
+        let state = self.state.clone();
+        tokio::task::spawn_blocking(move || f(&state))
+            .await
+            .map_err(|e| berth_agent::ApiError::Transport(format!("fargate: {e}")))?
+            .map_err(wire_to_api)
+    }
+}
+
+impl berth_agent::TaskControl for InProcessFargate {
+    async fn submit_task_state_change(
+        &self,
+        input: serde_json::Value,
+    ) -> Result<(), berth_agent::ApiError> {
+        self.blocking(move |s| berth_api::services::ecs::fargate_task_state_change(s, input))
+            .await
+    }
+
+    async fn submit_container_state_change(
+        &self,
+        input: serde_json::Value,
+    ) -> Result<(), berth_agent::ApiError> {
+        self.blocking(move |s| berth_api::services::ecs::fargate_container_state_change(s, input))
+            .await
+    }
+
+    async fn get_secret_string(
+        &self,
+        secret_id: &str,
+        region: &str,
+        creds: &berth_agent::Credentials,
+    ) -> Result<Option<zeroize::Zeroizing<String>>, berth_agent::ApiError> {
+        berth_agent::control::get_secret_string(&self.client, secret_id, region, creds).await
+    }
+}
+
+impl berth_agent::FargateControl for InProcessFargate {
+    async fn poll(
+        &self,
+        seq: Option<u64>,
+    ) -> Result<berth_agent::FargateAssignment, berth_agent::ApiError> {
+        let wait = std::time::Duration::from_secs(berth_agent::control::POLL_WAIT_SECONDS);
+        let poll = self
+            .blocking(move |s| berth_api::services::ecs::fargate_poll(s, seq, wait))
+            .await?;
+        Ok(berth_agent::FargateAssignment {
+            seq: poll.seq,
+            tasks_to_start: poll.tasks_to_start.into_iter().map(|w| w.task).collect(),
+            tasks_to_stop: poll.tasks_to_stop.into_iter().map(|w| w.task_arn).collect(),
+        })
+    }
+}
+
+/// Runs berth's Fargate capacity on the local Docker Engine until `shutdown`; without a
+/// reachable Docker it logs why and Fargate tasks stay PROVISIONING.
+async fn run_fargate(
+    state: Arc<berth_api::ApiState>,
+    endpoint: SocketAddr,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    let host = std::env::var("DOCKER_HOST").ok().filter(|h| !h.is_empty());
+    let runtime = match berth_agent::DockerRuntime::connect(host.as_deref()).await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::warn!(error = %e, "no docker: fargate tasks stay PROVISIONING");
+            return;
+        }
+    };
+    let client = match berth_agent::ApiClient::new(&format!("http://{endpoint}")) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::warn!(error = %e, "fargate capacity not started");
+            return;
+        }
+    };
+    let control = InProcessFargate { state, client };
+    berth_agent::FargateRunner::new(Arc::new(runtime), Arc::new(control))
+        .run(shutdown)
+        .await;
+}
+
+/// Where this process reaches its own listener (loopback for an unspecified address).
+fn self_address(addr: SocketAddr) -> SocketAddr {
+    if addr.ip().is_unspecified() {
+        SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), addr.port())
+    } else {
+        addr
+    }
+}
+
 fn server(args: ServerArgs) -> anyhow::Result<()> {
     let Prepared { state, dir, .. } = prepare_server(&args)?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
@@ -218,8 +334,14 @@ fn server(args: ServerArgs) -> anyhow::Result<()> {
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
             .with_context(|| format!("binding {}", args.listen))?;
-        tracing::info!(listen = %listener.local_addr()?, data_dir = %dir.path().display(), "berth server ready");
+        let addr = listener.local_addr()?;
+        tracing::info!(listen = %addr, data_dir = %dir.path().display(), "berth server ready");
         let stop = shutdown_watch();
+        tokio::spawn(run_fargate(
+            state.clone(),
+            self_address(addr),
+            stopped(stop.clone()),
+        ));
         let server = serve(listener, state, stopped(stop.clone()));
         tokio::pin!(server);
         tokio::select! {
@@ -265,7 +387,9 @@ fn agent(args: AgentArgs) -> anyhow::Result<()> {
         region: berth_agent::region_from_environment(),
         docker_host: std::env::var("DOCKER_HOST").ok().filter(|h| !h.is_empty()),
         instance_file: None,
-        engine_auth: berth_agent::EngineAuth::from_environment(),
+        engine_auth: Arc::new(berth_agent::EngineAuthSource::from_environment(
+            args.engine_auth_file,
+        )),
     };
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(berth_agent::run_agent(opts, shutdown_signal()))?;
@@ -296,11 +420,7 @@ fn up(args: ServerArgs) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("binding {}", args.listen))?;
         let addr = listener.local_addr()?;
-        let host = if addr.ip().is_unspecified() {
-            std::net::SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), addr.port())
-        } else {
-            addr
-        };
+        let host = self_address(addr);
         let stop = shutdown_watch();
         tracing::info!(listen = %addr, data_dir = %dir.path().display(), "berth server ready");
         let opts = berth_agent::AgentOptions {
@@ -311,8 +431,9 @@ fn up(args: ServerArgs) -> anyhow::Result<()> {
             region: berth_agent::region_from_environment(),
             docker_host: std::env::var("DOCKER_HOST").ok().filter(|h| !h.is_empty()),
             instance_file: Some(dir.path().join("agent-instance")),
-            engine_auth: berth_agent::EngineAuth::from_environment(),
+            engine_auth: Arc::new(berth_agent::EngineAuthSource::from_environment(None)),
         };
+        tokio::spawn(run_fargate(state.clone(), host, stopped(stop.clone())));
         let server = tokio::spawn(serve(listener, state, stopped(stop.clone())));
         berth_agent::run_agent(opts, stopped(stop)).await?;
         // The agent's own long poll may still hold a server thread for up to 20 s: give the

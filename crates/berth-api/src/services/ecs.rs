@@ -557,6 +557,16 @@ fn execution_role_credentials(
     ctx: &Ctx<'_>,
     task: &AgentTask,
 ) -> Result<Option<RoleCredentials>, WireError> {
+    assume_execution_role(ctx.state, &ecs(ctx), task, ctx.now_secs())
+}
+
+/// [`execution_role_credentials`] for the task's own account and region (`ecs`).
+fn assume_execution_role(
+    state: &crate::ApiState,
+    ecs: &Ecs<'_>,
+    task: &AgentTask,
+    now: u64,
+) -> Result<Option<RoleCredentials>, WireError> {
     let Some(role_arn) = task.execution_role_arn.as_deref() else {
         return Ok(None);
     };
@@ -565,14 +575,14 @@ fn execution_role_credentials(
         .task_arn
         .split(':')
         .nth(4)
-        .unwrap_or_else(|| ctx.account());
-    match ctx.state.iam().assume_role_for_service(
+        .unwrap_or_else(|| ecs.account());
+    match state.iam().assume_role_for_service(
         role_arn,
         "ecs-tasks.amazonaws.com",
         account,
         &task.task_arn,
         task_id,
-        ctx.now_secs(),
+        now,
     ) {
         Ok(session) => Ok(Some(RoleCredentials {
             credentials_id: session.assumed_role_id.clone(),
@@ -587,7 +597,7 @@ fn execution_role_credentials(
             let reason = format!(
                 "ECS was unable to assume the role '{role_arn}' that was provided for this task. Please verify that the role being passed has the proper trust relationship and permissions and that your IAM user has permissions to pass this role."
             );
-            ecs(ctx).fail_to_start(&task.task_arn, &reason, ctx.now_secs())?;
+            ecs.fail_to_start(&task.task_arn, &reason, now)?;
             Ok(None)
         }
         Err(e) => Err(e.into()),
@@ -660,9 +670,132 @@ fn poll_tasks(ctx: &Ctx<'_>, input: Value) -> Result<Value, WireError> {
     to_json(&poll)
 }
 
+// ---- berth's Fargate capacity -------------------------------------------------------------
+
+/// What berth's in-process Fargate runner is told: the tasks to run (each with its execution
+/// role's credentials, like an agent's) and to stop, and the change counter to wait on next.
+#[derive(Debug)]
+pub struct FargatePoll {
+    /// Send it back to wait for the next change.
+    pub seq: u64,
+    pub tasks_to_start: Vec<berth_ecs::fargate::FargateTask>,
+    pub tasks_to_stop: Vec<berth_ecs::fargate::FargateStop>,
+}
+
+/// The Fargate runner's poll (see ARCHITECTURE.md, "Fargate"). It is not an API call: the
+/// runner is part of the control plane, as AWS's Fargate is, and sees every account's and
+/// region's FARGATE tasks. Blocks up to `wait` while nothing in ECS changed since `seq`
+/// (answers at once without `seq`). The control plane assumes the execution role of each task
+/// not yet RUNNING as `ecs-tasks.amazonaws.com`, as for an agent; a task whose role cannot be
+/// assumed is stopped with ECS's words and not handed out.
+pub fn fargate_poll(
+    state: &crate::ApiState,
+    seq: Option<u64>,
+    wait: Duration,
+) -> Result<FargatePoll, WireError> {
+    let deadline = Instant::now() + wait.min(MAX_POLL_WAIT);
+    let generation = match seq {
+        Some(seen) => {
+            SIGNAL.wait(seen, deadline);
+            SIGNAL.current()
+        }
+        None => SIGNAL.current(),
+    };
+    let now = now_secs(state);
+    let mut work = berth_ecs::fargate::fargate_work(state.store.as_ref(), now)?;
+    let mut failed = Vec::new();
+    for w in &mut work.tasks_to_start {
+        let e = Ecs::new(state.store.as_ref(), &w.account, &w.region);
+        // The credentials serve the start (the secret fetch); a running task needs none, and a
+        // role changed meanwhile does not stop what already runs.
+        let starting = berth_ecs::lifecycle::TaskStatus::parse(&w.task.last_status)
+            .is_none_or(|s| s < berth_ecs::lifecycle::TaskStatus::Running);
+        if starting && w.task.execution_role_arn.is_some() {
+            match assume_execution_role(state, &e, &w.task, now)? {
+                Some(creds) => {
+                    berth_ecs::attach_execution_role_credentials(&mut w.task, creds);
+                }
+                None => failed.push(w.task.task_arn.clone()),
+            }
+        }
+    }
+    work.tasks_to_start
+        .retain(|w| !failed.contains(&w.task.task_arn));
+    if !failed.is_empty() {
+        SIGNAL.notify();
+    }
+    Ok(FargatePoll {
+        seq: generation,
+        tasks_to_start: work.tasks_to_start,
+        tasks_to_stop: work.tasks_to_stop,
+    })
+}
+
+fn now_secs(state: &crate::ApiState) -> u64 {
+    state
+        .now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// The account and region of a task ARN (`arn:aws:ecs:REGION:ACCOUNT:task/...`).
+fn task_scope(input: &Value) -> Result<(String, String), WireError> {
+    let arn = str_field(input, "task").unwrap_or("");
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    match parts.as_slice() {
+        ["arn", _, "ecs", region, account, rest]
+            if rest.starts_with("task/") && !region.is_empty() && !account.is_empty() =>
+        {
+            Ok((account.to_string(), region.to_string()))
+        }
+        _ => Err(WireError::client(
+            "InvalidParameterException",
+            berth_ecs::TASK_NOT_FOUND,
+        )),
+    }
+}
+
+/// A task state change from the Fargate runner (the input of SubmitTaskStateChange, for a
+/// FARGATE task of any account and region, named by its ARN).
+pub fn fargate_task_state_change(state: &crate::ApiState, input: Value) -> Result<(), WireError> {
+    let (account, region) = task_scope(&input)?;
+    let change: berth_ecs::TaskStateChangeInput = decode(input)?;
+    Ecs::new(state.store.as_ref(), &account, &region)
+        .submit_fargate_task_state_change(&change, now_secs(state))?;
+    SIGNAL.notify();
+    Ok(())
+}
+
+/// A container state change from the Fargate runner.
+pub fn fargate_container_state_change(
+    state: &crate::ApiState,
+    input: Value,
+) -> Result<(), WireError> {
+    let (account, region) = task_scope(&input)?;
+    let change: berth_ecs::ContainerStateChangeInput = decode(input)?;
+    Ecs::new(state.store.as_ref(), &account, &region)
+        .submit_fargate_container_state_change(&change, now_secs(state))?;
+    SIGNAL.notify();
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fargate_reports_name_their_scope_by_task_arn() {
+        let scope = |arn: &str| task_scope(&json!({ "task": arn })).ok();
+        assert_eq!(
+            scope("arn:aws:ecs:eu-west-1:111122223333:task/default/abc"),
+            Some(("111122223333".to_string(), "eu-west-1".to_string()))
+        );
+        assert_eq!(scope("arn:aws:ecs:eu-west-1:111122223333:cluster/x"), None);
+        assert_eq!(scope("abc"), None);
+        assert_eq!(scope("arn:aws:ecs::1:task/x/y"), None);
+        assert!(task_scope(&json!({})).is_err());
+    }
 
     #[test]
     fn signal_wakes_a_waiter_and_times_out() {
