@@ -42,6 +42,8 @@ enum Command {
     Agent(AgentArgs),
     /// Run the control plane and an agent on cluster `default` in one process.
     Up(ServerArgs),
+    /// Explain, without running anything, whether a task definition's start would succeed.
+    Doctor(DoctorArgs),
     /// Manage accounts.
     Account {
         #[command(subcommand)]
@@ -86,6 +88,43 @@ struct DataDirArg {
     data_dir: Option<PathBuf>,
 }
 
+#[derive(clap::Args)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["task_definition", "file"])))]
+struct DoctorArgs {
+    #[command(flatten)]
+    data: DataDirArg,
+    /// The task definition's account.
+    #[arg(long, default_value = "000000000000", env = "BERTH_ACCOUNT_ID")]
+    account_id: String,
+    /// The region the task would run in.
+    #[arg(long, default_value = "us-east-1", env = "AWS_DEFAULT_REGION")]
+    region: String,
+    /// A registered task definition: FAMILY, FAMILY:REVISION or its ARN.
+    #[arg(long)]
+    task_definition: Option<String>,
+    /// A task definition as JSON (RegisterTaskDefinition's input).
+    #[arg(long)]
+    file: Option<PathBuf>,
+    /// The principal that would call RunTask (default: the account's root user).
+    #[arg(long)]
+    caller_arn: Option<String>,
+    /// Look for container instances in this cluster only.
+    #[arg(long)]
+    cluster: Option<String>,
+    /// Also try the credentials against the image's registry (GET /v2/).
+    #[arg(long)]
+    registry_check: bool,
+    /// `text` (one line per check) or `json` (the structured report).
+    #[arg(long, value_enum, default_value = "text")]
+    output: DoctorOutput,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum DoctorOutput {
+    Text,
+    Json,
+}
+
 #[derive(Subcommand)]
 enum AccountCommand {
     /// Add an account and print its root credentials as JSON. Works while the server runs.
@@ -104,6 +143,7 @@ fn main() -> anyhow::Result<()> {
         Command::Server(args) => server(args),
         Command::Agent(args) => agent(args),
         Command::Up(args) => up(args),
+        Command::Doctor(args) => doctor(args),
         Command::Account {
             command: AccountCommand::Create { account_id, data },
         } => account_create(&account_id, data),
@@ -475,5 +515,60 @@ fn account_create(account_id: &str, data: DataDirArg) -> anyhow::Result<()> {
         "SecretAccessKey": creds.secret_access_key.as_str(),
     });
     println!("{}", serde_json::to_string_pretty(&out)?);
+    Ok(())
+}
+
+fn doctor(args: DoctorArgs) -> anyhow::Result<()> {
+    let source = match (&args.task_definition, &args.file) {
+        (Some(r), _) => berth_doctor::Source::Registered(r.clone()),
+        (None, Some(path)) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            let doc = serde_json::from_str(&text)
+                .with_context(|| format!("{} is not JSON", path.display()))?;
+            berth_doctor::Source::Document(doc)
+        }
+        (None, None) => bail!("give --task-definition or --file"),
+    };
+    let dir = DataDir::open(args.data.data_dir)?;
+    let root_key = dir.root_key()?;
+    let store = dir.store()?;
+    let report = berth_doctor::diagnose(
+        &store,
+        &root_key,
+        &berth_doctor::Options {
+            account: args.account_id,
+            region: args.region,
+            source,
+            caller_arn: args.caller_arn,
+            cluster: args.cluster,
+            registry_check: args.registry_check,
+            now: unix_now(),
+        },
+    )?;
+    match args.output {
+        DoctorOutput::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        DoctorOutput::Text => {
+            println!("task definition {}", report.task_definition);
+            for c in &report.checks {
+                let status = if c.ok { "ok  " } else { "FAIL" };
+                let container = c
+                    .container
+                    .as_deref()
+                    .map(|n| format!(" [{n}]"))
+                    .unwrap_or_default();
+                println!("{status} {}{container}: {}", c.check.as_str(), c.reason);
+                if let Some(fix) = &c.fix {
+                    for (i, line) in fix.lines().enumerate() {
+                        let lead = if i == 0 { "fix: " } else { "     " };
+                        println!("     {lead}{line}");
+                    }
+                }
+            }
+        }
+    }
+    if !report.passed() {
+        std::process::exit(1);
+    }
     Ok(())
 }

@@ -1,0 +1,1184 @@
+//! berth-doctor: explains, without running anything, whether a task definition's start would
+//! succeed, and for each failed check the reason and the smallest fix.
+//!
+//! Plain Rust over the [`Store`] and the [`RootKey`]: it asks the same domain crates and the
+//! same policy engine the real path asks (the control plane assuming the execution role, the
+//! agent's `GetSecretValue` as that role, Secrets Manager's `kms:Decrypt` on its behalf, the
+//! agent's parsing of the secret, placement). Only [`registry`] does network I/O, and only
+//! when asked to.
+
+pub mod registry;
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use berth_core::RootKey;
+use berth_ecs::{RegisterTaskDefinitionInput, TaskDefinition, taskdef};
+use berth_iam::Iam;
+use berth_iam::Principal;
+use berth_iam::authz::{IdentityDocuments, Question, Verdict};
+use berth_iam::sts::RoleInfo;
+use berth_kms::{EncryptionContext, Key, KeyManager, Kms};
+use berth_policy::{Context, ContextValue, Decision, Mode, PolicyKind};
+use berth_secrets::{AWSCURRENT, Secret, SecretRef, SecretValue, Secrets, SecretsError};
+use berth_store::Store;
+use serde::Serialize;
+use serde_json::{Value, json};
+
+/// The service principal that assumes a task's execution role.
+pub const ECS_TASKS: &str = "ecs-tasks.amazonaws.com";
+
+/// Where the task definition comes from.
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// A registered one: `family`, `family:revision` or its ARN.
+    Registered(String),
+    /// A RegisterTaskDefinition input (or a DescribeTaskDefinition answer) as JSON.
+    Document(Value),
+}
+
+/// What to diagnose.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub account: String,
+    pub region: String,
+    pub source: Source,
+    /// The principal that would call RunTask; `None` is the account's root user.
+    pub caller_arn: Option<String>,
+    /// Look for container instances in this cluster only.
+    pub cluster: Option<String>,
+    /// Also try the credentials against the image's registry (network I/O).
+    pub registry_check: bool,
+    /// Unix seconds.
+    pub now: u64,
+}
+
+/// The checks, in the order they run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CheckKind {
+    TaskDefinition,
+    ExecutionRole,
+    PassRole,
+    Secret,
+    GetSecretValue,
+    KmsDecrypt,
+    SecretValue,
+    Registry,
+    Placement,
+}
+
+impl CheckKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckKind::TaskDefinition => "task-definition",
+            CheckKind::ExecutionRole => "execution-role",
+            CheckKind::PassRole => "pass-role",
+            CheckKind::Secret => "secret",
+            CheckKind::GetSecretValue => "get-secret-value",
+            CheckKind::KmsDecrypt => "kms-decrypt",
+            CheckKind::SecretValue => "secret-value",
+            CheckKind::Registry => "registry",
+            CheckKind::Placement => "placement",
+        }
+    }
+}
+
+/// One check's outcome.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CheckResult {
+    pub check: CheckKind,
+    /// The container the check is about, for per-container checks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub container: Option<String>,
+    pub ok: bool,
+    pub reason: String,
+    /// The smallest change that makes the check pass (JSON for policy statements).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
+}
+
+/// The whole diagnosis.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    /// The task definition as found (ARN for a registered one, family for a document).
+    pub task_definition: String,
+    pub checks: Vec<CheckResult>,
+}
+
+impl Report {
+    /// Whether every check passed.
+    pub fn passed(&self) -> bool {
+        self.checks.iter().all(|c| c.ok)
+    }
+}
+
+/// What stops a diagnosis from running at all (the store, the root key).
+#[derive(Debug, thiserror::Error)]
+pub enum DoctorError {
+    #[error("{0}")]
+    Iam(#[from] berth_iam::IamError),
+    #[error("{0}")]
+    Secrets(#[from] SecretsError),
+    #[error("{0}")]
+    Kms(#[from] berth_kms::KmsError),
+    #[error("{0}")]
+    Ecs(#[from] berth_ecs::EcsError),
+}
+
+/// The task definition, reduced to what the checks need.
+struct Plan {
+    name: String,
+    execution_role: Option<String>,
+    containers: Vec<PlanContainer>,
+    fargate: bool,
+}
+
+struct PlanContainer {
+    name: String,
+    image: String,
+    credentials: Option<String>,
+}
+
+fn ok(check: CheckKind, container: Option<&str>, reason: impl Into<String>) -> CheckResult {
+    CheckResult {
+        check,
+        container: container.map(str::to_string),
+        ok: true,
+        reason: reason.into(),
+        fix: None,
+    }
+}
+
+fn fail(
+    check: CheckKind,
+    container: Option<&str>,
+    reason: impl Into<String>,
+    fix: impl Into<String>,
+) -> CheckResult {
+    CheckResult {
+        check,
+        container: container.map(str::to_string),
+        ok: false,
+        reason: reason.into(),
+        fix: Some(fix.into()),
+    }
+}
+
+fn pretty(v: &Value) -> String {
+    serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string())
+}
+
+/// The trust policy berth recommends for an execution role of `account`.
+pub fn recommended_trust_policy(account: &str, region: &str) -> Value {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Service": ECS_TASKS},
+            "Action": "sts:AssumeRole",
+            "Condition": {
+                "StringEquals": {"aws:SourceAccount": account},
+                "ArnLike": {"aws:SourceArn": format!("arn:aws:ecs:{region}:{account}:*")}
+            }
+        }]
+    })
+}
+
+/// Runs every check.
+pub fn diagnose(
+    store: &dyn Store,
+    root_key: &RootKey,
+    opts: &Options,
+) -> Result<Report, DoctorError> {
+    let mut checks = Vec::new();
+    let plan = match load_plan(store, opts) {
+        Ok(p) => p,
+        Err(reason) => {
+            checks.push(fail(
+                CheckKind::TaskDefinition,
+                None,
+                reason,
+                "register the task definition, or pass it with --file",
+            ));
+            return Ok(Report {
+                task_definition: match &opts.source {
+                    Source::Registered(r) => r.clone(),
+                    Source::Document(_) => String::new(),
+                },
+                checks,
+            });
+        }
+    };
+    let d = Doctor {
+        store,
+        root_key,
+        opts,
+    };
+    let private: Vec<&PlanContainer> = plan
+        .containers
+        .iter()
+        .filter(|c| c.credentials.is_some())
+        .collect();
+    if private.is_empty() {
+        checks.push(ok(
+            CheckKind::TaskDefinition,
+            None,
+            "no container uses repositoryCredentials",
+        ));
+    } else {
+        let role = d.check_role(&plan, &mut checks)?;
+        if let Some(role) = &role {
+            checks.push(d.check_pass_role(&role.arn())?);
+        }
+        for c in private {
+            d.check_container(c, role.as_ref(), &mut checks)?;
+        }
+    }
+    checks.push(d.check_placement(
+        &plan,
+        !plan.containers.iter().all(|c| c.credentials.is_none()),
+    )?);
+    Ok(Report {
+        task_definition: plan.name,
+        checks,
+    })
+}
+
+fn load_plan(store: &dyn Store, opts: &Options) -> Result<Plan, String> {
+    match &opts.source {
+        Source::Registered(reference) => {
+            let ecs = berth_ecs::Ecs::new(store, &opts.account, &opts.region);
+            let def: TaskDefinition = ecs.resolve_task_definition(reference).map_err(|e| {
+                format!(
+                    "task definition {reference} not found in account {} region {}: {e}",
+                    opts.account, opts.region
+                )
+            })?;
+            Ok(Plan {
+                name: def.task_definition_arn.clone(),
+                execution_role: def.execution_role_arn.clone(),
+                fargate: def.compatibilities.iter().any(|c| c == "FARGATE"),
+                containers: containers_of(&def.container_definitions),
+            })
+        }
+        Source::Document(doc) => {
+            let doc = doc.get("taskDefinition").unwrap_or(doc).clone();
+            let input: RegisterTaskDefinitionInput = serde_json::from_value(doc)
+                .map_err(|e| format!("the task definition file does not parse: {e}"))?;
+            let execution_role = match &input.execution_role_arn {
+                Some(r) => Some(
+                    taskdef::complete_role(&opts.account, r)
+                        .map_err(|e| format!("executionRoleArn: {e}"))?,
+                ),
+                None => None,
+            };
+            Ok(Plan {
+                name: input.family.clone().unwrap_or_default(),
+                execution_role,
+                fargate: taskdef::compatibilities(&input)
+                    .iter()
+                    .any(|c| c == "FARGATE"),
+                containers: containers_of(&input.container_definitions),
+            })
+        }
+    }
+}
+
+fn containers_of(defs: &[berth_ecs::ContainerDefinition]) -> Vec<PlanContainer> {
+    defs.iter()
+        .map(|c| PlanContainer {
+            name: c.name().to_string(),
+            image: c.image.clone().unwrap_or_default(),
+            credentials: c
+                .repository_credentials
+                .as_ref()
+                .map(|r| r.credentials_parameter.clone()),
+        })
+        .collect()
+}
+
+struct Doctor<'a> {
+    store: &'a dyn Store,
+    root_key: &'a RootKey,
+    opts: &'a Options,
+}
+
+/// A stand-in task id for the task the control plane would start.
+const TASK_ID: &str = "00000000000000000000000000000000";
+
+/// The outcome of trying fixes against the real decision.
+struct FixSearch {
+    identity_needed: bool,
+    resource_needed: bool,
+    /// The decision with both fixes applied is still a denial (an explicit deny, a boundary).
+    still_denied: Option<Decision>,
+}
+
+impl<'a> Doctor<'a> {
+    fn iam(&self) -> Iam<'a> {
+        Iam::new(self.store, self.root_key)
+    }
+
+    fn task_arn(&self) -> String {
+        let cluster = self
+            .opts
+            .cluster
+            .as_deref()
+            .unwrap_or(berth_ecs::DEFAULT_CLUSTER);
+        format!(
+            "arn:aws:ecs:{}:{}:task/{cluster}/{TASK_ID}",
+            self.opts.region, self.opts.account
+        )
+    }
+
+    fn check_role(
+        &self,
+        plan: &Plan,
+        checks: &mut Vec<CheckResult>,
+    ) -> Result<Option<RoleInfo>, DoctorError> {
+        let kind = CheckKind::ExecutionRole;
+        let account = &self.opts.account;
+        let trust = pretty(&recommended_trust_policy(account, &self.opts.region));
+        let Some(role_arn) = &plan.execution_role else {
+            checks.push(fail(
+                kind,
+                None,
+                taskdef::PRIVATE_REGISTRY_NEEDS_ROLE,
+                format!("set executionRoleArn to a role whose trust policy is:\n{trust}"),
+            ));
+            return Ok(None);
+        };
+        let found = match berth_iam::sts::parse_role_arn(role_arn) {
+            Some((acct, name)) => self
+                .iam()
+                .role_info(&acct, &name)?
+                .filter(|r| &r.arn() == role_arn),
+            None => None,
+        };
+        let Some(role) = found else {
+            checks.push(fail(
+                kind,
+                None,
+                format!("the execution role {role_arn} does not exist"),
+                format!(
+                    "create it (aws iam create-role --role-name NAME --assume-role-policy-document ...) with the trust policy:\n{trust}"
+                ),
+            ));
+            return Ok(None);
+        };
+        let context = Context::new()
+            .with("aws:SourceAccount", account.as_str())
+            .with("aws:SourceArn", self.task_arn());
+        if berth_iam::sts::service_may_assume(&role, ECS_TASKS, &context) {
+            checks.push(ok(kind, None, format!("{ECS_TASKS} may assume {role_arn}")));
+        } else {
+            checks.push(fail(
+                kind,
+                None,
+                format!(
+                    "the trust policy of {role_arn} does not let {ECS_TASKS} assume it (aws:SourceAccount {account}, aws:SourceArn {})",
+                    self.task_arn()
+                ),
+                format!(
+                    "aws iam update-assume-role-policy --role-name {} --policy-document with:\n{trust}",
+                    role.name
+                ),
+            ));
+        }
+        Ok(Some(role))
+    }
+
+    /// The caller named by `--caller-arn`, as the authoriser would see it.
+    fn caller(&self) -> Result<Result<Principal, String>, DoctorError> {
+        let account = &self.opts.account;
+        let Some(arn) = &self.opts.caller_arn else {
+            return Ok(Ok(Principal::Root {
+                account: account.clone(),
+            }));
+        };
+        let Ok(parsed) = berth_core::Arn::parse(arn) else {
+            return Ok(Err(format!("--caller-arn {arn} is not an ARN")));
+        };
+        if parsed.service == "iam" && parsed.resource == "root" {
+            return Ok(Ok(Principal::Root {
+                account: parsed.account,
+            }));
+        }
+        if let Some(rest) = parsed.resource.strip_prefix("user/") {
+            let name = rest.rsplit('/').next().unwrap_or(rest);
+            return Ok(match self.iam().find_user(&parsed.account, name)? {
+                Some(u) => Ok(Principal::User {
+                    account: u.account,
+                    name: u.name,
+                    id: u.id,
+                    path: u.path,
+                }),
+                None => Err(format!("the caller {arn} does not exist")),
+            });
+        }
+        if let Some(rest) = parsed.resource.strip_prefix("assumed-role/")
+            && let Some((role_name, session)) = rest.split_once('/')
+        {
+            return Ok(match self.iam().role_info(&parsed.account, role_name)? {
+                Some(r) => Ok(Principal::AssumedRole {
+                    account: r.account,
+                    role_name: r.name,
+                    role_id: r.id,
+                    role_path: r.path,
+                    session_name: session.to_string(),
+                    session_key_id: String::new(),
+                }),
+                None => Err(format!("the role of the caller {arn} does not exist")),
+            });
+        }
+        Ok(Err(format!(
+            "--caller-arn must be an account root, user or assumed-role ARN, not {arn}"
+        )))
+    }
+
+    /// The request's global condition keys, as `berth_api::authz::request_context` adds them.
+    fn context(
+        &self,
+        principal: &Principal,
+        region: &str,
+        extra: &[(&str, Vec<String>)],
+    ) -> Context {
+        let mut c = Context::new();
+        let now = UNIX_EPOCH + Duration::from_secs(self.opts.now);
+        c.insert("aws:CurrentTime", ContextValue::Date(now));
+        c.insert("aws:EpochTime", ContextValue::Number(self.opts.now as f64));
+        c.insert("aws:RequestedRegion", region);
+        c.insert("aws:SecureTransport", ContextValue::Bool(false));
+        c.insert("aws:userid", principal.user_id().as_str());
+        for (k, values) in extra {
+            c.insert_multi(k, values.iter().map(String::as_str));
+        }
+        c
+    }
+
+    fn decide(
+        &self,
+        principal: &Principal,
+        docs: &IdentityDocuments,
+        q: &Ask<'_>,
+        extra_identity: Option<&Value>,
+        resource_policy: Option<&str>,
+    ) -> Verdict {
+        let mut docs = docs.clone();
+        if let Some(stmt) = extra_identity {
+            docs.policies
+                .push(json!({"Version": "2012-10-17", "Statement": [stmt]}).to_string());
+        }
+        let context = self.context(principal, q.region, &q.context);
+        berth_iam::authz::decide(
+            &Question {
+                principal,
+                action: q.action,
+                resource: q.resource,
+                resource_account: Some(q.owner),
+                resource_policy,
+                resource_policy_kind: PolicyKind::Resource,
+                mode: q.mode,
+                context: &context,
+            },
+            &docs,
+        )
+    }
+
+    /// Whether `q` is allowed; when not, which of the two fixes it needs.
+    fn search(
+        &self,
+        principal: &Principal,
+        q: &Ask<'_>,
+        identity_fix: &Value,
+        resource_fix: &Value,
+    ) -> Result<Option<FixSearch>, DoctorError> {
+        let docs = self.iam().identity_policies(principal)?;
+        let own = q.owner == principal.account();
+        if principal.is_root() && own && q.resource_policy.is_none() {
+            return Ok(None);
+        }
+        if self
+            .decide(principal, &docs, q, None, q.resource_policy)
+            .is_allowed()
+        {
+            return Ok(None);
+        }
+        let patched = with_statement(q.resource_policy, resource_fix);
+        let by_identity = self
+            .decide(principal, &docs, q, Some(identity_fix), q.resource_policy)
+            .is_allowed();
+        if by_identity {
+            return Ok(Some(FixSearch {
+                identity_needed: true,
+                resource_needed: false,
+                still_denied: None,
+            }));
+        }
+        let by_resource = self
+            .decide(principal, &docs, q, None, patched.as_deref())
+            .is_allowed();
+        if by_resource {
+            return Ok(Some(FixSearch {
+                identity_needed: false,
+                resource_needed: true,
+                still_denied: None,
+            }));
+        }
+        let both = self.decide(principal, &docs, q, Some(identity_fix), patched.as_deref());
+        Ok(Some(FixSearch {
+            identity_needed: true,
+            resource_needed: true,
+            still_denied: (!both.is_allowed()).then_some(both.decision),
+        }))
+    }
+
+    fn check_pass_role(&self, role_arn: &str) -> Result<CheckResult, DoctorError> {
+        let kind = CheckKind::PassRole;
+        let principal = match self.caller()? {
+            Ok(p) => p,
+            Err(reason) => {
+                return Ok(fail(
+                    kind,
+                    None,
+                    reason,
+                    "pass an existing principal's ARN with --caller-arn",
+                ));
+            }
+        };
+        let caller = principal.arn();
+        let ask = Ask {
+            action: "iam:PassRole",
+            resource: role_arn,
+            owner: principal.account(),
+            region: &self.opts.region,
+            resource_policy: None,
+            mode: Mode::Standard,
+            context: vec![("iam:PassedToService", vec![ECS_TASKS.to_string()])],
+        };
+        let stmt = json!({"Effect": "Allow", "Action": "iam:PassRole", "Resource": role_arn});
+        Ok(match self.search(&principal, &ask, &stmt, &Value::Null)? {
+            None => ok(kind, None, format!("{caller} may iam:PassRole {role_arn}")),
+            Some(s) => fail(
+                kind,
+                None,
+                format!("{caller} may not iam:PassRole {role_arn}{}", denied_by(&s)),
+                format!("add to {caller}'s identity policy:\n{}", pretty(&stmt)),
+            ),
+        })
+    }
+
+    fn check_container(
+        &self,
+        c: &PlanContainer,
+        role: Option<&RoleInfo>,
+        checks: &mut Vec<CheckResult>,
+    ) -> Result<(), DoctorError> {
+        let name = Some(c.name.as_str());
+        let secret_id = c.credentials.as_deref().unwrap_or_default();
+        let Some(secret) = self.check_secret(name, secret_id, role, checks)? else {
+            return Ok(());
+        };
+        let Some(role) = role else {
+            // Without a role there is nothing to authorise; the value is still checked.
+            return self.check_value(c, &secret, checks);
+        };
+        let principal = Principal::AssumedRole {
+            account: role.account.clone(),
+            role_name: role.name.clone(),
+            role_id: role.id.clone(),
+            role_path: role.path.clone(),
+            session_name: TASK_ID.to_string(),
+            session_key_id: String::new(),
+        };
+        let role_arn = role.arn();
+        // GetSecretValue as the execution role, in the secret's region.
+        let mut context = vec![("secretsmanager:SecretId", vec![secret.arn.clone()])];
+        let tag_keys: Vec<(String, String)> = secret
+            .tags
+            .iter()
+            .flat_map(|t| {
+                [
+                    (format!("aws:ResourceTag/{}", t.key), t.value.clone()),
+                    (
+                        format!("secretsmanager:ResourceTag/{}", t.key),
+                        t.value.clone(),
+                    ),
+                ]
+            })
+            .collect();
+        for (k, v) in &tag_keys {
+            context.push((k.as_str(), vec![v.clone()]));
+        }
+        let ask = Ask {
+            action: "secretsmanager:GetSecretValue",
+            resource: &secret.arn,
+            owner: &secret.account,
+            region: &secret.region,
+            resource_policy: secret.resource_policy.as_deref(),
+            mode: Mode::Standard,
+            context,
+        };
+        let identity = json!({"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": secret.arn});
+        let resource = json!({"Effect": "Allow", "Principal": {"AWS": role_arn}, "Action": "secretsmanager:GetSecretValue", "Resource": "*"});
+        let kind = CheckKind::GetSecretValue;
+        match self.search(&principal, &ask, &identity, &resource)? {
+            None => {
+                checks.push(ok(
+                    kind,
+                    name,
+                    format!(
+                        "{role_arn} may secretsmanager:GetSecretValue {}",
+                        secret.arn
+                    ),
+                ));
+            }
+            Some(s) => {
+                checks.push(fail(
+                    kind,
+                    name,
+                    format!(
+                        "{role_arn} may not secretsmanager:GetSecretValue {}{}",
+                        secret.arn,
+                        denied_by(&s)
+                    ),
+                    fixes(
+                        &s,
+                        &role_arn,
+                        &identity,
+                        &format!("the resource policy of {}", secret.arn),
+                        &resource,
+                    ),
+                ));
+            }
+        }
+        // The value is checked even when a permission is missing, so every problem shows at once.
+        self.check_kms(name, &secret, &principal, &role_arn, checks)?;
+        self.check_value(c, &secret, checks)?;
+        Ok(())
+    }
+
+    /// Resolves the reference as the agent and Secrets Manager would.
+    fn check_secret(
+        &self,
+        name: Option<&str>,
+        secret_id: &str,
+        role: Option<&RoleInfo>,
+        checks: &mut Vec<CheckResult>,
+    ) -> Result<Option<Secret>, DoctorError> {
+        let kind = CheckKind::Secret;
+        // The agent calls Secrets Manager in the secret's region (from its ARN), else the
+        // task's; as the execution role, whose account is the caller's.
+        let caller_account = role
+            .map(|r| r.account.clone())
+            .unwrap_or_else(|| self.opts.account.clone());
+        let parsed = match SecretRef::parse(secret_id) {
+            Ok(r) => r,
+            Err(_) => {
+                checks.push(fail(
+                    kind,
+                    name,
+                    format!("credentialsParameter {secret_id:?} is not a secret name or ARN"),
+                    "set credentialsParameter to the secret's full ARN",
+                ));
+                return Ok(None);
+            }
+        };
+        let region = match &parsed {
+            SecretRef::Name(_) => self.opts.region.clone(),
+            SecretRef::FullArn { region, .. } | SecretRef::PartialArn { region, .. } => {
+                region.clone()
+            }
+        };
+        let sm = Secrets::new(self.store);
+        let found = match sm.resolve(&caller_account, &region, secret_id, self.opts.now) {
+            Ok(s) => s,
+            Err(SecretsError::NotFound) => {
+                let (reason, fix) = self.not_found(&parsed, &caller_account, &region, secret_id)?;
+                checks.push(fail(kind, name, reason, fix));
+                return Ok(None);
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if found.is_deleted() {
+            checks.push(fail(
+                kind,
+                name,
+                format!("the secret {} is scheduled for deletion", found.arn),
+                format!(
+                    "aws secretsmanager restore-secret --secret-id {}",
+                    found.arn
+                ),
+            ));
+            return Ok(None);
+        }
+        if found.version_with_stage(AWSCURRENT).is_none() {
+            checks.push(fail(
+                kind,
+                name,
+                format!("the secret {} has no AWSCURRENT version", found.arn),
+                format!(
+                    "aws secretsmanager put-secret-value --secret-id {} --secret-string '{{\"username\":\"...\",\"password\":\"...\"}}'",
+                    found.arn
+                ),
+            ));
+            return Ok(None);
+        }
+        let reason = if found.arn == secret_id {
+            format!("the secret {secret_id} exists")
+        } else {
+            format!("{secret_id} resolves to {}", found.arn)
+        };
+        checks.push(ok(kind, name, reason));
+        Ok(Some(found))
+    }
+
+    fn not_found(
+        &self,
+        parsed: &SecretRef,
+        caller_account: &str,
+        region: &str,
+        secret_id: &str,
+    ) -> Result<(String, String), DoctorError> {
+        let sm = Secrets::new(self.store);
+        let now = self.opts.now;
+        Ok(match parsed {
+            SecretRef::PartialArn {
+                account, name: n, ..
+            } if account != caller_account => {
+                let full = sm
+                    .by_name(account, region, n, now)?
+                    .map(|s| s.arn)
+                    .unwrap_or_else(|| format!("{secret_id}-XXXXXX"));
+                (
+                    format!(
+                        "{secret_id} names a secret of account {account}: cross-account secrets must be referenced by full ARN"
+                    ),
+                    format!("set credentialsParameter to the full ARN {full}"),
+                )
+            }
+            SecretRef::FullArn {
+                account, name: n, ..
+            } => match sm.by_name(account, region, n, now)? {
+                Some(s) => (
+                    format!(
+                        "{secret_id} does not match the secret's ARN {} (the six-character suffix differs)",
+                        s.arn
+                    ),
+                    format!("set credentialsParameter to {}", s.arn),
+                ),
+                None => (
+                    format!("no secret {n} in account {account} region {region}"),
+                    "create the secret, or correct credentialsParameter".to_string(),
+                ),
+            },
+            SecretRef::PartialArn {
+                account, name: n, ..
+            } => (
+                format!("no secret {n} in account {account} region {region}"),
+                "create the secret, or correct credentialsParameter".to_string(),
+            ),
+            SecretRef::Name(n) => (
+                format!("no secret {n} in account {caller_account} region {region}"),
+                "create the secret, or correct credentialsParameter (another account's secret needs its full ARN)".to_string(),
+            ),
+        })
+    }
+
+    /// The key that decrypts the secret's AWSCURRENT value, found as Secrets Manager finds it.
+    fn current_key(&self, secret: &Secret) -> Result<Option<(Key, String)>, DoctorError> {
+        let Some(version) = secret.version_with_stage(AWSCURRENT) else {
+            return Ok(None);
+        };
+        let sealed = Secrets::new(self.store).sealed_value(secret, &version.id)?;
+        let blob = sealed.data_key_blob()?;
+        let key =
+            Kms::new(self.store, self.root_key).key_of_blob(&secret.region, &blob, self.opts.now);
+        Ok(key.ok().map(|k| (k, version.id.clone())))
+    }
+
+    fn check_kms(
+        &self,
+        name: Option<&str>,
+        secret: &Secret,
+        principal: &Principal,
+        role_arn: &str,
+        checks: &mut Vec<CheckResult>,
+    ) -> Result<bool, DoctorError> {
+        let kind = CheckKind::KmsDecrypt;
+        let Some((key, version_id)) = self.current_key(secret)? else {
+            checks.push(fail(
+                kind,
+                name,
+                format!("the KMS key of {} is gone: Secrets Manager cannot decrypt it", secret.arn),
+                "put a new value under an existing key (aws secretsmanager update-secret --kms-key-id ...)",
+            ));
+            return Ok(false);
+        };
+        if !key.enabled() {
+            checks.push(fail(
+                kind,
+                name,
+                format!("the KMS key {} is {}", key.arn, key.state.as_str()),
+                format!(
+                    "aws kms enable-key --key-id {} (or cancel its deletion)",
+                    key.arn
+                ),
+            ));
+            return Ok(false);
+        }
+        let via = format!("secretsmanager.{}.amazonaws.com", secret.region);
+        let mut context: Vec<(&str, Vec<String>)> = vec![
+            ("kms:CallerAccount", vec![principal.account().to_string()]),
+            ("kms:KeyOrigin", vec!["AWS_KMS".into()]),
+            ("kms:KeySpec", vec!["SYMMETRIC_DEFAULT".into()]),
+            ("kms:KeyUsage", vec!["ENCRYPT_DECRYPT".into()]),
+            ("kms:ViaService", vec![via.clone()]),
+            ("kms:EncryptionContext:SecretARN", vec![secret.arn.clone()]),
+            (
+                "kms:EncryptionContext:SecretVersionId",
+                vec![version_id.clone()],
+            ),
+            (
+                "kms:EncryptionContextKeys",
+                vec!["SecretARN".into(), "SecretVersionId".into()],
+            ),
+        ];
+        let tag_keys: Vec<(String, String)> = key
+            .tags
+            .iter()
+            .map(|t| (format!("aws:ResourceTag/{}", t.key), t.value.clone()))
+            .collect();
+        for (k, v) in &tag_keys {
+            context.push((k.as_str(), vec![v.clone()]));
+        }
+        let ask = Ask {
+            action: "kms:Decrypt",
+            resource: &key.arn,
+            owner: &key.account,
+            region: &secret.region,
+            resource_policy: Some(&key.policy),
+            mode: Mode::ResourcePolicyRequired,
+            context,
+        };
+        let identity = json!({"Effect": "Allow", "Action": "kms:Decrypt", "Resource": key.arn,
+            "Condition": {"StringEquals": {"kms:ViaService": via}}});
+        let key_stmt = json!({"Effect": "Allow", "Principal": {"AWS": role_arn}, "Action": "kms:Decrypt", "Resource": "*",
+            "Condition": {"StringEquals": {"kms:ViaService": via}}});
+        let managed = key.manager == KeyManager::Aws;
+        Ok(match self.search(principal, &ask, &identity, &key_stmt)? {
+            None => {
+                checks.push(ok(
+                    kind,
+                    name,
+                    if managed {
+                        format!(
+                            "the secret uses the AWS managed key {}: no kms permission is needed",
+                            berth_kms::SECRETS_MANAGER_ALIAS
+                        )
+                    } else {
+                        format!("{role_arn} may kms:Decrypt {} via Secrets Manager", key.arn)
+                    },
+                ));
+                true
+            }
+            Some(_) if managed => {
+                checks.push(fail(
+                    kind,
+                    name,
+                    format!(
+                        "{} is under the AWS managed key {}, which only its own account may use: cross-account reads never work with it",
+                        secret.arn,
+                        berth_kms::SECRETS_MANAGER_ALIAS
+                    ),
+                    "re-encrypt the secret under a customer-managed key (aws secretsmanager update-secret --kms-key-id KEY) whose key policy allows the role",
+                ));
+                false
+            }
+            Some(s) => {
+                checks.push(fail(
+                    kind,
+                    name,
+                    format!(
+                        "{role_arn} may not kms:Decrypt {} via Secrets Manager{}: the agent would get AccessDeniedException: Access to KMS is not allowed",
+                        key.arn,
+                        denied_by(&s)
+                    ),
+                    fixes(&s, role_arn, &identity, &format!("the key policy of {}", key.arn), &key_stmt),
+                ));
+                false
+            }
+        })
+    }
+
+    /// Decrypts the AWSCURRENT value in-process and parses it as the agent does.
+    fn check_value(
+        &self,
+        c: &PlanContainer,
+        secret: &Secret,
+        checks: &mut Vec<CheckResult>,
+    ) -> Result<(), DoctorError> {
+        let kind = CheckKind::SecretValue;
+        let name = Some(c.name.as_str());
+        let value = match self.open_current(secret)? {
+            Some(v) => v,
+            None => {
+                checks.push(fail(
+                    kind,
+                    name,
+                    format!("the AWSCURRENT value of {} does not decrypt", secret.arn),
+                    "put a new value (aws secretsmanager put-secret-value)",
+                ));
+                return Ok(());
+            }
+        };
+        let shape = "{\"username\": \"...\", \"password\": \"...\"}";
+        let parsed = match &value {
+            SecretValue::String(s) => berth_agent::asm::parse_secret(Some(s.as_str())),
+            SecretValue::Binary(_) => berth_agent::asm::parse_secret(None),
+        };
+        match parsed {
+            Ok(auth) => {
+                checks.push(ok(
+                    kind,
+                    name,
+                    "the AWSCURRENT value has a username and a password",
+                ));
+                if self.opts.registry_check {
+                    checks.push(registry::check(&c.name, &c.image, &auth));
+                }
+            }
+            Err(msg) => {
+                let field = match msg {
+                    m if m == berth_agent::asm::EMPTY_USERNAME => {
+                        "the secret has no non-empty string \"username\" field".to_string()
+                    }
+                    m if m == berth_agent::asm::EMPTY_PASSWORD => {
+                        "the secret has no non-empty string \"password\" field".to_string()
+                    }
+                    m if m == berth_agent::asm::EMPTY_VALUE => {
+                        "the secret has no SecretString (empty or binary)".to_string()
+                    }
+                    _ => "the secret is not a JSON object of strings".to_string(),
+                };
+                checks.push(fail(
+                    kind,
+                    name,
+                    format!("{field}: the agent would stop the task with {msg:?}"),
+                    format!(
+                        "aws secretsmanager put-secret-value --secret-id {} --secret-string '{shape}' (keys in any case; string values)",
+                        secret.arn
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn open_current(&self, secret: &Secret) -> Result<Option<SecretValue>, DoctorError> {
+        let Some(version) = secret.version_with_stage(AWSCURRENT) else {
+            return Ok(None);
+        };
+        let sealed = Secrets::new(self.store).sealed_value(secret, &version.id)?;
+        let blob = sealed.data_key_blob()?;
+        let kms = Kms::new(self.store, self.root_key);
+        let Ok(key) = kms.key_of_blob(&secret.region, &blob, self.opts.now) else {
+            return Ok(None);
+        };
+        let mut context = EncryptionContext::new();
+        context.insert("SecretARN".into(), secret.arn.clone());
+        context.insert("SecretVersionId".into(), version.id.clone());
+        let Ok(data_key) = kms.decrypt(&key, &blob, &context) else {
+            return Ok(None);
+        };
+        Ok(sealed.open(&data_key, &secret.arn, &version.id).ok())
+    }
+
+    fn check_placement(
+        &self,
+        plan: &Plan,
+        needs_private: bool,
+    ) -> Result<CheckResult, DoctorError> {
+        let kind = CheckKind::Placement;
+        let ecs = berth_ecs::Ecs::new(self.store, &self.opts.account, &self.opts.region);
+        let clusters: Vec<String> = match &self.opts.cluster {
+            Some(c) => vec![c.clone()],
+            None => {
+                let mut out = Vec::new();
+                let mut token: Option<String> = None;
+                loop {
+                    let (arns, next) = ecs.list_clusters(token.as_deref(), Some(100))?;
+                    out.extend(arns);
+                    match next {
+                        Some(t) => token = Some(t),
+                        None => break,
+                    }
+                }
+                out
+            }
+        };
+        let mut seen_active = 0usize;
+        for cluster in &clusters {
+            let mut token: Option<String> = None;
+            loop {
+                let Ok((arns, next)) = ecs.list_container_instances(
+                    Some(cluster),
+                    Some("ACTIVE"),
+                    token.as_deref(),
+                    Some(100),
+                ) else {
+                    break;
+                };
+                if !arns.is_empty() {
+                    let (instances, _) =
+                        ecs.describe_container_instances(Some(cluster), &arns, self.opts.now)?;
+                    for i in instances.iter().filter(|i| i.status == "ACTIVE") {
+                        seen_active += 1;
+                        if !needs_private
+                            || i.attributes
+                                .iter()
+                                .any(|a| a.name == taskdef::PRIVATE_REGISTRY_CAPABILITY)
+                        {
+                            return Ok(ok(
+                                kind,
+                                None,
+                                format!(
+                                    "container instance {} can run it",
+                                    i.container_instance_arn
+                                ),
+                            ));
+                        }
+                    }
+                }
+                match next {
+                    Some(t) => token = Some(t),
+                    None => break,
+                }
+            }
+        }
+        if plan.fargate {
+            return Ok(ok(
+                kind,
+                None,
+                "the task definition is FARGATE-compatible: run it with --launch-type FARGATE --platform-version 1.4.0 (1.2.0 or later)",
+            ));
+        }
+        let scope = match &self.opts.cluster {
+            Some(c) => format!("cluster {c}"),
+            None => format!("account {} region {}", self.opts.account, self.opts.region),
+        };
+        let reason = if seen_active == 0 {
+            format!(
+                "no ACTIVE container instance in {scope}, and the task definition is not FARGATE-compatible"
+            )
+        } else {
+            format!(
+                "no ACTIVE container instance in {scope} advertises {}, and the task definition is not FARGATE-compatible",
+                taskdef::PRIVATE_REGISTRY_CAPABILITY
+            )
+        };
+        Ok(fail(
+            kind,
+            None,
+            reason,
+            "start an agent (berth agent --endpoint URL --cluster NAME, or berth up), or make the task FARGATE-compatible (networkMode awsvpc, requiresCompatibilities FARGATE and a Fargate cpu/memory size)",
+        ))
+    }
+}
+
+/// One authorisation question, as a handler would state it.
+struct Ask<'a> {
+    action: &'a str,
+    resource: &'a str,
+    owner: &'a str,
+    region: &'a str,
+    resource_policy: Option<&'a str>,
+    mode: Mode,
+    context: Vec<(&'a str, Vec<String>)>,
+}
+
+/// `policy` with `stmt` appended to its statements (a new document when there is none).
+fn with_statement(policy: Option<&str>, stmt: &Value) -> Option<String> {
+    if stmt.is_null() {
+        return policy.map(str::to_string);
+    }
+    let mut doc = match policy.map(serde_json::from_str::<Value>) {
+        Some(Ok(v)) => v,
+        _ => json!({"Version": "2012-10-17", "Statement": []}),
+    };
+    let stmts = match doc.get_mut("Statement") {
+        Some(Value::Array(a)) => {
+            a.push(stmt.clone());
+            return Some(doc.to_string());
+        }
+        Some(single) => vec![single.clone(), stmt.clone()],
+        None => vec![stmt.clone()],
+    };
+    doc["Statement"] = Value::Array(stmts);
+    Some(doc.to_string())
+}
+
+fn denied_by(s: &FixSearch) -> String {
+    match (s.identity_needed, s.resource_needed) {
+        (_, _) if s.still_denied.is_some() => match s.still_denied {
+            Some(Decision::ExplicitDeny { policy_type }) => {
+                format!(
+                    ": an explicit deny in a {} refuses it",
+                    policy_type.phrase()
+                )
+            }
+            Some(Decision::ImplicitDeny { missing }) => {
+                format!(": the {} does not allow it", missing.phrase())
+            }
+            _ => String::new(),
+        },
+        (true, false) => ": no identity-based policy allows it".to_string(),
+        (false, true) => ": the resource-based policy does not allow it".to_string(),
+        _ => {
+            ": neither an identity-based policy nor the resource-based policy allows it".to_string()
+        }
+    }
+}
+
+fn fixes(
+    s: &FixSearch,
+    role_arn: &str,
+    identity: &Value,
+    resource_name: &str,
+    resource: &Value,
+) -> String {
+    let mut out = Vec::new();
+    if let Some(Decision::ExplicitDeny { policy_type }) = s.still_denied {
+        return format!(
+            "remove or narrow the Deny statement in the {} that matches this request",
+            policy_type.phrase()
+        );
+    }
+    if s.identity_needed {
+        out.push(format!(
+            "add to {role_arn}'s identity policy (aws iam put-role-policy):\n{}",
+            pretty(identity)
+        ));
+    }
+    if s.resource_needed {
+        out.push(format!("add to {resource_name}:\n{}", pretty(resource)));
+    }
+    if let Some(Decision::ImplicitDeny { missing }) = s.still_denied {
+        out.push(format!(
+            "and make the {} allow it as well",
+            missing.phrase()
+        ));
+    }
+    out.join("\n")
+}
+
+/// Seconds since the Unix epoch.
+pub fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests;

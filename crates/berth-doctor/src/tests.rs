@@ -1,0 +1,510 @@
+#![allow(clippy::unwrap_used)]
+
+use super::*;
+use berth_iam::{NewRole, NewUser};
+use berth_kms::NewKey;
+use berth_secrets::{NewSecret, NewVersion};
+use berth_store::SqliteStore;
+
+const A: &str = "000000000000";
+const B: &str = "111111111111";
+const R: &str = "us-east-1";
+const NOW: u64 = 1_780_000_000;
+const ROLE: &str = "arn:aws:iam::000000000000:role/exec";
+
+struct Env {
+    store: SqliteStore,
+    key: RootKey,
+}
+
+fn trust() -> String {
+    recommended_trust_policy(A, R).to_string()
+}
+
+fn allow(action: &str, resource: &str) -> String {
+    json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": action, "Resource": resource}]})
+        .to_string()
+}
+
+impl Env {
+    fn new() -> Env {
+        let env = Env {
+            store: SqliteStore::in_memory().unwrap(),
+            key: RootKey::generate(),
+        };
+        let iam = env.iam();
+        iam.create_account(A, NOW).unwrap();
+        iam.create_account(B, NOW).unwrap();
+        iam.create_role(A, NewRole::new("exec", &trust()), NOW)
+            .unwrap();
+        env
+    }
+
+    fn iam(&self) -> Iam<'_> {
+        Iam::new(&self.store, &self.key)
+    }
+
+    fn kms(&self) -> Kms<'_> {
+        Kms::new(&self.store, &self.key)
+    }
+
+    fn custom_key(&self, account: &str, policy: Option<String>) -> Key {
+        self.kms()
+            .create_key(
+                account,
+                R,
+                NOW,
+                NewKey {
+                    key_id: None,
+                    description: String::new(),
+                    policy,
+                    tags: Vec::new(),
+                },
+            )
+            .unwrap()
+    }
+
+    /// A secret with `value`, under `key` (the AWS managed key when `None`).
+    fn secret(&self, account: &str, name: &str, value: &str, key: Option<&Key>) -> Secret {
+        let key = match key {
+            Some(k) => k.clone(),
+            None => self.kms().secrets_manager_key(account, R, NOW).unwrap(),
+        };
+        let arn = berth_secrets::new_arn(account, R, name);
+        let vid = "00000000-0000-0000-0000-000000000001";
+        let mut ctx = EncryptionContext::new();
+        ctx.insert("SecretARN".into(), arn.clone());
+        ctx.insert("SecretVersionId".into(), vid.into());
+        let (dk, blob) = self.kms().generate_data_key(&key, 32, &ctx).unwrap();
+        let sealed = berth_secrets::seal_value(
+            &dk,
+            &blob,
+            &arn,
+            vid,
+            &SecretValue::String(value.to_string().into()),
+        )
+        .unwrap();
+        Secrets::new(&self.store)
+            .create(
+                NewSecret {
+                    arn,
+                    name: name.into(),
+                    account: account.into(),
+                    region: R.into(),
+                    description: None,
+                    kms_key_id: (key.manager == KeyManager::Customer).then(|| key.arn.clone()),
+                    tags: Vec::new(),
+                },
+                Some(NewVersion {
+                    id: vid.into(),
+                    kms_key_arn: key.arn.clone(),
+                    sealed,
+                }),
+                NOW,
+            )
+            .unwrap()
+    }
+
+    fn run(&self, doc: Value) -> Report {
+        self.run_with(doc, None)
+    }
+
+    fn run_with(&self, doc: Value, caller: Option<&str>) -> Report {
+        diagnose(
+            &self.store,
+            &self.key,
+            &Options {
+                account: A.into(),
+                region: R.into(),
+                source: Source::Document(doc),
+                caller_arn: caller.map(str::to_string),
+                cluster: None,
+                registry_check: false,
+                now: NOW,
+            },
+        )
+        .unwrap()
+    }
+}
+
+const GOOD: &str = r#"{"username": "u", "password": "p"}"#;
+
+fn taskdef(credentials: &str) -> Value {
+    json!({
+        "family": "app",
+        "executionRoleArn": "exec",
+        "networkMode": "awsvpc",
+        "requiresCompatibilities": ["FARGATE"],
+        "cpu": "256",
+        "memory": "512",
+        "containerDefinitions": [{"name": "app", "image": "127.0.0.1:5000/app:1",
+            "repositoryCredentials": {"credentialsParameter": credentials}}]
+    })
+}
+
+fn get(r: &Report, kind: CheckKind) -> &CheckResult {
+    r.checks.iter().find(|c| c.check == kind).unwrap()
+}
+
+#[test]
+fn happy_path_with_the_managed_key() {
+    let env = Env::new();
+    let s = env.secret(A, "creds", GOOD, None);
+    env.iam()
+        .put_role_policy(
+            A,
+            "exec",
+            "p",
+            &allow("secretsmanager:GetSecretValue", &s.arn),
+        )
+        .unwrap();
+    let r = env.run(taskdef("creds"));
+    assert!(r.passed(), "{r:#?}");
+    assert!(
+        get(&r, CheckKind::KmsDecrypt)
+            .reason
+            .contains("no kms permission is needed")
+    );
+    assert!(get(&r, CheckKind::Placement).reason.contains("FARGATE"));
+}
+
+#[test]
+fn missing_get_secret_value_names_the_statement() {
+    let env = Env::new();
+    let s = env.secret(A, "creds", GOOD, None);
+    let r = env.run(taskdef(&s.arn));
+    let c = get(&r, CheckKind::GetSecretValue);
+    assert!(!c.ok);
+    let fix = c.fix.as_deref().unwrap();
+    assert!(
+        fix.contains("\"Action\": \"secretsmanager:GetSecretValue\""),
+        "{fix}"
+    );
+    assert!(fix.contains(&s.arn));
+    assert!(!r.passed());
+}
+
+#[test]
+fn custom_key_without_decrypt_names_the_identity_statement() {
+    let env = Env::new();
+    let key = env.custom_key(A, None);
+    let s = env.secret(A, "creds", GOOD, Some(&key));
+    env.iam()
+        .put_role_policy(
+            A,
+            "exec",
+            "p",
+            &allow("secretsmanager:GetSecretValue", &s.arn),
+        )
+        .unwrap();
+    let r = env.run(taskdef("creds"));
+    let c = get(&r, CheckKind::KmsDecrypt);
+    assert!(!c.ok, "{r:#?}");
+    let fix = c.fix.as_deref().unwrap();
+    assert!(fix.contains("\"Action\": \"kms:Decrypt\""), "{fix}");
+    assert!(fix.contains("identity policy"), "{fix}");
+    assert!(!fix.contains("key policy"), "{fix}");
+    // With the statement in place, it passes.
+    env.iam()
+        .put_role_policy(
+            A,
+            "exec",
+            "k",
+            &json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "kms:Decrypt", "Resource": key.arn}]}).to_string(),
+        )
+        .unwrap();
+    assert!(env.run(taskdef("creds")).passed());
+}
+
+#[test]
+fn key_policy_that_does_not_delegate_names_the_key_statement() {
+    let env = Env::new();
+    let policy = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": {"AWS": "arn:aws:iam::000000000000:user/admin"}, "Action": "kms:*", "Resource": "*"}]});
+    let key = env.custom_key(A, Some(policy.to_string()));
+    let s = env.secret(A, "creds", GOOD, Some(&key));
+    env.iam()
+        .put_role_policy(
+            A,
+            "exec",
+            "p",
+            &json!({"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": s.arn},
+                {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": key.arn}]})
+            .to_string(),
+        )
+        .unwrap();
+    let r = env.run(taskdef("creds"));
+    let c = get(&r, CheckKind::KmsDecrypt);
+    assert!(!c.ok);
+    let fix = c.fix.as_deref().unwrap();
+    assert!(fix.contains("key policy"), "{fix}");
+    assert!(fix.contains("kms:ViaService"), "{fix}");
+}
+
+#[test]
+fn cross_account_needs_the_resource_policy_and_full_arn() {
+    let env = Env::new();
+    let key = env.custom_key(B, None);
+    let s = env.secret(B, "shared", GOOD, Some(&key));
+    env.iam()
+        .put_role_policy(
+            A,
+            "exec",
+            "p",
+            &json!({"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": s.arn},
+                {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": key.arn}]})
+            .to_string(),
+        )
+        .unwrap();
+    // A partial ARN across accounts does not resolve.
+    let partial = format!("arn:aws:secretsmanager:{R}:{B}:secret:shared");
+    let r = env.run(taskdef(&partial));
+    let c = get(&r, CheckKind::Secret);
+    assert!(!c.ok);
+    assert!(
+        c.reason
+            .contains("cross-account secrets must be referenced by full ARN")
+    );
+    assert!(c.fix.as_deref().unwrap().contains(&s.arn));
+    // By full ARN: the resource policy is missing.
+    let r = env.run(taskdef(&s.arn));
+    let c = get(&r, CheckKind::GetSecretValue);
+    assert!(!c.ok, "{r:#?}");
+    let fix = c.fix.as_deref().unwrap();
+    assert!(fix.contains("resource policy"), "{fix}");
+    assert!(fix.contains(ROLE), "{fix}");
+    Secrets::new(&env.store)
+        .set_policy(
+            &s,
+            Some(&json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+                "Principal": {"AWS": ROLE}, "Action": "secretsmanager:GetSecretValue", "Resource": "*"}]}).to_string()),
+            NOW,
+        )
+        .unwrap();
+    let r = env.run(taskdef(&s.arn));
+    assert!(get(&r, CheckKind::GetSecretValue).ok, "{r:#?}");
+    // The owner's default key policy delegates to account B only: the key policy must name the role.
+    let c = get(&r, CheckKind::KmsDecrypt);
+    assert!(!c.ok);
+    let fix = c.fix.as_deref().unwrap();
+    assert!(fix.contains("key policy"), "{fix}");
+    assert!(!fix.contains("identity policy"), "{fix}");
+    // The suggested key-policy statement is enough.
+    let stmt: Value = serde_json::from_str(&fix[fix.find('{').unwrap()..]).unwrap();
+    let policy = with_statement(Some(&key.policy), &stmt).unwrap();
+    env.kms().put_policy(&key, &policy, NOW).unwrap();
+    let r = env.run(taskdef(&s.arn));
+    assert!(r.passed(), "{r:#?}");
+}
+
+#[test]
+fn malformed_secret_names_the_field() {
+    let env = Env::new();
+    let s = env.secret(A, "creds", r#"{"USERNAME": "u"}"#, None);
+    env.iam()
+        .put_role_policy(
+            A,
+            "exec",
+            "p",
+            &allow("secretsmanager:GetSecretValue", &s.arn),
+        )
+        .unwrap();
+    let r = env.run(taskdef("creds"));
+    let c = get(&r, CheckKind::SecretValue);
+    assert!(!c.ok);
+    assert!(c.reason.contains("\"password\""), "{}", c.reason);
+    assert!(!c.reason.contains("\"u\""));
+    assert!(c.fix.as_deref().unwrap().contains("\"password\""));
+}
+
+#[test]
+fn role_missing_and_trust_policy() {
+    let env = Env::new();
+    let mut doc = taskdef("creds");
+    doc["executionRoleArn"] = json!("nosuch");
+    let c = get(&env.run(doc), CheckKind::ExecutionRole).clone();
+    assert!(!c.ok);
+    assert!(c.reason.contains("does not exist"));
+    assert!(c.fix.unwrap().contains("ecs-tasks.amazonaws.com"));
+    let other = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole",
+        "Condition": {"StringEquals": {"aws:SourceAccount": B}}}]});
+    env.iam()
+        .create_role(A, NewRole::new("wrongtrust", &other.to_string()), NOW)
+        .unwrap();
+    let mut doc = taskdef("creds");
+    doc["executionRoleArn"] = json!("wrongtrust");
+    let c = get(&env.run(doc), CheckKind::ExecutionRole).clone();
+    assert!(!c.ok);
+    assert!(c.fix.unwrap().contains("aws:SourceAccount"));
+}
+
+#[test]
+fn pass_role_for_a_user() {
+    let env = Env::new();
+    env.iam()
+        .create_user(A, NewUser::named("dev"), NOW)
+        .unwrap();
+    let caller = "arn:aws:iam::000000000000:user/dev";
+    let c = get(
+        &env.run_with(taskdef("creds"), Some(caller)),
+        CheckKind::PassRole,
+    )
+    .clone();
+    assert!(!c.ok);
+    assert!(c.fix.unwrap().contains("iam:PassRole"));
+    env.iam()
+        .put_user_policy(A, "dev", "p", &allow("iam:PassRole", ROLE))
+        .unwrap();
+    assert!(
+        get(
+            &env.run_with(taskdef("creds"), Some(caller)),
+            CheckKind::PassRole
+        )
+        .ok
+    );
+}
+
+#[test]
+fn missing_and_deleted_secrets() {
+    let env = Env::new();
+    let c = get(&env.run(taskdef("nosuch")), CheckKind::Secret).clone();
+    assert!(!c.ok);
+    assert!(c.reason.contains("no secret nosuch"));
+    let s = env.secret(A, "creds", GOOD, None);
+    let bad_suffix = format!("{}zzzzzz", &s.arn[..s.arn.len() - 6]);
+    let c = get(&env.run(taskdef(&bad_suffix)), CheckKind::Secret).clone();
+    assert!(!c.ok);
+    assert!(c.reason.contains("suffix differs"), "{}", c.reason);
+    assert!(c.fix.unwrap().contains(&s.arn));
+    Secrets::new(&env.store)
+        .delete(&s, Some(7), false, NOW)
+        .unwrap();
+    let c = get(&env.run(taskdef("creds")), CheckKind::Secret).clone();
+    assert!(!c.ok);
+    assert!(c.reason.contains("scheduled for deletion"));
+    assert!(c.fix.unwrap().contains("restore-secret"));
+}
+
+#[test]
+fn placement_without_fargate_needs_an_instance() {
+    let env = Env::new();
+    let s = env.secret(A, "creds", GOOD, None);
+    env.iam()
+        .put_role_policy(
+            A,
+            "exec",
+            "p",
+            &allow("secretsmanager:GetSecretValue", &s.arn),
+        )
+        .unwrap();
+    let mut doc = taskdef("creds");
+    doc.as_object_mut()
+        .unwrap()
+        .remove("requiresCompatibilities");
+    doc["networkMode"] = json!("bridge");
+    let r = env.run(doc.clone());
+    let c = get(&r, CheckKind::Placement);
+    assert!(!c.ok);
+    assert!(c.reason.contains("no ACTIVE container instance"));
+    let ecs = berth_ecs::Ecs::new(&env.store, A, R);
+    ecs.register_container_instance(
+        berth_ecs::RegisterContainerInstanceInput {
+            cluster: None,
+            instance_identity_document: None,
+            total_resources: vec![
+                berth_ecs::Resource::integer("CPU", 1024),
+                berth_ecs::Resource::integer("MEMORY", 1024),
+            ],
+            version_info: None,
+            container_instance_arn: None,
+            attributes: vec![berth_ecs::Attribute::named(
+                taskdef::PRIVATE_REGISTRY_CAPABILITY,
+            )],
+            tags: Vec::new(),
+        },
+        &berth_ecs::Caller {
+            identity: "arn:aws:iam::000000000000:root",
+            root: true,
+        },
+        NOW,
+    )
+    .unwrap();
+    let r = env.run(doc);
+    assert!(get(&r, CheckKind::Placement).ok, "{r:#?}");
+    assert!(r.passed());
+}
+
+#[test]
+fn registered_task_definition_and_unknown_one() {
+    let env = Env::new();
+    let r = diagnose(
+        &env.store,
+        &env.key,
+        &Options {
+            account: A.into(),
+            region: R.into(),
+            source: Source::Registered("nosuch:1".into()),
+            caller_arn: None,
+            cluster: None,
+            registry_check: false,
+            now: NOW,
+        },
+    )
+    .unwrap();
+    assert!(!r.passed());
+    assert_eq!(r.checks[0].check, CheckKind::TaskDefinition);
+}
+
+#[test]
+fn statements_are_appended_to_resource_policies() {
+    let stmt = json!({"Effect": "Allow"});
+    let p = with_statement(
+        Some(r#"{"Version":"2012-10-17","Statement":{"Effect":"Deny"}}"#),
+        &stmt,
+    )
+    .unwrap();
+    let v: Value = serde_json::from_str(&p).unwrap();
+    assert_eq!(v["Statement"].as_array().unwrap().len(), 2);
+    let p = with_statement(None, &stmt).unwrap();
+    let v: Value = serde_json::from_str(&p).unwrap();
+    assert_eq!(v["Statement"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn the_value_is_checked_even_without_permissions() {
+    let env = Env::new();
+    env.secret(A, "creds", r#"{"username": "u", "password": 7}"#, None);
+    let r = env.run(taskdef("creds"));
+    assert!(!get(&r, CheckKind::GetSecretValue).ok);
+    let c = get(&r, CheckKind::SecretValue);
+    assert!(!c.ok);
+    assert!(
+        c.reason.contains("not a JSON object of strings"),
+        "{}",
+        c.reason
+    );
+}
+
+#[test]
+fn explicit_deny_asks_to_remove_it() {
+    let env = Env::new();
+    let s = env.secret(A, "creds", GOOD, None);
+    env.iam()
+        .put_role_policy(
+            A,
+            "exec",
+            "p",
+            &json!({"Version": "2012-10-17", "Statement": [
+                {"Effect": "Deny", "Action": "secretsmanager:*", "Resource": "*"}]})
+            .to_string(),
+        )
+        .unwrap();
+    let r = env.run(taskdef(&s.arn));
+    let c = get(&r, CheckKind::GetSecretValue);
+    assert!(!c.ok);
+    assert!(c.reason.contains("explicit deny"), "{}", c.reason);
+    assert!(c.fix.as_deref().unwrap().contains("Deny statement"));
+}

@@ -1,0 +1,188 @@
+"""`berth doctor`: explains, without running anything, whether a task definition's start would
+succeed. It opens the data dir next to the running server and evaluates what the real path
+evaluates; each failed check names the smallest fix."""
+
+import json
+import subprocess
+
+import pytest
+
+from conftest import REGION, berth_bin
+from docker_fixtures import REGISTRY_USER, docker_ready, registry  # noqa: F401
+from helpers import allow, other_account
+
+ACCOUNT = "000000000000"
+OTHER = "111111111111"
+ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/ecsTaskExecutionRole"
+TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}
+    ],
+}
+GOOD = json.dumps({"username": "privateRegistryUsername", "password": "privateRegistryPassword"})
+
+
+def doctor(berth, *args):
+    p = subprocess.run(
+        [berth_bin(), "doctor", "--data-dir", str(berth.data_dir), "--region", REGION, *args],
+        capture_output=True, text=True, timeout=60,
+    )
+    return p.returncode, p.stdout, p.stderr
+
+
+def doctor_json(berth, *args):
+    code, out, err = doctor(berth, *args, "--output", "json")
+    assert code in (0, 1), err
+    report = json.loads(out)
+    return code, {c["check"]: c for c in report["checks"]}
+
+
+def role(berth, policy=None):
+    iam = berth.client("iam")
+    iam.create_role(RoleName="ecsTaskExecutionRole", AssumeRolePolicyDocument=json.dumps(TRUST))
+    if policy is not None:
+        iam.put_role_policy(RoleName="ecsTaskExecutionRole", PolicyName="p", PolicyDocument=json.dumps(policy))
+
+
+def register(berth, secret_id, image="127.0.0.1:5000/app:1", fargate=True):
+    extra = dict(networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu="256", memory="512") if fargate else {}
+    berth.client("ecs").register_task_definition(
+        family="private-app",
+        executionRoleArn="ecsTaskExecutionRole",
+        containerDefinitions=[{
+            "name": "app", "image": image, "memory": 128,
+            "repositoryCredentials": {"credentialsParameter": secret_id},
+        }],
+        **extra,
+    )
+
+
+def test_happy_path_passes(berth):
+    sm = berth.client("secretsmanager")
+    arn = sm.create_secret(Name="registry-creds", SecretString=GOOD)["ARN"]
+    role(berth, allow("secretsmanager:GetSecretValue", arn))
+    register(berth, arn)
+    code, out, err = doctor(berth, "--task-definition", "private-app")
+    assert code == 0, out + err
+    assert "FAIL" not in out
+    for check in ("execution-role", "pass-role", "secret", "get-secret-value", "kms-decrypt", "secret-value", "placement"):
+        assert f"ok   {check}" in out, out
+    assert "no kms permission is needed" in out
+    assert "privateRegistryPassword" not in out + err
+    # The same by ARN, as JSON.
+    code, checks = doctor_json(berth, "--task-definition", f"arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/private-app:1")
+    assert code == 0
+    assert all(c["ok"] for c in checks.values())
+
+
+def test_file_source(berth, tmp_path):
+    sm = berth.client("secretsmanager")
+    arn = sm.create_secret(Name="registry-creds", SecretString=GOOD)["ARN"]
+    role(berth, allow("secretsmanager:GetSecretValue", arn))
+    f = tmp_path / "td.json"
+    f.write_text(json.dumps({
+        "family": "from-file", "executionRoleArn": "ecsTaskExecutionRole", "networkMode": "awsvpc",
+        "requiresCompatibilities": ["FARGATE"], "cpu": "256", "memory": "512",
+        "containerDefinitions": [{"name": "app", "image": "127.0.0.1:5000/app:1",
+                                  "repositoryCredentials": {"credentialsParameter": "registry-creds"}}],
+    }))
+    code, out, err = doctor(berth, "--file", str(f))
+    assert code == 0, out + err
+
+
+def test_missing_get_secret_value_names_the_statement(berth):
+    arn = berth.client("secretsmanager").create_secret(Name="registry-creds", SecretString=GOOD)["ARN"]
+    role(berth)
+    register(berth, arn)
+    code, out, _ = doctor(berth, "--task-definition", "private-app")
+    assert code == 1
+    assert "FAIL get-secret-value [app]" in out
+    _, checks = doctor_json(berth, "--task-definition", "private-app")
+    fix = checks["get-secret-value"]["fix"]
+    stmt = json.loads(fix[fix.index("{"):])
+    assert stmt == {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": arn}
+
+
+def test_custom_key_without_decrypt_names_the_statement(berth):
+    key = berth.client("kms").create_key()["KeyMetadata"]["Arn"]
+    arn = berth.client("secretsmanager").create_secret(Name="registry-creds", KmsKeyId=key, SecretString=GOOD)["ARN"]
+    role(berth, allow("secretsmanager:GetSecretValue", arn))
+    register(berth, arn)
+    code, checks = doctor_json(berth, "--task-definition", "private-app")
+    assert code == 1
+    c = checks["kms-decrypt"]
+    assert not c["ok"]
+    assert "Access to KMS is not allowed" in c["reason"]
+    stmt = json.loads(c["fix"][c["fix"].index("{"):])
+    assert stmt["Action"] == "kms:Decrypt" and stmt["Resource"] == key
+    assert stmt["Condition"] == {"StringEquals": {"kms:ViaService": f"secretsmanager.{REGION}.amazonaws.com"}}
+    # With the statement the role passes.
+    berth.client("iam").put_role_policy(RoleName="ecsTaskExecutionRole", PolicyName="kms",
+                                        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [stmt]}))
+    code, out, err = doctor(berth, "--task-definition", "private-app")
+    assert code == 0, out + err
+
+
+def test_cross_account_secret_without_resource_policy_names_it(berth):
+    owner = other_account(berth, OTHER)
+    key = berth.client("kms", creds=owner).create_key()["KeyMetadata"]["Arn"]
+    arn = berth.client("secretsmanager", creds=owner).create_secret(
+        Name="shared", KmsKeyId=key, SecretString=GOOD)["ARN"]
+    role(berth, {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": arn},
+        {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": key}]})
+    # By name across accounts: must be the full ARN.
+    register(berth, f"arn:aws:secretsmanager:{REGION}:{OTHER}:secret:shared")
+    _, checks = doctor_json(berth, "--task-definition", "private-app")
+    assert "cross-account secrets must be referenced by full ARN" in checks["secret"]["reason"]
+    register(berth, arn)
+    code, checks = doctor_json(berth, "--task-definition", "private-app")
+    assert code == 1
+    c = checks["get-secret-value"]
+    assert not c["ok"]
+    assert f"resource policy of {arn}" in c["fix"]
+    assert ROLE_ARN in c["fix"]
+
+
+def test_malformed_secret_names_the_field(berth):
+    arn = berth.client("secretsmanager").create_secret(
+        Name="registry-creds", SecretString=json.dumps({"username": "u", "Pass": "not-the-field"}))["ARN"]
+    role(berth, allow("secretsmanager:GetSecretValue", arn))
+    register(berth, arn)
+    code, out, err = doctor(berth, "--task-definition", "private-app")
+    assert code == 1
+    assert "FAIL secret-value [app]" in out
+    assert '"password"' in out
+    assert "not-the-field" not in out + err
+
+
+def test_wrong_registry_password_is_refused(berth, registry):  # noqa: F811
+    user, password = REGISTRY_USER
+    sm = berth.client("secretsmanager")
+    arn = sm.create_secret(Name="registry-creds", SecretString=json.dumps({"username": user, "password": password}))["ARN"]
+    role(berth, allow("secretsmanager:GetSecretValue", arn))
+    register(berth, arn, image=registry.image)
+    code, out, err = doctor(berth, "--task-definition", "private-app", "--registry-check")
+    assert code == 0, out + err
+    assert "ok   registry [app]" in out
+    sm.put_secret_value(SecretId=arn, SecretString=json.dumps({"username": user, "password": "wrong"}))
+    code, out, err = doctor(berth, "--task-definition", "private-app", "--registry-check")
+    assert code == 1
+    assert "FAIL registry [app]: the registry refused the credentials" in out
+    assert password not in out + err
+
+
+def test_no_placement_target(berth):
+    arn = berth.client("secretsmanager").create_secret(Name="registry-creds", SecretString=GOOD)["ARN"]
+    role(berth, allow("secretsmanager:GetSecretValue", arn))
+    register(berth, arn, fargate=False)
+    code, checks = doctor_json(berth, "--task-definition", "private-app")
+    assert code == 1
+    assert "no ACTIVE container instance" in checks["placement"]["reason"]
+
+
+@pytest.mark.parametrize("args", [[], ["--task-definition", "nosuch"]])
+def test_usage_and_unknown_task_definition(berth, args):
+    code, out, err = doctor(berth, *args)
+    assert code != 0
