@@ -7,10 +7,8 @@
 //! session policy, in AWS's decision order (`berth_iam::authz::decide`, on the policy engine of
 //! `berth-policy`). A denial is rendered in the service's words.
 
-use std::time::UNIX_EPOCH;
-
 use berth_iam::authz::{IdentityDocuments, Question};
-use berth_policy::{Context, ContextValue, PolicyKind};
+use berth_policy::{Context, PolicyKind};
 
 pub use berth_policy::Mode;
 
@@ -80,30 +78,20 @@ impl<'a> Check<'a> {
 /// The global condition keys of the request (`aws:CurrentTime`, `aws:RequestedRegion`, …) and
 /// those fixed for the caller's session, plus the check's own.
 pub fn request_context(ctx: &Ctx<'_>, extra: &[(String, Vec<String>)]) -> Context {
-    let mut c = Context::new();
-    c.insert("aws:CurrentTime", ContextValue::Date(ctx.now));
-    let epoch = ctx
-        .now
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    c.insert("aws:EpochTime", ContextValue::Number(epoch as f64));
-    c.insert("aws:RequestedRegion", ctx.caller.region.as_str());
-    // berth listens on plain HTTP.
-    c.insert("aws:SecureTransport", ContextValue::Bool(false));
-    c.insert("aws:userid", ctx.caller.principal.user_id().as_str());
-    if let Some(ip) = ctx.caller.source_ip {
-        c.insert("aws:SourceIp", ContextValue::Ip(ip));
-    }
-    if let Some(session) = &ctx.caller.session {
-        for (k, v) in &session.context {
-            c.insert(k, v.as_str());
-        }
-    }
-    for (k, values) in extra {
-        c.insert_multi(k, values.iter().map(String::as_str));
-    }
-    c
+    let session_keys = ctx
+        .caller
+        .session
+        .as_ref()
+        .map(|s| s.context.as_slice())
+        .unwrap_or_default();
+    berth_iam::authz::request_context(
+        &ctx.caller.principal,
+        &ctx.caller.region,
+        ctx.now,
+        ctx.caller.source_ip,
+        session_keys,
+        extra,
+    )
 }
 
 /// The caller's own policy documents.

@@ -18,7 +18,7 @@ use berth_iam::Principal;
 use berth_iam::authz::{IdentityDocuments, Question, Verdict};
 use berth_iam::sts::RoleInfo;
 use berth_kms::{EncryptionContext, Key, KeyManager, Kms};
-use berth_policy::{Context, ContextValue, Decision, Mode, PolicyKind};
+use berth_policy::{Context, Decision, Mode, PolicyKind};
 use berth_secrets::{AWSCURRENT, Secret, SecretRef, SecretValue, Secrets, SecretsError};
 use berth_store::Store;
 use serde::Serialize;
@@ -436,24 +436,26 @@ impl<'a> Doctor<'a> {
         )))
     }
 
-    /// The request's global condition keys, as `berth_api::authz::request_context` adds them.
+    /// The request's global condition keys, built as the wire layer builds them (a task's
+    /// execution-role session has no fixed session keys and no source address offline).
     fn context(
         &self,
         principal: &Principal,
         region: &str,
         extra: &[(&str, Vec<String>)],
     ) -> Context {
-        let mut c = Context::new();
-        let now = UNIX_EPOCH + Duration::from_secs(self.opts.now);
-        c.insert("aws:CurrentTime", ContextValue::Date(now));
-        c.insert("aws:EpochTime", ContextValue::Number(self.opts.now as f64));
-        c.insert("aws:RequestedRegion", region);
-        c.insert("aws:SecureTransport", ContextValue::Bool(false));
-        c.insert("aws:userid", principal.user_id().as_str());
-        for (k, values) in extra {
-            c.insert_multi(k, values.iter().map(String::as_str));
-        }
-        c
+        let extra: Vec<(String, Vec<String>)> = extra
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
+        berth_iam::authz::request_context(
+            principal,
+            region,
+            UNIX_EPOCH + Duration::from_secs(self.opts.now),
+            None,
+            &[],
+            &extra,
+        )
     }
 
     fn decide(

@@ -37,6 +37,43 @@ pub struct Question<'a> {
     pub context: &'a Context,
 }
 
+/// The global condition keys of a request made by `principal` in `region` at `now`
+/// (`aws:CurrentTime`, `aws:EpochTime`, `aws:RequestedRegion`, `aws:SecureTransport`,
+/// `aws:userid`, `aws:SourceIp` when known, and the keys fixed for a role session), plus the
+/// call's own `extra` keys. The wire layer and `berth doctor` both build contexts with this, so
+/// a check explained offline sees what the real request sees.
+pub fn request_context(
+    principal: &Principal,
+    region: &str,
+    now: std::time::SystemTime,
+    source_ip: Option<std::net::IpAddr>,
+    session_keys: &[(String, String)],
+    extra: &[(String, Vec<String>)],
+) -> Context {
+    use berth_policy::ContextValue;
+    let mut c = Context::new();
+    c.insert("aws:CurrentTime", ContextValue::Date(now));
+    let epoch = now
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    c.insert("aws:EpochTime", ContextValue::Number(epoch as f64));
+    c.insert("aws:RequestedRegion", region);
+    // berth listens on plain HTTP.
+    c.insert("aws:SecureTransport", ContextValue::Bool(false));
+    c.insert("aws:userid", principal.user_id().as_str());
+    if let Some(ip) = source_ip {
+        c.insert("aws:SourceIp", ContextValue::Ip(ip));
+    }
+    for (k, v) in session_keys {
+        c.insert(k, v.as_str());
+    }
+    for (k, values) in extra {
+        c.insert_multi(k, values.iter().map(String::as_str));
+    }
+    c
+}
+
 /// The engine's view of a berth principal.
 pub fn engine_principal(p: &Principal) -> berth_policy::Principal {
     match p {
