@@ -51,6 +51,24 @@ pub struct Account {
     pub created_at: u64,
 }
 
+/// Refuses an account id that is not twelve digits.
+fn check_account_id(id: &str) -> Result<(), IamError> {
+    if berth_core::ids::is_account_id(id) {
+        Ok(())
+    } else {
+        Err(IamError::InvalidAccountId(id.to_string()))
+    }
+}
+
+/// Records a new account.
+fn put_account(tx: &dyn berth_store::Tx, id: &str, now: u64) -> Result<(), IamError> {
+    let account = Account {
+        id: id.to_string(),
+        created_at: now,
+    };
+    Ok(put_json(tx, ACCOUNTS, id, &account)?)
+}
+
 /// The identity service: accounts and their keys.
 pub struct Iam<'a> {
     store: &'a dyn Store,
@@ -69,23 +87,13 @@ impl<'a> Iam<'a> {
 
     /// Creates an account with a fresh root access key; fails if it exists.
     pub fn create_account(&self, id: &str, now: u64) -> Result<NewCredentials, IamError> {
-        if !berth_core::ids::is_account_id(id) {
-            return Err(IamError::InvalidAccountId(id.to_string()));
-        }
+        check_account_id(id)?;
         let creds = NewCredentials::generate(id, "AKIA");
         self.store.write(|tx| {
             if get_json::<Account>(tx, ACCOUNTS, id)?.is_some() {
                 return Err(IamError::AccountExists(id.to_string()));
             }
-            put_json(
-                tx,
-                ACCOUNTS,
-                id,
-                &Account {
-                    id: id.to_string(),
-                    created_at: now,
-                },
-            )?;
+            put_account(tx, id, now)?;
             keys::insert(tx, self.root_key, &creds, KeyOwner::Root, now, None)
         })?;
         Ok(creds)
@@ -101,9 +109,7 @@ impl<'a> Iam<'a> {
         secret: &str,
         now: u64,
     ) -> Result<(), IamError> {
-        if !berth_core::ids::is_account_id(id) {
-            return Err(IamError::InvalidAccountId(id.to_string()));
-        }
+        check_account_id(id)?;
         let creds = NewCredentials {
             account_id: id.to_string(),
             access_key_id: access_key_id.to_string(),
@@ -111,15 +117,7 @@ impl<'a> Iam<'a> {
         };
         self.store.write(|tx| {
             if get_json::<Account>(tx, ACCOUNTS, id)?.is_none() {
-                put_json(
-                    tx,
-                    ACCOUNTS,
-                    id,
-                    &Account {
-                        id: id.to_string(),
-                        created_at: now,
-                    },
-                )?;
+                put_account(tx, id, now)?;
             }
             let existing = get_json::<AccessKeyRecord>(tx, keys::TABLE, access_key_id)?;
             if existing.is_some_and(|e| e.account_id != id || e.owner != KeyOwner::Root) {
