@@ -4,6 +4,9 @@ reads with the task's execution-role credentials (the seed's flow)."""
 
 import json
 import os
+import re
+import shlex
+import signal
 import subprocess
 import time
 import uuid
@@ -12,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REGION, berth_bin
-from docker_fixtures import REGISTRY_USER, TRAP_USER, docker_ready, registry  # noqa: F401
+from docker_fixtures import REGISTRY_USER, TRAP_USER, docker_ready, registry, remove_local_image  # noqa: F401
 
 TRUST = {
     "Version": "2012-10-17",
@@ -58,11 +61,12 @@ class AgentProcess:
 
     def stop(self):
         if self.proc.poll() is None:
-            self.proc.terminate()
+            # The whole session: `script` and the berth under it.
+            os.killpg(self.proc.pid, signal.SIGTERM)
             try:
                 self.proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
-                self.proc.kill()
+                os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
         self._log.close()
 
@@ -343,7 +347,9 @@ def test_restarted_agent_adopts_running_containers_and_stop_task_stops_them(bert
 class UpProcess:
     """`berth up`: server and agent in one process, generated root credentials."""
 
-    def __init__(self, data_dir: Path):
+    def __init__(self, data_dir: Path, tty=False):
+        """With `tty`, `berth up` runs on a pseudo-terminal (util-linux `script`), as in a
+        user's shell: that is where it draws progress bars."""
         from conftest import Creds, free_port
 
         self.port = free_port()
@@ -353,9 +359,13 @@ class UpProcess:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "BERTH_ROOT_"))}
         env["RUST_LOG"] = "info"
         self._log = open(self.log_path, "wb")
+        cmd = [berth_bin(), "up", "--listen", f"127.0.0.1:{self.port}", "--data-dir", str(data_dir)]
+        if tty:
+            env["COLUMNS"], env["TERM"] = "160", "xterm"
+            cmd = ["script", "-qfec", shlex.join(cmd), "/dev/null"]
         self.proc = subprocess.Popen(
-            [berth_bin(), "up", "--listen", f"127.0.0.1:{self.port}", "--data-dir", str(data_dir)],
-            stdout=self._log, stderr=subprocess.STDOUT, env=env,
+            cmd, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
+            start_new_session=True,
         )
         deadline = time.time() + 30
         cred_file = data_dir / "credentials"
@@ -384,11 +394,12 @@ class UpProcess:
 
     def stop(self):
         if self.proc.poll() is None:
-            self.proc.terminate()
+            # The whole session: `script` and the berth under it.
+            os.killpg(self.proc.pid, signal.SIGTERM)
             try:
                 self.proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
-                self.proc.kill()
+                os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
         self._log.close()
 
@@ -412,6 +423,8 @@ def test_berth_up_runs_server_and_agent_in_one_process(tmp_path, registry):
             time.sleep(0.3)
         assert_succeeded(t)
         assert REGISTRY_USER[1] not in up.log()
+        # Without a terminal, pulls are reported as log lines.
+        assert re.search(rf"image pulled.*image={re.escape(registry.image)}", up.log()), up.log()
         [instance] = ecs.list_container_instances(cluster="default")["containerInstanceArns"]
     finally:
         up.stop()
@@ -426,6 +439,31 @@ def test_berth_up_runs_server_and_agent_in_one_process(tmp_path, registry):
         assert ecs.list_container_instances(cluster="default")["containerInstanceArns"] == [instance]
     finally:
         again.stop()
+
+
+def test_berth_up_draws_pull_progress_on_a_terminal(tmp_path, registry):
+    remove_local_image(registry.image)  # a cold pull: layers to download
+    up = UpProcess(tmp_path / "data", tty=True)
+    try:
+        ecs = up.client("ecs")
+        deadline = time.time() + 30
+        while not ecs.list_container_instances(cluster="default")["containerInstanceArns"]:
+            assert up.proc.poll() is None and time.time() < deadline, up.log()
+            time.sleep(0.2)
+        app = PrivateApp(up, registry, creds(REGISTRY_USER))
+        arn = app.run(up, "default")
+        deadline = time.time() + 90
+        while ecs.describe_tasks(cluster="default", tasks=[arn])["tasks"][0]["lastStatus"] != "STOPPED":
+            assert time.time() < deadline, up.log()
+            time.sleep(0.3)
+        out = up.log()
+        # The bar's last frame: the image, bytes of the total, and every layer done.
+        done = re.search(rf"pulling {re.escape(registry.image)} \[=+\] ([0-9.]+ \w+)/([0-9.]+ \w+) 1/1 layers, done", out)
+        assert done, out
+        assert done.group(1) == done.group(2) and done.group(1) != "0 B", out
+        assert REGISTRY_USER[1] not in out
+    finally:
+        up.stop()
 
 
 def engine_auth_data(kind, registry, user):

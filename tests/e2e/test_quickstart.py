@@ -9,6 +9,7 @@ venv's (AWS_CLI). Then `scripts/start stop` must leave nothing running.
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -54,6 +55,8 @@ def test_scripts_start_runs_the_private_registry_demo(tmp_path):
         code, out, err = run(start, env, timeout=150)
         assert code == 0, f"{out}\n{err}\n{(data / 'berth.log').read_text(errors='replace') if (data / 'berth.log').exists() else ''}"
         assert GREETING in out, out
+        # The agent's pull, reported as it happened (from berth's log).
+        assert re.search(rf"==> pulled 127\.0\.0\.1:{registry_port}/\S+: \d+ layer\(s\), [0-9.]+ MiB in \d+ ms", out), out
         assert "stopCode EssentialContainerExited, container exit code 0" in out, out
         assert f"--endpoint-url http://127.0.0.1:{port}" in out, out
         assert f"AWS_SHARED_CREDENTIALS_FILE={data}/credentials AWS_PROFILE=berth" in out, out

@@ -9,6 +9,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine;
@@ -28,7 +29,8 @@ use serde_json::Value;
 use zeroize::Zeroizing;
 
 use crate::asm::RegistryAuth;
-use crate::http::send_on;
+use crate::http::send_on_with;
+use crate::progress::{Lines, LogObserver, PullObserver, PullTracker};
 use crate::runtime::{
     ContainerRuntime, ContainerSpec, ContainerState, NetworkBinding, RuntimeError,
 };
@@ -71,6 +73,8 @@ pub struct DockerRuntime {
     endpoint: Endpoint,
     /// The negotiated API version, e.g. `1.41`.
     api_version: String,
+    /// Where pull progress goes.
+    observer: Arc<dyn PullObserver>,
 }
 
 fn other(e: bollard::errors::Error) -> RuntimeError {
@@ -105,7 +109,14 @@ impl DockerRuntime {
             docker,
             endpoint,
             api_version,
+            observer: Arc::new(LogObserver),
         })
+    }
+
+    /// Reports pull progress to `observer` instead of the log.
+    pub fn with_pull_observer(mut self, observer: Arc<dyn PullObserver>) -> DockerRuntime {
+        self.observer = observer;
+        self
     }
 
     /// The negotiated Docker API version (`1.41` on Debian's dockerd 20.10).
@@ -125,6 +136,7 @@ impl DockerRuntime {
         method: hyper::Method,
         path_and_query: &str,
         headers: &[(&str, &str)],
+        on_chunk: impl FnMut(&[u8]) + Send,
     ) -> Result<(u16, Bytes), RuntimeError> {
         let transport = |e: &dyn std::fmt::Display| RuntimeError::Other(format!("docker: {e}"));
         let mut builder = hyper::Request::builder()
@@ -143,13 +155,17 @@ impl DockerRuntime {
                     let stream = tokio::net::UnixStream::connect(path)
                         .await
                         .map_err(|e| transport(&e))?;
-                    send_on(stream, req).await.map_err(|e| transport(&e))?
+                    send_on_with(stream, req, on_chunk)
+                        .await
+                        .map_err(|e| transport(&e))?
                 }
                 Endpoint::Tcp(addr) => {
                     let stream = tokio::net::TcpStream::connect(addr)
                         .await
                         .map_err(|e| transport(&e))?;
-                    send_on(stream, req).await.map_err(|e| transport(&e))?
+                    send_on_with(stream, req, on_chunk)
+                        .await
+                        .map_err(|e| transport(&e))?
                 }
             };
             Ok::<_, RuntimeError>((status, body))
@@ -236,9 +252,34 @@ impl ContainerRuntime for DockerRuntime {
         if let Some(h) = &header {
             headers.push(("x-registry-auth", h.as_str()));
         }
-        let (status, body) = self
-            .raw_request(hyper::Method::POST, &path, &headers)
-            .await?;
+        let mut reporter = self.observer.begin(image);
+        let mut tracker = PullTracker::default();
+        let mut lines = Lines::default();
+        let answer = self
+            .raw_request(hyper::Method::POST, &path, &headers, |chunk| {
+                let mut changed = false;
+                lines.push(chunk, |line| {
+                    if let Ok(message) = serde_json::from_slice::<Value>(line) {
+                        changed |= tracker.apply(&message);
+                    }
+                });
+                if changed {
+                    reporter.update(&tracker.snapshot());
+                }
+            })
+            .await;
+        if let Ok(message) = serde_json::from_slice::<Value>(lines.rest()) {
+            tracker.apply(&message);
+        }
+        let (status, body) = match answer {
+            Ok(a) => a,
+            Err(e) => {
+                reporter.finish(&tracker.snapshot(), false);
+                return Err(e);
+            }
+        };
+        let failure = status >= 400 || stream_error(&body).is_some();
+        reporter.finish(&tracker.snapshot(), !failure);
         if status >= 400 {
             let message = serde_json::from_slice::<Value>(&body)
                 .ok()

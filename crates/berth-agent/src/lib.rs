@@ -14,6 +14,7 @@ pub mod docker;
 pub mod engine_auth;
 pub mod fargate;
 mod http;
+pub mod progress;
 pub mod run;
 pub mod runtime;
 
@@ -23,5 +24,6 @@ pub use control::{BerthControlPlane, ControlPlane, TaskControl};
 pub use docker::DockerRuntime;
 pub use engine_auth::{EngineAuth, EngineAuthSource};
 pub use fargate::{FargateAssignment, FargateControl, FargateRunner};
+pub use progress::{LogObserver, PullObserver, PullProgress, PullReporter};
 pub use run::{AgentOptions, credentials_from_environment, region_from_environment, run_agent};
 pub use runtime::{ContainerRuntime, ContainerSpec, ContainerState, RuntimeError};

@@ -10,6 +10,7 @@ use crate::api::{ApiClient, Credentials};
 use crate::control::BerthControlPlane;
 use crate::docker::DockerRuntime;
 use crate::engine_auth::EngineAuthSource;
+use crate::progress::PullObserver;
 use crate::runtime::RuntimeError;
 
 /// Everything an agent is started with.
@@ -28,6 +29,8 @@ pub struct AgentOptions {
     pub instance_file: Option<PathBuf>,
     /// `ECS_ENGINE_AUTH_TYPE` / `ECS_ENGINE_AUTH_DATA`, or the engine auth file.
     pub engine_auth: Arc<EngineAuthSource>,
+    /// Where image pull progress goes (the log when `None`).
+    pub pull_observer: Option<Arc<dyn PullObserver>>,
 }
 
 fn env(name: &str) -> Option<String> {
@@ -103,9 +106,12 @@ pub async fn run_agent(
     opts: AgentOptions,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), AgentError> {
-    let runtime = DockerRuntime::connect(opts.docker_host.as_deref())
+    let mut runtime = DockerRuntime::connect(opts.docker_host.as_deref())
         .await
         .map_err(AgentError::Runtime)?;
+    if let Some(observer) = opts.pull_observer.clone() {
+        runtime = runtime.with_pull_observer(observer);
+    }
     let (cpus, mem_bytes) = runtime.resources().await.map_err(AgentError::Runtime)?;
     tracing::info!(docker_api_version = %runtime.api_version(), cpus, "connected to docker");
     let client = ApiClient::new(&opts.endpoint).map_err(AgentError::Register)?;

@@ -2,6 +2,7 @@
 //! over to the library crates.
 
 mod datadir;
+mod progress;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -138,11 +139,12 @@ enum AccountCommand {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    init_logging(cli.log_format);
+    let bars = init_logging(cli.log_format);
+    let pulls = bars.map(|b| b as Arc<dyn berth_agent::PullObserver>);
     match cli.command {
-        Command::Server(args) => server(args),
-        Command::Agent(args) => agent(args),
-        Command::Up(args) => up(args),
+        Command::Server(args) => server(args, pulls),
+        Command::Agent(args) => agent(args, pulls),
+        Command::Up(args) => up(args, pulls),
         Command::Doctor(args) => doctor(args),
         Command::Account {
             command: AccountCommand::Create { account_id, data },
@@ -150,15 +152,28 @@ fn main() -> anyhow::Result<()> {
     }
 }
 
-fn init_logging(format: LogFormat) {
+/// Text or JSON logs on standard error. With text logs on a terminal, image pulls also get
+/// progress bars (returned, to hand to the agent) and log lines are printed around them.
+fn init_logging(format: LogFormat) -> Option<Arc<progress::Bars>> {
+    use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
     match format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().init(),
+        LogFormat::Text if std::io::stderr().is_terminal() => {
+            let bars = progress::Bars::new();
+            builder.with_writer(bars.log_writer()).init();
+            Some(bars)
+        }
+        LogFormat::Text => {
+            // No colour codes in a log file.
+            builder.with_writer(std::io::stderr).with_ansi(false).init();
+            None
+        }
+        LogFormat::Json => {
+            builder.with_writer(std::io::stderr).json().init();
+            None
+        }
     }
 }
 
@@ -335,11 +350,15 @@ impl berth_agent::FargateControl for InProcessFargate {
 async fn run_fargate(
     state: Arc<berth_api::ApiState>,
     endpoint: SocketAddr,
+    pulls: Option<Arc<dyn berth_agent::PullObserver>>,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
     let host = std::env::var("DOCKER_HOST").ok().filter(|h| !h.is_empty());
     let runtime = match berth_agent::DockerRuntime::connect(host.as_deref()).await {
-        Ok(r) => r,
+        Ok(r) => match pulls {
+            Some(observer) => r.with_pull_observer(observer),
+            None => r,
+        },
         Err(e) => {
             tracing::warn!(error = %e, "no docker: fargate tasks stay PROVISIONING");
             return;
@@ -367,7 +386,10 @@ fn self_address(addr: SocketAddr) -> SocketAddr {
     }
 }
 
-fn server(args: ServerArgs) -> anyhow::Result<()> {
+fn server(
+    args: ServerArgs,
+    pulls: Option<Arc<dyn berth_agent::PullObserver>>,
+) -> anyhow::Result<()> {
     let Prepared { state, dir, .. } = prepare_server(&args)?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let result = runtime.block_on(async move {
@@ -380,6 +402,7 @@ fn server(args: ServerArgs) -> anyhow::Result<()> {
         tokio::spawn(run_fargate(
             state.clone(),
             self_address(addr),
+            pulls,
             stopped(stop.clone()),
         ));
         let server = serve(listener, state, stopped(stop.clone()));
@@ -417,7 +440,7 @@ async fn stopped(mut rx: tokio::sync::watch::Receiver<bool>) {
     let _ = rx.wait_for(|s| *s).await;
 }
 
-fn agent(args: AgentArgs) -> anyhow::Result<()> {
+fn agent(args: AgentArgs, pulls: Option<Arc<dyn berth_agent::PullObserver>>) -> anyhow::Result<()> {
     let credentials = berth_agent::credentials_from_environment().map_err(anyhow::Error::msg)?;
     let opts = berth_agent::AgentOptions {
         endpoint: args.endpoint,
@@ -430,6 +453,7 @@ fn agent(args: AgentArgs) -> anyhow::Result<()> {
         engine_auth: Arc::new(berth_agent::EngineAuthSource::from_environment(
             args.engine_auth_file,
         )),
+        pull_observer: pulls,
     };
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(berth_agent::run_agent(opts, shutdown_signal()))?;
@@ -438,7 +462,7 @@ fn agent(args: AgentArgs) -> anyhow::Result<()> {
 
 /// `berth up`: the server and an agent on cluster `default`, signed with the default
 /// account's root credentials, in one process.
-fn up(args: ServerArgs) -> anyhow::Result<()> {
+fn up(args: ServerArgs, pulls: Option<Arc<dyn berth_agent::PullObserver>>) -> anyhow::Result<()> {
     let Prepared { state, dir, root } = prepare_server(&args)?;
     let credentials = match root {
         Some(c) => c,
@@ -472,8 +496,14 @@ fn up(args: ServerArgs) -> anyhow::Result<()> {
             docker_host: std::env::var("DOCKER_HOST").ok().filter(|h| !h.is_empty()),
             instance_file: Some(dir.path().join("agent-instance")),
             engine_auth: Arc::new(berth_agent::EngineAuthSource::from_environment(None)),
+            pull_observer: pulls.clone(),
         };
-        tokio::spawn(run_fargate(state.clone(), host, stopped(stop.clone())));
+        tokio::spawn(run_fargate(
+            state.clone(),
+            host,
+            pulls,
+            stopped(stop.clone()),
+        ));
         let server = tokio::spawn(serve(listener, state, stopped(stop.clone())));
         berth_agent::run_agent(opts, stopped(stop)).await?;
         // The agent's own long poll may still hold a server thread for up to 20 s: give the
