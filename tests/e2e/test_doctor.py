@@ -3,11 +3,15 @@ succeed. It opens the data dir next to the running server and evaluates what the
 evaluates; each failed check names the smallest fix."""
 
 import json
+import os
+import shutil
+import socket
 import subprocess
+import time
 
 import pytest
 
-from conftest import REGION, berth_bin
+from conftest import REGION, berth_bin, free_port
 from docker_fixtures import REGISTRY_USER, docker_ready, registry  # noqa: F401
 from helpers import allow, other_account
 
@@ -23,10 +27,10 @@ TRUST = {
 GOOD = json.dumps({"username": "privateRegistryUsername", "password": "privateRegistryPassword"})
 
 
-def doctor(berth, *args):
+def doctor(berth, *args, env=None):
     p = subprocess.run(
         [berth_bin(), "doctor", "--data-dir", str(berth.data_dir), "--region", REGION, *args],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True, text=True, timeout=60, env=env,
     )
     return p.returncode, p.stdout, p.stderr
 
@@ -168,6 +172,73 @@ def test_wrong_registry_password_is_refused(berth, registry):  # noqa: F811
     assert "ok   registry [app]" in out
     sm.put_secret_value(SecretId=arn, SecretString=json.dumps({"username": user, "password": "wrong"}))
     code, out, err = doctor(berth, "--task-definition", "private-app", "--registry-check")
+    assert code == 1
+    assert "FAIL registry [app]: the registry refused the credentials" in out
+    assert password not in out + err
+
+
+@pytest.fixture
+def tls_registry(tmp_path, docker_ready):  # noqa: F811
+    """A registry on https only (a test CA's certificate for 127.0.0.1), htpasswd Basic auth.
+    Yields (host, CA file)."""
+    for tool in ("docker-registry", "htpasswd", "openssl"):
+        if shutil.which(tool) is None:
+            pytest.fail(f"{tool} is missing: run scripts/install-test-deps")
+    run = lambda *a: subprocess.run(list(a), check=True, capture_output=True, text=True, timeout=60)  # noqa: E731
+    ca_key, ca, key, csr, cert = (tmp_path / n for n in ("ca.key", "ca.pem", "tls.key", "tls.csr", "tls.pem"))
+    run("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(ca_key), "-out", str(ca),
+        "-days", "2", "-subj", "/CN=berth test CA")
+    run("openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(csr), "-subj", "/CN=127.0.0.1")
+    ext = tmp_path / "ext.cnf"
+    ext.write_text("subjectAltName=IP:127.0.0.1\n")
+    run("openssl", "x509", "-req", "-in", str(csr), "-CA", str(ca), "-CAkey", str(ca_key), "-CAcreateserial",
+        "-out", str(cert), "-days", "2", "-extfile", str(ext))
+    htpasswd = tmp_path / "htpasswd"
+    user, password = REGISTRY_USER
+    htpasswd.write_text(run("htpasswd", "-Bbn", user, password).stdout)
+    port = free_port()
+    config = tmp_path / "registry.yml"
+    config.write_text(
+        "version: 0.1\nlog:\n  level: warn\n"
+        f"storage:\n  filesystem:\n    rootdirectory: {tmp_path / 'data'}\n"
+        f"http:\n  addr: 127.0.0.1:{port}\n  tls:\n    certificate: {cert}\n    key: {key}\n"
+        f"auth:\n  htpasswd:\n    realm: berth-test\n    path: {htpasswd}\n"
+    )
+    proc = subprocess.Popen(["docker-registry", "serve", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert proc.poll() is None and time.time() < deadline, "the TLS registry did not start"
+                time.sleep(0.1)
+        yield f"127.0.0.1:{port}", ca
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_registry_check_speaks_https(berth, tls_registry):
+    host, ca = tls_registry
+    user, password = REGISTRY_USER
+    sm = berth.client("secretsmanager")
+    arn = sm.create_secret(Name="registry-creds", SecretString=json.dumps({"username": user, "password": password}))["ARN"]
+    role(berth, allow("secretsmanager:GetSecretValue", arn))
+    register(berth, arn, image=f"{host}/app:1")
+    trusted = dict(os.environ, SSL_CERT_FILE=str(ca))
+    code, out, err = doctor(berth, "--task-definition", "private-app", "--registry-check", env=trusted)
+    assert code == 0, out + err
+    assert f"ok   registry [app]: {host} accepts the credentials" in out
+    # A certificate this machine does not trust: https fails, and plain http is no registry.
+    untrusted = dict(os.environ, SSL_CERT_FILE=os.devnull, SSL_CERT_DIR=str(ca.parent / "none"))
+    code, out, err = doctor(berth, "--task-definition", "private-app", "--registry-check", env=untrusted)
+    assert code == 1, out + err
+    line = next(line for line in out.splitlines() if line.startswith("FAIL registry [app]"))
+    assert "https:" in line and "certificate" in line.lower(), out
+    sm.put_secret_value(SecretId=arn, SecretString=json.dumps({"username": user, "password": "wrong"}))
+    code, out, err = doctor(berth, "--task-definition", "private-app", "--registry-check", env=trusted)
     assert code == 1
     assert "FAIL registry [app]: the registry refused the credentials" in out
     assert password not in out + err

@@ -1,10 +1,13 @@
 //! `--registry-check`: a real `GET /v2/` against the image's registry with the secret's
-//! credentials (Basic, and the Bearer-token flow when the registry asks for it). Plain HTTP
-//! over a TCP socket for 127.0.0.1 and localhost; other registries need https, which this
-//! build does not speak, and are reported as not checked.
+//! credentials (Basic, and the Bearer-token flow when the registry asks for it).
+//!
+//! As Docker does: https first, with the machine's trusted certificates (rustls with the system
+//! store; `SSL_CERT_FILE` / `SSL_CERT_DIR` add to it); plain http only as a fallback for the
+//! registries Docker treats as insecure by default, 127.0.0.0/8 and localhost.
 
 use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use base64::Engine;
@@ -24,9 +27,29 @@ pub fn registry_host(image: &str) -> String {
     }
 }
 
+/// The host name without its port (`[::1]:5000` → `::1`).
+fn host_name(host: &str) -> &str {
+    let name = match host.rsplit_once(':') {
+        Some((h, port)) if port.bytes().all(|b| b.is_ascii_digit()) && !h.ends_with(':') => h,
+        _ => host,
+    };
+    name.trim_start_matches('[').trim_end_matches(']')
+}
+
+/// Docker's default insecure registries: 127.0.0.0/8 (and localhost).
 fn is_local(host: &str) -> bool {
-    let name = host.rsplit_once(':').map_or(host, |(h, _)| h);
-    name == "127.0.0.1" || name == "localhost" || name == "[::1]"
+    let name = host_name(host);
+    name == "localhost"
+        || name == "::1"
+        || name
+            .parse::<std::net::Ipv4Addr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Scheme {
+    Http,
+    Https,
 }
 
 struct Response {
@@ -44,18 +67,56 @@ impl Response {
     }
 }
 
-/// One `GET` over plain HTTP/1.1 (`Connection: close`).
-fn get(host: &str, path: &str, authorization: Option<&str>) -> Result<Response, String> {
-    let addr = host
+/// The TLS client settings: the machine's trusted roots, built once.
+fn tls_config() -> Result<Arc<rustls::ClientConfig>, String> {
+    static CONFIG: OnceLock<Result<Arc<rustls::ClientConfig>, String>> = OnceLock::new();
+    CONFIG
+        .get_or_init(|| {
+            let mut roots = rustls::RootCertStore::empty();
+            let found = rustls_native_certs::load_native_certs();
+            for cert in found.certs {
+                // A certificate the store cannot use is skipped, as a browser would.
+                let _ = roots.add(cert);
+            }
+            if roots.is_empty() {
+                return Err("no trusted certificates found on this machine (install ca-certificates or set SSL_CERT_FILE)".into());
+            }
+            let provider = Arc::new(rustls::crypto::ring::default_provider());
+            let config = rustls::ClientConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .map_err(|e| e.to_string())?
+                .with_root_certificates(roots)
+                .with_no_client_auth();
+            Ok(Arc::new(config))
+        })
+        .clone()
+}
+
+/// One `GET` over HTTP/1.1 (`Connection: close`), on TLS for https.
+fn get(
+    scheme: Scheme,
+    host: &str,
+    path: &str,
+    authorization: Option<&str>,
+) -> Result<Response, String> {
+    let target = if host.contains(':') && !host.ends_with(']') {
+        host.to_string()
+    } else {
+        match scheme {
+            Scheme::Http => format!("{host}:80"),
+            Scheme::Https => format!("{host}:443"),
+        }
+    };
+    let addr = target
         .to_socket_addrs()
         .map_err(|e| format!("cannot resolve {host}: {e}"))?
         .next()
         .ok_or_else(|| format!("cannot resolve {host}"))?;
-    let mut s = TcpStream::connect_timeout(&addr, TIMEOUT)
+    let tcp = TcpStream::connect_timeout(&addr, TIMEOUT)
         .map_err(|e| format!("cannot connect to {host}: {e}"))?;
-    s.set_read_timeout(Some(TIMEOUT))
+    tcp.set_read_timeout(Some(TIMEOUT))
         .map_err(|e| e.to_string())?;
-    s.set_write_timeout(Some(TIMEOUT))
+    tcp.set_write_timeout(Some(TIMEOUT))
         .map_err(|e| e.to_string())?;
     let mut req = format!(
         "GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: berth-doctor\r\nAccept: application/json\r\nConnection: close\r\n"
@@ -64,12 +125,31 @@ fn get(host: &str, path: &str, authorization: Option<&str>) -> Result<Response, 
         req.push_str(&format!("Authorization: {a}\r\n"));
     }
     req.push_str("\r\n");
-    s.write_all(req.as_bytes())
+    let raw = match scheme {
+        Scheme::Http => exchange(tcp, req.as_bytes(), host)?,
+        Scheme::Https => {
+            let name = rustls::pki_types::ServerName::try_from(host_name(host).to_string())
+                .map_err(|e| format!("{host} is not a name TLS can check: {e}"))?;
+            let conn = rustls::ClientConnection::new(tls_config()?, name)
+                .map_err(|e| format!("tls: {e}"))?;
+            exchange(rustls::StreamOwned::new(conn, tcp), req.as_bytes(), host)?
+        }
+    };
+    parse_response(&raw).ok_or_else(|| format!("{host} did not answer HTTP"))
+}
+
+/// Writes `req` and reads until the server closes.
+fn exchange(mut s: impl Read + Write, req: &[u8], host: &str) -> Result<Vec<u8>, String> {
+    s.write_all(req)
+        .and_then(|()| s.flush())
         .map_err(|e| format!("cannot talk to {host}: {e}"))?;
     let mut raw = Vec::new();
-    s.read_to_end(&mut raw)
-        .map_err(|e| format!("cannot read from {host}: {e}"))?;
-    parse_response(&raw).ok_or_else(|| format!("{host} did not answer HTTP"))
+    match s.read_to_end(&mut raw) {
+        Ok(_) => Ok(raw),
+        // A server that closes without TLS close_notify after a whole answer.
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof && !raw.is_empty() => Ok(raw),
+        Err(e) => Err(format!("cannot read from {host}: {e}")),
+    }
 }
 
 fn parse_response(raw: &[u8]) -> Option<Response> {
@@ -154,7 +234,7 @@ enum Outcome {
     Error(String),
 }
 
-fn try_credentials(host: &str, auth: &RegistryAuth) -> Outcome {
+fn try_credentials(scheme: Scheme, host: &str, auth: &RegistryAuth) -> Outcome {
     let basic = format!(
         "Basic {}",
         base64::engine::general_purpose::STANDARD.encode(format!(
@@ -163,7 +243,7 @@ fn try_credentials(host: &str, auth: &RegistryAuth) -> Outcome {
             auth.password.as_str()
         ))
     );
-    let first = match get(host, "/v2/", Some(&basic)) {
+    let first = match get(scheme, host, "/v2/", Some(&basic)) {
         Ok(r) => r,
         Err(e) => return Outcome::Error(e),
     };
@@ -179,9 +259,13 @@ fn try_credentials(host: &str, auth: &RegistryAuth) -> Outcome {
     let Some(realm) = param("realm") else {
         return Outcome::Refused;
     };
-    let Some(rest) = realm.strip_prefix("http://") else {
+    let (token_scheme, rest) = if let Some(rest) = realm.strip_prefix("https://") {
+        (Scheme::Https, rest)
+    } else if let Some(rest) = realm.strip_prefix("http://") {
+        (Scheme::Http, rest)
+    } else {
         return Outcome::Error(format!(
-            "the registry's token service {realm} is not plain http, which this build cannot check"
+            "the registry's token service {realm:?} is not an http(s) URL"
         ));
     };
     let (token_host, token_path) = match rest.find('/') {
@@ -199,7 +283,7 @@ fn try_credentials(host: &str, auth: &RegistryAuth) -> Outcome {
     } else {
         format!("{token_path}?{}", query.join("&"))
     };
-    let token_resp = match get(token_host, &path, Some(&basic)) {
+    let token_resp = match get(token_scheme, token_host, &path, Some(&basic)) {
         Ok(r) => r,
         Err(e) => return Outcome::Error(e),
     };
@@ -219,7 +303,7 @@ fn try_credentials(host: &str, auth: &RegistryAuth) -> Outcome {
     let Some(token) = token else {
         return Outcome::Error("the token service answered without a token".into());
     };
-    match get(host, "/v2/", Some(&format!("Bearer {token}"))) {
+    match get(scheme, host, "/v2/", Some(&format!("Bearer {token}"))) {
         Ok(r) if r.status == 200 => Outcome::Accepted,
         Ok(r) if r.status == 401 => Outcome::Refused,
         Ok(r) => Outcome::Error(format!(
@@ -240,13 +324,17 @@ pub fn check(container: &str, image: &str, auth: &RegistryAuth) -> CheckResult {
         reason: String::new(),
         fix: None,
     };
-    if !is_local(&host) {
-        return CheckResult {
-            reason: format!("not checked: {host} needs https, which berth doctor does not speak"),
-            ..base
+    // https first; plain http for Docker's default insecure registries when https fails.
+    let mut outcome = try_credentials(Scheme::Https, &host, auth);
+    if let Outcome::Error(https) = &outcome
+        && is_local(&host)
+    {
+        outcome = match try_credentials(Scheme::Http, &host, auth) {
+            Outcome::Error(http) => Outcome::Error(format!("https: {https}; http: {http}")),
+            o => o,
         };
     }
-    match try_credentials(&host, auth) {
+    match outcome {
         Outcome::Accepted => CheckResult {
             reason: format!("{host} accepts the credentials"),
             ..base
@@ -281,8 +369,6 @@ mod tests {
         assert_eq!(registry_host("busybox"), "registry-1.docker.io");
         assert_eq!(registry_host("library/busybox"), "registry-1.docker.io");
         assert_eq!(registry_host("localhost/x"), "localhost");
-        assert!(is_local("127.0.0.1:5000"));
-        assert!(!is_local("example.com"));
     }
 
     #[test]
@@ -327,6 +413,14 @@ mod tests {
                         break;
                     }
                     buf.extend_from_slice(&chunk[..n]);
+                    if buf[0] == 0x16 {
+                        break; // a TLS ClientHello: answered as a plain-http server does
+                    }
+                }
+                if buf.first() == Some(&0x16) {
+                    conn.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+                        .unwrap();
+                    continue;
                 }
                 let req = String::from_utf8_lossy(&buf).to_string();
                 let auth = req
@@ -364,13 +458,13 @@ mod tests {
 
     #[test]
     fn bearer_flow_accepts_and_refuses() {
-        // /v2/, the token, /v2/ with the token.
-        let (host, h) = token_registry(3);
+        // https (refused by the plain server), then over http: /v2/, the token, /v2/ with it.
+        let (host, h) = token_registry(4);
         let c = check("app", &format!("{host}/app:1"), &auth("u", "p"));
         assert!(c.ok, "{c:?}");
         h.join().unwrap();
-        // /v2/, then the token service refuses.
-        let (host, h) = token_registry(2);
+        // https, then /v2/ and the token service refuses.
+        let (host, h) = token_registry(3);
         let c = check("app", &format!("{host}/app:1"), &auth("u", "wrong"));
         assert!(!c.ok);
         assert!(c.reason.starts_with("the registry refused the credentials"));
@@ -379,9 +473,34 @@ mod tests {
     }
 
     #[test]
-    fn other_registries_are_not_checked() {
-        let c = check("app", "example.com/app:1", &auth("u", "p"));
-        assert!(c.ok);
-        assert!(c.reason.starts_with("not checked"));
+    fn only_docker_default_insecure_registries_fall_back_to_http() {
+        assert!(is_local("127.0.0.1:5000"));
+        assert!(is_local("127.3.0.1:5000"));
+        assert!(is_local("localhost:5000"));
+        assert!(is_local("[::1]:5000"));
+        assert!(!is_local("example.com"));
+        assert!(!is_local("10.0.0.1:5000"));
+        assert!(!is_local("127.0.0.1.example.com"));
+        assert_eq!(host_name("[::1]:5000"), "::1");
+        assert_eq!(host_name("registry.example.com"), "registry.example.com");
+        assert_eq!(
+            host_name("registry.example.com:443"),
+            "registry.example.com"
+        );
+    }
+
+    #[test]
+    fn a_closed_port_is_an_error_with_both_attempts() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let host = listener.local_addr().unwrap().to_string();
+        drop(listener);
+        let c = check("app", &format!("{host}/app:1"), &auth("u", "p"));
+        assert!(!c.ok);
+        assert!(
+            c.reason.starts_with("https: cannot connect"),
+            "{}",
+            c.reason
+        );
+        assert!(c.reason.contains("; http: cannot connect"), "{}", c.reason);
     }
 }
