@@ -232,11 +232,11 @@ def test_registry_check_speaks_https(berth, tls_registry):
     assert code == 0, out + err
     assert f"ok   registry [app]: {host} accepts the credentials" in out
     # A certificate this machine does not trust: https fails, and plain http is no registry.
-    untrusted = dict(os.environ, SSL_CERT_FILE=os.devnull, SSL_CERT_DIR=str(ca.parent / "none"))
+    untrusted = {k: v for k, v in os.environ.items() if not k.startswith("SSL_CERT_")}  # the system's roots
     code, out, err = doctor(berth, "--task-definition", "private-app", "--registry-check", env=untrusted)
     assert code == 1, out + err
     line = next(line for line in out.splitlines() if line.startswith("FAIL registry [app]"))
-    assert "https:" in line and "certificate" in line.lower(), out
+    assert "https:" in line and "invalid peer certificate: UnknownIssuer" in line, out
     sm.put_secret_value(SecretId=arn, SecretString=json.dumps({"username": user, "password": "wrong"}))
     code, out, err = doctor(berth, "--task-definition", "private-app", "--registry-check", env=trusted)
     assert code == 1
