@@ -1020,6 +1020,7 @@ impl<'a> Doctor<'a> {
             }
         };
         let mut seen_active = 0usize;
+        let mut seen_connected = 0usize;
         for cluster in &clusters {
             let mut token: Option<String> = None;
             loop {
@@ -1036,6 +1037,10 @@ impl<'a> Doctor<'a> {
                         ecs.describe_container_instances(Some(cluster), &arns, self.opts.now)?;
                     for i in instances.iter().filter(|i| i.status == "ACTIVE") {
                         seen_active += 1;
+                        if !i.agent_connected {
+                            continue; // placement passes it over (AGENT)
+                        }
+                        seen_connected += 1;
                         if !needs_private
                             || i.attributes
                                 .iter()
@@ -1072,6 +1077,11 @@ impl<'a> Doctor<'a> {
         let reason = if seen_active == 0 {
             format!(
                 "no ACTIVE container instance in {scope}, and the task definition is not FARGATE-compatible"
+            )
+        } else if seen_connected == 0 {
+            format!(
+                "no ACTIVE container instance in {scope} has a connected agent (none polled in the last {} s), and the task definition is not FARGATE-compatible",
+                berth_ecs::AGENT_CONNECTED_SECS
             )
         } else {
             format!(

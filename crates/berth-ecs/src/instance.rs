@@ -15,6 +15,11 @@ use crate::{
 /// How long after its last poll an agent still counts as connected.
 pub const AGENT_CONNECTED_SECS: u64 = 90;
 
+/// Whether `i`'s agent polled (or registered) within [`AGENT_CONNECTED_SECS`] of `now`.
+fn agent_connected(i: &StoredInstance, now: u64) -> bool {
+    now.saturating_sub(i.last_poll_at.unwrap_or(i.instance.registered_at)) <= AGENT_CONNECTED_SECS
+}
+
 /// AWS's limit of custom attributes per resource.
 const MAX_CUSTOM_ATTRIBUTES: usize = 10;
 
@@ -159,9 +164,7 @@ impl Ecs<'_> {
         let mut view = i.instance.clone();
         view.running_tasks_count = running;
         view.pending_tasks_count = pending;
-        view.agent_connected = view.status != "INACTIVE"
-            && now.saturating_sub(i.last_poll_at.unwrap_or(view.registered_at))
-                <= AGENT_CONNECTED_SECS;
+        view.agent_connected = view.status != "INACTIVE" && agent_connected(i, now);
         view.remaining_resources = view
             .registered_resources
             .iter()
@@ -248,6 +251,7 @@ impl Ecs<'_> {
             let c = Candidate {
                 arn: i.instance.container_instance_arn.clone(),
                 active: i.instance.status == "ACTIVE",
+                connected: agent_connected(&i, now),
                 external: i.external(),
                 attributes: i.instance.attributes.clone(),
                 cpu_free: i.resource("CPU") - cpu_used,

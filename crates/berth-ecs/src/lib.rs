@@ -27,7 +27,7 @@ use berth_store::{Store, StoreError, Tx, get_json};
 use serde::{Deserialize, Serialize};
 
 pub use agent::{AgentPoll, AgentTask, RoleCredentials, attach_execution_role_credentials};
-pub use instance::RegisterContainerInstanceInput;
+pub use instance::{AGENT_CONNECTED_SECS, RegisterContainerInstanceInput};
 pub use model::*;
 pub use task::{
     ContainerStateChangeInput, ListTasksInput, RunTaskInput, StartTaskInput, TASK_NOT_FOUND,

@@ -1,6 +1,6 @@
 //! Task placement as a pure function: which container instance takes a task.
 //!
-//! An instance fits when it is ACTIVE, has every attribute the task definition requires
+//! An instance fits when it is ACTIVE with its agent connected, has every attribute the task definition requires
 //! (`requiresAttributes`, plus the launch type's kind of instance) and has the task's CPU and
 //! memory free, and none of the host ports it publishes taken.
 
@@ -17,6 +17,8 @@ pub const EXTERNAL_CAPABILITY: &str = "ecs.capability.external";
 pub struct Candidate {
     pub arn: String,
     pub active: bool,
+    /// Whether its agent has polled lately (`agentConnected`).
+    pub connected: bool,
     pub external: bool,
     pub attributes: Vec<Attribute>,
     pub cpu_free: i64,
@@ -46,7 +48,9 @@ fn has_attribute(have: &[Attribute], want: &Attribute) -> bool {
 
 /// Why `c` cannot take the task, or `None` when it can.
 pub fn misfit(need: &Need, c: &Candidate) -> Option<&'static str> {
-    if !c.active {
+    // ECS's AGENT failure: "the container instance … has an agent that's currently
+    // disconnected" (and berth also gives it for a DRAINING instance).
+    if !c.active || !c.connected {
         return Some("AGENT");
     }
     if c.external != need.external {
@@ -102,6 +106,7 @@ mod tests {
         Candidate {
             arn: arn.into(),
             active: true,
+            connected: true,
             external: false,
             attributes: attrs.iter().map(|a| Attribute::named(a)).collect(),
             cpu_free: cpu,
@@ -160,6 +165,26 @@ mod tests {
                 need(&[], 0, 100),
                 vec![Candidate {
                     active: false,
+                    ..cand("a", &[], 1024, 1024)
+                }],
+                Err(vec![("a", "AGENT")]),
+            ),
+            (
+                // A disconnected agent's instance is passed over for a connected one.
+                need(&[], 0, 100),
+                vec![
+                    Candidate {
+                        connected: false,
+                        ..cand("a", &[], 4096, 4096)
+                    },
+                    cand("b", &[], 1024, 1024),
+                ],
+                Ok(1),
+            ),
+            (
+                need(&[], 0, 100),
+                vec![Candidate {
+                    connected: false,
                     ..cand("a", &[], 1024, 1024)
                 }],
                 Err(vec![("a", "AGENT")]),

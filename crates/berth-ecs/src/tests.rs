@@ -181,7 +181,7 @@ fn stopped_tasks_visible_for_an_hour_then_gone() {
     ecs.register_task_definition(seed_def("s"), "root", 1)
         .unwrap();
     instance(&ecs, &[CAP], 1);
-    let (tasks, _) = run(&ecs, "private-app", 100);
+    let (tasks, _) = run(&ecs, "private-app", 50);
     let arn = tasks[0].task_arn.clone();
     let stop = TaskStateChangeInput {
         task: Some(arn.clone()),
@@ -494,4 +494,26 @@ fn the_fargate_runner_takes_reports_and_stops_tasks() {
         f.stopped_reason.as_deref(),
         Some("ResourceInitializationError: x")
     );
+}
+
+#[test]
+fn an_instance_whose_agent_stopped_polling_takes_no_tasks() {
+    let s = store();
+    let ecs = Ecs::new(&s, A, R);
+    ecs.register_task_definition(seed_def("s"), "root", 1)
+        .unwrap();
+    let i = instance(&ecs, &[CAP], 1);
+    let arn = i.container_instance_arn.as_str();
+    ecs.poll(None, arn, &ROOT, 10).unwrap();
+    // 90 s after its last poll the agent still counts as connected; one second later not.
+    let (tasks, failures) = run(&ecs, "private-app", 100);
+    assert_eq!((tasks.len(), failures.len()), (1, 0));
+    let (tasks, failures) = run(&ecs, "private-app", 101);
+    assert!(tasks.is_empty());
+    assert_eq!(failures[0].reason.as_deref(), Some("AGENT"));
+    assert_eq!(failures[0].arn.as_deref(), Some(arn));
+    // A poll reconnects it.
+    ecs.poll(None, arn, &ROOT, 102).unwrap();
+    let (tasks, _) = run(&ecs, "private-app", 103);
+    assert_eq!(tasks.len(), 1);
 }
