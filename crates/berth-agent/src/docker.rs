@@ -82,6 +82,14 @@ fn other(e: bollard::errors::Error) -> RuntimeError {
         bollard::errors::Error::DockerResponseServerError { message, .. } => {
             RuntimeError::Other(message)
         }
+        // The transport failed: the socket refuses or is gone, or the daemon went away in
+        // the middle of the answer.
+        e @ (bollard::errors::Error::IOError { .. }
+        | bollard::errors::Error::HyperLegacyError { .. }
+        | bollard::errors::Error::HyperResponseError { .. }
+        | bollard::errors::Error::SocketNotFoundError(_)) => {
+            RuntimeError::Unavailable(e.to_string())
+        }
         e => RuntimeError::Other(e.to_string()),
     }
 }
@@ -126,7 +134,8 @@ impl DockerRuntime {
         path_and_query: &str,
         headers: &[(&str, &str)],
     ) -> Result<(u16, Bytes), RuntimeError> {
-        let transport = |e: &dyn std::fmt::Display| RuntimeError::Other(format!("docker: {e}"));
+        let transport =
+            |e: &dyn std::fmt::Display| RuntimeError::Unavailable(format!("docker: {e}"));
         let mut builder = hyper::Request::builder()
             .method(method)
             .uri(path_and_query)
@@ -136,7 +145,7 @@ impl DockerRuntime {
         }
         let req = builder
             .body(Full::new(Bytes::new()))
-            .map_err(|e| transport(&e))?;
+            .map_err(|e| RuntimeError::Other(format!("docker: {e}")))?;
         let send = async {
             let (status, _, body) = match &self.endpoint {
                 Endpoint::Unix(path) => {
