@@ -265,10 +265,34 @@ class PrivateDockerd:
         self.stop_daemon()
         self.start()
 
+    def crash(self):
+        """dockerd and its containerd SIGKILLed, then dockerd started again: the containers'
+        shims outlive them, and the new daemon (no live-restore) kills what still runs."""
+        pid_file = self.work / "exec" / "containerd" / "containerd.pid"
+        containerd = int(pid_file.read_text().strip())
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=30)
+        os.kill(containerd, signal.SIGKILL)
+        deadline = time.time() + 30
+        while Path(f"/proc/{containerd}").exists() and not _zombie(containerd):
+            assert time.time() < deadline, "the private containerd did not die"
+            time.sleep(0.1)
+        # A zombie keeps its pid alive for `kill -0`: the new dockerd must not mistake it for
+        # a running containerd.
+        pid_file.unlink(missing_ok=True)
+        self.start()
+
     def close(self):
         self.stop_daemon()
         subprocess.run(["ip", "link", "del", self.bridge], capture_output=True)
         shutil.rmtree(self.work, ignore_errors=True)
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return True
 
 
 @pytest.fixture
@@ -278,11 +302,14 @@ def private_dockerd(docker_ready):
     d.close()
 
 
-def test_dockerd_restarted_mid_task(server, registry, agents, private_dockerd):
-    """dockerd restarted (SIGTERM, then started again; no live-restore) while the task's only,
-    essential container runs: the daemon kills the container on its way down, so ECS sees the
-    essential container exit with Docker's code and stops the task. The agent outlives the
-    daemon, reconnects, removes the container and runs the next task."""
+@pytest.mark.parametrize("how", ["restart", "crash"])
+def test_dockerd_restarted_mid_task(server, registry, agents, private_dockerd, how):
+    """dockerd restarted while the task's only, essential container runs, without
+    live-restore: `restart` (SIGTERM, then started again) kills the container on the daemon's
+    way down; `crash` (dockerd and containerd SIGKILLed) breaks the agent's wait, and the new
+    daemon kills the container on its way up. Either way ECS sees the essential container exit
+    with Docker's code and stops the task. The agent outlives the daemon, reconnects, removes
+    the container and runs the next task."""
     cluster = new_cluster(server)
     agent = agents(server, cluster, env_extra={"DOCKER_HOST": private_dockerd.host})
     wait_for_instance(server, cluster, agent)
@@ -290,13 +317,19 @@ def test_dockerd_restarted_mid_task(server, registry, agents, private_dockerd):
     arn = run(server, cluster, app)
     t = wait_running(server, cluster, arn, agent)
     [container] = task_containers(arn, private_dockerd.host)
-    private_dockerd.restart()
+    if how == "restart":
+        private_dockerd.restart()
+    else:
+        private_dockerd.crash()
     t = wait_stopped(server, cluster, arn, agent)
     assert_stopped_and_clean(t, "EssentialContainerExited", private_dockerd.host)
     assert t["stoppedReason"] == "Essential container in task exited", t
     # busybox sh as PID 1 ignores SIGTERM: dockerd's shutdown SIGKILLs it.
     assert t["containers"][0]["exitCode"] == 137, t
     assert container not in task_containers(arn, private_dockerd.host)
+    if how == "crash":
+        # The wait broke with the daemon; the exit code came from inspecting after reconnecting.
+        assert "the wait for a container broke" in agent.log(), agent.log()
     assert_healthy(server, cluster, agent, PrivateApp(server, registry, creds(REGISTRY_USER)))
 
 
