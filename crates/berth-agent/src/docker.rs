@@ -568,6 +568,37 @@ mod tests {
         assert_eq!(stream_error(bad).as_deref(), Some("unauthorized: x"));
     }
 
+    /// A daemon that is away (socket refused or gone) is `Unavailable`, so the agent waits
+    /// for it; the daemon's own answers are not.
+    #[test]
+    fn transport_failures_are_unavailable() {
+        let refused = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+        assert!(matches!(
+            other(bollard::errors::Error::from(refused)),
+            RuntimeError::Unavailable(_)
+        ));
+        assert!(matches!(
+            other(bollard::errors::Error::SocketNotFoundError(
+                "/x.sock".into()
+            )),
+            RuntimeError::Unavailable(_)
+        ));
+        assert!(matches!(
+            other(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404,
+                message: "no such container".into()
+            }),
+            RuntimeError::NotFound(_)
+        ));
+        assert!(matches!(
+            other(bollard::errors::Error::DockerResponseServerError {
+                status_code: 500,
+                message: "boom".into()
+            }),
+            RuntimeError::Other(_)
+        ));
+    }
+
     #[test]
     fn hosts() {
         assert_eq!(
