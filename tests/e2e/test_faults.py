@@ -14,7 +14,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -25,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Berth
+from conftest import Berth, free_port
 from docker_fixtures import REGISTRY_USER, docker_ready, registry  # noqa: F401
 from test_agent import AgentProcess, PrivateApp, assert_succeeded, creds, wait_for_instance, wait_running
 
@@ -122,7 +121,7 @@ class OwnRegistry:
 
     def __init__(self, registry, work: Path):
         assert registry.root is not None
-        self.host = f"127.0.0.1:{_free_port()}"
+        self.host = f"127.0.0.1:{free_port()}"
         self.image = f"{self.host}/app:1"
         shutil.copytree(registry.root / "data", work / "data")
         config = work / "config.yml"
@@ -156,12 +155,6 @@ class OwnRegistry:
                 self.proc.kill()
                 self.proc.wait()
         self._log.close()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_registry_down(server, registry, agents, tmp_path):
