@@ -56,6 +56,8 @@ class Registry:
     host: str  # 127.0.0.1:PORT
     image: str  # HOST/app:1
     users: dict
+    # The registry's working directory: `htpasswd`, `data/` (its storage), `config.yml`.
+    root: Path | None = None
 
 
 @pytest.fixture(scope="session")
@@ -129,7 +131,7 @@ def registry(docker_ready):
         _run("docker", "push", image, env=env)
         shutil.rmtree(work / "docker-config", ignore_errors=True)
         _run("docker", "rmi", image, check=False)
-        yield Registry(host=host, image=image, users=dict((REGISTRY_USER, TRAP_USER)))
+        yield Registry(host=host, image=image, users=dict((REGISTRY_USER, TRAP_USER)), root=work)
         _run("docker", "rmi", "-f", image, check=False)
     finally:
         proc.terminate()

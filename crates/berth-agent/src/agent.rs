@@ -29,6 +29,12 @@ pub const DEFAULT_STOP_TIMEOUT: Duration = Duration::from_secs(30);
 const PULL_ATTEMPTS: u32 = 5;
 /// The longest stop reason the agent sends.
 const MAX_REASON_CHARS: usize = 1024;
+/// How long a Docker call is retried while the daemon cannot be reached. A restart takes
+/// seconds; after this the call fails (and a container left behind is removed by the agent's
+/// sweep once the daemon answers again).
+pub const DAEMON_OUTAGE_LIMIT: Duration = Duration::from_secs(300);
+/// How often the agent looks for containers of its finished tasks that are still there.
+const SWEEP_INTERVAL: Duration = Duration::from_secs(30);
 /// The version berth's agent reports.
 pub const AGENT_VERSION: &str = env!("CARGO_PKG_VERSION");
 
@@ -404,7 +410,9 @@ async fn pull_with_retries<R: ContainerRuntime>(
     loop {
         match runtime.pull(image, auth).await {
             Ok(()) => return Ok(()),
-            Err(RuntimeError::Pull(m)) if attempt < PULL_ATTEMPTS && !is_auth_failure(&m) => {
+            Err(RuntimeError::Pull(m) | RuntimeError::Unavailable(m))
+                if attempt < PULL_ATTEMPTS && !is_auth_failure(&m) =>
+            {
                 tracing::warn!(image = %image, attempt, error = %m, "pull failed; retrying");
             }
             Err(e) => return Err(e),
@@ -412,6 +420,77 @@ async fn pull_with_retries<R: ContainerRuntime>(
         tokio::time::sleep(delay).await;
         delay = (delay * 2).min(Duration::from_secs(5));
         attempt += 1;
+    }
+}
+
+/// Runs a Docker call again while the daemon cannot be reached (each attempt connects
+/// afresh, so a restarted daemon is picked up), backing off 250 ms to 2 s, for at most
+/// [`DAEMON_OUTAGE_LIMIT`]. Other failures are returned at once.
+pub(crate) async fn while_unreachable<T, F, Fut>(what: &str, call: F) -> Result<T, RuntimeError>
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Result<T, RuntimeError>>,
+{
+    let started = tokio::time::Instant::now();
+    let mut delay = Duration::from_millis(250);
+    let mut waited = false;
+    loop {
+        match call().await {
+            Err(RuntimeError::Unavailable(m)) if started.elapsed() < DAEMON_OUTAGE_LIMIT => {
+                if !waited {
+                    tracing::warn!(error = %m, "docker cannot be reached: {what} waits for it");
+                    waited = true;
+                }
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(2));
+            }
+            result => {
+                if waited && result.is_ok() {
+                    tracing::info!("docker answers again: {what} goes on");
+                }
+                return result;
+            }
+        }
+    }
+}
+
+/// Removes a container, waiting for the daemon if it is away (a restart).
+pub(crate) async fn remove_container<R: ContainerRuntime>(runtime: &R, id: &str) {
+    if let Err(e) = while_unreachable("removing a container", || runtime.remove(id)).await {
+        tracing::warn!(container = %id, error = %e, "removing a container");
+    }
+}
+
+/// Waits for a container to exit, across a restart of the daemon. When the wait breaks
+/// because the daemon went away, the container is inspected once the daemon answers again:
+/// exited (without live-restore the daemon kills its containers on the way down, or on the
+/// way up after a crash) gives the exit code Docker recorded; still running (live-restore)
+/// means waiting again. This is what the ECS agent does after it reconnects (it re-opens the
+/// event stream and re-inspects its containers), so an essential container killed by the
+/// restart stops the task with `EssentialContainerExited` and Docker's code (137 for a
+/// SIGKILL). Whether ECS also sets a container `reason` in this case is not known to berth;
+/// berth sets none.
+pub(crate) async fn wait_exit<R: ContainerRuntime>(
+    runtime: &R,
+    id: &str,
+) -> Result<i64, RuntimeError> {
+    loop {
+        match runtime.wait(id).await {
+            Err(RuntimeError::Unavailable(m)) => {
+                tracing::warn!(container = %id, error = %m, "the wait for a container broke");
+                let state = while_unreachable("a container's wait", || runtime.inspect(id)).await?;
+                if let Some(code) = state.exit_code {
+                    return Ok(code);
+                }
+                if !state.running {
+                    // Never started; not a state a running task's container can be in.
+                    return Err(RuntimeError::Other(format!(
+                        "container {id} is not running and never ran"
+                    )));
+                }
+            }
+            result => return result,
+        }
     }
 }
 
@@ -465,7 +544,11 @@ impl<R: ContainerRuntime, C: TaskControl> TaskRun<R, C> {
     async fn remove_network(&self) {
         if self.fargate {
             let name = task_network_name(&self.task.task_arn);
-            if let Err(e) = self.runtime.remove_network(&name).await {
+            let removed = while_unreachable("removing a task network", || {
+                self.runtime.remove_network(&name)
+            })
+            .await;
+            if let Err(e) = removed {
                 tracing::warn!(network = %name, error = %e, "removing a task network");
             }
         }
@@ -509,9 +592,7 @@ impl<R: ContainerRuntime, C: TaskControl> TaskRun<R, C> {
     ) {
         tracing::warn!(task = %self.task.task_arn, reason = %reason, "task failed to start");
         for id in made.values() {
-            if let Err(e) = self.runtime.remove(id).await {
-                tracing::warn!(container = %id, error = %e, "removing a container");
-            }
+            remove_container(self.runtime.as_ref(), id).await;
         }
         self.remove_network().await;
         self.task_change(json!({
@@ -531,9 +612,7 @@ impl<R: ContainerRuntime, C: TaskControl> TaskRun<R, C> {
     async fn stopped_before_start(&self, made: &HashMap<String, String>) {
         tracing::info!(task = %self.task.task_arn, "stopped before it started");
         for id in made.values() {
-            if let Err(e) = self.runtime.remove(id).await {
-                tracing::warn!(container = %id, error = %e, "removing a container");
-            }
+            remove_container(self.runtime.as_ref(), id).await;
         }
         self.remove_network().await;
         self.task_change(json!({ "status": "STOPPED", "executionStoppedAt": epoch_now() }))
@@ -543,21 +622,22 @@ impl<R: ContainerRuntime, C: TaskControl> TaskRun<R, C> {
     pub(crate) async fn run(self, mut stop: watch::Receiver<bool>) {
         let task_arn = self.task.task_arn.clone();
         // Containers this task already has (an agent restart): adopted, not made again.
-        let existing: HashMap<String, ContainerState> = match self
-            .runtime
-            .list_by_label(LABEL_TASK_ARN, Some(&task_arn))
+        let existing: HashMap<String, ContainerState> =
+            match while_unreachable("listing a task's containers", || {
+                self.runtime.list_by_label(LABEL_TASK_ARN, Some(&task_arn))
+            })
             .await
-        {
-            Ok(list) => list
-                .into_iter()
-                .filter_map(|c| Some((c.labels.get(LABEL_CONTAINER_NAME)?.clone(), c)))
-                .collect(),
-            Err(e) => {
-                self.fail(&format!("listing containers: {e}"), &HashMap::new(), None)
-                    .await;
-                return;
-            }
-        };
+            {
+                Ok(list) => list
+                    .into_iter()
+                    .filter_map(|c| Some((c.labels.get(LABEL_CONTAINER_NAME)?.clone(), c)))
+                    .collect(),
+                Err(e) => {
+                    self.fail(&format!("listing containers: {e}"), &HashMap::new(), None)
+                        .await;
+                    return;
+                }
+            };
         let to_make: Vec<&AgentContainer> = self
             .task
             .containers
@@ -710,7 +790,7 @@ impl<R: ContainerRuntime, C: TaskControl> TaskRun<R, C> {
             if let Some(id) = ids.get(&c.name) {
                 let rt = self.runtime.clone();
                 let (name, id) = (c.name.clone(), id.clone());
-                waits.spawn(async move { (name, rt.wait(&id).await) });
+                waits.spawn(async move { (name, wait_exit(rt.as_ref(), &id).await) });
             }
         }
         let mut stopping = false;
@@ -744,6 +824,9 @@ impl<R: ContainerRuntime, C: TaskControl> TaskRun<R, C> {
                     match joined {
                         Some(Ok((name, Ok(code)))) => pending_exits.push((name, code)),
                         Some(Ok((name, Err(e)))) => {
+                            // The container vanished or the daemon stayed away: its exit code
+                            // is unknown. What ECS reports then is not known to berth; 137
+                            // (killed) is berth's choice.
                             tracing::warn!(task = %task_arn, container = %name, error = %e, "waiting for a container");
                             pending_exits.push((name, 137));
                         }
@@ -757,9 +840,7 @@ impl<R: ContainerRuntime, C: TaskControl> TaskRun<R, C> {
         // Fargate task's network are gone by the time the task reads STOPPED.
         let stopped_at = epoch_now();
         for id in ids.values() {
-            if let Err(e) = self.runtime.remove(id).await {
-                tracing::warn!(container = %id, error = %e, "removing a container");
-            }
+            remove_container(self.runtime.as_ref(), id).await;
         }
         self.remove_network().await;
         self.task_change(json!({ "status": "STOPPED", "executionStoppedAt": stopped_at }))
@@ -777,7 +858,9 @@ impl<R: ContainerRuntime, C: TaskControl> TaskRun<R, C> {
             let rt = self.runtime.clone();
             let timeout = stop_timeout(c);
             tokio::spawn(async move {
-                if let Err(e) = rt.stop(&id, timeout).await {
+                let stopped =
+                    while_unreachable("stopping a container", || rt.stop(&id, timeout)).await;
+                if let Err(e) = stopped {
                     tracing::warn!(container = %id, error = %e, "stopping a container");
                 }
             });
@@ -837,6 +920,41 @@ impl<R: ContainerRuntime, C: ControlPlane> Agent<R, C> {
             .find_map(|c| c.labels.get(LABEL_INSTANCE).cloned()))
     }
 
+    /// Removes what a finished task left behind: containers of this instance, not running,
+    /// whose run by this process is over (its cleanup failed, e.g. the daemon was away
+    /// for longer than [`DAEMON_OUTAGE_LIMIT`]). Tasks being run, and containers of tasks this
+    /// process never ran (adopted or stopped through the poll), are not touched.
+    async fn sweep(
+        &self,
+        instance_arn: &str,
+        running: &HashMap<String, Running>,
+        ran: &HashSet<String>,
+    ) {
+        let list = match self
+            .runtime
+            .list_by_label(LABEL_INSTANCE, Some(instance_arn))
+            .await
+        {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::debug!(error = %e, "sweep: listing containers");
+                return;
+            }
+        };
+        for c in list {
+            let Some(task) = c.labels.get(LABEL_TASK_ARN) else {
+                continue;
+            };
+            if c.running || running.contains_key(task) || !ran.contains(task) {
+                continue;
+            }
+            tracing::info!(task = %task, container = %c.id, "sweep: removing a finished task's container");
+            if let Err(e) = self.runtime.remove(&c.id).await {
+                tracing::warn!(container = %c.id, error = %e, "removing a container");
+            }
+        }
+    }
+
     /// Registers, then polls and runs tasks until `shutdown` completes. Running containers
     /// are left running on shutdown (the next start adopts them).
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), AgentError> {
@@ -874,7 +992,10 @@ impl<R: ContainerRuntime, C: ControlPlane> Agent<R, C> {
         tracing::info!(container_instance = %instance_arn, cluster = %self.cfg.cluster, external = self.cfg.external, "agent registered");
         let mut running: HashMap<String, Running> = HashMap::new();
         let mut finished: HashSet<String> = HashSet::new();
+        // Tasks whose run by this process is over (their containers should be gone).
+        let mut ran: HashSet<String> = HashSet::new();
         let mut seq: Option<u64> = None;
+        let mut last_sweep = tokio::time::Instant::now();
         loop {
             let polled = tokio::select! {
                 _ = &mut shutdown => break,
@@ -883,11 +1004,16 @@ impl<R: ContainerRuntime, C: ControlPlane> Agent<R, C> {
             running.retain(|arn, r| {
                 if r.handle.is_finished() {
                     finished.insert(arn.clone());
+                    ran.insert(arn.clone());
                     false
                 } else {
                     true
                 }
             });
+            if last_sweep.elapsed() >= SWEEP_INTERVAL {
+                last_sweep = tokio::time::Instant::now();
+                self.sweep(&instance_arn, &running, &ran).await;
+            }
             let poll = match polled {
                 Ok(p) => p,
                 Err(e) => {
@@ -956,14 +1082,18 @@ pub(crate) async fn stop_leftover<R: ContainerRuntime, C: TaskControl>(
     instance_arn: Option<&str>,
     task_arn: &str,
 ) {
-    let containers = runtime
-        .list_by_label(LABEL_TASK_ARN, Some(task_arn))
-        .await
-        .unwrap_or_default();
+    let containers = while_unreachable("listing a task's containers", || {
+        runtime.list_by_label(LABEL_TASK_ARN, Some(task_arn))
+    })
+    .await
+    .unwrap_or_default();
     let mut reported = Vec::new();
     for c in containers {
         if c.running
-            && let Err(e) = runtime.stop(&c.id, DEFAULT_STOP_TIMEOUT).await
+            && let Err(e) = while_unreachable("stopping a container", || {
+                runtime.stop(&c.id, DEFAULT_STOP_TIMEOUT)
+            })
+            .await
         {
             tracing::warn!(container = %c.id, error = %e, "stopping a container");
         }
@@ -975,9 +1105,7 @@ pub(crate) async fn stop_leftover<R: ContainerRuntime, C: TaskControl>(
             }
             reported.push(change);
         }
-        if let Err(e) = runtime.remove(&c.id).await {
-            tracing::warn!(container = %c.id, error = %e, "removing a container");
-        }
+        remove_container(runtime.as_ref(), &c.id).await;
     }
     let mut input = json!({
         "cluster": cluster,
@@ -990,7 +1118,10 @@ pub(crate) async fn stop_leftover<R: ContainerRuntime, C: TaskControl>(
         Some(arn) => input["containerInstance"] = json!(arn),
         None => {
             let name = task_network_name(task_arn);
-            if let Err(e) = runtime.remove_network(&name).await {
+            let removed =
+                while_unreachable("removing a task network", || runtime.remove_network(&name))
+                    .await;
+            if let Err(e) = removed {
                 tracing::warn!(network = %name, error = %e, "removing a task network");
             }
         }

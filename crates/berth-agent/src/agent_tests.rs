@@ -23,11 +23,27 @@ struct FakeState {
     removed: Vec<String>,
     networks: Vec<String>,
     removed_networks: Vec<String>,
+    /// The daemon restarts (no live-restore) while a wait is open: its running containers
+    /// are killed (137), the wait breaks, and the next `outage` calls find no daemon.
+    restart_during_wait: bool,
+    outage: u32,
+    unreachable_calls: u32,
 }
 
 impl FakeRuntime {
     fn lock(&self) -> std::sync::MutexGuard<'_, FakeState> {
         self.s.lock().unwrap()
+    }
+
+    /// `Unavailable` while the fake daemon is away.
+    fn away(&self) -> Result<(), RuntimeError> {
+        let mut s = self.lock();
+        if s.outage > 0 {
+            s.outage -= 1;
+            s.unreachable_calls += 1;
+            return Err(RuntimeError::Unavailable("connection refused".into()));
+        }
+        Ok(())
     }
 }
 
@@ -89,6 +105,7 @@ impl ContainerRuntime for FakeRuntime {
     }
 
     async fn inspect(&self, id: &str) -> Result<ContainerState, RuntimeError> {
+        self.away()?;
         self.lock()
             .containers
             .get(id)
@@ -97,6 +114,20 @@ impl ContainerRuntime for FakeRuntime {
     }
 
     async fn wait(&self, id: &str) -> Result<i64, RuntimeError> {
+        {
+            let mut s = self.lock();
+            if s.restart_during_wait {
+                s.restart_during_wait = false;
+                for (_, st) in s.containers.values_mut() {
+                    if st.running {
+                        st.running = false;
+                        st.exit_code = Some(137);
+                    }
+                }
+                s.outage = 3;
+                return Err(RuntimeError::Unavailable("connection reset".into()));
+            }
+        }
         loop {
             if let Some(code) = self.inspect(id).await?.exit_code {
                 return Ok(code);
@@ -106,6 +137,7 @@ impl ContainerRuntime for FakeRuntime {
     }
 
     async fn stop(&self, id: &str, timeout: Duration) -> Result<(), RuntimeError> {
+        self.away()?;
         let mut s = self.lock();
         s.stops.push((id.to_string(), timeout));
         if let Some((_, st)) = s.containers.get_mut(id)
@@ -118,6 +150,7 @@ impl ContainerRuntime for FakeRuntime {
     }
 
     async fn remove(&self, id: &str) -> Result<(), RuntimeError> {
+        self.away()?;
         let mut s = self.lock();
         s.containers.remove(id);
         s.removed.push(id.to_string());
@@ -707,4 +740,86 @@ async fn fargate_never_uses_the_agents_engine_credentials() {
         .await
         .unwrap();
     assert_eq!(rt.lock().pulls[0].1, None);
+}
+
+/// dockerd restarted while the task runs (no live-restore): the wait breaks, the daemon kills
+/// the container; the agent waits for the daemon, reads the exit code Docker recorded, reports
+/// it, removes the container and only then reports the task STOPPED.
+#[tokio::test]
+async fn a_daemon_restart_mid_task_reports_the_exit_and_leaves_no_container() {
+    let rt = Arc::new(FakeRuntime::default());
+    let control = Arc::new(control_with(Ok(Some(r#"{"username":"u","password":"p"}"#))));
+    let t = task(
+        json!([container("app", &["sleep", "1000"], true, Some(SECRET))]),
+        true,
+    );
+    rt.lock().restart_during_wait = true;
+    run(&rt, &control, t, false).await;
+
+    let s = rt.lock();
+    assert_eq!(s.unreachable_calls, 3);
+    assert!(s.containers.is_empty());
+    assert_eq!(s.removed, vec!["c1".to_string()]);
+    drop(s);
+    let changes = control.container_changes.lock().unwrap().clone();
+    assert_eq!(changes.len(), 1, "{changes:?}");
+    assert_eq!(changes[0]["status"], "STOPPED");
+    assert_eq!(changes[0]["exitCode"], 137);
+    assert_eq!(
+        statuses(&control.task_changes),
+        vec!["RUNNING".to_string(), "STOPPED".to_string()]
+    );
+}
+
+/// The sweep removes only what a finished run left: stopped containers of this instance whose
+/// run by this process is over. Running containers, other instances' and tasks this process
+/// never ran (adopted or stopped through the poll) are left alone.
+#[tokio::test]
+async fn the_sweep_removes_only_leftovers_of_finished_runs() {
+    let rt = Arc::new(FakeRuntime::default());
+    let make = |task: &str, instance: &str, running: bool| {
+        let mut s = rt.lock();
+        s.next += 1;
+        let id = format!("c{}", s.next);
+        let labels = HashMap::from([
+            (LABEL_TASK_ARN.to_string(), task.to_string()),
+            (LABEL_INSTANCE.to_string(), instance.to_string()),
+        ]);
+        let state = ContainerState {
+            id: id.clone(),
+            running,
+            exit_code: (!running).then_some(137),
+            started: true,
+            labels,
+            network_bindings: Vec::new(),
+            ip_addresses: HashMap::new(),
+        };
+        s.containers
+            .insert(id.clone(), (ContainerSpec::default(), state));
+        id
+    };
+    let leftover = make("t-done", "arn:ci", false);
+    let still_running = make("t-done", "arn:ci", true);
+    let never_ran = make("t-other", "arn:ci", false);
+    let elsewhere = make("t-done", "arn:other", false);
+    let agent = Agent::new(
+        rt.clone(),
+        Arc::new(FakeControl::default()),
+        AgentConfig {
+            cluster: "c1".into(),
+            external: false,
+            docker_api_version: "1.41".into(),
+            cpu_units: 1024,
+            memory_mib: 1024,
+            instance_file: None,
+            engine_auth: Arc::new(crate::engine_auth::EngineAuthSource::default()),
+        },
+    );
+    let ran = HashSet::from(["t-done".to_string()]);
+    agent.sweep("arn:ci", &HashMap::new(), &ran).await;
+    let s = rt.lock();
+    assert_eq!(s.removed, vec![leftover]);
+    for id in [still_running, never_ran, elsewhere] {
+        assert!(s.containers.contains_key(&id), "{id}");
+    }
 }

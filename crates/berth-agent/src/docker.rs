@@ -86,6 +86,14 @@ fn other(e: bollard::errors::Error) -> RuntimeError {
         bollard::errors::Error::DockerResponseServerError { message, .. } => {
             RuntimeError::Other(message)
         }
+        // The transport failed: the socket refuses or is gone, or the daemon went away in
+        // the middle of the answer.
+        e @ (bollard::errors::Error::IOError { .. }
+        | bollard::errors::Error::HyperLegacyError { .. }
+        | bollard::errors::Error::HyperResponseError { .. }
+        | bollard::errors::Error::SocketNotFoundError(_)) => {
+            RuntimeError::Unavailable(e.to_string())
+        }
         e => RuntimeError::Other(e.to_string()),
     }
 }
@@ -138,7 +146,8 @@ impl DockerRuntime {
         headers: &[(&str, &str)],
         on_chunk: impl FnMut(&[u8]) + Send,
     ) -> Result<(u16, Bytes), RuntimeError> {
-        let transport = |e: &dyn std::fmt::Display| RuntimeError::Other(format!("docker: {e}"));
+        let transport =
+            |e: &dyn std::fmt::Display| RuntimeError::Unavailable(format!("docker: {e}"));
         let mut builder = hyper::Request::builder()
             .method(method)
             .uri(path_and_query)
@@ -148,7 +157,7 @@ impl DockerRuntime {
         }
         let req = builder
             .body(Full::new(Bytes::new()))
-            .map_err(|e| transport(&e))?;
+            .map_err(|e| RuntimeError::Other(format!("docker: {e}")))?;
         let send = async {
             let (status, _, body) = match &self.endpoint {
                 Endpoint::Unix(path) => {
@@ -598,6 +607,37 @@ mod tests {
         assert_eq!(stream_error(ok), None);
         let bad = b"{\"status\":\"Pulling\"}\n{\"errorDetail\":{\"message\":\"unauthorized: x\"},\"error\":\"unauthorized: x\"}\n";
         assert_eq!(stream_error(bad).as_deref(), Some("unauthorized: x"));
+    }
+
+    /// A daemon that is away (socket refused or gone) is `Unavailable`, so the agent waits
+    /// for it; the daemon's own answers are not.
+    #[test]
+    fn transport_failures_are_unavailable() {
+        let refused = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+        assert!(matches!(
+            other(bollard::errors::Error::from(refused)),
+            RuntimeError::Unavailable(_)
+        ));
+        assert!(matches!(
+            other(bollard::errors::Error::SocketNotFoundError(
+                "/x.sock".into()
+            )),
+            RuntimeError::Unavailable(_)
+        ));
+        assert!(matches!(
+            other(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404,
+                message: "no such container".into()
+            }),
+            RuntimeError::NotFound(_)
+        ));
+        assert!(matches!(
+            other(bollard::errors::Error::DockerResponseServerError {
+                status_code: 500,
+                message: "boom".into()
+            }),
+            RuntimeError::Other(_)
+        ));
     }
 
     #[test]

@@ -86,6 +86,10 @@ pub enum RuntimeError {
     /// No such container.
     #[error("no such container: {0}")]
     NotFound(String),
+    /// The daemon cannot be reached (not listening, gone mid-request: a restart); the call
+    /// may succeed once it is back.
+    #[error("docker cannot be reached: {0}")]
+    Unavailable(String),
     /// Any other failure, with the daemon's or the transport's text.
     #[error("{0}")]
     Other(String),

@@ -80,6 +80,11 @@ struct AgentArgs {
     /// SIGHUP.
     #[arg(long, env = "ECS_ENGINE_AUTH_FILE")]
     engine_auth_file: Option<PathBuf>,
+    /// Where to keep the container instance ARN between runs, so a restarted agent
+    /// re-registers the same instance even when it left no containers (the ECS agent keeps it
+    /// in its data directory).
+    #[arg(long, env = "BERTH_AGENT_INSTANCE_FILE")]
+    instance_file: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -449,7 +454,7 @@ fn agent(args: AgentArgs, pulls: Option<Arc<dyn berth_agent::PullObserver>>) -> 
         credentials,
         region: berth_agent::region_from_environment(),
         docker_host: std::env::var("DOCKER_HOST").ok().filter(|h| !h.is_empty()),
-        instance_file: None,
+        instance_file: args.instance_file,
         engine_auth: Arc::new(berth_agent::EngineAuthSource::from_environment(
             args.engine_auth_file,
         )),
