@@ -61,12 +61,11 @@ class AgentProcess:
 
     def stop(self):
         if self.proc.poll() is None:
-            # The whole session: `script` and the berth under it.
-            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.terminate()
             try:
                 self.proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.kill()
                 self.proc.wait()
         self._log.close()
 
