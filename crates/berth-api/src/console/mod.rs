@@ -239,7 +239,11 @@ fn process(st: &ConsoleState, parts: &Parts, body: &[u8], peer: Option<IpAddr>) 
         return redirect("/console/signin", &[]);
     };
     if post {
-        if !session::origin_allowed(req.header(header::ORIGIN), req.header(header::HOST)) {
+        if !session::origin_allowed(
+            req.header(header::ORIGIN),
+            req.header(header::HOST),
+            req.header(header::HeaderName::from_static("sec-fetch-site")),
+        ) {
             tracing::info!(principal = %who.principal.arn(), "console: cross-origin post refused");
             return plain(StatusCode::FORBIDDEN, "cross-origin request refused");
         }
@@ -409,7 +413,11 @@ fn sign_in_page(req: &Req<'_>, status: StatusCode, error: Option<&str>) -> Respo
 }
 
 fn sign_in(st: &ConsoleState, req: &Req<'_>) -> Response {
-    if !session::origin_allowed(req.header(header::ORIGIN), req.header(header::HOST)) {
+    if !session::origin_allowed(
+        req.header(header::ORIGIN),
+        req.header(header::HOST),
+        req.header(header::HeaderName::from_static("sec-fetch-site")),
+    ) {
         return plain(StatusCode::FORBIDDEN, "cross-origin request refused");
     }
     let pre = req.cookie(session::SIGNIN_COOKIE).unwrap_or("");

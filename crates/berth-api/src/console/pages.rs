@@ -452,14 +452,15 @@ impl Pages<'_> {
         if let Some(e) = error {
             out.error(e);
         }
-        let mut clusters = match self.ecs("ListClusters", json!({ "maxResults": 100 })) {
-            Ok(v) => arr(&v, "clusterArns")
+        let listed = self.ecs("ListClusters", json!({ "maxResults": 100 }));
+        let mut clusters: Vec<String> = match &listed {
+            Ok(v) => arr(v, "clusterArns")
                 .iter()
                 .filter_map(Value::as_str)
                 .map(|a| short_id(a).to_string())
                 .collect(),
             Err(e) => {
-                out.error(&e);
+                out.error(e);
                 Vec::new()
             }
         };
@@ -469,6 +470,9 @@ impl Pages<'_> {
             .map(str::to_string)
             .or_else(|| clusters.first().cloned())
             .unwrap_or_else(|| berth_ecs::DEFAULT_CLUSTER.to_string());
+        // A cluster known not to exist (the listing worked and it is not there) has no tasks to
+        // list; `default` is made by the first RunTask.
+        let missing = listed.is_ok() && !clusters.contains(&cluster);
         if !clusters.contains(&cluster) {
             clusters.push(cluster.clone());
         }
@@ -480,7 +484,21 @@ impl Pages<'_> {
              <button type=\"submit\">Show tasks</button></form>",
             html::select("cluster", "Cluster", &options, &cluster)
         );
-        self.task_table(&mut out, &cluster);
+        if missing {
+            let _ = write!(
+                out.body,
+                "<h2>Tasks in {0}</h2><p>There is no cluster {0} yet. Create it on the \
+                 <a href=\"/console/clusters\">Clusters</a> page{1}.</p>",
+                esc(&cluster),
+                if cluster == berth_ecs::DEFAULT_CLUSTER {
+                    ", or run a task: the default cluster is made on first use"
+                } else {
+                    ""
+                }
+            );
+        } else {
+            self.task_table(&mut out, &cluster);
+        }
         self.run_form(&mut out, req, &options, &cluster);
         self.render("Tasks", "/console/tasks", out)
     }

@@ -143,11 +143,17 @@ pub fn cookie<'a>(header: &'a str, name: &str) -> Option<&'a str> {
     })
 }
 
-/// Whether a request's `Origin` (when the browser sent one) is this server's own origin,
-/// `http://HOST` or `https://HOST` with `HOST` the request's `Host`. No `Origin` passes (the
-/// CSRF token still has to match); `null` (an opaque origin) does not.
-pub fn origin_allowed(origin: Option<&str>, host: Option<&str>) -> bool {
-    let Some(origin) = origin else {
+/// Whether a request may come from where it says it comes from. The browser's
+/// `Sec-Fetch-Site`, when sent, must be `same-origin` (or `none`: typed by the user); an
+/// `Origin`, when sent, must be this server's own, `http://HOST` or `https://HOST` with `HOST`
+/// the request's `Host`. Chromium sends `Origin: null` for a form posted from a page served
+/// with `Referrer-Policy: no-referrer`, as the console's pages are, so `null` is left to the
+/// CSRF token (and the SameSite=Strict cookies), which must match in every case.
+pub fn origin_allowed(origin: Option<&str>, host: Option<&str>, fetch_site: Option<&str>) -> bool {
+    if fetch_site.is_some_and(|f| f != "same-origin" && f != "none") {
+        return false;
+    }
+    let Some(origin) = origin.filter(|o| *o != "null") else {
         return true;
     };
     let Some(host) = host.filter(|h| !h.is_empty()) else {
@@ -257,15 +263,24 @@ mod tests {
     #[test]
     fn origin_must_be_our_own() {
         let host = Some("127.0.0.1:4599");
-        assert!(origin_allowed(None, host));
-        assert!(origin_allowed(Some("http://127.0.0.1:4599"), host));
-        assert!(!origin_allowed(Some("http://evil.example"), host));
+        assert!(origin_allowed(None, host, None));
+        assert!(origin_allowed(Some("http://127.0.0.1:4599"), host, None));
+        assert!(origin_allowed(
+            Some("http://127.0.0.1:4599"),
+            host,
+            Some("same-origin")
+        ));
+        assert!(!origin_allowed(Some("http://evil.example"), host, None));
         assert!(!origin_allowed(
             Some("http://127.0.0.1:4599.evil.example"),
-            host
+            host,
+            None
         ));
-        assert!(!origin_allowed(Some("null"), host));
-        assert!(!origin_allowed(Some("http://127.0.0.1:4599"), None));
+        assert!(!origin_allowed(Some("http://127.0.0.1:4599"), None, None));
+        // An opaque origin is left to the CSRF token, unless the browser says it is cross-site.
+        assert!(origin_allowed(Some("null"), host, Some("same-origin")));
+        assert!(!origin_allowed(Some("null"), host, Some("cross-site")));
+        assert!(!origin_allowed(None, host, Some("same-site")));
     }
 
     #[test]
