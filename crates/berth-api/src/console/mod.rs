@@ -469,6 +469,10 @@ fn sign_in(st: &ConsoleState, req: &Req<'_>) -> Response {
             ),
         );
     }
+    // A new session for every sign-in; one the browser already had ends here.
+    if let Some(old) = req.cookie(session::SESSION_COOKIE) {
+        st.sessions.remove(old);
+    }
     let id = match st.sessions.create(key_id, region, Instant::now()) {
         Ok(id) => id,
         Err(e) => return sign_in_page(req, StatusCode::SERVICE_UNAVAILABLE, Some(&e.to_string())),
