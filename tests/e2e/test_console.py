@@ -387,6 +387,26 @@ def test_iam_user_without_permissions_sees_access_denied(berth, page):
     assert resp.status == 403 and "ecs:DescribeTaskDefinition" in page.content()
 
 
+def test_run_task_needs_pass_role_as_the_api_does(berth, page):
+    role_arn = make_role(berth)
+    berth.client("ecs").register_task_definition(
+        family="needs-role", executionRoleArn=role_arn, networkMode="awsvpc", requiresCompatibilities=["FARGATE"],
+        cpu="256", memory="512", containerDefinitions=[{"name": "app", "image": "busybox"}])
+    creds = user_creds(berth, "deployer", allow(["ecs:*"]))
+    sign_in(page, berth, creds)
+    page.goto(berth.endpoint + "/console/tasks")
+    page.get_by_label("Launch type").select_option("FARGATE")
+    page.get_by_label("Subnet (required for FARGATE; recorded, not provisioned)").fill("subnet-12345678")
+    page.get_by_role("button", name="Run task").click()
+    alert = page.get_by_role("alert").inner_text()
+    assert alert.startswith(f"AccessDeniedException: User: arn:aws:iam::{ACCOUNT}:user/deployer is not authorized "
+                            f"to perform: iam:PassRole on resource: {role_arn}"), alert
+    assert berth.client("ecs").list_clusters()["clusterArns"] == []  # nothing ran, not even "default" was made
+    # The doctor page also needs iam:SimulatePrincipalPolicy on the execution role.
+    resp = page.goto(berth.endpoint + "/console/doctor?taskDefinition=needs-role")
+    assert resp.status == 403 and "iam:SimulatePrincipalPolicy" in page.get_by_role("alert").inner_text()
+
+
 def test_posts_without_the_csrf_token_are_refused_and_change_nothing(berth, page):
     sign_in(page, berth)
     page.goto(berth.endpoint + "/console/clusters")

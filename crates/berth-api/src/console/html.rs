@@ -164,12 +164,21 @@ pub fn table(caption: &str, headers: &[&str], rows: &[Vec<String>]) -> String {
     out
 }
 
-/// A `<select>` with a label; `options` are (value, text); `selected` is marked.
-pub fn select(name: &str, label: &str, options: &[(String, String)], selected: &str) -> String {
+/// A `<select>` with a label; `options` are (value, text); `selected` is marked. `id` is the
+/// element's id (for the label), `name` the form field's.
+pub fn select(
+    id: &str,
+    name: &str,
+    label: &str,
+    options: &[(String, String)],
+    selected: &str,
+) -> String {
     let mut out = format!(
-        "<label for=\"{n}\">{}</label><select id=\"{n}\" name=\"{n}\">",
+        "<label for=\"{}\">{}</label><select id=\"{}\" name=\"{}\">",
+        esc(id),
         esc(label),
-        n = esc(name)
+        esc(id),
+        esc(name)
     );
     for (value, text) in options {
         let sel = if value == selected { " selected" } else { "" };
@@ -222,7 +231,13 @@ mod tests {
         assert!(!html.contains("<img"), "{html}");
         let t = table(evil, &[evil], &[vec![esc(evil)]]);
         assert!(!t.contains("<img"));
-        let s = select(evil, evil, &[(evil.to_string(), evil.to_string())], evil);
+        let s = select(
+            evil,
+            evil,
+            evil,
+            &[(evil.to_string(), evil.to_string())],
+            evil,
+        );
         assert!(!s.contains("<img") && s.contains(" selected"));
         assert!(!text_input(evil, evil, evil, "").contains("<img"));
         assert!(!error_box(evil, evil).contains("<img"));

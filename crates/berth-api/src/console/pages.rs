@@ -482,7 +482,7 @@ impl Pages<'_> {
             out.body,
             "<form class=\"card\" method=\"get\" action=\"/console/tasks\">{}\
              <button type=\"submit\">Show tasks</button></form>",
-            html::select("cluster", "Cluster", &options, &cluster)
+            html::select("cluster", "cluster", "Cluster", &options, &cluster)
         );
         if missing {
             let _ = write!(
@@ -631,10 +631,21 @@ impl Pages<'_> {
             "<h2>Run a task</h2><form class=\"card\" method=\"post\" action=\"/console/tasks/run\">{}{}{}{}{}\
              <button type=\"submit\">Run task</button></form>",
             html::csrf_field(self.who.csrf()),
-            html::select("run-cluster", "Cluster", clusters, cluster)
-                .replace("name=\"run-cluster\"", "name=\"cluster\""),
-            html::select("taskDefinition", "Task definition", &options, wanted),
-            html::select("launchType", "Launch type", &launch, chosen_launch),
+            html::select("run-cluster", "cluster", "Cluster", clusters, cluster),
+            html::select(
+                "taskDefinition",
+                "taskDefinition",
+                "Task definition",
+                &options,
+                wanted
+            ),
+            html::select(
+                "launchType",
+                "launchType",
+                "Launch type",
+                &launch,
+                chosen_launch
+            ),
             html::text_input(
                 "subnet",
                 "Subnet (required for FARGATE; recorded, not provisioned)",
@@ -777,7 +788,13 @@ impl Pages<'_> {
                     out.body,
                     "<form class=\"card\" method=\"get\" action=\"/console/doctor\">{}\
                      <button type=\"submit\">Diagnose</button></form>",
-                    html::select("taskDefinition", "Task definition", &options, wanted)
+                    html::select(
+                        "taskDefinition",
+                        "taskDefinition",
+                        "Task definition",
+                        &options,
+                        wanted
+                    )
                 );
             }
             Err(e) => out.error(&e),
