@@ -195,6 +195,10 @@ async fn sign_in_checks_the_secret_and_the_pre_session_token() {
     // The session cookie never carries the secret.
     let session = sign_in(&app).await;
     assert!(!session.contains(SECRET));
+    // Signed in, the sign-in page sends to the overview.
+    let again = send(&app, get("/console/signin", &session)).await;
+    assert_eq!(again.status, StatusCode::SEE_OTHER);
+    assert_eq!(again.headers[header::LOCATION], "/console");
 }
 
 #[tokio::test]

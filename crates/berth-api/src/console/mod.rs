@@ -228,6 +228,8 @@ fn process(st: &ConsoleState, parts: &Parts, body: &[u8], peer: Option<IpAddr>) 
     if req.path == "/console/signin" {
         return if post {
             sign_in(st, &req)
+        } else if signed_in(st, &req).is_some() {
+            redirect("/console", &[])
         } else {
             sign_in_page(&req, StatusCode::OK, None)
         };
