@@ -50,7 +50,7 @@ h1{font-size:26px;margin:8px 0 16px}h2{font-size:20px;margin:24px 0 8px}\
 .wrap{overflow-x:auto;max-width:100%}\
 table{border-collapse:collapse;background:#fff;width:100%}\
 th,td{border:1px solid #c9cfd6;padding:4px 8px;text-align:left;vertical-align:top;font-size:14px;overflow-wrap:anywhere;min-width:5.5em}\
-thead th{white-space:nowrap}\
+thead th{white-space:nowrap}.nowrap{white-space:nowrap}\
 th{background:#eef1f4}\
 form.card,section.card{background:#fff;border:1px solid #c9cfd6;padding:12px;margin:12px 0}\
 label{display:block;font-weight:bold;margin:8px 0 2px}\

@@ -868,7 +868,7 @@ fn render_report(out: &mut Out, report: &berth_doctor::Report) {
         .iter()
         .map(|c| {
             vec![
-                esc(c.check.as_str()),
+                format!("<span class=\"nowrap\">{}</span>", esc(c.check.as_str())),
                 esc(c.container.as_deref().unwrap_or("")),
                 if c.ok {
                     "<span class=\"ok\">pass</span>".to_string()
