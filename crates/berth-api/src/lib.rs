@@ -18,6 +18,7 @@
 
 pub mod auth;
 pub mod authz;
+pub mod console;
 pub mod error;
 pub mod protocol;
 mod server;

@@ -50,12 +50,15 @@ impl ApiState {
     }
 }
 
-/// The whole HTTP surface: `GET /_berth/health` and every AWS API call.
+/// The whole HTTP surface: `GET /_berth/health`, the web console under `/console`, and every
+/// AWS API call.
 pub fn router(state: Arc<ApiState>) -> Router {
+    let console = crate::console::router(state.clone());
     Router::new()
         .route("/_berth/health", get(health))
         .fallback(handle)
         .with_state(state)
+        .merge(console)
 }
 
 async fn health() -> Response {
@@ -128,7 +131,10 @@ const DRAIN_BYTES: u64 = 16 * 1024 * 1024;
 
 /// Reads a body of at most [`MAX_BODY_BYTES`]; a larger one is drained (up to [`DRAIN_BYTES`])
 /// and refused, never held in memory.
-async fn read_limited(body: axum::body::Body, declared: Option<&str>) -> Result<Bytes, ()> {
+pub(crate) async fn read_limited(
+    body: axum::body::Body,
+    declared: Option<&str>,
+) -> Result<Bytes, ()> {
     use http_body_util::BodyExt;
     let declared = declared.and_then(|v| v.parse::<u64>().ok());
     let mut body = body;

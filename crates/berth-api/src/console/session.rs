@@ -1,0 +1,292 @@
+//! Console sessions and CSRF protection.
+//!
+//! A session is created by signing in with an access key and its secret, and lives in memory
+//! only: a 256-bit id from the operating system's generator goes to the browser in an
+//! `HttpOnly; SameSite=Strict; Path=/console` cookie; the server keeps the SHA-256 of the id (a
+//! lookup never compares ids byte by byte), the access key id, the region, the per-session
+//! CSRF token and the expiry. The secret is never kept. Signing out deletes the session.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+/// The session cookie's name.
+pub const SESSION_COOKIE: &str = "berth_console";
+/// The pre-session cookie that protects the sign-in form against login CSRF (double submit).
+pub const SIGNIN_COOKIE: &str = "berth_console_signin";
+/// How long a session lasts after sign-in.
+pub const SESSION_TTL: Duration = Duration::from_secs(12 * 3600);
+/// Most sessions kept at once; sign-in is refused past it (expired ones are dropped first).
+pub const MAX_SESSIONS: usize = 10_000;
+
+/// What the server keeps about a signed-in browser.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// The access key the user signed in with; its principal is looked up on every request,
+    /// so a deleted or deactivated key ends the session.
+    pub access_key_id: String,
+    pub region: String,
+    /// The synchronizer token every state-changing form must carry.
+    pub csrf: String,
+    pub expires: Instant,
+    /// A one-shot confirmation to show on the next page (after a redirect).
+    pub flash: Option<String>,
+}
+
+/// Why a session could not be created.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SessionError {
+    #[error("too many console sessions: try again later")]
+    Full,
+}
+
+/// The server's sessions, by SHA-256 of their id.
+#[derive(Debug, Default)]
+pub struct Sessions {
+    inner: Mutex<HashMap<String, Session>>,
+}
+
+fn digest(id: &str) -> String {
+    hex::encode(Sha256::digest(id.as_bytes()))
+}
+
+/// 256 random bits from the operating system's generator, hex-encoded.
+pub fn token() -> String {
+    let mut buf = [0u8; 32];
+    berth_core::ids::random_bytes(&mut buf);
+    hex::encode(buf)
+}
+
+/// Whether two tokens are equal, in time independent of where they differ. An empty token
+/// never matches.
+pub fn tokens_match(given: &str, expected: &str) -> bool {
+    !given.is_empty() && bool::from(given.as_bytes().ct_eq(expected.as_bytes()))
+}
+
+impl Sessions {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Session>> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Creates a session; returns its id (for the cookie).
+    pub fn create(
+        &self,
+        access_key_id: &str,
+        region: &str,
+        now: Instant,
+    ) -> Result<String, SessionError> {
+        let mut map = self.lock();
+        if map.len() >= MAX_SESSIONS {
+            map.retain(|_, s| s.expires > now);
+            if map.len() >= MAX_SESSIONS {
+                return Err(SessionError::Full);
+            }
+        }
+        let id = token();
+        map.insert(
+            digest(&id),
+            Session {
+                access_key_id: access_key_id.to_string(),
+                region: region.to_string(),
+                csrf: token(),
+                expires: now + SESSION_TTL,
+                flash: None,
+            },
+        );
+        Ok(id)
+    }
+
+    /// The live session with this id (an expired one is deleted), with its flash taken.
+    pub fn get(&self, id: &str, now: Instant) -> Option<Session> {
+        let key = digest(id);
+        let mut map = self.lock();
+        let live = map.get(&key).is_some_and(|s| s.expires > now);
+        if !live {
+            map.remove(&key);
+            return None;
+        }
+        let s = map.get_mut(&key)?;
+        let view = s.clone();
+        s.flash = None;
+        Some(view)
+    }
+
+    /// Leaves a message for the session's next page.
+    pub fn flash(&self, id: &str, message: String) {
+        if let Some(s) = self.lock().get_mut(&digest(id)) {
+            s.flash = Some(message);
+        }
+    }
+
+    /// Deletes the session (sign-out, or its key is gone).
+    pub fn remove(&self, id: &str) {
+        self.lock().remove(&digest(id));
+    }
+
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// The value of cookie `name` in a `Cookie` header.
+pub fn cookie<'a>(header: &'a str, name: &str) -> Option<&'a str> {
+    header.split(';').find_map(|pair| {
+        let (k, v) = pair.trim().split_once('=')?;
+        (k == name).then_some(v)
+    })
+}
+
+/// Whether a request may come from where it says it comes from. The browser's
+/// `Sec-Fetch-Site`, when sent, must be `same-origin` (or `none`: typed by the user); an
+/// `Origin`, when sent, must be this server's own, `http://HOST` or `https://HOST` with `HOST`
+/// the request's `Host`. Chromium sends `Origin: null` for a form posted from a page served
+/// with `Referrer-Policy: no-referrer`, as the console's pages are, so `null` is left to the
+/// CSRF token (and the SameSite=Strict cookies), which must match in every case.
+pub fn origin_allowed(origin: Option<&str>, host: Option<&str>, fetch_site: Option<&str>) -> bool {
+    if fetch_site.is_some_and(|f| f != "same-origin" && f != "none") {
+        return false;
+    }
+    let Some(origin) = origin.filter(|o| *o != "null") else {
+        return true;
+    };
+    let Some(host) = host.filter(|h| !h.is_empty()) else {
+        return false;
+    };
+    let rest = origin
+        .strip_prefix("http://")
+        .or_else(|| origin.strip_prefix("https://"));
+    rest.is_some_and(|r| r.eq_ignore_ascii_case(host))
+}
+
+/// Whether `given` is the stored secret access key, compared in constant time.
+pub fn secret_matches(given: &str, stored: &str) -> bool {
+    bool::from(given.as_bytes().ct_eq(stored.as_bytes()))
+}
+
+/// `Set-Cookie` for a new session.
+pub fn session_cookie(id: &str) -> String {
+    format!(
+        "{SESSION_COOKIE}={id}; HttpOnly; SameSite=Strict; Path=/console; Max-Age={}",
+        SESSION_TTL.as_secs()
+    )
+}
+
+/// `Set-Cookie` that deletes cookie `name`.
+pub fn expired_cookie(name: &str) -> String {
+    format!("{name}=; HttpOnly; SameSite=Strict; Path=/console; Max-Age=0")
+}
+
+/// `Set-Cookie` for the sign-in form's pre-session token.
+pub fn signin_cookie(token: &str) -> String {
+    format!("{SIGNIN_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/console; Max-Age=3600")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_256_random_bits() {
+        let a = token();
+        let b = token();
+        assert_eq!(a.len(), 64);
+        assert!(a.bytes().all(|c| c.is_ascii_hexdigit()));
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn token_comparison() {
+        let t = token();
+        assert!(tokens_match(&t, &t.clone()));
+        assert!(!tokens_match("", ""));
+        assert!(!tokens_match(&t[..63], &t));
+        let mut other = t.clone().into_bytes();
+        other[10] = if other[10] == b'a' { b'b' } else { b'a' };
+        assert!(!tokens_match(&String::from_utf8_lossy(&other), &t));
+    }
+
+    #[test]
+    fn session_lifecycle() {
+        let sessions = Sessions::default();
+        let now = Instant::now();
+        let id = sessions
+            .create("AKIAEXAMPLE", "us-east-1", now)
+            .unwrap_or_default();
+        let s = sessions.get(&id, now).map(|s| s.access_key_id);
+        assert_eq!(s.as_deref(), Some("AKIAEXAMPLE"));
+        // The id is not the key it is stored under, and another id finds nothing.
+        assert!(sessions.get(&token(), now).is_none());
+        assert!(sessions.get(&digest(&id), now).is_none());
+        // Two sessions get different CSRF tokens.
+        let id2 = sessions
+            .create("AKIAEXAMPLE", "us-east-1", now)
+            .unwrap_or_default();
+        let (c1, c2) = (
+            sessions.get(&id, now).map(|s| s.csrf),
+            sessions.get(&id2, now).map(|s| s.csrf),
+        );
+        assert!(c1.is_some() && c1 != c2);
+        // Flash messages are shown once.
+        sessions.flash(&id, "created".into());
+        assert_eq!(
+            sessions.get(&id, now).and_then(|s| s.flash).as_deref(),
+            Some("created")
+        );
+        assert_eq!(sessions.get(&id, now).and_then(|s| s.flash), None);
+        // Expiry deletes; sign-out deletes.
+        assert!(sessions.get(&id, now + SESSION_TTL).is_none());
+        assert!(sessions.get(&id, now).is_none());
+        sessions.remove(&id2);
+        assert!(sessions.get(&id2, now).is_none());
+        assert!(sessions.is_empty());
+    }
+
+    #[test]
+    fn cookies_are_read_by_exact_name() {
+        let h = "a=1; berth_console_signin=pre; berth_console=sess";
+        assert_eq!(cookie(h, SESSION_COOKIE), Some("sess"));
+        assert_eq!(cookie(h, SIGNIN_COOKIE), Some("pre"));
+        assert_eq!(cookie(h, "b"), None);
+        let c = session_cookie("abc");
+        for attr in ["HttpOnly", "SameSite=Strict", "Path=/console"] {
+            assert!(c.contains(attr), "{c}");
+        }
+    }
+
+    #[test]
+    fn origin_must_be_our_own() {
+        let host = Some("127.0.0.1:4599");
+        assert!(origin_allowed(None, host, None));
+        assert!(origin_allowed(Some("http://127.0.0.1:4599"), host, None));
+        assert!(origin_allowed(
+            Some("http://127.0.0.1:4599"),
+            host,
+            Some("same-origin")
+        ));
+        assert!(!origin_allowed(Some("http://evil.example"), host, None));
+        assert!(!origin_allowed(
+            Some("http://127.0.0.1:4599.evil.example"),
+            host,
+            None
+        ));
+        assert!(!origin_allowed(Some("http://127.0.0.1:4599"), None, None));
+        // An opaque origin is left to the CSRF token, unless the browser says it is cross-site.
+        assert!(origin_allowed(Some("null"), host, Some("same-origin")));
+        assert!(!origin_allowed(Some("null"), host, Some("cross-site")));
+        assert!(!origin_allowed(None, host, Some("same-site")));
+    }
+
+    #[test]
+    fn secrets_compare_whole() {
+        assert!(secret_matches("abc/DEF+1", "abc/DEF+1"));
+        assert!(!secret_matches("abc/DEF+", "abc/DEF+1"));
+        assert!(!secret_matches("", "x"));
+    }
+}

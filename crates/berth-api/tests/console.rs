@@ -1,0 +1,264 @@
+//! The web console in-process: sign-in, the session cookie, CSRF and origin checks, sign-out,
+//! and the security headers, through the same router the server runs.
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use berth_api::{ApiState, router};
+use berth_core::RootKey;
+use berth_iam::Iam;
+use berth_store::SqliteStore;
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+
+const KEY: &str = "AKIACONSOLETEST00001";
+const SECRET: &str = "consoleTestSecret000000000000000000000000";
+const HOST: &str = "127.0.0.1:4599";
+
+fn app() -> Router {
+    let store = Arc::new(SqliteStore::in_memory().unwrap());
+    let root_key = RootKey::generate();
+    Iam::new(store.as_ref(), &root_key)
+        .ensure_root_key("000000000000", KEY, SECRET, 0)
+        .unwrap();
+    router(Arc::new(ApiState {
+        store,
+        root_key,
+        clock_offset_secs: 0,
+    }))
+}
+
+struct Answer {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    body: String,
+}
+
+impl Answer {
+    fn cookie(&self, name: &str) -> Option<String> {
+        self.headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(|c| {
+                let first = c.split(';').next()?;
+                let (k, v) = first.split_once('=')?;
+                (k == name).then(|| v.to_string())
+            })
+    }
+
+    /// The value of the first hidden field `name` in the page.
+    fn field(&self, name: &str) -> String {
+        let marker = format!("name=\"{name}\" value=\"");
+        let start = self.body.find(&marker).unwrap() + marker.len();
+        let end = self.body[start..].find('"').unwrap();
+        self.body[start..start + end].to_string()
+    }
+}
+
+async fn send(app: &Router, req: Request<Body>) -> Answer {
+    let resp = app.clone().oneshot(req).await.unwrap();
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    Answer {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    }
+}
+
+fn get(path: &str, cookie: &str) -> Request<Body> {
+    Request::builder()
+        .uri(path)
+        .header(header::HOST, HOST)
+        .header(header::COOKIE, cookie)
+        .body(Body::empty())
+        .unwrap()
+}
+
+fn post(path: &str, cookie: &str, form: &[(&str, &str)], origin: Option<&str>) -> Request<Body> {
+    let body: String = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(form)
+        .finish();
+    let mut b = Request::builder()
+        .method("POST")
+        .uri(path)
+        .header(header::HOST, HOST)
+        .header(header::COOKIE, cookie)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+    if let Some(o) = origin {
+        b = b.header(header::ORIGIN, o);
+    }
+    b.body(Body::from(body)).unwrap()
+}
+
+/// Signs in as root; returns the session cookie (`name=value`).
+async fn sign_in(app: &Router) -> String {
+    let form = send(app, get("/console/signin", "")).await;
+    let pre = form.cookie("berth_console_signin").unwrap();
+    let token = form.field("signin");
+    assert_eq!(pre, token);
+    let a = send(
+        app,
+        post(
+            "/console/signin",
+            &format!("berth_console_signin={pre}"),
+            &[
+                ("signin", &token),
+                ("access_key_id", KEY),
+                ("secret", SECRET),
+                ("region", "us-east-1"),
+            ],
+            Some(&format!("http://{HOST}")),
+        ),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+    format!("berth_console={}", a.cookie("berth_console").unwrap())
+}
+
+#[tokio::test]
+async fn without_a_session_pages_redirect_to_sign_in() {
+    let app = app();
+    let a = send(&app, get("/console/secrets", "")).await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER);
+    assert_eq!(a.headers[header::LOCATION], "/console/signin");
+    assert_eq!(a.headers[header::X_FRAME_OPTIONS], "DENY");
+    assert_eq!(a.headers[header::CACHE_CONTROL], "no-store");
+    assert!(
+        a.headers[header::CONTENT_SECURITY_POLICY]
+            .to_str()
+            .unwrap()
+            .starts_with("default-src 'none'")
+    );
+    // A forged session id is no session.
+    let a = send(
+        &app,
+        get("/console", &format!("berth_console={}", "ab".repeat(32))),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER);
+    let a = send(
+        &app,
+        post("/console/clusters", "", &[("clusterName", "x")], None),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn sign_in_checks_the_secret_and_the_pre_session_token() {
+    let app = app();
+    let form = send(&app, get("/console/signin", "")).await;
+    let pre = form.cookie("berth_console_signin").unwrap();
+    let cookie = format!("berth_console_signin={pre}");
+    let wrong = send(
+        &app,
+        post(
+            "/console/signin",
+            &cookie,
+            &[
+                ("signin", &pre),
+                ("access_key_id", KEY),
+                ("secret", "nope"),
+                ("region", "us-east-1"),
+            ],
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert!(wrong.body.contains("is not valid"));
+    assert!(wrong.cookie("berth_console").is_none());
+    // Login CSRF: the right secret without the pre-session cookie's token is refused.
+    let forged = send(
+        &app,
+        post(
+            "/console/signin",
+            "",
+            &[
+                ("signin", &pre),
+                ("access_key_id", KEY),
+                ("secret", SECRET),
+                ("region", "us-east-1"),
+            ],
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert!(forged.cookie("berth_console").is_none());
+    // The session cookie never carries the secret.
+    let session = sign_in(&app).await;
+    assert!(!session.contains(SECRET));
+    // Signed in, the sign-in page sends to the overview.
+    let again = send(&app, get("/console/signin", &session)).await;
+    assert_eq!(again.status, StatusCode::SEE_OTHER);
+    assert_eq!(again.headers[header::LOCATION], "/console");
+}
+
+#[tokio::test]
+async fn posts_need_the_session_token_and_our_origin() {
+    let app = app();
+    let session = sign_in(&app).await;
+    let page = send(&app, get("/console/clusters", &session)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let csrf = page.field("csrf");
+    assert_eq!(csrf.len(), 64);
+    let refused = [
+        post("/console/clusters", &session, &[("clusterName", "a")], None),
+        post(
+            "/console/clusters",
+            &session,
+            &[("clusterName", "b"), ("csrf", &"0".repeat(64))],
+            None,
+        ),
+        post(
+            "/console/clusters",
+            &session,
+            &[("clusterName", "c"), ("csrf", &csrf)],
+            Some("http://evil.example"),
+        ),
+    ];
+    for req in refused {
+        assert_eq!(send(&app, req).await.status, StatusCode::FORBIDDEN);
+    }
+    let listed = send(&app, get("/console/clusters", &session)).await;
+    assert!(listed.body.contains("No clusters yet"), "{}", listed.body);
+    let ok = send(
+        &app,
+        post(
+            "/console/clusters",
+            &session,
+            &[("clusterName", "made"), ("csrf", &csrf)],
+            Some(&format!("http://{HOST}")),
+        ),
+    )
+    .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+    let listed = send(&app, get("/console/clusters", &session)).await;
+    assert!(listed.body.contains("cluster made created"));
+    assert!(listed.body.contains(">made</a>"));
+}
+
+#[tokio::test]
+async fn sign_out_ends_the_session() {
+    let app = app();
+    let session = sign_in(&app).await;
+    let page = send(&app, get("/console", &session)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let csrf = page.field("csrf");
+    let out = send(
+        &app,
+        post("/console/signout", &session, &[("csrf", &csrf)], None),
+    )
+    .await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    assert_eq!(out.cookie("berth_console").as_deref(), Some(""));
+    let after = send(&app, get("/console", &session)).await;
+    assert_eq!(after.status, StatusCode::SEE_OTHER);
+}
