@@ -669,3 +669,17 @@ def test_cross_account_secret_by_full_arn_only(berth, registry, agent_factory):
     # The name is looked up in A's own account, where the role may read nothing of that name.
     assert t["stoppedReason"].startswith("Asm fetching secret from the service for shared-registry: "), t
     assert "is not authorized to perform: secretsmanager:GetSecretValue" in t["stoppedReason"], t
+
+
+def test_server_stops_at_once_while_an_agent_long_polls(berth, agent_factory):
+    """SIGTERM answers the agents' waiting polls: the server does not sit out a 20 s long poll
+    (nor the grace period)."""
+    cluster, agent = start(berth, agent_factory)
+    time.sleep(1.0)  # the agent is now inside a long poll
+    started = time.time()
+    berth.proc.terminate()
+    berth.proc.wait(timeout=15)
+    took = time.time() - started
+    assert took < 1.5, f"the server took {took:.1f}s to stop:\n{berth.log()}"
+    assert berth.proc.returncode == 0, berth.log()
+    assert "still open after the grace period" not in berth.log()

@@ -271,7 +271,11 @@ async fn serve(
         listener,
         berth_api::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown)
+    .with_graceful_shutdown(async move {
+        shutdown.await;
+        // Agents' long polls would hold their connections for up to 20 s: answer them now.
+        berth_api::services::ecs::release_polls();
+    })
     .await
     .context("serving")
 }
@@ -418,7 +422,7 @@ fn server(
                 stopped(stop).await;
                 tokio::time::sleep(SHUTDOWN_GRACE).await;
             } => {
-                tracing::info!("requests still open after the grace period (agents' long polls); exiting");
+                tracing::info!("requests still open after the grace period; exiting");
                 Ok(())
             }
         }
@@ -427,8 +431,8 @@ fn server(
     result
 }
 
-/// How long a stopping server waits for open requests (an agent's long poll holds one for up
-/// to 20 s).
+/// How long a stopping server waits for open requests (agents' long polls are answered at once
+/// when it stops: `release_polls`).
 const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// A shutdown signal (SIGINT or SIGTERM) that several tasks can wait for.
@@ -511,8 +515,7 @@ fn up(args: ServerArgs, pulls: Option<Arc<dyn berth_agent::PullObserver>>) -> an
         ));
         let server = tokio::spawn(serve(listener, state, stopped(stop.clone())));
         berth_agent::run_agent(opts, stopped(stop)).await?;
-        // The agent's own long poll may still hold a server thread for up to 20 s: give the
-        // server a moment to finish, then go.
+        // The server answers the long polls as it stops; give it a moment to finish, then go.
         match tokio::time::timeout(SHUTDOWN_GRACE, server).await {
             Ok(joined) => joined.context("the server task")?,
             Err(_) => Ok(()),

@@ -6,6 +6,7 @@
 //! channel"): a long poll under the ECS signing name that answers with the tasks placed on the
 //! agent's container instance.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
@@ -59,6 +60,17 @@ impl Signal {
             };
         }
     }
+}
+
+/// Set once the process is shutting down: agents' polls answer at once instead of waiting.
+static RELEASED: AtomicBool = AtomicBool::new(false);
+
+/// Answers every waiting `BerthPollTasks` (and Fargate poll) now, and every later one at once,
+/// so a graceful shutdown does not wait out the long polls. For the process's shutdown only:
+/// there is no way back.
+pub fn release_polls() {
+    RELEASED.store(true, Ordering::SeqCst);
+    SIGNAL.notify();
 }
 
 type Handler = fn(&Ctx<'_>, Value) -> Result<Value, WireError>;
@@ -644,7 +656,7 @@ fn poll_tasks(ctx: &Ctx<'_>, input: Value) -> Result<Value, WireError> {
         loop {
             let generation = SIGNAL.current();
             let seq = e.instance_seq(cluster, instance, &caller)?;
-            if seq != since || Instant::now() >= deadline {
+            if seq != since || Instant::now() >= deadline || RELEASED.load(Ordering::SeqCst) {
                 break;
             }
             SIGNAL.wait(generation, deadline);
