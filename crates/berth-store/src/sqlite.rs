@@ -143,6 +143,40 @@ impl Tx for SqlTx<'_> {
         }
         Ok(out)
     }
+
+    fn scan_range(
+        &self,
+        table: &str,
+        prefix: &str,
+        after: Option<&str>,
+        descending: bool,
+        limit: usize,
+    ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let end = prefix_end(prefix);
+        // The bounds: [prefix, end) narrowed by the cursor, which is exclusive.
+        let (lo, lo_op, hi, hi_op) = match (after, descending) {
+            (Some(a), false) if a >= prefix => (a, ">", end.as_str(), "<"),
+            (Some(a), true) if a < end.as_str() => (prefix, ">=", a, "<"),
+            _ => (prefix, ">=", end.as_str(), "<"),
+        };
+        let sql = format!(
+            "SELECT k, v FROM kv WHERE tbl = ?1 AND k {lo_op} ?2 AND k {hi_op} ?3 ORDER BY k {} LIMIT ?4",
+            if descending { "DESC" } else { "ASC" }
+        );
+        let mut stmt = self.0.prepare_cached(&sql)?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = stmt.query_map(params![table, lo, hi, limit], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (k, v) = row?;
+            if k.starts_with(prefix) {
+                out.push((k, v));
+            }
+        }
+        Ok(out)
+    }
 }
 
 impl Store for SqliteStore {
@@ -196,6 +230,36 @@ mod tests {
         assert!(removed);
         let again = s.write(|tx| tx.delete("t", "a/1")).unwrap();
         assert!(!again);
+    }
+
+    #[test]
+    fn scan_range_pages_both_ways() {
+        let s = SqliteStore::in_memory().unwrap();
+        s.write(|tx| -> Result<(), StoreError> {
+            for i in 0..10u32 {
+                put_json(tx, "t", &format!("p/{i:02}"), &i)?;
+            }
+            put_json(tx, "t", "o/1", &99u32)?;
+            put_json(tx, "t", "q/1", &99u32)
+        })
+        .unwrap();
+        let keys = |after: Option<&str>, desc: bool, limit: usize| -> Vec<String> {
+            s.read(|tx| tx.scan_range("t", "p/", after, desc, limit))
+                .unwrap()
+                .into_iter()
+                .map(|(k, _)| k)
+                .collect()
+        };
+        assert_eq!(keys(None, false, 3), ["p/00", "p/01", "p/02"]);
+        assert_eq!(keys(Some("p/02"), false, 3), ["p/03", "p/04", "p/05"]);
+        assert_eq!(keys(Some("p/08"), false, 3), ["p/09"]);
+        assert!(keys(Some("p/09"), false, 3).is_empty());
+        assert_eq!(keys(None, true, 2), ["p/09", "p/08"]);
+        assert_eq!(keys(Some("p/08"), true, 2), ["p/07", "p/06"]);
+        assert_eq!(keys(Some("p/01"), true, 5), ["p/00"]);
+        // A cursor outside the prefix does not leak other keys.
+        assert_eq!(keys(Some("a"), false, 2), ["p/00", "p/01"]);
+        assert_eq!(keys(Some("z"), true, 1), ["p/09"]);
     }
 
     #[test]
