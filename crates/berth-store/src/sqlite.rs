@@ -24,8 +24,13 @@ const MIGRATIONS: &[&str] = &[
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
-/// How many read-only connections a file-backed store keeps besides its writer.
-const READERS: usize = 4;
+/// How many read-only connections a file-backed store keeps besides its writer: enough for
+/// the async workers answering reads inline plus a blocking thread or two (a reader that is
+/// busy is skipped; with all busy, a read waits for one).
+const READERS: usize = 3;
+/// Each reader's page cache, in KiB (SQLite's default is 2,000 KiB per connection; the
+/// readers share the OS page cache anyway, and resident memory is a target).
+const READER_CACHE_KIB: i64 = 1024;
 
 /// A [`Store`] in one SQLite database file.
 ///
@@ -55,6 +60,7 @@ impl SqliteStore {
                     | OpenFlags::SQLITE_OPEN_URI,
             )?;
             conn.busy_timeout(Duration::from_secs(10))?;
+            conn.pragma_update(None, "cache_size", -READER_CACHE_KIB)?;
             store.readers.push(Mutex::new(conn));
         }
         Ok(store)

@@ -13,11 +13,6 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::datadir::DataDir;
 
-/// mimalloc rather than glibc's malloc: the server's requests are many small, short-lived
-/// allocations across threads, where glibc spent ~20% of the CPU (BENCHMARKS.md).
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[derive(Parser)]
 #[command(
     name = "berth",
