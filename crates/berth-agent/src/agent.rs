@@ -694,6 +694,7 @@ impl<R: ContainerRuntime, C: TaskControl> TaskRun<R, C> {
                 }
             }
             drop(auths);
+            tracing::debug!(task = %task_arn, "pulled");
             let pulled: Vec<Value> = to_make
                 .iter()
                 .map(|c| json!({ "containerName": c.name, "status": "PULLED" }))
@@ -704,6 +705,7 @@ impl<R: ContainerRuntime, C: TaskControl> TaskRun<R, C> {
                 "containers": pulled,
             }))
             .await;
+            tracing::debug!(task = %task_arn, "pull reported");
             if *stop.borrow() {
                 self.stopped_before_start(&ids).await;
                 return;
@@ -754,6 +756,7 @@ impl<R: ContainerRuntime, C: TaskControl> TaskRun<R, C> {
                 return;
             }
         }
+        tracing::debug!(task = %task_arn, "started");
         let mut running: Vec<Value> = Vec::new();
         for c in &self.task.containers {
             let Some(id) = ids.get(&c.name) else { continue };
@@ -780,6 +783,7 @@ impl<R: ContainerRuntime, C: TaskControl> TaskRun<R, C> {
         tracing::info!(task = %task_arn, "running");
         self.task_change(json!({ "status": "RUNNING", "containers": running }))
             .await;
+        tracing::debug!(task = %task_arn, "running reported");
 
         // Wait for every container to exit; an essential exit or a stop order stops the rest.
         let mut waits: JoinSet<(String, Result<i64, RuntimeError>)> = JoinSet::new();

@@ -94,13 +94,16 @@ pub fn request_context(ctx: &Ctx<'_>, extra: &[(String, Vec<String>)]) -> Contex
     )
 }
 
-/// The caller's own policy documents.
-fn identity_documents(ctx: &Ctx<'_>) -> Result<IdentityDocuments, WireError> {
+/// The caller's own policy documents (read from the store once per request).
+fn identity_documents<'c>(ctx: &'c Ctx<'_>) -> Result<&'c IdentityDocuments, WireError> {
+    if let Some(docs) = ctx.identity.get() {
+        return Ok(docs);
+    }
     let mut docs = ctx.state.iam().identity_policies(&ctx.caller.principal)?;
     if let Some(session) = &ctx.caller.session {
         docs.session = session.session_policy.clone();
     }
-    Ok(docs)
+    Ok(ctx.identity.get_or_init(|| docs))
 }
 
 /// Decides a [`Check`] for the caller.
@@ -130,7 +133,7 @@ pub fn authorize(ctx: &Ctx<'_>, check: &Check<'_>) -> Result<(), WireError> {
             mode: check.mode,
             context: &context,
         },
-        &docs,
+        docs,
     );
     for broken in &verdict.broken_documents {
         tracing::warn!(principal = %principal.arn(), error = %broken, "a stored policy no longer parses");

@@ -107,13 +107,21 @@ async fn handle(State(state): State<Arc<ApiState>>, req: Request) -> Response {
             return WireError::body_too_large(MAX_BODY_BYTES).render(Some(guess), &request_id);
         }
     };
-    // Store access and key derivation block; they run off the async workers.
-    let rid = request_id.clone();
-    let outcome =
-        tokio::task::spawn_blocking(move || process(&state, &parts, &bytes, &rid, peer)).await;
-    let resp = match outcome {
-        Ok(resp) => resp,
-        Err(e) => WireError::internal(&e).render(Some(guess), &request_id),
+    let resp = if answers_inline(header_str(&parts.headers, "x-amz-target")) {
+        // Reads: a few store reads (reader connections, which never wait for the writer) and
+        // CPU. Answered on the async worker, saving the two thread hand-offs of the blocking
+        // pool, which cost more than the call itself.
+        process(&state, &parts, &bytes, &request_id, peer)
+    } else {
+        // Writes wait for the writer connection and its fsync; the agent's long poll waits up
+        // to 20 s: these run off the async workers.
+        let rid = request_id.clone();
+        let outcome =
+            tokio::task::spawn_blocking(move || process(&state, &parts, &bytes, &rid, peer)).await;
+        match outcome {
+            Ok(resp) => resp,
+            Err(e) => WireError::internal(&e).render(Some(guess), &request_id),
+        }
     };
     tracing::debug!(
         status = resp.status().as_u16(),
@@ -122,6 +130,41 @@ async fn handle(State(state): State<Arc<ApiState>>, req: Request) -> Response {
         "request"
     );
     resp
+}
+
+/// JSON operations that only read the store (and never wait on anything but it), answered
+/// without the blocking-pool hop. GetSecretValue writes LastAccessedDate at most once a day per
+/// secret; that one write then runs on the async worker, which is the price of the list.
+/// Anything not listed (every write, the agent's long poll, all Query-protocol calls) goes to
+/// the blocking pool.
+const INLINE_OPERATIONS: &[&str] = &[
+    "secretsmanager.GetSecretValue",
+    "secretsmanager.BatchGetSecretValue",
+    "secretsmanager.DescribeSecret",
+    "secretsmanager.ListSecrets",
+    "secretsmanager.ListSecretVersionIds",
+    "secretsmanager.GetResourcePolicy",
+    "AmazonEC2ContainerServiceV20141113.DescribeClusters",
+    "AmazonEC2ContainerServiceV20141113.ListClusters",
+    "AmazonEC2ContainerServiceV20141113.DescribeTaskDefinition",
+    "AmazonEC2ContainerServiceV20141113.ListTaskDefinitions",
+    "AmazonEC2ContainerServiceV20141113.ListTaskDefinitionFamilies",
+    "AmazonEC2ContainerServiceV20141113.DescribeContainerInstances",
+    "AmazonEC2ContainerServiceV20141113.ListContainerInstances",
+    "AmazonEC2ContainerServiceV20141113.DescribeTasks",
+    "AmazonEC2ContainerServiceV20141113.ListTasks",
+    "TrentService.DescribeKey",
+    "TrentService.ListKeys",
+    "TrentService.ListAliases",
+    "TrentService.GetKeyPolicy",
+    "TrentService.Encrypt",
+    "TrentService.Decrypt",
+    "TrentService.GenerateDataKey",
+    "TrentService.GenerateDataKeyWithoutPlaintext",
+];
+
+fn answers_inline(target: Option<&str>) -> bool {
+    target.is_some_and(|t| INLINE_OPERATIONS.contains(&t))
 }
 
 /// How much of an oversized body berth reads (and throws away) before it answers, so that a
@@ -216,6 +259,7 @@ fn process(
         caller: &caller,
         request_id,
         now,
+        identity: std::cell::OnceCell::new(),
     };
     let result = match protocol {
         Protocol::Json { target_prefix, .. } => json_call(&ctx, parts, target, target_prefix, body),

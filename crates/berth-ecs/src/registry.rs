@@ -71,13 +71,32 @@ impl Ecs<'_> {
         match r.revision {
             Some(rev) => Ok(get_json(tx, T_TASKDEFS, &self.def_key(&r.family, rev))?),
             None => {
+                // Newest first with a keyed cursor (revisions are zero-padded in the key), so
+                // the latest ACTIVE revision costs a read or two, not the family's history.
+                const CHUNK: usize = 16;
                 let prefix = format!("{}{}/", self.scope(), r.family);
-                let all: Vec<(String, StoredTaskDef)> = scan_json(tx, T_TASKDEFS, &prefix)?;
-                Ok(all
-                    .into_iter()
-                    .rev()
-                    .map(|(_, d)| d)
-                    .find(|d| d.def.status == "ACTIVE"))
+                let mut after: Option<String> = None;
+                loop {
+                    let chunk =
+                        tx.scan_range(T_TASKDEFS, &prefix, after.as_deref(), true, CHUNK)?;
+                    let n = chunk.len();
+                    for (k, v) in chunk {
+                        let d: StoredTaskDef = serde_json::from_slice(&v).map_err(|source| {
+                            berth_store::StoreError::Decode {
+                                table: T_TASKDEFS.into(),
+                                key: k.clone(),
+                                source,
+                            }
+                        })?;
+                        if d.def.status == "ACTIVE" {
+                            return Ok(Some(d));
+                        }
+                        after = Some(k);
+                    }
+                    if n < CHUNK {
+                        return Ok(None);
+                    }
+                }
             }
         }
     }

@@ -55,6 +55,44 @@ fn run(ecs: &Ecs<'_>, def: &str, now: u64) -> (Vec<Task>, Vec<Failure>) {
 }
 
 #[test]
+fn a_bare_family_names_its_latest_active_revision_across_chunks() {
+    let s = store();
+    let ecs = Ecs::new(&s, A, R);
+    for _ in 0..40 {
+        ecs.register_task_definition(seed_def("s"), "root", 10)
+            .unwrap();
+    }
+    // Another family whose name extends this one's must not be taken for it.
+    let mut longer = seed_def("s");
+    longer.family = Some("private-app2".into());
+    ecs.register_task_definition(longer, "root", 10).unwrap();
+    assert_eq!(
+        ecs.describe_task_definition("private-app")
+            .unwrap()
+            .0
+            .revision,
+        40
+    );
+    // The newest 20 deregistered: the answer is further back than one chunk.
+    for rev in 21..=40 {
+        ecs.deregister_task_definition(&format!("private-app:{rev}"), 11)
+            .unwrap();
+    }
+    assert_eq!(
+        ecs.describe_task_definition("private-app")
+            .unwrap()
+            .0
+            .revision,
+        20
+    );
+    for rev in 1..=20 {
+        ecs.deregister_task_definition(&format!("private-app:{rev}"), 11)
+            .unwrap();
+    }
+    assert!(ecs.describe_task_definition("private-app").is_err());
+}
+
+#[test]
 fn revisions_never_reused_even_after_delete() {
     let s = store();
     let ecs = Ecs::new(&s, A, R);

@@ -24,6 +24,16 @@ pub const SECRETS: &str = "sm_secrets";
 /// Table of sealed values: `{account}/{region}/{name}#{version_id}` (`#` is not a name
 /// character, so one secret's prefix never covers another's).
 pub const VALUES: &str = "sm_values";
+/// ListSecrets' sort orders other than by name, as keys to nothing:
+/// `{account}/{region}/{c|m|a}/{created|last_changed|last_accessed, 20 digits}/{name}`.
+/// Kept in step with [`SECRETS`] by every write of a secret, so that a page of ListSecrets
+/// reads only the keys it needs (a keyed cursor), whatever the sort.
+pub const ORDER: &str = "sm_order";
+/// The key in [`ORDER`] saying that it covers every secret (written by
+/// [`Secrets::ensure_order_index`]; `!` is not a name or account character).
+const ORDER_BUILT: &str = "!built-v1";
+/// Keys read per step while a page of ListSecrets is filled.
+const PAGE_CHUNK: usize = 64;
 
 /// Largest resource policy.
 pub const MAX_POLICY_CHARS: usize = 20_480;
@@ -263,8 +273,46 @@ fn load(
     Ok(s.and_then(|s| live(s, now)))
 }
 
+/// A secret's sort keys: (created, last changed, last accessed or 0).
+type SortKeys = [u64; 3];
+const SORT_FIELDS: [&str; 3] = ["c", "m", "a"];
+
+fn sort_keys(s: &Secret) -> SortKeys {
+    [s.created, s.last_changed, s.last_accessed.unwrap_or(0)]
+}
+
+fn order_key(account: &str, region: &str, field: &str, value: u64, name: &str) -> String {
+    format!("{account}/{region}/{field}/{value:020}/{name}")
+}
+
+/// Writes `s` and moves its [`ORDER`] entries from `old` (its sort keys as stored, if it was).
+fn save(tx: &dyn Tx, old: Option<SortKeys>, s: &Secret) -> Result<(), SecretsError> {
+    put_json(tx, SECRETS, &secret_key(&s.account, &s.region, &s.name), s)?;
+    let new = sort_keys(s);
+    for (i, field) in SORT_FIELDS.iter().enumerate() {
+        if old.is_some_and(|o| o[i] == new[i]) {
+            continue;
+        }
+        if let Some(o) = old {
+            tx.delete(
+                ORDER,
+                &order_key(&s.account, &s.region, field, o[i], &s.name),
+            )?;
+        }
+        tx.put(
+            ORDER,
+            &order_key(&s.account, &s.region, field, new[i], &s.name),
+            b"",
+        )?;
+    }
+    Ok(())
+}
+
 fn remove_all(tx: &dyn Tx, s: &Secret) -> Result<(), SecretsError> {
     tx.delete(SECRETS, &secret_key(&s.account, &s.region, &s.name))?;
+    for (field, v) in SORT_FIELDS.iter().zip(sort_keys(s)) {
+        tx.delete(ORDER, &order_key(&s.account, &s.region, field, v, &s.name))?;
+    }
     for (k, _) in tx.scan(VALUES, &format!("{}/{}/{}#", s.account, s.region, s.name))? {
         tx.delete(VALUES, &k)?;
     }
@@ -432,8 +480,9 @@ impl<'a> Secrets<'a> {
             let mut s = load(tx, &secret.account, &secret.region, &secret.name, now)?
                 .filter(|s| s.arn == secret.arn)
                 .ok_or(SecretsError::NotFound)?;
+            let old = sort_keys(&s);
             let out = f(tx, &mut s)?;
-            put_json(tx, SECRETS, &secret_key(&s.account, &s.region, &s.name), &s)?;
+            save(tx, Some(old), &s)?;
             Ok((s, out))
         })
     }
@@ -486,7 +535,7 @@ impl<'a> Secrets<'a> {
                 });
                 put_json(tx, VALUES, &value_key(&s, &v.id), &v.sealed)?;
             }
-            put_json(tx, SECRETS, &key, &s)?;
+            save(tx, None, &s)?;
             Ok(s)
         })
     }
@@ -728,7 +777,109 @@ impl<'a> Secrets<'a> {
         Ok(s)
     }
 
-    /// ListSecrets before pagination: the region's secrets that match, sorted.
+    /// Makes sure [`ORDER`] covers every secret: a data directory written before the index
+    /// existed gets it built once, in one transaction (run at server start).
+    pub fn ensure_order_index(&self) -> Result<(), SecretsError> {
+        if self.store.read(|tx| tx.get(ORDER, ORDER_BUILT))?.is_some() {
+            return Ok(());
+        }
+        self.store.write(|tx| {
+            if tx.get(ORDER, ORDER_BUILT)?.is_some() {
+                return Ok(());
+            }
+            for (_, s) in scan_json::<Secret>(tx, SECRETS, "")? {
+                save(tx, None, &s)?;
+            }
+            tx.put(ORDER, ORDER_BUILT, b"")?;
+            Ok(())
+        })
+    }
+
+    /// One page of ListSecrets: at most `max` of the region's secrets that match, in the
+    /// query's order, after `cursor` (from the previous page), and the cursor for the next
+    /// page when there are more. Reads the keys in order from the cursor and stops once it
+    /// has `max` + 1 matches, so a page costs what it returns (plus what the filters skip),
+    /// not the whole region.
+    pub fn page(
+        &self,
+        account: &str,
+        region: &str,
+        query: &ListQuery,
+        cursor: Option<&str>,
+        max: usize,
+        now: u64,
+    ) -> Result<(Vec<Secret>, Option<String>), SecretsError> {
+        check_filters(query)?;
+        let max = max.max(1);
+        let field = match query.sort_by.as_deref() {
+            Some("name") => None,
+            Some("last-changed-date") => Some("m"),
+            Some("last-accessed-date") => Some("a"),
+            _ => Some("c"),
+        };
+        let (table, prefix) = match field {
+            None => (SECRETS, format!("{account}/{region}/")),
+            Some(f) => (ORDER, format!("{account}/{region}/{f}/")),
+        };
+        self.store.read(|tx| {
+            let mut found: Vec<(String, Secret)> = Vec::new();
+            let mut after = cursor.map(|c| format!("{prefix}{c}"));
+            'scan: loop {
+                let chunk = tx.scan_range(
+                    table,
+                    &prefix,
+                    after.as_deref(),
+                    query.descending,
+                    PAGE_CHUNK.min(max + 1),
+                )?;
+                let done = chunk.len() < PAGE_CHUNK.min(max + 1);
+                for (k, v) in chunk {
+                    let secret: Option<Secret> = match field {
+                        None => Some(serde_json::from_slice(&v).map_err(|source| {
+                            berth_store::StoreError::Decode {
+                                table: table.into(),
+                                key: k.clone(),
+                                source,
+                            }
+                        })?),
+                        // `{value:020}/{name}` after the prefix.
+                        Some(_) => match k.get(prefix.len() + 21..) {
+                            Some(name) => load(tx, account, region, name, now)?,
+                            None => None,
+                        },
+                    };
+                    let keep = secret
+                        .and_then(|s| live(s, now))
+                        .filter(|s| query.include_planned_deletion || !s.is_deleted())
+                        .filter(|s| query.filters.iter().all(|(k, vs)| filter_matches(s, k, vs)));
+                    after = Some(k.clone());
+                    if let Some(s) = keep {
+                        found.push((k, s));
+                        if found.len() > max {
+                            break 'scan;
+                        }
+                    }
+                }
+                if done {
+                    break;
+                }
+            }
+            let next = if found.len() > max {
+                found.truncate(max);
+                found
+                    .last()
+                    .and_then(|(k, _)| k.strip_prefix(&prefix))
+                    .map(str::to_string)
+            } else {
+                None
+            };
+            Ok((found.into_iter().map(|(_, s)| s).collect(), next))
+        })
+    }
+
+    /// Every matching secret of the region, in the query's order (all pages of [`page`]).
+    ///
+    /// [`page`]: Secrets::page
     pub fn list(
         &self,
         account: &str,
@@ -736,52 +887,43 @@ impl<'a> Secrets<'a> {
         query: &ListQuery,
         now: u64,
     ) -> Result<Vec<Secret>, SecretsError> {
-        for (key, values) in &query.filters {
-            if ![
-                "description",
-                "name",
-                "tag-key",
-                "tag-value",
-                "primary-region",
-                "owning-service",
-                "all",
-            ]
-            .contains(&key.as_str())
-            {
-                return Err(SecretsError::Validation(format!(
-                    "1 validation error detected: Value '{key}' at 'filters.1.member.key' failed to satisfy constraint: Member must satisfy enum value set: [all, name, tag-key, description, tag-value, primary-region, owning-service]"
-                )));
-            }
-            if values.is_empty() {
-                return Err(SecretsError::InvalidParameter(
-                    "Invalid filter values: a filter needs at least one value".into(),
-                ));
+        let mut out = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let (page, next) = self.page(account, region, query, cursor.as_deref(), 100, now)?;
+            out.extend(page);
+            match next {
+                Some(c) => cursor = Some(c),
+                None => return Ok(out),
             }
         }
-        let all: Vec<(String, Secret)> = self
-            .store
-            .read(|tx| scan_json(tx, SECRETS, &format!("{account}/{region}/")))?;
-        let mut out: Vec<Secret> = all
-            .into_iter()
-            .filter_map(|(_, s)| live(s, now))
-            .filter(|s| query.include_planned_deletion || !s.is_deleted())
-            .filter(|s| query.filters.iter().all(|(k, vs)| filter_matches(s, k, vs)))
-            .collect();
-        let by = query.sort_by.as_deref().unwrap_or("created-date");
-        out.sort_by(|a, b| {
-            let ord = match by {
-                "name" => a.name.cmp(&b.name),
-                "last-changed-date" => a.last_changed.cmp(&b.last_changed),
-                "last-accessed-date" => a.last_accessed.cmp(&b.last_accessed),
-                _ => a.created.cmp(&b.created),
-            };
-            ord.then_with(|| a.name.cmp(&b.name))
-        });
-        if query.descending {
-            out.reverse();
-        }
-        Ok(out)
     }
+}
+
+fn check_filters(query: &ListQuery) -> Result<(), SecretsError> {
+    for (key, values) in &query.filters {
+        if ![
+            "description",
+            "name",
+            "tag-key",
+            "tag-value",
+            "primary-region",
+            "owning-service",
+            "all",
+        ]
+        .contains(&key.as_str())
+        {
+            return Err(SecretsError::Validation(format!(
+                "1 validation error detected: Value '{key}' at 'filters.1.member.key' failed to satisfy constraint: Member must satisfy enum value set: [all, name, tag-key, description, tag-value, primary-region, owning-service]"
+            )));
+        }
+        if values.is_empty() {
+            return Err(SecretsError::InvalidParameter(
+                "Invalid filter values: a filter needs at least one value".into(),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn merge_tags(existing: &mut Vec<Tag>, new: &[Tag]) -> Result<(), SecretsError> {

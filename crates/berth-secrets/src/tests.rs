@@ -291,3 +291,265 @@ fn value_input_rules() {
         Err(SecretsError::Validation(_))
     ));
 }
+
+/// A store that counts the rows its transactions hand out.
+struct Counting {
+    inner: SqliteStore,
+    rows: std::sync::atomic::AtomicUsize,
+}
+
+struct CountingTx<'a> {
+    inner: &'a dyn Tx,
+    rows: &'a std::sync::atomic::AtomicUsize,
+}
+
+impl Tx for CountingTx<'_> {
+    fn get(&self, table: &str, key: &str) -> Result<Option<Vec<u8>>, berth_store::StoreError> {
+        let r = self.inner.get(table, key)?;
+        self.rows.fetch_add(
+            usize::from(r.is_some()),
+            std::sync::atomic::Ordering::Relaxed,
+        );
+        Ok(r)
+    }
+    fn put(&self, table: &str, key: &str, value: &[u8]) -> Result<(), berth_store::StoreError> {
+        self.inner.put(table, key, value)
+    }
+    fn delete(&self, table: &str, key: &str) -> Result<bool, berth_store::StoreError> {
+        self.inner.delete(table, key)
+    }
+    fn scan(
+        &self,
+        table: &str,
+        prefix: &str,
+    ) -> Result<Vec<(String, Vec<u8>)>, berth_store::StoreError> {
+        let r = self.inner.scan(table, prefix)?;
+        self.rows
+            .fetch_add(r.len(), std::sync::atomic::Ordering::Relaxed);
+        Ok(r)
+    }
+    fn scan_range(
+        &self,
+        table: &str,
+        prefix: &str,
+        after: Option<&str>,
+        descending: bool,
+        limit: usize,
+    ) -> Result<Vec<(String, Vec<u8>)>, berth_store::StoreError> {
+        let r = self
+            .inner
+            .scan_range(table, prefix, after, descending, limit)?;
+        self.rows
+            .fetch_add(r.len(), std::sync::atomic::Ordering::Relaxed);
+        Ok(r)
+    }
+}
+
+impl Store for Counting {
+    fn read_tx(
+        &self,
+        f: &mut dyn FnMut(&dyn Tx) -> Result<(), berth_store::StoreError>,
+    ) -> Result<(), berth_store::StoreError> {
+        self.inner.read_tx(&mut |tx| {
+            f(&CountingTx {
+                inner: tx,
+                rows: &self.rows,
+            })
+        })
+    }
+    fn write_tx(
+        &self,
+        f: &mut dyn FnMut(&dyn Tx) -> Result<(), berth_store::StoreError>,
+    ) -> Result<(), berth_store::StoreError> {
+        self.inner.write_tx(f)
+    }
+}
+
+fn tagged(name: &str, team: &str) -> NewSecret {
+    NewSecret {
+        tags: vec![Tag {
+            key: "team".into(),
+            value: team.into(),
+        }],
+        ..new_secret(name)
+    }
+}
+
+/// Pages through everything with `max` per page; returns the names and the page count.
+fn all_pages(sm: &Secrets<'_>, q: &ListQuery, max: usize, now: u64) -> (Vec<String>, usize) {
+    let mut names = Vec::new();
+    let mut cursor: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let (page, next) = sm.page(A, R, q, cursor.as_deref(), max, now).unwrap();
+        pages += 1;
+        assert!(page.len() <= max);
+        names.extend(page.into_iter().map(|s| s.name));
+        match next {
+            Some(c) => cursor = Some(c),
+            None => return (names, pages),
+        }
+    }
+}
+
+#[test]
+fn list_pages_with_a_keyed_cursor_in_every_order() {
+    let s = SqliteStore::in_memory().unwrap();
+    let sm = Secrets::new(&s);
+    // Created at 100 + i, names in the reverse order of creation; every third is "red".
+    let mut made = Vec::new();
+    for i in 0..25u64 {
+        let name = format!("s{:02}", 50 - i);
+        let team = if i % 3 == 0 { "red" } else { "blue" };
+        made.push(sm.create(tagged(&name, team), None, 100 + i).unwrap());
+    }
+    // Touch a few on a later day so that last-accessed differs.
+    sm.touch(&made[4], "none", 200_000).unwrap();
+    sm.touch(&made[2], "none", 300_000).unwrap();
+    // One secret in another region must never show.
+    let other = NewSecret {
+        region: "eu-west-1".into(),
+        arn: new_arn(A, "eu-west-1", "s99"),
+        ..new_secret("s99")
+    };
+    sm.create(other, None, 1).unwrap();
+    let now = 400_000;
+    let by_created: Vec<String> = made.iter().map(|s| s.name.clone()).collect();
+    let q = ListQuery::default();
+    for max in [1, 4, 7, 25, 100] {
+        let (names, pages) = all_pages(&sm, &q, max, now);
+        assert_eq!(names, by_created, "max {max}");
+        assert_eq!(pages, 25usize.div_ceil(max).max(1), "max {max}");
+    }
+    let desc = ListQuery {
+        descending: true,
+        ..ListQuery::default()
+    };
+    let mut rev = by_created.clone();
+    rev.reverse();
+    assert_eq!(all_pages(&sm, &desc, 4, now).0, rev);
+    let by_name = ListQuery {
+        sort_by: Some("name".into()),
+        ..ListQuery::default()
+    };
+    let mut sorted = by_created.clone();
+    sorted.sort();
+    assert_eq!(all_pages(&sm, &by_name, 6, now).0, sorted);
+    let by_name_desc = ListQuery {
+        sort_by: Some("name".into()),
+        descending: true,
+        ..ListQuery::default()
+    };
+    assert_eq!(all_pages(&sm, &by_name_desc, 6, now).0, rev_sorted(&sorted));
+    // Last accessed: never-accessed first (by name on ties... by key: value then name).
+    let by_access = ListQuery {
+        sort_by: Some("last-accessed-date".into()),
+        ..ListQuery::default()
+    };
+    let names = all_pages(&sm, &by_access, 5, now).0;
+    assert_eq!(&names[23..], [made[4].name.clone(), made[2].name.clone()]);
+    assert_eq!(names.len(), 25);
+    // Filters: only the red ones, across pages, in order.
+    let red = ListQuery {
+        filters: vec![("tag-value".into(), vec!["red".into()])],
+        ..ListQuery::default()
+    };
+    let want: Vec<String> = by_created
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % 3 == 0)
+        .map(|(_, n)| n.clone())
+        .collect();
+    assert_eq!(all_pages(&sm, &red, 2, now).0, want);
+    assert_eq!(sm.list(A, R, &red, now).unwrap().len(), 9);
+    // Deleted secrets are left out unless asked for; an update keeps the index in step.
+    sm.delete(&made[0], None, false, 300).unwrap();
+    let (names, _) = all_pages(&sm, &q, 10, now);
+    assert_eq!(names.len(), 24);
+    assert!(!names.contains(&made[0].name));
+    let with_deleted = ListQuery {
+        include_planned_deletion: true,
+        sort_by: Some("last-changed-date".into()),
+        ..ListQuery::default()
+    };
+    let (names, _) = all_pages(&sm, &with_deleted, 10, now);
+    assert!(names.contains(&made[0].name));
+    assert_eq!(names.len(), 25);
+    // A tag changes LastChangedDate: that secret moves to the end of that order.
+    sm.tag(&made[5], &[], 350).unwrap();
+    let (names, _) = all_pages(&sm, &with_deleted, 10, now);
+    assert_eq!(names.last(), Some(&made[5].name));
+    assert_eq!(names.len(), 25);
+    // Forced deletion removes its index entries.
+    sm.delete(&made[1], None, true, 301).unwrap();
+    assert_eq!(all_pages(&sm, &with_deleted, 10, now).0.len(), 24);
+    let leftovers = s
+        .read(|tx| tx.scan(ORDER, &format!("{A}/{R}/")))
+        .unwrap()
+        .len();
+    assert_eq!(leftovers, 24 * 3);
+}
+
+fn rev_sorted(v: &[String]) -> Vec<String> {
+    let mut r = v.to_vec();
+    r.reverse();
+    r
+}
+
+#[test]
+fn a_page_reads_only_what_it_needs() {
+    let s = Counting {
+        inner: SqliteStore::in_memory().unwrap(),
+        rows: std::sync::atomic::AtomicUsize::new(0),
+    };
+    let sm = Secrets::new(&s);
+    for i in 0..1_000u64 {
+        sm.create(tagged(&format!("n{i:04}"), "blue"), None, i)
+            .unwrap();
+    }
+    let reads = |q: &ListQuery, cursor: Option<&str>, max: usize| {
+        s.rows.store(0, std::sync::atomic::Ordering::Relaxed);
+        let (page, next) = sm.page(A, R, q, cursor, max, 10_000).unwrap();
+        assert_eq!(page.len(), max);
+        (s.rows.load(std::sync::atomic::Ordering::Relaxed), next)
+    };
+    for q in [
+        ListQuery::default(),
+        ListQuery {
+            sort_by: Some("name".into()),
+            ..ListQuery::default()
+        },
+    ] {
+        let (rows, next) = reads(&q, None, 10);
+        // Index keys and secrets of the page plus the one that tells a next page exists.
+        assert!(rows <= 2 * 11, "{rows} rows read for a page of 10");
+        let (rows, _) = reads(&q, next.as_deref(), 10);
+        assert!(rows <= 2 * 11, "{rows} rows read for the second page");
+    }
+}
+
+#[test]
+fn order_index_is_built_for_old_data() {
+    let s = SqliteStore::in_memory().unwrap();
+    let sm = Secrets::new(&s);
+    sm.create(new_secret("b"), None, 1).unwrap();
+    sm.create(new_secret("a"), None, 2).unwrap();
+    // As a data dir from before the index: no ORDER entries at all.
+    s.write(|tx| -> Result<(), berth_store::StoreError> {
+        for (k, _) in tx.scan(ORDER, "")? {
+            tx.delete(ORDER, &k)?;
+        }
+        Ok(())
+    })
+    .unwrap();
+    assert!(sm.list(A, R, &ListQuery::default(), 3).unwrap().is_empty());
+    sm.ensure_order_index().unwrap();
+    sm.ensure_order_index().unwrap();
+    let names: Vec<String> = sm
+        .list(A, R, &ListQuery::default(), 3)
+        .unwrap()
+        .into_iter()
+        .map(|s| s.name)
+        .collect();
+    assert_eq!(names, ["b", "a"]);
+}

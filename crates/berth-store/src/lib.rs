@@ -43,6 +43,17 @@ pub trait Tx {
     fn delete(&self, table: &str, key: &str) -> Result<bool, StoreError>;
     /// Every key of `table` starting with `prefix`, in key order.
     fn scan(&self, table: &str, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError>;
+    /// A keyed cursor: at most `limit` keys of `table` starting with `prefix` that come after
+    /// `after` (strictly) in the scan's direction — ascending key order, or descending when
+    /// `descending` (then "after" means "before" in key order). Reads only the rows returned.
+    fn scan_range(
+        &self,
+        table: &str,
+        prefix: &str,
+        after: Option<&str>,
+        descending: bool,
+        limit: usize,
+    ) -> Result<Vec<(String, Vec<u8>)>, StoreError>;
 }
 
 /// A transactional key-value store. Implementations must make each `write` atomic and durable

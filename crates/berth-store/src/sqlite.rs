@@ -1,10 +1,11 @@
 //! The embedded default: one SQLite file in WAL mode with `synchronous=FULL`.
 
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
 use crate::{Store, StoreError, Tx};
 
@@ -23,18 +24,46 @@ const MIGRATIONS: &[&str] = &[
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
+/// How many read-only connections a file-backed store keeps besides its writer: enough for
+/// the async workers answering reads inline plus a blocking thread or two (a reader that is
+/// busy is skipped; with all busy, a read waits for one).
+const READERS: usize = 3;
+/// Each reader's page cache, in KiB (SQLite's default is 2,000 KiB per connection; the
+/// readers share the OS page cache anyway, and resident memory is a target).
+const READER_CACHE_KIB: i64 = 1024;
+
 /// A [`Store`] in one SQLite database file.
 ///
 /// Several processes may open the same file (the server and `berth account create`): SQLite's
 /// locking serialises their writes and `busy_timeout` makes a writer wait rather than fail.
+///
+/// Within the process, writes go through the one writer connection (behind a mutex, so they
+/// are serialised here rather than in SQLite's busy loop); read transactions go to a small pool
+/// of read-only connections, which in WAL mode read a consistent snapshot of the last commit
+/// without waiting for the writer (a reader never waits behind a writer's fsync). An in-memory
+/// store has no pool: another connection would be another database.
 pub struct SqliteStore {
-    conn: Mutex<Connection>,
+    writer: Mutex<Connection>,
+    readers: Vec<Mutex<Connection>>,
+    next_reader: AtomicUsize,
 }
 
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
-        Self::init(Connection::open(path)?)
+        let mut store = Self::init(Connection::open(path)?)?;
+        for _ in 0..READERS {
+            let conn = Connection::open_with_flags(
+                path,
+                OpenFlags::SQLITE_OPEN_READ_ONLY
+                    | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                    | OpenFlags::SQLITE_OPEN_URI,
+            )?;
+            conn.busy_timeout(Duration::from_secs(10))?;
+            conn.pragma_update(None, "cache_size", -READER_CACHE_KIB)?;
+            store.readers.push(Mutex::new(conn));
+        }
+        Ok(store)
     }
 
     /// A private in-memory database, for tests of the domain crates.
@@ -49,33 +78,66 @@ impl SqliteStore {
         conn.execute_batch("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")?;
         migrate(&mut conn)?;
         Ok(SqliteStore {
-            conn: Mutex::new(conn),
+            writer: Mutex::new(conn),
+            readers: Vec::new(),
+            next_reader: AtomicUsize::new(0),
         })
     }
 
     /// The schema version the open database is at.
     pub fn schema_version(&self) -> Result<i64, StoreError> {
-        let conn = self.lock();
+        let conn = lock(&self.writer);
         Ok(conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
-        // A panic while holding the lock cannot leave a transaction half-applied (it is rolled
-        // back when dropped), so a poisoned lock is safe to reuse.
-        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    /// A reader connection: the first free one from a rotating start, else wait for one.
+    fn reader(&self) -> MutexGuard<'_, Connection> {
+        let Some(n) = std::num::NonZeroUsize::new(self.readers.len()) else {
+            return lock(&self.writer);
+        };
+        let start = self.next_reader.fetch_add(1, Ordering::Relaxed) % n.get();
+        for i in 0..n.get() {
+            match self.readers[(start + i) % n.get()].try_lock() {
+                Ok(g) => return g,
+                Err(std::sync::TryLockError::Poisoned(p)) => return p.into_inner(),
+                Err(std::sync::TryLockError::WouldBlock) => {}
+            }
+        }
+        lock(&self.readers[start])
     }
+}
 
-    fn with_tx(
-        &self,
-        behavior: TransactionBehavior,
-        f: &mut dyn FnMut(&dyn Tx) -> Result<(), StoreError>,
-    ) -> Result<(), StoreError> {
-        let mut conn = self.lock();
-        let tx = conn.transaction_with_behavior(behavior)?;
-        f(&SqlTx(&tx))?;
-        tx.commit()?;
-        Ok(())
+fn lock(m: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
+    // A panic while holding the lock cannot leave a transaction open (the guard in `run_tx`
+    // rolls it back when unwinding), so a poisoned lock is safe to reuse.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Runs `f` in a transaction opened with `begin` on `conn`: committed when `f` returns `Ok`,
+/// rolled back otherwise (and when `f` panics). The statements are prepared once per
+/// connection.
+fn run_tx(
+    conn: &Connection,
+    begin: &str,
+    f: &mut dyn FnMut(&dyn Tx) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    struct Open<'c>(Option<&'c Connection>);
+    impl Drop for Open<'_> {
+        fn drop(&mut self) {
+            if let Some(conn) = self.0 {
+                // Nothing to report to: the transaction's outcome is already an error.
+                let _ = conn
+                    .prepare_cached("ROLLBACK")
+                    .and_then(|mut s| s.execute([]));
+            }
+        }
     }
+    conn.prepare_cached(begin)?.execute([])?;
+    let mut open = Open(Some(conn));
+    f(&SqlTx(conn))?;
+    conn.prepare_cached("COMMIT")?.execute([])?;
+    open.0 = None;
+    Ok(())
 }
 
 fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
@@ -95,7 +157,7 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
-struct SqlTx<'a>(&'a rusqlite::Transaction<'a>);
+struct SqlTx<'a>(&'a Connection);
 
 /// The smallest string greater than every string that starts with `prefix` (keys are ASCII).
 fn prefix_end(prefix: &str) -> String {
@@ -143,6 +205,40 @@ impl Tx for SqlTx<'_> {
         }
         Ok(out)
     }
+
+    fn scan_range(
+        &self,
+        table: &str,
+        prefix: &str,
+        after: Option<&str>,
+        descending: bool,
+        limit: usize,
+    ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let end = prefix_end(prefix);
+        // The bounds: [prefix, end) narrowed by the cursor, which is exclusive.
+        let (lo, lo_op, hi, hi_op) = match (after, descending) {
+            (Some(a), false) if a >= prefix => (a, ">", end.as_str(), "<"),
+            (Some(a), true) if a < end.as_str() => (prefix, ">=", a, "<"),
+            _ => (prefix, ">=", end.as_str(), "<"),
+        };
+        let sql = format!(
+            "SELECT k, v FROM kv WHERE tbl = ?1 AND k {lo_op} ?2 AND k {hi_op} ?3 ORDER BY k {} LIMIT ?4",
+            if descending { "DESC" } else { "ASC" }
+        );
+        let mut stmt = self.0.prepare_cached(&sql)?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = stmt.query_map(params![table, lo, hi, limit], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (k, v) = row?;
+            if k.starts_with(prefix) {
+                out.push((k, v));
+            }
+        }
+        Ok(out)
+    }
 }
 
 impl Store for SqliteStore {
@@ -150,14 +246,14 @@ impl Store for SqliteStore {
         &self,
         f: &mut dyn FnMut(&dyn Tx) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
-        self.with_tx(TransactionBehavior::Deferred, f)
+        run_tx(&self.reader(), "BEGIN DEFERRED", f)
     }
 
     fn write_tx(
         &self,
         f: &mut dyn FnMut(&dyn Tx) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
-        self.with_tx(TransactionBehavior::Immediate, f)
+        run_tx(&lock(&self.writer), "BEGIN IMMEDIATE", f)
     }
 }
 
@@ -199,6 +295,36 @@ mod tests {
     }
 
     #[test]
+    fn scan_range_pages_both_ways() {
+        let s = SqliteStore::in_memory().unwrap();
+        s.write(|tx| -> Result<(), StoreError> {
+            for i in 0..10u32 {
+                put_json(tx, "t", &format!("p/{i:02}"), &i)?;
+            }
+            put_json(tx, "t", "o/1", &99u32)?;
+            put_json(tx, "t", "q/1", &99u32)
+        })
+        .unwrap();
+        let keys = |after: Option<&str>, desc: bool, limit: usize| -> Vec<String> {
+            s.read(|tx| tx.scan_range("t", "p/", after, desc, limit))
+                .unwrap()
+                .into_iter()
+                .map(|(k, _)| k)
+                .collect()
+        };
+        assert_eq!(keys(None, false, 3), ["p/00", "p/01", "p/02"]);
+        assert_eq!(keys(Some("p/02"), false, 3), ["p/03", "p/04", "p/05"]);
+        assert_eq!(keys(Some("p/08"), false, 3), ["p/09"]);
+        assert!(keys(Some("p/09"), false, 3).is_empty());
+        assert_eq!(keys(None, true, 2), ["p/09", "p/08"]);
+        assert_eq!(keys(Some("p/08"), true, 2), ["p/07", "p/06"]);
+        assert_eq!(keys(Some("p/01"), true, 5), ["p/00"]);
+        // A cursor outside the prefix does not leak other keys.
+        assert_eq!(keys(Some("a"), false, 2), ["p/00", "p/01"]);
+        assert_eq!(keys(Some("z"), true, 1), ["p/09"]);
+    }
+
+    #[test]
     fn failed_closure_rolls_back() {
         let s = SqliteStore::in_memory().unwrap();
         let r: Result<(), TestError> = s.write(|tx| {
@@ -222,16 +348,51 @@ mod tests {
         assert_eq!(s.schema_version().unwrap(), SCHEMA_VERSION);
         let v: Option<String> = s.read(|tx| get_json(tx, "t", "k")).unwrap();
         assert_eq!(v.as_deref(), Some("v"));
-        let mode: String = s
-            .lock()
+        let mode: String = lock(&s.writer)
             .query_row("PRAGMA journal_mode", [], |r| r.get(0))
             .unwrap();
         assert_eq!(mode, "wal");
-        let sync: i64 = s
-            .lock()
+        let sync: i64 = lock(&s.writer)
             .query_row("PRAGMA synchronous", [], |r| r.get(0))
             .unwrap();
         assert_eq!(sync, 2, "synchronous must be FULL");
+    }
+
+    #[test]
+    fn readers_see_every_commit_and_cannot_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = SqliteStore::open(&dir.path().join("berth.db")).unwrap();
+        assert_eq!(s.readers.len(), READERS);
+        for i in 0..(2 * READERS as u32) {
+            s.write(|tx| put_json(tx, "t", "k", &i)).unwrap();
+            // Each read may land on another reader connection: each sees the last commit.
+            let v: Option<u32> = s.read(|tx| get_json(tx, "t", "k")).unwrap();
+            assert_eq!(v, Some(i));
+        }
+        // A write inside a read transaction is refused, not silently applied.
+        assert!(s.read(|tx| tx.put("t", "k", b"1")).is_err());
+        // A read that holds one reader does not stop another read or a write.
+        s.read(|_| -> Result<(), StoreError> {
+            let v: Option<u32> = s.read(|tx| get_json(tx, "t", "k"))?;
+            assert!(v.is_some());
+            s.write(|tx| put_json(tx, "t", "k2", &1u32))
+        })
+        .unwrap();
+    }
+
+    #[test]
+    fn a_panic_inside_a_transaction_rolls_it_back() {
+        let s = SqliteStore::in_memory().unwrap();
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _ = s.write(|tx| -> Result<(), StoreError> {
+                put_json(tx, "t", "k", &1u32)?;
+                panic!("boom")
+            });
+        }));
+        assert!(r.is_err());
+        let v: Option<u32> = s.read(|tx| get_json(tx, "t", "k")).unwrap();
+        assert_eq!(v, None);
+        s.write(|tx| put_json(tx, "t", "k", &2u32)).unwrap();
     }
 
     #[test]

@@ -208,6 +208,8 @@ fn prepare_server(args: &ServerArgs) -> anyhow::Result<Prepared> {
     let root_key = dir.root_key()?;
     let store = Arc::new(dir.store()?);
     let iam = berth_iam::Iam::new(store.as_ref(), &root_key);
+    // ListSecrets' order index: built once for a data dir written before it existed.
+    berth_secrets::Secrets::new(store.as_ref()).ensure_order_index()?;
     let env_key = std::env::var("BERTH_ROOT_ACCESS_KEY_ID")
         .ok()
         .filter(|s| !s.is_empty());

@@ -19,6 +19,10 @@ pub struct Ctx<'a> {
     pub caller: &'a Caller,
     pub request_id: &'a str,
     pub now: SystemTime,
+    /// The caller's identity policy documents, read once per request on first use (a call that
+    /// authorises twice, like GetSecretValue's own check and KMS's as the caller, reads them
+    /// once). Lives only as long as the request.
+    pub identity: std::cell::OnceCell<berth_iam::authz::IdentityDocuments>,
 }
 
 impl Ctx<'_> {

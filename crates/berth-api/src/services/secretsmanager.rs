@@ -411,18 +411,39 @@ fn batch_get_secret_value(ctx: &Ctx<'_>, input: &Value) -> Result<Value, WireErr
                 filters: filters_of(input)?,
                 ..ListQuery::default()
             };
-            secrets(ctx)
-                .list(ctx.account(), &ctx.caller.region, &query, ctx.now_secs())?
-                .into_iter()
-                .map(|s| s.arn)
-                .collect()
+            let max = page_max(input, 20)?;
+            let cursor = page_cursor(input)?;
+            let (page, next) = secrets(ctx).page(
+                ctx.account(),
+                &ctx.caller.region,
+                &query,
+                cursor.as_deref(),
+                max,
+                ctx.now_secs(),
+            )?;
+            let ids: Vec<String> = page.into_iter().map(|s| s.arn).collect();
+            let (values, errors) = batch_values(ctx, &ids);
+            let mut out = json!({"SecretValues": values, "Errors": errors});
+            if let Some(c) = next {
+                out["NextToken"] = cursor_token(&c).into();
+            }
+            return Ok(out);
         }
     };
     let (start, max) = page_args(input, 20)?;
+    let end = (start + max).min(ids.len());
+    let (values, errors) = batch_values(ctx, &ids[start.min(end)..end]);
+    let mut out = json!({"SecretValues": values, "Errors": errors});
+    if end < ids.len() {
+        out["NextToken"] = next_token(end).into();
+    }
+    Ok(out)
+}
+
+fn batch_values(ctx: &Ctx<'_>, ids: &[String]) -> (Vec<Value>, Vec<Value>) {
     let mut values = Vec::new();
     let mut errors = Vec::new();
-    let end = (start + max).min(ids.len());
-    for id in ids.iter().take(end).skip(start) {
+    for id in ids {
         let one = find(ctx, id, "secretsmanager:GetSecretValue")
             .and_then(|s| read_value(ctx, &s, None, None));
         match one {
@@ -434,11 +455,7 @@ fn batch_get_secret_value(ctx: &Ctx<'_>, input: &Value) -> Result<Value, WireErr
             })),
         }
     }
-    let mut out = json!({"SecretValues": values, "Errors": errors});
-    if end < ids.len() {
-        out["NextToken"] = next_token(end).into();
-    }
-    Ok(out)
+    (values, errors)
 }
 
 fn put_secret_value(ctx: &Ctx<'_>, input: &Value) -> Result<Value, WireError> {
@@ -630,39 +647,62 @@ fn next_token(offset: usize) -> String {
     B64.encode(format!("berth-page:{offset}"))
 }
 
-/// (offset, page size) from NextToken and MaxResults.
+/// (offset, page size) from NextToken and MaxResults, for lists paged by position.
 fn page_args(input: &Value, max_default: usize) -> Result<(usize, usize), WireError> {
-    let max = match opt_i64(input, "MaxResults")? {
-        None => max_default,
-        Some(n) if (1..=100).contains(&n) => n as usize,
-        Some(n) => {
-            return Err(WireError::client(
-                "ValidationException",
-                format!(
-                    "1 validation error detected: Value '{n}' at 'maxResults' failed to satisfy constraint: Member must have value {}",
-                    if n < 1 {
-                        "greater than or equal to 1"
-                    } else {
-                        "less than or equal to 100"
-                    }
-                ),
-            ));
-        }
-    };
+    let max = page_max(input, max_default)?;
     let start = match opt_str(input, "NextToken")? {
         None => 0,
-        Some(t) => B64
-            .decode(t)
-            .ok()
-            .and_then(|b| String::from_utf8(b).ok())
+        Some(t) => token_text(t)
             .and_then(|s| s.strip_prefix("berth-page:").and_then(|n| n.parse().ok()))
-            .ok_or_else(|| {
-                WireError::from(SecretsError::InvalidNextToken(
-                    "The NextToken value is invalid.".into(),
-                ))
-            })?,
+            .ok_or_else(invalid_token)?,
     };
     Ok((start, max))
+}
+
+fn invalid_token() -> WireError {
+    WireError::from(SecretsError::InvalidNextToken(
+        "The NextToken value is invalid.".into(),
+    ))
+}
+
+fn token_text(t: &str) -> Option<String> {
+    B64.decode(t).ok().and_then(|b| String::from_utf8(b).ok())
+}
+
+/// A keyed cursor (the last key of the previous page) as a NextToken.
+fn cursor_token(cursor: &str) -> String {
+    B64.encode(format!("berth-cursor:{cursor}"))
+}
+
+/// The cursor a NextToken of [`cursor_token`] carries.
+fn page_cursor(input: &Value) -> Result<Option<String>, WireError> {
+    match opt_str(input, "NextToken")? {
+        None => Ok(None),
+        Some(t) => token_text(t)
+            .and_then(|s| s.strip_prefix("berth-cursor:").map(str::to_string))
+            .filter(|c| c.is_ascii() && !c.chars().any(|ch| ch.is_ascii_control()))
+            .map(Some)
+            .ok_or_else(invalid_token),
+    }
+}
+
+/// MaxResults: 1–100, `max_default` when absent.
+fn page_max(input: &Value, max_default: usize) -> Result<usize, WireError> {
+    match opt_i64(input, "MaxResults")? {
+        None => Ok(max_default),
+        Some(n) if (1..=100).contains(&n) => Ok(n as usize),
+        Some(n) => Err(WireError::client(
+            "ValidationException",
+            format!(
+                "1 validation error detected: Value '{n}' at 'maxResults' failed to satisfy constraint: Member must have value {}",
+                if n < 1 {
+                    "greater than or equal to 1"
+                } else {
+                    "less than or equal to 100"
+                }
+            ),
+        )),
+    }
 }
 
 fn list_secrets(ctx: &Ctx<'_>, input: &Value) -> Result<Value, WireError> {
@@ -684,19 +724,24 @@ fn list_secrets(ctx: &Ctx<'_>, input: &Value) -> Result<Value, WireError> {
         sort_by: opt_str(input, "SortBy")?.map(str::to_string),
         descending,
     };
-    let (start, max) = page_args(input, 100)?;
+    let max = page_max(input, 100)?;
+    let cursor = page_cursor(input)?;
     ctx.authorize("secretsmanager:ListSecrets", "*")?;
-    let all = secrets(ctx).list(ctx.account(), &ctx.caller.region, &query, ctx.now_secs())?;
-    let end = (start + max).min(all.len());
-    let list: Vec<Value> = all
+    let (page, next) = secrets(ctx).page(
+        ctx.account(),
+        &ctx.caller.region,
+        &query,
+        cursor.as_deref(),
+        max,
+        ctx.now_secs(),
+    )?;
+    let list: Vec<Value> = page
         .iter()
-        .take(end)
-        .skip(start)
         .map(|s| describe_json(s, "SecretVersionsToStages"))
         .collect();
     let mut out = json!({ "SecretList": list });
-    if end < all.len() {
-        out["NextToken"] = next_token(end).into();
+    if let Some(c) = next {
+        out["NextToken"] = cursor_token(&c).into();
     }
     Ok(out)
 }
