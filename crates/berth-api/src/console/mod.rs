@@ -326,6 +326,7 @@ pub(crate) fn call(
         caller: &caller,
         request_id: &request_id,
         now: st.api.now(),
+        identity: std::cell::OnceCell::new(),
     };
     let result = match service {
         Service::Ecs => services::ecs::dispatch(&ctx, operation, input),
@@ -359,6 +360,7 @@ pub(crate) fn authorize(
         caller: &caller,
         request_id: &request_id,
         now: st.api.now(),
+        identity: std::cell::OnceCell::new(),
     };
     crate::authz::authorize(&ctx, check)
 }
