@@ -403,23 +403,28 @@ class UpProcess:
         self._log.close()
 
 
+def run_private_app_on(up, registry):
+    """Waits for `berth up`'s agent, runs the private image on it; returns the STOPPED task."""
+    ecs = up.client("ecs")
+    deadline = time.time() + 30
+    while not ecs.list_container_instances(cluster="default")["containerInstanceArns"]:
+        assert up.proc.poll() is None and time.time() < deadline, up.log()
+        time.sleep(0.2)
+    arn = PrivateApp(up, registry, creds(REGISTRY_USER)).run(up, "default")
+    deadline = time.time() + 90
+    while True:
+        t = ecs.describe_tasks(cluster="default", tasks=[arn])["tasks"][0]
+        if t["lastStatus"] == "STOPPED":
+            return t
+        assert time.time() < deadline, up.log()
+        time.sleep(0.3)
+
+
 def test_berth_up_runs_server_and_agent_in_one_process(tmp_path, registry):
     up = UpProcess(tmp_path / "data")
     try:
         ecs = up.client("ecs")
-        deadline = time.time() + 30
-        while not ecs.list_container_instances(cluster="default")["containerInstanceArns"]:
-            assert up.proc.poll() is None and time.time() < deadline, up.log()
-            time.sleep(0.2)
-        app = PrivateApp(up, registry, creds(REGISTRY_USER))
-        arn = app.run(up, "default")
-        deadline = time.time() + 90
-        while True:
-            t = ecs.describe_tasks(cluster="default", tasks=[arn])["tasks"][0]
-            if t["lastStatus"] == "STOPPED":
-                break
-            assert time.time() < deadline, up.log()
-            time.sleep(0.3)
+        t = run_private_app_on(up, registry)
         assert_succeeded(t)
         assert REGISTRY_USER[1] not in up.log()
         # Without a terminal, pulls are reported as log lines.
@@ -444,17 +449,7 @@ def test_berth_up_draws_pull_progress_on_a_terminal(tmp_path, registry):
     remove_local_image(registry.image)  # a cold pull: layers to download
     up = UpProcess(tmp_path / "data", tty=True)
     try:
-        ecs = up.client("ecs")
-        deadline = time.time() + 30
-        while not ecs.list_container_instances(cluster="default")["containerInstanceArns"]:
-            assert up.proc.poll() is None and time.time() < deadline, up.log()
-            time.sleep(0.2)
-        app = PrivateApp(up, registry, creds(REGISTRY_USER))
-        arn = app.run(up, "default")
-        deadline = time.time() + 90
-        while ecs.describe_tasks(cluster="default", tasks=[arn])["tasks"][0]["lastStatus"] != "STOPPED":
-            assert time.time() < deadline, up.log()
-            time.sleep(0.3)
+        assert_succeeded(run_private_app_on(up, registry))
         out = up.log()
         # The bar's last frame: the image, bytes of the total, and every layer done.
         done = re.search(rf"pulling {re.escape(registry.image)} \[=+\] ([0-9.]+ \w+)/([0-9.]+ \w+) 1/1 layers, done", out)

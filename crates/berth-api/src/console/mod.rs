@@ -319,30 +319,41 @@ pub(crate) fn call(
             "the console may not call {operation}"
         )));
     }
-    let caller = who.caller(service);
-    let request_id = berth_core::ids::request_id();
-    let ctx = Ctx {
-        state: &st.api,
-        caller: &caller,
-        request_id: &request_id,
-        now: st.api.now(),
-        identity: std::cell::OnceCell::new(),
-    };
-    let result = match service {
-        Service::Ecs => services::ecs::dispatch(&ctx, operation, input),
-        Service::SecretsManager => services::secretsmanager::dispatch(&ctx, operation, input),
-        _ => None,
-    }
-    .unwrap_or_else(|| Err(WireError::unknown_operation()));
+    let result = as_signed(st, who, service, |ctx| {
+        match service {
+            Service::Ecs => services::ecs::dispatch(ctx, operation, input),
+            Service::SecretsManager => services::secretsmanager::dispatch(ctx, operation, input),
+            _ => None,
+        }
+        .unwrap_or_else(|| Err(WireError::unknown_operation()))
+    });
     if let Err(e) = &result {
         tracing::info!(
-            principal = %caller.principal.arn(),
+            principal = %who.principal.arn(),
             operation,
             code = %e.code,
             "console request refused"
         );
     }
     result
+}
+
+/// Runs `f` with a request context for the signed-in principal, as a `service` request.
+fn as_signed<T>(
+    st: &ConsoleState,
+    who: &Signed,
+    service: Service,
+    f: impl FnOnce(&Ctx<'_>) -> T,
+) -> T {
+    let caller = who.caller(service);
+    let request_id = berth_core::ids::request_id();
+    f(&Ctx {
+        state: &st.api,
+        caller: &caller,
+        request_id: &request_id,
+        now: st.api.now(),
+        identity: std::cell::OnceCell::new(),
+    })
 }
 
 /// Authorises a check that is not an API operation of its own (the doctor's), as the
@@ -353,16 +364,7 @@ pub(crate) fn authorize(
     service: Service,
     check: &crate::authz::Check<'_>,
 ) -> Result<(), WireError> {
-    let caller = who.caller(service);
-    let request_id = berth_core::ids::request_id();
-    let ctx = Ctx {
-        state: &st.api,
-        caller: &caller,
-        request_id: &request_id,
-        now: st.api.now(),
-        identity: std::cell::OnceCell::new(),
-    };
-    crate::authz::authorize(&ctx, check)
+    as_signed(st, who, service, |ctx| crate::authz::authorize(ctx, check))
 }
 
 // ---- sign-in --------------------------------------------------------------------------------
