@@ -68,6 +68,12 @@ impl<'a> Check<'a> {
         self
     }
 
+    /// Adds condition keys with their values.
+    pub fn with_contexts(mut self, keys: Vec<(String, Vec<String>)>) -> Check<'a> {
+        self.context.extend(keys);
+        self
+    }
+
     /// The denial message names the resource this way.
     pub fn named_as(mut self, name: &'a str) -> Check<'a> {
         self.named_as = Some(name);

@@ -442,19 +442,15 @@ impl<'a> Doctor<'a> {
         &self,
         principal: &Principal,
         region: &str,
-        extra: &[(&str, Vec<String>)],
+        extra: &[(String, Vec<String>)],
     ) -> Context {
-        let extra: Vec<(String, Vec<String>)> = extra
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.clone()))
-            .collect();
         berth_iam::authz::request_context(
             principal,
             region,
             UNIX_EPOCH + Duration::from_secs(self.opts.now),
             None,
             &[],
-            &extra,
+            extra,
         )
     }
 
@@ -556,7 +552,10 @@ impl<'a> Doctor<'a> {
             region: &self.opts.region,
             resource_policy: None,
             mode: Mode::Standard,
-            context: vec![("iam:PassedToService", vec![ECS_TASKS.to_string()])],
+            context: vec![(
+                "iam:PassedToService".to_string(),
+                vec![ECS_TASKS.to_string()],
+            )],
         };
         let stmt = json!({"Effect": "Allow", "Action": "iam:PassRole", "Resource": role_arn});
         Ok(match self.search(&principal, &ask, &stmt, &Value::Null)? {
@@ -595,23 +594,6 @@ impl<'a> Doctor<'a> {
         };
         let role_arn = role.arn();
         // GetSecretValue as the execution role, in the secret's region.
-        let mut context = vec![("secretsmanager:SecretId", vec![secret.arn.clone()])];
-        let tag_keys: Vec<(String, String)> = secret
-            .tags
-            .iter()
-            .flat_map(|t| {
-                [
-                    (format!("aws:ResourceTag/{}", t.key), t.value.clone()),
-                    (
-                        format!("secretsmanager:ResourceTag/{}", t.key),
-                        t.value.clone(),
-                    ),
-                ]
-            })
-            .collect();
-        for (k, v) in &tag_keys {
-            context.push((k.as_str(), vec![v.clone()]));
-        }
         let ask = Ask {
             action: "secretsmanager:GetSecretValue",
             resource: &secret.arn,
@@ -619,7 +601,7 @@ impl<'a> Doctor<'a> {
             region: &secret.region,
             resource_policy: secret.resource_policy.as_deref(),
             mode: Mode::Standard,
-            context,
+            context: secret.condition_keys(),
         };
         let identity = json!({"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": secret.arn});
         let resource = json!({"Effect": "Allow", "Principal": {"AWS": role_arn}, "Action": "secretsmanager:GetSecretValue", "Resource": "*"});
@@ -830,30 +812,13 @@ impl<'a> Doctor<'a> {
             return Ok(false);
         }
         let via = format!("secretsmanager.{}.amazonaws.com", secret.region);
-        let mut context: Vec<(&str, Vec<String>)> = vec![
-            ("kms:CallerAccount", vec![principal.account().to_string()]),
-            ("kms:KeyOrigin", vec!["AWS_KMS".into()]),
-            ("kms:KeySpec", vec!["SYMMETRIC_DEFAULT".into()]),
-            ("kms:KeyUsage", vec!["ENCRYPT_DECRYPT".into()]),
-            ("kms:ViaService", vec![via.clone()]),
-            ("kms:EncryptionContext:SecretARN", vec![secret.arn.clone()]),
-            (
-                "kms:EncryptionContext:SecretVersionId",
-                vec![version_id.clone()],
-            ),
-            (
-                "kms:EncryptionContextKeys",
-                vec!["SecretARN".into(), "SecretVersionId".into()],
-            ),
-        ];
-        let tag_keys: Vec<(String, String)> = key
-            .tags
-            .iter()
-            .map(|t| (format!("aws:ResourceTag/{}", t.key), t.value.clone()))
-            .collect();
-        for (k, v) in &tag_keys {
-            context.push((k.as_str(), vec![v.clone()]));
-        }
+        // As Secrets Manager asks KMS for the data key: the secret's ARN and version as the
+        // encryption context, and the service as kms:ViaService.
+        let mut encryption_context = EncryptionContext::new();
+        encryption_context.insert("SecretARN".into(), secret.arn.clone());
+        encryption_context.insert("SecretVersionId".into(), version_id.clone());
+        let mut context = key.condition_keys(principal.account(), Some(&encryption_context));
+        context.push(("kms:ViaService".to_string(), vec![via.clone()]));
         let ask = Ask {
             action: "kms:Decrypt",
             resource: &key.arn,
@@ -1106,7 +1071,7 @@ struct Ask<'a> {
     region: &'a str,
     resource_policy: Option<&'a str>,
     mode: Mode,
-    context: Vec<(&'a str, Vec<String>)>,
+    context: Vec<(String, Vec<String>)>,
 }
 
 /// `policy` with `stmt` appended to its statements (a new document when there is none).

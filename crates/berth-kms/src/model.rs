@@ -65,9 +65,45 @@ pub struct Key {
     pub(crate) sealed_material: String,
 }
 
+/// An IAM condition key and its values.
+pub type ConditionKey = (String, Vec<String>);
+
 impl Key {
     pub fn enabled(&self) -> bool {
         self.state == KeyState::Enabled
+    }
+
+    /// The condition keys a request on this key is evaluated with (the one list the wire layer
+    /// and `berth doctor` both use): `kms:CallerAccount`, the key's origin, spec and usage,
+    /// `aws:ResourceTag/*`, and for a cryptographic call `kms:EncryptionContext:*` and
+    /// `kms:EncryptionContextKeys`. Service keys such as `kms:ViaService` are the caller's to add.
+    pub fn condition_keys(
+        &self,
+        caller_account: &str,
+        context: Option<&crate::EncryptionContext>,
+    ) -> Vec<ConditionKey> {
+        let one = |k: &str, v: &str| (k.to_string(), vec![v.to_string()]);
+        let mut keys = vec![
+            one("kms:CallerAccount", caller_account),
+            one("kms:KeyOrigin", "AWS_KMS"),
+            one("kms:KeySpec", "SYMMETRIC_DEFAULT"),
+            one("kms:KeyUsage", "ENCRYPT_DECRYPT"),
+        ];
+        for t in &self.tags {
+            keys.push(one(&format!("aws:ResourceTag/{}", t.key), &t.value));
+        }
+        if let Some(c) = context {
+            for (k, v) in c {
+                keys.push(one(&format!("kms:EncryptionContext:{k}"), v));
+            }
+            if !c.is_empty() {
+                keys.push((
+                    "kms:EncryptionContextKeys".to_string(),
+                    c.keys().cloned().collect(),
+                ));
+            }
+        }
+        keys
     }
 
     /// Refuses a key that cannot encrypt or decrypt now, with AWS's error.

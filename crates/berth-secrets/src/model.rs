@@ -50,6 +50,24 @@ pub struct Secret {
 }
 
 impl Secret {
+    /// The condition keys a request on this secret is evaluated with (the one list the wire
+    /// layer and `berth doctor` both use): `secretsmanager:SecretId`, and each tag as
+    /// `aws:ResourceTag/*` and `secretsmanager:ResourceTag/*`.
+    pub fn condition_keys(&self) -> Vec<(String, Vec<String>)> {
+        let mut keys = vec![(
+            "secretsmanager:SecretId".to_string(),
+            vec![self.arn.clone()],
+        )];
+        for t in &self.tags {
+            keys.push((format!("aws:ResourceTag/{}", t.key), vec![t.value.clone()]));
+            keys.push((
+                format!("secretsmanager:ResourceTag/{}", t.key),
+                vec![t.value.clone()],
+            ));
+        }
+        keys
+    }
+
     pub fn version(&self, id: &str) -> Option<&Version> {
         self.versions.iter().find(|v| v.id == id)
     }

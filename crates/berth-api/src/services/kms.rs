@@ -200,26 +200,9 @@ pub(crate) fn authorize_key(
     let mut check = Check::new(action, &key.arn)
         .owned_by(&key.account)
         .with_resource_policy(Some(&key.policy), Mode::ResourcePolicyRequired)
-        .with_context("kms:CallerAccount", ctx.account())
-        .with_context("kms:KeyOrigin", "AWS_KMS")
-        .with_context("kms:KeySpec", "SYMMETRIC_DEFAULT")
-        .with_context("kms:KeyUsage", "ENCRYPT_DECRYPT");
+        .with_contexts(key.condition_keys(ctx.account(), context));
     for (k, v) in extra {
         check = check.with_context(k, v.clone());
-    }
-    for t in &key.tags {
-        check = check.with_context(&format!("aws:ResourceTag/{}", t.key), t.value.clone());
-    }
-    if let Some(c) = context {
-        for (k, v) in c {
-            check = check.with_context(&format!("kms:EncryptionContext:{k}"), v.clone());
-        }
-        if !c.is_empty() {
-            check.context.push((
-                "kms:EncryptionContextKeys".into(),
-                c.keys().cloned().collect(),
-            ));
-        }
     }
     authz::authorize(ctx, &check)
 }

@@ -80,18 +80,10 @@ fn authorize_secret(
     secret: &Secret,
     given: &str,
 ) -> Result<(), WireError> {
-    let mut check = Check::new(action, &secret.arn)
+    let check = Check::new(action, &secret.arn)
         .owned_by(&secret.account)
         .with_resource_policy(secret.resource_policy.as_deref(), Mode::Standard)
-        .with_context("secretsmanager:SecretId", secret.arn.clone());
-    for t in &secret.tags {
-        check = check
-            .with_context(&format!("aws:ResourceTag/{}", t.key), t.value.clone())
-            .with_context(
-                &format!("secretsmanager:ResourceTag/{}", t.key),
-                t.value.clone(),
-            );
-    }
+        .with_contexts(secret.condition_keys());
     authz::authorize(ctx, &check).map_err(|e| name_given_id(e, &secret.arn, given))
 }
 
