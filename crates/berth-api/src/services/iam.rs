@@ -32,25 +32,25 @@ pub fn dispatch(
         "CreateAccessKey" => create_access_key,
         "DeleteAccessKey" => delete_access_key,
         "ListAccessKeys" => list_access_keys,
-        "PutUserPolicy" => put_user_policy,
-        "GetUserPolicy" => get_user_policy,
-        "DeleteUserPolicy" => delete_user_policy,
-        "ListUserPolicies" => list_user_policies,
-        "AttachUserPolicy" => attach_user_policy,
-        "DetachUserPolicy" => detach_user_policy,
-        "ListAttachedUserPolicies" => list_attached_user_policies,
+        "PutUserPolicy" => |c, p| put_inline_policy(c, p, Holder::User),
+        "GetUserPolicy" => |c, p| get_inline_policy(c, p, Holder::User),
+        "DeleteUserPolicy" => |c, p| delete_inline_policy(c, p, Holder::User),
+        "ListUserPolicies" => |c, p| list_inline_policies(c, p, Holder::User),
+        "AttachUserPolicy" => |c, p| attach_policy(c, p, Holder::User),
+        "DetachUserPolicy" => |c, p| detach_policy(c, p, Holder::User),
+        "ListAttachedUserPolicies" => |c, p| list_attached_policies(c, p, Holder::User),
         "CreateRole" => create_role,
         "GetRole" => get_role,
         "DeleteRole" => delete_role,
         "ListRoles" => list_roles,
         "UpdateAssumeRolePolicy" => update_assume_role_policy,
-        "PutRolePolicy" => put_role_policy,
-        "GetRolePolicy" => get_role_policy,
-        "DeleteRolePolicy" => delete_role_policy,
-        "ListRolePolicies" => list_role_policies,
-        "AttachRolePolicy" => attach_role_policy,
-        "DetachRolePolicy" => detach_role_policy,
-        "ListAttachedRolePolicies" => list_attached_role_policies,
+        "PutRolePolicy" => |c, p| put_inline_policy(c, p, Holder::Role),
+        "GetRolePolicy" => |c, p| get_inline_policy(c, p, Holder::Role),
+        "DeleteRolePolicy" => |c, p| delete_inline_policy(c, p, Holder::Role),
+        "ListRolePolicies" => |c, p| list_inline_policies(c, p, Holder::Role),
+        "AttachRolePolicy" => |c, p| attach_policy(c, p, Holder::Role),
+        "DetachRolePolicy" => |c, p| detach_policy(c, p, Holder::Role),
+        "ListAttachedRolePolicies" => |c, p| list_attached_policies(c, p, Holder::Role),
         "PutRolePermissionsBoundary" => put_role_permissions_boundary,
         "TagRole" => tag_role,
         "CreatePolicy" => create_policy,
@@ -738,111 +738,6 @@ fn list_access_keys(ctx: &Ctx<'_>, params: &QueryParams) -> Result<String, WireE
     Ok(out)
 }
 
-fn put_user_policy(ctx: &Ctx<'_>, params: &QueryParams) -> Result<String, WireError> {
-    let mut input = Input::new(params);
-    let user = user_name(&mut input, 128);
-    let name = policy_name(&mut input);
-    let doc = input.document("PolicyDocument", "policyDocument");
-    input.finish()?;
-    ctx.authorize("iam:PutUserPolicy", &user_arn(ctx, &user)?)?;
-    ctx.state
-        .iam()
-        .put_user_policy(ctx.account(), &user, &name, doc)?;
-    Ok(String::new())
-}
-
-fn get_user_policy(ctx: &Ctx<'_>, params: &QueryParams) -> Result<String, WireError> {
-    let mut input = Input::new(params);
-    let user = user_name(&mut input, 128);
-    let name = policy_name(&mut input);
-    input.finish()?;
-    ctx.authorize("iam:GetUserPolicy", &user_arn(ctx, &user)?)?;
-    let (user, policy) = ctx
-        .state
-        .iam()
-        .get_user_policy(ctx.account(), &user, &name)?;
-    let mut out = String::new();
-    element(&mut out, "UserName", &user);
-    element(&mut out, "PolicyName", &policy.name);
-    element(&mut out, "PolicyDocument", &url_encode(&policy.document));
-    Ok(out)
-}
-
-fn delete_user_policy(ctx: &Ctx<'_>, params: &QueryParams) -> Result<String, WireError> {
-    let mut input = Input::new(params);
-    let user = user_name(&mut input, 128);
-    let name = policy_name(&mut input);
-    input.finish()?;
-    ctx.authorize("iam:DeleteUserPolicy", &user_arn(ctx, &user)?)?;
-    ctx.state
-        .iam()
-        .delete_user_policy(ctx.account(), &user, &name)?;
-    Ok(String::new())
-}
-
-fn list_user_policies(ctx: &Ctx<'_>, params: &QueryParams) -> Result<String, WireError> {
-    let mut input = Input::new(params);
-    let user = user_name(&mut input, 128);
-    let opts = input.list_options();
-    input.finish()?;
-    ctx.authorize("iam:ListUserPolicies", &user_arn(ctx, &user)?)?;
-    let page = ctx
-        .state
-        .iam()
-        .list_user_policies(ctx.account(), &user, opts)?;
-    Ok(names_xml(&page))
-}
-
-fn attach_user_policy(ctx: &Ctx<'_>, params: &QueryParams) -> Result<String, WireError> {
-    let mut input = Input::new(params);
-    let user = user_name(&mut input, 64);
-    let arn = input
-        .arn("PolicyArn", "policyArn", true)
-        .unwrap_or_default();
-    input.finish()?;
-    let check_arn = user_arn(ctx, &user)?;
-    crate::authz::authorize(
-        ctx,
-        &Check::new("iam:AttachUserPolicy", &check_arn).with_context("iam:PolicyARN", arn),
-    )?;
-    ctx.state
-        .iam()
-        .attach_user_policy(ctx.account(), &user, arn)?;
-    Ok(String::new())
-}
-
-fn detach_user_policy(ctx: &Ctx<'_>, params: &QueryParams) -> Result<String, WireError> {
-    let mut input = Input::new(params);
-    let user = user_name(&mut input, 64);
-    let arn = input
-        .arn("PolicyArn", "policyArn", true)
-        .unwrap_or_default();
-    input.finish()?;
-    let check_arn = user_arn(ctx, &user)?;
-    crate::authz::authorize(
-        ctx,
-        &Check::new("iam:DetachUserPolicy", &check_arn).with_context("iam:PolicyARN", arn),
-    )?;
-    ctx.state
-        .iam()
-        .detach_user_policy(ctx.account(), &user, arn)?;
-    Ok(String::new())
-}
-
-fn list_attached_user_policies(ctx: &Ctx<'_>, params: &QueryParams) -> Result<String, WireError> {
-    let mut input = Input::new(params);
-    let user = user_name(&mut input, 64);
-    let prefix = input.policy_path_prefix();
-    let opts = input.list_options();
-    input.finish()?;
-    ctx.authorize("iam:ListAttachedUserPolicies", &user_arn(ctx, &user)?)?;
-    let page = ctx
-        .state
-        .iam()
-        .list_attached_user_policies(ctx.account(), &user, prefix, opts)?;
-    Ok(attached_xml(&page))
-}
-
 // ---------------------------------------------------------------------------------------------
 // Roles.
 // ---------------------------------------------------------------------------------------------
@@ -937,111 +832,6 @@ fn update_assume_role_policy(ctx: &Ctx<'_>, params: &QueryParams) -> Result<Stri
     Ok(String::new())
 }
 
-fn put_role_policy(ctx: &Ctx<'_>, params: &QueryParams) -> Result<String, WireError> {
-    let mut input = Input::new(params);
-    let role = role_name(&mut input);
-    let name = policy_name(&mut input);
-    let doc = input.document("PolicyDocument", "policyDocument");
-    input.finish()?;
-    ctx.authorize("iam:PutRolePolicy", &role_arn(ctx, &role)?)?;
-    ctx.state
-        .iam()
-        .put_role_policy(ctx.account(), &role, &name, doc)?;
-    Ok(String::new())
-}
-
-fn get_role_policy(ctx: &Ctx<'_>, params: &QueryParams) -> Result<String, WireError> {
-    let mut input = Input::new(params);
-    let role = role_name(&mut input);
-    let name = policy_name(&mut input);
-    input.finish()?;
-    ctx.authorize("iam:GetRolePolicy", &role_arn(ctx, &role)?)?;
-    let (role, policy) = ctx
-        .state
-        .iam()
-        .get_role_policy(ctx.account(), &role, &name)?;
-    let mut out = String::new();
-    element(&mut out, "RoleName", &role);
-    element(&mut out, "PolicyName", &policy.name);
-    element(&mut out, "PolicyDocument", &url_encode(&policy.document));
-    Ok(out)
-}
-
-fn delete_role_policy(ctx: &Ctx<'_>, params: &QueryParams) -> Result<String, WireError> {
-    let mut input = Input::new(params);
-    let role = role_name(&mut input);
-    let name = policy_name(&mut input);
-    input.finish()?;
-    ctx.authorize("iam:DeleteRolePolicy", &role_arn(ctx, &role)?)?;
-    ctx.state
-        .iam()
-        .delete_role_policy(ctx.account(), &role, &name)?;
-    Ok(String::new())
-}
-
-fn list_role_policies(ctx: &Ctx<'_>, params: &QueryParams) -> Result<String, WireError> {
-    let mut input = Input::new(params);
-    let role = role_name(&mut input);
-    let opts = input.list_options();
-    input.finish()?;
-    ctx.authorize("iam:ListRolePolicies", &role_arn(ctx, &role)?)?;
-    let page = ctx
-        .state
-        .iam()
-        .list_role_policies(ctx.account(), &role, opts)?;
-    Ok(names_xml(&page))
-}
-
-fn attach_role_policy(ctx: &Ctx<'_>, params: &QueryParams) -> Result<String, WireError> {
-    let mut input = Input::new(params);
-    let role = role_name(&mut input);
-    let arn = input
-        .arn("PolicyArn", "policyArn", true)
-        .unwrap_or_default();
-    input.finish()?;
-    let check_arn = role_arn(ctx, &role)?;
-    crate::authz::authorize(
-        ctx,
-        &Check::new("iam:AttachRolePolicy", &check_arn).with_context("iam:PolicyARN", arn),
-    )?;
-    ctx.state
-        .iam()
-        .attach_role_policy(ctx.account(), &role, arn)?;
-    Ok(String::new())
-}
-
-fn detach_role_policy(ctx: &Ctx<'_>, params: &QueryParams) -> Result<String, WireError> {
-    let mut input = Input::new(params);
-    let role = role_name(&mut input);
-    let arn = input
-        .arn("PolicyArn", "policyArn", true)
-        .unwrap_or_default();
-    input.finish()?;
-    let check_arn = role_arn(ctx, &role)?;
-    crate::authz::authorize(
-        ctx,
-        &Check::new("iam:DetachRolePolicy", &check_arn).with_context("iam:PolicyARN", arn),
-    )?;
-    ctx.state
-        .iam()
-        .detach_role_policy(ctx.account(), &role, arn)?;
-    Ok(String::new())
-}
-
-fn list_attached_role_policies(ctx: &Ctx<'_>, params: &QueryParams) -> Result<String, WireError> {
-    let mut input = Input::new(params);
-    let role = role_name(&mut input);
-    let prefix = input.policy_path_prefix();
-    let opts = input.list_options();
-    input.finish()?;
-    ctx.authorize("iam:ListAttachedRolePolicies", &role_arn(ctx, &role)?)?;
-    let page = ctx
-        .state
-        .iam()
-        .list_attached_role_policies(ctx.account(), &role, prefix, opts)?;
-    Ok(attached_xml(&page))
-}
-
 fn put_role_permissions_boundary(ctx: &Ctx<'_>, params: &QueryParams) -> Result<String, WireError> {
     let mut input = Input::new(params);
     let role = role_name(&mut input);
@@ -1069,6 +859,181 @@ fn tag_role(ctx: &Ctx<'_>, params: &QueryParams) -> Result<String, WireError> {
     ctx.authorize("iam:TagRole", &role_arn(ctx, &role)?)?;
     ctx.state.iam().tag_role(ctx.account(), &role, tags)?;
     Ok(String::new())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Inline and attached policies of users and roles: one handler for both.
+// ---------------------------------------------------------------------------------------------
+
+/// Who holds the policies an operation is about.
+#[derive(Clone, Copy)]
+enum Holder {
+    User,
+    Role,
+}
+
+impl Holder {
+    /// The `UserName` / `RoleName` parameter. A user's name may be 128 characters where the
+    /// operation takes an existing user (the inline policy calls) and 64 elsewhere, as in the
+    /// botocore model; a role's is 64.
+    fn name(self, input: &mut Input<'_>, user_max: usize) -> String {
+        match self {
+            Holder::User => user_name(input, user_max),
+            Holder::Role => role_name(input),
+        }
+    }
+
+    fn arn(self, ctx: &Ctx<'_>, name: &str) -> Result<String, WireError> {
+        match self {
+            Holder::User => user_arn(ctx, name),
+            Holder::Role => role_arn(ctx, name),
+        }
+    }
+
+    /// `iam:{verb}UserPolicy` / `iam:{verb}RolePolicy` (`…Policies` for the lists).
+    fn action(self, verb: &str, plural: bool) -> String {
+        let who = match self {
+            Holder::User => "User",
+            Holder::Role => "Role",
+        };
+        let noun = if plural { "Policies" } else { "Policy" };
+        format!("iam:{verb}{who}{noun}")
+    }
+
+    fn name_element(self) -> &'static str {
+        match self {
+            Holder::User => "UserName",
+            Holder::Role => "RoleName",
+        }
+    }
+}
+
+fn put_inline_policy(ctx: &Ctx<'_>, params: &QueryParams, h: Holder) -> Result<String, WireError> {
+    let mut input = Input::new(params);
+    let holder = h.name(&mut input, 128);
+    let name = policy_name(&mut input);
+    let doc = input.document("PolicyDocument", "policyDocument");
+    input.finish()?;
+    ctx.authorize(&h.action("Put", false), &h.arn(ctx, &holder)?)?;
+    let iam = ctx.state.iam();
+    match h {
+        Holder::User => iam.put_user_policy(ctx.account(), &holder, &name, doc)?,
+        Holder::Role => iam.put_role_policy(ctx.account(), &holder, &name, doc)?,
+    }
+    Ok(String::new())
+}
+
+fn get_inline_policy(ctx: &Ctx<'_>, params: &QueryParams, h: Holder) -> Result<String, WireError> {
+    let mut input = Input::new(params);
+    let holder = h.name(&mut input, 128);
+    let name = policy_name(&mut input);
+    input.finish()?;
+    ctx.authorize(&h.action("Get", false), &h.arn(ctx, &holder)?)?;
+    let iam = ctx.state.iam();
+    let (holder, policy) = match h {
+        Holder::User => iam.get_user_policy(ctx.account(), &holder, &name)?,
+        Holder::Role => iam.get_role_policy(ctx.account(), &holder, &name)?,
+    };
+    let mut out = String::new();
+    element(&mut out, h.name_element(), &holder);
+    element(&mut out, "PolicyName", &policy.name);
+    element(&mut out, "PolicyDocument", &url_encode(&policy.document));
+    Ok(out)
+}
+
+fn delete_inline_policy(
+    ctx: &Ctx<'_>,
+    params: &QueryParams,
+    h: Holder,
+) -> Result<String, WireError> {
+    let mut input = Input::new(params);
+    let holder = h.name(&mut input, 128);
+    let name = policy_name(&mut input);
+    input.finish()?;
+    ctx.authorize(&h.action("Delete", false), &h.arn(ctx, &holder)?)?;
+    let iam = ctx.state.iam();
+    match h {
+        Holder::User => iam.delete_user_policy(ctx.account(), &holder, &name)?,
+        Holder::Role => iam.delete_role_policy(ctx.account(), &holder, &name)?,
+    }
+    Ok(String::new())
+}
+
+fn list_inline_policies(
+    ctx: &Ctx<'_>,
+    params: &QueryParams,
+    h: Holder,
+) -> Result<String, WireError> {
+    let mut input = Input::new(params);
+    let holder = h.name(&mut input, 128);
+    let opts = input.list_options();
+    input.finish()?;
+    ctx.authorize(&h.action("List", true), &h.arn(ctx, &holder)?)?;
+    let iam = ctx.state.iam();
+    let page = match h {
+        Holder::User => iam.list_user_policies(ctx.account(), &holder, opts)?,
+        Holder::Role => iam.list_role_policies(ctx.account(), &holder, opts)?,
+    };
+    Ok(names_xml(&page))
+}
+
+fn attach_policy(ctx: &Ctx<'_>, params: &QueryParams, h: Holder) -> Result<String, WireError> {
+    let mut input = Input::new(params);
+    let holder = h.name(&mut input, 64);
+    let arn = input
+        .arn("PolicyArn", "policyArn", true)
+        .unwrap_or_default();
+    input.finish()?;
+    let check_arn = h.arn(ctx, &holder)?;
+    crate::authz::authorize(
+        ctx,
+        &Check::new(&h.action("Attach", false), &check_arn).with_context("iam:PolicyARN", arn),
+    )?;
+    let iam = ctx.state.iam();
+    match h {
+        Holder::User => iam.attach_user_policy(ctx.account(), &holder, arn)?,
+        Holder::Role => iam.attach_role_policy(ctx.account(), &holder, arn)?,
+    }
+    Ok(String::new())
+}
+
+fn detach_policy(ctx: &Ctx<'_>, params: &QueryParams, h: Holder) -> Result<String, WireError> {
+    let mut input = Input::new(params);
+    let holder = h.name(&mut input, 64);
+    let arn = input
+        .arn("PolicyArn", "policyArn", true)
+        .unwrap_or_default();
+    input.finish()?;
+    let check_arn = h.arn(ctx, &holder)?;
+    crate::authz::authorize(
+        ctx,
+        &Check::new(&h.action("Detach", false), &check_arn).with_context("iam:PolicyARN", arn),
+    )?;
+    let iam = ctx.state.iam();
+    match h {
+        Holder::User => iam.detach_user_policy(ctx.account(), &holder, arn)?,
+        Holder::Role => iam.detach_role_policy(ctx.account(), &holder, arn)?,
+    }
+    Ok(String::new())
+}
+
+fn list_attached_policies(
+    ctx: &Ctx<'_>,
+    params: &QueryParams,
+    h: Holder,
+) -> Result<String, WireError> {
+    let mut input = Input::new(params);
+    let holder = h.name(&mut input, 64);
+    let prefix = input.policy_path_prefix();
+    let opts = input.list_options();
+    input.finish()?;
+    ctx.authorize(&h.action("ListAttached", true), &h.arn(ctx, &holder)?)?;
+    let iam = ctx.state.iam();
+    let page = match h {
+        Holder::User => iam.list_attached_user_policies(ctx.account(), &holder, prefix, opts)?,
+        Holder::Role => iam.list_attached_role_policies(ctx.account(), &holder, prefix, opts)?,
+    };
+    Ok(attached_xml(&page))
 }
 
 // ---------------------------------------------------------------------------------------------
