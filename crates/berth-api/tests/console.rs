@@ -262,3 +262,39 @@ async fn sign_out_ends_the_session() {
     let after = send(&app, get("/console", &session)).await;
     assert_eq!(after.status, StatusCode::SEE_OTHER);
 }
+
+#[tokio::test]
+async fn repeated_failed_sign_ins_are_throttled() {
+    let app = app();
+    let form = send(&app, get("/console/signin", "")).await;
+    let pre = form.cookie("berth_console_signin").unwrap();
+    let cookie = format!("berth_console_signin={pre}");
+    let attempt = |secret: &'static str| {
+        post(
+            "/console/signin",
+            &cookie,
+            &[
+                ("signin", &pre),
+                ("access_key_id", KEY),
+                ("secret", secret),
+                ("region", "us-east-1"),
+            ],
+            None,
+        )
+    };
+    for _ in 0..berth_api::console::session::MAX_FAILED_SIGN_INS {
+        assert_eq!(
+            send(&app, attempt("nope")).await.status,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    // Now even the right secret is refused for a while, and no session is made.
+    let refused = send(&app, attempt(SECRET)).await;
+    assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(
+        refused.body.contains("too many failed sign-ins"),
+        "{}",
+        refused.body
+    );
+    assert!(refused.cookie("berth_console").is_none());
+}

@@ -63,6 +63,7 @@ const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'
 pub struct ConsoleState {
     pub api: Arc<ApiState>,
     pub sessions: Sessions,
+    pub throttle: session::SignInThrottle,
 }
 
 /// The console's routes: `/console` and everything under it.
@@ -70,6 +71,7 @@ pub fn router(api: Arc<ApiState>) -> Router {
     let state = Arc::new(ConsoleState {
         api,
         sessions: Sessions::default(),
+        throttle: session::SignInThrottle::default(),
     });
     Router::new()
         .route("/console", any(handle))
@@ -445,6 +447,17 @@ fn sign_in(st: &ConsoleState, req: &Req<'_>) -> Response {
         );
     }
     let invalid = "the access key id or the secret access key is not valid";
+    if let Err(wait) = st.throttle.check(req.peer, Instant::now()) {
+        tracing::info!(peer = ?req.peer, "console sign-in refused: too many failures");
+        return sign_in_page(
+            req,
+            StatusCode::TOO_MANY_REQUESTS,
+            Some(&format!(
+                "too many failed sign-ins from this address: try again in {} s",
+                wait.as_secs().max(1)
+            )),
+        );
+    }
     let key = match st.api.iam().resolve_access_key(key_id) {
         Ok(k) => k,
         Err(e) => {
@@ -457,6 +470,7 @@ fn sign_in(st: &ConsoleState, req: &Req<'_>) -> Response {
             access_key_id = key_id,
             "console sign-in refused: unknown key"
         );
+        st.throttle.failed(req.peer, Instant::now());
         return sign_in_page(req, StatusCode::UNAUTHORIZED, Some(invalid));
     };
     if !session::secret_matches(&secret, &key.secret) {
@@ -464,6 +478,7 @@ fn sign_in(st: &ConsoleState, req: &Req<'_>) -> Response {
             access_key_id = key_id,
             "console sign-in refused: wrong secret"
         );
+        st.throttle.failed(req.peer, Instant::now());
         return sign_in_page(req, StatusCode::UNAUTHORIZED, Some(invalid));
     }
     if matches!(key.owner, KeyOwner::Session(_)) {

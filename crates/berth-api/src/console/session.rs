@@ -5,8 +5,10 @@
 //! `HttpOnly; SameSite=Strict; Path=/console` cookie; the server keeps the SHA-256 of the id (a
 //! lookup never compares ids byte by byte), the access key id, the region, the per-session
 //! CSRF token and the expiry. The secret is never kept. Signing out deletes the session.
+//! Failed sign-ins are counted per address and throttled ([`SignInThrottle`]).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
+use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -41,6 +43,67 @@ pub struct Session {
 pub enum SessionError {
     #[error("too many console sessions: try again later")]
     Full,
+}
+
+/// Failed sign-ins an address may make within [`THROTTLE_WINDOW`] before it must wait.
+pub const MAX_FAILED_SIGN_INS: usize = 10;
+/// The window failed sign-ins are counted in.
+pub const THROTTLE_WINDOW: Duration = Duration::from_secs(300);
+/// Addresses the throttle remembers at most (beyond, the quietest are forgotten).
+const MAX_THROTTLED: usize = 10_000;
+
+/// Slows down guessing secrets through the sign-in form: each address (`None`: the peer is not
+/// known) may fail [`MAX_FAILED_SIGN_INS`] times per [`THROTTLE_WINDOW`]; then its sign-ins are
+/// refused, right secret or not, until the oldest failure leaves the window. (AWS's console has
+/// its own, undocumented limits; these numbers are berth's.)
+#[derive(Debug, Default)]
+pub struct SignInThrottle {
+    failures: Mutex<HashMap<Option<IpAddr>, VecDeque<Instant>>>,
+}
+
+impl SignInThrottle {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Option<IpAddr>, VecDeque<Instant>>> {
+        self.failures.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// `Err(wait)` when `peer` has used up its failures.
+    pub fn check(&self, peer: Option<IpAddr>, now: Instant) -> Result<(), Duration> {
+        let mut map = self.lock();
+        let Some(times) = map.get_mut(&peer) else {
+            return Ok(());
+        };
+        while times
+            .front()
+            .is_some_and(|t| now.saturating_duration_since(*t) >= THROTTLE_WINDOW)
+        {
+            times.pop_front();
+        }
+        match times.front() {
+            Some(oldest) if times.len() >= MAX_FAILED_SIGN_INS => {
+                Err(THROTTLE_WINDOW.saturating_sub(now.saturating_duration_since(*oldest)))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Counts a failed sign-in from `peer`.
+    pub fn failed(&self, peer: Option<IpAddr>, now: Instant) {
+        let mut map = self.lock();
+        if map.len() >= MAX_THROTTLED && !map.contains_key(&peer) {
+            map.retain(|_, t| {
+                t.back()
+                    .is_some_and(|last| now.saturating_duration_since(*last) < THROTTLE_WINDOW)
+            });
+            if map.len() >= MAX_THROTTLED {
+                map.clear();
+            }
+        }
+        let times = map.entry(peer).or_default();
+        times.push_back(now);
+        while times.len() > MAX_FAILED_SIGN_INS {
+            times.pop_front();
+        }
+    }
 }
 
 /// The server's sessions, by SHA-256 of their id.
@@ -288,5 +351,26 @@ mod tests {
         assert!(secret_matches("abc/DEF+1", "abc/DEF+1"));
         assert!(!secret_matches("abc/DEF+", "abc/DEF+1"));
         assert!(!secret_matches("", "x"));
+    }
+
+    #[test]
+    fn failed_sign_ins_are_throttled_per_address_for_a_window() {
+        let t = SignInThrottle::default();
+        let a: Option<IpAddr> = "127.0.0.1".parse().ok();
+        let b: Option<IpAddr> = "127.0.0.2".parse().ok();
+        let start = Instant::now();
+        for i in 0..MAX_FAILED_SIGN_INS {
+            assert_eq!(t.check(a, start), Ok(()), "attempt {i}");
+            t.failed(a, start + Duration::from_secs(i as u64));
+        }
+        let now = start + Duration::from_secs(20);
+        assert_eq!(
+            t.check(a, now),
+            Err(THROTTLE_WINDOW - Duration::from_secs(20))
+        );
+        // Another address is not affected.
+        assert_eq!(t.check(b, now), Ok(()));
+        // Once the oldest failure leaves the window, one more try.
+        assert_eq!(t.check(a, start + THROTTLE_WINDOW), Ok(()));
     }
 }
