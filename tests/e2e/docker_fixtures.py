@@ -25,7 +25,7 @@ import pytest
 # (bollard's trap: dockerd decodes URL-safe base64).
 REGISTRY_USER = ("berth-user", "s3cret-Registry-Pass")
 TRAP_USER = ("trap-user", "abc>>>def")
-BUSYBOX_APPLETS = ["sh", "echo", "sleep", "true", "false", "cat", "env", "ls", "kill", "httpd"]
+BUSYBOX_APPLETS = ["sh", "echo", "sleep", "true", "false", "cat", "env", "ls", "kill", "httpd", "wget"]
 
 
 def _free_port() -> int:

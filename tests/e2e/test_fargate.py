@@ -83,6 +83,19 @@ def wait_status(b, arn, status, timeout=90):
     raise AssertionError(f"task not {status} after {timeout}s: {t}\nserver log:\n{b.log()}")
 
 
+def docker_inspect(container):
+    return json.loads(subprocess.run(["docker", "inspect", container], capture_output=True, text=True,
+                                     timeout=60, check=True).stdout)[0]
+
+
+def pause_containers(arn):
+    """The ids of a task's pause containers (berth's label), running or not."""
+    out = subprocess.run(["docker", "ps", "-aq", "--no-trunc", "--filter", "label=berth.pause",
+                          "--filter", f"label=com.amazonaws.ecs.task-arn={arn}"],
+                         capture_output=True, text=True, timeout=60, check=True).stdout
+    return out.split()
+
+
 def network_names():
     out = subprocess.run(["docker", "network", "ls", "--format", "{{.Name}}"], capture_output=True, text=True,
                          timeout=60, check=True).stdout
@@ -157,11 +170,16 @@ def test_each_task_has_its_own_network_while_it_runs(berth, registry):
     network = f"berth-task-{arn.rsplit('/', 1)[1]}"
     assert network in network_names()
     container = t["containers"][0]["runtimeId"]
-    inspected = json.loads(subprocess.run(["docker", "inspect", container], capture_output=True, text=True,
-                                          timeout=60, check=True).stdout)[0]
-    assert list(inspected["NetworkSettings"]["Networks"]) == [network]
-    # The container's address on its task network is the task's, as ECS shows it.
-    ip = inspected["NetworkSettings"]["Networks"][network]["IPAddress"]
+    inspected = docker_inspect(container)
+    # The container lives in the network namespace of the task's pause container, which is
+    # the one on the task's network.
+    [pause] = pause_containers(arn)
+    assert inspected["HostConfig"]["NetworkMode"] == f"container:{pause}"
+    paused = docker_inspect(pause)
+    assert list(paused["NetworkSettings"]["Networks"]) == [network]
+    assert paused["State"]["Running"]
+    # The pause container's address on its task network is the task's, as ECS shows it.
+    ip = paused["NetworkSettings"]["Networks"][network]["IPAddress"]
     assert t["containers"][0]["networkInterfaces"][0]["privateIpv4Address"] == ip, t
     assert {"name": "privateIPv4Address", "value": ip} in t["attachments"][0]["details"], t
     assert inspected["Config"]["Labels"]["com.amazonaws.ecs.task-arn"] == arn
@@ -224,3 +242,44 @@ def test_a_fargate_task_is_reachable_at_its_address(berth, registry):
     assert status in (200, 403, 404), status
     berth.client("ecs").stop_task(task=arn)
     assert wait_status(berth, arn, "STOPPED")["stopCode"] == "UserInitiated"
+
+
+def test_containers_of_a_task_reach_each_other_over_localhost(berth, registry):
+    """As on Fargate (awsvpc): the task's containers share one network namespace, berth's pause
+    container's, so a sidecar listening on 127.0.0.1 is reachable from its siblings."""
+    app = FargateApp(berth, registry, creds(REGISTRY_USER))
+    auth = {"credentialsParameter": app.secret_arn}
+    server = {
+        "name": "sidecar", "image": registry.image, "essential": False, "repositoryCredentials": auth,
+        "stopTimeout": 2,
+        "command": ["sh", "-c", "echo served-over-localhost > /tmp/index.html && exec httpd -f -p 127.0.0.1:8080 -h /tmp"],
+    }
+    client = {
+        "name": "fetcher", "image": registry.image, "essential": True, "repositoryCredentials": auth,
+        "command": ["sh", "-c",
+                    "i=0; while [ $i -lt 100 ]; do "
+                    "got=$(wget -q -O - http://127.0.0.1:8080/index.html) && "
+                    "[ \"$got\" = served-over-localhost ] && exit 0; "
+                    "i=$((i+1)); sleep 0.1; done; echo \"got: $got\"; exit 3"],
+    }
+    family = app.family + "-pair"
+    berth.client("ecs").register_task_definition(
+        family=family, networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu="256", memory="512",
+        executionRoleArn=app.role_arn, containerDefinitions=[server, client],
+    )
+    out = berth.client("ecs").run_task(taskDefinition=family, launchType="FARGATE", networkConfiguration=NET)
+    assert not out["failures"], out["failures"]
+    arn = out["tasks"][0]["taskArn"]
+    t = wait_status(berth, arn, "STOPPED", timeout=40)
+    codes = {c["name"]: c.get("exitCode") for c in t["containers"]}
+    assert t["stopCode"] == "EssentialContainerExited", t
+    assert codes["fetcher"] == 0, t
+    # Deprovisioned before STOPPED: no container, pause container or network is left.
+    assert pause_containers(arn) == []
+    out = subprocess.run(["docker", "ps", "-aq", "--filter", f"label=com.amazonaws.ecs.task-arn={arn}"],
+                         capture_output=True, text=True, timeout=60, check=True).stdout
+    assert out.strip() == ""
+    networks = subprocess.run(["docker", "network", "ls", "-q", "--filter", f"label=com.amazonaws.ecs.task-arn={arn}"],
+                              capture_output=True, text=True, timeout=60, check=True).stdout
+    assert networks.strip() == ""
+    assert f"berth-task-{arn.rsplit('/', 1)[1]}" not in network_names()

@@ -19,8 +19,8 @@ use crate::control::{ControlPlane, TaskControl};
 use crate::engine_auth::{EngineAuth, EngineAuthSource};
 use crate::runtime::{
     ContainerRuntime, ContainerSpec, ContainerState, LABEL_CLUSTER, LABEL_CONTAINER_NAME,
-    LABEL_INSTANCE, LABEL_LAUNCH_TYPE, LABEL_TASK_ARN, LABEL_TASK_FAMILY, LABEL_TASK_REVISION,
-    NetworkBinding, PortMapping, RuntimeError,
+    LABEL_INSTANCE, LABEL_LAUNCH_TYPE, LABEL_PAUSE, LABEL_TASK_ARN, LABEL_TASK_FAMILY,
+    LABEL_TASK_REVISION, NetworkBinding, PortMapping, RuntimeError,
 };
 
 /// The ECS agent's default time between SIGTERM and SIGKILL.
@@ -234,6 +234,7 @@ pub fn container_spec(
             .map(str::to_string),
         port_mappings: port_mappings(d),
         network: None,
+        network_container: None,
     }
 }
 
@@ -263,6 +264,43 @@ pub fn fargate_container_spec(
             .as_deref()
             .and_then(berth_ecs::taskdef::parse_memory);
     }
+    spec
+}
+
+/// The pause container of a Fargate task: it is created first, on the task's network, and owns
+/// the network namespace every container of the task joins (so they reach each other over
+/// `localhost`, as on Fargate). Labelled with the task (no container name) and as berth's pause
+/// container; its name cannot clash with a task container's (those start with `ecs-`).
+pub fn pause_container_spec(task: &AgentTask, cluster: &str, image: &str) -> ContainerSpec {
+    let labels = HashMap::from([
+        (LABEL_TASK_ARN.to_string(), task.task_arn.clone()),
+        (LABEL_CLUSTER.to_string(), cluster.to_string()),
+        (LABEL_TASK_FAMILY.to_string(), task.family.clone()),
+        (LABEL_TASK_REVISION.to_string(), task.revision.to_string()),
+        (LABEL_LAUNCH_TYPE.to_string(), "FARGATE".to_string()),
+        (LABEL_PAUSE.to_string(), "true".to_string()),
+    ]);
+    ContainerSpec {
+        name: format!("berth-pause-{}", task_id(&task.task_arn)),
+        image: image.to_string(),
+        entry_point: Some(
+            crate::docker::PAUSE_COMMAND
+                .iter()
+                .map(|a| a.to_string())
+                .collect(),
+        ),
+        labels,
+        memory_mib: Some(16),
+        network: Some(task_network_name(&task.task_arn)),
+        ..Default::default()
+    }
+}
+
+/// A task container's spec, joined to the pause container's network namespace.
+pub fn joined_to_pause(mut spec: ContainerSpec, pause_id: &str) -> ContainerSpec {
+    spec.network = None;
+    spec.port_mappings.clear();
+    spec.network_container = Some(pause_id.to_string());
     spec
 }
 
@@ -540,8 +578,15 @@ impl<R: ContainerRuntime, C: TaskControl> TaskRun<R, C> {
         }
     }
 
-    /// Removes the task's own network (Fargate), once its containers are gone.
-    async fn remove_network(&self) {
+    /// Removes what the task has, in order: its containers, then its pause container (which
+    /// holds their network namespace), then its own network (Fargate).
+    async fn deprovision(&self, made: &HashMap<String, String>, pause: Option<&str>) {
+        for id in made.values() {
+            remove_container(self.runtime.as_ref(), id).await;
+        }
+        if let Some(id) = pause {
+            remove_container(self.runtime.as_ref(), id).await;
+        }
         if self.fargate {
             let name = task_network_name(&self.task.task_arn);
             let removed = while_unreachable("removing a task network", || {
@@ -588,13 +633,11 @@ impl<R: ContainerRuntime, C: TaskControl> TaskRun<R, C> {
         &self,
         reason: &str,
         made: &HashMap<String, String>,
+        pause: Option<&str>,
         failed: Option<(&str, &str)>,
     ) {
         tracing::warn!(task = %self.task.task_arn, reason = %reason, "task failed to start");
-        for id in made.values() {
-            remove_container(self.runtime.as_ref(), id).await;
-        }
-        self.remove_network().await;
+        self.deprovision(made, pause).await;
         self.task_change(json!({
             "status": "STOPPED",
             "reason": task_reason(reason),
@@ -609,12 +652,9 @@ impl<R: ContainerRuntime, C: TaskControl> TaskRun<R, C> {
 
     /// A stop order came before the containers ran: remove what exists and report the task
     /// STOPPED (the control plane already has the stop's code and reason).
-    async fn stopped_before_start(&self, made: &HashMap<String, String>) {
+    async fn stopped_before_start(&self, made: &HashMap<String, String>, pause: Option<&str>) {
         tracing::info!(task = %self.task.task_arn, "stopped before it started");
-        for id in made.values() {
-            remove_container(self.runtime.as_ref(), id).await;
-        }
-        self.remove_network().await;
+        self.deprovision(made, pause).await;
         self.task_change(json!({ "status": "STOPPED", "executionStoppedAt": epoch_now() }))
             .await;
     }
@@ -622,22 +662,35 @@ impl<R: ContainerRuntime, C: TaskControl> TaskRun<R, C> {
     pub(crate) async fn run(self, mut stop: watch::Receiver<bool>) {
         let task_arn = self.task.task_arn.clone();
         // Containers this task already has (an agent restart): adopted, not made again.
-        let existing: HashMap<String, ContainerState> =
-            match while_unreachable("listing a task's containers", || {
-                self.runtime.list_by_label(LABEL_TASK_ARN, Some(&task_arn))
-            })
-            .await
-            {
-                Ok(list) => list
-                    .into_iter()
-                    .filter_map(|c| Some((c.labels.get(LABEL_CONTAINER_NAME)?.clone(), c)))
-                    .collect(),
-                Err(e) => {
-                    self.fail(&format!("listing containers: {e}"), &HashMap::new(), None)
-                        .await;
-                    return;
-                }
-            };
+        // A Fargate task's pause container is found by its own label.
+        let listed = match while_unreachable("listing a task's containers", || {
+            self.runtime.list_by_label(LABEL_TASK_ARN, Some(&task_arn))
+        })
+        .await
+        {
+            Ok(list) => list,
+            Err(e) => {
+                self.fail(
+                    &format!("listing containers: {e}"),
+                    &HashMap::new(),
+                    None,
+                    None,
+                )
+                .await;
+                return;
+            }
+        };
+        let mut pause: Option<ContainerState> = None;
+        let mut existing: HashMap<String, ContainerState> = HashMap::new();
+        for c in listed {
+            if c.labels.contains_key(LABEL_PAUSE) {
+                pause = Some(c);
+            } else if let Some(name) = c.labels.get(LABEL_CONTAINER_NAME) {
+                existing.insert(name.clone(), c);
+            }
+        }
+        let adopted_pause = pause.as_ref().map(|p| p.running);
+        let mut pause: Option<String> = pause.map(|p| p.id);
         let to_make: Vec<&AgentContainer> = self
             .task
             .containers
@@ -652,7 +705,7 @@ impl<R: ContainerRuntime, C: TaskControl> TaskRun<R, C> {
             tracing::info!(task = %task_arn, containers = existing.len(), "adopting running containers");
         }
         if *stop.borrow() && existing.is_empty() {
-            self.stopped_before_start(&ids).await;
+            self.stopped_before_start(&ids, pause.as_deref()).await;
             return;
         }
 
@@ -669,7 +722,7 @@ impl<R: ContainerRuntime, C: TaskControl> TaskRun<R, C> {
             {
                 Ok(a) => a,
                 Err(reason) => {
-                    self.fail(&reason, &ids, None).await;
+                    self.fail(&reason, &ids, pause.as_deref(), None).await;
                     return;
                 }
             };
@@ -689,7 +742,8 @@ impl<R: ContainerRuntime, C: TaskControl> TaskRun<R, C> {
                         other => pull_reason(&other.to_string()),
                     };
                     drop(auths);
-                    self.fail(&why, &ids, Some((&c.name, &why))).await;
+                    self.fail(&why, &ids, pause.as_deref(), Some((&c.name, &why)))
+                        .await;
                     return;
                 }
             }
@@ -707,7 +761,7 @@ impl<R: ContainerRuntime, C: TaskControl> TaskRun<R, C> {
             .await;
             tracing::debug!(task = %task_arn, "pull reported");
             if *stop.borrow() {
-                self.stopped_before_start(&ids).await;
+                self.stopped_before_start(&ids, pause.as_deref()).await;
                 return;
             }
             if self.fargate {
@@ -720,19 +774,33 @@ impl<R: ContainerRuntime, C: TaskControl> TaskRun<R, C> {
                     let why = format!(
                         "ResourceInitializationError: failed to create the task network: {e}"
                     );
-                    self.fail(&why, &ids, None).await;
+                    self.fail(&why, &ids, pause.as_deref(), None).await;
+                    return;
+                }
+                if let Err(e) = self
+                    .provision_pause(&mut pause, adopted_pause, &existing)
+                    .await
+                {
+                    let why = format!(
+                        "ResourceInitializationError: failed to create the task's pause container: {e}"
+                    );
+                    self.fail(&why, &ids, pause.as_deref(), None).await;
                     return;
                 }
             }
             for c in &to_make {
-                let spec = self.spec(c);
+                let spec = match &pause {
+                    Some(p) => joined_to_pause(self.spec(c), p),
+                    None => self.spec(c),
+                };
                 match self.runtime.create(&spec).await {
                     Ok(id) => {
                         ids.insert(c.name.clone(), id);
                     }
                     Err(e) => {
                         let why = format!("CannotCreateContainerError: {e}");
-                        self.fail(&why, &ids, Some((&c.name, &why))).await;
+                        self.fail(&why, &ids, pause.as_deref(), Some((&c.name, &why)))
+                            .await;
                         return;
                     }
                 }
@@ -752,11 +820,24 @@ impl<R: ContainerRuntime, C: TaskControl> TaskRun<R, C> {
             }
             if let Err(e) = self.runtime.start(id).await {
                 let why = format!("CannotStartContainerError: {e}");
-                self.fail(&why, &ids, Some((&c.name, &why))).await;
+                self.fail(&why, &ids, pause.as_deref(), Some((&c.name, &why)))
+                    .await;
                 return;
             }
         }
         tracing::debug!(task = %task_arn, "started");
+        // Fargate with a pause container: the task's address is the pause container's, and
+        // every container of the task has it.
+        let network = task_network_name(&task_arn);
+        let task_ip = match &pause {
+            Some(p) => self
+                .runtime
+                .inspect(p)
+                .await
+                .ok()
+                .and_then(|s| s.ip_addresses.get(&network).cloned()),
+            None => None,
+        };
         let mut running: Vec<Value> = Vec::new();
         for c in &self.task.containers {
             let Some(id) = ids.get(&c.name) else { continue };
@@ -771,9 +852,9 @@ impl<R: ContainerRuntime, C: TaskControl> TaskRun<R, C> {
                 }
                 // Fargate: the container's address on the task's own network.
                 if self.fargate
-                    && let Some(ip) = state
-                        .ip_addresses
-                        .get(&task_network_name(&self.task.task_arn))
+                    && let Some(ip) = task_ip
+                        .as_ref()
+                        .or_else(|| state.ip_addresses.get(&network))
                 {
                     change["networkInterfaces"] = json!([{ "privateIpv4Address": ip }]);
                 }
@@ -843,13 +924,39 @@ impl<R: ContainerRuntime, C: TaskControl> TaskRun<R, C> {
         // Cleaned up before STOPPED (as Fargate deprovisions first): the containers and a
         // Fargate task's network are gone by the time the task reads STOPPED.
         let stopped_at = epoch_now();
-        for id in ids.values() {
-            remove_container(self.runtime.as_ref(), id).await;
-        }
-        self.remove_network().await;
+        self.deprovision(&ids, pause.as_deref()).await;
         self.task_change(json!({ "status": "STOPPED", "executionStoppedAt": stopped_at }))
             .await;
         tracing::info!(task = %task_arn, "stopped");
+    }
+
+    /// A Fargate task's pause container, before its containers are made: the one an earlier
+    /// run left (started again if it is not running), else a new one on the task's network,
+    /// started at once (a container can only join a running one's namespace). None is made
+    /// when the runtime has no pause image (containers then join the task's network
+    /// themselves), nor for a task whose adopted containers run without one.
+    async fn provision_pause(
+        &self,
+        pause: &mut Option<String>,
+        adopted_running: Option<bool>,
+        existing: &HashMap<String, ContainerState>,
+    ) -> Result<(), RuntimeError> {
+        if let Some(id) = pause.as_deref() {
+            if adopted_running == Some(false) {
+                self.runtime.start(id).await?;
+            }
+            return Ok(());
+        }
+        if !existing.is_empty() {
+            return Ok(());
+        }
+        let Some(image) = self.runtime.ensure_pause_image().await? else {
+            return Ok(());
+        };
+        let spec = pause_container_spec(&self.task, &self.cluster, &image);
+        let id = self.runtime.create(&spec).await?;
+        *pause = Some(id.clone());
+        self.runtime.start(&id).await
     }
 
     /// Stops every container of the task (SIGTERM, SIGKILL after its stopTimeout), in the
@@ -1086,13 +1193,20 @@ pub(crate) async fn stop_leftover<R: ContainerRuntime, C: TaskControl>(
     instance_arn: Option<&str>,
     task_arn: &str,
 ) {
-    let containers = while_unreachable("listing a task's containers", || {
+    let mut containers = while_unreachable("listing a task's containers", || {
         runtime.list_by_label(LABEL_TASK_ARN, Some(task_arn))
     })
     .await
     .unwrap_or_default();
+    // The pause container last: the others use its network namespace. It is not stopped but
+    // removed (killed): it only holds the namespace.
+    containers.sort_by_key(|c| c.labels.contains_key(LABEL_PAUSE));
     let mut reported = Vec::new();
     for c in containers {
+        if c.labels.contains_key(LABEL_PAUSE) {
+            remove_container(runtime.as_ref(), &c.id).await;
+            continue;
+        }
         if c.running
             && let Err(e) = while_unreachable("stopping a container", || {
                 runtime.stop(&c.id, DEFAULT_STOP_TIMEOUT)

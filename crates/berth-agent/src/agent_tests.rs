@@ -28,6 +28,15 @@ struct FakeState {
     restart_during_wait: bool,
     outage: u32,
     unreachable_calls: u32,
+    /// What `ensure_pause_image` answers (`None`: no pause image on this host).
+    pause_image: Option<String>,
+    /// A container whose name contains this cannot be started.
+    fail_start: Option<String>,
+    /// Every container spec created, in order.
+    specs: Vec<ContainerSpec>,
+    /// Creations, starts, removals and network calls in order: `create NAME`, `start ID`,
+    /// `remove ID`, `network NAME`, `remove network NAME`.
+    events: Vec<String>,
 }
 
 impl FakeRuntime {
@@ -64,6 +73,8 @@ impl ContainerRuntime for FakeRuntime {
         let mut s = self.lock();
         s.next += 1;
         let id = format!("c{}", s.next);
+        s.events.push(format!("create {}", spec.name));
+        s.specs.push(spec.clone());
         let state = ContainerState {
             id: id.clone(),
             running: false,
@@ -92,10 +103,15 @@ impl ContainerRuntime for FakeRuntime {
 
     async fn start(&self, id: &str) -> Result<(), RuntimeError> {
         let mut s = self.lock();
+        s.events.push(format!("start {id}"));
+        let refused = s.fail_start.clone();
         let (spec, st) = s
             .containers
             .get_mut(id)
             .ok_or_else(|| RuntimeError::NotFound(id.into()))?;
+        if refused.is_some_and(|r| spec.name.contains(&r)) {
+            return Err(RuntimeError::Other("refused".into()));
+        }
         st.started = true;
         match spec.command.as_deref() {
             Some([exit, code]) if exit == "exit" => st.exit_code = Some(code.parse().unwrap()),
@@ -154,6 +170,7 @@ impl ContainerRuntime for FakeRuntime {
         let mut s = self.lock();
         s.containers.remove(id);
         s.removed.push(id.to_string());
+        s.events.push(format!("remove {id}"));
         Ok(())
     }
 
@@ -162,7 +179,9 @@ impl ContainerRuntime for FakeRuntime {
         name: &str,
         _labels: &HashMap<String, String>,
     ) -> Result<(), RuntimeError> {
-        self.lock().networks.push(name.to_string());
+        let mut s = self.lock();
+        s.networks.push(name.to_string());
+        s.events.push(format!("network {name}"));
         Ok(())
     }
 
@@ -170,7 +189,12 @@ impl ContainerRuntime for FakeRuntime {
         let mut s = self.lock();
         s.networks.retain(|n| n != name);
         s.removed_networks.push(name.to_string());
+        s.events.push(format!("remove network {name}"));
         Ok(())
+    }
+
+    async fn ensure_pause_image(&self) -> Result<Option<String>, RuntimeError> {
+        Ok(self.lock().pause_image.clone())
     }
 
     async fn list_by_label(
@@ -822,4 +846,241 @@ async fn the_sweep_removes_only_leftovers_of_finished_runs() {
     for id in [still_running, never_ran, elsewhere] {
         assert!(s.containers.contains_key(&id), "{id}");
     }
+}
+
+const NETWORK: &str = "berth-task-0123456789abcdef";
+const PAUSE_NAME: &str = "berth-pause-0123456789abcdef";
+
+fn with_pause_image() -> Arc<FakeRuntime> {
+    let rt = Arc::new(FakeRuntime::default());
+    rt.lock().pause_image = Some("berth/pause:test".into());
+    rt
+}
+
+/// With a pause image, a Fargate task's pause container is made and started first, on the
+/// task's network; every container joins its namespace (no network, no ports of its own) and
+/// has its address; on the way out the containers go first, then the pause container, then
+/// the network, all before STOPPED.
+#[tokio::test]
+async fn fargate_containers_share_the_pause_containers_namespace() {
+    let rt = with_pause_image();
+    let control = Arc::new(control_with(Ok(Some(r#"{"username":"u","password":"p"}"#))));
+    let t = task(
+        json!([
+            container("sidecar", &["serve"], false, Some(SECRET)),
+            container("app", &["exit", "0"], true, Some(SECRET)),
+        ]),
+        true,
+    );
+    run_fargate(&rt, &control, t).await;
+    let s = rt.lock();
+    let pause = &s.specs[0];
+    assert_eq!(pause.name, PAUSE_NAME);
+    assert_eq!(pause.image, "berth/pause:test");
+    assert_eq!(pause.network.as_deref(), Some(NETWORK));
+    assert_eq!(pause.network_container, None);
+    assert_eq!(pause.labels[LABEL_PAUSE], "true");
+    assert_eq!(pause.labels[LABEL_TASK_ARN], TASK_ARN);
+    assert_eq!(pause.labels[LABEL_LAUNCH_TYPE], "FARGATE");
+    assert!(!pause.labels.contains_key(LABEL_CONTAINER_NAME));
+    assert!(!pause.labels.contains_key(LABEL_INSTANCE));
+    assert_eq!(s.specs.len(), 3);
+    for spec in &s.specs[1..] {
+        assert_eq!(
+            spec.network_container.as_deref(),
+            Some("c1"),
+            "{}",
+            spec.name
+        );
+        assert_eq!(spec.network, None);
+        assert!(spec.port_mappings.is_empty());
+    }
+    let events = s.events.clone();
+    assert_eq!(
+        events[..3],
+        [
+            format!("network {NETWORK}"),
+            format!("create {PAUSE_NAME}"),
+            "start c1".to_string(),
+        ],
+        "{events:?}"
+    );
+    let end = &events[events.len() - 4..];
+    let mut containers = end[..2].to_vec();
+    containers.sort();
+    assert_eq!(containers, ["remove c2", "remove c3"], "{events:?}");
+    assert_eq!(
+        end[2..],
+        ["remove c1".to_string(), format!("remove network {NETWORK}")],
+        "{events:?}"
+    );
+    assert!(s.containers.is_empty() && s.networks.is_empty());
+    drop(s);
+    assert_eq!(statuses(&control.task_changes), ["RUNNING", "STOPPED"]);
+    let running = control.task_changes.lock().unwrap()[1].clone();
+    for c in running["containers"].as_array().unwrap() {
+        assert_eq!(
+            c["networkInterfaces"],
+            json!([{"privateIpv4Address": "172.30.0.2"}]),
+            "the pause container's address: {c}"
+        );
+    }
+}
+
+/// Without a pause image the containers are attached to the task's network themselves.
+#[tokio::test]
+async fn without_a_pause_image_fargate_containers_join_the_task_network() {
+    let rt = Arc::new(FakeRuntime::default());
+    let control = Arc::new(control_with(Ok(Some(r#"{"username":"u","password":"p"}"#))));
+    let t = task(
+        json!([container("app", &["exit", "0"], true, Some(SECRET))]),
+        true,
+    );
+    run_fargate(&rt, &control, t).await;
+    let s = rt.lock();
+    assert_eq!(s.specs.len(), 1);
+    assert_eq!(s.specs[0].network.as_deref(), Some(NETWORK));
+    assert_eq!(s.specs[0].network_container, None);
+    assert!(
+        !s.events.iter().any(|e| e.contains("berth-pause")),
+        "{:?}",
+        s.events
+    );
+    assert_eq!(
+        s.events.last().unwrap(),
+        &format!("remove network {NETWORK}")
+    );
+}
+
+/// A container that cannot be created: what was made is removed, the pause container after
+/// the task's containers and before the network.
+#[tokio::test]
+async fn a_failed_start_removes_the_pause_container_before_the_network() {
+    let rt = with_pause_image();
+    let control = Arc::new(control_with(Ok(Some(r#"{"username":"u","password":"p"}"#))));
+    let t = task(
+        json!([
+            container("app", &["serve"], true, Some(SECRET)),
+            container("ghost", &["serve"], true, Some(SECRET)),
+        ]),
+        true,
+    );
+    rt.lock().fail_start = Some("-ghost-".into());
+    run_fargate(&rt, &control, t).await;
+    let s = rt.lock();
+    let events = s.events.clone();
+    let tail = &events[events.len() - 4..];
+    let mut containers = tail[..2].to_vec();
+    containers.sort();
+    assert_eq!(containers, ["remove c2", "remove c3"], "{events:?}");
+    assert_eq!(
+        tail[2..],
+        ["remove c1".to_string(), format!("remove network {NETWORK}")],
+        "{events:?}"
+    );
+    assert!(s.containers.is_empty());
+    drop(s);
+    let changes = control.task_changes.lock().unwrap();
+    let last = changes.last().unwrap();
+    assert_eq!(last["status"], "STOPPED");
+    assert!(
+        last["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("CannotStartContainerError"),
+        "{last}"
+    );
+}
+
+/// Leftovers of a Fargate task an earlier process ran: the pause container is removed last
+/// (not stopped: it only holds the namespace), then the network.
+#[tokio::test]
+async fn leftovers_lose_their_pause_container_last() {
+    let rt = Arc::new(FakeRuntime::default());
+    let make = |labels: HashMap<String, String>| {
+        let mut s = rt.lock();
+        s.next += 1;
+        let id = format!("c{}", s.next);
+        let state = ContainerState {
+            id: id.clone(),
+            running: true,
+            exit_code: None,
+            started: true,
+            labels,
+            network_bindings: Vec::new(),
+            ip_addresses: HashMap::new(),
+        };
+        s.containers
+            .insert(id.clone(), (ContainerSpec::default(), state));
+        id
+    };
+    let pause = make(HashMap::from([
+        (LABEL_TASK_ARN.to_string(), TASK_ARN.to_string()),
+        (LABEL_PAUSE.to_string(), "true".to_string()),
+    ]));
+    let app = make(HashMap::from([
+        (LABEL_TASK_ARN.to_string(), TASK_ARN.to_string()),
+        (LABEL_CONTAINER_NAME.to_string(), "app".to_string()),
+    ]));
+    let control = Arc::new(FakeControl::default());
+    stop_leftover(rt.clone(), control.clone(), "c1", None, TASK_ARN).await;
+    let s = rt.lock();
+    assert_eq!(s.removed, [app.clone(), pause.clone()]);
+    assert_eq!(s.stops.len(), 1, "only the task's container is stopped");
+    assert_eq!(s.stops[0].0, app);
+    assert_eq!(s.removed_networks, [NETWORK]);
+    drop(s);
+    let changes = control.task_changes.lock().unwrap();
+    assert_eq!(changes[0]["containers"].as_array().unwrap().len(), 1);
+}
+
+/// A restarted runner adopts the pause container with the task's containers: no second pause
+/// container, and it is removed with them.
+#[tokio::test]
+async fn an_adopted_task_keeps_its_pause_container() {
+    let rt = with_pause_image();
+    let control = Arc::new(control_with(Ok(Some(r#"{"username":"u","password":"p"}"#))));
+    let t = task(
+        json!([container("app", &["exit", "0"], true, Some(SECRET))]),
+        true,
+    );
+    {
+        let mut s = rt.lock();
+        let labels = HashMap::from([
+            (LABEL_TASK_ARN.to_string(), TASK_ARN.to_string()),
+            (LABEL_PAUSE.to_string(), "true".to_string()),
+        ]);
+        s.next += 1;
+        let state = ContainerState {
+            id: "c1".into(),
+            running: true,
+            exit_code: None,
+            started: true,
+            labels,
+            network_bindings: Vec::new(),
+            ip_addresses: HashMap::from([(NETWORK.to_string(), "172.30.0.9".to_string())]),
+        };
+        s.containers
+            .insert("c1".into(), (ContainerSpec::default(), state));
+    }
+    run_fargate(&rt, &control, t).await;
+    let s = rt.lock();
+    assert_eq!(s.specs.len(), 1, "only the task's container is made");
+    assert_eq!(s.specs[0].network_container.as_deref(), Some("c1"));
+    let events = s.events.clone();
+    assert_eq!(
+        events[events.len() - 3..],
+        [
+            "remove c2".to_string(),
+            "remove c1".to_string(),
+            format!("remove network {NETWORK}")
+        ],
+        "{events:?}"
+    );
+    drop(s);
+    let running = control.task_changes.lock().unwrap()[1].clone();
+    assert_eq!(
+        running["containers"][0]["networkInterfaces"],
+        json!([{"privateIpv4Address": "172.30.0.9"}])
+    );
 }

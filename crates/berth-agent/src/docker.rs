@@ -10,6 +10,7 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use base64::Engine;
@@ -32,7 +33,7 @@ use crate::asm::RegistryAuth;
 use crate::http::send_on_with;
 use crate::progress::{Lines, LogObserver, PullObserver, PullTracker};
 use crate::runtime::{
-    ContainerRuntime, ContainerSpec, ContainerState, NetworkBinding, RuntimeError,
+    ContainerRuntime, ContainerSpec, ContainerState, LABEL_PAUSE, NetworkBinding, RuntimeError,
 };
 
 /// The Docker host when `DOCKER_HOST` is not set.
@@ -42,6 +43,113 @@ pub const DEFAULT_DOCKER_HOST: &str = "unix:///var/run/docker.sock";
 const PULL_TIMEOUT: Duration = Duration::from_secs(600);
 /// How long a wait for a container's exit may block (it is repeated after that).
 const WAIT_TIMEOUT: Duration = Duration::from_secs(3600);
+
+/// The repository of the pause image berth builds for Fargate tasks; the tag is berth's version.
+pub const PAUSE_REPOSITORY: &str = "berth/pause";
+/// Where the pause image's binary comes from: a statically linked busybox on berth's host
+/// (Debian's `busybox-static`).
+const BUSYBOX_PATHS: [&str; 2] = ["/bin/busybox", "/usr/bin/busybox"];
+/// What the pause container runs: it only has to hold the network namespace.
+pub const PAUSE_COMMAND: [&str; 3] = ["/bin/busybox", "sleep", "2147483647"];
+
+/// The pause image's reference, `berth/pause:<berth version>`.
+pub fn pause_image() -> String {
+    format!("{PAUSE_REPOSITORY}:{}", env!("CARGO_PKG_VERSION"))
+}
+
+/// Whether `bytes` is an ELF executable without a program interpreter (`PT_INTERP`): one that
+/// runs in an image with nothing else in it.
+pub fn is_static_elf(bytes: &[u8]) -> bool {
+    const PT_INTERP: u32 = 3;
+    if bytes.len() < 0x34 || &bytes[..4] != b"\x7fELF" {
+        return false;
+    }
+    let little = match bytes[5] {
+        1 => true,
+        2 => false,
+        _ => return false,
+    };
+    let int = |at: usize, len: usize| -> Option<u64> {
+        let b = bytes.get(at..at + len)?;
+        let mut v: u64 = 0;
+        for i in 0..len {
+            let byte = if little { b[len - 1 - i] } else { b[i] };
+            v = (v << 8) | u64::from(byte);
+        }
+        Some(v)
+    };
+    let fields = match bytes[4] {
+        1 => (int(0x1c, 4), int(0x2a, 2), int(0x2c, 2)),
+        2 => (int(0x20, 8), int(0x36, 2), int(0x38, 2)),
+        _ => return false,
+    };
+    let (Some(phoff), Some(phentsize), Some(phnum)) = fields else {
+        return false;
+    };
+    let (Ok(phoff), Ok(phentsize)) = (usize::try_from(phoff), usize::try_from(phentsize)) else {
+        return false;
+    };
+    if phnum == 0 || phentsize < 4 {
+        return false;
+    }
+    for i in 0..phnum {
+        let Ok(i) = usize::try_from(i) else {
+            return false;
+        };
+        let Some(at) = i.checked_mul(phentsize).and_then(|o| o.checked_add(phoff)) else {
+            return false;
+        };
+        match int(at, 4) {
+            Some(t) if t == u64::from(PT_INTERP) => return false,
+            Some(_) => {}
+            None => return false,
+        }
+    }
+    true
+}
+
+/// A statically linked busybox on this host, or why there is none.
+fn static_busybox() -> Result<Vec<u8>, String> {
+    let mut why = Vec::new();
+    for path in BUSYBOX_PATHS {
+        match std::fs::read(path) {
+            Ok(bytes) if is_static_elf(&bytes) => return Ok(bytes),
+            Ok(_) => why.push(format!("{path} is not a statically linked executable")),
+            Err(e) => why.push(format!("{path}: {e}")),
+        }
+    }
+    Err(why.join("; "))
+}
+
+/// One ustar header block; `kind`: `b'0'` a file, `b'5'` a directory.
+fn tar_header(name: &str, mode: u32, size: usize, kind: u8) -> [u8; 512] {
+    let mut h = [0u8; 512];
+    let mut put = |at: usize, value: &[u8]| h[at..at + value.len()].copy_from_slice(value);
+    put(0, name.as_bytes());
+    put(100, format!("{mode:07o}\0").as_bytes());
+    put(108, b"0000000\0");
+    put(116, b"0000000\0");
+    put(124, format!("{size:011o}\0").as_bytes());
+    put(136, b"00000000000\0");
+    put(148, b"        ");
+    put(156, &[kind]);
+    put(257, b"ustar\0");
+    put(263, b"00");
+    let sum: u32 = h.iter().map(|b| u32::from(*b)).sum();
+    h[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+    h
+}
+
+/// The pause image's root file system: `/bin/busybox` and nothing else.
+pub fn pause_rootfs(busybox: &[u8]) -> Vec<u8> {
+    let mut tar = Vec::with_capacity(busybox.len() + 4096);
+    tar.extend_from_slice(&tar_header("bin/", 0o755, 0, b'5'));
+    tar.extend_from_slice(&tar_header("bin/busybox", 0o755, busybox.len(), b'0'));
+    tar.extend_from_slice(busybox);
+    tar.resize(tar.len().div_ceil(512) * 512, 0);
+    tar.resize(tar.len() + 1024, 0);
+    tar
+}
 
 /// Where the daemon listens.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,6 +183,10 @@ pub struct DockerRuntime {
     api_version: String,
     /// Where pull progress goes.
     observer: Arc<dyn PullObserver>,
+    /// One pause image build at a time (tasks starting together share it).
+    pause_build: Arc<tokio::sync::Mutex<()>>,
+    /// Whether "no pause image" has been logged already.
+    pause_missing_logged: Arc<AtomicBool>,
 }
 
 fn other(e: bollard::errors::Error) -> RuntimeError {
@@ -118,6 +230,8 @@ impl DockerRuntime {
             endpoint,
             api_version,
             observer: Arc::new(LogObserver),
+            pause_build: Arc::new(tokio::sync::Mutex::new(())),
+            pause_missing_logged: Arc::new(AtomicBool::new(false)),
         })
     }
 
@@ -144,6 +258,7 @@ impl DockerRuntime {
         method: hyper::Method,
         path_and_query: &str,
         headers: &[(&str, &str)],
+        body: Bytes,
         on_chunk: impl FnMut(&[u8]) + Send,
     ) -> Result<(u16, Bytes), RuntimeError> {
         let transport =
@@ -156,7 +271,7 @@ impl DockerRuntime {
             builder = builder.header(*k, *v);
         }
         let req = builder
-            .body(Full::new(Bytes::new()))
+            .body(Full::new(body))
             .map_err(|e| RuntimeError::Other(format!("docker: {e}")))?;
         let send = async {
             let (status, _, body) = match &self.endpoint {
@@ -182,6 +297,51 @@ impl DockerRuntime {
         tokio::time::timeout(PULL_TIMEOUT, send)
             .await
             .map_err(|_| RuntimeError::Other("docker: request timed out".into()))?
+    }
+}
+
+impl DockerRuntime {
+    /// Builds the pause image from `busybox` with Docker's import (`fromSrc=-`): nothing is
+    /// pulled.
+    async fn import_pause_image(&self, busybox: &[u8]) -> Result<(), RuntimeError> {
+        let cmd = serde_json::to_string(&PAUSE_COMMAND)
+            .map_err(|e| RuntimeError::Other(format!("pause image: {e}")))?;
+        let path = format!(
+            "/v{}/images/create?{}",
+            self.api_version,
+            query(&[
+                ("fromSrc", "-"),
+                ("repo", PAUSE_REPOSITORY),
+                ("tag", env!("CARGO_PKG_VERSION")),
+                ("message", "berth's pause container for Fargate tasks"),
+                ("changes", &format!("CMD {cmd}")),
+                ("changes", &format!("LABEL {LABEL_PAUSE}=true")),
+            ])
+        );
+        let (status, body) = self
+            .raw_request(
+                hyper::Method::POST,
+                &path,
+                &[("content-type", "application/x-tar")],
+                Bytes::from(pause_rootfs(busybox)),
+                |_| {},
+            )
+            .await?;
+        if status >= 400 {
+            let message = serde_json::from_slice::<Value>(&body)
+                .ok()
+                .and_then(|v| v.get("message").and_then(Value::as_str).map(str::to_string))
+                .unwrap_or_else(|| String::from_utf8_lossy(&body).trim().to_string());
+            return Err(RuntimeError::Other(format!(
+                "importing the pause image: {message}"
+            )));
+        }
+        match stream_error(&body) {
+            Some(m) => Err(RuntimeError::Other(format!(
+                "importing the pause image: {m}"
+            ))),
+            None => Ok(()),
+        }
     }
 }
 
@@ -265,17 +425,23 @@ impl ContainerRuntime for DockerRuntime {
         let mut tracker = PullTracker::default();
         let mut lines = Lines::default();
         let answer = self
-            .raw_request(hyper::Method::POST, &path, &headers, |chunk| {
-                let mut changed = false;
-                lines.push(chunk, |line| {
-                    if let Ok(message) = serde_json::from_slice::<Value>(line) {
-                        changed |= tracker.apply(&message);
+            .raw_request(
+                hyper::Method::POST,
+                &path,
+                &headers,
+                Bytes::new(),
+                |chunk| {
+                    let mut changed = false;
+                    lines.push(chunk, |line| {
+                        if let Ok(message) = serde_json::from_slice::<Value>(line) {
+                            changed |= tracker.apply(&message);
+                        }
+                    });
+                    if changed {
+                        reporter.update(&tracker.snapshot());
                     }
-                });
-                if changed {
-                    reporter.update(&tracker.snapshot());
-                }
-            })
+                },
+            )
             .await;
         if let Ok(message) = serde_json::from_slice::<Value>(lines.rest()) {
             tracker.apply(&message);
@@ -306,9 +472,12 @@ impl ContainerRuntime for DockerRuntime {
 
     async fn create(&self, spec: &ContainerSpec) -> Result<String, RuntimeError> {
         let mib = |v: Option<i64>| v.filter(|m| *m > 0).map(|m| m * 1024 * 1024);
+        // Joined to another container's network namespace: that container has the network
+        // and the ports.
+        let joined = spec.network_container.is_some();
         let mut exposed = Vec::new();
         let mut bindings = PortMap::new();
-        for p in &spec.port_mappings {
+        for p in spec.port_mappings.iter().filter(|_| !joined) {
             let key = format!("{}/{}", p.container_port, p.protocol);
             exposed.push(key.clone());
             bindings.insert(
@@ -328,20 +497,25 @@ impl ContainerRuntime for DockerRuntime {
             working_dir: spec.working_directory.clone(),
             user: spec.user.clone(),
             exposed_ports: (!exposed.is_empty()).then_some(exposed),
-            networking_config: spec.network.as_ref().map(|n| NetworkingConfig {
-                endpoints_config: Some(HashMap::from([(
-                    n.clone(),
-                    EndpointSettings {
-                        aliases: spec
-                            .labels
-                            .get(crate::runtime::LABEL_CONTAINER_NAME)
-                            .map(|a| vec![a.clone()]),
-                        ..Default::default()
-                    },
-                )])),
+            networking_config: spec.network.as_ref().filter(|_| !joined).map(|n| {
+                NetworkingConfig {
+                    endpoints_config: Some(HashMap::from([(
+                        n.clone(),
+                        EndpointSettings {
+                            aliases: spec
+                                .labels
+                                .get(crate::runtime::LABEL_CONTAINER_NAME)
+                                .map(|a| vec![a.clone()]),
+                            ..Default::default()
+                        },
+                    )])),
+                }
             }),
             host_config: Some(HostConfig {
-                network_mode: spec.network.clone(),
+                network_mode: match &spec.network_container {
+                    Some(id) => Some(format!("container:{id}")),
+                    None => spec.network.clone(),
+                },
                 port_bindings: (!bindings.is_empty()).then_some(bindings),
                 memory: mib(spec.memory_mib),
                 memory_reservation: mib(spec.memory_reservation_mib),
@@ -512,6 +686,28 @@ impl ContainerRuntime for DockerRuntime {
         }
     }
 
+    async fn ensure_pause_image(&self) -> Result<Option<String>, RuntimeError> {
+        let image = pause_image();
+        let _building = self.pause_build.lock().await;
+        match self.docker.inspect_image(&image).await.map_err(other) {
+            Ok(_) => return Ok(Some(image)),
+            Err(RuntimeError::NotFound(_)) => {}
+            Err(e) => return Err(e),
+        }
+        let busybox = match static_busybox() {
+            Ok(b) => b,
+            Err(why) => {
+                if !self.pause_missing_logged.swap(true, Ordering::Relaxed) {
+                    tracing::warn!(reason = %why, "no static busybox for the pause image (install busybox-static): fargate containers share the task network, not localhost");
+                }
+                return Ok(None);
+            }
+        };
+        self.import_pause_image(&busybox).await?;
+        tracing::info!(image = %image, "pause image built from the host's static busybox");
+        Ok(Some(image))
+    }
+
     async fn list_by_label(
         &self,
         key: &str,
@@ -638,6 +834,66 @@ mod tests {
             }),
             RuntimeError::Other(_)
         ));
+    }
+
+    /// An ELF header (64-bit little-endian) with program headers of the given types.
+    fn elf64(types: &[u32]) -> Vec<u8> {
+        let mut b = vec![0u8; 64 + 56 * types.len()];
+        b[..4].copy_from_slice(b"\x7fELF");
+        b[4] = 2;
+        b[5] = 1;
+        b[0x20..0x28].copy_from_slice(&64u64.to_le_bytes());
+        b[0x36..0x38].copy_from_slice(&56u16.to_le_bytes());
+        b[0x38..0x3a].copy_from_slice(&u16::try_from(types.len()).unwrap().to_le_bytes());
+        for (i, t) in types.iter().enumerate() {
+            b[64 + 56 * i..68 + 56 * i].copy_from_slice(&t.to_le_bytes());
+        }
+        b
+    }
+
+    /// Only an executable without a program interpreter can be the pause image's one file.
+    #[test]
+    fn static_executables() {
+        assert!(is_static_elf(&elf64(&[6, 1, 1])));
+        assert!(!is_static_elf(&elf64(&[6, 3, 1])), "PT_INTERP: dynamic");
+        assert!(!is_static_elf(b"#!/bin/sh\necho hi\n"));
+        let mut cut = elf64(&[1, 1]);
+        cut.truncate(80);
+        assert!(!is_static_elf(&cut), "program headers past the end");
+    }
+
+    /// The pause image's tar: `bin/` and `bin/busybox` (0755), valid checksums, padded.
+    #[test]
+    fn pause_rootfs_is_a_tar() {
+        let rootfs = pause_rootfs(b"busybox!");
+        assert_eq!(rootfs.len() % 512, 0);
+        assert_eq!(rootfs.len(), 512 * 3 + 1024);
+        for (at, name, kind) in [(0, "bin/", b'5'), (512, "bin/busybox", b'0')] {
+            let h = &rootfs[at..at + 512];
+            assert!(
+                h.starts_with(name.as_bytes()) && h[name.len()] == 0,
+                "{name}"
+            );
+            assert_eq!(h[156], kind);
+            assert_eq!(&h[100..107], b"0000755");
+            assert_eq!(&h[257..263], b"ustar\0");
+            let stored = u32::from_str_radix(std::str::from_utf8(&h[148..154]).unwrap(), 8);
+            let sum: u32 = h
+                .iter()
+                .enumerate()
+                .map(|(i, b)| {
+                    if (148..156).contains(&i) {
+                        32
+                    } else {
+                        u32::from(*b)
+                    }
+                })
+                .sum();
+            assert_eq!(stored.unwrap(), sum, "{name}");
+        }
+        assert_eq!(&rootfs[512 + 124..512 + 135], b"00000000010");
+        assert_eq!(&rootfs[1024..1032], b"busybox!");
+        assert!(rootfs[1032..].iter().all(|b| *b == 0));
     }
 
     #[test]

@@ -8,8 +8,10 @@
 //! - the registry secret is still fetched **over the API**, SigV4-signed with the task's
 //!   execution-role credentials, so IAM and KMS decide exactly as for an agent;
 //! - each task gets its own Docker network (a user-defined bridge named after the task,
-//!   removed when the task stops), no host ports, and never the agent's `ECS_ENGINE_AUTH_*`
-//!   credentials;
+//!   removed when the task stops) and a pause container on it whose network namespace all its
+//!   containers share, so they reach each other over `localhost` as on Fargate (without a pause
+//!   image: each container on the task's network, reachable by name); no host ports, and
+//!   never the agent's `ECS_ENGINE_AUTH_*` credentials;
 //! - failures read like Fargate's (`ResourceInitializationError: unable to pull secrets or
 //!   registry auth: ...`, `CannotPullContainerError: ...`).
 

@@ -17,6 +17,9 @@ pub const LABEL_TASK_REVISION: &str = "com.amazonaws.ecs.task-definition-version
 pub const LABEL_INSTANCE: &str = "berth.container-instance-arn";
 /// berth's own label on the containers and networks of its Fargate runner: `FARGATE`.
 pub const LABEL_LAUNCH_TYPE: &str = "berth.launch-type";
+/// berth's own label on a Fargate task's pause container (`true`), the container that owns
+/// the task's network namespace. It has the task's label but no container name.
+pub const LABEL_PAUSE: &str = "berth.pause";
 
 /// A container port published on the host (`host_port` 0: one the daemon picks).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,6 +62,9 @@ pub struct ContainerSpec {
     /// A user-defined network to attach to (the container's name is its alias there); the
     /// daemon's default bridge when `None`.
     pub network: Option<String>,
+    /// Join this container's network namespace (Docker's `container:<id>` network mode, a
+    /// Fargate task's pause container) instead: `network` and `port_mappings` are not used.
+    pub network_container: Option<String>,
 }
 
 /// A container as the runtime sees it.
@@ -138,6 +144,13 @@ pub trait ContainerRuntime: Send + Sync + 'static {
 
     /// Removes network `name` (a missing one is fine).
     fn remove_network(&self, name: &str) -> impl Future<Output = Result<(), RuntimeError>> + Send;
+
+    /// Makes sure the image of Fargate's pause container is there, building it locally when
+    /// it is not (nothing is pulled); returns its reference. `None`: it cannot be built here
+    /// (the runtime has logged why, once), and tasks go without a pause container.
+    fn ensure_pause_image(
+        &self,
+    ) -> impl Future<Output = Result<Option<String>, RuntimeError>> + Send;
 
     /// Every container (running or not) that carries label `key` (= `value` when given).
     fn list_by_label(
