@@ -75,9 +75,9 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<(), StoreError>;
     /// Runs `f` with every read transaction this thread opens on this store inside it sharing
     /// one snapshot (one read transaction instead of one each). Meant for one read-only request:
-    /// its reads then see one consistent state, taken when the first of them runs. A write made
-    /// inside the scope is committed as usual but is **not** seen by the scope's later reads.
-    /// Implementations without such a thing just run `f` (the default).
+    /// its reads then see one consistent state, taken when the first of them runs. A write by
+    /// the thread on this store ends the scope (the reads after it run in their own
+    /// transactions and see it). Implementations without such a thing just run `f` (the default).
     fn read_scope(&self, f: &mut dyn FnMut()) {
         f()
     }

@@ -209,6 +209,22 @@ impl SqliteStore {
         self.reader_returned.notify_one();
     }
 
+    /// Ends this thread's read scope on this store, if one is open and not in use by a read
+    /// running right now (a write inside a read closure keeps it).
+    fn end_scope(&self) {
+        let taken = SCOPE.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut s) if s.as_ref().is_some_and(|s| s.store_id == self.id) => s.take(),
+            _ => None,
+        });
+        if let Some(scope) = taken {
+            let _ = scope
+                .conn
+                .prepare_cached("ROLLBACK")
+                .and_then(|mut s| s.execute([]));
+            self.return_reader(scope.conn);
+        }
+    }
+
     /// Runs `f` in this thread's open read scope on this store; `None` when there is none.
     fn in_scope(
         &self,
@@ -398,21 +414,13 @@ fn commit(conn: &Connection) -> Result<(), StoreError> {
 }
 
 /// Ends this thread's read scope when dropped (also when unwinding): closes its transaction and
-/// gives its connection back to the pool.
+/// gives its connection back to the pool (a read transaction has nothing to commit; ROLLBACK
+/// just ends it, and should it fail, the next user of the connection ends it: `take_reader`).
 struct ScopeGuard<'s>(&'s SqliteStore);
 
 impl Drop for ScopeGuard<'_> {
     fn drop(&mut self) {
-        let taken = SCOPE.with(|cell| cell.try_borrow_mut().ok().and_then(|mut s| s.take()));
-        if let Some(scope) = taken {
-            // A read transaction has nothing to commit; ROLLBACK just ends it. (Should it fail,
-            // the next user of the connection ends the transaction first: `take_reader`.)
-            let _ = scope
-                .conn
-                .prepare_cached("ROLLBACK")
-                .and_then(|mut s| s.execute([]));
-            self.0.return_reader(scope.conn);
-        }
+        self.0.end_scope();
     }
 }
 
@@ -609,6 +617,10 @@ impl Store for SqliteStore {
         &self,
         f: &mut dyn FnMut(&dyn Tx) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
+        // A write ends this thread's read scope on this store first: the scope's reader is not
+        // held while waiting for the writer or a batch, and the scope's later reads see the
+        // write (they run in their own transactions from here on).
+        self.end_scope();
         if self.reader_count == 0 {
             // In memory: reads share the writer connection, so no batch may stay open.
             return run_tx(&lock_any(&self.writer).conn, "BEGIN IMMEDIATE", f);
@@ -887,6 +899,7 @@ mod tests {
         let mut seen = Vec::new();
         s.read_scope(&mut || {
             seen.push(s.read(|tx| tx.get("t", "k")).unwrap());
+            // Another handle's write does not end this scope: same snapshot.
             other.write(|tx| tx.put("t", "k", b"2")).unwrap();
             seen.push(s.read(|tx| tx.get("t", "k")).unwrap());
             // A nested read (another connection) and a nested scope still work.
@@ -902,6 +915,15 @@ mod tests {
             seen.push(s.read(|tx| tx.get("t", "k")).unwrap());
         });
         assert_eq!(seen[3].as_deref(), Some(&b"2"[..]));
+        // A write of this store inside the scope ends it: its reader goes back to the pool at
+        // once and the reads after the write see it.
+        s.read_scope(&mut || {
+            assert_eq!(lock_any(&s.readers).len(), READERS - 1);
+            s.write(|tx| tx.put("t", "k", b"3")).unwrap();
+            assert_eq!(lock_any(&s.readers).len(), READERS);
+            let v = s.read(|tx| tx.get("t", "k")).unwrap();
+            assert_eq!(v.as_deref(), Some(&b"3"[..]));
+        });
         // Every reader is back in the pool.
         assert_eq!(lock_any(&s.readers).len(), READERS);
     }
