@@ -2,6 +2,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use berth_iam::authz::IdentityDocuments;
 use berth_iam::{Iam, KeyOwner, KeyStatus, Principal, SessionInfo};
 use berth_sigv4::{Authorization, SigV4Error};
 use subtle::ConstantTimeEq;
@@ -85,14 +86,15 @@ fn wrong_service(s: Service) -> AuthError {
     ))
 }
 
-/// Verifies the request against the signer's stored key and returns who signed it.
+/// Verifies the request against the signer's stored key and returns who signed it, with their
+/// identity policy documents when they were read along with the key (a user's key).
 pub fn authenticate(
     iam: &Iam<'_>,
     req: &berth_sigv4::Request<'_>,
     authz: &Authorization,
     service: Service,
     now: SystemTime,
-) -> Result<Caller, AuthError> {
+) -> Result<(Caller, Option<IdentityDocuments>), AuthError> {
     if !berth_core::ids::is_region(&authz.scope.region) {
         return Err(AuthError::SignatureRefused(format!(
             "Credential should be scoped to a valid region, not '{}'. ",
@@ -135,12 +137,13 @@ pub fn authenticate(
         KeyOwner::Session(info) => Some(info),
         _ => None,
     };
-    Ok(Caller {
+    let caller = Caller {
         principal: key.principal,
         access_key_id: key.access_key_id,
         region: authz.scope.region.clone(),
         service,
         session,
         source_ip: None,
-    })
+    };
+    Ok((caller, key.identity))
 }

@@ -110,8 +110,18 @@ async fn handle(State(state): State<Arc<ApiState>>, req: Request) -> Response {
     let resp = if answers_inline(header_str(&parts.headers, "x-amz-target")) {
         // Reads: a few store reads (reader connections, which never wait for the writer) and
         // CPU. Answered on the async worker, saving the two thread hand-offs of the blocking
-        // pool, which cost more than the call itself.
-        process(&state, &parts, &bytes, &request_id, peer)
+        // pool, which cost more than the call itself. All its reads (the access key, the
+        // caller's policies, the resource, the KMS key) share one read transaction: one
+        // snapshot, taken afresh for this request.
+        let mut resp = None;
+        state
+            .store
+            .read_scope(&mut || resp = Some(process(&state, &parts, &bytes, &request_id, peer)));
+        match resp {
+            Some(r) => r,
+            None => WireError::internal(&"the request was not processed")
+                .render(Some(guess), &request_id),
+        }
     } else {
         // Writes wait for the writer connection and its fsync; the agent's long poll waits up
         // to 20 s: these run off the async workers.
@@ -247,11 +257,14 @@ fn process(
     let protocol = service.protocol();
     let iam = state.iam();
     let now = state.now();
-    let caller = match auth::authenticate(&iam, &sreq, &authz, service, now) {
-        Ok(c) => Caller {
-            source_ip: peer,
-            ..c
-        },
+    let (caller, identity) = match auth::authenticate(&iam, &sreq, &authz, service, now) {
+        Ok((c, identity)) => (
+            Caller {
+                source_ip: peer,
+                ..c
+            },
+            identity,
+        ),
         Err(e) => return auth_failure(&e, protocol, request_id),
     };
     let ctx = Ctx {
@@ -259,7 +272,9 @@ fn process(
         caller: &caller,
         request_id,
         now,
-        identity: std::cell::OnceCell::new(),
+        // A user's documents came with the key (same record, same snapshot); anyone else's
+        // are read on first use.
+        identity: identity.map(std::cell::OnceCell::from).unwrap_or_default(),
     };
     let result = match protocol {
         Protocol::Json { target_prefix, .. } => json_call(&ctx, parts, target, target_prefix, body),

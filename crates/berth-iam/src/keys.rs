@@ -88,6 +88,9 @@ pub struct ResolvedKey {
     pub status: KeyStatus,
     pub expires_at: Option<u64>,
     pub session_token_sha256: Option<String>,
+    /// The owner's identity policy documents when they were read with the key (a user's key:
+    /// from the same user record, in the same read transaction); `None` when not read yet.
+    pub identity: Option<crate::authz::IdentityDocuments>,
 }
 
 fn seal_context(access_key_id: &str) -> Vec<u8> {
@@ -187,6 +190,7 @@ impl AccessKeyRecord {
             status: self.status,
             expires_at: self.expires_at,
             session_token_sha256: self.session_token_sha256,
+            identity: None,
         })
     }
 }

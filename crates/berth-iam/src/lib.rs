@@ -152,14 +152,35 @@ impl<'a> Iam<'a> {
     /// Looks up an access key and opens its secret, for signature verification. A user's key
     /// carries the user's id and path from the user record; a key whose user no longer exists
     /// resolves to nothing.
+    ///
+    /// For a user's key the user's identity policy documents come with it (`identity`), read
+    /// from the same user record in the same transaction, so that a request decodes the record
+    /// once.
     pub fn resolve_access_key(&self, access_key_id: &str) -> Result<Option<ResolvedKey>, IamError> {
-        let found: Option<(AccessKeyRecord, Option<User>)> = self.store.read(|tx| {
+        type Found = (AccessKeyRecord, Option<(User, authz::IdentityDocuments)>);
+        let found: Option<Found> = self.store.read(|tx| {
             let Some(record) = get_json::<AccessKeyRecord>(tx, keys::TABLE, access_key_id)? else {
                 return Ok::<_, IamError>(None);
             };
             let user = match &record.owner {
                 KeyOwner::User { name } => {
-                    get_json::<User>(tx, entity::USERS, &entity::key(&record.account_id, name))?
+                    match get_json::<User>(
+                        tx,
+                        entity::USERS,
+                        &entity::key(&record.account_id, name),
+                    )? {
+                        Some(u) => {
+                            let docs = policies::collect(
+                                tx,
+                                &record.account_id,
+                                &u.inline_policies,
+                                &u.attached_policies,
+                                u.permissions_boundary.as_deref(),
+                            )?;
+                            Some((u, docs))
+                        }
+                        None => None,
+                    }
                 }
                 _ => None,
             };
@@ -171,9 +192,10 @@ impl<'a> Iam<'a> {
         let is_user_key = matches!(record.owner, KeyOwner::User { .. });
         let mut resolved = record.resolve(self.root_key)?;
         if is_user_key {
-            let Some(user) = user else {
+            let Some((user, docs)) = user else {
                 return Ok(None);
             };
+            resolved.identity = Some(docs);
             resolved.principal = Principal::User {
                 account: user.account,
                 name: user.name,

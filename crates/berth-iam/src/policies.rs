@@ -638,7 +638,7 @@ impl Iam<'_> {
     }
 }
 
-fn collect(
+pub(crate) fn collect(
     tx: &dyn Tx,
     account: &str,
     inline: &[InlinePolicy],

@@ -30,6 +30,10 @@ pub enum StoreError {
     Encode(serde_json::Error),
     #[error("database schema version {found} is newer than this berth knows ({known})")]
     SchemaTooNew { found: i64, known: i64 },
+    /// The group commit this write was part of did not commit (the message says why); nothing
+    /// of the write is stored.
+    #[error("commit failed: {0}")]
+    Commit(String),
     /// Used internally to roll back a transaction whose closure failed.
     #[error("transaction aborted")]
     Aborted,
@@ -69,6 +73,14 @@ pub trait Store: Send + Sync + 'static {
         &self,
         f: &mut dyn FnMut(&dyn Tx) -> Result<(), StoreError>,
     ) -> Result<(), StoreError>;
+    /// Runs `f` with every read transaction this thread opens on this store inside it sharing
+    /// one snapshot (one read transaction instead of one each). Meant for one read-only request:
+    /// its reads then see one consistent state, taken when the first of them runs. A write by
+    /// the thread on this store ends the scope (the reads after it run in their own
+    /// transactions and see it). Implementations without such a thing just run `f` (the default).
+    fn read_scope(&self, f: &mut dyn FnMut()) {
+        f()
+    }
 }
 
 /// Typed transactions over any [`Store`], with the caller's own error type.
