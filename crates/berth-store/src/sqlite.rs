@@ -25,10 +25,15 @@ const MIGRATIONS: &[&str] = &[
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
-/// How many read-only connections a file-backed store keeps besides its writer: enough for
-/// the async workers answering reads inline plus a blocking thread or two (a reader that is
-/// taken; with all taken, a read waits for one).
-const READERS: usize = 3;
+/// How many read-only connections a file-backed store keeps besides its writer: one per async
+/// worker answering reads inline (tokio starts one per CPU) plus one for a blocking thread, at
+/// least 3 and at most 16 (with all taken, a read waits for one). 3 on a 2-CPU machine.
+fn reader_count() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get() + 1)
+        .unwrap_or(3)
+        .clamp(3, 16)
+}
 /// Each reader's page cache, in KiB (SQLite's default is 2,000 KiB per connection; the
 /// readers share the OS page cache anyway, and resident memory is a target).
 const READER_CACHE_KIB: i64 = 1024;
@@ -130,8 +135,9 @@ impl SqliteStore {
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
         let store = Self::init(Connection::open(path)?)?;
-        let mut readers = Vec::with_capacity(READERS);
-        for _ in 0..READERS {
+        let count = reader_count();
+        let mut readers = Vec::with_capacity(count);
+        for _ in 0..count {
             let conn = Connection::open_with_flags(
                 path,
                 OpenFlags::SQLITE_OPEN_READ_ONLY
@@ -144,7 +150,7 @@ impl SqliteStore {
         }
         Ok(SqliteStore {
             readers: Mutex::new(readers),
-            reader_count: READERS,
+            reader_count: count,
             ..store
         })
     }
@@ -736,8 +742,8 @@ mod tests {
     fn readers_see_every_commit_and_cannot_write() {
         let dir = tempfile::tempdir().unwrap();
         let s = SqliteStore::open(&dir.path().join("berth.db")).unwrap();
-        assert_eq!(s.reader_count, READERS);
-        for i in 0..(2 * READERS as u32) {
+        assert_eq!(s.reader_count, reader_count());
+        for i in 0..(2 * s.reader_count as u32) {
             s.write(|tx| put_json(tx, "t", "k", &i)).unwrap();
             // Each read may land on another reader connection: each sees the last commit.
             let v: Option<u32> = s.read(|tx| get_json(tx, "t", "k")).unwrap();
@@ -918,14 +924,14 @@ mod tests {
         // A write of this store inside the scope ends it: its reader goes back to the pool at
         // once and the reads after the write see it.
         s.read_scope(&mut || {
-            assert_eq!(lock_any(&s.readers).len(), READERS - 1);
+            assert_eq!(lock_any(&s.readers).len(), s.reader_count - 1);
             s.write(|tx| tx.put("t", "k", b"3")).unwrap();
-            assert_eq!(lock_any(&s.readers).len(), READERS);
+            assert_eq!(lock_any(&s.readers).len(), s.reader_count);
             let v = s.read(|tx| tx.get("t", "k")).unwrap();
             assert_eq!(v.as_deref(), Some(&b"3"[..]));
         });
         // Every reader is back in the pool.
-        assert_eq!(lock_any(&s.readers).len(), READERS);
+        assert_eq!(lock_any(&s.readers).len(), s.reader_count);
     }
 
     #[test]
