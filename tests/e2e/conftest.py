@@ -11,6 +11,7 @@ Set BERTH_BIN to the binary under test (the test scripts do).
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -49,6 +50,21 @@ def free_port() -> int:
 
 
 @dataclass
+
+def stop_process(proc, timeout=10.0, group=False):
+    """SIGTERM, then SIGKILL if it has not exited after `timeout` s; with `group`, to its whole
+    process group (a process started with `start_new_session=True` and its children)."""
+    if proc.poll() is not None:
+        return
+    send = (lambda sig: os.killpg(proc.pid, sig)) if group else proc.send_signal
+    send(signal.SIGTERM)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        send(signal.SIGKILL)
+        proc.wait()
+
+
 class Creds:
     access_key_id: str
     secret_access_key: str
@@ -97,13 +113,7 @@ class Berth:
         return self.log_path.read_text(errors="replace")
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
         self._log.close()
 
     def client(self, service: str, creds: Creds | None = None, region: str = REGION):

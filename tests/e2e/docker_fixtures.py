@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import stop_process
+
 # Registry users: (name, password). The second password's standard base64 has '+' and '/'
 # (bollard's trap: dockerd decodes URL-safe base64).
 REGISTRY_USER = ("berth-user", "s3cret-Registry-Pass")
@@ -134,11 +136,7 @@ def registry(docker_ready):
         yield Registry(host=host, image=image, users=dict((REGISTRY_USER, TRAP_USER)), root=work)
         _run("docker", "rmi", "-f", image, check=False)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_process(proc)
         log.close()
         shutil.rmtree(work, ignore_errors=True)
 

@@ -6,7 +6,6 @@ import json
 import os
 import re
 import shlex
-import signal
 import subprocess
 import time
 import uuid
@@ -14,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REGION, berth_bin
+from conftest import REGION, berth_bin, stop_process
 from docker_fixtures import REGISTRY_USER, TRAP_USER, docker_ready, registry, remove_local_image  # noqa: F401
 
 TRUST = {
@@ -60,13 +59,7 @@ class AgentProcess:
         return self.log_path.read_text(errors="replace")
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc, timeout=15)
         self._log.close()
 
 
@@ -392,14 +385,8 @@ class UpProcess:
         return self.log_path.read_text(errors="replace")
 
     def stop(self):
-        if self.proc.poll() is None:
-            # The whole session: `script` and the berth under it.
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+        # The whole session: `script` and the berth under it.
+        stop_process(self.proc, timeout=15, group=True)
         self._log.close()
 
 

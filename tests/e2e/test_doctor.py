@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from conftest import REGION, berth_bin, free_port
+from conftest import REGION, berth_bin, free_port, stop_process
 from docker_fixtures import REGISTRY_USER, docker_ready, registry  # noqa: F401
 from helpers import allow, other_account
 
@@ -216,8 +216,7 @@ def tls_registry(tmp_path, docker_ready):  # noqa: F811
                 time.sleep(0.1)
         yield f"127.0.0.1:{port}", ca
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        stop_process(proc)
 
 
 def test_registry_check_speaks_https(berth, tls_registry):

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Berth, free_port
+from conftest import Berth, free_port, stop_process
 from docker_fixtures import REGISTRY_USER, docker_ready, registry  # noqa: F401
 from test_agent import AgentProcess, PrivateApp, assert_succeeded, creds, wait_for_instance, wait_running
 
@@ -147,13 +147,7 @@ class OwnRegistry:
             return None
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
         self._log.close()
 
 
@@ -246,13 +240,8 @@ class PrivateDockerd:
         return p.returncode == 0
 
     def stop_daemon(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=40)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        if self.proc:
+            stop_process(self.proc, timeout=40)
 
     def restart(self):
         self.stop_daemon()
