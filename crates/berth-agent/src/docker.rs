@@ -453,8 +453,11 @@ impl ContainerRuntime for DockerRuntime {
                 return Err(e);
             }
         };
-        let failure = status >= 400 || stream_error(&body).is_some();
-        reporter.finish(&tracker.snapshot(), !failure);
+        let streamed_error = stream_error(&body);
+        reporter.finish(
+            &tracker.snapshot(),
+            status < 400 && streamed_error.is_none(),
+        );
         if status >= 400 {
             let message = serde_json::from_slice::<Value>(&body)
                 .ok()
@@ -464,7 +467,7 @@ impl ContainerRuntime for DockerRuntime {
                 "Error response from daemon: {message}"
             )));
         }
-        match stream_error(&body) {
+        match streamed_error {
             Some(m) => Err(RuntimeError::Pull(m)),
             None => Ok(()),
         }
