@@ -49,8 +49,6 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@dataclass
-
 def stop_process(proc, timeout=10.0, group=False):
     """SIGTERM, then SIGKILL if it has not exited after `timeout` s; with `group`, to its whole
     process group (a process started with `start_new_session=True` and its children)."""
@@ -65,6 +63,7 @@ def stop_process(proc, timeout=10.0, group=False):
         proc.wait()
 
 
+@dataclass
 class Creds:
     access_key_id: str
     secret_access_key: str
