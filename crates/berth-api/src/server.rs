@@ -107,32 +107,62 @@ async fn handle(State(state): State<Arc<ApiState>>, req: Request) -> Response {
             return WireError::body_too_large(MAX_BODY_BYTES).render(Some(guess), &request_id);
         }
     };
-    let resp = if answers_inline(header_str(&parts.headers, "x-amz-target")) {
-        // Reads: a few store reads (reader connections, which never wait for the writer) and
-        // CPU. Answered on the async worker, saving the two thread hand-offs of the blocking
-        // pool, which cost more than the call itself. All its reads (the access key, the
-        // caller's policies, the resource, the KMS key) share one read transaction: one
-        // snapshot, taken afresh for this request.
+    let target = header_str(&parts.headers, "x-amz-target");
+    let is_ecs = target.is_some_and(|t| t.starts_with(ECS_TARGET_PREFIX));
+    let (resp, ticket) = if answers_inline(target) {
+        // Answered on the async worker: a few store reads (reader connections, which never
+        // wait for the writer), perhaps a write (which joins the open group commit and does not
+        // wait for its fsync here) and CPU. That saves the two thread hand-offs of the blocking
+        // pool, which cost more than the call itself. All reads before a write share one read
+        // transaction: one snapshot, taken afresh for this request.
         let mut resp = None;
-        state
-            .store
-            .read_scope(&mut || resp = Some(process(&state, &parts, &bytes, &request_id, peer)));
-        match resp {
-            Some(r) => r,
-            None => WireError::internal(&"the request was not processed")
-                .render(Some(guess), &request_id),
-        }
+        let ticket = state.store.request_scope(true, &mut || {
+            resp = Some(process(&state, &parts, &bytes, &request_id, peer))
+        });
+        let resp = resp.unwrap_or_else(|| {
+            WireError::internal(&"the request was not processed").render(Some(guess), &request_id)
+        });
+        (resp, ticket)
     } else {
-        // Writes wait for the writer connection and its fsync; the agent's long poll waits up
-        // to 20 s: these run off the async workers.
+        // The agent's long poll waits up to 20 s, and Query-protocol calls (IAM, STS) are
+        // kept off the async workers: these run on the blocking pool.
         let rid = request_id.clone();
-        let outcome =
-            tokio::task::spawn_blocking(move || process(&state, &parts, &bytes, &rid, peer)).await;
+        let st = state.clone();
+        let outcome = tokio::task::spawn_blocking(move || {
+            let mut resp = None;
+            let ticket = st.store.request_scope(false, &mut || {
+                resp = Some(process(&st, &parts, &bytes, &rid, peer))
+            });
+            (resp, ticket)
+        })
+        .await;
         match outcome {
-            Ok(resp) => resp,
-            Err(e) => WireError::internal(&e).render(Some(guess), &request_id),
+            Ok((Some(resp), ticket)) => (resp, ticket),
+            Ok((None, ticket)) => (
+                WireError::internal(&"the request was not processed")
+                    .render(Some(guess), &request_id),
+                ticket,
+            ),
+            Err(e) => (
+                WireError::internal(&e).render(Some(guess), &request_id),
+                berth_store::Ticket::default(),
+            ),
         }
     };
+    // Nothing is answered before what it wrote, and what it read, is on disk (the wait does
+    // not hold a thread; one fsync covers every request of a group commit).
+    let resp = match berth_store::settled(state.store.as_ref(), ticket).await {
+        Ok(()) => resp,
+        Err(e) => {
+            tracing::error!(error = %e, request_id, "a write of this request was not stored");
+            WireError::internal(&e).render(Some(guess), &request_id)
+        }
+    };
+    if is_ecs && ticket.wrote() {
+        // The agents' polls look again now that the change is visible (the wake-up in the
+        // handler may have come before the commit).
+        services::ecs::notify_changes();
+    }
     tracing::debug!(
         status = resp.status().as_u16(),
         elapsed_us = started.elapsed().as_micros() as u64,
@@ -142,39 +172,19 @@ async fn handle(State(state): State<Arc<ApiState>>, req: Request) -> Response {
     resp
 }
 
-/// JSON operations that only read the store (and never wait on anything but it), answered
-/// without the blocking-pool hop. GetSecretValue writes LastAccessedDate at most once a day per
-/// secret; that one write then runs on the async worker, which is the price of the list.
-/// Anything not listed (every write, the agent's long poll, all Query-protocol calls) goes to
-/// the blocking pool.
-const INLINE_OPERATIONS: &[&str] = &[
-    "secretsmanager.GetSecretValue",
-    "secretsmanager.BatchGetSecretValue",
-    "secretsmanager.DescribeSecret",
-    "secretsmanager.ListSecrets",
-    "secretsmanager.ListSecretVersionIds",
-    "secretsmanager.GetResourcePolicy",
-    "AmazonEC2ContainerServiceV20141113.DescribeClusters",
-    "AmazonEC2ContainerServiceV20141113.ListClusters",
-    "AmazonEC2ContainerServiceV20141113.DescribeTaskDefinition",
-    "AmazonEC2ContainerServiceV20141113.ListTaskDefinitions",
-    "AmazonEC2ContainerServiceV20141113.ListTaskDefinitionFamilies",
-    "AmazonEC2ContainerServiceV20141113.DescribeContainerInstances",
-    "AmazonEC2ContainerServiceV20141113.ListContainerInstances",
-    "AmazonEC2ContainerServiceV20141113.DescribeTasks",
-    "AmazonEC2ContainerServiceV20141113.ListTasks",
-    "TrentService.DescribeKey",
-    "TrentService.ListKeys",
-    "TrentService.ListAliases",
-    "TrentService.GetKeyPolicy",
-    "TrentService.Encrypt",
-    "TrentService.Decrypt",
-    "TrentService.GenerateDataKey",
-    "TrentService.GenerateDataKeyWithoutPlaintext",
-];
+/// The JSON target prefix of ECS.
+const ECS_TARGET_PREFIX: &str = "AmazonEC2ContainerServiceV20141113.";
+
+/// JSON operations that wait for something other than the store (the agent's long poll waits
+/// up to 20 s for news): they run on the blocking pool. Every other JSON operation is answered
+/// on the async worker: its reads go to reader connections, its writes take the writer's lock
+/// only while their closure runs (the commit and its fsync happen on the store's committer
+/// thread), and nothing in them sleeps. Query-protocol calls (IAM, STS) run on the blocking
+/// pool too.
+const WAITING_OPERATIONS: &[&str] = &["AmazonEC2ContainerServiceV20141113.BerthPollTasks"];
 
 fn answers_inline(target: Option<&str>) -> bool {
-    target.is_some_and(|t| INLINE_OPERATIONS.contains(&t))
+    target.is_some_and(|t| !WAITING_OPERATIONS.contains(&t))
 }
 
 /// How much of an oversized body berth reads (and throws away) before it answers, so that a

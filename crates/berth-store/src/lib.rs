@@ -2,8 +2,8 @@
 //!
 //! The domain crates see only the [`Store`] trait: ordered tables of keys to bytes, read and
 //! written inside transactions that commit whole or not at all. [`SqliteStore`] is the embedded
-//! default (one file, WAL journal, `synchronous=FULL`, so an acknowledged write survives a
-//! `kill -9` or a power cut). Keys are ASCII strings; values are whatever the domain serialises
+//! default (one file, WAL journal, every acknowledged write fsynced, so it survives a `kill -9` or
+//! a power cut). Keys are ASCII strings; values are whatever the domain serialises
 //! (JSON through [`get_json`]/[`put_json`]). Nothing in this crate knows what a secret or a task is.
 //!
 //! Invariant: a closure given to [`StoreExt::write`] that returns `Err` leaves no trace.
@@ -60,8 +60,8 @@ pub trait Tx {
     ) -> Result<Vec<(String, Vec<u8>)>, StoreError>;
 }
 
-/// A transactional key-value store. Implementations must make each `write` atomic and durable
-/// before it returns `Ok`.
+/// A transactional key-value store. Implementations must make each `write` atomic, and durable
+/// before it returns `Ok` (inside a [`Store::request_scope`]: before its ticket settles).
 pub trait Store: Send + Sync + 'static {
     /// Runs `f` in a read transaction (a consistent snapshot).
     fn read_tx(
@@ -73,13 +73,87 @@ pub trait Store: Send + Sync + 'static {
         &self,
         f: &mut dyn FnMut(&dyn Tx) -> Result<(), StoreError>,
     ) -> Result<(), StoreError>;
-    /// Runs `f` with every read transaction this thread opens on this store inside it sharing
-    /// one snapshot (one read transaction instead of one each). Meant for one read-only request:
-    /// its reads then see one consistent state, taken when the first of them runs. A write by
-    /// the thread on this store ends the scope (the reads after it run in their own
-    /// transactions and see it). Implementations without such a thing just run `f` (the default).
-    fn read_scope(&self, f: &mut dyn FnMut()) {
-        f()
+    /// Runs `f`, one API request, with its wait for the disk deferred to the caller, and
+    /// returns what the request's answer must wait for ([`Ticket`]; see [`settled`]).
+    ///
+    /// Inside the scope a write of this thread on this store returns as soon as it is part of
+    /// a transaction (a group commit, see [`SqliteStore`]), before that transaction is
+    /// committed and on disk; the ticket names it. Reads may see commits whose fsync has not
+    /// returned yet; the ticket names those too. The caller must not answer before
+    /// [`settled`] of the ticket returned `Ok`: that keeps the store's promise that an
+    /// acknowledged write, and anything an answer showed, survives a crash or a power cut.
+    /// Reads after a write of the scope see that write.
+    ///
+    /// With `snapshot`, every read transaction of the thread on this store shares one
+    /// snapshot (one read transaction instead of one each), taken when the first of them runs,
+    /// until the first write (the reads after it see it). Meant for a request that does not
+    /// wait for other requests' changes (not a long poll).
+    ///
+    /// Outside a scope, `write_tx` returns only once the write is on disk, and a read waits
+    /// for the disk if it saw a commit that is not yet. Implementations without such a thing
+    /// just run `f` (the default).
+    fn request_scope(&self, snapshot: bool, f: &mut dyn FnMut()) -> Ticket {
+        let _ = snapshot;
+        f();
+        Ticket::default()
+    }
+
+    /// Whether everything `ticket` names is on disk (`Done`, with the outcome: an error when
+    /// a write it names was not stored), or what to wait on first.
+    fn settle(&self, ticket: Ticket) -> Settle {
+        let _ = ticket;
+        Settle::Done(Ok(()))
+    }
+}
+
+/// What one request's answer depends on in a store with deferred durability
+/// ([`Store::request_scope`]): the group commits it wrote into, and the newest commit its reads
+/// may have seen. The default ticket depends on nothing.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Ticket {
+    /// The newest commit the request's reads may have seen.
+    pub(crate) seen: u64,
+    /// The first and last group commits the request wrote into (0: none).
+    pub(crate) first_write: u64,
+    pub(crate) last_write: u64,
+}
+
+impl Ticket {
+    /// Whether the request wrote anything.
+    pub fn wrote(&self) -> bool {
+        self.last_write != 0
+    }
+
+    /// The commit this ticket waits for.
+    pub(crate) fn upto(&self) -> u64 {
+        self.seen.max(self.last_write)
+    }
+}
+
+/// The answer of [`Store::settle`].
+pub enum Settle {
+    /// Everything the ticket names is settled: `Ok` on disk, or the error of a write it names.
+    Done(Result<(), StoreError>),
+    /// Not yet: wait until the receiver's value (the newest settled commit) reaches `upto`,
+    /// then ask again.
+    Wait {
+        settled: tokio::sync::watch::Receiver<u64>,
+        upto: u64,
+    },
+}
+
+/// Waits, without blocking the thread, until everything `ticket` names is on disk; the error
+/// of a write it names otherwise.
+pub async fn settled(store: &dyn Store, ticket: Ticket) -> Result<(), StoreError> {
+    loop {
+        match store.settle(ticket) {
+            Settle::Done(r) => return r,
+            Settle::Wait { mut settled, upto } => {
+                if settled.wait_for(|d| *d >= upto).await.is_err() {
+                    return Err(StoreError::Commit("the store was closed".into()));
+                }
+            }
+        }
     }
 }
 

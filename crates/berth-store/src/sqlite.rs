@@ -1,14 +1,15 @@
-//! The embedded default: one SQLite file in WAL mode with `synchronous=FULL`.
+//! The embedded default: one SQLite file in WAL mode, every acknowledged write fsynced.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
-use crate::{Store, StoreError, Tx};
+use crate::{Settle, Store, StoreError, Ticket, Tx};
 
 /// Schema migrations, applied in order; the database's `user_version` counts those applied.
 /// Append only: never edit a migration that has shipped.
@@ -49,92 +50,136 @@ const READER_CACHE_KIB: i64 = 1024;
 /// without waiting for the writer (a reader never waits behind a writer's fsync). An in-memory
 /// store has no pool: another connection would be another database.
 ///
-/// A read scope ([`Store::read_scope`]) takes one reader connection out of the pool for the
-/// scope's thread and opens one read transaction on it; every `read_tx` of that thread on this
-/// store inside the scope runs in that transaction (found through a thread-local keyed by the
-/// store's id), so a request's reads cost one snapshot (two WAL lock calls) instead of one
-/// each. The scope ends (transaction closed, connection back in the pool) when its closure
-/// returns or unwinds; nothing is kept across scopes, so the next request sees every commit,
-/// this process's or another's.
+/// **Group commit with the fsync off the writer.** A write takes the writer's lock only to run
+/// its closure: it joins the open transaction (a *batch*; `BEGIN IMMEDIATE` if none is open)
+/// inside its own `SAVEPOINT` (released when the closure returns `Ok`, rolled back to when it
+/// fails or panics: a failing write leaves no trace and does not touch the batch's others),
+/// and lets go. One committer thread per store takes the open batch, `COMMIT`s it (the WAL
+/// frames written, `synchronous=NORMAL`: no fsync in the commit itself), lets go of the lock,
+/// and then fsyncs the WAL file; only then is the batch *settled*, and only then is any write
+/// in it acknowledged. While it fsyncs, new writes gather in the next batch. So a write costs
+/// no thread hand-off and never waits for the disk while holding the writer; one fsync covers
+/// every write that arrived during the previous one. The WAL is checkpointed by the committer
+/// on a connection of its own, outside the writer's lock.
 ///
-/// Writes of a file-backed store are group-committed: see [`Writer`].
+/// Because a commit is visible before its fsync returns, readers could see a write that is not
+/// yet on disk. So nothing leaves the store unsettled: outside a [`Store::request_scope`] a
+/// write returns after its batch settled, and a read that may have seen an unsettled commit
+/// waits for it; inside a scope both are deferred to the scope's [`Ticket`], which the API
+/// awaits (without blocking a thread) before it answers.
+///
+/// A request scope with a snapshot takes one reader connection out of the pool for the
+/// thread and opens one read transaction on it; every `read_tx` of that thread on this store
+/// inside the scope runs in that transaction (found through a thread-local keyed by the
+/// store's id), so a request's reads cost one snapshot (two WAL lock calls) instead of one
+/// each. The snapshot ends (transaction closed, connection back in the pool) when the scope's
+/// closure returns or unwinds, or at the scope's first write; nothing is kept across scopes,
+/// so the next request sees every commit, this process's or another's.
 pub struct SqliteStore {
     id: u64,
-    writer: Mutex<Writer>,
-    /// Threads in `write_tx` waiting for the writer's lock: while there are any, a write
-    /// leaves its batch open for them instead of committing it.
-    writers_waiting: AtomicUsize,
-    /// Batches committed (or failed to commit); for tests.
-    commits: AtomicU64,
+    core: Arc<Core>,
     /// Idle reader connections; a read takes one out and puts it back.
     readers: Mutex<Vec<Connection>>,
     reader_count: usize,
     reader_returned: Condvar,
+    committer: Option<std::thread::JoinHandle<()>>,
 }
 
-/// The most writes one commit (one fsync) takes: a bound on how long the first of them waits.
-const MAX_BATCH: usize = 32;
+/// What the writers and the committer share.
+struct Core {
+    writer: Mutex<Writer>,
+    /// Wakes the committer: a batch was opened or aborted, or the store is closing.
+    work: Condvar,
+    /// The newest batch whose `COMMIT` has begun: a read snapshot taken after this was loaded
+    /// may contain it, none taken before can contain a later one.
+    committing: AtomicU64,
+    /// The newest settled batch (every batch up to it is on disk or failed); mirrors
+    /// `settled.settled_upto` for a check without the lock.
+    settled_upto: AtomicU64,
+    settled: Mutex<Settled>,
+    /// Wakes threads waiting for a batch to settle.
+    settled_changed: Condvar,
+    /// Set once any batch failed or an fsync did: from then on a settled ticket's outcome is
+    /// looked up under the lock; until then it is `Ok` without it.
+    troubled: AtomicBool,
+    /// The same for async waiters: its value is `settled_upto`.
+    settled_rx: tokio::sync::watch::Receiver<u64>,
+    /// Batches committed (or failed to commit); for tests.
+    commits: AtomicU64,
+}
 
-/// The writer connection and the group commit open on it.
-///
-/// Group commit: a write takes the writer's lock; if no batch is open it begins one
-/// (`BEGIN IMMEDIATE`); it runs its closure inside its own `SAVEPOINT` (released when the
-/// closure returns `Ok`, rolled back to when it fails or panics: a failing write leaves no trace
-/// and does not touch the batch's other writes). Then, if other writes are waiting for the
-/// lock and the batch has fewer than [`MAX_BATCH`] writes, it leaves the batch open, lets go of
-/// the lock and waits for the batch's outcome; otherwise it commits the batch (one `COMMIT`,
-/// one fsync under `synchronous=FULL`) and hands the outcome to every write in it. No write
-/// returns `Ok` before the commit of its batch has returned; if the commit fails, every write of
-/// the batch gets the error and none of them is stored. The last write of a batch always sees
-/// no one waiting (or the cap), so every batch is committed by one of its own writes.
+/// The writer connection and the batch open on it.
 struct Writer {
     conn: Connection,
-    batch: Option<Arc<Batch>>,
-    batch_len: usize,
+    /// The open batch's id (a write transaction begun and not yet committed).
+    open: Option<u64>,
+    /// How many writes the open batch has.
+    open_len: usize,
+    /// The id the next batch gets (ids start at 1 and only grow).
+    next: u64,
+    /// Batches that had to be rolled back whole before the committer took them (see
+    /// [`abort_batch`]); the committer settles them as failed.
+    aborted: Vec<u64>,
+    /// Set when the store is dropped: the committer commits what is open and stops.
+    closing: bool,
 }
 
-/// One group commit's outcome, awaited by the writes in it that did not commit it.
+/// The settled batches' outcomes.
 #[derive(Default)]
-struct Batch {
-    outcome: Mutex<Option<Result<(), String>>>,
-    decided: Condvar,
+struct Settled {
+    settled_upto: u64,
+    /// Batches that were not stored (their `COMMIT` failed, or they were rolled back whole),
+    /// newest last, the last [`FAILED_KEPT`]; their writes get the message.
+    failed: VecDeque<(u64, String)>,
+    /// The first batch whose fsync failed, and why: from it on nothing can be promised (the
+    /// kernel may have dropped the pages), so every later ticket fails too.
+    poisoned: Option<(u64, String)>,
+    /// The committer stopped (the store closed, or it panicked): waiting is pointless.
+    gone: bool,
 }
 
-impl Batch {
-    fn decide(&self, outcome: Result<(), String>) {
-        *lock_any(&self.outcome) = Some(outcome);
-        self.decided.notify_all();
-    }
+/// How many failed batches are remembered for their writes' tickets.
+const FAILED_KEPT: usize = 1024;
 
-    fn wait(&self) -> Result<(), StoreError> {
-        let mut o = lock_any(&self.outcome);
-        loop {
-            if let Some(r) = o.as_ref() {
-                return r.clone().map_err(StoreError::Commit);
-            }
-            o = self.decided.wait(o).unwrap_or_else(|p| p.into_inner());
-        }
-    }
-}
+/// The most writes one batch takes before a write waits for the committer to take it: a bound
+/// on how much one failed commit can take with it, and on the first write's wait.
+const MAX_BATCH: usize = 256;
+
+/// How often the committer checkpoints the WAL into the database file (it also does after
+/// [`CHECKPOINT_EVERY_BATCHES`] batches, whichever comes first).
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+const CHECKPOINT_EVERY_BATCHES: u64 = 1000;
 
 /// Distinguishes stores within the process (tests open several on one thread).
 static NEXT_STORE_ID: AtomicU64 = AtomicU64::new(1);
 
-/// The read scope open on this thread, if any: the store it belongs to and its reader
+/// The read snapshot open on this thread, if any: the store it belongs to and its reader
 /// connection, inside an open read transaction.
 struct Scope {
     store_id: u64,
     conn: Connection,
 }
 
+/// The request scope open on this thread, if any: the store and what its answer waits for.
+#[derive(Clone, Copy)]
+struct Deferral {
+    store_id: u64,
+    ticket: Ticket,
+}
+
 thread_local! {
     static SCOPE: RefCell<Option<Scope>> = const { RefCell::new(None) };
+    static DEFERRAL: Cell<Option<Deferral>> = const { Cell::new(None) };
+    /// Set while this thread runs a write closure (and so holds a writer's lock): a read
+    /// nested in it must neither go to the writer nor wait for the committer.
+    static IN_WRITE: Cell<bool> = const { Cell::new(false) };
 }
 
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
-        let store = Self::init(Connection::open(path)?)?;
+        let conn = Connection::open(path)?;
+        let (mut store, settled_tx) = Self::init(conn, true)?;
         let count = reader_count();
         let mut readers = Vec::with_capacity(count);
         for _ in 0..count {
@@ -148,42 +193,71 @@ impl SqliteStore {
             conn.pragma_update(None, "cache_size", -READER_CACHE_KIB)?;
             readers.push(conn);
         }
-        Ok(SqliteStore {
-            readers: Mutex::new(readers),
-            reader_count: count,
-            ..store
-        })
+        store.readers = Mutex::new(readers);
+        store.reader_count = count;
+        let core = store.core.clone();
+        let committer = Committer::new(core, path, settled_tx);
+        store.committer = Some(
+            std::thread::Builder::new()
+                .name("berth-commit".into())
+                .spawn(move || committer.run())
+                .map_err(|e| StoreError::Commit(format!("cannot start the committer: {e}")))?,
+        );
+        Ok(store)
     }
 
-    /// A private in-memory database, for tests of the domain crates.
+    /// A private in-memory database, for tests of the domain crates. Its writes commit at once
+    /// (there is no disk to wait for).
     pub fn in_memory() -> Result<SqliteStore, StoreError> {
-        Self::init(Connection::open_in_memory()?)
+        Ok(Self::init(Connection::open_in_memory()?, false)?.0)
     }
 
-    fn init(mut conn: Connection) -> Result<SqliteStore, StoreError> {
+    fn init(
+        mut conn: Connection,
+        file: bool,
+    ) -> Result<(SqliteStore, tokio::sync::watch::Sender<u64>), StoreError> {
         conn.busy_timeout(Duration::from_secs(10))?;
         // journal_mode answers with a row, so it is read rather than executed.
         let _mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
         conn.execute_batch("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")?;
         migrate(&mut conn)?;
-        Ok(SqliteStore {
+        if file {
+            // From here on the committer fsyncs the WAL after each commit itself, off the
+            // writer's lock, and checkpoints on its own connection (see [`SqliteStore`]).
+            conn.execute_batch("PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=0;")?;
+        }
+        let (settled_tx, settled_rx) = tokio::sync::watch::channel(0);
+        let store = SqliteStore {
             id: NEXT_STORE_ID.fetch_add(1, Ordering::Relaxed),
-            writer: Mutex::new(Writer {
-                conn,
-                batch: None,
-                batch_len: 0,
+            core: Arc::new(Core {
+                writer: Mutex::new(Writer {
+                    conn,
+                    open: None,
+                    open_len: 0,
+                    next: 1,
+                    aborted: Vec::new(),
+                    closing: false,
+                }),
+                work: Condvar::new(),
+                committing: AtomicU64::new(0),
+                settled_upto: AtomicU64::new(0),
+                settled: Mutex::new(Settled::default()),
+                settled_changed: Condvar::new(),
+                troubled: AtomicBool::new(false),
+                settled_rx,
+                commits: AtomicU64::new(0),
             }),
-            writers_waiting: AtomicUsize::new(0),
-            commits: AtomicU64::new(0),
             readers: Mutex::new(Vec::new()),
             reader_count: 0,
             reader_returned: Condvar::new(),
-        })
+            committer: None,
+        };
+        Ok((store, settled_tx))
     }
 
     /// The schema version the open database is at.
     pub fn schema_version(&self) -> Result<i64, StoreError> {
-        let w = lock_any(&self.writer);
+        let w = lock_any(&self.core.writer);
         Ok(w.conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
     }
 
@@ -215,7 +289,7 @@ impl SqliteStore {
         self.reader_returned.notify_one();
     }
 
-    /// Ends this thread's read scope on this store, if one is open and not in use by a read
+    /// Ends this thread's read snapshot on this store, if one is open and not in use by a read
     /// running right now (a write inside a read closure keeps it).
     fn end_scope(&self) {
         let taken = SCOPE.with(|cell| match cell.try_borrow_mut() {
@@ -231,7 +305,7 @@ impl SqliteStore {
         }
     }
 
-    /// Runs `f` in this thread's open read scope on this store; `None` when there is none.
+    /// Runs `f` in this thread's open read snapshot on this store; `None` when there is none.
     fn in_scope(
         &self,
         f: &mut dyn FnMut(&dyn Tx) -> Result<(), StoreError>,
@@ -245,51 +319,373 @@ impl SqliteStore {
             }
         })
     }
-}
 
-impl SqliteStore {
-    /// One write as part of a group commit (see [`Writer`]).
-    fn write_batched(
+    /// Opens a read snapshot for this thread on this store (see [`SqliteStore`]); false when
+    /// one is open already or none could be.
+    fn open_snapshot(&self) -> bool {
+        let already = SCOPE.with(|cell| cell.try_borrow().map_or(true, |s| s.is_some()));
+        if already {
+            return false;
+        }
+        let Some(conn) = self.take_reader() else {
+            return false;
+        };
+        if conn
+            .prepare_cached("BEGIN DEFERRED")
+            .and_then(|mut s| s.execute([]))
+            .is_err()
+        {
+            self.return_reader(conn);
+            return false;
+        }
+        let refused = SCOPE.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut s) => {
+                *s = Some(Scope {
+                    store_id: self.id,
+                    conn,
+                });
+                None
+            }
+            Err(_) => Some(conn),
+        });
+        if let Some(conn) = refused {
+            let _ = conn.execute_batch("ROLLBACK");
+            self.return_reader(conn);
+            return false;
+        }
+        true
+    }
+
+    /// This thread's request scope on this store, if one is open.
+    fn deferral(&self) -> Option<Deferral> {
+        DEFERRAL
+            .get()
+            .filter(|d| d.store_id == self.id && self.committer.is_some())
+    }
+
+    fn set_ticket(&self, ticket: Ticket) {
+        DEFERRAL.set(Some(Deferral {
+            store_id: self.id,
+            ticket,
+        }));
+    }
+
+    /// After a read: a read snapshot may contain every commit begun before now. Inside a
+    /// request scope that goes on the ticket; outside one the read waits until it is on disk.
+    fn after_read(&self) {
+        if self.committer.is_none() {
+            return;
+        }
+        let seen = self.core.committing.load(Ordering::SeqCst);
+        if let Some(d) = self.deferral() {
+            let mut t = d.ticket;
+            t.seen = t.seen.max(seen);
+            self.set_ticket(t);
+        } else if seen > self.core.settled_upto.load(Ordering::SeqCst) && !IN_WRITE.get() {
+            // The read's own outcome stands; what it saw is on disk or (an fsync failed) the
+            // store is poisoned, which the next write reports.
+            let _ = self.core.wait_settled(seen);
+        }
+    }
+
+    /// Reads after a write of this thread's request scope: on the writer connection, so that
+    /// they see the write (inside the open batch, or the committed state), in a savepoint
+    /// rolled back afterwards (a read leaves nothing, even if `f` tried to write).
+    fn read_on_writer(
         &self,
         f: &mut dyn FnMut(&dyn Tx) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
-        self.writers_waiting.fetch_add(1, Ordering::SeqCst);
-        let mut w = lock_any(&self.writer);
-        self.writers_waiting.fetch_sub(1, Ordering::SeqCst);
-        let batch = match &w.batch {
-            Some(b) => b.clone(),
+        let w = lock_any(&self.core.writer);
+        if w.open.is_none() {
+            return run_tx(&w.conn, "BEGIN DEFERRED", f);
+        }
+        w.conn.prepare_cached("SAVEPOINT berth_read")?.execute([])?;
+        let r = f(&SqlTx(&w.conn));
+        if !w.conn.is_autocommit() {
+            w.conn
+                .prepare_cached("ROLLBACK TO berth_read")?
+                .execute([])?;
+            w.conn.prepare_cached("RELEASE berth_read")?.execute([])?;
+        }
+        r
+    }
+
+    /// One write, joining the open batch (see [`SqliteStore`]); returns the batch's id with the
+    /// write's own outcome. Does not wait for the batch to commit.
+    fn write_in_batch(
+        &self,
+        f: &mut dyn FnMut(&dyn Tx) -> Result<(), StoreError>,
+    ) -> Result<u64, StoreError> {
+        let mut w = lock_any(&self.core.writer);
+        while w.open_len >= MAX_BATCH {
+            // Rare: the committer is behind by a whole batch. Let it take this one.
+            drop(w);
+            std::thread::yield_now();
+            w = lock_any(&self.core.writer);
+        }
+        let id = match w.open {
+            Some(id) => id,
             None => {
                 w.conn.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
-                let b = Arc::new(Batch::default());
-                w.batch = Some(b.clone());
-                w.batch_len = 0;
-                b
+                let id = w.next;
+                w.next += 1;
+                w.open = Some(id);
+                w.open_len = 0;
+                self.core.work.notify_one();
+                id
             }
         };
-        w.batch_len += 1;
+        if w.conn.is_autocommit() {
+            // The open batch's transaction is gone (the database rolled it back): fail it and
+            // start another, rather than let a savepoint begin a transaction of its own.
+            abort_batch(&self.core, &mut w, id);
+            drop(w);
+            return self.write_in_batch(f);
+        }
+        w.open_len += 1;
         let mut member = Member {
-            store: self,
+            core: &self.core,
             writer: Some(w),
-            batch,
+            batch: id,
         };
-        let own = member.run(f);
-        member.finish(own)
+        let r = member.run(f);
+        // Done with the lock (a panic in `run` leaves it to `Member`'s drop instead).
+        member.writer = None;
+        r.map(|()| id)
     }
 }
 
-/// One write inside a batch, holding the writer's lock. Dropped without `finish` (its closure
-/// panicked), it undoes its savepoint and still sees the batch committed for the others.
+impl Drop for SqliteStore {
+    fn drop(&mut self) {
+        if let Some(handle) = self.committer.take() {
+            lock_any(&self.core.writer).closing = true;
+            self.core.work.notify_all();
+            let _ = handle.join();
+        }
+    }
+}
+
+impl Core {
+    /// Blocks until every batch up to `upto` is settled; the store's poison if it is
+    /// poisoned at or before `upto`.
+    fn wait_settled(&self, upto: u64) -> Result<(), StoreError> {
+        let mut s = lock_any(&self.settled);
+        while s.settled_upto < upto && !s.gone {
+            s = self
+                .settled_changed
+                .wait(s)
+                .unwrap_or_else(|p| p.into_inner());
+        }
+        s.outcome(Ticket {
+            seen: upto,
+            first_write: 0,
+            last_write: 0,
+        })
+    }
+
+    /// Records that every batch up to `upto` is settled (with `failed`, if it failed) and
+    /// wakes whoever waits.
+    fn settle(
+        &self,
+        upto: u64,
+        failed: Option<(u64, String)>,
+        sender: &tokio::sync::watch::Sender<u64>,
+    ) {
+        {
+            let mut s = lock_any(&self.settled);
+            if let Some(f) = failed {
+                self.troubled.store(true, Ordering::SeqCst);
+                if s.failed.len() == FAILED_KEPT {
+                    s.failed.pop_front();
+                }
+                s.failed.push_back(f);
+            }
+            s.settled_upto = s.settled_upto.max(upto);
+            self.settled_upto.store(s.settled_upto, Ordering::SeqCst);
+        }
+        self.settled_changed.notify_all();
+        sender.send_replace(self.settled_upto.load(Ordering::SeqCst));
+    }
+}
+
+impl Settled {
+    /// The outcome of a settled ticket.
+    fn outcome(&self, t: Ticket) -> Result<(), StoreError> {
+        if let Some((at, why)) = &self.poisoned
+            && *at <= t.upto()
+        {
+            return Err(StoreError::Commit(format!(
+                "the database file could not be synced: {why}"
+            )));
+        }
+        if self.settled_upto < t.upto() {
+            return Err(StoreError::Commit("the store was closed".into()));
+        }
+        if t.first_write != 0
+            && let Some((_, why)) = self
+                .failed
+                .iter()
+                .find(|(id, _)| (t.first_write..=t.last_write).contains(id))
+        {
+            return Err(StoreError::Commit(why.clone()));
+        }
+        Ok(())
+    }
+}
+
+/// The thread that commits batches, fsyncs the WAL and checkpoints it (see [`SqliteStore`]).
+struct Committer {
+    core: Arc<Core>,
+    db_path: std::path::PathBuf,
+    wal_path: std::path::PathBuf,
+    sender: tokio::sync::watch::Sender<u64>,
+}
+
+/// Marks the committer gone when its thread ends, however it ends, so that no one waits for it
+/// forever.
+struct Gone<'c>(&'c Core);
+
+impl Drop for Gone<'_> {
+    fn drop(&mut self) {
+        lock_any(&self.0.settled).gone = true;
+        self.0.settled_changed.notify_all();
+    }
+}
+
+impl Committer {
+    fn new(core: Arc<Core>, db_path: &Path, sender: tokio::sync::watch::Sender<u64>) -> Self {
+        let mut wal = db_path.as_os_str().to_owned();
+        wal.push("-wal");
+        Committer {
+            core,
+            db_path: db_path.to_path_buf(),
+            wal_path: wal.into(),
+            sender,
+        }
+    }
+
+    fn run(self) {
+        let _gone = Gone(&self.core);
+        let mut wal: Option<std::fs::File> = None;
+        let mut checkpointer: Option<Connection> = None;
+        let mut last_checkpoint = std::time::Instant::now();
+        let mut since_checkpoint: u64 = 0;
+        loop {
+            let mut w = lock_any(&self.core.writer);
+            while w.open.is_none() && w.aborted.is_empty() && !w.closing {
+                w = self.core.work.wait(w).unwrap_or_else(|p| p.into_inner());
+            }
+            let aborted = std::mem::take(&mut w.aborted);
+            let open = w.open.take();
+            w.open_len = 0;
+            let committed = open.map(|id| {
+                self.core.committing.store(id, Ordering::SeqCst);
+                (id, commit(&w.conn))
+            });
+            let closing = w.closing;
+            drop(w);
+            for &id in &aborted {
+                self.core.commits.fetch_add(1, Ordering::Relaxed);
+                // Its writes got their error already, in `Member::abort`; record it for the
+                // tickets of the scope's that wrote into it before.
+                self.core.settle(
+                    id,
+                    Some((id, "the transaction was rolled back by the database".into())),
+                    &self.sender,
+                );
+            }
+            if let Some((id, result)) = committed {
+                self.core.commits.fetch_add(1, Ordering::Relaxed);
+                let failed = match result {
+                    Err(e) => Some((id, e.to_string())),
+                    Ok(()) => {
+                        if let Err(e) = self.sync_wal(&mut wal) {
+                            let mut s = lock_any(&self.core.settled);
+                            if s.poisoned.is_none() {
+                                s.poisoned = Some((id, e.to_string()));
+                            }
+                            self.core.troubled.store(true, Ordering::SeqCst);
+                        }
+                        None
+                    }
+                };
+                self.core.settle(id, failed, &self.sender);
+                since_checkpoint += 1;
+            }
+            if since_checkpoint > 0
+                && (closing
+                    || since_checkpoint >= CHECKPOINT_EVERY_BATCHES
+                    || last_checkpoint.elapsed() >= CHECKPOINT_EVERY)
+            {
+                // Best effort, as SQLite's own automatic checkpoint is: a failed one leaves the
+                // frames in the WAL, where readers find them and the next one copies them.
+                let _ = self.checkpoint(&mut checkpointer);
+                last_checkpoint = std::time::Instant::now();
+                since_checkpoint = 0;
+            }
+            if closing && open.is_none() && aborted.is_empty() {
+                return;
+            }
+        }
+    }
+
+    /// fsyncs the WAL file: every frame written so far (every commit so far) is then on disk.
+    /// The file is opened once (and its directory synced once, so that the file itself is
+    /// found after a crash) and opened again should it ever be replaced.
+    fn sync_wal(&self, wal: &mut Option<std::fs::File>) -> std::io::Result<()> {
+        use std::os::unix::fs::MetadataExt;
+        let current = std::fs::metadata(&self.wal_path)?.ino();
+        let stale = match wal {
+            Some(f) => f.metadata()?.ino() != current,
+            None => true,
+        };
+        if stale {
+            let f = std::fs::File::open(&self.wal_path)?;
+            if let Some(dir) = self.db_path.parent() {
+                let dir = if dir.as_os_str().is_empty() {
+                    Path::new(".")
+                } else {
+                    dir
+                };
+                std::fs::File::open(dir)?.sync_all()?;
+            }
+            *wal = Some(f);
+        }
+        match wal {
+            Some(f) => f.sync_data(),
+            None => Ok(()),
+        }
+    }
+
+    /// A passive checkpoint on the committer's own connection: copies what it can of the WAL
+    /// into the database file without waiting for, or holding up, readers and writers.
+    fn checkpoint(&self, conn: &mut Option<Connection>) -> Result<(), StoreError> {
+        if conn.is_none() {
+            let c = Connection::open(&self.db_path)?;
+            c.busy_timeout(Duration::from_millis(100))?;
+            c.execute_batch("PRAGMA synchronous=FULL; PRAGMA wal_autocheckpoint=0;")?;
+            *conn = Some(c);
+        }
+        if let Some(c) = conn {
+            c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
+        }
+        Ok(())
+    }
+}
+
+/// One write inside a batch, holding the writer's lock while its closure runs. Dropped with the
+/// lock still held (its closure panicked), it undoes its savepoint, or the whole batch if that
+/// fails.
 struct Member<'s> {
-    store: &'s SqliteStore,
+    core: &'s Core,
     writer: Option<MutexGuard<'s, Writer>>,
-    batch: Arc<Batch>,
+    batch: u64,
 }
 
 impl Member<'_> {
-    /// Runs the closure in its own savepoint. `Err(Some(e))`: the write failed and left no
-    /// trace; `Err(None)` is never returned — a failure that took the batch with it (the
-    /// savepoint could not be undone, or SQLite rolled the transaction back) aborts the batch
-    /// here and is reported as the write's error.
+    /// Runs the closure in its own savepoint: on `Err` the write left no trace. A failure that
+    /// took the batch with it (the savepoint could not be undone, or SQLite rolled the
+    /// transaction back) aborts the batch here and is reported as the write's error.
     fn run(
         &mut self,
         f: &mut dyn FnMut(&dyn Tx) -> Result<(), StoreError>,
@@ -300,10 +696,12 @@ impl Member<'_> {
         w.conn
             .prepare_cached("SAVEPOINT berth_write")?
             .execute([])?;
+        let outer = IN_WRITE.replace(true);
         let r = f(&SqlTx(&w.conn));
+        IN_WRITE.set(outer);
         if w.conn.is_autocommit() {
             // SQLite rolled the whole transaction back (I/O error, disk full, …).
-            self.abort("the transaction was rolled back by the database");
+            self.abort();
             return Err(r.err().unwrap_or(StoreError::Commit(
                 "the transaction was rolled back by the database".into(),
             )));
@@ -320,7 +718,7 @@ impl Member<'_> {
             let msg = e.to_string();
             // The savepoint neither released nor undone: the batch cannot be trusted.
             if undo_savepoint(&w.conn).is_err() {
-                self.abort(&msg);
+                self.abort();
                 return Err(StoreError::Commit(msg));
             }
             return Err(e.into());
@@ -328,44 +726,10 @@ impl Member<'_> {
         r
     }
 
-    /// Rolls the whole batch back and fails every write in it.
-    fn abort(&mut self, why: &str) {
+    fn abort(&mut self) {
         if let Some(mut w) = self.writer.take() {
-            if !w.conn.is_autocommit() {
-                let _ = w.conn.execute_batch("ROLLBACK");
-            }
-            w.batch = None;
-            w.batch_len = 0;
-            self.store.commits.fetch_add(1, Ordering::Relaxed);
-            self.batch.decide(Err(why.to_string()));
+            abort_batch(self.core, &mut w, self.batch);
         }
-    }
-
-    /// Commits the batch if this is its last write (no one waiting, or the cap), else waits
-    /// for the write that commits it. Returns this write's outcome: its own error, or the
-    /// batch's.
-    fn finish(mut self, own: Result<(), StoreError>) -> Result<(), StoreError> {
-        let Some(mut w) = self.writer.take() else {
-            // The batch was aborted in `run`.
-            return own;
-        };
-        let others_waiting = self.store.writers_waiting.load(Ordering::SeqCst) > 0;
-        if others_waiting && w.batch_len < MAX_BATCH {
-            drop(w);
-            return match own {
-                Ok(()) => self.batch.wait(),
-                Err(e) => Err(e),
-            };
-        }
-        let committed = commit(&w.conn);
-        w.batch = None;
-        w.batch_len = 0;
-        self.store.commits.fetch_add(1, Ordering::Relaxed);
-        drop(w);
-        self.batch
-            .decide(committed.as_ref().map(|_| ()).map_err(|e| e.to_string()));
-        own?;
-        committed
     }
 }
 
@@ -375,23 +739,24 @@ impl Drop for Member<'_> {
         let Some(w) = self.writer.as_ref() else {
             return;
         };
+        IN_WRITE.set(false);
         if w.conn.is_autocommit() || undo_savepoint(&w.conn).is_err() {
-            self.abort("a write panicked");
-            return;
+            self.abort();
         }
-        if self.store.writers_waiting.load(Ordering::SeqCst) > 0 {
-            // The next write takes the batch over and commits it.
-            self.writer = None;
-            return;
-        }
-        if let Some(mut w) = self.writer.take() {
-            let committed = commit(&w.conn);
-            w.batch = None;
-            w.batch_len = 0;
-            self.store.commits.fetch_add(1, Ordering::Relaxed);
-            drop(w);
-            self.batch.decide(committed.map_err(|e| e.to_string()));
-        }
+    }
+}
+
+/// Rolls batch `id` back whole; the committer records it as failed, so that the writes that
+/// joined it earlier, whose request scopes were told `Ok`, see the failure on their tickets.
+fn abort_batch(core: &Core, w: &mut Writer, id: u64) {
+    if !w.conn.is_autocommit() {
+        let _ = w.conn.execute_batch("ROLLBACK");
+    }
+    if w.open == Some(id) {
+        w.open = None;
+        w.open_len = 0;
+        w.aborted.push(id);
+        core.work.notify_one();
     }
 }
 
@@ -419,9 +784,10 @@ fn commit(conn: &Connection) -> Result<(), StoreError> {
     }
 }
 
-/// Ends this thread's read scope when dropped (also when unwinding): closes its transaction and
-/// gives its connection back to the pool (a read transaction has nothing to commit; ROLLBACK
-/// just ends it, and should it fail, the next user of the connection ends it: `take_reader`).
+/// Ends this thread's read snapshot when dropped (also when unwinding): closes its transaction
+/// and gives its connection back to the pool (a read transaction has nothing to commit;
+/// ROLLBACK just ends it, and should it fail, the next user of the connection ends it:
+/// `take_reader`).
 struct ScopeGuard<'s>(&'s SqliteStore);
 
 impl Drop for ScopeGuard<'_> {
@@ -430,8 +796,17 @@ impl Drop for ScopeGuard<'_> {
     }
 }
 
+/// Ends this thread's request scope when dropped (also when unwinding).
+struct DeferralGuard;
+
+impl Drop for DeferralGuard {
+    fn drop(&mut self) {
+        DEFERRAL.set(None);
+    }
+}
+
 /// A panic while holding a lock cannot leave a transaction half-done (the guards in `run_tx`
-/// and `write_batched` roll back when unwinding), so a poisoned lock is safe to reuse.
+/// and `Member` roll back when unwinding), so a poisoned lock is safe to reuse.
 fn lock_any<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
@@ -569,69 +944,88 @@ impl Store for SqliteStore {
         &self,
         f: &mut dyn FnMut(&dyn Tx) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
-        if let Some(r) = self.in_scope(f) {
-            return r;
-        }
-        match self.take_reader() {
-            None => run_tx(&lock_any(&self.writer).conn, "BEGIN DEFERRED", f),
-            Some(conn) => {
-                let r = run_tx(&conn, "BEGIN DEFERRED", f);
-                self.return_reader(conn);
-                r
+        let r = if let Some(r) = self.in_scope(f) {
+            r
+        } else if self.deferral().is_some_and(|d| d.ticket.wrote()) && !IN_WRITE.get() {
+            self.read_on_writer(f)
+        } else {
+            match self.take_reader() {
+                None => run_tx(&lock_any(&self.core.writer).conn, "BEGIN DEFERRED", f),
+                Some(conn) => {
+                    let r = run_tx(&conn, "BEGIN DEFERRED", f);
+                    self.return_reader(conn);
+                    r
+                }
             }
-        }
+        };
+        self.after_read();
+        r
     }
 
-    fn read_scope(&self, f: &mut dyn FnMut()) {
-        let already = SCOPE.with(|cell| cell.try_borrow().map_or(true, |s| s.is_some()));
-        if already {
-            // Nested (or another store's scope is open on this thread): reads keep their own
-            // transactions.
-            return f();
+    fn request_scope(&self, snapshot: bool, f: &mut dyn FnMut()) -> Ticket {
+        if DEFERRAL.get().is_some() {
+            // Nested, or another store's scope is open on this thread: the outer one is in
+            // charge, and this store's operations settle as outside a scope.
+            f();
+            return Ticket::default();
         }
-        let Some(conn) = self.take_reader() else {
-            return f();
-        };
-        if conn
-            .prepare_cached("BEGIN DEFERRED")
-            .and_then(|mut s| s.execute([]))
-            .is_err()
-        {
-            self.return_reader(conn);
-            return f();
+        self.set_ticket(Ticket::default());
+        let _deferral = DeferralGuard;
+        let _snapshot = (snapshot && self.open_snapshot()).then(|| ScopeGuard(self));
+        f();
+        DEFERRAL.get().map(|d| d.ticket).unwrap_or_default()
+    }
+
+    fn settle(&self, ticket: Ticket) -> Settle {
+        let upto = ticket.upto();
+        if upto == 0 || self.committer.is_none() {
+            return Settle::Done(Ok(()));
         }
-        let refused = SCOPE.with(|cell| match cell.try_borrow_mut() {
-            Ok(mut s) => {
-                *s = Some(Scope {
-                    store_id: self.id,
-                    conn,
-                });
-                None
+        let settled_upto = self.core.settled_upto.load(Ordering::SeqCst);
+        if settled_upto >= upto && !self.core.troubled.load(Ordering::SeqCst) {
+            // The common case, without the lock: settled, and nothing ever failed.
+            return Settle::Done(Ok(()));
+        }
+        if settled_upto < upto {
+            let s = lock_any(&self.core.settled);
+            if s.settled_upto < upto && !s.gone {
+                return Settle::Wait {
+                    settled: self.core.settled_rx.clone(),
+                    upto,
+                };
             }
-            Err(_) => Some(conn),
-        });
-        if let Some(conn) = refused {
-            let _ = conn.execute_batch("ROLLBACK");
-            self.return_reader(conn);
-            return f();
         }
-        let _guard = ScopeGuard(self);
-        f()
+        Settle::Done(lock_any(&self.core.settled).outcome(ticket))
     }
 
     fn write_tx(
         &self,
         f: &mut dyn FnMut(&dyn Tx) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
-        // A write ends this thread's read scope on this store first: the scope's reader is not
-        // held while waiting for the writer or a batch, and the scope's later reads see the
-        // write (they run in their own transactions from here on).
+        // A write ends this thread's read snapshot on this store first: the snapshot's reader
+        // is not held while waiting for the writer, and the reads after the write see it.
         self.end_scope();
-        if self.reader_count == 0 {
-            // In memory: reads share the writer connection, so no batch may stay open.
-            return run_tx(&lock_any(&self.writer).conn, "BEGIN IMMEDIATE", f);
+        if self.committer.is_none() {
+            // In memory: no disk, and reads share the writer connection, so no batch may stay
+            // open.
+            return run_tx(&lock_any(&self.core.writer).conn, "BEGIN IMMEDIATE", f);
         }
-        self.write_batched(f)
+        let id = self.write_in_batch(f)?;
+        if let Some(d) = self.deferral() {
+            let mut t = d.ticket;
+            if t.first_write == 0 {
+                t.first_write = id;
+            }
+            t.last_write = id;
+            self.set_ticket(t);
+            return Ok(());
+        }
+        self.core.wait_settled(id)?;
+        lock_any(&self.core.settled).outcome(Ticket {
+            seen: 0,
+            first_write: id,
+            last_write: id,
+        })
     }
 }
 
@@ -726,16 +1120,17 @@ mod tests {
         assert_eq!(s.schema_version().unwrap(), SCHEMA_VERSION);
         let v: Option<String> = s.read(|tx| get_json(tx, "t", "k")).unwrap();
         assert_eq!(v.as_deref(), Some("v"));
-        let mode: String = lock_any(&s.writer)
+        let mode: String = lock_any(&s.core.writer)
             .conn
             .query_row("PRAGMA journal_mode", [], |r| r.get(0))
             .unwrap();
         assert_eq!(mode, "wal");
-        let sync: i64 = lock_any(&s.writer)
+        // The commit writes the WAL; the committer fsyncs it before anything is acknowledged.
+        let sync: i64 = lock_any(&s.core.writer)
             .conn
             .query_row("PRAGMA synchronous", [], |r| r.get(0))
             .unwrap();
-        assert_eq!(sync, 2, "synchronous must be FULL");
+        assert_eq!(sync, 1, "synchronous=NORMAL on the writer");
     }
 
     #[test]
@@ -790,107 +1185,140 @@ mod tests {
         ));
     }
 
-    /// Three concurrent writes in one group commit: the failing one leaves no trace and does
-    /// not disturb the other two, and no write is acknowledged before the batch's commit.
+    fn block_on<F: std::future::Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(f)
+    }
+
+    fn wait_until(what: &str, cond: impl Fn() -> bool) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while !cond() {
+            assert!(std::time::Instant::now() < deadline, "timed out: {what}");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    /// Deferred writes gather in one batch while the committer is busy; they are visible to
+    /// no one before the batch commits, and their tickets settle only after it did; a failing
+    /// and a panicking write leave no trace and do not disturb the others; reads after a write
+    /// in the scope see it; a write outside a scope returns committed.
     #[test]
-    fn group_commit_isolates_a_failing_write_and_acknowledges_after_commit() {
+    fn deferred_writes_share_a_commit_and_settle_after_it() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("berth.db");
-        let s = std::sync::Arc::new(SqliteStore::open(&path).unwrap());
+        let s = SqliteStore::open(&path).unwrap();
         // Another handle on the file: it sees only what is committed.
-        let other = std::sync::Arc::new(SqliteStore::open(&path).unwrap());
+        let other = SqliteStore::open(&path).unwrap();
         let committed =
             |key: &str| -> bool { other.read(|tx| tx.get("t", key)).unwrap().is_some() };
-        let commits_before = s.commits.load(Ordering::SeqCst);
-        let inside = std::sync::atomic::AtomicBool::new(false);
-        std::thread::scope(|scope| {
-            // A holds the writer until B and C are both waiting for it.
-            let a = scope.spawn(|| {
-                s.write(|tx| -> Result<(), StoreError> {
-                    tx.put("t", "a", b"1")?;
-                    inside.store(true, Ordering::SeqCst);
-                    while s.writers_waiting.load(Ordering::SeqCst) < 2 {
-                        std::thread::sleep(Duration::from_millis(1));
-                    }
-                    Ok(())
-                })
-                .unwrap();
-                // Acknowledged: so it must be committed, visible to another connection, even
-                // though C (last of the batch, slow) had not finished when A's part was done.
-                assert!(committed("a"), "acknowledged before its commit");
-            });
-            while !inside.load(Ordering::SeqCst) {
-                std::thread::sleep(Duration::from_millis(1));
-            }
-            let b = scope.spawn(|| {
-                let r: Result<(), TestError> = s.write(|tx| {
-                    tx.put("t", "b", b"1")?;
-                    tx.put("t", "a", b"clobbered")?;
-                    Err(TestError::No)
-                });
-                assert!(matches!(r, Err(TestError::No)));
-            });
-            let c = scope.spawn(|| {
-                s.write(|tx| -> Result<(), StoreError> {
-                    std::thread::sleep(Duration::from_millis(150));
-                    tx.put("t", "c", b"1")
-                })
-                .unwrap();
-                assert!(committed("c"));
-            });
-            a.join().unwrap();
-            b.join().unwrap();
-            c.join().unwrap();
+        let commits_before = s.core.commits.load(Ordering::SeqCst);
+
+        // Hold the committer after its next COMMIT: it cannot settle (and so cannot take the
+        // next batch) until this guard goes.
+        let stuck = lock_any(&s.core.settled);
+        let t1 = s.request_scope(false, &mut || {
+            s.write(|tx| tx.put("t", "a", b"1")).unwrap();
         });
-        assert_eq!(
-            s.commits.load(Ordering::SeqCst) - commits_before,
-            1,
-            "the three writes must share one commit"
+        assert!(t1.wrote());
+        wait_until("batch 1 committed", || committed("a"));
+        assert!(s.core.settled_upto.load(Ordering::SeqCst) < t1.upto());
+
+        let t2 = s.request_scope(true, &mut || {
+            s.write(|tx| tx.put("t", "b", b"1")).unwrap();
+            let failed: Result<(), TestError> = s.write(|tx| {
+                tx.put("t", "c", b"1")?;
+                tx.put("t", "b", b"clobbered")?;
+                Err(TestError::No)
+            });
+            assert!(matches!(failed, Err(TestError::No)));
+            let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                let _ = s.write(|tx| -> Result<(), StoreError> {
+                    tx.put("t", "p", b"1")?;
+                    panic!("boom")
+                });
+            }));
+            assert!(panicked.is_err());
+            s.write(|tx| tx.put("t", "d", b"1")).unwrap();
+            // This request's reads see its own writes, before they are committed.
+            let b = s.read(|tx| tx.get("t", "b")).unwrap();
+            assert_eq!(b.as_deref(), Some(&b"1"[..]));
+        });
+        assert!(t2.wrote() && t2.upto() > t1.upto());
+        // Batch 2 is open: nothing of it is visible elsewhere.
+        assert!(!committed("b") && !committed("d"));
+        // A read that may have seen batch 1 (committed, not settled) must wait for it too.
+        let t3 = s.request_scope(true, &mut || {
+            assert!(s.read(|tx| tx.get("t", "a")).unwrap().is_some());
+        });
+        assert!(!t3.wrote() && t3.upto() >= t1.upto());
+        drop(stuck);
+
+        for t in [t1, t2, t3] {
+            block_on(crate::settled(&s, t)).unwrap();
+        }
+        assert!(committed("b") && committed("d"));
+        assert!(
+            !committed("c") && !committed("p"),
+            "failed writes leave nothing"
         );
-        assert!(committed("a") && committed("c"));
-        assert!(!committed("b"), "the failed write must leave nothing");
-        let a: Option<Vec<u8>> = other.read(|tx| tx.get("t", "a")).unwrap();
+        let b: Option<Vec<u8>> = other.read(|tx| tx.get("t", "b")).unwrap();
         assert_eq!(
-            a.as_deref(),
+            b.as_deref(),
             Some(&b"1"[..]),
             "the failed write undid only itself"
         );
-        // The writer is usable afterwards, alone (commits at once) as before.
-        s.write(|tx| tx.put("t", "d", b"1")).unwrap();
-        assert!(committed("d"));
+        assert_eq!(
+            s.core.commits.load(Ordering::SeqCst) - commits_before,
+            2,
+            "the writes of t2 share one commit"
+        );
+        // Outside a scope a write returns committed and settled.
+        s.write(|tx| tx.put("t", "e", b"1")).unwrap();
+        assert!(committed("e"));
+        assert!(matches!(
+            s.settle(Ticket {
+                seen: s.core.committing.load(Ordering::SeqCst),
+                first_write: 0,
+                last_write: 0
+            }),
+            Settle::Done(Ok(()))
+        ));
     }
 
+    /// A batch rolled back whole by the database fails every write in it, also those told `Ok`
+    /// before (their tickets carry the failure), and the store goes on with a new batch.
     #[test]
-    fn a_panicking_write_in_a_batch_leaves_the_others_committed() {
+    fn an_aborted_batch_fails_the_tickets_of_its_writes() {
         let dir = tempfile::tempdir().unwrap();
-        let s = std::sync::Arc::new(SqliteStore::open(&dir.path().join("berth.db")).unwrap());
-        let inside = std::sync::atomic::AtomicBool::new(false);
-        std::thread::scope(|scope| {
-            let a = scope.spawn(|| {
-                let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    let _ = s.write(|tx| -> Result<(), StoreError> {
-                        tx.put("t", "p", b"1")?;
-                        inside.store(true, Ordering::SeqCst);
-                        while s.writers_waiting.load(Ordering::SeqCst) < 1 {
-                            std::thread::sleep(Duration::from_millis(1));
-                        }
-                        panic!("boom")
-                    });
-                }));
-                assert!(r.is_err());
-            });
-            while !inside.load(Ordering::SeqCst) {
-                std::thread::sleep(Duration::from_millis(1));
-            }
-            let b = scope.spawn(|| s.write(|tx| tx.put("t", "q", b"1")).unwrap());
-            a.join().unwrap();
-            b.join().unwrap();
-        });
-        let (p, q) = s
-            .read(|tx| -> Result<_, StoreError> { Ok((tx.get("t", "p")?, tx.get("t", "q")?)) })
+        let s = SqliteStore::open(&dir.path().join("berth.db")).unwrap();
+        let stuck = lock_any(&s.core.settled);
+        // Batch 1 goes to the committer, which then waits for `stuck`.
+        let t1 = s.request_scope(false, &mut || s.write(|tx| tx.put("t", "x", b"1")).unwrap());
+        wait_until("batch 1 taken", || lock_any(&s.core.writer).open.is_none());
+        let t2 = s.request_scope(false, &mut || s.write(|tx| tx.put("t", "a", b"1")).unwrap());
+        // The database rolls batch 2 back (as it does on an I/O error or a full disk).
+        lock_any(&s.core.writer)
+            .conn
+            .execute_batch("ROLLBACK")
             .unwrap();
-        assert!(p.is_none());
-        assert!(q.is_some());
+        // The next write finds its batch gone: that batch fails, the write goes to a new one.
+        let t3 = s.request_scope(false, &mut || s.write(|tx| tx.put("t", "b", b"1")).unwrap());
+        assert!(t3.upto() > t2.upto());
+        drop(stuck);
+        block_on(crate::settled(&s, t1)).unwrap();
+        assert!(
+            block_on(crate::settled(&s, t2)).is_err(),
+            "a was told Ok, its batch is gone"
+        );
+        block_on(crate::settled(&s, t3)).unwrap();
+        let (a, b) = s
+            .read(|tx| -> Result<_, StoreError> { Ok((tx.get("t", "a")?, tx.get("t", "b")?)) })
+            .unwrap();
+        assert!(a.is_none() && b.is_some());
+        s.write(|tx| tx.put("t", "c", b"1")).unwrap();
+        assert!(s.read(|tx| tx.get("t", "c")).unwrap().is_some());
     }
 
     /// Inside a read scope every read of the thread shares one snapshot; the next scope sees
@@ -903,7 +1331,7 @@ mod tests {
         let other = SqliteStore::open(&path).unwrap();
         other.write(|tx| tx.put("t", "k", b"1")).unwrap();
         let mut seen = Vec::new();
-        s.read_scope(&mut || {
+        s.request_scope(true, &mut || {
             seen.push(s.read(|tx| tx.get("t", "k")).unwrap());
             // Another handle's write does not end this scope: same snapshot.
             other.write(|tx| tx.put("t", "k", b"2")).unwrap();
@@ -911,19 +1339,19 @@ mod tests {
             // A nested read (another connection) and a nested scope still work.
             s.read(|_| s.read(|tx| tx.get("t", "k")).map(|_| ()))
                 .unwrap();
-            s.read_scope(&mut || {
+            s.request_scope(true, &mut || {
                 seen.push(s.read(|tx| tx.get("t", "k")).unwrap());
             });
         });
         let one = Some(b"1".to_vec());
         assert_eq!(seen, vec![one.clone(), one.clone(), one]);
-        s.read_scope(&mut || {
+        s.request_scope(true, &mut || {
             seen.push(s.read(|tx| tx.get("t", "k")).unwrap());
         });
         assert_eq!(seen[3].as_deref(), Some(&b"2"[..]));
         // A write of this store inside the scope ends it: its reader goes back to the pool at
         // once and the reads after the write see it.
-        s.read_scope(&mut || {
+        s.request_scope(true, &mut || {
             assert_eq!(lock_any(&s.readers).len(), s.reader_count - 1);
             s.write(|tx| tx.put("t", "k", b"3")).unwrap();
             assert_eq!(lock_any(&s.readers).len(), s.reader_count);

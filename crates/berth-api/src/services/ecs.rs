@@ -73,6 +73,12 @@ pub fn release_polls() {
     SIGNAL.notify();
 }
 
+/// Wakes every waiting `BerthPollTasks` (and Fargate poll) to look again: called by the server
+/// once a request's changes are committed and on disk.
+pub fn notify_changes() {
+    SIGNAL.notify();
+}
+
 type Handler = fn(&Ctx<'_>, Value) -> Result<Value, WireError>;
 
 /// Runs one operation; `None` when there is no such operation.
