@@ -390,14 +390,21 @@ impl SqliteStore {
 
     /// Reads after a write of this thread's request scope: on the writer connection, so that
     /// they see the write (inside the open batch, or the committed state), in a savepoint
-    /// rolled back afterwards (a read leaves nothing, even if `f` tried to write).
+    /// rolled back afterwards (a read leaves nothing, even if `f` tried to write). A read
+    /// inside an open batch may see that batch's other writes, so the request now depends on
+    /// that batch as on its own writes.
     fn read_on_writer(
         &self,
         f: &mut dyn FnMut(&dyn Tx) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
         let w = lock_any(&self.core.writer);
-        if w.open.is_none() {
+        let Some(batch) = w.open else {
             return run_tx(&w.conn, "BEGIN DEFERRED", f);
+        };
+        if let Some(d) = self.deferral() {
+            let mut t = d.ticket;
+            t.last_write = t.last_write.max(batch);
+            self.set_ticket(t);
         }
         w.conn.prepare_cached("SAVEPOINT berth_read")?.execute([])?;
         let r = f(&SqlTx(&w.conn));
