@@ -184,6 +184,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
+    use crate::refs;
 
     #[test]
     fn normalizes_paths() {
@@ -277,7 +278,7 @@ mod tests {
             method: "GET",
             path: "/",
             query: "",
-            headers: &headers,
+            headers: &refs(&headers),
             body: b"",
         };
         let signed = vec![
@@ -300,7 +301,7 @@ mod tests {
             method: "GET",
             path: "/",
             query: "",
-            headers: &headers,
+            headers: &refs(&headers),
             body: b"",
         };
         assert_eq!(

@@ -175,6 +175,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
+    use crate::refs;
     use crate::{CredentialScope, canonical_request, parse_authorization, sign};
     use std::time::{Duration, UNIX_EPOCH};
 
@@ -193,7 +194,7 @@ mod tests {
             .collect()
     }
 
-    fn get<'a>(headers: &'a [(String, String)]) -> Request<'a> {
+    fn get<'a>(headers: &'a [(&'a str, &'a str)]) -> Request<'a> {
         Request {
             method: "GET",
             path: "/",
@@ -208,7 +209,7 @@ mod tests {
         let mut hs = headers(&[("Host", "ecs.us-east-1.amazonaws.com")]);
         hs.extend(headers(extra));
         let added = sign(
-            &get(&hs),
+            &get(&refs(&hs)),
             "AKID",
             SECRET,
             token,
@@ -221,7 +222,8 @@ mod tests {
     }
 
     fn check(hs: &[(String, String)], now: u64) -> Result<(), SigV4Error> {
-        let req = get(hs);
+        let hs = refs(hs);
+        let req = get(&hs);
         let auth = crate::authorization_of(&req)?;
         verify(&req, &auth, SECRET, at(now))
     }
@@ -281,7 +283,8 @@ mod tests {
             ("Host", "example.com"),
             ("Date", "Sun, 29 Nov 2026 01:15:00 GMT"),
         ]);
-        let req = get(&hs);
+        let borrowed = refs(&hs);
+        let req = get(&borrowed);
         let signed_headers = vec!["date".to_string(), "host".to_string()];
         let scope = CredentialScope {
             date: "20261129".into(),
@@ -328,7 +331,7 @@ mod tests {
 
         // Without any date header, verify (given an already parsed authorization) names it.
         let mut hs = signed(&[], None, NOW);
-        let auth = crate::authorization_of(&get(&hs)).unwrap();
+        let auth = crate::authorization_of(&get(&refs(&hs))).unwrap();
         hs.retain(|(n, _)| !n.eq_ignore_ascii_case("x-amz-date"));
         let raw = hs
             .iter()
@@ -336,7 +339,7 @@ mod tests {
             .map(|(_, v)| v.clone())
             .unwrap();
         assert_eq!(
-            verify(&get(&hs), &auth, SECRET, at(NOW)),
+            verify(&get(&refs(&hs)), &auth, SECRET, at(NOW)),
             Err(SigV4Error::Incomplete(format!(
                 "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. Authorization={raw}"
             )))
@@ -439,6 +442,7 @@ mod tests {
     #[test]
     fn wrong_secret_or_signature() {
         let hs = signed(&[], None, NOW);
+        let hs = refs(&hs);
         let req = get(&hs);
         let auth = crate::authorization_of(&req).unwrap();
         assert_eq!(
@@ -467,6 +471,7 @@ mod tests {
     #[test]
     fn every_signature_digit_matters() {
         let hs = signed(&[], None, NOW);
+        let hs = refs(&hs);
         let req = get(&hs);
         let auth = crate::authorization_of(&req).unwrap();
         for i in 0..auth.signature.len() {
@@ -489,7 +494,7 @@ mod tests {
             method: "GET",
             path: "//a/./b/../c",
             query: "",
-            headers: &hs,
+            headers: &refs(&hs),
             body: b"",
         };
         let scope = CredentialScope {
