@@ -157,8 +157,15 @@ fn parse_inner(value: &str) -> Result<Authorization, ParseFailure> {
         ))));
     }
 
-    let parts: Vec<&str> = credential.split('/').collect();
-    let [access_key_id, date, region, service, terminator] = parts[..] else {
+    let mut parts = credential.split('/');
+    let (Some(access_key_id), Some(date), Some(region), Some(service), Some(terminator), None) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
         return Err(ParseFailure::Other(SigV4Error::Incomplete(format!(
             "Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '{credential}'"
         ))));

@@ -5,9 +5,13 @@ use std::time::SystemTime;
 use subtle::Choice;
 
 use crate::auth::{MISSING_DATE_MESSAGE, missing_message, wrong_region_message};
-use crate::canonical::{PathMode, canonical_request_with_hash, canonical_uri};
+use crate::canonical::{
+    PathMode, canonical_headers, canonical_query, canonical_uri, join_canonical,
+};
 use crate::clock::{format_amz_date, parse_amz_date, parse_http_date, unix_seconds};
-use crate::crypto::{hmac_sha256, sha256_hex, signatures_equal, signing_key, string_to_sign};
+use crate::crypto::{
+    hex32, hmac_sha256, sha256_hex, signatures_equal, signing_key, string_to_sign,
+};
 use crate::{Authorization, MAX_CLOCK_SKEW, Request, SCOPE_TERMINATOR, SigV4Error};
 
 /// Verifies `req`'s signature as described by `auth` (usually from
@@ -56,20 +60,23 @@ pub fn verify(
         return Err(SigV4Error::HeaderNotSigned("X-Amz-Security-Token"));
     }
 
-    let key = signing_key(secret_access_key, &auth.scope);
+    // Everything but the canonical URI is the same for both path modes: computed once.
+    let headers = canonical_headers(req, &auth.signed_headers)?;
+    let query = canonical_query(req.query);
     let payload_hash = sha256_hex(req.body);
-    let mut modes = vec![PathMode::Normalized];
-    if canonical_uri(req.path, PathMode::AsReceived)
-        != canonical_uri(req.path, PathMode::Normalized)
-    {
-        modes.push(PathMode::AsReceived);
+    let key = signing_key(secret_access_key, &auth.scope);
+    let normalized = canonical_uri(req.path, PathMode::Normalized);
+    let as_received = canonical_uri(req.path, PathMode::AsReceived);
+    let mut uris = vec![normalized.as_str()];
+    if as_received != normalized {
+        uris.push(as_received.as_str());
     }
     // Every candidate is computed and compared, without stopping at the first match.
     let mut matched = Choice::from(0u8);
-    for mode in modes {
-        let creq = canonical_request_with_hash(req, &auth.signed_headers, mode, &payload_hash)?;
+    for uri in uris {
+        let creq = join_canonical(req.method, uri, &query, &headers, &payload_hash);
         let sts = string_to_sign(&amz_date, &auth.scope, &creq);
-        let computed = hex::encode(hmac_sha256(&key, sts.as_bytes()));
+        let computed = hex32(&hmac_sha256(&key, sts.as_bytes()));
         matched |= signatures_equal(&computed, &auth.signature);
     }
     if bool::from(matched) {
@@ -87,11 +94,19 @@ fn is_signed(auth: &Authorization, name: &str) -> bool {
 
 /// The request's timestamp as `YYYYMMDDTHHMMSSZ` and as Unix seconds.
 fn request_timestamp(req: &Request) -> Result<(String, i64), SigV4Error> {
-    let amz: Vec<&str> = req.header_values("x-amz-date").collect();
-    if !amz.is_empty() {
+    let mut amz = req.header_values("x-amz-date");
+    if let Some(first) = amz.next() {
         // Repeated headers are taken together, as in the canonical request, and so fail.
-        let value = amz.join(",");
-        let value = value.trim();
+        let joined: std::borrow::Cow<'_, str> = match amz.next() {
+            None => first.into(),
+            Some(second) => [first, second]
+                .into_iter()
+                .chain(amz)
+                .collect::<Vec<_>>()
+                .join(",")
+                .into(),
+        };
+        let value = joined.trim();
         return match parse_amz_date(value) {
             Some(unix) => Ok((value.to_string(), unix)),
             None => Err(SigV4Error::Incomplete(format!(
@@ -234,6 +249,31 @@ mod tests {
                 *v = f(v);
             }
         }
+    }
+
+    #[test]
+    fn repeated_date_headers_are_taken_together() {
+        let hs = headers(&[
+            ("Host", "example.com"),
+            ("X-Amz-Date", "20261129T011500Z"),
+            ("x-amz-date", " 20261129T011500Z "),
+        ]);
+        let hs = refs(&hs);
+        assert_eq!(
+            request_timestamp(&get(&hs)),
+            Err(SigV4Error::Incomplete(
+                "Date must be in ISO-8601 'basic format'. Got '20261129T011500Z, 20261129T011500Z'. See http://en.wikipedia.org/wiki/ISO_8601".into()
+            ))
+        );
+        let one = headers(&[
+            ("Host", "example.com"),
+            ("X-Amz-Date", " 20261129T011500Z "),
+        ]);
+        let one = refs(&one);
+        assert_eq!(
+            request_timestamp(&get(&one)),
+            Ok(("20261129T011500Z".to_string(), NOW as i64))
+        );
     }
 
     #[test]
