@@ -349,7 +349,7 @@ fn json_call(
     }
     let output = services::json_dispatch(ctx, operation, input)
         .ok_or_else(WireError::unknown_operation)??;
-    let mut resp = (StatusCode::OK, output.to_string()).into_response();
+    let mut resp = (StatusCode::OK, output).into_response();
     let headers = resp.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,
