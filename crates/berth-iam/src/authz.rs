@@ -51,7 +51,8 @@ pub fn request_context(
     extra: &[(String, Vec<String>)],
 ) -> Context {
     use berth_policy::ContextValue;
-    let mut c = Context::new();
+    // The six global keys, the session's, the service's, and room for a caller's additions.
+    let mut c = Context::with_capacity(8 + session_keys.len() + extra.len());
     c.insert("aws:CurrentTime", ContextValue::Date(now));
     let epoch = now
         .duration_since(std::time::UNIX_EPOCH)
