@@ -46,7 +46,7 @@ pub fn sigv4(data: &[u8]) {
         method: "POST",
         path: &p[2],
         query: &p[3],
-        headers: &headers,
+        headers: &refs(&headers),
         body,
     };
     let now = amz_date_time(&p[1]).unwrap_or(UNIX_EPOCH + Duration::from_secs(1_764_374_400));
@@ -63,7 +63,7 @@ pub fn sigv4(data: &[u8]) {
         .cloned()
         .collect();
     let unsigned = berth_sigv4::Request {
-        headers: &base,
+        headers: &refs(&base),
         ..req
     };
     let added = berth_sigv4::sign(
@@ -78,12 +78,20 @@ pub fn sigv4(data: &[u8]) {
     let mut all = base.clone();
     all.extend(added);
     let signed = berth_sigv4::Request {
-        headers: &all,
+        headers: &refs(&all),
         ..req
     };
     if let Ok(auth) = berth_sigv4::authorization_of(&signed) {
         let _ = berth_sigv4::verify(&signed, &auth, "fuzzSecret", now);
     }
+}
+
+/// Owned header pairs borrowed as [`berth_sigv4::Request::headers`] takes them.
+fn refs(headers: &[(String, String)]) -> Vec<(&str, &str)> {
+    headers
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect()
 }
 
 /// `YYYYMMDDTHHMMSSZ` as a time, for the sigv4 target's clock.
@@ -256,7 +264,7 @@ pub fn json_router(data: &[u8]) {
         method: "POST",
         path: "/",
         query: "",
-        headers: &headers,
+        headers: &refs(&headers),
         body,
     };
     let added = berth_sigv4::sign(
@@ -326,7 +334,7 @@ pub fn query_router(data: &[u8]) {
         method: "POST",
         path: "/",
         query: "",
-        headers: &headers,
+        headers: &refs(&headers),
         body,
     };
     let added = berth_sigv4::sign(

@@ -109,13 +109,10 @@ impl ApiClient {
         timeout: Duration,
     ) -> Result<Value, ApiError> {
         let payload = Zeroizing::new(body.to_string().into_bytes());
-        let base = vec![
-            ("host".to_string(), self.authority.clone()),
-            (
-                "content-type".to_string(),
-                "application/x-amz-json-1.1".to_string(),
-            ),
-            ("x-amz-target".to_string(), target.to_string()),
+        let base = [
+            ("host", self.authority.as_str()),
+            ("content-type", "application/x-amz-json-1.1"),
+            ("x-amz-target", target),
         ];
         let signed = berth_sigv4::sign(
             &berth_sigv4::Request {
@@ -133,7 +130,10 @@ impl ApiClient {
             SystemTime::now(),
         );
         let mut builder = hyper::Request::builder().method("POST").uri("/");
-        for (k, v) in base.iter().chain(signed.iter()) {
+        for (k, v) in base {
+            builder = builder.header(k, v);
+        }
+        for (k, v) in &signed {
             builder = builder.header(k.as_str(), v.as_str());
         }
         let req = builder

@@ -112,7 +112,7 @@ pub fn authenticate(
         .headers
         .iter()
         .find(|(n, _)| n.eq_ignore_ascii_case("x-amz-security-token"))
-        .map(|(_, v)| v.as_str());
+        .map(|(_, v)| *v);
     match (&key.session_token_sha256, token) {
         (None, None) => {}
         (Some(expected), Some(given)) => {

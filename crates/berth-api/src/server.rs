@@ -234,15 +234,18 @@ fn process(
     peer: Option<std::net::IpAddr>,
 ) -> Response {
     let guess = guess_protocol(&parts.headers);
-    let headers: Vec<(String, String)> = parts
+    // Borrowed from the request; a value that is not UTF-8 is read lossily (U+FFFD), the only
+    // case that copies.
+    let values: Vec<std::borrow::Cow<'_, str>> = parts
         .headers
         .iter()
-        .map(|(n, v)| {
-            (
-                n.as_str().to_string(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            )
-        })
+        .map(|(_, v)| String::from_utf8_lossy(v.as_bytes()))
+        .collect();
+    let headers: Vec<(&str, &str)> = parts
+        .headers
+        .iter()
+        .zip(&values)
+        .map(|((n, _), v)| (n.as_str(), v.as_ref()))
         .collect();
     let sreq = berth_sigv4::Request {
         method: parts.method.as_str(),
@@ -356,7 +359,7 @@ fn json_call(
     }
     let output = services::json_dispatch(ctx, operation, input)
         .ok_or_else(WireError::unknown_operation)??;
-    let mut resp = (StatusCode::OK, output.to_string()).into_response();
+    let mut resp = (StatusCode::OK, output).into_response();
     let headers = resp.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,

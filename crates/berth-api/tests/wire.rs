@@ -37,11 +37,8 @@ fn signed(
     secret: &str,
     now: SystemTime,
 ) -> Request<Body> {
-    let mut all: Vec<(String, String)> = headers
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    all.push(("host".into(), "127.0.0.1:4599".into()));
+    let mut all: Vec<(&str, &str)> = headers.to_vec();
+    all.push(("host", "127.0.0.1:4599"));
     let req = berth_sigv4::Request {
         method: "POST",
         path: "/",
@@ -51,7 +48,10 @@ fn signed(
     };
     let added = berth_sigv4::sign(&req, KEY, secret, None, "us-east-1", service, now);
     let mut b = Request::builder().method("POST").uri("/");
-    for (k, v) in all.iter().chain(added.iter()) {
+    for (k, v) in all {
+        b = b.header(k, v);
+    }
+    for (k, v) in &added {
         b = b.header(k.as_str(), v.as_str());
     }
     b.body(Body::from(body.to_string())).unwrap()

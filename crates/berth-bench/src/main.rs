@@ -273,10 +273,10 @@ fn note_error(stats: &mut WorkerStats, s: &Shared, what: String) {
 fn build_request(s: &Shared, n: u64) -> anyhow::Result<hyper::Request<Full<Bytes>>> {
     let a = &s.args;
     let body = a.body.replace("{n}", &n.to_string());
-    let mut headers = vec![
-        ("host".to_string(), s.host.clone()),
-        ("content-type".to_string(), a.content_type.clone()),
-        ("x-amz-target".to_string(), a.target.clone()),
+    let headers = [
+        ("host", s.host.as_str()),
+        ("content-type", a.content_type.as_str()),
+        ("x-amz-target", a.target.as_str()),
     ];
     let sreq = berth_sigv4::Request {
         method: "POST",
@@ -294,9 +294,11 @@ fn build_request(s: &Shared, n: u64) -> anyhow::Result<hyper::Request<Full<Bytes
         &a.service,
         SystemTime::now(),
     );
-    headers.extend(added);
     let mut b = hyper::Request::builder().method("POST").uri("/");
-    for (k, v) in &headers {
+    for (k, v) in headers {
+        b = b.header(k, v);
+    }
+    for (k, v) in &added {
         b = b.header(k.as_str(), v.as_str());
     }
     Ok(b.body(Full::new(Bytes::from(body)))?)

@@ -35,21 +35,64 @@ pub fn secret_access_key() -> String {
     random_string(SECRET_ALPHABET, 40)
 }
 
-/// A request id in AWS's UUID form.
+/// A request id in AWS's UUID form (version 4, random).
+///
+/// Drawn from [`id_bytes`], not from the operating system's generator: a request id is made for
+/// every call, and the system call cost more than the rest of making it.
 pub fn request_id() -> String {
-    let mut b = [0u8; 16];
-    random_bytes(&mut b);
+    let mut b = id_bytes();
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
-    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
+    uuid_text(&b)
+}
+
+/// `b` as a UUID's text: lower-case hex, grouped 8-4-4-4-12.
+fn uuid_text(b: &[u8; 16]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(36);
+    for (i, x) in b.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            out.push('-');
+        }
+        out.push(char::from(HEX[usize::from(x >> 4)]));
+        out.push(char::from(HEX[usize::from(x & 0x0f)]));
+    }
+    out
+}
+
+thread_local! {
+    /// This thread's seed for [`id_bytes`]: 256 bits from the operating system, drawn on first use.
+    static ID_SEED: [u8; 32] = {
+        let mut seed = [0u8; 32];
+        random_bytes(&mut seed);
+        seed
+    };
+    /// How many ids this thread has drawn.
+    static ID_COUNTER: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// 128 bits for an identifier that must be unique and unguessable but is not a secret
+/// (request ids, UUID-shaped resource ids): the first half of SHA-256 over this thread's
+/// random seed and a counter that never repeats for the seed. Without the seed the output
+/// cannot be told from random; for secrets use [`random_bytes`].
+fn id_bytes() -> [u8; 16] {
+    use sha2::Digest;
+    let n = ID_COUNTER.with(|c| {
+        let n = c.get().wrapping_add(1);
+        c.set(n);
+        n
+    });
+    let digest = ID_SEED.with(|seed| {
+        let mut h = sha2::Sha256::new();
+        h.update(seed);
+        h.update(n.to_le_bytes());
+        h.finalize()
+    });
+    let mut out = [0u8; 16];
+    for (o, d) in out.iter_mut().zip(digest.iter()) {
+        *o = *d;
+    }
+    out
 }
 
 /// An AWS account id is exactly twelve decimal digits.
@@ -84,6 +127,47 @@ mod tests {
         let rid = request_id();
         assert_eq!(rid.len(), 36);
         assert_eq!(&rid[14..15], "4");
+        assert!(matches!(&rid[19..20], "8" | "9" | "a" | "b"));
+        for (i, c) in rid.char_indices() {
+            if matches!(i, 8 | 13 | 18 | 23) {
+                assert_eq!(c, '-', "{rid}");
+            } else {
+                assert!(matches!(c, '0'..='9' | 'a'..='f'), "{rid}");
+            }
+        }
+    }
+
+    #[test]
+    fn uuid_text_is_grouped_hex() {
+        let b: [u8; 16] = std::array::from_fn(|i| (i as u8) * 17);
+        let old: String = b.iter().map(|x| format!("{x:02x}")).collect();
+        let old = format!(
+            "{}-{}-{}-{}-{}",
+            &old[0..8],
+            &old[8..12],
+            &old[12..16],
+            &old[16..20],
+            &old[20..32]
+        );
+        assert_eq!(uuid_text(&b), old);
+        assert_eq!(uuid_text(&b), "00112233-4455-6677-8899-aabbccddeeff");
+    }
+
+    #[test]
+    fn request_ids_do_not_repeat() {
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..1000 {
+            assert!(seen.insert(request_id()));
+        }
+        // Other threads have seeds of their own.
+        let others: Vec<String> = (0..4)
+            .map(|_| std::thread::spawn(request_id))
+            .filter_map(|h| h.join().ok())
+            .collect();
+        assert_eq!(others.len(), 4);
+        for id in others {
+            assert!(seen.insert(id));
+        }
     }
 
     #[test]

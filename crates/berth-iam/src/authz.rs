@@ -51,7 +51,8 @@ pub fn request_context(
     extra: &[(String, Vec<String>)],
 ) -> Context {
     use berth_policy::ContextValue;
-    let mut c = Context::new();
+    // The six global keys, the session's, the service's, and room for a caller's additions.
+    let mut c = Context::with_capacity(8 + session_keys.len() + extra.len());
     c.insert("aws:CurrentTime", ContextValue::Date(now));
     let epoch = now
         .duration_since(std::time::UNIX_EPOCH)
@@ -87,12 +88,15 @@ pub fn engine_principal(p: &Principal) -> berth_policy::Principal {
     }
 }
 
-/// Parsed documents, by kind and text: stored documents are parsed once, not on every request
-/// (parsing a large policy costs far more than evaluating it). Bounded: when full it starts
-/// again empty.
+/// Parsed documents, by text and kind: stored documents are parsed once, not on every request
+/// (parsing a large policy costs far more than evaluating it). Looked up by the text as
+/// borrowed (no copy of the document per lookup). Bounded: when it holds
+/// [`PARSE_CACHE_ENTRIES`] texts it starts again empty.
 struct ParseCache {
-    entries: Mutex<HashMap<(PolicyKind, String), Arc<Policy>>>,
+    entries: Mutex<ParsedByText>,
 }
+
+type ParsedByText = HashMap<String, Vec<(PolicyKind, Arc<Policy>)>>;
 
 const PARSE_CACHE_ENTRIES: usize = 4096;
 
@@ -102,20 +106,25 @@ static PARSED: LazyLock<ParseCache> = LazyLock::new(|| ParseCache {
 
 impl ParseCache {
     fn get_or_parse(&self, doc: &str, kind: PolicyKind) -> Result<Arc<Policy>, String> {
-        let key = (kind, doc.to_string());
-        if let Some(p) = self.lock().get(&key) {
-            return Ok(p.clone());
+        if let Some(p) = self
+            .lock()
+            .get(doc)
+            .and_then(|kinds| kinds.iter().find(|(k, _)| *k == kind))
+        {
+            return Ok(p.1.clone());
         }
         let parsed = Arc::new(berth_policy::parse(doc, kind).map_err(|e| e.to_string())?);
         let mut entries = self.lock();
         if entries.len() >= PARSE_CACHE_ENTRIES {
             entries.clear();
         }
-        entries.insert(key, parsed.clone());
+        let kinds = entries.entry(doc.to_string()).or_default();
+        kinds.retain(|(k, _)| *k != kind);
+        kinds.push((kind, parsed.clone()));
         Ok(parsed)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(PolicyKind, String), Arc<Policy>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, ParsedByText> {
         // The map holds only parse results; one left by a panicking thread is still valid.
         self.entries.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -195,6 +204,27 @@ pub fn decide(q: &Question<'_>, docs: &IdentityDocuments) -> Verdict {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn parse_cache_keeps_each_kind_of_a_text_apart() {
+        let cache = ParseCache {
+            entries: Mutex::new(HashMap::new()),
+        };
+        let doc = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#;
+        let first = cache.get_or_parse(doc, PolicyKind::Identity).unwrap();
+        // A resource policy needs a Principal: the same text is refused as that kind.
+        assert!(cache.get_or_parse(doc, PolicyKind::Resource).is_err());
+        let again = cache.get_or_parse(doc, PolicyKind::Identity).unwrap();
+        assert!(Arc::ptr_eq(&first, &again));
+        let boundary = cache.get_or_parse(doc, PolicyKind::Boundary).unwrap();
+        assert!(!Arc::ptr_eq(&first, &boundary));
+        assert!(Arc::ptr_eq(
+            &boundary,
+            &cache.get_or_parse(doc, PolicyKind::Boundary).unwrap()
+        ));
+        assert_eq!(cache.lock().len(), 1);
+        assert_eq!(cache.lock().get(doc).map(Vec::len), Some(2));
+    }
 
     fn alice() -> Principal {
         Principal::User {

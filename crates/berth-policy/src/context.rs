@@ -97,7 +97,40 @@ impl From<Vec<u8>> for ContextValue {
 /// `kms:ViaService`, tags, ... — is the caller's to supply.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Context {
-    entries: HashMap<String, Vec<ContextValue>>,
+    entries: HashMap<String, Values>,
+}
+
+/// The values of one key: most keys have one, kept without a `Vec` of its own. A list of one
+/// is always `One`, so that equal contexts compare equal.
+#[derive(Debug, Clone, PartialEq)]
+enum Values {
+    One(ContextValue),
+    Many(Vec<ContextValue>),
+}
+
+impl Values {
+    fn from_vec(mut values: Vec<ContextValue>) -> Values {
+        if values.len() == 1
+            && let Some(v) = values.pop()
+        {
+            return Values::One(v);
+        }
+        Values::Many(values)
+    }
+
+    fn as_slice(&self) -> &[ContextValue] {
+        match self {
+            Values::One(v) => std::slice::from_ref(v),
+            Values::Many(vs) => vs,
+        }
+    }
+
+    fn into_vec(self) -> Vec<ContextValue> {
+        match self {
+            Values::One(v) => vec![v],
+            Values::Many(vs) => vs,
+        }
+    }
 }
 
 impl Context {
@@ -106,9 +139,17 @@ impl Context {
         Self::default()
     }
 
+    /// An empty context with room for `keys` keys without growing.
+    pub fn with_capacity(keys: usize) -> Self {
+        Context {
+            entries: HashMap::with_capacity(keys),
+        }
+    }
+
     /// Sets a single-valued key, replacing any previous values.
     pub fn insert(&mut self, key: &str, value: impl Into<ContextValue>) -> &mut Self {
-        self.entries.insert(key.to_lowercase(), vec![value.into()]);
+        self.entries
+            .insert(key.to_lowercase(), Values::One(value.into()));
         self
     }
 
@@ -122,7 +163,7 @@ impl Context {
     ) -> &mut Self {
         self.entries.insert(
             key.to_lowercase(),
-            values.into_iter().map(Into::into).collect(),
+            Values::from_vec(values.into_iter().map(Into::into).collect()),
         );
         self
     }
@@ -147,17 +188,19 @@ impl Context {
 
     /// Removes a key.
     pub fn remove(&mut self, key: &str) -> Option<Vec<ContextValue>> {
-        self.entries.remove(&key.to_lowercase())
+        self.entries
+            .remove(&key.to_lowercase())
+            .map(Values::into_vec)
     }
 
     /// The values of a key (any case).
     pub fn get(&self, key: &str) -> Option<&[ContextValue]> {
-        self.entries.get(&key.to_lowercase()).map(Vec::as_slice)
+        self.entries.get(&key.to_lowercase()).map(Values::as_slice)
     }
 
     /// Lookup with a key that is already lowercase (no allocation).
     pub(crate) fn get_lower(&self, key: &str) -> Option<&[ContextValue]> {
-        self.entries.get(key).map(Vec::as_slice)
+        self.entries.get(key).map(Values::as_slice)
     }
 
     /// Whether there are no keys.
@@ -274,6 +317,26 @@ mod tests {
         let c = Context::new().with("aws:SourceIp", "10.0.0.1");
         assert_eq!(c.get("AWS:sourceip").unwrap().len(), 1);
         assert!(c.get_lower("aws:sourceip").is_some());
+    }
+
+    #[test]
+    fn one_value_however_it_was_given() {
+        let one = Context::new().with("k", "a");
+        let listed = Context::new().with_multi("K", ["a"]);
+        assert_eq!(one, listed);
+        assert_eq!(one.get("k"), Some(&[ContextValue::from("a")][..]));
+        let none = Context::with_capacity(4).with_multi("k", Vec::<String>::new());
+        assert_eq!(none.get("k"), Some(&[][..]));
+        assert_ne!(none, one);
+        let mut two = Context::new().with_multi("k", ["a", "b"]);
+        assert_eq!(two.get("k").map(<[_]>::len), Some(2));
+        assert_eq!(
+            two.remove("K"),
+            Some(vec![ContextValue::from("a"), ContextValue::from("b")])
+        );
+        let mut one = one;
+        assert_eq!(one.remove("k"), Some(vec![ContextValue::from("a")]));
+        assert!(one.is_empty());
     }
 
     #[test]

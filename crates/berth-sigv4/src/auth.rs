@@ -157,8 +157,15 @@ fn parse_inner(value: &str) -> Result<Authorization, ParseFailure> {
         ))));
     }
 
-    let parts: Vec<&str> = credential.split('/').collect();
-    let [access_key_id, date, region, service, terminator] = parts[..] else {
+    let mut parts = credential.split('/');
+    let (Some(access_key_id), Some(date), Some(region), Some(service), Some(terminator), None) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
         return Err(ParseFailure::Other(SigV4Error::Incomplete(format!(
             "Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '{credential}'"
         ))));
@@ -186,6 +193,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
+    use crate::refs;
 
     const GOOD: &str = "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, SignedHeaders=host;x-amz-date, Signature=5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31";
 
@@ -336,7 +344,7 @@ mod tests {
         assert_eq!(auth.terminator, "xyz");
     }
 
-    fn request_with(headers: &[(String, String)]) -> Request<'_> {
+    fn request_with<'a>(headers: &'a [(&'a str, &'a str)]) -> Request<'a> {
         Request {
             method: "GET",
             path: "/",
@@ -352,7 +360,7 @@ mod tests {
             ("X-Amz-Date".to_string(), "20150830T123600Z".to_string()),
             ("authorization".to_string(), GOOD.to_string()),
         ];
-        let auth = authorization_of(&request_with(&headers)).unwrap();
+        let auth = authorization_of(&request_with(&refs(&headers))).unwrap();
         assert_eq!(auth.access_key_id, "AKIDEXAMPLE");
     }
 
@@ -360,7 +368,7 @@ mod tests {
     fn authorization_of_without_header() {
         let headers = vec![("Host".to_string(), "example.com".to_string())];
         assert_eq!(
-            authorization_of(&request_with(&headers)),
+            authorization_of(&request_with(&refs(&headers))),
             Err(SigV4Error::MissingAuthentication)
         );
     }
@@ -370,7 +378,7 @@ mod tests {
         let value = "AWS4-HMAC-SHA256 Credential=K/20150830/r/s/aws4_request";
         let headers = vec![("Authorization".to_string(), value.to_string())];
         assert_eq!(
-            authorization_of(&request_with(&headers)),
+            authorization_of(&request_with(&refs(&headers))),
             Err(SigV4Error::Incomplete(format!(
                 "Authorization header requires 'Signature' parameter. \
                  Authorization header requires 'SignedHeaders' parameter. \
@@ -381,7 +389,7 @@ mod tests {
 
         let headers = vec![("Authorization".to_string(), GOOD.to_string())];
         assert_eq!(
-            authorization_of(&request_with(&headers)),
+            authorization_of(&request_with(&refs(&headers))),
             Err(SigV4Error::Incomplete(format!(
                 "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. \
                  Authorization={GOOD}"
@@ -396,7 +404,7 @@ mod tests {
                 "Sun, 30 Aug 2015 12:36:00 GMT".to_string(),
             ),
         ];
-        assert!(authorization_of(&request_with(&headers)).is_ok());
+        assert!(authorization_of(&request_with(&refs(&headers))).is_ok());
     }
 
     #[test]
@@ -407,7 +415,7 @@ mod tests {
             ("X-Amz-Date".to_string(), "20150830T123600Z".to_string()),
         ];
         assert_eq!(
-            authorization_of(&request_with(&headers)),
+            authorization_of(&request_with(&refs(&headers))),
             Err(SigV4Error::Incomplete(
                 "multiple authorization headers".to_string()
             ))

@@ -59,28 +59,82 @@ pub(crate) fn canonical_request_with_hash(
     path: PathMode,
     payload_hash: &str,
 ) -> Result<String, SigV4Error> {
-    let mut headers = Vec::with_capacity(signed_headers.len());
-    for name in signed_headers {
-        let name = name.to_ascii_lowercase();
-        let values: Vec<String> = req
-            .header_values(&name)
-            .map(canonical_header_value)
-            .collect();
-        if values.is_empty() {
-            return Err(SigV4Error::Incomplete(format!(
-                "'{name}' is named as a SignedHeader, but it does not exist in the HTTP request."
-            )));
-        }
-        let value = values.join(",");
-        headers.push((name, value));
-    }
-    Ok(assemble(
+    let headers = canonical_headers(req, signed_headers)?;
+    Ok(join_canonical(
         req.method,
         &canonical_uri(req.path, path),
         &canonical_query(req.query),
         &headers,
         payload_hash,
     ))
+}
+
+/// The headers part of a canonical request: one `name:value` line per signed header (in
+/// signed-header order), an empty line, and the names joined with `;` (no final line break).
+/// Names are lower-cased; each value is made canonical, repeated headers joined with `,` in
+/// the order received. Written into one string, without a string per header.
+pub(crate) fn canonical_headers(
+    req: &Request,
+    signed_headers: &[String],
+) -> Result<String, SigV4Error> {
+    let mut out = String::with_capacity(256);
+    for name in signed_headers {
+        let start = out.len();
+        push_lowercase(&mut out, name);
+        let name_end = out.len();
+        out.push(':');
+        let mut found = false;
+        for value in req.header_values(name) {
+            if found {
+                out.push(',');
+            }
+            push_canonical_header_value(&mut out, value);
+            found = true;
+        }
+        if !found {
+            let name = out.get(start..name_end).unwrap_or(name);
+            return Err(SigV4Error::Incomplete(format!(
+                "'{name}' is named as a SignedHeader, but it does not exist in the HTTP request."
+            )));
+        }
+        out.push('\n');
+    }
+    out.push('\n');
+    for (i, name) in signed_headers.iter().enumerate() {
+        if i > 0 {
+            out.push(';');
+        }
+        push_lowercase(&mut out, name);
+    }
+    Ok(out)
+}
+
+/// Appends `s` with ASCII letters lower-cased (what `str::to_ascii_lowercase` gives).
+fn push_lowercase(out: &mut String, s: &str) {
+    out.extend(s.chars().map(|c| c.to_ascii_lowercase()));
+}
+
+/// Joins the parts of a canonical request; `headers` is [`canonical_headers`]'s block.
+pub(crate) fn join_canonical(
+    method: &str,
+    uri: &str,
+    query: &str,
+    headers: &str,
+    payload_hash: &str,
+) -> String {
+    let mut out = String::with_capacity(
+        method.len() + uri.len() + query.len() + headers.len() + payload_hash.len() + 4,
+    );
+    out.push_str(method);
+    out.push('\n');
+    out.push_str(uri);
+    out.push('\n');
+    out.push_str(query);
+    out.push('\n');
+    out.push_str(headers);
+    out.push('\n');
+    out.push_str(payload_hash);
+    out
 }
 
 /// Joins the parts of a canonical request; `headers` are `(lower-case name, canonical value)`
@@ -116,19 +170,32 @@ pub(crate) fn assemble(
 /// Trims a header value and collapses each inner run of whitespace (line breaks of folded
 /// values included) to one space.
 pub(crate) fn canonical_header_value(value: &str) -> String {
-    value
+    let mut out = String::with_capacity(value.len());
+    push_canonical_header_value(&mut out, value);
+    out
+}
+
+/// Appends [`canonical_header_value`] of `value` to `out`.
+fn push_canonical_header_value(out: &mut String, value: &str) {
+    let mut first = true;
+    for part in value
         .split([' ', '\t', '\r', '\n', '\x0b', '\x0c'])
         .filter(|part| !part.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ")
+    {
+        if !first {
+            out.push(' ');
+        }
+        out.push_str(part);
+        first = false;
+    }
 }
 
 /// The canonical URI of a wire path.
 pub(crate) fn canonical_uri(path: &str, mode: PathMode) -> String {
-    let path = match mode {
-        PathMode::Normalized => normalize_path(path),
-        PathMode::AsReceived if path.is_empty() => "/".to_string(),
-        PathMode::AsReceived => path.to_string(),
+    let path: std::borrow::Cow<'_, str> = match mode {
+        PathMode::Normalized => normalize_path(path).into(),
+        PathMode::AsReceived if path.is_empty() => "/".into(),
+        PathMode::AsReceived => path.into(),
     };
     percent_encode(path.as_bytes(), PATH).to_string()
 }
@@ -184,6 +251,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
+    use crate::refs;
 
     #[test]
     fn normalizes_paths() {
@@ -277,7 +345,7 @@ mod tests {
             method: "GET",
             path: "/",
             query: "",
-            headers: &headers,
+            headers: &refs(&headers),
             body: b"",
         };
         let signed = vec![
@@ -300,7 +368,7 @@ mod tests {
             method: "GET",
             path: "/",
             query: "",
-            headers: &headers,
+            headers: &refs(&headers),
             body: b"",
         };
         assert_eq!(

@@ -13,8 +13,30 @@ const BLOCK: usize = 64;
 
 /// Lower-case hex SHA-256 of `data`.
 pub(crate) fn sha256_hex(data: &[u8]) -> String {
-    hex::encode(Sha256::digest(data))
+    let mut out = String::with_capacity(64);
+    push_hex(&mut out, &Sha256::digest(data));
+    out
 }
+
+/// Appends `bytes` as lower-case hex.
+pub(crate) fn push_hex(out: &mut String, bytes: &[u8]) {
+    for b in bytes {
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 0x0f)]));
+    }
+}
+
+/// A 32-byte value (a digest, an HMAC) as lower-case hex, without allocating.
+pub(crate) fn hex32(bytes: &[u8; 32]) -> [u8; 64] {
+    let mut out = [0u8; 64];
+    for (pair, b) in out.chunks_exact_mut(2).zip(bytes) {
+        pair[0] = HEX[usize::from(b >> 4)];
+        pair[1] = HEX[usize::from(b & 0x0f)];
+    }
+    out
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
 
 /// HMAC-SHA256 of `data` under `key`.
 pub(crate) fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
@@ -34,17 +56,38 @@ pub(crate) fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
 
 /// Compares two signatures (hex strings) in constant time for strings of equal length; strings
 /// of different lengths are unequal. Case matters: signatures are lower-case hex.
-pub(crate) fn signatures_equal(computed: &str, provided: &str) -> Choice {
-    computed.as_bytes().ct_eq(provided.as_bytes())
+pub(crate) fn signatures_equal(computed: &[u8], provided: &str) -> Choice {
+    computed.ct_eq(provided.as_bytes())
 }
 
 /// The string to sign: the algorithm, the request's timestamp (`YYYYMMDDTHHMMSSZ`), the
 /// credential scope and the hex SHA-256 of the canonical request, joined with `\n`.
 pub fn string_to_sign(amz_date: &str, scope: &CredentialScope, canonical_request: &str) -> String {
-    format!(
-        "{ALGORITHM}\n{amz_date}\n{scope}\n{}",
-        sha256_hex(canonical_request.as_bytes())
-    )
+    let mut out = String::with_capacity(
+        ALGORITHM.len()
+            + amz_date.len()
+            + scope.date.len()
+            + scope.region.len()
+            + scope.service.len()
+            + SCOPE_TERMINATOR.len()
+            + 64
+            + 6,
+    );
+    out.push_str(ALGORITHM);
+    out.push('\n');
+    out.push_str(amz_date);
+    out.push('\n');
+    // `scope`'s Display form, `date/region/service/aws4_request`.
+    out.push_str(&scope.date);
+    out.push('/');
+    out.push_str(&scope.region);
+    out.push('/');
+    out.push_str(&scope.service);
+    out.push('/');
+    out.push_str(SCOPE_TERMINATOR);
+    out.push('\n');
+    push_hex(&mut out, &Sha256::digest(canonical_request.as_bytes()));
+    out
 }
 
 /// The signing key: `HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date), region), service),
@@ -101,14 +144,39 @@ mod tests {
     }
 
     #[test]
+    fn hex_forms_agree() {
+        let bytes: [u8; 32] = std::array::from_fn(|i| (i as u8).wrapping_mul(37));
+        assert_eq!(hex32(&bytes).as_slice(), hex::encode(bytes).as_bytes());
+        let mut s = String::new();
+        push_hex(&mut s, &bytes);
+        assert_eq!(s, hex::encode(bytes));
+        assert_eq!(sha256_hex(b"abc"), hex::encode(Sha256::digest(b"abc")));
+        let scope = CredentialScope {
+            date: "20150830".into(),
+            region: "us-east-1".into(),
+            service: "iam".into(),
+        };
+        assert_eq!(
+            string_to_sign("20150830T123600Z", &scope, "creq"),
+            format!(
+                "{ALGORITHM}\n20150830T123600Z\n{scope}\n{}",
+                hex::encode(Sha256::digest(b"creq"))
+            )
+        );
+    }
+
+    #[test]
     fn signature_comparison() {
         let sig = "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31";
-        assert!(bool::from(signatures_equal(sig, sig)));
-        assert!(!bool::from(signatures_equal(sig, &sig.to_uppercase())));
-        assert!(!bool::from(signatures_equal(sig, &sig[..63])));
-        assert!(!bool::from(signatures_equal(sig, "")));
+        assert!(bool::from(signatures_equal(sig.as_bytes(), sig)));
         assert!(!bool::from(signatures_equal(
-            sig,
+            sig.as_bytes(),
+            &sig.to_uppercase()
+        )));
+        assert!(!bool::from(signatures_equal(sig.as_bytes(), &sig[..63])));
+        assert!(!bool::from(signatures_equal(sig.as_bytes(), "")));
+        assert!(!bool::from(signatures_equal(
+            sig.as_bytes(),
             "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf30"
         )));
     }

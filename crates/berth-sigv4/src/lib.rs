@@ -28,13 +28,13 @@
 //! # fn main() -> Result<(), berth_sigv4::SigV4Error> {
 //! let body = br#"{"cluster":"default"}"#;
 //! let mut headers = vec![
-//!     ("Host".to_string(), "ecs.us-east-1.amazonaws.com".to_string()),
-//!     ("Content-Type".to_string(), "application/x-amz-json-1.1".to_string()),
+//!     ("Host", "ecs.us-east-1.amazonaws.com"),
+//!     ("Content-Type", "application/x-amz-json-1.1"),
 //! ];
 //! let now = SystemTime::now();
 //! let req = Request { method: "POST", path: "/", query: "", headers: &headers, body };
 //! let added = sign(&req, "AKIDEXAMPLE", "secret", None, "us-east-1", "ecs", now);
-//! headers.extend(added);
+//! headers.extend(added.iter().map(|(n, v)| (n.as_str(), v.as_str())));
 //!
 //! // On the server:
 //! let req = Request { method: "POST", path: "/", query: "", headers: &headers, body };
@@ -92,18 +92,19 @@ pub struct Request<'a> {
     /// The raw query string without the leading `?`; empty when there is none.
     pub query: &'a str,
     /// Headers as received: names in any case, duplicates allowed, values unprocessed.
-    pub headers: &'a [(String, String)],
+    /// Borrowed, so that a server need not copy every header of every request.
+    pub headers: &'a [(&'a str, &'a str)],
     /// The request body.
     pub body: &'a [u8],
 }
 
-impl Request<'_> {
+impl<'a> Request<'a> {
     /// Values of every header named `name` (compared without regard to case), in order received.
-    pub fn header_values<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'s str> + 's {
+    pub fn header_values<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'a str> + 's {
         self.headers
             .iter()
             .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+            .map(|(_, v)| *v)
     }
 
     /// Whether the request carries at least one header named `name` (any case).
@@ -263,6 +264,15 @@ fn header_not_signed_message(header: &str) -> String {
     } else {
         format!("'{header}' must be a 'SignedHeader' in the AWS Authorization.")
     }
+}
+
+/// Borrows owned header pairs as [`Request::headers`] takes them (tests build owned ones).
+#[cfg(test)]
+pub(crate) fn refs(headers: &[(String, String)]) -> Vec<(&str, &str)> {
+    headers
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect()
 }
 
 #[cfg(test)]

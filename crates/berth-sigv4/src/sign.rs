@@ -101,6 +101,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
+    use crate::refs;
     use crate::{SigV4Error, authorization_of, verify};
     use std::time::{Duration, UNIX_EPOCH};
 
@@ -132,7 +133,7 @@ mod tests {
             method,
             path,
             query,
-            headers: &hs,
+            headers: &refs(&hs),
             body,
         };
         let added = sign(&req, "AKIDEXAMPLE", SECRET, token, "us-east-1", "sts", now);
@@ -141,7 +142,7 @@ mod tests {
             method,
             path,
             query,
-            headers: &hs,
+            headers: &refs(&hs),
             body,
         };
         let result = authorization_of(&req).and_then(|auth| verify(&req, &auth, SECRET, now));
@@ -180,7 +181,7 @@ mod tests {
             method: "GET",
             path: "/",
             query: "",
-            headers: &hs,
+            headers: &refs(&hs),
             body: b"",
         };
         let added = sign(
@@ -269,7 +270,7 @@ mod tests {
             method: "POST",
             path: "/",
             query: "",
-            headers: &hs,
+            headers: &refs(&hs),
             body: &body,
         };
         hs.extend(sign(&req, "AKID", SECRET, None, "us-east-1", "ecs", now));
@@ -278,7 +279,7 @@ mod tests {
                 method: "POST",
                 path: "/",
                 query: "",
-                headers: &hs,
+                headers: &refs(&hs),
                 body,
             };
             authorization_of(&req).and_then(|auth| verify(&req, &auth, SECRET, now))

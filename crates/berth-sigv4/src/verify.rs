@@ -5,9 +5,13 @@ use std::time::SystemTime;
 use subtle::Choice;
 
 use crate::auth::{MISSING_DATE_MESSAGE, missing_message, wrong_region_message};
-use crate::canonical::{PathMode, canonical_request_with_hash, canonical_uri};
+use crate::canonical::{
+    PathMode, canonical_headers, canonical_query, canonical_uri, join_canonical,
+};
 use crate::clock::{format_amz_date, parse_amz_date, parse_http_date, unix_seconds};
-use crate::crypto::{hmac_sha256, sha256_hex, signatures_equal, signing_key, string_to_sign};
+use crate::crypto::{
+    hex32, hmac_sha256, sha256_hex, signatures_equal, signing_key, string_to_sign,
+};
 use crate::{Authorization, MAX_CLOCK_SKEW, Request, SCOPE_TERMINATOR, SigV4Error};
 
 /// Verifies `req`'s signature as described by `auth` (usually from
@@ -56,20 +60,23 @@ pub fn verify(
         return Err(SigV4Error::HeaderNotSigned("X-Amz-Security-Token"));
     }
 
-    let key = signing_key(secret_access_key, &auth.scope);
+    // Everything but the canonical URI is the same for both path modes: computed once.
+    let headers = canonical_headers(req, &auth.signed_headers)?;
+    let query = canonical_query(req.query);
     let payload_hash = sha256_hex(req.body);
-    let mut modes = vec![PathMode::Normalized];
-    if canonical_uri(req.path, PathMode::AsReceived)
-        != canonical_uri(req.path, PathMode::Normalized)
-    {
-        modes.push(PathMode::AsReceived);
+    let key = signing_key(secret_access_key, &auth.scope);
+    let normalized = canonical_uri(req.path, PathMode::Normalized);
+    let as_received = canonical_uri(req.path, PathMode::AsReceived);
+    let mut uris = vec![normalized.as_str()];
+    if as_received != normalized {
+        uris.push(as_received.as_str());
     }
     // Every candidate is computed and compared, without stopping at the first match.
     let mut matched = Choice::from(0u8);
-    for mode in modes {
-        let creq = canonical_request_with_hash(req, &auth.signed_headers, mode, &payload_hash)?;
+    for uri in uris {
+        let creq = join_canonical(req.method, uri, &query, &headers, &payload_hash);
         let sts = string_to_sign(&amz_date, &auth.scope, &creq);
-        let computed = hex::encode(hmac_sha256(&key, sts.as_bytes()));
+        let computed = hex32(&hmac_sha256(&key, sts.as_bytes()));
         matched |= signatures_equal(&computed, &auth.signature);
     }
     if bool::from(matched) {
@@ -87,11 +94,19 @@ fn is_signed(auth: &Authorization, name: &str) -> bool {
 
 /// The request's timestamp as `YYYYMMDDTHHMMSSZ` and as Unix seconds.
 fn request_timestamp(req: &Request) -> Result<(String, i64), SigV4Error> {
-    let amz: Vec<&str> = req.header_values("x-amz-date").collect();
-    if !amz.is_empty() {
+    let mut amz = req.header_values("x-amz-date");
+    if let Some(first) = amz.next() {
         // Repeated headers are taken together, as in the canonical request, and so fail.
-        let value = amz.join(",");
-        let value = value.trim();
+        let joined: std::borrow::Cow<'_, str> = match amz.next() {
+            None => first.into(),
+            Some(second) => [first, second]
+                .into_iter()
+                .chain(amz)
+                .collect::<Vec<_>>()
+                .join(",")
+                .into(),
+        };
+        let value = joined.trim();
         return match parse_amz_date(value) {
             Some(unix) => Ok((value.to_string(), unix)),
             None => Err(SigV4Error::Incomplete(format!(
@@ -175,6 +190,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
+    use crate::refs;
     use crate::{CredentialScope, canonical_request, parse_authorization, sign};
     use std::time::{Duration, UNIX_EPOCH};
 
@@ -193,7 +209,7 @@ mod tests {
             .collect()
     }
 
-    fn get<'a>(headers: &'a [(String, String)]) -> Request<'a> {
+    fn get<'a>(headers: &'a [(&'a str, &'a str)]) -> Request<'a> {
         Request {
             method: "GET",
             path: "/",
@@ -208,7 +224,7 @@ mod tests {
         let mut hs = headers(&[("Host", "ecs.us-east-1.amazonaws.com")]);
         hs.extend(headers(extra));
         let added = sign(
-            &get(&hs),
+            &get(&refs(&hs)),
             "AKID",
             SECRET,
             token,
@@ -221,7 +237,8 @@ mod tests {
     }
 
     fn check(hs: &[(String, String)], now: u64) -> Result<(), SigV4Error> {
-        let req = get(hs);
+        let hs = refs(hs);
+        let req = get(&hs);
         let auth = crate::authorization_of(&req)?;
         verify(&req, &auth, SECRET, at(now))
     }
@@ -232,6 +249,31 @@ mod tests {
                 *v = f(v);
             }
         }
+    }
+
+    #[test]
+    fn repeated_date_headers_are_taken_together() {
+        let hs = headers(&[
+            ("Host", "example.com"),
+            ("X-Amz-Date", "20261129T011500Z"),
+            ("x-amz-date", " 20261129T011500Z "),
+        ]);
+        let hs = refs(&hs);
+        assert_eq!(
+            request_timestamp(&get(&hs)),
+            Err(SigV4Error::Incomplete(
+                "Date must be in ISO-8601 'basic format'. Got '20261129T011500Z, 20261129T011500Z'. See http://en.wikipedia.org/wiki/ISO_8601".into()
+            ))
+        );
+        let one = headers(&[
+            ("Host", "example.com"),
+            ("X-Amz-Date", " 20261129T011500Z "),
+        ]);
+        let one = refs(&one);
+        assert_eq!(
+            request_timestamp(&get(&one)),
+            Ok(("20261129T011500Z".to_string(), NOW as i64))
+        );
     }
 
     #[test]
@@ -281,7 +323,8 @@ mod tests {
             ("Host", "example.com"),
             ("Date", "Sun, 29 Nov 2026 01:15:00 GMT"),
         ]);
-        let req = get(&hs);
+        let borrowed = refs(&hs);
+        let req = get(&borrowed);
         let signed_headers = vec!["date".to_string(), "host".to_string()];
         let scope = CredentialScope {
             date: "20261129".into(),
@@ -328,7 +371,7 @@ mod tests {
 
         // Without any date header, verify (given an already parsed authorization) names it.
         let mut hs = signed(&[], None, NOW);
-        let auth = crate::authorization_of(&get(&hs)).unwrap();
+        let auth = crate::authorization_of(&get(&refs(&hs))).unwrap();
         hs.retain(|(n, _)| !n.eq_ignore_ascii_case("x-amz-date"));
         let raw = hs
             .iter()
@@ -336,7 +379,7 @@ mod tests {
             .map(|(_, v)| v.clone())
             .unwrap();
         assert_eq!(
-            verify(&get(&hs), &auth, SECRET, at(NOW)),
+            verify(&get(&refs(&hs)), &auth, SECRET, at(NOW)),
             Err(SigV4Error::Incomplete(format!(
                 "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. Authorization={raw}"
             )))
@@ -439,6 +482,7 @@ mod tests {
     #[test]
     fn wrong_secret_or_signature() {
         let hs = signed(&[], None, NOW);
+        let hs = refs(&hs);
         let req = get(&hs);
         let auth = crate::authorization_of(&req).unwrap();
         assert_eq!(
@@ -467,6 +511,7 @@ mod tests {
     #[test]
     fn every_signature_digit_matters() {
         let hs = signed(&[], None, NOW);
+        let hs = refs(&hs);
         let req = get(&hs);
         let auth = crate::authorization_of(&req).unwrap();
         for i in 0..auth.signature.len() {
@@ -489,7 +534,7 @@ mod tests {
             method: "GET",
             path: "//a/./b/../c",
             query: "",
-            headers: &hs,
+            headers: &refs(&hs),
             body: b"",
         };
         let scope = CredentialScope {

@@ -136,6 +136,17 @@ fn decode<T: DeserializeOwned>(input: Value) -> Result<T, WireError> {
     })
 }
 
+/// A JSON object of `members`, moved in (`json!` would copy each `Value` by serializing it
+/// again).
+fn object<const N: usize>(members: [(&str, Value); N]) -> Value {
+    Value::Object(
+        members
+            .into_iter()
+            .map(|(name, value)| (name.to_string(), value))
+            .collect(),
+    )
+}
+
 fn to_json<T: serde::Serialize>(v: &T) -> Result<Value, WireError> {
     serde_json::to_value(v).map_err(|e| WireError::internal(&e))
 }
@@ -212,7 +223,7 @@ fn create_cluster(ctx: &Ctx<'_>, input: Value) -> Result<Value, WireError> {
         input.get("configuration").cloned(),
         ctx.now_secs(),
     )?;
-    Ok(json!({ "cluster": to_json(&cluster)? }))
+    Ok(object([("cluster", to_json(&cluster)?)]))
 }
 
 fn describe_clusters(ctx: &Ctx<'_>, input: Value) -> Result<Value, WireError> {
@@ -231,10 +242,13 @@ fn describe_clusters(ctx: &Ctx<'_>, input: Value) -> Result<Value, WireError> {
         ctx.authorize("ecs:DescribeClusters", &arn)?;
     }
     let (clusters, failures) = e.describe_clusters(&names, ctx.now_secs())?;
-    Ok(json!({
-        "clusters": strip_tags(to_json(&clusters)?, includes_tags(&input)),
-        "failures": to_json(&failures)?,
-    }))
+    Ok(object([
+        (
+            "clusters",
+            strip_tags(to_json(&clusters)?, includes_tags(&input)),
+        ),
+        ("failures", to_json(&failures)?),
+    ]))
 }
 
 fn list_clusters(ctx: &Ctx<'_>, input: Value) -> Result<Value, WireError> {
@@ -248,7 +262,7 @@ fn delete_cluster(ctx: &Ctx<'_>, input: Value) -> Result<Value, WireError> {
     let cluster = required(&input, "cluster")?;
     cluster_check(ctx, "ecs:DeleteCluster", Some(cluster))?;
     let c = ecs(ctx).delete_cluster(cluster, ctx.now_secs())?;
-    Ok(json!({ "cluster": to_json(&c)? }))
+    Ok(object([("cluster", to_json(&c)?)]))
 }
 
 // ---- task definitions -----------------------------------------------------------------------
@@ -258,14 +272,17 @@ fn register_task_definition(ctx: &Ctx<'_>, input: Value) -> Result<Value, WireEr
     let input: berth_ecs::RegisterTaskDefinitionInput = decode(input)?;
     let principal = ctx.caller.principal.arn();
     let (def, tags) = ecs(ctx).register_task_definition(input, &principal, ctx.now_secs())?;
-    Ok(json!({ "taskDefinition": to_json(&def)?, "tags": to_json(&tags)? }))
+    Ok(object([
+        ("taskDefinition", to_json(&def)?),
+        ("tags", to_json(&tags)?),
+    ]))
 }
 
 fn describe_task_definition(ctx: &Ctx<'_>, input: Value) -> Result<Value, WireError> {
     ctx.authorize("ecs:DescribeTaskDefinition", "*")?;
     let reference = required(&input, "taskDefinition")?;
     let (def, tags) = ecs(ctx).describe_task_definition(reference)?;
-    let mut out = json!({ "taskDefinition": to_json(&def)? });
+    let mut out = object([("taskDefinition", to_json(&def)?)]);
     if includes_tags(&input) {
         out["tags"] = to_json(&tags)?;
     }
@@ -299,7 +316,7 @@ fn deregister_task_definition(ctx: &Ctx<'_>, input: Value) -> Result<Value, Wire
     ctx.authorize("ecs:DeregisterTaskDefinition", "*")?;
     let reference = required(&input, "taskDefinition")?;
     let def = ecs(ctx).deregister_task_definition(reference, ctx.now_secs())?;
-    Ok(json!({ "taskDefinition": to_json(&def)? }))
+    Ok(object([("taskDefinition", to_json(&def)?)]))
 }
 
 fn delete_task_definitions(ctx: &Ctx<'_>, input: Value) -> Result<Value, WireError> {
@@ -313,7 +330,10 @@ fn delete_task_definitions(ctx: &Ctx<'_>, input: Value) -> Result<Value, WireErr
         ctx.authorize("ecs:DeleteTaskDefinitions", &arn)?;
     }
     let (defs, failures) = e.delete_task_definitions(&refs, ctx.now_secs())?;
-    Ok(json!({ "taskDefinitions": to_json(&defs)?, "failures": to_json(&failures)? }))
+    Ok(object([
+        ("taskDefinitions", to_json(&defs)?),
+        ("failures", to_json(&failures)?),
+    ]))
 }
 
 // ---- container instances --------------------------------------------------------------------
@@ -331,7 +351,7 @@ fn register_container_instance(ctx: &Ctx<'_>, input: Value) -> Result<Value, Wir
         root: ctx.caller.principal.is_root(),
     };
     let ci = ecs(ctx).register_container_instance(input, &caller, ctx.now_secs())?;
-    Ok(json!({ "containerInstance": to_json(&ci)? }))
+    Ok(object([("containerInstance", to_json(&ci)?)]))
 }
 
 fn deregister_container_instance(ctx: &Ctx<'_>, input: Value) -> Result<Value, WireError> {
@@ -340,7 +360,7 @@ fn deregister_container_instance(ctx: &Ctx<'_>, input: Value) -> Result<Value, W
     let reference = required(&input, "containerInstance")?;
     let force = input.get("force").and_then(Value::as_bool).unwrap_or(false);
     let ci = ecs(ctx).deregister_container_instance(cluster, reference, force, ctx.now_secs())?;
-    Ok(json!({ "containerInstance": to_json(&ci)? }))
+    Ok(object([("containerInstance", to_json(&ci)?)]))
 }
 
 fn describe_container_instances(ctx: &Ctx<'_>, input: Value) -> Result<Value, WireError> {
@@ -349,10 +369,13 @@ fn describe_container_instances(ctx: &Ctx<'_>, input: Value) -> Result<Value, Wi
     let refs = string_list(&input, "containerInstances");
     let (instances, failures) =
         ecs(ctx).describe_container_instances(cluster, &refs, ctx.now_secs())?;
-    Ok(json!({
-        "containerInstances": strip_tags(to_json(&instances)?, includes_tags(&input)),
-        "failures": to_json(&failures)?,
-    }))
+    Ok(object([
+        (
+            "containerInstances",
+            strip_tags(to_json(&instances)?, includes_tags(&input)),
+        ),
+        ("failures", to_json(&failures)?),
+    ]))
 }
 
 fn list_container_instances(ctx: &Ctx<'_>, input: Value) -> Result<Value, WireError> {
@@ -389,7 +412,7 @@ fn attributes_call(
     } else {
         e.delete_attributes(cluster.as_deref(), &attributes)?
     };
-    Ok(json!({ "attributes": to_json(&out)? }))
+    Ok(object([("attributes", to_json(&out)?)]))
 }
 
 fn put_attributes(ctx: &Ctx<'_>, input: Value) -> Result<Value, WireError> {
@@ -450,7 +473,10 @@ fn run_task(ctx: &Ctx<'_>, input: Value) -> Result<Value, WireError> {
     authorize_run(ctx, "ecs:RunTask", &input, &cluster_arn)?;
     let run: berth_ecs::RunTaskInput = decode(input)?;
     let (tasks, failures) = e.run_task(run, ctx.now_secs())?;
-    Ok(json!({ "tasks": to_json(&tasks)?, "failures": to_json(&failures)? }))
+    Ok(object([
+        ("tasks", to_json(&tasks)?),
+        ("failures", to_json(&failures)?),
+    ]))
 }
 
 fn start_task(ctx: &Ctx<'_>, input: Value) -> Result<Value, WireError> {
@@ -459,7 +485,10 @@ fn start_task(ctx: &Ctx<'_>, input: Value) -> Result<Value, WireError> {
     authorize_run(ctx, "ecs:StartTask", &input, &cluster_arn)?;
     let start: berth_ecs::StartTaskInput = decode(input)?;
     let (tasks, failures) = e.start_task(start, ctx.now_secs())?;
-    Ok(json!({ "tasks": to_json(&tasks)?, "failures": to_json(&failures)? }))
+    Ok(object([
+        ("tasks", to_json(&tasks)?),
+        ("failures", to_json(&failures)?),
+    ]))
 }
 
 /// The ARN a task reference names, for authorisation (an id is completed with the cluster).
@@ -496,7 +525,7 @@ fn stop_task(ctx: &Ctx<'_>, input: Value) -> Result<Value, WireError> {
         str_field(&input, "reason"),
         ctx.now_secs(),
     )?;
-    Ok(json!({ "task": to_json(&task)? }))
+    Ok(object([("task", to_json(&task)?)]))
 }
 
 fn describe_tasks(ctx: &Ctx<'_>, input: Value) -> Result<Value, WireError> {
@@ -513,10 +542,10 @@ fn describe_tasks(ctx: &Ctx<'_>, input: Value) -> Result<Value, WireError> {
         ctx.authorize("ecs:DescribeTasks", &arn)?;
     }
     let (tasks, failures) = ecs(ctx).describe_tasks(cluster, &refs, ctx.now_secs())?;
-    Ok(json!({
-        "tasks": strip_tags(to_json(&tasks)?, includes_tags(&input)),
-        "failures": to_json(&failures)?,
-    }))
+    Ok(object([
+        ("tasks", strip_tags(to_json(&tasks)?, includes_tags(&input))),
+        ("failures", to_json(&failures)?),
+    ]))
 }
 
 fn list_tasks(ctx: &Ctx<'_>, input: Value) -> Result<Value, WireError> {
@@ -801,6 +830,16 @@ pub fn fargate_container_state_change(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn object_is_json_without_the_copy() {
+        let tasks = json!([{"taskArn": "a", "tags": []}, {"b": [1, 2.5, null]}]);
+        assert_eq!(
+            object([("tasks", tasks.clone()), ("failures", json!([]))]),
+            json!({"tasks": tasks, "failures": []})
+        );
+        assert_eq!(object([]), json!({}));
+    }
 
     #[test]
     fn fargate_reports_name_their_scope_by_task_arn() {

@@ -116,18 +116,29 @@ impl<'a> Member<'a> {
     }
 }
 
-/// Runs a JSON 1.1 operation; `None` when the caller's service has no such operation.
+/// Runs a JSON 1.1 operation and writes its answer; `None` when the caller's service has no
+/// such operation. GetSecretValue's answer is written straight from its fields; the others
+/// are built as a `Value` (whose members come out sorted by name) and then written.
 pub fn json_dispatch(
     ctx: &Ctx<'_>,
     operation: &str,
     input: serde_json::Value,
-) -> Option<Result<serde_json::Value, WireError>> {
-    match ctx.caller.service {
+) -> Option<Result<Vec<u8>, WireError>> {
+    let output = match ctx.caller.service {
+        Service::SecretsManager if operation == "GetSecretValue" => {
+            return Some(secretsmanager::get_secret_value_json(ctx, &input));
+        }
         Service::Ecs => ecs::dispatch(ctx, operation, input),
         Service::SecretsManager => secretsmanager::dispatch(ctx, operation, input),
         Service::Kms => kms::dispatch(ctx, operation, input),
         Service::Iam | Service::Sts => None,
-    }
+    }?;
+    Some(output.and_then(|v| json_bytes(&v)))
+}
+
+/// `value` as compact JSON (what `Value`'s `Display` writes), straight into bytes.
+pub(crate) fn json_bytes<T: serde::Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, WireError> {
+    serde_json::to_vec(value).map_err(|e| WireError::internal(&e))
 }
 
 /// Runs a Query operation, returning the inner XML of its `<OpResult>`; `None` when unknown.

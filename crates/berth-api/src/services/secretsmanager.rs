@@ -250,17 +250,6 @@ fn tags_json(tags: &[Tag]) -> Value {
         .collect()
 }
 
-fn value_json(out: &mut Map<String, Value>, value: &SecretValue) {
-    match value {
-        SecretValue::String(s) => {
-            out.insert("SecretString".into(), s.as_str().into());
-        }
-        SecretValue::Binary(b) => {
-            out.insert("SecretBinary".into(), B64.encode(b.as_slice()).into());
-        }
-    }
-}
-
 /// An idempotent retry: the version exists; it is the same request when its value is the same.
 fn same_version(
     ctx: &Ctx<'_>,
@@ -344,28 +333,89 @@ fn create_secret(ctx: &Ctx<'_>, input: &Value) -> Result<Value, WireError> {
     Ok(out)
 }
 
-/// GetSecretValue's answer for one secret (the version by id, by label, or AWSCURRENT).
+/// GetSecretValue's answer for one secret. Its members are declared in the order of their
+/// names, the order a `Value` object writes them in, so that writing it directly gives the
+/// same bytes as writing it through a `Value` (a test holds that).
+#[derive(serde::Serialize)]
+struct SecretValueOutput<'a> {
+    #[serde(rename = "ARN")]
+    arn: &'a str,
+    #[serde(rename = "CreatedDate")]
+    created_date: u64,
+    #[serde(rename = "Name")]
+    name: &'a str,
+    #[serde(rename = "SecretBinary", skip_serializing_if = "Option::is_none")]
+    secret_binary: Option<String>,
+    #[serde(rename = "SecretString", skip_serializing_if = "Option::is_none")]
+    secret_string: Option<&'a str>,
+    #[serde(rename = "VersionId")]
+    version_id: &'a str,
+    #[serde(rename = "VersionStages")]
+    version_stages: &'a [String],
+}
+
+impl<'a> SecretValueOutput<'a> {
+    fn new(secret: &'a Secret, version: &'a Version, value: &'a SecretValue) -> Self {
+        let (secret_string, secret_binary) = match value {
+            SecretValue::String(s) => (Some(s.as_str()), None),
+            SecretValue::Binary(b) => (None, Some(B64.encode(b.as_slice()))),
+        };
+        SecretValueOutput {
+            arn: &secret.arn,
+            created_date: version.created,
+            name: &secret.name,
+            secret_binary,
+            secret_string,
+            version_id: &version.id,
+            version_stages: &version.stages,
+        }
+    }
+}
+
+/// GetSecretValue's answer for one secret (the version by id, by label, or AWSCURRENT), handed
+/// to `answer` to be written.
+fn read_value_with<T>(
+    ctx: &Ctx<'_>,
+    secret: &Secret,
+    version_id: Option<&str>,
+    stage: Option<&str>,
+    answer: impl FnOnce(&SecretValueOutput<'_>) -> Result<T, WireError>,
+) -> Result<T, WireError> {
+    secret.check_not_deleted()?;
+    let version = secret.select_version(version_id, stage)?;
+    let value = open(ctx, secret, version)?;
+    secrets(ctx).touch(secret, &version.id, ctx.now_secs())?;
+    answer(&SecretValueOutput::new(secret, version, &value))
+}
+
+/// [`read_value_with`] as a `Value`.
 fn read_value(
     ctx: &Ctx<'_>,
     secret: &Secret,
     version_id: Option<&str>,
     stage: Option<&str>,
 ) -> Result<Value, WireError> {
-    secret.check_not_deleted()?;
-    let version = secret.select_version(version_id, stage)?;
-    let value = open(ctx, secret, version)?;
-    secrets(ctx).touch(secret, &version.id, ctx.now_secs())?;
-    let mut out = Map::new();
-    out.insert("ARN".into(), secret.arn.clone().into());
-    out.insert("Name".into(), secret.name.clone().into());
-    out.insert("VersionId".into(), version.id.clone().into());
-    value_json(&mut out, &value);
-    out.insert("VersionStages".into(), json!(version.stages));
-    out.insert("CreatedDate".into(), version.created.into());
-    Ok(Value::Object(out))
+    read_value_with(ctx, secret, version_id, stage, |out| {
+        serde_json::to_value(out).map_err(|e| WireError::internal(&e))
+    })
+}
+
+/// GetSecretValue, answered with its JSON written directly (the API's path).
+pub(crate) fn get_secret_value_json(ctx: &Ctx<'_>, input: &Value) -> Result<Vec<u8>, WireError> {
+    get_secret_value_as(ctx, input, |out| crate::services::json_bytes(out))
 }
 
 fn get_secret_value(ctx: &Ctx<'_>, input: &Value) -> Result<Value, WireError> {
+    get_secret_value_as(ctx, input, |out| {
+        serde_json::to_value(out).map_err(|e| WireError::internal(&e))
+    })
+}
+
+fn get_secret_value_as<T>(
+    ctx: &Ctx<'_>,
+    input: &Value,
+    answer: impl FnOnce(&SecretValueOutput<'_>) -> Result<T, WireError>,
+) -> Result<T, WireError> {
     let id = secret_id(input)?;
     let version_id = opt_str(input, "VersionId")?;
     if let Some(v) = version_id {
@@ -373,7 +423,7 @@ fn get_secret_value(ctx: &Ctx<'_>, input: &Value) -> Result<Value, WireError> {
     }
     let stage = opt_str(input, "VersionStage")?;
     let secret = find(ctx, id, "secretsmanager:GetSecretValue")?;
-    read_value(ctx, &secret, version_id, stage)
+    read_value_with(ctx, &secret, version_id, stage, answer)
 }
 
 fn batch_get_secret_value(ctx: &Ctx<'_>, input: &Value) -> Result<Value, WireError> {
@@ -857,6 +907,45 @@ fn untag_resource(ctx: &Ctx<'_>, input: &Value) -> Result<Value, WireError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Writing GetSecretValue's answer directly gives the bytes the `Value` it was built as
+    /// before gives.
+    #[test]
+    fn secret_value_output_is_written_as_its_value_would_be() {
+        let stages = vec!["AWSCURRENT".to_string(), "AWSPREVIOUS".to_string()];
+        for (string, binary) in [
+            (Some("{\"password\":\"p\u{e9}\\\"\"}"), None),
+            (None, Some(B64.encode([0u8, 1, 2, 255]))),
+        ] {
+            let out = SecretValueOutput {
+                arn: "arn:aws:secretsmanager:us-east-1:111122223333:secret:db-AbCdEf",
+                created_date: 1_795_914_900,
+                name: "db",
+                secret_binary: binary.clone(),
+                secret_string: string,
+                version_id: "v1",
+                version_stages: &stages,
+            };
+            let mut before = Map::new();
+            before.insert("ARN".into(), out.arn.into());
+            before.insert("Name".into(), out.name.into());
+            before.insert("VersionId".into(), out.version_id.into());
+            if let Some(s) = string {
+                before.insert("SecretString".into(), s.into());
+            }
+            if let Some(b) = &binary {
+                before.insert("SecretBinary".into(), b.clone().into());
+            }
+            before.insert("VersionStages".into(), json!(stages));
+            before.insert("CreatedDate".into(), out.created_date.into());
+            let before = Value::Object(before);
+            assert_eq!(serde_json::to_value(&out).ok(), Some(before.clone()));
+            assert_eq!(
+                crate::services::json_bytes(&out).ok(),
+                Some(before.to_string().into_bytes())
+            );
+        }
+    }
 
     #[test]
     fn denial_names_the_secret_id_as_given() {
