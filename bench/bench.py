@@ -203,6 +203,15 @@ def bench_api(args) -> list[dict]:
                 lat = load(args, srv, r["key"], r["secret"], service, target, body_k, 1,
                            duration=args.latency_duration)
                 row[kind] = {"throughput": thr, "latency_c1": lat}
+                if kind == "berth" and name in args.curve_ops.split(","):
+                    # Latency against load: p99 at a few connection counts, berth only.
+                    row["curve"] = []
+                    for c in (int(x) for x in args.curve.split(",") if x):
+                        pt = load(args, srv, r["key"], r["secret"], service, target, body_k, c,
+                                  duration=args.latency_duration)
+                        row["curve"].append({"concurrency": c, **pt})
+                        print(f"  {name:<24} berth  @{c}: {pt['rps']:>9.0f} req/s, p50 {pt['p50_ms']:.2f} ms, "
+                              f"p99 {pt['p99_ms']:.2f} ms", file=sys.stderr)
                 print(f"  {name:<24} {kind:<6} {thr['rps']:>9.0f} req/s @{args.concurrency} "
                       f"(p50 {thr['p50_ms']:.2f} ms, p99 {thr['p99_ms']:.2f} ms, errors {thr['errors']}); "
                       f"@1: p50 {lat['p50_ms']:.3f} ms p99 {lat['p99_ms']:.3f} ms; CPU/req server {thr['server_cpu_us_per_req']:.0f} us, "
@@ -270,6 +279,10 @@ def main():
     p.add_argument("--startup-runs", type=int, default=5)
     p.add_argument("--fill-secrets", type=int, default=10000)
     p.add_argument("--fill-taskdefs", type=int, default=1000)
+    p.add_argument("--curve", default="2,4,8",
+                   help="connection counts at which berth's latency is also measured (comma-separated)")
+    p.add_argument("--curve-ops", default="GetSecretValue",
+                   help="operations measured at --curve (comma-separated)")
     p.add_argument("--json-out")
     p.add_argument("--skip-api", action="store_true")
     p.add_argument("--skip-startup", action="store_true")
@@ -301,6 +314,17 @@ def main():
         errs = sum(r[k]["throughput"]["errors"] + r[k]["latency_c1"]["errors"] for r in result["api"]
                    for k in ("berth", "moto"))
         print(f"(errors during measurement: {errs})")
+        curves = [r for r in result["api"] if r.get("curve")]
+        if curves:
+            print()
+            print("| operation | connections | berth req/s | p50 (ms) | p99 (ms) |")
+            print("|---|---:|---:|---:|---:|")
+            for row in curves:
+                pts = [{"concurrency": 1, **row["berth"]["latency_c1"]}] + row["curve"] + [
+                    {"concurrency": args.concurrency, **row["berth"]["throughput"]}]
+                for pt in sorted(pts, key=lambda x: x["concurrency"]):
+                    print(f"| {row['op']} | {pt['concurrency']} | {pt['rps']:.0f} | {pt['p50_ms']:.2f} | "
+                          f"{pt['p99_ms']:.2f} |")
     if "startup" in result:
         s = result["startup"]
         print()
