@@ -59,8 +59,8 @@ const READER_CACHE_KIB: i64 = 1024;
 /// and then fsyncs the WAL file; only then is the batch *settled*, and only then is any write
 /// in it acknowledged. While it fsyncs, new writes gather in the next batch. So a write costs
 /// no thread hand-off and never waits for the disk while holding the writer; one fsync covers
-/// every write that arrived during the previous one. The WAL is checkpointed by the committer
-/// on a connection of its own, outside the writer's lock.
+/// every write that arrived during the previous one. SQLite's automatic checkpoint runs inside
+/// the committer's COMMIT, as it would in any commit (it syncs what it copies).
 ///
 /// Because a commit is visible before its fsync returns, readers could see a write that is not
 /// yet on disk. So nothing leaves the store unsettled: outside a [`Store::request_scope`] a
@@ -145,11 +145,6 @@ const FAILED_KEPT: usize = 1024;
 /// on how much one failed commit can take with it, and on the first write's wait.
 const MAX_BATCH: usize = 256;
 
-/// How often the committer checkpoints the WAL into the database file (it also does after
-/// [`CHECKPOINT_EVERY_BATCHES`] batches, whichever comes first).
-const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
-const CHECKPOINT_EVERY_BATCHES: u64 = 1000;
-
 /// Distinguishes stores within the process (tests open several on one thread).
 static NEXT_STORE_ID: AtomicU64 = AtomicU64::new(1);
 
@@ -223,8 +218,10 @@ impl SqliteStore {
         migrate(&mut conn)?;
         if file {
             // From here on the committer fsyncs the WAL after each commit itself, off the
-            // writer's lock, and checkpoints on its own connection (see [`SqliteStore`]).
-            conn.execute_batch("PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=0;")?;
+            // writer's lock (see [`SqliteStore`]). SQLite's automatic checkpoint stays: it runs
+            // inside the committer's COMMIT (syncing the WAL, then the database file, first),
+            // so that the next write transaction can start the WAL over.
+            conn.execute_batch("PRAGMA synchronous=NORMAL;")?;
         }
         let (settled_tx, settled_rx) = tokio::sync::watch::channel(0);
         let store = SqliteStore {
@@ -540,7 +537,7 @@ impl Settled {
     }
 }
 
-/// The thread that commits batches, fsyncs the WAL and checkpoints it (see [`SqliteStore`]).
+/// The thread that commits batches and fsyncs the WAL (see [`SqliteStore`]).
 struct Committer {
     core: Arc<Core>,
     db_path: std::path::PathBuf,
@@ -574,9 +571,6 @@ impl Committer {
     fn run(self) {
         let _gone = Gone(&self.core);
         let mut wal: Option<std::fs::File> = None;
-        let mut checkpointer: Option<Connection> = None;
-        let mut last_checkpoint = std::time::Instant::now();
-        let mut since_checkpoint: u64 = 0;
         loop {
             let mut w = lock_any(&self.core.writer);
             while w.open.is_none() && w.aborted.is_empty() && !w.closing {
@@ -617,18 +611,6 @@ impl Committer {
                     }
                 };
                 self.core.settle(id, failed, &self.sender);
-                since_checkpoint += 1;
-            }
-            if since_checkpoint > 0
-                && (closing
-                    || since_checkpoint >= CHECKPOINT_EVERY_BATCHES
-                    || last_checkpoint.elapsed() >= CHECKPOINT_EVERY)
-            {
-                // Best effort, as SQLite's own automatic checkpoint is: a failed one leaves the
-                // frames in the WAL, where readers find them and the next one copies them.
-                let _ = self.checkpoint(&mut checkpointer);
-                last_checkpoint = std::time::Instant::now();
-                since_checkpoint = 0;
             }
             if closing && open.is_none() && aborted.is_empty() {
                 return;
@@ -662,21 +644,6 @@ impl Committer {
             Some(f) => f.sync_data(),
             None => Ok(()),
         }
-    }
-
-    /// A passive checkpoint on the committer's own connection: copies what it can of the WAL
-    /// into the database file without waiting for, or holding up, readers and writers.
-    fn checkpoint(&self, conn: &mut Option<Connection>) -> Result<(), StoreError> {
-        if conn.is_none() {
-            let c = Connection::open(&self.db_path)?;
-            c.busy_timeout(Duration::from_millis(100))?;
-            c.execute_batch("PRAGMA synchronous=FULL; PRAGMA wal_autocheckpoint=0;")?;
-            *conn = Some(c);
-        }
-        if let Some(c) = conn {
-            c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
-        }
-        Ok(())
     }
 }
 
