@@ -122,6 +122,9 @@ struct Writer {
     aborted: Vec<u64>,
     /// Set when the store is dropped: the committer commits what is open and stops.
     closing: bool,
+    /// While the committer gathers (see [`GATHER`]): the batch size it waits for; the write
+    /// that brings the batch to it wakes the committer. 0 otherwise.
+    gather_until: usize,
 }
 
 /// The settled batches' outcomes.
@@ -144,6 +147,13 @@ const FAILED_KEPT: usize = 1024;
 /// The most writes one batch takes before a write waits for the committer to take it: a bound
 /// on how much one failed commit can take with it, and on the first write's wait.
 const MAX_BATCH: usize = 256;
+
+/// The longest the committer waits for a batch to fill before committing it (PostgreSQL's
+/// `commit_delay`, adaptive): only when the previous batch had several writes and this one has
+/// fewer so far, and only until it has as many. Under load, bigger batches mean fewer fsyncs and
+/// WAL pages per write (measured: RegisterTaskDefinition at 16 connections, 120 → 85 µs of CPU
+/// per request with 300 µs); a lone writer never waits, as its previous batch had one write.
+const GATHER: Duration = Duration::from_micros(250);
 
 /// Distinguishes stores within the process (tests open several on one thread).
 static NEXT_STORE_ID: AtomicU64 = AtomicU64::new(1);
@@ -234,6 +244,7 @@ impl SqliteStore {
                     next: 1,
                     aborted: Vec::new(),
                     closing: false,
+                    gather_until: 0,
                 }),
                 work: Condvar::new(),
                 committing: AtomicU64::new(0),
@@ -447,6 +458,9 @@ impl SqliteStore {
             return self.write_in_batch(f);
         }
         w.open_len += 1;
+        if w.gather_until != 0 && w.open_len >= w.gather_until {
+            self.core.work.notify_one();
+        }
         let mut member = Member {
             core: &self.core,
             writer: Some(w),
@@ -571,11 +585,30 @@ impl Committer {
     fn run(self) {
         let _gone = Gone(&self.core);
         let mut wal: Option<std::fs::File> = None;
+        // How many writes the last batch had.
+        let mut last_len = 0;
         loop {
             let mut w = lock_any(&self.core.writer);
             while w.open.is_none() && w.aborted.is_empty() && !w.closing {
                 w = self.core.work.wait(w).unwrap_or_else(|p| p.into_inner());
             }
+            if last_len > 1 && w.open.is_some() && w.open_len < last_len && !w.closing {
+                // Gather: let the batch fill up to the last one's size, for at most GATHER.
+                w.gather_until = last_len;
+                let deadline = std::time::Instant::now() + GATHER;
+                while w.open_len < w.gather_until && !w.closing {
+                    let left = deadline.saturating_duration_since(std::time::Instant::now());
+                    if left.is_zero() {
+                        break;
+                    }
+                    w = match self.core.work.wait_timeout(w, left) {
+                        Ok((w, _)) => w,
+                        Err(p) => p.into_inner().0,
+                    };
+                }
+                w.gather_until = 0;
+            }
+            last_len = w.open_len;
             let aborted = std::mem::take(&mut w.aborted);
             let open = w.open.take();
             w.open_len = 0;
