@@ -146,25 +146,17 @@ pub(crate) fn assemble(
     headers: &[(String, String)],
     payload_hash: &str,
 ) -> String {
-    let mut out = String::new();
-    out.push_str(method);
-    out.push('\n');
-    out.push_str(uri);
-    out.push('\n');
-    out.push_str(query);
-    out.push('\n');
+    let mut block = String::new();
     for (name, value) in headers {
-        out.push_str(name);
-        out.push(':');
-        out.push_str(value);
-        out.push('\n');
+        block.push_str(name);
+        block.push(':');
+        block.push_str(value);
+        block.push('\n');
     }
-    out.push('\n');
+    block.push('\n');
     let names: Vec<&str> = headers.iter().map(|(name, _)| name.as_str()).collect();
-    out.push_str(&names.join(";"));
-    out.push('\n');
-    out.push_str(payload_hash);
-    out
+    block.push_str(&names.join(";"));
+    join_canonical(method, uri, query, &block, payload_hash)
 }
 
 /// Trims a header value and collapses each inner run of whitespace (line breaks of folded
