@@ -861,6 +861,7 @@ pub fn fargate_container_state_change(
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     fn task(n: u32, tags: Value, extra: Value) -> berth_ecs::Task {
@@ -896,7 +897,7 @@ mod tests {
     /// DescribeTasks' bytes are those of the `Value` answer, byte for byte.
     #[test]
     fn describe_tasks_bytes_are_the_values() {
-        let tasks = vec![
+        let tasks = [
             task(1, json!([]), json!({})),
             task(
                 2,
@@ -918,7 +919,7 @@ mod tests {
                 json!({"launchType": "FARGATE"}),
             ),
         ];
-        let failures = vec![
+        let failures = [
             berth_ecs::Failure::new(
                 "arn:aws:ecs:eu-west-1:111122223333:task/default/missing",
                 "MISSING",
