@@ -51,6 +51,13 @@ pub(crate) struct StoredTask {
     pub execution_role_arn: Option<String>,
 }
 
+/// The part of a stored task that DescribeTasks answers with: the record's other members
+/// (notably the whole task definition it was started from) are skipped, not decoded.
+#[derive(Deserialize)]
+struct StoredTaskView {
+    task: Task,
+}
+
 impl StoredTask {
     /// Stopped tasks stay visible for an hour, then are gone.
     pub fn visible(&self, now: u64) -> bool {
@@ -391,6 +398,22 @@ impl Ecs<'_> {
         };
         let t: Option<StoredTask> = get_json(tx, T_TASKS, &self.task_key(cluster, &id))?;
         Ok(t.filter(|t| t.visible(now)))
+    }
+
+    /// [`Self::get_task`] for a reader that needs only the API shape (`StoredTask::task`).
+    fn get_task_only(
+        &self,
+        tx: &dyn Tx,
+        cluster: &str,
+        reference: &str,
+        now: u64,
+    ) -> Result<Option<Task>, EcsError> {
+        let Some(id) = self.task_id(cluster, reference) else {
+            return Ok(None);
+        };
+        let t: Option<StoredTaskView> = get_json(tx, T_TASKS, &self.task_key(cluster, &id))?;
+        Ok(t.map(|t| t.task)
+            .filter(|t| !lifecycle::expired(t.stopped_at, now)))
     }
 
     fn put_task(&self, tx: &dyn Tx, t: &StoredTask) -> Result<(), EcsError> {
@@ -898,8 +921,8 @@ impl Ecs<'_> {
             let mut tasks = Vec::new();
             let mut failures = Vec::new();
             for r in references {
-                match self.get_task(tx, &cluster, r, now)? {
-                    Some(t) => tasks.push(t.task),
+                match self.get_task_only(tx, &cluster, r, now)? {
+                    Some(t) => tasks.push(t),
                     None => {
                         let arn = match self.task_id(&cluster, r) {
                             Some(id) if !r.starts_with("arn:") => self.task_arn(&cluster, &id),

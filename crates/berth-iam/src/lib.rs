@@ -157,14 +157,15 @@ impl<'a> Iam<'a> {
     /// from the same user record in the same transaction, so that a request decodes the record
     /// once.
     pub fn resolve_access_key(&self, access_key_id: &str) -> Result<Option<ResolvedKey>, IamError> {
-        type Found = (AccessKeyRecord, Option<(User, authz::IdentityDocuments)>);
+        type Who = (String, String, String, String, authz::IdentityDocuments);
+        type Found = (AccessKeyRecord, Option<Who>);
         let found: Option<Found> = self.store.read(|tx| {
             let Some(record) = get_json::<AccessKeyRecord>(tx, keys::TABLE, access_key_id)? else {
                 return Ok::<_, IamError>(None);
             };
             let user = match &record.owner {
                 KeyOwner::User { name } => {
-                    match get_json::<User>(
+                    match get_json::<policies::UserView>(
                         tx,
                         entity::USERS,
                         &entity::key(&record.account_id, name),
@@ -173,11 +174,11 @@ impl<'a> Iam<'a> {
                             let docs = policies::collect(
                                 tx,
                                 &record.account_id,
-                                &u.inline_policies,
+                                u.inline_policies,
                                 &u.attached_policies,
                                 u.permissions_boundary.as_deref(),
                             )?;
-                            Some((u, docs))
+                            Some((u.account, u.name, u.id, u.path, docs))
                         }
                         None => None,
                     }
@@ -192,15 +193,15 @@ impl<'a> Iam<'a> {
         let is_user_key = matches!(record.owner, KeyOwner::User { .. });
         let mut resolved = record.resolve(self.root_key)?;
         if is_user_key {
-            let Some((user, docs)) = user else {
+            let Some((account, name, id, path, docs)) = user else {
                 return Ok(None);
             };
             resolved.identity = Some(docs);
             resolved.principal = Principal::User {
-                account: user.account,
-                name: user.name,
-                id: user.id,
-                path: user.path,
+                account,
+                name,
+                id,
+                path,
             };
         }
         Ok(Some(resolved))

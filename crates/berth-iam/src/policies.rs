@@ -603,12 +603,13 @@ impl Iam<'_> {
             Principal::User {
                 account, name, id, ..
             } => {
-                let user: Option<User> = get_json(tx, entity::USERS, &entity::key(account, name))?;
+                let user: Option<PolicyHolderView> =
+                    get_json(tx, entity::USERS, &entity::key(account, name))?;
                 match user {
                     Some(u) if id.is_empty() || &u.id == id => collect(
                         tx,
                         account,
-                        &u.inline_policies,
+                        u.inline_policies,
                         &u.attached_policies,
                         u.permissions_boundary.as_deref(),
                     ),
@@ -621,13 +622,13 @@ impl Iam<'_> {
                 role_id,
                 ..
             } => {
-                let role: Option<Role> =
+                let role: Option<PolicyHolderView> =
                     get_json(tx, entity::ROLES, &entity::key(account, role_name))?;
                 match role {
                     Some(r) if &r.id == role_id => collect(
                         tx,
                         account,
-                        &r.inline_policies,
+                        r.inline_policies,
                         &r.attached_policies,
                         r.permissions_boundary.as_deref(),
                     ),
@@ -641,11 +642,11 @@ impl Iam<'_> {
 pub(crate) fn collect(
     tx: &dyn Tx,
     account: &str,
-    inline: &[InlinePolicy],
+    inline: Vec<InlineDocument>,
     attached: &[String],
     boundary: Option<&str>,
 ) -> Result<IdentityDocuments, IamError> {
-    let mut policies: Vec<String> = inline.iter().map(|p| p.document.clone()).collect();
+    let mut policies: Vec<String> = inline.into_iter().map(|p| p.document).collect();
     for arn in attached {
         policies.extend(find_policy(tx, account, arn)?.map(|p| p.document));
     }
@@ -658,6 +659,41 @@ pub(crate) fn collect(
         boundary,
         session: None,
     })
+}
+
+/// What the authoriser reads of a stored user or role (`User`, `Role`): its id and the members
+/// that name its identity policies. The record's other members (tags, the policy names, a
+/// role's trust policy, …) are skipped, not decoded; the record itself is unchanged.
+#[derive(Deserialize)]
+pub(crate) struct PolicyHolderView {
+    pub id: String,
+    #[serde(default)]
+    pub permissions_boundary: Option<String>,
+    #[serde(default)]
+    pub inline_policies: Vec<InlineDocument>,
+    #[serde(default)]
+    pub attached_policies: Vec<String>,
+}
+
+/// What `Iam::resolve_access_key` reads of a user's record: who the user is and its policies.
+#[derive(Deserialize)]
+pub(crate) struct UserView {
+    pub account: String,
+    pub name: String,
+    pub id: String,
+    pub path: String,
+    #[serde(default)]
+    pub permissions_boundary: Option<String>,
+    #[serde(default)]
+    pub inline_policies: Vec<InlineDocument>,
+    #[serde(default)]
+    pub attached_policies: Vec<String>,
+}
+
+/// An inline policy's document, its name skipped.
+#[derive(Deserialize)]
+pub(crate) struct InlineDocument {
+    pub document: String,
 }
 
 /// Resolves a permissions boundary ARN for a user or role.

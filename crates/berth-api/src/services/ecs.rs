@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 use crate::authz::{self, Check};
 use crate::error::WireError;
-use crate::services::Ctx;
+use crate::services::{Ctx, sorted_json};
 
 /// The longest an agent's poll waits for news.
 const MAX_POLL_WAIT: Duration = Duration::from_secs(20);
@@ -529,8 +529,44 @@ fn stop_task(ctx: &Ctx<'_>, input: Value) -> Result<Value, WireError> {
 }
 
 fn describe_tasks(ctx: &Ctx<'_>, input: Value) -> Result<Value, WireError> {
-    let cluster = str_field(&input, "cluster");
-    let refs = string_list(&input, "tasks");
+    let (tasks, failures) = describe_tasks_found(ctx, &input)?;
+    Ok(object([
+        ("tasks", strip_tags(to_json(&tasks)?, includes_tags(&input))),
+        ("failures", to_json(&failures)?),
+    ]))
+}
+
+/// DescribeTasks' answer as JSON bytes, the very bytes [`describe_tasks`]' `Value` prints
+/// (members sorted by name, `tags` only with `include: ["TAGS"]`), without building the
+/// `Value`.
+pub(crate) fn describe_tasks_json(ctx: &Ctx<'_>, input: &Value) -> Result<Vec<u8>, WireError> {
+    let (tasks, failures) = describe_tasks_found(ctx, input)?;
+    describe_tasks_bytes(&tasks, &failures, includes_tags(input))
+}
+
+fn describe_tasks_bytes(
+    tasks: &[berth_ecs::Task],
+    failures: &[berth_ecs::Failure],
+    tags: bool,
+) -> Result<Vec<u8>, WireError> {
+    let internal = |e: serde_json::Error| WireError::internal(&e);
+    let failures = sorted_json::to_vec(failures, None).map_err(internal)?;
+    let tasks = sorted_json::to_vec(tasks, (!tags).then_some("tags")).map_err(internal)?;
+    let mut out = Vec::with_capacity(failures.len() + tasks.len() + 24);
+    out.extend_from_slice(b"{\"failures\":");
+    out.extend_from_slice(&failures);
+    out.extend_from_slice(b",\"tasks\":");
+    out.extend_from_slice(&tasks);
+    out.push(b'}');
+    Ok(out)
+}
+
+fn describe_tasks_found(
+    ctx: &Ctx<'_>,
+    input: &Value,
+) -> Result<(Vec<berth_ecs::Task>, Vec<berth_ecs::Failure>), WireError> {
+    let cluster = str_field(input, "cluster");
+    let refs = string_list(input, "tasks");
     if refs.is_empty() {
         return Err(WireError::client(
             "InvalidParameterException",
@@ -541,11 +577,7 @@ fn describe_tasks(ctx: &Ctx<'_>, input: Value) -> Result<Value, WireError> {
         let arn = task_arn_for(ctx, cluster, r)?;
         ctx.authorize("ecs:DescribeTasks", &arn)?;
     }
-    let (tasks, failures) = ecs(ctx).describe_tasks(cluster, &refs, ctx.now_secs())?;
-    Ok(object([
-        ("tasks", strip_tags(to_json(&tasks)?, includes_tags(&input))),
-        ("failures", to_json(&failures)?),
-    ]))
+    Ok(ecs(ctx).describe_tasks(cluster, &refs, ctx.now_secs())?)
 }
 
 fn list_tasks(ctx: &Ctx<'_>, input: Value) -> Result<Value, WireError> {
@@ -829,7 +861,90 @@ pub fn fargate_container_state_change(
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
+
+    fn task(n: u32, tags: Value, extra: Value) -> berth_ecs::Task {
+        let arn = format!("arn:aws:ecs:eu-west-1:111122223333:task/default/{n:032x}");
+        let mut t = json!({
+            "clusterArn": "arn:aws:ecs:eu-west-1:111122223333:cluster/default",
+            "containers": [{
+                "containerArn": format!("arn:aws:ecs:eu-west-1:111122223333:container/default/{n}/c"),
+                "taskArn": arn,
+                "name": "web \"main\" \u{e9}",
+                "image": "nginx:latest",
+                "lastStatus": "RUNNING",
+                "exitCode": -1,
+                "networkBindings": [{"hostPort": 8080, "containerPort": 80, "bindIP": "0.0.0.0"}],
+                "memory": "512"
+            }],
+            "createdAt": 1_700_000_000u64 + u64::from(n),
+            "desiredStatus": "RUNNING",
+            "lastStatus": "RUNNING",
+            "launchType": "EC2",
+            "overrides": {"containerOverrides": [{"name": "web", "environment": [{"value": "1", "name": "Z"}]}], "cpu": "256"},
+            "tags": tags,
+            "taskArn": arn,
+            "taskDefinitionArn": "arn:aws:ecs:eu-west-1:111122223333:task-definition/web:3",
+            "version": 4
+        });
+        if let (Value::Object(t), Value::Object(extra)) = (&mut t, extra) {
+            t.extend(extra);
+        }
+        serde_json::from_value(t).unwrap()
+    }
+
+    /// DescribeTasks' bytes are those of the `Value` answer, byte for byte.
+    #[test]
+    fn describe_tasks_bytes_are_the_values() {
+        let tasks = [
+            task(1, json!([]), json!({})),
+            task(
+                2,
+                json!([{"key": "team", "value": "a\u{1F600}"}, {"key": "b", "value": ""}]),
+                json!({
+                    "attachments": [{"type": "ElasticNetworkInterface", "id": "x", "status": "ATTACHED",
+                        "details": [{"name": "subnetId", "value": "subnet-1"}]}],
+                    "attributes": [{"name": "ecs.cpu-architecture", "value": "x86_64"}],
+                    "containerInstanceArn": "arn:aws:ecs:eu-west-1:111122223333:container-instance/default/i",
+                    "cpu": "256", "memory": "512", "group": "family:web", "startedBy": "me",
+                    "startedAt": 1_700_000_100u64, "stoppedAt": 1_700_000_200u64,
+                    "stopCode": "EssentialContainerExited", "stoppedReason": "done\n",
+                    "enableExecuteCommand": true, "platformVersion": "1.4.0"
+                }),
+            ),
+            task(
+                3,
+                json!([{"key": "only", "value": "one"}]),
+                json!({"launchType": "FARGATE"}),
+            ),
+        ];
+        let failures = [
+            berth_ecs::Failure::new(
+                "arn:aws:ecs:eu-west-1:111122223333:task/default/missing",
+                "MISSING",
+            ),
+            berth_ecs::Failure::new("x", "MISSING"),
+        ];
+        for (tasks, failures) in [
+            (&tasks[..], &failures[..]),
+            (&tasks[..1], &[][..]),
+            (&[][..], &failures[..]),
+            (&[][..], &[][..]),
+        ] {
+            for tags in [false, true] {
+                let value = object([
+                    ("tasks", strip_tags(to_json(&tasks).unwrap(), tags)),
+                    ("failures", to_json(&failures).unwrap()),
+                ]);
+                assert_eq!(
+                    String::from_utf8(describe_tasks_bytes(tasks, failures, tags).unwrap())
+                        .unwrap(),
+                    String::from_utf8(crate::services::json_bytes(&value).unwrap()).unwrap()
+                );
+            }
+        }
+    }
 
     #[test]
     fn object_is_json_without_the_copy() {

@@ -4,6 +4,7 @@ pub mod ecs;
 pub mod iam;
 pub mod kms;
 pub mod secretsmanager;
+mod sorted_json;
 pub mod sts;
 
 use std::time::SystemTime;
@@ -127,6 +128,9 @@ pub fn json_dispatch(
     let output = match ctx.caller.service {
         Service::SecretsManager if operation == "GetSecretValue" => {
             return Some(secretsmanager::get_secret_value_json(ctx, &input));
+        }
+        Service::Ecs if operation == "DescribeTasks" => {
+            return Some(ecs::describe_tasks_json(ctx, &input));
         }
         Service::Ecs => ecs::dispatch(ctx, operation, input),
         Service::SecretsManager => secretsmanager::dispatch(ctx, operation, input),
