@@ -108,41 +108,28 @@ async fn handle(State(state): State<Arc<ApiState>>, req: Request) -> Response {
         }
     };
     let target = header_str(&parts.headers, "x-amz-target");
-    let is_ecs = target.is_some_and(|t| t.starts_with(ECS_TARGET_PREFIX));
+    let is_ecs = target
+        .and_then(|t| t.split_once('.'))
+        .and_then(|(prefix, _)| Service::from_target_prefix(prefix))
+        == Some(Service::Ecs);
     let (resp, ticket) = if answers_inline(target) {
         // Answered on the async worker: a few store reads (reader connections, which never
         // wait for the writer), perhaps a write (which joins the open group commit and does not
         // wait for its fsync here) and CPU. That saves the two thread hand-offs of the blocking
         // pool, which cost more than the call itself. All reads before a write share one read
         // transaction: one snapshot, taken afresh for this request.
-        let mut resp = None;
-        let ticket = state.store.request_scope(true, &mut || {
-            resp = Some(process(&state, &parts, &bytes, &request_id, peer))
-        });
-        let resp = resp.unwrap_or_else(|| {
-            WireError::internal(&"the request was not processed").render(Some(guess), &request_id)
-        });
-        (resp, ticket)
+        process_scoped(&state, true, &parts, &bytes, &request_id, peer)
     } else {
         // The agent's long poll waits up to 20 s, and Query-protocol calls (IAM, STS) are
         // kept off the async workers: these run on the blocking pool.
         let rid = request_id.clone();
         let st = state.clone();
         let outcome = tokio::task::spawn_blocking(move || {
-            let mut resp = None;
-            let ticket = st.store.request_scope(false, &mut || {
-                resp = Some(process(&st, &parts, &bytes, &rid, peer))
-            });
-            (resp, ticket)
+            process_scoped(&st, false, &parts, &bytes, &rid, peer)
         })
         .await;
         match outcome {
-            Ok((Some(resp), ticket)) => (resp, ticket),
-            Ok((None, ticket)) => (
-                WireError::internal(&"the request was not processed")
-                    .render(Some(guess), &request_id),
-                ticket,
-            ),
+            Ok(answered) => answered,
             Err(e) => (
                 WireError::internal(&e).render(Some(guess), &request_id),
                 berth_store::Ticket::default(),
@@ -171,9 +158,6 @@ async fn handle(State(state): State<Arc<ApiState>>, req: Request) -> Response {
     );
     resp
 }
-
-/// The JSON target prefix of ECS.
-const ECS_TARGET_PREFIX: &str = "AmazonEC2ContainerServiceV20141113.";
 
 /// JSON operations that wait for something other than the store (the agent's long poll waits
 /// up to 20 s for news): they run on the blocking pool. Every other JSON operation is answered
@@ -224,6 +208,27 @@ pub(crate) async fn read_limited(
         return Err(());
     }
     Ok(Bytes::from(buf))
+}
+
+/// [`process`] inside the store's request scope (with a read snapshot or not): the answer and
+/// the ticket the caller must settle before sending it.
+fn process_scoped(
+    state: &ApiState,
+    snapshot: bool,
+    parts: &Parts,
+    body: &Bytes,
+    request_id: &str,
+    peer: Option<std::net::IpAddr>,
+) -> (Response, berth_store::Ticket) {
+    let mut resp = None;
+    let ticket = state.store.request_scope(snapshot, &mut || {
+        resp = Some(process(state, parts, body, request_id, peer))
+    });
+    let resp = resp.unwrap_or_else(|| {
+        WireError::internal(&"the request was not processed")
+            .render(Some(guess_protocol(&parts.headers)), request_id)
+    });
+    (resp, ticket)
 }
 
 fn process(
