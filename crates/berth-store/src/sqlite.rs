@@ -882,6 +882,22 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
 
 struct SqlTx<'a>(&'a Connection);
 
+/// The rows of a key scan whose key starts with `prefix` (the SQL bounds are by byte order; the
+/// prefix check keeps exactly the keys that start with it).
+fn keep_prefixed(
+    rows: impl Iterator<Item = rusqlite::Result<(String, Vec<u8>)>>,
+    prefix: &str,
+) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+    let mut out = Vec::new();
+    for row in rows {
+        let (k, v) = row?;
+        if k.starts_with(prefix) {
+            out.push((k, v));
+        }
+    }
+    Ok(out)
+}
+
 /// The smallest string greater than every string that starts with `prefix` (keys are ASCII).
 fn prefix_end(prefix: &str) -> String {
     format!("{prefix}\u{7f}")
@@ -919,14 +935,7 @@ impl Tx for SqlTx<'_> {
         let rows = stmt.query_map(params![table, prefix, prefix_end(prefix)], |r| {
             Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
         })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (k, v) = row?;
-            if k.starts_with(prefix) {
-                out.push((k, v));
-            }
-        }
-        Ok(out)
+        keep_prefixed(rows, prefix)
     }
 
     fn scan_range(
@@ -953,14 +962,7 @@ impl Tx for SqlTx<'_> {
         let rows = stmt.query_map(params![table, lo, hi, limit], |r| {
             Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
         })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (k, v) = row?;
-            if k.starts_with(prefix) {
-                out.push((k, v));
-            }
-        }
-        Ok(out)
+        keep_prefixed(rows, prefix)
     }
 }
 
