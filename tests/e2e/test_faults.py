@@ -42,12 +42,18 @@ def server(tmp_path_factory):
     b.stop()
 
 
+@pytest.fixture(scope="module")
+def agent_logs(tmp_path_factory):
+    # (module-wide: a passed test's tmp_path is removed, and the secrecy scan reads every log)
+    return tmp_path_factory.mktemp("agent-logs")
+
+
 @pytest.fixture
-def agents(tmp_path):
+def agents(agent_logs):
     started = []
 
     def start(b, cluster, env_extra=None):
-        log = tmp_path / f"agent-{cluster}-{len(started)}.log"
+        log = agent_logs / f"agent-{cluster}-{len(started)}.log"
         a = AgentProcess(b, cluster, log, env_extra=env_extra)
         started.append(a)
         SEEN["logs"].append(log)
