@@ -80,15 +80,12 @@ def run(b, cluster, app):
 def wait_stopped(b, cluster, arn, agent, timeout=60):
     ecs = b.client("ecs")
     deadline = time.time() + timeout
-    stopped_seen = None
     while True:
         t = ecs.describe_tasks(cluster=cluster, tasks=[arn])["tasks"][0]
         if t["lastStatus"] == "STOPPED":
-            # The agent reports the task's stop first (so that its wording stands), then the
-            # failed container's: give the second report a moment to land.
-            stopped_seen = stopped_seen or time.time()
-            if all(c.get("lastStatus") == "STOPPED" for c in t["containers"]) or time.time() - stopped_seen > 5:
-                return t
+            # (a failed start's task and container reasons come in one report: the task is
+            # never seen STOPPED without its container's reason)
+            return t
         if time.time() > deadline:
             raise AssertionError(f"task not STOPPED after {timeout}s: {t}\nagent log:\n{agent.log()}")
         time.sleep(0.3)

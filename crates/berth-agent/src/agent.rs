@@ -626,9 +626,11 @@ impl<R: ContainerRuntime, C: TaskControl> TaskRun<R, C> {
         .await;
     }
 
-    /// The task cannot start: remove what was made, report the task STOPPED with `reason`,
-    /// then the `failed` container (name, reason) STOPPED with its own reason. The task's
-    /// report goes first so that the control plane keeps the task's wording.
+    /// The task cannot start: remove what was made, and report in one call the task STOPPED
+    /// with `reason` and the `failed` container (name, reason) STOPPED with its own reason (as
+    /// the ECS agent attaches container changes to its task state change). A stop with its own
+    /// reason keeps the task's wording; one call means no reader sees the task STOPPED before
+    /// its container's reason.
     async fn fail(
         &self,
         reason: &str,
@@ -638,16 +640,17 @@ impl<R: ContainerRuntime, C: TaskControl> TaskRun<R, C> {
     ) {
         tracing::warn!(task = %self.task.task_arn, reason = %reason, "task failed to start");
         self.deprovision(made, pause).await;
+        let containers: Vec<Value> = failed
+            .map(|(name, why)| json!({ "containerName": name, "status": "STOPPED", "reason": why }))
+            .into_iter()
+            .collect();
         self.task_change(json!({
             "status": "STOPPED",
             "reason": task_reason(reason),
+            "containers": containers,
             "executionStoppedAt": epoch_now(),
         }))
         .await;
-        if let Some((name, why)) = failed {
-            self.container_change(name, json!({ "status": "STOPPED", "reason": why }))
-                .await;
-        }
     }
 
     /// A stop order came before the containers ran: remove what exists and report the task

@@ -478,10 +478,16 @@ async fn pull_failures_name_the_container_and_hint_at_denied_access() {
     );
     run(&rt, &control, t, false).await;
     let want = "CannotPullContainerError: The task can\u{2019}t pull the image. Check whether the image exists. pull access denied for x, repository does not exist or may require 'docker login': denied: requested access to the resource is denied";
-    assert_eq!(control.task_changes.lock().unwrap()[0]["reason"], want);
-    let c = control.container_changes.lock().unwrap()[0].clone();
+    // One report: the task's stop and the failed container's reason together.
+    let changes = control.task_changes.lock().unwrap().clone();
+    assert_eq!(changes.len(), 1, "{changes:?}");
+    assert_eq!(changes[0]["status"], "STOPPED");
+    assert_eq!(changes[0]["reason"], want);
+    let c = &changes[0]["containers"][0];
     assert_eq!(c["containerName"], "app");
+    assert_eq!(c["status"], "STOPPED");
     assert_eq!(c["reason"], want);
+    assert!(control.container_changes.lock().unwrap().is_empty());
     assert!(rt.lock().containers.is_empty());
 }
 

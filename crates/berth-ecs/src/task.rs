@@ -1098,6 +1098,22 @@ impl Ecs<'_> {
             self.active_cluster(tx, &cluster)?;
             self.purge_expired(tx, &cluster, now)?;
             let mut t = self.reported_task(tx, &cluster, input.task.as_deref(), reporter, now)?;
+            // A stop that carries its own reason (a task that could not start) is applied before
+            // its containers, so that the task keeps the agent's wording and the containers only
+            // add theirs; otherwise the containers first, so that an essential container's exit
+            // names the stop.
+            let stop_first = reported == Some(TaskStatus::Stopped) && input.reason.is_some();
+            let apply_reported = |t: &mut StoredTask| {
+                if let Some(s) = reported {
+                    apply_task_status(t, s, input.reason.as_deref(), now);
+                    if s == TaskStatus::Stopped {
+                        t.task.execution_stopped_at = input.execution_stopped_at.or(Some(now));
+                    }
+                }
+            };
+            if stop_first {
+                apply_reported(&mut t);
+            }
             let mut bump = false;
             for c in &input.containers {
                 bump |= apply_container(&mut t, c, now)?;
@@ -1114,11 +1130,8 @@ impl Ecs<'_> {
             if input.pull_stopped_at.is_some() {
                 t.task.pull_stopped_at = input.pull_stopped_at;
             }
-            if let Some(s) = reported {
-                apply_task_status(&mut t, s, input.reason.as_deref(), now);
-                if s == TaskStatus::Stopped {
-                    t.task.execution_stopped_at = input.execution_stopped_at.or(Some(now));
-                }
+            if !stop_first {
+                apply_reported(&mut t);
             }
             t.task.version += 1;
             self.put_task(tx, &t)?;

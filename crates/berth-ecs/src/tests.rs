@@ -5,6 +5,7 @@
 use berth_store::{SqliteStore, StoreExt};
 use serde_json::json;
 
+use crate::task::ContainerChange;
 use crate::*;
 
 const A: &str = "000000000000";
@@ -554,4 +555,66 @@ fn an_instance_whose_agent_stopped_polling_takes_no_tasks() {
     ecs.poll(None, arn, &ROOT, 102).unwrap();
     let (tasks, _) = run(&ecs, "private-app", 103);
     assert_eq!(tasks.len(), 1);
+}
+
+#[test]
+fn a_failed_start_reported_in_one_call_keeps_the_task_wording_and_the_container_reason() {
+    let s = store();
+    let ecs = Ecs::new(&s, A, R);
+    ecs.register_task_definition(seed_def("s"), "root", 1)
+        .unwrap();
+    let i = instance(&ecs, &[CAP], 1);
+    let task_reason = "CannotPullContainerError: pull access denied";
+    let container_reason = "CannotPullContainerError: the container's own words";
+    // The agent's report: the task's stop and its failed container together.
+    let (tasks, _) = run(&ecs, "private-app", 2);
+    let one = ecs
+        .submit_task_state_change(
+            &TaskStateChangeInput {
+                task: Some(tasks[0].task_arn.clone()),
+                status: Some("STOPPED".into()),
+                reason: Some(task_reason.into()),
+                containers: vec![ContainerChange {
+                    container_name: Some("app".into()),
+                    status: Some("STOPPED".into()),
+                    reason: Some(container_reason.into()),
+                    ..Default::default()
+                }],
+                execution_stopped_at: Some(7),
+                container_instance: Some(i.container_instance_arn.clone()),
+                ..Default::default()
+            },
+            &ROOT,
+            9,
+        )
+        .unwrap();
+    assert_eq!(one.last_status, "STOPPED");
+    assert_eq!(one.stop_code.as_deref(), Some("TaskFailedToStart"));
+    assert_eq!(one.execution_stopped_at, Some(7));
+    assert_eq!(one.containers[0].last_status, "STOPPED");
+    assert_eq!(one.containers[0].reason.as_deref(), Some(container_reason));
+    // The same words as the task's report alone, followed by the container's.
+    let (tasks, _) = run(&ecs, "private-app", 2);
+    let alone = ecs
+        .submit_task_state_change(
+            &TaskStateChangeInput {
+                task: Some(tasks[0].task_arn.clone()),
+                status: Some("STOPPED".into()),
+                reason: Some(task_reason.into()),
+                container_instance: Some(i.container_instance_arn.clone()),
+                ..Default::default()
+            },
+            &ROOT,
+            9,
+        )
+        .unwrap();
+    assert!(
+        alone
+            .stopped_reason
+            .as_deref()
+            .unwrap()
+            .contains("pull access denied")
+    );
+    assert_eq!(one.stopped_reason, alone.stopped_reason);
+    assert_eq!(one.stop_code, alone.stop_code);
 }
