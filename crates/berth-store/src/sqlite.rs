@@ -99,6 +99,9 @@ struct Core {
     settled: Mutex<Settled>,
     /// Wakes threads waiting for a batch to settle.
     settled_changed: Condvar,
+    /// Threads blocked on `settled_changed` (counted under `settled`'s lock), so that a
+    /// settle with none skips the wake-up's syscall; requests wait asynchronously instead.
+    blocked: AtomicUsize,
     /// Set once any batch failed or an fsync did: from then on a settled ticket's outcome is
     /// looked up under the lock; until then it is `Ok` without it.
     troubled: AtomicBool,
@@ -257,6 +260,7 @@ impl SqliteStore {
                 settled_upto: AtomicU64::new(0),
                 settled: Mutex::new(Settled::default()),
                 settled_changed: Condvar::new(),
+                blocked: AtomicUsize::new(0),
                 troubled: AtomicBool::new(false),
                 settled_rx,
                 commits: AtomicU64::new(0),
@@ -497,10 +501,12 @@ impl Core {
     fn wait_settled(&self, upto: u64) -> Result<(), StoreError> {
         let mut s = lock_any(&self.settled);
         while s.settled_upto < upto && !s.gone {
+            self.blocked.fetch_add(1, Ordering::SeqCst);
             s = self
                 .settled_changed
                 .wait(s)
                 .unwrap_or_else(|p| p.into_inner());
+            self.blocked.fetch_sub(1, Ordering::SeqCst);
         }
         s.outcome(Ticket {
             seen: upto,
@@ -529,7 +535,10 @@ impl Core {
             s.settled_upto = s.settled_upto.max(upto);
             self.settled_upto.store(s.settled_upto, Ordering::SeqCst);
         }
-        self.settled_changed.notify_all();
+        // (a waiter counts itself under the lock before it checks, so none is missed)
+        if self.blocked.load(Ordering::SeqCst) > 0 {
+            self.settled_changed.notify_all();
+        }
         sender.send_replace(self.settled_upto.load(Ordering::SeqCst));
     }
 }
