@@ -566,48 +566,34 @@ fn a_failed_start_reported_in_one_call_keeps_the_task_wording_and_the_container_
     let i = instance(&ecs, &[CAP], 1);
     let task_reason = "CannotPullContainerError: pull access denied";
     let container_reason = "CannotPullContainerError: the container's own words";
+    // A new task stopped by one report carrying `containers`.
+    let stop = |containers: Vec<ContainerChange>| {
+        let (tasks, _) = run(&ecs, "private-app", 2);
+        let change = TaskStateChangeInput {
+            task: Some(tasks[0].task_arn.clone()),
+            status: Some("STOPPED".into()),
+            reason: Some(task_reason.into()),
+            containers,
+            execution_stopped_at: Some(7),
+            container_instance: Some(i.container_instance_arn.clone()),
+            ..Default::default()
+        };
+        ecs.submit_task_state_change(&change, &ROOT, 9).unwrap()
+    };
     // The agent's report: the task's stop and its failed container together.
-    let (tasks, _) = run(&ecs, "private-app", 2);
-    let one = ecs
-        .submit_task_state_change(
-            &TaskStateChangeInput {
-                task: Some(tasks[0].task_arn.clone()),
-                status: Some("STOPPED".into()),
-                reason: Some(task_reason.into()),
-                containers: vec![ContainerChange {
-                    container_name: Some("app".into()),
-                    status: Some("STOPPED".into()),
-                    reason: Some(container_reason.into()),
-                    ..Default::default()
-                }],
-                execution_stopped_at: Some(7),
-                container_instance: Some(i.container_instance_arn.clone()),
-                ..Default::default()
-            },
-            &ROOT,
-            9,
-        )
-        .unwrap();
+    let one = stop(vec![ContainerChange {
+        container_name: Some("app".into()),
+        status: Some("STOPPED".into()),
+        reason: Some(container_reason.into()),
+        ..Default::default()
+    }]);
     assert_eq!(one.last_status, "STOPPED");
     assert_eq!(one.stop_code.as_deref(), Some("TaskFailedToStart"));
     assert_eq!(one.execution_stopped_at, Some(7));
     assert_eq!(one.containers[0].last_status, "STOPPED");
     assert_eq!(one.containers[0].reason.as_deref(), Some(container_reason));
-    // The same words as the task's report alone, followed by the container's.
-    let (tasks, _) = run(&ecs, "private-app", 2);
-    let alone = ecs
-        .submit_task_state_change(
-            &TaskStateChangeInput {
-                task: Some(tasks[0].task_arn.clone()),
-                status: Some("STOPPED".into()),
-                reason: Some(task_reason.into()),
-                container_instance: Some(i.container_instance_arn.clone()),
-                ..Default::default()
-            },
-            &ROOT,
-            9,
-        )
-        .unwrap();
+    // The task has the words it has when its stop is reported alone.
+    let alone = stop(Vec::new());
     assert!(
         alone
             .stopped_reason
