@@ -281,6 +281,17 @@ def test_account_create_while_running(berth):
     assert out["SecretAccessKey"].encode() not in (berth.data_dir / "berth.db").read_bytes()
 
 
+def test_a_second_server_on_the_same_data_dir_is_refused(berth):
+    p = subprocess.run(
+        [berth_bin(), "server", "--listen", "127.0.0.1:0", "--data-dir", str(berth.data_dir)],
+        capture_output=True, text=True, timeout=30,
+    )
+    assert p.returncode != 0
+    assert f"{berth.data_dir} is in use by another berth server (it holds {berth.data_dir / 'server.lock'})" in p.stderr
+    # The first one serves on.
+    assert berth.client("sts").get_caller_identity()["Account"] == "000000000000"
+
+
 def test_custom_default_account(berth_factory):
     b = berth_factory(account_id="444455556666")
     ident = b.client("sts").get_caller_identity()

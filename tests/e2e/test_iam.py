@@ -173,6 +173,37 @@ def test_access_key_signs_as_the_user_until_deleted(berth):
     assert iam.list_access_keys(UserName="bob")["AccessKeyMetadata"] == []
 
 
+def test_changes_to_a_user_apply_to_its_very_next_call(berth):
+    """Authentication keeps the keys it read while nothing is written (berth_iam::KeyCache): a
+    change to the user's policies or keys is seen by the very next call, on both protocols."""
+    iam = berth.client("iam")
+    bob = user_creds(berth, "bob", policy=allow(["iam:ListUsers", "secretsmanager:ListSecrets"]))
+    iam_bob = berth.client("iam", creds=bob)
+    sm_bob = berth.client("secretsmanager", creds=bob)
+    for _ in range(5):
+        iam_bob.list_users()
+        sm_bob.list_secrets()
+    iam.delete_user_policy(UserName="bob", PolicyName="p")
+    with pytest.raises(ClientError) as e:
+        iam_bob.list_users()
+    assert error_code(e.value) == "AccessDenied"
+    with pytest.raises(ClientError) as e:
+        sm_bob.list_secrets()
+    assert error_code(e.value) == "AccessDeniedException"
+    iam.put_user_policy(UserName="bob", PolicyName="p", PolicyDocument=json.dumps(allow("secretsmanager:ListSecrets")))
+    sm_bob.list_secrets()
+    with pytest.raises(ClientError) as e:
+        iam_bob.list_users()
+    assert error_code(e.value) == "AccessDenied"
+    iam.delete_access_key(UserName="bob", AccessKeyId=bob.access_key_id)
+    with pytest.raises(ClientError) as e:
+        sm_bob.list_secrets()
+    assert error_code(e.value) == "UnrecognizedClientException"
+    with pytest.raises(ClientError) as e:
+        iam_bob.list_users()
+    assert error_code(e.value) == "InvalidClientTokenId"
+
+
 def test_access_key_errors(berth):
     iam = berth.client("iam")
     iam.create_user(UserName="bob")

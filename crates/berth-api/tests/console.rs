@@ -24,11 +24,7 @@ fn app() -> Router {
     Iam::new(store.as_ref(), &root_key)
         .ensure_root_key("000000000000", KEY, SECRET, 0)
         .unwrap();
-    router(Arc::new(ApiState {
-        store,
-        root_key,
-        clock_offset_secs: 0,
-    }))
+    router(Arc::new(ApiState::new(store, root_key, 0)))
 }
 
 struct Answer {

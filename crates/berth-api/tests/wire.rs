@@ -23,11 +23,7 @@ fn state() -> Arc<ApiState> {
     Iam::new(store.as_ref(), &root_key)
         .ensure_root_key("000000000000", KEY, SECRET, 0)
         .unwrap();
-    Arc::new(ApiState {
-        store,
-        root_key,
-        clock_offset_secs: 0,
-    })
+    Arc::new(ApiState::new(store, root_key, 0))
 }
 
 fn signed(

@@ -16,6 +16,7 @@ pub struct DataDir {
 const ROOT_KEY_FILE: &str = "root.key";
 const DB_FILE: &str = "berth.db";
 const CREDENTIALS_FILE: &str = "credentials";
+const LOCK_FILE: &str = "server.lock";
 
 fn default_dir() -> anyhow::Result<PathBuf> {
     if let Some(x) = std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
@@ -50,6 +51,33 @@ impl DataDir {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Takes the data directory for one server (`server.lock`, an exclusive lock held while the
+    /// returned file is open, released by the kernel when the process ends however it ends):
+    /// a second server on the same directory would not see the first one's writes (its caches,
+    /// its agents' wake-ups). `berth account create` and `berth doctor` do not take it.
+    pub fn lock_for_server(&self) -> anyhow::Result<fs::File> {
+        let path = self.path.join(LOCK_FILE);
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(&path)
+            .with_context(|| format!("opening {}", path.display()))?;
+        match file.try_lock() {
+            Ok(()) => Ok(file),
+            Err(fs::TryLockError::WouldBlock) => bail!(
+                "{} is in use by another berth server (it holds {})",
+                self.path.display(),
+                path.display()
+            ),
+            Err(fs::TryLockError::Error(e)) => {
+                Err(e).with_context(|| format!("locking {}", path.display()))
+            }
+        }
     }
 
     /// The root key: `BERTH_ROOT_KEY` (base64 of 32 bytes) when set, else `root.key` in the data

@@ -195,6 +195,8 @@ struct Prepared {
     state: Arc<berth_api::ApiState>,
     dir: DataDir,
     root: Option<berth_agent::Credentials>,
+    /// The data directory's server lock: held while this is open.
+    lock: std::fs::File,
 }
 
 fn prepare_server(args: &ServerArgs) -> anyhow::Result<Prepared> {
@@ -205,6 +207,7 @@ fn prepare_server(args: &ServerArgs) -> anyhow::Result<Prepared> {
         );
     }
     let dir = DataDir::open(args.data.data_dir.clone())?;
+    let lock = dir.lock_for_server()?;
     let root_key = dir.root_key()?;
     let store = Arc::new(dir.store()?);
     let iam = berth_iam::Iam::new(store.as_ref(), &root_key);
@@ -256,12 +259,13 @@ fn prepare_server(args: &ServerArgs) -> anyhow::Result<Prepared> {
             "clock shifted by BERTH_CLOCK_OFFSET_SECS"
         );
     }
-    let state = Arc::new(berth_api::ApiState {
-        store,
-        root_key,
-        clock_offset_secs,
-    });
-    Ok(Prepared { state, dir, root })
+    let state = Arc::new(berth_api::ApiState::new(store, root_key, clock_offset_secs));
+    Ok(Prepared {
+        state,
+        dir,
+        root,
+        lock,
+    })
 }
 
 async fn serve(
@@ -401,7 +405,12 @@ fn server(
     args: ServerArgs,
     pulls: Option<Arc<dyn berth_agent::PullObserver>>,
 ) -> anyhow::Result<()> {
-    let Prepared { state, dir, .. } = prepare_server(&args)?;
+    let Prepared {
+        state,
+        dir,
+        lock: _lock,
+        ..
+    } = prepare_server(&args)?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let result = runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(args.listen)
@@ -474,7 +483,12 @@ fn agent(args: AgentArgs, pulls: Option<Arc<dyn berth_agent::PullObserver>>) -> 
 /// `berth up`: the server and an agent on cluster `default`, signed with the default
 /// account's root credentials, in one process.
 fn up(args: ServerArgs, pulls: Option<Arc<dyn berth_agent::PullObserver>>) -> anyhow::Result<()> {
-    let Prepared { state, dir, root } = prepare_server(&args)?;
+    let Prepared {
+        state,
+        dir,
+        root,
+        lock: _lock,
+    } = prepare_server(&args)?;
     let credentials = match root {
         Some(c) => c,
         None => {
