@@ -138,9 +138,12 @@ pub fn read_marked<T, E: From<StoreError>>(
     store: &dyn Store,
     f: impl FnOnce(&dyn Tx) -> Result<T, E>,
 ) -> Result<(T, Option<u64>), E> {
-    let before = store.quiet_mark();
+    let Some(before) = store.quiet_mark() else {
+        // Nothing to cache: an ordinary read (in the request's snapshot, if it has one).
+        return Ok((run(f, |g| store.read_tx(g))?, None));
+    };
     let found = run(f, |g| store.read_fresh(g))?;
-    let mark = before.filter(|&m| store.quiet_mark() == Some(m));
+    let mark = (store.quiet_mark() == Some(before)).then_some(before);
     Ok((found, mark))
 }
 
