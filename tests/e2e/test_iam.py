@@ -174,8 +174,8 @@ def test_access_key_signs_as_the_user_until_deleted(berth):
 
 
 def test_changes_to_a_user_apply_to_its_very_next_call(berth):
-    """Authentication keeps the keys it read while nothing is written (berth_iam::KeyCache): a
-    change to the user's policies or keys is seen by the very next call, on both protocols."""
+    """A change to a user's policies or keys is seen by the very next call, on both protocols,
+    however warm the server is (a guard for any cache in front of authentication)."""
     iam = berth.client("iam")
     bob = user_creds(berth, "bob", policy=allow(["iam:ListUsers", "secretsmanager:ListSecrets"]))
     iam_bob = berth.client("iam", creds=bob)

@@ -90,7 +90,6 @@ fn wrong_service(s: Service) -> AuthError {
 /// identity policy documents when they were read along with the key (a user's key).
 pub fn authenticate(
     iam: &Iam<'_>,
-    keys: &berth_iam::KeyCache,
     req: &berth_sigv4::Request<'_>,
     authz: &Authorization,
     service: Service,
@@ -103,7 +102,7 @@ pub fn authenticate(
         )));
     }
     let key = iam
-        .resolve_access_key_cached(&authz.access_key_id, keys)
+        .resolve_access_key(&authz.access_key_id)
         .map_err(|e| AuthError::Internal(e.to_string()))?
         .ok_or(AuthError::UnknownKey)?;
     if key.status != KeyStatus::Active {

@@ -31,8 +31,6 @@ pub struct ApiState {
     /// Seconds added to the system clock (negative: subtracted). Zero in normal use; tests set
     /// it to see time pass (credential expiry) without waiting.
     pub clock_offset_secs: i64,
-    /// Access keys as authentication last read them (see [`berth_iam::KeyCache`]).
-    pub key_cache: berth_iam::KeyCache,
 }
 
 impl ApiState {
@@ -41,7 +39,6 @@ impl ApiState {
             store,
             root_key,
             clock_offset_secs,
-            key_cache: berth_iam::KeyCache::default(),
         }
     }
 
@@ -286,17 +283,16 @@ fn process(
     let protocol = service.protocol();
     let iam = state.iam();
     let now = state.now();
-    let (caller, identity) =
-        match auth::authenticate(&iam, &state.key_cache, &sreq, &authz, service, now) {
-            Ok((c, identity)) => (
-                Caller {
-                    source_ip: peer,
-                    ..c
-                },
-                identity,
-            ),
-            Err(e) => return auth_failure(&e, protocol, request_id),
-        };
+    let (caller, identity) = match auth::authenticate(&iam, &sreq, &authz, service, now) {
+        Ok((c, identity)) => (
+            Caller {
+                source_ip: peer,
+                ..c
+            },
+            identity,
+        ),
+        Err(e) => return auth_failure(&e, protocol, request_id),
+    };
     let ctx = Ctx {
         state,
         caller: &caller,

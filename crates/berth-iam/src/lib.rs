@@ -157,138 +157,54 @@ impl<'a> Iam<'a> {
     /// from the same user record in the same transaction, so that a request decodes the record
     /// once.
     pub fn resolve_access_key(&self, access_key_id: &str) -> Result<Option<ResolvedKey>, IamError> {
-        let found = self.store.read(|tx| read_key(tx, access_key_id))?;
-        self.open_key(found)
-    }
-
-    /// [`Iam::resolve_access_key`] through `cache`: the key and its user's policies as last
-    /// read, while no write has been made to the store since (see [`KeyCache`]). The secret is
-    /// opened on each call; only its sealed form is cached.
-    pub fn resolve_access_key_cached(
-        &self,
-        access_key_id: &str,
-        cache: &KeyCache,
-    ) -> Result<Option<ResolvedKey>, IamError> {
-        if let Some(found) = cache.get(self.store, access_key_id) {
-            return self.open_key(Some(found));
-        }
-        let (found, mark) = berth_store::read_marked(self.store, |tx| read_key(tx, access_key_id))?;
-        if let (Some(mark), Some(f)) = (mark, &found) {
-            cache.put(access_key_id, mark, f);
-        }
-        self.open_key(found)
-    }
-
-    /// Opens a key as read: its secret unsealed, a user key's principal completed from the
-    /// user record (`None` when that user is gone).
-    fn open_key(&self, found: Option<FoundKey>) -> Result<Option<ResolvedKey>, IamError> {
-        let Some(FoundKey { record, user }) = found else {
+        type Who = (String, String, String, String, authz::IdentityDocuments);
+        type Found = (AccessKeyRecord, Option<Who>);
+        let found: Option<Found> = self.store.read(|tx| {
+            let Some(record) = get_json::<AccessKeyRecord>(tx, keys::TABLE, access_key_id)? else {
+                return Ok::<_, IamError>(None);
+            };
+            let user = match &record.owner {
+                KeyOwner::User { name } => {
+                    match get_json::<policies::UserView>(
+                        tx,
+                        entity::USERS,
+                        &entity::key(&record.account_id, name),
+                    )? {
+                        Some(u) => {
+                            let docs = policies::collect(
+                                tx,
+                                &record.account_id,
+                                u.inline_policies,
+                                &u.attached_policies,
+                                u.permissions_boundary.as_deref(),
+                            )?;
+                            Some((u.account, u.name, u.id, u.path, docs))
+                        }
+                        None => None,
+                    }
+                }
+                _ => None,
+            };
+            Ok(Some((record, user)))
+        })?;
+        let Some((record, user)) = found else {
             return Ok(None);
         };
         let is_user_key = matches!(record.owner, KeyOwner::User { .. });
         let mut resolved = record.resolve(self.root_key)?;
         if is_user_key {
-            let Some(u) = user else {
+            let Some((account, name, id, path, docs)) = user else {
                 return Ok(None);
             };
-            resolved.identity = Some(u.docs);
+            resolved.identity = Some(docs);
             resolved.principal = Principal::User {
-                account: u.account,
-                name: u.name,
-                id: u.id,
-                path: u.path,
+                account,
+                name,
+                id,
+                path,
             };
         }
         Ok(Some(resolved))
-    }
-}
-
-/// An access key as stored and, for a user's key, who the user is and its policies, read in one
-/// transaction (`None` for a user's key whose user is gone).
-#[derive(Clone)]
-struct FoundKey {
-    record: AccessKeyRecord,
-    user: Option<KeyUser>,
-}
-
-#[derive(Clone)]
-struct KeyUser {
-    account: String,
-    name: String,
-    id: String,
-    path: String,
-    docs: authz::IdentityDocuments,
-}
-
-fn read_key(tx: &dyn berth_store::Tx, access_key_id: &str) -> Result<Option<FoundKey>, IamError> {
-    let Some(record) = get_json::<AccessKeyRecord>(tx, keys::TABLE, access_key_id)? else {
-        return Ok(None);
-    };
-    let user = match &record.owner {
-        KeyOwner::User { name } => {
-            match get_json::<policies::UserView>(
-                tx,
-                entity::USERS,
-                &entity::key(&record.account_id, name),
-            )? {
-                Some(u) => {
-                    let docs = policies::collect(
-                        tx,
-                        &record.account_id,
-                        u.inline_policies,
-                        &u.attached_policies,
-                        u.permissions_boundary.as_deref(),
-                    )?;
-                    Some(KeyUser {
-                        account: u.account,
-                        name: u.name,
-                        id: u.id,
-                        path: u.path,
-                        docs,
-                    })
-                }
-                None => None,
-            }
-        }
-        _ => None,
-    };
-    Ok(Some(FoundKey { record, user }))
-}
-
-/// The most keys a [`KeyCache`] holds; it starts over when full.
-const KEY_CACHE_MAX: usize = 4096;
-
-/// Access keys as authentication last read them, so that a request whose key was read before
-/// does not read it again. An entry is used only while the store says no write of this process
-/// has begun since it was read ([`berth_store::Store::unchanged_since`]); any write — an IAM
-/// change or not — makes every entry stale, and an entry is made only from a read that saw no
-/// write in progress or unsettled ([`berth_store::read_marked`]). So an answer never rests on
-/// a key, user or policy older than the store's settled state. Missing keys are not cached.
-/// Secrets stay sealed in it. Writes by other processes are not seen: berth's other processes
-/// only add accounts (`berth account create`), and the server holds the data directory's lock.
-#[derive(Default)]
-pub struct KeyCache {
-    entries: std::sync::Mutex<std::collections::HashMap<String, (u64, FoundKey)>>,
-}
-
-impl KeyCache {
-    fn get(&self, store: &dyn Store, access_key_id: &str) -> Option<FoundKey> {
-        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        let (mark, found) = entries.get(access_key_id)?;
-        if store.unchanged_since(*mark) {
-            return Some(found.clone());
-        }
-        // Every entry is at this mark or an older one: all stale.
-        entries.clear();
-        None
-    }
-
-    fn put(&self, access_key_id: &str, mark: u64, found: &FoundKey) {
-        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        if entries.len() >= KEY_CACHE_MAX {
-            entries.clear();
-        }
-        entries.insert(access_key_id.to_string(), (mark, found.clone()));
     }
 }
 
@@ -297,93 +213,6 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use berth_store::SqliteStore;
-
-    /// The store, counting the fresh reads a key cache makes.
-    struct Counting {
-        inner: SqliteStore,
-        fresh: std::sync::atomic::AtomicUsize,
-    }
-
-    impl Store for Counting {
-        fn read_tx(
-            &self,
-            f: &mut dyn FnMut(&dyn berth_store::Tx) -> Result<(), berth_store::StoreError>,
-        ) -> Result<(), berth_store::StoreError> {
-            self.inner.read_tx(f)
-        }
-        fn write_tx(
-            &self,
-            f: &mut dyn FnMut(&dyn berth_store::Tx) -> Result<(), berth_store::StoreError>,
-        ) -> Result<(), berth_store::StoreError> {
-            self.inner.write_tx(f)
-        }
-        fn quiet_mark(&self) -> Option<u64> {
-            self.inner.quiet_mark()
-        }
-        fn unchanged_since(&self, mark: u64) -> bool {
-            self.inner.unchanged_since(mark)
-        }
-        fn read_fresh(
-            &self,
-            f: &mut dyn FnMut(&dyn berth_store::Tx) -> Result<(), berth_store::StoreError>,
-        ) -> Result<(), berth_store::StoreError> {
-            self.fresh.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            self.inner.read_fresh(f)
-        }
-    }
-
-    #[test]
-    fn a_cached_key_is_read_again_after_any_write() {
-        const A: &str = "111122223333";
-        let store = Counting {
-            inner: SqliteStore::in_memory().unwrap(),
-            fresh: Default::default(),
-        };
-        let reads = || store.fresh.load(std::sync::atomic::Ordering::SeqCst);
-        let rk = RootKey::generate();
-        let iam = Iam::new(&store, &rk);
-        let cache = KeyCache::default();
-        let allow = |action: &str| {
-            format!(
-                r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"{action}","Resource":"*"}}]}}"#
-            )
-        };
-        iam.create_account(A, 1).unwrap();
-        iam.create_user(A, NewUser::named("bob"), 1).unwrap();
-        iam.put_user_policy(A, "bob", "p", &allow("kms:Decrypt"))
-            .unwrap();
-        let k = iam.create_access_key(A, KeyHolder::User("bob"), 2).unwrap();
-        let id = k.info.access_key_id.as_str();
-        let policies = |r: ResolvedKey| r.identity.unwrap().policies;
-
-        let first = iam.resolve_access_key_cached(id, &cache).unwrap().unwrap();
-        assert_eq!(first.secret.as_str(), k.secret_access_key.as_str());
-        assert_eq!(policies(first), vec![allow("kms:Decrypt")]);
-        let n = reads();
-        // Nothing written since: from the cache, the secret opened again.
-        let again = iam.resolve_access_key_cached(id, &cache).unwrap().unwrap();
-        assert_eq!(reads(), n);
-        assert_eq!(again.secret.as_str(), k.secret_access_key.as_str());
-        assert_eq!(policies(again), vec![allow("kms:Decrypt")]);
-
-        // A policy change is seen by the next call.
-        iam.put_user_policy(A, "bob", "p", &allow("ecs:RunTask"))
-            .unwrap();
-        let changed = iam.resolve_access_key_cached(id, &cache).unwrap().unwrap();
-        assert_eq!(reads(), n + 1);
-        assert_eq!(policies(changed), vec![allow("ecs:RunTask")]);
-        // So is a write elsewhere (the cache does not know what a write touched).
-        store.write(|tx| tx.put("elsewhere", "x", b"1")).unwrap();
-        iam.resolve_access_key_cached(id, &cache).unwrap().unwrap();
-        assert_eq!(reads(), n + 2);
-        // And the key's deletion.
-        iam.delete_access_key(A, KeyHolder::User("bob"), id)
-            .unwrap();
-        assert!(iam.resolve_access_key_cached(id, &cache).unwrap().is_none());
-        // A missing key is not cached.
-        assert!(iam.resolve_access_key_cached(id, &cache).unwrap().is_none());
-        assert_eq!(reads(), n + 4);
-    }
 
     #[test]
     fn create_account_issues_a_working_root_key() {

@@ -104,47 +104,6 @@ pub trait Store: Send + Sync + 'static {
         let _ = ticket;
         Settle::Done(Ok(()))
     }
-
-    /// The store's write mark, for a cache of what reads found: `Some` only while no write of
-    /// this process is in progress or unsettled, and a mark that any later write changes (it
-    /// changes when the write begins). See [`read_marked`]. `None` (the default): nothing may
-    /// be cached.
-    fn quiet_mark(&self) -> Option<u64> {
-        None
-    }
-
-    /// Whether no write of this process has begun since `quiet_mark` answered `mark`.
-    fn unchanged_since(&self, mark: u64) -> bool {
-        let _ = mark;
-        false
-    }
-
-    /// Runs `f` in a read transaction that begins now: not in this thread's request snapshot,
-    /// which may predate a write that has settled since.
-    fn read_fresh(
-        &self,
-        f: &mut dyn FnMut(&dyn Tx) -> Result<(), StoreError>,
-    ) -> Result<(), StoreError> {
-        self.read_tx(f)
-    }
-}
-
-/// Reads for a cache: `f` in a fresh read transaction, with the store's write mark when the
-/// read saw the settled state of every write of this process so far and nothing since (no
-/// write in progress before it, none begun by its end). What it found stays true for as long
-/// as [`Store::unchanged_since`] the mark — for writes of this process: another process's
-/// writes are not seen (berth's other processes only add records: `berth account create`).
-pub fn read_marked<T, E: From<StoreError>>(
-    store: &dyn Store,
-    f: impl FnOnce(&dyn Tx) -> Result<T, E>,
-) -> Result<(T, Option<u64>), E> {
-    let Some(before) = store.quiet_mark() else {
-        // Nothing to cache: an ordinary read (in the request's snapshot, if it has one).
-        return Ok((run(f, |g| store.read_tx(g))?, None));
-    };
-    let found = run(f, |g| store.read_fresh(g))?;
-    let mark = (store.quiet_mark() == Some(before)).then_some(before);
-    Ok((found, mark))
 }
 
 /// What one request's answer depends on in a store with deferred durability

@@ -114,11 +114,6 @@ struct Core {
     in_flight: AtomicUsize,
     /// Set while the committer gathers, so that the last request leaving its scope wakes it.
     gathering: AtomicBool,
-    /// The write mark ([`Store::quiet_mark`]): the newest batch opened (in memory: writes
-    /// begun), and the newest settled (in memory: writes ended). Equal when no write is in
-    /// progress or unsettled.
-    mark_begun: AtomicU64,
-    mark_settled: AtomicU64,
 }
 
 /// The writer connection and the batch open on it.
@@ -271,8 +266,6 @@ impl SqliteStore {
                 commits: AtomicU64::new(0),
                 in_flight: AtomicUsize::new(0),
                 gathering: AtomicBool::new(false),
-                mark_begun: AtomicU64::new(0),
-                mark_settled: AtomicU64::new(0),
             }),
             readers: Mutex::new(Vec::new()),
             reader_count: 0,
@@ -463,7 +456,6 @@ impl SqliteStore {
                 w.conn.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
                 let id = w.next;
                 w.next += 1;
-                self.core.mark_begun.store(id, Ordering::SeqCst);
                 w.open = Some(id);
                 w.open_len = 0;
                 self.core.work.notify_one();
@@ -542,7 +534,6 @@ impl Core {
             }
             s.settled_upto = s.settled_upto.max(upto);
             self.settled_upto.store(s.settled_upto, Ordering::SeqCst);
-            self.mark_settled.store(s.settled_upto, Ordering::SeqCst);
         }
         // (a waiter counts itself under the lock before it checks, so none is missed)
         if self.blocked.load(Ordering::SeqCst) > 0 {
@@ -994,7 +985,14 @@ impl Store for SqliteStore {
         } else if self.deferral().is_some_and(|d| d.ticket.wrote()) && !IN_WRITE.get() {
             self.read_on_writer(f)
         } else {
-            return self.read_fresh(f);
+            match self.take_reader() {
+                None => run_tx(&lock_any(&self.core.writer).conn, "BEGIN DEFERRED", f),
+                Some(conn) => {
+                    let r = run_tx(&conn, "BEGIN DEFERRED", f);
+                    self.return_reader(conn);
+                    r
+                }
+            }
         };
         self.after_read();
         r
@@ -1037,33 +1035,6 @@ impl Store for SqliteStore {
         Settle::Done(lock_any(&self.core.settled).outcome(ticket))
     }
 
-    fn quiet_mark(&self) -> Option<u64> {
-        let settled = self.core.mark_settled.load(Ordering::SeqCst);
-        let begun = self.core.mark_begun.load(Ordering::SeqCst);
-        (begun == settled).then_some(begun)
-    }
-
-    fn unchanged_since(&self, mark: u64) -> bool {
-        // (the settled mark never passes the begun one, and it was equal at `mark`)
-        self.core.mark_begun.load(Ordering::SeqCst) == mark
-    }
-
-    fn read_fresh(
-        &self,
-        f: &mut dyn FnMut(&dyn Tx) -> Result<(), StoreError>,
-    ) -> Result<(), StoreError> {
-        let r = match self.take_reader() {
-            None => run_tx(&lock_any(&self.core.writer).conn, "BEGIN DEFERRED", f),
-            Some(conn) => {
-                let r = run_tx(&conn, "BEGIN DEFERRED", f);
-                self.return_reader(conn);
-                r
-            }
-        };
-        self.after_read();
-        r
-    }
-
     fn write_tx(
         &self,
         f: &mut dyn FnMut(&dyn Tx) -> Result<(), StoreError>,
@@ -1074,11 +1045,7 @@ impl Store for SqliteStore {
         if self.committer.is_none() {
             // In memory: no disk, and reads share the writer connection, so no batch may stay
             // open.
-            let w = lock_any(&self.core.writer);
-            self.core.mark_begun.fetch_add(1, Ordering::SeqCst);
-            let r = run_tx(&w.conn, "BEGIN IMMEDIATE", f);
-            self.core.mark_settled.fetch_add(1, Ordering::SeqCst);
-            return r;
+            return run_tx(&lock_any(&self.core.writer).conn, "BEGIN IMMEDIATE", f);
         }
         let id = self.write_in_batch(f)?;
         if let Some(d) = self.deferral() {
@@ -1268,57 +1235,6 @@ mod tests {
             assert!(std::time::Instant::now() < deadline, "timed out: {what}");
             std::thread::sleep(Duration::from_millis(1));
         }
-    }
-
-    /// The write mark for caches: quiet only while no write is in progress or unsettled, and
-    /// changed by every write from the moment it begins (also one that fails); a read for a
-    /// cache is marked only when it could see nothing that is not on disk.
-    #[test]
-    fn the_write_mark_is_quiet_only_when_every_write_is_settled() {
-        let dir = tempfile::tempdir().unwrap();
-        let s = SqliteStore::open(&dir.path().join("berth.db")).unwrap();
-        let m0 = s.quiet_mark().unwrap();
-        assert!(s.unchanged_since(m0));
-        let (none, mark) = crate::read_marked(&s, |tx| tx.get("t", "a")).unwrap();
-        assert_eq!((none, mark), (None, Some(m0)));
-
-        // Hold the committer after its next COMMIT: the write is committed, not settled.
-        let stuck = lock_any(&s.core.settled);
-        let t = s.request_scope(false, &mut || {
-            s.write(|tx| tx.put("t", "a", b"1")).unwrap();
-        });
-        assert!(!s.unchanged_since(m0));
-        assert_eq!(s.quiet_mark(), None);
-        wait_until("batch committed", || {
-            s.core.committing.load(Ordering::SeqCst) >= t.upto()
-        });
-        let mut early = None;
-        s.request_scope(false, &mut || {
-            early = Some(crate::read_marked(&s, |tx| tx.get("t", "a")).unwrap());
-        });
-        // It may see the write, which is not on disk yet: not for a cache.
-        assert_eq!(early.unwrap().1, None);
-        drop(stuck);
-        wait_until("batch settled", || s.quiet_mark().is_some());
-
-        let m1 = s.quiet_mark().unwrap();
-        assert_ne!(m1, m0);
-        let (a, mark) = crate::read_marked(&s, |tx| tx.get("t", "a")).unwrap();
-        assert_eq!(a.as_deref(), Some(&b"1"[..]));
-        assert_eq!(mark, Some(m1));
-        let failed: Result<(), TestError> = s.write(|tx| {
-            tx.put("t", "b", b"1")?;
-            Err(TestError::No)
-        });
-        assert!(failed.is_err());
-        assert!(!s.unchanged_since(m1));
-
-        let m = SqliteStore::in_memory().unwrap();
-        let before = m.quiet_mark().unwrap();
-        m.write(|tx| tx.put("t", "a", b"1")).unwrap();
-        let after = m.quiet_mark().unwrap();
-        assert_ne!(before, after);
-        assert!(!m.unchanged_since(before) && m.unchanged_since(after));
     }
 
     /// Deferred writes gather in one batch while the committer is busy; they are visible to

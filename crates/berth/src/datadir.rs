@@ -55,8 +55,9 @@ impl DataDir {
 
     /// Takes the data directory for one server (`server.lock`, an exclusive lock held while the
     /// returned file is open, released by the kernel when the process ends however it ends):
-    /// a second server on the same directory would not see the first one's writes (its caches,
-    /// its agents' wake-ups). `berth account create` and `berth doctor` do not take it.
+    /// a second server on the same directory would not see the first one's writes in time (its
+    /// agents' long polls wake on their own server's writes only). `berth account create` and
+    /// `berth doctor` do not take it.
     pub fn lock_for_server(&self) -> anyhow::Result<fs::File> {
         let path = self.path.join(LOCK_FILE);
         let file = OpenOptions::new()
