@@ -180,28 +180,24 @@ def test_changes_to_a_user_apply_to_its_very_next_call(berth):
     bob = user_creds(berth, "bob", policy=allow(["iam:ListUsers", "secretsmanager:ListSecrets"]))
     iam_bob = berth.client("iam", creds=bob)
     sm_bob = berth.client("secretsmanager", creds=bob)
+
+    def refused(call):
+        with pytest.raises(ClientError) as e:
+            call()
+        return error_code(e.value)
+
     for _ in range(5):
         iam_bob.list_users()
         sm_bob.list_secrets()
     iam.delete_user_policy(UserName="bob", PolicyName="p")
-    with pytest.raises(ClientError) as e:
-        iam_bob.list_users()
-    assert error_code(e.value) == "AccessDenied"
-    with pytest.raises(ClientError) as e:
-        sm_bob.list_secrets()
-    assert error_code(e.value) == "AccessDeniedException"
+    assert refused(iam_bob.list_users) == "AccessDenied"
+    assert refused(sm_bob.list_secrets) == "AccessDeniedException"
     iam.put_user_policy(UserName="bob", PolicyName="p", PolicyDocument=json.dumps(allow("secretsmanager:ListSecrets")))
     sm_bob.list_secrets()
-    with pytest.raises(ClientError) as e:
-        iam_bob.list_users()
-    assert error_code(e.value) == "AccessDenied"
+    assert refused(iam_bob.list_users) == "AccessDenied"
     iam.delete_access_key(UserName="bob", AccessKeyId=bob.access_key_id)
-    with pytest.raises(ClientError) as e:
-        sm_bob.list_secrets()
-    assert error_code(e.value) == "UnrecognizedClientException"
-    with pytest.raises(ClientError) as e:
-        iam_bob.list_users()
-    assert error_code(e.value) == "InvalidClientTokenId"
+    assert refused(sm_bob.list_secrets) == "UnrecognizedClientException"
+    assert refused(iam_bob.list_users) == "InvalidClientTokenId"
 
 
 def test_access_key_errors(berth):
