@@ -2,8 +2,9 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use berth_control::Caller;
 use berth_iam::authz::IdentityDocuments;
-use berth_iam::{Iam, KeyOwner, KeyStatus, Principal, SessionInfo};
+use berth_iam::{Iam, KeyOwner, KeyStatus};
 use berth_sigv4::{Authorization, SigV4Error};
 use subtle::ConstantTimeEq;
 
@@ -29,20 +30,6 @@ pub enum AuthError {
     SignatureRefused(String),
     /// The key store failed.
     Internal(String),
-}
-
-/// A verified caller.
-#[derive(Debug, Clone)]
-pub struct Caller {
-    pub principal: Principal,
-    pub access_key_id: String,
-    /// The region of the credential scope: the namespace the request acts in.
-    pub region: String,
-    pub service: Service,
-    /// For temporary credentials: the role session they carry.
-    pub session: Option<SessionInfo>,
-    /// The client's address, for `aws:SourceIp`.
-    pub source_ip: Option<std::net::IpAddr>,
 }
 
 impl From<SigV4Error> for AuthError {
@@ -92,7 +79,6 @@ pub fn authenticate(
     iam: &Iam<'_>,
     req: &berth_sigv4::Request<'_>,
     authz: &Authorization,
-    service: Service,
     now: SystemTime,
 ) -> Result<(Caller, Option<IdentityDocuments>), AuthError> {
     if !berth_core::ids::is_region(&authz.scope.region) {
@@ -141,7 +127,6 @@ pub fn authenticate(
         principal: key.principal,
         access_key_id: key.access_key_id,
         region: authz.scope.region.clone(),
-        service,
         session,
         source_ip: None,
     };

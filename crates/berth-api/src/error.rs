@@ -204,6 +204,65 @@ impl WireError {
     }
 }
 
+/// The application's failures, in the JSON protocol's words; [`WireError::in_protocol`] gives
+/// a Query service's where they differ.
+impl From<berth_control::Error> for WireError {
+    fn from(e: berth_control::Error) -> WireError {
+        use berth_control::Error as E;
+        match e {
+            E::AccessDenied(m) => WireError::client("AccessDeniedException", m),
+            E::Iam(e) => e.into(),
+            E::Sts(e) => sts_error(e),
+            E::Kms(e) => e.into(),
+            E::Secrets(e) => e.into(),
+            E::Ecs(e) => e.into(),
+            E::Store(e) => WireError::internal(&e),
+            E::MissingMember(member) => WireError::client(
+                "ValidationException",
+                format!(
+                    "1 validation error detected: Value null at '{member}' failed to satisfy constraint: Member must not be null"
+                ),
+            ),
+            e @ E::WrongType { .. } => WireError::client("SerializationException", e.to_string()),
+            E::Serialization(m) => WireError::client("SerializationException", m),
+            E::InvalidParameter(m) => WireError::client("InvalidParameterException", m),
+            E::InvalidRequest(m) => WireError::client("InvalidRequestException", m),
+            E::Validation(m) => WireError::client("ValidationException", m),
+            E::KmsAccessDenied => {
+                WireError::client("AccessDeniedException", "Access to KMS is not allowed")
+            }
+            E::EncryptionFailure => WireError::client(
+                "EncryptionFailure",
+                "Secrets Manager can't encrypt the protected secret text using the provided KMS key. Check that the KMS key is available, enabled, and not in an invalid state.",
+            ),
+            E::DecryptionFailure => WireError::client(
+                "DecryptionFailure",
+                "Secrets Manager can't decrypt the protected secret text using the provided KMS key.",
+            ),
+            E::Internal(detail) => WireError::internal(&detail),
+        }
+    }
+}
+
+impl WireError {
+    /// This error as `protocol` says it: the Query services (IAM, STS) answer a denial with
+    /// `AccessDenied` (403) and a failed constraint with `ValidationError`.
+    pub fn in_protocol(self, protocol: Protocol) -> WireError {
+        match (protocol, self.code.as_str()) {
+            (Protocol::Query { .. }, "AccessDeniedException") => WireError {
+                status: StatusCode::FORBIDDEN,
+                code: "AccessDenied".into(),
+                ..self
+            },
+            (Protocol::Query { .. }, "ValidationException") => WireError {
+                code: "ValidationError".into(),
+                ..self
+            },
+            _ => self,
+        }
+    }
+}
+
 /// berth doctor's failures to run at all (the store, the root key), as the domain errors they
 /// carry.
 impl From<berth_doctor::DoctorError> for WireError {

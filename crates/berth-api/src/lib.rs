@@ -17,7 +17,6 @@
 //! rendered in each protocol's shape.
 
 pub mod auth;
-pub mod authz;
 pub mod console;
 pub mod error;
 pub mod protocol;
@@ -26,4 +25,4 @@ pub mod services;
 pub mod xml;
 
 pub use error::WireError;
-pub use server::{ApiState, MAX_BODY_BYTES, router};
+pub use server::{MAX_BODY_BYTES, router};

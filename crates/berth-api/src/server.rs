@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Instant, SystemTime};
+use std::time::Instant;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -10,11 +10,9 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header, request::Parts};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use berth_core::RootKey;
-use berth_iam::Iam;
-use berth_store::Store;
+use berth_control::{Caller, Control};
 
-use crate::auth::{self, AuthError, Caller};
+use crate::auth::{self, AuthError};
 use crate::error::WireError;
 use crate::protocol::{Protocol, Service};
 use crate::services::{self, Ctx};
@@ -24,43 +22,9 @@ use crate::services::{self, Ctx};
 /// secret value 64 KiB, a KMS plaintext 4 KiB).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
-/// What every request handler shares.
-pub struct ApiState {
-    pub store: Arc<dyn Store>,
-    pub root_key: RootKey,
-    /// Seconds added to the system clock (negative: subtracted). Zero in normal use; tests set
-    /// it to see time pass (credential expiry) without waiting.
-    pub clock_offset_secs: i64,
-}
-
-impl ApiState {
-    pub fn new(store: Arc<dyn Store>, root_key: RootKey, clock_offset_secs: i64) -> ApiState {
-        ApiState {
-            store,
-            root_key,
-            clock_offset_secs,
-        }
-    }
-
-    pub fn iam(&self) -> Iam<'_> {
-        Iam::new(self.store.as_ref(), &self.root_key)
-    }
-
-    /// The server's notion of now.
-    pub fn now(&self) -> SystemTime {
-        let now = SystemTime::now();
-        let offset = std::time::Duration::from_secs(self.clock_offset_secs.unsigned_abs());
-        if self.clock_offset_secs >= 0 {
-            now + offset
-        } else {
-            now - offset
-        }
-    }
-}
-
 /// The whole HTTP surface: `GET /_berth/health`, the web console under `/console`, and every
 /// AWS API call.
-pub fn router(state: Arc<ApiState>) -> Router {
+pub fn router(state: Arc<Control>) -> Router {
     let console = crate::console::router(state.clone());
     Router::new()
         .route("/_berth/health", get(health))
@@ -100,7 +64,7 @@ fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-async fn handle(State(state): State<Arc<ApiState>>, req: Request) -> Response {
+async fn handle(State(state): State<Arc<Control>>, req: Request) -> Response {
     let started = Instant::now();
     let request_id = berth_core::ids::request_id();
     let (parts, body) = req.into_parts();
@@ -221,7 +185,7 @@ pub(crate) async fn read_limited(
 /// [`process`] inside the store's request scope (with a read snapshot or not): the answer and
 /// the ticket the caller must settle before sending it.
 fn process_scoped(
-    state: &ApiState,
+    state: &Control,
     snapshot: bool,
     parts: &Parts,
     body: &Bytes,
@@ -240,7 +204,7 @@ fn process_scoped(
 }
 
 fn process(
-    state: &ApiState,
+    state: &Control,
     parts: &Parts,
     body: &Bytes,
     request_id: &str,
@@ -283,7 +247,7 @@ fn process(
     let protocol = service.protocol();
     let iam = state.iam();
     let now = state.now();
-    let (caller, identity) = match auth::authenticate(&iam, &sreq, &authz, service, now) {
+    let (caller, identity) = match auth::authenticate(&iam, &sreq, &authz, now) {
         Ok((c, identity)) => (
             Caller {
                 source_ip: peer,
@@ -294,7 +258,7 @@ fn process(
         Err(e) => return auth_failure(&e, protocol, request_id),
     };
     let ctx = Ctx {
-        state,
+        control: state,
         caller: &caller,
         request_id,
         now,
@@ -303,22 +267,27 @@ fn process(
         identity: identity.map(std::cell::OnceCell::from).unwrap_or_default(),
     };
     let result = match protocol {
-        Protocol::Json { target_prefix, .. } => json_call(&ctx, parts, target, target_prefix, body),
-        Protocol::Query { version, xmlns } => query_call(&ctx, parts, body, version, xmlns),
+        Protocol::Json { target_prefix, .. } => {
+            json_call(&ctx, service, parts, target, target_prefix, body)
+        }
+        Protocol::Query { version, xmlns } => {
+            query_call(&ctx, service, parts, body, version, xmlns)
+        }
     };
     match result {
         Ok(resp) => resp,
         Err(e) => {
-            log_outcome(&caller, &e);
+            let e = e.in_protocol(protocol);
+            log_outcome(&caller, service, &e);
             e.render(Some(protocol), request_id)
         }
     }
 }
 
-fn log_outcome(caller: &Caller, e: &WireError) {
+fn log_outcome(caller: &Caller, service: Service, e: &WireError) {
     tracing::info!(
         principal = %caller.principal.arn(),
-        service = caller.service.signing_name(),
+        service = service.signing_name(),
         code = %e.code,
         status = e.status.as_u16(),
         "request refused"
@@ -332,6 +301,7 @@ fn auth_failure(e: &AuthError, protocol: Protocol, request_id: &str) -> Response
 
 fn json_call(
     ctx: &Ctx<'_>,
+    service: Service,
     parts: &Parts,
     target: Option<&str>,
     target_prefix: &str,
@@ -370,7 +340,7 @@ fn json_call(
             "request body must be a JSON object",
         ));
     }
-    let output = services::json_dispatch(ctx, operation, input)
+    let output = services::json_dispatch(ctx, service, operation, input)
         .ok_or_else(WireError::unknown_operation)??;
     let mut resp = (StatusCode::OK, output).into_response();
     let headers = resp.headers_mut();
@@ -386,6 +356,7 @@ fn json_call(
 
 fn query_call(
     ctx: &Ctx<'_>,
+    service: Service,
     parts: &Parts,
     body: &[u8],
     version: &str,
@@ -418,7 +389,8 @@ fn query_call(
     if given_version != version {
         return Err(not_found());
     }
-    let result_xml = services::query_dispatch(ctx, action, &params).ok_or_else(not_found)??;
+    let result_xml =
+        services::query_dispatch(ctx, service, action, &params).ok_or_else(not_found)??;
     let body = crate::xml::response(action, xmlns, &result_xml, ctx.request_id);
     let mut resp = (StatusCode::OK, body).into_response();
     let headers = resp.headers_mut();

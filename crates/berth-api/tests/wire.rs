@@ -7,7 +7,8 @@ use std::time::SystemTime;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use berth_api::{ApiState, router};
+use berth_api::router;
+use berth_control::Control as ApiState;
 use berth_core::RootKey;
 use berth_iam::Iam;
 use berth_store::SqliteStore;

@@ -192,7 +192,7 @@ fn unix_now() -> u64 {
 /// The control plane, ready to serve: its state, its data directory, and the default
 /// account's root credentials when they are known in this process.
 struct Prepared {
-    state: Arc<berth_api::ApiState>,
+    state: Arc<berth_control::Control>,
     dir: DataDir,
     root: Option<berth_agent::Credentials>,
     /// The data directory's server lock: held while this is open.
@@ -259,7 +259,11 @@ fn prepare_server(args: &ServerArgs) -> anyhow::Result<Prepared> {
             "clock shifted by BERTH_CLOCK_OFFSET_SECS"
         );
     }
-    let state = Arc::new(berth_api::ApiState::new(store, root_key, clock_offset_secs));
+    let state = Arc::new(berth_control::Control::new(
+        store,
+        root_key,
+        clock_offset_secs,
+    ));
     Ok(Prepared {
         state,
         dir,
@@ -270,7 +274,7 @@ fn prepare_server(args: &ServerArgs) -> anyhow::Result<Prepared> {
 
 async fn serve(
     listener: tokio::net::TcpListener,
-    state: Arc<berth_api::ApiState>,
+    state: Arc<berth_control::Control>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     axum::serve(
@@ -290,7 +294,7 @@ async fn serve(
 /// domain (the runner is part of the control plane, as AWS's Fargate is), except for the
 /// registry secret, which goes over the API signed with the task's execution-role credentials.
 struct InProcessFargate {
-    state: Arc<berth_api::ApiState>,
+    state: Arc<berth_control::Control>,
     client: berth_agent::ApiClient,
 }
 
@@ -306,7 +310,7 @@ fn wire_to_api(e: berth_api::WireError) -> berth_agent::ApiError {
 impl InProcessFargate {
     async fn blocking<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&berth_api::ApiState) -> Result<T, berth_api::WireError> + Send + 'static,
+        f: impl FnOnce(&berth_control::Control) -> Result<T, berth_api::WireError> + Send + 'static,
     ) -> Result<T, berth_agent::ApiError> {
         let state = self.state.clone();
         tokio::task::spawn_blocking(move || f(&state))
@@ -363,7 +367,7 @@ impl berth_agent::FargateControl for InProcessFargate {
 /// Runs berth's Fargate capacity on the local Docker Engine until `shutdown`; without a
 /// reachable Docker it logs why and Fargate tasks stay PROVISIONING.
 async fn run_fargate(
-    state: Arc<berth_api::ApiState>,
+    state: Arc<berth_control::Control>,
     endpoint: SocketAddr,
     pulls: Option<Arc<dyn berth_agent::PullObserver>>,
     shutdown: impl std::future::Future<Output = ()>,

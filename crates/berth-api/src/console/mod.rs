@@ -33,11 +33,12 @@ use berth_iam::{KeyOwner, KeyStatus, Principal};
 use serde_json::Value;
 use zeroize::Zeroizing;
 
-use crate::auth::Caller;
 use crate::error::WireError;
 use crate::protocol::Service;
-use crate::server::{ApiState, MAX_BODY_BYTES, read_limited};
+use crate::server::{MAX_BODY_BYTES, read_limited};
 use crate::services::{self, Ctx};
+use berth_control::Caller;
+use berth_control::Control;
 use session::Sessions;
 
 /// The operations the console may call, and nothing else. None of them returns a secret value
@@ -61,13 +62,13 @@ const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'
 
 /// The console's state: the API's, and the sessions.
 pub struct ConsoleState {
-    pub api: Arc<ApiState>,
+    pub api: Arc<Control>,
     pub sessions: Sessions,
     pub throttle: session::SignInThrottle,
 }
 
 /// The console's routes: `/console` and everything under it.
-pub fn router(api: Arc<ApiState>) -> Router {
+pub fn router(api: Arc<Control>) -> Router {
     let state = Arc::new(ConsoleState {
         api,
         sessions: Sessions::default(),
@@ -179,12 +180,11 @@ pub(crate) struct Signed {
 }
 
 impl Signed {
-    fn caller(&self, service: Service) -> Caller {
+    fn caller(&self) -> Caller {
         Caller {
             principal: self.principal.clone(),
             access_key_id: self.session.access_key_id.clone(),
             region: self.session.region.clone(),
-            service,
             session: None,
             source_ip: self.peer,
         }
@@ -321,7 +321,7 @@ pub(crate) fn call(
             "the console may not call {operation}"
         )));
     }
-    let result = as_signed(st, who, service, |ctx| {
+    let result = as_signed(st, who, |ctx| {
         match service {
             Service::Ecs => services::ecs::dispatch(ctx, operation, input),
             Service::SecretsManager => services::secretsmanager::dispatch(ctx, operation, input),
@@ -340,22 +340,11 @@ pub(crate) fn call(
     result
 }
 
-/// Runs `f` with a request context for the signed-in principal, as a `service` request.
-fn as_signed<T>(
-    st: &ConsoleState,
-    who: &Signed,
-    service: Service,
-    f: impl FnOnce(&Ctx<'_>) -> T,
-) -> T {
-    let caller = who.caller(service);
+/// Runs `f` with a request context for the signed-in principal.
+fn as_signed<T>(st: &ConsoleState, who: &Signed, f: impl FnOnce(&Ctx<'_>) -> T) -> T {
+    let caller = who.caller();
     let request_id = berth_core::ids::request_id();
-    f(&Ctx {
-        state: &st.api,
-        caller: &caller,
-        request_id: &request_id,
-        now: st.api.now(),
-        identity: std::cell::OnceCell::new(),
-    })
+    f(&st.api.ctx(&caller, &request_id))
 }
 
 /// Authorises a check that is not an API operation of its own (the doctor's), as the
@@ -364,9 +353,12 @@ pub(crate) fn authorize(
     st: &ConsoleState,
     who: &Signed,
     service: Service,
-    check: &crate::authz::Check<'_>,
+    check: &berth_control::authz::Check<'_>,
 ) -> Result<(), WireError> {
-    as_signed(st, who, service, |ctx| crate::authz::authorize(ctx, check))
+    as_signed(st, who, |ctx| {
+        berth_control::authz::authorize(ctx, check)
+            .map_err(|e| WireError::from(e).in_protocol(service.protocol()))
+    })
 }
 
 // ---- sign-in --------------------------------------------------------------------------------

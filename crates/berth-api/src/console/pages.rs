@@ -10,9 +10,9 @@ use serde_json::{Value, json};
 
 use super::html::{self, esc, url};
 use super::{ConsoleState, Req, Signed, call, html_response, redirect};
-use crate::authz::Check;
 use crate::error::WireError;
 use crate::protocol::Service;
+use berth_control::authz::Check;
 
 /// AWS console's reason for a task stopped by hand.
 const STOP_REASON: &str = "Task stopped by user";

@@ -6,77 +6,27 @@
 //! channel"): a long poll under the ECS signing name that answers with the tasks placed on the
 //! agent's container instance.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Condvar, LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
 use berth_ecs::{AgentPoll, AgentTask, Caller, Ecs, RoleCredentials};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use crate::authz::{self, Check};
 use crate::error::WireError;
 use crate::services::{Ctx, sorted_json};
+use berth_control::authz::{self, Check};
 
 /// The longest an agent's poll waits for news.
 const MAX_POLL_WAIT: Duration = Duration::from_secs(20);
 
-/// Wakes waiting polls when anything in ECS changes. A process-wide generation counter: a
-/// change anywhere wakes every poll, which then rereads its own instance's cursor (spurious
-/// wake-ups are cheap; missed ones are impossible because the generation is read before the
-/// cursor).
-struct Signal {
-    generation: Mutex<u64>,
-    changed: Condvar,
-}
-
-static SIGNAL: LazyLock<Signal> = LazyLock::new(|| Signal {
-    generation: Mutex::new(0),
-    changed: Condvar::new(),
-});
-
-impl Signal {
-    fn current(&self) -> u64 {
-        *self.generation.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    fn notify(&self) {
-        let mut g = self.generation.lock().unwrap_or_else(|p| p.into_inner());
-        *g = g.wrapping_add(1);
-        self.changed.notify_all();
-    }
-
-    /// Waits until the generation differs from `seen` or `deadline` passes.
-    fn wait(&self, seen: u64, deadline: Instant) {
-        let mut g = self.generation.lock().unwrap_or_else(|p| p.into_inner());
-        while *g == seen {
-            let now = Instant::now();
-            if now >= deadline {
-                return;
-            }
-            g = match self.changed.wait_timeout(g, deadline - now) {
-                Ok((g, _)) => g,
-                Err(p) => p.into_inner().0,
-            };
-        }
-    }
-}
-
-/// Set once the process is shutting down: agents' polls answer at once instead of waiting.
-static RELEASED: AtomicBool = AtomicBool::new(false);
-
-/// Answers every waiting `BerthPollTasks` (and Fargate poll) now, and every later one at once,
-/// so a graceful shutdown does not wait out the long polls. For the process's shutdown only:
-/// there is no way back.
+/// Answers every waiting `BerthPollTasks` (and Fargate poll) now, and every later one at once.
 pub fn release_polls() {
-    RELEASED.store(true, Ordering::SeqCst);
-    SIGNAL.notify();
+    berth_control::polls::release();
 }
 
-/// Wakes every waiting `BerthPollTasks` (and Fargate poll) to look again: called by the server
-/// once a request's changes are committed and on disk.
+/// Wakes every waiting `BerthPollTasks` (and Fargate poll) to look again.
 pub fn notify_changes() {
-    SIGNAL.notify();
+    berth_control::polls::notify_changes();
 }
 
 type Handler = fn(&Ctx<'_>, Value) -> Result<Value, WireError>;
@@ -112,7 +62,7 @@ pub fn dispatch(ctx: &Ctx<'_>, operation: &str, input: Value) -> Option<Result<V
     };
     let result = handler(ctx, input);
     if mutates && result.is_ok() {
-        SIGNAL.notify();
+        berth_control::polls::notify_changes();
     }
     Some(result)
 }
@@ -124,7 +74,11 @@ fn agent_identity(ctx: &Ctx<'_>) -> String {
 }
 
 fn ecs<'a>(ctx: &'a Ctx<'_>) -> Ecs<'a> {
-    Ecs::new(ctx.state.store.as_ref(), ctx.account(), &ctx.caller.region)
+    Ecs::new(
+        ctx.control.store.as_ref(),
+        ctx.account(),
+        &ctx.caller.region,
+    )
 }
 
 fn decode<T: DeserializeOwned>(input: Value) -> Result<T, WireError> {
@@ -636,12 +590,12 @@ fn execution_role_credentials(
     ctx: &Ctx<'_>,
     task: &AgentTask,
 ) -> Result<Option<RoleCredentials>, WireError> {
-    assume_execution_role(ctx.state, &ecs(ctx), task, ctx.now_secs())
+    assume_execution_role(ctx.control, &ecs(ctx), task, ctx.now_secs())
 }
 
 /// [`execution_role_credentials`] for the task's own account and region (`ecs`).
 fn assume_execution_role(
-    state: &crate::ApiState,
+    state: &berth_control::Control,
     ecs: &Ecs<'_>,
     task: &AgentTask,
     now: u64,
@@ -721,12 +675,12 @@ fn poll_tasks(ctx: &Ctx<'_>, input: Value) -> Result<Value, WireError> {
     let deadline = Instant::now() + wait;
     if let Some(since) = since {
         loop {
-            let generation = SIGNAL.current();
+            let generation = berth_control::polls::generation();
             let seq = e.instance_seq(cluster, instance, &caller)?;
-            if seq != since || Instant::now() >= deadline || RELEASED.load(Ordering::SeqCst) {
+            if seq != since || Instant::now() >= deadline || berth_control::polls::released() {
                 break;
             }
-            SIGNAL.wait(generation, deadline);
+            berth_control::polls::wait(generation, deadline);
         }
     }
     // The wait may outlast the request's clock; the poll is recorded at the time it answers.
@@ -768,17 +722,17 @@ pub struct FargatePoll {
 /// not yet RUNNING as `ecs-tasks.amazonaws.com`, as for an agent; a task whose role cannot be
 /// assumed is stopped with ECS's words and not handed out.
 pub fn fargate_poll(
-    state: &crate::ApiState,
+    state: &berth_control::Control,
     seq: Option<u64>,
     wait: Duration,
 ) -> Result<FargatePoll, WireError> {
     let deadline = Instant::now() + wait.min(MAX_POLL_WAIT);
     let generation = match seq {
         Some(seen) => {
-            SIGNAL.wait(seen, deadline);
-            SIGNAL.current()
+            berth_control::polls::wait(seen, deadline);
+            berth_control::polls::generation()
         }
-        None => SIGNAL.current(),
+        None => berth_control::polls::generation(),
     };
     let now = now_secs(state);
     let mut work = berth_ecs::fargate::fargate_work(state.store.as_ref(), now)?;
@@ -801,7 +755,7 @@ pub fn fargate_poll(
     work.tasks_to_start
         .retain(|w| !failed.contains(&w.task.task_arn));
     if !failed.is_empty() {
-        SIGNAL.notify();
+        berth_control::polls::notify_changes();
     }
     Ok(FargatePoll {
         seq: generation,
@@ -810,7 +764,7 @@ pub fn fargate_poll(
     })
 }
 
-fn now_secs(state: &crate::ApiState) -> u64 {
+fn now_secs(state: &berth_control::Control) -> u64 {
     state
         .now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -837,25 +791,28 @@ fn task_scope(input: &Value) -> Result<(String, String), WireError> {
 
 /// A task state change from the Fargate runner (the input of SubmitTaskStateChange, for a
 /// FARGATE task of any account and region, named by its ARN).
-pub fn fargate_task_state_change(state: &crate::ApiState, input: Value) -> Result<(), WireError> {
+pub fn fargate_task_state_change(
+    state: &berth_control::Control,
+    input: Value,
+) -> Result<(), WireError> {
     let (account, region) = task_scope(&input)?;
     let change: berth_ecs::TaskStateChangeInput = decode(input)?;
     Ecs::new(state.store.as_ref(), &account, &region)
         .submit_fargate_task_state_change(&change, now_secs(state))?;
-    SIGNAL.notify();
+    berth_control::polls::notify_changes();
     Ok(())
 }
 
 /// A container state change from the Fargate runner.
 pub fn fargate_container_state_change(
-    state: &crate::ApiState,
+    state: &berth_control::Control,
     input: Value,
 ) -> Result<(), WireError> {
     let (account, region) = task_scope(&input)?;
     let change: berth_ecs::ContainerStateChangeInput = decode(input)?;
     Ecs::new(state.store.as_ref(), &account, &region)
         .submit_fargate_container_state_change(&change, now_secs(state))?;
-    SIGNAL.notify();
+    berth_control::polls::notify_changes();
     Ok(())
 }
 
@@ -967,35 +924,5 @@ mod tests {
         assert_eq!(scope("abc"), None);
         assert_eq!(scope("arn:aws:ecs::1:task/x/y"), None);
         assert!(task_scope(&json!({})).is_err());
-    }
-
-    #[test]
-    fn signal_wakes_a_waiter_and_times_out() {
-        let signal = std::sync::Arc::new(Signal {
-            generation: Mutex::new(0),
-            changed: Condvar::new(),
-        });
-        // Nothing changes: the wait ends at its deadline.
-        let started = Instant::now();
-        signal.wait(signal.current(), started + Duration::from_millis(50));
-        assert!(started.elapsed() >= Duration::from_millis(50));
-        // A change wakes the waiter long before its deadline.
-        let seen = signal.current();
-        let s2 = signal.clone();
-        let waiter = std::thread::spawn(move || {
-            let t = Instant::now();
-            s2.wait(seen, t + Duration::from_secs(10));
-            t.elapsed()
-        });
-        std::thread::sleep(Duration::from_millis(20));
-        signal.notify();
-        let waited = waiter.join().unwrap_or(Duration::from_secs(99));
-        assert!(waited < Duration::from_secs(5));
-        // A change before the wait starts is not missed.
-        let seen = signal.current();
-        signal.notify();
-        let t = Instant::now();
-        signal.wait(seen, t + Duration::from_secs(10));
-        assert!(t.elapsed() < Duration::from_secs(1));
     }
 }

@@ -12,10 +12,10 @@ use berth_iam::{
     Principal, Role, Tag, User,
 };
 
-use crate::authz::Check;
 use crate::error::WireError;
 use crate::services::{Ctx, QueryParams};
 use crate::xml::element;
+use berth_control::authz::Check;
 
 type Handler = fn(&Ctx<'_>, &QueryParams) -> Result<String, WireError>;
 
@@ -544,14 +544,14 @@ fn key_fields(out: &mut String, k: &AccessKeyInfo) {
 // ---------------------------------------------------------------------------------------------
 
 fn user_arn(ctx: &Ctx<'_>, name: &str) -> Result<String, WireError> {
-    Ok(match ctx.state.iam().find_user(ctx.account(), name)? {
+    Ok(match ctx.control.iam().find_user(ctx.account(), name)? {
         Some(u) => u.arn(),
         None => format!("arn:aws:iam::{}:user/{name}", ctx.account()),
     })
 }
 
 fn role_arn(ctx: &Ctx<'_>, name: &str) -> Result<String, WireError> {
-    Ok(match ctx.state.iam().role(ctx.account(), name)? {
+    Ok(match ctx.control.iam().role(ctx.account(), name)? {
         Some(r) => r.arn(),
         None => format!("arn:aws:iam::{}:role/{name}", ctx.account()),
     })
@@ -597,8 +597,8 @@ fn create_user(ctx: &Ctx<'_>, params: &QueryParams) -> Result<String, WireError>
     if let Some(b) = boundary {
         check = check.with_context("iam:PermissionsBoundary", b);
     }
-    crate::authz::authorize(ctx, &check)?;
-    let user = ctx.state.iam().create_user(
+    berth_control::authz::authorize(ctx, &check).map_err(WireError::from)?;
+    let user = ctx.control.iam().create_user(
         ctx.account(),
         NewUser {
             name: &name,
@@ -617,7 +617,7 @@ fn get_user(ctx: &Ctx<'_>, params: &QueryParams) -> Result<String, WireError> {
     let mut input = Input::new(params);
     let given = input.string("UserName", "userName", 1, 128, false);
     input.finish()?;
-    let iam = ctx.state.iam();
+    let iam = ctx.control.iam();
     let name = match (given, &ctx.caller.principal) {
         (Some(n), _) => n,
         (None, Principal::User { name, .. }) => name.as_str(),
@@ -650,7 +650,7 @@ fn delete_user(ctx: &Ctx<'_>, params: &QueryParams) -> Result<String, WireError>
     let name = user_name(&mut input, 128);
     input.finish()?;
     ctx.authorize("iam:DeleteUser", &user_arn(ctx, &name)?)?;
-    ctx.state.iam().delete_user(ctx.account(), &name)?;
+    ctx.control.iam().delete_user(ctx.account(), &name)?;
     Ok(String::new())
 }
 
@@ -660,7 +660,7 @@ fn list_users(ctx: &Ctx<'_>, params: &QueryParams) -> Result<String, WireError> 
     let opts = input.list_options();
     input.finish()?;
     ctx.authorize("iam:ListUsers", "*")?;
-    let page = ctx.state.iam().list_users(ctx.account(), prefix, opts)?;
+    let page = ctx.control.iam().list_users(ctx.account(), prefix, opts)?;
     let mut out = String::from("<Users>");
     for u in &page.items {
         out.push_str("<member>");
@@ -679,7 +679,7 @@ fn create_access_key(ctx: &Ctx<'_>, params: &QueryParams) -> Result<String, Wire
     let holder = key_holder(ctx, given)?;
     ctx.authorize("iam:CreateAccessKey", &holder_arn(ctx, holder)?)?;
     let key = ctx
-        .state
+        .control
         .iam()
         .create_access_key(ctx.account(), holder, ctx.now_secs())?;
     let mut out = String::from("<AccessKey>");
@@ -709,7 +709,7 @@ fn delete_access_key(ctx: &Ctx<'_>, params: &QueryParams) -> Result<String, Wire
     input.finish()?;
     let holder = key_holder(ctx, given)?;
     ctx.authorize("iam:DeleteAccessKey", &holder_arn(ctx, holder)?)?;
-    ctx.state
+    ctx.control
         .iam()
         .delete_access_key(ctx.account(), holder, key_id)?;
     Ok(String::new())
@@ -723,7 +723,7 @@ fn list_access_keys(ctx: &Ctx<'_>, params: &QueryParams) -> Result<String, WireE
     let holder = key_holder(ctx, given)?;
     ctx.authorize("iam:ListAccessKeys", &holder_arn(ctx, holder)?)?;
     let page = ctx
-        .state
+        .control
         .iam()
         .list_access_keys(ctx.account(), holder, opts)?;
     let mut out = String::from("<AccessKeyMetadata>");
@@ -761,8 +761,8 @@ fn create_role(ctx: &Ctx<'_>, params: &QueryParams) -> Result<String, WireError>
     if let Some(b) = boundary {
         check = check.with_context("iam:PermissionsBoundary", b);
     }
-    crate::authz::authorize(ctx, &check)?;
-    let role = ctx.state.iam().create_role(
+    berth_control::authz::authorize(ctx, &check).map_err(WireError::from)?;
+    let role = ctx.control.iam().create_role(
         ctx.account(),
         NewRole {
             name: &name,
@@ -786,7 +786,7 @@ fn get_role(ctx: &Ctx<'_>, params: &QueryParams) -> Result<String, WireError> {
     let name = role_name(&mut input);
     input.finish()?;
     ctx.authorize("iam:GetRole", &role_arn(ctx, &name)?)?;
-    let role = ctx.state.iam().get_role(ctx.account(), &name)?;
+    let role = ctx.control.iam().get_role(ctx.account(), &name)?;
     let mut out = String::from("<Role>");
     role_fields(&mut out, &role, RoleView::Get);
     out.push_str("</Role>");
@@ -798,7 +798,7 @@ fn delete_role(ctx: &Ctx<'_>, params: &QueryParams) -> Result<String, WireError>
     let name = role_name(&mut input);
     input.finish()?;
     ctx.authorize("iam:DeleteRole", &role_arn(ctx, &name)?)?;
-    ctx.state.iam().delete_role(ctx.account(), &name)?;
+    ctx.control.iam().delete_role(ctx.account(), &name)?;
     Ok(String::new())
 }
 
@@ -808,7 +808,7 @@ fn list_roles(ctx: &Ctx<'_>, params: &QueryParams) -> Result<String, WireError> 
     let opts = input.list_options();
     input.finish()?;
     ctx.authorize("iam:ListRoles", "*")?;
-    let page = ctx.state.iam().list_roles(ctx.account(), prefix, opts)?;
+    let page = ctx.control.iam().list_roles(ctx.account(), prefix, opts)?;
     let mut out = String::from("<Roles>");
     for r in &page.items {
         out.push_str("<member>");
@@ -826,7 +826,7 @@ fn update_assume_role_policy(ctx: &Ctx<'_>, params: &QueryParams) -> Result<Stri
     let doc = input.document("PolicyDocument", "policyDocument");
     input.finish()?;
     ctx.authorize("iam:UpdateAssumeRolePolicy", &role_arn(ctx, &name)?)?;
-    ctx.state
+    ctx.control
         .iam()
         .update_assume_role_policy(ctx.account(), &name, doc)?;
     Ok(String::new())
@@ -840,12 +840,12 @@ fn put_role_permissions_boundary(ctx: &Ctx<'_>, params: &QueryParams) -> Result<
         .unwrap_or_default();
     input.finish()?;
     let check_arn = role_arn(ctx, &role)?;
-    crate::authz::authorize(
+    berth_control::authz::authorize(
         ctx,
         &Check::new("iam:PutRolePermissionsBoundary", &check_arn)
             .with_context("iam:PermissionsBoundary", boundary),
     )?;
-    ctx.state
+    ctx.control
         .iam()
         .put_role_permissions_boundary(ctx.account(), &role, boundary)?;
     Ok(String::new())
@@ -857,7 +857,7 @@ fn tag_role(ctx: &Ctx<'_>, params: &QueryParams) -> Result<String, WireError> {
     let tags = input.tags(true);
     input.finish()?;
     ctx.authorize("iam:TagRole", &role_arn(ctx, &role)?)?;
-    ctx.state.iam().tag_role(ctx.account(), &role, tags)?;
+    ctx.control.iam().tag_role(ctx.account(), &role, tags)?;
     Ok(String::new())
 }
 
@@ -915,7 +915,7 @@ fn put_inline_policy(ctx: &Ctx<'_>, params: &QueryParams, h: Holder) -> Result<S
     let doc = input.document("PolicyDocument", "policyDocument");
     input.finish()?;
     ctx.authorize(&h.action("Put", false), &h.arn(ctx, &holder)?)?;
-    let iam = ctx.state.iam();
+    let iam = ctx.control.iam();
     match h {
         Holder::User => iam.put_user_policy(ctx.account(), &holder, &name, doc)?,
         Holder::Role => iam.put_role_policy(ctx.account(), &holder, &name, doc)?,
@@ -929,7 +929,7 @@ fn get_inline_policy(ctx: &Ctx<'_>, params: &QueryParams, h: Holder) -> Result<S
     let name = policy_name(&mut input);
     input.finish()?;
     ctx.authorize(&h.action("Get", false), &h.arn(ctx, &holder)?)?;
-    let iam = ctx.state.iam();
+    let iam = ctx.control.iam();
     let (holder, policy) = match h {
         Holder::User => iam.get_user_policy(ctx.account(), &holder, &name)?,
         Holder::Role => iam.get_role_policy(ctx.account(), &holder, &name)?,
@@ -951,7 +951,7 @@ fn delete_inline_policy(
     let name = policy_name(&mut input);
     input.finish()?;
     ctx.authorize(&h.action("Delete", false), &h.arn(ctx, &holder)?)?;
-    let iam = ctx.state.iam();
+    let iam = ctx.control.iam();
     match h {
         Holder::User => iam.delete_user_policy(ctx.account(), &holder, &name)?,
         Holder::Role => iam.delete_role_policy(ctx.account(), &holder, &name)?,
@@ -969,7 +969,7 @@ fn list_inline_policies(
     let opts = input.list_options();
     input.finish()?;
     ctx.authorize(&h.action("List", true), &h.arn(ctx, &holder)?)?;
-    let iam = ctx.state.iam();
+    let iam = ctx.control.iam();
     let page = match h {
         Holder::User => iam.list_user_policies(ctx.account(), &holder, opts)?,
         Holder::Role => iam.list_role_policies(ctx.account(), &holder, opts)?,
@@ -985,11 +985,11 @@ fn attach_policy(ctx: &Ctx<'_>, params: &QueryParams, h: Holder) -> Result<Strin
         .unwrap_or_default();
     input.finish()?;
     let check_arn = h.arn(ctx, &holder)?;
-    crate::authz::authorize(
+    berth_control::authz::authorize(
         ctx,
         &Check::new(&h.action("Attach", false), &check_arn).with_context("iam:PolicyARN", arn),
     )?;
-    let iam = ctx.state.iam();
+    let iam = ctx.control.iam();
     match h {
         Holder::User => iam.attach_user_policy(ctx.account(), &holder, arn)?,
         Holder::Role => iam.attach_role_policy(ctx.account(), &holder, arn)?,
@@ -1005,11 +1005,11 @@ fn detach_policy(ctx: &Ctx<'_>, params: &QueryParams, h: Holder) -> Result<Strin
         .unwrap_or_default();
     input.finish()?;
     let check_arn = h.arn(ctx, &holder)?;
-    crate::authz::authorize(
+    berth_control::authz::authorize(
         ctx,
         &Check::new(&h.action("Detach", false), &check_arn).with_context("iam:PolicyARN", arn),
     )?;
-    let iam = ctx.state.iam();
+    let iam = ctx.control.iam();
     match h {
         Holder::User => iam.detach_user_policy(ctx.account(), &holder, arn)?,
         Holder::Role => iam.detach_role_policy(ctx.account(), &holder, arn)?,
@@ -1028,7 +1028,7 @@ fn list_attached_policies(
     let opts = input.list_options();
     input.finish()?;
     ctx.authorize(&h.action("ListAttached", true), &h.arn(ctx, &holder)?)?;
-    let iam = ctx.state.iam();
+    let iam = ctx.control.iam();
     let page = match h {
         Holder::User => iam.list_attached_user_policies(ctx.account(), &holder, prefix, opts)?,
         Holder::Role => iam.list_attached_role_policies(ctx.account(), &holder, prefix, opts)?,
@@ -1054,7 +1054,7 @@ fn create_policy(ctx: &Ctx<'_>, params: &QueryParams) -> Result<String, WireErro
         path.unwrap_or("/")
     );
     ctx.authorize("iam:CreatePolicy", &arn)?;
-    let info = ctx.state.iam().create_policy(
+    let info = ctx.control.iam().create_policy(
         ctx.account(),
         NewPolicy {
             name: &name,
@@ -1078,7 +1078,7 @@ fn get_policy(ctx: &Ctx<'_>, params: &QueryParams) -> Result<String, WireError> 
         .unwrap_or_default();
     input.finish()?;
     ctx.authorize("iam:GetPolicy", arn)?;
-    let info = ctx.state.iam().get_policy(ctx.account(), arn)?;
+    let info = ctx.control.iam().get_policy(ctx.account(), arn)?;
     let mut out = String::from("<Policy>");
     policy_fields(&mut out, &info, PolicyView::Get);
     out.push_str("</Policy>");
@@ -1100,7 +1100,7 @@ fn get_policy_version(ctx: &Ctx<'_>, params: &QueryParams) -> Result<String, Wir
     input.finish()?;
     ctx.authorize("iam:GetPolicyVersion", arn)?;
     let v = ctx
-        .state
+        .control
         .iam()
         .get_policy_version(ctx.account(), arn, version)?;
     let mut out = String::from("<PolicyVersion>");
@@ -1138,7 +1138,7 @@ fn delete_policy(ctx: &Ctx<'_>, params: &QueryParams) -> Result<String, WireErro
         .unwrap_or_default();
     input.finish()?;
     ctx.authorize("iam:DeletePolicy", arn)?;
-    ctx.state.iam().delete_policy(ctx.account(), arn)?;
+    ctx.control.iam().delete_policy(ctx.account(), arn)?;
     Ok(String::new())
 }
 
@@ -1163,7 +1163,7 @@ fn list_policies(ctx: &Ctx<'_>, params: &QueryParams) -> Result<String, WireErro
     let opts = input.list_options();
     input.finish()?;
     ctx.authorize("iam:ListPolicies", "*")?;
-    let page = ctx.state.iam().list_policies(
+    let page = ctx.control.iam().list_policies(
         ctx.account(),
         PolicyFilter {
             scope,

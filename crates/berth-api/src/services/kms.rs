@@ -11,9 +11,9 @@ use base64::Engine;
 use berth_kms::{EncryptionContext, Key, Kms, KmsError, NewKey, Tag};
 use serde_json::{Map, Value, json};
 
-use crate::authz::{self, Check, Mode};
 use crate::error::WireError;
 use crate::services::Ctx;
+use berth_control::authz::{self, Check, Mode};
 
 pub(crate) const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
@@ -159,7 +159,7 @@ pub(crate) mod input {
 use input::*;
 
 fn kms<'c>(ctx: &'c Ctx<'_>) -> Kms<'c> {
-    Kms::new(ctx.state.store.as_ref(), &ctx.state.root_key)
+    Kms::new(ctx.control.store.as_ref(), &ctx.control.root_key)
 }
 
 /// Runs one operation; `None` when there is no such operation.
@@ -204,7 +204,7 @@ pub(crate) fn authorize_key(
     for (k, v) in extra {
         check = check.with_context(k, v.clone());
     }
-    authz::authorize(ctx, &check)
+    authz::authorize(ctx, &check).map_err(WireError::from)
 }
 
 fn resolve(ctx: &Ctx<'_>, key_id: &str) -> Result<Key, WireError> {
@@ -263,17 +263,19 @@ fn lockout_check(ctx: &Ctx<'_>, key_arn: &str, policy: &str) -> Result<(), WireE
         .owned_by(ctx.account())
         .with_resource_policy(Some(policy), Mode::ResourcePolicyRequired)
         .with_context("kms:CallerAccount", ctx.account());
-    authz::authorize(ctx, &check).map_err(|e| {
-        if e.code == "AccessDeniedException" {
-            KmsError::MalformedPolicy(
-                "The new key policy will not allow you to update the key policy in the future."
-                    .into(),
-            )
-            .into()
-        } else {
-            e
-        }
-    })
+    authz::authorize(ctx, &check)
+        .map_err(WireError::from)
+        .map_err(|e| {
+            if e.code == "AccessDeniedException" {
+                KmsError::MalformedPolicy(
+                    "The new key policy will not allow you to update the key policy in the future."
+                        .into(),
+                )
+                .into()
+            } else {
+                e
+            }
+        })
 }
 
 fn create_key(ctx: &Ctx<'_>, input: &Value) -> Result<Value, WireError> {

@@ -7,46 +7,10 @@ pub mod secretsmanager;
 mod sorted_json;
 pub mod sts;
 
-use std::time::SystemTime;
-
-use crate::auth::Caller;
 use crate::error::WireError;
 use crate::protocol::Service;
-use crate::server::ApiState;
 
-/// What a service handler is given about the call.
-pub struct Ctx<'a> {
-    pub state: &'a ApiState,
-    pub caller: &'a Caller,
-    pub request_id: &'a str,
-    pub now: SystemTime,
-    /// The caller's identity policy documents, read once per request on first use (a call that
-    /// authorises twice, like GetSecretValue's own check and KMS's as the caller, reads them
-    /// once). Lives only as long as the request.
-    pub identity: std::cell::OnceCell<berth_iam::authz::IdentityDocuments>,
-}
-
-impl Ctx<'_> {
-    /// The caller's account: the namespace the request acts in (with `caller.region`).
-    pub fn account(&self) -> &str {
-        self.caller.principal.account()
-    }
-
-    /// Seconds since the Unix epoch at the time the request arrived.
-    pub fn now_secs(&self) -> u64 {
-        self.now
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0)
-    }
-
-    /// Authorises `action` (e.g. `iam:CreateUser`) on `resource` (an ARN, or `*`) for the caller,
-    /// with identity policies only. Every handler calls this (or [`crate::authz`]'s fuller
-    /// forms) before it acts.
-    pub fn authorize(&self, action: &str, resource: &str) -> Result<(), WireError> {
-        crate::authz::authorize(self, &crate::authz::Check::new(action, resource))
-    }
-}
+pub use berth_control::Ctx;
 
 /// A Query request's parameters, in order (lists arrive as `Name.member.N`).
 #[derive(Debug, Default)]
@@ -122,10 +86,11 @@ impl<'a> Member<'a> {
 /// are built as a `Value` (whose members come out sorted by name) and then written.
 pub fn json_dispatch(
     ctx: &Ctx<'_>,
+    service: Service,
     operation: &str,
     input: serde_json::Value,
 ) -> Option<Result<Vec<u8>, WireError>> {
-    let output = match ctx.caller.service {
+    let output = match service {
         Service::SecretsManager if operation == "GetSecretValue" => {
             return Some(secretsmanager::get_secret_value_json(ctx, &input));
         }
@@ -148,10 +113,11 @@ pub(crate) fn json_bytes<T: serde::Serialize + ?Sized>(value: &T) -> Result<Vec<
 /// Runs a Query operation, returning the inner XML of its `<OpResult>`; `None` when unknown.
 pub fn query_dispatch(
     ctx: &Ctx<'_>,
+    service: Service,
     action: &str,
     params: &QueryParams,
 ) -> Option<Result<String, WireError>> {
-    match ctx.caller.service {
+    match service {
         Service::Sts => sts::dispatch(ctx, action, params),
         Service::Iam => iam::dispatch(ctx, action, params),
         _ => None,

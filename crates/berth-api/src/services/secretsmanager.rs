@@ -15,10 +15,10 @@ use berth_secrets::{
 };
 use serde_json::{Map, Value, json};
 
-use crate::authz::{self, Check, Mode};
 use crate::error::WireError;
 use crate::services::Ctx;
 use crate::services::kms::{B64, authorize_key, input::*};
+use berth_control::authz::{self, Check, Mode};
 
 /// AWS's text when KMS refuses Secrets Manager's call on the caller's behalf.
 const KMS_DENIED: &str = "Access to KMS is not allowed";
@@ -54,11 +54,11 @@ pub fn dispatch(ctx: &Ctx<'_>, operation: &str, input: Value) -> Option<Result<V
 }
 
 fn secrets<'c>(ctx: &'c Ctx<'_>) -> Secrets<'c> {
-    Secrets::new(ctx.state.store.as_ref())
+    Secrets::new(ctx.control.store.as_ref())
 }
 
 fn kms<'c>(ctx: &'c Ctx<'_>) -> Kms<'c> {
-    Kms::new(ctx.state.store.as_ref(), &ctx.state.root_key)
+    Kms::new(ctx.control.store.as_ref(), &ctx.control.root_key)
 }
 
 /// AWS's IAM denial for Secrets Manager names the SecretId as the caller gave it.
@@ -84,7 +84,9 @@ fn authorize_secret(
         .owned_by(&secret.account)
         .with_resource_policy(secret.resource_policy.as_deref(), Mode::Standard)
         .with_contexts(secret.condition_keys());
-    authz::authorize(ctx, &check).map_err(|e| name_given_id(e, &secret.arn, given))
+    authz::authorize(ctx, &check)
+        .map_err(WireError::from)
+        .map_err(|e| name_given_id(e, &secret.arn, given))
 }
 
 /// Finds the secret `SecretId` names and authorises `action` on it. When there is no such
@@ -109,7 +111,9 @@ fn find(ctx: &Ctx<'_>, secret_id: &str, action: &str) -> Result<Secret, WireErro
                 ),
             };
             let check = Check::new(action, &resource).owned_by(&account);
-            authz::authorize(ctx, &check).map_err(|e| name_given_id(e, &resource, secret_id))?;
+            authz::authorize(ctx, &check)
+                .map_err(WireError::from)
+                .map_err(|e| name_given_id(e, &resource, secret_id))?;
             Err(SecretsError::NotFound.into())
         }
         Err(e) => Err(e.into()),
@@ -302,11 +306,15 @@ fn create_secret(ctx: &Ctx<'_>, input: &Value) -> Result<Value, WireError> {
     }
     let arn = berth_secrets::new_arn(&account, &region, name);
     let check = Check::new("secretsmanager:CreateSecret", &arn).owned_by(&account);
-    authz::authorize(ctx, &check).map_err(|e| name_given_id(e, &arn, name))?;
+    authz::authorize(ctx, &check)
+        .map_err(WireError::from)
+        .map_err(|e| name_given_id(e, &arn, name))?;
     if !tags.is_empty() {
         // Tagging at creation needs TagResource as well.
         let check = Check::new("secretsmanager:TagResource", &arn).owned_by(&account);
-        authz::authorize(ctx, &check).map_err(|e| name_given_id(e, &arn, name))?;
+        authz::authorize(ctx, &check)
+            .map_err(WireError::from)
+            .map_err(|e| name_given_id(e, &arn, name))?;
     }
     let version = match &value {
         Some(v) => Some(seal(ctx, &account, &arn, kms_key_id, &version_id, v)?),

@@ -2,10 +2,10 @@
 
 use berth_iam::sts::{self, StsError};
 
-use crate::authz::{Check, Mode};
 use crate::error::WireError;
 use crate::services::{Ctx, QueryParams};
 use crate::xml::element;
+use berth_control::authz::{Check, Mode};
 
 pub fn dispatch(
     ctx: &Ctx<'_>,
@@ -61,19 +61,16 @@ fn assume_role(ctx: &Ctx<'_>, params: &QueryParams) -> Result<String, WireError>
     };
     let principal = &ctx.caller.principal;
     let denied = || {
-        WireError::access_denied(
-            ctx.caller.service,
-            format!(
-                "User: {} is not authorized to perform: sts:AssumeRole on resource: {role_arn}",
-                principal.arn()
-            ),
-        )
+        WireError::from(berth_control::Error::AccessDenied(format!(
+            "User: {} is not authorized to perform: sts:AssumeRole on resource: {role_arn}",
+            principal.arn()
+        )))
     };
     if principal.is_root() {
-        return Err(WireError::access_denied(
-            ctx.caller.service,
+        return Err(berth_control::Error::AccessDenied(
             "Roles may not be assumed by root accounts.".into(),
-        ));
+        )
+        .into());
     }
     // arn:aws:iam::ACCOUNT:role/PATH/NAME
     let parsed = berth_core::Arn::parse(role_arn)
@@ -86,7 +83,7 @@ fn assume_role(ctx: &Ctx<'_>, params: &QueryParams) -> Result<String, WireError>
     }
     let name = resource.rsplit('/').next().unwrap_or(resource);
     let role = ctx
-        .state
+        .control
         .iam()
         .role_info(&parsed.account, name)?
         .filter(|r| r.arn() == role_arn)
@@ -99,10 +96,12 @@ fn assume_role(ctx: &Ctx<'_>, params: &QueryParams) -> Result<String, WireError>
         check = check.with_context("sts:ExternalId", external_id);
     }
     // AWS's AssumeRole denial names no policy type.
-    crate::authz::authorize(ctx, &check).map_err(|_| denied())?;
+    berth_control::authz::authorize(ctx, &check)
+        .map_err(WireError::from)
+        .map_err(|_| denied())?;
     let chained = ctx.caller.session.is_some();
     let duration = sts::validate_duration(duration, role.max_session_duration, chained)?;
-    let session = ctx.state.iam().issue_session(
+    let session = ctx.control.iam().issue_session(
         &role,
         session_name,
         duration,

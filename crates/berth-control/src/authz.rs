@@ -5,15 +5,14 @@
 //! policy, a role's trust policy) and any service-specific condition keys — and
 //! [`authorize`] answers it with the caller's identity policies, permissions boundary and
 //! session policy, in AWS's decision order (`berth_iam::authz::decide`, on the policy engine of
-//! `berth-policy`). A denial is rendered in the service's words.
+//! `berth-policy`). A denial is [`Error::AccessDenied`] with AWS's message.
 
 use berth_iam::authz::{IdentityDocuments, Question};
 use berth_policy::{Context, PolicyKind};
 
 pub use berth_policy::Mode;
 
-use crate::error::WireError;
-use crate::services::Ctx;
+use crate::{Ctx, Error};
 
 /// One authorisation question: may the caller do `action` on `resource`?
 #[derive(Debug, Clone)]
@@ -101,11 +100,11 @@ pub fn request_context(ctx: &Ctx<'_>, extra: &[(String, Vec<String>)]) -> Contex
 }
 
 /// The caller's own policy documents (read from the store once per request).
-fn identity_documents<'c>(ctx: &'c Ctx<'_>) -> Result<&'c IdentityDocuments, WireError> {
+fn identity_documents<'c>(ctx: &'c Ctx<'_>) -> Result<&'c IdentityDocuments, Error> {
     if let Some(docs) = ctx.identity.get() {
         return Ok(docs);
     }
-    let mut docs = ctx.state.iam().identity_policies(&ctx.caller.principal)?;
+    let mut docs = ctx.control.iam().identity_policies(&ctx.caller.principal)?;
     if let Some(session) = &ctx.caller.session {
         docs.session = session.session_policy.clone();
     }
@@ -113,7 +112,7 @@ fn identity_documents<'c>(ctx: &'c Ctx<'_>) -> Result<&'c IdentityDocuments, Wir
 }
 
 /// Decides a [`Check`] for the caller.
-pub fn authorize(ctx: &Ctx<'_>, check: &Check<'_>) -> Result<(), WireError> {
+pub fn authorize(ctx: &Ctx<'_>, check: &Check<'_>) -> Result<(), Error> {
     let principal = &ctx.caller.principal;
     let own = check
         .resource_account
@@ -153,5 +152,5 @@ pub fn authorize(ctx: &Ctx<'_>, check: &Check<'_>) -> Result<(), WireError> {
         check.named_as.unwrap_or(check.resource),
     );
     tracing::info!(principal = %principal.arn(), action = check.action, resource = check.resource, "access denied");
-    Err(WireError::access_denied(ctx.caller.service, message))
+    Err(Error::AccessDenied(message))
 }

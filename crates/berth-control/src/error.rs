@@ -1,0 +1,76 @@
+//! The application's failures. The wire crate gives each its AWS code, status and message in
+//! one place (`berth_api::error`); nothing here knows a protocol.
+
+use berth_doctor::DoctorError;
+use berth_ecs::EcsError;
+use berth_iam::IamError;
+use berth_iam::sts::StsError;
+use berth_kms::KmsError;
+use berth_secrets::SecretsError;
+use berth_store::StoreError;
+
+/// Why a use case did not complete.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// IAM policy denies the call; the message is AWS's, naming the principal, action and
+    /// resource (and the policy type that denied).
+    #[error("{0}")]
+    AccessDenied(String),
+    #[error(transparent)]
+    Iam(#[from] IamError),
+    #[error(transparent)]
+    Sts(#[from] StsError),
+    #[error(transparent)]
+    Kms(#[from] KmsError),
+    #[error(transparent)]
+    Secrets(#[from] SecretsError),
+    #[error(transparent)]
+    Ecs(#[from] EcsError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A required member of the operation's input is absent (`member` as the model names it).
+    #[error("member {0} must not be null")]
+    MissingMember(String),
+    /// A member of the input has the wrong JSON type.
+    #[error("{member} must be {expected}")]
+    WrongType {
+        member: String,
+        expected: &'static str,
+    },
+    /// The input does not match the operation's input shape.
+    #[error("{0}")]
+    Serialization(String),
+    /// A parameter's value is not valid for the operation (`InvalidParameterException`).
+    #[error("{0}")]
+    InvalidParameter(String),
+    /// The request is not valid as a whole (`InvalidRequestException`).
+    #[error("{0}")]
+    InvalidRequest(String),
+    /// The input fails the model's constraints (`ValidationException`, `ValidationError` on
+    /// the Query protocol).
+    #[error("{0}")]
+    Validation(String),
+    /// KMS refuses a call Secrets Manager makes on the caller's behalf.
+    #[error("access to kms is not allowed")]
+    KmsAccessDenied,
+    /// The KMS key cannot encrypt a secret's value.
+    #[error("the kms key cannot encrypt the secret value")]
+    EncryptionFailure,
+    /// The KMS key cannot decrypt a secret's value.
+    #[error("the kms key cannot decrypt the secret value")]
+    DecryptionFailure,
+    /// berth failed; the detail is logged, never shown to the caller.
+    #[error("internal failure: {0}")]
+    Internal(String),
+}
+
+impl From<DoctorError> for Error {
+    fn from(e: DoctorError) -> Error {
+        match e {
+            DoctorError::Iam(e) => e.into(),
+            DoctorError::Secrets(e) => e.into(),
+            DoctorError::Kms(e) => e.into(),
+            DoctorError::Ecs(e) => e.into(),
+        }
+    }
+}
