@@ -324,23 +324,7 @@ fn json_call(
         // request that is not of their content type.
         return Err(WireError::unknown_operation());
     }
-    let input: serde_json::Value = if body.iter().all(u8::is_ascii_whitespace) {
-        serde_json::Value::Object(Default::default())
-    } else {
-        serde_json::from_slice(body).map_err(|e| {
-            WireError::client(
-                "SerializationException",
-                format!("request body is not valid JSON: {e}"),
-            )
-        })?
-    };
-    if !input.is_object() {
-        return Err(WireError::client(
-            "SerializationException",
-            "request body must be a JSON object",
-        ));
-    }
-    let output = services::json_dispatch(ctx, service, operation, input)
+    let output = services::json_dispatch(ctx, service, operation, body)
         .ok_or_else(WireError::unknown_operation)??;
     let mut resp = (StatusCode::OK, output).into_response();
     let headers = resp.headers_mut();
