@@ -2,7 +2,9 @@
 //!
 //! - [`arn`]: Amazon Resource Names, parsed and formatted.
 //! - [`ids`]: the identifiers AWS hands out (account ids, access keys, request ids).
-//! - [`seal`]: the root key and the AES-256-GCM sealing of data at rest.
+//! - [`seal`]: berth's one AES-256-GCM primitive ([`seal::seal`] / [`seal::open`]) and the root
+//!   key that seals data at rest with it.
+//! - [`time`]: instants as counts since the epoch, and the date forms AWS writes and reads.
 //!
 //! No I/O lives here: randomness comes from the operating system's generator, nothing else.
 

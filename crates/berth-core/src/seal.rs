@@ -1,19 +1,82 @@
-//! The root key and sealing of data at rest.
+//! Sealing: AES-256-GCM with associated data, and the root key that seals data at rest.
 //!
-//! Everything berth must keep secret on disk (secret access keys, later KMS key material) is
-//! sealed with AES-256-GCM under the [`RootKey`], with associated data that names what the
-//! sealed bytes belong to, so a sealed value copied onto another record does not open.
-//! The root key itself never enters the database: the binary keeps it in a file of its own
-//! (mode 0600) or takes it from the environment.
+//! [`seal`] and [`open`] are berth's one authenticated-encryption primitive: a 32-byte key,
+//! associated data that names what the sealed bytes belong to (so a sealed value copied onto
+//! another record does not open), a random 96-bit nonce, and the layout
+//! `nonce (12) | ciphertext | tag (16)`. The root key, KMS ciphertext blobs and key material,
+//! and secret values are all sealed with it; each adds its own header in front.
+//!
+//! Everything berth must keep secret on disk (secret access keys, KMS key material) is sealed
+//! under the [`RootKey`]. The root key itself never enters the database: the binary keeps it in
+//! a file of its own (mode 0600) or takes it from the environment.
 
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Key, Nonce};
 use base64::Engine;
 use zeroize::Zeroizing;
 
-const NONCE_LEN: usize = 12;
-/// Version byte in front of every sealed value, so the format can change later.
-const FORMAT_V1: u8 = 1;
+/// Length of a sealing key (AES-256).
+pub const KEY_LEN: usize = 32;
+/// Length of the random nonce at the front of a sealed value.
+pub const NONCE_LEN: usize = 12;
+/// Length of the authentication tag at the end of a sealed value.
+pub const TAG_LEN: usize = 16;
+/// Version byte in front of every value sealed under the root key, so the format can change.
+const ROOT_FORMAT_V1: u8 = 1;
+
+fn cipher(key: &[u8; KEY_LEN]) -> Aes256Gcm {
+    let key: &Key<Aes256Gcm> = key.into();
+    Aes256Gcm::new(key)
+}
+
+/// Seals `plaintext` under `key` with AES-256-GCM, binding `aad` as associated data, and
+/// appends `nonce (12, random) | ciphertext | tag (16)` to `out` (which may already hold a
+/// caller's header).
+///
+/// AES-GCM refuses only plaintexts beyond 64 GiB, far above anything berth seals (a KMS
+/// plaintext is at most 4 KiB, a secret value 64 KiB); such a value would come out as the
+/// nonce alone, which never opens.
+pub fn seal_into(key: &[u8; KEY_LEN], aad: &[u8], plaintext: &[u8], out: &mut Vec<u8>) {
+    let mut nonce = [0u8; NONCE_LEN];
+    crate::ids::random_bytes(&mut nonce);
+    let ct = cipher(key)
+        .encrypt(
+            &Nonce::from(nonce),
+            Payload {
+                msg: plaintext,
+                aad,
+            },
+        )
+        .unwrap_or_default();
+    out.reserve(NONCE_LEN + ct.len());
+    out.extend_from_slice(&nonce);
+    out.extend_from_slice(&ct);
+}
+
+/// Seals `plaintext` under `key`, binding `aad`: `nonce (12) | ciphertext | tag (16)`.
+/// See [`seal_into`].
+pub fn seal(key: &[u8; KEY_LEN], aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(NONCE_LEN + plaintext.len() + TAG_LEN);
+    seal_into(key, aad, plaintext, &mut out);
+    out
+}
+
+/// Opens what [`seal`] sealed under the same `key` and `aad`. `sealed` starts at the nonce.
+pub fn open(
+    key: &[u8; KEY_LEN],
+    aad: &[u8],
+    sealed: &[u8],
+) -> Result<Zeroizing<Vec<u8>>, SealError> {
+    if sealed.len() < NONCE_LEN + TAG_LEN {
+        return Err(SealError::BadFormat);
+    }
+    let (nonce, ct) = sealed.split_at(NONCE_LEN);
+    let nonce: [u8; NONCE_LEN] = nonce.try_into().map_err(|_| SealError::BadFormat)?;
+    cipher(key)
+        .decrypt(&Nonce::from(nonce), Payload { msg: ct, aad })
+        .map(Zeroizing::new)
+        .map_err(|_| SealError::Open)
+}
 
 /// Why sealed data did not open, or a key could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -22,7 +85,7 @@ pub enum SealError {
     BadKey,
     #[error("sealed data is truncated or of an unknown format")]
     BadFormat,
-    #[error("sealed data does not open under this root key and context")]
+    #[error("sealed data does not open under this key and context")]
     Open,
 }
 
@@ -60,11 +123,6 @@ impl RootKey {
         Zeroizing::new(base64::engine::general_purpose::STANDARD.encode(self.0.as_ref()))
     }
 
-    fn cipher(&self) -> Aes256Gcm {
-        let key: &Key<Aes256Gcm> = (&*self.0).into();
-        Aes256Gcm::new(key)
-    }
-
     /// A 256-bit key derived from the root key for one purpose (HMAC-SHA256 of `label`), so
     /// a secret that must be recomputable (a session token) never needs storing.
     pub fn derive(&self, label: &[u8]) -> Zeroizing<[u8; 32]> {
@@ -78,45 +136,21 @@ impl RootKey {
         out
     }
 
-    /// Seals `plaintext`, binding `context` (what the value belongs to) as associated data.
+    /// Seals `plaintext`, binding `context` (what the value belongs to) as associated data:
+    /// `0x01 | nonce (12) | ciphertext | tag (16)`.
     pub fn seal(&self, context: &[u8], plaintext: &[u8]) -> Vec<u8> {
-        let mut nonce = [0u8; NONCE_LEN];
-        crate::ids::random_bytes(&mut nonce);
-        let ct = self
-            .cipher()
-            .encrypt(
-                &Nonce::from(nonce),
-                Payload {
-                    msg: plaintext,
-                    aad: context,
-                },
-            )
-            // AES-GCM encryption fails only for inputs beyond 64 GiB, which berth never seals.
-            .unwrap_or_default();
-        let mut out = Vec::with_capacity(1 + NONCE_LEN + ct.len());
-        out.push(FORMAT_V1);
-        out.extend_from_slice(&nonce);
-        out.extend_from_slice(&ct);
+        let mut out = Vec::with_capacity(1 + NONCE_LEN + plaintext.len() + TAG_LEN);
+        out.push(ROOT_FORMAT_V1);
+        seal_into(&self.0, context, plaintext, &mut out);
         out
     }
 
     /// Opens what [`RootKey::seal`] sealed under the same `context`.
     pub fn open(&self, context: &[u8], sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, SealError> {
-        if sealed.len() < 1 + NONCE_LEN + 16 || sealed[0] != FORMAT_V1 {
-            return Err(SealError::BadFormat);
+        match sealed.split_first() {
+            Some((&ROOT_FORMAT_V1, rest)) => open(&self.0, context, rest),
+            _ => Err(SealError::BadFormat),
         }
-        let (nonce, ct) = sealed[1..].split_at(NONCE_LEN);
-        let nonce: [u8; NONCE_LEN] = nonce.try_into().map_err(|_| SealError::BadFormat)?;
-        self.cipher()
-            .decrypt(
-                &Nonce::from(nonce),
-                Payload {
-                    msg: ct,
-                    aad: context,
-                },
-            )
-            .map(Zeroizing::new)
-            .map_err(|_| SealError::Open)
     }
 }
 
@@ -152,6 +186,74 @@ mod tests {
         assert_eq!(
             k.open(b"x", &sealed[..5]).map(|_| ()),
             Err(SealError::BadFormat)
+        );
+    }
+
+    /// A value sealed under the root key `[0x11; 32]` by an earlier build: the layout
+    /// `0x01 | nonce | ciphertext | tag` is what data directories hold, so it must keep opening.
+    const ROOT_VECTOR: &str = "0197e312f43f7a46744844a04db5f1152377b0bb04d6640a5639b83435f5dafd5eaf6d61fe8e90a93f7e1aaef7e224c94eaa443ed8c396c62158fa93931b4bf305741f9a34";
+
+    fn unhex(text: &str) -> Vec<u8> {
+        (0..text.len())
+            .step_by(2)
+            .filter_map(|i| u8::from_str_radix(&text[i..i + 2], 16).ok())
+            .collect()
+    }
+
+    #[test]
+    fn root_key_opens_a_stored_value() {
+        let k = RootKey(Zeroizing::new([0x11; 32]));
+        let sealed = unhex(ROOT_VECTOR);
+        let secret = b"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".to_vec();
+        assert_eq!(
+            k.open(b"berth:access-key:AKIAEXAMPLE", &sealed)
+                .map(|v| v.to_vec()),
+            Ok(secret.clone())
+        );
+        // The root key's format is the primitive's layout behind one version byte.
+        assert_eq!(
+            open(&[0x11; 32], b"berth:access-key:AKIAEXAMPLE", &sealed[1..]).map(|v| v.to_vec()),
+            Ok(secret)
+        );
+        let mut v2 = sealed.clone();
+        v2[0] = 2;
+        assert_eq!(
+            k.open(b"berth:access-key:AKIAEXAMPLE", &v2).map(|_| ()),
+            Err(SealError::BadFormat)
+        );
+        assert_eq!(k.open(b"c", &[]).map(|_| ()), Err(SealError::BadFormat));
+    }
+
+    #[test]
+    fn primitive_layout_and_binding() {
+        let key = [3u8; KEY_LEN];
+        let sealed = seal(&key, b"aad", b"plain");
+        assert_eq!(sealed.len(), NONCE_LEN + 5 + TAG_LEN);
+        assert_eq!(
+            open(&key, b"aad", &sealed).map(|v| v.to_vec()),
+            Ok(b"plain".to_vec())
+        );
+        assert_eq!(
+            open(&key, b"aae", &sealed).map(|_| ()),
+            Err(SealError::Open)
+        );
+        assert_eq!(
+            open(&[4u8; KEY_LEN], b"aad", &sealed).map(|_| ()),
+            Err(SealError::Open)
+        );
+        assert_eq!(
+            open(&key, b"aad", &sealed[..NONCE_LEN + TAG_LEN - 1]).map(|_| ()),
+            Err(SealError::BadFormat)
+        );
+        // Two seals of the same plaintext differ: the nonce is fresh each time.
+        assert_ne!(seal(&key, b"aad", b"plain"), sealed);
+        // seal_into appends after a caller's header.
+        let mut out = b"hdr".to_vec();
+        seal_into(&key, b"aad", b"plain", &mut out);
+        assert_eq!(&out[..3], b"hdr");
+        assert_eq!(
+            open(&key, b"aad", &out[3..]).map(|v| v.to_vec()),
+            Ok(b"plain".to_vec())
         );
     }
 

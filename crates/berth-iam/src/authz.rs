@@ -54,10 +54,7 @@ pub fn request_context(
     // The six global keys, the session's, the service's, and room for a caller's additions.
     let mut c = Context::with_capacity(8 + session_keys.len() + extra.len());
     c.insert("aws:CurrentTime", ContextValue::Date(now));
-    let epoch = now
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
+    let epoch = berth_core::time::epoch_secs(now);
     c.insert("aws:EpochTime", ContextValue::Number(epoch as f64));
     c.insert("aws:RequestedRegion", region);
     // berth listens on plain HTTP.

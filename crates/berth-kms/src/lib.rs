@@ -569,7 +569,7 @@ impl<'a> Kms<'a> {
                 return Err(Self::pending(k));
             }
             k.state = KeyState::PendingDeletion;
-            k.deletion_date = Some(now + days as u64 * 86_400);
+            k.deletion_date = Some(berth_core::time::add_days(now, days as u64));
             k.pending_window_days = Some(days as u32);
             Ok(())
         })

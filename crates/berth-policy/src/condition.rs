@@ -2,10 +2,23 @@
 
 use std::net::IpAddr;
 
-use crate::base64;
+use base64::Engine;
+use base64::alphabet;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+use berth_core::time;
+
 use crate::context::{KeyValues, Val};
-use crate::date;
 use crate::pattern::{ArnPattern, Case, Glob, Resolve};
+
+/// Standard base64 (RFC 4648 §4), as `BinaryEquals` values and binary context values are
+/// written: padded when encoding; padding optional, and unused trailing bits ignored, when
+/// decoding.
+pub(crate) const BASE64: GeneralPurpose = GeneralPurpose::new(
+    &alphabet::STANDARD,
+    GeneralPurposeConfig::new()
+        .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+        .with_decode_allow_trailing_bits(true),
+);
 
 /// Supplies condition keys (and policy variables) for one request.
 pub(crate) trait Lookup {
@@ -228,9 +241,9 @@ impl CondValue {
             | Base::DateLessThan
             | Base::DateLessThanEquals
             | Base::DateGreaterThan
-            | Base::DateGreaterThanEquals => CondValue::Date(date::parse(raw)),
+            | Base::DateGreaterThanEquals => CondValue::Date(time::parse_policy_date(raw)),
             Base::IpAddress => CondValue::Ip(Cidr::parse(raw)),
-            Base::BinaryEquals => CondValue::Bin(base64::decode(raw.trim())),
+            Base::BinaryEquals => CondValue::Bin(BASE64.decode(raw.trim()).ok()),
             Base::Null => CondValue::Null(parse_bool(raw)),
         }
     }
@@ -271,7 +284,7 @@ fn ctx_number(v: Val<'_>) -> Option<f64> {
 fn ctx_date(v: Val<'_>) -> Option<i128> {
     match v {
         Val::Date(ns) => Some(ns),
-        Val::Str(s) => date::parse(s),
+        Val::Str(s) => time::parse_policy_date(s),
         // Whole and fractional epoch seconds.
         #[allow(clippy::cast_possible_truncation)]
         Val::Num(n) if n.is_finite() => Some((n * 1e9) as i128),
@@ -345,7 +358,7 @@ fn matches_one(base: Base, v: Val<'_>, cv: &CondValue, env: &dyn Lookup) -> bool
         (Base::IpAddress, CondValue::Ip(Some(net))) => ctx_ip(v).is_some_and(|ip| net.contains(ip)),
         (Base::BinaryEquals, CondValue::Bin(Some(p))) => match v {
             Val::Bin(b) => b == p.as_slice(),
-            Val::Str(s) => base64::decode(s.trim()).is_some_and(|b| b == *p),
+            Val::Str(s) => BASE64.decode(s.trim()).is_ok_and(|b| b == *p),
             _ => false,
         },
         _ => false,
@@ -430,5 +443,22 @@ mod tests {
         assert!(Cidr::parse("10.0.0.0/33").is_none());
         assert!(Cidr::parse("nope").is_none());
         assert!(Cidr::parse("10.0.0.0/").is_none());
+    }
+
+    #[test]
+    fn base64_values() {
+        for s in ["", "f", "fo", "foo", "foob", "fooba", "foobar"] {
+            let e = BASE64.encode(s.as_bytes());
+            assert_eq!(BASE64.decode(&e).unwrap(), s.as_bytes());
+        }
+        assert_eq!(BASE64.encode(b"foobar"), "Zm9vYmFy");
+        assert_eq!(BASE64.encode(b"fo"), "Zm8=");
+        assert_eq!(BASE64.decode("Zm8").unwrap(), b"fo");
+        assert_eq!(
+            BASE64.decode("QmluYXJ5VmFsdWVJbkJhc2U2NA==").unwrap(),
+            b"BinaryValueInBase64"
+        );
+        assert!(BASE64.decode("a").is_err());
+        assert!(BASE64.decode("@@@@").is_err());
     }
 }

@@ -3,9 +3,12 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
-use crate::date;
+use base64::Engine;
+use berth_core::time;
+
+use crate::condition::BASE64;
 
 /// One value of a condition key.
 ///
@@ -226,20 +229,13 @@ pub(crate) enum Val<'a> {
     Bin(&'a [u8]),
 }
 
-pub(crate) fn system_time_nanos(t: SystemTime) -> i128 {
-    match t.duration_since(UNIX_EPOCH) {
-        Ok(d) => i128::try_from(d.as_nanos()).unwrap_or(i128::MAX),
-        Err(e) => -i128::try_from(e.duration().as_nanos()).unwrap_or(i128::MAX),
-    }
-}
-
 impl<'a> Val<'a> {
     pub(crate) fn of(v: &'a ContextValue) -> Val<'a> {
         match v {
             ContextValue::String(s) => Val::Str(s),
             ContextValue::Bool(b) => Val::Bool(*b),
             ContextValue::Number(n) => Val::Num(*n),
-            ContextValue::Date(t) => Val::Date(system_time_nanos(*t)),
+            ContextValue::Date(t) => Val::Date(time::epoch_nanos(*t)),
             ContextValue::Ip(ip) => Val::Ip(*ip),
             ContextValue::Binary(b) => Val::Bin(b),
         }
@@ -252,9 +248,9 @@ impl<'a> Val<'a> {
             Val::Bool(true) => Cow::Borrowed("true"),
             Val::Bool(false) => Cow::Borrowed("false"),
             Val::Num(n) => Cow::Owned(format_number(n)),
-            Val::Date(ns) => Cow::Owned(date::format_iso(ns)),
+            Val::Date(ns) => Cow::Owned(time::iso8601_nanos(ns)),
             Val::Ip(ip) => Cow::Owned(ip.to_string()),
-            Val::Bin(b) => Cow::Owned(crate::base64::encode(b)),
+            Val::Bin(b) => Cow::Owned(BASE64.encode(b)),
         }
     }
 }

@@ -90,10 +90,8 @@
 
 #![forbid(unsafe_code)]
 
-mod base64;
 mod condition;
 mod context;
-mod date;
 mod error;
 mod eval;
 mod json;

@@ -1,7 +1,8 @@
 //! Policy documents: parsing, validation and the compiled form.
 
+use berth_core::time;
+
 use crate::condition::{Base, CondValue, Condition, Operator};
-use crate::date;
 use crate::error::{
     MSG_ACTION_COLON, MSG_ACTION_VENDOR, MSG_DUPLICATE_SID, MSG_LEGACY, MSG_MISSING_ACTIONS,
     MSG_MISSING_PRINCIPAL, MSG_MISSING_RESOURCES, MSG_PRINCIPAL_NOT_ALLOWED, MSG_SID_CHARS,
@@ -658,7 +659,7 @@ fn validate(raw: &RawPolicy, kind: PolicyKind, opts: &ParseOptions) -> Result<()
                 continue;
             }
             for (key, values) in &c.entries {
-                if let Some(bad) = values.iter().find(|v| date::parse(v).is_none()) {
+                if let Some(bad) = values.iter().find(|v| time::parse_policy_date(v).is_none()) {
                     return Err(
                         err_at(PolicyErrorKind::LegacyParsing, MSG_LEGACY, i, "Condition")
                             .with_detail(format!("\"{bad}\" for key \"{key}\" is not a date")),

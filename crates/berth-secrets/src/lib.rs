@@ -607,7 +607,7 @@ impl<'a> Secrets<'a> {
 
     /// Records a read (LastAccessedDate, kept to the day as AWS does).
     pub fn touch(&self, secret: &Secret, version_id: &str, now: u64) -> Result<(), SecretsError> {
-        let day = now - now % 86_400;
+        let day = berth_core::time::start_of_day(now);
         if secret.last_accessed == Some(day) {
             return Ok(());
         }
@@ -714,7 +714,7 @@ impl<'a> Secrets<'a> {
         let (s, ()) = self.update(secret, now, |_, s| {
             s.check_not_deleted()?;
             s.deleted_date = Some(now);
-            s.deletion_date = Some(now + days as u64 * 86_400);
+            s.deletion_date = Some(berth_core::time::add_days(now, days as u64));
             Ok(())
         })?;
         Ok(s)

@@ -1,14 +1,14 @@
-//! Secret values in memory, and their encryption under a data key.
+//! Secret values in memory, and their encryption under a data key with berth-core's
+//! AES-256-GCM primitive ([`berth_core::seal`]): the stored ciphertext is the primitive's
+//! output as it is, `nonce (12) | ciphertext | tag (16)`.
 
-use aes_gcm::aead::{Aead, KeyInit, Payload};
-use aes_gcm::{Aes256Gcm, Key as AesKey, Nonce};
 use base64::Engine;
+use berth_core::seal::{self, KEY_LEN};
 use zeroize::Zeroizing;
 
 use crate::SecretsError;
 use crate::model::{SealedValue, ValueKind};
 
-const NONCE_LEN: usize = 12;
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
 /// Largest SecretString or SecretBinary.
@@ -91,9 +91,8 @@ fn aad(arn: &str, version_id: &str, kind: ValueKind) -> Vec<u8> {
     format!("secretsmanager-value\n{arn}\n{version_id}\n{kind}").into_bytes()
 }
 
-fn cipher(data_key: &[u8]) -> Result<Aes256Gcm, SecretsError> {
-    let key: &AesKey<Aes256Gcm> = data_key.try_into().map_err(|_| SecretsError::Corrupt)?;
-    Ok(Aes256Gcm::new(key))
+fn key(data_key: &[u8]) -> Result<&[u8; KEY_LEN], SecretsError> {
+    data_key.try_into().map_err(|_| SecretsError::Corrupt)
 }
 
 /// Encrypts `value` under a 32-byte data key, bound to the secret ARN and version id.
@@ -104,23 +103,15 @@ pub fn seal_value(
     version_id: &str,
     value: &SecretValue,
 ) -> Result<SealedValue, SecretsError> {
-    let mut nonce = [0u8; NONCE_LEN];
-    berth_core::ids::random_bytes(&mut nonce);
-    let ct = cipher(data_key)?
-        .encrypt(
-            &Nonce::from(nonce),
-            Payload {
-                msg: value.bytes(),
-                aad: &aad(arn, version_id, value.kind()),
-            },
-        )
-        .map_err(|_| SecretsError::Corrupt)?;
-    let mut out = nonce.to_vec();
-    out.extend_from_slice(&ct);
+    let sealed = seal::seal(
+        key(data_key)?,
+        &aad(arn, version_id, value.kind()),
+        value.bytes(),
+    );
     Ok(SealedValue {
         encrypted_data_key: B64.encode(encrypted_data_key),
         kind: value.kind(),
-        ciphertext: B64.encode(out),
+        ciphertext: B64.encode(sealed),
     })
 }
 
@@ -141,27 +132,57 @@ impl SealedValue {
         let raw = B64
             .decode(&self.ciphertext)
             .map_err(|_| SecretsError::Corrupt)?;
-        if raw.len() < NONCE_LEN {
-            return Err(SecretsError::Corrupt);
-        }
-        let (nonce, ct) = raw.split_at(NONCE_LEN);
-        let nonce: [u8; NONCE_LEN] = nonce.try_into().map_err(|_| SecretsError::Corrupt)?;
-        let plain = Zeroizing::new(
-            cipher(data_key)?
-                .decrypt(
-                    &Nonce::from(nonce),
-                    Payload {
-                        msg: ct,
-                        aad: &aad(arn, version_id, self.kind),
-                    },
-                )
-                .map_err(|_| SecretsError::Corrupt)?,
-        );
+        let plain = seal::open(key(data_key)?, &aad(arn, version_id, self.kind), &raw)
+            .map_err(|_| SecretsError::Corrupt)?;
         Ok(match self.kind {
             ValueKind::Binary => SecretValue::Binary(plain),
             ValueKind::String => SecretValue::String(Zeroizing::new(
                 String::from_utf8(plain.to_vec()).map_err(|_| SecretsError::Corrupt)?,
             )),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    const ARN: &str = "arn:aws:secretsmanager:us-east-1:000000000000:secret:db-AbCdEf";
+
+    /// A value sealed by an earlier build under the data key `[9; 32]`: stored versions must
+    /// keep opening.
+    #[test]
+    fn a_stored_value_opens() {
+        let stored = SealedValue {
+            encrypted_data_key: "YmxvYg==".into(),
+            kind: ValueKind::String,
+            ciphertext: "I37jgchc7Lfom+LU7LsXPjDXII2TQRC81Bv6WVabbcLpy2FA6UMJCw==".into(),
+        };
+        assert_eq!(stored.data_key_blob().unwrap(), b"blob");
+        let value = stored.open(&[9u8; 32], ARN, "v1").unwrap();
+        assert_eq!(
+            value,
+            SecretValue::String(Zeroizing::new("s3cr3t-value".into()))
+        );
+        assert!(stored.open(&[9u8; 32], ARN, "v2").is_err());
+        assert!(stored.open(&[9u8; 31], ARN, "v1").is_err());
+    }
+
+    #[test]
+    fn the_ciphertext_is_the_core_primitive_output() {
+        let key = [4u8; 32];
+        let value = SecretValue::Binary(Zeroizing::new(vec![1, 2, 3]));
+        let sealed = seal_value(&key, b"blob", ARN, "v1", &value).unwrap();
+        let raw = B64.decode(&sealed.ciphertext).unwrap();
+        assert_eq!(raw.len(), seal::NONCE_LEN + 3 + seal::TAG_LEN);
+        let plain = seal::open(&key, &aad(ARN, "v1", ValueKind::Binary), &raw).unwrap();
+        assert_eq!(plain.as_slice(), [1, 2, 3]);
+        assert!(seal_value(&key[..16], b"blob", ARN, "v1", &value).is_err());
+        let short = SealedValue {
+            ciphertext: B64.encode([0u8; 5]),
+            ..sealed
+        };
+        assert!(short.open(&key, ARN, "v1").is_err());
     }
 }

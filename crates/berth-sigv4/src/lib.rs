@@ -47,7 +47,6 @@
 
 mod auth;
 mod canonical;
-mod clock;
 mod crypto;
 mod sign;
 mod verify;

@@ -3,10 +3,11 @@
 use std::collections::BTreeMap;
 use std::time::SystemTime;
 
+use berth_core::time;
+
 use crate::canonical::{
     PathMode, assemble, canonical_header_value, canonical_query, canonical_uri,
 };
-use crate::clock::{format_amz_date, unix_seconds};
 use crate::crypto::{sha256_hex, signature, signing_key, string_to_sign};
 use crate::{ALGORITHM, CredentialScope, Request};
 
@@ -41,7 +42,7 @@ pub fn sign(
     service: &str,
     now: SystemTime,
 ) -> Vec<(String, String)> {
-    let amz_date = format_amz_date(unix_seconds(now));
+    let amz_date = time::amz_date(time::unix_secs(now));
     let scope = CredentialScope {
         date: amz_date.get(..8).unwrap_or_default().to_string(),
         region: region.to_string(),

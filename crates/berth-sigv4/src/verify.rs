@@ -2,13 +2,13 @@
 
 use std::time::SystemTime;
 
+use berth_core::time;
 use subtle::Choice;
 
 use crate::auth::{MISSING_DATE_MESSAGE, missing_message, wrong_region_message};
 use crate::canonical::{
     PathMode, canonical_headers, canonical_query, canonical_uri, join_canonical,
 };
-use crate::clock::{format_amz_date, parse_amz_date, parse_http_date, unix_seconds};
 use crate::crypto::{
     hex32, hmac_sha256, sha256_hex, signatures_equal, signing_key, string_to_sign,
 };
@@ -47,7 +47,7 @@ pub fn verify(
     now: SystemTime,
 ) -> Result<(), SigV4Error> {
     let (amz_date, request_time) = request_timestamp(req)?;
-    check_clock_skew(request_time, unix_seconds(now))?;
+    check_clock_skew(request_time, time::unix_secs(now))?;
 
     if !is_signed(auth, "host") {
         return Err(SigV4Error::HeaderNotSigned("Host"));
@@ -107,7 +107,7 @@ fn request_timestamp(req: &Request) -> Result<(String, i64), SigV4Error> {
                 .into(),
         };
         let value = joined.trim();
-        return match parse_amz_date(value) {
+        return match time::parse_amz_date(value) {
             Some(unix) => Ok((value.to_string(), unix)),
             None => Err(SigV4Error::Incomplete(format!(
                 "Date must be in ISO-8601 'basic format'. Got '{value}'. See http://en.wikipedia.org/wiki/ISO_8601"
@@ -118,8 +118,8 @@ fn request_timestamp(req: &Request) -> Result<(String, i64), SigV4Error> {
     if !date.is_empty() {
         let value = date.join(",");
         let value = value.trim();
-        return match parse_http_date(value) {
-            Some(unix) => Ok((format_amz_date(unix), unix)),
+        return match time::parse_http_date(value) {
+            Some(unix) => Ok((time::amz_date(unix), unix)),
             None => Err(SigV4Error::Incomplete(format!(
                 "date header is not an http date: '{value}'"
             ))),
@@ -141,9 +141,9 @@ fn check_clock_skew(request_time: i64, now: i64) -> Result<(), SigV4Error> {
         return Err(SigV4Error::Expired {
             message: format!(
                 "Signature expired: {} is now earlier than {} ({} - {minutes} min.)",
-                format_amz_date(request_time),
-                format_amz_date(earliest),
-                format_amz_date(now)
+                time::amz_date(request_time),
+                time::amz_date(earliest),
+                time::amz_date(now)
             ),
         });
     }
@@ -151,9 +151,9 @@ fn check_clock_skew(request_time: i64, now: i64) -> Result<(), SigV4Error> {
         return Err(SigV4Error::NotYetCurrent {
             message: format!(
                 "Signature not yet current: {} is still later than {} ({} + {minutes} min.)",
-                format_amz_date(request_time),
-                format_amz_date(latest),
-                format_amz_date(now)
+                time::amz_date(request_time),
+                time::amz_date(latest),
+                time::amz_date(now)
             ),
         });
     }

@@ -96,16 +96,7 @@ fn load_context(dir: &Path, case: &str) -> Context {
 
 /// `YYYY-MM-DDTHH:MM:SSZ` to Unix seconds.
 fn unix(timestamp: &str) -> i64 {
-    let n = |range: std::ops::Range<usize>| timestamp[range].parse::<i64>().unwrap();
-    let (y, m, d) = (n(0..4), n(5..7), n(8..10));
-    // Days from 1970-01-01 to the civil date (proleptic Gregorian).
-    let (y, m) = if m <= 2 { (y - 1, m + 9) } else { (y, m - 3) };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * m + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    days * 86_400 + n(11..13) * 3600 + n(14..16) * 60 + n(17..19)
+    i64::try_from(berth_core::time::parse_iso8601(timestamp).unwrap()).unwrap()
 }
 
 fn at(unix: i64) -> SystemTime {
