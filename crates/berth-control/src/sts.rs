@@ -102,3 +102,101 @@ pub fn assume_role(ctx: &Ctx<'_>, input: AssumeRoleInput) -> Result<AssumeRoleOu
     )?;
     Ok(AssumeRoleOutput { session })
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use std::sync::Arc;
+
+    use berth_core::RootKey;
+    use berth_iam::{NewRole, Principal};
+    use berth_store::SqliteStore;
+
+    use super::*;
+    use crate::{Caller, Control};
+
+    const ACCOUNT: &str = "111122223333";
+
+    fn caller(principal: Principal) -> Caller {
+        Caller {
+            principal,
+            access_key_id: "AKIAIOSFODNN7EXAMPLE".into(),
+            region: "us-east-1".into(),
+            session: None,
+            source_ip: None,
+        }
+    }
+
+    fn assume(role_arn: &str) -> AssumeRoleInput {
+        AssumeRoleInput {
+            role_arn: role_arn.into(),
+            role_session_name: "s1".into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn roles_are_assumed_as_their_trust_policy_allows() {
+        let control = Control::new(
+            Arc::new(SqliteStore::in_memory().unwrap()),
+            RootKey::generate(),
+            0,
+        );
+        let trust = format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{ACCOUNT}:root"}},"Action":"sts:AssumeRole"}}]}}"#
+        );
+        let role = control
+            .iam()
+            .create_role(ACCOUNT, NewRole::new("deployer", &trust), 0)
+            .unwrap();
+        let user = control
+            .iam()
+            .create_user(ACCOUNT, berth_iam::NewUser::named("carol"), 0)
+            .unwrap();
+        control
+            .iam()
+            .put_user_policy(
+                ACCOUNT,
+                "carol",
+                "assume",
+                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"*"}]}"#,
+            )
+            .unwrap();
+
+        let root = caller(Principal::Root {
+            account: ACCOUNT.into(),
+        });
+        let ctx = control.ctx(&root, "r1");
+        let e = assume_role(&ctx, assume(&role.arn())).err();
+        assert!(
+            matches!(&e, Some(Error::AccessDenied(m)) if m == "Roles may not be assumed by root accounts."),
+            "{e:?}"
+        );
+        let id = get_caller_identity(&ctx, GetCallerIdentityInput).unwrap();
+        assert_eq!(id.arn, format!("arn:aws:iam::{ACCOUNT}:root"));
+
+        let carol = caller(Principal::User {
+            account: ACCOUNT.into(),
+            name: user.name.clone(),
+            id: user.id.clone(),
+            path: user.path.clone(),
+        });
+        let ctx = control.ctx(&carol, "r2");
+        let out = assume_role(&ctx, assume(&role.arn())).unwrap();
+        assert_eq!(
+            out.session.arn,
+            format!("arn:aws:sts::{ACCOUNT}:assumed-role/deployer/s1")
+        );
+        let missing = format!("arn:aws:iam::{ACCOUNT}:role/nobody");
+        let e = assume_role(&ctx, assume(&missing)).err();
+        assert!(
+            matches!(&e, Some(Error::AccessDenied(m)) if m.ends_with(&format!("sts:AssumeRole on resource: {missing}"))),
+            "{e:?}"
+        );
+        let e = assume_role(&ctx, assume("not-an-arn-but-long-enough")).err();
+        assert!(
+            matches!(&e, Some(Error::Validation(m)) if m == "not-an-arn-but-long-enough is invalid"),
+            "{e:?}"
+        );
+    }
+}

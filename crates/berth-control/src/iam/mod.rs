@@ -537,3 +537,140 @@ pub fn list_policies(ctx: &Ctx<'_>, input: ListPoliciesInput) -> Result<ListPoli
     )?;
     Ok(ListPoliciesOutput { policies })
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use std::sync::Arc;
+
+    use berth_core::RootKey;
+    use berth_store::SqliteStore;
+
+    use super::*;
+    use crate::{Caller, Control};
+
+    const ACCOUNT: &str = "111122223333";
+
+    fn control() -> Control {
+        Control::new(
+            Arc::new(SqliteStore::in_memory().unwrap()),
+            RootKey::generate(),
+            0,
+        )
+    }
+
+    fn caller(principal: Principal) -> Caller {
+        Caller {
+            principal,
+            access_key_id: "AKIAIOSFODNN7EXAMPLE".into(),
+            region: "us-east-1".into(),
+            session: None,
+            source_ip: None,
+        }
+    }
+
+    fn root() -> Caller {
+        caller(Principal::Root {
+            account: ACCOUNT.into(),
+        })
+    }
+
+    #[test]
+    fn users_are_created_listed_and_shown() {
+        let control = control();
+        let root = root();
+        let ctx = control.ctx(&root, "r1");
+        let created = create_user(
+            &ctx,
+            CreateUserInput {
+                path: Some("/team/".into()),
+                user_name: "alice".into(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            created.user.arn(),
+            format!("arn:aws:iam::{ACCOUNT}:user/team/alice")
+        );
+        let listed = list_users(&ctx, ListUsersInput::default()).unwrap();
+        assert_eq!(listed.users.items.len(), 1);
+        assert!(!listed.users.is_truncated());
+        let shown = get_user(
+            &ctx,
+            GetUserInput {
+                user_name: Some("alice".into()),
+            },
+        )
+        .unwrap();
+        assert!(matches!(shown.user, GotUser::User(u) if u.name == "alice"));
+    }
+
+    #[test]
+    fn get_user_without_a_name_is_the_callers_own() {
+        let control = control();
+        let root = root();
+        let ctx = control.ctx(&root, "r1");
+        let shown = get_user(&ctx, GetUserInput::default()).unwrap();
+        assert!(matches!(
+            shown.user,
+            GotUser::Root { account, arn, .. }
+                if account == ACCOUNT && arn == format!("arn:aws:iam::{ACCOUNT}:root")
+        ));
+        let session = caller(Principal::AssumedRole {
+            account: ACCOUNT.into(),
+            role_name: "r".into(),
+            role_id: "AROAEXAMPLE".into(),
+            role_path: "/".into(),
+            session_name: "s".into(),
+            session_key_id: "ASIAEXAMPLE".into(),
+        });
+        let ctx = control.ctx(&session, "r2");
+        let e = get_user(&ctx, GetUserInput::default()).unwrap_err();
+        assert!(
+            matches!(e, Error::Iam(IamError::NonUserCredentials)),
+            "{e:?}"
+        );
+        let e = create_access_key(&ctx, CreateAccessKeyInput::default()).err();
+        assert!(matches!(e, Some(Error::Iam(IamError::NonUserCredentials))));
+    }
+
+    #[test]
+    fn a_user_without_permission_is_denied_in_awss_words() {
+        let control = control();
+        let root = root();
+        let ctx = control.ctx(&root, "r1");
+        let bob = create_user(
+            &ctx,
+            CreateUserInput {
+                user_name: "bob".into(),
+                ..Default::default()
+            },
+        )
+        .unwrap()
+        .user;
+        let bob = caller(Principal::User {
+            account: ACCOUNT.into(),
+            name: bob.name,
+            id: bob.id,
+            path: bob.path,
+        });
+        let ctx = control.ctx(&bob, "r2");
+        let e = delete_role(
+            &ctx,
+            DeleteRoleInput {
+                role_name: "ops".into(),
+            },
+        )
+        .unwrap_err();
+        let Error::AccessDenied(message) = e else {
+            panic!("{e:?}");
+        };
+        assert!(
+            message.contains(&format!(
+                "is not authorized to perform: iam:DeleteRole on resource: arn:aws:iam::{ACCOUNT}:role/ops"
+            )),
+            "{message}"
+        );
+    }
+}
