@@ -13,7 +13,9 @@
 
 pub mod authz;
 mod error;
+pub mod iam;
 pub mod polls;
+pub mod sts;
 
 use std::cell::OnceCell;
 use std::sync::Arc;

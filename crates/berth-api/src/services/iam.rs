@@ -1,66 +1,65 @@
 //! AWS Identity and Access Management (Query protocol, version 2010-05-08).
 //!
-//! Each handler checks its input against the constraints of the IAM model (lengths, ranges,
-//! enums: AWS's `ValidationError` with its `N validation error(s) detected: …` text), asks
-//! the authoriser, calls `berth-iam`, and writes the result as XML. Policy documents go out
-//! URL-encoded, as AWS sends them.
+//! Each operation's input is decoded from the form parameters and checked against the
+//! constraints of the IAM model (lengths, ranges, enums: AWS's `ValidationError` with its
+//! `N validation error(s) detected: …` text); the use case in `berth_control::iam` authorises
+//! and acts; its output is written as XML. Policy documents go out URL-encoded, as AWS sends
+//! them.
 
+use berth_control::iam::{self as op, *};
 use berth_core::time::iso8601;
 use berth_iam::{
-    AccessKeyInfo, AttachedPolicy, IamError, KeyHolder, KeyStatus, ListOptions, ManagedPolicy,
-    NewPolicy, NewRole, NewUser, Page, PolicyFilter, PolicyInfo, PolicyScope, PolicyUsage,
-    Principal, Role, Tag, User,
+    AccessKeyInfo, AttachedPolicy, KeyStatus, ManagedPolicy, Page, PolicyInfo, PolicyScope,
+    PolicyUsage, Role, Tag, User,
 };
 
 use crate::error::WireError;
+use crate::services::query::{FromQuery, ToXml, call};
 use crate::services::{Ctx, QueryParams};
 use crate::xml::element;
-use berth_control::authz::Check;
-
-type Handler = fn(&Ctx<'_>, &QueryParams) -> Result<String, WireError>;
 
 pub fn dispatch(
     ctx: &Ctx<'_>,
     action: &str,
     params: &QueryParams,
 ) -> Option<Result<String, WireError>> {
-    let handler: Handler = match action {
-        "CreateUser" => create_user,
-        "GetUser" => get_user,
-        "DeleteUser" => delete_user,
-        "ListUsers" => list_users,
-        "CreateAccessKey" => create_access_key,
-        "DeleteAccessKey" => delete_access_key,
-        "ListAccessKeys" => list_access_keys,
-        "PutUserPolicy" => |c, p| put_inline_policy(c, p, Holder::User),
-        "GetUserPolicy" => |c, p| get_inline_policy(c, p, Holder::User),
-        "DeleteUserPolicy" => |c, p| delete_inline_policy(c, p, Holder::User),
-        "ListUserPolicies" => |c, p| list_inline_policies(c, p, Holder::User),
-        "AttachUserPolicy" => |c, p| attach_policy(c, p, Holder::User),
-        "DetachUserPolicy" => |c, p| detach_policy(c, p, Holder::User),
-        "ListAttachedUserPolicies" => |c, p| list_attached_policies(c, p, Holder::User),
-        "CreateRole" => create_role,
-        "GetRole" => get_role,
-        "DeleteRole" => delete_role,
-        "ListRoles" => list_roles,
-        "UpdateAssumeRolePolicy" => update_assume_role_policy,
-        "PutRolePolicy" => |c, p| put_inline_policy(c, p, Holder::Role),
-        "GetRolePolicy" => |c, p| get_inline_policy(c, p, Holder::Role),
-        "DeleteRolePolicy" => |c, p| delete_inline_policy(c, p, Holder::Role),
-        "ListRolePolicies" => |c, p| list_inline_policies(c, p, Holder::Role),
-        "AttachRolePolicy" => |c, p| attach_policy(c, p, Holder::Role),
-        "DetachRolePolicy" => |c, p| detach_policy(c, p, Holder::Role),
-        "ListAttachedRolePolicies" => |c, p| list_attached_policies(c, p, Holder::Role),
-        "PutRolePermissionsBoundary" => put_role_permissions_boundary,
-        "TagRole" => tag_role,
-        "CreatePolicy" => create_policy,
-        "GetPolicy" => get_policy,
-        "GetPolicyVersion" => get_policy_version,
-        "DeletePolicy" => delete_policy,
-        "ListPolicies" => list_policies,
+    let p = params;
+    Some(match action {
+        "CreateUser" => call(p, |i| op::create_user(ctx, i)),
+        "GetUser" => call(p, |i| op::get_user(ctx, i)),
+        "DeleteUser" => call(p, |i| op::delete_user(ctx, i)),
+        "ListUsers" => call(p, |i| op::list_users(ctx, i)),
+        "CreateAccessKey" => call(p, |i| op::create_access_key(ctx, i)),
+        "DeleteAccessKey" => call(p, |i| op::delete_access_key(ctx, i)),
+        "ListAccessKeys" => call(p, |i| op::list_access_keys(ctx, i)),
+        "PutUserPolicy" => call(p, |i| op::put_user_policy(ctx, i)),
+        "GetUserPolicy" => call(p, |i| op::get_user_policy(ctx, i)),
+        "DeleteUserPolicy" => call(p, |i| op::delete_user_policy(ctx, i)),
+        "ListUserPolicies" => call(p, |i| op::list_user_policies(ctx, i)),
+        "AttachUserPolicy" => call(p, |i| op::attach_user_policy(ctx, i)),
+        "DetachUserPolicy" => call(p, |i| op::detach_user_policy(ctx, i)),
+        "ListAttachedUserPolicies" => call(p, |i| op::list_attached_user_policies(ctx, i)),
+        "CreateRole" => call(p, |i| op::create_role(ctx, i)),
+        "GetRole" => call(p, |i| op::get_role(ctx, i)),
+        "DeleteRole" => call(p, |i| op::delete_role(ctx, i)),
+        "ListRoles" => call(p, |i| op::list_roles(ctx, i)),
+        "UpdateAssumeRolePolicy" => call(p, |i| op::update_assume_role_policy(ctx, i)),
+        "PutRolePolicy" => call(p, |i| op::put_role_policy(ctx, i)),
+        "GetRolePolicy" => call(p, |i| op::get_role_policy(ctx, i)),
+        "DeleteRolePolicy" => call(p, |i| op::delete_role_policy(ctx, i)),
+        "ListRolePolicies" => call(p, |i| op::list_role_policies(ctx, i)),
+        "AttachRolePolicy" => call(p, |i| op::attach_role_policy(ctx, i)),
+        "DetachRolePolicy" => call(p, |i| op::detach_role_policy(ctx, i)),
+        "ListAttachedRolePolicies" => call(p, |i| op::list_attached_role_policies(ctx, i)),
+        "PutRolePermissionsBoundary" => call(p, |i| op::put_role_permissions_boundary(ctx, i)),
+        "TagRole" => call(p, |i| op::tag_role(ctx, i)),
+        "CreatePolicy" => call(p, |i| op::create_policy(ctx, i)),
+        "GetPolicy" => call(p, |i| op::get_policy(ctx, i)),
+        "GetPolicyVersion" => call(p, |i| op::get_policy_version(ctx, i)),
+        "DeletePolicy" => call(p, |i| op::delete_policy(ctx, i)),
+        "ListPolicies" => call(p, |i| op::list_policies(ctx, i)),
         _ => return None,
-    };
-    Some(handler(ctx, params))
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -72,8 +71,20 @@ const POLICY_DOCUMENT_MAX: usize = 131_072;
 /// `policyDocumentType`'s pattern, as AWS quotes it.
 const POLICY_DOCUMENT_PATTERN: &str = "[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+";
 
-/// Collects constraint failures; AWS reports all of a request's at once. IAM quotes no value in
-/// these messages (`Value at 'tags' failed to satisfy constraint: …`).
+/// Builds an input with `build`, which reads the members in the model's order, then fails with
+/// every constraint the members broke (AWS reports all of a request's at once).
+fn decode<T>(
+    params: &QueryParams,
+    build: impl FnOnce(&mut Input<'_>) -> T,
+) -> Result<T, WireError> {
+    let mut input = Input::new(params);
+    let value = build(&mut input);
+    input.finish()?;
+    Ok(value)
+}
+
+/// Collects constraint failures. IAM quotes no value in these messages (`Value at 'tags'
+/// failed to satisfy constraint: …`).
 struct Input<'p> {
     params: &'p QueryParams,
     errors: Vec<String>,
@@ -124,27 +135,25 @@ impl<'p> Input<'p> {
         }
     }
 
-    /// A string parameter with length bounds; `None` when absent and optional.
-    fn string(
-        &mut self,
-        name: &str,
-        member: &str,
-        min: usize,
-        max: usize,
-        required: bool,
-    ) -> Option<&'p str> {
-        let v = if required {
-            Some(self.required(name, member)).filter(|v| !v.is_empty() || self.opt(name).is_some())
-        } else {
-            self.opt(name)
-        };
-        if let Some(v) = v {
-            self.length(member, v, min, max);
-        }
-        v
+    /// An optional string parameter with length bounds.
+    fn string(&mut self, name: &str, member: &str, min: usize, max: usize) -> Option<String> {
+        let v = self.opt(name)?;
+        self.length(member, v, min, max);
+        Some(v.to_string())
     }
 
-    fn document(&mut self, name: &str, member: &str) -> &'p str {
+    /// A required string parameter with length bounds (empty when absent: the request fails).
+    fn required_string(&mut self, name: &str, member: &str, min: usize, max: usize) -> String {
+        match self.opt(name) {
+            Some(v) => {
+                self.length(member, v, min, max);
+                v.to_string()
+            }
+            None => self.required(name, member).to_string(),
+        }
+    }
+
+    fn document(&mut self, name: &str, member: &str) -> String {
         let v = self.required(name, member);
         if self.opt(name).is_some() {
             self.length(member, v, 1, POLICY_DOCUMENT_MAX);
@@ -160,11 +169,15 @@ impl<'p> Input<'p> {
                 );
             }
         }
-        v
+        v.to_string()
     }
 
-    fn arn(&mut self, name: &str, member: &str, required: bool) -> Option<&'p str> {
-        self.string(name, member, 20, 2048, required)
+    fn arn(&mut self, name: &str, member: &str) -> Option<String> {
+        self.string(name, member, 20, 2048)
+    }
+
+    fn required_arn(&mut self, name: &str, member: &str) -> String {
+        self.required_string(name, member, 20, 2048)
     }
 
     fn int(&mut self, name: &str, member: &str, min: i64, max: i64) -> Option<i64> {
@@ -201,8 +214,40 @@ impl<'p> Input<'p> {
             .is_some_and(|v| v.eq_ignore_ascii_case("true"))
     }
 
+    /// `UserName`. A user's name may be 128 characters where the operation takes an existing
+    /// user (the inline policy calls, GetUser, DeleteUser) and 64 elsewhere, as in the botocore
+    /// model.
+    fn user_name(&mut self, max: usize) -> String {
+        self.required_string("UserName", "userName", 1, max)
+    }
+
+    /// `UserName` where it may be left out (the caller's own).
+    fn given_user_name(&mut self) -> Option<String> {
+        self.string("UserName", "userName", 1, 128)
+    }
+
+    fn role_name(&mut self) -> String {
+        self.required_string("RoleName", "roleName", 1, 64)
+    }
+
+    fn policy_name(&mut self) -> String {
+        self.required_string("PolicyName", "policyName", 1, 128)
+    }
+
+    fn policy_arn(&mut self) -> String {
+        self.required_arn("PolicyArn", "policyArn")
+    }
+
+    fn path(&mut self) -> Option<String> {
+        self.string("Path", "path", 1, 512)
+    }
+
+    fn description(&mut self) -> Option<String> {
+        self.string("Description", "description", 0, 1000)
+    }
+
     /// `Marker` and `MaxItems` (1–1000, default 100).
-    fn list_options(&mut self) -> ListOptions<'p> {
+    fn paging(&mut self) -> Paging {
         let marker = self.opt("Marker");
         if let Some(m) = marker {
             self.length("marker", m, 1, 320);
@@ -213,16 +258,16 @@ impl<'p> Input<'p> {
                 );
             }
         }
-        let max = self.int("MaxItems", "maxItems", 1, 1000).unwrap_or(100);
-        ListOptions {
-            marker,
-            max_items: usize::try_from(max.clamp(1, 1000)).unwrap_or(100),
+        let max = self.int("MaxItems", "maxItems", 1, 1000);
+        Paging {
+            marker: marker.map(str::to_string),
+            max_items: max.and_then(|n| usize::try_from(n.clamp(1, 1000)).ok()),
         }
     }
 
     /// A `pathPrefix` of users or roles: `/` then printable ASCII.
-    fn path_prefix(&mut self) -> Option<&'p str> {
-        let v = self.string("PathPrefix", "pathPrefix", 1, 512, false)?;
+    fn path_prefix(&mut self) -> Option<String> {
+        let v = self.string("PathPrefix", "pathPrefix", 1, 512)?;
         if !v.starts_with('/') || !v.bytes().all(|b| (0x21..=0x7f).contains(&b)) {
             self.fail(
                 "pathPrefix",
@@ -233,8 +278,8 @@ impl<'p> Input<'p> {
     }
 
     /// A `pathPrefix` of policies (`policyPathType`).
-    fn policy_path_prefix(&mut self) -> Option<&'p str> {
-        let v = self.string("PathPrefix", "pathPrefix", 1, 512, false)?;
+    fn policy_path_prefix(&mut self) -> Option<String> {
+        let v = self.string("PathPrefix", "pathPrefix", 1, 512)?;
         let ok = v.starts_with('/')
             && v.ends_with('/')
             && v.bytes()
@@ -330,25 +375,369 @@ impl<'p> Input<'p> {
     }
 }
 
-fn user_name(input: &mut Input<'_>, max: usize) -> String {
-    input
-        .string("UserName", "userName", 1, max, true)
-        .unwrap_or_default()
-        .to_string()
+// ---------------------------------------------------------------------------------------------
+// Inputs, each member read in the model's order.
+// ---------------------------------------------------------------------------------------------
+
+impl FromQuery for CreateUserInput {
+    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
+        decode(p, |i| CreateUserInput {
+            path: i.path(),
+            user_name: i.user_name(64),
+            permissions_boundary: i.arn("PermissionsBoundary", "permissionsBoundary"),
+            tags: i.tags(false),
+        })
+    }
 }
 
-fn role_name(input: &mut Input<'_>) -> String {
-    input
-        .string("RoleName", "roleName", 1, 64, true)
-        .unwrap_or_default()
-        .to_string()
+impl FromQuery for GetUserInput {
+    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
+        decode(p, |i| GetUserInput {
+            user_name: i.given_user_name(),
+        })
+    }
 }
 
-fn policy_name(input: &mut Input<'_>) -> String {
-    input
-        .string("PolicyName", "policyName", 1, 128, true)
-        .unwrap_or_default()
-        .to_string()
+impl FromQuery for DeleteUserInput {
+    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
+        decode(p, |i| DeleteUserInput {
+            user_name: i.user_name(128),
+        })
+    }
+}
+
+impl FromQuery for ListUsersInput {
+    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
+        decode(p, |i| ListUsersInput {
+            path_prefix: i.path_prefix(),
+            paging: i.paging(),
+        })
+    }
+}
+
+impl FromQuery for CreateAccessKeyInput {
+    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
+        decode(p, |i| CreateAccessKeyInput {
+            user_name: i.given_user_name(),
+        })
+    }
+}
+
+impl FromQuery for DeleteAccessKeyInput {
+    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
+        decode(p, |i| {
+            let user_name = i.given_user_name();
+            let access_key_id = i.required_string("AccessKeyId", "accessKeyId", 16, 128);
+            if !access_key_id.is_empty()
+                && !access_key_id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            {
+                i.fail(
+                    "accessKeyId",
+                    "Member must satisfy regular expression pattern: [\\w]+",
+                );
+            }
+            DeleteAccessKeyInput {
+                user_name,
+                access_key_id,
+            }
+        })
+    }
+}
+
+impl FromQuery for ListAccessKeysInput {
+    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
+        decode(p, |i| ListAccessKeysInput {
+            user_name: i.given_user_name(),
+            paging: i.paging(),
+        })
+    }
+}
+
+impl FromQuery for CreateRoleInput {
+    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
+        decode(p, |i| CreateRoleInput {
+            path: i.path(),
+            role_name: i.role_name(),
+            assume_role_policy_document: i
+                .document("AssumeRolePolicyDocument", "assumeRolePolicyDocument"),
+            description: i.description(),
+            max_session_duration: i
+                .int("MaxSessionDuration", "maxSessionDuration", 3600, 43200)
+                .and_then(|n| u32::try_from(n).ok()),
+            permissions_boundary: i.arn("PermissionsBoundary", "permissionsBoundary"),
+            tags: i.tags(false),
+        })
+    }
+}
+
+impl FromQuery for GetRoleInput {
+    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
+        decode(p, |i| GetRoleInput {
+            role_name: i.role_name(),
+        })
+    }
+}
+
+impl FromQuery for DeleteRoleInput {
+    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
+        decode(p, |i| DeleteRoleInput {
+            role_name: i.role_name(),
+        })
+    }
+}
+
+impl FromQuery for ListRolesInput {
+    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
+        decode(p, |i| ListRolesInput {
+            path_prefix: i.path_prefix(),
+            paging: i.paging(),
+        })
+    }
+}
+
+impl FromQuery for UpdateAssumeRolePolicyInput {
+    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
+        decode(p, |i| UpdateAssumeRolePolicyInput {
+            role_name: i.role_name(),
+            policy_document: i.document("PolicyDocument", "policyDocument"),
+        })
+    }
+}
+
+impl FromQuery for PutRolePermissionsBoundaryInput {
+    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
+        decode(p, |i| PutRolePermissionsBoundaryInput {
+            role_name: i.role_name(),
+            permissions_boundary: i.required_arn("PermissionsBoundary", "permissionsBoundary"),
+        })
+    }
+}
+
+impl FromQuery for TagRoleInput {
+    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
+        decode(p, |i| TagRoleInput {
+            role_name: i.role_name(),
+            tags: i.tags(true),
+        })
+    }
+}
+
+impl FromQuery for PutUserPolicyInput {
+    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
+        decode(p, |i| PutUserPolicyInput {
+            user_name: i.user_name(128),
+            policy_name: i.policy_name(),
+            policy_document: i.document("PolicyDocument", "policyDocument"),
+        })
+    }
+}
+
+impl FromQuery for PutRolePolicyInput {
+    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
+        decode(p, |i| PutRolePolicyInput {
+            role_name: i.role_name(),
+            policy_name: i.policy_name(),
+            policy_document: i.document("PolicyDocument", "policyDocument"),
+        })
+    }
+}
+
+impl FromQuery for GetUserPolicyInput {
+    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
+        decode(p, |i| GetUserPolicyInput {
+            user_name: i.user_name(128),
+            policy_name: i.policy_name(),
+        })
+    }
+}
+
+impl FromQuery for GetRolePolicyInput {
+    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
+        decode(p, |i| GetRolePolicyInput {
+            role_name: i.role_name(),
+            policy_name: i.policy_name(),
+        })
+    }
+}
+
+impl FromQuery for DeleteUserPolicyInput {
+    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
+        decode(p, |i| DeleteUserPolicyInput {
+            user_name: i.user_name(128),
+            policy_name: i.policy_name(),
+        })
+    }
+}
+
+impl FromQuery for DeleteRolePolicyInput {
+    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
+        decode(p, |i| DeleteRolePolicyInput {
+            role_name: i.role_name(),
+            policy_name: i.policy_name(),
+        })
+    }
+}
+
+impl FromQuery for ListUserPoliciesInput {
+    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
+        decode(p, |i| ListUserPoliciesInput {
+            user_name: i.user_name(128),
+            paging: i.paging(),
+        })
+    }
+}
+
+impl FromQuery for ListRolePoliciesInput {
+    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
+        decode(p, |i| ListRolePoliciesInput {
+            role_name: i.role_name(),
+            paging: i.paging(),
+        })
+    }
+}
+
+impl FromQuery for AttachUserPolicyInput {
+    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
+        decode(p, |i| AttachUserPolicyInput {
+            user_name: i.user_name(64),
+            policy_arn: i.policy_arn(),
+        })
+    }
+}
+
+impl FromQuery for AttachRolePolicyInput {
+    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
+        decode(p, |i| AttachRolePolicyInput {
+            role_name: i.role_name(),
+            policy_arn: i.policy_arn(),
+        })
+    }
+}
+
+impl FromQuery for DetachUserPolicyInput {
+    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
+        decode(p, |i| DetachUserPolicyInput {
+            user_name: i.user_name(64),
+            policy_arn: i.policy_arn(),
+        })
+    }
+}
+
+impl FromQuery for DetachRolePolicyInput {
+    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
+        decode(p, |i| DetachRolePolicyInput {
+            role_name: i.role_name(),
+            policy_arn: i.policy_arn(),
+        })
+    }
+}
+
+impl FromQuery for ListAttachedUserPoliciesInput {
+    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
+        decode(p, |i| ListAttachedUserPoliciesInput {
+            user_name: i.user_name(64),
+            path_prefix: i.policy_path_prefix(),
+            paging: i.paging(),
+        })
+    }
+}
+
+impl FromQuery for ListAttachedRolePoliciesInput {
+    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
+        decode(p, |i| ListAttachedRolePoliciesInput {
+            role_name: i.role_name(),
+            path_prefix: i.policy_path_prefix(),
+            paging: i.paging(),
+        })
+    }
+}
+
+impl FromQuery for CreatePolicyInput {
+    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
+        decode(p, |i| CreatePolicyInput {
+            policy_name: i.policy_name(),
+            path: i.path(),
+            policy_document: i.document("PolicyDocument", "policyDocument"),
+            description: i.description(),
+            tags: i.tags(false),
+        })
+    }
+}
+
+impl FromQuery for GetPolicyInput {
+    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
+        decode(p, |i| GetPolicyInput {
+            policy_arn: i.policy_arn(),
+        })
+    }
+}
+
+impl FromQuery for GetPolicyVersionInput {
+    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
+        decode(p, |i| {
+            let policy_arn = i.policy_arn();
+            let version_id = i.required("VersionId", "versionId").to_string();
+            if i.opt("VersionId").is_some() && !is_version_id(&version_id) {
+                i.fail(
+                    "versionId",
+                    "Member must satisfy regular expression pattern: v[1-9][0-9]*(\\.[A-Za-z0-9-]*)?",
+                );
+            }
+            GetPolicyVersionInput {
+                policy_arn,
+                version_id,
+            }
+        })
+    }
+}
+
+/// `v[1-9][0-9]*(\.[A-Za-z0-9-]*)?`
+fn is_version_id(v: &str) -> bool {
+    let Some(rest) = v.strip_prefix('v') else {
+        return false;
+    };
+    let (num, suffix) = match rest.split_once('.') {
+        Some((n, s)) => (n, Some(s)),
+        None => (rest, None),
+    };
+    !num.is_empty()
+        && !num.starts_with('0')
+        && num.bytes().all(|b| b.is_ascii_digit())
+        && suffix.is_none_or(|s| s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+}
+
+impl FromQuery for DeletePolicyInput {
+    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
+        decode(p, |i| DeletePolicyInput {
+            policy_arn: i.policy_arn(),
+        })
+    }
+}
+
+impl FromQuery for ListPoliciesInput {
+    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
+        decode(p, |i| ListPoliciesInput {
+            scope: match i.one_of("Scope", "scope", &["All", "AWS", "Local"]) {
+                Some("AWS") => PolicyScope::Aws,
+                Some("Local") => PolicyScope::Local,
+                _ => PolicyScope::All,
+            },
+            only_attached: i.boolean("OnlyAttached"),
+            path_prefix: i.policy_path_prefix(),
+            policy_usage_filter: match i.one_of(
+                "PolicyUsageFilter",
+                "policyUsageFilter",
+                &["PermissionsPolicy", "PermissionsBoundary"],
+            ) {
+                Some("PermissionsPolicy") => Some(PolicyUsage::PermissionsPolicy),
+                Some("PermissionsBoundary") => Some(PolicyUsage::PermissionsBoundary),
+                _ => None,
+            },
+            paging: i.paging(),
+        })
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -394,9 +783,9 @@ fn boundary_xml(out: &mut String, arn: Option<&str>) {
 }
 
 /// `<User>` as CreateUser/GetUser show it (ListUsers omits the boundary and tags).
-fn user_xml(out: &mut String, u: &User, full: bool) {
+fn user_xml(out: &mut String, u: &User) {
     out.push_str("<User>");
-    user_fields(out, u, full);
+    user_fields(out, u, true);
     out.push_str("</User>");
 }
 
@@ -420,6 +809,12 @@ enum RoleView {
     Create,
     Get,
     List,
+}
+
+fn role_xml(out: &mut String, r: &Role, view: RoleView) {
+    out.push_str("<Role>");
+    role_fields(out, r, view);
+    out.push_str("</Role>");
 }
 
 fn role_fields(out: &mut String, r: &Role, view: RoleView) {
@@ -463,6 +858,12 @@ enum PolicyView {
     List,
 }
 
+fn policy_xml(out: &mut String, info: &PolicyInfo, view: PolicyView) {
+    out.push_str("<Policy>");
+    policy_fields(out, info, view);
+    out.push_str("</Policy>");
+}
+
 fn policy_fields(out: &mut String, info: &PolicyInfo, view: PolicyView) {
     let p: &ManagedPolicy = &info.policy;
     element(out, "PolicyName", &p.name);
@@ -489,7 +890,17 @@ fn policy_fields(out: &mut String, info: &PolicyInfo, view: PolicyView) {
     }
 }
 
-fn page_tail<T>(out: &mut String, page: &Page<T>) {
+/// A list's `<{name}>` of `<member>`s, each written by `item`, then `IsTruncated` and `Marker`.
+fn page_xml<T>(out: &mut String, name: &str, page: &Page<T>, item: impl Fn(&mut String, &T)) {
+    out.push('<');
+    out.push_str(name);
+    out.push('>');
+    for i in &page.items {
+        item(out, i);
+    }
+    out.push_str("</");
+    out.push_str(name);
+    out.push('>');
     element(
         out,
         "IsTruncated",
@@ -500,27 +911,13 @@ fn page_tail<T>(out: &mut String, page: &Page<T>) {
     }
 }
 
-fn names_xml(page: &Page<String>) -> String {
-    let mut out = String::from("<PolicyNames>");
-    for n in &page.items {
-        element(&mut out, "member", n);
-    }
-    out.push_str("</PolicyNames>");
-    page_tail(&mut out, page);
-    out
-}
-
-fn attached_xml(page: &Page<AttachedPolicy>) -> String {
-    let mut out = String::from("<AttachedPolicies>");
-    for a in &page.items {
+/// `<member>…</member>` with `fields` inside.
+fn member<T>(fields: impl Fn(&mut String, &T)) -> impl Fn(&mut String, &T) {
+    move |out, item| {
         out.push_str("<member>");
-        element(&mut out, "PolicyName", &a.name);
-        element(&mut out, "PolicyArn", &a.arn);
+        fields(out, item);
         out.push_str("</member>");
     }
-    out.push_str("</AttachedPolicies>");
-    page_tail(&mut out, page);
-    out
 }
 
 fn status(s: KeyStatus) -> &'static str {
@@ -539,649 +936,165 @@ fn key_fields(out: &mut String, k: &AccessKeyInfo) {
     element(out, "Status", status(k.status));
 }
 
-// ---------------------------------------------------------------------------------------------
-// Resources and callers.
-// ---------------------------------------------------------------------------------------------
-
-fn user_arn(ctx: &Ctx<'_>, name: &str) -> Result<String, WireError> {
-    Ok(match ctx.control.iam().find_user(ctx.account(), name)? {
-        Some(u) => u.arn(),
-        None => format!("arn:aws:iam::{}:user/{name}", ctx.account()),
-    })
-}
-
-fn role_arn(ctx: &Ctx<'_>, name: &str) -> Result<String, WireError> {
-    Ok(match ctx.control.iam().role(ctx.account(), name)? {
-        Some(r) => r.arn(),
-        None => format!("arn:aws:iam::{}:role/{name}", ctx.account()),
-    })
-}
-
-/// Whose keys a call without `UserName` is about: the calling user's own, or the root user's.
-/// A role session must name the user.
-fn key_holder<'a>(ctx: &'a Ctx<'_>, given: Option<&'a str>) -> Result<KeyHolder<'a>, WireError> {
-    if let Some(name) = given {
-        return Ok(KeyHolder::User(name));
-    }
-    match &ctx.caller.principal {
-        Principal::Root { .. } => Ok(KeyHolder::Root),
-        Principal::User { name, .. } => Ok(KeyHolder::User(name)),
-        Principal::AssumedRole { .. } => Err(IamError::NonUserCredentials.into()),
+impl ToXml for CreateUserOutput {
+    fn to_xml(&self, out: &mut String) {
+        user_xml(out, &self.user);
     }
 }
 
-fn holder_arn(ctx: &Ctx<'_>, holder: KeyHolder<'_>) -> Result<String, WireError> {
-    match holder {
-        KeyHolder::Root => Ok(format!("arn:aws:iam::{}:root", ctx.account())),
-        KeyHolder::User(name) => user_arn(ctx, name),
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Users.
-// ---------------------------------------------------------------------------------------------
-
-fn create_user(ctx: &Ctx<'_>, params: &QueryParams) -> Result<String, WireError> {
-    let mut input = Input::new(params);
-    let path = input.string("Path", "path", 1, 512, false);
-    let name = user_name(&mut input, 64);
-    let boundary = input.arn("PermissionsBoundary", "permissionsBoundary", false);
-    let tags = input.tags(false);
-    input.finish()?;
-    let arn = format!(
-        "arn:aws:iam::{}:user{}{name}",
-        ctx.account(),
-        path.unwrap_or("/")
-    );
-    let mut check = Check::new("iam:CreateUser", &arn);
-    if let Some(b) = boundary {
-        check = check.with_context("iam:PermissionsBoundary", b);
-    }
-    berth_control::authz::authorize(ctx, &check).map_err(WireError::from)?;
-    let user = ctx.control.iam().create_user(
-        ctx.account(),
-        NewUser {
-            name: &name,
-            path,
-            permissions_boundary: boundary,
-            tags,
-        },
-        ctx.now_secs(),
-    )?;
-    let mut out = String::new();
-    user_xml(&mut out, &user, true);
-    Ok(out)
-}
-
-fn get_user(ctx: &Ctx<'_>, params: &QueryParams) -> Result<String, WireError> {
-    let mut input = Input::new(params);
-    let given = input.string("UserName", "userName", 1, 128, false);
-    input.finish()?;
-    let iam = ctx.control.iam();
-    let name = match (given, &ctx.caller.principal) {
-        (Some(n), _) => n,
-        (None, Principal::User { name, .. }) => name.as_str(),
-        (None, Principal::Root { account }) => {
-            // The root user as GetUser shows it: no name, no path (AWS's answer as observed; it
-            // is not in the API reference).
-            let arn = format!("arn:aws:iam::{account}:root");
-            ctx.authorize("iam:GetUser", &arn)?;
-            let created = iam.account(account)?.map(|a| a.created_at).unwrap_or(0);
-            let mut out = String::from("<User>");
-            element(&mut out, "UserId", account);
-            element(&mut out, "Arn", &arn);
-            date(&mut out, "CreateDate", created);
-            out.push_str("</User>");
-            return Ok(out);
+impl ToXml for GetUserOutput {
+    fn to_xml(&self, out: &mut String) {
+        match &self.user {
+            GotUser::User(u) => user_xml(out, u),
+            GotUser::Root {
+                account,
+                arn,
+                created_at,
+            } => {
+                out.push_str("<User>");
+                element(out, "UserId", account);
+                element(out, "Arn", arn);
+                date(out, "CreateDate", *created_at);
+                out.push_str("</User>");
+            }
         }
-        (None, Principal::AssumedRole { .. }) => {
-            return Err(IamError::NonUserCredentials.into());
-        }
-    };
-    ctx.authorize("iam:GetUser", &user_arn(ctx, name)?)?;
-    let user = iam.get_user(ctx.account(), name)?;
-    let mut out = String::new();
-    user_xml(&mut out, &user, true);
-    Ok(out)
-}
-
-fn delete_user(ctx: &Ctx<'_>, params: &QueryParams) -> Result<String, WireError> {
-    let mut input = Input::new(params);
-    let name = user_name(&mut input, 128);
-    input.finish()?;
-    ctx.authorize("iam:DeleteUser", &user_arn(ctx, &name)?)?;
-    ctx.control.iam().delete_user(ctx.account(), &name)?;
-    Ok(String::new())
-}
-
-fn list_users(ctx: &Ctx<'_>, params: &QueryParams) -> Result<String, WireError> {
-    let mut input = Input::new(params);
-    let prefix = input.path_prefix();
-    let opts = input.list_options();
-    input.finish()?;
-    ctx.authorize("iam:ListUsers", "*")?;
-    let page = ctx.control.iam().list_users(ctx.account(), prefix, opts)?;
-    let mut out = String::from("<Users>");
-    for u in &page.items {
-        out.push_str("<member>");
-        user_fields(&mut out, u, false);
-        out.push_str("</member>");
     }
-    out.push_str("</Users>");
-    page_tail(&mut out, &page);
-    Ok(out)
 }
 
-fn create_access_key(ctx: &Ctx<'_>, params: &QueryParams) -> Result<String, WireError> {
-    let mut input = Input::new(params);
-    let given = input.string("UserName", "userName", 1, 128, false);
-    input.finish()?;
-    let holder = key_holder(ctx, given)?;
-    ctx.authorize("iam:CreateAccessKey", &holder_arn(ctx, holder)?)?;
-    let key = ctx
-        .control
-        .iam()
-        .create_access_key(ctx.account(), holder, ctx.now_secs())?;
-    let mut out = String::from("<AccessKey>");
-    key_fields(&mut out, &key.info);
-    element(&mut out, "SecretAccessKey", &key.secret_access_key);
-    date(&mut out, "CreateDate", key.info.created_at);
-    out.push_str("</AccessKey>");
-    Ok(out)
-}
-
-fn delete_access_key(ctx: &Ctx<'_>, params: &QueryParams) -> Result<String, WireError> {
-    let mut input = Input::new(params);
-    let given = input.string("UserName", "userName", 1, 128, false);
-    let key_id = input
-        .string("AccessKeyId", "accessKeyId", 16, 128, true)
-        .unwrap_or_default();
-    if !key_id.is_empty()
-        && !key_id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_')
-    {
-        input.fail(
-            "accessKeyId",
-            "Member must satisfy regular expression pattern: [\\w]+",
+impl ToXml for ListUsersOutput {
+    fn to_xml(&self, out: &mut String) {
+        page_xml(
+            out,
+            "Users",
+            &self.users,
+            member(|out, u| user_fields(out, u, false)),
         );
     }
-    input.finish()?;
-    let holder = key_holder(ctx, given)?;
-    ctx.authorize("iam:DeleteAccessKey", &holder_arn(ctx, holder)?)?;
-    ctx.control
-        .iam()
-        .delete_access_key(ctx.account(), holder, key_id)?;
-    Ok(String::new())
 }
 
-fn list_access_keys(ctx: &Ctx<'_>, params: &QueryParams) -> Result<String, WireError> {
-    let mut input = Input::new(params);
-    let given = input.string("UserName", "userName", 1, 128, false);
-    let opts = input.list_options();
-    input.finish()?;
-    let holder = key_holder(ctx, given)?;
-    ctx.authorize("iam:ListAccessKeys", &holder_arn(ctx, holder)?)?;
-    let page = ctx
-        .control
-        .iam()
-        .list_access_keys(ctx.account(), holder, opts)?;
-    let mut out = String::from("<AccessKeyMetadata>");
-    for k in &page.items {
-        out.push_str("<member>");
-        key_fields(&mut out, k);
-        date(&mut out, "CreateDate", k.created_at);
-        out.push_str("</member>");
-    }
-    out.push_str("</AccessKeyMetadata>");
-    page_tail(&mut out, &page);
-    Ok(out)
-}
-
-// ---------------------------------------------------------------------------------------------
-// Roles.
-// ---------------------------------------------------------------------------------------------
-
-fn create_role(ctx: &Ctx<'_>, params: &QueryParams) -> Result<String, WireError> {
-    let mut input = Input::new(params);
-    let path = input.string("Path", "path", 1, 512, false);
-    let name = role_name(&mut input);
-    let trust = input.document("AssumeRolePolicyDocument", "assumeRolePolicyDocument");
-    let description = input.string("Description", "description", 0, 1000, false);
-    let max_session = input.int("MaxSessionDuration", "maxSessionDuration", 3600, 43200);
-    let boundary = input.arn("PermissionsBoundary", "permissionsBoundary", false);
-    let tags = input.tags(false);
-    input.finish()?;
-    let arn = format!(
-        "arn:aws:iam::{}:role{}{name}",
-        ctx.account(),
-        path.unwrap_or("/")
-    );
-    let mut check = Check::new("iam:CreateRole", &arn);
-    if let Some(b) = boundary {
-        check = check.with_context("iam:PermissionsBoundary", b);
-    }
-    berth_control::authz::authorize(ctx, &check).map_err(WireError::from)?;
-    let role = ctx.control.iam().create_role(
-        ctx.account(),
-        NewRole {
-            name: &name,
-            path,
-            assume_role_policy: trust,
-            description,
-            max_session_duration: max_session.and_then(|n| u32::try_from(n).ok()),
-            permissions_boundary: boundary,
-            tags,
-        },
-        ctx.now_secs(),
-    )?;
-    let mut out = String::from("<Role>");
-    role_fields(&mut out, &role, RoleView::Create);
-    out.push_str("</Role>");
-    Ok(out)
-}
-
-fn get_role(ctx: &Ctx<'_>, params: &QueryParams) -> Result<String, WireError> {
-    let mut input = Input::new(params);
-    let name = role_name(&mut input);
-    input.finish()?;
-    ctx.authorize("iam:GetRole", &role_arn(ctx, &name)?)?;
-    let role = ctx.control.iam().get_role(ctx.account(), &name)?;
-    let mut out = String::from("<Role>");
-    role_fields(&mut out, &role, RoleView::Get);
-    out.push_str("</Role>");
-    Ok(out)
-}
-
-fn delete_role(ctx: &Ctx<'_>, params: &QueryParams) -> Result<String, WireError> {
-    let mut input = Input::new(params);
-    let name = role_name(&mut input);
-    input.finish()?;
-    ctx.authorize("iam:DeleteRole", &role_arn(ctx, &name)?)?;
-    ctx.control.iam().delete_role(ctx.account(), &name)?;
-    Ok(String::new())
-}
-
-fn list_roles(ctx: &Ctx<'_>, params: &QueryParams) -> Result<String, WireError> {
-    let mut input = Input::new(params);
-    let prefix = input.path_prefix();
-    let opts = input.list_options();
-    input.finish()?;
-    ctx.authorize("iam:ListRoles", "*")?;
-    let page = ctx.control.iam().list_roles(ctx.account(), prefix, opts)?;
-    let mut out = String::from("<Roles>");
-    for r in &page.items {
-        out.push_str("<member>");
-        role_fields(&mut out, r, RoleView::List);
-        out.push_str("</member>");
-    }
-    out.push_str("</Roles>");
-    page_tail(&mut out, &page);
-    Ok(out)
-}
-
-fn update_assume_role_policy(ctx: &Ctx<'_>, params: &QueryParams) -> Result<String, WireError> {
-    let mut input = Input::new(params);
-    let name = role_name(&mut input);
-    let doc = input.document("PolicyDocument", "policyDocument");
-    input.finish()?;
-    ctx.authorize("iam:UpdateAssumeRolePolicy", &role_arn(ctx, &name)?)?;
-    ctx.control
-        .iam()
-        .update_assume_role_policy(ctx.account(), &name, doc)?;
-    Ok(String::new())
-}
-
-fn put_role_permissions_boundary(ctx: &Ctx<'_>, params: &QueryParams) -> Result<String, WireError> {
-    let mut input = Input::new(params);
-    let role = role_name(&mut input);
-    let boundary = input
-        .arn("PermissionsBoundary", "permissionsBoundary", true)
-        .unwrap_or_default();
-    input.finish()?;
-    let check_arn = role_arn(ctx, &role)?;
-    berth_control::authz::authorize(
-        ctx,
-        &Check::new("iam:PutRolePermissionsBoundary", &check_arn)
-            .with_context("iam:PermissionsBoundary", boundary),
-    )?;
-    ctx.control
-        .iam()
-        .put_role_permissions_boundary(ctx.account(), &role, boundary)?;
-    Ok(String::new())
-}
-
-fn tag_role(ctx: &Ctx<'_>, params: &QueryParams) -> Result<String, WireError> {
-    let mut input = Input::new(params);
-    let role = role_name(&mut input);
-    let tags = input.tags(true);
-    input.finish()?;
-    ctx.authorize("iam:TagRole", &role_arn(ctx, &role)?)?;
-    ctx.control.iam().tag_role(ctx.account(), &role, tags)?;
-    Ok(String::new())
-}
-
-// ---------------------------------------------------------------------------------------------
-// Inline and attached policies of users and roles: one handler for both.
-// ---------------------------------------------------------------------------------------------
-
-/// Who holds the policies an operation is about.
-#[derive(Clone, Copy)]
-enum Holder {
-    User,
-    Role,
-}
-
-impl Holder {
-    /// The `UserName` / `RoleName` parameter. A user's name may be 128 characters where the
-    /// operation takes an existing user (the inline policy calls) and 64 elsewhere, as in the
-    /// botocore model; a role's is 64.
-    fn name(self, input: &mut Input<'_>, user_max: usize) -> String {
-        match self {
-            Holder::User => user_name(input, user_max),
-            Holder::Role => role_name(input),
-        }
-    }
-
-    fn arn(self, ctx: &Ctx<'_>, name: &str) -> Result<String, WireError> {
-        match self {
-            Holder::User => user_arn(ctx, name),
-            Holder::Role => role_arn(ctx, name),
-        }
-    }
-
-    /// `iam:{verb}UserPolicy` / `iam:{verb}RolePolicy` (`…Policies` for the lists).
-    fn action(self, verb: &str, plural: bool) -> String {
-        let who = match self {
-            Holder::User => "User",
-            Holder::Role => "Role",
-        };
-        let noun = if plural { "Policies" } else { "Policy" };
-        format!("iam:{verb}{who}{noun}")
-    }
-
-    fn name_element(self) -> &'static str {
-        match self {
-            Holder::User => "UserName",
-            Holder::Role => "RoleName",
-        }
+impl ToXml for CreateAccessKeyOutput {
+    fn to_xml(&self, out: &mut String) {
+        let key = &self.access_key;
+        out.push_str("<AccessKey>");
+        key_fields(out, &key.info);
+        element(out, "SecretAccessKey", &key.secret_access_key);
+        date(out, "CreateDate", key.info.created_at);
+        out.push_str("</AccessKey>");
     }
 }
 
-fn put_inline_policy(ctx: &Ctx<'_>, params: &QueryParams, h: Holder) -> Result<String, WireError> {
-    let mut input = Input::new(params);
-    let holder = h.name(&mut input, 128);
-    let name = policy_name(&mut input);
-    let doc = input.document("PolicyDocument", "policyDocument");
-    input.finish()?;
-    ctx.authorize(&h.action("Put", false), &h.arn(ctx, &holder)?)?;
-    let iam = ctx.control.iam();
-    match h {
-        Holder::User => iam.put_user_policy(ctx.account(), &holder, &name, doc)?,
-        Holder::Role => iam.put_role_policy(ctx.account(), &holder, &name, doc)?,
-    }
-    Ok(String::new())
-}
-
-fn get_inline_policy(ctx: &Ctx<'_>, params: &QueryParams, h: Holder) -> Result<String, WireError> {
-    let mut input = Input::new(params);
-    let holder = h.name(&mut input, 128);
-    let name = policy_name(&mut input);
-    input.finish()?;
-    ctx.authorize(&h.action("Get", false), &h.arn(ctx, &holder)?)?;
-    let iam = ctx.control.iam();
-    let (holder, policy) = match h {
-        Holder::User => iam.get_user_policy(ctx.account(), &holder, &name)?,
-        Holder::Role => iam.get_role_policy(ctx.account(), &holder, &name)?,
-    };
-    let mut out = String::new();
-    element(&mut out, h.name_element(), &holder);
-    element(&mut out, "PolicyName", &policy.name);
-    element(&mut out, "PolicyDocument", &url_encode(&policy.document));
-    Ok(out)
-}
-
-fn delete_inline_policy(
-    ctx: &Ctx<'_>,
-    params: &QueryParams,
-    h: Holder,
-) -> Result<String, WireError> {
-    let mut input = Input::new(params);
-    let holder = h.name(&mut input, 128);
-    let name = policy_name(&mut input);
-    input.finish()?;
-    ctx.authorize(&h.action("Delete", false), &h.arn(ctx, &holder)?)?;
-    let iam = ctx.control.iam();
-    match h {
-        Holder::User => iam.delete_user_policy(ctx.account(), &holder, &name)?,
-        Holder::Role => iam.delete_role_policy(ctx.account(), &holder, &name)?,
-    }
-    Ok(String::new())
-}
-
-fn list_inline_policies(
-    ctx: &Ctx<'_>,
-    params: &QueryParams,
-    h: Holder,
-) -> Result<String, WireError> {
-    let mut input = Input::new(params);
-    let holder = h.name(&mut input, 128);
-    let opts = input.list_options();
-    input.finish()?;
-    ctx.authorize(&h.action("List", true), &h.arn(ctx, &holder)?)?;
-    let iam = ctx.control.iam();
-    let page = match h {
-        Holder::User => iam.list_user_policies(ctx.account(), &holder, opts)?,
-        Holder::Role => iam.list_role_policies(ctx.account(), &holder, opts)?,
-    };
-    Ok(names_xml(&page))
-}
-
-fn attach_policy(ctx: &Ctx<'_>, params: &QueryParams, h: Holder) -> Result<String, WireError> {
-    let mut input = Input::new(params);
-    let holder = h.name(&mut input, 64);
-    let arn = input
-        .arn("PolicyArn", "policyArn", true)
-        .unwrap_or_default();
-    input.finish()?;
-    let check_arn = h.arn(ctx, &holder)?;
-    berth_control::authz::authorize(
-        ctx,
-        &Check::new(&h.action("Attach", false), &check_arn).with_context("iam:PolicyARN", arn),
-    )?;
-    let iam = ctx.control.iam();
-    match h {
-        Holder::User => iam.attach_user_policy(ctx.account(), &holder, arn)?,
-        Holder::Role => iam.attach_role_policy(ctx.account(), &holder, arn)?,
-    }
-    Ok(String::new())
-}
-
-fn detach_policy(ctx: &Ctx<'_>, params: &QueryParams, h: Holder) -> Result<String, WireError> {
-    let mut input = Input::new(params);
-    let holder = h.name(&mut input, 64);
-    let arn = input
-        .arn("PolicyArn", "policyArn", true)
-        .unwrap_or_default();
-    input.finish()?;
-    let check_arn = h.arn(ctx, &holder)?;
-    berth_control::authz::authorize(
-        ctx,
-        &Check::new(&h.action("Detach", false), &check_arn).with_context("iam:PolicyARN", arn),
-    )?;
-    let iam = ctx.control.iam();
-    match h {
-        Holder::User => iam.detach_user_policy(ctx.account(), &holder, arn)?,
-        Holder::Role => iam.detach_role_policy(ctx.account(), &holder, arn)?,
-    }
-    Ok(String::new())
-}
-
-fn list_attached_policies(
-    ctx: &Ctx<'_>,
-    params: &QueryParams,
-    h: Holder,
-) -> Result<String, WireError> {
-    let mut input = Input::new(params);
-    let holder = h.name(&mut input, 64);
-    let prefix = input.policy_path_prefix();
-    let opts = input.list_options();
-    input.finish()?;
-    ctx.authorize(&h.action("ListAttached", true), &h.arn(ctx, &holder)?)?;
-    let iam = ctx.control.iam();
-    let page = match h {
-        Holder::User => iam.list_attached_user_policies(ctx.account(), &holder, prefix, opts)?,
-        Holder::Role => iam.list_attached_role_policies(ctx.account(), &holder, prefix, opts)?,
-    };
-    Ok(attached_xml(&page))
-}
-
-// ---------------------------------------------------------------------------------------------
-// Managed policies.
-// ---------------------------------------------------------------------------------------------
-
-fn create_policy(ctx: &Ctx<'_>, params: &QueryParams) -> Result<String, WireError> {
-    let mut input = Input::new(params);
-    let name = policy_name(&mut input);
-    let path = input.string("Path", "path", 1, 512, false);
-    let doc = input.document("PolicyDocument", "policyDocument");
-    let description = input.string("Description", "description", 0, 1000, false);
-    let tags = input.tags(false);
-    input.finish()?;
-    let arn = format!(
-        "arn:aws:iam::{}:policy{}{name}",
-        ctx.account(),
-        path.unwrap_or("/")
-    );
-    ctx.authorize("iam:CreatePolicy", &arn)?;
-    let info = ctx.control.iam().create_policy(
-        ctx.account(),
-        NewPolicy {
-            name: &name,
-            path,
-            document: doc,
-            description,
-            tags,
-        },
-        ctx.now_secs(),
-    )?;
-    let mut out = String::from("<Policy>");
-    policy_fields(&mut out, &info, PolicyView::Create);
-    out.push_str("</Policy>");
-    Ok(out)
-}
-
-fn get_policy(ctx: &Ctx<'_>, params: &QueryParams) -> Result<String, WireError> {
-    let mut input = Input::new(params);
-    let arn = input
-        .arn("PolicyArn", "policyArn", true)
-        .unwrap_or_default();
-    input.finish()?;
-    ctx.authorize("iam:GetPolicy", arn)?;
-    let info = ctx.control.iam().get_policy(ctx.account(), arn)?;
-    let mut out = String::from("<Policy>");
-    policy_fields(&mut out, &info, PolicyView::Get);
-    out.push_str("</Policy>");
-    Ok(out)
-}
-
-fn get_policy_version(ctx: &Ctx<'_>, params: &QueryParams) -> Result<String, WireError> {
-    let mut input = Input::new(params);
-    let arn = input
-        .arn("PolicyArn", "policyArn", true)
-        .unwrap_or_default();
-    let version = input.required("VersionId", "versionId");
-    if input.opt("VersionId").is_some() && !is_version_id(version) {
-        input.fail(
-            "versionId",
-            "Member must satisfy regular expression pattern: v[1-9][0-9]*(\\.[A-Za-z0-9-]*)?",
+impl ToXml for ListAccessKeysOutput {
+    fn to_xml(&self, out: &mut String) {
+        page_xml(
+            out,
+            "AccessKeyMetadata",
+            &self.access_key_metadata,
+            member(|out, k: &AccessKeyInfo| {
+                key_fields(out, k);
+                date(out, "CreateDate", k.created_at);
+            }),
         );
     }
-    input.finish()?;
-    ctx.authorize("iam:GetPolicyVersion", arn)?;
-    let v = ctx
-        .control
-        .iam()
-        .get_policy_version(ctx.account(), arn, version)?;
-    let mut out = String::from("<PolicyVersion>");
-    element(&mut out, "Document", &url_encode(&v.document));
-    element(&mut out, "VersionId", &v.version_id);
-    element(
-        &mut out,
-        "IsDefaultVersion",
-        if v.is_default { "true" } else { "false" },
-    );
-    date(&mut out, "CreateDate", v.created_at);
-    out.push_str("</PolicyVersion>");
-    Ok(out)
 }
 
-/// `v[1-9][0-9]*(\.[A-Za-z0-9-]*)?`
-fn is_version_id(v: &str) -> bool {
-    let Some(rest) = v.strip_prefix('v') else {
-        return false;
-    };
-    let (num, suffix) = match rest.split_once('.') {
-        Some((n, s)) => (n, Some(s)),
-        None => (rest, None),
-    };
-    !num.is_empty()
-        && !num.starts_with('0')
-        && num.bytes().all(|b| b.is_ascii_digit())
-        && suffix.is_none_or(|s| s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
-}
-
-fn delete_policy(ctx: &Ctx<'_>, params: &QueryParams) -> Result<String, WireError> {
-    let mut input = Input::new(params);
-    let arn = input
-        .arn("PolicyArn", "policyArn", true)
-        .unwrap_or_default();
-    input.finish()?;
-    ctx.authorize("iam:DeletePolicy", arn)?;
-    ctx.control.iam().delete_policy(ctx.account(), arn)?;
-    Ok(String::new())
-}
-
-fn list_policies(ctx: &Ctx<'_>, params: &QueryParams) -> Result<String, WireError> {
-    let mut input = Input::new(params);
-    let scope = match input.one_of("Scope", "scope", &["All", "AWS", "Local"]) {
-        Some("AWS") => PolicyScope::Aws,
-        Some("Local") => PolicyScope::Local,
-        _ => PolicyScope::All,
-    };
-    let only_attached = input.boolean("OnlyAttached");
-    let prefix = input.policy_path_prefix();
-    let usage = match input.one_of(
-        "PolicyUsageFilter",
-        "policyUsageFilter",
-        &["PermissionsPolicy", "PermissionsBoundary"],
-    ) {
-        Some("PermissionsPolicy") => Some(PolicyUsage::PermissionsPolicy),
-        Some("PermissionsBoundary") => Some(PolicyUsage::PermissionsBoundary),
-        _ => None,
-    };
-    let opts = input.list_options();
-    input.finish()?;
-    ctx.authorize("iam:ListPolicies", "*")?;
-    let page = ctx.control.iam().list_policies(
-        ctx.account(),
-        PolicyFilter {
-            scope,
-            only_attached,
-            path_prefix: prefix,
-            usage,
-        },
-        opts,
-    )?;
-    let mut out = String::from("<Policies>");
-    for p in &page.items {
-        out.push_str("<member>");
-        policy_fields(&mut out, p, PolicyView::List);
-        out.push_str("</member>");
+impl ToXml for CreateRoleOutput {
+    fn to_xml(&self, out: &mut String) {
+        role_xml(out, &self.role, RoleView::Create);
     }
-    out.push_str("</Policies>");
-    page_tail(&mut out, &page);
-    Ok(out)
+}
+
+impl ToXml for GetRoleOutput {
+    fn to_xml(&self, out: &mut String) {
+        role_xml(out, &self.role, RoleView::Get);
+    }
+}
+
+impl ToXml for ListRolesOutput {
+    fn to_xml(&self, out: &mut String) {
+        page_xml(
+            out,
+            "Roles",
+            &self.roles,
+            member(|out, r| role_fields(out, r, RoleView::List)),
+        );
+    }
+}
+
+impl ToXml for GetUserPolicyOutput {
+    fn to_xml(&self, out: &mut String) {
+        element(out, "UserName", &self.user_name);
+        element(out, "PolicyName", &self.policy_name);
+        element(out, "PolicyDocument", &url_encode(&self.policy_document));
+    }
+}
+
+impl ToXml for GetRolePolicyOutput {
+    fn to_xml(&self, out: &mut String) {
+        element(out, "RoleName", &self.role_name);
+        element(out, "PolicyName", &self.policy_name);
+        element(out, "PolicyDocument", &url_encode(&self.policy_document));
+    }
+}
+
+impl ToXml for ListPolicyNamesOutput {
+    fn to_xml(&self, out: &mut String) {
+        page_xml(out, "PolicyNames", &self.policy_names, |out, n| {
+            element(out, "member", n)
+        });
+    }
+}
+
+impl ToXml for ListAttachedPoliciesOutput {
+    fn to_xml(&self, out: &mut String) {
+        page_xml(
+            out,
+            "AttachedPolicies",
+            &self.attached_policies,
+            member(|out, a: &AttachedPolicy| {
+                element(out, "PolicyName", &a.name);
+                element(out, "PolicyArn", &a.arn);
+            }),
+        );
+    }
+}
+
+impl ToXml for CreatePolicyOutput {
+    fn to_xml(&self, out: &mut String) {
+        policy_xml(out, &self.policy, PolicyView::Create);
+    }
+}
+
+impl ToXml for GetPolicyOutput {
+    fn to_xml(&self, out: &mut String) {
+        policy_xml(out, &self.policy, PolicyView::Get);
+    }
+}
+
+impl ToXml for GetPolicyVersionOutput {
+    fn to_xml(&self, out: &mut String) {
+        let v = &self.policy_version;
+        out.push_str("<PolicyVersion>");
+        element(out, "Document", &url_encode(&v.document));
+        element(out, "VersionId", &v.version_id);
+        element(
+            out,
+            "IsDefaultVersion",
+            if v.is_default { "true" } else { "false" },
+        );
+        date(out, "CreateDate", v.created_at);
+        out.push_str("</PolicyVersion>");
+    }
+}
+
+impl ToXml for ListPoliciesOutput {
+    fn to_xml(&self, out: &mut String) {
+        page_xml(
+            out,
+            "Policies",
+            &self.policies,
+            member(|out, p| policy_fields(out, p, PolicyView::List)),
+        );
+    }
 }
 
 #[cfg(test)]
@@ -1211,9 +1124,7 @@ mod tests {
     #[test]
     fn validation_messages_count_and_join() {
         let params = QueryParams::parse(b"MaxItems=0&Marker=");
-        let mut input = Input::new(&params);
-        input.list_options();
-        let e = input.finish().unwrap_err();
+        let e = decode(&params, |i| i.paging()).unwrap_err();
         assert_eq!(e.code, "ValidationError");
         assert_eq!(
             e.message.as_deref(),
@@ -1221,13 +1132,36 @@ mod tests {
                 "2 validation errors detected: Value at 'marker' failed to satisfy constraint: Member must have length greater than or equal to 1; Value at 'maxItems' failed to satisfy constraint: Member must have value greater than or equal to 1"
             )
         );
-        let params = QueryParams::parse(b"");
-        let mut input = Input::new(&params);
-        user_name(&mut input, 64);
+        let e = DeleteUserInput::from_query(&QueryParams::parse(b"")).unwrap_err();
         assert_eq!(
-            input.finish().unwrap_err().message.as_deref(),
+            e.message.as_deref(),
             Some(
                 "1 validation error detected: Value null at 'userName' failed to satisfy constraint: Member must not be null"
+            )
+        );
+    }
+
+    #[test]
+    fn inputs_decode_in_the_models_terms() {
+        let params = QueryParams::parse(
+            b"RoleName=r&AssumeRolePolicyDocument=%7B%7D&MaxSessionDuration=7200&Tags.member.1.Key=k&Tags.member.1.Value=v",
+        );
+        let input = CreateRoleInput::from_query(&params).unwrap();
+        assert_eq!(input.role_name, "r");
+        assert_eq!(input.assume_role_policy_document, "{}");
+        assert_eq!(input.max_session_duration, Some(7200));
+        assert_eq!(input.path, None);
+        assert_eq!(input.tags.len(), 1);
+        let params = QueryParams::parse(b"Scope=Local&OnlyAttached=true&MaxItems=5");
+        let input = ListPoliciesInput::from_query(&params).unwrap();
+        assert_eq!(input.scope, PolicyScope::Local);
+        assert!(input.only_attached);
+        assert_eq!(input.paging.max_items, Some(5));
+        let e = ListPoliciesInput::from_query(&QueryParams::parse(b"Scope=Mine")).unwrap_err();
+        assert_eq!(
+            e.message.as_deref(),
+            Some(
+                "1 validation error detected: Value at 'scope' failed to satisfy constraint: Member must satisfy enum value set"
             )
         );
     }
@@ -1244,5 +1178,21 @@ mod tests {
         assert_eq!(tags.len(), 2);
         let msg = input.finish().unwrap_err().message.unwrap_or_default();
         assert!(msg.starts_with("2 validation errors detected: Value at 'tags.1.member.key' failed to satisfy constraint: Member must have length less than or equal to 128; Value at 'tags.2.member.key'"), "{msg}");
+    }
+
+    #[test]
+    fn lists_write_members_then_truncation() {
+        let out = ListPolicyNamesOutput {
+            policy_names: Page {
+                items: vec!["a".into(), "b<".into()],
+                marker: Some("m".into()),
+            },
+        };
+        let mut xml = String::new();
+        out.to_xml(&mut xml);
+        assert_eq!(
+            xml,
+            "<PolicyNames><member>a</member><member>b&lt;</member></PolicyNames><IsTruncated>true</IsTruncated><Marker>m</Marker>"
+        );
     }
 }

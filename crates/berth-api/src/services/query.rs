@@ -1,4 +1,36 @@
-//! The Query protocol's input: form parameters, with lists as `Name.member.N`.
+//! The Query protocol's codec: an operation's typed input is decoded from the form parameters
+//! (lists as `Name.member.N`) and its typed output written as XML, here and in the service
+//! modules' [`FromQuery`] and [`ToXml`] implementations.
+
+use crate::error::WireError;
+
+/// An operation's input as the Query protocol carries it. Decoding checks the members against
+/// the model's constraints and fails with AWS's `ValidationError` text.
+pub trait FromQuery: Sized {
+    fn from_query(params: &QueryParams) -> Result<Self, WireError>;
+}
+
+/// An operation's output as the inner XML of its `<{Operation}Result>`.
+pub trait ToXml {
+    fn to_xml(&self, out: &mut String);
+}
+
+/// An operation with no output members answers an empty result.
+impl ToXml for () {
+    fn to_xml(&self, _out: &mut String) {}
+}
+
+/// Runs one operation: decodes its input from `params`, calls the use case, writes its output.
+pub fn call<I: FromQuery, O: ToXml>(
+    params: &QueryParams,
+    use_case: impl FnOnce(I) -> Result<O, berth_control::Error>,
+) -> Result<String, WireError> {
+    let input = I::from_query(params)?;
+    let output = use_case(input)?;
+    let mut out = String::new();
+    output.to_xml(&mut out);
+    Ok(out)
+}
 
 /// A Query request's parameters, in order (lists arrive as `Name.member.N`).
 #[derive(Debug, Default)]

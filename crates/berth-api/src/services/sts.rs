@@ -1,135 +1,160 @@
 //! AWS Security Token Service (Query protocol, version 2011-06-15).
+//!
+//! Each operation's input is decoded from the form parameters and checked against the STS
+//! model's constraints (the first failure is reported, quoting the value, as AWS does); the use
+//! case in `berth_control::sts` authorises and acts; its output is written as XML.
 
+use berth_control::sts::{
+    self as op, AssumeRoleInput, AssumeRoleOutput, GetCallerIdentityInput, GetCallerIdentityOutput,
+};
 use berth_iam::sts::{self, StsError};
 
 use crate::error::WireError;
+use crate::services::query::{FromQuery, ToXml, call};
 use crate::services::{Ctx, QueryParams};
 use crate::xml::element;
-use berth_control::authz::{Check, Mode};
 
 pub fn dispatch(
     ctx: &Ctx<'_>,
     action: &str,
     params: &QueryParams,
 ) -> Option<Result<String, WireError>> {
-    match action {
-        "GetCallerIdentity" => Some(Ok(get_caller_identity(ctx))),
-        "AssumeRole" => Some(assume_role(ctx, params)),
-        _ => None,
-    }
-}
-
-/// GetCallerIdentity needs no permission: AWS answers it even under an explicit deny.
-fn get_caller_identity(ctx: &Ctx<'_>) -> String {
-    let id = ctx.caller.principal.caller_identity();
-    let mut out = String::new();
-    element(&mut out, "Arn", &id.arn);
-    element(&mut out, "UserId", &id.user_id);
-    element(&mut out, "Account", &id.account);
-    out
-}
-
-fn required<'p>(params: &'p QueryParams, name: &str, member: &str) -> Result<&'p str, WireError> {
-    params.get(name).ok_or_else(|| {
-        WireError::client(
-            "ValidationError",
-            format!("1 validation error detected: Value null at '{member}' failed to satisfy constraint: Member must not be null"),
-        )
+    Some(match action {
+        "GetCallerIdentity" => call(params, |i| op::get_caller_identity(ctx, i)),
+        "AssumeRole" => call(params, |i| op::assume_role(ctx, i)),
+        _ => return None,
     })
 }
 
-fn assume_role(ctx: &Ctx<'_>, params: &QueryParams) -> Result<String, WireError> {
-    let role_arn = required(params, "RoleArn", "roleArn")?;
-    let session_name = required(params, "RoleSessionName", "roleSessionName")?;
-    if role_arn.len() < 20 {
-        return Err(WireError::client(
-            "ValidationError",
-            format!(
-                "1 validation error detected: Value '{role_arn}' at 'roleArn' failed to satisfy constraint: Member must have length greater than or equal to 20"
-            ),
-        ));
+/// STS's text for a failed constraint, quoting the value (`None`: the member is absent).
+fn validation(value: Option<&str>, member: &str, constraint: &str) -> WireError {
+    let value = value.map_or_else(|| "null".to_string(), |v| format!("'{v}'"));
+    WireError::client(
+        "ValidationError",
+        format!(
+            "1 validation error detected: Value {value} at '{member}' failed to satisfy constraint: {constraint}"
+        ),
+    )
+}
+
+fn required<'p>(params: &'p QueryParams, name: &str, member: &str) -> Result<&'p str, WireError> {
+    params
+        .get(name)
+        .ok_or_else(|| validation(None, member, "Member must not be null"))
+}
+
+impl FromQuery for GetCallerIdentityInput {
+    fn from_query(_params: &QueryParams) -> Result<Self, WireError> {
+        Ok(GetCallerIdentityInput)
     }
-    sts::validate_session_name(session_name).map_err(WireError::from)?;
-    let duration = match params.get("DurationSeconds") {
-        None => None,
-        Some(d) => Some(d.parse::<i64>().map_err(|_| {
-            WireError::client(
-                "ValidationError",
-                format!("1 validation error detected: Value '{d}' at 'durationSeconds' failed to satisfy constraint: Member must be a number"),
-            )
-        })?),
-    };
-    let principal = &ctx.caller.principal;
-    let denied = || {
-        WireError::from(berth_control::Error::AccessDenied(format!(
-            "User: {} is not authorized to perform: sts:AssumeRole on resource: {role_arn}",
-            principal.arn()
-        )))
-    };
-    if principal.is_root() {
-        return Err(berth_control::Error::AccessDenied(
-            "Roles may not be assumed by root accounts.".into(),
-        )
-        .into());
+}
+
+impl FromQuery for AssumeRoleInput {
+    fn from_query(params: &QueryParams) -> Result<Self, WireError> {
+        let role_arn = required(params, "RoleArn", "roleArn")?;
+        let session_name = required(params, "RoleSessionName", "roleSessionName")?;
+        if role_arn.len() < 20 {
+            return Err(validation(
+                Some(role_arn),
+                "roleArn",
+                "Member must have length greater than or equal to 20",
+            ));
+        }
+        sts::validate_session_name(session_name)?;
+        let duration_seconds =
+            match params.get("DurationSeconds") {
+                None => None,
+                Some(d) => Some(d.parse::<i64>().map_err(|_| {
+                    validation(Some(d), "durationSeconds", "Member must be a number")
+                })?),
+            };
+        Ok(AssumeRoleInput {
+            role_arn: role_arn.to_string(),
+            role_session_name: session_name.to_string(),
+            duration_seconds,
+            policy: params.get("Policy").map(str::to_string),
+            external_id: params.get("ExternalId").map(str::to_string),
+        })
     }
-    // arn:aws:iam::ACCOUNT:role/PATH/NAME
-    let parsed = berth_core::Arn::parse(role_arn)
-        .map_err(|_| WireError::client("ValidationError", format!("{role_arn} is invalid")))?;
-    let Some(resource) = parsed.resource.strip_prefix("role/") else {
-        return Err(denied());
-    };
-    if parsed.service != "iam" || !berth_core::ids::is_account_id(&parsed.account) {
-        return Err(denied());
+}
+
+impl ToXml for GetCallerIdentityOutput {
+    fn to_xml(&self, out: &mut String) {
+        element(out, "Arn", &self.arn);
+        element(out, "UserId", &self.user_id);
+        element(out, "Account", &self.account);
     }
-    let name = resource.rsplit('/').next().unwrap_or(resource);
-    let role = ctx
-        .control
-        .iam()
-        .role_info(&parsed.account, name)?
-        .filter(|r| r.arn() == role_arn)
-        .ok_or_else(denied)?;
-    let mut check = Check::new("sts:AssumeRole", role_arn)
-        .owned_by(&role.account)
-        .with_resource_policy(Some(&role.trust_policy), Mode::ResourcePolicyRequired)
-        .with_context("sts:RoleSessionName", session_name);
-    if let Some(external_id) = params.get("ExternalId") {
-        check = check.with_context("sts:ExternalId", external_id);
+}
+
+impl ToXml for AssumeRoleOutput {
+    fn to_xml(&self, out: &mut String) {
+        let session = &self.session;
+        out.push_str("<Credentials>");
+        element(out, "AccessKeyId", &session.access_key_id);
+        element(out, "SecretAccessKey", &session.secret_access_key);
+        element(out, "SessionToken", &session.session_token);
+        element(
+            out,
+            "Expiration",
+            &berth_core::time::iso8601(session.expiration),
+        );
+        out.push_str("</Credentials><AssumedRoleUser>");
+        element(out, "AssumedRoleId", &session.assumed_role_id);
+        element(out, "Arn", &session.arn);
+        out.push_str("</AssumedRoleUser>");
+        if let Some(size) = session.packed_policy_size {
+            element(out, "PackedPolicySize", &size.to_string());
+        }
     }
-    // AWS's AssumeRole denial names no policy type.
-    berth_control::authz::authorize(ctx, &check)
-        .map_err(WireError::from)
-        .map_err(|_| denied())?;
-    let chained = ctx.caller.session.is_some();
-    let duration = sts::validate_duration(duration, role.max_session_duration, chained)?;
-    let session = ctx.control.iam().issue_session(
-        &role,
-        session_name,
-        duration,
-        params.get("Policy"),
-        Vec::new(),
-        ctx.now_secs(),
-    )?;
-    let mut out = String::from("<Credentials>");
-    element(&mut out, "AccessKeyId", &session.access_key_id);
-    element(&mut out, "SecretAccessKey", &session.secret_access_key);
-    element(&mut out, "SessionToken", &session.session_token);
-    element(
-        &mut out,
-        "Expiration",
-        &berth_core::time::iso8601(session.expiration),
-    );
-    out.push_str("</Credentials><AssumedRoleUser>");
-    element(&mut out, "AssumedRoleId", &session.assumed_role_id);
-    element(&mut out, "Arn", &session.arn);
-    out.push_str("</AssumedRoleUser>");
-    if let Some(size) = session.packed_policy_size {
-        element(&mut out, "PackedPolicySize", &size.to_string());
-    }
-    Ok(out)
 }
 
 impl From<StsError> for WireError {
     fn from(e: StsError) -> WireError {
         crate::error::sts_error(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn assume_role_input_constraints() {
+        let e =
+            AssumeRoleInput::from_query(&QueryParams::parse(b"RoleSessionName=s1")).unwrap_err();
+        assert_eq!(
+            e.message.as_deref(),
+            Some(
+                "1 validation error detected: Value null at 'roleArn' failed to satisfy constraint: Member must not be null"
+            )
+        );
+        let e = AssumeRoleInput::from_query(&QueryParams::parse(
+            b"RoleArn=arn:aws:iam::1:r/r&RoleSessionName=s1",
+        ))
+        .unwrap_err();
+        assert_eq!(
+            e.message.as_deref(),
+            Some(
+                "1 validation error detected: Value 'arn:aws:iam::1:r/r' at 'roleArn' failed to satisfy constraint: Member must have length greater than or equal to 20"
+            )
+        );
+        let e = AssumeRoleInput::from_query(&QueryParams::parse(
+            b"RoleArn=arn:aws:iam::111122223333:role/r&RoleSessionName=s1&DurationSeconds=x",
+        ))
+        .unwrap_err();
+        assert_eq!(
+            e.message.as_deref(),
+            Some(
+                "1 validation error detected: Value 'x' at 'durationSeconds' failed to satisfy constraint: Member must be a number"
+            )
+        );
+        let input = AssumeRoleInput::from_query(&QueryParams::parse(
+            b"RoleArn=arn:aws:iam::111122223333:role/r&RoleSessionName=s1&DurationSeconds=900&ExternalId=e",
+        ))
+        .unwrap();
+        assert_eq!(input.duration_seconds, Some(900));
+        assert_eq!(input.external_id.as_deref(), Some("e"));
+        assert_eq!(input.policy, None);
     }
 }

@@ -1,0 +1,676 @@
+//! The IAM use cases: users and their access keys, roles, inline and attached policies, and
+//! customer managed policies.
+//!
+//! Each authorises the call on the resource as AWS names it (the user's or role's ARN with its
+//! path when it exists, the ARN it would have otherwise), then acts through `berth-iam`.
+
+mod types;
+
+pub use types::*;
+
+use berth_iam::{IamError, KeyHolder, NewPolicy, NewRole, NewUser, PolicyFilter, Principal};
+
+use crate::authz::{Check, authorize};
+use crate::{Ctx, Error};
+
+// ---------------------------------------------------------------------------------------------
+// Resources and callers.
+// ---------------------------------------------------------------------------------------------
+
+/// The user's ARN (with its path when the user exists).
+fn user_arn(ctx: &Ctx<'_>, name: &str) -> Result<String, Error> {
+    Ok(match ctx.control.iam().find_user(ctx.account(), name)? {
+        Some(u) => u.arn(),
+        None => format!("arn:aws:iam::{}:user/{name}", ctx.account()),
+    })
+}
+
+/// The role's ARN (with its path when the role exists).
+fn role_arn(ctx: &Ctx<'_>, name: &str) -> Result<String, Error> {
+    Ok(match ctx.control.iam().role(ctx.account(), name)? {
+        Some(r) => r.arn(),
+        None => format!("arn:aws:iam::{}:role/{name}", ctx.account()),
+    })
+}
+
+/// Whose keys a call without `UserName` is about: the calling user's own, or the root user's.
+/// A role session must name the user.
+fn key_holder<'a>(ctx: &'a Ctx<'_>, given: Option<&'a str>) -> Result<KeyHolder<'a>, Error> {
+    if let Some(name) = given {
+        return Ok(KeyHolder::User(name));
+    }
+    match &ctx.caller.principal {
+        Principal::Root { .. } => Ok(KeyHolder::Root),
+        Principal::User { name, .. } => Ok(KeyHolder::User(name)),
+        Principal::AssumedRole { .. } => Err(IamError::NonUserCredentials.into()),
+    }
+}
+
+fn holder_arn(ctx: &Ctx<'_>, holder: KeyHolder<'_>) -> Result<String, Error> {
+    match holder {
+        KeyHolder::Root => Ok(format!("arn:aws:iam::{}:root", ctx.account())),
+        KeyHolder::User(name) => user_arn(ctx, name),
+    }
+}
+
+/// The ARN a new user, role or policy gets: `arn:aws:iam::ACCOUNT:{kind}{path}{name}`.
+fn new_arn(ctx: &Ctx<'_>, kind: &str, path: Option<&str>, name: &str) -> String {
+    format!(
+        "arn:aws:iam::{}:{kind}{}{name}",
+        ctx.account(),
+        path.unwrap_or("/")
+    )
+}
+
+/// A create call's check, with `iam:PermissionsBoundary` when a boundary is given.
+fn create_check<'a>(action: &'a str, arn: &'a str, boundary: Option<&str>) -> Check<'a> {
+    let check = Check::new(action, arn);
+    match boundary {
+        Some(b) => check.with_context("iam:PermissionsBoundary", b),
+        None => check,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Users and access keys.
+// ---------------------------------------------------------------------------------------------
+
+pub fn create_user(ctx: &Ctx<'_>, input: CreateUserInput) -> Result<CreateUserOutput, Error> {
+    let arn = new_arn(ctx, "user", input.path.as_deref(), &input.user_name);
+    let boundary = input.permissions_boundary.as_deref();
+    authorize(ctx, &create_check("iam:CreateUser", &arn, boundary))?;
+    let user = ctx.control.iam().create_user(
+        ctx.account(),
+        NewUser {
+            name: &input.user_name,
+            path: input.path.as_deref(),
+            permissions_boundary: boundary,
+            tags: input.tags,
+        },
+        ctx.now_secs(),
+    )?;
+    Ok(CreateUserOutput { user })
+}
+
+pub fn get_user(ctx: &Ctx<'_>, input: GetUserInput) -> Result<GetUserOutput, Error> {
+    let iam = ctx.control.iam();
+    let name = match (input.user_name.as_deref(), &ctx.caller.principal) {
+        (Some(n), _) => n,
+        (None, Principal::User { name, .. }) => name.as_str(),
+        (None, Principal::Root { account }) => {
+            let arn = format!("arn:aws:iam::{account}:root");
+            ctx.authorize("iam:GetUser", &arn)?;
+            let created_at = iam.account(account)?.map(|a| a.created_at).unwrap_or(0);
+            return Ok(GetUserOutput {
+                user: GotUser::Root {
+                    account: account.clone(),
+                    arn,
+                    created_at,
+                },
+            });
+        }
+        (None, Principal::AssumedRole { .. }) => {
+            return Err(IamError::NonUserCredentials.into());
+        }
+    };
+    ctx.authorize("iam:GetUser", &user_arn(ctx, name)?)?;
+    let user = iam.get_user(ctx.account(), name)?;
+    Ok(GetUserOutput {
+        user: GotUser::User(user),
+    })
+}
+
+pub fn delete_user(ctx: &Ctx<'_>, input: DeleteUserInput) -> Result<(), Error> {
+    ctx.authorize("iam:DeleteUser", &user_arn(ctx, &input.user_name)?)?;
+    ctx.control
+        .iam()
+        .delete_user(ctx.account(), &input.user_name)?;
+    Ok(())
+}
+
+pub fn list_users(ctx: &Ctx<'_>, input: ListUsersInput) -> Result<ListUsersOutput, Error> {
+    ctx.authorize("iam:ListUsers", "*")?;
+    let users = ctx.control.iam().list_users(
+        ctx.account(),
+        input.path_prefix.as_deref(),
+        input.paging.options(),
+    )?;
+    Ok(ListUsersOutput { users })
+}
+
+pub fn create_access_key(
+    ctx: &Ctx<'_>,
+    input: CreateAccessKeyInput,
+) -> Result<CreateAccessKeyOutput, Error> {
+    let holder = key_holder(ctx, input.user_name.as_deref())?;
+    ctx.authorize("iam:CreateAccessKey", &holder_arn(ctx, holder)?)?;
+    let access_key = ctx
+        .control
+        .iam()
+        .create_access_key(ctx.account(), holder, ctx.now_secs())?;
+    Ok(CreateAccessKeyOutput { access_key })
+}
+
+pub fn delete_access_key(ctx: &Ctx<'_>, input: DeleteAccessKeyInput) -> Result<(), Error> {
+    let holder = key_holder(ctx, input.user_name.as_deref())?;
+    ctx.authorize("iam:DeleteAccessKey", &holder_arn(ctx, holder)?)?;
+    ctx.control
+        .iam()
+        .delete_access_key(ctx.account(), holder, &input.access_key_id)?;
+    Ok(())
+}
+
+pub fn list_access_keys(
+    ctx: &Ctx<'_>,
+    input: ListAccessKeysInput,
+) -> Result<ListAccessKeysOutput, Error> {
+    let holder = key_holder(ctx, input.user_name.as_deref())?;
+    ctx.authorize("iam:ListAccessKeys", &holder_arn(ctx, holder)?)?;
+    let access_key_metadata =
+        ctx.control
+            .iam()
+            .list_access_keys(ctx.account(), holder, input.paging.options())?;
+    Ok(ListAccessKeysOutput {
+        access_key_metadata,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Roles.
+// ---------------------------------------------------------------------------------------------
+
+pub fn create_role(ctx: &Ctx<'_>, input: CreateRoleInput) -> Result<CreateRoleOutput, Error> {
+    let arn = new_arn(ctx, "role", input.path.as_deref(), &input.role_name);
+    let boundary = input.permissions_boundary.as_deref();
+    authorize(ctx, &create_check("iam:CreateRole", &arn, boundary))?;
+    let role = ctx.control.iam().create_role(
+        ctx.account(),
+        NewRole {
+            name: &input.role_name,
+            path: input.path.as_deref(),
+            assume_role_policy: &input.assume_role_policy_document,
+            description: input.description.as_deref(),
+            max_session_duration: input.max_session_duration,
+            permissions_boundary: boundary,
+            tags: input.tags,
+        },
+        ctx.now_secs(),
+    )?;
+    Ok(CreateRoleOutput { role })
+}
+
+pub fn get_role(ctx: &Ctx<'_>, input: GetRoleInput) -> Result<GetRoleOutput, Error> {
+    ctx.authorize("iam:GetRole", &role_arn(ctx, &input.role_name)?)?;
+    let role = ctx
+        .control
+        .iam()
+        .get_role(ctx.account(), &input.role_name)?;
+    Ok(GetRoleOutput { role })
+}
+
+pub fn delete_role(ctx: &Ctx<'_>, input: DeleteRoleInput) -> Result<(), Error> {
+    ctx.authorize("iam:DeleteRole", &role_arn(ctx, &input.role_name)?)?;
+    ctx.control
+        .iam()
+        .delete_role(ctx.account(), &input.role_name)?;
+    Ok(())
+}
+
+pub fn list_roles(ctx: &Ctx<'_>, input: ListRolesInput) -> Result<ListRolesOutput, Error> {
+    ctx.authorize("iam:ListRoles", "*")?;
+    let roles = ctx.control.iam().list_roles(
+        ctx.account(),
+        input.path_prefix.as_deref(),
+        input.paging.options(),
+    )?;
+    Ok(ListRolesOutput { roles })
+}
+
+pub fn update_assume_role_policy(
+    ctx: &Ctx<'_>,
+    input: UpdateAssumeRolePolicyInput,
+) -> Result<(), Error> {
+    ctx.authorize(
+        "iam:UpdateAssumeRolePolicy",
+        &role_arn(ctx, &input.role_name)?,
+    )?;
+    ctx.control.iam().update_assume_role_policy(
+        ctx.account(),
+        &input.role_name,
+        &input.policy_document,
+    )?;
+    Ok(())
+}
+
+pub fn put_role_permissions_boundary(
+    ctx: &Ctx<'_>,
+    input: PutRolePermissionsBoundaryInput,
+) -> Result<(), Error> {
+    let arn = role_arn(ctx, &input.role_name)?;
+    authorize(
+        ctx,
+        &Check::new("iam:PutRolePermissionsBoundary", &arn).with_context(
+            "iam:PermissionsBoundary",
+            input.permissions_boundary.as_str(),
+        ),
+    )?;
+    ctx.control.iam().put_role_permissions_boundary(
+        ctx.account(),
+        &input.role_name,
+        &input.permissions_boundary,
+    )?;
+    Ok(())
+}
+
+pub fn tag_role(ctx: &Ctx<'_>, input: TagRoleInput) -> Result<(), Error> {
+    ctx.authorize("iam:TagRole", &role_arn(ctx, &input.role_name)?)?;
+    ctx.control
+        .iam()
+        .tag_role(ctx.account(), &input.role_name, input.tags)?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Inline and attached policies of users and roles.
+// ---------------------------------------------------------------------------------------------
+
+/// The user or role whose policies an operation is about.
+#[derive(Clone, Copy)]
+enum Holder<'a> {
+    User(&'a str),
+    Role(&'a str),
+}
+
+impl Holder<'_> {
+    fn name(self) -> &'static str {
+        match self {
+            Holder::User(_) => "User",
+            Holder::Role(_) => "Role",
+        }
+    }
+
+    fn arn(self, ctx: &Ctx<'_>) -> Result<String, Error> {
+        match self {
+            Holder::User(name) => user_arn(ctx, name),
+            Holder::Role(name) => role_arn(ctx, name),
+        }
+    }
+
+    /// Authorises `iam:{verb}UserPolicy` / `iam:{verb}RolePolicy` (`…Policies` when
+    /// `plural`) on the holder, with the attached policy's ARN as `iam:PolicyARN` if given.
+    fn authorize(
+        self,
+        ctx: &Ctx<'_>,
+        verb: &str,
+        plural: bool,
+        policy_arn: Option<&str>,
+    ) -> Result<(), Error> {
+        let noun = if plural { "Policies" } else { "Policy" };
+        let action = format!("iam:{verb}{}{noun}", self.name());
+        let arn = self.arn(ctx)?;
+        let check = Check::new(&action, &arn);
+        match policy_arn {
+            Some(p) => authorize(ctx, &check.with_context("iam:PolicyARN", p)),
+            None => authorize(ctx, &check),
+        }
+    }
+}
+
+pub fn put_user_policy(ctx: &Ctx<'_>, input: PutUserPolicyInput) -> Result<(), Error> {
+    Holder::User(&input.user_name).authorize(ctx, "Put", false, None)?;
+    ctx.control.iam().put_user_policy(
+        ctx.account(),
+        &input.user_name,
+        &input.policy_name,
+        &input.policy_document,
+    )?;
+    Ok(())
+}
+
+pub fn put_role_policy(ctx: &Ctx<'_>, input: PutRolePolicyInput) -> Result<(), Error> {
+    Holder::Role(&input.role_name).authorize(ctx, "Put", false, None)?;
+    ctx.control.iam().put_role_policy(
+        ctx.account(),
+        &input.role_name,
+        &input.policy_name,
+        &input.policy_document,
+    )?;
+    Ok(())
+}
+
+pub fn get_user_policy(
+    ctx: &Ctx<'_>,
+    input: GetUserPolicyInput,
+) -> Result<GetUserPolicyOutput, Error> {
+    Holder::User(&input.user_name).authorize(ctx, "Get", false, None)?;
+    let (user_name, policy) =
+        ctx.control
+            .iam()
+            .get_user_policy(ctx.account(), &input.user_name, &input.policy_name)?;
+    Ok(GetUserPolicyOutput {
+        user_name,
+        policy_name: policy.name,
+        policy_document: policy.document,
+    })
+}
+
+pub fn get_role_policy(
+    ctx: &Ctx<'_>,
+    input: GetRolePolicyInput,
+) -> Result<GetRolePolicyOutput, Error> {
+    Holder::Role(&input.role_name).authorize(ctx, "Get", false, None)?;
+    let (role_name, policy) =
+        ctx.control
+            .iam()
+            .get_role_policy(ctx.account(), &input.role_name, &input.policy_name)?;
+    Ok(GetRolePolicyOutput {
+        role_name,
+        policy_name: policy.name,
+        policy_document: policy.document,
+    })
+}
+
+pub fn delete_user_policy(ctx: &Ctx<'_>, input: DeleteUserPolicyInput) -> Result<(), Error> {
+    Holder::User(&input.user_name).authorize(ctx, "Delete", false, None)?;
+    ctx.control
+        .iam()
+        .delete_user_policy(ctx.account(), &input.user_name, &input.policy_name)?;
+    Ok(())
+}
+
+pub fn delete_role_policy(ctx: &Ctx<'_>, input: DeleteRolePolicyInput) -> Result<(), Error> {
+    Holder::Role(&input.role_name).authorize(ctx, "Delete", false, None)?;
+    ctx.control
+        .iam()
+        .delete_role_policy(ctx.account(), &input.role_name, &input.policy_name)?;
+    Ok(())
+}
+
+pub fn list_user_policies(
+    ctx: &Ctx<'_>,
+    input: ListUserPoliciesInput,
+) -> Result<ListUserPoliciesOutput, Error> {
+    Holder::User(&input.user_name).authorize(ctx, "List", true, None)?;
+    let policy_names = ctx.control.iam().list_user_policies(
+        ctx.account(),
+        &input.user_name,
+        input.paging.options(),
+    )?;
+    Ok(ListPolicyNamesOutput { policy_names })
+}
+
+pub fn list_role_policies(
+    ctx: &Ctx<'_>,
+    input: ListRolePoliciesInput,
+) -> Result<ListRolePoliciesOutput, Error> {
+    Holder::Role(&input.role_name).authorize(ctx, "List", true, None)?;
+    let policy_names = ctx.control.iam().list_role_policies(
+        ctx.account(),
+        &input.role_name,
+        input.paging.options(),
+    )?;
+    Ok(ListPolicyNamesOutput { policy_names })
+}
+
+pub fn attach_user_policy(ctx: &Ctx<'_>, input: AttachUserPolicyInput) -> Result<(), Error> {
+    Holder::User(&input.user_name).authorize(ctx, "Attach", false, Some(&input.policy_arn))?;
+    ctx.control
+        .iam()
+        .attach_user_policy(ctx.account(), &input.user_name, &input.policy_arn)?;
+    Ok(())
+}
+
+pub fn attach_role_policy(ctx: &Ctx<'_>, input: AttachRolePolicyInput) -> Result<(), Error> {
+    Holder::Role(&input.role_name).authorize(ctx, "Attach", false, Some(&input.policy_arn))?;
+    ctx.control
+        .iam()
+        .attach_role_policy(ctx.account(), &input.role_name, &input.policy_arn)?;
+    Ok(())
+}
+
+pub fn detach_user_policy(ctx: &Ctx<'_>, input: DetachUserPolicyInput) -> Result<(), Error> {
+    Holder::User(&input.user_name).authorize(ctx, "Detach", false, Some(&input.policy_arn))?;
+    ctx.control
+        .iam()
+        .detach_user_policy(ctx.account(), &input.user_name, &input.policy_arn)?;
+    Ok(())
+}
+
+pub fn detach_role_policy(ctx: &Ctx<'_>, input: DetachRolePolicyInput) -> Result<(), Error> {
+    Holder::Role(&input.role_name).authorize(ctx, "Detach", false, Some(&input.policy_arn))?;
+    ctx.control
+        .iam()
+        .detach_role_policy(ctx.account(), &input.role_name, &input.policy_arn)?;
+    Ok(())
+}
+
+pub fn list_attached_user_policies(
+    ctx: &Ctx<'_>,
+    input: ListAttachedUserPoliciesInput,
+) -> Result<ListAttachedUserPoliciesOutput, Error> {
+    Holder::User(&input.user_name).authorize(ctx, "ListAttached", true, None)?;
+    let attached_policies = ctx.control.iam().list_attached_user_policies(
+        ctx.account(),
+        &input.user_name,
+        input.path_prefix.as_deref(),
+        input.paging.options(),
+    )?;
+    Ok(ListAttachedPoliciesOutput { attached_policies })
+}
+
+pub fn list_attached_role_policies(
+    ctx: &Ctx<'_>,
+    input: ListAttachedRolePoliciesInput,
+) -> Result<ListAttachedRolePoliciesOutput, Error> {
+    Holder::Role(&input.role_name).authorize(ctx, "ListAttached", true, None)?;
+    let attached_policies = ctx.control.iam().list_attached_role_policies(
+        ctx.account(),
+        &input.role_name,
+        input.path_prefix.as_deref(),
+        input.paging.options(),
+    )?;
+    Ok(ListAttachedPoliciesOutput { attached_policies })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Managed policies.
+// ---------------------------------------------------------------------------------------------
+
+pub fn create_policy(ctx: &Ctx<'_>, input: CreatePolicyInput) -> Result<CreatePolicyOutput, Error> {
+    let arn = new_arn(ctx, "policy", input.path.as_deref(), &input.policy_name);
+    ctx.authorize("iam:CreatePolicy", &arn)?;
+    let policy = ctx.control.iam().create_policy(
+        ctx.account(),
+        NewPolicy {
+            name: &input.policy_name,
+            path: input.path.as_deref(),
+            document: &input.policy_document,
+            description: input.description.as_deref(),
+            tags: input.tags,
+        },
+        ctx.now_secs(),
+    )?;
+    Ok(CreatePolicyOutput { policy })
+}
+
+pub fn get_policy(ctx: &Ctx<'_>, input: GetPolicyInput) -> Result<GetPolicyOutput, Error> {
+    ctx.authorize("iam:GetPolicy", &input.policy_arn)?;
+    let policy = ctx
+        .control
+        .iam()
+        .get_policy(ctx.account(), &input.policy_arn)?;
+    Ok(GetPolicyOutput { policy })
+}
+
+pub fn get_policy_version(
+    ctx: &Ctx<'_>,
+    input: GetPolicyVersionInput,
+) -> Result<GetPolicyVersionOutput, Error> {
+    ctx.authorize("iam:GetPolicyVersion", &input.policy_arn)?;
+    let policy_version = ctx.control.iam().get_policy_version(
+        ctx.account(),
+        &input.policy_arn,
+        &input.version_id,
+    )?;
+    Ok(GetPolicyVersionOutput { policy_version })
+}
+
+pub fn delete_policy(ctx: &Ctx<'_>, input: DeletePolicyInput) -> Result<(), Error> {
+    ctx.authorize("iam:DeletePolicy", &input.policy_arn)?;
+    ctx.control
+        .iam()
+        .delete_policy(ctx.account(), &input.policy_arn)?;
+    Ok(())
+}
+
+pub fn list_policies(ctx: &Ctx<'_>, input: ListPoliciesInput) -> Result<ListPoliciesOutput, Error> {
+    ctx.authorize("iam:ListPolicies", "*")?;
+    let policies = ctx.control.iam().list_policies(
+        ctx.account(),
+        PolicyFilter {
+            scope: input.scope,
+            only_attached: input.only_attached,
+            path_prefix: input.path_prefix.as_deref(),
+            usage: input.policy_usage_filter,
+        },
+        input.paging.options(),
+    )?;
+    Ok(ListPoliciesOutput { policies })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use std::sync::Arc;
+
+    use berth_core::RootKey;
+    use berth_store::SqliteStore;
+
+    use super::*;
+    use crate::{Caller, Control};
+
+    const ACCOUNT: &str = "111122223333";
+
+    fn control() -> Control {
+        Control::new(
+            Arc::new(SqliteStore::in_memory().unwrap()),
+            RootKey::generate(),
+            0,
+        )
+    }
+
+    fn caller(principal: Principal) -> Caller {
+        Caller {
+            principal,
+            access_key_id: "AKIAIOSFODNN7EXAMPLE".into(),
+            region: "us-east-1".into(),
+            session: None,
+            source_ip: None,
+        }
+    }
+
+    fn root() -> Caller {
+        caller(Principal::Root {
+            account: ACCOUNT.into(),
+        })
+    }
+
+    #[test]
+    fn users_are_created_listed_and_shown() {
+        let control = control();
+        let root = root();
+        let ctx = control.ctx(&root, "r1");
+        let created = create_user(
+            &ctx,
+            CreateUserInput {
+                path: Some("/team/".into()),
+                user_name: "alice".into(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            created.user.arn(),
+            format!("arn:aws:iam::{ACCOUNT}:user/team/alice")
+        );
+        let listed = list_users(&ctx, ListUsersInput::default()).unwrap();
+        assert_eq!(listed.users.items.len(), 1);
+        assert!(!listed.users.is_truncated());
+        let shown = get_user(
+            &ctx,
+            GetUserInput {
+                user_name: Some("alice".into()),
+            },
+        )
+        .unwrap();
+        assert!(matches!(shown.user, GotUser::User(u) if u.name == "alice"));
+    }
+
+    #[test]
+    fn get_user_without_a_name_is_the_callers_own() {
+        let control = control();
+        let root = root();
+        let ctx = control.ctx(&root, "r1");
+        let shown = get_user(&ctx, GetUserInput::default()).unwrap();
+        assert!(matches!(
+            shown.user,
+            GotUser::Root { account, arn, .. }
+                if account == ACCOUNT && arn == format!("arn:aws:iam::{ACCOUNT}:root")
+        ));
+        let session = caller(Principal::AssumedRole {
+            account: ACCOUNT.into(),
+            role_name: "r".into(),
+            role_id: "AROAEXAMPLE".into(),
+            role_path: "/".into(),
+            session_name: "s".into(),
+            session_key_id: "ASIAEXAMPLE".into(),
+        });
+        let ctx = control.ctx(&session, "r2");
+        let e = get_user(&ctx, GetUserInput::default()).unwrap_err();
+        assert!(
+            matches!(e, Error::Iam(IamError::NonUserCredentials)),
+            "{e:?}"
+        );
+        let e = create_access_key(&ctx, CreateAccessKeyInput::default()).err();
+        assert!(matches!(e, Some(Error::Iam(IamError::NonUserCredentials))));
+    }
+
+    #[test]
+    fn a_user_without_permission_is_denied_in_awss_words() {
+        let control = control();
+        let root = root();
+        let ctx = control.ctx(&root, "r1");
+        let bob = create_user(
+            &ctx,
+            CreateUserInput {
+                user_name: "bob".into(),
+                ..Default::default()
+            },
+        )
+        .unwrap()
+        .user;
+        let bob = caller(Principal::User {
+            account: ACCOUNT.into(),
+            name: bob.name,
+            id: bob.id,
+            path: bob.path,
+        });
+        let ctx = control.ctx(&bob, "r2");
+        let e = delete_role(
+            &ctx,
+            DeleteRoleInput {
+                role_name: "ops".into(),
+            },
+        )
+        .unwrap_err();
+        let Error::AccessDenied(message) = e else {
+            panic!("{e:?}");
+        };
+        assert!(
+            message.contains(&format!(
+                "is not authorized to perform: iam:DeleteRole on resource: arn:aws:iam::{ACCOUNT}:role/ops"
+            )),
+            "{message}"
+        );
+    }
+}

@@ -1,0 +1,361 @@
+//! The typed inputs and outputs of the IAM operations, with the botocore model's member names
+//! in snake case. An input holds what its wire decoder accepted: required members are present
+//! and every member meets the model's constraints (lengths, patterns, ranges, enums).
+
+use berth_iam::{
+    AccessKeyInfo, AttachedPolicy, CreatedAccessKey, ListOptions, Page, PolicyInfo, PolicyScope,
+    PolicyUsage, PolicyVersion, Role, Tag, User,
+};
+
+/// `Marker` and `MaxItems` of a List operation.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Paging {
+    pub marker: Option<String>,
+    /// 1–1000; absent means 100.
+    pub max_items: Option<usize>,
+}
+
+impl Paging {
+    /// The page to read, as the domain takes it.
+    pub fn options(&self) -> ListOptions<'_> {
+        ListOptions {
+            marker: self.marker.as_deref(),
+            max_items: self.max_items.unwrap_or(100).clamp(1, 1000),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Users and access keys.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Default)]
+pub struct CreateUserInput {
+    pub path: Option<String>,
+    pub user_name: String,
+    pub permissions_boundary: Option<String>,
+    pub tags: Vec<Tag>,
+}
+
+#[derive(Debug, Clone)]
+pub struct CreateUserOutput {
+    pub user: User,
+}
+
+/// Without `user_name`: the calling user, or the root user.
+#[derive(Debug, Clone, Default)]
+pub struct GetUserInput {
+    pub user_name: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct GetUserOutput {
+    pub user: GotUser,
+}
+
+/// The user GetUser shows.
+#[derive(Debug, Clone)]
+pub enum GotUser {
+    User(User),
+    /// The root user: no name, no path (AWS's answer as observed; it is not in the API
+    /// reference). Its id is the account's.
+    Root {
+        account: String,
+        arn: String,
+        created_at: u64,
+    },
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct DeleteUserInput {
+    pub user_name: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ListUsersInput {
+    pub path_prefix: Option<String>,
+    pub paging: Paging,
+}
+
+#[derive(Debug, Clone)]
+pub struct ListUsersOutput {
+    pub users: Page<User>,
+}
+
+/// Without `user_name`: the calling user's own keys, or the root user's.
+#[derive(Debug, Clone, Default)]
+pub struct CreateAccessKeyInput {
+    pub user_name: Option<String>,
+}
+
+/// The new key with its secret: the only time the secret is shown.
+pub struct CreateAccessKeyOutput {
+    pub access_key: CreatedAccessKey,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct DeleteAccessKeyInput {
+    pub user_name: Option<String>,
+    pub access_key_id: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ListAccessKeysInput {
+    pub user_name: Option<String>,
+    pub paging: Paging,
+}
+
+#[derive(Debug, Clone)]
+pub struct ListAccessKeysOutput {
+    pub access_key_metadata: Page<AccessKeyInfo>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Roles.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Default)]
+pub struct CreateRoleInput {
+    pub path: Option<String>,
+    pub role_name: String,
+    pub assume_role_policy_document: String,
+    pub description: Option<String>,
+    /// 3600–43200 seconds.
+    pub max_session_duration: Option<u32>,
+    pub permissions_boundary: Option<String>,
+    pub tags: Vec<Tag>,
+}
+
+#[derive(Debug, Clone)]
+pub struct CreateRoleOutput {
+    pub role: Role,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct GetRoleInput {
+    pub role_name: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct GetRoleOutput {
+    pub role: Role,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct DeleteRoleInput {
+    pub role_name: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ListRolesInput {
+    pub path_prefix: Option<String>,
+    pub paging: Paging,
+}
+
+#[derive(Debug, Clone)]
+pub struct ListRolesOutput {
+    pub roles: Page<Role>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct UpdateAssumeRolePolicyInput {
+    pub role_name: String,
+    pub policy_document: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct PutRolePermissionsBoundaryInput {
+    pub role_name: String,
+    pub permissions_boundary: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct TagRoleInput {
+    pub role_name: String,
+    pub tags: Vec<Tag>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Inline and attached policies of users and roles.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Default)]
+pub struct PutUserPolicyInput {
+    pub user_name: String,
+    pub policy_name: String,
+    pub policy_document: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct PutRolePolicyInput {
+    pub role_name: String,
+    pub policy_name: String,
+    pub policy_document: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct GetUserPolicyInput {
+    pub user_name: String,
+    pub policy_name: String,
+}
+
+/// The document as stored (the wire URL-encodes it).
+#[derive(Debug, Clone)]
+pub struct GetUserPolicyOutput {
+    pub user_name: String,
+    pub policy_name: String,
+    pub policy_document: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct GetRolePolicyInput {
+    pub role_name: String,
+    pub policy_name: String,
+}
+
+/// The document as stored (the wire URL-encodes it).
+#[derive(Debug, Clone)]
+pub struct GetRolePolicyOutput {
+    pub role_name: String,
+    pub policy_name: String,
+    pub policy_document: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct DeleteUserPolicyInput {
+    pub user_name: String,
+    pub policy_name: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct DeleteRolePolicyInput {
+    pub role_name: String,
+    pub policy_name: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ListUserPoliciesInput {
+    pub user_name: String,
+    pub paging: Paging,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ListRolePoliciesInput {
+    pub role_name: String,
+    pub paging: Paging,
+}
+
+/// The inline policies' names (ListUserPolicies, ListRolePolicies).
+#[derive(Debug, Clone)]
+pub struct ListPolicyNamesOutput {
+    pub policy_names: Page<String>,
+}
+
+pub type ListUserPoliciesOutput = ListPolicyNamesOutput;
+pub type ListRolePoliciesOutput = ListPolicyNamesOutput;
+
+#[derive(Debug, Clone, Default)]
+pub struct AttachUserPolicyInput {
+    pub user_name: String,
+    pub policy_arn: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct AttachRolePolicyInput {
+    pub role_name: String,
+    pub policy_arn: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct DetachUserPolicyInput {
+    pub user_name: String,
+    pub policy_arn: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct DetachRolePolicyInput {
+    pub role_name: String,
+    pub policy_arn: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ListAttachedUserPoliciesInput {
+    pub user_name: String,
+    pub path_prefix: Option<String>,
+    pub paging: Paging,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ListAttachedRolePoliciesInput {
+    pub role_name: String,
+    pub path_prefix: Option<String>,
+    pub paging: Paging,
+}
+
+/// The managed policies attached to a user or role.
+#[derive(Debug, Clone)]
+pub struct ListAttachedPoliciesOutput {
+    pub attached_policies: Page<AttachedPolicy>,
+}
+
+pub type ListAttachedUserPoliciesOutput = ListAttachedPoliciesOutput;
+pub type ListAttachedRolePoliciesOutput = ListAttachedPoliciesOutput;
+
+// ---------------------------------------------------------------------------------------------
+// Managed policies.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Default)]
+pub struct CreatePolicyInput {
+    pub policy_name: String,
+    pub path: Option<String>,
+    pub policy_document: String,
+    pub description: Option<String>,
+    pub tags: Vec<Tag>,
+}
+
+#[derive(Debug, Clone)]
+pub struct CreatePolicyOutput {
+    pub policy: PolicyInfo,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct GetPolicyInput {
+    pub policy_arn: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct GetPolicyOutput {
+    pub policy: PolicyInfo,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct GetPolicyVersionInput {
+    pub policy_arn: String,
+    pub version_id: String,
+}
+
+/// The version's document as stored (the wire URL-encodes it).
+#[derive(Debug, Clone)]
+pub struct GetPolicyVersionOutput {
+    pub policy_version: PolicyVersion,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct DeletePolicyInput {
+    pub policy_arn: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ListPoliciesInput {
+    pub scope: PolicyScope,
+    pub only_attached: bool,
+    pub path_prefix: Option<String>,
+    pub policy_usage_filter: Option<PolicyUsage>,
+    pub paging: Paging,
+}
+
+#[derive(Debug, Clone)]
+pub struct ListPoliciesOutput {
+    pub policies: Page<PolicyInfo>,
+}
