@@ -706,6 +706,47 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
+    fn task(n: u32) -> berth_ecs::Task {
+        let arn = format!("arn:aws:ecs:eu-west-1:111122223333:task/default/{n:032x}");
+        serde_json::from_value(serde_json::json!({
+            "clusterArn": "arn:aws:ecs:eu-west-1:111122223333:cluster/default",
+            "containers": [{
+                "containerArn": format!("arn:aws:ecs:eu-west-1:111122223333:container/default/{n}/c"),
+                "taskArn": arn,
+                "name": "web \"main\" \u{e9}",
+                "lastStatus": "RUNNING",
+                "networkBindings": [{"hostPort": 8080, "containerPort": 80}]
+            }],
+            "createdAt": 1_700_000_000u64 + u64::from(n),
+            "desiredStatus": "RUNNING",
+            "lastStatus": "RUNNING",
+            "launchType": "EC2",
+            "overrides": {"containerOverrides": []},
+            "tags": [{"key": "team", "value": "a\u{1F600}"}],
+            "taskArn": arn,
+            "taskDefinitionArn": "arn:aws:ecs:eu-west-1:111122223333:task-definition/web:3",
+            "version": 4
+        }))
+        .unwrap()
+    }
+
+    /// DescribeTasks' bytes say what its JSON value says, with `tags` only when asked for.
+    #[test]
+    fn describe_tasks_answers_tags_only_when_asked() {
+        for include_tags in [false, true] {
+            let output = DescribeTasksOutput {
+                tasks: Tagged::new(vec![task(1), task(2)], include_tags),
+                failures: vec![berth_ecs::Failure::new("x", "MISSING")],
+            };
+            let bytes = serde_json::to_vec(&output).unwrap();
+            let value = serde_json::to_value(&output).unwrap();
+            assert_eq!(serde_json::from_slice::<Value>(&bytes).unwrap(), value);
+            assert_eq!(value["tasks"][1]["tags"].is_array(), include_tags);
+            assert_eq!(value["tasks"][1]["version"], 4);
+            assert_eq!(value["failures"][0]["reason"], "MISSING");
+        }
+    }
+
     #[test]
     fn fargate_reports_name_their_scope_by_task_arn() {
         fn scope(arn: &str) -> Option<(&str, &str)> {
