@@ -12,6 +12,7 @@
 //! adapter.
 
 pub mod authz;
+pub mod ecs;
 mod error;
 pub mod iam;
 pub mod polls;

@@ -298,7 +298,8 @@ struct InProcessFargate {
     client: berth_agent::ApiClient,
 }
 
-fn wire_to_api(e: berth_api::WireError) -> berth_agent::ApiError {
+fn control_to_api(e: berth_control::Error) -> berth_agent::ApiError {
+    let e = berth_api::WireError::from(e);
     berth_agent::ApiError::Service {
         code: e.code,
         message: e.message.unwrap_or_default(),
@@ -307,16 +308,23 @@ fn wire_to_api(e: berth_api::WireError) -> berth_agent::ApiError {
     }
 }
 
+/// A state change that does not decode as the use case's input.
+fn shape_error(e: serde_json::Error) -> berth_control::Error {
+    berth_control::Error::Serialization(format!(
+        "request does not match the operation's input shape: {e}"
+    ))
+}
+
 impl InProcessFargate {
     async fn blocking<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&berth_control::Control) -> Result<T, berth_api::WireError> + Send + 'static,
+        f: impl FnOnce(&berth_control::Control) -> Result<T, berth_control::Error> + Send + 'static,
     ) -> Result<T, berth_agent::ApiError> {
         let state = self.state.clone();
         tokio::task::spawn_blocking(move || f(&state))
             .await
             .map_err(|e| berth_agent::ApiError::Transport(format!("fargate: {e}")))?
-            .map_err(wire_to_api)
+            .map_err(control_to_api)
     }
 }
 
@@ -325,16 +333,22 @@ impl berth_agent::TaskControl for InProcessFargate {
         &self,
         input: serde_json::Value,
     ) -> Result<(), berth_agent::ApiError> {
-        self.blocking(move |s| berth_api::services::ecs::fargate_task_state_change(s, input))
-            .await
+        self.blocking(move |s| {
+            let change = serde_json::from_value(input).map_err(shape_error)?;
+            berth_control::ecs::fargate_task_state_change(s, change)
+        })
+        .await
     }
 
     async fn submit_container_state_change(
         &self,
         input: serde_json::Value,
     ) -> Result<(), berth_agent::ApiError> {
-        self.blocking(move |s| berth_api::services::ecs::fargate_container_state_change(s, input))
-            .await
+        self.blocking(move |s| {
+            let change = serde_json::from_value(input).map_err(shape_error)?;
+            berth_control::ecs::fargate_container_state_change(s, change)
+        })
+        .await
     }
 
     async fn get_secret_string(
@@ -354,7 +368,7 @@ impl berth_agent::FargateControl for InProcessFargate {
     ) -> Result<berth_agent::FargateAssignment, berth_agent::ApiError> {
         let wait = std::time::Duration::from_secs(berth_agent::control::POLL_WAIT_SECONDS);
         let poll = self
-            .blocking(move |s| berth_api::services::ecs::fargate_poll(s, seq, wait))
+            .blocking(move |s| berth_control::ecs::fargate_poll(s, seq, wait))
             .await?;
         Ok(berth_agent::FargateAssignment {
             seq: poll.seq,

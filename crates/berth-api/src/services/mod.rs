@@ -6,7 +6,6 @@ pub mod json;
 pub mod kms;
 pub mod query;
 pub mod secretsmanager;
-mod sorted_json;
 pub mod sts;
 
 use crate::error::WireError;
@@ -24,6 +23,9 @@ pub fn json_dispatch(
     operation: &str,
     body: &[u8],
 ) -> Option<Result<Vec<u8>, WireError>> {
+    if let Service::Ecs = service {
+        return ecs::dispatch(ctx, operation, body);
+    }
     let input = match json::value(body) {
         Ok(v) => v,
         Err(e) => return Some(Err(e)),
@@ -32,13 +34,9 @@ pub fn json_dispatch(
         Service::SecretsManager if operation == "GetSecretValue" => {
             return Some(secretsmanager::get_secret_value_json(ctx, &input));
         }
-        Service::Ecs if operation == "DescribeTasks" => {
-            return Some(ecs::describe_tasks_json(ctx, &input));
-        }
-        Service::Ecs => ecs::dispatch(ctx, operation, input),
         Service::SecretsManager => secretsmanager::dispatch(ctx, operation, input),
         Service::Kms => kms::dispatch(ctx, operation, input),
-        Service::Iam | Service::Sts => None,
+        Service::Ecs | Service::Iam | Service::Sts => None,
     }?;
     Some(output.and_then(|v| json_bytes(&v)))
 }
