@@ -13,7 +13,9 @@
 
 pub mod authz;
 mod error;
+pub mod kms;
 pub mod polls;
+pub mod secretsmanager;
 
 use std::cell::OnceCell;
 use std::sync::Arc;

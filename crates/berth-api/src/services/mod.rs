@@ -16,29 +16,30 @@ pub use berth_control::Ctx;
 pub use query::{Member, QueryParams};
 
 /// Runs a JSON 1.1 operation and writes its answer; `None` when the caller's service has no
-/// such operation. GetSecretValue's answer is written straight from its fields; the others
-/// are built as a `Value` (whose members come out sorted by name) and then written.
+/// such operation. Secrets Manager and KMS decode their typed inputs from the body and write
+/// their typed outputs straight into bytes; the others are built as a `Value` (whose members
+/// come out sorted by name) and then written.
 pub fn json_dispatch(
     ctx: &Ctx<'_>,
     service: Service,
     operation: &str,
     body: &[u8],
 ) -> Option<Result<Vec<u8>, WireError>> {
+    match service {
+        Service::SecretsManager => return secretsmanager::dispatch(ctx, operation, body),
+        Service::Kms => return kms::dispatch(ctx, operation, body),
+        _ => {}
+    }
     let input = match json::value(body) {
         Ok(v) => v,
         Err(e) => return Some(Err(e)),
     };
     let output = match service {
-        Service::SecretsManager if operation == "GetSecretValue" => {
-            return Some(secretsmanager::get_secret_value_json(ctx, &input));
-        }
         Service::Ecs if operation == "DescribeTasks" => {
             return Some(ecs::describe_tasks_json(ctx, &input));
         }
         Service::Ecs => ecs::dispatch(ctx, operation, input),
-        Service::SecretsManager => secretsmanager::dispatch(ctx, operation, input),
-        Service::Kms => kms::dispatch(ctx, operation, input),
-        Service::Iam | Service::Sts => None,
+        Service::SecretsManager | Service::Kms | Service::Iam | Service::Sts => None,
     }?;
     Some(output.and_then(|v| json_bytes(&v)))
 }
