@@ -240,6 +240,11 @@ impl From<berth_control::Error> for WireError {
                 "Secrets Manager can't decrypt the protected secret text using the provided KMS key.",
             ),
             E::Internal(detail) => WireError::internal(&detail),
+            E::DryRun => WireError::client(
+                "DryRunOperationException",
+                "The request would have succeeded, but the DryRun option is set.",
+            ),
+            E::InvalidKeyUsage(m) => WireError::client("InvalidKeyUsageException", m),
         }
     }
 }

@@ -62,6 +62,13 @@ pub enum Error {
     /// berth failed; the detail is logged, never shown to the caller.
     #[error("internal failure: {0}")]
     Internal(String),
+    /// A KMS call with `DryRun` would have succeeded (`DryRunOperationException`).
+    #[error("the request would have succeeded, but the dry run option is set")]
+    DryRun,
+    /// The KMS key does not support the requested algorithm or use
+    /// (`InvalidKeyUsageException`).
+    #[error("{0}")]
+    InvalidKeyUsage(String),
 }
 
 impl From<DoctorError> for Error {

@@ -15,7 +15,9 @@ pub mod authz;
 pub mod ecs;
 mod error;
 pub mod iam;
+pub mod kms;
 pub mod polls;
+pub mod secretsmanager;
 pub mod sts;
 
 use std::cell::OnceCell;

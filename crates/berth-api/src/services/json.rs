@@ -23,22 +23,30 @@ fn not_json(e: &serde_json::Error) -> WireError {
     )
 }
 
+fn not_an_object() -> WireError {
+    WireError::client(
+        "SerializationException",
+        "request body must be a JSON object",
+    )
+}
+
 /// The body as a JSON object (an empty body is `{}`).
 pub fn value(body: &[u8]) -> Result<serde_json::Value, WireError> {
     let input: serde_json::Value =
         serde_json::from_slice(object_bytes(body)).map_err(|e| not_json(&e))?;
     if !input.is_object() {
-        return Err(WireError::client(
-            "SerializationException",
-            "request body must be a JSON object",
-        ));
+        return Err(not_an_object());
     }
     Ok(input)
 }
 
-/// Decodes an operation's input from the body.
+/// Decodes an operation's input from the body, which must be a JSON object.
 pub fn decode<I: DeserializeOwned>(body: &[u8]) -> Result<I, WireError> {
-    serde_json::from_slice(object_bytes(body)).map_err(|e| {
+    let body = object_bytes(body);
+    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(not_an_object());
+    }
+    serde_json::from_slice(body).map_err(|e| {
         if e.is_syntax() || e.is_eof() {
             not_json(&e)
         } else {
@@ -87,6 +95,8 @@ mod tests {
         assert_eq!(e.as_deref(), Some("SerializationException"));
         let e = value(b"[]").err().map(|e| e.code);
         assert_eq!(e.as_deref(), Some("SerializationException"));
+        let e = decode::<In>(b" []").err().map(|e| e.message);
+        assert_eq!(e, Some(Some("request body must be a JSON object".into())));
         let out = call(br#"{"SecretId":"a"}"#, |i: In| Ok(i)).unwrap_or_default();
         assert_eq!(out, br#"{"SecretId":"a"}"#);
     }

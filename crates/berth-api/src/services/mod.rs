@@ -1,4 +1,5 @@
-//! One module per AWS service: decode the operation's input, call the domain, encode the output.
+//! One module per AWS service: decode the operation's typed input, call its use case in
+//! `berth-control`, encode its typed output.
 
 pub mod ecs;
 pub mod iam;
@@ -15,35 +16,19 @@ pub use berth_control::Ctx;
 pub use query::{Member, QueryParams};
 
 /// Runs a JSON 1.1 operation and writes its answer; `None` when the caller's service has no
-/// such operation. GetSecretValue's answer is written straight from its fields; the others
-/// are built as a `Value` (whose members come out sorted by name) and then written.
+/// such operation.
 pub fn json_dispatch(
     ctx: &Ctx<'_>,
     service: Service,
     operation: &str,
     body: &[u8],
 ) -> Option<Result<Vec<u8>, WireError>> {
-    if let Service::Ecs = service {
-        return ecs::dispatch(ctx, operation, body);
+    match service {
+        Service::Ecs => ecs::dispatch(ctx, operation, body),
+        Service::SecretsManager => secretsmanager::dispatch(ctx, operation, body),
+        Service::Kms => kms::dispatch(ctx, operation, body),
+        Service::Iam | Service::Sts => None,
     }
-    let input = match json::value(body) {
-        Ok(v) => v,
-        Err(e) => return Some(Err(e)),
-    };
-    let output = match service {
-        Service::SecretsManager if operation == "GetSecretValue" => {
-            return Some(secretsmanager::get_secret_value_json(ctx, &input));
-        }
-        Service::SecretsManager => secretsmanager::dispatch(ctx, operation, input),
-        Service::Kms => kms::dispatch(ctx, operation, input),
-        Service::Ecs | Service::Iam | Service::Sts => None,
-    }?;
-    Some(output.and_then(|v| json_bytes(&v)))
-}
-
-/// `value` as compact JSON (what `Value`'s `Display` writes), straight into bytes.
-pub(crate) fn json_bytes<T: serde::Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, WireError> {
-    serde_json::to_vec(value).map_err(|e| WireError::internal(&e))
 }
 
 /// Runs a Query operation, returning the inner XML of its `<OpResult>`; `None` when unknown.

@@ -1,0 +1,887 @@
+//! AWS Key Management Service: one function per operation.
+//!
+//! Every use case resolves the key first (a key that does not exist is `NotFoundException`),
+//! then authorises the action against the key's policy as the caller
+//! ([`Mode::ResourcePolicyRequired`]: the key policy must allow, directly or by delegating to
+//! the account's IAM policies), then acts through `berth_kms`.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use berth_kms::{EncryptionContext, Key, Kms, KmsError, NewKey, Tag};
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+use crate::authz::{self, Check, Mode};
+use crate::{Ctx, Error};
+
+/// Binary data, base64 on the wire (the model's `blob`); wiped from memory when dropped.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Blob(pub Zeroizing<Vec<u8>>);
+
+impl Blob {
+    pub fn new(bytes: Vec<u8>) -> Blob {
+        Blob(Zeroizing::new(bytes))
+    }
+
+    pub fn as_slice(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Blob {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Blob(..)")
+    }
+}
+
+impl Serialize for Blob {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&base64::display::Base64Display::new(&self.0, &STANDARD))
+    }
+}
+
+impl<'de> Deserialize<'de> for Blob {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Blob, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Blob;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("base64-encoded binary data")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Blob, E> {
+                // The text may be sensitive: the message leaves it out.
+                STANDARD
+                    .decode(v)
+                    .map(Blob::new)
+                    .map_err(|_| E::custom("a blob must be base64-encoded binary data"))
+            }
+        }
+        d.deserialize_str(Visitor)
+    }
+}
+
+/// `value`, or AWS's missing-member error naming `member` as the model's wire name in
+/// camelCase (`keyId`).
+pub(crate) fn required<T>(value: Option<T>, member: &str) -> Result<T, Error> {
+    value.ok_or_else(|| Error::MissingMember(member.to_string()))
+}
+
+fn kms<'c>(ctx: &'c Ctx<'_>) -> Kms<'c> {
+    Kms::new(ctx.control.store.as_ref(), &ctx.control.root_key)
+}
+
+/// Authorises `action` on `key` for the caller against the key policy, with KMS's condition
+/// keys (`kms:CallerAccount`, and `kms:EncryptionContext:*` for cryptographic calls) and
+/// `extra` ones (`kms:ViaService` when a service calls on the caller's behalf).
+pub fn authorize_key(
+    ctx: &Ctx<'_>,
+    action: &str,
+    key: &Key,
+    context: Option<&EncryptionContext>,
+    extra: &[(&str, String)],
+) -> Result<(), Error> {
+    let mut check = Check::new(action, &key.arn)
+        .owned_by(&key.account)
+        .with_resource_policy(Some(&key.policy), Mode::ResourcePolicyRequired)
+        .with_contexts(key.condition_keys(ctx.account(), context));
+    for (k, v) in extra {
+        check = check.with_context(k, v.clone());
+    }
+    authz::authorize(ctx, &check)
+}
+
+fn resolve(ctx: &Ctx<'_>, key_id: &str) -> Result<Key, Error> {
+    Ok(kms(ctx).resolve(ctx.account(), &ctx.caller.region, key_id, ctx.now_secs())?)
+}
+
+/// Resolves a required `KeyId` and authorises `action` on it.
+fn key_for(ctx: &Ctx<'_>, key_id: Option<&str>, action: &str) -> Result<Key, Error> {
+    let key = resolve(ctx, required(key_id, "keyId")?)?;
+    authorize_key(ctx, action, &key, None, &[])?;
+    Ok(key)
+}
+
+/// A tag as the operation's input gives it.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct TagInput {
+    pub tag_key: Option<String>,
+    pub tag_value: Option<String>,
+}
+
+fn tags_of(tags: Option<Vec<TagInput>>) -> Result<Vec<Tag>, Error> {
+    tags.unwrap_or_default()
+        .into_iter()
+        .map(|t| {
+            Ok(Tag {
+                key: required(t.tag_key, "tagKey")?,
+                value: t.tag_value.unwrap_or_default(),
+            })
+        })
+        .collect()
+}
+
+/// A key's metadata as DescribeKey and CreateKey answer it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct KeyMetadata {
+    #[serde(rename = "AWSAccountId")]
+    pub aws_account_id: String,
+    pub key_id: String,
+    pub arn: String,
+    pub creation_date: u64,
+    pub enabled: bool,
+    pub description: String,
+    pub key_usage: &'static str,
+    pub key_state: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deletion_date: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pending_deletion_window_in_days: Option<u32>,
+    pub origin: &'static str,
+    pub key_manager: &'static str,
+    pub customer_master_key_spec: &'static str,
+    pub key_spec: &'static str,
+    pub encryption_algorithms: [&'static str; 1],
+    pub multi_region: bool,
+}
+
+impl From<Key> for KeyMetadata {
+    fn from(k: Key) -> KeyMetadata {
+        KeyMetadata {
+            enabled: k.enabled(),
+            key_state: k.state.as_str(),
+            key_manager: k.manager.as_str(),
+            aws_account_id: k.account,
+            key_id: k.key_id,
+            arn: k.arn,
+            creation_date: k.created,
+            description: k.description,
+            key_usage: "ENCRYPT_DECRYPT",
+            deletion_date: k.deletion_date,
+            pending_deletion_window_in_days: k.pending_window_days,
+            origin: "AWS_KMS",
+            customer_master_key_spec: "SYMMETRIC_DEFAULT",
+            key_spec: "SYMMETRIC_DEFAULT",
+            encryption_algorithms: ["SYMMETRIC_DEFAULT"],
+            multi_region: false,
+        }
+    }
+}
+
+/// The answer of an operation that answers nothing but success.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Empty {}
+
+fn unsupported(what: &str, value: &str) -> Error {
+    KmsError::Unsupported(format!(
+        "berth supports only symmetric encryption keys: {what} {value} is not available"
+    ))
+    .into()
+}
+
+/// AWS's policy lockout safety check: a key policy must let the caller change it later.
+fn lockout_check(ctx: &Ctx<'_>, key_arn: &str, policy: &str) -> Result<(), Error> {
+    let check = Check::new("kms:PutKeyPolicy", key_arn)
+        .owned_by(ctx.account())
+        .with_resource_policy(Some(policy), Mode::ResourcePolicyRequired)
+        .with_context("kms:CallerAccount", ctx.account());
+    authz::authorize(ctx, &check).map_err(|e| match e {
+        Error::AccessDenied(_) => KmsError::MalformedPolicy(
+            "The new key policy will not allow you to update the key policy in the future.".into(),
+        )
+        .into(),
+        e => e,
+    })
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CreateKeyInput {
+    pub key_spec: Option<String>,
+    pub customer_master_key_spec: Option<String>,
+    pub key_usage: Option<String>,
+    pub origin: Option<String>,
+    pub multi_region: Option<bool>,
+    pub custom_key_store_id: Option<String>,
+    pub policy: Option<String>,
+    pub bypass_policy_lockout_safety_check: Option<bool>,
+    pub description: Option<String>,
+    pub tags: Option<Vec<TagInput>>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CreateKeyOutput {
+    pub key_metadata: KeyMetadata,
+}
+
+pub fn create_key(ctx: &Ctx<'_>, input: CreateKeyInput) -> Result<CreateKeyOutput, Error> {
+    for (field, given, allowed) in [
+        ("KeySpec", &input.key_spec, "SYMMETRIC_DEFAULT"),
+        (
+            "CustomerMasterKeySpec",
+            &input.customer_master_key_spec,
+            "SYMMETRIC_DEFAULT",
+        ),
+        ("KeyUsage", &input.key_usage, "ENCRYPT_DECRYPT"),
+        ("Origin", &input.origin, "AWS_KMS"),
+    ] {
+        if let Some(v) = given
+            && v != allowed
+        {
+            return Err(unsupported(field, v));
+        }
+    }
+    if input.multi_region == Some(true) {
+        return Err(unsupported("MultiRegion", "true"));
+    }
+    if input.custom_key_store_id.is_some() {
+        return Err(unsupported("CustomKeyStoreId", "(custom key stores)"));
+    }
+    ctx.authorize("kms:CreateKey", "*")?;
+    let key_id = berth_kms::new_key_id();
+    if let Some(p) = &input.policy {
+        berth_kms::validate_policy(p)?;
+        if input.bypass_policy_lockout_safety_check != Some(true) {
+            let arn = berth_kms::key_arn_of(&ctx.caller.region, ctx.account(), &key_id);
+            lockout_check(ctx, &arn, p)?;
+        }
+    }
+    let new = NewKey {
+        key_id: Some(key_id),
+        description: input.description.unwrap_or_default(),
+        policy: input.policy,
+        tags: tags_of(input.tags)?,
+    };
+    let key = kms(ctx).create_key(ctx.account(), &ctx.caller.region, ctx.now_secs(), new)?;
+    Ok(CreateKeyOutput {
+        key_metadata: key.into(),
+    })
+}
+
+/// The input of the operations that name one key and nothing else.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct KeyIdInput {
+    pub key_id: Option<String>,
+}
+
+pub type DescribeKeyInput = KeyIdInput;
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DescribeKeyOutput {
+    pub key_metadata: KeyMetadata,
+}
+
+pub fn describe_key(ctx: &Ctx<'_>, input: DescribeKeyInput) -> Result<DescribeKeyOutput, Error> {
+    let key = key_for(ctx, input.key_id.as_deref(), "kms:DescribeKey")?;
+    Ok(DescribeKeyOutput {
+        key_metadata: key.into(),
+    })
+}
+
+/// `Limit`: 1 to `max`, `default` when absent.
+fn limit_of(limit: Option<i64>, default: usize, max: i64) -> Result<usize, Error> {
+    match limit {
+        None => Ok(default),
+        Some(n) if (1..=max).contains(&n) => Ok(n as usize),
+        Some(n) => Err(KmsError::Validation(format!(
+            "1 validation error detected: Value '{n}' at 'limit' failed to satisfy constraint: Member must have value {}",
+            if n < 1 {
+                "greater than or equal to 1".to_string()
+            } else {
+                format!("less than or equal to {max}")
+            }
+        ))
+        .into()),
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListKeysInput {
+    pub limit: Option<i64>,
+    pub marker: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct KeyListEntry {
+    pub key_id: String,
+    pub key_arn: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListKeysOutput {
+    pub keys: Vec<KeyListEntry>,
+    pub truncated: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_marker: Option<String>,
+}
+
+pub fn list_keys(ctx: &Ctx<'_>, input: ListKeysInput) -> Result<ListKeysOutput, Error> {
+    ctx.authorize("kms:ListKeys", "*")?;
+    let limit = limit_of(input.limit, 100, 1000)?;
+    let page = kms(ctx).list_keys(
+        ctx.account(),
+        &ctx.caller.region,
+        limit,
+        input.marker.as_deref(),
+        ctx.now_secs(),
+    )?;
+    Ok(ListKeysOutput {
+        keys: page
+            .items
+            .into_iter()
+            .map(|k| KeyListEntry {
+                key_id: k.key_id,
+                key_arn: k.arn,
+            })
+            .collect(),
+        truncated: page.next_marker.is_some(),
+        next_marker: page.next_marker,
+    })
+}
+
+pub type EnableKeyInput = KeyIdInput;
+
+pub fn enable_key(ctx: &Ctx<'_>, input: EnableKeyInput) -> Result<Empty, Error> {
+    let key = key_for(ctx, input.key_id.as_deref(), "kms:EnableKey")?;
+    kms(ctx).enable_key(&key, ctx.now_secs())?;
+    Ok(Empty {})
+}
+
+pub type DisableKeyInput = KeyIdInput;
+
+pub fn disable_key(ctx: &Ctx<'_>, input: DisableKeyInput) -> Result<Empty, Error> {
+    let key = key_for(ctx, input.key_id.as_deref(), "kms:DisableKey")?;
+    kms(ctx).disable_key(&key, ctx.now_secs())?;
+    Ok(Empty {})
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ScheduleKeyDeletionInput {
+    pub key_id: Option<String>,
+    pub pending_window_in_days: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ScheduleKeyDeletionOutput {
+    pub key_id: String,
+    pub deletion_date: Option<u64>,
+    pub key_state: &'static str,
+    pub pending_window_in_days: Option<u32>,
+}
+
+pub fn schedule_key_deletion(
+    ctx: &Ctx<'_>,
+    input: ScheduleKeyDeletionInput,
+) -> Result<ScheduleKeyDeletionOutput, Error> {
+    let days = input.pending_window_in_days.unwrap_or(30);
+    let key = resolve(ctx, required(input.key_id.as_deref(), "keyId")?)?;
+    authorize_key(
+        ctx,
+        "kms:ScheduleKeyDeletion",
+        &key,
+        None,
+        &[(
+            "kms:ScheduleKeyDeletionPendingWindowInDays",
+            days.to_string(),
+        )],
+    )?;
+    let key = kms(ctx).schedule_deletion(&key, days, ctx.now_secs())?;
+    Ok(ScheduleKeyDeletionOutput {
+        key_state: key.state.as_str(),
+        key_id: key.arn,
+        deletion_date: key.deletion_date,
+        pending_window_in_days: key.pending_window_days,
+    })
+}
+
+pub type CancelKeyDeletionInput = KeyIdInput;
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CancelKeyDeletionOutput {
+    pub key_id: String,
+}
+
+pub fn cancel_key_deletion(
+    ctx: &Ctx<'_>,
+    input: CancelKeyDeletionInput,
+) -> Result<CancelKeyDeletionOutput, Error> {
+    let key = key_for(ctx, input.key_id.as_deref(), "kms:CancelKeyDeletion")?;
+    let key = kms(ctx).cancel_deletion(&key, ctx.now_secs())?;
+    Ok(CancelKeyDeletionOutput { key_id: key.arn })
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CreateAliasInput {
+    pub alias_name: Option<String>,
+    pub target_key_id: Option<String>,
+}
+
+pub fn create_alias(ctx: &Ctx<'_>, input: CreateAliasInput) -> Result<Empty, Error> {
+    let name = required(input.alias_name.as_deref(), "aliasName")?;
+    let target = required(input.target_key_id.as_deref(), "targetKeyId")?;
+    berth_kms::validate_alias_name(name)?;
+    if target.starts_with("alias/") || target.contains(":alias/") {
+        // AWS's text for an alias given as the target is not known to berth.
+        return Err(KmsError::Validation(
+            "TargetKeyId must be a key id or key ARN, not an alias".into(),
+        )
+        .into());
+    }
+    let key = resolve(ctx, target)?;
+    if key.account != ctx.account() {
+        return Err(KmsError::NotFound(format!("Key '{}' does not exist", key.arn)).into());
+    }
+    authorize_key(ctx, "kms:CreateAlias", &key, None, &[])?;
+    kms(ctx).create_alias(name, &key, ctx.now_secs())?;
+    Ok(Empty {})
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DeleteAliasInput {
+    pub alias_name: Option<String>,
+}
+
+pub fn delete_alias(ctx: &Ctx<'_>, input: DeleteAliasInput) -> Result<Empty, Error> {
+    let name = required(input.alias_name.as_deref(), "aliasName")?;
+    if !name.starts_with("alias/") {
+        berth_kms::validate_alias_name(name)?;
+    }
+    if name.starts_with("alias/aws/") {
+        return Err(KmsError::ReservedAlias.into());
+    }
+    let k = kms(ctx);
+    let (_, key) = k.alias(ctx.account(), &ctx.caller.region, name, ctx.now_secs())?;
+    authorize_key(ctx, "kms:DeleteAlias", &key, None, &[])?;
+    k.delete_alias(ctx.account(), &ctx.caller.region, name)?;
+    Ok(Empty {})
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListAliasesInput {
+    pub key_id: Option<String>,
+    pub limit: Option<i64>,
+    pub marker: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AliasListEntry {
+    pub alias_name: String,
+    pub alias_arn: String,
+    pub target_key_id: String,
+    pub creation_date: u64,
+    pub last_updated_date: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListAliasesOutput {
+    pub aliases: Vec<AliasListEntry>,
+    pub truncated: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_marker: Option<String>,
+}
+
+pub fn list_aliases(ctx: &Ctx<'_>, input: ListAliasesInput) -> Result<ListAliasesOutput, Error> {
+    let key = match &input.key_id {
+        Some(id) => Some(resolve(ctx, id)?),
+        None => None,
+    };
+    ctx.authorize("kms:ListAliases", "*")?;
+    let limit = limit_of(input.limit, 50, 100)?;
+    let page = kms(ctx).list_aliases(
+        ctx.account(),
+        &ctx.caller.region,
+        key.as_ref(),
+        limit,
+        input.marker.as_deref(),
+        ctx.now_secs(),
+    )?;
+    Ok(ListAliasesOutput {
+        aliases: page
+            .items
+            .into_iter()
+            .map(|a| AliasListEntry {
+                alias_name: a.name,
+                alias_arn: a.arn,
+                target_key_id: a.target_key_id,
+                creation_date: a.created,
+                last_updated_date: a.updated,
+            })
+            .collect(),
+        truncated: page.next_marker.is_some(),
+        next_marker: page.next_marker,
+    })
+}
+
+fn policy_name(name: Option<String>) -> Result<String, Error> {
+    let name = name.unwrap_or_else(|| "default".to_string());
+    if name != "default" {
+        // KMS keys have one policy, `default`; AWS's text for another name is not known to berth.
+        return Err(KmsError::NotFound(format!("policy {name} does not exist")).into());
+    }
+    Ok(name)
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GetKeyPolicyInput {
+    pub key_id: Option<String>,
+    pub policy_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GetKeyPolicyOutput {
+    pub policy: String,
+    pub policy_name: String,
+}
+
+pub fn get_key_policy(
+    ctx: &Ctx<'_>,
+    input: GetKeyPolicyInput,
+) -> Result<GetKeyPolicyOutput, Error> {
+    let name = policy_name(input.policy_name)?;
+    let key = key_for(ctx, input.key_id.as_deref(), "kms:GetKeyPolicy")?;
+    Ok(GetKeyPolicyOutput {
+        policy: key.policy,
+        policy_name: name,
+    })
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct PutKeyPolicyInput {
+    pub key_id: Option<String>,
+    pub policy_name: Option<String>,
+    pub policy: Option<String>,
+    pub bypass_policy_lockout_safety_check: Option<bool>,
+}
+
+pub fn put_key_policy(ctx: &Ctx<'_>, input: PutKeyPolicyInput) -> Result<Empty, Error> {
+    policy_name(input.policy_name)?;
+    let policy = required(input.policy.as_deref(), "policy")?;
+    let key = key_for(ctx, input.key_id.as_deref(), "kms:PutKeyPolicy")?;
+    berth_kms::validate_policy(policy)?;
+    if input.bypass_policy_lockout_safety_check != Some(true) {
+        lockout_check(ctx, &key.arn, policy)?;
+    }
+    kms(ctx).put_policy(&key, policy, ctx.now_secs())?;
+    Ok(Empty {})
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct TagResourceInput {
+    pub key_id: Option<String>,
+    pub tags: Option<Vec<TagInput>>,
+}
+
+pub fn tag_resource(ctx: &Ctx<'_>, input: TagResourceInput) -> Result<Empty, Error> {
+    let tags = tags_of(input.tags)?;
+    let key = key_for(ctx, input.key_id.as_deref(), "kms:TagResource")?;
+    kms(ctx).tag_key(&key, &tags, ctx.now_secs())?;
+    Ok(Empty {})
+}
+
+/// DryRun: everything is checked, nothing is done.
+fn dry_run(dry_run: Option<bool>, keys: &[&Key]) -> Result<(), Error> {
+    if dry_run == Some(true) {
+        for k in keys {
+            k.check_usable()?;
+        }
+        return Err(Error::DryRun);
+    }
+    Ok(())
+}
+
+fn check_algorithm(algorithm: Option<&str>) -> Result<(), Error> {
+    match algorithm {
+        None | Some("SYMMETRIC_DEFAULT") => Ok(()),
+        Some(other) => Err(Error::InvalidKeyUsage(format!(
+            "berth keys support only SYMMETRIC_DEFAULT, not {other}"
+        ))),
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct EncryptInput {
+    pub key_id: Option<String>,
+    pub plaintext: Option<Blob>,
+    pub encryption_context: Option<EncryptionContext>,
+    pub encryption_algorithm: Option<String>,
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct EncryptOutput {
+    pub ciphertext_blob: Blob,
+    pub key_id: String,
+    pub encryption_algorithm: &'static str,
+}
+
+pub fn encrypt(ctx: &Ctx<'_>, input: EncryptInput) -> Result<EncryptOutput, Error> {
+    check_algorithm(input.encryption_algorithm.as_deref())?;
+    let plaintext = required(input.plaintext, "plaintext")?;
+    let context = input.encryption_context.unwrap_or_default();
+    let key = resolve(ctx, required(input.key_id.as_deref(), "keyId")?)?;
+    authorize_key(ctx, "kms:Encrypt", &key, Some(&context), &[])?;
+    if plaintext.as_slice().is_empty() {
+        return Err(KmsError::Validation(
+            "1 validation error detected: Value at 'plaintext' failed to satisfy constraint: Member must have length greater than or equal to 1".into(),
+        )
+        .into());
+    }
+    dry_run(input.dry_run, &[&key])?;
+    let blob = kms(ctx).encrypt(&key, plaintext.as_slice(), &context)?;
+    Ok(EncryptOutput {
+        ciphertext_blob: Blob::new(blob),
+        key_id: key.arn,
+        encryption_algorithm: "SYMMETRIC_DEFAULT",
+    })
+}
+
+/// The key a blob was made under, checked against an optional KeyId the caller named.
+fn blob_key(ctx: &Ctx<'_>, blob: &[u8], key_id: Option<&str>) -> Result<Key, Error> {
+    let owner = kms(ctx).key_of_blob(&ctx.caller.region, blob, ctx.now_secs())?;
+    if let Some(id) = key_id {
+        let named = resolve(ctx, id)?;
+        if named.arn != owner.arn {
+            return Err(KmsError::IncorrectKey.into());
+        }
+    }
+    Ok(owner)
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DecryptInput {
+    pub ciphertext_blob: Option<Blob>,
+    pub encryption_context: Option<EncryptionContext>,
+    pub key_id: Option<String>,
+    pub encryption_algorithm: Option<String>,
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DecryptOutput {
+    pub key_id: String,
+    pub plaintext: Blob,
+    pub encryption_algorithm: &'static str,
+}
+
+pub fn decrypt(ctx: &Ctx<'_>, input: DecryptInput) -> Result<DecryptOutput, Error> {
+    check_algorithm(input.encryption_algorithm.as_deref())?;
+    let blob = required(input.ciphertext_blob, "ciphertextBlob")?;
+    let context = input.encryption_context.unwrap_or_default();
+    let key = blob_key(ctx, blob.as_slice(), input.key_id.as_deref())?;
+    authorize_key(ctx, "kms:Decrypt", &key, Some(&context), &[])?;
+    dry_run(input.dry_run, &[&key])?;
+    let plain = kms(ctx).decrypt(&key, blob.as_slice(), &context)?;
+    Ok(DecryptOutput {
+        key_id: key.arn,
+        plaintext: Blob(plain),
+        encryption_algorithm: "SYMMETRIC_DEFAULT",
+    })
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GenerateDataKeyInput {
+    pub key_id: Option<String>,
+    pub encryption_context: Option<EncryptionContext>,
+    pub number_of_bytes: Option<i64>,
+    pub key_spec: Option<String>,
+    pub dry_run: Option<bool>,
+}
+
+pub type GenerateDataKeyWithoutPlaintextInput = GenerateDataKeyInput;
+
+fn data_key_size(spec: Option<&str>, n: Option<i64>) -> Result<usize, Error> {
+    match (spec, n) {
+        (Some("AES_256"), None) => Ok(32),
+        (Some("AES_128"), None) => Ok(16),
+        (Some(other), None) => Err(KmsError::Validation(format!(
+            "1 validation error detected: Value '{other}' at 'keySpec' failed to satisfy constraint: Member must satisfy enum value set: [AES_256, AES_128]"
+        ))
+        .into()),
+        (None, Some(n)) if (1..=1024).contains(&n) => Ok(n as usize),
+        (None, Some(n)) => Err(KmsError::Validation(format!(
+            "1 validation error detected: Value '{n}' at 'numberOfBytes' failed to satisfy constraint: Member must have value {}",
+            if n < 1 { "greater than or equal to 1" } else { "less than or equal to 1024" }
+        ))
+        .into()),
+        _ => Err(KmsError::Validation("Please specify either number of bytes or key spec.".into()).into()),
+    }
+}
+
+/// A data key: its key, its plaintext, its ciphertext blob.
+type DataKey = (Key, Zeroizing<Vec<u8>>, Vec<u8>);
+
+fn make_data_key(
+    ctx: &Ctx<'_>,
+    input: GenerateDataKeyInput,
+    action: &str,
+) -> Result<DataKey, Error> {
+    let n = data_key_size(input.key_spec.as_deref(), input.number_of_bytes)?;
+    let context = input.encryption_context.unwrap_or_default();
+    let key = resolve(ctx, required(input.key_id.as_deref(), "keyId")?)?;
+    authorize_key(ctx, action, &key, Some(&context), &[])?;
+    dry_run(input.dry_run, &[&key])?;
+    let (plain, blob) = kms(ctx).generate_data_key(&key, n, &context)?;
+    Ok((key, plain, blob))
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GenerateDataKeyOutput {
+    pub ciphertext_blob: Blob,
+    pub plaintext: Blob,
+    pub key_id: String,
+}
+
+pub fn generate_data_key(
+    ctx: &Ctx<'_>,
+    input: GenerateDataKeyInput,
+) -> Result<GenerateDataKeyOutput, Error> {
+    let (key, plain, blob) = make_data_key(ctx, input, "kms:GenerateDataKey")?;
+    Ok(GenerateDataKeyOutput {
+        ciphertext_blob: Blob::new(blob),
+        plaintext: Blob(plain),
+        key_id: key.arn,
+    })
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GenerateDataKeyWithoutPlaintextOutput {
+    pub ciphertext_blob: Blob,
+    pub key_id: String,
+}
+
+pub fn generate_data_key_without_plaintext(
+    ctx: &Ctx<'_>,
+    input: GenerateDataKeyWithoutPlaintextInput,
+) -> Result<GenerateDataKeyWithoutPlaintextOutput, Error> {
+    let (key, _plain, blob) = make_data_key(ctx, input, "kms:GenerateDataKeyWithoutPlaintext")?;
+    Ok(GenerateDataKeyWithoutPlaintextOutput {
+        ciphertext_blob: Blob::new(blob),
+        key_id: key.arn,
+    })
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ReEncryptInput {
+    pub ciphertext_blob: Option<Blob>,
+    pub source_encryption_context: Option<EncryptionContext>,
+    pub source_key_id: Option<String>,
+    pub destination_key_id: Option<String>,
+    pub destination_encryption_context: Option<EncryptionContext>,
+    pub source_encryption_algorithm: Option<String>,
+    pub destination_encryption_algorithm: Option<String>,
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ReEncryptOutput {
+    pub ciphertext_blob: Blob,
+    pub source_key_id: String,
+    pub key_id: String,
+    pub source_encryption_algorithm: &'static str,
+    pub destination_encryption_algorithm: &'static str,
+}
+
+pub fn re_encrypt(ctx: &Ctx<'_>, input: ReEncryptInput) -> Result<ReEncryptOutput, Error> {
+    check_algorithm(input.source_encryption_algorithm.as_deref())?;
+    check_algorithm(input.destination_encryption_algorithm.as_deref())?;
+    let blob = required(input.ciphertext_blob, "ciphertextBlob")?;
+    let source_context = input.source_encryption_context.unwrap_or_default();
+    let dest_context = input.destination_encryption_context.unwrap_or_default();
+    let dest_id = required(input.destination_key_id.as_deref(), "destinationKeyId")?;
+    let source = blob_key(ctx, blob.as_slice(), input.source_key_id.as_deref())?;
+    authorize_key(
+        ctx,
+        "kms:ReEncryptFrom",
+        &source,
+        Some(&source_context),
+        &[],
+    )?;
+    let dest = resolve(ctx, dest_id)?;
+    authorize_key(ctx, "kms:ReEncryptTo", &dest, Some(&dest_context), &[])?;
+    dry_run(input.dry_run, &[&source, &dest])?;
+    let k = kms(ctx);
+    let plain = k.decrypt(&source, blob.as_slice(), &source_context)?;
+    let out = k.encrypt(&dest, &plain, &dest_context)?;
+    Ok(ReEncryptOutput {
+        ciphertext_blob: Blob::new(out),
+        source_key_id: source.arn,
+        key_id: dest.arn,
+        source_encryption_algorithm: "SYMMETRIC_DEFAULT",
+        destination_encryption_algorithm: "SYMMETRIC_DEFAULT",
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blobs_are_base64_both_ways() {
+        let b: Blob = serde_json::from_str("\"AAEC/w==\"").unwrap_or_default();
+        assert_eq!(b.as_slice(), &[0u8, 1, 2, 255]);
+        assert_eq!(
+            serde_json::to_string(&b).ok().as_deref(),
+            Some("\"AAEC/w==\"")
+        );
+        assert!(serde_json::from_str::<Blob>("\"not base64!\"").is_err());
+        assert!(serde_json::from_str::<Blob>("5").is_err());
+    }
+
+    #[test]
+    fn key_metadata_omits_the_deletion_members_of_a_live_key() {
+        let m = KeyMetadata {
+            aws_account_id: "111122223333".into(),
+            key_id: "k".into(),
+            arn: "arn:k".into(),
+            creation_date: 1,
+            enabled: true,
+            description: String::new(),
+            key_usage: "ENCRYPT_DECRYPT",
+            key_state: "Enabled",
+            deletion_date: None,
+            pending_deletion_window_in_days: None,
+            origin: "AWS_KMS",
+            key_manager: "CUSTOMER",
+            customer_master_key_spec: "SYMMETRIC_DEFAULT",
+            key_spec: "SYMMETRIC_DEFAULT",
+            encryption_algorithms: ["SYMMETRIC_DEFAULT"],
+            multi_region: false,
+        };
+        let v = serde_json::to_value(&m).unwrap_or_default();
+        assert_eq!(v["AWSAccountId"], "111122223333");
+        assert_eq!(
+            v["EncryptionAlgorithms"],
+            serde_json::json!(["SYMMETRIC_DEFAULT"])
+        );
+        assert!(v.get("DeletionDate").is_none());
+        assert!(v.get("PendingDeletionWindowInDays").is_none());
+    }
+}
