@@ -126,14 +126,7 @@ impl RootKey {
     /// A 256-bit key derived from the root key for one purpose (HMAC-SHA256 of `label`), so
     /// a secret that must be recomputable (a session token) never needs storing.
     pub fn derive(&self, label: &[u8]) -> Zeroizing<[u8; 32]> {
-        use hmac::{Hmac, KeyInit, Mac};
-        let mut out = Zeroizing::new([0u8; 32]);
-        // HMAC accepts keys of any length, so this cannot fail for a 32-byte key.
-        if let Ok(mut mac) = <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(self.0.as_ref()) {
-            mac.update(label);
-            out.copy_from_slice(&mac.finalize().into_bytes());
-        }
-        out
+        Zeroizing::new(crate::mac::hmac_sha256(self.0.as_ref(), label))
     }
 
     /// Seals `plaintext`, binding `context` (what the value belongs to) as associated data:
@@ -263,6 +256,22 @@ mod tests {
         assert_eq!(*k.derive(b"a"), *k.derive(b"a"));
         assert_ne!(*k.derive(b"a"), *k.derive(b"b"));
         assert_ne!(*k.derive(b"a"), *RootKey::generate().derive(b"a"));
+    }
+
+    #[test]
+    fn derived_key_vector() {
+        // HMAC-SHA256(root key 00 01 .. 1f, "label"), computed independently.
+        let k = RootKey::from_base64("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let derived: String = k
+            .derive(b"label")
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(
+            derived,
+            "163f81d115e39b6a9db6dd218bc05d177e58072ba01fb918d19e2b8968bef55d"
+        );
     }
 
     #[test]

@@ -192,13 +192,8 @@ pub fn service_may_assume(role: &RoleInfo, service: &str, context: &Context) -> 
 /// It can be recomputed (to hand a task's execution-role credentials to its agent again) and
 /// so is never stored; the key record keeps only its SHA-256 for verification.
 fn session_token(root_key: &berth_core::RootKey, access_key_id: &str) -> Zeroizing<String> {
-    use hmac::{Hmac, KeyInit, Mac};
     let key = root_key.derive(b"berth:sts:session-token");
-    let mut tag = [0u8; 32];
-    if let Ok(mut mac) = <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(key.as_ref()) {
-        mac.update(access_key_id.as_bytes());
-        tag.copy_from_slice(&mac.finalize().into_bytes());
-    }
+    let tag = berth_core::mac::hmac_sha256(key.as_ref(), access_key_id.as_bytes());
     let mut raw = Zeroizing::new(b"berth-session-v1:".to_vec());
     raw.extend_from_slice(access_key_id.as_bytes());
     raw.push(b':');
@@ -509,6 +504,17 @@ mod tests {
         assert_ne!(
             *session_token(&rk, "ASIA1"),
             *session_token(&RootKey::generate(), "ASIA1")
+        );
+    }
+
+    // Tokens are recomputed, never stored: the format and the MAC must not drift. The value
+    // was computed independently (root key 00 01 .. 1f).
+    #[test]
+    fn session_token_vector() {
+        let rk = RootKey::from_base64("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=").unwrap();
+        assert_eq!(
+            *session_token(&rk, "ASIAEXAMPLE"),
+            "YmVydGgtc2Vzc2lvbi12MTpBU0lBRVhBTVBMRTrcM+NrG1YQWW6Ztrtwlr4jqhVW9esZqCqQ84DQa2DwYw=="
         );
     }
 

@@ -1,15 +1,10 @@
 //! String to sign, signing key and signature.
 
-use hmac::{Hmac, KeyInit, Mac};
+use berth_core::mac::{hmac_sha256, hmac_sha256_joined_key};
 use sha2::{Digest, Sha256};
 use subtle::{Choice, ConstantTimeEq};
 
 use crate::{ALGORITHM, CredentialScope, SCOPE_TERMINATOR};
-
-type HmacSha256 = Hmac<Sha256>;
-
-/// SHA-256's block size: HMAC keys are hashed down to or zero-padded up to this length.
-const BLOCK: usize = 64;
 
 /// Lower-case hex SHA-256 of `data`.
 pub(crate) fn sha256_hex(data: &[u8]) -> String {
@@ -37,22 +32,6 @@ pub(crate) fn hex32(bytes: &[u8; 32]) -> [u8; 64] {
 }
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
-
-/// HMAC-SHA256 of `data` under `key`.
-pub(crate) fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
-    // HMAC first turns any key into one block: keys longer than a block are hashed, shorter
-    // ones are padded with zeros. Doing that here lets the fixed-size (infallible) constructor
-    // be used.
-    let mut block = [0u8; BLOCK];
-    if key.len() > BLOCK {
-        block[..32].copy_from_slice(&Sha256::digest(key));
-    } else {
-        block[..key.len()].copy_from_slice(key);
-    }
-    let mut mac = HmacSha256::new(&block.into());
-    mac.update(data);
-    mac.finalize().into_bytes().into()
-}
 
 /// Compares two signatures (hex strings) in constant time for strings of equal length; strings
 /// of different lengths are unequal. Case matters: signatures are lower-case hex.
@@ -93,10 +72,8 @@ pub fn string_to_sign(amz_date: &str, scope: &CredentialScope, canonical_request
 /// The signing key: `HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date), region), service),
 /// "aws4_request")`.
 pub fn signing_key(secret: &str, scope: &CredentialScope) -> [u8; 32] {
-    let mut initial = Vec::with_capacity(4 + secret.len());
-    initial.extend_from_slice(b"AWS4");
-    initial.extend_from_slice(secret.as_bytes());
-    let k_date = hmac_sha256(&initial, scope.date.as_bytes());
+    // The first key, "AWS4" + secret, is fed in two parts rather than built.
+    let k_date = hmac_sha256_joined_key(&[b"AWS4", secret.as_bytes()], scope.date.as_bytes());
     let k_region = hmac_sha256(&k_date, scope.region.as_bytes());
     let k_service = hmac_sha256(&k_region, scope.service.as_bytes());
     hmac_sha256(&k_service, SCOPE_TERMINATOR.as_bytes())
@@ -110,38 +87,6 @@ pub fn signature(signing_key: &[u8; 32], string_to_sign: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    // RFC 4231 test cases 1, 2 and 6 (the last has a key longer than a block).
-    #[test]
-    fn hmac_matches_rfc_4231() {
-        assert_eq!(
-            hex::encode(hmac_sha256(&[0x0b; 20], b"Hi There")),
-            "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"
-        );
-        assert_eq!(
-            hex::encode(hmac_sha256(b"Jefe", b"what do ya want for nothing?")),
-            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
-        );
-        assert_eq!(
-            hex::encode(hmac_sha256(
-                &[0xaa; 131],
-                b"Test Using Larger Than Block-Size Key - Hash Key First"
-            )),
-            "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"
-        );
-    }
-
-    #[test]
-    fn hmac_with_a_key_of_exactly_one_block() {
-        // A 64-byte key is used as is; one byte more gets hashed first.
-        let key = [0x5a; 64];
-        let longer = [0x5a; 65];
-        assert_ne!(hmac_sha256(&key, b"x"), hmac_sha256(&longer, b"x"));
-        assert_eq!(
-            hmac_sha256(&longer, b"x"),
-            hmac_sha256(&Sha256::digest(longer), b"x")
-        );
-    }
 
     #[test]
     fn hex_forms_agree() {

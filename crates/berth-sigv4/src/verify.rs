@@ -2,6 +2,7 @@
 
 use std::time::SystemTime;
 
+use berth_core::mac::hmac_sha256;
 use berth_core::time;
 use subtle::Choice;
 
@@ -9,9 +10,7 @@ use crate::auth::{MISSING_DATE_MESSAGE, missing_message, wrong_region_message};
 use crate::canonical::{
     PathMode, canonical_headers, canonical_query, canonical_uri, join_canonical,
 };
-use crate::crypto::{
-    hex32, hmac_sha256, sha256_hex, signatures_equal, signing_key, string_to_sign,
-};
+use crate::crypto::{hex32, sha256_hex, signatures_equal, signing_key, string_to_sign};
 use crate::{Authorization, MAX_CLOCK_SKEW, Request, SCOPE_TERMINATOR, SigV4Error};
 
 /// Verifies `req`'s signature as described by `auth` (usually from
