@@ -9,12 +9,13 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use berth_ecs::AgentTask;
 use berth_ecs::agent::AgentContainer;
+use berth_ecs::asm::{RegistryAuth, parse_secret};
 use serde_json::{Value, json};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::api::{ApiError, Credentials};
-use crate::asm::{self, RegistryAuth};
+use crate::asm;
 use crate::control::{ControlPlane, TaskControl};
 use crate::engine_auth::{EngineAuth, EngineAuthSource};
 use crate::runtime::{
@@ -22,6 +23,7 @@ use crate::runtime::{
     LABEL_INSTANCE, LABEL_LAUNCH_TYPE, LABEL_PAUSE, LABEL_TASK_ARN, LABEL_TASK_FAMILY,
     LABEL_TASK_REVISION, NetworkBinding, PortMapping, RuntimeError,
 };
+use crate::supervise::{Capacity, Event, Leftover, Orders, Running, Runs, supervise};
 
 /// The ECS agent's default time between SIGTERM and SIGKILL.
 pub const DEFAULT_STOP_TIMEOUT: Duration = Duration::from_secs(30);
@@ -417,7 +419,7 @@ pub async fn fetch_registry_auth<C: TaskControl>(
                 asm::service_error(id, &e.sdk_style())
             }
         })?;
-        let auth = asm::parse_secret(value.as_deref().map(String::as_str)).map_err(word)?;
+        let auth = parse_secret(value.as_deref().map(String::as_str)).map_err(word)?;
         out.insert(id.clone(), auth);
     }
     Ok(out)
@@ -982,11 +984,6 @@ impl<R: ContainerRuntime, C: TaskControl> TaskRun<R, C> {
     }
 }
 
-struct Running {
-    stop: watch::Sender<bool>,
-    handle: tokio::task::JoinHandle<()>,
-}
-
 /// The agent: one container instance on one runtime.
 pub struct Agent<R, C> {
     runtime: Arc<R>,
@@ -1104,85 +1101,87 @@ impl<R: ContainerRuntime, C: ControlPlane> Agent<R, C> {
             tracing::warn!(path = %f.display(), error = %e, "remembering the container instance");
         }
         tracing::info!(container_instance = %instance_arn, cluster = %self.cfg.cluster, external = self.cfg.external, "agent registered");
-        let mut running: HashMap<String, Running> = HashMap::new();
-        let mut finished: HashSet<String> = HashSet::new();
-        // Tasks whose run by this process is over (their containers should be gone).
-        let mut ran: HashSet<String> = HashSet::new();
-        let mut seq: Option<u64> = None;
-        let mut last_sweep = tokio::time::Instant::now();
-        loop {
-            let polled = tokio::select! {
-                _ = &mut shutdown => break,
-                p = self.control.poll(&self.cfg.cluster, &instance_arn, seq) => p,
-            };
-            running.retain(|arn, r| {
-                if r.handle.is_finished() {
-                    finished.insert(arn.clone());
-                    ran.insert(arn.clone());
-                    false
-                } else {
-                    true
-                }
-            });
-            if last_sweep.elapsed() >= SWEEP_INTERVAL {
-                last_sweep = tokio::time::Instant::now();
-                self.sweep(&instance_arn, &running, &ran).await;
-            }
-            let poll = match polled {
-                Ok(p) => p,
-                Err(e) => {
-                    tracing::warn!(error = %e, "poll failed");
-                    seq = None;
-                    tokio::select! {
-                        _ = &mut shutdown => break,
-                        _ = tokio::time::sleep(Duration::from_secs(2)) => continue,
-                    }
-                }
-            };
-            seq = Some(poll.seq);
-            for task in poll.tasks_to_start {
-                if running.contains_key(&task.task_arn) || finished.contains(&task.task_arn) {
-                    continue;
-                }
-                let arn = task.task_arn.clone();
-                tracing::info!(task = %arn, "starting task");
-                let (tx, rx) = watch::channel(false);
-                let run = TaskRun {
-                    runtime: self.runtime.clone(),
-                    control: self.control.clone(),
-                    cluster: self.cfg.cluster.clone(),
-                    instance_arn: instance_arn.clone(),
-                    task,
-                    engine_auth: self.cfg.engine_auth.current(),
-                    fargate: false,
-                };
-                let handle = tokio::spawn(run.run(rx));
-                running.insert(arn, Running { stop: tx, handle });
-            }
-            for order in poll.tasks_to_stop {
-                if let Some(r) = running.get(&order.task_arn) {
-                    if !*r.stop.borrow() {
-                        tracing::info!(task = %order.task_arn, "stopping task");
-                        let _ = r.stop.send(true);
-                    }
-                } else if finished.insert(order.task_arn.clone()) {
-                    // Not run by this agent process: containers left by an earlier run.
-                    let rt = self.runtime.clone();
-                    let control = self.control.clone();
-                    let cluster = self.cfg.cluster.clone();
-                    let instance = instance_arn.clone();
-                    tokio::spawn(async move {
-                        stop_leftover(rt, control, &cluster, Some(&instance), &order.task_arn)
-                            .await;
-                    });
-                }
-            }
-        }
-        tracing::info!("agent stopping; running containers are left to the next start");
-        for (_, r) in running {
-            r.handle.abort();
-        }
+        let capacity = Instance {
+            agent: &self,
+            instance_arn,
+            last_sweep: tokio::time::Instant::now(),
+        };
+        supervise(capacity, shutdown).await;
         Ok(())
+    }
+}
+
+/// The agent's registered container instance, as the capacity whose tasks it runs.
+struct Instance<'a, R, C> {
+    agent: &'a Agent<R, C>,
+    instance_arn: String,
+    last_sweep: tokio::time::Instant,
+}
+
+impl<R: ContainerRuntime, C: ControlPlane> Capacity for Instance<'_, R, C> {
+    type Runtime = R;
+    type Control = C;
+
+    const MIN_POLL_INTERVAL: Option<Duration> = None;
+
+    fn runtime(&self) -> &Arc<R> {
+        &self.agent.runtime
+    }
+
+    fn control(&self) -> &Arc<C> {
+        &self.agent.control
+    }
+
+    async fn poll(&self, seq: Option<u64>) -> Result<Orders, ApiError> {
+        let poll = self
+            .agent
+            .control
+            .poll(&self.agent.cfg.cluster, &self.instance_arn, seq)
+            .await?;
+        Ok(Orders {
+            seq: poll.seq,
+            tasks_to_start: poll.tasks_to_start,
+            tasks_to_stop: poll.tasks_to_stop.into_iter().map(|o| o.task_arn).collect(),
+        })
+    }
+
+    fn task_run(&self, task: AgentTask) -> TaskRun<R, C> {
+        TaskRun {
+            runtime: self.agent.runtime.clone(),
+            control: self.agent.control.clone(),
+            cluster: self.agent.cfg.cluster.clone(),
+            instance_arn: self.instance_arn.clone(),
+            task,
+            engine_auth: self.agent.cfg.engine_auth.current(),
+            fargate: false,
+        }
+    }
+
+    fn leftover(&self, _task_arn: &str) -> Leftover {
+        Leftover {
+            cluster: self.agent.cfg.cluster.clone(),
+            instance_arn: Some(self.instance_arn.clone()),
+        }
+    }
+
+    async fn after_poll(&mut self, runs: &Runs) {
+        if self.last_sweep.elapsed() >= SWEEP_INTERVAL {
+            self.last_sweep = tokio::time::Instant::now();
+            self.agent
+                .sweep(&self.instance_arn, &runs.running, &runs.ran)
+                .await;
+        }
+    }
+
+    fn log(&self, event: Event<'_>) {
+        match event {
+            Event::PollFailed(e) => tracing::warn!(error = %e, "poll failed"),
+            Event::Starting(task) => tracing::info!(task = %task, "starting task"),
+            Event::Stopping(task) => tracing::info!(task = %task, "stopping task"),
+            Event::ShuttingDown => {
+                tracing::info!("agent stopping; running containers are left to the next start");
+            }
+        }
     }
 }
 

@@ -1090,3 +1090,166 @@ async fn an_adopted_task_keeps_its_pause_container() {
         json!([{"privateIpv4Address": "172.30.0.9"}])
     );
 }
+
+/// A capacity whose polls answer from a script (then wait for ever), recording what the loop
+/// asks of it and says.
+struct Scripted {
+    runtime: Arc<FakeRuntime>,
+    control: Arc<FakeControl>,
+    script: Arc<Mutex<std::collections::VecDeque<Result<Orders, ApiError>>>>,
+    seqs: Arc<Mutex<Vec<Option<u64>>>>,
+    said: Arc<Mutex<Vec<String>>>,
+}
+
+impl Capacity for Scripted {
+    type Runtime = FakeRuntime;
+    type Control = FakeControl;
+
+    const MIN_POLL_INTERVAL: Option<Duration> = None;
+
+    fn runtime(&self) -> &Arc<FakeRuntime> {
+        &self.runtime
+    }
+
+    fn control(&self) -> &Arc<FakeControl> {
+        &self.control
+    }
+
+    async fn poll(&self, seq: Option<u64>) -> Result<Orders, ApiError> {
+        let n = {
+            let mut seqs = self.seqs.lock().unwrap();
+            seqs.push(seq);
+            seqs.len()
+        };
+        if n == 3 {
+            // The third poll answers once the first run's container is up.
+            while !self
+                .runtime
+                .lock()
+                .events
+                .iter()
+                .any(|e| e.starts_with("start "))
+            {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }
+        let next = self.script.lock().unwrap().pop_front();
+        match next {
+            Some(orders) => orders,
+            None => std::future::pending().await,
+        }
+    }
+
+    fn task_run(&self, task: AgentTask) -> TaskRun<FakeRuntime, FakeControl> {
+        TaskRun {
+            runtime: self.runtime.clone(),
+            control: self.control.clone(),
+            cluster: "c1".into(),
+            instance_arn: "arn:ci".into(),
+            task,
+            engine_auth: Arc::new(EngineAuth::default()),
+            fargate: false,
+        }
+    }
+
+    fn leftover(&self, _task_arn: &str) -> Leftover {
+        Leftover {
+            cluster: "c1".into(),
+            instance_arn: Some("arn:ci".into()),
+        }
+    }
+
+    async fn after_poll(&mut self, _runs: &Runs) {}
+
+    fn log(&self, event: Event<'_>) {
+        let said = match event {
+            Event::PollFailed(e) => format!("poll failed: {e}"),
+            Event::Starting(task) => format!("starting {task}"),
+            Event::Stopping(task) => format!("stopping {task}"),
+            Event::ShuttingDown => "shutting down".into(),
+        };
+        self.said.lock().unwrap().push(said);
+    }
+}
+
+/// The one supervise loop: a failed poll is retried without a cursor; a task is run once
+/// however often the (level-triggered) poll names it; a stop order stops its run; a task this
+/// process does not run has its leftovers stopped and is reported STOPPED; shutdown ends it.
+#[tokio::test(start_paused = true)]
+async fn the_supervise_loop_starts_once_stops_and_clears_leftovers() {
+    const OTHER: &str = "arn:aws:ecs:us-east-1:000000000000:task/c1/fedcba9876543210";
+    let runtime = Arc::new(FakeRuntime::default());
+    let control = Arc::new(FakeControl::default());
+    let app = || {
+        task(
+            json!([container("app", &["sleep", "60"], true, None)]),
+            false,
+        )
+    };
+    let orders = |seq, start: Vec<AgentTask>, stop: &[&str]| {
+        Ok(Orders {
+            seq,
+            tasks_to_start: start,
+            tasks_to_stop: stop.iter().map(|s| s.to_string()).collect(),
+        })
+    };
+    let script = std::collections::VecDeque::from([
+        Err(ApiError::Transport("refused".into())),
+        orders(1, vec![app()], &[]),
+        orders(2, vec![app()], &[TASK_ARN]),
+        orders(3, vec![], &[TASK_ARN, OTHER]),
+    ]);
+    let scripted = Scripted {
+        runtime: runtime.clone(),
+        control: control.clone(),
+        script: Arc::new(Mutex::new(script)),
+        seqs: Arc::default(),
+        said: Arc::default(),
+    };
+    let (seqs, said) = (scripted.seqs.clone(), scripted.said.clone());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let loop_ = tokio::spawn(supervise(scripted, async move {
+        let _ = stopped.await;
+    }));
+    let stopped_tasks = || -> Vec<String> {
+        control
+            .task_changes
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|c| c["status"] == "STOPPED")
+            .map(|c| c["task"].as_str().unwrap_or_default().to_string())
+            .collect()
+    };
+    tokio::time::timeout(Duration::from_secs(60), async {
+        while stopped_tasks().len() < 2 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .unwrap();
+    stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(5), loop_)
+        .await
+        .unwrap()
+        .unwrap();
+
+    let mut tasks = stopped_tasks();
+    tasks.sort();
+    assert_eq!(tasks, [TASK_ARN.to_string(), OTHER.to_string()]);
+    assert_eq!(runtime.lock().specs.len(), 1, "one run, one container");
+    assert_eq!(runtime.lock().stops.len(), 1);
+    assert_eq!(
+        *seqs.lock().unwrap(),
+        [None, None, Some(1), Some(2), Some(3)]
+    );
+    assert_eq!(
+        *said.lock().unwrap(),
+        [
+            "poll failed: refused".to_string(),
+            format!("starting {TASK_ARN}"),
+            format!("stopping {TASK_ARN}"),
+            "shutting down".to_string(),
+        ]
+    );
+}

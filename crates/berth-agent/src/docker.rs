@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use base64::Engine;
+use berth_ecs::asm::RegistryAuth;
 use bollard::Docker;
 use bollard::models::{
     ContainerCreateBody, EndpointSettings, HostConfig, NetworkCreateRequest, NetworkingConfig,
@@ -29,7 +30,6 @@ use hyper::body::Bytes;
 use serde_json::Value;
 use zeroize::Zeroizing;
 
-use crate::asm::RegistryAuth;
 use crate::http::send_on_with;
 use crate::progress::{Lines, LogObserver, PullObserver, PullTracker};
 use crate::runtime::{

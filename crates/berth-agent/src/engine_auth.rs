@@ -23,10 +23,9 @@ use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use base64::Engine;
+use berth_ecs::asm::RegistryAuth;
 use serde_json::Value;
 use zeroize::Zeroizing;
-
-use crate::asm::RegistryAuth;
 
 /// Docker Hub's key in these maps.
 const DOCKER_HUB_KEY: &str = "index.docker.io/v1/";

@@ -15,19 +15,18 @@
 //! - failures read like Fargate's (`ResourceInitializationError: unable to pull secrets or
 //!   registry auth: ...`, `CannotPullContainerError: ...`).
 
-use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use berth_ecs::AgentTask;
-use tokio::sync::watch;
 
-use crate::agent::{TaskRun, stop_leftover};
+use crate::agent::TaskRun;
 use crate::api::ApiError;
 use crate::control::TaskControl;
 use crate::engine_auth::EngineAuth;
 use crate::runtime::ContainerRuntime;
+use crate::supervise::{Capacity, Event, Leftover, Orders, Runs, supervise};
 
 /// The shortest time between two polls.
 const MIN_POLL_INTERVAL: Duration = Duration::from_millis(100);
@@ -58,11 +57,6 @@ fn cluster_name(cluster_arn: &str) -> &str {
     cluster_arn.rsplit('/').next().unwrap_or(cluster_arn)
 }
 
-struct Running {
-    stop: watch::Sender<bool>,
-    handle: tokio::task::JoinHandle<()>,
-}
-
 /// berth's Fargate capacity on one container runtime.
 pub struct FargateRunner<R, C> {
     runtime: Arc<R>,
@@ -77,91 +71,72 @@ impl<R: ContainerRuntime, C: FargateControl> FargateRunner<R, C> {
     /// Polls and runs Fargate tasks until `shutdown` completes. Running containers are left
     /// running on shutdown; the next start adopts them (found by the task's label).
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
-        tokio::pin!(shutdown);
         tracing::info!("fargate capacity ready");
-        let mut running: HashMap<String, Running> = HashMap::new();
-        let mut finished: HashSet<String> = HashSet::new();
-        let mut seq: Option<u64> = None;
-        let mut last_poll: Option<tokio::time::Instant> = None;
-        loop {
-            // At most one poll per MIN_POLL_INTERVAL: every ECS change anywhere wakes the poll,
-            // and a busy server should not have the runner rescan after each one.
-            if let Some(at) = last_poll {
-                tokio::select! {
-                    _ = &mut shutdown => break,
-                    _ = tokio::time::sleep_until(at + MIN_POLL_INTERVAL) => {}
-                }
-            }
-            last_poll = Some(tokio::time::Instant::now());
-            let polled = tokio::select! {
-                _ = &mut shutdown => break,
-                p = self.control.poll(seq) => p,
-            };
-            running.retain(|arn, r| {
-                if r.handle.is_finished() {
-                    finished.insert(arn.clone());
-                    false
-                } else {
-                    true
-                }
-            });
-            let work = match polled {
-                Ok(w) => w,
-                Err(e) => {
-                    tracing::warn!(error = %e, "fargate poll failed");
-                    seq = None;
-                    tokio::select! {
-                        _ = &mut shutdown => break,
-                        _ = tokio::time::sleep(Duration::from_secs(2)) => continue,
-                    }
-                }
-            };
-            seq = Some(work.seq);
-            for task in work.tasks_to_start {
-                if running.contains_key(&task.task_arn) || finished.contains(&task.task_arn) {
-                    continue;
-                }
-                let arn = task.task_arn.clone();
-                tracing::info!(task = %arn, "starting fargate task");
-                let (tx, rx) = watch::channel(false);
-                let run = TaskRun {
-                    runtime: self.runtime.clone(),
-                    control: self.control.clone(),
-                    cluster: cluster_name(&task.cluster_arn).to_string(),
-                    instance_arn: String::new(),
-                    task,
-                    // ECS_ENGINE_AUTH_* never applies to Fargate tasks.
-                    engine_auth: Arc::new(EngineAuth::default()),
-                    fargate: true,
-                };
-                let handle = tokio::spawn(run.run(rx));
-                running.insert(arn, Running { stop: tx, handle });
-            }
-            for task_arn in work.tasks_to_stop {
-                if let Some(r) = running.get(&task_arn) {
-                    if !*r.stop.borrow() {
-                        tracing::info!(task = %task_arn, "stopping fargate task");
-                        let _ = r.stop.send(true);
-                    }
-                } else if finished.insert(task_arn.clone()) {
-                    // Not run by this process: containers left by an earlier run.
-                    let rt = self.runtime.clone();
-                    let control = self.control.clone();
-                    let cluster = task_arn
-                        .split(":task/")
-                        .nth(1)
-                        .and_then(|r| r.split('/').next())
-                        .unwrap_or("default")
-                        .to_string();
-                    tokio::spawn(async move {
-                        stop_leftover(rt, control, &cluster, None, &task_arn).await;
-                    });
-                }
-            }
+        supervise(self, shutdown).await;
+    }
+}
+
+impl<R: ContainerRuntime, C: FargateControl> Capacity for FargateRunner<R, C> {
+    type Runtime = R;
+    type Control = C;
+
+    // At most one poll per interval: every ECS change anywhere wakes the poll, and a busy
+    // server should not have the runner rescan after each one.
+    const MIN_POLL_INTERVAL: Option<Duration> = Some(MIN_POLL_INTERVAL);
+
+    fn runtime(&self) -> &Arc<R> {
+        &self.runtime
+    }
+
+    fn control(&self) -> &Arc<C> {
+        &self.control
+    }
+
+    async fn poll(&self, seq: Option<u64>) -> Result<Orders, ApiError> {
+        let work = self.control.poll(seq).await?;
+        Ok(Orders {
+            seq: work.seq,
+            tasks_to_start: work.tasks_to_start,
+            tasks_to_stop: work.tasks_to_stop,
+        })
+    }
+
+    fn task_run(&self, task: AgentTask) -> TaskRun<R, C> {
+        TaskRun {
+            runtime: self.runtime.clone(),
+            control: self.control.clone(),
+            cluster: cluster_name(&task.cluster_arn).to_string(),
+            instance_arn: String::new(),
+            task,
+            // ECS_ENGINE_AUTH_* never applies to Fargate tasks.
+            engine_auth: Arc::new(EngineAuth::default()),
+            fargate: true,
         }
-        tracing::info!("fargate capacity stopping; running containers are left to the next start");
-        for (_, r) in running {
-            r.handle.abort();
+    }
+
+    fn leftover(&self, task_arn: &str) -> Leftover {
+        let cluster = task_arn
+            .split(":task/")
+            .nth(1)
+            .and_then(|r| r.split('/').next())
+            .unwrap_or("default")
+            .to_string();
+        Leftover {
+            cluster,
+            instance_arn: None,
+        }
+    }
+
+    async fn after_poll(&mut self, _runs: &Runs) {}
+
+    fn log(&self, event: Event<'_>) {
+        match event {
+            Event::PollFailed(e) => tracing::warn!(error = %e, "fargate poll failed"),
+            Event::Starting(task) => tracing::info!(task = %task, "starting fargate task"),
+            Event::Stopping(task) => tracing::info!(task = %task, "stopping fargate task"),
+            Event::ShuttingDown => tracing::info!(
+                "fargate capacity stopping; running containers are left to the next start"
+            ),
         }
     }
 }

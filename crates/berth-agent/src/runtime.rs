@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::time::Duration;
 
-use crate::asm::RegistryAuth;
+use berth_ecs::asm::RegistryAuth;
 
 /// Labels that tie a container to its task, as the ECS agent sets them.
 pub const LABEL_TASK_ARN: &str = "com.amazonaws.ecs.task-arn";

@@ -901,8 +901,8 @@ impl<'a> Doctor<'a> {
         };
         let shape = "{\"username\": \"...\", \"password\": \"...\"}";
         let parsed = match &value {
-            SecretValue::String(s) => berth_agent::asm::parse_secret(Some(s.as_str())),
-            SecretValue::Binary(_) => berth_agent::asm::parse_secret(None),
+            SecretValue::String(s) => berth_ecs::asm::parse_secret(Some(s.as_str())),
+            SecretValue::Binary(_) => berth_ecs::asm::parse_secret(None),
         };
         match parsed {
             Ok(auth) => {
@@ -917,13 +917,13 @@ impl<'a> Doctor<'a> {
             }
             Err(msg) => {
                 let field = match msg {
-                    m if m == berth_agent::asm::EMPTY_USERNAME => {
+                    m if m == berth_ecs::asm::EMPTY_USERNAME => {
                         "the secret has no non-empty string \"username\" field".to_string()
                     }
-                    m if m == berth_agent::asm::EMPTY_PASSWORD => {
+                    m if m == berth_ecs::asm::EMPTY_PASSWORD => {
                         "the secret has no non-empty string \"password\" field".to_string()
                     }
-                    m if m == berth_agent::asm::EMPTY_VALUE => {
+                    m if m == berth_ecs::asm::EMPTY_VALUE => {
                         "the secret has no SecretString (empty or binary)".to_string()
                     }
                     _ => "the secret is not a JSON object of strings".to_string(),

@@ -1,21 +1,41 @@
 //! `--registry-check`: a real `GET /v2/` against the image's registry with the secret's
 //! credentials (Basic, and the Bearer-token flow when the registry asks for it).
 //!
-//! As Docker does: https first, with the machine's trusted certificates (rustls with the system
-//! store; `SSL_CERT_FILE` / `SSL_CERT_DIR` add to it); plain http only as a fallback for the
-//! registries Docker treats as insecure by default, 127.0.0.0/8 and localhost.
+//! As Docker does: https first, with the machine's trusted certificates (rustls on the `ring`
+//! provider with the system store read by rustls-native-certs; `SSL_CERT_FILE` /
+//! `SSL_CERT_DIR` name another); plain http only as a fallback for the registries Docker
+//! treats as insecure by default, 127.0.0.0/8 and localhost. The HTTP client is ureq: no proxy,
+//! no redirect followed, no connection kept, 5 s for the connection and for each read and
+//! write.
 
-use std::io::{Read, Write};
-use std::net::{TcpStream, ToSocketAddrs};
+use std::io::ErrorKind;
+use std::net::ToSocketAddrs;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use base64::Engine;
-use berth_agent::asm::RegistryAuth;
+use berth_ecs::asm::RegistryAuth;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use ureq::tls::{Certificate, RootCerts, TlsConfig, TlsProvider};
 
 use crate::{CheckKind, CheckResult};
 
 const TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The log target under which the HTTP client traces every byte it sends and receives, the
+/// `Authorization` header and the registry's token included.
+const WIRE_TRACE: &str = "ureq_proto::util";
+
+/// What is said when https cannot be tried at all.
+const NO_TRUSTED_ROOTS: &str =
+    "no trusted certificates found on this machine (install ca-certificates or set SSL_CERT_FILE)";
+
+/// A query value keeps RFC 3986's unreserved characters; every other byte is escaped.
+const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
 
 /// The registry host of an image reference, as Docker reads it.
 pub fn registry_host(image: &str) -> String {
@@ -52,53 +72,145 @@ enum Scheme {
     Https,
 }
 
-struct Response {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Response {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+impl Scheme {
+    fn as_str(self) -> &'static str {
+        match self {
+            Scheme::Http => "http",
+            Scheme::Https => "https",
+        }
     }
 }
 
-/// The TLS client settings: the machine's trusted roots, built once.
-fn tls_config() -> Result<Arc<rustls::ClientConfig>, String> {
-    static CONFIG: OnceLock<Result<Arc<rustls::ClientConfig>, String>> = OnceLock::new();
-    CONFIG
-        .get_or_init(|| {
-            let mut roots = rustls::RootCertStore::empty();
-            let found = rustls_native_certs::load_native_certs();
-            for cert in found.certs {
-                // A certificate the store cannot use is skipped, as a browser would.
-                let _ = roots.add(cert);
-            }
-            if roots.is_empty() {
-                return Err("no trusted certificates found on this machine (install ca-certificates or set SSL_CERT_FILE)".into());
-            }
-            let provider = Arc::new(rustls::crypto::ring::default_provider());
-            let config = rustls::ClientConfig::builder_with_provider(provider)
-                .with_safe_default_protocol_versions()
-                .map_err(|e| e.to_string())?
-                .with_root_certificates(roots)
-                .with_no_client_auth();
-            Ok(Arc::new(config))
-        })
-        .clone()
+/// What the checks read of an answer.
+struct Response {
+    status: u16,
+    www_authenticate: Option<String>,
+    body: Vec<u8>,
 }
 
-/// One `GET` over HTTP/1.1 (`Connection: close`), on TLS for https.
+/// The machine's trusted root certificates, read once. A certificate rustls cannot use is
+/// skipped, as a browser would.
+fn trusted_roots() -> &'static [Certificate<'static>] {
+    static ROOTS: OnceLock<Vec<Certificate<'static>>> = OnceLock::new();
+    ROOTS.get_or_init(|| {
+        let mut usable = rustls::RootCertStore::empty();
+        rustls_native_certs::load_native_certs()
+            .certs
+            .into_iter()
+            .filter(|cert| usable.add(cert.clone()).is_ok())
+            .map(|cert| Certificate::from_der(cert.as_ref()).to_owned())
+            .collect()
+    })
+}
+
+/// The HTTP client, built once: rustls on `ring` with the machine's roots; statuses are
+/// answers, not errors.
+fn client() -> &'static ureq::Agent {
+    static CLIENT: OnceLock<ureq::Agent> = OnceLock::new();
+    CLIENT.get_or_init(|| {
+        let tls = TlsConfig::builder()
+            .provider(TlsProvider::Rustls)
+            .unversioned_rustls_crypto_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .root_certs(RootCerts::new_with_certs(trusted_roots()))
+            .build();
+        ureq::Agent::config_builder()
+            .tls_config(tls)
+            .proxy(None)
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .max_idle_connections(0)
+            .max_idle_connections_per_host(0)
+            .user_agent("berth-doctor")
+            .accept("application/json")
+            .timeout_connect(Some(TIMEOUT))
+            .timeout_per_read(Some(TIMEOUT))
+            .timeout_per_write(Some(TIMEOUT))
+            .build()
+            .into()
+    })
+}
+
+/// One `GET`, on TLS for https.
 fn get(
     scheme: Scheme,
     host: &str,
     path: &str,
     authorization: Option<&str>,
 ) -> Result<Response, String> {
+    if scheme == Scheme::Https && trusted_roots().is_empty() {
+        return Err(NO_TRUSTED_ROOTS.into());
+    }
+    let mut request = client().get(format!("{}://{host}{path}", scheme.as_str()));
+    if let Some(a) = authorization {
+        request = request.header("Authorization", a);
+    }
+    let mut response = request.call().map_err(|e| failure(scheme, host, e))?;
+    let www_authenticate = response
+        .headers()
+        .get("www-authenticate")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let body = response
+        .body_mut()
+        .read_to_vec()
+        .map_err(|e| failure(scheme, host, e))?;
+    Ok(Response {
+        status: response.status().as_u16(),
+        www_authenticate,
+        body,
+    })
+}
+
+/// What a failed exchange with `host` is reported as: the step that failed (resolving,
+/// connecting, talking, which includes the TLS handshake, or reading) and the cause.
+fn failure(scheme: Scheme, host: &str, e: ureq::Error) -> String {
+    use ureq::Timeout;
+    match e {
+        ureq::Error::HostNotFound => format!("cannot resolve {host}"),
+        ureq::Error::BadUri(e) => format!("cannot resolve {host}: {e}"),
+        ureq::Error::Http(e) => format!("cannot talk to {host}: {e}"),
+        ureq::Error::Timeout(Timeout::Resolve) => format!("cannot resolve {host}: timed out"),
+        ureq::Error::Timeout(Timeout::Connect) => {
+            format!("cannot connect to {host}: connection timed out")
+        }
+        ureq::Error::Timeout(Timeout::PerWrite | Timeout::SendRequest | Timeout::SendBody) => {
+            format!("cannot talk to {host}: timed out")
+        }
+        ureq::Error::Timeout(_) => format!("cannot read from {host}: timed out"),
+        ureq::Error::Tls(e) => format!("{host} is not a name TLS can check: {e}"),
+        ureq::Error::Rustls(e) => format!("cannot talk to {host}: {e}"),
+        ureq::Error::Io(e) => io_failure(scheme, host, e),
+        ureq::Error::Protocol(_) | ureq::Error::LargeResponseHeader(..) => {
+            format!("{host} did not answer HTTP")
+        }
+        e => format!("cannot talk to {host}: {e}"),
+    }
+}
+
+fn io_failure(scheme: Scheme, host: &str, e: std::io::Error) -> String {
+    // The TLS handshake's failures come wrapped in an I/O error.
+    if let Some(tls) = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+        return format!("cannot talk to {host}: {tls}");
+    }
+    match e.kind() {
+        ErrorKind::ConnectionRefused
+        | ErrorKind::HostUnreachable
+        | ErrorKind::NetworkUnreachable
+        | ErrorKind::NetworkDown
+        | ErrorKind::AddrNotAvailable => format!("cannot connect to {host}: {e}"),
+        ErrorKind::BrokenPipe => format!("cannot talk to {host}: {e}"),
+        _ => {
+            // A name that does not resolve is an I/O error too: the lookup, asked again, tells.
+            if let Err(lookup) = resolve(scheme, host) {
+                return format!("cannot resolve {host}: {lookup}");
+            }
+            format!("cannot read from {host}: {e}")
+        }
+    }
+}
+
+/// Looks `host` up (with the scheme's port when it names none).
+fn resolve(scheme: Scheme, host: &str) -> std::io::Result<()> {
     let target = if host.contains(':') && !host.ends_with(']') {
         host.to_string()
     } else {
@@ -107,89 +219,10 @@ fn get(
             Scheme::Https => format!("{host}:443"),
         }
     };
-    let addr = target
-        .to_socket_addrs()
-        .map_err(|e| format!("cannot resolve {host}: {e}"))?
-        .next()
-        .ok_or_else(|| format!("cannot resolve {host}"))?;
-    let tcp = TcpStream::connect_timeout(&addr, TIMEOUT)
-        .map_err(|e| format!("cannot connect to {host}: {e}"))?;
-    tcp.set_read_timeout(Some(TIMEOUT))
-        .map_err(|e| e.to_string())?;
-    tcp.set_write_timeout(Some(TIMEOUT))
-        .map_err(|e| e.to_string())?;
-    let mut req = format!(
-        "GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: berth-doctor\r\nAccept: application/json\r\nConnection: close\r\n"
-    );
-    if let Some(a) = authorization {
-        req.push_str(&format!("Authorization: {a}\r\n"));
+    match target.to_socket_addrs()?.next() {
+        Some(_) => Ok(()),
+        None => Err(std::io::Error::new(ErrorKind::NotFound, "no address found")),
     }
-    req.push_str("\r\n");
-    let raw = match scheme {
-        Scheme::Http => exchange(tcp, req.as_bytes(), host)?,
-        Scheme::Https => {
-            let name = rustls::pki_types::ServerName::try_from(host_name(host).to_string())
-                .map_err(|e| format!("{host} is not a name TLS can check: {e}"))?;
-            let conn = rustls::ClientConnection::new(tls_config()?, name)
-                .map_err(|e| format!("tls: {e}"))?;
-            exchange(rustls::StreamOwned::new(conn, tcp), req.as_bytes(), host)?
-        }
-    };
-    parse_response(&raw).ok_or_else(|| format!("{host} did not answer HTTP"))
-}
-
-/// Writes `req` and reads until the server closes.
-fn exchange(mut s: impl Read + Write, req: &[u8], host: &str) -> Result<Vec<u8>, String> {
-    s.write_all(req)
-        .and_then(|()| s.flush())
-        .map_err(|e| format!("cannot talk to {host}: {e}"))?;
-    let mut raw = Vec::new();
-    match s.read_to_end(&mut raw) {
-        Ok(_) => Ok(raw),
-        // A server that closes without TLS close_notify after a whole answer.
-        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof && !raw.is_empty() => Ok(raw),
-        Err(e) => Err(format!("cannot read from {host}: {e}")),
-    }
-}
-
-fn parse_response(raw: &[u8]) -> Option<Response> {
-    let end = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
-    let head = std::str::from_utf8(&raw[..end]).ok()?;
-    let mut lines = head.split("\r\n");
-    let status = lines.next()?.split_whitespace().nth(1)?.parse().ok()?;
-    let headers = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-        .collect::<Vec<_>>();
-    let mut body = raw[end + 4..].to_vec();
-    let chunked = headers.iter().any(|(k, v)| {
-        k.eq_ignore_ascii_case("transfer-encoding") && v.eq_ignore_ascii_case("chunked")
-    });
-    if chunked {
-        body = dechunk(&body);
-    }
-    Some(Response {
-        status,
-        headers,
-        body,
-    })
-}
-
-fn dechunk(mut data: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    while let Some(eol) = data.windows(2).position(|w| w == b"\r\n") {
-        let size = std::str::from_utf8(&data[..eol])
-            .ok()
-            .and_then(|s| usize::from_str_radix(s.split(';').next().unwrap_or("").trim(), 16).ok())
-            .unwrap_or(0);
-        data = &data[eol + 2..];
-        if size == 0 || size > data.len() {
-            break;
-        }
-        out.extend_from_slice(&data[..size]);
-        data = data.get(size + 2..).unwrap_or_default();
-    }
-    out
 }
 
 /// The parameters of `WWW-Authenticate: Bearer realm="...",service="...",scope="..."`.
@@ -217,17 +250,6 @@ pub fn bearer_challenge(header: &str) -> Option<Vec<(String, String)>> {
     Some(out)
 }
 
-fn encode_query(v: &str) -> String {
-    v.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 enum Outcome {
     Accepted,
     Refused,
@@ -252,7 +274,7 @@ fn try_credentials(scheme: Scheme, host: &str, auth: &RegistryAuth) -> Outcome {
         401 => {}
         s => return Outcome::Error(format!("the registry answered HTTP {s} to GET /v2/")),
     }
-    let Some(params) = first.header("www-authenticate").and_then(bearer_challenge) else {
+    let Some(params) = first.www_authenticate.as_deref().and_then(bearer_challenge) else {
         return Outcome::Refused;
     };
     let param = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
@@ -275,7 +297,7 @@ fn try_credentials(scheme: Scheme, host: &str, auth: &RegistryAuth) -> Outcome {
     let mut query = Vec::new();
     for k in ["service", "scope"] {
         if let Some(v) = param(k) {
-            query.push(format!("{k}={}", encode_query(&v)));
+            query.push(format!("{k}={}", utf8_percent_encode(&v, QUERY_VALUE)));
         }
     }
     let path = if query.is_empty() {
@@ -324,6 +346,17 @@ pub fn check(container: &str, image: &str, auth: &RegistryAuth) -> CheckResult {
         reason: String::new(),
         fix: None,
     };
+    // Credentials are never logged: not with the client's wire trace on.
+    if log::log_enabled!(target: WIRE_TRACE, log::Level::Trace) {
+        return CheckResult {
+            ok: false,
+            reason: format!(
+                "not run: with trace logging on for {WIRE_TRACE}, the credentials would be logged"
+            ),
+            fix: Some("run the doctor with RUST_LOG below trace for ureq_proto (e.g. RUST_LOG=trace,ureq_proto=debug)".into()),
+            ..base
+        };
+    }
     // https first; plain http for Docker's default insecure registries when https fails.
     let mut outcome = try_credentials(Scheme::Https, &host, auth);
     if let Outcome::Error(https) = &outcome
@@ -361,6 +394,8 @@ pub fn check(container: &str, image: &str, auth: &RegistryAuth) -> CheckResult {
 mod tests {
     #![allow(clippy::unwrap_used)]
 
+    use std::io::{Read, Write};
+
     use super::*;
 
     #[test]
@@ -383,12 +418,56 @@ mod tests {
         assert!(bearer_challenge(r#"Basic realm="x""#).is_none());
     }
 
+    /// A server that answers one request with `answer`.
+    fn answering(answer: &'static [u8]) -> (String, std::thread::JoinHandle<()>) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let host = listener.local_addr().unwrap().to_string();
+        let handle = std::thread::spawn(move || {
+            let (mut conn, _) = listener.accept().unwrap();
+            read_head(&mut conn);
+            conn.write_all(answer).unwrap();
+        });
+        (host, handle)
+    }
+
+    /// Reads a request's head (or a TLS ClientHello's first bytes).
+    fn read_head(conn: &mut std::net::TcpStream) -> Vec<u8> {
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 1024];
+        while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = conn.read(&mut chunk).unwrap();
+            if n == 0 {
+                break;
+            }
+            buf.extend_from_slice(&chunk[..n]);
+            if buf[0] == 0x16 {
+                break; // a TLS ClientHello
+            }
+        }
+        buf
+    }
+
     #[test]
     fn responses() {
-        let r = parse_response(b"HTTP/1.1 401 Unauthorized\r\nWww-Authenticate: Basic realm=\"r\"\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n").unwrap();
+        let (host, h) = answering(
+            b"HTTP/1.1 401 Unauthorized\r\nWww-Authenticate: Basic realm=\"r\"\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+        );
+        let r = get(Scheme::Http, &host, "/v2/", None).unwrap();
+        h.join().unwrap();
         assert_eq!(r.status, 401);
-        assert_eq!(r.header("www-authenticate"), Some("Basic realm=\"r\""));
+        assert_eq!(r.www_authenticate.as_deref(), Some("Basic realm=\"r\""));
         assert_eq!(r.body, b"abc");
+        // A redirect is an answer, not followed.
+        let (host, h) = answering(
+            b"HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:1/v2/\r\nContent-Length: 0\r\n\r\n",
+        );
+        assert_eq!(get(Scheme::Http, &host, "/v2/", None).unwrap().status, 302);
+        h.join().unwrap();
+        // Whatever is not HTTP.
+        let (host, h) = answering(b"SSH-2.0-OpenSSH_9.2\r\n\r\n");
+        let e = get(Scheme::Http, &host, "/v2/", None).err().unwrap();
+        h.join().unwrap();
+        assert_eq!(e, format!("{host} did not answer HTTP"));
     }
 
     /// A registry that wants a bearer token from its own token service, which takes Basic.
@@ -405,18 +484,7 @@ mod tests {
                 let Ok((mut conn, _)) = listener.accept() else {
                     return;
                 };
-                let mut buf = Vec::new();
-                let mut chunk = [0u8; 1024];
-                while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
-                    let n = conn.read(&mut chunk).unwrap();
-                    if n == 0 {
-                        break;
-                    }
-                    buf.extend_from_slice(&chunk[..n]);
-                    if buf[0] == 0x16 {
-                        break; // a TLS ClientHello: answered as a plain-http server does
-                    }
-                }
+                let buf = read_head(&mut conn);
                 if buf.first() == Some(&0x16) {
                     conn.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
                         .unwrap();
@@ -425,13 +493,16 @@ mod tests {
                 let req = String::from_utf8_lossy(&buf).to_string();
                 let auth = req
                     .lines()
-                    .find_map(|l| l.strip_prefix("Authorization: "))
+                    .find_map(|l| {
+                        let (name, value) = l.split_once(':')?;
+                        name.eq_ignore_ascii_case("authorization").then_some(value)
+                    })
                     .unwrap_or("")
                     .trim()
                     .to_string();
                 let resp = if req.starts_with("GET /token?service=reg&scope=") {
                     if auth == good {
-                        "HTTP/1.1 200 OK\r\nContent-Length: 15\r\n\r\n{\"token\":\"t1\"}"
+                        "HTTP/1.1 200 OK\r\nContent-Length: 14\r\n\r\n{\"token\":\"t1\"}"
                             .to_string()
                     } else {
                         "HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n".to_string()

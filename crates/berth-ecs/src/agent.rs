@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::model::ContainerDefinition;
-use crate::task::StoredTask;
+use crate::records::StoredTask;
 
 /// How a container's image pull is authenticated (`type` `asm`: a Secrets Manager secret).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -107,7 +107,8 @@ pub struct AgentPoll {
 }
 
 /// Puts the execution role's temporary credentials into a task's payload. The control plane
-/// calls this after assuming the task's execution role (R4); the credentials are never stored.
+/// calls this after assuming the task's execution role as the ECS tasks service (so the role's
+/// trust policy decides); the credentials are never stored.
 /// Returns false (and leaves the task alone) when they are not for the task's execution role.
 pub fn attach_execution_role_credentials(task: &mut AgentTask, creds: RoleCredentials) -> bool {
     if task.execution_role_arn.as_deref() != Some(creds.role_arn.as_str()) {
@@ -117,7 +118,8 @@ pub fn attach_execution_role_credentials(task: &mut AgentTask, creds: RoleCreden
     true
 }
 
-/// The region of a secret reference: from its ARN, else the task's own (R2).
+/// The region a secret is fetched from: the one in its ARN; a secret named without an ARN
+/// lives in the task's own region.
 pub fn secret_region(credentials_parameter: &str, task_region: &str) -> String {
     let mut parts = credentials_parameter.splitn(6, ':');
     match (parts.next(), parts.nth(2)) {

@@ -3,16 +3,40 @@
 use berth_store::{StoreExt, Tx, get_json, put_json, scan_json};
 use serde_json::Value;
 
-use crate::instance::StoredInstance;
+use crate::ecs::{DEFAULT_CLUSTER, Ecs, page};
+use crate::error::EcsError;
 use crate::lifecycle::TaskStatus;
-use crate::task::StoredTask;
-use crate::{
-    Cluster, DEFAULT_CLUSTER, Ecs, EcsError, Failure, StoredCluster, T_CLUSTERS, T_INSTANCES,
-    T_TASKS, Tag, page, taskdef,
-};
+use crate::model::{Cluster, Failure, Tag};
+use crate::records::{StoredCluster, StoredInstance, StoredTask, T_CLUSTERS, T_INSTANCES, T_TASKS};
+use crate::taskdef;
 
 impl Ecs<'_> {
-    pub(crate) fn put_new_cluster(
+    /// The ACTIVE cluster `name` inside a transaction.
+    pub(crate) fn active_cluster(&self, tx: &dyn Tx, name: &str) -> Result<Cluster, EcsError> {
+        let key = format!("{}{name}", self.scope());
+        match get_json::<StoredCluster>(tx, T_CLUSTERS, &key)? {
+            Some(c) if c.cluster.status == "ACTIVE" => Ok(c.cluster),
+            _ => Err(EcsError::ClusterNotFound),
+        }
+    }
+
+    /// Like [`Ecs::active_cluster`], but makes the `default` cluster when a call that names no
+    /// cluster (or names `default`) finds none, as AWS does on first use.
+    pub(crate) fn cluster_or_default(
+        &self,
+        tx: &dyn Tx,
+        name: &str,
+        now: u64,
+    ) -> Result<Cluster, EcsError> {
+        match self.active_cluster(tx, name) {
+            Err(EcsError::ClusterNotFound) if name == DEFAULT_CLUSTER => {
+                self.put_new_cluster(tx, name, Vec::new(), Vec::new(), None, now)
+            }
+            other => other,
+        }
+    }
+
+    fn put_new_cluster(
         &self,
         tx: &dyn Tx,
         name: &str,

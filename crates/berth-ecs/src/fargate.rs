@@ -12,9 +12,9 @@
 use berth_store::{Store, StoreExt, put_json, scan_json};
 
 use crate::agent::{self, AgentTask};
+use crate::error::EcsError;
 use crate::lifecycle::TaskStatus;
-use crate::task::StoredTask;
-use crate::{EcsError, T_TASKS};
+use crate::records::{StoredTask, T_TASKS};
 
 /// A Fargate task to run, with the account and region it lives in.
 #[derive(Debug, Clone, PartialEq)]

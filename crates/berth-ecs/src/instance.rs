@@ -1,16 +1,15 @@
 //! Container instances: register, deregister, describe, list, attributes.
 
 use berth_store::{StoreExt, Tx, get_json, put_json, scan_json};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::Value;
 
+use crate::ecs::{Caller, Ecs, new_id, page};
+use crate::error::EcsError;
 use crate::lifecycle::TaskStatus;
-use crate::placement::{Candidate, EXTERNAL_CAPABILITY, HostPort};
-use crate::task::StoredTask;
-use crate::{
-    Attribute, Caller, ContainerInstance, Ecs, EcsError, Failure, Resource, T_INSTANCES, T_TASKS,
-    Tag, new_id, page,
-};
+use crate::model::{Attribute, ContainerInstance, Failure, Resource, Tag};
+use crate::placement::{Candidate, HostPort};
+use crate::records::{StoredInstance, StoredTask, T_INSTANCES, T_TASKS};
 
 /// How long after its last poll an agent still counts as connected.
 pub const AGENT_CONNECTED_SECS: u64 = 90;
@@ -22,64 +21,6 @@ fn agent_connected(i: &StoredInstance, now: u64) -> bool {
 
 /// AWS's limit of custom attributes per resource.
 const MAX_CUSTOM_ATTRIBUTES: usize = 10;
-
-/// A container instance as stored: the API shape plus what berth keeps about its agent.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct StoredInstance {
-    pub instance: ContainerInstance,
-    pub cluster: String,
-    pub id: String,
-    /// Bumped whenever what the agent should run changes: the agent channel's cursor.
-    #[serde(default)]
-    pub seq: u64,
-    #[serde(default)]
-    pub last_poll_at: Option<u64>,
-    /// Who registered the instance (a role session counts as its role): the only identity,
-    /// besides the account's root, that may poll for it and report on its tasks.
-    #[serde(default)]
-    pub agent: Option<String>,
-}
-
-impl StoredInstance {
-    /// Whether `caller` may act as this instance's agent.
-    pub fn is_agent(&self, caller: &Caller<'_>) -> bool {
-        caller.root || self.agent.as_deref().is_none_or(|a| a == caller.identity)
-    }
-
-    pub fn external(&self) -> bool {
-        self.instance
-            .attributes
-            .iter()
-            .any(|a| a.name == EXTERNAL_CAPABILITY)
-    }
-
-    /// The host ports the agent reserved (`PORTS`, `PORTS_UDP`).
-    fn reserved_ports(&self) -> Vec<HostPort> {
-        let mut out = Vec::new();
-        for r in &self.instance.registered_resources {
-            let udp = match r.name.as_deref() {
-                Some("PORTS") => false,
-                Some("PORTS_UDP") => true,
-                _ => continue,
-            };
-            for p in r.string_set_value.iter().flatten() {
-                if let Ok(port) = p.trim().parse::<u16>() {
-                    out.push((port, udp));
-                }
-            }
-        }
-        out
-    }
-
-    fn resource(&self, name: &str) -> i64 {
-        self.instance
-            .registered_resources
-            .iter()
-            .find(|r| r.name.as_deref() == Some(name))
-            .and_then(Resource::number)
-            .unwrap_or(0)
-    }
-}
 
 /// RegisterContainerInstance's input.
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -1,4 +1,4 @@
-//! The task state machine (R11) as pure functions.
+//! The task state machine, as pure functions.
 //!
 //! `PROVISIONING → PENDING → ACTIVATING → RUNNING → DEACTIVATING → STOPPING → DEPROVISIONING →
 //! STOPPED`. A task only moves forward; a report of an earlier state than the task is in is
@@ -127,7 +127,8 @@ pub fn stop_outcome(f: &StopFacts<'_>) -> (&'static str, String) {
     )
 }
 
-/// How long a stopped task stays visible (R11: at least an hour).
+/// How long a stopped task stays visible: ECS keeps a stopped task describable for at least
+/// an hour.
 pub const STOPPED_TASK_TTL_SECS: u64 = 3600;
 
 /// Whether a task stopped at `stopped_at` is gone at `now`.

@@ -4,29 +4,17 @@
 //! even when every revision is deregistered or deleted.
 
 use berth_store::{StoreExt, Tx, get_json, put_json, scan_json};
-use serde::{Deserialize, Serialize};
 
-use crate::{
-    Ecs, EcsError, Failure, RegisterTaskDefinitionInput, T_FAMILIES, T_TASKDEFS, Tag,
-    TaskDefinition, page, taskdef,
-};
+use crate::ecs::{Ecs, page};
+use crate::error::EcsError;
+use crate::model::{Failure, RegisterTaskDefinitionInput, Tag, TaskDefinition};
+use crate::records::{Family, StoredTaskDef, T_FAMILIES, T_TASKDEFS};
+use crate::taskdef;
 
 /// AWS's text when DescribeTaskDefinition finds nothing.
 pub const DESCRIBE_MISSING: &str = "Unable to describe task definition.";
 /// AWS's text when DeregisterTaskDefinition (and DeleteTaskDefinitions) finds nothing.
 pub const DEFINITION_MISSING: &str = "The specified task definition does not exist.";
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct StoredTaskDef {
-    pub def: TaskDefinition,
-    #[serde(default)]
-    pub tags: Vec<Tag>,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-struct Family {
-    last_revision: u64,
-}
 
 /// A parsed task definition reference: family and, when given, revision.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -7,15 +7,15 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::agent::{self, AgentPoll, StopOrder};
-use crate::instance::StoredInstance;
+use crate::ecs::{Caller, Ecs, new_id, new_uuid, page};
+use crate::error::EcsError;
 use crate::lifecycle::{self, StopFacts, TaskStatus};
+use crate::model::{Attribute, Container, Failure, Tag, Task, TaskDefinition};
 use crate::placement::{self, HostPort, Need};
-use crate::registry::StoredTaskDef;
-use crate::taskdef::{self, PRIVATE_REGISTRY_CAPABILITY};
-use crate::{
-    Caller, Container, Ecs, EcsError, Failure, T_TASKS, T_TOKENS, Tag, Task, TaskDefinition,
-    new_id, new_uuid, page,
+use crate::records::{
+    StoredInstance, StoredTask, StoredTaskDef, StoredTaskView, T_TASKS, T_TOKENS, TokenRecord,
 };
+use crate::taskdef::{self, PRIVATE_REGISTRY_CAPABILITY};
 
 /// AWS's text when RunTask/StartTask name no task definition berth has.
 pub const TASK_DEFINITION_NOT_FOUND: &str = "TaskDefinition not found.";
@@ -25,7 +25,7 @@ pub const TASK_NOT_FOUND: &str = "The referenced task was not found.";
 pub const NO_INSTANCES: &str = "No Container Instances were found in your cluster.";
 
 /// The Fargate platform versions berth knows, and whether each supports private registry
-/// authentication (R7). `LATEST` is 1.4.0.
+/// authentication (Fargate does from platform version 1.2.0 on). `LATEST` is 1.4.0.
 const FARGATE_PLATFORMS: [(&str, bool); 5] = [
     ("1.0.0", false),
     ("1.1.0", false),
@@ -33,41 +33,6 @@ const FARGATE_PLATFORMS: [(&str, bool); 5] = [
     ("1.3.0", true),
     ("1.4.0", true),
 ];
-
-/// A task as stored: the API shape plus what placement and the agent need.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct StoredTask {
-    pub task: Task,
-    pub cluster: String,
-    pub id: String,
-    pub reserved_cpu: i64,
-    pub reserved_memory: i64,
-    /// Host ports the task publishes on its instance.
-    #[serde(default)]
-    pub reserved_ports: Vec<HostPort>,
-    /// The definition the task was started from (it may be deregistered meanwhile).
-    pub definition: TaskDefinition,
-    /// The execution role in effect (the definition's, or the override's).
-    pub execution_role_arn: Option<String>,
-}
-
-/// The part of a stored task that DescribeTasks answers with: the record's other members
-/// (notably the whole task definition it was started from) are skipped, not decoded.
-#[derive(Deserialize)]
-struct StoredTaskView {
-    task: Task,
-}
-
-impl StoredTask {
-    /// Stopped tasks stay visible for an hour, then are gone.
-    pub fn visible(&self, now: u64) -> bool {
-        !lifecycle::expired(self.task.stopped_at, now)
-    }
-
-    fn status(&self) -> TaskStatus {
-        TaskStatus::parse(&self.task.last_status).unwrap_or(TaskStatus::Pending)
-    }
-}
 
 fn epoch<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
     let v: Option<f64> = Option::deserialize(d)?;
@@ -688,7 +653,7 @@ impl Ecs<'_> {
                     if needs_registry_auth
                         && !need_attrs.iter().any(|a| a.name == PRIVATE_REGISTRY_CAPABILITY)
                     {
-                        need_attrs.push(crate::Attribute::named(PRIVATE_REGISTRY_CAPABILITY));
+                        need_attrs.push(Attribute::named(PRIVATE_REGISTRY_CAPABILITY));
                     }
                     let (cpu, memory) = task_size(&def.def, &overrides);
                     let need = Need {
@@ -780,7 +745,7 @@ impl Ecs<'_> {
                 .any(|c| c.repository_credentials.is_some())
                 && !attrs.iter().any(|a| a.name == PRIVATE_REGISTRY_CAPABILITY)
             {
-                attrs.push(crate::Attribute::named(PRIVATE_REGISTRY_CAPABILITY));
+                attrs.push(Attribute::named(PRIVATE_REGISTRY_CAPABILITY));
             }
             let candidates = self.candidates(tx, &cluster, now)?;
             let mut tasks = Vec::new();
@@ -1277,13 +1242,6 @@ enum Reporter<'a> {
         caller: &'a Caller<'a>,
     },
     Fargate,
-}
-
-/// A RunTask client token's record.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct TokenRecord {
-    fingerprint: String,
-    task_arns: Vec<String>,
 }
 
 /// Applies one container's reported change; returns whether the task's desired status changed

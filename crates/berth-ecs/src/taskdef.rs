@@ -1,7 +1,7 @@
 //! Task definitions as pure functions: validation in AWS's words, the computed
 //! `requiresAttributes` and `compatibilities`, role completion, task-size parsing.
 
-use crate::EcsError;
+use crate::error::EcsError;
 use crate::model::{Attribute, ContainerDefinition, RegisterTaskDefinitionInput};
 
 /// The capability an instance must advertise to run a task with `repositoryCredentials`.
@@ -253,8 +253,9 @@ pub fn requires_attributes(input: &RegisterTaskDefinitionInput) -> Vec<Attribute
     let awsvpc = input.network_mode.as_deref() == Some("awsvpc");
     for c in &input.container_definitions {
         if c.repository_credentials.is_some() {
-            // Certain (R1). Whether AWS also adds a docker-remote-api version for it is not
-            // known to berth; it adds none.
+            // Certain: ECS places a task with `repositoryCredentials` only on an instance that
+            // advertises this capability. Whether AWS also adds a docker-remote-api version for
+            // it is not known to berth; it adds none.
             add(PRIVATE_REGISTRY_CAPABILITY);
         }
         if c.memory_reservation.is_some() {
@@ -274,7 +275,7 @@ pub fn requires_attributes(input: &RegisterTaskDefinitionInput) -> Vec<Attribute
             }
         }
         // ECR pulls with the execution role need this; berth only adds it for ECR images
-        // (R10: ECR itself is out of scope) — AWS is believed to do the same.
+        // (berth does not emulate ECR itself) — AWS is believed to do the same.
         if input.execution_role_arn.is_some() && c.image.as_deref().is_some_and(is_ecr_image) {
             add("ecs.capability.execution-role-ecr-pull");
             add("com.amazonaws.ecs.capability.ecr-auth");

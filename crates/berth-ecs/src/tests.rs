@@ -182,7 +182,7 @@ fn placement_payload_and_secret_region() {
         .clone()
         .unwrap();
     assert_eq!(auth.kind, "asm");
-    // A secret given by name is fetched from the task's own region (R2).
+    // A secret named without an ARN lives in the task's own region: it is fetched from there.
     assert_eq!(auth.asm_auth_data.region, R);
     assert_eq!(auth.asm_auth_data.credentials_parameter, "plain-name");
     assert!(poll.tasks_to_start[0].execution_role_credentials.is_none());
