@@ -8,7 +8,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::body::Body;
 use berth_api::services::QueryParams;
-use berth_api::{ApiState, router};
+use berth_api::router;
+use berth_control::Control;
 use berth_core::RootKey;
 use berth_iam::Iam;
 use berth_store::SqliteStore;
@@ -214,7 +215,7 @@ const OPERATIONS: &[(&str, &str)] = &[
 
 struct Harness {
     rt: tokio::runtime::Runtime,
-    state: Arc<ApiState>,
+    state: Arc<Control>,
 }
 
 fn harness() -> Option<&'static Harness> {
@@ -231,11 +232,7 @@ fn harness() -> Option<&'static Harness> {
             .ok()?;
         Some(Harness {
             rt,
-            state: Arc::new(ApiState {
-                store,
-                root_key,
-                clock_offset_secs: 0,
-            }),
+            state: Arc::new(Control::new(store, root_key, 0)),
         })
     })
     .as_ref()

@@ -1,12 +1,10 @@
 //! Authentication: who signed this request, and did they sign it right.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
-use berth_control::Caller;
-use berth_iam::authz::IdentityDocuments;
-use berth_iam::{Iam, KeyOwner, KeyStatus};
+use berth_control::keys::KeyFailure;
+use berth_control::{Caller, Control, IdentityDocuments};
 use berth_sigv4::{Authorization, SigV4Error};
-use subtle::ConstantTimeEq;
 
 use crate::protocol::Service;
 
@@ -76,7 +74,7 @@ fn wrong_service(s: Service) -> AuthError {
 /// Verifies the request against the signer's stored key and returns who signed it, with their
 /// identity policy documents when they were read along with the key (a user's key).
 pub fn authenticate(
-    iam: &Iam<'_>,
+    control: &Control,
     req: &berth_sigv4::Request<'_>,
     authz: &Authorization,
     now: SystemTime,
@@ -87,48 +85,19 @@ pub fn authenticate(
             authz.scope.region
         )));
     }
-    let key = iam
-        .resolve_access_key(&authz.access_key_id)
-        .map_err(|e| AuthError::Internal(e.to_string()))?
-        .ok_or(AuthError::UnknownKey)?;
-    if key.status != KeyStatus::Active {
-        return Err(AuthError::UnknownKey);
-    }
     let token = req
         .headers
         .iter()
         .find(|(n, _)| n.eq_ignore_ascii_case("x-amz-security-token"))
         .map(|(_, v)| *v);
-    match (&key.session_token_sha256, token) {
-        (None, None) => {}
-        (Some(expected), Some(given)) => {
-            let digest = berth_iam::token_digest(given);
-            if !bool::from(expected.as_bytes().ct_eq(digest.as_bytes())) {
-                return Err(AuthError::BadToken);
-            }
-        }
-        _ => return Err(AuthError::BadToken),
-    }
-    if let Some(exp) = key.expires_at {
-        let now_s = now
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0);
-        if now_s >= exp {
-            return Err(AuthError::ExpiredToken);
-        }
-    }
+    let key = control
+        .signing_key(&authz.access_key_id, &authz.scope.region, token, now)
+        .map_err(|e| match e {
+            KeyFailure::Unknown => AuthError::UnknownKey,
+            KeyFailure::BadToken => AuthError::BadToken,
+            KeyFailure::Expired => AuthError::ExpiredToken,
+            KeyFailure::Internal(detail) => AuthError::Internal(detail),
+        })?;
     berth_sigv4::verify(req, authz, &key.secret, now)?;
-    let session = match key.owner {
-        KeyOwner::Session(info) => Some(info),
-        _ => None,
-    };
-    let caller = Caller {
-        principal: key.principal,
-        access_key_id: key.access_key_id,
-        region: authz.scope.region.clone(),
-        session,
-        source_ip: None,
-    };
-    Ok((caller, key.identity))
+    Ok((key.caller, key.identity))
 }

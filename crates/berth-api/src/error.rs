@@ -74,6 +74,41 @@ impl WireError {
         }
     }
 
+    /// The JSON body does not decode as the operation's input.
+    pub fn serialization(message: impl Into<String>) -> WireError {
+        WireError::client("SerializationException", message)
+    }
+
+    /// The Query input fails the model's constraints: AWS's `ValidationError` listing each
+    /// failure (`1 validation error detected: …`, `N validation errors detected: a; b`).
+    pub fn validation_failed(failures: &[String]) -> WireError {
+        let message = match failures {
+            [one] => format!("1 validation error detected: {one}"),
+            all => format!(
+                "{} validation errors detected: {}",
+                all.len(),
+                all.join("; ")
+            ),
+        };
+        WireError::client("ValidationError", message)
+    }
+
+    /// A Query request without an `Action`.
+    pub fn missing_action() -> WireError {
+        WireError::client(
+            "MissingAction",
+            "The request is missing an action or a required parameter.",
+        )
+    }
+
+    /// A Query request for an action the service's version does not have.
+    pub fn invalid_action(action: &str, version: &str) -> WireError {
+        WireError::client(
+            "InvalidAction",
+            format!("Could not find operation {action} for version {version}"),
+        )
+    }
+
     /// The request body exceeds what berth reads. AWS has no single code for this; berth
     /// answers 413 with `RequestEntityTooLarge`.
     pub fn body_too_large(limit: usize) -> WireError {
@@ -313,9 +348,9 @@ impl WireError {
     }
 }
 
-impl From<berth_iam::IamError> for WireError {
-    fn from(e: berth_iam::IamError) -> WireError {
-        use berth_iam::IamError as E;
+impl From<berth_control::error::IamError> for WireError {
+    fn from(e: berth_control::error::IamError) -> WireError {
+        use berth_control::error::IamError as E;
         match e {
             E::InvalidAccountId(_)
             | E::InvalidName(_)
@@ -362,9 +397,15 @@ impl From<berth_iam::IamError> for WireError {
     }
 }
 
+impl From<berth_control::error::StsError> for WireError {
+    fn from(e: berth_control::error::StsError) -> WireError {
+        sts_error(e)
+    }
+}
+
 /// STS errors on the wire (Query protocol).
-pub(crate) fn sts_error(e: berth_iam::sts::StsError) -> WireError {
-    use berth_iam::sts::StsError as E;
+pub(crate) fn sts_error(e: berth_control::error::StsError) -> WireError {
+    use berth_control::error::StsError as E;
     match e {
         E::Validation(m) => WireError::client("ValidationError", m),
         E::MalformedPolicy(m) => WireError::client("MalformedPolicyDocument", m),
@@ -402,7 +443,7 @@ mod tests {
 
     #[test]
     fn iam_errors_have_aws_codes_and_statuses() {
-        use berth_iam::{DeleteConflict, IamError as E};
+        use berth_control::error::{DeleteConflict, IamError as E};
         let cases: Vec<(E, &str, u16, &str)> = vec![
             (
                 E::NoSuchUser("bob".into()),
@@ -459,7 +500,7 @@ mod tests {
                 "Duplicate tag keys found. Please note that Tag keys are case insensitive.",
             ),
             (
-                E::InvalidName(berth_iam::NameField::UserName),
+                E::InvalidName(berth_control::error::NameField::UserName),
                 "ValidationError",
                 400,
                 "The specified value for userName is invalid. It must contain only alphanumeric characters and/or the following: +=,.@_-",

@@ -245,9 +245,8 @@ fn process(
         Err(e) => return auth_failure(&e, guess, request_id),
     };
     let protocol = service.protocol();
-    let iam = state.iam();
     let now = state.now();
-    let (caller, identity) = match auth::authenticate(&iam, &sreq, &authz, now) {
+    let (caller, identity) = match auth::authenticate(state, &sreq, &authz, now) {
         Ok((c, identity)) => (
             Caller {
                 source_ip: peer,
@@ -357,19 +356,9 @@ fn query_call(
     let action = params
         .get("Action")
         .filter(|a| !a.is_empty())
-        .ok_or_else(|| {
-            WireError::client(
-                "MissingAction",
-                "The request is missing an action or a required parameter.",
-            )
-        })?;
+        .ok_or_else(WireError::missing_action)?;
     let given_version = params.get("Version").unwrap_or("NO_VERSION_SPECIFIED");
-    let not_found = || {
-        WireError::client(
-            "InvalidAction",
-            format!("Could not find operation {action} for version {given_version}"),
-        )
-    };
+    let not_found = || WireError::invalid_action(action, given_version);
     if given_version != version {
         return Err(not_found());
     }

@@ -2,12 +2,14 @@
 //! one place (`berth_api::error`); nothing here knows a protocol.
 
 use berth_doctor::DoctorError;
-use berth_ecs::EcsError;
-use berth_iam::IamError;
-use berth_iam::sts::StsError;
-use berth_kms::KmsError;
-use berth_secrets::SecretsError;
 use berth_store::StoreError;
+
+// The domain failures an `Error` carries, for the wire crate's mapping.
+pub use berth_ecs::EcsError;
+pub use berth_iam::sts::StsError;
+pub use berth_iam::{DeleteConflict, IamError, NameField};
+pub use berth_kms::KmsError;
+pub use berth_secrets::SecretsError;
 
 /// Why a use case did not complete.
 #[derive(Debug, thiserror::Error)]

@@ -13,8 +13,9 @@
 
 pub mod authz;
 pub mod ecs;
-mod error;
+pub mod error;
 pub mod iam;
+pub mod keys;
 pub mod kms;
 pub mod polls;
 pub mod secretsmanager;
@@ -25,10 +26,10 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use berth_core::RootKey;
-use berth_iam::authz::IdentityDocuments;
 use berth_iam::{Iam, Principal, SessionInfo};
 use berth_store::Store;
 
+pub use berth_iam::authz::IdentityDocuments;
 pub use error::Error;
 
 /// What every use case shares: the store, the root key and the clock.

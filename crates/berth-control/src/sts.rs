@@ -2,6 +2,9 @@
 
 use berth_iam::sts::{self, Session};
 
+/// STS's own checks of its input, for the wire decoder.
+pub use berth_iam::sts::{StsError, validate_session_name};
+
 use crate::authz::{Check, Mode, authorize};
 use crate::{Ctx, Error};
 

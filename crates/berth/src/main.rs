@@ -161,8 +161,13 @@ fn main() -> anyhow::Result<()> {
 /// progress bars (returned, to hand to the agent) and log lines are printed around them.
 fn init_logging(format: LogFormat) -> Option<Arc<progress::Bars>> {
     use std::io::IsTerminal;
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+    let mut filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // The doctor's HTTP client traces every byte it sends, the registry's credentials
+    // included: never logged, whatever RUST_LOG asks.
+    if let Ok(quiet) = "ureq_proto=off".parse() {
+        filter = filter.add_directive(quiet);
+    }
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
     match format {
         LogFormat::Text if std::io::stderr().is_terminal() => {

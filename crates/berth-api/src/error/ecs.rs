@@ -1,6 +1,6 @@
 //! `berth_ecs` errors on the wire: ECS's JSON codes, all 400 but the store's failures.
 
-use berth_ecs::EcsError;
+use berth_control::error::EcsError;
 
 use crate::error::WireError;
 

@@ -1,7 +1,7 @@
 //! `berth_kms` errors on the wire.
 
 use axum::http::StatusCode;
-use berth_kms::KmsError;
+use berth_control::error::KmsError;
 
 use super::WireError;
 

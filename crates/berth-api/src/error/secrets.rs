@@ -1,6 +1,6 @@
 //! `berth_secrets` errors on the wire.
 
-use berth_secrets::SecretsError;
+use berth_control::error::SecretsError;
 
 use super::WireError;
 

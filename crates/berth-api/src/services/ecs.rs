@@ -53,10 +53,9 @@ impl Body for Value {
         use_case: impl FnOnce(I) -> Result<O, berth_control::Error>,
     ) -> Result<Value, WireError> {
         let input = serde_json::from_value(self).map_err(|e| {
-            WireError::client(
-                "SerializationException",
-                format!("request does not match the operation's input shape: {e}"),
-            )
+            WireError::serialization(format!(
+                "request does not match the operation's input shape: {e}"
+            ))
         })?;
         let output = use_case(input)?;
         serde_json::to_value(&output).map_err(|e| WireError::internal(&e))

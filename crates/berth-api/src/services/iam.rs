@@ -8,10 +8,6 @@
 
 use berth_control::iam::{self as op, *};
 use berth_core::time::iso8601;
-use berth_iam::{
-    AccessKeyInfo, AttachedPolicy, KeyStatus, ManagedPolicy, Page, PolicyInfo, PolicyScope,
-    PolicyUsage, Role, Tag, User,
-};
 
 use crate::error::WireError;
 use crate::services::query::{FromQuery, ToXml, call};
@@ -301,13 +297,10 @@ impl<'p> Input<'p> {
         if required && members.is_empty() && self.opt("Tags").is_none() {
             self.required("Tags", "tags");
         }
-        if members.len() > berth_iam::MAX_TAGS {
+        if members.len() > MAX_TAGS {
             self.fail(
                 "tags",
-                &format!(
-                    "Member must have length less than or equal to {}",
-                    berth_iam::MAX_TAGS
-                ),
+                &format!("Member must have length less than or equal to {}", MAX_TAGS),
             );
         }
         let tag_chars = |s: &str| {
@@ -361,16 +354,10 @@ impl<'p> Input<'p> {
     }
 
     fn finish(self) -> Result<(), WireError> {
-        match self.errors.len() {
-            0 => Ok(()),
-            1 => Err(WireError::client(
-                "ValidationError",
-                format!("1 validation error detected: {}", self.errors[0]),
-            )),
-            n => Err(WireError::client(
-                "ValidationError",
-                format!("{n} validation errors detected: {}", self.errors.join("; ")),
-            )),
+        if self.errors.is_empty() {
+            Ok(())
+        } else {
+            Err(WireError::validation_failed(&self.errors))
         }
     }
 }

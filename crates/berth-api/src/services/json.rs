@@ -17,17 +17,11 @@ fn object_bytes(body: &[u8]) -> &[u8] {
 
 /// A body that is not JSON, or not an object, in AWS's code.
 fn not_json(e: &serde_json::Error) -> WireError {
-    WireError::client(
-        "SerializationException",
-        format!("request body is not valid JSON: {e}"),
-    )
+    WireError::serialization(format!("request body is not valid JSON: {e}"))
 }
 
 fn not_an_object() -> WireError {
-    WireError::client(
-        "SerializationException",
-        "request body must be a JSON object",
-    )
+    WireError::serialization("request body must be a JSON object")
 }
 
 /// The body as a JSON object (an empty body is `{}`).
@@ -50,10 +44,9 @@ pub fn decode<I: DeserializeOwned>(body: &[u8]) -> Result<I, WireError> {
         if e.is_syntax() || e.is_eof() {
             not_json(&e)
         } else {
-            WireError::client(
-                "SerializationException",
-                format!("request does not match the operation's input shape: {e}"),
-            )
+            WireError::serialization(format!(
+                "request does not match the operation's input shape: {e}"
+            ))
         }
     })
 }

@@ -7,7 +7,6 @@
 use berth_control::sts::{
     self as op, AssumeRoleInput, AssumeRoleOutput, GetCallerIdentityInput, GetCallerIdentityOutput,
 };
-use berth_iam::sts::{self, StsError};
 
 use crate::error::WireError;
 use crate::services::query::{FromQuery, ToXml, call};
@@ -29,12 +28,9 @@ pub fn dispatch(
 /// STS's text for a failed constraint, quoting the value (`None`: the member is absent).
 fn validation(value: Option<&str>, member: &str, constraint: &str) -> WireError {
     let value = value.map_or_else(|| "null".to_string(), |v| format!("'{v}'"));
-    WireError::client(
-        "ValidationError",
-        format!(
-            "1 validation error detected: Value {value} at '{member}' failed to satisfy constraint: {constraint}"
-        ),
-    )
+    WireError::validation_failed(&[format!(
+        "Value {value} at '{member}' failed to satisfy constraint: {constraint}"
+    )])
 }
 
 fn required<'p>(params: &'p QueryParams, name: &str, member: &str) -> Result<&'p str, WireError> {
@@ -60,7 +56,7 @@ impl FromQuery for AssumeRoleInput {
                 "Member must have length greater than or equal to 20",
             ));
         }
-        sts::validate_session_name(session_name)?;
+        op::validate_session_name(session_name)?;
         let duration_seconds =
             match params.get("DurationSeconds") {
                 None => None,
@@ -105,12 +101,6 @@ impl ToXml for AssumeRoleOutput {
         if let Some(size) = session.packed_policy_size {
             element(out, "PackedPolicySize", &size.to_string());
         }
-    }
-}
-
-impl From<StsError> for WireError {
-    fn from(e: StsError) -> WireError {
-        crate::error::sts_error(e)
     }
 }
 

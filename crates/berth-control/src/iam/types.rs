@@ -2,9 +2,10 @@
 //! in snake case. An input holds what its wire decoder accepted: required members are present
 //! and every member meets the model's constraints (lengths, patterns, ranges, enums).
 
-use berth_iam::{
-    AccessKeyInfo, AttachedPolicy, CreatedAccessKey, ListOptions, Page, PolicyInfo, PolicyScope,
-    PolicyUsage, PolicyVersion, Role, Tag, User,
+// The domain's records, as the outputs carry them.
+pub use berth_iam::{
+    AccessKeyInfo, AttachedPolicy, CreatedAccessKey, KeyStatus, ListOptions, MAX_TAGS,
+    ManagedPolicy, Page, PolicyInfo, PolicyScope, PolicyUsage, PolicyVersion, Role, Tag, User,
 };
 
 /// `Marker` and `MaxItems` of a List operation.

@@ -1,0 +1,92 @@
+//! Access keys as authentication needs them: the signing secret, and who the key stands for.
+//!
+//! The wire crate verifies the SigV4 signature with [`SigningKey::secret`]; everything about
+//! the key itself (unknown, inactive, a session token that is not the key's, expired temporary
+//! credentials) is decided here.
+
+use std::time::SystemTime;
+
+use berth_iam::authz::IdentityDocuments;
+use berth_iam::{KeyOwner, KeyStatus};
+use subtle::ConstantTimeEq;
+use zeroize::Zeroizing;
+
+use crate::{Caller, Control};
+
+/// Why an access key does not authenticate a request.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyFailure {
+    /// The access key id is unknown or inactive.
+    #[error("the access key is unknown or inactive")]
+    Unknown,
+    /// A session token is missing, unexpected, or not the key's.
+    #[error("the session token does not belong to the access key")]
+    BadToken,
+    /// Temporary credentials past their expiry.
+    #[error("the temporary credentials have expired")]
+    Expired,
+    /// The key store failed.
+    #[error("the access key could not be read: {0}")]
+    Internal(String),
+}
+
+/// A key that may sign requests: its secret (to verify the signature with) and its caller.
+pub struct SigningKey {
+    pub secret: Zeroizing<String>,
+    /// The caller the key stands for; `source_ip` is left for the listener to fill in.
+    pub caller: Caller,
+    /// The owner's identity policy documents when they were read with the key (a user's key).
+    pub identity: Option<IdentityDocuments>,
+}
+
+impl Control {
+    /// The key `access_key_id` as it may sign a request in `region` at `now`, with the session
+    /// token the request carries (`X-Amz-Security-Token`).
+    pub fn signing_key(
+        &self,
+        access_key_id: &str,
+        region: &str,
+        session_token: Option<&str>,
+        now: SystemTime,
+    ) -> Result<SigningKey, KeyFailure> {
+        let key = self
+            .iam()
+            .resolve_access_key(access_key_id)
+            .map_err(|e| KeyFailure::Internal(e.to_string()))?
+            .ok_or(KeyFailure::Unknown)?;
+        if key.status != KeyStatus::Active {
+            return Err(KeyFailure::Unknown);
+        }
+        match (&key.session_token_sha256, session_token) {
+            (None, None) => {}
+            (Some(expected), Some(given)) => {
+                let digest = berth_iam::token_digest(given);
+                if !bool::from(expected.as_bytes().ct_eq(digest.as_bytes())) {
+                    return Err(KeyFailure::BadToken);
+                }
+            }
+            _ => return Err(KeyFailure::BadToken),
+        }
+        if key
+            .expires_at
+            .is_some_and(|exp| berth_core::time::epoch_secs(now) >= exp)
+        {
+            return Err(KeyFailure::Expired);
+        }
+        let session = match key.owner {
+            KeyOwner::Session(info) => Some(info),
+            _ => None,
+        };
+        Ok(SigningKey {
+            secret: key.secret,
+            caller: Caller {
+                principal: key.principal,
+                access_key_id: key.access_key_id,
+                region: region.to_string(),
+                session,
+                source_ip: None,
+            },
+            identity: key.identity,
+        })
+    }
+}
