@@ -317,37 +317,6 @@ impl From<berth_doctor::DoctorError> for WireError {
     }
 }
 
-impl WireError {
-    /// The HTTP status of a console page that shows this error: a denial is 403 whatever the
-    /// API protocol says (JSON services answer `AccessDeniedException` with 400).
-    pub fn console_status(&self) -> StatusCode {
-        if self.code == "AccessDenied" || self.code == "AccessDeniedException" {
-            StatusCode::FORBIDDEN
-        } else {
-            self.status
-        }
-    }
-
-    /// The console refuses a repository credential that is not a secret's full ARN, as the
-    /// AWS console does (RegisterTaskDefinition itself accepts a name or a partial ARN).
-    pub fn console_secret_not_full_arn(container: &str, given: &str) -> WireError {
-        WireError::client(
-            "ClientException",
-            format!(
-                "container {container}: repositoryCredentials.credentialsParameter must be the full ARN of a Secrets Manager secret (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME-AbCdEf, with the 6-character suffix), not {given:?}"
-            ),
-        )
-    }
-
-    /// The console's pasted task definition is not a JSON object.
-    pub fn console_bad_json(detail: &str) -> WireError {
-        WireError::client(
-            "SerializationException",
-            format!("the task definition is not a JSON object: {detail}"),
-        )
-    }
-}
-
 impl From<berth_control::error::IamError> for WireError {
     fn from(e: berth_control::error::IamError) -> WireError {
         use berth_control::error::IamError as E;

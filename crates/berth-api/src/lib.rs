@@ -17,7 +17,6 @@
 //! rendered in each protocol's shape.
 
 pub mod auth;
-pub mod console;
 pub mod error;
 pub mod protocol;
 mod server;

@@ -22,15 +22,13 @@ use crate::services::{self, Ctx};
 /// secret value 64 KiB, a KMS plaintext 4 KiB).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
-/// The whole HTTP surface: `GET /_berth/health`, the web console under `/console`, and every
-/// AWS API call.
+/// The API's HTTP surface: `GET /_berth/health` and every AWS API call (any path not routed
+/// elsewhere).
 pub fn router(state: Arc<Control>) -> Router {
-    let console = crate::console::router(state.clone());
     Router::new()
         .route("/_berth/health", get(health))
         .fallback(handle)
         .with_state(state)
-        .merge(console)
 }
 
 async fn health() -> Response {

@@ -284,7 +284,9 @@ async fn serve(
 ) -> anyhow::Result<()> {
     axum::serve(
         listener,
-        berth_api::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        berth_api::router(state.clone())
+            .merge(berth_console::router(state))
+            .into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
     .with_graceful_shutdown(async move {
         shutdown.await;

@@ -1,5 +1,5 @@
 //! The web console in-process: sign-in, the session cookie, CSRF and origin checks, sign-out,
-//! and the security headers, through the same router the server runs.
+//! the security headers and the body limit, through the console's router.
 #![allow(clippy::unwrap_used)]
 
 use std::sync::Arc;
@@ -7,7 +7,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use berth_api::router;
+use berth_console::router;
 use berth_control::Control as ApiState;
 use berth_core::RootKey;
 use berth_iam::Iam;
@@ -279,7 +279,7 @@ async fn repeated_failed_sign_ins_are_throttled() {
             None,
         )
     };
-    for _ in 0..berth_api::console::session::MAX_FAILED_SIGN_INS {
+    for _ in 0..berth_console::session::MAX_FAILED_SIGN_INS {
         assert_eq!(
             send(&app, attempt("nope")).await.status,
             StatusCode::UNAUTHORIZED
@@ -294,4 +294,101 @@ async fn repeated_failed_sign_ins_are_throttled() {
         refused.body
     );
     assert!(refused.cookie("berth_console").is_none());
+}
+
+#[tokio::test]
+async fn routes_methods_and_unknown_pages() {
+    let app = app();
+    let session = sign_in(&app).await;
+    // One trailing slash is the same page.
+    for path in ["/console/", "/console/clusters/", "/console/secrets"] {
+        let a = send(&app, get(path, &session)).await;
+        assert_eq!(a.status, StatusCode::OK, "{path}: {}", a.body);
+        assert_eq!(a.headers[header::CONTENT_TYPE], "text/html; charset=utf-8");
+    }
+    // Unknown pages: signed out they send to sign-in, signed in they are not found.
+    let a = send(&app, get("/console/secret?secretId=x", "")).await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER);
+    let a = send(&app, get("/console/secret?secretId=x", &session)).await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND);
+    assert!(a.body.contains("There is no such page"));
+    assert_eq!(a.headers[header::X_FRAME_OPTIONS], "DENY");
+    assert_eq!(a.headers[header::REFERRER_POLICY], "no-referrer");
+    assert_eq!(a.headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+    // A POST-only page asked with GET is not found; a GET page posted to needs the token.
+    let a = send(&app, get("/console/tasks/run", &session)).await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND);
+    let a = send(&app, post("/console/secrets", &session, &[], None)).await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN);
+    // Other methods.
+    let mut req = get("/console/clusters", &session);
+    *req.method_mut() = axum::http::Method::DELETE;
+    let a = send(&app, req).await;
+    assert_eq!(a.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(a.headers[header::CACHE_CONTROL], "no-store");
+}
+
+#[tokio::test]
+async fn bodies_over_the_limit_are_refused() {
+    let app = app();
+    let session = sign_in(&app).await;
+    let page = send(&app, get("/console/task-definitions", &session)).await;
+    let csrf = page.field("csrf");
+    let big = "x".repeat(berth_console::MAX_BODY_BYTES + 1);
+    let a = send(
+        &app,
+        post(
+            "/console/task-definitions",
+            &session,
+            &[("csrf", &csrf), ("taskDefinition", &big)],
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(
+        a.body.contains("request body exceeds the limit"),
+        "{}",
+        a.body
+    );
+}
+
+#[tokio::test]
+async fn user_strings_are_escaped_in_pages() {
+    let app = app();
+    let session = sign_in(&app).await;
+    let evil = "<img src=x onerror=\"alert(1)\">";
+    let a = send(
+        &app,
+        get(
+            &format!(
+                "/console/tasks?cluster={}",
+                form_urlencoded::byte_serialize(evil.as_bytes()).collect::<String>()
+            ),
+            &session,
+        ),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    assert!(!a.body.contains("<img"), "{}", a.body);
+    assert!(
+        a.body
+            .contains("&lt;img src=x onerror=&quot;alert(1)&quot;&gt;")
+    );
+    // A pasted document that is not JSON comes back escaped, with the error.
+    let page = send(&app, get("/console/task-definitions", &session)).await;
+    let csrf = page.field("csrf");
+    let a = send(
+        &app,
+        post(
+            "/console/task-definitions",
+            &session,
+            &[("csrf", &csrf), ("taskDefinition", evil)],
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST);
+    assert!(a.body.contains("SerializationException"));
+    assert!(!a.body.contains("<img"));
 }
