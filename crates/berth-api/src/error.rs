@@ -3,10 +3,6 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-mod ecs;
-mod kms;
-mod secrets;
-
 use crate::auth::AuthError;
 use crate::protocol::Protocol;
 use crate::xml;
@@ -45,12 +41,7 @@ impl WireError {
 
     /// An internal failure; the detail goes to the log, never to the caller.
     pub fn internal(detail: &dyn std::fmt::Display) -> WireError {
-        tracing::error!(error = %detail, "internal error");
-        WireError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "InternalFailure",
-            "The request processing has failed because of an unknown error, exception or failure.",
-        )
+        berth_control::error::AwsError::internal(detail).into()
     }
 
     /// JSON protocol: the operation named by `X-Amz-Target` does not exist (AWS sends no message).
@@ -239,48 +230,29 @@ impl WireError {
     }
 }
 
-/// The application's failures, in the JSON protocol's words; [`WireError::in_protocol`] gives
-/// a Query service's where they differ.
+/// A failure as AWS names it, in the JSON protocol's words; [`WireError::in_protocol`] gives a
+/// Query service's where they differ.
+impl From<berth_control::error::AwsError> for WireError {
+    fn from(e: berth_control::error::AwsError) -> WireError {
+        let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        WireError {
+            status,
+            code: e.code.to_string(),
+            message: e.message,
+            sender_fault: status.is_client_error(),
+        }
+    }
+}
+
 impl From<berth_control::Error> for WireError {
     fn from(e: berth_control::Error) -> WireError {
-        use berth_control::Error as E;
-        match e {
-            E::AccessDenied(m) => WireError::client("AccessDeniedException", m),
-            E::Iam(e) => e.into(),
-            E::Sts(e) => sts_error(e),
-            E::Kms(e) => e.into(),
-            E::Secrets(e) => e.into(),
-            E::Ecs(e) => e.into(),
-            E::Store(e) => WireError::internal(&e),
-            E::MissingMember(member) => WireError::client(
-                "ValidationException",
-                format!(
-                    "1 validation error detected: Value null at '{member}' failed to satisfy constraint: Member must not be null"
-                ),
-            ),
-            e @ E::WrongType { .. } => WireError::client("SerializationException", e.to_string()),
-            E::Serialization(m) => WireError::client("SerializationException", m),
-            E::InvalidParameter(m) => WireError::client("InvalidParameterException", m),
-            E::InvalidRequest(m) => WireError::client("InvalidRequestException", m),
-            E::Validation(m) => WireError::client("ValidationException", m),
-            E::KmsAccessDenied => {
-                WireError::client("AccessDeniedException", "Access to KMS is not allowed")
-            }
-            E::EncryptionFailure => WireError::client(
-                "EncryptionFailure",
-                "Secrets Manager can't encrypt the protected secret text using the provided KMS key. Check that the KMS key is available, enabled, and not in an invalid state.",
-            ),
-            E::DecryptionFailure => WireError::client(
-                "DecryptionFailure",
-                "Secrets Manager can't decrypt the protected secret text using the provided KMS key.",
-            ),
-            E::Internal(detail) => WireError::internal(&detail),
-            E::DryRun => WireError::client(
-                "DryRunOperationException",
-                "The request would have succeeded, but the DryRun option is set.",
-            ),
-            E::InvalidKeyUsage(m) => WireError::client("InvalidKeyUsageException", m),
-        }
+        e.into_aws().into()
+    }
+}
+
+impl From<berth_control::error::StsError> for WireError {
+    fn from(e: berth_control::error::StsError) -> WireError {
+        berth_control::Error::from(e).into()
     }
 }
 
@@ -300,87 +272,6 @@ impl WireError {
             },
             _ => self,
         }
-    }
-}
-
-/// berth doctor's failures to run at all (the store, the root key), as the domain errors they
-/// carry.
-impl From<berth_doctor::DoctorError> for WireError {
-    fn from(e: berth_doctor::DoctorError) -> WireError {
-        use berth_doctor::DoctorError as E;
-        match e {
-            E::Iam(e) => e.into(),
-            E::Secrets(e) => e.into(),
-            E::Kms(e) => e.into(),
-            E::Ecs(e) => e.into(),
-        }
-    }
-}
-
-impl From<berth_control::error::IamError> for WireError {
-    fn from(e: berth_control::error::IamError) -> WireError {
-        use berth_control::error::IamError as E;
-        match e {
-            E::InvalidAccountId(_)
-            | E::InvalidName(_)
-            | E::InvalidPath
-            | E::InvalidArn(_)
-            | E::NonUserCredentials => WireError::client("ValidationError", e.to_string()),
-            E::AccountExists(_)
-            | E::AccessKeyInUse(_)
-            | E::UserExists(_)
-            | E::RoleExists(_)
-            | E::PolicyExists(_) => {
-                WireError::new(StatusCode::CONFLICT, "EntityAlreadyExists", e.to_string())
-            }
-            E::NoSuchUser(_)
-            | E::NoSuchRole(_)
-            | E::NoSuchUserPolicy(_)
-            | E::NoSuchRolePolicy(_)
-            | E::NoSuchPolicy(_)
-            | E::PolicyNotAttachable(_)
-            | E::NoSuchPolicyVersion { .. }
-            | E::BoundaryNotAttachable(_)
-            | E::NoSuchAccessKey(_) => {
-                WireError::new(StatusCode::NOT_FOUND, "NoSuchEntity", e.to_string())
-            }
-            E::MalformedPolicy(_) => WireError::client("MalformedPolicyDocument", e.to_string()),
-            E::InvalidBoundaryArn(_) | E::DuplicateTagKeys => {
-                WireError::client("InvalidInput", e.to_string())
-            }
-            E::AccessKeyQuota
-            | E::UserPolicyTooLarge(_)
-            | E::RolePolicyTooLarge(_)
-            | E::ManagedPolicyTooLarge
-            | E::TrustPolicyTooLarge
-            | E::AttachedPolicyQuota { .. }
-            | E::TagQuota => WireError::new(StatusCode::CONFLICT, "LimitExceeded", e.to_string()),
-            E::DeleteConflict(_) => {
-                WireError::new(StatusCode::CONFLICT, "DeleteConflict", e.to_string())
-            }
-            E::AwsManagedPolicy => {
-                WireError::new(StatusCode::FORBIDDEN, "AccessDenied", e.to_string())
-            }
-            E::Seal(_) | E::Store(_) => WireError::internal(&e),
-        }
-    }
-}
-
-impl From<berth_control::error::StsError> for WireError {
-    fn from(e: berth_control::error::StsError) -> WireError {
-        sts_error(e)
-    }
-}
-
-/// STS errors on the wire (Query protocol).
-pub(crate) fn sts_error(e: berth_control::error::StsError) -> WireError {
-    use berth_control::error::StsError as E;
-    match e {
-        E::Validation(m) => WireError::client("ValidationError", m),
-        E::MalformedPolicy(m) => WireError::client("MalformedPolicyDocument", m),
-        E::PackedPolicyTooLarge(m) => WireError::client("PackedPolicyTooLarge", m),
-        E::AccessDenied(m) => WireError::new(StatusCode::FORBIDDEN, "AccessDenied", m),
-        E::Iam(e) => e.into(),
     }
 }
 
@@ -408,80 +299,6 @@ mod tests {
             v,
             serde_json::json!({"__type": "UnknownOperationException"})
         );
-    }
-
-    #[test]
-    fn iam_errors_have_aws_codes_and_statuses() {
-        use berth_control::error::{DeleteConflict, IamError as E};
-        let cases: Vec<(E, &str, u16, &str)> = vec![
-            (
-                E::NoSuchUser("bob".into()),
-                "NoSuchEntity",
-                404,
-                "The user with name bob cannot be found.",
-            ),
-            (
-                E::PolicyNotAttachable("arn:aws:iam::111122223333:policy/P".into()),
-                "NoSuchEntity",
-                404,
-                "Policy arn:aws:iam::111122223333:policy/P does not exist or is not attachable.",
-            ),
-            (
-                E::UserExists("bob".into()),
-                "EntityAlreadyExists",
-                409,
-                "User with name bob already exists.",
-            ),
-            (
-                E::PolicyExists("P".into()),
-                "EntityAlreadyExists",
-                409,
-                "A policy called P already exists. Duplicate names are not allowed.",
-            ),
-            (
-                E::MalformedPolicy("Syntax errors in policy.".into()),
-                "MalformedPolicyDocument",
-                400,
-                "Syntax errors in policy.",
-            ),
-            (
-                E::DeleteConflict(DeleteConflict::AccessKeys),
-                "DeleteConflict",
-                409,
-                "Cannot delete entity, must delete access keys first.",
-            ),
-            (
-                E::AccessKeyQuota,
-                "LimitExceeded",
-                409,
-                "Cannot exceed quota for AccessKeysPerUser: 2",
-            ),
-            (
-                E::UserPolicyTooLarge("bob".into()),
-                "LimitExceeded",
-                409,
-                "Maximum policy size of 2048 bytes exceeded for user bob",
-            ),
-            (
-                E::DuplicateTagKeys,
-                "InvalidInput",
-                400,
-                "Duplicate tag keys found. Please note that Tag keys are case insensitive.",
-            ),
-            (
-                E::InvalidName(berth_control::error::NameField::UserName),
-                "ValidationError",
-                400,
-                "The specified value for userName is invalid. It must contain only alphanumeric characters and/or the following: +=,.@_-",
-            ),
-        ];
-        for (err, code, status, message) in cases {
-            let we = WireError::from(err);
-            assert_eq!(
-                (we.code.as_str(), we.status.as_u16(), we.message.as_deref()),
-                (code, status, Some(message))
-            );
-        }
     }
 
     #[test]

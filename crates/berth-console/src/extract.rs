@@ -11,7 +11,6 @@ use axum::extract::{ConnectInfo, Form, FromRequest, FromRequestParts, Query, Req
 use axum::http::{HeaderMap, Method, StatusCode, header, request::Parts};
 use axum::response::{IntoResponse, Response};
 use berth_control::Caller;
-use berth_iam::KeyStatus;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
@@ -82,9 +81,9 @@ impl Signed {
 pub fn signed_in(st: &ConsoleState, headers: &HeaderMap, peer: Option<IpAddr>) -> Option<Signed> {
     let id = cookie(headers, session::SESSION_COOKIE)?;
     let s = st.sessions.get(id, Instant::now())?;
-    let key = match st.control.iam().resolve_access_key(&s.access_key_id) {
-        Ok(Some(k)) if k.status == KeyStatus::Active => k,
-        Ok(_) => {
+    let principal = match st.control.active_key_principal(&s.access_key_id) {
+        Ok(Some(p)) => p,
+        Ok(None) => {
             st.sessions.remove(id);
             return None;
         }
@@ -96,7 +95,7 @@ pub fn signed_in(st: &ConsoleState, headers: &HeaderMap, peer: Option<IpAddr>) -
     Some(Signed {
         id: id.to_string(),
         caller: Caller {
-            principal: key.principal,
+            principal,
             access_key_id: s.access_key_id.clone(),
             region: s.region.clone(),
             session: None,

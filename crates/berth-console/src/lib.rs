@@ -7,9 +7,9 @@
 //! - **Authorisation is the application's**: every page calls the use cases through [`ops`] as
 //!   the signed-in principal, so the same checks decide and the same errors come back; only
 //!   the operations in [`ops::OPERATIONS`] can be called, and none of them returns a secret
-//!   value. The doctor page runs `berth_doctor::diagnose` after the caller may read the task
-//!   definition (`ecs:DescribeTaskDefinition`) and simulate its execution role's policies
-//!   (`iam:SimulatePrincipalPolicy`).
+//!   value. The doctor page runs `berth_control::doctor::diagnose_registered`, which needs
+//!   `ecs:DescribeTaskDefinition` on the task definition and `iam:SimulatePrincipalPolicy` on
+//!   its execution role.
 //! - **CSRF**: every state-changing POST carries the session's synchronizer token and, when the
 //!   browser sends an `Origin`, it must be this server's ([`extract::Posted`]); the sign-in
 //!   form uses a pre-session double-submit token. Every answer carries a strict

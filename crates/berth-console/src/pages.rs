@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use berth_iam::{KeyOwner, KeyStatus};
+use berth_control::keys::SignInFailure;
 use maud::{Markup, html};
 use serde::Deserialize;
 use serde_json::Value;
@@ -496,7 +496,7 @@ impl<'a> Pages<'a> {
             .cluster
             .clone()
             .or_else(|| clusters.first().cloned())
-            .unwrap_or_else(|| berth_ecs::DEFAULT_CLUSTER.to_string());
+            .unwrap_or_else(|| berth_control::ecs::DEFAULT_CLUSTER.to_string());
         // A cluster known not to exist (the listing worked and it is not there) has no tasks to
         // list; `default` is made by the first RunTask.
         let missing = listed.is_ok() && !clusters.contains(&cluster);
@@ -518,7 +518,7 @@ impl<'a> Pages<'a> {
                     "There is no cluster " (cluster) " yet. Create it on the "
                     a href="/console/clusters" { "Clusters" }
                     " page"
-                    @if cluster == berth_ecs::DEFAULT_CLUSTER {
+                    @if cluster == berth_control::ecs::DEFAULT_CLUSTER {
                         ", or run a task: the default cluster is made on first use"
                     }
                     "."
@@ -790,7 +790,7 @@ impl<'a> Pages<'a> {
     }
 }
 
-fn report_view(report: &berth_doctor::Report) -> Markup {
+fn report_view(report: &berth_control::doctor::Report) -> Markup {
     let failed = report.checks.iter().filter(|c| !c.ok).count();
     let rows: Vec<Vec<Markup>> = report
         .checks
@@ -917,35 +917,24 @@ pub(crate) fn sign_in(
             ),
         );
     }
-    let key = match st.control.iam().resolve_access_key(key_id) {
-        Ok(k) => k,
-        Err(e) => {
+    let principal = match st.control.sign_in(key_id, &form.secret) {
+        Ok(p) => p,
+        Err(SignInFailure::Internal(e)) => {
             tracing::error!(error = %e, "console: access key lookup failed");
             return refuse(StatusCode::INTERNAL_SERVER_ERROR, crate::INTERNAL_FAILURE);
         }
+        Err(e @ (SignInFailure::UnknownKey | SignInFailure::WrongSecret)) => {
+            tracing::info!(access_key_id = key_id, reason = %e, "console sign-in refused");
+            st.throttle.failed(peer, Instant::now());
+            return refuse(StatusCode::UNAUTHORIZED, invalid);
+        }
+        Err(SignInFailure::Temporary) => {
+            return refuse(
+                StatusCode::UNAUTHORIZED,
+                "temporary credentials (ASIA…) cannot sign in to the console: use an IAM user's access key or the account's root key",
+            );
+        }
     };
-    let Some(key) = key.filter(|k| k.status == KeyStatus::Active) else {
-        tracing::info!(
-            access_key_id = key_id,
-            "console sign-in refused: unknown key"
-        );
-        st.throttle.failed(peer, Instant::now());
-        return refuse(StatusCode::UNAUTHORIZED, invalid);
-    };
-    if !session::secret_matches(&form.secret, &key.secret) {
-        tracing::info!(
-            access_key_id = key_id,
-            "console sign-in refused: wrong secret"
-        );
-        st.throttle.failed(peer, Instant::now());
-        return refuse(StatusCode::UNAUTHORIZED, invalid);
-    }
-    if matches!(key.owner, KeyOwner::Session(_)) {
-        return refuse(
-            StatusCode::UNAUTHORIZED,
-            "temporary credentials (ASIA…) cannot sign in to the console: use an IAM user's access key or the account's root key",
-        );
-    }
     // A new session for every sign-in; one the browser already had ends here.
     if let Some(old) = extract::cookie(headers, session::SESSION_COOKIE) {
         st.sessions.remove(old);
@@ -954,7 +943,7 @@ pub(crate) fn sign_in(
         Ok(id) => id,
         Err(e) => return refuse(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
     };
-    tracing::info!(principal = %key.principal.arn(), access_key_id = key_id, "console sign-in");
+    tracing::info!(principal = %principal.arn(), access_key_id = key_id, "console sign-in");
     redirect(
         "/console",
         &[

@@ -228,11 +228,6 @@ pub fn origin_allowed(origin: Option<&str>, host: Option<&str>, fetch_site: Opti
     rest.is_some_and(|r| r.eq_ignore_ascii_case(host))
 }
 
-/// Whether `given` is the stored secret access key, compared in constant time.
-pub fn secret_matches(given: &str, stored: &str) -> bool {
-    bool::from(given.as_bytes().ct_eq(stored.as_bytes()))
-}
-
 /// `Set-Cookie` for a new session.
 pub fn session_cookie(id: &str) -> String {
     format!(
@@ -344,13 +339,6 @@ mod tests {
         assert!(origin_allowed(Some("null"), host, Some("same-origin")));
         assert!(!origin_allowed(Some("null"), host, Some("cross-site")));
         assert!(!origin_allowed(None, host, Some("same-site")));
-    }
-
-    #[test]
-    fn secrets_compare_whole() {
-        assert!(secret_matches("abc/DEF+1", "abc/DEF+1"));
-        assert!(!secret_matches("abc/DEF+", "abc/DEF+1"));
-        assert!(!secret_matches("", "x"));
     }
 
     #[test]

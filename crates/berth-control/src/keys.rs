@@ -7,11 +7,11 @@
 use std::time::SystemTime;
 
 use berth_iam::authz::IdentityDocuments;
-use berth_iam::{KeyOwner, KeyStatus};
+use berth_iam::{KeyOwner, KeyStatus, Principal};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
-use crate::{Caller, Control};
+use crate::{Caller, Control, Error};
 
 /// Why an access key does not authenticate a request.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -88,5 +88,52 @@ impl Control {
             },
             identity: key.identity,
         })
+    }
+}
+
+/// Why a console sign-in is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SignInFailure {
+    /// The access key id is unknown or inactive.
+    #[error("the access key is unknown or inactive")]
+    UnknownKey,
+    /// The secret access key is not the key's.
+    #[error("the secret access key does not match")]
+    WrongSecret,
+    /// Temporary credentials (`ASIA…`) cannot sign in.
+    #[error("temporary credentials cannot sign in")]
+    Temporary,
+    /// The key store failed.
+    #[error("the access key could not be read: {0}")]
+    Internal(String),
+}
+
+impl Control {
+    /// The principal of an active, long-term access key whose secret is `secret` (compared in
+    /// constant time): the console's sign-in.
+    pub fn sign_in(&self, access_key_id: &str, secret: &str) -> Result<Principal, SignInFailure> {
+        let key = self
+            .iam()
+            .resolve_access_key(access_key_id)
+            .map_err(|e| SignInFailure::Internal(e.to_string()))?
+            .filter(|k| k.status == KeyStatus::Active)
+            .ok_or(SignInFailure::UnknownKey)?;
+        if !bool::from(secret.as_bytes().ct_eq(key.secret.as_bytes())) {
+            return Err(SignInFailure::WrongSecret);
+        }
+        if matches!(key.owner, KeyOwner::Session(_)) {
+            return Err(SignInFailure::Temporary);
+        }
+        Ok(key.principal)
+    }
+
+    /// The principal of `access_key_id` while the key is active; `None` once it is deleted or
+    /// deactivated (a console session looks its key up on every request).
+    pub fn active_key_principal(&self, access_key_id: &str) -> Result<Option<Principal>, Error> {
+        Ok(self
+            .iam()
+            .resolve_access_key(access_key_id)?
+            .filter(|k| k.status == KeyStatus::Active)
+            .map(|k| k.principal))
     }
 }

@@ -12,6 +12,7 @@
 //! adapter.
 
 pub mod authz;
+pub mod doctor;
 pub mod ecs;
 pub mod error;
 pub mod iam;
@@ -26,9 +27,10 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use berth_core::RootKey;
-use berth_iam::{Iam, Principal, SessionInfo};
+use berth_iam::{Iam, SessionInfo};
 use berth_store::Store;
 
+pub use berth_iam::Principal;
 pub use berth_iam::authz::IdentityDocuments;
 pub use error::Error;
 

@@ -4,18 +4,13 @@
 
 use berth_control::secretsmanager::{self as uc, BatchGetSecretValueOutput, GetSecretValueOutput};
 use serde::Serialize;
-use serde_json::Value;
 
 use crate::error::WireError;
 use crate::services::Ctx;
 use crate::services::json::{call, decode, encode};
 
 /// Runs one operation on the request body; `None` when there is no such operation.
-fn dispatch_body(
-    ctx: &Ctx<'_>,
-    operation: &str,
-    body: &[u8],
-) -> Option<Result<Vec<u8>, WireError>> {
+pub fn dispatch(ctx: &Ctx<'_>, operation: &str, body: &[u8]) -> Option<Result<Vec<u8>, WireError>> {
     Some(match operation {
         "CreateSecret" => call(body, |i| uc::create_secret(ctx, i)),
         "GetSecretValue" => call(body, |i| uc::get_secret_value(ctx, i)),
@@ -36,53 +31,6 @@ fn dispatch_body(
         "UntagResource" => call(body, |i| uc::untag_resource(ctx, i)),
         _ => return None,
     })
-}
-
-/// The console's entry, until it calls `berth_control::secretsmanager` directly: the
-/// operation's input as a JSON value, its answer as one (through the same decode and encode as
-/// the API's).
-pub fn dispatch_value(
-    ctx: &Ctx<'_>,
-    operation: &str,
-    input: Value,
-) -> Option<Result<Value, WireError>> {
-    let body = match serde_json::to_vec(&input) {
-        Ok(b) => b,
-        Err(e) => return Some(Err(WireError::internal(&e))),
-    };
-    let out = dispatch_body(ctx, operation, &body)?;
-    Some(out.and_then(|bytes| serde_json::from_slice(&bytes).map_err(|e| WireError::internal(&e))))
-}
-
-/// What [`dispatch`] runs an operation on: the request body (the API's entry, answered with
-/// bytes) or, for the console until it calls the use cases directly, a JSON value (answered
-/// with one, see [`dispatch_value`]).
-pub trait Input {
-    type Output;
-    fn run(self, ctx: &Ctx<'_>, operation: &str) -> Option<Result<Self::Output, WireError>>;
-}
-
-impl Input for &[u8] {
-    type Output = Vec<u8>;
-    fn run(self, ctx: &Ctx<'_>, operation: &str) -> Option<Result<Vec<u8>, WireError>> {
-        dispatch_body(ctx, operation, self)
-    }
-}
-
-impl Input for Value {
-    type Output = Value;
-    fn run(self, ctx: &Ctx<'_>, operation: &str) -> Option<Result<Value, WireError>> {
-        dispatch_value(ctx, operation, self)
-    }
-}
-
-/// Runs one operation; `None` when there is no such operation.
-pub fn dispatch<I: Input>(
-    ctx: &Ctx<'_>,
-    operation: &str,
-    input: I,
-) -> Option<Result<I::Output, WireError>> {
-    input.run(ctx, operation)
 }
 
 /// One secret BatchGetSecretValue could not read, in AWS's words (`APIErrorType`).

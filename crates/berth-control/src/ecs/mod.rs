@@ -21,6 +21,7 @@ use serde_json::Value;
 use crate::authz::{self, Check};
 use crate::{Control, Ctx, Error};
 
+pub use berth_ecs::DEFAULT_CLUSTER;
 pub use tags::Tagged;
 pub use types::*;
 

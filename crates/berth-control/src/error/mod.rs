@@ -1,5 +1,9 @@
-//! The application's failures. The wire crate gives each its AWS code, status and message in
-//! one place (`berth_api::error`); nothing here knows a protocol.
+//! The application's failures, and ([`codes`]) each as AWS names it. Nothing here knows a
+//! protocol: the wire crate renders an [`AwsError`] as JSON or Query XML.
+
+mod codes;
+
+pub use codes::AwsError;
 
 use berth_doctor::DoctorError;
 use berth_store::StoreError;

@@ -1,0 +1,347 @@
+//! Each failure as AWS names it: the error code of the service's model, the HTTP status, and
+//! the message. The one place where berth's failures get AWS's codes; the wire crate renders
+//! them in each protocol's shape and the console shows them.
+
+use berth_ecs::EcsError;
+use berth_iam::IamError;
+use berth_iam::sts::StsError;
+use berth_kms::KmsError;
+use berth_secrets::SecretsError;
+
+use super::Error;
+
+/// AWS's text for a failure of its own.
+const INTERNAL_FAILURE: &str =
+    "The request processing has failed because of an unknown error, exception or failure.";
+
+/// A failure as AWS answers it (in the JSON protocol's words; the Query protocol says a denial
+/// and a failed constraint its own way, which the wire crate knows).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AwsError {
+    /// The HTTP status.
+    pub status: u16,
+    /// The error code (`__type`, `<Code>`).
+    pub code: &'static str,
+    /// The message; AWS sends none for a few errors.
+    pub message: Option<String>,
+}
+
+impl AwsError {
+    /// A 400 error.
+    fn client(code: &'static str, message: impl Into<String>) -> AwsError {
+        AwsError::with_status(400, code, message)
+    }
+
+    fn with_status(status: u16, code: &'static str, message: impl Into<String>) -> AwsError {
+        AwsError {
+            status,
+            code,
+            message: Some(message.into()),
+        }
+    }
+
+    /// berth's own failure: the detail goes to the log, never to the caller.
+    pub fn internal(detail: &dyn std::fmt::Display) -> AwsError {
+        tracing::error!(error = %detail, "internal error");
+        AwsError::with_status(500, "InternalFailure", INTERNAL_FAILURE)
+    }
+}
+
+impl Error {
+    /// This failure as AWS answers it.
+    pub fn into_aws(self) -> AwsError {
+        use Error as E;
+        match self {
+            E::AccessDenied(m) => AwsError::client("AccessDeniedException", m),
+            E::Iam(e) => iam(e),
+            E::Sts(e) => sts(e),
+            E::Kms(e) => kms(e),
+            E::Secrets(e) => secrets(e),
+            E::Ecs(e) => ecs(e),
+            E::Store(e) => AwsError::internal(&e),
+            E::MissingMember(member) => AwsError::client(
+                "ValidationException",
+                format!(
+                    "1 validation error detected: Value null at '{member}' failed to satisfy constraint: Member must not be null"
+                ),
+            ),
+            e @ E::WrongType { .. } => AwsError::client("SerializationException", e.to_string()),
+            E::Serialization(m) => AwsError::client("SerializationException", m),
+            E::InvalidParameter(m) => AwsError::client("InvalidParameterException", m),
+            E::InvalidRequest(m) => AwsError::client("InvalidRequestException", m),
+            E::Validation(m) => AwsError::client("ValidationException", m),
+            E::KmsAccessDenied => {
+                AwsError::client("AccessDeniedException", "Access to KMS is not allowed")
+            }
+            E::EncryptionFailure => AwsError::client(
+                "EncryptionFailure",
+                "Secrets Manager can't encrypt the protected secret text using the provided KMS key. Check that the KMS key is available, enabled, and not in an invalid state.",
+            ),
+            E::DecryptionFailure => AwsError::client(
+                "DecryptionFailure",
+                "Secrets Manager can't decrypt the protected secret text using the provided KMS key.",
+            ),
+            E::Internal(detail) => AwsError::internal(&detail),
+            E::DryRun => AwsError::client(
+                "DryRunOperationException",
+                "The request would have succeeded, but the DryRun option is set.",
+            ),
+            E::InvalidKeyUsage(m) => AwsError::client("InvalidKeyUsageException", m),
+        }
+    }
+}
+
+fn iam(e: IamError) -> AwsError {
+    use IamError as E;
+    match e {
+        E::InvalidAccountId(_)
+        | E::InvalidName(_)
+        | E::InvalidPath
+        | E::InvalidArn(_)
+        | E::NonUserCredentials => AwsError::client("ValidationError", e.to_string()),
+        E::AccountExists(_)
+        | E::AccessKeyInUse(_)
+        | E::UserExists(_)
+        | E::RoleExists(_)
+        | E::PolicyExists(_) => AwsError::with_status(409, "EntityAlreadyExists", e.to_string()),
+        E::NoSuchUser(_)
+        | E::NoSuchRole(_)
+        | E::NoSuchUserPolicy(_)
+        | E::NoSuchRolePolicy(_)
+        | E::NoSuchPolicy(_)
+        | E::PolicyNotAttachable(_)
+        | E::NoSuchPolicyVersion { .. }
+        | E::BoundaryNotAttachable(_)
+        | E::NoSuchAccessKey(_) => AwsError::with_status(404, "NoSuchEntity", e.to_string()),
+        E::MalformedPolicy(_) => AwsError::client("MalformedPolicyDocument", e.to_string()),
+        E::InvalidBoundaryArn(_) | E::DuplicateTagKeys => {
+            AwsError::client("InvalidInput", e.to_string())
+        }
+        E::AccessKeyQuota
+        | E::UserPolicyTooLarge(_)
+        | E::RolePolicyTooLarge(_)
+        | E::ManagedPolicyTooLarge
+        | E::TrustPolicyTooLarge
+        | E::AttachedPolicyQuota { .. }
+        | E::TagQuota => AwsError::with_status(409, "LimitExceeded", e.to_string()),
+        E::DeleteConflict(_) => AwsError::with_status(409, "DeleteConflict", e.to_string()),
+        E::AwsManagedPolicy => AwsError::with_status(403, "AccessDenied", e.to_string()),
+        E::Seal(_) | E::Store(_) => AwsError::internal(&e),
+    }
+}
+
+fn sts(e: StsError) -> AwsError {
+    match e {
+        StsError::Validation(m) => AwsError::client("ValidationError", m),
+        StsError::MalformedPolicy(m) => AwsError::client("MalformedPolicyDocument", m),
+        StsError::PackedPolicyTooLarge(m) => AwsError::client("PackedPolicyTooLarge", m),
+        StsError::AccessDenied(m) => AwsError::with_status(403, "AccessDenied", m),
+        StsError::Iam(e) => iam(e),
+    }
+}
+
+fn kms(e: KmsError) -> AwsError {
+    let code = match &e {
+        KmsError::NotFound(_) => "NotFoundException",
+        KmsError::InvalidArn(_) => "InvalidArnException",
+        KmsError::Disabled(_) => "DisabledException",
+        KmsError::InvalidState(_) => "KMSInvalidStateException",
+        KmsError::InvalidCiphertext => "InvalidCiphertextException",
+        KmsError::IncorrectKey => "IncorrectKeyException",
+        KmsError::AlreadyExists(_) => "AlreadyExistsException",
+        KmsError::ReservedAlias => "NotAuthorizedException",
+        KmsError::Validation(_) => "ValidationException",
+        KmsError::MalformedPolicy(_) => "MalformedPolicyDocumentException",
+        KmsError::Unsupported(_) => "UnsupportedOperationException",
+        KmsError::InvalidMarker(_) => "InvalidMarkerException",
+        KmsError::Tag(_) => "TagException",
+        KmsError::Seal(_) | KmsError::Store(_) => return AwsError::internal(&e),
+    };
+    match e {
+        // AWS sends these two without a message.
+        KmsError::InvalidCiphertext | KmsError::ReservedAlias => AwsError {
+            status: 400,
+            code,
+            message: None,
+        },
+        e => AwsError::client(code, e.to_string()),
+    }
+}
+
+fn secrets(e: SecretsError) -> AwsError {
+    let code = match &e {
+        SecretsError::NotFound
+        | SecretsError::NoVersionForStage(_)
+        | SecretsError::NoVersion(_) => "ResourceNotFoundException",
+        SecretsError::Exists(_) | SecretsError::VersionExists => "ResourceExistsException",
+        SecretsError::MarkedForDeletion
+        | SecretsError::NameScheduledForDeletion
+        | SecretsError::InvalidRequest(_) => "InvalidRequestException",
+        SecretsError::InvalidParameter(_) => "InvalidParameterException",
+        SecretsError::Validation(_) => "ValidationException",
+        SecretsError::MalformedPolicy(_) => "MalformedPolicyDocumentException",
+        SecretsError::LimitExceeded(_) => "LimitExceededException",
+        SecretsError::InvalidNextToken(_) => "InvalidNextTokenException",
+        SecretsError::Corrupt | SecretsError::Store(_) => return AwsError::internal(&e),
+    };
+    AwsError::client(code, e.to_string())
+}
+
+/// ECS's codes: all 400 but the store's failures.
+fn ecs(e: EcsError) -> AwsError {
+    let code = match &e {
+        EcsError::Client(_) => "ClientException",
+        EcsError::InvalidParameter(_) => "InvalidParameterException",
+        EcsError::ClusterNotFound => "ClusterNotFoundException",
+        EcsError::ClusterContainsInstances => "ClusterContainsContainerInstancesException",
+        EcsError::ClusterContainsTasks => "ClusterContainsTasksException",
+        EcsError::PlatformUnknown => "PlatformUnknownException",
+        EcsError::PlatformIncompatible => "PlatformTaskDefinitionIncompatibilityException",
+        EcsError::TargetNotFound(_) => "TargetNotFoundException",
+        EcsError::AttributeLimit(_) => "AttributeLimitExceededException",
+        EcsError::NotPlacedHere(_) => "AccessDeniedException",
+        EcsError::Store(_) => return AwsError::internal(&e),
+    };
+    AwsError::client(code, e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iam_errors_have_aws_codes_and_statuses() {
+        use crate::error::{DeleteConflict, IamError as E};
+        let cases: Vec<(E, &str, u16, &str)> = vec![
+            (
+                E::NoSuchUser("bob".into()),
+                "NoSuchEntity",
+                404,
+                "The user with name bob cannot be found.",
+            ),
+            (
+                E::PolicyNotAttachable("arn:aws:iam::111122223333:policy/P".into()),
+                "NoSuchEntity",
+                404,
+                "Policy arn:aws:iam::111122223333:policy/P does not exist or is not attachable.",
+            ),
+            (
+                E::UserExists("bob".into()),
+                "EntityAlreadyExists",
+                409,
+                "User with name bob already exists.",
+            ),
+            (
+                E::PolicyExists("P".into()),
+                "EntityAlreadyExists",
+                409,
+                "A policy called P already exists. Duplicate names are not allowed.",
+            ),
+            (
+                E::MalformedPolicy("Syntax errors in policy.".into()),
+                "MalformedPolicyDocument",
+                400,
+                "Syntax errors in policy.",
+            ),
+            (
+                E::DeleteConflict(DeleteConflict::AccessKeys),
+                "DeleteConflict",
+                409,
+                "Cannot delete entity, must delete access keys first.",
+            ),
+            (
+                E::AccessKeyQuota,
+                "LimitExceeded",
+                409,
+                "Cannot exceed quota for AccessKeysPerUser: 2",
+            ),
+            (
+                E::UserPolicyTooLarge("bob".into()),
+                "LimitExceeded",
+                409,
+                "Maximum policy size of 2048 bytes exceeded for user bob",
+            ),
+            (
+                E::DuplicateTagKeys,
+                "InvalidInput",
+                400,
+                "Duplicate tag keys found. Please note that Tag keys are case insensitive.",
+            ),
+            (
+                E::InvalidName(crate::error::NameField::UserName),
+                "ValidationError",
+                400,
+                "The specified value for userName is invalid. It must contain only alphanumeric characters and/or the following: +=,.@_-",
+            ),
+        ];
+        for (err, code, status, message) in cases {
+            let we = Error::from(err).into_aws();
+            assert_eq!(
+                (we.code, we.status, we.message.as_deref()),
+                (code, status, Some(message))
+            );
+        }
+    }
+
+    #[test]
+    fn ecs_codes() {
+        let cases = [
+            (EcsError::Client("x".into()), "ClientException", "x"),
+            (
+                EcsError::ClusterNotFound,
+                "ClusterNotFoundException",
+                "Cluster not found.",
+            ),
+            (
+                EcsError::PlatformUnknown,
+                "PlatformUnknownException",
+                "The specified platform does not exist.",
+            ),
+            (
+                EcsError::PlatformIncompatible,
+                "PlatformTaskDefinitionIncompatibilityException",
+                "One or more of the requested capabilities are not supported.",
+            ),
+        ];
+        for (e, code, msg) in cases {
+            let w = Error::from(e).into_aws();
+            assert_eq!(w.code, code);
+            assert_eq!(w.status, 400);
+            assert_eq!(w.message.as_deref(), Some(msg));
+        }
+    }
+
+    #[test]
+    fn kms_codes() {
+        let w = Error::from(KmsError::Disabled("arn:k".into())).into_aws();
+        assert_eq!(
+            (w.code, w.message.as_deref()),
+            ("DisabledException", Some("arn:k is disabled."))
+        );
+        let w = Error::from(KmsError::InvalidCiphertext).into_aws();
+        assert_eq!((w.code, w.message), ("InvalidCiphertextException", None));
+        let w = Error::from(KmsError::IncorrectKey).into_aws();
+        assert_eq!(w.code, "IncorrectKeyException");
+    }
+
+    #[test]
+    fn secrets_codes() {
+        let w = Error::from(SecretsError::NotFound).into_aws();
+        assert_eq!(
+            (w.code, w.message.as_deref()),
+            (
+                "ResourceNotFoundException",
+                Some("Secrets Manager can't find the specified secret.")
+            )
+        );
+        let w = Error::from(SecretsError::MarkedForDeletion).into_aws();
+        assert_eq!(w.code, "InvalidRequestException");
+    }
+
+    #[test]
+    fn internal_failures_say_nothing_of_their_cause() {
+        let w = Error::Internal("disk on fire".into()).into_aws();
+        assert_eq!((w.status, w.code), (500, "InternalFailure"));
+        assert!(!w.message.unwrap_or_default().contains("disk"));
+    }
+}
