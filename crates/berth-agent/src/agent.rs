@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use berth_ecs::AgentTask;
 use berth_ecs::agent::AgentContainer;
@@ -145,10 +145,7 @@ pub fn pull_reason(daemon_message: &str) -> String {
 }
 
 fn epoch_now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
+    berth_core::time::epoch_secs_f64(SystemTime::now())
 }
 
 fn task_id(task_arn: &str) -> &str {

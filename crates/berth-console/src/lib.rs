@@ -7,7 +7,7 @@
 //! - **Authorisation is the application's**: every page calls the use cases through [`ops`] as
 //!   the signed-in principal, so the same checks decide and the same errors come back; only
 //!   the operations in [`ops::OPERATIONS`] can be called, and none of them returns a secret
-//!   value. The doctor page runs `berth_control::doctor::diagnose_registered`, which needs
+//!   value. The doctor page runs `berth_doctor::diagnose_registered`, which needs
 //!   `ecs:DescribeTaskDefinition` on the task definition and `iam:SimulatePrincipalPolicy` on
 //!   its execution role.
 //! - **CSRF**: every state-changing POST carries the session's synchronizer token and, when the

@@ -369,9 +369,9 @@ impl<'a> Ops<'a> {
     /// The doctor's report on a registered task definition, for a caller who may read it
     /// (`ecs:DescribeTaskDefinition`) and simulate its execution role's policies
     /// (`iam:SimulatePrincipalPolicy`).
-    pub fn diagnose(&self, reference: &str) -> Result<berth_control::doctor::Report, ConsoleError> {
+    pub fn diagnose(&self, reference: &str) -> Result<berth_doctor::Report, ConsoleError> {
         self.call("doctor:Diagnose", |ctx| {
-            berth_control::doctor::diagnose_registered(ctx, reference)
+            berth_doctor::diagnose_registered(ctx, reference)
         })
     }
 
@@ -403,8 +403,12 @@ impl<'a> Ops<'a> {
 /// A failure as the console shows it: AWS's code and message; a denial is 403 whatever the
 /// API protocol says (JSON services answer `AccessDeniedException` with 400).
 fn console_error(e: berth_control::Error) -> ConsoleError {
+    let denied = matches!(
+        e,
+        berth_control::Error::AccessDenied(_) | berth_control::Error::KmsAccessDenied
+    );
     let aws = e.into_aws();
-    let status = if aws.code == "AccessDeniedException" || aws.code == "AccessDenied" {
+    let status = if denied {
         axum::http::StatusCode::FORBIDDEN
     } else {
         axum::http::StatusCode::from_u16(aws.status)

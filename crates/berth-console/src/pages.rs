@@ -790,7 +790,7 @@ impl<'a> Pages<'a> {
     }
 }
 
-fn report_view(report: &berth_control::doctor::Report) -> Markup {
+fn report_view(report: &berth_doctor::Report) -> Markup {
     let failed = report.checks.iter().filter(|c| !c.ok).count();
     let rows: Vec<Vec<Markup>> = report
         .checks

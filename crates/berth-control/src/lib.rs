@@ -12,7 +12,6 @@
 //! adapter.
 
 pub mod authz;
-pub mod doctor;
 pub mod ecs;
 pub mod error;
 pub mod iam;
@@ -112,10 +111,7 @@ impl Ctx<'_> {
 
     /// Seconds since the Unix epoch at the time the request arrived.
     pub fn now_secs(&self) -> u64 {
-        self.now
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0)
+        berth_core::time::epoch_secs(self.now)
     }
 
     /// Authorises `action` (e.g. `iam:CreateUser`) on `resource` (an ARN, or `*`) for the

@@ -22,6 +22,9 @@ use zeroize::Zeroizing;
 
 use crate::authz::{self, Check, Mode};
 use crate::kms::{Blob, authorize_key, required};
+use berth_core::RootKey;
+use berth_store::Store;
+
 use crate::{Ctx, Error};
 
 fn secrets<'c>(ctx: &'c Ctx<'_>) -> Secrets<'c> {
@@ -85,7 +88,8 @@ fn find(ctx: &Ctx<'_>, secret_id: &str, action: &str) -> Result<Secret, Error> {
     }
 }
 
-fn encryption_context(secret: &str, version_id: &str) -> EncryptionContext {
+/// The KMS encryption context Secrets Manager binds to a version's data key.
+pub fn encryption_context(secret: &str, version_id: &str) -> EncryptionContext {
     let mut c = EncryptionContext::new();
     c.insert("SecretARN".into(), secret.to_string());
     c.insert("SecretVersionId".into(), version_id.to_string());
@@ -159,19 +163,44 @@ pub fn seal(
 
 /// Decrypts one version's value as the caller.
 pub fn open(ctx: &Ctx<'_>, secret: &Secret, version: &Version) -> Result<SecretValue, Error> {
-    let sealed = secrets(ctx).sealed_value(secret, &version.id)?;
+    let control = ctx.control;
+    open_value(
+        control.store.as_ref(),
+        &control.root_key,
+        secret,
+        &version.id,
+        ctx.now_secs(),
+        |key, context| authorize_via(ctx, "kms:Decrypt", key, context),
+    )
+}
+
+/// Opens the value of version `version_id`: finds the KMS key of its data key, asks
+/// `authorize` (Secrets Manager's `kms:Decrypt` on the caller's behalf; `berth doctor`, which
+/// reads the data directory as its owner, asks nothing), has KMS decrypt the data key under the
+/// version's encryption context, and unseals the value with it. A key that cannot decrypt is
+/// `DecryptionFailure`, as AWS says it.
+pub fn open_value(
+    store: &dyn Store,
+    root_key: &RootKey,
+    secret: &Secret,
+    version_id: &str,
+    now: u64,
+    authorize: impl FnOnce(&Key, &EncryptionContext) -> Result<(), Error>,
+) -> Result<SecretValue, Error> {
+    let sealed = Secrets::new(store).sealed_value(secret, version_id)?;
     let blob = sealed.data_key_blob()?;
     let failure = |e: KmsError| match e {
         KmsError::Seal(_) | KmsError::Store(_) => Error::from(e),
         _ => Error::DecryptionFailure,
     };
-    let key = kms(ctx)
-        .key_of_blob(&secret.region, &blob, ctx.now_secs())
+    let kms = Kms::new(store, root_key);
+    let key = kms
+        .key_of_blob(&secret.region, &blob, now)
         .map_err(failure)?;
-    let context = encryption_context(&secret.arn, &version.id);
-    authorize_via(ctx, "kms:Decrypt", &key, &context)?;
-    let data_key = kms(ctx).decrypt(&key, &blob, &context).map_err(failure)?;
-    Ok(sealed.open(&data_key, &secret.arn, &version.id)?)
+    let context = encryption_context(&secret.arn, version_id);
+    authorize(&key, &context)?;
+    let data_key = kms.decrypt(&key, &blob, &context).map_err(failure)?;
+    Ok(sealed.open(&data_key, &secret.arn, version_id)?)
 }
 
 fn value_input(string: Option<String>, binary: Option<Blob>) -> Result<Option<SecretValue>, Error> {

@@ -50,6 +50,17 @@ pub fn epoch_secs(t: SystemTime) -> u64 {
     t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
+/// Seconds since the Unix epoch with their fraction (ECS's timestamps); 0 before it.
+pub fn epoch_secs_f64(t: SystemTime) -> f64 {
+    t.duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+/// Whole seconds since the Unix epoch now, on the system clock.
+pub fn now_secs() -> u64 {
+    epoch_secs(SystemTime::now())
+}
+
 /// Whole seconds since the Unix epoch, negative before it and rounded towards the past (1.5 s
 /// before the epoch is -2), saturating at the ends of `i64`.
 pub fn unix_secs(t: SystemTime) -> i64 {

@@ -7,9 +7,12 @@
 //! agent's parsing of the secret, placement). Only [`registry`] does network I/O, and only
 //! when asked to.
 
+mod registered;
 pub mod registry;
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+pub use registered::diagnose_registered;
+
+use std::time::{Duration, UNIX_EPOCH};
 
 use berth_core::RootKey;
 use berth_ecs::{RegisterTaskDefinitionInput, TaskDefinition, taskdef};
@@ -17,7 +20,7 @@ use berth_iam::Iam;
 use berth_iam::Principal;
 use berth_iam::authz::{IdentityDocuments, Question, Verdict};
 use berth_iam::sts::RoleInfo;
-use berth_kms::{EncryptionContext, Key, KeyManager, Kms};
+use berth_kms::{Key, KeyManager, Kms};
 use berth_policy::{Context, Decision, Mode, PolicyKind};
 use berth_secrets::{AWSCURRENT, Secret, SecretRef, SecretValue, Secrets, SecretsError};
 use berth_store::Store;
@@ -814,9 +817,8 @@ impl<'a> Doctor<'a> {
         let via = format!("secretsmanager.{}.amazonaws.com", secret.region);
         // As Secrets Manager asks KMS for the data key: the secret's ARN and version as the
         // encryption context, and the service as kms:ViaService.
-        let mut encryption_context = EncryptionContext::new();
-        encryption_context.insert("SecretARN".into(), secret.arn.clone());
-        encryption_context.insert("SecretVersionId".into(), version_id.clone());
+        let encryption_context =
+            berth_control::secretsmanager::encryption_context(&secret.arn, &version_id);
         let mut context = key.condition_keys(principal.account(), Some(&encryption_context));
         context.push(("kms:ViaService".to_string(), vec![via.clone()]));
         let ask = Ask {
@@ -946,19 +948,20 @@ impl<'a> Doctor<'a> {
         let Some(version) = secret.version_with_stage(AWSCURRENT) else {
             return Ok(None);
         };
-        let sealed = Secrets::new(self.store).sealed_value(secret, &version.id)?;
-        let blob = sealed.data_key_blob()?;
-        let kms = Kms::new(self.store, self.root_key);
-        let Ok(key) = kms.key_of_blob(&secret.region, &blob, self.opts.now) else {
-            return Ok(None);
-        };
-        let mut context = EncryptionContext::new();
-        context.insert("SecretARN".into(), secret.arn.clone());
-        context.insert("SecretVersionId".into(), version.id.clone());
-        let Ok(data_key) = kms.decrypt(&key, &blob, &context) else {
-            return Ok(None);
-        };
-        Ok(sealed.open(&data_key, &secret.arn, &version.id).ok())
+        // The doctor reads the data directory as its owner: no caller to authorise.
+        let opened = berth_control::secretsmanager::open_value(
+            self.store,
+            self.root_key,
+            secret,
+            &version.id,
+            self.opts.now,
+            |_, _| Ok(()),
+        );
+        match opened {
+            Ok(value) => Ok(Some(value)),
+            Err(berth_control::Error::Store(e)) => Err(SecretsError::Store(e).into()),
+            Err(_) => Ok(None),
+        }
     }
 
     fn check_placement(
@@ -1147,14 +1150,6 @@ fn fixes(
         ));
     }
     out.join("\n")
-}
-
-/// Seconds since the Unix epoch.
-pub fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
 }
 
 #[cfg(test)]

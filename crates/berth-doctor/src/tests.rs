@@ -72,9 +72,7 @@ impl Env {
         };
         let arn = berth_secrets::new_arn(account, R, name);
         let vid = "00000000-0000-0000-0000-000000000001";
-        let mut ctx = EncryptionContext::new();
-        ctx.insert("SecretARN".into(), arn.clone());
-        ctx.insert("SecretVersionId".into(), vid.into());
+        let ctx = berth_control::secretsmanager::encryption_context(&arn, vid);
         let (dk, blob) = self.kms().generate_data_key(&key, 32, &ctx).unwrap();
         let sealed = berth_secrets::seal_value(
             &dk,

@@ -7,7 +7,6 @@ mod progress;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -187,13 +186,6 @@ fn init_logging(format: LogFormat) -> Option<Arc<progress::Bars>> {
     }
 }
 
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
-
 /// The control plane, ready to serve: its state, its data directory, and the default
 /// account's root credentials when they are known in this process.
 struct Prepared {
@@ -227,13 +219,13 @@ fn prepare_server(args: &ServerArgs) -> anyhow::Result<Prepared> {
     let mut root = None;
     match (env_key, env_secret.map(zeroize::Zeroizing::new)) {
         (Some(id), Some(secret)) => {
-            iam.ensure_root_key(&args.account_id, &id, &secret, unix_now())?;
+            iam.ensure_root_key(&args.account_id, &id, &secret, berth_core::time::now_secs())?;
             tracing::info!(account = %args.account_id, access_key_id = %id, "root credentials from the environment");
             root = Some(berth_agent::Credentials::new(&id, &secret, None));
         }
         (None, None) => {
             if iam.root_key_ids(&args.account_id)?.is_empty() {
-                let creds = iam.create_account(&args.account_id, unix_now())?;
+                let creds = iam.create_account(&args.account_id, berth_core::time::now_secs())?;
                 dir.write_credentials(&creds.access_key_id, &creds.secret_access_key)?;
                 tracing::info!(
                     account = %args.account_id,
@@ -587,7 +579,7 @@ fn account_create(account_id: &str, data: DataDirArg) -> anyhow::Result<()> {
     let root_key = dir.root_key()?;
     let store = dir.store()?;
     let iam = berth_iam::Iam::new(&store, &root_key);
-    let creds = iam.create_account(account_id, unix_now())?;
+    let creds = iam.create_account(account_id, berth_core::time::now_secs())?;
     let out = serde_json::json!({
         "AccountId": creds.account_id,
         "AccessKeyId": creds.access_key_id,
@@ -622,7 +614,7 @@ fn doctor(args: DoctorArgs) -> anyhow::Result<()> {
             caller_arn: args.caller_arn,
             cluster: args.cluster,
             registry_check: args.registry_check,
-            now: unix_now(),
+            now: berth_core::time::now_secs(),
         },
     )?;
     match args.output {

@@ -607,11 +607,7 @@ pub struct FargatePoll {
 
 /// Seconds since the Unix epoch on the control plane's clock.
 fn now_secs(control: &Control) -> u64 {
-    control
-        .now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
+    berth_core::time::epoch_secs(control.now())
 }
 
 /// The Fargate runner's poll (see ARCHITECTURE.md, "Fargate"). It is not an API call: the

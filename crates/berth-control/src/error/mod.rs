@@ -5,7 +5,6 @@ mod codes;
 
 pub use codes::AwsError;
 
-use berth_doctor::DoctorError;
 use berth_store::StoreError;
 
 // The domain failures an `Error` carries, for the wire crate's mapping.
@@ -75,15 +74,4 @@ pub enum Error {
     /// (`InvalidKeyUsageException`).
     #[error("{0}")]
     InvalidKeyUsage(String),
-}
-
-impl From<DoctorError> for Error {
-    fn from(e: DoctorError) -> Error {
-        match e {
-            DoctorError::Iam(e) => e.into(),
-            DoctorError::Secrets(e) => e.into(),
-            DoctorError::Kms(e) => e.into(),
-            DoctorError::Ecs(e) => e.into(),
-        }
-    }
 }

@@ -1,10 +1,22 @@
-//! `berth doctor` as a use case: the diagnosis of a registered task definition for a caller
-//! who may read it and simulate its execution role's policies, as the console offers it.
+//! The doctor as a use case: the diagnosis of a registered task definition for a caller who
+//! may read it and simulate its execution role's policies, as the console offers it.
 
-use crate::ecs::{self, DescribeTaskDefinitionInput};
-use crate::{Ctx, Error};
+use berth_control::ecs::{self, DescribeTaskDefinitionInput};
+use berth_control::{Ctx, Error};
 
-pub use berth_doctor::{CheckKind, CheckResult, Report};
+use crate::{DoctorError, Report};
+
+/// The doctor's failures to run at all, as the application's.
+impl From<DoctorError> for Error {
+    fn from(e: DoctorError) -> Error {
+        match e {
+            DoctorError::Iam(e) => e.into(),
+            DoctorError::Secrets(e) => e.into(),
+            DoctorError::Kms(e) => e.into(),
+            DoctorError::Ecs(e) => e.into(),
+        }
+    }
+}
 
 /// The doctor's report on the registered task definition `reference`, for a caller allowed
 /// `ecs:DescribeTaskDefinition` and, when it names an execution role,
@@ -22,13 +34,13 @@ pub fn diagnose_registered(ctx: &Ctx<'_>, reference: &str) -> Result<Report, Err
         ctx.authorize("iam:SimulatePrincipalPolicy", role)?;
     }
     let control = ctx.control;
-    let report = berth_doctor::diagnose(
+    let report = crate::diagnose(
         control.store.as_ref(),
         &control.root_key,
-        &berth_doctor::Options {
+        &crate::Options {
             account: ctx.account().to_string(),
             region: ctx.caller.region.clone(),
-            source: berth_doctor::Source::Registered(def.task_definition_arn),
+            source: crate::Source::Registered(def.task_definition_arn),
             caller_arn: Some(ctx.caller.principal.arn()),
             cluster: None,
             registry_check: false,
