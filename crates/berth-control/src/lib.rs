@@ -121,3 +121,20 @@ impl Ctx<'_> {
         authz::authorize(self, &authz::Check::new(action, resource))
     }
 }
+
+/// What the use cases' unit tests share.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::*;
+
+    /// `principal` calling with a long-term key in us-east-1.
+    pub fn caller(principal: berth_iam::Principal) -> Caller {
+        Caller {
+            principal,
+            access_key_id: "AKIAIOSFODNN7EXAMPLE".into(),
+            region: "us-east-1".into(),
+            session: None,
+            source_ip: None,
+        }
+    }
+}

@@ -116,19 +116,11 @@ mod tests {
     use berth_store::SqliteStore;
 
     use super::*;
-    use crate::{Caller, Control};
+    use crate::Control;
+
+    use crate::testing::caller;
 
     const ACCOUNT: &str = "111122223333";
-
-    fn caller(principal: Principal) -> Caller {
-        Caller {
-            principal,
-            access_key_id: "AKIAIOSFODNN7EXAMPLE".into(),
-            region: "us-east-1".into(),
-            session: None,
-            source_ip: None,
-        }
-    }
 
     fn assume(role_arn: &str) -> AssumeRoleInput {
         AssumeRoleInput {

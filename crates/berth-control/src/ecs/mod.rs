@@ -42,6 +42,15 @@ fn agent_identity(ctx: &Ctx<'_>) -> String {
     p.role_arn().unwrap_or_else(|| p.arn())
 }
 
+/// Runs `f` with the caller as the agent binding sees it.
+fn as_agent<T>(ctx: &Ctx<'_>, f: impl FnOnce(&Caller<'_>) -> T) -> T {
+    let identity = agent_identity(ctx);
+    f(&Caller {
+        identity: &identity,
+        root: ctx.caller.principal.is_root(),
+    })
+}
+
 /// A required member that is absent. botocore checks required members before sending; this is
 /// for hand-made requests.
 fn required<'v>(value: Option<&'v str>, name: &str) -> Result<&'v str, Error> {
@@ -224,13 +233,9 @@ pub fn register_container_instance(
         "ecs:RegisterContainerInstance",
         input.cluster.as_deref(),
     )?;
-    let identity = agent_identity(ctx);
-    let caller = Caller {
-        identity: &identity,
-        root: ctx.caller.principal.is_root(),
-    };
-    let container_instance =
-        ecs(ctx).register_container_instance(input, &caller, ctx.now_secs())?;
+    let container_instance = as_agent(ctx, |caller| {
+        ecs(ctx).register_container_instance(input, caller, ctx.now_secs())
+    })?;
     Ok(changed(ContainerInstanceOutput { container_instance }))
 }
 
@@ -444,12 +449,9 @@ pub fn submit_task_state_change(
     input: SubmitTaskStateChangeInput,
 ) -> Result<AcknowledgmentOutput, Error> {
     cluster_check(ctx, "ecs:SubmitTaskStateChange", input.cluster.as_deref())?;
-    let identity = agent_identity(ctx);
-    let caller = Caller {
-        identity: &identity,
-        root: ctx.caller.principal.is_root(),
-    };
-    ecs(ctx).submit_task_state_change(&input, &caller, ctx.now_secs())?;
+    as_agent(ctx, |caller| {
+        ecs(ctx).submit_task_state_change(&input, caller, ctx.now_secs())
+    })?;
     Ok(changed(acknowledged()))
 }
 
@@ -462,12 +464,9 @@ pub fn submit_container_state_change(
         "ecs:SubmitContainerStateChange",
         input.cluster.as_deref(),
     )?;
-    let identity = agent_identity(ctx);
-    let caller = Caller {
-        identity: &identity,
-        root: ctx.caller.principal.is_root(),
-    };
-    ecs(ctx).submit_container_state_change(&input, &caller, ctx.now_secs())?;
+    as_agent(ctx, |caller| {
+        ecs(ctx).submit_container_state_change(&input, caller, ctx.now_secs())
+    })?;
     Ok(changed(acknowledged()))
 }
 

@@ -549,6 +549,8 @@ mod tests {
     use super::*;
     use crate::{Caller, Control};
 
+    use crate::testing::caller;
+
     const ACCOUNT: &str = "111122223333";
 
     fn control() -> Control {
@@ -557,16 +559,6 @@ mod tests {
             RootKey::generate(),
             0,
         )
-    }
-
-    fn caller(principal: Principal) -> Caller {
-        Caller {
-            principal,
-            access_key_id: "AKIAIOSFODNN7EXAMPLE".into(),
-            region: "us-east-1".into(),
-            session: None,
-            source_ip: None,
-        }
     }
 
     fn root() -> Caller {
