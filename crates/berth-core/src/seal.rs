@@ -23,6 +23,10 @@ pub const NONCE_LEN: usize = 12;
 pub const TAG_LEN: usize = 16;
 /// Version byte in front of every value sealed under the root key, so the format can change.
 const ROOT_FORMAT_V1: u8 = 1;
+/// What a root key's check value binds as associated data.
+const CHECK_CONTEXT: &[u8] = b"berth:root-key-check";
+/// The known plaintext a root key's check value seals.
+const CHECK_PLAINTEXT: &[u8] = b"berth root key check v1";
 
 fn cipher(key: &[u8; KEY_LEN]) -> Aes256Gcm {
     let key: &Key<Aes256Gcm> = key.into();
@@ -145,6 +149,19 @@ impl RootKey {
             _ => Err(SealError::BadFormat),
         }
     }
+
+    /// A check value of this key: a known plaintext sealed under it (never the key, nor
+    /// anything derived from it without the seal), kept beside the data the key seals so that
+    /// a different key is recognised before it is used ([`RootKey::matches_check`]).
+    pub fn check_value(&self) -> Vec<u8> {
+        self.seal(CHECK_CONTEXT, CHECK_PLAINTEXT)
+    }
+
+    /// Whether `check` is a check value of this key ([`RootKey::check_value`]).
+    pub fn matches_check(&self, check: &[u8]) -> bool {
+        self.open(CHECK_CONTEXT, check)
+            .is_ok_and(|plain| plain.as_slice() == CHECK_PLAINTEXT)
+    }
 }
 
 #[cfg(test)]
@@ -248,6 +265,31 @@ mod tests {
             open(&key, b"aad", &out[3..]).map(|v| v.to_vec()),
             Ok(b"plain".to_vec())
         );
+    }
+
+    #[test]
+    fn a_check_value_matches_its_key_only() {
+        let k = RootKey::generate();
+        let check = k.check_value();
+        assert!(k.matches_check(&check));
+        assert!(
+            RootKey::from_base64(&k.to_base64()).is_ok_and(|again| again.matches_check(&check))
+        );
+        assert!(!RootKey::generate().matches_check(&check));
+        // The check value holds neither the key nor its base64 form.
+        assert!(!check.windows(32).any(|w| w == k.0.as_ref()));
+        assert!(!check.windows(44).any(|w| w == k.to_base64().as_bytes()));
+        // A value sealed under the key for another purpose is no check value.
+        assert!(!k.matches_check(&k.seal(b"berth:access-key:AKIA1", CHECK_PLAINTEXT)));
+        assert!(!k.matches_check(&k.seal(CHECK_CONTEXT, b"something else")));
+        let mut tampered = check.clone();
+        tampered[1] ^= 1;
+        assert!(!k.matches_check(&tampered));
+        assert!(!k.matches_check(&[]));
+        // Fresh nonce each time, and each one matches.
+        let again = k.check_value();
+        assert_ne!(again, check);
+        assert!(k.matches_check(&again));
     }
 
     #[test]

@@ -127,6 +127,28 @@ impl<'a> Iam<'a> {
         })
     }
 
+    /// Whether the root key opens what this store sealed under a root key, tried on one stored
+    /// access key's secret: `Some(true)` when it opens, `Some(false)` when it does not (the
+    /// data was sealed under another key), `None` when the store holds no access key.
+    pub fn root_key_opens_stored_keys(&self) -> Result<Option<bool>, IamError> {
+        let record = self.store.read(|tx| {
+            let Some((id, _)) = tx
+                .scan_range(keys::TABLE, "", None, false, 1)?
+                .into_iter()
+                .next()
+            else {
+                return Ok::<_, IamError>(None);
+            };
+            Ok(get_json::<AccessKeyRecord>(tx, keys::TABLE, &id)?)
+        })?;
+        match record.map(|r| r.resolve(self.root_key)) {
+            None => Ok(None),
+            Some(Ok(_)) => Ok(Some(true)),
+            Some(Err(IamError::Seal(_))) => Ok(Some(false)),
+            Some(Err(e)) => Err(e),
+        }
+    }
+
     /// Root access key ids of an account.
     pub fn root_key_ids(&self, account_id: &str) -> Result<Vec<String>, IamError> {
         self.store
@@ -213,6 +235,30 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use berth_store::SqliteStore;
+
+    #[test]
+    fn only_the_sealing_root_key_opens_stored_keys() {
+        let store = SqliteStore::in_memory().unwrap();
+        let rk = RootKey::generate();
+        assert_eq!(
+            Iam::new(&store, &rk).root_key_opens_stored_keys().unwrap(),
+            None
+        );
+        Iam::new(&store, &rk)
+            .create_account("111122223333", 10)
+            .unwrap();
+        assert_eq!(
+            Iam::new(&store, &rk).root_key_opens_stored_keys().unwrap(),
+            Some(true)
+        );
+        let other = RootKey::generate();
+        assert_eq!(
+            Iam::new(&store, &other)
+                .root_key_opens_stored_keys()
+                .unwrap(),
+            Some(false)
+        );
+    }
 
     #[test]
     fn create_account_issues_a_working_root_key() {

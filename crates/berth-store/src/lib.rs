@@ -30,6 +30,12 @@ pub enum StoreError {
     Encode(serde_json::Error),
     #[error("database schema version {found} is newer than this berth knows ({known})")]
     SchemaTooNew { found: i64, known: i64 },
+    /// A file of the database could not be created or restricted to its owner.
+    #[error("{path}: {source}")]
+    File {
+        path: String,
+        source: std::io::Error,
+    },
     /// The group commit this write was part of did not commit (the message says why); nothing
     /// of the write is stored.
     #[error("commit failed: {0}")]
@@ -207,6 +213,31 @@ impl<S: Store + ?Sized> StoreExt for S {
     ) -> Result<T, E> {
         run(f, |g| self.write_tx(g))
     }
+}
+
+/// The store's own records, beside the domain's tables: what the store says about itself.
+pub const META_TABLE: &str = "berth_meta";
+/// The key in [`META_TABLE`] of the root key's check value.
+const ROOT_KEY_CHECK: &str = "root_key_check";
+
+/// The check value of the root key this store's data is sealed under, if one is recorded
+/// (a store written by an older berth has none).
+pub fn root_key_check(store: &dyn Store) -> Result<Option<Vec<u8>>, StoreError> {
+    store.read(|tx| tx.get(META_TABLE, ROOT_KEY_CHECK))
+}
+
+/// Records `check` as the root key's check value unless one is recorded already: returns
+/// `None` when `check` is now the one, or the check value recorded before (then nothing is
+/// written), atomically, so of two processes recording at once one wins and the other learns
+/// the winner's.
+pub fn record_root_key_check(
+    store: &dyn Store,
+    check: &[u8],
+) -> Result<Option<Vec<u8>>, StoreError> {
+    store.write(|tx| match tx.get(META_TABLE, ROOT_KEY_CHECK)? {
+        Some(existing) => Ok(Some(existing)),
+        None => tx.put(META_TABLE, ROOT_KEY_CHECK, check).map(|()| None),
+    })
 }
 
 /// Reads and decodes a JSON record.

@@ -191,7 +191,12 @@ thread_local! {
 
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    ///
+    /// The database file is created with mode 0600, and an existing one, its WAL (`-wal`) and
+    /// shared-memory index (`-shm`) are set to 0600 before SQLite opens them; SQLite creates
+    /// the WAL and the index with the database file's mode.
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        restrict_files(path)?;
         let conn = Connection::open(path)?;
         let (mut store, settled_tx) = Self::init(conn, true)?;
         let count = reader_count();
@@ -273,6 +278,17 @@ impl SqliteStore {
             committer: None,
         };
         Ok((store, settled_tx))
+    }
+
+    /// Whether the store holds any record besides its own ([`crate::META_TABLE`]): `false`
+    /// for a new database.
+    pub fn holds_data(&self) -> Result<bool, StoreError> {
+        let w = lock_any(&self.core.writer);
+        Ok(w.conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM kv WHERE tbl <> ?1)",
+            params![crate::META_TABLE],
+            |r| r.get(0),
+        )?)
     }
 
     /// The schema version the open database is at.
@@ -566,6 +582,35 @@ impl Settled {
         }
         Ok(())
     }
+}
+
+/// Makes the database file at `path` (created empty if missing) and SQLite's files beside it
+/// that exist readable and writable by their owner only.
+fn restrict_files(path: &Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let failed = |path: &Path| {
+        let path = path.display().to_string();
+        move |source| StoreError::File { path, source }
+    };
+    // An empty file is an empty SQLite database: SQLite writes its header on the first write.
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(path)
+        .map_err(failed(path))?;
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let mut file = path.as_os_str().to_owned();
+        file.push(suffix);
+        let file = std::path::PathBuf::from(file);
+        match std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(failed(&file)(e)),
+        }
+    }
+    Ok(())
 }
 
 /// The thread that commits batches and fsyncs the WAL (see [`SqliteStore`]).
@@ -1168,6 +1213,63 @@ mod tests {
             .query_row("PRAGMA synchronous", [], |r| r.get(0))
             .unwrap();
         assert_eq!(sync, 1, "synchronous=NORMAL on the writer");
+    }
+
+    fn mode_of(path: &Path) -> u32 {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+    }
+
+    #[test]
+    fn the_database_files_are_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("berth.db");
+        let s = SqliteStore::open(&path).unwrap();
+        s.write(|tx| put_json(tx, "t", "k", &"v")).unwrap();
+        for name in ["berth.db", "berth.db-wal", "berth.db-shm"] {
+            assert_eq!(mode_of(&dir.path().join(name)), 0o600, "{name}");
+        }
+    }
+
+    #[test]
+    fn open_restricts_existing_database_files() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("berth.db");
+        let keep = SqliteStore::open(&path).unwrap();
+        keep.write(|tx| put_json(tx, "t", "k", &"v")).unwrap();
+        // As an older berth left them (SQLite's default mode), WAL and index still there.
+        for name in ["berth.db", "berth.db-wal", "berth.db-shm"] {
+            let file = dir.path().join(name);
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+        }
+        let s = SqliteStore::open(&path).unwrap();
+        for name in ["berth.db", "berth.db-wal", "berth.db-shm"] {
+            assert_eq!(mode_of(&dir.path().join(name)), 0o600, "{name}");
+        }
+        let v: Option<String> = s.read(|tx| get_json(tx, "t", "k")).unwrap();
+        assert_eq!(v.as_deref(), Some("v"));
+        drop(keep);
+    }
+
+    #[test]
+    fn the_root_key_check_is_recorded_once() {
+        let s = SqliteStore::in_memory().unwrap();
+        assert!(!s.holds_data().unwrap());
+        assert_eq!(crate::root_key_check(&s).unwrap(), None);
+        assert_eq!(crate::record_root_key_check(&s, b"one").unwrap(), None);
+        assert_eq!(
+            crate::record_root_key_check(&s, b"two").unwrap().as_deref(),
+            Some(&b"one"[..])
+        );
+        assert_eq!(
+            crate::root_key_check(&s).unwrap().as_deref(),
+            Some(&b"one"[..])
+        );
+        // The check value is the store's own record, not data.
+        assert!(!s.holds_data().unwrap());
+        s.write(|tx| put_json(tx, "t", "k", &1u32)).unwrap();
+        assert!(s.holds_data().unwrap());
     }
 
     #[test]

@@ -37,6 +37,31 @@ fn create_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     f.sync_all()
 }
 
+/// Where the root key came from, to name it when it does not fit the data.
+enum KeySource {
+    Environment,
+    File(PathBuf),
+}
+
+/// The refusal of a root key that does not open the data in `db`.
+fn mismatch(source: &KeySource, db: &Path, key_file: &Path) -> anyhow::Error {
+    match source {
+        KeySource::Environment => anyhow::anyhow!(
+            "the root key in BERTH_ROOT_KEY does not open the data in {}: it is not the key this \
+             data directory was sealed with; set BERTH_ROOT_KEY to that key, or unset it to use {}",
+            db.display(),
+            key_file.display()
+        ),
+        KeySource::File(file) => anyhow::anyhow!(
+            "the root key in {} does not open the data in {}: it is not the key this data \
+             directory was sealed with; put that key back in {} or give it as BERTH_ROOT_KEY",
+            file.display(),
+            db.display(),
+            file.display()
+        ),
+    }
+}
+
 impl DataDir {
     pub fn open(path: Option<PathBuf>) -> anyhow::Result<DataDir> {
         let path = match path {
@@ -81,30 +106,105 @@ impl DataDir {
         }
     }
 
-    /// The root key: `BERTH_ROOT_KEY` (base64 of 32 bytes) when set, else `root.key` in the data
-    /// directory, created with mode 0600 on first use.
-    pub fn root_key(&self) -> anyhow::Result<RootKey> {
-        if let Ok(text) = std::env::var("BERTH_ROOT_KEY") {
-            return RootKey::from_base64(&text).context("BERTH_ROOT_KEY");
+    /// The database and the root key its data is sealed under, checked against each other
+    /// before anything uses them: the root key is `BERTH_ROOT_KEY` (base64 of 32 bytes) when
+    /// set, else `root.key` in the data directory.
+    ///
+    /// The database records a check value of its root key ([`RootKey::check_value`]). A key
+    /// that does not match it is refused with an error naming where the key came from, and
+    /// nothing is written. A new key (`root.key`, mode 0600) is made only for an empty
+    /// database; a missing `root.key` beside a database that holds data is refused. A database
+    /// written before check values existed gets one from the key that opens its data (tried on
+    /// a stored access key's secret; recorded as it is when nothing sealed is stored).
+    pub fn open_sealed(&self) -> anyhow::Result<(SqliteStore, RootKey)> {
+        let env = std::env::var("BERTH_ROOT_KEY").ok();
+        self.open_sealed_with(env.as_deref())
+    }
+
+    fn open_sealed_with(&self, env_key: Option<&str>) -> anyhow::Result<(SqliteStore, RootKey)> {
+        let db = self.path.join(DB_FILE);
+        let store = self.store()?;
+        let recorded = berth_store::root_key_check(&store)
+            .with_context(|| format!("reading {}", db.display()))?;
+        let holds_data = store
+            .holds_data()
+            .with_context(|| format!("reading {}", db.display()))?;
+        let empty = recorded.is_none() && !holds_data;
+        let (key, source) = self.root_key(env_key, empty)?;
+        let refuse = || mismatch(&source, &db, &self.path.join(ROOT_KEY_FILE));
+        match recorded {
+            Some(check) if key.matches_check(&check) => {}
+            Some(_) => return Err(refuse()),
+            None => {
+                if holds_data {
+                    let opens = berth_iam::Iam::new(&store, &key)
+                        .root_key_opens_stored_keys()
+                        .with_context(|| format!("reading {}", db.display()))?;
+                    if opens == Some(false) {
+                        return Err(refuse());
+                    }
+                }
+                let raced = berth_store::record_root_key_check(&store, &key.check_value())
+                    .with_context(|| format!("writing {}", db.display()))?;
+                match raced {
+                    // Another process recorded its key's check value first.
+                    Some(check) if !key.matches_check(&check) => return Err(refuse()),
+                    Some(_) => {}
+                    None if holds_data => tracing::info!(
+                        db = %db.display(),
+                        "recorded the root key's check value"
+                    ),
+                    None => {}
+                }
+            }
+        }
+        Ok((store, key))
+    }
+
+    /// The root key and where it came from: `env_key` (`BERTH_ROOT_KEY`) when given, else
+    /// `root.key`, which is created (mode 0600) only when `may_create` (an empty database).
+    fn root_key(
+        &self,
+        env_key: Option<&str>,
+        may_create: bool,
+    ) -> anyhow::Result<(RootKey, KeySource)> {
+        if let Some(text) = env_key {
+            let key = RootKey::from_base64(text).context("BERTH_ROOT_KEY")?;
+            return Ok((key, KeySource::Environment));
         }
         let file = self.path.join(ROOT_KEY_FILE);
-        let fresh = RootKey::generate();
-        match create_private(&file, fresh.to_base64().as_bytes()) {
-            Ok(()) => return Ok(fresh),
-            Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(e).with_context(|| format!("writing {}", file.display())),
+        if may_create {
+            let fresh = RootKey::generate();
+            match create_private(&file, fresh.to_base64().as_bytes()) {
+                Ok(()) => return Ok((fresh, KeySource::File(file))),
+                Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(e).with_context(|| format!("writing {}", file.display())),
+            }
         }
-        let meta = fs::metadata(&file).with_context(|| format!("reading {}", file.display()))?;
+        let meta = match fs::metadata(&file) {
+            Ok(meta) => meta,
+            Err(e) if e.kind() == ErrorKind::NotFound => bail!(
+                "{} is missing, but {} holds data sealed under a root key: put that key back in \
+                 {} or give it as BERTH_ROOT_KEY (berth makes a new root key only for an empty \
+                 data directory)",
+                file.display(),
+                self.path.join(DB_FILE).display(),
+                file.display()
+            ),
+            Err(e) => return Err(e).with_context(|| format!("reading {}", file.display())),
+        };
         if meta.permissions().mode() & 0o077 != 0 {
             bail!("{} is readable by others: chmod 600 it", file.display());
         }
         let text = zeroize::Zeroizing::new(
             fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?,
         );
-        RootKey::from_base64(&text).with_context(|| format!("reading {}", file.display()))
+        let key =
+            RootKey::from_base64(&text).with_context(|| format!("reading {}", file.display()))?;
+        Ok((key, KeySource::File(file)))
     }
 
-    pub fn store(&self) -> anyhow::Result<SqliteStore> {
+    fn store(&self) -> anyhow::Result<SqliteStore> {
         let db = self.path.join(DB_FILE);
         SqliteStore::open(&db).with_context(|| format!("opening {}", db.display()))
     }
@@ -127,5 +227,159 @@ impl DataDir {
         }
         create_private(&path, text.as_bytes())
             .with_context(|| format!("writing {}", path.display()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use berth_store::StoreExt;
+
+    fn dir() -> (tempfile::TempDir, DataDir) {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = DataDir::open(Some(tmp.path().join("data"))).unwrap();
+        (tmp, dir)
+    }
+
+    /// A data directory with an account in it (an access key sealed under its root key).
+    fn with_data(dir: &DataDir, env_key: Option<&str>) -> RootKey {
+        let (store, key) = dir.open_sealed_with(env_key).unwrap();
+        berth_iam::Iam::new(&store, &key)
+            .create_account("000000000000", 1)
+            .unwrap();
+        key
+    }
+
+    fn refusal(dir: &DataDir, env_key: Option<&str>) -> String {
+        match dir.open_sealed_with(env_key) {
+            Ok(_) => panic!("a key that does not fit was taken"),
+            Err(e) => format!("{e:#}"),
+        }
+    }
+
+    /// Every record the tests' data directories hold, read through a store of its own.
+    fn rows(dir: &DataDir) -> Vec<(String, String, Vec<u8>)> {
+        let db = dir.path.join(DB_FILE);
+        let store = SqliteStore::open(&db).unwrap();
+        let mut out = Vec::new();
+        for table in ["accounts", "access_keys", berth_store::META_TABLE] {
+            let scan = store
+                .read(|tx| tx.scan(table, ""))
+                .unwrap_or_else(|e| panic!("{e}"));
+            out.extend(scan.into_iter().map(|(k, v)| (table.to_string(), k, v)));
+        }
+        out
+    }
+
+    #[test]
+    fn an_empty_directory_gets_a_key_and_its_check_value() {
+        let (_tmp, dir) = dir();
+        let (store, key) = dir.open_sealed_with(None).unwrap();
+        let file = dir.path().join(ROOT_KEY_FILE);
+        assert_eq!(
+            fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        let check = berth_store::root_key_check(&store).unwrap().unwrap();
+        assert!(key.matches_check(&check));
+        drop(store);
+        // The same key next time.
+        let (_, again) = dir.open_sealed_with(None).unwrap();
+        assert_eq!(*again.to_base64(), *key.to_base64());
+    }
+
+    #[test]
+    fn a_deleted_key_file_is_not_replaced() {
+        let (_tmp, dir) = dir();
+        with_data(&dir, None);
+        let file = dir.path().join(ROOT_KEY_FILE);
+        fs::remove_file(&file).unwrap();
+        let before = rows(&dir);
+        let e = refusal(&dir, None);
+        assert!(e.contains(&format!("{} is missing", file.display())), "{e}");
+        assert!(!file.exists(), "a new root key was written");
+        assert_eq!(rows(&dir), before);
+    }
+
+    #[test]
+    fn another_key_in_the_file_is_refused() {
+        let (_tmp, dir) = dir();
+        let right = with_data(&dir, None);
+        let file = dir.path().join(ROOT_KEY_FILE);
+        fs::remove_file(&file).unwrap();
+        create_private(&file, RootKey::generate().to_base64().as_bytes()).unwrap();
+        let before = rows(&dir);
+        let e = refusal(&dir, None);
+        assert!(
+            e.contains(&format!("the root key in {} does not open", file.display())),
+            "{e}"
+        );
+        assert_eq!(rows(&dir), before);
+        // The right key still opens it, from the environment too.
+        assert!(dir.open_sealed_with(Some(&right.to_base64())).is_ok());
+    }
+
+    #[test]
+    fn another_key_in_the_environment_is_refused() {
+        let (_tmp, dir) = dir();
+        let right = RootKey::generate();
+        with_data(&dir, Some(&right.to_base64()));
+        // The environment's key never went to root.key.
+        assert!(!dir.path().join(ROOT_KEY_FILE).exists());
+        let before = rows(&dir);
+        let other = RootKey::generate();
+        let e = refusal(&dir, Some(&other.to_base64()));
+        assert!(
+            e.contains("the root key in BERTH_ROOT_KEY does not open"),
+            "{e}"
+        );
+        assert_eq!(rows(&dir), before);
+        // Without the variable, root.key is missing beside the data: refused, not made.
+        let e = refusal(&dir, None);
+        assert!(e.contains("root.key is missing"), "{e}");
+        assert!(!dir.path().join(ROOT_KEY_FILE).exists());
+        assert!(dir.open_sealed_with(Some(&right.to_base64())).is_ok());
+    }
+
+    /// Drops the check value, as a database written before check values existed has none.
+    fn forget_check(dir: &DataDir) {
+        let store = dir.store().unwrap();
+        store
+            .write(|tx| tx.delete(berth_store::META_TABLE, "root_key_check"))
+            .unwrap();
+    }
+
+    #[test]
+    fn an_older_directory_gets_its_check_value_from_the_key_that_opens_it() {
+        let (_tmp, dir) = dir();
+        let right = with_data(&dir, None);
+        forget_check(&dir);
+        // Another key does not open its access key: refused, no check value recorded.
+        let other = RootKey::generate();
+        let e = refusal(&dir, Some(&other.to_base64()));
+        assert!(e.contains("BERTH_ROOT_KEY does not open"), "{e}");
+        assert_eq!(
+            berth_store::root_key_check(&dir.store().unwrap()).unwrap(),
+            None
+        );
+        // The right one does, and its check value is recorded.
+        let (store, _) = dir.open_sealed_with(None).unwrap();
+        let check = berth_store::root_key_check(&store).unwrap().unwrap();
+        assert!(right.matches_check(&check));
+    }
+
+    #[test]
+    fn an_older_directory_without_sealed_data_takes_its_key() {
+        let (_tmp, dir) = dir();
+        let (store, key) = dir.open_sealed_with(None).unwrap();
+        store
+            .write(|tx| tx.put("ecs_clusters", "c", b"{}"))
+            .unwrap();
+        drop(store);
+        forget_check(&dir);
+        let (store, again) = dir.open_sealed_with(None).unwrap();
+        assert_eq!(*again.to_base64(), *key.to_base64());
+        assert!(key.matches_check(&berth_store::root_key_check(&store).unwrap().unwrap()));
     }
 }

@@ -205,8 +205,9 @@ fn prepare_server(args: &ServerArgs) -> anyhow::Result<Prepared> {
     }
     let dir = DataDir::open(args.data.data_dir.clone())?;
     let lock = dir.lock_for_server()?;
-    let root_key = dir.root_key()?;
-    let store = Arc::new(dir.store()?);
+    // Before anything listens: a server whose key does not open its data never says ready.
+    let (store, root_key) = dir.open_sealed()?;
+    let store = Arc::new(store);
     let iam = berth_iam::Iam::new(store.as_ref(), &root_key);
     // ListSecrets' order index: built once for a data dir written before it existed.
     berth_secrets::Secrets::new(store.as_ref()).ensure_order_index()?;
@@ -576,8 +577,7 @@ async fn shutdown_signal() {
 
 fn account_create(account_id: &str, data: DataDirArg) -> anyhow::Result<()> {
     let dir = DataDir::open(data.data_dir)?;
-    let root_key = dir.root_key()?;
-    let store = dir.store()?;
+    let (store, root_key) = dir.open_sealed()?;
     let iam = berth_iam::Iam::new(&store, &root_key);
     let creds = iam.create_account(account_id, berth_core::time::now_secs())?;
     let out = serde_json::json!({
@@ -602,8 +602,7 @@ fn doctor(args: DoctorArgs) -> anyhow::Result<()> {
         (None, None) => bail!("give --task-definition or --file"),
     };
     let dir = DataDir::open(args.data.data_dir)?;
-    let root_key = dir.root_key()?;
-    let store = dir.store()?;
+    let (store, root_key) = dir.open_sealed()?;
     let report = berth_doctor::diagnose(
         &store,
         &root_key,
