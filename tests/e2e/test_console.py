@@ -149,7 +149,7 @@ def test_sign_in_wrong_secret_fails_then_root_signs_in(berth, page):
     assert h["content-security-policy"] == ("default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; "
                                             "form-action 'self'; frame-ancestors 'none'")
     assert h["x-frame-options"] == "DENY"
-    assert h["referrer-policy"] == "no-referrer"
+    assert h["referrer-policy"] == "same-origin"
     assert h["cache-control"] == "no-store"
     # The secret never reaches the log.
     assert berth.root.secret_access_key not in berth.log()
@@ -421,6 +421,10 @@ def test_posts_without_the_csrf_token_are_refused_and_change_nothing(berth, page
     # The right token from another origin: 403.
     r = page.request.post(url, form={"clusterName": "csrf-origin", "csrf": token},
                           headers={"Origin": "http://evil.example"}, max_redirects=0)
+    assert r.status == 403 and "cross-origin" in r.text()
+    # The right token from an opaque origin (a sandboxed frame, a data: page): 403.
+    r = page.request.post(url, form={"clusterName": "csrf-null", "csrf": token},
+                          headers={"Origin": "null"}, max_redirects=0)
     assert r.status == 403 and "cross-origin" in r.text()
     # Stop and run are guarded the same way.
     r = page.request.post(berth.endpoint + "/console/tasks/run", form={"taskDefinition": "x"}, max_redirects=0)

@@ -13,7 +13,7 @@
 //! - **CSRF**: every state-changing POST carries the session's synchronizer token and, when the
 //!   browser sends an `Origin`, it must be this server's ([`extract::Posted`]); the sign-in
 //!   form uses a pre-session double-submit token. Every answer carries a strict
-//!   Content-Security-Policy, `X-Frame-Options: DENY`, `Referrer-Policy: no-referrer`,
+//!   Content-Security-Policy, `X-Frame-Options: DENY`, `Referrer-Policy: same-origin`,
 //!   `Cache-Control: no-store` and `X-Content-Type-Options: nosniff` (a layer on the router).
 //! - **Pages** are maud templates ([`views`]): every value is escaped where it is spliced in.
 
@@ -111,7 +111,7 @@ pub fn router(control: Arc<Control>) -> Router {
                 ))
                 .layer(SetResponseHeaderLayer::overriding(
                     header::REFERRER_POLICY,
-                    HeaderValue::from_static("no-referrer"),
+                    HeaderValue::from_static("same-origin"),
                 ))
                 .layer(SetResponseHeaderLayer::overriding(
                     header::CACHE_CONTROL,

@@ -209,14 +209,15 @@ pub fn cookie<'a>(header: &'a str, name: &str) -> Option<&'a str> {
 /// Whether a request may come from where it says it comes from. The browser's
 /// `Sec-Fetch-Site`, when sent, must be `same-origin` (or `none`: typed by the user); an
 /// `Origin`, when sent, must be this server's own, `http://HOST` or `https://HOST` with `HOST`
-/// the request's `Host`. Chromium sends `Origin: null` for a form posted from a page served
-/// with `Referrer-Policy: no-referrer`, as the console's pages are, so `null` is left to the
-/// CSRF token (and the SameSite=Strict cookies), which must match in every case.
+/// the request's `Host`. An opaque origin (`Origin: null`: a sandboxed frame, a `data:` or
+/// `file:` page, a cross-origin redirect) is foreign and refused like any other; the console's
+/// pages are served with `Referrer-Policy: same-origin`, under which browsers send their real
+/// origin on the console's own form posts.
 pub fn origin_allowed(origin: Option<&str>, host: Option<&str>, fetch_site: Option<&str>) -> bool {
     if fetch_site.is_some_and(|f| f != "same-origin" && f != "none") {
         return false;
     }
-    let Some(origin) = origin.filter(|o| *o != "null") else {
+    let Some(origin) = origin else {
         return true;
     };
     let Some(host) = host.filter(|h| !h.is_empty()) else {
@@ -335,8 +336,9 @@ mod tests {
             None
         ));
         assert!(!origin_allowed(Some("http://127.0.0.1:4599"), None, None));
-        // An opaque origin is left to the CSRF token, unless the browser says it is cross-site.
-        assert!(origin_allowed(Some("null"), host, Some("same-origin")));
+        // An opaque origin is foreign, whatever else the request says.
+        assert!(!origin_allowed(Some("null"), host, None));
+        assert!(!origin_allowed(Some("null"), host, Some("same-origin")));
         assert!(!origin_allowed(Some("null"), host, Some("cross-site")));
         assert!(!origin_allowed(None, host, Some("same-site")));
     }

@@ -243,6 +243,49 @@ async fn posts_need_the_session_token_and_our_origin() {
 }
 
 #[tokio::test]
+async fn an_opaque_origin_is_refused_even_with_the_token() {
+    let app = app();
+    // Sign-in: the pre-session token matches, the origin is `null`.
+    let form = send(&app, get("/console/signin", "")).await;
+    let pre = form.cookie("berth_console_signin").unwrap();
+    let signin = send(
+        &app,
+        post(
+            "/console/signin",
+            &format!("berth_console_signin={pre}"),
+            &[
+                ("signin", &pre),
+                ("access_key_id", KEY),
+                ("secret", SECRET),
+                ("region", "us-east-1"),
+            ],
+            Some("null"),
+        ),
+    )
+    .await;
+    assert_eq!(signin.status, StatusCode::FORBIDDEN, "{}", signin.body);
+    assert!(signin.cookie("berth_console").is_none());
+    // A signed-in POST: the session's CSRF token is right, the origin is `null`.
+    let session = sign_in(&app).await;
+    let csrf = send(&app, get("/console/clusters", &session))
+        .await
+        .field("csrf");
+    let a = send(
+        &app,
+        post(
+            "/console/clusters",
+            &session,
+            &[("clusterName", "opaque"), ("csrf", &csrf)],
+            Some("null"),
+        ),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN, "{}", a.body);
+    let listed = send(&app, get("/console/clusters", &session)).await;
+    assert!(!listed.body.contains("opaque"), "{}", listed.body);
+}
+
+#[tokio::test]
 async fn sign_out_ends_the_session() {
     let app = app();
     let session = sign_in(&app).await;
@@ -313,7 +356,7 @@ async fn routes_methods_and_unknown_pages() {
     assert_eq!(a.status, StatusCode::NOT_FOUND);
     assert!(a.body.contains("There is no such page"));
     assert_eq!(a.headers[header::X_FRAME_OPTIONS], "DENY");
-    assert_eq!(a.headers[header::REFERRER_POLICY], "no-referrer");
+    assert_eq!(a.headers[header::REFERRER_POLICY], "same-origin");
     assert_eq!(a.headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
     // A POST-only page asked with GET is not found; a GET page posted to needs the token.
     let a = send(&app, get("/console/tasks/run", &session)).await;

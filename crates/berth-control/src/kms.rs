@@ -239,6 +239,9 @@ pub fn create_key(ctx: &Ctx<'_>, input: CreateKeyInput) -> Result<CreateKeyOutpu
     if input.custom_key_store_id.is_some() {
         return Err(unsupported("CustomKeyStoreId", "(custom key stores)"));
     }
+    if let Some(p) = &input.policy {
+        berth_kms::check_policy_member(p)?;
+    }
     ctx.authorize("kms:CreateKey", "*")?;
     let key_id = berth_kms::new_key_id();
     if let Some(p) = &input.policy {
@@ -574,6 +577,7 @@ pub struct PutKeyPolicyInput {
 pub fn put_key_policy(ctx: &Ctx<'_>, input: PutKeyPolicyInput) -> Result<Empty, Error> {
     policy_name(input.policy_name)?;
     let policy = required(input.policy.as_deref(), "policy")?;
+    berth_kms::check_policy_member(policy)?;
     let key = key_for(ctx, input.key_id.as_deref(), "kms:PutKeyPolicy")?;
     berth_kms::validate_policy(policy)?;
     if input.bypass_policy_lockout_safety_check != Some(true) {

@@ -36,6 +36,11 @@ pub enum KmsError {
     /// `MalformedPolicyDocumentException`.
     #[error("{0}")]
     MalformedPolicy(String),
+    /// `LimitExceededException`: a key policy over the 32 KB quota. AWS documents the code
+    /// (the `Policy` member of CreateKey and PutKeyPolicy) but not its message; this text is
+    /// berth's.
+    #[error("the key policy exceeds the key policy document size quota of 32768 bytes")]
+    PolicyTooLarge,
     /// `UnsupportedOperationException`.
     #[error("{0}")]
     Unsupported(String),

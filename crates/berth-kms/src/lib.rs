@@ -303,8 +303,52 @@ fn merge_tags(existing: &mut Vec<Tag>, new: &[Tag]) -> Result<(), KmsError> {
     Ok(())
 }
 
-/// Validates a key policy document.
+/// The key policy document size quota: 32 KB (32,768 bytes), AWS's "Key policy document size"
+/// resource quota.
+pub const MAX_POLICY_BYTES: usize = 32_768;
+/// The length bound of the `Policy` member in AWS's KMS model (`PolicyType`).
+pub const POLICY_MEMBER_MAX: usize = 131_072;
+/// The pattern of the `Policy` member in AWS's KMS model (`PolicyType`), as its messages name it.
+const POLICY_MEMBER_PATTERN: &str = "[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+";
+
+/// Checks the `Policy` member against the model's constraints (length 1–131072, tab, line feed,
+/// carriage return and `\u0020`–`\u00FF` only): `ValidationException` with AWS's text.
+pub fn check_policy_member(doc: &str) -> Result<(), KmsError> {
+    let constraint = |c: &str| {
+        KmsError::Validation(format!(
+            "1 validation error detected: Value at 'policy' failed to satisfy constraint: Member must {c}"
+        ))
+    };
+    let chars = doc.chars().count();
+    if chars < 1 {
+        return Err(constraint("have length greater than or equal to 1"));
+    }
+    if chars > POLICY_MEMBER_MAX {
+        return Err(constraint(&format!(
+            "have length less than or equal to {POLICY_MEMBER_MAX}"
+        )));
+    }
+    if !doc
+        .chars()
+        .all(|c| matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{ff}'))
+    {
+        return Err(constraint(&format!(
+            "satisfy regular expression pattern: {POLICY_MEMBER_PATTERN}"
+        )));
+    }
+    Ok(())
+}
+
+/// Validates a key policy document: the model's constraints, the 32 KB quota
+/// (`LimitExceededException`), then its grammar (`MalformedPolicyDocumentException`).
 pub fn validate_policy(doc: &str) -> Result<(), KmsError> {
+    check_policy_member(doc)?;
+    // AWS documents the quota in bytes; berth counts the UTF-8 bytes of the document as sent,
+    // white space included. Whether AWS counts white space, or counts Latin-1 characters as one
+    // byte each, is not known to berth.
+    if doc.len() > MAX_POLICY_BYTES {
+        return Err(KmsError::PolicyTooLarge);
+    }
     berth_policy::parse(doc, berth_policy::PolicyKind::Resource)
         .map(|_| ())
         .map_err(|e| KmsError::MalformedPolicy(e.message().to_string()))

@@ -282,3 +282,57 @@ fn policies_and_tags_and_listing() {
         Err(KmsError::MalformedPolicy(_))
     ));
 }
+
+/// The default key policy of account `A`, padded with white space to `len` bytes.
+fn policy_of_len(len: usize) -> String {
+    let mut p = default_key_policy(A);
+    let pad = len - p.len();
+    p.push_str(&" ".repeat(pad));
+    p
+}
+
+#[test]
+fn key_policies_are_held_to_the_32_kb_quota_and_the_model() {
+    let (s, root) = setup();
+    let kms = Kms::new(&s, &root);
+    let k = kms.create_key(A, R, 1, NewKey::default()).unwrap();
+    // Up to 32,768 bytes: accepted; one more: LimitExceeded.
+    let k = kms
+        .put_policy(&k, &policy_of_len(MAX_POLICY_BYTES), 2)
+        .unwrap();
+    assert_eq!(k.policy.len(), MAX_POLICY_BYTES);
+    assert!(matches!(
+        kms.put_policy(&k, &policy_of_len(MAX_POLICY_BYTES + 1), 3),
+        Err(KmsError::PolicyTooLarge)
+    ));
+    assert!(matches!(
+        kms.create_key(
+            A,
+            R,
+            4,
+            NewKey {
+                policy: Some(policy_of_len(MAX_POLICY_BYTES + 1)),
+                ..NewKey::default()
+            }
+        ),
+        Err(KmsError::PolicyTooLarge)
+    ));
+    // The stored policy is the last one that fit.
+    let kept = kms.resolve(A, R, &k.key_id, 5).unwrap();
+    assert_eq!(kept.policy.len(), MAX_POLICY_BYTES);
+    // Over the model's 131,072 characters: ValidationException, before the quota.
+    let e = validate_policy(&policy_of_len(POLICY_MEMBER_MAX + 1)).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "1 validation error detected: Value at 'policy' failed to satisfy constraint: Member must have length less than or equal to 131072"
+    );
+    let e = validate_policy("").unwrap_err();
+    assert!(matches!(e, KmsError::Validation(_)), "{e:?}");
+    // Characters past U+00FF are outside the model's pattern.
+    let e = check_policy_member(&default_key_policy(A).replace("Enable", "Enable\u{263a}"))
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "1 validation error detected: Value at 'policy' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\u0009\\u000A\\u000D\\u0020-\\u00FF]+"
+    );
+}

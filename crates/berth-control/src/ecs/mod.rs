@@ -338,7 +338,19 @@ fn authorize_run(
         .or_else(|| def.execution_role_arn.clone());
     let task_role =
         override_role(ctx, overrides, "taskRoleArn").or_else(|| def.task_role_arn.clone());
-    for role in [execution_role, task_role].into_iter().flatten() {
+    for given in [execution_role, task_role].into_iter().flatten() {
+        // Role names are unique without regard to case, so `role/ADMIN` and `role/admin` name
+        // one role: iam:PassRole is decided on the role's own ARN as IAM stores it (its name's
+        // case, its path). A role that does not exist is authorised as written; the task then
+        // stops at start because ECS is unable to assume the role, as on AWS.
+        let role = match berth_iam::sts::parse_role_arn(&given) {
+            Some((account, name)) => ctx
+                .control
+                .iam()
+                .role_info(&account, &name)?
+                .map_or(given, |r| r.arn()),
+            None => given,
+        };
         authz::authorize(
             ctx,
             &Check::new("iam:PassRole", &role)

@@ -152,6 +152,7 @@ fn kms(e: KmsError) -> AwsError {
         KmsError::ReservedAlias => "NotAuthorizedException",
         KmsError::Validation(_) => "ValidationException",
         KmsError::MalformedPolicy(_) => "MalformedPolicyDocumentException",
+        KmsError::PolicyTooLarge => "LimitExceededException",
         KmsError::Unsupported(_) => "UnsupportedOperationException",
         KmsError::InvalidMarker(_) => "InvalidMarkerException",
         KmsError::Tag(_) => "TagException",
