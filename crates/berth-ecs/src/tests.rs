@@ -725,7 +725,7 @@ fn a_negative_reservation_makes_no_room() {
     let (_, failures) = run(&ecs, "big", 3);
     assert_eq!(failures[0].reason.as_deref(), Some("RESOURCE:MEMORY"));
     let (view, _) = ecs
-        .describe_container_instances(None, &[i.container_instance_arn.clone()], 3)
+        .describe_container_instances(None, std::slice::from_ref(&i.container_instance_arn), 3)
         .unwrap();
     let remaining = |name: &str| {
         view[0]
