@@ -131,6 +131,7 @@ impl Ecs<'_> {
         names: &[String],
         now: u64,
     ) -> Result<(Vec<Cluster>, Vec<Failure>), EcsError> {
+        crate::ecs::check_describe_count("clusters", names.len())?;
         let wanted: Vec<String> = if names.is_empty() {
             vec![DEFAULT_CLUSTER.to_string()]
         } else {

@@ -85,6 +85,22 @@ impl<'a> Ecs<'a> {
     }
 }
 
+/// The most resources one Describe call names (DescribeTasks, DescribeClusters,
+/// DescribeContainerInstances), as AWS documents.
+pub const MAX_DESCRIBE: usize = 100;
+
+/// More than [`MAX_DESCRIBE`] names in a Describe call. AWS's words for DescribeTasks are
+/// `taskIds can have at most 100 items.`; for the others berth words it alike (`clusters`,
+/// `containerInstances`), AWS's own wording not being known to it.
+pub fn check_describe_count(member: &str, n: usize) -> Result<(), EcsError> {
+    if n > MAX_DESCRIBE {
+        return Err(EcsError::InvalidParameter(format!(
+            "{member} can have at most {MAX_DESCRIBE} items."
+        )));
+    }
+    Ok(())
+}
+
 /// A 32-character lower-case hex id, as ECS task and container instance ids are.
 pub(crate) fn new_id() -> String {
     let mut b = [0u8; 16];

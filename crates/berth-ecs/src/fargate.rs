@@ -45,9 +45,10 @@ fn scope_of(key: &str) -> Option<(&str, &str)> {
     Some((parts.next()?, parts.next()?))
 }
 
-/// Every FARGATE task (all accounts and regions) that the runner should run (desired RUNNING,
-/// not stopped) or stop (desired STOPPED, taken but not stopped). PROVISIONING tasks are taken
-/// here: they move to PENDING in the same transaction.
+/// The FARGATE tasks (all accounts and regions) that the runner should run (desired RUNNING,
+/// not stopped) or stop (desired STOPPED, taken but not stopped), a page of each (see
+/// [`FARGATE_START_PAGE`]). The PROVISIONING tasks handed out are taken here: they move to
+/// PENDING in the same transaction.
 pub fn fargate_work(store: &dyn Store, now: u64) -> Result<FargateWork, EcsError> {
     // A read first: most polls find nothing to take, and need no write lock.
     let all: Vec<(String, StoredTask)> =
@@ -67,14 +68,24 @@ pub fn fargate_work(store: &dyn Store, now: u64) -> Result<FargateWork, EcsError
     })
 }
 
-/// Sorts the tasks into work, taking PROVISIONING ones (`save` stores a taken task).
+/// The most tasks to run one answer to the Fargate runner carries: those not yet taken first,
+/// then those not yet running, then running ones (which the runner adopts after a restart), a window that moves with
+/// the clock. The poll is level-triggered: the rest come in the next answers.
+pub const FARGATE_START_PAGE: usize = 10;
+/// The most tasks to stop one answer carries.
+pub const FARGATE_STOP_PAGE: usize = 100;
+
+/// Sorts the tasks into work, at most [`FARGATE_START_PAGE`] to run and [`FARGATE_STOP_PAGE`]
+/// to stop, taking the PROVISIONING ones it hands out (`save` stores a taken task).
 fn collect(
     all: Vec<(String, StoredTask)>,
     now: u64,
     save: impl Fn(&str, &StoredTask) -> Result<(), EcsError>,
 ) -> Result<FargateWork, EcsError> {
     let mut work = FargateWork::default();
-    for (key, mut t) in all {
+    let mut starting = Vec::new();
+    let mut running = Vec::new();
+    for (key, t) in all {
         if t.task.launch_type != "FARGATE" || !t.visible(now) {
             continue;
         }
@@ -85,26 +96,49 @@ fn collect(
         let Some((account, region)) = scope_of(&key) else {
             continue;
         };
-        let (account, region) = (account.to_string(), region.to_string());
         if t.task.desired_status == "STOPPED" {
-            if status > TaskStatus::Provisioning {
+            if status > TaskStatus::Provisioning && work.tasks_to_stop.len() < FARGATE_STOP_PAGE {
                 work.tasks_to_stop.push(FargateStop {
-                    account,
-                    region,
+                    account: account.to_string(),
+                    region: region.to_string(),
                     task_arn: t.task.task_arn.clone(),
                 });
             }
             continue;
         }
+        if status < TaskStatus::Running {
+            starting.push((key, t, status));
+        } else {
+            running.push((key, t, status));
+        }
+    }
+    // Untaken (PROVISIONING) tasks first, so that tasks the runner is still starting do not
+    // hold back the others.
+    starting.sort_by_key(|(_, _, status)| *status != TaskStatus::Provisioning);
+    let room = FARGATE_START_PAGE.saturating_sub(starting.len());
+    let offset = if running.is_empty() {
+        0
+    } else {
+        usize::try_from(now).unwrap_or(0) % running.len()
+    };
+    running.rotate_left(offset);
+    let chosen = starting
+        .into_iter()
+        .take(FARGATE_START_PAGE)
+        .chain(running.into_iter().take(room));
+    for (key, mut t, status) in chosen {
+        let Some((account, region)) = scope_of(&key) else {
+            continue;
+        };
         if status == TaskStatus::Provisioning {
             t.task.last_status = TaskStatus::Pending.as_str().into();
             t.task.version += 1;
             save(&key, &t)?;
         }
-        let task = agent::payload(&t, &region);
+        let task = agent::payload(&t, region);
         work.tasks_to_start.push(FargateTask {
-            account,
-            region,
+            account: account.to_string(),
+            region: region.to_string(),
             task,
         });
     }

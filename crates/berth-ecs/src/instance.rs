@@ -133,7 +133,7 @@ impl Ecs<'_> {
                 if used > 0
                     && let Some(v) = r.integer_value.as_mut()
                 {
-                    *v -= used;
+                    *v = v.saturating_sub(used);
                 }
                 r
             })
@@ -150,7 +150,7 @@ impl Ecs<'_> {
     ) -> Result<(i64, i64, u32, u32, Vec<HostPort>), EcsError> {
         let prefix = format!("{}{}/", self.scope(), i.cluster);
         let tasks: Vec<(String, StoredTask)> = scan_json(tx, T_TASKS, &prefix)?;
-        let (mut cpu, mut mem, mut running, mut pending) = (0, 0, 0, 0);
+        let (mut cpu, mut mem, mut running, mut pending) = (0i64, 0i64, 0, 0);
         let mut ports = Vec::new();
         let arn = &i.instance.container_instance_arn;
         for (_, t) in &tasks {
@@ -161,8 +161,10 @@ impl Ecs<'_> {
             if status == Some(TaskStatus::Stopped) {
                 continue;
             }
-            cpu += t.reserved_cpu;
-            mem += t.reserved_memory;
+            // A task holds no less than nothing (a record from before the limits may say
+            // otherwise), and the sums saturate.
+            cpu = i64::saturating_add(cpu, t.reserved_cpu.max(0));
+            mem = i64::saturating_add(mem, t.reserved_memory.max(0));
             ports.extend(t.reserved_ports.iter().copied());
             match status {
                 Some(TaskStatus::Running) => running += 1,
@@ -195,8 +197,8 @@ impl Ecs<'_> {
                 connected: agent_connected(&i, now),
                 external: i.external(),
                 attributes: i.instance.attributes.clone(),
-                cpu_free: i.resource("CPU") - cpu_used,
-                memory_free: i.resource("MEMORY") - mem_used,
+                cpu_free: i.resource("CPU").saturating_sub(cpu_used),
+                memory_free: i.resource("MEMORY").saturating_sub(mem_used),
                 ports_taken,
             };
             out.push((i, c));
@@ -297,6 +299,7 @@ impl Ecs<'_> {
                         seq: 1,
                         last_poll_at: Some(now),
                         agent: Some(caller.identity.to_string()),
+                        poll_cursor: None,
                     }
                 }
             };
@@ -344,6 +347,7 @@ impl Ecs<'_> {
         references: &[String],
         now: u64,
     ) -> Result<(Vec<ContainerInstance>, Vec<Failure>), EcsError> {
+        crate::ecs::check_describe_count("containerInstances", references.len())?;
         let cluster = self.cluster_name(cluster)?;
         self.store.read(|tx| {
             self.active_cluster(tx, &cluster)?;

@@ -183,7 +183,7 @@ pub struct TaskDefinition {
 }
 
 /// RegisterTaskDefinition's input.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RegisterTaskDefinitionInput {
     #[serde(default)]

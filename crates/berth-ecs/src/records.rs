@@ -57,6 +57,10 @@ pub(crate) struct StoredInstance {
     /// besides the account's root, that may poll for it and report on its tasks.
     #[serde(default)]
     pub agent: Option<String>,
+    /// The key of the last task of the last page an agent's poll answered with, while pages
+    /// remain (see `Ecs::poll`).
+    #[serde(default)]
+    pub poll_cursor: Option<String>,
 }
 
 impl StoredInstance {

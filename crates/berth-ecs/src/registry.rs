@@ -16,6 +16,9 @@ pub const DESCRIBE_MISSING: &str = "Unable to describe task definition.";
 /// AWS's text when DeregisterTaskDefinition (and DeleteTaskDefinitions) finds nothing.
 pub const DEFINITION_MISSING: &str = "The specified task definition does not exist.";
 
+/// The most task definitions one DeleteTaskDefinitions names.
+pub const MAX_DELETE: usize = 10;
+
 /// A parsed task definition reference: family and, when given, revision.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DefRef {
@@ -240,6 +243,12 @@ impl Ecs<'_> {
         references: &[String],
         now: u64,
     ) -> Result<(Vec<TaskDefinition>, Vec<Failure>), EcsError> {
+        if references.len() > MAX_DELETE {
+            // AWS documents "up to 10 task definitions"; its wording is not known to berth.
+            return Err(EcsError::InvalidParameter(format!(
+                "taskDefinitions can have at most {MAX_DELETE} items."
+            )));
+        }
         self.store.write(|tx| {
             let mut out = Vec::new();
             let mut failures = Vec::new();

@@ -10,7 +10,7 @@ use crate::agent::{self, AgentPoll, StopOrder};
 use crate::ecs::{Caller, Ecs, new_id, new_uuid, page};
 use crate::error::EcsError;
 use crate::lifecycle::{self, StopFacts, TaskStatus};
-use crate::model::{Attribute, Container, Failure, Tag, Task, TaskDefinition};
+use crate::model::{Attribute, Container, ContainerDefinition, Failure, Tag, Task, TaskDefinition};
 use crate::placement::{self, HostPort, Need};
 use crate::records::{
     StoredInstance, StoredTask, StoredTaskDef, StoredTaskView, T_TASKS, T_TOKENS, TokenRecord,
@@ -23,6 +23,16 @@ pub const TASK_DEFINITION_NOT_FOUND: &str = "TaskDefinition not found.";
 pub const TASK_NOT_FOUND: &str = "The referenced task was not found.";
 /// AWS's text for RunTask on an EC2 cluster without instances.
 pub const NO_INSTANCES: &str = "No Container Instances were found in your cluster.";
+
+/// The most tasks one RunTask starts.
+pub const MAX_RUN_COUNT: i64 = 10;
+/// The most container instances one StartTask names.
+pub const MAX_START_INSTANCES: usize = 10;
+/// AWS's limit on RunTask's and StartTask's `containerOverrides`: characters of their JSON.
+pub const MAX_CONTAINER_OVERRIDES_CHARS: usize = 8192;
+/// The most tasks (to start and to stop together) one answer to an agent's poll carries; the
+/// rest come in the next answers (see [`Ecs::poll`]).
+pub const POLL_PAGE: usize = 10;
 
 /// The Fargate platform versions berth knows, and whether each supports private registry
 /// authentication (Fargate does from platform version 1.2.0 on). `LATEST` is 1.4.0.
@@ -218,11 +228,75 @@ pub fn task_size(def: &TaskDefinition, overrides: &Value) -> (i64, i64) {
             agent::apply_override(c, o);
         }
     }
+    // Never negative, and saturating: a stored definition or override from before the limits
+    // cannot make room on an instance or overflow.
+    let sum = |f: fn(&ContainerDefinition) -> i64| {
+        containers
+            .iter()
+            .map(|c| f(c).max(0))
+            .fold(0i64, i64::saturating_add)
+    };
     let cpu = task_level("cpu", taskdef::parse_cpu, &def.cpu)
-        .unwrap_or_else(|| containers.iter().map(|c| c.cpu.unwrap_or(0)).sum());
+        .unwrap_or_else(|| sum(|c| c.cpu.unwrap_or(0)));
     let memory = task_level("memory", taskdef::parse_memory, &def.memory)
-        .unwrap_or_else(|| containers.iter().map(|c| c.reserved_memory()).sum());
-    (cpu, memory)
+        .unwrap_or_else(|| sum(ContainerDefinition::reserved_memory));
+    (cpu.max(0), memory.max(0))
+}
+
+/// RunTask's and StartTask's `overrides`: `containerOverrides` at most
+/// [`MAX_CONTAINER_OVERRIDES_CHARS`] characters (AWS's words), each container's `cpu`, `memory`
+/// and `memoryReservation` an integer in the range a container definition takes, and a task
+/// `cpu`/`memory` one that RegisterTaskDefinition takes.
+pub fn check_overrides(def: &TaskDefinition, overrides: Option<&Value>) -> Result<(), EcsError> {
+    let Some(o) = overrides.filter(|o| !o.is_null()) else {
+        return Ok(());
+    };
+    let to_invalid = |e: EcsError| match e {
+        EcsError::Client(m) => EcsError::InvalidParameter(m),
+        other => other,
+    };
+    if let Some(co) = o.get("containerOverrides").filter(|c| !c.is_null()) {
+        let chars = serde_json::to_string(co)
+            .map(|s| s.chars().count())
+            .unwrap_or(usize::MAX);
+        if chars > MAX_CONTAINER_OVERRIDES_CHARS {
+            return Err(bad(&format!(
+                "Container Overrides length must be at most {MAX_CONTAINER_OVERRIDES_CHARS}."
+            )));
+        }
+        for c in &def.container_definitions {
+            let Some(given) = agent::container_override(o, c.name()) else {
+                continue;
+            };
+            for member in ["cpu", "memory", "memoryReservation"] {
+                if given
+                    .get(member)
+                    .is_some_and(|v| !v.is_null() && v.as_i64().is_none())
+                {
+                    // AWS's wording for overrides is not known to berth; the definition's.
+                    return Err(bad(&format!(
+                        "Invalid '{member}' setting for container '{}'.",
+                        c.name()
+                    )));
+                }
+            }
+            let mut d = c.clone();
+            agent::apply_override(&mut d, given);
+            taskdef::check_container_numbers(&d, false).map_err(to_invalid)?;
+        }
+    }
+    for (member, parse) in [
+        ("cpu", taskdef::parse_cpu as fn(&str) -> Option<i64>),
+        ("memory", taskdef::parse_memory),
+    ] {
+        if let Some(v) = o.get(member).filter(|v| !v.is_null())
+            && v.as_str().and_then(parse).is_none()
+        {
+            // AWS's wording for a task size override is not known to berth.
+            return Err(bad(&format!("Invalid '{member}' setting for task.")));
+        }
+    }
+    Ok(())
 }
 
 /// The host ports a task publishes: `hostPort` of its port mappings (or `containerPort` in
@@ -543,9 +617,20 @@ impl Ecs<'_> {
         now: u64,
     ) -> Result<(Vec<Task>, Vec<Failure>), EcsError> {
         let count = input.count.unwrap_or(1);
-        if !(1..=10).contains(&count) {
-            // AWS's wording for a count out of range is not known to berth.
-            return Err(bad("count must be between 1 and 10"));
+        if count > MAX_RUN_COUNT {
+            return Err(bad("Task count can not be greater than 10"));
+        }
+        if count < 1 {
+            // AWS's wording for a count below 1 is not known to berth.
+            return Err(bad("Task count must be at least 1"));
+        }
+        taskdef::check_tag_count(input.tags.len())?;
+        if input.placement_constraints.len() > taskdef::MAX_PLACEMENT_CONSTRAINTS {
+            // AWS documents the limit of 10; its wording is not known to berth.
+            return Err(bad(&format!(
+                "A task can have at most {} placement constraints.",
+                taskdef::MAX_PLACEMENT_CONSTRAINTS
+            )));
         }
         if input.client_token.as_deref().is_some_and(|t| t.len() > 64) {
             return Err(bad("clientToken must be at most 64 characters"));
@@ -590,6 +675,7 @@ impl Ecs<'_> {
                     return Ok((tasks, Vec::new()));
                 }
             let def = self.active_def(tx, &input.task_definition)?;
+            check_overrides(&def.def, input.overrides.as_ref())?;
             let needs_registry_auth = def
                 .def
                 .container_definitions
@@ -669,8 +755,9 @@ impl Ecs<'_> {
                     for _ in 0..count {
                         match placement::choose(&need, &views) {
                             Ok(idx) => {
-                                views[idx].cpu_free -= cpu;
-                                views[idx].memory_free -= memory;
+                                views[idx].cpu_free = views[idx].cpu_free.saturating_sub(cpu);
+                                views[idx].memory_free =
+                                    views[idx].memory_free.saturating_sub(memory);
                                 views[idx].ports_taken.extend(need.ports.iter().copied());
                                 let arn = candidates[idx].0.instance.container_instance_arn.clone();
                                 placed.push(self.make_task(new(Some(arn), None), now));
@@ -719,17 +806,21 @@ impl Ecs<'_> {
         input: StartTaskInput,
         now: u64,
     ) -> Result<(Vec<Task>, Vec<Failure>), EcsError> {
-        if input.container_instances.is_empty() || input.container_instances.len() > 10 {
-            // AWS's wording is not known to berth.
+        if input.container_instances.is_empty()
+            || input.container_instances.len() > MAX_START_INSTANCES
+        {
+            // AWS documents "up to 10 container instances"; its wording is not known to berth.
             return Err(bad(
                 "containerInstances must name 1 to 10 container instances",
             ));
         }
+        taskdef::check_tag_count(input.tags.len())?;
         let cluster = self.cluster_name(input.cluster.as_deref())?;
         self.store.write(|tx| {
             self.active_cluster(tx, &cluster)?;
             self.purge_expired(tx, &cluster, now)?;
             let def = self.active_def(tx, &input.task_definition)?;
+            check_overrides(&def.def, input.overrides.as_ref())?;
             let subnets = if def.def.network_mode.as_deref() == Some("awsvpc") {
                 awsvpc_subnets(input.network_configuration.as_ref())?
             } else {
@@ -880,6 +971,7 @@ impl Ecs<'_> {
         references: &[String],
         now: u64,
     ) -> Result<(Vec<Task>, Vec<Failure>), EcsError> {
+        crate::ecs::check_describe_count("taskIds", references.len())?;
         let cluster = self.cluster_name(cluster)?;
         self.store.read(|tx| {
             self.active_cluster(tx, &cluster)?;
@@ -1189,8 +1281,15 @@ impl Ecs<'_> {
         Ok(i)
     }
 
-    /// An agent's poll: what its instance should run and stop now. Records the agent as
-    /// connected.
+    /// An agent's poll: what its instance should run and stop now, at most [`POLL_PAGE`]
+    /// tasks an answer. Records the agent as connected.
+    ///
+    /// The instance's tasks are paged in key order from a cursor kept on the instance: an
+    /// answer that leaves tasks out moves the cursor past its last task and moves the
+    /// instance's channel cursor on, while answering with the one before, so that the agent's
+    /// next poll answers at once with the next page; the answer that reaches the last task
+    /// resets the cursor and leaves the channel cursor alone (the next poll waits for news).
+    /// The poll is level-triggered, so a page lost or repeated costs nothing.
     pub fn poll(
         &self,
         cluster: Option<&str>,
@@ -1203,18 +1302,34 @@ impl Ecs<'_> {
             self.active_cluster(tx, &cluster)?;
             let mut i = self.polled_instance(tx, &cluster, instance, caller)?;
             i.last_poll_at = Some(now);
-            self.put_instance(tx, &i)?;
             let arn = i.instance.container_instance_arn.clone();
             let prefix = format!("{}{cluster}/", self.scope());
             let tasks: Vec<(String, StoredTask)> = scan_json(tx, T_TASKS, &prefix)?;
+            let mut mine: Vec<(String, StoredTask)> = tasks
+                .into_iter()
+                .filter(|(_, t)| {
+                    t.task.container_instance_arn.as_deref() == Some(arn.as_str())
+                        && t.status() != TaskStatus::Stopped
+                })
+                .collect();
+            mine.sort_by(|a, b| a.0.cmp(&b.0));
+            // The page starts after the cursor.
+            let from = match i.poll_cursor.as_deref() {
+                Some(after) => mine.partition_point(|(k, _)| k.as_str() <= after),
+                None => 0,
+            };
+            let end = from.saturating_add(POLL_PAGE).min(mine.len());
+            let answered_seq = i.seq;
+            if end < mine.len() {
+                i.poll_cursor = end.checked_sub(1).map(|last| mine[last].0.clone());
+                i.seq += 1;
+            } else {
+                i.poll_cursor = None;
+            }
+            self.put_instance(tx, &i)?;
             let mut start = Vec::new();
             let mut stop = Vec::new();
-            for (_, t) in tasks {
-                if t.task.container_instance_arn.as_deref() != Some(arn.as_str())
-                    || t.status() == TaskStatus::Stopped
-                {
-                    continue;
-                }
+            for (_, t) in mine.into_iter().skip(from).take(POLL_PAGE) {
                 if t.task.desired_status == "STOPPED" {
                     stop.push(StopOrder {
                         task_arn: t.task.task_arn.clone(),
@@ -1226,7 +1341,7 @@ impl Ecs<'_> {
             }
             Ok(AgentPoll {
                 container_instance_arn: arn,
-                seq: i.seq,
+                seq: answered_seq,
                 tasks_to_start: start,
                 tasks_to_stop: stop,
             })

@@ -15,6 +15,34 @@ fn client(msg: &str) -> EcsError {
     EcsError::Client(msg.to_string())
 }
 
+/// The most container definitions a task definition has (AWS's quota, not adjustable).
+pub const MAX_CONTAINERS: usize = 10;
+
+/// AWS's text for more than [`MAX_CONTAINERS`] container definitions.
+pub const TOO_MANY_CONTAINERS: &str = "Too many containers.";
+
+/// The largest task definition AWS registers, in bytes (64 KiB).
+pub const MAX_DEFINITION_BYTES: usize = 65_536;
+
+/// The task-level CPU AWS accepts outside Fargate: 128 (0.125 vCPU) to 196608 (192 vCPU) units.
+pub const TASK_CPU_RANGE: std::ops::RangeInclusive<i64> = 128..=196_608;
+
+/// The least memory (MiB) Docker 20.10 and later gives a container: the smallest container
+/// `memory` and `memoryReservation` berth registers.
+pub const MIN_CONTAINER_MEMORY: i64 = 6;
+
+/// The longest `stopTimeout` (seconds) a Fargate task has.
+pub const FARGATE_MAX_STOP_TIMEOUT: i64 = 120;
+
+/// The most placement constraints a task has (definition and RunTask together).
+pub const MAX_PLACEMENT_CONSTRAINTS: usize = 10;
+
+/// The most tags a resource has.
+pub const MAX_TAGS: usize = 50;
+
+/// The largest integer the ECS API takes in an `Integer` member.
+const INT_MAX: i64 = i32::MAX as i64;
+
 /// TaskDefinition members that RegisterTaskDefinition does not take.
 const OUTPUT_ONLY: [&str; 9] = [
     "taskDefinitionArn",
@@ -83,13 +111,14 @@ fn parse_size(s: &str, unit: &str) -> Option<i64> {
     let t = s.trim().to_ascii_lowercase();
     if let Some(num) = t.strip_suffix(unit) {
         let v: f64 = num.trim().parse().ok()?;
-        if !v.is_finite() || v <= 0.0 {
+        let v = v * 1024.0;
+        if !v.is_finite() || v <= 0.0 || v > INT_MAX as f64 {
             return None;
         }
-        return Some((v * 1024.0).round() as i64);
+        return Some(v.round() as i64);
     }
     let v: i64 = t.parse().ok()?;
-    (v > 0).then_some(v)
+    (v > 0 && v <= INT_MAX).then_some(v)
 }
 
 /// Whether Fargate has a size for this task CPU (units) and memory (MiB).
@@ -116,6 +145,14 @@ pub fn validate(account: &str, input: &mut RegisterTaskDefinitionInput) -> Resul
     for key in OUTPUT_ONLY {
         input.extra.remove(key);
     }
+    // AWS measures the definition it is asked to register; berth measures the request's JSON
+    // (tags aside). Which serialisation AWS counts is not known to berth.
+    let size = definition_bytes(input);
+    if size > MAX_DEFINITION_BYTES {
+        return Err(client(&format!(
+            "Actual length: '{size}'. Max allowed length is '{MAX_DEFINITION_BYTES}' bytes."
+        )));
+    }
     let family = input.family.as_deref().unwrap_or("");
     if !valid_name(family) {
         return Err(client("Family contains invalid characters."));
@@ -123,6 +160,16 @@ pub fn validate(account: &str, input: &mut RegisterTaskDefinitionInput) -> Resul
     if input.container_definitions.is_empty() {
         return Err(client("Container list cannot be empty."));
     }
+    if input.container_definitions.len() > MAX_CONTAINERS {
+        return Err(client(TOO_MANY_CONTAINERS));
+    }
+    if input.placement_constraints.len() > MAX_PLACEMENT_CONSTRAINTS {
+        // AWS documents the limit of 10; its wording for going over it is not known to berth.
+        return Err(client(&format!(
+            "A task definition can have at most {MAX_PLACEMENT_CONSTRAINTS} placement constraints."
+        )));
+    }
+    check_tag_count(input.tags.len())?;
     if let Some(mode) = &input.network_mode
         && !matches!(mode.as_str(), "bridge" | "host" | "awsvpc" | "none")
     {
@@ -148,7 +195,11 @@ pub fn validate(account: &str, input: &mut RegisterTaskDefinitionInput) -> Resul
         input.task_role_arn = Some(complete_role(account, role)?);
     }
     let cpu = match input.cpu.as_deref() {
-        Some(s) => Some(parse_cpu(s).ok_or_else(|| client("Invalid 'cpu' setting for task."))?),
+        Some(s) => Some(
+            parse_cpu(s)
+                .filter(|c| TASK_CPU_RANGE.contains(c))
+                .ok_or_else(|| client("Invalid 'cpu' setting for task."))?,
+        ),
         None => None,
     };
     let memory = match input.memory.as_deref() {
@@ -160,6 +211,10 @@ pub fn validate(account: &str, input: &mut RegisterTaskDefinitionInput) -> Resul
     input.cpu = cpu.map(|v| v.to_string());
     input.memory = memory.map(|v| v.to_string());
 
+    let fargate = input
+        .requires_compatibilities
+        .iter()
+        .any(|c| c == "FARGATE");
     let mut seen = std::collections::BTreeSet::new();
     for c in &input.container_definitions {
         let name = c.name.as_deref().unwrap_or("");
@@ -184,6 +239,48 @@ pub fn validate(account: &str, input: &mut RegisterTaskDefinitionInput) -> Resul
         if c.repository_credentials.is_some() && input.execution_role_arn.is_none() {
             return Err(client(PRIVATE_REGISTRY_NEEDS_ROLE));
         }
+        check_container_numbers(c, fargate)?;
+        if let (Some(task), Some(m)) = (memory, c.memory)
+            && m > task
+        {
+            // The wording as reported by users of AWS; not confirmed by berth.
+            return Err(client(&format!(
+                "The 'memory' setting for container '{name}' is greater than for the task"
+            )));
+        }
+    }
+    if let Some(task) = memory {
+        let reserved = input
+            .container_definitions
+            .iter()
+            .map(|c| c.memory_reservation.unwrap_or(0))
+            .fold(0i64, i64::saturating_add);
+        if reserved > task {
+            return Err(client(
+                "The sum of all container 'memoryReservation' values cannot be greater than the value of the task 'memory'.",
+            ));
+        }
+    }
+    if let Some(task) = cpu {
+        let used = input
+            .container_definitions
+            .iter()
+            .map(|c| c.cpu.unwrap_or(0))
+            .fold(0i64, i64::saturating_add);
+        if used > task {
+            // Worded like AWS's memoryReservation message; AWS's own for CPU is not known.
+            return Err(client(
+                "The sum of all container 'cpu' values cannot be greater than the value of the task 'cpu'.",
+            ));
+        }
+    }
+    if let Some(storage) = input.extra.get("ephemeralStorage")
+        && !int_in(storage.get("sizeInGiB"), 21, 200)
+    {
+        // AWS documents 21-200 GiB; its wording for other sizes is not known to berth.
+        return Err(client(
+            "Invalid 'ephemeralStorage.sizeInGiB' setting for task.",
+        ));
     }
 
     if input
@@ -212,6 +309,127 @@ pub fn validate(account: &str, input: &mut RegisterTaskDefinitionInput) -> Resul
     }
     for c in &mut input.container_definitions {
         fill_container_defaults(c);
+    }
+    Ok(())
+}
+
+/// The size berth counts against [`MAX_DEFINITION_BYTES`]: the request's JSON without tags.
+fn definition_bytes(input: &RegisterTaskDefinitionInput) -> usize {
+    let mut def = input.clone();
+    def.tags.clear();
+    serde_json::to_vec(&def)
+        .map(|v| v.len())
+        .unwrap_or(usize::MAX)
+}
+
+/// More than [`MAX_TAGS`] tags on one resource.
+pub fn check_tag_count(n: usize) -> Result<(), EcsError> {
+    if n > MAX_TAGS {
+        // AWS documents 50 tags per resource; its wording here is not known to berth.
+        return Err(EcsError::InvalidParameter(format!(
+            "A resource can have at most {MAX_TAGS} tags."
+        )));
+    }
+    Ok(())
+}
+
+/// Whether `v` is absent (or null), or an integer in `lo..=hi`.
+fn int_in(v: Option<&serde_json::Value>, lo: i64, hi: i64) -> bool {
+    match v {
+        None | Some(serde_json::Value::Null) => true,
+        Some(v) => v.as_i64().is_some_and(|n| (lo..=hi).contains(&n)),
+    }
+}
+
+/// The numeric members of a container definition, each in the range AWS documents (or, where
+/// AWS documents none, at least zero and at most the API's integer). AWS's wording for these
+/// is not known to berth, except where noted; its messages follow the task-level
+/// `Invalid 'cpu' setting for task.`
+pub fn check_container_numbers(c: &ContainerDefinition, fargate: bool) -> Result<(), EcsError> {
+    let name = c.name();
+    let invalid = |member: &str| {
+        client(&format!(
+            "Invalid '{member}' setting for container '{name}'."
+        ))
+    };
+    if c.cpu.is_some_and(|v| !(0..=INT_MAX).contains(&v)) {
+        return Err(invalid("cpu"));
+    }
+    let memory_ok =
+        |v: Option<i64>| v.is_none_or(|v| (MIN_CONTAINER_MEMORY..=INT_MAX).contains(&v));
+    if !memory_ok(c.memory) {
+        return Err(invalid("memory"));
+    }
+    if !memory_ok(c.memory_reservation) {
+        return Err(invalid("memoryReservation"));
+    }
+    if let (Some(m), Some(r)) = (c.memory, c.memory_reservation)
+        && m < r
+    {
+        return Err(client(&format!(
+            "Invalid setting for container '{name}'. 'memory' must be greater than or equal to 'memoryReservation'."
+        )));
+    }
+    let x = &c.extra;
+    let stop_max = if fargate {
+        FARGATE_MAX_STOP_TIMEOUT
+    } else {
+        INT_MAX
+    };
+    let stop_min = if fargate { 2 } else { 0 };
+    if !int_in(x.get("stopTimeout"), stop_min, stop_max) {
+        return Err(invalid("stopTimeout"));
+    }
+    if !int_in(x.get("startTimeout"), 0, INT_MAX) {
+        return Err(invalid("startTimeout"));
+    }
+    match x.get("portMappings") {
+        None | Some(serde_json::Value::Null) => {}
+        Some(serde_json::Value::Array(mappings)) => {
+            for m in mappings {
+                if !int_in(m.get("containerPort"), 0, 65_535) {
+                    return Err(invalid("containerPort"));
+                }
+                if !int_in(m.get("hostPort"), 0, 65_535) {
+                    return Err(invalid("hostPort"));
+                }
+            }
+        }
+        Some(_) => return Err(invalid("portMappings")),
+    }
+    if let Some(h) = x.get("healthCheck") {
+        // AWS documents these ranges (interval 5-300 s, timeout 2-60 s, retries 1-10,
+        // startPeriod 0-300 s).
+        for (member, lo, hi) in [
+            ("interval", 5, 300),
+            ("timeout", 2, 60),
+            ("retries", 1, 10),
+            ("startPeriod", 0, 300),
+        ] {
+            if !int_in(h.get(member), lo, hi) {
+                return Err(invalid(&format!("healthCheck.{member}")));
+            }
+        }
+    }
+    if let Some(l) = x.get("linuxParameters") {
+        for (member, lo, hi) in [
+            ("sharedMemorySize", 0, INT_MAX),
+            ("maxSwap", 0, INT_MAX),
+            ("swappiness", 0, 100),
+        ] {
+            if !int_in(l.get(member), lo, hi) {
+                return Err(invalid(&format!("linuxParameters.{member}")));
+            }
+        }
+    }
+    if let Some(serde_json::Value::Array(ulimits)) = x.get("ulimits") {
+        for u in ulimits {
+            for member in ["softLimit", "hardLimit"] {
+                if !int_in(u.get(member), 0, INT_MAX) {
+                    return Err(invalid(&format!("ulimits.{member}")));
+                }
+            }
+        }
     }
     Ok(())
 }
@@ -315,7 +533,7 @@ pub fn requires_attributes(input: &RegisterTaskDefinitionInput) -> Vec<Attribute
 }
 
 /// The launch types a (validated) definition can run on: always EC2 and EXTERNAL; FARGATE only
-/// with `awsvpc` and a task size Fargate offers.
+/// with `awsvpc`, a task size Fargate offers and every `stopTimeout` within Fargate's 2-120 s.
 pub fn compatibilities(input: &RegisterTaskDefinitionInput) -> Vec<String> {
     let mut out = vec!["EC2".to_string(), "EXTERNAL".to_string()];
     let size = input
@@ -323,8 +541,13 @@ pub fn compatibilities(input: &RegisterTaskDefinitionInput) -> Vec<String> {
         .as_deref()
         .and_then(parse_cpu)
         .zip(input.memory.as_deref().and_then(parse_memory));
+    let stop_timeouts_fit = input
+        .container_definitions
+        .iter()
+        .all(|c| int_in(c.extra.get("stopTimeout"), 2, FARGATE_MAX_STOP_TIMEOUT));
     if input.network_mode.as_deref() == Some("awsvpc")
         && size.is_some_and(|(c, m)| fargate_size_ok(c, m))
+        && stop_timeouts_fit
     {
         out.push("FARGATE".to_string());
     }
@@ -335,7 +558,7 @@ pub fn compatibilities(input: &RegisterTaskDefinitionInput) -> Vec<String> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::model::RepositoryCredentials;
+    use crate::model::{RepositoryCredentials, Tag};
 
     fn container(name: &str, image: &str, memory: Option<i64>) -> ContainerDefinition {
         ContainerDefinition {
@@ -442,6 +665,261 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::type_complexity)]
+    fn numeric_members_and_list_lengths_are_bounded() {
+        let ok = || input(vec![container("app", "busybox", Some(128))]);
+        let set = |key: &'static str, v: serde_json::Value| {
+            move |i: &mut RegisterTaskDefinitionInput| {
+                i.container_definitions[0]
+                    .extra
+                    .insert(key.into(), v.clone());
+            }
+        };
+        let fargate = |i: &mut RegisterTaskDefinitionInput| {
+            i.requires_compatibilities = vec!["FARGATE".into()];
+            i.network_mode = Some("awsvpc".into());
+            i.cpu = Some("256".into());
+            i.memory = Some("512".into());
+        };
+        let cases: Vec<(Box<dyn Fn(&mut RegisterTaskDefinitionInput)>, &str)> = vec![
+            (
+                Box::new(|i| {
+                    i.container_definitions = (0..11)
+                        .map(|n| container(&format!("c{n}"), "busybox", Some(16)))
+                        .collect()
+                }),
+                TOO_MANY_CONTAINERS,
+            ),
+            (
+                Box::new(|i| {
+                    i.container_definitions = (0..10_000)
+                        .map(|n| container(&format!("c{n}"), "busybox", Some(16)))
+                        .collect()
+                }),
+                "Actual length: '",
+            ),
+            (
+                Box::new(set(
+                    "environment",
+                    serde_json::json!([{"name": "BIG", "value": "x".repeat(70_000)}]),
+                )),
+                "Actual length: '",
+            ),
+            (
+                Box::new(|i| i.cpu = Some("64".into())),
+                "Invalid 'cpu' setting for task.",
+            ),
+            (
+                Box::new(|i| i.cpu = Some("-1024".into())),
+                "Invalid 'cpu' setting for task.",
+            ),
+            (
+                Box::new(|i| i.cpu = Some("196609".into())),
+                "Invalid 'cpu' setting for task.",
+            ),
+            (
+                Box::new(|i| i.memory = Some("-512".into())),
+                "Invalid 'memory' setting for task.",
+            ),
+            (
+                Box::new(|i| i.memory = Some("0".into())),
+                "Invalid 'memory' setting for task.",
+            ),
+            (
+                Box::new(|i| i.memory = Some("99999999999".into())),
+                "Invalid 'memory' setting for task.",
+            ),
+            (
+                Box::new(|i| i.memory = Some("1e300 GB".into())),
+                "Invalid 'memory' setting for task.",
+            ),
+            (
+                Box::new(|i| i.container_definitions[0].memory = Some(-100_000)),
+                "Invalid 'memory' setting for container 'app'.",
+            ),
+            (
+                Box::new(|i| i.container_definitions[0].memory = Some(0)),
+                "Invalid 'memory' setting for container 'app'.",
+            ),
+            (
+                Box::new(|i| i.container_definitions[0].memory = Some(5)),
+                "Invalid 'memory' setting for container 'app'.",
+            ),
+            (
+                Box::new(|i| i.container_definitions[0].memory_reservation = Some(-1)),
+                "Invalid 'memoryReservation' setting for container 'app'.",
+            ),
+            (
+                Box::new(|i| i.container_definitions[0].memory_reservation = Some(256)),
+                "Invalid setting for container 'app'. 'memory' must be greater than or equal to 'memoryReservation'.",
+            ),
+            (
+                Box::new(|i| i.container_definitions[0].cpu = Some(-1)),
+                "Invalid 'cpu' setting for container 'app'.",
+            ),
+            (
+                Box::new(set(
+                    "portMappings",
+                    serde_json::json!([{"containerPort": 80, "hostPort": 70000}]),
+                )),
+                "Invalid 'hostPort' setting for container 'app'.",
+            ),
+            (
+                Box::new(set(
+                    "portMappings",
+                    serde_json::json!([{"containerPort": 80, "hostPort": -1}]),
+                )),
+                "Invalid 'hostPort' setting for container 'app'.",
+            ),
+            (
+                Box::new(set(
+                    "portMappings",
+                    serde_json::json!([{"containerPort": 65536}]),
+                )),
+                "Invalid 'containerPort' setting for container 'app'.",
+            ),
+            (
+                Box::new(set(
+                    "portMappings",
+                    serde_json::json!([{"containerPort": "80"}]),
+                )),
+                "Invalid 'containerPort' setting for container 'app'.",
+            ),
+            (
+                Box::new(set("stopTimeout", serde_json::json!(-5))),
+                "Invalid 'stopTimeout' setting for container 'app'.",
+            ),
+            (
+                Box::new(move |i| {
+                    fargate(i);
+                    i.container_definitions[0]
+                        .extra
+                        .insert("stopTimeout".into(), 121.into());
+                }),
+                "Invalid 'stopTimeout' setting for container 'app'.",
+            ),
+            (
+                Box::new(move |i| {
+                    fargate(i);
+                    i.container_definitions[0]
+                        .extra
+                        .insert("stopTimeout".into(), 1.into());
+                }),
+                "Invalid 'stopTimeout' setting for container 'app'.",
+            ),
+            (
+                Box::new(set(
+                    "healthCheck",
+                    serde_json::json!({"command": ["CMD", "true"], "interval": 1}),
+                )),
+                "Invalid 'healthCheck.interval' setting for container 'app'.",
+            ),
+            (
+                Box::new(set(
+                    "linuxParameters",
+                    serde_json::json!({"swappiness": 101}),
+                )),
+                "Invalid 'linuxParameters.swappiness' setting for container 'app'.",
+            ),
+            (
+                Box::new(|i| {
+                    i.memory = Some("512".into());
+                    i.container_definitions[0].memory = None;
+                    i.container_definitions[0].memory_reservation = Some(600);
+                }),
+                "The sum of all container 'memoryReservation' values cannot be greater than the value of the task 'memory'.",
+            ),
+            (
+                Box::new(|i| {
+                    i.memory = Some("512".into());
+                    i.container_definitions[0].memory = Some(1024);
+                }),
+                "The 'memory' setting for container 'app' is greater than for the task",
+            ),
+            (
+                Box::new(|i| {
+                    i.cpu = Some("256".into());
+                    i.container_definitions[0].cpu = Some(512);
+                }),
+                "The sum of all container 'cpu' values cannot be greater than the value of the task 'cpu'.",
+            ),
+            (
+                Box::new(|i| {
+                    i.extra.insert(
+                        "ephemeralStorage".into(),
+                        serde_json::json!({"sizeInGiB": 10}),
+                    );
+                }),
+                "Invalid 'ephemeralStorage.sizeInGiB' setting for task.",
+            ),
+            (
+                Box::new(|i| {
+                    i.placement_constraints = vec![serde_json::json!({"type": "memberOf"}); 11]
+                }),
+                "A task definition can have at most 10 placement constraints.",
+            ),
+            (
+                Box::new(|i| {
+                    i.tags = (0..51)
+                        .map(|n| Tag {
+                            key: Some(format!("k{n}")),
+                            value: None,
+                        })
+                        .collect()
+                }),
+                "A resource can have at most 50 tags.",
+            ),
+        ];
+        for (mutate, want) in cases {
+            let mut i = ok();
+            mutate(&mut i);
+            let got = err(validate("000000000000", &mut i));
+            assert!(got.starts_with(want), "{got} (want {want})");
+        }
+        // The edges themselves are accepted.
+        let edges: Vec<Box<dyn Fn(&mut RegisterTaskDefinitionInput)>> = vec![
+            Box::new(|i| {
+                i.container_definitions = (0..10)
+                    .map(|n| container(&format!("c{n}"), "busybox", Some(6)))
+                    .collect()
+            }),
+            Box::new(|i| i.cpu = Some("128".into())),
+            Box::new(|i| i.container_definitions[0].memory_reservation = Some(128)),
+            Box::new(set(
+                "portMappings",
+                serde_json::json!([{"containerPort": 65535, "hostPort": 0}]),
+            )),
+            Box::new(set("stopTimeout", serde_json::json!(300))),
+            Box::new(move |i| {
+                fargate(i);
+                i.container_definitions[0]
+                    .extra
+                    .insert("stopTimeout".into(), 120.into());
+            }),
+        ];
+        for mutate in edges {
+            let mut i = ok();
+            mutate(&mut i);
+            validate("000000000000", &mut i).unwrap();
+        }
+    }
+
+    #[test]
+    fn a_long_stop_timeout_is_not_fargate_compatible() {
+        let mut i = input(vec![container("app", "busybox", Some(128))]);
+        i.network_mode = Some("awsvpc".into());
+        i.cpu = Some("256".into());
+        i.memory = Some("512".into());
+        validate("000000000000", &mut i).unwrap();
+        assert_eq!(compatibilities(&i), vec!["EC2", "EXTERNAL", "FARGATE"]);
+        i.container_definitions[0]
+            .extra
+            .insert("stopTimeout".into(), 300.into());
+        validate("000000000000", &mut i).unwrap();
+        assert_eq!(compatibilities(&i), vec!["EC2", "EXTERNAL"]);
+    }
+
+    #[test]
     fn roles_are_completed() {
         let cases = [
             (
@@ -536,7 +1014,7 @@ mod tests {
     fn output_members_of_the_request_are_dropped() {
         let mut i: RegisterTaskDefinitionInput = serde_json::from_value(serde_json::json!({
             "family": "f", "status": "INACTIVE", "revision": 7, "pidMode": "task",
-            "containerDefinitions": [{"name": "a", "image": "b", "memory": 1}]
+            "containerDefinitions": [{"name": "a", "image": "b", "memory": 6}]
         }))
         .unwrap();
         validate("000000000000", &mut i).unwrap();

@@ -604,3 +604,228 @@ fn a_failed_start_reported_in_one_call_keeps_the_task_wording_and_the_container_
     assert_eq!(one.stopped_reason, alone.stopped_reason);
     assert_eq!(one.stop_code, alone.stop_code);
 }
+
+fn small_def(family: &str) -> RegisterTaskDefinitionInput {
+    serde_json::from_value(json!({
+        "family": family,
+        "containerDefinitions": [{"name": "app", "image": "busybox", "memory": 6}]
+    }))
+    .unwrap()
+}
+
+fn message(e: EcsError) -> String {
+    match e {
+        EcsError::InvalidParameter(m) | EcsError::Client(m) => m,
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+#[test]
+fn run_task_count_overrides_and_describe_lists_are_bounded() {
+    let s = store();
+    let ecs = Ecs::new(&s, A, R);
+    ecs.register_task_definition(small_def("small"), "root", 1)
+        .unwrap();
+    instance(&ecs, &[], 1);
+    let run_with = |count: Option<i64>, overrides: Option<serde_json::Value>| {
+        ecs.run_task(
+            RunTaskInput {
+                task_definition: "small".into(),
+                count,
+                overrides,
+                ..Default::default()
+            },
+            2,
+        )
+    };
+    let cases = [
+        (Some(11), None, "Task count can not be greater than 10"),
+        (Some(0), None, "Task count must be at least 1"),
+        (
+            None,
+            Some(json!({"containerOverrides": [{"name": "app", "memory": -100000}]})),
+            "Invalid 'memory' setting for container 'app'.",
+        ),
+        (
+            None,
+            Some(json!({"containerOverrides": [{"name": "app", "cpu": -4096}]})),
+            "Invalid 'cpu' setting for container 'app'.",
+        ),
+        (
+            None,
+            Some(json!({"containerOverrides": [{"name": "app", "memory": "64"}]})),
+            "Invalid 'memory' setting for container 'app'.",
+        ),
+        (
+            None,
+            Some(json!({"memory": "-64"})),
+            "Invalid 'memory' setting for task.",
+        ),
+        (
+            None,
+            Some(json!({"containerOverrides": [{"name": "app", "command": ["x".repeat(9000)]}]})),
+            "Container Overrides length must be at most 8192.",
+        ),
+    ];
+    for (count, overrides, want) in cases {
+        assert_eq!(message(run_with(count, overrides).unwrap_err()), want);
+    }
+    let (tasks, _) = run_with(Some(10), None).unwrap();
+    assert_eq!(tasks.len(), 10);
+
+    let many: Vec<String> = (0..101).map(|n| format!("t{n}")).collect();
+    assert_eq!(
+        message(ecs.describe_tasks(None, &many, 3).unwrap_err()),
+        "taskIds can have at most 100 items."
+    );
+    assert_eq!(
+        ecs.describe_tasks(None, &many[..100], 3).unwrap().1.len(),
+        100
+    );
+    assert_eq!(
+        message(ecs.describe_clusters(&many, 3).unwrap_err()),
+        "clusters can have at most 100 items."
+    );
+    assert_eq!(
+        message(
+            ecs.describe_container_instances(None, &many, 3)
+                .unwrap_err()
+        ),
+        "containerInstances can have at most 100 items."
+    );
+    assert_eq!(
+        message(ecs.delete_task_definitions(&many[..11], 3).unwrap_err()),
+        "taskDefinitions can have at most 10 items."
+    );
+}
+
+/// A task recorded with a negative reservation (from before the limits) makes no room on its
+/// instance, and sizes saturate.
+#[test]
+fn a_negative_reservation_makes_no_room() {
+    let s = store();
+    let ecs = Ecs::new(&s, A, R);
+    ecs.register_task_definition(small_def("small"), "root", 1)
+        .unwrap();
+    let mut big = small_def("big");
+    big.container_definitions[0].memory = Some(2048);
+    ecs.register_task_definition(big, "root", 1).unwrap();
+    let i = instance(&ecs, &[], 1);
+    let (tasks, _) = run(&ecs, "small", 2);
+    let id = tasks[0].task_arn.rsplit('/').next().unwrap().to_string();
+    let key = format!("{A}/{R}/default/{id}");
+    s.write(|tx| {
+        let mut t: crate::records::StoredTask =
+            berth_store::get_json(tx, crate::records::T_TASKS, &key)?.unwrap();
+        t.reserved_memory = -1_000_000;
+        t.reserved_cpu = i64::MIN;
+        berth_store::put_json(tx, crate::records::T_TASKS, &key, &t)
+    })
+    .unwrap();
+    let (_, failures) = run(&ecs, "big", 3);
+    assert_eq!(failures[0].reason.as_deref(), Some("RESOURCE:MEMORY"));
+    let (view, _) = ecs
+        .describe_container_instances(None, std::slice::from_ref(&i.container_instance_arn), 3)
+        .unwrap();
+    let remaining = |name: &str| {
+        view[0]
+            .remaining_resources
+            .iter()
+            .find(|r| r.name.as_deref() == Some(name))
+            .and_then(Resource::number)
+            .unwrap()
+    };
+    assert_eq!(remaining("MEMORY"), 1024);
+    assert_eq!(remaining("CPU"), 1024);
+
+    let def: TaskDefinition = serde_json::from_value(json!({
+        "taskDefinitionArn": "x", "family": "f", "revision": 1, "status": "ACTIVE",
+        "registeredAt": 1,
+        "containerDefinitions": [
+            {"name": "a", "memory": -5000, "cpu": i64::MAX},
+            {"name": "b", "memory": 64, "cpu": i64::MAX}
+        ]
+    }))
+    .unwrap();
+    assert_eq!(crate::task::task_size(&def, &json!({})), (i64::MAX, 64));
+}
+
+#[test]
+fn an_agent_poll_answers_a_page_at_a_time() {
+    let s = store();
+    let ecs = Ecs::new(&s, A, R);
+    ecs.register_task_definition(small_def("small"), "root", 1)
+        .unwrap();
+    let i = instance(&ecs, &[], 1);
+    let arn = i.container_instance_arn.as_str();
+    let mut all = std::collections::BTreeSet::new();
+    for _ in 0..3 {
+        let (tasks, _) = ecs
+            .run_task(
+                RunTaskInput {
+                    task_definition: "small".into(),
+                    count: Some(10),
+                    ..Default::default()
+                },
+                2,
+            )
+            .unwrap();
+        all.extend(tasks.into_iter().map(|t| t.task_arn));
+    }
+    assert_eq!(all.len(), 30);
+    let mut seen = std::collections::BTreeSet::new();
+    for page in 0..3 {
+        let p = ecs.poll(None, arn, &ROOT, 3).unwrap();
+        assert_eq!(p.tasks_to_start.len(), crate::task::POLL_PAGE);
+        seen.extend(p.tasks_to_start.into_iter().map(|t| t.task_arn));
+        let stored = ecs.instance_seq(None, arn, &ROOT).unwrap();
+        // More to come: the agent's next poll (with this seq) answers at once.
+        assert_eq!(stored != p.seq, page < 2, "page {page}");
+    }
+    assert_eq!(seen, all);
+    // The cycle starts again.
+    let p = ecs.poll(None, arn, &ROOT, 4).unwrap();
+    assert_eq!(p.tasks_to_start.len(), crate::task::POLL_PAGE);
+}
+
+#[test]
+fn the_fargate_runner_gets_a_page_and_untaken_tasks_first() {
+    let s = store();
+    let ecs = Ecs::new(&s, A, R);
+    let def: RegisterTaskDefinitionInput = serde_json::from_value(json!({
+        "family": "fg", "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"],
+        "cpu": "256", "memory": "512",
+        "containerDefinitions": [{"name": "app", "image": "busybox"}]
+    }))
+    .unwrap();
+    ecs.register_task_definition(def, "root", 1).unwrap();
+    let mut all = std::collections::BTreeSet::new();
+    for _ in 0..2 {
+        let (tasks, _) = ecs
+            .run_task(
+                RunTaskInput {
+                    task_definition: "fg".into(),
+                    count: Some(8),
+                    launch_type: Some("FARGATE".into()),
+                    network_configuration: Some(
+                        json!({"awsvpcConfiguration": {"subnets": ["subnet-1"]}}),
+                    ),
+                    ..Default::default()
+                },
+                2,
+            )
+            .unwrap();
+        all.extend(tasks.into_iter().map(|t| t.task_arn));
+    }
+    let first = fargate::fargate_work(&s, 3).unwrap();
+    assert_eq!(first.tasks_to_start.len(), fargate::FARGATE_START_PAGE);
+    let second = fargate::fargate_work(&s, 3).unwrap();
+    assert_eq!(second.tasks_to_start.len(), fargate::FARGATE_START_PAGE);
+    let seen: std::collections::BTreeSet<String> = first
+        .tasks_to_start
+        .iter()
+        .chain(&second.tasks_to_start)
+        .map(|w| w.task.task_arn.clone())
+        .collect();
+    assert_eq!(seen, all);
+}

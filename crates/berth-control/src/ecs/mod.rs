@@ -90,6 +90,8 @@ pub fn describe_clusters(
     ctx: &Ctx<'_>,
     input: DescribeClustersInput,
 ) -> Result<DescribeClustersOutput, Error> {
+    // The limit before authorising each name.
+    berth_ecs::check_describe_count("clusters", input.clusters.len())?;
     let e = ecs(ctx);
     let default = [berth_ecs::DEFAULT_CLUSTER.to_string()];
     let wanted = if input.clusters.is_empty() {
@@ -423,6 +425,8 @@ pub fn describe_tasks(
     if input.tasks.is_empty() {
         return Err(Error::InvalidParameter("Tasks cannot be empty.".into()));
     }
+    // The limit before authorising each task.
+    berth_ecs::check_describe_count("taskIds", input.tasks.len())?;
     for r in &input.tasks {
         let arn = task_arn_for(ctx, cluster, r)?;
         ctx.authorize("ecs:DescribeTasks", &arn)?;
