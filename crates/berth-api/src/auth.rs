@@ -4,6 +4,7 @@ use std::time::SystemTime;
 
 use berth_control::keys::KeyFailure;
 use berth_control::{Caller, Control, IdentityDocuments};
+use berth_core::ids::Regions;
 use berth_sigv4::{Authorization, SigV4Error};
 
 use crate::protocol::Service;
@@ -59,7 +60,7 @@ pub fn scoped_service(
         (None, Some(t)) => Err(wrong_service(t)),
         (None, None) => Err(AuthError::SignatureRefused(format!(
             "Credential should be scoped to correct service: one of 'ecs', 'secretsmanager', 'kms', 'iam', 'sts', not '{}'. ",
-            authz.scope.service
+            berth_sigv4::bounded(&authz.scope.service)
         ))),
     }
 }
@@ -71,25 +72,27 @@ fn wrong_service(s: Service) -> AuthError {
     ))
 }
 
-/// Verifies the request against the signer's stored key and returns who signed it, with their
-/// identity policy documents when they were read along with the key (a user's key).
+/// Verifies the request (header-signed or presigned) against the signer's stored key and returns
+/// who signed it, with their identity policy documents when they were read along with the key
+/// (a user's key).
+///
+/// The credential scope's region must be one of `regions` (AWS's and the configured extra
+/// ones): AWS refuses a credential scoped to a region it does not serve with `Credential should
+/// be scoped to a valid region, not '<region>'. `, and berth does the same rather than open a
+/// new namespace for a made-up region.
 pub fn authenticate(
     control: &Control,
+    regions: &Regions,
     req: &berth_sigv4::Request<'_>,
     authz: &Authorization,
     now: SystemTime,
 ) -> Result<(Caller, Option<IdentityDocuments>), AuthError> {
-    if !berth_core::ids::is_region(&authz.scope.region) {
-        return Err(AuthError::SignatureRefused(format!(
-            "Credential should be scoped to a valid region, not '{}'. ",
-            authz.scope.region
-        )));
+    if !regions.contains(&authz.scope.region) {
+        return Err(AuthError::SignatureRefused(
+            berth_sigv4::wrong_region_message(&authz.scope.region),
+        ));
     }
-    let token = req
-        .headers
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case("x-amz-security-token"))
-        .map(|(_, v)| *v);
+    let token = authz.security_token(req);
     let key = control
         .signing_key(&authz.access_key_id, &authz.scope.region, token, now)
         .map_err(|e| match e {

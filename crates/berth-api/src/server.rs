@@ -11,6 +11,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header, request::Pa
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use berth_control::{Caller, Control};
+use berth_core::ids::Regions;
 
 use crate::auth::{self, AuthError};
 use crate::error::WireError;
@@ -23,11 +24,18 @@ use crate::services::{self, Ctx};
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// The API's HTTP surface: `GET /_berth/health` and every AWS API call (any path not routed
-/// elsewhere).
+/// elsewhere), answering to AWS's regions only.
 pub fn router(state: Arc<Control>) -> Router {
+    router_with_regions(state, Regions::default())
+}
+
+/// [`router`] answering to `regions` (AWS's and the operator's extra ones): a credential scoped
+/// to any other region is refused.
+pub fn router_with_regions(state: Arc<Control>, regions: Regions) -> Router {
     Router::new()
         .route("/_berth/health", get(health))
         .fallback(handle)
+        .layer(axum::Extension(Arc::new(regions)))
         .with_state(state)
 }
 
@@ -234,6 +242,7 @@ fn process(
         .and_then(|t| t.split_once('.'))
         .and_then(|(prefix, _)| Service::from_target_prefix(prefix));
 
+    // The `Authorization` header or, without one, a presigned request's query string.
     let authz = match berth_sigv4::authorization_of(&sreq) {
         Ok(a) => a,
         Err(e) => return auth_failure(&e.into(), guess, request_id),
@@ -244,7 +253,12 @@ fn process(
     };
     let protocol = service.protocol();
     let now = state.now();
-    let (caller, identity) = match auth::authenticate(state, &sreq, &authz, now) {
+    let aws_regions = Regions::default();
+    let regions = parts
+        .extensions
+        .get::<Arc<Regions>>()
+        .map_or(&aws_regions, |r| r.as_ref());
+    let (caller, identity) = match auth::authenticate(state, regions, &sreq, &authz, now) {
         Ok((c, identity)) => (
             Caller {
                 source_ip: peer,
@@ -344,8 +358,9 @@ fn query_call(
     xmlns: &str,
 ) -> Result<Response, WireError> {
     // POST carries the parameters in a form body; AWS's Query APIs take them in the query
-    // string of a GET as well.
-    let raw: &[u8] = if parts.method == Method::GET {
+    // string of a GET as well, and of a POST without a body (a presigned URL made for the
+    // operation's POST, as botocore makes them by default, is sent that way).
+    let raw: &[u8] = if parts.method == Method::GET || body.is_empty() {
         parts.uri.query().unwrap_or("").as_bytes()
     } else {
         body
@@ -356,7 +371,12 @@ fn query_call(
         .filter(|a| !a.is_empty())
         .ok_or_else(WireError::missing_action)?;
     let given_version = params.get("Version").unwrap_or("NO_VERSION_SPECIFIED");
-    let not_found = || WireError::invalid_action(action, given_version);
+    let not_found = || {
+        WireError::invalid_action(
+            &berth_sigv4::bounded(action),
+            &berth_sigv4::bounded(given_version),
+        )
+    };
     if given_version != version {
         return Err(not_found());
     }

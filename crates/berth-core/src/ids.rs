@@ -100,7 +100,87 @@ pub fn is_account_id(s: &str) -> bool {
     s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
 }
 
-/// A region name as AWS forms them: `us-east-1`, `eu-central-2`, `us-gov-west-1`.
+/// AWS's regions in the commercial partition (`aws`): the regions berth answers to without
+/// configuration. Taken from botocore 1.43.11's `data/endpoints.json` (partition `aws`).
+pub const AWS_REGIONS: &[&str] = &[
+    "af-south-1",
+    "ap-east-1",
+    "ap-east-2",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-northeast-3",
+    "ap-south-1",
+    "ap-south-2",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-southeast-3",
+    "ap-southeast-4",
+    "ap-southeast-5",
+    "ap-southeast-6",
+    "ap-southeast-7",
+    "ca-central-1",
+    "ca-west-1",
+    "eu-central-1",
+    "eu-central-2",
+    "eu-north-1",
+    "eu-south-1",
+    "eu-south-2",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-west-3",
+    "il-central-1",
+    "me-central-1",
+    "me-south-1",
+    "mx-central-1",
+    "sa-east-1",
+    "us-east-1",
+    "us-east-2",
+    "us-west-1",
+    "us-west-2",
+];
+
+/// The regions a server answers to: [`AWS_REGIONS`] and the operator's extra ones
+/// (`BERTH_EXTRA_REGIONS`). A credential scoped to any other region is refused, so a mistyped
+/// or made-up region never becomes a new, empty namespace.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Regions {
+    extra: Vec<String>,
+}
+
+/// An extra region that does not have a region's shape.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not a region name (for example eu-west-1): {0:?}")]
+pub struct InvalidRegion(pub String);
+
+impl Regions {
+    /// AWS's regions and the ones in `list`: names separated by commas, blanks around them and
+    /// empty entries ignored. Each must have a region's shape ([`is_region`]).
+    pub fn with_extra(list: &str) -> Result<Regions, InvalidRegion> {
+        let mut extra = Vec::new();
+        for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            if !is_region(name) {
+                return Err(InvalidRegion(name.to_string()));
+            }
+            if !AWS_REGIONS.contains(&name) && !extra.iter().any(|e| e == name) {
+                extra.push(name.to_string());
+            }
+        }
+        Ok(Regions { extra })
+    }
+
+    /// Whether the server answers to `region`.
+    pub fn contains(&self, region: &str) -> bool {
+        AWS_REGIONS.contains(&region) || self.extra.iter().any(|e| e == region)
+    }
+
+    /// The configured extra regions, in the order given.
+    pub fn extra(&self) -> &[String] {
+        &self.extra
+    }
+}
+
+/// Whether `s` has the shape of a region name as AWS forms them: `us-east-1`, `eu-central-2`,
+/// `us-gov-west-1`. Says nothing about whether the region exists; see [`Regions`].
 pub fn is_region(s: &str) -> bool {
     let parts: Vec<&str> = s.split('-').collect();
     parts.len() >= 3
@@ -168,6 +248,28 @@ mod tests {
         for id in others {
             assert!(seen.insert(id));
         }
+    }
+
+    #[test]
+    #[allow(clippy::unwrap_used)]
+    fn known_regions() {
+        assert!(AWS_REGIONS.iter().all(|r| is_region(r)));
+        let aws = Regions::default();
+        assert!(aws.contains("us-east-1"));
+        assert!(aws.contains("eu-west-3"));
+        assert!(!aws.contains("xx-fake-9"));
+        assert!(!aws.contains(""));
+        let more = Regions::with_extra(" xx-fake-9, ,eu-west-1,xx-fake-9,lab-local-1 ").unwrap();
+        assert!(more.contains("xx-fake-9"));
+        assert!(more.contains("lab-local-1"));
+        assert!(more.contains("us-west-2"));
+        assert!(!more.contains("xx-fake-8"));
+        assert_eq!(more.extra(), ["xx-fake-9", "lab-local-1"]);
+        assert_eq!(Regions::with_extra("").unwrap(), Regions::default());
+        assert_eq!(
+            Regions::with_extra("eu-west-1,Bad_Region"),
+            Err(InvalidRegion("Bad_Region".into()))
+        );
     }
 
     #[test]

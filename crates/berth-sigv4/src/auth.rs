@@ -1,6 +1,11 @@
-//! Parsing the `Authorization` header.
+//! Parsing the `Authorization` header, and the query-string form of a presigned request.
 
-use crate::{ALGORITHM, Authorization, CredentialScope, Request, SigV4Error};
+use percent_encoding::percent_decode_str;
+
+use crate::{
+    ALGORITHM, Authorization, CredentialScope, MAX_PRESIGNED_EXPIRES, Presigned, Request,
+    SigV4Error, bounded,
+};
 
 /// AWS's text when neither date header is present.
 pub(crate) const MISSING_DATE_MESSAGE: &str =
@@ -48,16 +53,33 @@ pub fn parse_authorization(value: &str) -> Result<Authorization, SigV4Error> {
     }
 }
 
-/// Finds the request's `Authorization` header and parses it.
+/// Finds the request's `Authorization` header and parses it or, when there is no such header
+/// and the query string has `X-Amz-Algorithm`, parses the query-string form of a presigned
+/// request.
 ///
 /// Besides what [`parse_authorization`] reports, the message for missing parameters also lists
 /// a missing date header (`Authorization header requires existence of either a 'X-Amz-Date' or
 /// a 'Date' header.`), as AWS does. More than one `Authorization` header is refused with
 /// [`SigV4Error::Incomplete`] (`multiple authorization headers`, this crate's wording).
+///
+/// A presigned request is refused with [`SigV4Error::Incomplete`] when `X-Amz-Credential`,
+/// `X-Amz-Signature`, `X-Amz-SignedHeaders` or `X-Amz-Date` is missing (`AWS query-string
+/// parameters must include 'X-Amz-Credential'. ... Re-examine the query-string parameters.`,
+/// every missing one listed: AWS's text as recorded by the scratchstack-aws-signature crate),
+/// for an algorithm other than `AWS4-HMAC-SHA256`, a credential without five parts, and an
+/// `X-Amz-Expires` that is not a number (`X-Amz-Expires should be a number`), negative
+/// (`X-Amz-Expires must be non-negative`) or over seven days (`X-Amz-Expires must be less than
+/// a week (in seconds); that is, the given X-Amz-Expires must be less than 604800 seconds`):
+/// Amazon S3's texts, which S3 sends as `AuthorizationQueryParametersError`; AWS's other
+/// services' texts are not known. When a parameter is repeated the first occurrence counts (the
+/// signature covers every occurrence but `X-Amz-Signature`'s).
 pub fn authorization_of(req: &Request) -> Result<Authorization, SigV4Error> {
     let mut values = req.header_values("authorization");
     let Some(value) = values.next() else {
-        return Err(SigV4Error::MissingAuthentication);
+        return match presigned_of(req.query) {
+            Some(parsed) => parsed,
+            None => Err(SigV4Error::MissingAuthentication),
+        };
     };
     if values.next().is_some() {
         return Err(SigV4Error::Incomplete(
@@ -77,7 +99,147 @@ pub fn authorization_of(req: &Request) -> Result<Authorization, SigV4Error> {
     }
 }
 
-/// AWS's text for missing parts: one sentence per part, then the header echoed.
+/// The query parameters a presigned request must carry, in the order AWS reports them missing.
+const QUERY_REQUIRED: [&str; 4] = [
+    "X-Amz-Credential",
+    "X-Amz-Signature",
+    "X-Amz-SignedHeaders",
+    "X-Amz-Date",
+];
+
+/// The query-string form, when the query has `X-Amz-Algorithm`; `None` otherwise.
+fn presigned_of(query: &str) -> Option<Result<Authorization, SigV4Error>> {
+    let mut algorithm = None;
+    let mut found: [Option<String>; 4] = Default::default();
+    let mut expires = None;
+    let mut token = None;
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let name = percent_decode_str(name).decode_utf8_lossy();
+        let slot = match name.as_ref() {
+            "X-Amz-Algorithm" => &mut algorithm,
+            "X-Amz-Expires" => &mut expires,
+            "X-Amz-Security-Token" => &mut token,
+            other => match QUERY_REQUIRED.iter().position(|p| *p == other) {
+                Some(i) => &mut found[i],
+                None => continue,
+            },
+        };
+        if slot.is_none() {
+            *slot = Some(percent_decode_str(value).decode_utf8_lossy().into_owned());
+        }
+    }
+    let algorithm = algorithm?;
+    Some(parse_presigned(&algorithm, found, expires, token))
+}
+
+fn parse_presigned(
+    algorithm: &str,
+    found: [Option<String>; 4],
+    expires: Option<String>,
+    token: Option<String>,
+) -> Result<Authorization, SigV4Error> {
+    let [credential, signature, signed_headers, amz_date] =
+        found.map(|v| v.filter(|v| !v.is_empty()));
+    let (Some(credential), Some(signature), Some(signed_headers), Some(amz_date)) =
+        (&credential, &signature, &signed_headers, &amz_date)
+    else {
+        let missing: Vec<String> = QUERY_REQUIRED
+            .iter()
+            .zip([&credential, &signature, &signed_headers, &amz_date])
+            .filter(|(_, v)| v.is_none())
+            .map(|(name, _)| format!("AWS query-string parameters must include '{name}'."))
+            .collect();
+        return Err(SigV4Error::Incomplete(format!(
+            "{} Re-examine the query-string parameters.",
+            missing.join(" ")
+        )));
+    };
+    if algorithm != ALGORITHM {
+        return Err(unsupported_algorithm(algorithm));
+    }
+    let expires = match expires {
+        None => None,
+        Some(text) => Some(parse_expires(&text)?),
+    };
+    let (access_key_id, scope, terminator) = split_credential(credential)?;
+    Ok(Authorization {
+        access_key_id,
+        scope,
+        terminator,
+        signed_headers: split_signed_headers(signed_headers),
+        signature: signature.clone(),
+        presigned: Some(Presigned {
+            amz_date: amz_date.clone(),
+            expires,
+            security_token: token,
+        }),
+    })
+}
+
+/// `X-Amz-Expires`: whole seconds, 0 to [`MAX_PRESIGNED_EXPIRES`].
+fn parse_expires(text: &str) -> Result<u64, SigV4Error> {
+    let Ok(n) = text.trim().parse::<i64>() else {
+        return Err(SigV4Error::Incomplete(
+            "X-Amz-Expires should be a number".to_string(),
+        ));
+    };
+    let Ok(n) = u64::try_from(n) else {
+        return Err(SigV4Error::Incomplete(
+            "X-Amz-Expires must be non-negative".to_string(),
+        ));
+    };
+    if n > MAX_PRESIGNED_EXPIRES {
+        return Err(SigV4Error::Incomplete(format!(
+            "X-Amz-Expires must be less than a week (in seconds); that is, the given X-Amz-Expires must be less than {MAX_PRESIGNED_EXPIRES} seconds"
+        )));
+    }
+    Ok(n)
+}
+
+fn unsupported_algorithm(algorithm: &str) -> SigV4Error {
+    SigV4Error::Incomplete(format!(
+        "Unsupported AWS 'algorithm': '{}'",
+        bounded(algorithm)
+    ))
+}
+
+/// `key/date/region/service/terminator`.
+fn split_credential(credential: &str) -> Result<(String, CredentialScope, String), SigV4Error> {
+    let mut parts = credential.split('/');
+    let (Some(access_key_id), Some(date), Some(region), Some(service), Some(terminator), None) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
+        return Err(SigV4Error::Incomplete(format!(
+            "Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '{}'",
+            bounded(credential)
+        )));
+    };
+    Ok((
+        access_key_id.to_string(),
+        CredentialScope {
+            date: date.to_string(),
+            region: region.to_string(),
+            service: service.to_string(),
+        },
+        terminator.to_string(),
+    ))
+}
+
+fn split_signed_headers(list: &str) -> Vec<String> {
+    list.split(';')
+        .filter(|h| !h.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// AWS's text for missing parts: one sentence per part, then the header echoed (cut to a
+/// short prefix by [`bounded`]).
 pub(crate) fn missing_message(missing: &[&str], date_missing: bool, value: &str) -> String {
     let mut message = String::new();
     for part in missing {
@@ -90,13 +252,8 @@ pub(crate) fn missing_message(missing: &[&str], date_missing: bool, value: &str)
         message.push(' ');
     }
     message.push_str("Authorization=");
-    message.push_str(value);
+    message.push_str(&bounded(value));
     message
-}
-
-/// AWS's text for a region it does not serve (an empty one included).
-pub(crate) fn wrong_region_message(region: &str) -> String {
-    format!("Credential should be scoped to a valid region, not '{region}'. ")
 }
 
 fn parse_inner(value: &str) -> Result<Authorization, ParseFailure> {
@@ -118,7 +275,9 @@ fn parse_inner(value: &str) -> Result<Authorization, ParseFailure> {
     {
         let Some((key, val)) = token.split_once('=') else {
             return Err(ParseFailure::Other(SigV4Error::Incomplete(format!(
-                "'{token}' not a valid key=value pair (missing equal-sign) in Authorization header: '{value}'."
+                "'{}' not a valid key=value pair (missing equal-sign) in Authorization header: '{}'.",
+                bounded(token),
+                bounded(value)
             ))));
         };
         let slot = match key {
@@ -152,39 +311,18 @@ fn parse_inner(value: &str) -> Result<Authorization, ParseFailure> {
     };
 
     if algorithm != ALGORITHM {
-        return Err(ParseFailure::Other(SigV4Error::Incomplete(format!(
-            "Unsupported AWS 'algorithm': '{algorithm}'"
-        ))));
+        return Err(ParseFailure::Other(unsupported_algorithm(algorithm)));
     }
 
-    let mut parts = credential.split('/');
-    let (Some(access_key_id), Some(date), Some(region), Some(service), Some(terminator), None) = (
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-    ) else {
-        return Err(ParseFailure::Other(SigV4Error::Incomplete(format!(
-            "Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '{credential}'"
-        ))));
-    };
-
+    let (access_key_id, scope, terminator) =
+        split_credential(credential).map_err(ParseFailure::Other)?;
     Ok(Authorization {
-        access_key_id: access_key_id.to_string(),
-        scope: CredentialScope {
-            date: date.to_string(),
-            region: region.to_string(),
-            service: service.to_string(),
-        },
-        terminator: terminator.to_string(),
-        signed_headers: signed_headers
-            .split(';')
-            .filter(|h| !h.is_empty())
-            .map(str::to_string)
-            .collect(),
+        access_key_id,
+        scope,
+        terminator,
+        signed_headers: split_signed_headers(signed_headers),
         signature: signature.to_string(),
+        presigned: None,
     })
 }
 
@@ -392,7 +530,8 @@ mod tests {
             authorization_of(&request_with(&refs(&headers))),
             Err(SigV4Error::Incomplete(format!(
                 "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. \
-                 Authorization={GOOD}"
+                 Authorization={}",
+                crate::bounded(GOOD)
             )))
         );
 

@@ -3,7 +3,11 @@
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, percent_encode};
 
 use crate::crypto::sha256_hex;
-use crate::{Request, SigV4Error};
+use crate::{Authorization, Request, SigV4Error, bounded};
+
+/// The query parameter that carries a presigned request's signature: the only one the
+/// signature does not cover.
+pub(crate) const SIGNATURE_PARAMETER: &str = "X-Amz-Signature";
 
 /// Bytes left as they are in a canonical query component: everything but AWS's unreserved
 /// characters `A-Z a-z 0-9 - _ . ~` is percent-encoded (upper-case hex).
@@ -52,6 +56,36 @@ pub fn canonical_request(
     canonical_request_with_hash(req, signed_headers, path, &sha256_hex(req.body))
 }
 
+/// The canonical request `auth` was computed over: for the header form, [`canonical_request`]
+/// with `auth`'s signed headers; for a presigned request the same but with `X-Amz-Signature`
+/// left out of the canonical query (every other parameter, `X-Amz-Security-Token` included,
+/// is in it). The payload hash is the body's in both forms: for every service but Amazon S3,
+/// botocore's presigned requests sign the hash of their (empty) body, not `UNSIGNED-PAYLOAD`.
+pub fn canonical_request_for(
+    req: &Request,
+    auth: &Authorization,
+    path: PathMode,
+) -> Result<String, SigV4Error> {
+    let headers = canonical_headers(req, &auth.signed_headers)?;
+    Ok(join_canonical(
+        req.method,
+        &canonical_uri(req.path, path),
+        &canonical_query_of(req.query, auth),
+        &headers,
+        &sha256_hex(req.body),
+    ))
+}
+
+/// The canonical query of `query` as `auth` signed it: without `X-Amz-Signature` for a
+/// presigned request.
+pub(crate) fn canonical_query_of(query: &str, auth: &Authorization) -> String {
+    if auth.presigned.is_some() {
+        canonical_query_without(query, SIGNATURE_PARAMETER)
+    } else {
+        canonical_query(query)
+    }
+}
+
 /// [`canonical_request`] with the payload hash already computed.
 pub(crate) fn canonical_request_with_hash(
     req: &Request,
@@ -94,7 +128,8 @@ pub(crate) fn canonical_headers(
         if !found {
             let name = out.get(start..name_end).unwrap_or(name);
             return Err(SigV4Error::Incomplete(format!(
-                "'{name}' is named as a SignedHeader, but it does not exist in the HTTP request."
+                "'{}' is named as a SignedHeader, but it does not exist in the HTTP request.",
+                bounded(name)
             )));
         }
         out.push('\n');
@@ -216,6 +251,12 @@ pub(crate) fn normalize_path(path: &str) -> String {
 
 /// The canonical query string of a raw query.
 pub(crate) fn canonical_query(query: &str) -> String {
+    canonical_query_without(query, "")
+}
+
+/// The canonical query string of a raw query, leaving out every parameter whose decoded name is
+/// `skip` (none when `skip` is empty).
+fn canonical_query_without(query: &str, skip: &str) -> String {
     let mut pairs: Vec<(String, String)> = query
         .split('&')
         .filter(|pair| !pair.is_empty())
@@ -223,6 +264,7 @@ pub(crate) fn canonical_query(query: &str) -> String {
             let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
             (reencode(name), reencode(value))
         })
+        .filter(|(name, _)| skip.is_empty() || name != skip)
         .collect();
     pairs.sort();
     pairs

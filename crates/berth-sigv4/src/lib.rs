@@ -1,4 +1,5 @@
-//! Server-side AWS Signature Version 4 verification (header form) and a matching signer.
+//! Server-side AWS Signature Version 4 verification (header and query-string forms) and a
+//! matching signer (header form).
 //!
 //! The crate knows nothing about HTTP frameworks and does no I/O: callers describe a request
 //! with [`Request`] (method, raw path, raw query, headers as received, body bytes) and get
@@ -7,11 +8,18 @@
 //! Verifying a request:
 //!
 //! 1. [`authorization_of`] finds and parses the `Authorization` header
-//!    (`AWS4-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=...`);
+//!    (`AWS4-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=...`) or, without one, the
+//!    query-string form of a presigned request (`X-Amz-Algorithm`, `X-Amz-Credential`,
+//!    `X-Amz-Date`, `X-Amz-Expires`, `X-Amz-SignedHeaders`, `X-Amz-Signature`, and
+//!    `X-Amz-Security-Token` for temporary credentials);
 //! 2. the caller looks up the secret for [`Authorization::access_key_id`] (and, for temporary
-//!    credentials, checks the `X-Amz-Security-Token` header against the session; this crate only
-//!    makes sure that header is signed);
-//! 3. [`verify`] checks the timestamp, the credential scope and the signature.
+//!    credentials, checks [`Authorization::security_token`] against the session; this crate only
+//!    makes sure the token is signed);
+//! 3. [`verify`] checks the timestamp (and a presigned request's expiry), the credential scope,
+//!    that `Host` and every `X-Amz-*` header are signed, and the signature.
+//!
+//! Whatever a message repeats of the client's input is cut to a short, escaped prefix
+//! ([`bounded`]).
 //!
 //! Canonicalization follows the rules for every service but S3: the path is normalized
 //! (dot segments removed, repeated slashes collapsed) and its wire form is URI-encoded again
@@ -48,12 +56,14 @@
 mod auth;
 mod canonical;
 mod crypto;
+mod quote;
 mod sign;
 mod verify;
 
 pub use auth::{authorization_of, parse_authorization};
-pub use canonical::{PathMode, canonical_request};
+pub use canonical::{PathMode, canonical_request, canonical_request_for};
 pub use crypto::{signature, signing_key, string_to_sign};
+pub use quote::{QUOTE_LIMIT, bounded};
 pub use sign::sign;
 pub use verify::verify;
 
@@ -69,6 +79,10 @@ pub const SCOPE_TERMINATOR: &str = "aws4_request";
 /// How far the request's timestamp may be from the server's clock, either way.
 pub const MAX_CLOCK_SKEW: Duration = Duration::from_secs(5 * 60);
 
+/// The longest lifetime a presigned request may ask for in `X-Amz-Expires`: seven days, in
+/// seconds (the most Amazon S3 documents; a signing key is good for seven days).
+pub const MAX_PRESIGNED_EXPIRES: u64 = 7 * 24 * 60 * 60;
+
 /// AWS's message for a request without authentication information
 /// (error code `MissingAuthenticationToken`).
 ///
@@ -76,6 +90,12 @@ pub const MAX_CLOCK_SKEW: Duration = Duration::from_secs(5 * 60);
 /// services (IAM, STS) have been seen answering `Request is missing Authentication Token`
 /// instead.
 pub const MISSING_AUTHENTICATION_MESSAGE: &str = "Missing Authentication Token";
+
+/// Amazon S3's message for a presigned request past its expiry (S3 sends it with
+/// `AccessDenied`). AWS's other services are reported to ignore `X-Amz-Expires` and to hold a
+/// presigned request to the clock-skew window of its `X-Amz-Date` alone (aws-sdk-go pull request
+/// 2224); their text for one past its expiry is not known.
+pub const PRESIGNED_EXPIRED_MESSAGE: &str = "Request has expired";
 
 /// AWS's message when the computed signature differs from the one the request carries
 /// (error code `SignatureDoesNotMatch`, `InvalidSignatureException` in JSON protocols).
@@ -149,9 +169,40 @@ pub struct Authorization {
     pub signed_headers: Vec<String>,
     /// The hex signature as sent.
     pub signature: String,
+    /// For a presigned request (signature in the query string), what the query string says
+    /// beyond the header form; `None` for the header form.
+    pub presigned: Option<Presigned>,
+}
+
+/// The parts of a presigned request's query string that the header form carries in headers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Presigned {
+    /// `X-Amz-Date` as given (checked by [`verify`]).
+    pub amz_date: String,
+    /// `X-Amz-Expires` in seconds, at most [`MAX_PRESIGNED_EXPIRES`]; `None` when absent, and
+    /// then the request is valid within [`MAX_CLOCK_SKEW`] of its date, like a header-signed
+    /// one.
+    pub expires: Option<u64>,
+    /// `X-Amz-Security-Token`, percent-decoded.
+    pub security_token: Option<String>,
 }
 
 impl Authorization {
+    /// The session token the signature covers: a presigned request's `X-Amz-Security-Token`
+    /// query parameter, else the `X-Amz-Security-Token` header (which [`verify`] requires to be
+    /// signed). A presigned request that has both is answered with the query parameter's, the
+    /// one its URL was made with.
+    pub fn security_token<'r>(&'r self, req: &Request<'r>) -> Option<&'r str> {
+        if let Some(token) = self
+            .presigned
+            .as_ref()
+            .and_then(|p| p.security_token.as_deref())
+        {
+            return Some(token);
+        }
+        req.header_values("x-amz-security-token").next()
+    }
+
     /// Checks the scope's region and service against what the server expects, with AWS's
     /// messages (`Credential should be scoped to a valid region, not 'x'. ` and
     /// `Credential should be scoped to correct service: 'y'. `, joined when both apply).
@@ -161,11 +212,12 @@ impl Authorization {
     pub fn expect_scope(&self, region: &str, service: &str) -> Result<(), SigV4Error> {
         let mut message = String::new();
         if self.scope.region != region {
-            message.push_str(&auth::wrong_region_message(&self.scope.region));
+            message.push_str(&wrong_region_message(&self.scope.region));
         }
         if self.scope.service != service {
             message.push_str(&format!(
-                "Credential should be scoped to correct service: '{service}'. "
+                "Credential should be scoped to correct service: '{}'. ",
+                bounded(service)
             ));
         }
         if message.is_empty() {
@@ -220,20 +272,28 @@ pub enum SigV4Error {
     #[error("{0}")]
     InvalidScope(String),
 
-    /// A header that must be covered by the signature is missing from `SignedHeaders`:
-    /// `Host` always, `X-Amz-Date` and `X-Amz-Security-Token` whenever the request carries them.
-    /// The field is the header's display name (`Host`, `X-Amz-Date`, `X-Amz-Security-Token`).
+    /// A header that must be covered by the signature is missing from `SignedHeaders` (or
+    /// `X-Amz-SignedHeaders`): `Host` always, and every `X-Amz-*` header the request carries
+    /// (`X-Amz-Target`, `X-Amz-Date`, `X-Amz-Security-Token`, ...), as AWS's documentation of
+    /// the canonical request requires ("Any x-amz-* headers that you plan to include in your
+    /// request must also be added", IAM User Guide, *Create a signed AWS API request*). The
+    /// field is the header's display name (`Host`, `X-Amz-Target`: each word capitalised,
+    /// quoted through [`bounded`]).
     ///
     /// For `Host` the text is AWS's (`'Host' or ':authority' must be a 'SignedHeader' in the AWS
     /// Authorization.`, sent with `SignatureDoesNotMatch`/`InvalidSignatureException`); for the
-    /// other two it is this crate's phrasing modelled on it: AWS's exact wording for an unsigned
-    /// `X-Amz-Security-Token` or `X-Amz-Date` on these services is not known.
+    /// others it is `'<Name>' must be a 'SignedHeader' in the AWS Authorization.`, the form AWS's
+    /// request-signing layer is recorded using for other required headers (`'Content-Type'`,
+    /// by the scratchstack-aws-signature crate's tests); AWS's exact text for an unsigned
+    /// `X-Amz-*` header on these services is not known.
     #[error("{}", header_not_signed_message(.0))]
-    HeaderNotSigned(&'static str),
+    HeaderNotSigned(String),
 
-    /// The request's timestamp is more than [`MAX_CLOCK_SKEW`] in the past. The message is
-    /// AWS's: `Signature expired: 20261129T010000Z is now earlier than 20261129T011000Z
-    /// (20261129T011500Z - 5 min.)`.
+    /// The request's timestamp is more than [`MAX_CLOCK_SKEW`] in the past, or a presigned
+    /// request is past `X-Amz-Date` + `X-Amz-Expires`. The message is AWS's: `Signature
+    /// expired: 20261129T010000Z is now earlier than 20261129T011000Z (20261129T011500Z - 5
+    /// min.)`, and for a presigned request Amazon S3's `Request has expired`
+    /// ([`PRESIGNED_EXPIRED_MESSAGE`]).
     #[error("{message}")]
     Expired {
         /// The full message.
@@ -261,8 +321,20 @@ fn header_not_signed_message(header: &str) -> String {
     if header == "Host" {
         "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.".to_string()
     } else {
-        format!("'{header}' must be a 'SignedHeader' in the AWS Authorization.")
+        format!(
+            "'{}' must be a 'SignedHeader' in the AWS Authorization.",
+            bounded(header)
+        )
     }
+}
+
+/// AWS's text for a region it does not serve (an empty one included); the region is quoted
+/// through [`bounded`].
+pub fn wrong_region_message(region: &str) -> String {
+    format!(
+        "Credential should be scoped to a valid region, not '{}'. ",
+        bounded(region)
+    )
 }
 
 /// Borrows owned header pairs as [`Request::headers`] takes them (tests build owned ones).
@@ -293,11 +365,11 @@ mod tests {
     #[test]
     fn header_not_signed_texts() {
         assert_eq!(
-            SigV4Error::HeaderNotSigned("Host").to_string(),
+            SigV4Error::HeaderNotSigned("Host".into()).to_string(),
             "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization."
         );
         assert_eq!(
-            SigV4Error::HeaderNotSigned("X-Amz-Security-Token").to_string(),
+            SigV4Error::HeaderNotSigned("X-Amz-Security-Token".into()).to_string(),
             "'X-Amz-Security-Token' must be a 'SignedHeader' in the AWS Authorization."
         );
     }
@@ -324,6 +396,7 @@ mod tests {
             terminator: SCOPE_TERMINATOR.into(),
             signed_headers: vec!["host".into()],
             signature: String::new(),
+            presigned: None,
         };
         assert_eq!(auth.expect_scope("eu-west-1", "kms"), Ok(()));
         assert_eq!(

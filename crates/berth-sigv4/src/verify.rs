@@ -6,34 +6,41 @@ use berth_core::mac::hmac_sha256;
 use berth_core::time;
 use subtle::Choice;
 
-use crate::auth::{MISSING_DATE_MESSAGE, missing_message, wrong_region_message};
+use crate::auth::{MISSING_DATE_MESSAGE, missing_message};
 use crate::canonical::{
-    PathMode, canonical_headers, canonical_query, canonical_uri, join_canonical,
+    PathMode, canonical_headers, canonical_query_of, canonical_uri, join_canonical,
 };
 use crate::crypto::{hex32, sha256_hex, signatures_equal, signing_key, string_to_sign};
-use crate::{Authorization, MAX_CLOCK_SKEW, Request, SCOPE_TERMINATOR, SigV4Error};
+use crate::{
+    Authorization, MAX_CLOCK_SKEW, PRESIGNED_EXPIRED_MESSAGE, Request, SCOPE_TERMINATOR,
+    SigV4Error, bounded, wrong_region_message,
+};
 
 /// Verifies `req`'s signature as described by `auth` (usually from
 /// [`crate::authorization_of`]) under `secret_access_key`, at server time `now`.
 ///
 /// Checks, in this order (the first failure is returned):
 ///
-/// 1. the request's timestamp: `X-Amz-Date` (`YYYYMMDDTHHMMSSZ`) or, when that header is
-///    absent, `Date` (`Sun, 30 Aug 2015 12:36:00 GMT`) must be present and well-formed
+/// 1. the request's timestamp: for the header form `X-Amz-Date` (`YYYYMMDDTHHMMSSZ`) or, when
+///    that header is absent, `Date` (`Sun, 30 Aug 2015 12:36:00 GMT`); for a presigned request
+///    the `X-Amz-Date` parameter. It must be present and well-formed
 ///    ([`SigV4Error::Incomplete`]);
 /// 2. the timestamp is within [`MAX_CLOCK_SKEW`] of `now`, bounds included
-///    ([`SigV4Error::Expired`], [`SigV4Error::NotYetCurrent`]);
+///    ([`SigV4Error::Expired`], [`SigV4Error::NotYetCurrent`]); a presigned request with
+///    `X-Amz-Expires` may instead be as old as that many seconds, bound included, and past it is
+///    refused with [`SigV4Error::Expired`] ([`crate::PRESIGNED_EXPIRED_MESSAGE`]);
 /// 3. `host` is among the signed headers ([`SigV4Error::HeaderNotSigned`]);
 /// 4. the credential scope: non-empty region, terminator `aws4_request`, date equal to the
 ///    date part of the timestamp ([`SigV4Error::InvalidScope`], every problem in one message);
-/// 5. `x-amz-date` and `x-amz-security-token`, when the request carries them, are signed
-///    ([`SigV4Error::HeaderNotSigned`]): an unsigned session token could be swapped by anyone
-///    who sees the request, so it is refused even though some SDKs used to add it after
-///    signing;
-/// 6. the signature: canonical request (with the path normalized; when the path as received
-///    differs from its normalized form, that form is tried too), string to sign, signing key,
-///    HMAC-SHA256, compared with the given signature in constant time
-///    ([`SigV4Error::Incomplete`] when a signed header is absent,
+/// 5. every `X-Amz-*` header the request carries is signed ([`SigV4Error::HeaderNotSigned`]),
+///    as AWS's documentation requires: an unsigned `X-Amz-Target` could be changed by anyone
+///    who sees the request to run another operation with its signature, and an unsigned
+///    session token could be swapped (some SDKs used to add that one after signing; it is
+///    refused all the same);
+/// 6. the signature: canonical request ([`crate::canonical_request_for`], with the path
+///    normalized; when the path as received differs from its normalized form, that form is
+///    tried too), string to sign, signing key, HMAC-SHA256, compared with the given signature
+///    in constant time ([`SigV4Error::Incomplete`] when a signed header is absent,
 ///    [`SigV4Error::SignatureDoesNotMatch`] otherwise).
 ///
 /// The region and service are not compared with the server's; see
@@ -45,23 +52,32 @@ pub fn verify(
     secret_access_key: &str,
     now: SystemTime,
 ) -> Result<(), SigV4Error> {
-    let (amz_date, request_time) = request_timestamp(req)?;
-    check_clock_skew(request_time, time::unix_secs(now))?;
+    let now = time::unix_secs(now);
+    let amz_date = match &auth.presigned {
+        None => {
+            let (amz_date, request_time) = request_timestamp(req)?;
+            check_clock_skew(request_time, now)?;
+            amz_date
+        }
+        Some(presigned) => {
+            let value = presigned.amz_date.trim();
+            let Some(request_time) = time::parse_amz_date(value) else {
+                return Err(not_iso_basic(value));
+            };
+            check_presigned_window(request_time, presigned.expires, now)?;
+            value.to_string()
+        }
+    };
 
     if !is_signed(auth, "host") {
-        return Err(SigV4Error::HeaderNotSigned("Host"));
+        return Err(SigV4Error::HeaderNotSigned("Host".to_string()));
     }
     check_scope(auth, &amz_date)?;
-    if req.has_header("x-amz-date") && !is_signed(auth, "x-amz-date") {
-        return Err(SigV4Error::HeaderNotSigned("X-Amz-Date"));
-    }
-    if req.has_header("x-amz-security-token") && !is_signed(auth, "x-amz-security-token") {
-        return Err(SigV4Error::HeaderNotSigned("X-Amz-Security-Token"));
-    }
+    check_amz_headers_signed(req, auth)?;
 
     // Everything but the canonical URI is the same for both path modes: computed once.
     let headers = canonical_headers(req, &auth.signed_headers)?;
-    let query = canonical_query(req.query);
+    let query = canonical_query_of(req.query, auth);
     let payload_hash = sha256_hex(req.body);
     let key = signing_key(secret_access_key, &auth.scope);
     let normalized = canonical_uri(req.path, PathMode::Normalized);
@@ -83,6 +99,63 @@ pub fn verify(
     } else {
         Err(SigV4Error::SignatureDoesNotMatch)
     }
+}
+
+/// Every `X-Amz-*` header of the request must be among the signed ones.
+fn check_amz_headers_signed(req: &Request, auth: &Authorization) -> Result<(), SigV4Error> {
+    for (name, _) in req.headers {
+        let amz = name
+            .get(..6)
+            .is_some_and(|prefix| prefix.eq_ignore_ascii_case("x-amz-"));
+        if amz && !is_signed(auth, name) {
+            return Err(SigV4Error::HeaderNotSigned(display_name(name)));
+        }
+    }
+    Ok(())
+}
+
+/// A header name with each `-`-separated word capitalised (`x-amz-target` → `X-Amz-Target`),
+/// cut to a short prefix.
+fn display_name(name: &str) -> String {
+    let bounded = crate::bounded(name);
+    let mut out = String::with_capacity(bounded.len());
+    let mut word_start = true;
+    for c in bounded.chars() {
+        if word_start {
+            out.push(c.to_ascii_uppercase());
+        } else {
+            out.push(c.to_ascii_lowercase());
+        }
+        word_start = c == '-';
+    }
+    out
+}
+
+fn not_iso_basic(value: &str) -> SigV4Error {
+    SigV4Error::Incomplete(format!(
+        "Date must be in ISO-8601 'basic format'. Got '{}'. See http://en.wikipedia.org/wiki/ISO_8601",
+        bounded(value)
+    ))
+}
+
+/// A presigned request's window: not more than [`MAX_CLOCK_SKEW`] in the future; not older
+/// than `expires` seconds, or than [`MAX_CLOCK_SKEW`] without `X-Amz-Expires`.
+fn check_presigned_window(
+    request_time: i64,
+    expires: Option<u64>,
+    now: i64,
+) -> Result<(), SigV4Error> {
+    check_not_future(request_time, now)?;
+    let Some(expires) = expires else {
+        return check_not_past(request_time, now);
+    };
+    let expires = i64::try_from(expires).unwrap_or(i64::MAX);
+    if now > request_time.saturating_add(expires) {
+        return Err(SigV4Error::Expired {
+            message: PRESIGNED_EXPIRED_MESSAGE.to_string(),
+        });
+    }
+    Ok(())
 }
 
 fn is_signed(auth: &Authorization, name: &str) -> bool {
@@ -108,9 +181,7 @@ fn request_timestamp(req: &Request) -> Result<(String, i64), SigV4Error> {
         let value = joined.trim();
         return match time::parse_amz_date(value) {
             Some(unix) => Ok((value.to_string(), unix)),
-            None => Err(SigV4Error::Incomplete(format!(
-                "Date must be in ISO-8601 'basic format'. Got '{value}'. See http://en.wikipedia.org/wiki/ISO_8601"
-            ))),
+            None => Err(not_iso_basic(value)),
         };
     }
     let date: Vec<&str> = req.header_values("date").collect();
@@ -120,7 +191,8 @@ fn request_timestamp(req: &Request) -> Result<(String, i64), SigV4Error> {
         return match time::parse_http_date(value) {
             Some(unix) => Ok((time::amz_date(unix), unix)),
             None => Err(SigV4Error::Incomplete(format!(
-                "date header is not an http date: '{value}'"
+                "date header is not an http date: '{}'",
+                bounded(value)
             ))),
         };
     }
@@ -132,10 +204,19 @@ fn request_timestamp(req: &Request) -> Result<(String, i64), SigV4Error> {
 }
 
 fn check_clock_skew(request_time: i64, now: i64) -> Result<(), SigV4Error> {
+    check_not_past(request_time, now)?;
+    check_not_future(request_time, now)
+}
+
+/// The allowed skew in seconds, and in minutes for the messages.
+fn skew() -> (i64, i64) {
     let skew = i64::try_from(MAX_CLOCK_SKEW.as_secs()).unwrap_or(i64::MAX);
-    let minutes = skew / 60;
+    (skew, skew / 60)
+}
+
+fn check_not_past(request_time: i64, now: i64) -> Result<(), SigV4Error> {
+    let (skew, minutes) = skew();
     let earliest = now.saturating_sub(skew);
-    let latest = now.saturating_add(skew);
     if request_time < earliest {
         return Err(SigV4Error::Expired {
             message: format!(
@@ -146,6 +227,12 @@ fn check_clock_skew(request_time: i64, now: i64) -> Result<(), SigV4Error> {
             ),
         });
     }
+    Ok(())
+}
+
+fn check_not_future(request_time: i64, now: i64) -> Result<(), SigV4Error> {
+    let (skew, minutes) = skew();
+    let latest = now.saturating_add(skew);
     if request_time > latest {
         return Err(SigV4Error::NotYetCurrent {
             message: format!(
@@ -167,14 +254,14 @@ fn check_scope(auth: &Authorization, amz_date: &str) -> Result<(), SigV4Error> {
     if auth.terminator != SCOPE_TERMINATOR {
         message.push_str(&format!(
             "Credential should be scoped with a valid terminator: '{SCOPE_TERMINATOR}', not '{}'. ",
-            auth.terminator
+            bounded(&auth.terminator)
         ));
     }
     let day = amz_date.get(..8).unwrap_or(amz_date);
     if auth.scope.date != day {
         message.push_str(&format!(
             "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '{}' != '{day}', from '{amz_date}'.",
-            auth.scope.date
+            bounded(&auth.scope.date)
         ));
     }
     if message.is_empty() {
@@ -380,7 +467,8 @@ mod tests {
         assert_eq!(
             verify(&get(&refs(&hs)), &auth, SECRET, at(NOW)),
             Err(SigV4Error::Incomplete(format!(
-                "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. Authorization={raw}"
+                "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. Authorization={}",
+                bounded(&raw)
             )))
         );
     }
@@ -395,7 +483,10 @@ mod tests {
         with_authorization(&mut hs, |v| {
             v.replace("SignedHeaders=host;", "SignedHeaders=")
         });
-        assert_eq!(check(&hs, NOW), Err(SigV4Error::HeaderNotSigned("Host")));
+        assert_eq!(
+            check(&hs, NOW),
+            Err(SigV4Error::HeaderNotSigned("Host".into()))
+        );
         assert_eq!(
             check(&hs, NOW).unwrap_err().to_string(),
             "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization."
@@ -408,7 +499,120 @@ mod tests {
         with_authorization(&mut hs, |v| v.replace("host;x-amz-date", "host"));
         assert_eq!(
             check(&hs, NOW),
-            Err(SigV4Error::HeaderNotSigned("X-Amz-Date"))
+            Err(SigV4Error::HeaderNotSigned("X-Amz-Date".into()))
+        );
+    }
+
+    #[test]
+    fn every_x_amz_header_must_be_signed() {
+        // Signed over host and x-amz-date only, then given a target: the replay of a
+        // DescribeSecret signature as another operation.
+        let mut hs = signed(&[], None, NOW);
+        hs.push((
+            "X-Amz-Target".into(),
+            "secretsmanager.GetSecretValue".into(),
+        ));
+        assert_eq!(
+            check(&hs, NOW),
+            Err(SigV4Error::HeaderNotSigned("X-Amz-Target".into()))
+        );
+        assert_eq!(
+            check(&hs, NOW).unwrap_err().to_string(),
+            "'X-Amz-Target' must be a 'SignedHeader' in the AWS Authorization."
+        );
+        // Any other x-amz-* header too; x-amzn-trace-id is not one.
+        let mut hs = signed(&[], None, NOW);
+        hs.push(("x-amz-user-agent".into(), "aws-sdk".into()));
+        assert_eq!(
+            check(&hs, NOW),
+            Err(SigV4Error::HeaderNotSigned("X-Amz-User-Agent".into()))
+        );
+        let mut hs = signed(&[], None, NOW);
+        hs.push(("X-Amzn-Trace-Id".into(), "Root=1-5759e988".into()));
+        assert_eq!(check(&hs, NOW), Ok(()));
+        // A huge unsigned name is quoted short.
+        let mut hs = signed(&[], None, NOW);
+        hs.push((format!("x-amz-{}", "a".repeat(10_000)), "v".into()));
+        let message = check(&hs, NOW).unwrap_err().to_string();
+        assert!(message.len() < 300, "{}", message.len());
+        // Signed, it verifies.
+        let hs = signed(
+            &[("X-Amz-Target", "secretsmanager.DescribeSecret")],
+            None,
+            NOW,
+        );
+        assert_eq!(check(&hs, NOW), Ok(()));
+    }
+
+    #[test]
+    fn garbage_is_quoted_short() {
+        let garbage = format!("AWS4-HMAC-SHA256 {}", "x".repeat(380_000));
+        let hs = headers(&[
+            ("Authorization", &garbage),
+            ("X-Amz-Date", "20261129T011500Z"),
+        ]);
+        let err = crate::authorization_of(&get(&refs(&hs))).unwrap_err();
+        let message = err.to_string();
+        assert!(message.len() < 600, "{}", message.len());
+        assert!(message.contains("not a valid key=value pair"), "{message}");
+        assert!(message.ends_with("…'."), "{message}");
+    }
+
+    fn presigned_get(query: &str) -> Result<Authorization, SigV4Error> {
+        crate::authorization_of(&Request {
+            method: "GET",
+            path: "/",
+            query,
+            headers: &[("Host", "example.com")],
+            body: b"",
+        })
+    }
+
+    #[test]
+    fn presigned_parameters() {
+        assert_eq!(
+            presigned_get("X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date=20261129T011500Z"),
+            Err(SigV4Error::Incomplete(
+                "AWS query-string parameters must include 'X-Amz-Credential'. \
+                 AWS query-string parameters must include 'X-Amz-Signature'. \
+                 AWS query-string parameters must include 'X-Amz-SignedHeaders'. \
+                 Re-examine the query-string parameters."
+                    .into()
+            ))
+        );
+        let base = "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKID%2F20261129%2Fus-east-1%2Fsts%2Faws4_request&X-Amz-Date=20261129T011500Z&X-Amz-SignedHeaders=host&X-Amz-Signature=00";
+        let auth = presigned_get(base).unwrap();
+        assert_eq!(auth.scope.region, "us-east-1");
+        assert_eq!(auth.presigned.as_ref().unwrap().expires, None);
+        for (expires, message) in [
+            ("abc", "X-Amz-Expires should be a number"),
+            ("-1", "X-Amz-Expires must be non-negative"),
+            (
+                "604801",
+                "X-Amz-Expires must be less than a week (in seconds); that is, the given X-Amz-Expires must be less than 604800 seconds",
+            ),
+        ] {
+            assert_eq!(
+                presigned_get(&format!("{base}&X-Amz-Expires={expires}")),
+                Err(SigV4Error::Incomplete(message.into()))
+            );
+        }
+        assert_eq!(
+            presigned_get(&format!("{base}&X-Amz-Expires=604800"))
+                .unwrap()
+                .presigned
+                .unwrap()
+                .expires,
+            Some(604_800)
+        );
+        assert!(matches!(
+            presigned_get(&base.replace("HMAC-SHA256", "HMAC-SHA1")),
+            Err(SigV4Error::Incomplete(m)) if m == "Unsupported AWS 'algorithm': 'AWS4-HMAC-SHA1'"
+        ));
+        // Without X-Amz-Algorithm the query is not an authorization.
+        assert_eq!(
+            presigned_get("X-Amz-Signature=00"),
+            Err(SigV4Error::MissingAuthentication)
         );
     }
 
@@ -424,7 +628,7 @@ mod tests {
         hs.push(("X-Amz-Security-Token".into(), token.into()));
         assert_eq!(
             check(&hs, NOW),
-            Err(SigV4Error::HeaderNotSigned("X-Amz-Security-Token"))
+            Err(SigV4Error::HeaderNotSigned("X-Amz-Security-Token".into()))
         );
 
         // A signed token cannot be swapped.

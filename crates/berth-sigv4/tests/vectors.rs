@@ -1,8 +1,10 @@
-//! The AWS Signature Version 4 test suite (header signing), run against this crate.
+//! The AWS Signature Version 4 test suite (header and query-string signing), run against this
+//! crate.
 //!
-//! Every case folder under `tests/vectors/` is checked: canonical request, string to sign,
-//! signature, acceptance of the signed request by `verify`, and rejection of altered or
-//! mistimed copies. See `tests/vectors/README.md` and `SOURCE.md` for the data's origin.
+//! Every case folder under `tests/vectors/` is checked, in both forms where the folder has
+//! them: canonical request, string to sign, signature, acceptance of the signed request by
+//! `verify`, and rejection of altered or mistimed copies. See `tests/vectors/README.md` and
+//! `SOURCE.md` for the data's origin.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -11,8 +13,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use berth_sigv4::{
-    Authorization, PathMode, Request, SigV4Error, canonical_request, parse_authorization,
-    signature, signing_key, string_to_sign, verify,
+    Authorization, PathMode, Request, SigV4Error, authorization_of, canonical_request,
+    canonical_request_for, parse_authorization, signature, signing_key, string_to_sign, verify,
 };
 
 /// Cases that do not apply to header verification for the services berth serves, each with
@@ -33,6 +35,7 @@ fn fallback_context(case: &str) -> Option<Context> {
             token: None,
             timestamp: unix("2015-08-30T12:36:00Z"),
             normalize: true,
+            expires: 0,
         }),
         "double-url-encode" => Some(Context {
             access_key_id: "AKIDEXAMPLE".into(),
@@ -40,6 +43,7 @@ fn fallback_context(case: &str) -> Option<Context> {
             token: None,
             timestamp: unix("2021-05-11T15:40:45Z"),
             normalize: true,
+            expires: 0,
         }),
         _ => None,
     }
@@ -67,6 +71,8 @@ struct Context {
     token: Option<String>,
     timestamp: i64,
     normalize: bool,
+    /// `X-Amz-Expires` of the query-signed request.
+    expires: i64,
 }
 
 fn vectors_dir() -> PathBuf {
@@ -91,6 +97,7 @@ fn load_context(dir: &Path, case: &str) -> Context {
         token: creds["token"].as_str().map(str::to_string),
         timestamp: unix(json["timestamp"].as_str().unwrap()),
         normalize: json["normalize"].as_bool().unwrap(),
+        expires: json["expiration_in_seconds"].as_i64().unwrap_or(0),
     }
 }
 
@@ -283,7 +290,7 @@ fn run_case(case: &str, dir: &Path) -> Vec<String> {
     let base = if case == UNSIGNED_TOKEN_CASE {
         let got = check(&signed, &auth, &ctx.secret, now);
         expect(
-            got == Err(SigV4Error::HeaderNotSigned("X-Amz-Security-Token")),
+            got == Err(SigV4Error::HeaderNotSigned("X-Amz-Security-Token".into())),
             format!("unsigned session token: got {got:?}"),
         );
         signed.without_header("x-amz-security-token")
@@ -382,6 +389,174 @@ fn run_case(case: &str, dir: &Path) -> Vec<String> {
     problems
 }
 
+/// `post-sts-header-after`'s query-signed request carries an `X-Amz-Security-Token` parameter
+/// added after signing: the signature does not cover it, so `verify` must reject the URL as it
+/// is, and accept it with that parameter taken out.
+fn without_query_parameter(query: &str, name: &str) -> String {
+    query
+        .split('&')
+        .filter(|pair| !pair.starts_with(&format!("{name}=")))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// Runs the query-string (presigned) checks on one case, when it has them.
+fn run_query_case(case: &str, dir: &Path) -> Vec<String> {
+    let mut problems = Vec::new();
+    let Some(text) = read(dir, "query-signed-request.txt") else {
+        return problems;
+    };
+    let mut expect = |ok: bool, what: String| {
+        if !ok {
+            problems.push(format!("{case} (query): {what}"));
+        }
+    };
+    let ctx = load_context(dir, case);
+    let signed = parse_raw(&text);
+    let headers = signed.header_refs();
+    let auth = authorization_of(&signed.as_request(&headers))
+        .unwrap_or_else(|e| panic!("{case}: presigned authorization: {e}"));
+    let presigned = auth.presigned.clone().expect("the query form");
+    expect(
+        auth.access_key_id == ctx.access_key_id,
+        format!("access key {}", auth.access_key_id),
+    );
+    expect(
+        presigned.expires == Some(u64::try_from(ctx.expires).unwrap()),
+        format!("expires {:?}", presigned.expires),
+    );
+    let mode = if ctx.normalize {
+        PathMode::Normalized
+    } else {
+        PathMode::AsReceived
+    };
+
+    // The case whose token was added after signing: refused as it is, and then checked
+    // without it.
+    let base = if case == UNSIGNED_TOKEN_CASE {
+        let got = check(&signed, &auth, &ctx.secret, ctx.timestamp);
+        expect(
+            got == Err(SigV4Error::SignatureDoesNotMatch),
+            format!("token added after signing: {got:?}"),
+        );
+        let mut copy = signed.clone();
+        copy.query = without_query_parameter(&signed.query, "X-Amz-Security-Token");
+        copy
+    } else {
+        signed.clone()
+    };
+    let base_headers = base.header_refs();
+    let auth = authorization_of(&base.as_request(&base_headers)).unwrap();
+    if let Some(token) = &ctx.token
+        && case != UNSIGNED_TOKEN_CASE
+    {
+        expect(
+            auth.security_token(&base.as_request(&base_headers)) == Some(token.as_str()),
+            "session token differs from the context's".into(),
+        );
+    }
+
+    let creq = canonical_request_for(&base.as_request(&base_headers), &auth, mode)
+        .unwrap_or_else(|e| panic!("{case}: query canonical request: {e}"));
+    let expected = read(dir, "query-canonical-request.txt").unwrap();
+    expect(
+        creq == expected.trim_end_matches('\n'),
+        format!("canonical request\n--- ours\n{creq}\n--- expected\n{expected}"),
+    );
+    let sts = string_to_sign(&presigned.amz_date, &auth.scope, &creq);
+    let expected = read(dir, "query-string-to-sign.txt").unwrap();
+    expect(
+        sts == expected.trim_end_matches('\n'),
+        format!("string to sign\n--- ours\n{sts}\n--- expected\n{expected}"),
+    );
+    let sig = signature(&signing_key(&ctx.secret, &auth.scope), &sts);
+    let expected_sig = read(dir, "query-signature.txt").unwrap().trim().to_string();
+    expect(sig == expected_sig, format!("signature {sig}"));
+    if case != UNSIGNED_TOKEN_CASE {
+        expect(
+            auth.signature == expected_sig,
+            "the URL's signature differs from query-signature.txt".into(),
+        );
+    } else {
+        // Its URL was signed without the token: the signature is not the suite's for the
+        // request without it either, so the remaining checks do not apply.
+        return problems;
+    }
+
+    // Accepted from its date to its date plus X-Amz-Expires, bounds included.
+    let now = ctx.timestamp;
+    for at in [now, now + ctx.expires, now - 5 * 60] {
+        let got = check(&base, &auth, &ctx.secret, at);
+        expect(got == Ok(()), format!("at {at}: {got:?}"));
+    }
+    let got = check(&base, &auth, &ctx.secret, now + ctx.expires + 1);
+    expect(
+        got == Err(SigV4Error::Expired {
+            message: "Request has expired".into(),
+        }),
+        format!("a second past its expiry: {got:?}"),
+    );
+    let got = check(&base, &auth, &ctx.secret, now - 5 * 60 - 1);
+    expect(
+        matches!(got, Err(SigV4Error::NotYetCurrent { .. })),
+        format!("dated more than five minutes ahead: {got:?}"),
+    );
+
+    // Altered copies are refused.
+    let mut flipped = auth.clone();
+    let mut digits = flipped.signature.into_bytes();
+    digits[17] = if digits[17] == b'a' { b'b' } else { b'a' };
+    flipped.signature = String::from_utf8(digits).unwrap();
+    let got = check(&base, &flipped, &ctx.secret, now);
+    expect(
+        got == Err(SigV4Error::SignatureDoesNotMatch),
+        format!("flipped signature digit: {got:?}"),
+    );
+    for (what, query) in [
+        ("added parameter", format!("{}&x=y", base.query)),
+        (
+            "changed expiry",
+            base.query
+                .replace("X-Amz-Expires=3600", "X-Amz-Expires=3601"),
+        ),
+    ] {
+        let mut changed = base.clone();
+        changed.query = query;
+        let headers = changed.header_refs();
+        let auth = authorization_of(&changed.as_request(&headers)).unwrap();
+        let got = check(&changed, &auth, &ctx.secret, now);
+        expect(
+            got == Err(SigV4Error::SignatureDoesNotMatch),
+            format!("{what}: {got:?}"),
+        );
+    }
+    let mut changed_method = base.clone();
+    changed_method.method = if base.method == "GET" { "POST" } else { "GET" }.into();
+    let got = check(&changed_method, &auth, &ctx.secret, now);
+    expect(
+        got == Err(SigV4Error::SignatureDoesNotMatch),
+        format!("changed method: {got:?}"),
+    );
+    let mut changed_body = base.clone();
+    changed_body.body.push(b'x');
+    let got = check(&changed_body, &auth, &ctx.secret, now);
+    expect(
+        got == Err(SigV4Error::SignatureDoesNotMatch),
+        format!("changed body: {got:?}"),
+    );
+    // An unsigned X-Amz-* header is refused.
+    let mut extra = base.clone();
+    extra
+        .headers
+        .push(("X-Amz-Target".into(), "Other.Operation".into()));
+    let got = check(&extra, &auth, &ctx.secret, now);
+    expect(
+        got == Err(SigV4Error::HeaderNotSigned("X-Amz-Target".into())),
+        format!("unsigned X-Amz-Target: {got:?}"),
+    );
+    problems
+}
+
 fn check(raw: &RawRequest, auth: &Authorization, secret: &str, now: i64) -> Result<(), SigV4Error> {
     verify(&raw.as_request(&raw.header_refs()), auth, secret, at(now))
 }
@@ -428,6 +603,7 @@ fn aws_sigv4_test_suite() {
             continue;
         }
         problems.extend(run_case(case, dir));
+        problems.extend(run_query_case(case, dir));
         ran += 1;
     }
     assert!(problems.is_empty(), "{}", problems.join("\n\n"));
@@ -437,6 +613,11 @@ fn aws_sigv4_test_suite() {
         cases.len()
     );
     println!("ran {ran} of {} cases", cases.len());
+    let query_cases = cases
+        .iter()
+        .filter(|(_, dir)| dir.join("query-signed-request.txt").exists())
+        .count();
+    assert!(query_cases >= 38, "only {query_cases} query-signed cases");
 }
 
 #[test]

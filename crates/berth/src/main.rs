@@ -194,6 +194,8 @@ struct Prepared {
     root: Option<berth_agent::Credentials>,
     /// The data directory's server lock: held while this is open.
     lock: std::fs::File,
+    /// The regions the API answers to: AWS's and `BERTH_EXTRA_REGIONS`.
+    regions: berth_core::ids::Regions,
 }
 
 fn prepare_server(args: &ServerArgs) -> anyhow::Result<Prepared> {
@@ -262,22 +264,32 @@ fn prepare_server(args: &ServerArgs) -> anyhow::Result<Prepared> {
         root_key,
         clock_offset_secs,
     ));
+    // Regions berth answers to besides AWS's own, for a test or lab setup that wants names of
+    // its own (comma-separated).
+    let extra = std::env::var("BERTH_EXTRA_REGIONS").unwrap_or_default();
+    let regions = berth_core::ids::Regions::with_extra(&extra)
+        .with_context(|| format!("BERTH_EXTRA_REGIONS={extra:?}"))?;
+    if !regions.extra().is_empty() {
+        tracing::info!(extra_regions = ?regions.extra(), "regions from BERTH_EXTRA_REGIONS");
+    }
     Ok(Prepared {
         state,
         dir,
         root,
         lock,
+        regions,
     })
 }
 
 async fn serve(
     listener: tokio::net::TcpListener,
     state: Arc<berth_control::Control>,
+    regions: berth_core::ids::Regions,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     axum::serve(
         listener,
-        berth_api::router(state.clone())
+        berth_api::router_with_regions(state.clone(), regions)
             .merge(berth_console::router(state))
             .into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
@@ -427,6 +439,7 @@ fn server(
         state,
         dir,
         lock: _lock,
+        regions,
         ..
     } = prepare_server(&args)?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
@@ -443,7 +456,7 @@ fn server(
             pulls,
             stopped(stop.clone()),
         ));
-        let server = serve(listener, state, stopped(stop.clone()));
+        let server = serve(listener, state, regions, stopped(stop.clone()));
         tokio::pin!(server);
         tokio::select! {
             r = &mut server => r,
@@ -506,6 +519,7 @@ fn up(args: ServerArgs, pulls: Option<Arc<dyn berth_agent::PullObserver>>) -> an
         dir,
         root,
         lock: _lock,
+        regions,
     } = prepare_server(&args)?;
     let credentials = match root {
         Some(c) => c,
@@ -547,7 +561,7 @@ fn up(args: ServerArgs, pulls: Option<Arc<dyn berth_agent::PullObserver>>) -> an
             pulls,
             stopped(stop.clone()),
         ));
-        let server = tokio::spawn(serve(listener, state, stopped(stop.clone())));
+        let server = tokio::spawn(serve(listener, state, regions, stopped(stop.clone())));
         berth_agent::run_agent(opts, stopped(stop)).await?;
         // The server answers the long polls as it stops; give it a moment to finish, then go.
         match tokio::time::timeout(SHUTDOWN_GRACE, server).await {
