@@ -4,7 +4,6 @@ use std::time::SystemTime;
 
 use berth_control::keys::KeyFailure;
 use berth_control::{Caller, Control, IdentityDocuments};
-use berth_core::ids::Regions;
 use berth_sigv4::{Authorization, SigV4Error};
 
 use crate::protocol::Service;
@@ -76,18 +75,17 @@ fn wrong_service(s: Service) -> AuthError {
 /// who signed it, with their identity policy documents when they were read along with the key
 /// (a user's key).
 ///
-/// The credential scope's region must be one of `regions` (AWS's and the configured extra
-/// ones): AWS refuses a credential scoped to a region it does not serve with `Credential should
+/// The credential scope's region must be one of the control's regions (AWS's and the
+/// configured extra ones): AWS refuses a credential scoped to a region it does not serve with `Credential should
 /// be scoped to a valid region, not '<region>'. `, and berth does the same rather than open a
 /// new namespace for a made-up region.
 pub fn authenticate(
     control: &Control,
-    regions: &Regions,
     req: &berth_sigv4::Request<'_>,
     authz: &Authorization,
     now: SystemTime,
 ) -> Result<(Caller, Option<IdentityDocuments>), AuthError> {
-    if !regions.contains(&authz.scope.region) {
+    if !control.regions.contains(&authz.scope.region) {
         return Err(AuthError::SignatureRefused(
             berth_sigv4::wrong_region_message(&authz.scope.region),
         ));

@@ -24,4 +24,4 @@ pub mod services;
 pub mod xml;
 
 pub use error::WireError;
-pub use server::{MAX_BODY_BYTES, router, router_with_regions};
+pub use server::{MAX_BODY_BYTES, router};

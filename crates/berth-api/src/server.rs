@@ -11,7 +11,6 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header, request::Pa
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use berth_control::{Caller, Control};
-use berth_core::ids::Regions;
 
 use crate::auth::{self, AuthError};
 use crate::error::WireError;
@@ -24,18 +23,12 @@ use crate::services::{self, Ctx};
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// The API's HTTP surface: `GET /_berth/health` and every AWS API call (any path not routed
-/// elsewhere), answering to AWS's regions only.
+/// elsewhere), answering to the control's regions (a credential scoped to any other region is
+/// refused).
 pub fn router(state: Arc<Control>) -> Router {
-    router_with_regions(state, Regions::default())
-}
-
-/// [`router`] answering to `regions` (AWS's and the operator's extra ones): a credential scoped
-/// to any other region is refused.
-pub fn router_with_regions(state: Arc<Control>, regions: Regions) -> Router {
     Router::new()
         .route("/_berth/health", get(health))
         .fallback(handle)
-        .layer(axum::Extension(Arc::new(regions)))
         .with_state(state)
 }
 
@@ -253,12 +246,7 @@ fn process(
     };
     let protocol = service.protocol();
     let now = state.now();
-    let aws_regions = Regions::default();
-    let regions = parts
-        .extensions
-        .get::<Arc<Regions>>()
-        .map_or(&aws_regions, |r| r.as_ref());
-    let (caller, identity) = match auth::authenticate(state, regions, &sreq, &authz, now) {
+    let (caller, identity) = match auth::authenticate(state, &sreq, &authz, now) {
         Ok((c, identity)) => (
             Caller {
                 source_ip: peer,

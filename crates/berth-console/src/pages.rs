@@ -900,10 +900,10 @@ pub(crate) fn sign_in(
     }
     let key_id = form.access_key_id.trim();
     let region = form.region.trim();
-    if !berth_core::ids::is_region(region) {
+    if !st.control.regions.contains(region) {
         return refuse(
             StatusCode::BAD_REQUEST,
-            "the region is not valid (for example us-east-1)",
+            "the region is not one berth answers to (for example us-east-1; others come from BERTH_EXTRA_REGIONS)",
         );
     }
     let invalid = "the access key id or the secret access key is not valid";

@@ -435,3 +435,31 @@ async fn user_strings_are_escaped_in_pages() {
     assert!(a.body.contains("SerializationException"));
     assert!(!a.body.contains("<img"));
 }
+
+#[tokio::test]
+async fn a_region_berth_does_not_answer_to_cannot_open_a_session() {
+    let app = app();
+    let form = send(&app, get("/console/signin", "")).await;
+    let pre = form.cookie("berth_console_signin").unwrap();
+    let cookie = format!("berth_console_signin={pre}");
+    for region in ["xx-fake-9", "not a region"] {
+        let answer = send(
+            &app,
+            post(
+                "/console/signin",
+                &cookie,
+                &[
+                    ("signin", &pre),
+                    ("access_key_id", KEY),
+                    ("secret", SECRET),
+                    ("region", region),
+                ],
+                None,
+            ),
+        )
+        .await;
+        assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{region}");
+        assert!(answer.body.contains("not one berth answers to"), "{region}");
+        assert!(answer.cookie("berth_console").is_none(), "{region}");
+    }
+}

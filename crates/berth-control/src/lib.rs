@@ -26,6 +26,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use berth_core::RootKey;
+use berth_core::ids::Regions;
 use berth_iam::{Iam, SessionInfo};
 use berth_store::Store;
 
@@ -40,6 +41,9 @@ pub struct Control {
     /// Seconds added to the system clock (negative: subtracted). Zero in normal use; tests set
     /// it to see time pass (credential expiry) without waiting.
     pub clock_offset_secs: i64,
+    /// The regions berth answers to (AWS's, and the operator's extra ones): each a namespace; a
+    /// request or a console session in any other is refused.
+    pub regions: Regions,
 }
 
 impl Control {
@@ -48,7 +52,13 @@ impl Control {
             store,
             root_key,
             clock_offset_secs,
+            regions: Regions::default(),
         }
+    }
+
+    /// This control answering to `regions`.
+    pub fn with_regions(self, regions: Regions) -> Control {
+        Control { regions, ..self }
     }
 
     pub fn iam(&self) -> Iam<'_> {

@@ -194,8 +194,6 @@ struct Prepared {
     root: Option<berth_agent::Credentials>,
     /// The data directory's server lock: held while this is open.
     lock: std::fs::File,
-    /// The regions the API answers to: AWS's and `BERTH_EXTRA_REGIONS`.
-    regions: berth_core::ids::Regions,
 }
 
 fn prepare_server(args: &ServerArgs) -> anyhow::Result<Prepared> {
@@ -259,11 +257,6 @@ fn prepare_server(args: &ServerArgs) -> anyhow::Result<Prepared> {
             "clock shifted by BERTH_CLOCK_OFFSET_SECS"
         );
     }
-    let state = Arc::new(berth_control::Control::new(
-        store,
-        root_key,
-        clock_offset_secs,
-    ));
     // Regions berth answers to besides AWS's own, for a test or lab setup that wants names of
     // its own (comma-separated).
     let extra = std::env::var("BERTH_EXTRA_REGIONS").unwrap_or_default();
@@ -272,24 +265,25 @@ fn prepare_server(args: &ServerArgs) -> anyhow::Result<Prepared> {
     if !regions.extra().is_empty() {
         tracing::info!(extra_regions = ?regions.extra(), "regions from BERTH_EXTRA_REGIONS");
     }
+    let state = Arc::new(
+        berth_control::Control::new(store, root_key, clock_offset_secs).with_regions(regions),
+    );
     Ok(Prepared {
         state,
         dir,
         root,
         lock,
-        regions,
     })
 }
 
 async fn serve(
     listener: tokio::net::TcpListener,
     state: Arc<berth_control::Control>,
-    regions: berth_core::ids::Regions,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     axum::serve(
         listener,
-        berth_api::router_with_regions(state.clone(), regions)
+        berth_api::router(state.clone())
             .merge(berth_console::router(state))
             .into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
@@ -439,7 +433,6 @@ fn server(
         state,
         dir,
         lock: _lock,
-        regions,
         ..
     } = prepare_server(&args)?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
@@ -456,7 +449,7 @@ fn server(
             pulls,
             stopped(stop.clone()),
         ));
-        let server = serve(listener, state, regions, stopped(stop.clone()));
+        let server = serve(listener, state, stopped(stop.clone()));
         tokio::pin!(server);
         tokio::select! {
             r = &mut server => r,
@@ -519,7 +512,6 @@ fn up(args: ServerArgs, pulls: Option<Arc<dyn berth_agent::PullObserver>>) -> an
         dir,
         root,
         lock: _lock,
-        regions,
     } = prepare_server(&args)?;
     let credentials = match root {
         Some(c) => c,
@@ -561,7 +553,7 @@ fn up(args: ServerArgs, pulls: Option<Arc<dyn berth_agent::PullObserver>>) -> an
             pulls,
             stopped(stop.clone()),
         ));
-        let server = tokio::spawn(serve(listener, state, regions, stopped(stop.clone())));
+        let server = tokio::spawn(serve(listener, state, stopped(stop.clone())));
         berth_agent::run_agent(opts, stopped(stop)).await?;
         // The server answers the long polls as it stops; give it a moment to finish, then go.
         match tokio::time::timeout(SHUTDOWN_GRACE, server).await {
