@@ -85,7 +85,8 @@ pub async fn wait_for_change(wait: Wait) {
     let _ = tokio::time::timeout_at(deadline, wait.changed()).await;
 }
 
-/// Runs one operation on the request's body (`BerthPollTasks` is [`poll_tasks`]); `None` when there is no such operation.
+/// Runs one operation on the request's body; `None` when there is no such operation
+/// (`BerthPollTasks` is [`poll_tasks`], which the server calls for each look).
 pub fn dispatch(ctx: &Ctx<'_>, operation: &str, body: &[u8]) -> Option<Result<Vec<u8>, WireError>> {
     Some(match operation {
         "CreateCluster" => json::call(body, |i| uc::create_cluster(ctx, i)),

@@ -569,9 +569,9 @@ pub fn poll_tasks_recheck(control: &Control, waiting: &PollWait) -> Option<Wait>
 /// most 20) from `started`, when the request arrived, for a change. It never blocks: with
 /// nothing new it returns [`Polled::Wait`], the caller awaits each change (or the deadline),
 /// rereads the cursor with [`poll_tasks_recheck`], and once there is news calls this again,
-/// with a fresh `ctx` whose clock is the time of that look. Each
-/// task to start carries its execution role's credentials; a task whose role cannot be assumed
-/// is stopped and not handed out.
+/// with a fresh `ctx` whose clock is the time of that look. Each task to start carries its
+/// execution role's credentials; a task whose role cannot be assumed is stopped and not handed
+/// out.
 pub fn poll_tasks(
     ctx: &Ctx<'_>,
     input: PollTasksInput,
