@@ -83,20 +83,22 @@ async fn handle(State(state): State<Arc<Control>>, req: Request) -> Response {
         .and_then(|t| t.split_once('.'))
         .and_then(|(prefix, _)| Service::from_target_prefix(prefix))
         == Some(Service::Ecs);
-    let (resp, ticket) = if answers_inline(target) {
+    let (resp, ticket) = if is_long_poll(target) {
+        long_poll(&state, &parts, &bytes, &request_id, peer).await
+    } else if target.is_some() {
         // Answered on the async worker: a few store reads (reader connections, which never
         // wait for the writer), perhaps a write (which joins the open group commit and does not
         // wait for its fsync here) and CPU. That saves the two thread hand-offs of the blocking
         // pool, which cost more than the call itself. All reads before a write share one read
         // transaction: one snapshot, taken afresh for this request.
-        process_scoped(&state, true, &parts, &bytes, &request_id, peer)
+        process_scoped(&state, true, &parts, &bytes, &request_id, peer, None)
     } else {
-        // The agent's long poll waits up to 20 s, and Query-protocol calls (IAM, STS) are
-        // kept off the async workers: these run on the blocking pool.
+        // Query-protocol calls (IAM, STS) are kept off the async workers: these run on the
+        // blocking pool, which nothing waiting holds (a long poll waits as a future).
         let rid = request_id.clone();
         let st = state.clone();
         let outcome = tokio::task::spawn_blocking(move || {
-            process_scoped(&st, false, &parts, &bytes, &rid, peer)
+            process_scoped(&st, false, &parts, &bytes, &rid, peer, None)
         })
         .await;
         match outcome {
@@ -130,16 +132,44 @@ async fn handle(State(state): State<Arc<Control>>, req: Request) -> Response {
     resp
 }
 
-/// JSON operations that wait for something other than the store (the agent's long poll waits
-/// up to 20 s for news): they run on the blocking pool. Every other JSON operation is answered
-/// on the async worker: its reads go to reader connections, its writes take the writer's lock
-/// only while their closure runs (the commit and its fsync happen on the store's committer
-/// thread), and nothing in them sleeps. Query-protocol calls (IAM, STS) run on the blocking
-/// pool too.
-const WAITING_OPERATIONS: &[&str] = &["AmazonEC2ContainerServiceV20141113.BerthPollTasks"];
+/// The agent's long poll, which waits up to 20 s for news. Every other JSON operation is
+/// answered on the async worker: its reads go to reader connections, its writes take the
+/// writer's lock only while their closure runs (the commit and its fsync happen on the store's
+/// committer thread), and nothing in them sleeps. Query-protocol calls (IAM, STS) run on the
+/// blocking pool.
+const LONG_POLL: &str = "AmazonEC2ContainerServiceV20141113.BerthPollTasks";
 
-fn answers_inline(target: Option<&str>) -> bool {
-    target.is_some_and(|t| !WAITING_OPERATIONS.contains(&t))
+fn is_long_poll(target: Option<&str>) -> bool {
+    target == Some(LONG_POLL)
+}
+
+/// A `BerthPollTasks`: each look runs on the async worker (the request verified and
+/// authorised, a few reads, no waiting); while it finds nothing new the handler awaits each
+/// change, rereads only the instance's cursor, and looks again in full once it moved or the
+/// deadline passed. No thread is held while it waits, so waiting polls, however many, leave
+/// the async workers and the blocking pool to other calls.
+/// A look reads without a shared snapshot: the generation is read before the instance's
+/// cursor, and the cursor must be read afresh after it (a snapshot opened by the
+/// authentication's reads could predate a change the generation already counts).
+async fn long_poll(
+    state: &Control,
+    parts: &Parts,
+    body: &Bytes,
+    request_id: &str,
+    peer: Option<std::net::IpAddr>,
+) -> (Response, berth_store::Ticket) {
+    let poll = services::ecs::LongPoll::new();
+    loop {
+        let answered = process_scoped(state, false, parts, body, request_id, peer, Some(&poll));
+        match poll.take_wait() {
+            None => return answered,
+            Some(waiting) => {
+                // Nothing of this look is sent: what it read need not be on disk.
+                drop(answered);
+                services::ecs::await_news(state, &waiting).await;
+            }
+        }
+    }
 }
 
 /// How much of an oversized body berth reads (and throws away) before it answers, so that a
@@ -190,10 +220,11 @@ fn process_scoped(
     body: &Bytes,
     request_id: &str,
     peer: Option<std::net::IpAddr>,
+    poll: Option<&services::ecs::LongPoll>,
 ) -> (Response, berth_store::Ticket) {
     let mut resp = None;
     let ticket = state.store.request_scope(snapshot, &mut || {
-        resp = Some(process(state, parts, body, request_id, peer))
+        resp = Some(process(state, parts, body, request_id, peer, poll))
     });
     let resp = resp.unwrap_or_else(|| {
         WireError::internal(&"the request was not processed")
@@ -208,6 +239,7 @@ fn process(
     body: &Bytes,
     request_id: &str,
     peer: Option<std::net::IpAddr>,
+    poll: Option<&services::ecs::LongPoll>,
 ) -> Response {
     let guess = guess_protocol(&parts.headers);
     // Borrowed from the request; a value that is not UTF-8 is read lossily (U+FFFD), the only
@@ -267,7 +299,7 @@ fn process(
     };
     let result = match protocol {
         Protocol::Json { target_prefix, .. } => {
-            json_call(&ctx, service, parts, target, target_prefix, body)
+            json_call(&ctx, service, parts, target, target_prefix, body, poll)
         }
         Protocol::Query { version, xmlns } => {
             query_call(&ctx, service, parts, body, version, xmlns)
@@ -305,6 +337,7 @@ fn json_call(
     target: Option<&str>,
     target_prefix: &str,
     body: &[u8],
+    poll: Option<&services::ecs::LongPoll>,
 ) -> Result<Response, WireError> {
     let operation = target
         .and_then(|t| t.split_once('.'))
@@ -323,8 +356,13 @@ fn json_call(
         // request that is not of their content type.
         return Err(WireError::unknown_operation());
     }
-    let output = services::json_dispatch(ctx, service, operation, body)
-        .ok_or_else(WireError::unknown_operation)??;
+    let output = match poll {
+        Some(poll) if service == Service::Ecs && operation == "BerthPollTasks" => {
+            services::ecs::poll_tasks(ctx, body, poll)?
+        }
+        _ => services::json_dispatch(ctx, service, operation, body)
+            .ok_or_else(WireError::unknown_operation)??,
+    };
     let mut resp = (StatusCode::OK, output).into_response();
     let headers = resp.headers_mut();
     headers.insert(

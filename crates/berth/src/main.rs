@@ -373,9 +373,20 @@ impl berth_agent::FargateControl for InProcessFargate {
         seq: Option<u64>,
     ) -> Result<berth_agent::FargateAssignment, berth_agent::ApiError> {
         let wait = std::time::Duration::from_secs(berth_agent::control::POLL_WAIT_SECONDS);
-        let poll = self
-            .blocking(move |s| berth_control::ecs::fargate_poll(s, seq, wait))
-            .await?;
+        let started = std::time::Instant::now();
+        // Each look is brief; between looks the poll awaits the next change (or its deadline)
+        // without holding a thread.
+        let poll = loop {
+            let looked = self
+                .blocking(move |s| berth_control::ecs::fargate_poll(s, seq, started, wait))
+                .await?;
+            match looked {
+                berth_control::polls::Polled::Ready(poll) => break poll,
+                berth_control::polls::Polled::Wait(w) => {
+                    berth_api::services::ecs::wait_for_change(w).await;
+                }
+            }
+        };
         Ok(berth_agent::FargateAssignment {
             seq: poll.seq,
             tasks_to_start: poll.tasks_to_start.into_iter().map(|w| w.task).collect(),

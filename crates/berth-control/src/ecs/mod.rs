@@ -19,6 +19,7 @@ use berth_ecs::{AgentTask, Caller, Ecs, RoleCredentials, TaskDefinition};
 use serde_json::Value;
 
 use crate::authz::{self, Check};
+use crate::polls::{Polled, Wait};
 use crate::{Control, Ctx, Error};
 
 pub use berth_ecs::DEFAULT_CLUSTER;
@@ -542,11 +543,56 @@ pub fn assume_execution_role(
     }
 }
 
+/// A `BerthPollTasks` waiting for its instance's cursor to move: what [`poll_tasks_recheck`]
+/// rereads after a change (the request is not verified again for that), and the wait.
+#[derive(Debug, Clone)]
+pub struct PollWait {
+    pub wait: Wait,
+    account: String,
+    region: String,
+    cluster: Option<String>,
+    instance: String,
+    identity: String,
+    root: bool,
+    since: u64,
+}
+
+/// After a change, whether a waiting `BerthPollTasks` still has nothing new: the wait on the
+/// generation now while its instance's cursor is unchanged, the deadline ahead and the process
+/// not shutting down; `None` otherwise, and when the cursor cannot be read (the poll then looks
+/// again in full with [`poll_tasks`], which answers, or says why not). A few reads; never blocks.
+pub fn poll_tasks_recheck(control: &Control, waiting: &PollWait) -> Option<Wait> {
+    let deadline = waiting.wait.deadline;
+    let generation = crate::polls::generation();
+    if Instant::now() >= deadline || crate::polls::released() {
+        return None;
+    }
+    let caller = Caller {
+        identity: &waiting.identity,
+        root: waiting.root,
+    };
+    let seq = Ecs::new(control.store.as_ref(), &waiting.account, &waiting.region)
+        .instance_seq(waiting.cluster.as_deref(), &waiting.instance, &caller)
+        .ok()?;
+    (seq == waiting.since).then_some(Wait {
+        seen: generation,
+        deadline,
+    })
+}
+
 /// `BerthPollTasks`: berth's agent channel. Answers at once when the instance's cursor
 /// differs from `seq` (or no `seq` is given), otherwise waits up to `waitSeconds` (default and
-/// most 20) for a change. Each task to start carries its execution role's credentials; a task
-/// whose role cannot be assumed is stopped and not handed out.
-pub fn poll_tasks(ctx: &Ctx<'_>, input: PollTasksInput) -> Result<PollTasksOutput, Error> {
+/// most 20) from `started`, when the request arrived, for a change. It never blocks: with
+/// nothing new it returns [`Polled::Wait`], the caller awaits each change (or the deadline),
+/// rereads the cursor with [`poll_tasks_recheck`], and once there is news calls this again,
+/// with a fresh `ctx` whose clock is the time of that look. Each task to start carries its
+/// execution role's credentials; a task whose role cannot be assumed is stopped and not handed
+/// out.
+pub fn poll_tasks(
+    ctx: &Ctx<'_>,
+    input: PollTasksInput,
+    started: Instant,
+) -> Result<Polled<PollTasksOutput, PollWait>, Error> {
     let cluster = input.cluster.as_deref();
     let instance = required(input.container_instance.as_deref(), "containerInstance")?;
     let e = ecs(ctx);
@@ -576,20 +622,29 @@ pub fn poll_tasks(ctx: &Ctx<'_>, input: PollTasksInput) -> Result<PollTasksOutpu
         identity: &identity,
         root: ctx.caller.principal.is_root(),
     };
-    let started = Instant::now();
     let deadline = started + wait;
     if let Some(since) = input.seq {
-        loop {
-            let generation = crate::polls::generation();
-            let seq = e.instance_seq(cluster, instance, &caller)?;
-            if seq != since || Instant::now() >= deadline || crate::polls::released() {
-                break;
-            }
-            crate::polls::wait(generation, deadline);
+        // The generation before the cursor: a change after this read moves the generation on.
+        let generation = crate::polls::generation();
+        let seq = e.instance_seq(cluster, instance, &caller)?;
+        if seq == since && Instant::now() < deadline && !crate::polls::released() {
+            return Ok(Polled::Wait(PollWait {
+                wait: Wait {
+                    seen: generation,
+                    deadline,
+                },
+                account: ctx.account().to_string(),
+                region: ctx.caller.region.clone(),
+                cluster: input.cluster.clone(),
+                instance: instance.to_string(),
+                identity: identity.clone(),
+                root: caller.root,
+                since,
+            }));
         }
     }
-    // The wait may outlast the request's clock; the poll is recorded at the time it answers.
-    let now = ctx.now_secs() + started.elapsed().as_secs();
+    // The poll is recorded at the time of this look.
+    let now = ctx.now_secs();
     let mut poll = e.poll(cluster, instance, &caller, now)?;
     let mut failed = Vec::new();
     for task in &mut poll.tasks_to_start {
@@ -605,7 +660,7 @@ pub fn poll_tasks(ctx: &Ctx<'_>, input: PollTasksInput) -> Result<PollTasksOutpu
     // A task whose role could not be assumed was stopped: it is not the agent's to start.
     poll.tasks_to_start
         .retain(|t| !failed.contains(&t.task_arn));
-    Ok(poll)
+    Ok(Polled::Ready(poll))
 }
 
 // ---- berth's Fargate capacity -------------------------------------------------------------
@@ -627,23 +682,27 @@ fn now_secs(control: &Control) -> u64 {
 
 /// The Fargate runner's poll (see ARCHITECTURE.md, "Fargate"). It is not an API call: the
 /// runner is part of the control plane, as AWS's Fargate is, and sees every account's and
-/// region's FARGATE tasks. Blocks up to `wait` while nothing in ECS changed since `seq`
-/// (answers at once without `seq`). The control plane assumes the execution role of each task
-/// not yet RUNNING as `ecs-tasks.amazonaws.com`, as for an agent; a task whose role cannot be
-/// assumed is stopped with ECS's words and not handed out.
+/// region's FARGATE tasks. While nothing in ECS changed since `seq` it returns
+/// [`Polled::Wait`] until `wait` (at most 20 s) after `started`, without blocking: the runner
+/// awaits the change (or the deadline) and calls again. It answers at once without `seq`. The
+/// control plane assumes the execution role of each task not yet RUNNING as
+/// `ecs-tasks.amazonaws.com`, as for an agent; a task whose role cannot be assumed is stopped
+/// with ECS's words and not handed out.
 pub fn fargate_poll(
     control: &Control,
     seq: Option<u64>,
+    started: Instant,
     wait: Duration,
-) -> Result<FargatePoll, Error> {
-    let deadline = Instant::now() + wait.min(MAX_POLL_WAIT);
-    let generation = match seq {
-        Some(seen) => {
-            crate::polls::wait(seen, deadline);
-            crate::polls::generation()
-        }
-        None => crate::polls::generation(),
-    };
+) -> Result<Polled<FargatePoll>, Error> {
+    let deadline = started + wait.min(MAX_POLL_WAIT);
+    // The generation before the work is read: the next poll waits for a change after it.
+    let generation = crate::polls::generation();
+    if seq == Some(generation) && Instant::now() < deadline && !crate::polls::released() {
+        return Ok(Polled::Wait(Wait {
+            seen: generation,
+            deadline,
+        }));
+    }
     let now = now_secs(control);
     let mut work = berth_ecs::fargate::fargate_work(control.store.as_ref(), now)?;
     let mut failed = Vec::new();
@@ -667,11 +726,11 @@ pub fn fargate_poll(
     if !failed.is_empty() {
         crate::polls::notify_changes();
     }
-    Ok(FargatePoll {
+    Ok(Polled::Ready(FargatePoll {
         seq: generation,
         tasks_to_start: work.tasks_to_start,
         tasks_to_stop: work.tasks_to_stop,
-    })
+    }))
 }
 
 /// The account and region of a task ARN (`arn:aws:ecs:REGION:ACCOUNT:task/...`).
