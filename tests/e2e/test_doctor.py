@@ -256,3 +256,26 @@ def test_no_placement_target(berth):
 def test_usage_and_unknown_task_definition(berth, args):
     code, out, err = doctor(berth, *args)
     assert code != 0
+
+
+def test_pass_role_is_asked_on_the_role_as_stored(berth):
+    # RunTask decides iam:PassRole on the role's ARN as IAM stores it (role names are unique
+    # without regard to case); the doctor asks the same question, even when the task
+    # definition spells the role otherwise.
+    sm = berth.client("secretsmanager")
+    arn = sm.create_secret(Name="registry-creds", SecretString=GOOD)["ARN"]
+    role(berth, allow("secretsmanager:GetSecretValue", arn))
+    iam = berth.client("iam")
+    iam.create_user(UserName="deployer")
+    iam.put_user_policy(UserName="deployer", PolicyName="p", PolicyDocument=json.dumps(allow("iam:PassRole", ROLE_ARN)))
+    berth.client("ecs").register_task_definition(
+        family="shouting",
+        executionRoleArn=f"arn:aws:iam::{ACCOUNT}:role/ECSTASKEXECUTIONROLE",
+        containerDefinitions=[{
+            "name": "app", "image": "127.0.0.1:5000/app:1", "memory": 128,
+            "repositoryCredentials": {"credentialsParameter": arn},
+        }],
+    )
+    _, checks = doctor_json(berth, "--task-definition", "shouting", "--caller-arn", f"arn:aws:iam::{ACCOUNT}:user/deployer")
+    assert checks["pass-role"]["ok"], checks["pass-role"]
+    assert ROLE_ARN in checks["pass-role"]["reason"], checks["pass-role"]

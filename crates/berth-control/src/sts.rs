@@ -3,7 +3,7 @@
 use berth_iam::sts::{self, Session};
 
 /// STS's own checks of its input, for the wire decoder.
-pub use berth_iam::sts::{StsError, validate_session_name};
+pub use berth_iam::sts::{StsError, validate_policy_arns, validate_session_name};
 
 use crate::authz::{Check, Mode, authorize};
 use crate::{Ctx, Error};
@@ -20,14 +20,16 @@ pub struct GetCallerIdentityOutput {
 }
 
 /// An AssumeRole request whose members meet the model's constraints (the ARN's length, the
-/// session name's length and characters, the duration a number).
+/// session name's length and characters, the duration a number, at most ten policy ARNs).
 #[derive(Debug, Clone, Default)]
 pub struct AssumeRoleInput {
     pub role_arn: String,
     pub role_session_name: String,
     pub duration_seconds: Option<i64>,
-    /// The session policy, verbatim.
+    /// The inline session policy, verbatim.
     pub policy: Option<String>,
+    /// The managed session policies' ARNs (at most ten, each of the model's length).
+    pub policy_arns: Vec<String>,
     pub external_id: Option<String>,
 }
 
@@ -99,7 +101,10 @@ pub fn assume_role(ctx: &Ctx<'_>, input: AssumeRoleInput) -> Result<AssumeRoleOu
         &role,
         session_name,
         duration,
-        input.policy.as_deref(),
+        sts::SessionPolicies {
+            inline: input.policy.as_deref(),
+            arns: &input.policy_arns,
+        },
         Vec::new(),
         ctx.now_secs(),
     )?;

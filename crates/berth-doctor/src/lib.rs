@@ -230,8 +230,8 @@ pub fn diagnose(
         ));
     } else {
         let role = d.check_role(&plan, &mut checks)?;
-        if let Some(role) = &role {
-            checks.push(d.check_pass_role(&role.arn())?);
+        if let Some(given) = &plan.execution_role {
+            checks.push(d.check_pass_role(&d.pass_role_target(given)?)?);
         }
         for c in private {
             d.check_container(c, role.as_ref(), &mut checks)?;
@@ -532,6 +532,19 @@ impl<'a> Doctor<'a> {
             resource_needed: true,
             still_denied: (!both.is_allowed()).then_some(both.decision),
         }))
+    }
+
+    /// The ARN RunTask decides `iam:PassRole` on: the role's own ARN as IAM stores it (role
+    /// names are unique without regard to case, so `role/ADMIN` names `role/admin`), or the
+    /// ARN as written when no such role exists.
+    fn pass_role_target(&self, given: &str) -> Result<String, DoctorError> {
+        Ok(match berth_iam::sts::parse_role_arn(given) {
+            Some((account, name)) => self
+                .iam()
+                .role_info(&account, &name)?
+                .map_or_else(|| given.to_string(), |r| r.arn()),
+            None => given.to_string(),
+        })
     }
 
     fn check_pass_role(&self, role_arn: &str) -> Result<CheckResult, DoctorError> {

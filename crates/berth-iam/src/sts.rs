@@ -5,6 +5,12 @@
 //! evaluates the trust policy for a service principal (the ECS control plane assuming a task's
 //! execution role), and mints the session: an `ASIA…` key, its secret sealed like any other,
 //! and a session token stored only as a SHA-256 digest.
+//!
+//! A session may be narrowed by session policies: an inline `Policy` and up to ten managed
+//! policies (`PolicyArns`). They are kept as one document: the statements of every session
+//! policy, side by side (see [`merge_session_policies`]). A request is allowed by that document
+//! exactly when at least one session policy allows it, and denied by it exactly when one of
+//! them denies it, so the engine's single session-policy slot gives AWS's answer.
 
 use base64::Engine;
 use berth_policy::{Context, Mode, PolicyKind, PolicySet};
@@ -19,6 +25,10 @@ pub const MIN_DURATION: u32 = 900;
 pub const DEFAULT_DURATION: u32 = 3600;
 /// A role chain (a role session assuming a role) is limited to one hour.
 pub const CHAINED_MAX: u32 = 3600;
+/// The most managed session policies (`PolicyArns`) one session takes.
+pub const MAX_POLICY_ARNS: usize = 10;
+/// The plaintext of the inline and managed session policies together, in characters.
+pub const SESSION_POLICY_PLAINTEXT_MAX: usize = 2048;
 
 /// Errors of STS requests, in the terms the wire layer needs.
 #[derive(Debug, thiserror::Error)]
@@ -152,7 +162,13 @@ pub fn validate_duration(
 /// Checks a session policy; returns its packed size as a percentage of AWS's limit (2048
 /// characters of policy text).
 pub fn validate_session_policy(doc: &str) -> Result<u32, StsError> {
-    if doc.chars().count() > 2048 {
+    check_inline_session_policy(doc)?;
+    Ok(packed_percent(compact_len(doc)).min(100))
+}
+
+/// The inline session policy: at most 2048 characters, and a valid session policy.
+fn check_inline_session_policy(doc: &str) -> Result<(), StsError> {
+    if doc.chars().count() > SESSION_POLICY_PLAINTEXT_MAX {
         return Err(validation(
             "...",
             "policy",
@@ -161,9 +177,123 @@ pub fn validate_session_policy(doc: &str) -> Result<u32, StsError> {
     }
     berth_policy::parse(doc, PolicyKind::Session)
         .map_err(|e| StsError::MalformedPolicy(e.to_string()))?;
-    // AWS packs and compresses the policy; berth reports the share of the plain-text limit.
-    let compact: String = doc.chars().filter(|c| !c.is_whitespace()).collect();
-    Ok(((compact.len() as u32) * 100).div_ceil(2048).min(100))
+    Ok(())
+}
+
+/// A policy's characters without white space.
+fn compact_len(doc: &str) -> usize {
+    doc.chars().filter(|c| !c.is_whitespace()).count()
+}
+
+/// AWS packs and compresses the session policies; berth reports the share of the plaintext
+/// limit their text takes, rounded up.
+fn packed_percent(chars: usize) -> u32 {
+    let percent = (chars * 100).div_ceil(SESSION_POLICY_PLAINTEXT_MAX);
+    u32::try_from(percent).unwrap_or(u32::MAX)
+}
+
+/// `PolicyArns`: at most ten, each of the model's `arnType` length (20–2048 characters).
+pub fn validate_policy_arns(arns: &[String]) -> Result<(), StsError> {
+    if arns.len() > MAX_POLICY_ARNS {
+        // The model sets no length on the list; AWS documents "up to 10 managed policy ARNs".
+        // AWS's words for an eleventh are not established here: berth answers in the
+        // constraint form it uses for other over-long lists (IAM's `Tags`), naming the member.
+        return Err(StsError::Validation(
+            "1 validation error detected: Value at 'policyArns' failed to satisfy constraint: Member must have length less than or equal to 10".into(),
+        ));
+    }
+    for (i, arn) in arns.iter().enumerate() {
+        let member = format!("policyArns.{}.member.arn", i + 1);
+        let len = arn.chars().count();
+        if len < 20 {
+            return Err(validation(
+                arn,
+                &member,
+                "Member must have length greater than or equal to 20",
+            ));
+        }
+        if len > 2048 {
+            return Err(validation(
+                arn,
+                &member,
+                "Member must have length less than or equal to 2048",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The session policies an AssumeRole passes.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SessionPolicies<'a> {
+    /// The inline session policy (`Policy`), verbatim.
+    pub inline: Option<&'a str>,
+    /// The managed session policies (`PolicyArns`), as given.
+    pub arns: &'a [String],
+}
+
+impl SessionPolicies<'_> {
+    fn is_empty(&self) -> bool {
+        self.inline.is_none() && self.arns.is_empty()
+    }
+}
+
+/// One session-policy document holding the statements of every document in `docs`.
+///
+/// Each document takes part as a whole: a request is allowed by the result exactly when some
+/// statement of some document allows it, and denied exactly when some statement of some
+/// document denies it, which is AWS's rule for several session policies (allowed by at least
+/// one, denied by none). Three things are kept equal in the move: `Sid`s are dropped (they do
+/// not take part in a decision, and two documents may use the same one); a statement from a
+/// document whose `Version` is not `2012-10-17` has its policy variables made literal
+/// (`${` written as `${$}{` in `Resource`, `NotResource` and condition values, the only places
+/// variables are read), since the merged document is `2012-10-17`; and a lone statement
+/// object counts as a list of one. A single document is kept verbatim.
+pub fn merge_session_policies(docs: &[&str]) -> Result<String, StsError> {
+    use serde_json::Value;
+    if let [only] = docs {
+        return Ok((*only).to_string());
+    }
+    let mut statements = Vec::new();
+    for doc in docs {
+        let parsed: Value =
+            serde_json::from_str(doc).map_err(|e| StsError::MalformedPolicy(e.to_string()))?;
+        let variables = parsed.get("Version").and_then(Value::as_str) == Some("2012-10-17");
+        let list = match parsed.get("Statement") {
+            Some(Value::Array(list)) => list.clone(),
+            Some(one @ Value::Object(_)) => vec![one.clone()],
+            _ => Vec::new(),
+        };
+        for mut statement in list {
+            if let Value::Object(fields) = &mut statement {
+                fields.remove("Sid");
+                if !variables {
+                    for element in ["Resource", "NotResource", "Condition"] {
+                        if let Some(v) = fields.get_mut(element) {
+                            make_variables_literal(v);
+                        }
+                    }
+                }
+            }
+            statements.push(statement);
+        }
+    }
+    let merged = serde_json::json!({"Version": "2012-10-17", "Statement": statements}).to_string();
+    // Every part was a valid policy; the whole must be one too.
+    berth_policy::parse(&merged, PolicyKind::Session)
+        .map_err(|e| StsError::MalformedPolicy(e.to_string()))?;
+    Ok(merged)
+}
+
+/// Rewrites `${` as `${$}{` in every string value (object keys untouched).
+fn make_variables_literal(v: &mut serde_json::Value) {
+    use serde_json::Value;
+    match v {
+        Value::String(s) if s.contains("${") => *s = s.replace("${", "${$}{"),
+        Value::Array(items) => items.iter_mut().for_each(make_variables_literal),
+        Value::Object(fields) => fields.values_mut().for_each(make_variables_literal),
+        _ => {}
+    }
 }
 
 /// Whether an AWS service principal (e.g. `ecs-tasks.amazonaws.com`) may assume `role`, with
@@ -257,7 +387,14 @@ impl Iam<'_> {
         let duration = DEFAULT_DURATION
             .min(role.max_session_duration)
             .max(MIN_DURATION);
-        let session = self.issue_session(&role, session_name, duration, None, Vec::new(), now)?;
+        let session = self.issue_session(
+            &role,
+            session_name,
+            duration,
+            SessionPolicies::default(),
+            Vec::new(),
+            now,
+        )?;
         self.store_write(|tx| {
             tx.put(
                 SERVICE_SESSIONS,
@@ -305,17 +442,83 @@ impl Iam<'_> {
         }))
     }
 
-    /// Mints a session of `role` (the trust decision is the caller's to have made).
+    /// The session's policy document (the inline and managed session policies merged) and its
+    /// packed size, after AWS's checks: the inline policy's length and grammar, the ARNs'
+    /// shape, the plaintext of both within the packed limit, and each ARN a managed policy of
+    /// the role's account or an AWS managed policy berth knows.
+    pub fn session_policy(
+        &self,
+        role: &RoleInfo,
+        policies: SessionPolicies<'_>,
+    ) -> Result<(Option<String>, Option<u32>), StsError> {
+        if policies.is_empty() {
+            return Ok((None, None));
+        }
+        if let Some(doc) = policies.inline {
+            check_inline_session_policy(doc)?;
+        }
+        validate_policy_arns(policies.arns)?;
+        // Neither the order of AWS's checks nor its words for an ARN that is not a policy's,
+        // or for a policy that does not exist, are established here: berth uses IAM's own
+        // words for those (`ARN … is not valid.`, `Policy … does not exist or is not
+        // attachable.`) as a ValidationError.
+        for arn in policies.arns {
+            let is_policy_arn = berth_core::Arn::parse(arn)
+                .is_ok_and(|a| a.service == "iam" && a.resource.starts_with("policy/"));
+            if !is_policy_arn {
+                return Err(StsError::Validation(format!("ARN {arn} is not valid.")));
+            }
+        }
+        // The plaintext of the inline policy and the managed policies' ARNs counts together.
+        let chars = policies.inline.map_or(0, compact_len)
+            + policies
+                .arns
+                .iter()
+                .map(|a| a.chars().count())
+                .sum::<usize>();
+        let percent = packed_percent(chars);
+        if percent > 100 {
+            return Err(StsError::PackedPolicyTooLarge(format!(
+                "Packed policy consumes {percent}% of allotted space, please use smaller policy."
+            )));
+        }
+        let managed = self.store_read(|tx| {
+            policies
+                .arns
+                .iter()
+                .map(|arn| {
+                    // The policies must exist in the role's account (or be AWS's).
+                    crate::policies::find_policy(tx, &role.account, arn)
+                        .map(|p| p.map(|p| p.document).ok_or_else(|| arn.clone()))
+                })
+                .collect::<Result<Vec<_>, IamError>>()
+        })?;
+        let mut docs: Vec<&str> = policies.inline.into_iter().collect();
+        for found in &managed {
+            match found {
+                Ok(doc) => docs.push(doc),
+                Err(arn) => {
+                    return Err(StsError::Validation(format!(
+                        "Policy {arn} does not exist or is not attachable."
+                    )));
+                }
+            }
+        }
+        Ok((Some(merge_session_policies(&docs)?), Some(percent)))
+    }
+
+    /// Mints a session of `role` (the trust decision is the caller's to have made), narrowed
+    /// by the session policies given.
     pub fn issue_session(
         &self,
         role: &RoleInfo,
         session_name: &str,
         duration: u32,
-        session_policy: Option<&str>,
+        policies: SessionPolicies<'_>,
         context: Vec<(String, String)>,
         now: u64,
     ) -> Result<Session, StsError> {
-        let packed_policy_size = session_policy.map(validate_session_policy).transpose()?;
+        let (session_policy, packed_policy_size) = self.session_policy(role, policies)?;
         let creds = NewCredentials::generate(&role.account, "ASIA");
         let token = session_token(self.root_key, &creds.access_key_id);
         let expiration = now + duration as u64;
@@ -324,7 +527,7 @@ impl Iam<'_> {
             role_id: role.id.clone(),
             role_path: role.path.clone(),
             session_name: session_name.to_string(),
-            session_policy: session_policy.map(str::to_string),
+            session_policy,
             context,
         };
         self.store_write(|tx| {
@@ -496,6 +699,168 @@ mod tests {
         );
     }
 
+    fn allowed_by(doc: &str, action: &str, resource: &str, user: &str) -> (bool, bool) {
+        let policy = berth_policy::parse(doc, PolicyKind::Session).unwrap();
+        let role = berth_policy::Principal::assumed_role(
+            "111122223333",
+            "arn:aws:iam::111122223333:role/r",
+            &format!("arn:aws:sts::111122223333:assumed-role/r/{user}"),
+        );
+        let context = Context::new().with("aws:username", user);
+        let request = berth_policy::Request {
+            principal: &role,
+            action,
+            resource,
+            resource_account: None,
+            context: &context,
+        };
+        let all = berth_policy::parse(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
+            PolicyKind::Identity,
+        )
+        .unwrap();
+        let identity = [&all];
+        let set = PolicySet {
+            identity: &identity,
+            session: Some(&policy),
+            ..PolicySet::default()
+        };
+        let d = berth_policy::evaluate(&request, &set, Mode::Standard);
+        (
+            d.is_allowed(),
+            matches!(d, berth_policy::Decision::ExplicitDeny { .. }),
+        )
+    }
+
+    #[test]
+    fn merged_session_policies_allow_what_one_allows_and_deny_what_one_denies() {
+        let describe = r#"{"Version":"2012-10-17","Statement":[{"Sid":"S","Effect":"Allow","Action":"secretsmanager:DescribeSecret","Resource":"*"}]}"#;
+        let get = r#"{"Version":"2012-10-17","Statement":{"Sid":"S","Effect":"Allow","Action":"secretsmanager:GetSecretValue","Resource":"*"}}"#;
+        let deny = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"secretsmanager:GetSecretValue","Resource":"arn:aws:secretsmanager:*:*:secret:prod-*"}]}"#;
+        // A single document is kept as given.
+        assert_eq!(merge_session_policies(&[describe]).unwrap(), describe);
+        // Two documents with the same Sid, one with a lone statement object.
+        let both = merge_session_policies(&[describe, get]).unwrap();
+        let dev = "arn:aws:secretsmanager:us-east-1:111122223333:secret:dev-a";
+        let prod = "arn:aws:secretsmanager:us-east-1:111122223333:secret:prod-a";
+        assert_eq!(
+            allowed_by(&both, "secretsmanager:DescribeSecret", dev, "u"),
+            (true, false)
+        );
+        assert_eq!(
+            allowed_by(&both, "secretsmanager:GetSecretValue", dev, "u"),
+            (true, false)
+        );
+        assert_eq!(
+            allowed_by(&both, "secretsmanager:DeleteSecret", dev, "u"),
+            (false, false)
+        );
+        let all = merge_session_policies(&[describe, get, deny]).unwrap();
+        assert_eq!(
+            allowed_by(&all, "secretsmanager:GetSecretValue", dev, "u"),
+            (true, false)
+        );
+        assert_eq!(
+            allowed_by(&all, "secretsmanager:GetSecretValue", prod, "u"),
+            (false, true)
+        );
+    }
+
+    #[test]
+    fn merging_keeps_variables_of_an_old_version_literal() {
+        // Without Version 2012-10-17, `${aws:username}` is literal text.
+        let old = r#"{"Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/${aws:username}/*"}]}"#;
+        let new = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:PutObject","Resource":"arn:aws:s3:::b/${aws:username}/*"}]}"#;
+        let merged = merge_session_policies(&[old, new]).unwrap();
+        assert!(
+            allowed_by(
+                &merged,
+                "s3:GetObject",
+                "arn:aws:s3:::b/${aws:username}/x",
+                "u"
+            )
+            .0
+        );
+        assert!(!allowed_by(&merged, "s3:GetObject", "arn:aws:s3:::b/u/x", "u").0);
+        assert!(allowed_by(&merged, "s3:PutObject", "arn:aws:s3:::b/u/x", "u").0);
+        assert!(!allowed_by(&merged, "s3:PutObject", "arn:aws:s3:::b/v/x", "u").0);
+    }
+
+    #[test]
+    fn managed_session_policies_are_checked_as_aws_does() {
+        let store = SqliteStore::in_memory().unwrap();
+        let rk = RootKey::generate();
+        let iam = Iam::new(&store, &rk);
+        let r = role(ECS_TRUST);
+        let doc = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"secretsmanager:DescribeSecret","Resource":"*"}]}"#;
+        let p = iam
+            .create_policy(
+                "111122223333",
+                crate::policies::NewPolicy {
+                    name: "describe",
+                    document: doc,
+                    ..Default::default()
+                },
+                0,
+            )
+            .unwrap();
+        let ask = |inline: Option<&str>, arns: &[&str]| {
+            let arns: Vec<String> = arns.iter().map(|a| a.to_string()).collect();
+            iam.session_policy(
+                &r,
+                SessionPolicies {
+                    inline,
+                    arns: &arns,
+                },
+            )
+        };
+        assert!(ask(None, &[]).unwrap() == (None, None));
+        let (merged, size) = ask(None, &[&p.policy.arn]).unwrap();
+        assert_eq!(merged.as_deref(), Some(doc));
+        // 46 characters of ARN of 2048.
+        assert_eq!(size, Some(3));
+        let (merged, _) = ask(None, &[&p.policy.arn, ECS_TASK_EXECUTION]).unwrap();
+        assert!(merged.unwrap().contains("ecr:GetAuthorizationToken"));
+        let e = ask(None, &["arn:aws:iam::111122223333:policy/nope"]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "Policy arn:aws:iam::111122223333:policy/nope does not exist or is not attachable."
+        );
+        // Another account's policy is not the role's account's.
+        let e = ask(None, &["arn:aws:iam::444455556666:policy/describe"]).unwrap_err();
+        assert!(matches!(e, StsError::Validation(_)));
+        let e = ask(None, &["arn:aws:iam::111122223333:role/describe"]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "ARN arn:aws:iam::111122223333:role/describe is not valid."
+        );
+        let eleven: Vec<&str> = vec![p.policy.arn.as_str(); 11];
+        let e = ask(None, &eleven).unwrap_err();
+        assert!(e.to_string().ends_with(
+            "at 'policyArns' failed to satisfy constraint: Member must have length less than or equal to 10"
+        ));
+        let e = ask(None, &["arn:aws:iam::1:p"]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "1 validation error detected: Value 'arn:aws:iam::1:p' at 'policyArns.1.member.arn' failed to satisfy constraint: Member must have length greater than or equal to 20"
+        );
+        // The inline policy and the ARNs share the packed limit.
+        let statement = r#"{"Effect":"Allow","Action":"secretsmanager:DescribeSecret","Resource":"arn:aws:secretsmanager:us-east-1:111122223333:secret:a"}"#;
+        let big = format!(
+            r#"{{"Version":"2012-10-17","Statement":[{}]}}"#,
+            vec![statement; 15].join(",")
+        );
+        assert!(compact_len(&big) <= 2048, "{}", compact_len(&big));
+        assert!(ask(Some(&big), &[]).is_ok());
+        let e = ask(Some(&big), &[p.policy.arn.as_str(); 10]).unwrap_err();
+        assert!(
+            matches!(&e, StsError::PackedPolicyTooLarge(m) if m.starts_with("Packed policy consumes 1") && m.ends_with("% of allotted space, please use smaller policy.")),
+            "{e:?}"
+        );
+    }
+
+    const ECS_TASK_EXECUTION: &str = crate::policies::ECS_TASK_EXECUTION_ROLE_POLICY_ARN;
+
     #[test]
     fn session_tokens_are_recomputable_and_distinct() {
         let rk = RootKey::generate();
@@ -524,7 +889,14 @@ mod tests {
         let rk = RootKey::generate();
         let iam = Iam::new(&store, &rk);
         let s = iam
-            .issue_session(&role(ECS_TRUST), "task-1", 900, None, vec![], 1000)
+            .issue_session(
+                &role(ECS_TRUST),
+                "task-1",
+                900,
+                SessionPolicies::default(),
+                vec![],
+                1000,
+            )
             .unwrap();
         assert!(s.access_key_id.starts_with("ASIA"));
         assert_eq!(s.expiration, 1900);
