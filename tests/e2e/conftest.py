@@ -73,9 +73,23 @@ class Creds:
 class Berth:
     def __init__(self, data_dir: Path, env_creds: bool = True, extra_args=(), account_id=None, env_extra=None):
         self.data_dir = data_dir
+        self.root = Creds(ROOT_KEY_ID, ROOT_SECRET)
+        # free_port() releases the port before berth binds it: another process (a client's
+        # ephemeral port) can take it in between. Only that failure is tried again.
+        for attempt in range(3):
+            self._start(env_creds, extra_args, account_id, env_extra)
+            try:
+                self.wait_ready()
+                return
+            except RuntimeError:
+                if attempt == 2 or "Address already in use" not in self.log():
+                    raise
+                self._log.close()
+
+    def _start(self, env_creds, extra_args, account_id, env_extra):
+        data_dir = self.data_dir
         self.port = free_port()
         self.endpoint = f"http://127.0.0.1:{self.port}"
-        self.root = Creds(ROOT_KEY_ID, ROOT_SECRET)
         self.log_path = data_dir.parent / f"berth-{self.port}.log"
         env = dict(os.environ)
         env.pop("BERTH_ROOT_ACCESS_KEY_ID", None)
@@ -91,7 +105,6 @@ class Berth:
         args += list(extra_args)
         self._log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(args, stdout=self._log, stderr=subprocess.STDOUT, env=env)
-        self.wait_ready()
 
     def wait_ready(self, timeout=20.0):
         deadline = time.time() + timeout
