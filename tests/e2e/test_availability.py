@@ -5,9 +5,9 @@
   server closes them, while a boto3 client calls GetSecretValue the whole time: no call fails
   and p99 stays under P99_BOUND_MS. The slowloris connections are closed by the server after
   its header timeout (10 s by default).
-- With short timeouts (`--header-timeout`, `--idle-timeout`), a connection that sends nothing,
-  a half-sent header and an idle keep-alive connection are closed after their timeout; a request
-  in progress is not.
+- With short timeouts (`--header-timeout`, `--idle-timeout`, `--body-timeout`), a connection
+  that sends nothing, a half-sent header, an idle keep-alive connection and a body sent slowly
+  are closed after their timeout; a request in progress is not.
 - The connection cap (`--max-connections`): at the cap, a new connection closes the longest-idle
   one; when every connection has a request in progress, it is answered 503. Both are logged, the
   log line at most once per 10 s.
@@ -100,8 +100,8 @@ class Attack:
     """Idle keep-alive and slowloris connections held by an asyncio loop in a thread, reopened
     as the server closes them, until `stop`."""
 
-    def __init__(self, port: int, idle: int, slow: int):
-        self.port, self.idle, self.slow = port, idle, slow
+    def __init__(self, port: int, idle: int, slow: int, reopen: bool = True):
+        self.port, self.idle, self.slow, self.reopen = port, idle, slow, reopen
         self.stop = threading.Event()
         self.idle_open = 0
         self.slow_open = 0
@@ -148,6 +148,8 @@ class Attack:
                 self.errors.append(f"idle: {e!r}")
             finally:
                 writer.close()
+            if not self.reopen:
+                return
 
     async def _slowloris(self, n: int):
         await asyncio.sleep(n * 0.01)
@@ -238,7 +240,7 @@ def test_requests_stay_fast_beside_idle_and_slowloris_connections(berth):
 
 
 def test_idle_and_half_sent_headers_are_closed_after_their_timeout(berth_factory):
-    b = berth_factory(extra_args=["--header-timeout", "1", "--idle-timeout", "2.5"])
+    b = berth_factory(extra_args=["--header-timeout", "1", "--idle-timeout", "2.5", "--body-timeout", "5"])
 
     # A connection that sends nothing: the header timeout, from its opening.
     with connect(b) as s:
@@ -267,6 +269,13 @@ def test_idle_and_half_sent_headers_are_closed_after_their_timeout(berth_factory
         s.settimeout(10)
         answer = read_response(s)
     assert answer.startswith(b"HTTP/1.1 4"), answer[:200]
+
+    # A body sent a byte every 0.3 s, never whole: the body timeout, from the headers.
+    with connect(b) as s:
+        s.sendall(b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-amz-json-1.1\r\n"
+                  b"Content-Length: 100000\r\n\r\n{")
+        waited = seconds_until_closed(s, 10, drip=b" ")
+    assert 4.5 < waited < 7, waited
 
     # The server still answers.
     assert b.raw(method="GET", path="/_berth/health")[0] == 200

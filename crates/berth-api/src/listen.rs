@@ -5,8 +5,9 @@
 //!   [`Limits::header_timeout`] of its first byte (of the connection's opening, for a new
 //!   connection); a connection that sends headers slowly (slowloris) or not at all is closed.
 //! - **Idle keep-alive connections** are closed after [`Limits::idle_timeout`] without a request.
-//!   A request in progress (an agent's 20 s long poll, a body being read, a response being
-//!   written) is never idle.
+//!   A request in progress (an agent's 20 s long poll, a response being written) is never idle.
+//! - **Bodies in time.** A request's body must arrive within [`Limits::body_timeout`] of its
+//!   headers; a client that sends its body slowly is disconnected.
 //! - **Header size.** The request line and headers together are at most
 //!   [`Limits::max_header_bytes`] and each line at most [`Limits::max_header_line_bytes`];
 //!   beyond, the answer is `431 Request Header Fields Too Large` (`414 URI Too Long` for the
@@ -62,6 +63,8 @@ pub struct Limits {
     pub header_timeout: Duration,
     /// How long a keep-alive connection may wait for its next request.
     pub idle_timeout: Duration,
+    /// How long a request's body may take to arrive, from its headers.
+    pub body_timeout: Duration,
     /// The request line and all headers together, in bytes.
     pub max_header_bytes: usize,
     /// One header line (`name: value`) or the request target, in bytes.
@@ -74,6 +77,7 @@ impl Default for Limits {
             max_connections: 10_000,
             header_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(60),
+            body_timeout: Duration::from_secs(30),
             max_header_bytes: 16 * 1024,
             max_header_line_bytes: 8 * 1024,
         }
@@ -208,6 +212,7 @@ impl Server {
             served: AtomicBool::new(false),
             idle_since: AtomicU64::new(self.now()),
             request_began: AtomicU64::new(0),
+            body_began: AtomicU64::new(0),
             evict: Notify::new(),
         });
         self.connections
@@ -263,16 +268,19 @@ struct Conn {
     idle_since: AtomicU64,
     /// When the first byte of a request not yet read whole arrived (0: none).
     request_began: AtomicU64,
+    /// When the headers of a request whose body has not arrived whole were read (0: none).
+    body_began: AtomicU64,
     /// Asks the connection to close (the cap needs its slot).
     evict: Notify,
 }
 
 impl Conn {
     /// When the connection is due to close, if nothing happens until then; `None` while a
-    /// request is in progress.
+    /// request whose body has arrived is in progress.
     fn deadline(&self, limits: &Limits) -> Option<u64> {
         if self.in_flight.load(Ordering::Acquire) > 0 {
-            return None;
+            let body = self.body_began.load(Ordering::Acquire);
+            return (body != 0).then(|| body.saturating_add(millis(limits.body_timeout)));
         }
         let began = self.request_began.load(Ordering::Acquire);
         if began != 0 {
@@ -300,20 +308,54 @@ struct InFlight {
 }
 
 impl InFlight {
-    fn begin(conn: Arc<Conn>, server: Arc<Server>) -> InFlight {
+    fn begin(conn: Arc<Conn>, server: Arc<Server>, body_to_come: bool) -> InFlight {
         conn.in_flight.fetch_add(1, Ordering::AcqRel);
         conn.served.store(true, Ordering::Release);
         conn.request_began.store(0, Ordering::Release);
+        let body_began = if body_to_come { server.now() } else { 0 };
+        conn.body_began.store(body_began, Ordering::Release);
         InFlight { conn, server }
     }
 }
 
 impl Drop for InFlight {
     fn drop(&mut self) {
+        self.conn.body_began.store(0, Ordering::Release);
         self.conn
             .idle_since
             .store(self.server.now(), Ordering::Release);
         self.conn.in_flight.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// A request's body, noting on its connection when it has arrived whole.
+struct Arriving {
+    body: Incoming,
+    conn: Arc<Conn>,
+}
+
+impl hyper::body::Body for Arriving {
+    type Data = hyper::body::Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.body).poll_frame(cx);
+        if matches!(polled, Poll::Ready(None)) || this.body.is_end_stream() {
+            this.conn.body_began.store(0, Ordering::Release);
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.body.size_hint()
     }
 }
 
@@ -381,6 +423,7 @@ impl AsyncWrite for Watched {
 enum Closed {
     HeaderTimeout,
     IdleTimeout,
+    BodyTimeout,
     Evicted,
     Shutdown,
 }
@@ -415,7 +458,9 @@ async fn connection(
         let conn = conn.clone();
         let server = server.clone();
         hyper::service::service_fn(move |request: Request<Incoming>| {
-            let in_flight = InFlight::begin(conn.clone(), server.clone());
+            let body_to_come = !hyper::body::Body::is_end_stream(request.body());
+            let in_flight = InFlight::begin(conn.clone(), server.clone(), body_to_come);
+            let body_conn = conn.clone();
             let router = router.clone();
             async move {
                 let response = match oversized(&request, max_line) {
@@ -426,7 +471,12 @@ async fn connection(
                         response
                     }
                     None => {
-                        let mut request = request.map(Body::new);
+                        let mut request = request.map(|body| {
+                            Body::new(Arriving {
+                                body,
+                                conn: body_conn,
+                            })
+                        });
                         request.extensions_mut().insert(ConnectInfo(peer));
                         match router.oneshot(request).await {
                             Ok(response) => response,
@@ -459,7 +509,9 @@ async fn connection(
             Some(due) => {
                 let now = server.now();
                 if due <= now {
-                    break if conn.served.load(Ordering::Acquire)
+                    break if conn.in_flight.load(Ordering::Acquire) > 0 {
+                        Closed::BodyTimeout
+                    } else if conn.served.load(Ordering::Acquire)
                         && conn.request_began.load(Ordering::Acquire) == 0
                     {
                         Closed::IdleTimeout
@@ -470,7 +522,10 @@ async fn connection(
                 Duration::from_millis(due - now)
             }
             // A request in progress: look again later (it may end at any time).
-            None => limits.header_timeout.min(limits.idle_timeout),
+            None => limits
+                .header_timeout
+                .min(limits.idle_timeout)
+                .min(limits.body_timeout),
         };
         tokio::select! {
             r = served.as_mut() => {
@@ -573,12 +628,13 @@ mod tests {
             served: AtomicBool::new(false),
             idle_since: AtomicU64::new(1_000),
             request_began: AtomicU64::new(0),
+            body_began: AtomicU64::new(0),
             evict: Notify::new(),
         }
     }
 
     #[test]
-    fn a_new_connection_has_the_header_timeout_and_a_used_one_the_idle_timeout() {
+    fn each_state_has_its_timeout() {
         let limits = Limits::default();
         let c = conn();
         assert_eq!(c.deadline(&limits), Some(11_000));
@@ -588,6 +644,8 @@ mod tests {
         assert_eq!(c.deadline(&limits), Some(80_000));
         c.in_flight.store(1, Ordering::Release);
         assert_eq!(c.deadline(&limits), None);
+        c.body_began.store(90_000, Ordering::Release);
+        assert_eq!(c.deadline(&limits), Some(120_000));
     }
 
     #[test]

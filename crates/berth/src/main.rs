@@ -78,6 +78,9 @@ struct HttpArgs {
     /// Seconds a keep-alive connection may wait for its next request.
     #[arg(long, default_value = "60", value_parser = seconds, env = "BERTH_IDLE_TIMEOUT")]
     idle_timeout: std::time::Duration,
+    /// Seconds a request's body may take to arrive after its headers.
+    #[arg(long, default_value = "30", value_parser = seconds, env = "BERTH_BODY_TIMEOUT")]
+    body_timeout: std::time::Duration,
 }
 
 fn seconds(s: &str) -> Result<std::time::Duration, String> {
@@ -113,6 +116,7 @@ impl HttpArgs {
             max_connections,
             header_timeout: self.header_timeout,
             idle_timeout: self.idle_timeout,
+            body_timeout: self.body_timeout,
             ..berth_api::listen::Limits::default()
         }
     }
