@@ -113,7 +113,12 @@ pub async fn serve(
         connections: Mutex::new(HashMap::new()),
         next_id: AtomicU64::new(1),
     });
-    let slots = Arc::new(Semaphore::new(server.limits.max_connections));
+    let slots = Arc::new(Semaphore::new(
+        server
+            .limits
+            .max_connections
+            .clamp(1, Semaphore::MAX_PERMITS),
+    ));
     let refusals = Arc::new(Semaphore::new(REFUSALS_AT_ONCE));
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut report = LimitReport::default();
