@@ -12,12 +12,16 @@
 //! 4. the service module in [`services`] decodes the operation's input, calls the domain crate,
 //!    and encodes the output.
 //!
+//! [`listen::serve`] serves the router (with the console's) on a TCP listener within
+//! [`listen::Limits`]: header and idle timeouts, header size, and a connection cap.
+//!
 //! Every failure is a [`WireError`]; [`error`] is the one place where domain and
 //! authentication errors become AWS error codes, HTTP statuses and messages, and where they are
 //! rendered in each protocol's shape.
 
 pub mod auth;
 pub mod error;
+pub mod listen;
 pub mod protocol;
 mod server;
 pub mod services;

@@ -61,6 +61,65 @@ struct ServerArgs {
     /// The default account's id.
     #[arg(long, default_value = "000000000000", env = "BERTH_ACCOUNT_ID")]
     account_id: String,
+    #[command(flatten)]
+    http: HttpArgs,
+}
+
+/// The HTTP listener's bounds (see `berth_api::listen`).
+#[derive(clap::Args)]
+struct HttpArgs {
+    /// Open connections at most (lowered to what the open-files limit allows). At the cap a new
+    /// connection closes the longest-idle one, or is answered 503 when all are busy.
+    #[arg(long, default_value_t = 10_000, env = "BERTH_MAX_CONNECTIONS")]
+    max_connections: usize,
+    /// Seconds a request's line and headers may take to arrive.
+    #[arg(long, default_value = "10", value_parser = seconds, env = "BERTH_HEADER_TIMEOUT")]
+    header_timeout: std::time::Duration,
+    /// Seconds a keep-alive connection may wait for its next request.
+    #[arg(long, default_value = "60", value_parser = seconds, env = "BERTH_IDLE_TIMEOUT")]
+    idle_timeout: std::time::Duration,
+    /// Seconds a request's body may take to arrive after its headers.
+    #[arg(long, default_value = "30", value_parser = seconds, env = "BERTH_BODY_TIMEOUT")]
+    body_timeout: std::time::Duration,
+}
+
+fn seconds(s: &str) -> Result<std::time::Duration, String> {
+    let secs: f64 = s
+        .parse()
+        .map_err(|_| format!("not a number of seconds: {s}"))?;
+    std::time::Duration::try_from_secs_f64(secs)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| format!("not a positive number of seconds: {s}"))
+}
+
+impl HttpArgs {
+    /// The listener's limits, after raising the open-files limit as far as it goes.
+    fn limits(&self) -> berth_api::listen::Limits {
+        let mut max_connections = self.max_connections.max(1);
+        match berth_api::listen::raise_fd_limit() {
+            Ok(fds) => {
+                let within = berth_api::listen::connections_within(max_connections, fds);
+                if within < max_connections {
+                    tracing::warn!(
+                        requested = max_connections,
+                        max_connections = within,
+                        open_files_limit = fds,
+                        "the open-files limit lowers the connection cap"
+                    );
+                }
+                max_connections = within;
+            }
+            Err(e) => tracing::warn!(error = %e, "could not raise the open-files limit"),
+        }
+        berth_api::listen::Limits {
+            max_connections,
+            header_timeout: self.header_timeout,
+            idle_timeout: self.idle_timeout,
+            body_timeout: self.body_timeout,
+            ..berth_api::listen::Limits::default()
+        }
+    }
 }
 
 #[derive(clap::Args)]
@@ -279,19 +338,19 @@ fn prepare_server(args: &ServerArgs) -> anyhow::Result<Prepared> {
 async fn serve(
     listener: tokio::net::TcpListener,
     state: Arc<berth_control::Control>,
+    limits: berth_api::listen::Limits,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    axum::serve(
+    berth_api::listen::serve(
         listener,
-        berth_api::router(state.clone())
-            .merge(berth_console::router(state))
-            .into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        berth_api::router(state.clone()).merge(berth_console::router(state)),
+        limits,
+        async move {
+            shutdown.await;
+            // Agents' long polls would hold their connections for up to 20 s: answer them now.
+            berth_api::services::ecs::release_polls();
+        },
     )
-    .with_graceful_shutdown(async move {
-        shutdown.await;
-        // Agents' long polls would hold their connections for up to 20 s: answer them now.
-        berth_api::services::ecs::release_polls();
-    })
     .await
     .context("serving")
 }
@@ -452,7 +511,8 @@ fn server(
             .await
             .with_context(|| format!("binding {}", args.listen))?;
         let addr = listener.local_addr()?;
-        tracing::info!(listen = %addr, data_dir = %dir.path().display(), "berth server ready");
+        let limits = args.http.limits();
+        tracing::info!(listen = %addr, data_dir = %dir.path().display(), max_connections = limits.max_connections, "berth server ready");
         let stop = shutdown_watch();
         tokio::spawn(run_fargate(
             state.clone(),
@@ -460,7 +520,7 @@ fn server(
             pulls,
             stopped(stop.clone()),
         ));
-        let server = serve(listener, state, stopped(stop.clone()));
+        let server = serve(listener, state, limits, stopped(stop.clone()));
         tokio::pin!(server);
         tokio::select! {
             r = &mut server => r,
@@ -546,7 +606,8 @@ fn up(args: ServerArgs, pulls: Option<Arc<dyn berth_agent::PullObserver>>) -> an
         let addr = listener.local_addr()?;
         let host = self_address(addr);
         let stop = shutdown_watch();
-        tracing::info!(listen = %addr, data_dir = %dir.path().display(), "berth server ready");
+        let limits = args.http.limits();
+        tracing::info!(listen = %addr, data_dir = %dir.path().display(), max_connections = limits.max_connections, "berth server ready");
         let opts = berth_agent::AgentOptions {
             endpoint: format!("http://{host}"),
             cluster: "default".to_string(),
@@ -564,7 +625,7 @@ fn up(args: ServerArgs, pulls: Option<Arc<dyn berth_agent::PullObserver>>) -> an
             pulls,
             stopped(stop.clone()),
         ));
-        let server = tokio::spawn(serve(listener, state, stopped(stop.clone())));
+        let server = tokio::spawn(serve(listener, state, limits, stopped(stop.clone())));
         berth_agent::run_agent(opts, stopped(stop)).await?;
         // The server answers the long polls as it stops; give it a moment to finish, then go.
         match tokio::time::timeout(SHUTDOWN_GRACE, server).await {
