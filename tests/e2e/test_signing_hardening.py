@@ -105,7 +105,9 @@ def test_bad_extra_region_stops_the_server(berth_factory):
 
 
 def test_garbage_authorization_is_quoted_short(berth):
-    garbage = "AWS4-HMAC-SHA256 " + "x" * 200_000
+    # Under the listener's 8 KiB header-line limit (a longer one never reaches SigV4: 431), far
+    # over the 128 characters an error quotes.
+    garbage = "AWS4-HMAC-SHA256 " + "x" * 7_000
     before = os.path.getsize(berth.log_path)
     for _ in range(20):
         status, _, raw = berth.raw(
@@ -128,7 +130,7 @@ def test_garbage_authorization_is_quoted_short(berth):
 
 
 def test_huge_credential_is_quoted_short(berth):
-    credential = "K/" + "2" * 100_000 + "/us-east-1/sts"
+    credential = "K/" + "2" * 7_000 + "/us-east-1/sts"
     status, _, raw = berth.raw(
         b"Action=GetCallerIdentity&Version=2011-06-15",
         headers={
