@@ -223,3 +223,39 @@ fn query_router() {
         berth_fuzz::query_router,
     );
 }
+
+#[test]
+fn console_signin() {
+    run(
+        "console_signin",
+        &[b"berth_console_signin=t\x00\x00signin=t&access_key_id=AKIAFUZZROOT00000001&secret=x&region=us-east-1"],
+        berth_fuzz::console_signin,
+    );
+}
+
+#[test]
+fn console_forms() {
+    run(
+        "console_forms",
+        &[b"berth_console=a; b=c\x00http://h\x00h\x00same-origin\x00a=1&b=%20"],
+        berth_fuzz::console_forms,
+    );
+}
+
+#[test]
+fn asm_secret() {
+    run(
+        "asm_secret",
+        &[br#"{"username":"u","password":"p"}"#],
+        berth_fuzz::asm_secret,
+    );
+}
+
+#[test]
+fn engine_auth() {
+    run(
+        "engine_auth",
+        &[b"docker\x00{\"reg.example.com\":{\"username\":\"u\",\"password\":\"p\"}}\x00reg.example.com/app"],
+        berth_fuzz::engine_auth,
+    );
+}
