@@ -45,8 +45,16 @@ pub fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
 
 /// Whether the request comes from this server's own pages ([`session::origin_allowed`]).
 pub fn same_origin(headers: &HeaderMap) -> bool {
-    let h = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    session::origin_allowed(h("origin"), h("host"), h("sec-fetch-site"))
+    // A header present but not readable as visible ASCII is foreign, never absent.
+    let mut unreadable = false;
+    let mut h = |name: &str| {
+        let v = headers.get(name)?;
+        let text = v.to_str().ok();
+        unreadable |= text.is_none();
+        text
+    };
+    let (origin, host, site) = (h("origin"), h("host"), h("sec-fetch-site"));
+    !unreadable && session::origin_allowed(origin, host, site)
 }
 
 /// A signed-in request: the session, and the caller its key belongs to now. Without a live
@@ -223,5 +231,34 @@ where
             .into_response());
         }
         Ok(Posted { who, form })
+    }
+}
+
+#[cfg(test)]
+mod origin_tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn headers(origin: HeaderValue) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert("host", HeaderValue::from_static("127.0.0.1:4599"));
+        h.insert("origin", origin);
+        h
+    }
+
+    #[test]
+    fn an_origin_that_is_not_visible_ascii_is_foreign() {
+        assert!(same_origin(&headers(HeaderValue::from_static(
+            "http://127.0.0.1:4599"
+        ))));
+        let odd = HeaderValue::from_bytes(b"http://127.0.0.1:4599\xff").unwrap();
+        assert!(!same_origin(&headers(odd)));
+        let mut h = HeaderMap::new();
+        h.insert("host", HeaderValue::from_static("127.0.0.1:4599"));
+        h.insert(
+            "sec-fetch-site",
+            HeaderValue::from_bytes(b"same-origin\xe9").unwrap(),
+        );
+        assert!(!same_origin(&h));
     }
 }
