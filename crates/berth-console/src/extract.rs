@@ -236,6 +236,7 @@ where
 
 #[cfg(test)]
 mod origin_tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
     use axum::http::HeaderValue;
 
