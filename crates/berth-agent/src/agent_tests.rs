@@ -30,6 +30,8 @@ struct FakeState {
     unreachable_calls: u32,
     /// What `ensure_pause_image` answers (`None`: no pause image on this host).
     pause_image: Option<String>,
+    /// How many times `ensure_pause_image` was asked.
+    pause_asked: u32,
     /// A container whose name contains this cannot be started.
     fail_start: Option<String>,
     /// Every container spec created, in order.
@@ -194,7 +196,9 @@ impl ContainerRuntime for FakeRuntime {
     }
 
     async fn ensure_pause_image(&self) -> Result<Option<String>, RuntimeError> {
-        Ok(self.lock().pause_image.clone())
+        let mut s = self.lock();
+        s.pause_asked += 1;
+        Ok(s.pause_image.clone())
     }
 
     async fn list_by_label(
@@ -933,28 +937,71 @@ async fn fargate_containers_share_the_pause_containers_namespace() {
     }
 }
 
-/// Without a pause image the containers are attached to the task's network themselves.
+/// Without a pause image (the Docker runtime answers `None` when the host has no static
+/// busybox to build it from) every container is attached to the task's network itself, with its
+/// ECS name as its alias there (the `LABEL_CONTAINER_NAME` label the Docker runtime makes the
+/// endpoint's alias) and never in `container:` network mode; no pause container is made, and
+/// each container reports its own address on that network.
 #[tokio::test]
 async fn without_a_pause_image_fargate_containers_join_the_task_network() {
     let rt = Arc::new(FakeRuntime::default());
     let control = Arc::new(control_with(Ok(Some(r#"{"username":"u","password":"p"}"#))));
     let t = task(
-        json!([container("app", &["exit", "0"], true, Some(SECRET))]),
+        json!([
+            container("sidecar", &["serve"], false, Some(SECRET)),
+            container("app", &["exit", "0"], true, Some(SECRET)),
+        ]),
         true,
     );
     run_fargate(&rt, &control, t).await;
     let s = rt.lock();
-    assert_eq!(s.specs.len(), 1);
-    assert_eq!(s.specs[0].network.as_deref(), Some(NETWORK));
-    assert_eq!(s.specs[0].network_container, None);
+    assert_eq!(s.pause_asked, 1, "the runtime is asked for a pause image");
+    assert_eq!(s.specs.len(), 2, "{:?}", s.events);
+    let mut aliases = Vec::new();
+    for spec in &s.specs {
+        assert!(!spec.name.contains("berth-pause"), "{}", spec.name);
+        assert_eq!(spec.network.as_deref(), Some(NETWORK), "{}", spec.name);
+        assert_eq!(
+            spec.network_container, None,
+            "{}: no container: network mode",
+            spec.name
+        );
+        assert!(!spec.labels.contains_key(LABEL_PAUSE), "{}", spec.name);
+        aliases.push(spec.labels[LABEL_CONTAINER_NAME].clone());
+    }
+    aliases.sort();
+    assert_eq!(aliases, ["app", "sidecar"]);
     assert!(
         !s.events.iter().any(|e| e.contains("berth-pause")),
         "{:?}",
         s.events
     );
+    assert_eq!(s.events[0], format!("network {NETWORK}"), "{:?}", s.events);
     assert_eq!(
         s.events.last().unwrap(),
         &format!("remove network {NETWORK}")
+    );
+    assert!(s.containers.is_empty() && s.networks.is_empty());
+    drop(s);
+    assert_eq!(statuses(&control.task_changes), ["RUNNING", "STOPPED"]);
+    let running = control.task_changes.lock().unwrap()[1].clone();
+    let mut addresses: Vec<String> = running["containers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            c["networkInterfaces"][0]["privateIpv4Address"]
+                .as_str()
+                .unwrap_or_else(|| panic!("no address: {c}"))
+                .to_string()
+        })
+        .collect();
+    addresses.sort();
+    addresses.dedup();
+    assert_eq!(
+        addresses.len(),
+        2,
+        "each container its own address: {running}"
     );
 }
 

@@ -109,6 +109,9 @@ struct Core {
     settled_rx: tokio::sync::watch::Receiver<u64>,
     /// Batches committed (or failed to commit); for tests.
     commits: AtomicU64,
+    /// The newest batch whose WAL fsync returned `Ok` (set right after the `fdatasync`, before
+    /// the batch settles); for tests.
+    wal_synced: AtomicU64,
     /// Requests inside a [`Store::request_scope`] right now: those that may still join the
     /// open batch. The committer gathers only while there are any.
     in_flight: AtomicUsize,
@@ -269,6 +272,7 @@ impl SqliteStore {
                 troubled: AtomicBool::new(false),
                 settled_rx,
                 commits: AtomicU64::new(0),
+                wal_synced: AtomicU64::new(0),
                 in_flight: AtomicUsize::new(0),
                 gathering: AtomicBool::new(false),
             }),
@@ -699,7 +703,7 @@ impl Committer {
                 let failed = match result {
                     Err(e) => Some((id, e.to_string())),
                     Ok(()) => {
-                        if let Err(e) = self.sync_wal(&mut wal) {
+                        if let Err(e) = self.sync_wal(&mut wal, id) {
                             let mut s = lock_any(&self.core.settled);
                             if s.poisoned.is_none() {
                                 s.poisoned = Some((id, e.to_string()));
@@ -717,10 +721,10 @@ impl Committer {
         }
     }
 
-    /// fsyncs the WAL file: every frame written so far (every commit so far) is then on disk.
-    /// The file is opened once (and its directory synced once, so that the file itself is
-    /// found after a crash) and opened again should it ever be replaced.
-    fn sync_wal(&self, wal: &mut Option<std::fs::File>) -> std::io::Result<()> {
+    /// fsyncs the WAL file: every frame written so far (every commit so far, batch `id`'s
+    /// included) is then on disk. The file is opened once (and its directory synced once, so
+    /// that the file itself is found after a crash) and opened again should it ever be replaced.
+    fn sync_wal(&self, wal: &mut Option<std::fs::File>, id: u64) -> std::io::Result<()> {
         use std::os::unix::fs::MetadataExt;
         let current = std::fs::metadata(&self.wal_path)?.ino();
         let stale = match wal {
@@ -740,7 +744,9 @@ impl Committer {
             *wal = Some(f);
         }
         match wal {
-            Some(f) => f.sync_data(),
+            Some(f) => f.sync_data().inspect(|()| {
+                self.core.wal_synced.fetch_max(id, Ordering::SeqCst);
+            }),
             None => Ok(()),
         }
     }
@@ -1424,6 +1430,46 @@ mod tests {
             }),
             Settle::Done(Ok(()))
         ));
+    }
+
+    /// The WAL is fsynced after a batch commits and before it settles: a write's ticket (in a
+    /// request scope) or the write itself (outside one) is done only once the committer's
+    /// `fdatasync` of the WAL covering its batch returned.
+    #[test]
+    fn a_write_settles_only_after_the_wal_is_fsynced() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("berth.db");
+        let s = SqliteStore::open(&path).unwrap();
+        let other = SqliteStore::open(&path).unwrap();
+        let committed =
+            |key: &str| -> bool { other.read(|tx| tx.get("t", key)).unwrap().is_some() };
+        let synced = || s.core.wal_synced.load(Ordering::SeqCst);
+
+        // The committer cannot settle while this guard is held: it commits, fsyncs, then waits.
+        let stuck = lock_any(&s.core.settled);
+        let t = s.request_scope(false, &mut || {
+            s.write(|tx| tx.put("t", "a", b"1")).unwrap();
+        });
+        assert!(t.wrote());
+        wait_until("batch committed", || committed("a"));
+        wait_until("the WAL fsynced before the batch settles", || {
+            synced() >= t.upto()
+        });
+        assert!(
+            s.core.settled_upto.load(Ordering::SeqCst) < t.upto(),
+            "not settled yet"
+        );
+        drop(stuck);
+        block_on(crate::settled(&s, t)).unwrap();
+        assert!(synced() >= t.upto());
+
+        // Outside a scope the write returns settled, so fsynced.
+        for i in 0..5u8 {
+            let before = s.core.committing.load(Ordering::SeqCst);
+            s.write(|tx| tx.put("t", "b", &[i])).unwrap();
+            assert!(synced() > before, "write {i} returned before its fsync");
+            assert!(synced() >= s.core.committing.load(Ordering::SeqCst));
+        }
     }
 
     /// A batch rolled back whole by the database fails every write in it, also those told `Ok`
