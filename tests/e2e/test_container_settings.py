@@ -79,6 +79,24 @@ def linger_container(auth, **extra):
             "entryPoint": ["sh", "-c", "trap 'exit 143' TERM; while :; do sleep 0.1; done"], **extra}
 
 
+@pytest.fixture
+def leftovers():
+    """Task ARNs whose containers and networks are removed after the test (and after berth
+    stopped: this fixture comes first): a failing test leaves its tasks running otherwise. The
+    task's containers are found by name too (`...-<task id>`), for a run without labels."""
+    arns = []
+    yield arns
+    for arn in arns:
+        task_id = arn.rsplit("/", 1)[1]
+        ids = set()
+        for flt in (f"label=com.amazonaws.ecs.task-arn={arn}", f"name={task_id}"):
+            ids |= set(subprocess.run(["docker", "ps", "-aq", "--filter", flt], capture_output=True, text=True,
+                                      timeout=60).stdout.split())
+        if ids:
+            subprocess.run(["docker", "rm", "-f", *ids], capture_output=True, timeout=60)
+        subprocess.run(["docker", "network", "rm", f"berth-task-{task_id}"], capture_output=True, timeout=60)
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -219,7 +237,7 @@ def finish(ecs, cluster, arn, app_id, stopped):
     assert t["stoppedReason"] == "Essential container in task exited", t
 
 
-def test_ec2_container_settings_are_honoured(berth, registry, agent_factory):
+def test_ec2_container_settings_are_honoured(leftovers, berth, registry, agent_factory):
     cluster, agent = start(berth, agent_factory)
     ecs = berth.client("ecs")
     app = PrivateApp(berth, registry, fargate_creds(REGISTRY_USER))
@@ -238,6 +256,7 @@ def test_ec2_container_settings_are_honoured(berth, registry, agent_factory):
     out = ecs.run_task(cluster=cluster, taskDefinition=family, launchType="EC2")
     assert not out["failures"], out["failures"]
     arn = out["tasks"][0]["taskArn"]
+    leftovers.append(arn)
     task = lambda: ecs.describe_tasks(cluster=cluster, tasks=[arn])["tasks"][0]  # noqa: E731
 
     app_id = container_of(arn, "app", task)
@@ -268,7 +287,7 @@ def test_ec2_container_settings_are_honoured(berth, registry, agent_factory):
     finish(ecs, cluster, arn, app_id, lambda: wait_stopped(berth, cluster, arn, agent))
 
 
-def test_fargate_container_settings_are_honoured(berth, registry):
+def test_fargate_container_settings_are_honoured(leftovers, berth, registry):
     ecs = berth.client("ecs")
     app = FargateApp(berth, registry, fargate_creds(REGISTRY_USER))
     auth = {"credentialsParameter": app.secret_arn}
@@ -285,6 +304,7 @@ def test_fargate_container_settings_are_honoured(berth, registry):
     out = ecs.run_task(taskDefinition=family, launchType="FARGATE", networkConfiguration=NET)
     assert not out["failures"], out["failures"]
     arn = out["tasks"][0]["taskArn"]
+    leftovers.append(arn)
     cluster = arn.split("/")[1]
     task = lambda: ecs.describe_tasks(cluster=cluster, tasks=[arn])["tasks"][0]  # noqa: E731
 
@@ -304,7 +324,7 @@ def test_fargate_container_settings_are_honoured(berth, registry):
 
 
 @pytest.mark.parametrize("launch_type", ["EC2", "FARGATE"])
-def test_stop_timeout_is_the_grace_before_sigkill(berth, registry, agent_factory, launch_type):
+def test_stop_timeout_is_the_grace_before_sigkill(leftovers, berth, registry, agent_factory, launch_type):
     """StopTask sends SIGTERM, then SIGKILL after the container's `stopTimeout`: a container
     that ignores SIGTERM (a shell as PID 1 without a trap) stops after about 3 s, not the
     default 30 s, and not at once."""
@@ -331,6 +351,7 @@ def test_stop_timeout_is_the_grace_before_sigkill(berth, registry, agent_factory
         stopped = lambda: wait_status(berth, arn, "STOPPED")  # noqa: E731
     assert not out["failures"], out["failures"]
     arn = out["tasks"][0]["taskArn"]
+    leftovers.append(arn)
     task = lambda: ecs.describe_tasks(cluster=cluster, tasks=[arn])["tasks"][0]  # noqa: E731
     logs_until_ready(container_of(arn, "app", task), task)
     began = time.time()
