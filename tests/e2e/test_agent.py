@@ -398,9 +398,19 @@ class UpProcess:
 
 def run_private_app_on(up, registry):
     """Waits for `berth up`'s agent, runs the private image on it; returns the STOPPED task."""
+    from botocore.exceptions import EndpointConnectionError
+
     ecs = up.client("ecs")
+
+    def instances():
+        # Until the agent registered: the server may not listen yet, nor the cluster exist.
+        try:
+            return ecs.list_container_instances(cluster="default")["containerInstanceArns"]
+        except (EndpointConnectionError, ecs.exceptions.ClusterNotFoundException):
+            return []
+
     deadline = time.time() + 30
-    while not ecs.list_container_instances(cluster="default")["containerInstanceArns"]:
+    while not instances():
         assert up.proc.poll() is None and time.time() < deadline, up.log()
         time.sleep(0.2)
     arn = PrivateApp(up, registry, creds(REGISTRY_USER)).run(up, "default")
