@@ -15,6 +15,7 @@ import pytest
 
 from conftest import REGION, berth_bin, stop_process
 from docker_fixtures import REGISTRY_USER, TRAP_USER, docker_ready, registry, remove_local_image  # noqa: F401
+from test_ecs import wait_until_server_holds_a_poll
 
 TRUST = {
     "Version": "2012-10-17",
@@ -323,7 +324,10 @@ def test_restarted_agent_adopts_running_containers_and_stop_task_stops_them(bert
     assert task_containers(arn, all_=False) == [container]
     again = agent_factory(berth, cluster)
     # Same instance (found through the containers' labels), same single container.
-    time.sleep(3)
+    deadline = time.time() + 30
+    while "agent registered" not in again.log() or "adopting" not in again.log():
+        assert again.proc.poll() is None and time.time() < deadline, again.log()
+        time.sleep(0.1)
     assert again.proc.poll() is None, again.log()
     assert ecs.list_container_instances(cluster=cluster)["containerInstanceArns"] == [instance]
     assert task_containers(arn) == [container], again.log()
@@ -363,13 +367,13 @@ class UpProcess:
         )
         deadline = time.time() + 30
         cred_file = data_dir / "credentials"
-        while not cred_file.exists():
+        # Until the file is there with both keys (it may be seen half written).
+        fields = {}
+        while not {"aws_access_key_id", "aws_secret_access_key"} <= fields.keys():
             assert self.proc.poll() is None and time.time() < deadline, self.log()
             time.sleep(0.1)
-        time.sleep(0.2)
-        fields = dict(
-            line.split(" = ", 1) for line in cred_file.read_text().splitlines() if " = " in line
-        )
+            text = cred_file.read_text() if cred_file.exists() else ""
+            fields = dict(line.split(" = ", 1) for line in text.splitlines() if " = " in line)
         self.root = Creds(fields["aws_access_key_id"], fields["aws_secret_access_key"])
 
     def client(self, service):
@@ -394,9 +398,19 @@ class UpProcess:
 
 def run_private_app_on(up, registry):
     """Waits for `berth up`'s agent, runs the private image on it; returns the STOPPED task."""
+    from botocore.exceptions import EndpointConnectionError
+
     ecs = up.client("ecs")
+
+    def instances():
+        # Until the agent registered: the server may not listen yet, nor the cluster exist.
+        try:
+            return ecs.list_container_instances(cluster="default")["containerInstanceArns"]
+        except (EndpointConnectionError, ecs.exceptions.ClusterNotFoundException):
+            return []
+
     deadline = time.time() + 30
-    while not ecs.list_container_instances(cluster="default")["containerInstanceArns"]:
+    while not instances():
         assert up.proc.poll() is None and time.time() < deadline, up.log()
         time.sleep(0.2)
     arn = PrivateApp(up, registry, creds(REGISTRY_USER)).run(up, "default")
@@ -540,18 +554,35 @@ def test_engine_auth_file_is_reread_without_a_restart(berth, registry, agent_fac
     # Rotated in the file: the next task pulls, same agent process.
     write_config(TRAP_USER)
     assert_succeeded(run_plain(berth, cluster, registry, agent))
-    # The JSON data alone (Docker's auths wrapper), then SIGHUP.
-    auth_type, data = engine_auth_data("auths", registry, REGISTRY_USER)
-    path.write_text(json.dumps(data))
+    # The JSON data alone (Docker's auths wrapper): a wrong password first, read as the file
+    # changed, so the next task fails.
+    wrong = (REGISTRY_USER[0], "x" * len(REGISTRY_USER[1]))
+    path.write_text(json.dumps(engine_auth_data("auths", registry, wrong)[1]))
+    t = run_plain(berth, cluster, registry, agent)
+    assert t["stopCode"] == "TaskFailedToStart" and t["stoppedReason"].startswith("CannotPullContainerError: "), t
+    reads = agent.log().count("engine auth file read")
+    # Then the right one, written so that the file looks unchanged (same inode, size and
+    # mtime): only SIGHUP makes the agent read it.
+    before = os.stat(path)
+    good = json.dumps(engine_auth_data("auths", registry, REGISTRY_USER)[1])
+    assert len(good) == before.st_size
+    with open(path, "r+") as f:
+        f.write(good)
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = os.stat(path)
+    assert (after.st_ino, after.st_size, after.st_mtime_ns) == (before.st_ino, before.st_size, before.st_mtime_ns)
+    t = run_plain(berth, cluster, registry, agent)
+    assert t["stopCode"] == "TaskFailedToStart", t
+    assert agent.log().count("engine auth file read") == reads
     agent.proc.send_signal(signal.SIGHUP)
     deadline = time.time() + 10
-    while agent.log().count("engine auth file read") < 3 and time.time() < deadline:
+    while agent.log().count("engine auth file read") == reads:
+        assert agent.proc.poll() is None and time.time() < deadline, agent.log()
         time.sleep(0.1)
-    assert agent.proc.poll() is None, agent.log()
     assert_succeeded(run_plain(berth, cluster, registry, agent))
     log = agent.log()
     assert "SIGHUP" in log
-    for secret in (TRAP_USER[1], REGISTRY_USER[1], "not-the-password"):
+    for secret in (TRAP_USER[1], REGISTRY_USER[1], "not-the-password", wrong[1]):
         assert secret not in log and secret not in berth.log()
 
 
@@ -659,7 +690,7 @@ def test_server_stops_at_once_while_an_agent_long_polls(berth, agent_factory):
     """SIGTERM answers the agents' waiting polls: the server does not sit out a 20 s long poll
     (nor the grace period)."""
     cluster, agent = start(berth, agent_factory)
-    time.sleep(1.0)  # the agent is now inside a long poll
+    answered = wait_until_server_holds_a_poll(berth, agent.proc.pid, alive=agent.proc)
     started = time.time()
     berth.proc.terminate()
     berth.proc.wait(timeout=15)
@@ -667,3 +698,8 @@ def test_server_stops_at_once_while_an_agent_long_polls(berth, agent_factory):
     assert took < 1.5, f"the server took {took:.1f}s to stop:\n{berth.log()}"
     assert berth.proc.returncode == 0, berth.log()
     assert "still open after the grace period" not in berth.log()
+    # The poll the agent was waiting in was answered at the shutdown, after waiting.
+    waited = [int(us) for us in re.findall(r"DEBUG berth_api::server: request status=200 elapsed_us=(\d+)",
+                                            berth.log())[answered:]]
+    assert any(us >= 50_000 for us in waited), (waited, berth.log())
+

@@ -21,6 +21,8 @@ import uuid
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ConnectionError as BotoConnectionError
+from botocore.exceptions import HTTPClientError
 
 from conftest import REGION, Berth
 
@@ -40,6 +42,28 @@ class Ledger:
         self.revisions: dict[str, list[int]] = {}
         self.attempts: dict[str, int] = {}
         self.acks = 0
+        # Set just before the SIGKILL: a transport error after it is the crash.
+        self.killed = threading.Event()
+        # What went wrong that is not the crash: an error answer, a transport error before the
+        # kill, a wrong answer.
+        self.failures: list[str] = []
+
+    def fail(self, what: str):
+        with self.lock:
+            self.failures.append(what)
+
+
+# The ways a call ends when the server dies under it: the connection is reset, closed or
+# refused (botocore's connection errors; with retries off they surface as they are).
+CRASHED = (BotoConnectionError, HTTPClientError)
+
+
+def unacknowledged(ledger: Ledger, call: str, e: Exception) -> None:
+    """A call that got no answer: the crash when the server was killed, else a failure. An
+    HTTP error answer (ClientError) is never the crash: the server answered."""
+    if isinstance(e, CRASHED) and ledger.killed.is_set():
+        return
+    ledger.fail(f"{call}: {type(e).__name__}: {e}")
 
 
 def client(b: Berth, service: str):
@@ -74,9 +98,12 @@ def secret_writer(b: Berth, ledger: Ledger, tag: str, stop: threading.Event):
             call = lambda: sm.put_secret_value(SecretId=name, SecretString=value, ClientRequestToken=token)  # noqa: E731
         try:
             out = call()
-        except Exception:  # noqa: BLE001 — not acknowledged: the server is (being) killed
+        except Exception as e:  # noqa: BLE001 — sorted out by unacknowledged()
+            unacknowledged(ledger, f"secret {name}", e)
             return
-        assert out["VersionId"] == token
+        if out["VersionId"] != token:
+            ledger.fail(f"secret {name}: VersionId {out['VersionId']} for token {token}")
+            return
         with ledger.lock:
             ledger.secrets[name][-1] = (token, value, True)
             ledger.acks += 1
@@ -94,7 +121,8 @@ def taskdef_writer(b: Berth, ledger: Ledger, family: str, stop: threading.Event)
                 family=family,
                 containerDefinitions=[{"name": "app", "image": "busybox", "memory": 64}],
             )["taskDefinition"]
-        except Exception:  # noqa: BLE001 — not acknowledged
+        except Exception as e:  # noqa: BLE001 — sorted out by unacknowledged()
+            unacknowledged(ledger, f"task definition {family}", e)
             return
         with ledger.lock:
             ledger.revisions.setdefault(family, []).append(td["revision"])
@@ -114,7 +142,9 @@ def load_then_kill(b: Berth, ledger: Ledger, round_no: int):
     deadline = time.time() + 20
     while ledger.acks < before + 40 and time.time() < deadline:
         time.sleep(0.05)
+    assert ledger.acks >= before + 40 and not ledger.failures, ledger.failures
     time.sleep(random.uniform(0.2, 1.5))
+    ledger.killed.set()
     b.proc.kill()  # SIGKILL: no shutdown code runs
     b.proc.wait()
     stop.set()
@@ -122,6 +152,8 @@ def load_then_kill(b: Berth, ledger: Ledger, round_no: int):
         t.join(timeout=15)
     assert not any(t.is_alive() for t in threads)
     b._log.close()
+    assert not ledger.failures, ledger.failures
+    ledger.killed.clear()
 
 
 def check(b: Berth, ledger: Ledger):

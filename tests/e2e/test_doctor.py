@@ -252,10 +252,30 @@ def test_no_placement_target(berth):
     assert "no ACTIVE container instance" in checks["placement"]["reason"]
 
 
-@pytest.mark.parametrize("args", [[], ["--task-definition", "nosuch"]])
-def test_usage_and_unknown_task_definition(berth, args):
-    code, out, err = doctor(berth, *args)
-    assert code != 0
+def test_usage_error(berth):
+    # Neither --task-definition nor --file: a usage error (clap's exit code 2), nothing checked.
+    code, out, err = doctor(berth)
+    assert code == 2, (code, out, err)
+    assert out == ""
+    assert err.startswith("error: the following required arguments were not provided:\n"), err
+    assert "<--task-definition <TASK_DEFINITION>|--file <FILE>>" in err
+    assert "panicked" not in err
+
+
+def test_unknown_task_definition(berth):
+    # A check that fails: exit code 1 (docs/doctor.md), the failed check and its fix.
+    code, out, err = doctor(berth, "--task-definition", "nosuch")
+    assert code == 1, (code, out, err)
+    assert out.splitlines() == [
+        "task definition nosuch",
+        f"FAIL task-definition: task definition nosuch not found in account {ACCOUNT} region {REGION}: "
+        "TaskDefinition not found.",
+        "     fix: register the task definition, or pass it with --file",
+    ], out
+    assert "panicked" not in err
+    code, checks = doctor_json(berth, "--task-definition", "nosuch")
+    assert code == 1
+    assert checks["task-definition"]["ok"] is False
 
 
 def test_pass_role_is_asked_on_the_role_as_stored(berth):

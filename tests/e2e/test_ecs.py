@@ -2,9 +2,12 @@
 agent channel and the task lifecycle, driven by boto3, the AWS CLI and signed raw requests."""
 
 import json
+import os
+import re
 import subprocess
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from botocore.exceptions import ClientError
@@ -553,12 +556,14 @@ def test_long_poll_wakes_when_a_task_is_placed(berth):
         result["poll"] = poll(berth, inst["containerInstanceArn"], seq=first["seq"], wait=15)
         result["elapsed"] = time.time() - started
 
+    before = {c[0] for c in tcp_sockets(os.getpid())[0] if c[1] == berth.port}
     t = threading.Thread(target=waiter)
     t.start()
-    time.sleep(0.5)
+    wait_until_server_holds_a_poll(berth, os.getpid(), before)
     task = ecs.run_task(taskDefinition="private-app")["tasks"][0]
     t.join(timeout=20)
-    assert result["elapsed"] < 10
+    # It was waiting when the task was placed (at least the two looks apart), and woke for it.
+    assert 0.1 <= result["elapsed"] < 10, result
     assert [p["taskArn"] for p in result["poll"]["tasksToStart"]] == [task["taskArn"]]
     assert result["poll"]["seq"] != first["seq"]
     # With nothing new, the poll waits its time out and answers the same state.
@@ -566,6 +571,54 @@ def test_long_poll_wakes_when_a_task_is_placed(berth):
     again = poll(berth, inst["containerInstanceArn"], seq=result["poll"]["seq"], wait=1)
     assert time.time() - started >= 0.9
     assert again["seq"] == result["poll"]["seq"]
+
+
+def tcp_sockets(pid):
+    """The TCP sockets of process `pid`: (local port, remote port, state, tx queue, rx queue),
+    and every TCP socket of its network namespace by (local port, remote port)."""
+    inodes = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            m = re.fullmatch(r"socket:\[(\d+)\]", os.readlink(f"/proc/{pid}/fd/{fd}"))
+        except OSError:
+            continue
+        if m:
+            inodes.add(m.group(1))
+    own, every = [], {}
+    for table in ("tcp", "tcp6"):
+        for line in Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]:
+            f = line.split()
+            local, remote = int(f[1].rsplit(":", 1)[1], 16), int(f[2].rsplit(":", 1)[1], 16)
+            tx, rx = (int(q, 16) for q in f[4].split(":"))
+            entry = (local, remote, f[3], tx, rx)
+            every[(local, remote)] = entry
+            if f[9] in inodes:
+                own.append(entry)
+    return own, every
+
+
+def wait_until_server_holds_a_poll(berth, pid, before=(), alive=None, timeout=15):
+    """Waits until a connection of process `pid` to the server, other than those from local
+    ports `before`, carries a request the server has read and not answered: established,
+    nothing queued either way, across two looks between which the server answered no request.
+    Returns how many requests the server had answered then. `alive`, a Popen, must not exit."""
+    deadline = time.time() + timeout
+    seen = None
+    while True:
+        assert time.time() < deadline and (alive is None or alive.poll() is None), berth.log()
+        answered = berth.log().count("DEBUG berth_api::server: request ")
+        own, every = tcp_sockets(pid)
+        conns = [c for c in own if c[1] == berth.port and c[0] not in before and c[2] == "01"]
+        quiet = (
+            len(conns) == 1
+            and conns[0][3:] == (0, 0)
+            and every.get((berth.port, conns[0][0]), (0,) * 5)[3:] == (0, 0)
+        )
+        now = (conns[0][0], answered) if quiet else None
+        if now is not None and now == seen:
+            return answered
+        seen = now
+        time.sleep(0.1)
 
 
 def test_agent_channel_is_signed_and_authorised(berth):

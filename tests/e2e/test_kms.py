@@ -7,7 +7,7 @@ import json
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import REGION, error_code, error_message
+from conftest import REGION, error_code, error_message, json_body
 from helpers import allow, other_account, user_creds
 
 ACCOUNT = "000000000000"
@@ -219,7 +219,19 @@ def test_aliases(berth):
 
     expect(kms.create_alias, "AlreadyExistsException", f"An alias with the name {alias_arn} already exists",
            AliasName="alias/app", TargetKeyId=key["KeyId"])
+    # alias/aws/ is reserved for AWS managed keys. The KMS API reference names no exception for
+    # it (CreateAlias's modelled errors have InvalidAliasNameException, DeleteAlias's none); the
+    # answer observed from AWS (and kept in moto's tests) is NotAuthorizedException, 400, with
+    # no message.
     expect(kms.create_alias, "NotAuthorizedException", "", AliasName="alias/aws/mine", TargetKeyId=key["KeyId"])
+    for op, body in [("CreateAlias", {"AliasName": "alias/aws/mine", "TargetKeyId": key["KeyId"]}),
+                     ("DeleteAlias", {"AliasName": "alias/aws/secretsmanager"})]:
+        status, _, raw = berth.raw(
+            json.dumps(body).encode(),
+            headers={"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": f"TrentService.{op}"},
+            sign=("kms", REGION),
+        )
+        assert (status, json_body(raw)) == (400, {"__type": "NotAuthorizedException"}), (op, raw)
     expect(kms.create_alias, "ValidationException",
            'Alias must start with the prefix "alias/". Please see https://docs.aws.amazon.com/kms/latest/developerguide/kms-alias.html',
            AliasName="app2", TargetKeyId=key["KeyId"])
@@ -232,7 +244,7 @@ def test_aliases(berth):
     assert kms.list_aliases(KeyId=key["KeyId"])["Aliases"][0]["AliasName"] == "alias/app"
     kms.delete_alias(AliasName="alias/app")
     expect(kms.delete_alias, "NotFoundException", f"Alias {alias_arn} is not found.", AliasName="alias/app")
-    expect(kms.delete_alias, "NotAuthorizedException", AliasName="alias/aws/secretsmanager")
+    expect(kms.delete_alias, "NotAuthorizedException", "", AliasName="alias/aws/secretsmanager")
     expect(kms.describe_key, "NotFoundException", KeyId="alias/app")
 
 

@@ -533,7 +533,16 @@ def test_cross_account_needs_resource_policy_key_policy_and_identity_policy(bert
     partial = f"arn:aws:secretsmanager:{REGION}:{OTHER}:secret:shared/creds"
     with pytest.raises(ClientError) as e:
         csm.get_secret_value(SecretId=partial)
-    assert error_code(e.value) in ("ResourceNotFoundException", "AccessDeniedException")
+    # Across accounts only the full ARN finds the secret, so no resource policy can allow the
+    # call: AccessDeniedException (AWS answers ResourceNotFoundException only to a caller the
+    # request is allowed to, which across accounts needs the secret's resource policy).
+    assert error_code(e.value) == "AccessDeniedException"
+    assert f"is not authorized to perform: secretsmanager:GetSecretValue on resource: {partial}" in error_message(e.value)
+    # The same for a caller whose own policy allows every secret.
+    anywhere = user_creds(berth, "anywhere", allow(["secretsmanager:GetSecretValue", "kms:Decrypt"]))
+    with pytest.raises(ClientError) as e:
+        berth.client("secretsmanager", creds=anywhere).get_secret_value(SecretId=partial)
+    assert error_code(e.value) == "AccessDeniedException"
     expect(csm.get_secret_value, "AccessDeniedException", SecretId="shared/creds")
     # The AWS managed key never works across accounts.
     expect(csm.get_secret_value, "AccessDeniedException", KMS_DENIED, SecretId=managed_arn)

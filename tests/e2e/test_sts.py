@@ -140,11 +140,28 @@ def test_assume_role_validation(berth):
     with pytest.raises(ClientError) as e:
         sts.assume_role(RoleArn=arn, RoleSessionName="ok", Policy="{not json")
     assert error_code(e.value) == "MalformedPolicyDocument"
-    # A session policy narrows the session.
+    # A session policy narrows the session: the role allows GetRole and ListRoles, the session
+    # policy only GetRole, so the session may GetRole and nothing else.
+    iam.put_role_policy(RoleName="r", PolicyName="p", PolicyDocument=json.dumps(allow(["iam:GetRole", "iam:ListRoles"])))
     resp = sts.assume_role(
         RoleArn=arn, RoleSessionName="narrow", Policy=json.dumps(allow("iam:GetRole")), DurationSeconds=900
     )
-    assert "PackedPolicySize" in resp
+    assert 0 < resp["PackedPolicySize"] <= 100
+    c = resp["Credentials"]
+    narrow = berth.client("iam", creds=Creds(c["AccessKeyId"], c["SecretAccessKey"], c["SessionToken"]))
+    assert narrow.get_role(RoleName="r")["Role"]["Arn"] == arn
+    with pytest.raises(ClientError) as e:
+        narrow.list_roles()
+    assert error_code(e.value) == "AccessDenied"
+    message = error_message(e.value)
+    assert message.startswith(
+        f"User: arn:aws:sts::{ACCOUNT}:assumed-role/r/narrow is not authorized to perform: iam:ListRoles on resource: "
+    ), message
+    assert message.endswith(" because no session policy allows the iam:ListRoles action"), message
+    # Without the session policy, the same role's session may ListRoles.
+    c = sts.assume_role(RoleArn=arn, RoleSessionName="wide", DurationSeconds=900)["Credentials"]
+    wide = berth.client("iam", creds=Creds(c["AccessKeyId"], c["SecretAccessKey"], c["SessionToken"]))
+    assert arn in [r["Arn"] for r in wide.list_roles()["Roles"]]
 
 
 def test_expired_session_credentials_are_refused(berth_factory):
