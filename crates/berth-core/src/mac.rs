@@ -88,6 +88,16 @@ mod tests {
             hmac_sha256(&longer, b"x"),
             hmac_sha256(&Sha256::digest(longer), b"x")
         );
+        // The one-block key itself is not hashed first.
+        assert_ne!(
+            hmac_sha256(&key, b"x"),
+            hmac_sha256(&Sha256::digest(key), b"x")
+        );
+        // HMAC-SHA256 of "x" under 64 bytes of 0x5a, computed independently.
+        assert_eq!(
+            hex(&hmac_sha256(&key, b"x")),
+            "e553639f908d1998ec8866141860cd3cf2a90cd9d095a98bd4358fb148de1d54"
+        );
     }
 
     #[test]

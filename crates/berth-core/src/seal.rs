@@ -255,6 +255,13 @@ mod tests {
             open(&key, b"aad", &sealed[..NONCE_LEN + TAG_LEN - 1]).map(|_| ()),
             Err(SealError::BadFormat)
         );
+        // An empty plaintext seals to the shortest valid value, nonce and tag alone, which opens.
+        let empty = seal(&key, b"aad", b"");
+        assert_eq!(empty.len(), NONCE_LEN + TAG_LEN);
+        assert_eq!(
+            open(&key, b"aad", &empty).map(|v| v.to_vec()),
+            Ok(Vec::new())
+        );
         // Two seals of the same plaintext differ: the nonce is fresh each time.
         assert_ne!(seal(&key, b"aad", b"plain"), sealed);
         // seal_into appends after a caller's header.
@@ -290,6 +297,13 @@ mod tests {
         let again = k.check_value();
         assert_ne!(again, check);
         assert!(k.matches_check(&again));
+    }
+
+    #[test]
+    fn debug_output_hides_the_key() {
+        let k = RootKey(Zeroizing::new([0x11; 32]));
+        assert_eq!(format!("{k:?}"), "RootKey(..)");
+        assert_eq!(format!("{:?}", Some(&k)), "Some(RootKey(..))");
     }
 
     #[test]
