@@ -427,6 +427,15 @@ mod tests {
     }
 
     #[test]
+    fn a_prefix_length_is_digits_only() {
+        // Rust's integer parse takes a leading `+`; a CIDR's prefix length does not.
+        assert!(Cidr::parse("10.0.0.0/+8").is_none());
+        assert!(Cidr::parse("10.0.0.0/").is_none());
+        assert!(Cidr::parse("10.0.0.0/33").is_none());
+        assert!(Cidr::parse("10.0.0.0/8").is_some());
+    }
+
+    #[test]
     fn cidr() {
         let n = Cidr::parse("203.0.113.0/24").unwrap();
         assert!(n.contains("203.0.113.200".parse().unwrap()));

@@ -172,6 +172,11 @@ fn numeric_operators() {
             r#"{"NumericGreaterThan":{"k:n":"10"}}"#,
         )
         .ctx("k:n", "10.01"),
+        no(
+            "NumericGreaterThan equal",
+            r#"{"NumericGreaterThan":{"k:n":"10"}}"#,
+        )
+        .ctx("k:n", 10.0),
         yes(
             "NumericGreaterThanEquals",
             r#"{"NumericGreaterThanEquals":{"k:n":10}}"#,
@@ -222,6 +227,7 @@ fn date_operators() {
         no("DateGreaterThan missing key (long-term keys)", r#"{"DateGreaterThan":{"aws:TokenIssueTime":"2020-01-01T00:00:01Z"}}"#),
         yes("DateGreaterThanEquals", r#"{"DateGreaterThanEquals":{"aws:CurrentTime":"2020-01-01"}}"#).ctx("aws:CurrentTime", at(y2020)),
         yes("DateLessThan epoch seconds", r#"{"DateLessThan":{"aws:EpochTime":"1577836800"}}"#).ctx("aws:EpochTime", "1577836799"),
+        no("DateLessThan equal", r#"{"DateLessThan":{"aws:CurrentTime":"2020-01-01T00:00:00Z"}}"#).ctx("aws:CurrentTime", at(y2020)),
         yes("DateLessThanEquals, context ISO string", r#"{"DateLessThanEquals":{"aws:CurrentTime":"2020-01-01T01:00:00+01:00"}}"#).ctx("aws:CurrentTime", "2020-01-01T00:00:00Z"),
         yes("DateEquals across forms", r#"{"DateEquals":{"aws:CurrentTime":"1577836800"}}"#).ctx("aws:CurrentTime", "2020-01-01T00:00:00Z"),
         yes("DateNotEquals missing key", r#"{"DateNotEquals":{"aws:CurrentTime":"2020-01-01"}}"#),
