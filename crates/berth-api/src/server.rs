@@ -121,7 +121,7 @@ async fn handle(State(state): State<Arc<Control>>, req: Request) -> Response {
     if is_ecs && ticket.wrote() {
         // The agents' polls look again now that the change is visible (the wake-up in the
         // handler may have come before the commit).
-        services::ecs::notify_changes();
+        berth_control::polls::notify_changes();
     }
     tracing::debug!(
         status = resp.status().as_u16(),

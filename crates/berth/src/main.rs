@@ -348,7 +348,7 @@ async fn serve(
         async move {
             shutdown.await;
             // Agents' long polls would hold their connections for up to 20 s: answer them now.
-            berth_api::services::ecs::release_polls();
+            berth_control::polls::release();
         },
     )
     .await
@@ -538,7 +538,7 @@ fn server(
 }
 
 /// How long a stopping server waits for open requests (agents' long polls are answered at once
-/// when it stops: `release_polls`).
+/// when it stops: `berth_control::polls::release`).
 const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// A shutdown signal (SIGINT or SIGTERM) that several tasks can wait for.

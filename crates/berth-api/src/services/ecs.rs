@@ -12,16 +12,6 @@ use berth_control::polls::{Polled, Wait};
 use crate::error::WireError;
 use crate::services::{Ctx, json};
 
-/// Answers every waiting `BerthPollTasks` (and Fargate poll) now, and every later one at once.
-pub fn release_polls() {
-    berth_control::polls::release();
-}
-
-/// Wakes every waiting `BerthPollTasks` (and Fargate poll) to look again.
-pub fn notify_changes() {
-    berth_control::polls::notify_changes();
-}
-
 /// One `BerthPollTasks` request across its looks: when it arrived, and what its latest look
 /// found to wait for. The server looks, and while there is nothing new awaits
 /// [`await_news`] and looks again; no thread is held while it waits.
