@@ -1287,7 +1287,135 @@ pub fn list_tags_for_resource(
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::sync::Arc;
+
+    use berth_core::RootKey;
+    use berth_store::{SqliteStore, Store};
+
     use super::*;
+    use crate::testing::caller;
+    use crate::{Caller, Control, Principal};
+
+    fn control() -> (Arc<SqliteStore>, Control) {
+        let store = Arc::new(SqliteStore::in_memory().unwrap());
+        let control = Control::new(store.clone(), RootKey::generate(), 0);
+        (store, control)
+    }
+
+    fn root() -> Caller {
+        caller(Principal::Root {
+            account: "111122223333".into(),
+        })
+    }
+
+    fn put(
+        ctx: &Ctx<'_>,
+        name: &str,
+        value: &str,
+        kind: &str,
+        tier: Option<&str>,
+    ) -> PutParameterOutput {
+        put_parameter(
+            ctx,
+            PutParameterInput {
+                name: Some(name.into()),
+                value: Some(Value(Zeroizing::new(value.into()))),
+                kind: Some(kind.into()),
+                tier: tier.map(str::to_string),
+                ..Default::default()
+            },
+        )
+        .unwrap()
+    }
+
+    fn get(ctx: &Ctx<'_>, name: &str, decrypt: bool) -> Result<ParameterOutput, Error> {
+        get_parameter(
+            ctx,
+            GetParameterInput {
+                name: Some(name.into()),
+                with_decryption: Some(decrypt),
+            },
+        )
+        .map(|o| o.parameter)
+    }
+
+    /// Every stored row of `table`, as text.
+    fn rows(store: &SqliteStore, table: &str) -> String {
+        let mut all = String::new();
+        store
+            .read_tx(&mut |tx| {
+                for (_, v) in tx.scan(table, "")? {
+                    all.push_str(&String::from_utf8_lossy(&v));
+                }
+                Ok(())
+            })
+            .unwrap();
+        all
+    }
+
+    #[test]
+    fn secure_strings_are_sealed_at_rest_and_open_as_the_caller() {
+        let (store, control) = control();
+        let root = root();
+        let ctx = control.ctx(&root, "r1");
+        let secret = "plain-Vx93-secret";
+        let big = "b".repeat(5000);
+        assert_eq!(
+            put(&ctx, "/s/std", secret, "SecureString", None).tier,
+            "Standard"
+        );
+        assert_eq!(
+            put(&ctx, "/s/adv", &big, "SecureString", Some("Advanced")).tier,
+            "Advanced"
+        );
+        let sealed = get(&ctx, "/s/std", false).unwrap();
+        assert_ne!(&*sealed.value.0, secret);
+        // A standard SecureString is a KMS ciphertext blob (format byte 1), an advanced one an
+        // envelope (2).
+        let bytes = STANDARD.decode(&*sealed.value.0).unwrap();
+        assert_eq!(bytes.first(), Some(&1));
+        let adv = STANDARD
+            .decode(&*get(&ctx, "/s/adv", false).unwrap().value.0)
+            .unwrap();
+        assert_eq!(adv.first(), Some(&ENVELOPE_V1));
+        assert_eq!(&*get(&ctx, "/s/std", true).unwrap().value.0, secret);
+        assert_eq!(*get(&ctx, "/s/adv", true).unwrap().value.0, big);
+        for table in [berth_ssm::PARAMS, berth_ssm::VERSIONS] {
+            let text = rows(&store, table);
+            assert!(text.contains("SecureString"));
+            assert!(!text.contains(secret) && !text.contains(&big));
+        }
+        // The ciphertext is bound to its parameter: another parameter's ARN does not open it.
+        assert!(open(&ctx, &arn_of(&ctx, "/s/other"), &sealed.value.0).is_err());
+    }
+
+    #[test]
+    fn get_parameters_answers_names_as_asked() {
+        let (_store, control) = control();
+        let root = root();
+        let ctx = control.ctx(&root, "r1");
+        put(&ctx, "/a/b", "v1", "String", None);
+        let arn = arn_of(&ctx, "/a/b");
+        let out = get_parameters(
+            &ctx,
+            GetParametersInput {
+                names: Some(vec![
+                    arn.clone(),
+                    "/a/b:1".into(),
+                    "/a/none".into(),
+                    arn.clone(),
+                ]),
+                with_decryption: None,
+            },
+        )
+        .unwrap();
+        let names: Vec<&str> = out.parameters.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, [arn.as_str(), "/a/b"]);
+        assert_eq!(out.parameters[1].selector.as_deref(), Some(":1"));
+        assert_eq!(out.invalid_parameters, ["/a/none"]);
+    }
 
     #[test]
     fn tokens_round_trip_and_refuse_others() {
