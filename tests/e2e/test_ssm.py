@@ -101,6 +101,8 @@ def test_names_patterns_tiers_and_limits(berth):
     expect(ssm.put_parameter, "ValidationException", Name="/t", Value="x", Type="Text")
     expect(ssm.put_parameter, "ValidationException", "KeyId is required for SecureString type parameter only.",
            Name="/k", Value="x", Type="String", KeyId="alias/aws/ssm")
+    # Parameters cannot be nested.
+    expect(ssm.put_parameter, "ValidationException", Name="/nest", Value="{{ssm:/num}}", Type="String")
     # Tags cannot go with Overwrite.
     expect(ssm.put_parameter, "ValidationException", Name="/num", Value="3", Overwrite=True,
            Tags=[{"Key": "a", "Value": "b"}])

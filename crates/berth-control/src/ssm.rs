@@ -407,6 +407,14 @@ pub fn put_parameter(ctx: &Ctx<'_>, input: PutParameterInput) -> Result<PutParam
             "1 validation error detected: Value '' at 'value' failed to satisfy constraint: Member must have length greater than or equal to 1.".into(),
         ));
     }
+    if value.0.contains("{{") && value.0.contains("}}") {
+        // Parameters cannot be nested (the model's PutParameter documentation); the text is
+        // AWS's to berth's best knowledge.
+        return Err(Error::Validation(
+            "Parameter value can't nest another parameter. Do not use \"{{}}\" in the value."
+                .into(),
+        ));
+    }
     let kind = match input.kind.as_deref() {
         None => None,
         Some(t) => Some(
