@@ -2,6 +2,8 @@
 
 use std::sync::Mutex;
 
+use crate::runtime::VolumeSpec;
+
 use zeroize::Zeroizing;
 
 use super::*;
@@ -39,6 +41,8 @@ struct FakeState {
     /// Creations, starts, removals and network calls in order: `create NAME`, `start ID`,
     /// `remove ID`, `network NAME`, `remove network NAME`.
     events: Vec<String>,
+    /// Docker volumes that exist.
+    volumes: Vec<VolumeSpec>,
 }
 
 impl FakeRuntime {
@@ -192,6 +196,26 @@ impl ContainerRuntime for FakeRuntime {
         s.networks.retain(|n| n != name);
         s.removed_networks.push(name.to_string());
         s.events.push(format!("remove network {name}"));
+        Ok(())
+    }
+
+    async fn create_volume(&self, spec: &VolumeSpec) -> Result<(), RuntimeError> {
+        let mut s = self.lock();
+        s.events.push(format!("volume {}", spec.name));
+        if !s.volumes.iter().any(|v| v.name == spec.name) {
+            s.volumes.push(spec.clone());
+        }
+        Ok(())
+    }
+
+    async fn volume_exists(&self, name: &str) -> Result<bool, RuntimeError> {
+        Ok(self.lock().volumes.iter().any(|v| v.name == name))
+    }
+
+    async fn remove_volume(&self, name: &str) -> Result<(), RuntimeError> {
+        let mut s = self.lock();
+        s.volumes.retain(|v| v.name != name);
+        s.events.push(format!("remove volume {name}"));
         Ok(())
     }
 

@@ -78,6 +78,11 @@ pub struct AgentTask {
     pub task_role_arn: Option<String>,
     pub execution_role_arn: Option<String>,
     pub volumes: Vec<Value>,
+    /// The definition's `pidMode` and `ipcMode` (`host`, `task`, `none`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid_mode: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipc_mode: Option<String>,
     pub containers: Vec<AgentContainer>,
     /// Filled by [`attach_execution_role_credentials`]; `null` until the control plane
     /// assumes the execution role for the task.
@@ -173,6 +178,10 @@ pub fn container_override<'v>(overrides: &'v Value, name: &str) -> Option<&'v Va
         .find(|o| o.get("name").and_then(Value::as_str) == Some(name))
 }
 
+fn def_string(extra: &serde_json::Map<String, Value>, key: &str) -> Option<String> {
+    extra.get(key).and_then(Value::as_str).map(str::to_string)
+}
+
 /// The payload of a stored task for its agent.
 pub(crate) fn payload(t: &StoredTask, region: &str) -> AgentTask {
     let def = &t.definition;
@@ -231,6 +240,8 @@ pub(crate) fn payload(t: &StoredTask, region: &str) -> AgentTask {
         task_role_arn: role_override("taskRoleArn").or_else(|| def.task_role_arn.clone()),
         execution_role_arn: t.execution_role_arn.clone(),
         volumes: def.volumes.clone(),
+        pid_mode: def_string(&def.extra, "pidMode"),
+        ipc_mode: def_string(&def.extra, "ipcMode"),
         containers,
         execution_role_credentials: None,
     }
@@ -297,6 +308,8 @@ mod tests {
             task_role_arn: None,
             execution_role_arn: Some("arn:aws:iam::000000000000:role/exec".into()),
             volumes: vec![],
+            pid_mode: None,
+            ipc_mode: None,
             containers: vec![],
             execution_role_credentials: None,
         };
