@@ -76,6 +76,10 @@ pub fn attributes(cfg: &AgentConfig) -> Vec<Value> {
         "com.amazonaws.ecs.capability.ecr-auth".to_string(),
         "com.amazonaws.ecs.capability.privileged-container".to_string(),
         "com.amazonaws.ecs.capability.logging-driver.json-file".to_string(),
+        // Container start and stop timeouts (dependsOn itself fails the task at start).
+        "ecs.capability.container-ordering".to_string(),
+        // Docker volumes with the local driver.
+        "ecs.capability.docker-plugin.local".to_string(),
     ];
     let minor = cfg
         .docker_api_version
