@@ -157,6 +157,10 @@ pub fn task_volumes(task: &AgentTask) -> Vec<(String, VolumeSource)> {
             VolumeSource::Unsupported(format!(
                 "berth does not provide FSx volumes: volume '{name}' has fsxWindowsFileServerVolumeConfiguration"
             ))
+        } else if v.get("s3filesVolumeConfiguration").is_some() {
+            VolumeSource::Unsupported(format!(
+                "berth does not provide S3 Files volumes: volume '{name}' has s3filesVolumeConfiguration"
+            ))
         } else if v.get("configuredAtLaunch").and_then(Value::as_bool) == Some(true) {
             VolumeSource::Unsupported(format!(
                 "berth does not provide EBS volumes: volume '{name}' is configuredAtLaunch"
@@ -217,8 +221,47 @@ pub fn creation_order(task: &AgentTask) -> Vec<String> {
     done
 }
 
+/// The CPU architecture of this host as `runtimePlatform` names it.
+pub fn host_architecture() -> &'static str {
+    match std::env::consts::ARCH {
+        "aarch64" => "ARM64",
+        _ => "X86_64",
+    }
+}
+
 /// What berth cannot run for this task, as the stopped reason (the first one found).
 pub fn unsupported(task: &AgentTask) -> Option<String> {
+    let t = &task.task_settings;
+    if let Some(p) = t.get("runtimePlatform") {
+        if let Some(arch) = text(p, "cpuArchitecture")
+            && arch != host_architecture()
+        {
+            return Some(format!(
+                "berth runs {} containers on this host: runtimePlatform.cpuArchitecture is {arch}",
+                host_architecture()
+            ));
+        }
+        if let Some(family) = text(p, "operatingSystemFamily")
+            && family != "LINUX"
+        {
+            return Some(format!(
+                "berth runs Linux containers: runtimePlatform.operatingSystemFamily is {family}"
+            ));
+        }
+    }
+    for (member, what) in [
+        ("proxyConfiguration", "App Mesh proxies"),
+        ("inferenceAccelerators", "Elastic Inference accelerators"),
+        ("trustedExecutionConfiguration", "trusted execution"),
+    ] {
+        if t.get(member)
+            .is_some_and(|v| v.is_object() || v.as_array().is_some_and(|a| !a.is_empty()))
+        {
+            return Some(format!(
+                "berth does not provide {what}: the task definition has {member}"
+            ));
+        }
+    }
     for (_, source) in task_volumes(task) {
         if let VolumeSource::Unsupported(why) = source {
             return Some(why);
@@ -231,8 +274,15 @@ pub fn unsupported(task: &AgentTask) -> Option<String> {
             ("dependsOn", "container dependencies"),
             ("firelensConfiguration", "FireLens log routing"),
             ("environmentFiles", "environment files"),
+            ("restartPolicy", "container restart policies"),
+            ("credentialSpecs", "credential specs (gMSA)"),
         ] {
-            if !objects(x.get(member)).is_empty() || member_object(x, member) {
+            let disabled = member == "restartPolicy"
+                && x.get(member)
+                    .and_then(|r| r.get("enabled"))
+                    .and_then(Value::as_bool)
+                    != Some(true);
+            if !disabled && (!objects(x.get(member)).is_empty() || member_object(x, member)) {
                 return Some(format!(
                     "berth does not run {what}: container '{}' has {member}",
                     c.name

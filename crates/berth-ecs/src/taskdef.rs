@@ -804,6 +804,13 @@ pub fn field_attributes(input: &RegisterTaskDefinitionInput) -> Vec<Attribute> {
             // advertises container ordering.
             add(named("ecs.capability.container-ordering"));
         }
+        if x.get("restartPolicy")
+            .and_then(|r| r.get("enabled"))
+            .and_then(|e| e.as_bool())
+            == Some(true)
+        {
+            add(named("ecs.capability.container-restart-policy"));
+        }
         if given(x.get("environmentFiles")) {
             add(named("ecs.capability.env-files.s3"));
         }
