@@ -592,6 +592,15 @@ pub fn check_container_numbers(c: &ContainerDefinition, fargate: bool) -> Result
         None | Some(serde_json::Value::Null) => {}
         Some(serde_json::Value::Array(mappings)) => {
             for m in mappings {
+                for member in ["containerPort", "hostPort"] {
+                    if m.get(member).is_some_and(serde_json::Value::is_string) {
+                        // AWS's JSON protocol refuses a string for an Integer member before
+                        // ECS sees it (as its other JSON services answer).
+                        return Err(EcsError::Serialization(
+                            "STRING_VALUE cannot be converted to Integer".into(),
+                        ));
+                    }
+                }
                 if !int_in(m.get("containerPort"), 0, 65_535) {
                     return Err(invalid("containerPort"));
                 }
@@ -893,7 +902,9 @@ mod tests {
 
     fn err(r: Result<(), EcsError>) -> String {
         match r {
-            Err(EcsError::Client(m)) | Err(EcsError::InvalidParameter(m)) => m,
+            Err(EcsError::Client(m))
+            | Err(EcsError::InvalidParameter(m))
+            | Err(EcsError::Serialization(m)) => m,
             other => panic!("unexpected {other:?}"),
         }
     }
@@ -1093,7 +1104,7 @@ mod tests {
                     "portMappings",
                     serde_json::json!([{"containerPort": "80"}]),
                 )),
-                "Invalid 'containerPort' setting for container 'app'.",
+                "STRING_VALUE cannot be converted to Integer",
             ),
             (
                 Box::new(set("stopTimeout", serde_json::json!(-5))),
