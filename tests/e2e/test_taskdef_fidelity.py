@@ -249,3 +249,22 @@ def test_published_entrypoint_example_runs_as_written(berth, registry, agent_fac
         assert seen["Config"]["Entrypoint"] == ["ping"], seen["Config"]
     finally:
         subprocess.run(["docker", "rmi", "-f", image], capture_output=True, timeout=60)
+
+
+def test_doctor_lists_the_members_berth_does_not_run(berth):
+    """`berth doctor` names, for the definition's launch type, each member berth refuses, does
+    not place or run, or emulates."""
+    from test_doctor import doctor
+
+    ecs = berth.client("ecs")
+    ecs.register_task_definition(family="doc", containerDefinitions=[{
+        "name": "app", "image": "busybox", "memory": 32, "privileged": True,
+        "healthCheck": {"command": ["CMD", "true"]}, "versionConsistency": "enabled"}])
+    code, out, err = doctor(berth, "--task-definition", "doc", "--output", "json")
+    assert code == 1, (out, err)
+    fields = [c for c in json.loads(out)["checks"] if c["check"] == "field"]
+    failed = {c["reason"].split(":")[0] for c in fields if not c["ok"]}
+    listed = {c["reason"].split(":")[0] for c in fields if c["ok"]}
+    assert failed == {"healthCheck on EC2"}, fields
+    assert listed == {"versionConsistency on EC2"}, fields
+    assert all(c["container"] == "app" for c in fields), fields
