@@ -72,6 +72,7 @@ def test_ec2_linux_and_docker_settings_and_volumes(leftovers, berth, registry, a
              "capabilities": {"add": ["NET_ADMIN"], "drop": ["MKNOD"]},
              "initProcessEnabled": True, "sharedMemorySize": 64,
              "tmpfs": [{"containerPath": "/tmpfs", "size": 16, "mountOptions": ["noexec"]}],
+             "maxSwap": 16, "swappiness": 10,
          },
          "readonlyRootFilesystem": True,
          "dockerLabels": {"team": "berth", "com.amazonaws.ecs.cluster": "spoofed"},
@@ -87,8 +88,10 @@ def test_ec2_linux_and_docker_settings_and_volumes(leftovers, berth, registry, a
              {"sourceVolume": shared, "containerPath": "/shared"},
              {"sourceVolume": "mine", "containerPath": "/mine"},
          ]},
-        {**base, "name": "db", "essential": False, "entryPoint": SLEEPER},
-        {**base, "name": "reader", "essential": False, "entryPoint": SLEEPER,
+        {**base, "name": "db", "essential": False, "entryPoint": SLEEPER,
+         "linuxParameters": {"devices": [
+             {"hostPath": "/dev/null", "containerPath": "/dev/berth-null", "permissions": ["read", "write"]}]}},
+        {**base, "name": "reader", "essential": False, "entryPoint": SLEEPER, "privileged": True,
          "volumesFrom": [{"sourceContainer": "app", "readOnly": True}]},
     ]
     family = app.family + "-fields"
@@ -130,6 +133,9 @@ def test_ec2_linux_and_docker_settings_and_volumes(leftovers, berth, registry, a
         assert host["ShmSize"] == 64 * MIB, host
         assert host["Tmpfs"] == {"/tmpfs": "size=16m,noexec"}, host
         assert host["ReadonlyRootfs"] is True and not host["Privileged"], host
+        # maxSwap: Docker's MemorySwap is memory plus swap (swappiness needs cgroup v1).
+        assert host["MemorySwap"] == (64 + 16) * MIB, host
+        assert host["MemorySwappiness"] in (10, None), host
         assert config["Labels"]["team"] == "berth", config["Labels"]
         assert config["Labels"]["com.amazonaws.ecs.cluster"] == cluster, config["Labels"]
         assert host["ExtraHosts"] == ["extra.example:10.9.8.7"], host
@@ -152,8 +158,11 @@ def test_ec2_linux_and_docker_settings_and_volumes(leftovers, berth, registry, a
         assert host["PidMode"] == f"container:{db['Id']}", host["PidMode"]
         assert host["IpcMode"] == f"container:{db['Id']}", host["IpcMode"]
         assert db["HostConfig"]["IpcMode"] == "shareable", db["HostConfig"]
+        assert db["HostConfig"]["Devices"] == [
+            {"PathOnHost": "/dev/null", "PathInContainer": "/dev/berth-null", "CgroupPermissions": "rw"}], db["HostConfig"]
         reader = inspect(container_of(arn, "reader", task))
         assert reader["HostConfig"]["VolumesFrom"] == [c["Name"].lstrip("/") + ":ro"], reader["HostConfig"]
+        assert reader["HostConfig"]["Privileged"] is True, reader["HostConfig"]
         # `requiresAttributes` the instance satisfies, as placed.
         td = ecs.describe_task_definition(taskDefinition=family)["taskDefinition"]
         names = {a["name"] for a in td["requiresAttributes"]}
@@ -251,3 +260,39 @@ def test_what_berth_does_not_run_fails_with_the_member_named(leftovers, berth, r
     leftovers.append(arn)
     t = wait_status(berth, arn, "STOPPED")
     assert "does not provide EFS volumes: volume 'files' has efsVolumeConfiguration" in t["stoppedReason"], t
+
+
+def test_an_efs_volume_mapped_to_a_directory(leftovers, berth, registry, agent_factory, tmp_path):
+    """An agent started with BERTH_EFS_<FILE SYSTEM ID>=<dir> advertises `ecs.capability.efs`
+    and mounts the directory (with the volume's rootDirectory under it) where the definition
+    mounts the file system."""
+    import uuid as _uuid
+
+    efs = tmp_path / "efs"
+    (efs / "app").mkdir(parents=True)
+    (efs / "app" / "note.txt").write_text("on efs\n")
+    cluster = f"c{_uuid.uuid4().hex[:8]}"
+    berth.client("ecs").create_cluster(clusterName=cluster)
+    from test_agent import wait_for_instance
+    agent = agent_factory(berth, cluster, env_extra={"BERTH_EFS_FS_12345678": str(efs)})
+    wait_for_instance(berth, cluster, agent)
+    ecs = berth.client("ecs")
+    app = PrivateApp(berth, registry, fargate_creds(REGISTRY_USER))
+    ecs.register_task_definition(
+        family=app.family + "-efs", executionRoleArn=app.role_arn,
+        volumes=[{"name": "files", "efsVolumeConfiguration": {
+            "fileSystemId": "fs-12345678", "rootDirectory": "/app", "transitEncryption": "ENABLED"}}],
+        containerDefinitions=[{
+            "name": "app", "image": registry.image, "memory": 32, "essential": True,
+            "repositoryCredentials": {"credentialsParameter": app.secret_arn},
+            "mountPoints": [{"sourceVolume": "files", "containerPath": "/files", "readOnly": True}],
+            "command": ["sh", "-c", "cat /files/note.txt || exit 3; if echo x 2>/dev/null > /files/new; then exit 4; fi"]}])
+    td = ecs.describe_task_definition(taskDefinition=app.family + "-efs")["taskDefinition"]
+    assert {"name": "ecs.capability.efs"} in td["requiresAttributes"], td["requiresAttributes"]
+    out = ecs.run_task(cluster=cluster, taskDefinition=app.family + "-efs", launchType="EC2")
+    assert not out["failures"], out
+    arn = out["tasks"][0]["taskArn"]
+    leftovers.append(arn)
+    t = wait_stopped(berth, cluster, arn, agent)
+    assert t["containers"][0].get("exitCode") == 0, t
+    assert not (efs / "app" / "new").exists()

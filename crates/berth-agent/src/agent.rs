@@ -94,6 +94,10 @@ pub fn attributes(cfg: &AgentConfig) -> Vec<Value> {
     if cfg.external {
         names.push(berth_ecs::placement::EXTERNAL_CAPABILITY.to_string());
     }
+    // EFS volumes, when this agent maps file systems to directories (BERTH_EFS_<id>).
+    if crate::settings::efs_mapped() {
+        names.push("ecs.capability.efs".to_string());
+    }
     let mut out: Vec<Value> = names.into_iter().map(|n| json!({ "name": n })).collect();
     out.push(json!({ "name": "ecs.os-type", "value": "linux" }));
     // The ECS agent's names: `x86_64`, `arm64`.

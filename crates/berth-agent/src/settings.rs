@@ -91,8 +91,63 @@ pub enum VolumeSource {
     Unsupported(String),
 }
 
-/// A task's volumes by name.
+/// The environment variable that maps an EFS file system to a directory of the host:
+/// `BERTH_EFS_` and the file system id upper-cased, `-` as `_` (`fs-12345678` →
+/// `BERTH_EFS_FS_12345678`).
+pub fn efs_variable(file_system_id: &str) -> String {
+    let id: String = file_system_id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("BERTH_EFS_{id}")
+}
+
+/// Whether this process maps any EFS file system to a directory (the agent then advertises
+/// `ecs.capability.efs`).
+pub fn efs_mapped() -> bool {
+    std::env::vars_os().any(|(k, _)| k.to_string_lossy().starts_with("BERTH_EFS_"))
+}
+
+/// An EFS volume as a bind mount of the directory its file system is mapped to (with its
+/// `rootDirectory` under it), or why not.
+fn efs_source(name: &str, efs: &Value, env: &dyn Fn(&str) -> Option<String>) -> VolumeSource {
+    let id = text(efs, "fileSystemId").unwrap_or("");
+    let variable = efs_variable(id);
+    let Some(dir) = env(&variable).filter(|d| !d.is_empty()) else {
+        return VolumeSource::Unsupported(format!(
+            "berth does not provide EFS volumes: volume '{name}' has efsVolumeConfiguration (file system {id}); map it to a directory with {variable}=/path"
+        ));
+    };
+    let root = text(efs, "rootDirectory").unwrap_or("/");
+    if root.split('/').any(|p| p == "..") {
+        return VolumeSource::Unsupported(format!(
+            "volume '{name}': efsVolumeConfiguration.rootDirectory must not contain '..'"
+        ));
+    }
+    let root = root.trim_matches('/');
+    if root.is_empty() {
+        VolumeSource::HostPath(dir)
+    } else {
+        VolumeSource::HostPath(format!("{}/{root}", dir.trim_end_matches('/')))
+    }
+}
+
+/// A task's volumes by name (EFS file systems mapped by this process's environment).
 pub fn task_volumes(task: &AgentTask) -> Vec<(String, VolumeSource)> {
+    task_volumes_in(task, &|k| std::env::var(k).ok())
+}
+
+/// [`task_volumes`] with the environment given.
+pub fn task_volumes_in(
+    task: &AgentTask,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Vec<(String, VolumeSource)> {
     let mut out = Vec::new();
     for v in &task.volumes {
         let Some(name) = text(v, "name") else {
@@ -149,10 +204,8 @@ pub fn task_volumes(task: &AgentTask) -> Vec<(String, VolumeSource)> {
                 task_scoped: !shared,
                 autoprovision: flag(d, "autoprovision"),
             }
-        } else if v.get("efsVolumeConfiguration").is_some() {
-            VolumeSource::Unsupported(format!(
-                "berth does not provide EFS volumes: volume '{name}' has efsVolumeConfiguration"
-            ))
+        } else if let Some(efs) = v.get("efsVolumeConfiguration") {
+            efs_source(name, efs, env)
         } else if v.get("fsxWindowsFileServerVolumeConfiguration").is_some() {
             VolumeSource::Unsupported(format!(
                 "berth does not provide FSx volumes: volume '{name}' has fsxWindowsFileServerVolumeConfiguration"
@@ -633,8 +686,21 @@ mod tests {
         );
         assert_eq!(
             unsupported(&efs).unwrap(),
-            "berth does not provide EFS volumes: volume 'e' has efsVolumeConfiguration"
+            "berth does not provide EFS volumes: volume 'e' has efsVolumeConfiguration (file system fs-1); map it to a directory with BERTH_EFS_FS_1=/path"
         );
+        let mapped = |k: &str| (k == "BERTH_EFS_FS_1").then(|| "/srv/efs/".to_string());
+        let efs = task(
+            json!([{"name": "e", "efsVolumeConfiguration": {"fileSystemId": "fs-1", "rootDirectory": "/app/data"}},
+                   {"name": "f", "efsVolumeConfiguration": {"fileSystemId": "fs-1", "rootDirectory": "/../etc"}}]),
+            json!([c("app", json!({}))]),
+            json!({}),
+        );
+        let vols = task_volumes_in(&efs, &mapped);
+        assert_eq!(
+            vols[0].1,
+            VolumeSource::HostPath("/srv/efs/app/data".into())
+        );
+        assert!(matches!(&vols[1].1, VolumeSource::Unsupported(m) if m.contains("'..'")));
         let hc = task(
             json!([]),
             json!([c(

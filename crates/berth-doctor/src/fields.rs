@@ -140,7 +140,7 @@ mod tests {
         assert!(
             reasons
                 .iter()
-                .any(|r| r.starts_with("volume 'e' efsVolumeConfiguration on EC2: fails the task")),
+                .any(|r| r.starts_with("volume 'e' efsVolumeConfiguration on EC2: emulated")),
             "{reasons:?}"
         );
         assert!(

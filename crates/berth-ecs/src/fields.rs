@@ -671,8 +671,8 @@ pub const FIELDS: &[Field] = &[
     f(
         "Volume",
         "efsVolumeConfiguration",
-        "fails the task: `berth does not provide EFS volumes: ...`; needs `ecs.capability.efs` (not advertised)",
-        "fails the task: `berth does not provide EFS volumes: ...`",
+        "emulated: a bind mount of the directory the agent maps the file system to (`BERTH_EFS_<FILE_SYSTEM_ID>=/path`, `-` as `_`) and its `rootDirectory`; needs `ecs.capability.efs`, advertised only by an agent with such a mapping; unmapped, fails the task: `berth does not provide EFS volumes: ...`",
+        "emulated as on EC2, mapped in the server's environment; unmapped, fails the task: `berth does not provide EFS volumes: ...`",
     ),
     f(
         "Volume",
