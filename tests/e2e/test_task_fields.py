@@ -234,6 +234,11 @@ def test_what_berth_does_not_run_fails_with_the_member_named(leftovers, berth, r
         {**base, "healthCheck": {"command": ["CMD", "true"]}}])
     out = ecs.run_task(cluster=cluster, taskDefinition=app.family + "-hc", launchType="EC2")
     assert [f["reason"] for f in out["failures"]] == ["ATTRIBUTE"], out
+    # A GPU: no instance of berth's has one.
+    ecs.register_task_definition(family=app.family + "-gpu", executionRoleArn=app.role_arn, containerDefinitions=[
+        {**base, "resourceRequirements": [{"type": "GPU", "value": "1"}]}])
+    out = ecs.run_task(cluster=cluster, taskDefinition=app.family + "-gpu", launchType="EC2")
+    assert [f["reason"] for f in out["failures"]] == ["RESOURCE:GPU"], out
     # dependsOn: placed (container ordering is advertised for the timeouts), then stopped with
     # the member named, before anything is pulled.
     ecs.register_task_definition(family=app.family + "-dep", executionRoleArn=app.role_arn, containerDefinitions=[

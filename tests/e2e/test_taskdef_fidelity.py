@@ -121,6 +121,18 @@ def test_fargate_and_awsvpc_refusals_in_aws_words(berth, change, message):
     assert (error_code(e.value), error_message(e.value)) == ("ClientException", message)
 
 
+def test_links_only_on_the_bridge(berth):
+    ecs = berth.client("ecs")
+    containers = [{"name": "app", "image": "busybox", "memory": 16, "links": ["db"]},
+                  {"name": "db", "image": "busybox", "memory": 16}]
+    for mode in ("host", "none"):
+        with pytest.raises(ClientError) as e:
+            ecs.register_task_definition(family="l", networkMode=mode, containerDefinitions=containers)
+        assert error_message(e.value) == f"Links are not supported when networkMode={mode}."
+    td = ecs.register_task_definition(family="l", networkMode="bridge", containerDefinitions=containers)
+    assert td["taskDefinition"]["containerDefinitions"][0]["links"] == ["db"]
+
+
 def test_awsvpc_host_ports_and_compatibilities(berth):
     ecs = berth.client("ecs")
     d = fargate(portMappings=[{"containerPort": 8080}, {"containerPort": 53, "hostPort": 53, "protocol": "udp"}],

@@ -201,7 +201,7 @@ pub const FIELDS: &[Field] = &[
     f(
         "ContainerDefinition",
         "links",
-        "applied: Docker links (`bridge`); `Links are not supported when networkMode=awsvpc.`",
+        "applied: Docker links (`bridge`); refused under `awsvpc` (`Links are not supported when networkMode=awsvpc.`), `host` and `none` (in the same words)",
         "refused: `Tasks using the Fargate launch type do not support links.`",
     ),
     f(
@@ -374,7 +374,7 @@ pub const FIELDS: &[Field] = &[
     f(
         "ContainerDefinition",
         "resourceRequirements",
-        "fails the task: `berth does not provide GPU resources: ...`",
+        "not placed: `RESOURCE:GPU` for a `GPU` requirement (berth's container instances offer no GPUs); another type fails the task: `berth does not provide <type> resources: ...`",
         "GPU refused: `Tasks using the Fargate launch type do not support GPU resource requirements.`",
     ),
     f(

@@ -377,6 +377,15 @@ fn check_network_mode_rules(input: &RegisterTaskDefinitionInput) -> Result<(), E
         if awsvpc && present("links") {
             return Err(client(AWSVPC_NO_LINKS));
         }
+        if let Some(mode @ ("host" | "none")) = input.network_mode.as_deref()
+            && present("links")
+        {
+            // Docker links exist on the bridge only; AWS's wording for host and none is not
+            // known to berth (this is its awsvpc message).
+            return Err(client(&format!(
+                "Links are not supported when networkMode={mode}."
+            )));
+        }
         if awsvpc && present("hostname") {
             return Err(client(AWSVPC_NO_HOSTNAME));
         }
@@ -777,6 +786,22 @@ pub fn compatibilities(input: &RegisterTaskDefinitionInput) -> Vec<String> {
         out.retain(|c| c != "EXTERNAL");
     }
     out
+}
+
+/// The GPUs the containers require (`resourceRequirements` of type `GPU`).
+pub fn gpus(containers: &[ContainerDefinition]) -> i64 {
+    containers
+        .iter()
+        .flat_map(|c| {
+            c.extra
+                .get("resourceRequirements")
+                .and_then(|r| r.as_array())
+                .cloned()
+                .unwrap_or_default()
+        })
+        .filter(|r| r.get("type").and_then(|t| t.as_str()) == Some("GPU"))
+        .filter_map(|r| r.get("value").and_then(|v| v.as_str())?.parse::<i64>().ok())
+        .fold(0i64, i64::saturating_add)
 }
 
 /// The attributes the definition's Linux and Docker settings need on an instance (AWS's
