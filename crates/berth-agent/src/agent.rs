@@ -240,7 +240,18 @@ pub fn container_spec(
             .get("user")
             .and_then(Value::as_str)
             .map(str::to_string),
-        port_mappings: port_mappings(d),
+        port_mappings: {
+            let mut ports = port_mappings(d);
+            // awsvpc on an instance: the task's own interface is emulated on the default
+            // bridge, so its ports (hostPort = containerPort in the definition) are published
+            // on ports the daemon picks, as placement reserves none for them.
+            if task.network_mode.as_deref() == Some("awsvpc") {
+                for p in &mut ports {
+                    p.host_port = 0;
+                }
+            }
+            ports
+        },
         network: match task.network_mode.as_deref() {
             Some("host") => Some("host".to_string()),
             Some("none") => Some("none".to_string()),

@@ -1324,3 +1324,23 @@ async fn the_supervise_loop_starts_once_stops_and_clears_leftovers() {
         ]
     );
 }
+
+/// awsvpc on an instance publishes on ports the daemon picks (placement reserves none), and
+/// `dockerLabels` never override the agent's own labels.
+#[test]
+fn awsvpc_ports_are_not_fixed_and_agent_labels_win() {
+    let mut t = task(json!([container("app", &["true"], true, None)]), false);
+    t.network_mode = Some("awsvpc".into());
+    t.containers[0].definition.extra.insert(
+        "dockerLabels".into(),
+        json!({"team": "a", "com.amazonaws.ecs.cluster": "spoofed"}),
+    );
+    let spec = container_spec(&t, &t.containers[0], "c1", "arn:instance");
+    assert!(
+        spec.port_mappings.iter().all(|p| p.host_port == 0),
+        "{:?}",
+        spec.port_mappings
+    );
+    assert_eq!(spec.labels["team"], "a");
+    assert_eq!(spec.labels[LABEL_CLUSTER], "c1");
+}

@@ -359,9 +359,9 @@ fn member_object(x: &serde_json::Map<String, Value>, key: &str) -> bool {
     x.get(key).is_some_and(Value::is_object)
 }
 
-/// The container definition's Linux and Docker settings for the runtime. `owner`: the
-/// container whose namespaces `pidMode`/`ipcMode` `task` share (the first one made), by its
-/// Docker name.
+/// The container definition's Linux and Docker settings for the runtime. `pidMode` and
+/// `ipcMode` `task` share the namespaces of the task's first container made (or, on Fargate,
+/// of its pause container: [`crate::agent::joined_to_pause`]).
 pub fn host_settings(task: &AgentTask, d: &ContainerDefinition) -> HostSettings {
     let x = &d.extra;
     let mut h = HostSettings::default();
@@ -429,7 +429,7 @@ pub fn host_settings(task: &AgentTask, d: &ContainerDefinition) -> HostSettings 
             h.swappiness = Some(60);
         }
     }
-    h.readonly_rootfs = flag(&Value::Object(x.clone()), "readonlyRootFilesystem");
+    h.readonly_rootfs = x.get("readonlyRootFilesystem").and_then(Value::as_bool) == Some(true);
     h.privileged = x.get("privileged").and_then(Value::as_bool) == Some(true);
     for e in objects(x.get("extraHosts")) {
         if let (Some(host), Some(ip)) = (text(e, "hostname"), text(e, "ipAddress")) {
