@@ -724,9 +724,44 @@ mod tests {
         assert!(unsupported(&gpu).unwrap().contains("GPU"));
         let empty = task(
             json!([]),
-            json!([c("app", json!({"dependsOn": [], "environmentFiles": null}))]),
+            json!([c(
+                "app",
+                json!({"dependsOn": [], "environmentFiles": null,
+                                   "restartPolicy": {"enabled": false}})
+            )]),
             json!({}),
         );
         assert!(unsupported(&empty).is_none());
+        let other_arch = if host_architecture() == "X86_64" {
+            "ARM64"
+        } else {
+            "X86_64"
+        };
+        let arch = task(
+            json!([]),
+            json!([c("app", json!({}))]),
+            json!({"taskSettings": {"runtimePlatform": {"cpuArchitecture": other_arch}}}),
+        );
+        assert!(
+            unsupported(&arch)
+                .unwrap()
+                .contains("runtimePlatform.cpuArchitecture")
+        );
+        let same_arch = task(
+            json!([]),
+            json!([c("app", json!({}))]),
+            json!({"taskSettings": {"runtimePlatform": {"cpuArchitecture": host_architecture(),
+                                                         "operatingSystemFamily": "LINUX"}}}),
+        );
+        assert!(unsupported(&same_arch).is_none());
+        let mesh = task(
+            json!([]),
+            json!([c("app", json!({}))]),
+            json!({"taskSettings": {"proxyConfiguration": {"type": "APPMESH", "containerName": "envoy"}}}),
+        );
+        assert_eq!(
+            unsupported(&mesh).unwrap(),
+            "berth does not provide App Mesh proxies: the task definition has proxyConfiguration"
+        );
     }
 }
