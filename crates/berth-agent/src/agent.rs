@@ -1322,6 +1322,16 @@ pub(crate) async fn stop_leftover<R: ContainerRuntime, C: TaskControl>(
         }
         remove_container(runtime.as_ref(), &c.id).await;
     }
+    // The task's own Docker volumes go with it (shared ones carry no task label).
+    let volumes = runtime
+        .volumes_by_label(crate::settings::LABEL_VOLUME_TASK, task_arn)
+        .await
+        .unwrap_or_default();
+    for v in volumes {
+        if let Err(e) = runtime.remove_volume(&v).await {
+            tracing::warn!(volume = %v, error = %e, "removing a task volume");
+        }
+    }
     let mut input = json!({
         "cluster": cluster,
         "task": task_arn,

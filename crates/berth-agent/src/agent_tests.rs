@@ -219,6 +219,16 @@ impl ContainerRuntime for FakeRuntime {
         Ok(())
     }
 
+    async fn volumes_by_label(&self, key: &str, value: &str) -> Result<Vec<String>, RuntimeError> {
+        Ok(self
+            .lock()
+            .volumes
+            .iter()
+            .filter(|v| v.labels.get(key).map(String::as_str) == Some(value))
+            .map(|v| v.name.clone())
+            .collect())
+    }
+
     async fn ensure_pause_image(&self) -> Result<Option<String>, RuntimeError> {
         let mut s = self.lock();
         s.pause_asked += 1;
@@ -1343,4 +1353,67 @@ fn awsvpc_ports_are_not_fixed_and_agent_labels_win() {
     );
     assert_eq!(spec.labels["team"], "a");
     assert_eq!(spec.labels[LABEL_CLUSTER], "c1");
+}
+
+/// A task's own Docker volumes are made before its containers and removed after them; a shared
+/// one stays; a leftover task's volumes go with its containers.
+#[tokio::test]
+async fn task_volumes_are_made_and_removed_with_the_task() {
+    let rt = Arc::new(FakeRuntime::default());
+    let control = Arc::new(control_with(Ok(Some(r#"{"username":"u","password":"p"}"#))));
+    let mut t = task(
+        json!([container("app", &["exit", "0"], true, Some(SECRET))]),
+        true,
+    );
+    t.volumes = vec![
+        json!({"name": "scratch", "host": {}}),
+        json!({"name": "keep", "dockerVolumeConfiguration": {"scope": "shared", "autoprovision": true}}),
+    ];
+    t.containers[0].definition.extra.insert(
+        "mountPoints".into(),
+        json!([{"sourceVolume": "scratch", "containerPath": "/s"},
+               {"sourceVolume": "keep", "containerPath": "/k"}]),
+    );
+    run(&rt, &control, t, false).await;
+    let s = rt.lock();
+    let at = |e: &str| s.events.iter().position(|x| x.starts_with(e));
+    assert!(
+        at("volume ecs-app-1-scratch-").unwrap() < at("create ").unwrap(),
+        "{:?}",
+        s.events
+    );
+    assert!(
+        at("remove volume ecs-app-1-scratch-").unwrap() > at("remove ").unwrap(),
+        "{:?}",
+        s.events
+    );
+    assert_eq!(
+        s.volumes
+            .iter()
+            .map(|v| v.name.as_str())
+            .collect::<Vec<_>>(),
+        ["keep"]
+    );
+    drop(s);
+
+    // A leftover task (the runner restarted after it stopped): its labelled volume goes.
+    rt.create_volume(&VolumeSpec {
+        name: "left".into(),
+        labels: HashMap::from([(
+            crate::settings::LABEL_VOLUME_TASK.to_string(),
+            TASK_ARN.to_string(),
+        )]),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    stop_leftover(rt.clone(), control.clone(), "c1", Some("arn:ci"), TASK_ARN).await;
+    assert_eq!(
+        rt.lock()
+            .volumes
+            .iter()
+            .map(|v| v.name.as_str())
+            .collect::<Vec<_>>(),
+        ["keep"]
+    );
 }

@@ -21,8 +21,8 @@ use bollard::models::{
     NetworkingConfig, PortBinding, PortMap, ResourcesUlimits, VolumeCreateRequest,
 };
 use bollard::query_parameters::{
-    CreateContainerOptions, ListContainersOptions, RemoveContainerOptions, RemoveVolumeOptions,
-    StopContainerOptions, WaitContainerOptions,
+    CreateContainerOptions, ListContainersOptions, ListVolumesOptions, RemoveContainerOptions,
+    RemoveVolumeOptions, StopContainerOptions, WaitContainerOptions,
 };
 use futures_util::StreamExt;
 use http_body_util::Full;
@@ -792,6 +792,23 @@ impl ContainerRuntime for DockerRuntime {
             }) => Ok(()),
             Err(e) => Err(other(e)),
         }
+    }
+
+    async fn volumes_by_label(&self, key: &str, value: &str) -> Result<Vec<String>, RuntimeError> {
+        let filters = HashMap::from([("label".to_string(), vec![format!("{key}={value}")])]);
+        let list = self
+            .docker
+            .list_volumes(Some(ListVolumesOptions {
+                filters: Some(filters),
+            }))
+            .await
+            .map_err(other)?;
+        Ok(list
+            .volumes
+            .unwrap_or_default()
+            .into_iter()
+            .map(|v| v.name)
+            .collect())
     }
 
     async fn ensure_pause_image(&self) -> Result<Option<String>, RuntimeError> {

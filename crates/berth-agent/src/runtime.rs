@@ -242,6 +242,13 @@ pub trait ContainerRuntime: Send + Sync + 'static {
     /// Removes a Docker volume (a missing one is fine).
     fn remove_volume(&self, name: &str) -> impl Future<Output = Result<(), RuntimeError>> + Send;
 
+    /// The names of the Docker volumes that carry label `key` = `value`.
+    fn volumes_by_label(
+        &self,
+        key: &str,
+        value: &str,
+    ) -> impl Future<Output = Result<Vec<String>, RuntimeError>> + Send;
+
     /// Every container (running or not) that carries label `key` (= `value` when given).
     fn list_by_label(
         &self,
