@@ -1375,26 +1375,27 @@ async fn task_volumes_are_made_and_removed_with_the_task() {
                {"sourceVolume": "keep", "containerPath": "/k"}]),
     );
     run(&rt, &control, t, false).await;
-    let s = rt.lock();
-    let at = |e: &str| s.events.iter().position(|x| x.starts_with(e));
-    assert!(
-        at("volume ecs-app-1-scratch-").unwrap() < at("create ").unwrap(),
-        "{:?}",
-        s.events
-    );
-    assert!(
-        at("remove volume ecs-app-1-scratch-").unwrap() > at("remove ").unwrap(),
-        "{:?}",
-        s.events
-    );
-    assert_eq!(
-        s.volumes
-            .iter()
-            .map(|v| v.name.as_str())
-            .collect::<Vec<_>>(),
-        ["keep"]
-    );
-    drop(s);
+    {
+        let s = rt.lock();
+        let at = |e: &str| s.events.iter().position(|x| x.starts_with(e));
+        assert!(
+            at("volume ecs-app-1-scratch-").unwrap() < at("create ").unwrap(),
+            "{:?}",
+            s.events
+        );
+        assert!(
+            at("remove volume ecs-app-1-scratch-").unwrap() > at("remove ").unwrap(),
+            "{:?}",
+            s.events
+        );
+        assert_eq!(
+            s.volumes
+                .iter()
+                .map(|v| v.name.as_str())
+                .collect::<Vec<_>>(),
+            ["keep"]
+        );
+    }
 
     // A leftover task (the runner restarted after it stopped): its labelled volume goes.
     rt.create_volume(&VolumeSpec {
