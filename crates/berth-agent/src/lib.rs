@@ -17,6 +17,7 @@ mod http;
 pub mod progress;
 pub mod run;
 pub mod runtime;
+pub mod settings;
 mod supervise;
 
 pub use agent::{Agent, AgentConfig, AgentError};

@@ -37,6 +37,11 @@ pub enum EcsError {
     /// (`AccessDeniedException`).
     #[error("{0}")]
     NotPlacedHere(String),
+    /// `SerializationException`: a member of the wrong JSON type inside a definition berth
+    /// keeps as JSON (the text is AWS's JSON protocol's, e.g. `STRING_VALUE cannot be converted
+    /// to Integer`).
+    #[error("{0}")]
+    Serialization(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }

@@ -26,6 +26,7 @@ mod cluster;
 mod ecs;
 mod error;
 pub mod fargate;
+pub mod fields;
 mod instance;
 pub mod lifecycle;
 pub mod model;

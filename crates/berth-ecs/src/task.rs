@@ -748,6 +748,7 @@ impl Ecs<'_> {
                         cpu,
                         memory,
                         ports: host_ports(&def.def),
+                        gpus: taskdef::gpus(&def.def.container_definitions),
                     };
                     let views: Vec<placement::Candidate> =
                         candidates.iter().map(|(_, c)| c.clone()).collect();
@@ -855,6 +856,7 @@ impl Ecs<'_> {
                     cpu,
                     memory,
                     ports: host_ports(&def.def),
+                    gpus: taskdef::gpus(&def.def.container_definitions),
                 };
                 if let Some(reason) = placement::misfit(&need, cand) {
                     failures.push(Failure::new(&cand.arn, reason));

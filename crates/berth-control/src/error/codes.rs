@@ -203,6 +203,7 @@ fn ecs(e: EcsError) -> AwsError {
         EcsError::TargetNotFound(_) => "TargetNotFoundException",
         EcsError::AttributeLimit(_) => "AttributeLimitExceededException",
         EcsError::NotPlacedHere(_) => "AccessDeniedException",
+        EcsError::Serialization(_) => "SerializationException",
         EcsError::Store(_) => return AwsError::internal(&e),
     };
     AwsError::client(code, e.to_string())
