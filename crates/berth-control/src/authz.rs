@@ -166,8 +166,8 @@ mod tests {
     use berth_store::SqliteStore;
 
     use super::*;
-    use crate::{Caller, Control};
     use crate::testing::caller;
+    use crate::{Caller, Control};
 
     const ACCOUNT: &str = "111122223333";
     const OTHER: &str = "444455556666";
