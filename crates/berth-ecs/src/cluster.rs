@@ -122,6 +122,7 @@ impl Ecs<'_> {
         }
         c.running_tasks_count = running;
         c.pending_tasks_count = pending;
+        c.active_services_count = self.active_services(tx, &c.cluster_name)?;
         Ok(c)
     }
 

@@ -37,6 +37,15 @@ pub enum EcsError {
     /// (`AccessDeniedException`).
     #[error("{0}")]
     NotPlacedHere(String),
+    /// `ServiceNotFoundException`.
+    #[error("Service not found.")]
+    ServiceNotFound,
+    /// `ServiceNotActiveException`.
+    #[error("Service was not ACTIVE.")]
+    ServiceNotActive,
+    /// `ResourceNotFoundException` (TagResource and UntagResource).
+    #[error("{0}")]
+    ResourceNotFound(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }

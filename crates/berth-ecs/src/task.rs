@@ -1043,8 +1043,13 @@ impl Ecs<'_> {
                         .is_some_and(|a| a.ends_with(&format!("/{id}")))
                 })
             })
-            // berth has no services: a serviceName filter matches nothing.
-            .filter(|_| input.service_name.is_none())
+            // A service's tasks are in its group, `service:<name>`.
+            .filter(|(_, t)| {
+                input.service_name.as_deref().is_none_or(|s| {
+                    let name = s.rsplit('/').next().unwrap_or(s);
+                    t.task.group.as_deref() == Some(format!("service:{name}").as_str())
+                })
+            })
             .map(|(k, t)| (k, t.task.task_arn))
             .collect();
         page(&items, input.next_token.as_deref(), input.max_results)
