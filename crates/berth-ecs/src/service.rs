@@ -239,7 +239,9 @@ pub enum Action {
 /// The circuit breaker's failure threshold for `desired` tasks: half of them, rounded up,
 /// at least 3 and at most 200 (AWS's documented formula).
 pub fn failure_threshold(desired: i64) -> u32 {
-    let half = u32::try_from(desired.max(0)).unwrap_or(u32::MAX).div_ceil(2);
+    let half = u32::try_from(desired.max(0))
+        .unwrap_or(u32::MAX)
+        .div_ceil(2);
     half.clamp(THRESHOLD_MIN, THRESHOLD_MAX)
 }
 
@@ -454,11 +456,18 @@ pub fn plan(
     } else {
         let upper = max_total(desired, cfg.max_percent());
         let floor = min_healthy(desired, cfg.min_percent());
-        let mut primary_wanted: Vec<&&SvcTask> =
-            live.iter().filter(|t| t.of(&primary.id) && t.wanted()).collect();
+        let mut primary_wanted: Vec<&&SvcTask> = live
+            .iter()
+            .filter(|t| t.of(&primary.id) && t.wanted())
+            .collect();
         // Scale in: the primary's newest pending tasks first, then its newest.
         if primary_wanted.len() as i64 > desired {
-            primary_wanted.sort_by_key(|t| (t.last_status == TaskStatus::Running, std::cmp::Reverse(t.created_at)));
+            primary_wanted.sort_by_key(|t| {
+                (
+                    t.last_status == TaskStatus::Running,
+                    std::cmp::Reverse(t.created_at),
+                )
+            });
             let excess = primary_wanted.len() - usize::try_from(desired.max(0)).unwrap_or(0);
             for t in primary_wanted.iter().take(excess) {
                 stops.push((t.arn.clone(), scaling_reason(&primary.id)));
@@ -495,7 +504,9 @@ pub fn plan(
         if !draining && !halted {
             // Tasks being stopped still hold their place until they are STOPPED.
             let occupied = live.len() as i64;
-            let have = primary_wanted.len().min(usize::try_from(desired.max(0)).unwrap_or(0)) as i64;
+            let have = primary_wanted
+                .len()
+                .min(usize::try_from(desired.max(0)).unwrap_or(0)) as i64;
             let need = (desired - have).max(0);
             let room = (upper - occupied).max(0);
             let n = need.min(room);
@@ -581,10 +592,17 @@ pub fn plan(
         svc.status = "INACTIVE".into();
         return Vec::new();
     }
-    let steady_now =
-        !draining && svc.deployments.len() == 1 && settled && actions.is_empty() && stops.is_empty();
+    let steady_now = !draining
+        && svc.deployments.len() == 1
+        && settled
+        && actions.is_empty()
+        && stops.is_empty();
     if steady_now && !book.steady {
-        push_event(svc, format!("(service {name}) has reached a steady state."), now);
+        push_event(
+            svc,
+            format!("(service {name}) has reached a steady state."),
+            now,
+        );
     }
     book.steady = steady_now;
     let mut out: Vec<Action> = stops
@@ -893,7 +911,9 @@ impl Ecs<'_> {
             return Err(unsupported("capacity provider strategies"));
         }
         if let Some(c) = &input.deployment_controller
-            && c.get("type").and_then(Value::as_str).is_some_and(|t| t != "ECS")
+            && c.get("type")
+                .and_then(Value::as_str)
+                .is_some_and(|t| t != "ECS")
         {
             return Err(bad(
                 "only the ECS deployment controller is supported by berth",
@@ -941,9 +961,15 @@ impl Ecs<'_> {
             )));
         }
         let mut cfg = input.deployment_configuration.clone().unwrap_or_default();
-        cfg.maximum_percent = Some(cfg.maximum_percent.unwrap_or(if daemon { 100 } else { 200 }));
+        cfg.maximum_percent = Some(
+            cfg.maximum_percent
+                .unwrap_or(if daemon { 100 } else { 200 }),
+        );
         cfg.minimum_healthy_percent =
-            Some(cfg.minimum_healthy_percent.unwrap_or(if daemon { 0 } else { 100 }));
+            Some(
+                cfg.minimum_healthy_percent
+                    .unwrap_or(if daemon { 0 } else { 100 }),
+            );
         cfg.deployment_circuit_breaker = Some(cfg.breaker());
         check_percentages(&cfg, daemon)?;
         let propagate = input
@@ -988,8 +1014,12 @@ impl Ecs<'_> {
                 running_count: 0,
                 pending_count: 0,
                 launch_type: Some(launch_type.clone()),
-                platform_version: fargate
-                    .then(|| input.platform_version.clone().unwrap_or_else(|| "LATEST".into())),
+                platform_version: fargate.then(|| {
+                    input
+                        .platform_version
+                        .clone()
+                        .unwrap_or_else(|| "LATEST".into())
+                }),
                 platform_family: fargate.then(|| "Linux".to_string()),
                 task_definition: def.def.task_definition_arn.clone(),
                 deployment_configuration: cfg.clone(),
@@ -1315,7 +1345,8 @@ impl Ecs<'_> {
             }
             let prefix = format!("{}{cluster}/", self.scope());
             let group = s.service.group();
-            let stored: Vec<(String, StoredTask)> = scan_json(tx, crate::records::T_TASKS, &prefix)?;
+            let stored: Vec<(String, StoredTask)> =
+                scan_json(tx, crate::records::T_TASKS, &prefix)?;
             let tasks: Vec<SvcTask> = stored
                 .into_iter()
                 .filter(|(_, t)| t.task.group.as_deref() == Some(group.as_str()) && t.visible(now))
@@ -1526,7 +1557,10 @@ mod tests {
         let mut b = Book::default();
         let a = plan(&mut s, &mut b, &[], &[], 1);
         assert_eq!(starts(&a), 3);
-        assert_eq!(s.deployments[0].rollout_state.as_deref(), Some("IN_PROGRESS"));
+        assert_eq!(
+            s.deployments[0].rollout_state.as_deref(),
+            Some("IN_PROGRESS")
+        );
         let dep = s.deployments[0].id.clone();
         let pending: Vec<SvcTask> = (0..3).map(|n| task(n, &dep, TaskStatus::Pending)).collect();
         let a = plan(&mut s, &mut b, &pending, &[], 2);
@@ -1541,7 +1575,10 @@ mod tests {
             s.deployments[0].rollout_state_reason.as_deref(),
             Some(format!("ECS deployment {dep} completed.").as_str())
         );
-        assert_eq!(s.events[0].message, "(service web) has reached a steady state.");
+        assert_eq!(
+            s.events[0].message,
+            "(service web) has reached a steady state."
+        );
         // Said once, not at every step.
         let n = s.events.len();
         plan(&mut s, &mut b, &running, &[], 4);
@@ -1554,7 +1591,10 @@ mod tests {
         let mut s = svc(2);
         let mut b = Book::default();
         let dep = s.deployments[0].id.clone();
-        let mut tasks = vec![task(0, &dep, TaskStatus::Running), task(1, &dep, TaskStatus::Running)];
+        let mut tasks = vec![
+            task(0, &dep, TaskStatus::Running),
+            task(1, &dep, TaskStatus::Running),
+        ];
         plan(&mut s, &mut b, &tasks, &[], 1);
         tasks[1].last_status = TaskStatus::Stopped;
         let a = plan(&mut s, &mut b, &tasks, &[], 2);
@@ -1592,7 +1632,9 @@ mod tests {
         s.deployment_configuration.maximum_percent = Some(max);
         let mut b = Book::default();
         let dep = s.deployments[0].id.clone();
-        let mut tasks: Vec<SvcTask> = (0..desired).map(|n| task(n, &dep, TaskStatus::Running)).collect();
+        let mut tasks: Vec<SvcTask> = (0..desired)
+            .map(|n| task(n, &dep, TaskStatus::Running))
+            .collect();
         plan(&mut s, &mut b, &tasks, &[], 1);
         redeploy(&mut s, "td:2");
         let (mut fewest, mut most) = (i64::MAX, 0);
@@ -1610,14 +1652,20 @@ mod tests {
             let a = plan(&mut s, &mut b, &tasks, &[], 10 + step);
             for act in &a {
                 match act {
-                    Action::Start { deployment, count, .. } => {
+                    Action::Start {
+                        deployment, count, ..
+                    } => {
                         for _ in 0..*count {
                             n += 1;
                             tasks.push(task(n, deployment, TaskStatus::Pending));
                         }
                     }
                     Action::Stop { task_arn, .. } => {
-                        tasks.iter_mut().find(|t| &t.arn == task_arn).unwrap().stopping = true;
+                        tasks
+                            .iter_mut()
+                            .find(|t| &t.arn == task_arn)
+                            .unwrap()
+                            .stopping = true;
                     }
                 }
             }
@@ -1636,10 +1684,22 @@ mod tests {
 
     #[test]
     fn rollouts_keep_within_the_percentages() {
-        for (min, max, desired) in [(100, 200, 3), (50, 200, 4), (50, 100, 4), (0, 100, 2), (100, 150, 4)] {
+        for (min, max, desired) in [
+            (100, 200, 3),
+            (50, 200, 4),
+            (50, 100, 4),
+            (0, 100, 2),
+            (100, 150, 4),
+        ] {
             let (fewest, most, s) = roll(min, max, desired);
-            assert!(fewest >= min_healthy(desired as i64, min), "{min}/{max}: {fewest}");
-            assert!(most <= max_total(desired as i64, max), "{min}/{max}: {most}");
+            assert!(
+                fewest >= min_healthy(desired as i64, min),
+                "{min}/{max}: {fewest}"
+            );
+            assert!(
+                most <= max_total(desired as i64, max),
+                "{min}/{max}: {most}"
+            );
             assert_eq!(s.task_definition, "td:2");
             assert_eq!(s.deployments[0].task_definition, "td:2");
             assert_eq!(s.running_count, desired as i64);
@@ -1649,8 +1709,10 @@ mod tests {
     #[test]
     fn the_circuit_breaker_fails_and_rolls_back() {
         let mut s = svc(1);
-        s.deployment_configuration.deployment_circuit_breaker =
-            Some(CircuitBreaker { enable: true, rollback: true });
+        s.deployment_configuration.deployment_circuit_breaker = Some(CircuitBreaker {
+            enable: true,
+            rollback: true,
+        });
         let mut b = Book::default();
         let first = s.deployments[0].id.clone();
         let good = vec![task(0, &first, TaskStatus::Running)];
@@ -1678,7 +1740,9 @@ mod tests {
         assert_eq!(s.deployments[0].task_definition, "td:1");
         assert_eq!(s.task_definition, "td:1");
         assert!(s.events.iter().any(|e| e.message
-            == format!("(service web) (deployment {bad_dep}) deployment failed: tasks failed to start.")));
+            == format!(
+                "(service web) (deployment {bad_dep}) deployment failed: tasks failed to start."
+            )));
         // The rollback deployment adopts nothing: it starts its own task, then the old one
         // (of the first deployment) drains once the new one runs.
         let back = s.deployments[0].id.clone();
@@ -1695,8 +1759,10 @@ mod tests {
     #[test]
     fn without_rollback_a_failed_deployment_stops_launching() {
         let mut s = svc(1);
-        s.deployment_configuration.deployment_circuit_breaker =
-            Some(CircuitBreaker { enable: true, rollback: false });
+        s.deployment_configuration.deployment_circuit_breaker = Some(CircuitBreaker {
+            enable: true,
+            rollback: false,
+        });
         let mut b = Book::default();
         let dep = s.deployments[0].id.clone();
         let tasks: Vec<SvcTask> = (0..3)
@@ -1721,11 +1787,20 @@ mod tests {
         let dep = s.deployments[0].id.clone();
         let mut t = task(0, &dep, TaskStatus::Stopped);
         t.ran = false;
-        let tasks = vec![t.clone(), SvcTask { arn: "x/t1".into(), ..t }];
+        let tasks = vec![
+            t.clone(),
+            SvcTask {
+                arn: "x/t1".into(),
+                ..t
+            },
+        ];
         let a = plan(&mut s, &mut b, &tasks, &[], 1);
         assert_eq!(starts(&a), 1);
         assert_eq!(s.deployments[0].failed_tasks, 2);
-        assert_eq!(s.deployments[0].rollout_state.as_deref(), Some("IN_PROGRESS"));
+        assert_eq!(
+            s.deployments[0].rollout_state.as_deref(),
+            Some("IN_PROGRESS")
+        );
     }
 
     #[test]
@@ -1733,7 +1808,10 @@ mod tests {
         let mut s = svc(2);
         let mut b = Book::default();
         let dep = s.deployments[0].id.clone();
-        let mut tasks = vec![task(0, &dep, TaskStatus::Running), task(1, &dep, TaskStatus::Pending)];
+        let mut tasks = vec![
+            task(0, &dep, TaskStatus::Running),
+            task(1, &dep, TaskStatus::Pending),
+        ];
         s.status = "DRAINING".into();
         let a = plan(&mut s, &mut b, &tasks, &[], 1);
         assert_eq!(stops(&a).len(), 2);

@@ -165,7 +165,9 @@ impl Ecs<'_> {
                 }
             }
             if have.len() > MAX_TAGS {
-                return Err(bad(&format!("A resource can have at most {MAX_TAGS} tags.")));
+                return Err(bad(&format!(
+                    "A resource can have at most {MAX_TAGS} tags."
+                )));
             }
             Ok(())
         })

@@ -498,7 +498,10 @@ async fn run_scheduler(
         .ok()
         .and_then(|v| v.parse::<u64>().ok())
         .filter(|ms| (50..=60_000).contains(ms))
-        .map_or(std::time::Duration::from_secs(1), std::time::Duration::from_millis);
+        .map_or(
+            std::time::Duration::from_secs(1),
+            std::time::Duration::from_millis,
+        );
     let lease = (period.as_secs() * 5).max(5);
     let owner = berth_control::ecs::scheduler_owner();
     tokio::pin!(shutdown);

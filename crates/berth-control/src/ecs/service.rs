@@ -18,7 +18,11 @@ use crate::authz::{self, Check};
 use crate::{Control, Ctx, Error};
 
 /// The service's ARN and its cluster's, for authorisation.
-fn service_arns(ctx: &Ctx<'_>, cluster: Option<&str>, service: &str) -> Result<(String, String), Error> {
+fn service_arns(
+    ctx: &Ctx<'_>,
+    cluster: Option<&str>,
+    service: &str,
+) -> Result<(String, String), Error> {
     let e = ecs(ctx);
     let cluster = e.cluster_name(cluster)?;
     let name = e
