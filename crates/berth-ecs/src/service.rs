@@ -986,7 +986,8 @@ impl Ecs<'_> {
             .filter(|t| !t.is_empty())
             .ok_or_else(|| bad("TaskDefinition can not be blank."))?;
         self.store.write(|tx| {
-            let c = self.active_cluster(tx, &cluster)?;
+            // The `default` cluster is made on first use, as RunTask makes it.
+            let c = self.cluster_or_default(tx, &cluster, now)?;
             let def = self
                 .find_def(tx, &reference)?
                 .ok_or_else(|| EcsError::Client(TASK_DEFINITION_NOT_FOUND.into()))?;
