@@ -142,6 +142,8 @@ def test_service_api_in_aws_shapes_and_words(berth):
     assert len(rest["serviceArns"]) == 1 and "nextToken" not in rest
     assert ecs.list_services_by_namespace(namespace="ns")["serviceArns"] == []
     assert ecs.describe_clusters(clusters=["prod"])["clusters"][0]["activeServicesCount"] == 2
+    assert err(ecs.delete_cluster, cluster="prod") == (
+        "ClusterContainsServicesException", "The Cluster cannot be deleted while Services are active.")
 
     # DeleteService: not while scaled above 0, unless forced; DRAINING, then INACTIVE.
     ecs.update_service(cluster="prod", service="web", desiredCount=2)
@@ -287,6 +289,13 @@ def test_ec2_service_on_berth_up_stays_at_desired_count_and_rolls(tmp_path, regi
         assert {t["taskDefinitionArn"] for t in service_tasks(ecs, "default", "web")} == {td2["taskDefinitionArn"]}
         assert any(e["message"].startswith("(service web) has stopped 3 running tasks:") or
                    e["message"].startswith("(service web) has stopped 1 running tasks:") for e in s["events"])
+        old = [t for t in service_tasks(ecs, "default", "web", status="STOPPED")
+               if t["taskDefinitionArn"] == td1["taskDefinitionArn"] and t["taskArn"] != victim]
+        assert len(old) == 3, old
+        for t in old:
+            assert t["stopCode"] == "ServiceSchedulerInitiated", t
+            # Named after the deployment that replaced it.
+            assert t["stoppedReason"] == f"Scaling activity initiated by (deployment {primary['id']})", t
 
         # Scaling to 0 and deleting: every task stops.
         ecs.update_service(service="web", desiredCount=0)
@@ -383,6 +392,49 @@ def test_a_rollout_survives_a_sigkilled_server(berth, registry, tmp_path):
         until("scaled in", lambda: service_tasks(ecs, cluster, "web") == [], log=berth.log)
     finally:
         agent.stop()
+
+
+def test_draining_an_instance_moves_the_service_within_the_percentages(berth, registry, tmp_path):
+    ecs = berth.client("ecs")
+    cluster = f"c{uuid.uuid4().hex[:8]}"
+    ecs.create_cluster(clusterName=cluster)
+    first = AgentProcess(berth, cluster, tmp_path / "agent-1.log", env_extra={
+        "BERTH_AGENT_INSTANCE_FILE": str(tmp_path / "instance-1")})
+    second = None
+    try:
+        one = wait_for_instance(berth, cluster, first)
+        second = AgentProcess(berth, cluster, tmp_path / "agent-2.log", env_extra={
+            "BERTH_AGENT_INSTANCE_FILE": str(tmp_path / "instance-2")})
+        both = until("two instances", lambda: (lambda a: a if len(a) == 2 else None)(
+            ecs.list_container_instances(cluster=cluster)["containerInstanceArns"]), log=second.log)
+        two = next(a for a in both if a != one)
+        app = PrivateApp(berth, registry, creds(REGISTRY_USER), command=LONG)
+        register_long(ecs, app, registry)
+        ecs.create_service(cluster=cluster, serviceName="web", taskDefinition=app.family, desiredCount=2)
+        wait_stable(ecs, cluster, "web")
+        out = ecs.update_container_instances_state(cluster=cluster, containerInstances=[one], status="DRAINING")
+        assert out["containerInstances"][0]["status"] == "DRAINING" and out["failures"] == []
+        lowest = 2
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            s = ecs.describe_services(cluster=cluster, services=["web"])["services"][0]
+            lowest = min(lowest, s["runningCount"])
+            tasks = service_tasks(ecs, cluster, "web")
+            if s["runningCount"] == 2 and s["pendingCount"] == 0 and len(tasks) == 2 \
+                    and all(t["containerInstanceArn"] == two and t["lastStatus"] == "RUNNING" for t in tasks):
+                break
+            time.sleep(0.2)
+        else:
+            raise AssertionError(f"not moved: {s}\n{berth.log()}")
+        assert lowest >= 2, lowest
+        bad = ecs.update_container_instances_state(cluster=cluster, containerInstances=["0" * 32], status="ACTIVE")
+        assert bad["failures"][0]["reason"] == "MISSING"
+        ecs.update_service(cluster=cluster, service="web", desiredCount=0)
+        until("scaled in", lambda: service_tasks(ecs, cluster, "web") == [], log=berth.log)
+    finally:
+        first.stop()
+        if second:
+            second.stop()
 
 
 def restart_on_same_port(b):

@@ -186,6 +186,9 @@ impl Ecs<'_> {
             if cluster.registered_container_instances_count > 0 {
                 return Err(EcsError::ClusterContainsInstances);
             }
+            if self.services_not_inactive(tx, &name)? > 0 {
+                return Err(EcsError::ClusterContainsServices);
+            }
             let prefix = format!("{}{name}/", self.scope());
             let tasks: Vec<(String, StoredTask)> = scan_json(tx, T_TASKS, &prefix)?;
             if tasks

@@ -37,6 +37,8 @@ pub enum EcsError {
     /// (`AccessDeniedException`).
     #[error("{0}")]
     NotPlacedHere(String),
+    #[error("The Cluster cannot be deleted while Services are active.")]
+    ClusterContainsServices,
     /// `ServiceNotFoundException`.
     #[error("Service not found.")]
     ServiceNotFound,

@@ -17,7 +17,7 @@ use crate::ecs::{Ecs, new_uuid, page};
 use crate::error::EcsError;
 use crate::lifecycle::TaskStatus;
 use crate::model::{Failure, Tag};
-use crate::records::{StoredTask, T_SERVICES};
+use crate::records::{StoredInstance, StoredTask, T_INSTANCES, T_SERVICES};
 use crate::task::{TASK_DEFINITION_NOT_FOUND, awsvpc_subnets};
 use crate::taskdef;
 
@@ -199,6 +199,9 @@ pub struct SvcTask {
     pub ran: bool,
     pub stop_code: Option<String>,
     pub instance: Option<String>,
+    /// Whether it runs on a DRAINING container instance (it is replaced, as an older
+    /// deployment's task is).
+    pub draining: bool,
     pub created_at: u64,
 }
 
@@ -374,7 +377,10 @@ pub fn plan(
             if t.of(&primary_id)
                 && t.last_status == TaskStatus::Stopped
                 && !t.ran
-                && t.stop_code.as_deref() != Some("UserInitiated")
+                && !matches!(
+                    t.stop_code.as_deref(),
+                    Some("UserInitiated" | "ServiceSchedulerInitiated")
+                )
                 && !book.counted_failures.contains(&t.arn)
                 && book.counted_failures.len() < THRESHOLD_MAX as usize
             {
@@ -456,9 +462,10 @@ pub fn plan(
     } else {
         let upper = max_total(desired, cfg.max_percent());
         let floor = min_healthy(desired, cfg.min_percent());
+        // A task on a DRAINING instance is replaced like an older deployment's.
         let mut primary_wanted: Vec<&&SvcTask> = live
             .iter()
-            .filter(|t| t.of(&primary.id) && t.wanted())
+            .filter(|t| t.of(&primary.id) && t.wanted() && !t.draining)
             .collect();
         // Scale in: the primary's newest pending tasks first, then its newest.
         if primary_wanted.len() as i64 > desired {
@@ -484,7 +491,7 @@ pub fn plan(
             // while the healthy tasks stay at or above the floor.
             let old: Vec<&&SvcTask> = live
                 .iter()
-                .filter(|t| t.wanted() && !t.of(&primary.id))
+                .filter(|t| t.wanted() && (!t.of(&primary.id) || t.draining))
                 .collect();
             for t in old.iter().filter(|t| !t.healthy()) {
                 stops.push((t.arn.clone(), scaling_reason(&primary.id)));
@@ -1318,6 +1325,21 @@ impl Ecs<'_> {
             .count() as u32)
     }
 
+    /// The number of the cluster's services that are not INACTIVE (DeleteCluster waits for
+    /// them).
+    pub(crate) fn services_not_inactive(
+        &self,
+        tx: &dyn Tx,
+        cluster: &str,
+    ) -> Result<u32, EcsError> {
+        let all: Vec<(String, StoredService)> =
+            scan_json(tx, T_SERVICES, &format!("{}{cluster}/", self.scope()))?;
+        Ok(all
+            .iter()
+            .filter(|(_, s)| s.service.status != "INACTIVE")
+            .count() as u32)
+    }
+
     /// One scheduler step of a service, under `owner`'s claim (taken or renewed until
     /// `now + lease`): `None` when another live scheduler holds it or the service is gone or
     /// INACTIVE. The step's decisions ([`plan`]) are stored with the service; the returned
@@ -1346,6 +1368,11 @@ impl Ecs<'_> {
             }
             let prefix = format!("{}{cluster}/", self.scope());
             let group = s.service.group();
+            let draining: Vec<String> = scan_json::<StoredInstance>(tx, T_INSTANCES, &prefix)?
+                .into_iter()
+                .filter(|(_, i)| i.instance.status == "DRAINING")
+                .map(|(_, i)| i.instance.container_instance_arn)
+                .collect();
             let stored: Vec<(String, StoredTask)> =
                 scan_json(tx, crate::records::T_TASKS, &prefix)?;
             let tasks: Vec<SvcTask> = stored
@@ -1356,6 +1383,11 @@ impl Ecs<'_> {
                     stopping: t.task.desired_status == "STOPPED",
                     ran: t.task.started_at.is_some(),
                     stop_code: t.task.stop_code.clone(),
+                    draining: t
+                        .task
+                        .container_instance_arn
+                        .as_ref()
+                        .is_some_and(|i| draining.contains(i)),
                     instance: t.task.container_instance_arn.clone(),
                     created_at: t.task.created_at,
                     started_by: t.task.started_by.clone(),
@@ -1423,6 +1455,51 @@ impl Ecs<'_> {
             }
             s.book.steady = false;
             self.put_service(tx, &s)
+        })
+    }
+
+    /// UpdateContainerInstancesState: ACTIVE or DRAINING. A DRAINING instance takes no new
+    /// task; the service scheduler replaces the service tasks on it within each service's
+    /// `minimumHealthyPercent` and `maximumPercent` (its PENDING ones are stopped at once).
+    /// Unknown instances are `MISSING` failures.
+    pub fn update_container_instances_state(
+        &self,
+        cluster: Option<&str>,
+        references: &[String],
+        status: &str,
+        now: u64,
+    ) -> Result<(Vec<crate::model::ContainerInstance>, Vec<Failure>), EcsError> {
+        if !matches!(status, "ACTIVE" | "DRAINING") {
+            // AWS documents ACTIVE and DRAINING as the only values; its wording is not known.
+            return Err(bad(&format!(
+                "Container instance status {status} is not valid: use ACTIVE or DRAINING."
+            )));
+        }
+        if references.is_empty() || references.len() > 10 {
+            // AWS documents up to 10; its wording is not known to berth.
+            return Err(bad(
+                "containerInstances must name 1 to 10 container instances",
+            ));
+        }
+        let cluster = self.cluster_name(cluster)?;
+        self.store.write(|tx| {
+            self.active_cluster(tx, &cluster)?;
+            let mut out = Vec::new();
+            let mut failures = Vec::new();
+            for r in references {
+                match self.get_instance(tx, &cluster, r)? {
+                    Some(mut i) if i.instance.status != "INACTIVE" => {
+                        if i.instance.status != status {
+                            i.instance.status = status.to_string();
+                            i.instance.version += 1;
+                            self.put_instance(tx, &i)?;
+                        }
+                        out.push(self.instance_view(tx, &i, now)?);
+                    }
+                    _ => failures.push(Failure::new(r, "MISSING")),
+                }
+            }
+            Ok((out, failures))
         })
     }
 
@@ -1502,6 +1579,7 @@ mod tests {
             ran: status >= TaskStatus::Running,
             stop_code: None,
             instance: None,
+            draining: false,
             created_at: n as u64,
         }
     }
@@ -1847,6 +1925,29 @@ mod tests {
         // An instance gone: its task stops.
         let a = plan(&mut s, &mut b, &[on1], &["i2".to_string()], 2);
         assert_eq!(stops(&a), vec!["t0"]);
+    }
+
+    #[test]
+    fn tasks_on_a_draining_instance_are_replaced_within_the_percentages() {
+        let mut s = svc(2);
+        let mut b = Book::default();
+        let dep = s.deployments[0].id.clone();
+        let mut tasks: Vec<SvcTask> = (0..2).map(|n| task(n, &dep, TaskStatus::Running)).collect();
+        plan(&mut s, &mut b, &tasks, &[], 1);
+        for t in &mut tasks {
+            t.draining = true;
+        }
+        // 100 %: replacements first, nothing stopped while they are not running.
+        let a = plan(&mut s, &mut b, &tasks, &[], 2);
+        assert_eq!((starts(&a), stops(&a).len()), (2, 0));
+        tasks.push(task(5, &dep, TaskStatus::Pending));
+        tasks.push(task(6, &dep, TaskStatus::Pending));
+        assert!(plan(&mut s, &mut b, &tasks, &[], 3).is_empty());
+        tasks[2].last_status = TaskStatus::Running;
+        tasks[3].last_status = TaskStatus::Running;
+        let a = plan(&mut s, &mut b, &tasks, &[], 4);
+        assert_eq!(stops(&a), vec!["t0", "t1"]);
+        assert_eq!(starts(&a), 0);
     }
 
     #[test]

@@ -896,6 +896,28 @@ impl Ecs<'_> {
         reason: Option<&str>,
         now: u64,
     ) -> Result<Task, EcsError> {
+        self.stop_task_as(cluster, reference, reason, false, now)
+    }
+
+    /// StopTask by the service scheduler: stop code `ServiceSchedulerInitiated`.
+    pub fn stop_service_task(
+        &self,
+        cluster: &str,
+        reference: &str,
+        reason: &str,
+        now: u64,
+    ) -> Result<Task, EcsError> {
+        self.stop_task_as(Some(cluster), reference, Some(reason), true, now)
+    }
+
+    fn stop_task_as(
+        &self,
+        cluster: Option<&str>,
+        reference: &str,
+        reason: Option<&str>,
+        scheduler: bool,
+        now: u64,
+    ) -> Result<Task, EcsError> {
         let cluster = self.cluster_name(cluster)?;
         self.store.write(|tx| {
             self.active_cluster(tx, &cluster)?;
@@ -912,6 +934,11 @@ impl Ecs<'_> {
                 essential_exited: false,
                 agent_reason: None,
             });
+            let code = if scheduler {
+                "ServiceSchedulerInitiated"
+            } else {
+                code
+            };
             t.task.desired_status = "STOPPED".into();
             t.task.stop_code = Some(code.into());
             t.task.stopped_reason = Some(why);

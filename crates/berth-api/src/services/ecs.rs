@@ -118,6 +118,9 @@ pub fn dispatch(ctx: &Ctx<'_>, operation: &str, body: &[u8]) -> Option<Result<Ve
         "DescribeServices" => json::call(body, |i| uc::describe_services(ctx, i)),
         "ListServices" => json::call(body, |i| uc::list_services(ctx, i)),
         "ListServicesByNamespace" => json::call(body, |i| uc::list_services_by_namespace(ctx, i)),
+        "UpdateContainerInstancesState" => {
+            json::call(body, |i| uc::update_container_instances_state(ctx, i))
+        }
         "TagResource" => json::call(body, |i| uc::tag_resource(ctx, i)),
         "UntagResource" => json::call(body, |i| uc::untag_resource(ctx, i)),
         "ListTagsForResource" => json::call(body, |i| uc::list_tags_for_resource(ctx, i)),

@@ -174,6 +174,43 @@ pub fn list_services_by_namespace(
     })
 }
 
+/// UpdateContainerInstancesState, authorised on each instance with `ecs:cluster`.
+pub fn update_container_instances_state(
+    ctx: &Ctx<'_>,
+    input: UpdateContainerInstancesStateInput,
+) -> Result<UpdateContainerInstancesStateOutput, Error> {
+    let status = required(input.status.as_deref(), "status")?;
+    let e = ecs(ctx);
+    let cluster = e.cluster_name(input.cluster.as_deref())?;
+    let cluster_arn = e.cluster_arn(&cluster);
+    for r in &input.container_instances {
+        let arn = if r.starts_with("arn:") {
+            r.clone()
+        } else {
+            format!(
+                "arn:aws:ecs:{}:{}:container-instance/{cluster}/{r}",
+                ctx.caller.region,
+                ctx.account()
+            )
+        };
+        authz::authorize(
+            ctx,
+            &Check::new("ecs:UpdateContainerInstancesState", &arn)
+                .with_context("ecs:cluster", &cluster_arn),
+        )?;
+    }
+    let (container_instances, failures) = e.update_container_instances_state(
+        input.cluster.as_deref(),
+        &input.container_instances,
+        status,
+        ctx.now_secs(),
+    )?;
+    Ok(changed(UpdateContainerInstancesStateOutput {
+        container_instances,
+        failures,
+    }))
+}
+
 // ---- tags -----------------------------------------------------------------------------------
 
 /// The cluster a resource ARN lives in (for `ecs:cluster`), when it names one.
@@ -284,7 +321,7 @@ pub fn reconcile_services(
         for action in &step.actions {
             match action {
                 Action::Stop { task_arn, reason } => {
-                    match e.stop_task(Some(&r.cluster), task_arn, Some(reason), now) {
+                    match e.stop_service_task(&r.cluster, task_arn, reason, now) {
                         Ok(_) => out.stopped += 1,
                         Err(err) => {
                             tracing::warn!(task = %task_arn, error = %err, "service scheduler: stop failed");

@@ -456,3 +456,21 @@ pub struct EmptyOutput {}
 pub struct ListTagsForResourceOutput {
     pub tags: Vec<Tag>,
 }
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateContainerInstancesStateInput {
+    #[serde(default)]
+    pub cluster: Option<String>,
+    #[serde(default)]
+    pub container_instances: Vec<String>,
+    #[serde(default)]
+    pub status: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateContainerInstancesStateOutput {
+    pub container_instances: Vec<ContainerInstance>,
+    pub failures: Vec<Failure>,
+}

@@ -201,6 +201,7 @@ fn ecs(e: EcsError) -> AwsError {
         EcsError::TargetNotFound(_) => "TargetNotFoundException",
         EcsError::AttributeLimit(_) => "AttributeLimitExceededException",
         EcsError::NotPlacedHere(_) => "AccessDeniedException",
+        EcsError::ClusterContainsServices => "ClusterContainsServicesException",
         EcsError::ServiceNotFound => "ServiceNotFoundException",
         EcsError::ServiceNotActive => "ServiceNotActiveException",
         EcsError::ResourceNotFound(_) => "ResourceNotFoundException",
