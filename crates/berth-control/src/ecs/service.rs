@@ -307,8 +307,14 @@ pub fn reconcile_services(
     let mut out = Reconciled::default();
     for r in svc::services_to_step(store)? {
         let e = Ecs::new(store, &r.account, &r.region);
-        let Some(step) = e.service_step(&r.cluster, &r.name, owner, lease_secs, now)? else {
-            continue;
+        // One service's failure (its store read, say) does not hold up the others.
+        let step = match e.service_step(&r.cluster, &r.name, owner, lease_secs, now) {
+            Ok(Some(step)) => step,
+            Ok(None) => continue,
+            Err(err) => {
+                tracing::warn!(service = %r.name, cluster = %r.cluster, error = %err, "service scheduler: step failed");
+                continue;
+            }
         };
         out.stepped += 1;
         if step.actions.is_empty() {
@@ -392,7 +398,9 @@ pub fn reconcile_services(
         if !started.is_empty() {
             messages.insert(0, svc::started_message(name, &started));
         }
-        e.service_events(&r.cluster, &r.name, messages, now)?;
+        if let Err(err) = e.service_events(&r.cluster, &r.name, messages, now) {
+            tracing::warn!(service = %r.name, error = %err, "service scheduler: recording events");
+        }
         crate::polls::notify_changes();
     }
     Ok(out)
