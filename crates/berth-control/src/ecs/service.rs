@@ -419,7 +419,118 @@ fn hex_lower(b: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    use std::sync::Arc;
+
+    use berth_core::RootKey;
+    use berth_iam::Principal;
+    use berth_store::SqliteStore;
+    use serde_json::json;
+
     use super::*;
+    use crate::testing::caller;
+
+    const ACCOUNT: &str = "111122223333";
+
+    fn service_of(control: &Control, name: &str) -> Service {
+        let root = caller(Principal::Root {
+            account: ACCOUNT.into(),
+        });
+        let ctx = control.ctx(&root, "r");
+        let out = describe_services(
+            &ctx,
+            DescribeServicesInput {
+                services: vec![name.into()],
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        out.services.items[0].clone()
+    }
+
+    /// The scheduler's pass, without a runtime: it starts the desired count once, a second
+    /// scheduler leaves a claimed service alone, and the service settles once its tasks run.
+    #[test]
+    fn the_scheduler_keeps_the_desired_count_under_one_claim() {
+        let control = Control::new(
+            Arc::new(SqliteStore::in_memory().unwrap()),
+            RootKey::generate(),
+            0,
+        );
+        let root = caller(Principal::Root {
+            account: ACCOUNT.into(),
+        });
+        let ctx = control.ctx(&root, "r");
+        let def: RegisterTaskDefinitionInput = serde_json::from_value(json!({
+            "family": "api", "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"],
+            "cpu": "256", "memory": "512",
+            "containerDefinitions": [{"name": "app", "image": "busybox"}],
+            "tags": [{"key": "from", "value": "td"}]
+        }))
+        .unwrap();
+        super::super::register_task_definition(&ctx, def).unwrap();
+        let input: CreateServiceInput = serde_json::from_value(json!({
+            "serviceName": "api", "taskDefinition": "api", "desiredCount": 2,
+            "launchType": "FARGATE", "propagateTags": "TASK_DEFINITION",
+            "enableECSManagedTags": true,
+            "networkConfiguration": {"awsvpcConfiguration": {"subnets": ["subnet-1"]}}
+        }))
+        .unwrap();
+        create_service(&ctx, input).unwrap();
+
+        let done = reconcile_services(&control, "a", 5).unwrap();
+        assert_eq!((done.stepped, done.started), (1, 2));
+        assert_eq!(reconcile_services(&control, "b", 5).unwrap().stepped, 0);
+        assert_eq!(reconcile_services(&control, "a", 5).unwrap().started, 0);
+
+        let svc = service_of(&control, "api");
+        let dep = svc.deployments[0].id.clone();
+        assert_eq!(svc.pending_count, 2);
+        assert!(
+            svc.events[0]
+                .message
+                .starts_with("(service api) has started 2 tasks: (task ")
+        );
+        let e = ecs(&ctx);
+        let listed = e
+            .list_tasks(
+                &ListTasksInput {
+                    service_name: Some("api".into()),
+                    ..Default::default()
+                },
+                ctx.now_secs(),
+            )
+            .unwrap()
+            .0;
+        let (tasks, _) = e.describe_tasks(None, &listed, ctx.now_secs()).unwrap();
+        assert_eq!(tasks.len(), 2);
+        for t in &tasks {
+            assert_eq!(t.started_by.as_deref(), Some(dep.as_str()));
+            assert_eq!(t.group.as_deref(), Some("service:api"));
+            let keys: Vec<&str> = t.tags.iter().filter_map(|t| t.key.as_deref()).collect();
+            assert_eq!(keys, ["aws:ecs:serviceName", "aws:ecs:clusterName", "from"]);
+            super::super::fargate_task_state_change(
+                &control,
+                SubmitTaskStateChangeInput {
+                    task: Some(t.task_arn.clone()),
+                    status: Some("RUNNING".into()),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        }
+        reconcile_services(&control, "a", 5).unwrap();
+        let svc = service_of(&control, "api");
+        assert_eq!((svc.running_count, svc.pending_count), (2, 0));
+        assert_eq!(
+            svc.deployments[0].rollout_state.as_deref(),
+            Some("COMPLETED")
+        );
+        assert_eq!(
+            svc.events[0].message,
+            "(service api) has reached a steady state."
+        );
+    }
 
     #[test]
     fn tags_name_their_cluster() {
