@@ -310,15 +310,15 @@ def test_ec2_service_on_berth_up_stays_at_desired_count_and_rolls(tmp_path, regi
 def test_fargate_service_and_the_circuit_breaker_rolls_back(berth, registry):
     ecs = berth.client("ecs")
     app = FargateApp(berth, registry, creds(REGISTRY_USER), command=LONG)
-    ecs.create_service(serviceName="api", taskDefinition=app.family, desiredCount=2, launchType="FARGATE",
+    ecs.create_service(serviceName="api", taskDefinition=app.family, desiredCount=3, launchType="FARGATE",
                        networkConfiguration=NET,
                        deploymentConfiguration={"deploymentCircuitBreaker": {"enable": True, "rollback": True}})
     s = wait_stable(ecs, "default", "api")
-    assert s["runningCount"] == 2 and s["platformVersion"] == "LATEST"
+    assert s["runningCount"] == 3 and s["platformVersion"] == "LATEST"
     good = s["taskDefinition"]
     first = s["deployments"][0]["id"]
     tasks = service_tasks(ecs, "default", "api")
-    assert len(tasks) == 2 and all(t["launchType"] == "FARGATE" and t["startedBy"] == first for t in tasks)
+    assert len(tasks) == 3 and all(t["launchType"] == "FARGATE" and t["startedBy"] == first for t in tasks)
 
     # A revision whose image is not in the registry: three tasks fail to start, the breaker trips.
     defn = ecs.describe_task_definition(taskDefinition=app.family)["taskDefinition"]
@@ -328,7 +328,7 @@ def test_fargate_service_and_the_circuit_breaker_rolls_back(berth, registry):
         executionRoleArn=app.role_arn, containerDefinitions=[c])["taskDefinition"]["taskDefinitionArn"]
     ecs.update_service(service="api", taskDefinition=bad)
     seen_failed = None
-    lowest = 2
+    lowest = 3
     deadline = time.time() + 150
     while time.time() < deadline:
         s = ecs.describe_services(services=["api"])["services"][0]
@@ -341,7 +341,7 @@ def test_fargate_service_and_the_circuit_breaker_rolls_back(berth, registry):
         time.sleep(0.2)
     else:
         raise AssertionError(f"no rollback: {s}\n{berth.log()}")
-    assert lowest >= 2
+    assert lowest >= 3
     assert seen_failed["failedTasks"] >= 3
     assert seen_failed["rolloutStateReason"] == "ECS deployment circuit breaker: tasks failed to start."
     assert s["taskDefinition"] == good and s["deployments"][0]["taskDefinition"] == good
@@ -352,7 +352,7 @@ def test_fargate_service_and_the_circuit_breaker_rolls_back(berth, registry):
     failed = [t for t in stopped if t["taskDefinitionArn"] == bad]
     assert len(failed) >= 3 and all(t["stopCode"] == "TaskFailedToStart" for t in failed), failed
     running = service_tasks(ecs, "default", "api")
-    assert len(running) == 2 and {t["taskDefinitionArn"] for t in running} == {good}
+    assert len(running) == 3 and {t["taskDefinitionArn"] for t in running} == {good}
     ecs.delete_service(service="api", force=True)
     until("INACTIVE", lambda: ecs.describe_services(services=["api"])["services"][0]["status"] == "INACTIVE",
           log=berth.log)

@@ -991,6 +991,7 @@ impl Ecs<'_> {
             .task_definition
             .clone()
             .filter(|t| !t.is_empty())
+            // AWS's wording for a CreateService without a task definition is not known to berth.
             .ok_or_else(|| bad("TaskDefinition can not be blank."))?;
         self.store.write(|tx| {
             // The `default` cluster is made on first use, as RunTask makes it.
