@@ -50,6 +50,20 @@ def service_tasks(ecs, cluster, service, status="RUNNING"):
     return ecs.describe_tasks(cluster=cluster, tasks=arns, include=["TAGS"])["tasks"]
 
 
+def containers_of(family):
+    """The Docker containers (running or not) of a task definition family's tasks."""
+    out = subprocess.run(["docker", "ps", "-aq", "--filter", f"label=com.amazonaws.ecs.task-definition-family={family}"],
+                         capture_output=True, text=True, timeout=60, check=True).stdout
+    return out.split()
+
+
+def remove_containers(family):
+    """Whatever a failed test left of a family's containers."""
+    ids = containers_of(family)
+    if ids:
+        subprocess.run(["docker", "rm", "-f", *ids], capture_output=True, timeout=120)
+
+
 def cli(endpoint, root, *args, timeout=120):
     """The AWS CLI against `endpoint` as `root`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
@@ -228,6 +242,7 @@ def test_tags_round_trip_on_every_resource_type(berth):
 
 def test_ec2_service_on_berth_up_stays_at_desired_count_and_rolls(tmp_path, registry):
     up = UpProcess(tmp_path / "data")
+    app = None
     try:
         until("healthy", lambda: cli(up.endpoint, up.root, "ecs", "list-clusters")[0] == 0, log=up.log)
         ecs = up.client("ecs")
@@ -302,14 +317,23 @@ def test_ec2_service_on_berth_up_stays_at_desired_count_and_rolls(tmp_path, regi
         ecs.delete_service(service="web")
         until("INACTIVE", lambda: ecs.describe_services(services=["web"])["services"][0]["status"] == "INACTIVE",
               log=up.log)
-        until("no containers", lambda: all(task_containers(t["taskArn"], all_=False) == [] for t in tasks))
+        until("containers removed", lambda: containers_of(app.family) == [], log=up.log)
     finally:
         up.stop()
+        if app is not None:
+            remove_containers(app.family)
 
 
 def test_fargate_service_and_the_circuit_breaker_rolls_back(berth, registry):
     ecs = berth.client("ecs")
     app = FargateApp(berth, registry, creds(REGISTRY_USER), command=LONG)
+    try:
+        fargate_service_and_breaker(berth, registry, ecs, app)
+    finally:
+        remove_containers(app.family)
+
+
+def fargate_service_and_breaker(berth, registry, ecs, app):
     ecs.create_service(serviceName="api", taskDefinition=app.family, desiredCount=3, launchType="FARGATE",
                        networkConfiguration=NET,
                        deploymentConfiguration={"deploymentCircuitBreaker": {"enable": True, "rollback": True}})
@@ -356,6 +380,7 @@ def test_fargate_service_and_the_circuit_breaker_rolls_back(berth, registry):
     ecs.delete_service(service="api", force=True)
     until("INACTIVE", lambda: ecs.describe_services(services=["api"])["services"][0]["status"] == "INACTIVE",
           log=berth.log)
+    until("containers removed", lambda: containers_of(app.family) == [], log=berth.log)
 
 
 def test_a_rollout_survives_a_sigkilled_server(berth, registry, tmp_path):
@@ -363,6 +388,7 @@ def test_a_rollout_survives_a_sigkilled_server(berth, registry, tmp_path):
     cluster = f"c{uuid.uuid4().hex[:8]}"
     ecs.create_cluster(clusterName=cluster)
     agent = AgentProcess(berth, cluster, tmp_path / "agent.log")
+    app = None
     try:
         wait_for_instance(berth, cluster, agent)
         app = PrivateApp(berth, registry, creds(REGISTRY_USER), command=LONG)
@@ -390,8 +416,11 @@ def test_a_rollout_survives_a_sigkilled_server(berth, registry, tmp_path):
         assert len(running) == 2 and {t["taskDefinitionArn"] for t in running} == {td2}
         ecs.update_service(cluster=cluster, service="web", desiredCount=0)
         until("scaled in", lambda: service_tasks(ecs, cluster, "web") == [], log=berth.log)
+        until("containers removed", lambda: containers_of(app.family) == [], log=agent.log)
     finally:
         agent.stop()
+        if app is not None:
+            remove_containers(app.family)
 
 
 def test_draining_an_instance_moves_the_service_within_the_percentages(berth, registry, tmp_path):
@@ -401,6 +430,7 @@ def test_draining_an_instance_moves_the_service_within_the_percentages(berth, re
     first = AgentProcess(berth, cluster, tmp_path / "agent-1.log", env_extra={
         "BERTH_AGENT_INSTANCE_FILE": str(tmp_path / "instance-1")})
     second = None
+    app = None
     try:
         one = wait_for_instance(berth, cluster, first)
         second = AgentProcess(berth, cluster, tmp_path / "agent-2.log", env_extra={
@@ -431,10 +461,14 @@ def test_draining_an_instance_moves_the_service_within_the_percentages(berth, re
         assert bad["failures"][0]["reason"] == "MISSING"
         ecs.update_service(cluster=cluster, service="web", desiredCount=0)
         until("scaled in", lambda: service_tasks(ecs, cluster, "web") == [], log=berth.log)
+        until("containers removed", lambda: containers_of(app.family) == [],
+              log=lambda: first.log() + second.log())
     finally:
         first.stop()
         if second:
             second.stop()
+        if app is not None:
+            remove_containers(app.family)
 
 
 def restart_on_same_port(b):
