@@ -1354,79 +1354,129 @@ impl Ecs<'_> {
         lease: u64,
         now: u64,
     ) -> Result<Option<Step>, EcsError> {
+        // Most steps change nothing: they are decided on a read, and only a step that changes
+        // the service (or takes or renews the claim) is decided again and stored in a write.
+        let looked = self
+            .store
+            .read(|tx| self.decide_step(tx, cluster, name, owner, lease, now))?;
+        match looked {
+            None => Ok(None),
+            Some((_, step, false)) => Ok(Some(step)),
+            Some(_) => self.store.write(|tx| {
+                let Some((stored, step, write)) =
+                    self.decide_step(tx, cluster, name, owner, lease, now)?
+                else {
+                    return Ok(None);
+                };
+                if write {
+                    self.put_service(tx, &stored)?;
+                }
+                Ok(Some(step))
+            }),
+        }
+    }
+
+    /// A step's decision inside a transaction: the service as it is to be stored, the step,
+    /// and whether it must be written.
+    #[allow(clippy::type_complexity)]
+    fn decide_step(
+        &self,
+        tx: &dyn Tx,
+        cluster: &str,
+        name: &str,
+        owner: &str,
+        lease: u64,
+        now: u64,
+    ) -> Result<Option<(StoredService, Step, bool)>, EcsError> {
+        let Some(mut s) = self.get_service(tx, cluster, name)? else {
+            return Ok(None);
+        };
+        if s.service.status == "INACTIVE" {
+            return Ok(None);
+        }
+        if let Some(c) = &s.claim
+            && c.owner != owner
+            && c.until > now
+        {
+            return Ok(None);
+        }
+        let prefix = format!("{}{cluster}/", self.scope());
+        let group = s.service.group();
+        let draining: Vec<String> = scan_json::<StoredInstance>(tx, T_INSTANCES, &prefix)?
+            .into_iter()
+            .filter(|(_, i)| i.instance.status == "DRAINING")
+            .map(|(_, i)| i.instance.container_instance_arn)
+            .collect();
+        let stored: Vec<(String, StoredTask)> = scan_json(tx, crate::records::T_TASKS, &prefix)?;
+        let tasks: Vec<SvcTask> = stored
+            .into_iter()
+            .filter(|(_, t)| t.task.group.as_deref() == Some(group.as_str()) && t.visible(now))
+            .map(|(_, t)| SvcTask {
+                last_status: t.status(),
+                stopping: t.task.desired_status == "STOPPED",
+                ran: t.task.started_at.is_some(),
+                stop_code: t.task.stop_code.clone(),
+                draining: t
+                    .task
+                    .container_instance_arn
+                    .as_ref()
+                    .is_some_and(|i| draining.contains(i)),
+                instance: t.task.container_instance_arn.clone(),
+                created_at: t.task.created_at,
+                started_by: t.task.started_by.clone(),
+                arn: t.task.task_arn,
+            })
+            .collect();
+        let instances: Vec<String> = if s.service.daemon() {
+            let external = s.service.launch_type.as_deref() == Some("EXTERNAL");
+            self.candidates(tx, cluster, now)?
+                .into_iter()
+                .filter(|(i, c)| c.active && c.connected && i.external() == external)
+                .map(|(_, c)| c.arn)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let before = (s.service.clone(), s.book.clone());
+        let actions = plan(&mut s.service, &mut s.book, &tasks, &instances, now);
+        let renew = s
+            .claim
+            .as_ref()
+            .is_none_or(|c| c.owner != owner || c.until < now + lease / 2 + 1);
+        if renew {
+            s.claim = Some(Claim {
+                owner: owner.to_string(),
+                until: now + lease,
+            });
+        }
+        let write = renew || before != (s.service.clone(), s.book.clone());
+        let step = Step {
+            account: s.account.clone(),
+            region: s.region.clone(),
+            cluster: s.cluster.clone(),
+            service: s.service.clone(),
+            actions,
+        };
+        Ok(Some((s, step, write)))
+    }
+
+    /// Gives up `owner`'s claim on the service (a scheduler shutting down), so that the next
+    /// scheduler takes it at once rather than when the claim lapses.
+    pub fn release_service_claim(
+        &self,
+        cluster: &str,
+        name: &str,
+        owner: &str,
+    ) -> Result<(), EcsError> {
         self.store.write(|tx| {
             let Some(mut s) = self.get_service(tx, cluster, name)? else {
-                return Ok(None);
+                return Ok(());
             };
-            if s.service.status == "INACTIVE" {
-                return Ok(None);
-            }
-            if let Some(c) = &s.claim
-                && c.owner != owner
-                && c.until > now
-            {
-                return Ok(None);
-            }
-            let prefix = format!("{}{cluster}/", self.scope());
-            let group = s.service.group();
-            let draining: Vec<String> = scan_json::<StoredInstance>(tx, T_INSTANCES, &prefix)?
-                .into_iter()
-                .filter(|(_, i)| i.instance.status == "DRAINING")
-                .map(|(_, i)| i.instance.container_instance_arn)
-                .collect();
-            let stored: Vec<(String, StoredTask)> =
-                scan_json(tx, crate::records::T_TASKS, &prefix)?;
-            let tasks: Vec<SvcTask> = stored
-                .into_iter()
-                .filter(|(_, t)| t.task.group.as_deref() == Some(group.as_str()) && t.visible(now))
-                .map(|(_, t)| SvcTask {
-                    last_status: t.status(),
-                    stopping: t.task.desired_status == "STOPPED",
-                    ran: t.task.started_at.is_some(),
-                    stop_code: t.task.stop_code.clone(),
-                    draining: t
-                        .task
-                        .container_instance_arn
-                        .as_ref()
-                        .is_some_and(|i| draining.contains(i)),
-                    instance: t.task.container_instance_arn.clone(),
-                    created_at: t.task.created_at,
-                    started_by: t.task.started_by.clone(),
-                    arn: t.task.task_arn,
-                })
-                .collect();
-            let instances: Vec<String> = if s.service.daemon() {
-                let external = s.service.launch_type.as_deref() == Some("EXTERNAL");
-                self.candidates(tx, cluster, now)?
-                    .into_iter()
-                    .filter(|(i, c)| c.active && c.connected && i.external() == external)
-                    .map(|(_, c)| c.arn)
-                    .collect()
-            } else {
-                Vec::new()
-            };
-            let before = (s.service.clone(), s.book.clone());
-            let actions = plan(&mut s.service, &mut s.book, &tasks, &instances, now);
-            let renew = s
-                .claim
-                .as_ref()
-                .is_none_or(|c| c.owner != owner || c.until < now + lease / 2 + 1);
-            if renew {
-                s.claim = Some(Claim {
-                    owner: owner.to_string(),
-                    until: now + lease,
-                });
-            }
-            if renew || before != (s.service.clone(), s.book.clone()) {
+            if s.claim.as_ref().is_some_and(|c| c.owner == owner) {
+                s.claim = None;
                 self.put_service(tx, &s)?;
             }
-            Ok(Some(Step {
-                account: s.account.clone(),
-                region: s.region.clone(),
-                cluster: s.cluster.clone(),
-                service: s.service,
-                actions,
-            }))
+            Ok(())
         })
     }
 

@@ -489,7 +489,7 @@ async fn run_fargate(
 /// Runs the ECS service scheduler until `shutdown`: a pass of
 /// `berth_control::ecs::reconcile_services` every period (1 s; `BERTH_SERVICE_SCHEDULER_MS`
 /// sets it in milliseconds), under a claim of this process on each service that lasts five
-/// periods (at least 5 s).
+/// periods (at least 5 s) and is given up when the scheduler stops.
 async fn run_scheduler(
     state: Arc<berth_control::Control>,
     shutdown: impl std::future::Future<Output = ()>,
@@ -518,9 +518,16 @@ async fn run_scheduler(
             Err(e) => tracing::warn!(error = %e, "service scheduler pass panicked"),
         }
         tokio::select! {
-            _ = &mut shutdown => return,
+            _ = &mut shutdown => break,
             _ = tokio::time::sleep(period) => {}
         }
+    }
+    // The next server on this data directory takes the services up at once.
+    let released =
+        tokio::task::spawn_blocking(move || berth_control::ecs::release_claims(&state, &owner))
+            .await;
+    if let Ok(Err(e)) = released {
+        tracing::warn!(error = %e, "releasing the service scheduler's claims");
     }
 }
 

@@ -406,6 +406,16 @@ pub fn reconcile_services(
     Ok(out)
 }
 
+/// Gives up every claim `owner` holds (the scheduler is stopping): a server started next on
+/// the same data directory steps the services at once.
+pub fn release_claims(control: &Control, owner: &str) -> Result<(), Error> {
+    let store = control.store.as_ref();
+    for r in svc::services_to_step(store)? {
+        Ecs::new(store, &r.account, &r.region).release_service_claim(&r.cluster, &r.name, owner)?;
+    }
+    Ok(())
+}
+
 /// A scheduler's owner id: random, one per process.
 pub fn scheduler_owner() -> String {
     let mut b = [0u8; 8];
@@ -482,6 +492,11 @@ mod tests {
         assert_eq!((done.stepped, done.started), (1, 2));
         assert_eq!(reconcile_services(&control, "b", 5).unwrap().stepped, 0);
         assert_eq!(reconcile_services(&control, "a", 5).unwrap().started, 0);
+        // Released, the service is the next scheduler's at once (and "a" keeps off it).
+        release_claims(&control, "a").unwrap();
+        assert_eq!(reconcile_services(&control, "b", 5).unwrap().stepped, 1);
+        assert_eq!(reconcile_services(&control, "a", 5).unwrap().stepped, 0);
+        release_claims(&control, "b").unwrap();
 
         let svc = service_of(&control, "api");
         let dep = svc.deployments[0].id.clone();
