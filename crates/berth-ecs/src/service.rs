@@ -1836,6 +1836,105 @@ mod tests {
         }
     }
 
+    /// Rollouts with tasks that take a random number of steps to run and to stop, over many
+    /// percentages and sizes: the tasks alive never exceed `maximumPercent`, the healthy ones
+    /// never fall below `minimumHealthyPercent`, and every rollout completes on the new
+    /// revision with one deployment.
+    #[test]
+    fn random_rollouts_keep_the_invariants() {
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = |n: u64| {
+            seed = seed
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (seed >> 33) % n
+        };
+        for round in 0..300 {
+            let desired = 1 + next(6) as usize;
+            let min = [0, 25, 50, 100][next(4) as usize];
+            let max = [100, 125, 150, 200, 300][next(5) as usize];
+            if max_total(desired as i64, max) <= min_healthy(desired as i64, min) {
+                // No room to move (100/100, or 100/125 of 2 rounded down): such a rollout
+                // cannot proceed, on AWS as here.
+                continue;
+            }
+            let mut s = svc(desired as i64);
+            s.deployment_configuration.minimum_healthy_percent = Some(min);
+            s.deployment_configuration.maximum_percent = Some(max);
+            let mut b = Book::default();
+            let dep = s.deployments[0].id.clone();
+            let mut tasks: Vec<SvcTask> = (0..desired)
+                .map(|n| task(n, &dep, TaskStatus::Running))
+                .collect();
+            plan(&mut s, &mut b, &tasks, &[], 1);
+            redeploy(&mut s, "td:2");
+            let upper = max_total(desired as i64, max);
+            let floor = min_healthy(desired as i64, min);
+            // Steps left before a task runs (pending) or is gone (stopping).
+            let mut wait: Vec<u64> = vec![0; tasks.len()];
+            let mut n = 1000;
+            let mut done = false;
+            for step in 0..200 {
+                for (t, w) in tasks.iter_mut().zip(wait.iter_mut()) {
+                    if *w > 0 {
+                        *w -= 1;
+                        continue;
+                    }
+                    if t.stopping {
+                        t.last_status = TaskStatus::Stopped;
+                    } else if t.last_status == TaskStatus::Pending {
+                        t.last_status = TaskStatus::Running;
+                        t.ran = true;
+                    }
+                }
+                let a = plan(&mut s, &mut b, &tasks, &[], 10 + step);
+                for act in &a {
+                    match act {
+                        Action::Start {
+                            deployment, count, ..
+                        } => {
+                            for _ in 0..*count {
+                                n += 1;
+                                tasks.push(task(n, deployment, TaskStatus::Pending));
+                                wait.push(next(4));
+                            }
+                        }
+                        Action::Stop { task_arn, .. } => {
+                            let i = tasks.iter().position(|t| &t.arn == task_arn).unwrap();
+                            assert!(!tasks[i].stopping, "round {round}: stopped twice");
+                            tasks[i].stopping = true;
+                            wait[i] = next(3);
+                        }
+                    }
+                }
+                let alive = tasks.iter().filter(|t| t.live()).count() as i64;
+                let healthy = tasks.iter().filter(|t| t.healthy()).count() as i64;
+                assert!(
+                    alive <= upper,
+                    "round {round} ({min}/{max} of {desired}): {alive} alive"
+                );
+                assert!(
+                    healthy >= floor,
+                    "round {round} ({min}/{max} of {desired}): {healthy} healthy"
+                );
+                if s.deployments.len() == 1
+                    && s.deployments[0].rollout_state.as_deref() == Some("COMPLETED")
+                {
+                    done = true;
+                    break;
+                }
+            }
+            assert!(
+                done,
+                "round {round} ({min}/{max} of {desired}) did not finish: {s:?}"
+            );
+            let running: Vec<&SvcTask> = tasks.iter().filter(|t| t.healthy()).collect();
+            assert_eq!(running.len(), desired);
+            assert!(running.iter().all(|t| t.of(&s.deployments[0].id)));
+            assert_eq!(s.deployments[0].task_definition, "td:2");
+        }
+    }
+
     #[test]
     fn the_circuit_breaker_fails_and_rolls_back() {
         let mut s = svc(1);
