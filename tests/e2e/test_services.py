@@ -423,7 +423,7 @@ def test_a_rollout_survives_a_sigkilled_server(berth, registry, tmp_path):
             remove_containers(app.family)
 
 
-def test_draining_an_instance_moves_the_service_within_the_percentages(berth, registry, tmp_path):
+def test_draining_an_instance_moves_the_service_and_daemon_services_follow_instances(berth, registry, tmp_path):
     ecs = berth.client("ecs")
     cluster = f"c{uuid.uuid4().hex[:8]}"
     ecs.create_cluster(clusterName=cluster)
@@ -461,6 +461,23 @@ def test_draining_an_instance_moves_the_service_within_the_percentages(berth, re
         assert bad["failures"][0]["reason"] == "MISSING"
         ecs.update_service(cluster=cluster, service="web", desiredCount=0)
         until("scaled in", lambda: service_tasks(ecs, cluster, "web") == [], log=berth.log)
+
+        # DAEMON: one task on each ACTIVE instance (not on the DRAINING one, until it is ACTIVE).
+        ecs.create_service(cluster=cluster, serviceName="daemon", taskDefinition=app.family,
+                           schedulingStrategy="DAEMON")
+        s = wait_stable(ecs, cluster, "daemon")
+        assert s["desiredCount"] == 1 and s["deploymentConfiguration"]["minimumHealthyPercent"] == 0
+        assert [t["containerInstanceArn"] for t in service_tasks(ecs, cluster, "daemon")] == [two]
+        ecs.update_container_instances_state(cluster=cluster, containerInstances=[one], status="ACTIVE")
+        until("one task per instance", lambda: sorted(
+            t["containerInstanceArn"] for t in service_tasks(ecs, cluster, "daemon") if t["lastStatus"] == "RUNNING")
+            == sorted([one, two]), log=berth.log)
+        s = wait_stable(ecs, cluster, "daemon")
+        assert s["desiredCount"] == 2 and s["runningCount"] == 2
+        # A DAEMON service is deleted without scaling it first.
+        assert ecs.delete_service(cluster=cluster, service="daemon")["service"]["status"] == "DRAINING"
+        until("INACTIVE", lambda: ecs.describe_services(cluster=cluster, services=["daemon"])["services"][0]["status"]
+              == "INACTIVE", log=berth.log)
         until("containers removed", lambda: containers_of(app.family) == [],
               log=lambda: first.log() + second.log())
     finally:

@@ -438,13 +438,13 @@ pub fn plan(
                 .iter()
                 .filter(|t| t.instance.as_deref() == Some(inst.as_str()))
                 .collect();
-            let mine = here.iter().any(|t| t.of(&primary.id) && t.wanted());
             if !halted {
                 for t in here.iter().filter(|t| t.wanted() && !t.of(&primary.id)) {
                     stops.push((t.arn.clone(), scaling_reason(&primary.id)));
                 }
             }
-            if !mine && !halted && here.iter().all(|t| !t.of(&primary.id)) {
+            // An older deployment's task is gone before the new one starts in its place.
+            if !halted && here.is_empty() {
                 actions.push(Action::Start {
                     deployment: primary.id.clone(),
                     task_definition: primary.task_definition.clone(),
@@ -1012,6 +1012,16 @@ impl Ecs<'_> {
                 return Err(bad(NOT_IDEMPOTENT));
             }
             let fargate = launch_type == "FARGATE";
+            // A DAEMON service wants one task per instance it can run on, from the start.
+            let desired = if daemon {
+                let external = launch_type == "EXTERNAL";
+                self.candidates(tx, &cluster, now)?
+                    .iter()
+                    .filter(|(i, c)| c.active && c.connected && i.external() == external)
+                    .count() as i64
+            } else {
+                desired
+            };
             let mut svc = Service {
                 service_arn: self.service_arn(&cluster, &name),
                 service_name: name.clone(),
@@ -2072,9 +2082,20 @@ mod tests {
                 instance: Some("i2".into()),
             }]
         );
+        // A new deployment: the old task on an instance stops first, then the new one starts.
+        redeploy(&mut s, "td:2");
+        let new = s.deployments[0].id.clone();
+        let a = plan(&mut s, &mut b, std::slice::from_ref(&on1), &inst[..1], 2);
+        assert_eq!((stops(&a), starts(&a)), (vec!["t0".to_string()], 0));
+        let mut gone = on1.clone();
+        gone.last_status = TaskStatus::Stopped;
+        let a = plan(&mut s, &mut b, std::slice::from_ref(&gone), &inst[..1], 3);
+        assert!(matches!(&a[..], [Action::Start { deployment, .. }] if *deployment == new));
         // An instance gone: its task stops.
-        let a = plan(&mut s, &mut b, &[on1], &["i2".to_string()], 2);
-        assert_eq!(stops(&a), vec!["t0"]);
+        let mut on1 = task(1, &new, TaskStatus::Running);
+        on1.instance = Some("i1".into());
+        let a = plan(&mut s, &mut b, &[on1], &["i2".to_string()], 4);
+        assert_eq!(stops(&a), vec!["t1"]);
     }
 
     #[test]
