@@ -1420,7 +1420,15 @@ impl Ecs<'_> {
         let stored: Vec<(String, StoredTask)> = scan_json(tx, crate::records::T_TASKS, &prefix)?;
         let tasks: Vec<SvcTask> = stored
             .into_iter()
-            .filter(|(_, t)| t.task.group.as_deref() == Some(group.as_str()) && t.visible(now))
+            // The scheduler's own tasks: a RunTask that names the group itself is left alone.
+            .filter(|(_, t)| {
+                t.task.group.as_deref() == Some(group.as_str())
+                    && t.task
+                        .started_by
+                        .as_deref()
+                        .is_some_and(|b| b.starts_with("ecs-svc/"))
+                    && t.visible(now)
+            })
             .map(|(_, t)| SvcTask {
                 last_status: t.status(),
                 stopping: t.task.desired_status == "STOPPED",

@@ -534,7 +534,19 @@ mod tests {
             )
             .unwrap();
         }
+        // A task someone runs in the service's group is not the scheduler's to stop.
+        let theirs: RunTaskInput = serde_json::from_value(json!({
+            "taskDefinition": "api", "launchType": "FARGATE", "group": "service:api",
+            "startedBy": "me",
+            "networkConfiguration": {"awsvpcConfiguration": {"subnets": ["subnet-1"]}}
+        }))
+        .unwrap();
+        let theirs = super::super::run_task(&ctx, theirs).unwrap().tasks[0]
+            .task_arn
+            .clone();
         reconcile_services(&control, "a", 5).unwrap();
+        let (t, _) = e.describe_tasks(None, &[theirs], ctx.now_secs()).unwrap();
+        assert_eq!(t[0].desired_status, "RUNNING");
         let svc = service_of(&control, "api");
         assert_eq!((svc.running_count, svc.pending_count), (2, 0));
         assert_eq!(
