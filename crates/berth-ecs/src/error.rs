@@ -42,6 +42,17 @@ pub enum EcsError {
     /// to Integer`).
     #[error("{0}")]
     Serialization(String),
+    #[error("The Cluster cannot be deleted while Services are active.")]
+    ClusterContainsServices,
+    /// `ServiceNotFoundException`.
+    #[error("Service not found.")]
+    ServiceNotFound,
+    /// `ServiceNotActiveException`.
+    #[error("Service was not ACTIVE.")]
+    ServiceNotActive,
+    /// `ResourceNotFoundException` (TagResource and UntagResource).
+    #[error("{0}")]
+    ResourceNotFound(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }

@@ -12,12 +12,15 @@
 //! - [`agent`]: the task payload an agent receives (registry auth, execution-role slot).
 //! - [`asm`]: the registry credentials in a Secrets Manager secret, as the ECS agent reads them.
 //! - [`fargate`]: what berth's in-process Fargate runner runs and stops.
+//! - [`service`]: services, their deployments and the scheduler's rollout decision (pure),
+//!   and the operations on stored services.
+//! - [`tagging`]: tags of every taggable resource, by ARN.
 //!
 //! The modules depend on each other in one direction only: the pure ones (`model`, `error`,
 //! `asm`, `lifecycle`, `placement`, `taskdef`) first; then `ecs` (the [`Ecs`] handle, its keys and
 //! ARNs) and `records` (the tables and what each stores); then `agent` (the payload built
 //! from a stored task); then the operations, each on the records and on the ones before it:
-//! `cluster`, `registry` (task definitions), `instance`, `task`, and `fargate`. No module
+//! `cluster`, `registry` (task definitions), `instance`, `task`, `fargate` and `service`. No module
 //! imports from one after it.
 
 pub mod agent;
@@ -33,6 +36,8 @@ pub mod model;
 pub mod placement;
 mod records;
 mod registry;
+pub mod service;
+pub mod tagging;
 mod task;
 pub mod taskdef;
 

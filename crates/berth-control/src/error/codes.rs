@@ -204,6 +204,10 @@ fn ecs(e: EcsError) -> AwsError {
         EcsError::AttributeLimit(_) => "AttributeLimitExceededException",
         EcsError::NotPlacedHere(_) => "AccessDeniedException",
         EcsError::Serialization(_) => "SerializationException",
+        EcsError::ClusterContainsServices => "ClusterContainsServicesException",
+        EcsError::ServiceNotFound => "ServiceNotFoundException",
+        EcsError::ServiceNotActive => "ServiceNotActiveException",
+        EcsError::ResourceNotFound(_) => "ResourceNotFoundException",
         EcsError::Store(_) => return AwsError::internal(&e),
     };
     AwsError::client(code, e.to_string())
