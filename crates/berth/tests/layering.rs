@@ -15,6 +15,7 @@ const FLOORS: &[(&str, Floor)] = &[
     ("berth-kms", Floor::Domain),
     ("berth-secrets", Floor::Domain),
     ("berth-ecs", Floor::Domain),
+    ("berth-logs", Floor::Domain),
     ("berth-control", Floor::Application),
     ("berth-doctor", Floor::Application),
     ("berth-api", Floor::Adapter),
