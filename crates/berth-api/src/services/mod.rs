@@ -5,6 +5,7 @@ pub mod ecs;
 pub mod iam;
 pub mod json;
 pub mod kms;
+pub mod logs;
 pub mod query;
 pub mod secretsmanager;
 pub mod sts;
@@ -27,6 +28,7 @@ pub fn json_dispatch(
         Service::Ecs => ecs::dispatch(ctx, operation, body),
         Service::SecretsManager => secretsmanager::dispatch(ctx, operation, body),
         Service::Kms => kms::dispatch(ctx, operation, body),
+        Service::Logs => logs::dispatch(ctx, operation, body),
         Service::Iam | Service::Sts => None,
     }
 }
