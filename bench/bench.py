@@ -1,6 +1,7 @@
 """berth's benchmarks against moto, measured in the same run; run through `bench/run`.
 
-- API: GetSecretValue, RegisterTaskDefinition, DescribeTasks sent by `berth-bench` (Rust,
+- API: GetSecretValue, RegisterTaskDefinition, DescribeTasks, PutLogEvents (batches of 100 and
+  of 1,000 events) and GetLogEvents (a page of 100 events) sent by `berth-bench` (Rust,
   SigV4-signed per request) as a non-root IAM user with a real policy, the secret under a
   customer-managed KMS key — against berth (release) and against moto_server, same request
   shapes, same connections. Throughput at --concurrency connections; latency also at 1.
@@ -145,8 +146,37 @@ def setup(srv: Server) -> dict:
     out = ecs.run_task(cluster="default", taskDefinition="bench-describe")
     if out.get("failures"):
         raise RuntimeError(f"{srv.kind}: run_task failed: {out['failures']}")
-    return dict(key=k["AccessKeyId"], secret=k["SecretAccessKey"], secret_arn=secret_arn,
-                task_arn=out["tasks"][0]["taskArn"])
+    res = dict(key=k["AccessKeyId"], secret=k["SecretAccessKey"], secret_arn=secret_arn,
+               task_arn=out["tasks"][0]["taskArn"])
+    res.update(setup_logs(srv, iam))
+    return res
+
+
+def setup_logs(srv: Server, iam) -> dict:
+    """CloudWatch Logs: a log group with a stream to write and one of 100 events to read, and
+    an IAM user `bench-logs` allowed PutLogEvents and GetLogEvents on the group's streams."""
+    logs = srv.client("logs")
+    logs.create_log_group(logGroupName="bench")
+    for stream in ("write", "read"):
+        logs.create_log_stream(logGroupName="bench", logStreamName=stream)
+    now = int(time.time() * 1000)
+    logs.put_log_events(logGroupName="bench", logStreamName="read", logEvents=[
+        {"timestamp": now - 1000 + i, "message": f"bench read event {i} " + "x" * 60} for i in range(100)])
+    arn = f"arn:aws:logs:{REGION}:{ACCOUNT_BERTH if srv.kind == 'berth' else '123456789012'}:log-group:bench:*"
+    iam.create_user(UserName="bench-logs")
+    iam.put_user_policy(UserName="bench-logs", PolicyName="logs", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": ["logs:PutLogEvents", "logs:GetLogEvents"], "Resource": arn}]}))
+    k = iam.create_access_key(UserName="bench-logs")["AccessKey"]
+    return dict(logs_key=k["AccessKeyId"], logs_secret=k["SecretAccessKey"])
+
+
+def put_log_events_body(batch: int) -> str:
+    """A PutLogEvents batch of `batch` events of ~100 bytes, timestamped now (each request sends
+    the same timestamps: AWS requires order within a batch only)."""
+    now = int(time.time() * 1000)
+    return json.dumps({"logGroupName": "bench", "logStreamName": "write", "logEvents": [
+        {"timestamp": now + i // 10, "message": f"request {{n}} event {i} " + "y" * 70} for i in range(batch)]})
 
 
 def ops(res: dict):
@@ -158,7 +188,18 @@ def ops(res: dict):
          '"environment":[{"name":"N","value":"{n}"}]}]}'),
         ("DescribeTasks", "ecs", "AmazonEC2ContainerServiceV20141113.DescribeTasks",
          json.dumps({"cluster": "default", "tasks": [res["task_arn"]]})),
+        ("PutLogEvents (100 events)", "logs", "Logs_20140328.PutLogEvents", put_log_events_body(100)),
+        ("PutLogEvents (1000 events)", "logs", "Logs_20140328.PutLogEvents", put_log_events_body(1000)),
+        ("GetLogEvents (100 events)", "logs", "Logs_20140328.GetLogEvents",
+         json.dumps({"logGroupName": "bench", "logStreamName": "read", "startFromHead": True})),
     ]
+
+
+def batch_of(op: str) -> int:
+    """The events per request of a PutLogEvents row, 0 for the others."""
+    if op.startswith("PutLogEvents ("):
+        return int(op.split("(")[1].split()[0])
+    return 0
 
 
 def load(args, srv: Server, key, secret, service, target, body, concurrency, duration=None, requests=None,
@@ -198,9 +239,10 @@ def bench_api(args) -> list[dict]:
                 r = res[kind]
                 body_k = body if name != "DescribeTasks" else json.dumps(
                     {"cluster": "default", "tasks": [r["task_arn"]]})
-                thr = load(args, srv, r["key"], r["secret"], service, target, body_k, args.concurrency,
+                key, secret = (r["logs_key"], r["logs_secret"]) if service == "logs" else (r["key"], r["secret"])
+                thr = load(args, srv, key, secret, service, target, body_k, args.concurrency,
                            duration=args.duration)
-                lat = load(args, srv, r["key"], r["secret"], service, target, body_k, 1,
+                lat = load(args, srv, key, secret, service, target, body_k, 1,
                            duration=args.latency_duration)
                 row[kind] = {"throughput": thr, "latency_c1": lat}
                 if kind == "berth" and name in args.curve_ops.split(","):
@@ -314,6 +356,15 @@ def main():
         errs = sum(r[k]["throughput"]["errors"] + r[k]["latency_c1"]["errors"] for r in result["api"]
                    for k in ("berth", "moto"))
         print(f"(errors during measurement: {errs})")
+        batches = [r for r in result["api"] if batch_of(r["op"])]
+        if batches:
+            print()
+            print(f"| operation | berth events/s @{args.concurrency} | moto events/s @{args.concurrency} | ratio |")
+            print("|---|---:|---:|---:|")
+            for row in batches:
+                n = batch_of(row["op"])
+                print(f"| {row['op']} | {row['berth']['throughput']['rps'] * n:.0f} | "
+                      f"{row['moto']['throughput']['rps'] * n:.0f} | {row['ratio']:.1f}x |")
         curves = [r for r in result["api"] if r.get("curve")]
         if curves:
             print()
