@@ -10,8 +10,8 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from conftest import REGION, error_code, error_message
-from helpers import allow, user_creds
+from conftest import REGION, Creds, error_code, error_message
+from helpers import allow, trust_user, user_creds
 
 ACCOUNT = "000000000000"
 GROUP_NOT_FOUND = "The specified log group does not exist."
@@ -268,6 +268,9 @@ def test_filter_log_events_patterns_interleaving_and_paging(berth):
 
     events = all_events(limit=7, logStreamNamePrefix="web-")
     assert len(events) == 60
+    paged = [e["eventId"] for p in logs.get_paginator("filter_log_events").paginate(
+        logGroupName="g", logStreamNamePrefix="web-", PaginationConfig={"PageSize": 11}) for e in p["events"]]
+    assert paged == [e["eventId"] for e in events]
     assert [e["timestamp"] for e in events] == sorted(e["timestamp"] for e in events)
     assert events[0]["logStreamName"] == "web-1" and events[1]["logStreamName"] == "web-2"
     assert len({e["eventId"] for e in events}) == 60
@@ -420,6 +423,37 @@ def test_iam_enforcement_on_aws_resource_arns(berth):
            f"User with accountId: {ACCOUNT} is not authorized to perform CreateLogGroup with Tags. "
            'An additional permission "logs:TagResource" is required.',
            logGroupName="tagged", tags={"a": "b"})
+
+
+def test_execution_role_session_as_the_awslogs_driver_uses_it(berth):
+    """The ECS awslogs driver's calls, signed with a role session's temporary credentials: it
+    creates the group and stream (tolerating ResourceAlreadyExistsException), writes batches,
+    and a reader follows nextForwardToken."""
+    iam = berth.client("iam")
+    agent = user_creds(berth, "agent", allow("sts:AssumeRole", f"arn:aws:iam::{ACCOUNT}:role/exec"))
+    iam.create_role(RoleName="exec", AssumeRolePolicyDocument=json.dumps(trust_user(f"arn:aws:iam::{ACCOUNT}:user/agent")))
+    iam.put_role_policy(RoleName="exec", PolicyName="logs", PolicyDocument=json.dumps(allow(
+        ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:GetLogEvents"],
+        f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/ecs/app:*")))
+    sts = berth.client("sts", creds=agent)
+    c = sts.assume_role(RoleArn=f"arn:aws:iam::{ACCOUNT}:role/exec", RoleSessionName="task-1")["Credentials"]
+    logs = berth.client("logs", creds=Creds(c["AccessKeyId"], c["SecretAccessKey"], c["SessionToken"]))
+    logs.create_log_group(logGroupName="/ecs/app")
+    expect(logs.create_log_group, "ResourceAlreadyExistsException", logGroupName="/ecs/app")
+    logs.create_log_stream(logGroupName="/ecs/app", logStreamName="ecs/web/task-1")
+    t = now_ms()
+    put(logs, "/ecs/app", "ecs/web/task-1", [(t, "line 1"), (t, "line 2")])
+    r = logs.get_log_events(logGroupName="/ecs/app", logStreamName="ecs/web/task-1", startFromHead=True)
+    assert [e["message"] for e in r["events"]] == ["line 1", "line 2"]
+    put(logs, "/ecs/app", "ecs/web/task-1", [(t + 5, "line 3")])
+    r = logs.get_log_events(logGroupName="/ecs/app", logStreamName="ecs/web/task-1", startFromHead=True,
+                            nextToken=r["nextForwardToken"])
+    assert [e["message"] for e in r["events"]] == ["line 3"]
+    expect(logs.put_log_events, "AccessDeniedException",
+           f"User: arn:aws:sts::{ACCOUNT}:assumed-role/exec/task-1 is not authorized to perform: "
+           f"logs:PutLogEvents on resource: arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/ecs/other:log-stream:s "
+           "because no identity-based policy allows the logs:PutLogEvents action",
+           logGroupName="/ecs/other", logStreamName="s", logEvents=[{"timestamp": t, "message": "x"}])
 
 
 def test_cli_v1_round_trip(berth):
