@@ -177,6 +177,10 @@ def test_put_log_events_batch_rules(berth):
     # 1,048,576 bytes counting 26 per event: exactly at the limit is accepted, one more is not.
     big = [{"timestamp": t + i, "message": "x" * (262_144 - 26)} for i in range(4)]
     logs.put_log_events(logGroupName="g", logStreamName="s", logEvents=big)
+    # That batch's body is over 1 MiB: CloudWatch Logs' bodies may be up to 4 MiB, no more.
+    status, _, _ = berth.raw(b"{" + b" " * (4 * 1024 * 1024) + b"}", sign=("logs", REGION), headers={
+        "X-Amz-Target": "Logs_20140328.PutLogEvents", "Content-Type": "application/x-amz-json-1.1"})
+    assert status == 413
     big[3]["message"] += "y"
     e = expect(logs.put_log_events, "InvalidParameterException", logGroupName="g",
                logStreamName="s", logEvents=big)
