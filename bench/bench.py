@@ -1,8 +1,10 @@
 """berth's benchmarks against moto, measured in the same run; run through `bench/run`.
 
 - API: GetSecretValue, RegisterTaskDefinition, DescribeTasks, GetParameter (a SecureString,
-  WithDecryption) sent by `berth-bench` (Rust, SigV4-signed per request) as a non-root IAM user
-  with a real policy, the secret and the parameter under a customer-managed KMS key — against berth (release) and against moto_server, same request
+  WithDecryption), PutLogEvents (batches of 100 and of 1,000 events) and GetLogEvents (a page of
+  100 events) sent by `berth-bench` (Rust, SigV4-signed per request) as a non-root IAM user with a
+  real policy, the secret and the parameter under a customer-managed KMS key — against berth
+  (release) and against moto_server, same request
   shapes, same connections. Throughput at --concurrency connections; latency also at 1.
 - Startup: process start to `/_berth/health` 200 (fresh data dir, and restart on a full one);
   VmRSS idle, and after 10,000 secrets and 1,000 task definitions.
@@ -151,8 +153,40 @@ def setup(srv: Server) -> dict:
     out = ecs.run_task(cluster="default", taskDefinition="bench-describe")
     if out.get("failures"):
         raise RuntimeError(f"{srv.kind}: run_task failed: {out['failures']}")
-    return dict(key=k["AccessKeyId"], secret=k["SecretAccessKey"], secret_arn=secret_arn,
-                task_arn=out["tasks"][0]["taskArn"])
+    res = dict(key=k["AccessKeyId"], secret=k["SecretAccessKey"], secret_arn=secret_arn,
+               task_arn=out["tasks"][0]["taskArn"])
+    res.update(setup_logs(srv, iam))
+    return res
+
+
+def setup_logs(srv: Server, iam) -> dict:
+    """CloudWatch Logs: a log group with a stream to write and one of 100 events to read, and
+    an IAM user `bench-logs` allowed PutLogEvents and GetLogEvents on the group's streams."""
+    logs = srv.client("logs")
+    logs.create_log_group(logGroupName="bench")
+    for stream in ("write", "read"):
+        logs.create_log_stream(logGroupName="bench", logStreamName=stream)
+    now = int(time.time() * 1000)
+    logs.put_log_events(logGroupName="bench", logStreamName="read", logEvents=[
+        {"timestamp": now - 1000 + i, "message": f"bench read event {i} " + "x" * 60} for i in range(100)])
+    arn = f"arn:aws:logs:{REGION}:{ACCOUNT_BERTH if srv.kind == 'berth' else '123456789012'}:log-group:bench:*"
+    iam.create_user(UserName="bench-logs")
+    iam.put_user_policy(UserName="bench-logs", PolicyName="logs", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": ["logs:PutLogEvents", "logs:GetLogEvents"], "Resource": arn}]}))
+    k = iam.create_access_key(UserName="bench-logs")["AccessKey"]
+    return dict(logs_key=k["AccessKeyId"], logs_secret=k["SecretAccessKey"])
+
+
+def put_log_events_body(batch: int) -> str:
+    """A PutLogEvents batch of `batch` events of 70 bytes, timestamped at the start of the run
+    (each request sends the same timestamps: AWS requires order within a batch only), compact
+    JSON: the load generator takes the body as one argument (at most 128 KiB)."""
+    now = int(time.time() * 1000)
+    events = [{"timestamp": now + i // 10, "message": f"event {i:04} " + "y" * 59} for i in range(batch)]
+    events[0]["message"] = "request {n} " + events[0]["message"]
+    return json.dumps({"logGroupName": "bench", "logStreamName": "write", "logEvents": events},
+                      separators=(",", ":"))
 
 
 def ops(res: dict):
@@ -166,7 +200,18 @@ def ops(res: dict):
          json.dumps({"cluster": "default", "tasks": [res["task_arn"]]})),
         ("GetParameter", "ssm", "AmazonSSM.GetParameter",
          json.dumps({"Name": "/bench/db/password", "WithDecryption": True})),
+        ("PutLogEvents (100 events)", "logs", "Logs_20140328.PutLogEvents", put_log_events_body(100)),
+        ("PutLogEvents (1000 events)", "logs", "Logs_20140328.PutLogEvents", put_log_events_body(1000)),
+        ("GetLogEvents (100 events)", "logs", "Logs_20140328.GetLogEvents",
+         json.dumps({"logGroupName": "bench", "logStreamName": "read", "startFromHead": True})),
     ]
+
+
+def batch_of(op: str) -> int:
+    """The events per request of a PutLogEvents row, 0 for the others."""
+    if op.startswith("PutLogEvents ("):
+        return int(op.split("(")[1].split()[0])
+    return 0
 
 
 def load(args, srv: Server, key, secret, service, target, body, concurrency, duration=None, requests=None,
@@ -201,14 +246,17 @@ def bench_api(args) -> list[dict]:
     try:
         res = {"berth": setup(berth), "moto": setup(moto)}
         for name, service, target, body in ops(res["berth"]):
+            if args.only and not any(name.startswith(o) for o in args.only.split(",")):
+                continue
             row = {"op": name}
             for kind, srv in (("berth", berth), ("moto", moto)):
                 r = res[kind]
                 body_k = body if name != "DescribeTasks" else json.dumps(
                     {"cluster": "default", "tasks": [r["task_arn"]]})
-                thr = load(args, srv, r["key"], r["secret"], service, target, body_k, args.concurrency,
+                key, secret = (r["logs_key"], r["logs_secret"]) if service == "logs" else (r["key"], r["secret"])
+                thr = load(args, srv, key, secret, service, target, body_k, args.concurrency,
                            duration=args.duration)
-                lat = load(args, srv, r["key"], r["secret"], service, target, body_k, 1,
+                lat = load(args, srv, key, secret, service, target, body_k, 1,
                            duration=args.latency_duration)
                 row[kind] = {"throughput": thr, "latency_c1": lat}
                 if kind == "berth" and name in args.curve_ops.split(","):
@@ -291,6 +339,8 @@ def main():
                    help="connection counts at which berth's latency is also measured (comma-separated)")
     p.add_argument("--curve-ops", default="GetSecretValue",
                    help="operations measured at --curve (comma-separated)")
+    p.add_argument("--only", default="",
+                   help="measure only the operations whose names start with one of these (comma-separated)")
     p.add_argument("--json-out")
     p.add_argument("--skip-api", action="store_true")
     p.add_argument("--skip-startup", action="store_true")
@@ -322,6 +372,15 @@ def main():
         errs = sum(r[k]["throughput"]["errors"] + r[k]["latency_c1"]["errors"] for r in result["api"]
                    for k in ("berth", "moto"))
         print(f"(errors during measurement: {errs})")
+        batches = [r for r in result["api"] if batch_of(r["op"])]
+        if batches:
+            print()
+            print(f"| operation | berth events/s @{args.concurrency} | moto events/s @{args.concurrency} | ratio |")
+            print("|---|---:|---:|---:|")
+            for row in batches:
+                n = batch_of(row["op"])
+                print(f"| {row['op']} | {row['berth']['throughput']['rps'] * n:.0f} | "
+                      f"{row['moto']['throughput']['rps'] * n:.0f} | {row['ratio']:.1f}x |")
         curves = [r for r in result["api"] if r.get("curve")]
         if curves:
             print()

@@ -9,6 +9,7 @@ pub enum Service {
     Iam,
     Sts,
     Ssm,
+    Logs,
 }
 
 /// How a service's requests and responses are shaped.
@@ -28,13 +29,14 @@ pub enum Protocol {
 }
 
 impl Service {
-    pub const ALL: [Service; 6] = [
+    pub const ALL: [Service; 7] = [
         Service::Ecs,
         Service::SecretsManager,
         Service::Kms,
         Service::Iam,
         Service::Sts,
         Service::Ssm,
+        Service::Logs,
     ];
 
     /// The service named by a credential scope's signing name.
@@ -57,6 +59,7 @@ impl Service {
             Service::Iam => "iam",
             Service::Sts => "sts",
             Service::Ssm => "ssm",
+            Service::Logs => "logs",
         }
     }
 
@@ -72,6 +75,10 @@ impl Service {
             },
             Service::Kms => Protocol::Json {
                 target_prefix: "TrentService",
+                message_field: "message",
+            },
+            Service::Logs => Protocol::Json {
+                target_prefix: "Logs_20140328",
                 message_field: "message",
             },
             Service::Iam => Protocol::Query {

@@ -22,6 +22,20 @@ use crate::services::{self, Ctx};
 /// secret value 64 KiB, a KMS plaintext 4 KiB).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
+/// CloudWatch Logs' bodies may be larger: a full PutLogEvents batch holds 1,048,576 bytes of
+/// messages, plus their JSON (quotes, escapes, timestamps).
+pub const MAX_LOGS_BODY_BYTES: usize = 4 * 1024 * 1024;
+
+/// The body limit of a request with this `X-Amz-Target`.
+fn body_limit(target: Option<&str>) -> usize {
+    match target.and_then(|t| t.split_once('.')) {
+        Some((prefix, _)) if Service::from_target_prefix(prefix) == Some(Service::Logs) => {
+            MAX_LOGS_BODY_BYTES
+        }
+        _ => MAX_BODY_BYTES,
+    }
+}
+
 /// The API's HTTP surface: `GET /_berth/health` and every AWS API call (any path not routed
 /// elsewhere), answering to the control's regions (a credential scoped to any other region is
 /// refused).
@@ -72,10 +86,12 @@ async fn handle(State(state): State<Arc<Control>>, req: Request) -> Response {
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip());
     let guess = guess_protocol(&parts.headers);
-    let bytes = match read_limited(body, header_str(&parts.headers, "content-length")).await {
+    let limit = body_limit(header_str(&parts.headers, "x-amz-target"));
+    let bytes = match read_limited(body, header_str(&parts.headers, "content-length"), limit).await
+    {
         Ok(b) => b,
         Err(()) => {
-            return WireError::body_too_large(MAX_BODY_BYTES).render(Some(guess), &request_id);
+            return WireError::body_too_large(limit).render(Some(guess), &request_id);
         }
     };
     let target = header_str(&parts.headers, "x-amz-target");
@@ -177,18 +193,19 @@ async fn long_poll(
 /// connection is closed.
 const DRAIN_BYTES: u64 = 16 * 1024 * 1024;
 
-/// Reads a body of at most [`MAX_BODY_BYTES`]; a larger one is drained (up to [`DRAIN_BYTES`])
+/// Reads a body of at most `limit` bytes; a larger one is drained (up to [`DRAIN_BYTES`])
 /// and refused, never held in memory.
 pub(crate) async fn read_limited(
     body: axum::body::Body,
     declared: Option<&str>,
+    limit: usize,
 ) -> Result<Bytes, ()> {
     use http_body_util::BodyExt;
     let declared = declared.and_then(|v| v.parse::<u64>().ok());
     let mut body = body;
     let mut buf = Vec::new();
     let mut seen: u64 = 0;
-    let too_large_declared = declared.is_some_and(|n| n > MAX_BODY_BYTES as u64);
+    let too_large_declared = declared.is_some_and(|n| n > limit as u64);
     if too_large_declared && declared.is_some_and(|n| n > DRAIN_BYTES) {
         return Err(());
     }
@@ -201,11 +218,11 @@ pub(crate) async fn read_limited(
         if seen > DRAIN_BYTES {
             return Err(());
         }
-        if !too_large_declared && seen <= MAX_BODY_BYTES as u64 {
+        if !too_large_declared && seen <= limit as u64 {
             buf.extend_from_slice(&data);
         }
     }
-    if too_large_declared || seen > MAX_BODY_BYTES as u64 {
+    if too_large_declared || seen > limit as u64 {
         return Err(());
     }
     Ok(Bytes::from(buf))

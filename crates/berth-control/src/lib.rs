@@ -17,6 +17,7 @@ pub mod error;
 pub mod iam;
 pub mod keys;
 pub mod kms;
+pub mod logs;
 pub mod polls;
 pub mod secretsmanager;
 pub mod ssm;

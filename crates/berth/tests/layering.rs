@@ -16,6 +16,7 @@ const FLOORS: &[(&str, Floor)] = &[
     ("berth-secrets", Floor::Domain),
     ("berth-ssm", Floor::Domain),
     ("berth-ecs", Floor::Domain),
+    ("berth-logs", Floor::Domain),
     ("berth-control", Floor::Application),
     ("berth-doctor", Floor::Application),
     ("berth-api", Floor::Adapter),

@@ -5,6 +5,7 @@ pub mod ecs;
 pub mod iam;
 pub mod json;
 pub mod kms;
+pub mod logs;
 pub mod query;
 pub mod secretsmanager;
 pub mod ssm;
@@ -29,6 +30,7 @@ pub fn json_dispatch(
         Service::SecretsManager => secretsmanager::dispatch(ctx, operation, body),
         Service::Kms => kms::dispatch(ctx, operation, body),
         Service::Ssm => ssm::dispatch(ctx, operation, body),
+        Service::Logs => logs::dispatch(ctx, operation, body),
         Service::Iam | Service::Sts => None,
     }
 }

@@ -6,6 +6,7 @@ use berth_ecs::EcsError;
 use berth_iam::IamError;
 use berth_iam::sts::StsError;
 use berth_kms::KmsError;
+use berth_logs::LogsError;
 use berth_secrets::SecretsError;
 use berth_ssm::SsmError;
 
@@ -61,6 +62,7 @@ impl Error {
             E::Ecs(e) => ecs(e),
             E::Ssm(e) => ssm(e),
             E::Store(e) => AwsError::internal(&e),
+            E::Logs(e) => logs(e),
             E::MissingMember(member) => AwsError::client(
                 "ValidationException",
                 format!(
@@ -249,6 +251,17 @@ fn ssm(e: SsmError) -> AwsError {
     }
 }
 
+/// CloudWatch Logs' codes: all 400 but berth's own failures.
+fn logs(e: LogsError) -> AwsError {
+    let code = match &e {
+        LogsError::GroupNotFound | LogsError::StreamNotFound => "ResourceNotFoundException",
+        LogsError::GroupExists | LogsError::StreamExists => "ResourceAlreadyExistsException",
+        LogsError::InvalidParameter(_) => "InvalidParameterException",
+        LogsError::Corrupt(_) | LogsError::Store(_) => return AwsError::internal(&e),
+    };
+    AwsError::client(code, e.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -410,6 +423,39 @@ mod tests {
         );
         let w = Error::from(SsmError::Reserved("/aws/x".into())).into_aws();
         assert_eq!(w.code, "AccessDeniedException");
+    }
+
+    #[test]
+    fn logs_codes() {
+        let cases = [
+            (
+                LogsError::GroupNotFound,
+                "ResourceNotFoundException",
+                "The specified log group does not exist.",
+            ),
+            (
+                LogsError::StreamNotFound,
+                "ResourceNotFoundException",
+                "The specified log stream does not exist.",
+            ),
+            (
+                LogsError::GroupExists,
+                "ResourceAlreadyExistsException",
+                "The specified log group already exists",
+            ),
+            (
+                LogsError::InvalidParameter("x".into()),
+                "InvalidParameterException",
+                "x",
+            ),
+        ];
+        for (e, code, msg) in cases {
+            let w = Error::from(e).into_aws();
+            assert_eq!(
+                (w.status, w.code, w.message.as_deref()),
+                (400, code, Some(msg))
+            );
+        }
     }
 
     #[test]

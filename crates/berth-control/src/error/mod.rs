@@ -12,6 +12,7 @@ pub use berth_ecs::EcsError;
 pub use berth_iam::sts::StsError;
 pub use berth_iam::{DeleteConflict, IamError, NameField};
 pub use berth_kms::KmsError;
+pub use berth_logs::LogsError;
 pub use berth_secrets::SecretsError;
 pub use berth_ssm::SsmError;
 
@@ -36,6 +37,8 @@ pub enum Error {
     Ssm(#[from] SsmError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Logs(#[from] LogsError),
     /// A required member of the operation's input is absent (`member` as the model names it).
     #[error("member {0} must not be null")]
     MissingMember(String),
