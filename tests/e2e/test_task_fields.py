@@ -229,28 +229,16 @@ def test_what_berth_does_not_run_fails_with_the_member_named(leftovers, berth, r
     auth = {"credentialsParameter": app.secret_arn}
     base = {"name": "app", "image": registry.image, "repositoryCredentials": auth, "memory": 32,
             "command": ["true"]}
-    # healthCheck: the instance lacks the capability, so the task is not placed (as on AWS).
-    ecs.register_task_definition(family=app.family + "-hc", executionRoleArn=app.role_arn, containerDefinitions=[
-        {**base, "healthCheck": {"command": ["CMD", "true"]}}])
-    out = ecs.run_task(cluster=cluster, taskDefinition=app.family + "-hc", launchType="EC2")
+    # environmentFiles: the instance lacks the capability, so the task is not placed (as on AWS).
+    ecs.register_task_definition(family=app.family + "-env", executionRoleArn=app.role_arn, containerDefinitions=[
+        {**base, "environmentFiles": [{"value": "arn:aws:s3:::bucket/app.env", "type": "s3"}]}])
+    out = ecs.run_task(cluster=cluster, taskDefinition=app.family + "-env", launchType="EC2")
     assert [f["reason"] for f in out["failures"]] == ["ATTRIBUTE"], out
     # A GPU: no instance of berth's has one.
     ecs.register_task_definition(family=app.family + "-gpu", executionRoleArn=app.role_arn, containerDefinitions=[
         {**base, "resourceRequirements": [{"type": "GPU", "value": "1"}]}])
     out = ecs.run_task(cluster=cluster, taskDefinition=app.family + "-gpu", launchType="EC2")
     assert [f["reason"] for f in out["failures"]] == ["RESOURCE:GPU"], out
-    # dependsOn: placed (container ordering is advertised for the timeouts), then stopped with
-    # the member named, before anything is pulled.
-    ecs.register_task_definition(family=app.family + "-dep", executionRoleArn=app.role_arn, containerDefinitions=[
-        {**base, "dependsOn": [{"containerName": "side", "condition": "START"}]},
-        {**base, "name": "side", "essential": False}])
-    out = ecs.run_task(cluster=cluster, taskDefinition=app.family + "-dep", launchType="EC2")
-    assert not out["failures"], out
-    arn = out["tasks"][0]["taskArn"]
-    leftovers.append(arn)
-    t = wait_stopped(berth, cluster, arn, agent)
-    assert "does not run container dependencies: container 'app' has dependsOn" in t["stoppedReason"], t
-    assert "pullStartedAt" not in t, t
     # An EFS volume on Fargate: stopped, the volume named.
     fg = FargateApp(berth, registry, fargate_creds(REGISTRY_USER))
     ecs.register_task_definition(

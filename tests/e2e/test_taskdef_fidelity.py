@@ -271,12 +271,13 @@ def test_doctor_lists_the_members_berth_does_not_run(berth):
     ecs = berth.client("ecs")
     ecs.register_task_definition(family="doc", containerDefinitions=[{
         "name": "app", "image": "busybox", "memory": 32, "privileged": True,
-        "healthCheck": {"command": ["CMD", "true"]}, "versionConsistency": "enabled"}])
+        "environmentFiles": [{"value": "arn:aws:s3:::bucket/app.env", "type": "s3"}],
+        "versionConsistency": "enabled"}])
     code, out, err = doctor(berth, "--task-definition", "doc", "--output", "json")
     assert code == 1, (out, err)
     fields = [c for c in json.loads(out)["checks"] if c["check"] == "field"]
     failed = {c["reason"].split(":")[0] for c in fields if not c["ok"]}
     listed = {c["reason"].split(":")[0] for c in fields if c["ok"]}
-    assert failed == {"healthCheck on EC2"}, fields
+    assert failed == {"environmentFiles on EC2"}, fields
     assert listed == {"versionConsistency on EC2"}, fields
     assert all(c["container"] == "app" for c in fields), fields

@@ -37,6 +37,10 @@ const MAX_REASON_CHARS: usize = 1024;
 pub const DAEMON_OUTAGE_LIMIT: Duration = Duration::from_secs(300);
 /// How often the agent looks for containers of its finished tasks that are still there.
 const SWEEP_INTERVAL: Duration = Duration::from_secs(30);
+/// How often a task's containers are looked at while one waits for its dependencies.
+const DEPENDENCY_POLL_INTERVAL: Duration = Duration::from_millis(500);
+/// How often the health of a running task's containers with a health check is read.
+const HEALTH_WATCH_INTERVAL: Duration = Duration::from_secs(1);
 /// The version berth's agent reports.
 pub const AGENT_VERSION: &str = env!("CARGO_PKG_VERSION");
 
@@ -76,8 +80,10 @@ pub fn attributes(cfg: &AgentConfig) -> Vec<Value> {
         "com.amazonaws.ecs.capability.ecr-auth".to_string(),
         "com.amazonaws.ecs.capability.privileged-container".to_string(),
         "com.amazonaws.ecs.capability.logging-driver.json-file".to_string(),
-        // Container start and stop timeouts (dependsOn itself fails the task at start).
+        // dependsOn with its conditions, startTimeout and stopTimeout.
         "ecs.capability.container-ordering".to_string(),
+        // Docker health checks (healthCheck), reported as the containers' healthStatus.
+        "ecs.capability.container-health-check".to_string(),
         // Docker volumes with the local driver.
         "ecs.capability.docker-plugin.local".to_string(),
     ];
@@ -906,25 +912,56 @@ impl<R: ContainerRuntime, C: TaskControl> TaskRun<R, C> {
                 }
             }
         }
-        // Start what is not running yet (new containers, or adopted ones never started).
+        // Start what is not running yet (new containers, or adopted ones never started), each
+        // once its dependencies allow it (dependsOn; links and volumesFrom as START).
         let mut exited: HashMap<String, i64> = HashMap::new();
+        let mut started_at: HashMap<String, tokio::time::Instant> = HashMap::new();
+        let mut pending: Vec<&AgentContainer> = Vec::new();
         for c in &ordered {
-            let Some(id) = ids.get(&c.name) else { continue };
+            if !ids.contains_key(&c.name) {
+                continue;
+            }
             match existing.get(&c.name) {
-                Some(s) if s.running => continue,
+                Some(s) if s.running => {
+                    started_at.insert(c.name.clone(), tokio::time::Instant::now());
+                    continue;
+                }
                 Some(s) if s.started => {
                     exited.insert(c.name.clone(), s.exit_code.unwrap_or(0));
                     continue;
                 }
                 _ => {}
             }
-            if let Err(e) = self.runtime.start(id).await {
-                let why = format!("CannotStartContainerError: {e}");
-                self.fail(&why, &ids, pause.as_deref(), Some((&c.name, &why)))
+            pending.push(c);
+        }
+        if pending
+            .iter()
+            .any(|c| c.definition.extra.contains_key("dependsOn"))
+            && !crate::depends::resolvable(&self.task)
+        {
+            let why = crate::depends::unresolvable_reason(&task_arn);
+            self.fail(&why, &ids, pause.as_deref(), None).await;
+            return;
+        }
+        let mut health: HashMap<String, String> = HashMap::new();
+        let mut stopping = match self
+            .start_containers(
+                pending,
+                &ids,
+                &mut started_at,
+                &mut exited,
+                &mut health,
+                &mut stop,
+            )
+            .await
+        {
+            Err((why, name)) => {
+                self.fail(&why, &ids, pause.as_deref(), Some((&name, &why)))
                     .await;
                 return;
             }
-        }
+            Ok(stopping) => stopping,
+        };
         tracing::debug!(task = %task_arn, "started");
         // Fargate with a pause container: the task's address is the pause container's, and
         // every container of the task has it.
@@ -941,6 +978,9 @@ impl<R: ContainerRuntime, C: TaskControl> TaskRun<R, C> {
         let mut running: Vec<Value> = Vec::new();
         for c in &self.task.containers {
             let Some(id) = ids.get(&c.name) else { continue };
+            if !started_at.contains_key(&c.name) && !exited.contains_key(&c.name) {
+                continue;
+            }
             let mut change = json!({
                 "containerName": c.name,
                 "runtimeId": id,
@@ -961,15 +1001,19 @@ impl<R: ContainerRuntime, C: TaskControl> TaskRun<R, C> {
             }
             running.push(change);
         }
-        tracing::info!(task = %task_arn, "running");
-        self.task_change(json!({ "status": "RUNNING", "containers": running }))
-            .await;
-        tracing::debug!(task = %task_arn, "running reported");
+        if stopping {
+            self.stop_all(&ids);
+        } else {
+            tracing::info!(task = %task_arn, "running");
+            self.task_change(json!({ "status": "RUNNING", "containers": running }))
+                .await;
+            tracing::debug!(task = %task_arn, "running reported");
+        }
 
         // Wait for every container to exit; an essential exit or a stop order stops the rest.
         let mut waits: JoinSet<(String, Result<i64, RuntimeError>)> = JoinSet::new();
         for c in &self.task.containers {
-            if exited.contains_key(&c.name) {
+            if exited.contains_key(&c.name) || !started_at.contains_key(&c.name) {
                 continue;
             }
             if let Some(id) = ids.get(&c.name) {
@@ -978,8 +1022,14 @@ impl<R: ContainerRuntime, C: TaskControl> TaskRun<R, C> {
                 waits.spawn(async move { (name, wait_exit(rt.as_ref(), &id).await) });
             }
         }
-        let mut stopping = false;
         let mut pending_exits: Vec<(String, i64)> = exited.into_iter().collect();
+        // Docker's health checks, watched while the task runs.
+        let checked: Vec<String> = started_at
+            .keys()
+            .filter(|n| self.health_checked(n))
+            .cloned()
+            .collect();
+        let mut health_tick = tokio::time::interval(HEALTH_WATCH_INTERVAL);
         loop {
             for (name, code) in pending_exits.drain(..) {
                 tracing::info!(task = %task_arn, container = %name, exit_code = code, "container exited");
@@ -1004,6 +1054,10 @@ impl<R: ContainerRuntime, C: TaskControl> TaskRun<R, C> {
                         stopping = true;
                         self.stop_all(&ids);
                     }
+                }
+                _ = health_tick.tick(), if !checked.is_empty() && !stopping => {
+                    let states = self.inspect_named(&ids, checked.iter()).await;
+                    self.report_health(&states, &mut health).await;
                 }
                 joined = waits.join_next() => {
                     match joined {
@@ -1057,6 +1111,201 @@ impl<R: ContainerRuntime, C: TaskControl> TaskRun<R, C> {
         let id = self.runtime.create(&spec).await?;
         *pause = Some(id.clone());
         self.runtime.start(&id).await
+    }
+
+    /// Whether the task's container `name` has a health check.
+    fn health_checked(&self, name: &str) -> bool {
+        self.task
+            .containers
+            .iter()
+            .any(|c| c.name == name && crate::settings::health_check(&c.definition).is_some())
+    }
+
+    fn is_essential(&self, name: &str) -> bool {
+        self.task
+            .containers
+            .iter()
+            .any(|c| c.name == name && c.definition.is_essential())
+    }
+
+    /// The runtime's view of the named containers (those it cannot inspect are left out).
+    async fn inspect_named<'n>(
+        &self,
+        ids: &HashMap<String, String>,
+        names: impl Iterator<Item = &'n String>,
+    ) -> HashMap<String, ContainerState> {
+        let mut out = HashMap::new();
+        for name in names {
+            if let Some(id) = ids.get(name)
+                && let Ok(state) = self.runtime.inspect(id).await
+            {
+                out.insert(name.clone(), state);
+            }
+        }
+        out
+    }
+
+    /// Reports the health of the containers with a health check whose health changed since it
+    /// was last reported (`last`).
+    async fn report_health(
+        &self,
+        states: &HashMap<String, ContainerState>,
+        last: &mut HashMap<String, String>,
+    ) {
+        for (name, state) in states {
+            if !self.health_checked(name) || !state.running {
+                continue;
+            }
+            let now = state.health.clone().unwrap_or_else(|| "UNKNOWN".into());
+            if last.get(name) == Some(&now) {
+                continue;
+            }
+            tracing::info!(task = %self.task.task_arn, container = %name, health = %now, "container health");
+            self.container_change(name, json!({ "healthStatus": now }))
+                .await;
+            last.insert(name.clone(), now);
+        }
+    }
+
+    /// Starts the `pending` containers (in order) as their dependencies allow, as the ECS
+    /// agent does: a container waits until each `dependsOn` condition is met; one whose
+    /// dependency can no longer be met is reported STOPPED (exit code 143, the agent's words)
+    /// and never starts. Returns whether the task must stop (an essential container exited or
+    /// cannot start, or a stop order came); `Err((reason, container))` when Docker refused a
+    /// start.
+    async fn start_containers(
+        &self,
+        mut pending: Vec<&AgentContainer>,
+        ids: &HashMap<String, String>,
+        started_at: &mut HashMap<String, tokio::time::Instant>,
+        exited: &mut HashMap<String, i64>,
+        health: &mut HashMap<String, String>,
+        stop: &mut watch::Receiver<bool>,
+    ) -> Result<bool, (String, String)> {
+        use crate::depends::{DEPENDENCY_EXIT_CODE, Decision, DepState, Dependency, decide};
+        let mut never: HashSet<String> = HashSet::new();
+        loop {
+            let waiting_on_others = pending.iter().any(|c| {
+                !crate::settings::depends_on(&c.definition).is_empty()
+                    || !crate::settings::started_after(&c.definition).is_empty()
+            });
+            let states = if waiting_on_others {
+                let names: Vec<String> = started_at
+                    .keys()
+                    .filter(|n| !exited.contains_key(*n))
+                    .cloned()
+                    .collect();
+                self.inspect_named(ids, names.iter()).await
+            } else {
+                HashMap::new()
+            };
+            self.report_health(&states, health).await;
+            for (name, s) in &states {
+                if let Some(code) = s.exit_code {
+                    exited.entry(name.clone()).or_insert(code);
+                }
+            }
+            if exited.keys().any(|n| self.is_essential(n)) || *stop.borrow() {
+                return Ok(true);
+            }
+            let mut progressed = false;
+            let mut still: Vec<&AgentContainer> = Vec::new();
+            for c in pending.drain(..) {
+                let definition = |n: &str| self.task.containers.iter().find(|d| d.name == n);
+                let mut wanted: Vec<(String, String)> =
+                    crate::settings::started_after(&c.definition)
+                        .into_iter()
+                        .filter(|n| ids.contains_key(n))
+                        .map(|n| (n, "START".to_string()))
+                        .collect();
+                wanted.extend(crate::settings::depends_on(&c.definition));
+                let images: Vec<String> = wanted
+                    .iter()
+                    .map(|(n, _)| {
+                        definition(n)
+                            .and_then(|d| d.definition.image.clone())
+                            .unwrap_or_default()
+                    })
+                    .collect();
+                let deps: Vec<Dependency<'_>> = wanted
+                    .iter()
+                    .zip(&images)
+                    .map(|((name, condition), image)| {
+                        let state = if never.contains(name) {
+                            DepState::NeverStarts
+                        } else if let Some(code) = exited.get(name) {
+                            DepState::Stopped { exit_code: *code }
+                        } else if let Some(s) = states.get(name) {
+                            DepState::Running {
+                                health: s.health.clone(),
+                            }
+                        } else if started_at.contains_key(name) {
+                            DepState::Running { health: None }
+                        } else {
+                            DepState::Created
+                        };
+                        Dependency {
+                            name,
+                            image,
+                            condition,
+                            state,
+                            start_timeout: definition(name)
+                                .and_then(|d| d.definition.extra.get("startTimeout"))
+                                .and_then(Value::as_u64)
+                                .map(Duration::from_secs),
+                            since_started: started_at.get(name).map(|t| t.elapsed()),
+                        }
+                    })
+                    .collect();
+                let image = c.definition.image.clone().unwrap_or_default();
+                match decide(&c.name, &image, &deps) {
+                    Decision::Wait => still.push(c),
+                    Decision::Start => {
+                        let Some(id) = ids.get(&c.name) else { continue };
+                        if let Err(e) = self.runtime.start(id).await {
+                            return Err((
+                                format!("CannotStartContainerError: {e}"),
+                                c.name.clone(),
+                            ));
+                        }
+                        started_at.insert(c.name.clone(), tokio::time::Instant::now());
+                        progressed = true;
+                    }
+                    Decision::Fail(words) => {
+                        let reason = format!("CannotStartContainerError: {words}");
+                        tracing::warn!(task = %self.task.task_arn, container = %c.name, reason = %reason, "container cannot start");
+                        never.insert(c.name.clone());
+                        self.container_change(
+                            &c.name,
+                            json!({
+                                "status": "STOPPED",
+                                "exitCode": DEPENDENCY_EXIT_CODE,
+                                "reason": reason,
+                            }),
+                        )
+                        .await;
+                        progressed = true;
+                        if self.is_essential(&c.name) {
+                            return Ok(true);
+                        }
+                    }
+                }
+            }
+            pending = still;
+            if pending.is_empty() {
+                return Ok(false);
+            }
+            if !progressed {
+                tokio::select! {
+                    changed = stop.changed() => {
+                        if changed.is_err() {
+                            return Ok(true);
+                        }
+                    }
+                    _ = tokio::time::sleep(DEPENDENCY_POLL_INTERVAL) => {}
+                }
+            }
+        }
     }
 
     /// Stops every container of the task (SIGTERM, SIGKILL after its stopTimeout), in the

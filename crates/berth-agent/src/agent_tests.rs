@@ -82,6 +82,7 @@ impl ContainerRuntime for FakeRuntime {
         s.events.push(format!("create {}", spec.name));
         s.specs.push(spec.clone());
         let state = ContainerState {
+            health: None,
             id: id.clone(),
             running: false,
             exit_code: None,
@@ -854,6 +855,7 @@ async fn the_sweep_removes_only_leftovers_of_finished_runs() {
             (LABEL_INSTANCE.to_string(), instance.to_string()),
         ]);
         let state = ContainerState {
+            health: None,
             id: id.clone(),
             running,
             exit_code: (!running).then_some(137),
@@ -1089,6 +1091,7 @@ async fn leftovers_lose_their_pause_container_last() {
         s.next += 1;
         let id = format!("c{}", s.next);
         let state = ContainerState {
+            health: None,
             id: id.clone(),
             running: true,
             exit_code: None,
@@ -1139,6 +1142,7 @@ async fn an_adopted_task_keeps_its_pause_container() {
         ]);
         s.next += 1;
         let state = ContainerState {
+            health: None,
             id: "c1".into(),
             running: true,
             exit_code: None,

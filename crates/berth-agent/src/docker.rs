@@ -17,8 +17,9 @@ use base64::Engine;
 use berth_ecs::asm::RegistryAuth;
 use bollard::Docker;
 use bollard::models::{
-    ContainerCreateBody, DeviceMapping, EndpointSettings, HostConfig, NetworkCreateRequest,
-    NetworkingConfig, PortBinding, PortMap, ResourcesUlimits, VolumeCreateRequest,
+    ContainerCreateBody, DeviceMapping, EndpointSettings, HealthConfig, HealthStatusEnum,
+    HostConfig, NetworkCreateRequest, NetworkingConfig, PortBinding, PortMap, ResourcesUlimits,
+    VolumeCreateRequest,
 };
 use bollard::query_parameters::{
     CreateContainerOptions, ListContainersOptions, ListVolumesOptions, RemoveContainerOptions,
@@ -408,6 +409,19 @@ fn non_empty<T: Clone>(v: &[T]) -> Option<Vec<T>> {
 /// The Linux and Docker settings of a container as Docker's `HostConfig` (memory, CPU,
 /// network and ports are the caller's). `memory`: the hard limit in bytes, which `maxSwap`
 /// adds to (Docker's `MemorySwap` is memory plus swap; without a hard limit it is not set).
+/// Docker's health check for a container's `healthCheck` (durations in nanoseconds).
+pub fn health_config(h: &crate::runtime::HealthCheck) -> HealthConfig {
+    let nanos = |d: Duration| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX);
+    HealthConfig {
+        test: Some(h.test.clone()),
+        interval: Some(nanos(h.interval)),
+        timeout: Some(nanos(h.timeout)),
+        retries: Some(h.retries),
+        start_period: Some(nanos(h.start_period)),
+        start_interval: None,
+    }
+}
+
 pub fn host_config(h: &HostSettings, memory: Option<i64>) -> HostConfig {
     const MIB: i64 = 1024 * 1024;
     let mut binds = h.binds.clone();
@@ -564,6 +578,7 @@ impl ContainerRuntime for DockerRuntime {
             open_stdin: spec.host.open_stdin.then_some(true),
             network_disabled: spec.host.network_disabled.then_some(true),
             stop_timeout: spec.host.stop_timeout,
+            healthcheck: spec.host.health_check.as_ref().map(health_config),
             networking_config: spec
                 .network
                 .as_ref()
@@ -653,7 +668,18 @@ impl ContainerRuntime for DockerRuntime {
                 &b.bind_ip,
             ))
         });
+        let health = state
+            .health
+            .and_then(|h| h.status)
+            .and_then(|status| match status {
+                HealthStatusEnum::HEALTHY => Some("HEALTHY"),
+                HealthStatusEnum::UNHEALTHY => Some("UNHEALTHY"),
+                HealthStatusEnum::STARTING => Some("UNKNOWN"),
+                HealthStatusEnum::NONE | HealthStatusEnum::EMPTY => None,
+            })
+            .map(str::to_string);
         Ok(ContainerState {
+            health,
             id: c.id.unwrap_or_else(|| id.to_string()),
             running,
             exit_code: (!running && started).then(|| state.exit_code.unwrap_or(0)),

@@ -10,6 +10,7 @@ pub mod agent;
 pub mod api;
 pub mod asm;
 pub mod control;
+pub mod depends;
 pub mod docker;
 pub mod engine_auth;
 pub mod fargate;

@@ -133,6 +133,19 @@ pub struct HostSettings {
     pub binds: Vec<String>,
     /// `volumesFrom`: `<docker name>[:ro]`.
     pub volumes_from: Vec<String>,
+    /// `healthCheck`: Docker's own health check.
+    pub health_check: Option<HealthCheck>,
+}
+
+/// A container's health check as Docker runs it (`healthCheck`, with ECS's defaults filled in).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HealthCheck {
+    /// Docker's test: `CMD ...` or `CMD-SHELL ...`, as the definition gives it.
+    pub test: Vec<String>,
+    pub interval: Duration,
+    pub timeout: Duration,
+    pub retries: i64,
+    pub start_period: Duration,
 }
 
 /// A Docker volume a task's container mounts (`dockerVolumeConfiguration`, or an empty
@@ -159,6 +172,9 @@ pub struct ContainerState {
     pub network_bindings: Vec<NetworkBinding>,
     /// Its IPv4 address on each network it is attached to, by network name, while it runs.
     pub ip_addresses: HashMap<String, String>,
+    /// Its health as ECS names it (`HEALTHY`, `UNHEALTHY`; `UNKNOWN` while Docker's check is
+    /// starting); `None` without a health check.
+    pub health: Option<String>,
 }
 
 /// Why a runtime call failed.

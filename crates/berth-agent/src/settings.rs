@@ -4,7 +4,7 @@
 //! takes volumes from, or shares namespaces with).
 //!
 //! What a launch type refuses is refused at registration (`berth_ecs::taskdef`); what berth
-//! does not run at all (EFS/FSx volumes, health checks, container ordering, FireLens, App Mesh
+//! does not run at all (EFS/FSx volumes, FireLens, App Mesh
 //! proxies, environment files, GPUs, another OS or CPU architecture) fails the task before
 //! anything is pulled, with a stopped reason that names the member ([`unsupported`]); on an
 //! instance, placement refuses most of those first (`requiresAttributes` the agent does not
@@ -235,19 +235,29 @@ pub fn task_volumes_in(
     out
 }
 
+/// The containers a container is started after because it links to them or takes volumes
+/// from them (its `dependsOn` aside).
+pub fn started_after(c: &ContainerDefinition) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for l in strings(c.extra.get("links")) {
+        out.insert(l.split(':').next().unwrap_or("").to_string());
+    }
+    for v in objects(c.extra.get("volumesFrom")) {
+        if let Some(s) = text(v, "sourceContainer") {
+            out.insert(s.to_string());
+        }
+    }
+    out
+}
+
 /// The containers of a task in the order they are made and started: each after the ones it
-/// links to and takes volumes from (otherwise in definition order).
+/// links to, takes volumes from and depends on (otherwise in definition order).
 pub fn creation_order(task: &AgentTask) -> Vec<String> {
     let names: Vec<&str> = task.containers.iter().map(|c| c.name.as_str()).collect();
     let deps = |c: &ContainerDefinition| -> BTreeSet<String> {
-        let mut out = BTreeSet::new();
-        for l in strings(c.extra.get("links")) {
-            out.insert(l.split(':').next().unwrap_or("").to_string());
-        }
-        for v in objects(c.extra.get("volumesFrom")) {
-            if let Some(s) = text(v, "sourceContainer") {
-                out.insert(s.to_string());
-            }
+        let mut out = started_after(c);
+        for (name, _) in depends_on(c) {
+            out.insert(name);
         }
         out
     };
@@ -323,8 +333,6 @@ pub fn unsupported(task: &AgentTask) -> Option<String> {
     for c in &task.containers {
         let x = &c.definition.extra;
         for (member, what) in [
-            ("healthCheck", "container health checks"),
-            ("dependsOn", "container dependencies"),
             ("firelensConfiguration", "FireLens log routing"),
             ("environmentFiles", "environment files"),
             ("restartPolicy", "container restart policies"),
@@ -352,6 +360,48 @@ pub fn unsupported(task: &AgentTask) -> Option<String> {
         }
     }
     None
+}
+
+/// ECS's defaults for a health check's members (seconds; retries).
+pub const HEALTH_DEFAULT_INTERVAL: u64 = 30;
+pub const HEALTH_DEFAULT_TIMEOUT: u64 = 5;
+pub const HEALTH_DEFAULT_RETRIES: i64 = 3;
+
+/// A container definition's `healthCheck` as Docker runs it, ECS's defaults filled in
+/// (interval 30 s, timeout 5 s, 3 retries, no start period); `None` without one (or without
+/// a command).
+pub fn health_check(d: &ContainerDefinition) -> Option<crate::runtime::HealthCheck> {
+    let h = d.extra.get("healthCheck").filter(|h| h.is_object())?;
+    let test = strings(h.get("command"));
+    if test.is_empty() {
+        return None;
+    }
+    let secs = |k: &str, default: u64| {
+        std::time::Duration::from_secs(h.get(k).and_then(Value::as_u64).unwrap_or(default))
+    };
+    Some(crate::runtime::HealthCheck {
+        test,
+        interval: secs("interval", HEALTH_DEFAULT_INTERVAL),
+        timeout: secs("timeout", HEALTH_DEFAULT_TIMEOUT),
+        retries: h
+            .get("retries")
+            .and_then(Value::as_i64)
+            .unwrap_or(HEALTH_DEFAULT_RETRIES),
+        start_period: secs("startPeriod", 0),
+    })
+}
+
+/// A container definition's `dependsOn`: (container name, condition).
+pub fn depends_on(d: &ContainerDefinition) -> Vec<(String, String)> {
+    objects(d.extra.get("dependsOn"))
+        .iter()
+        .filter_map(|o| {
+            Some((
+                text(o, "containerName")?.to_string(),
+                text(o, "condition")?.to_string(),
+            ))
+        })
+        .collect()
 }
 
 /// Whether `x[key]` is a JSON object (healthCheck, firelensConfiguration).
@@ -452,6 +502,7 @@ pub fn host_settings(task: &AgentTask, d: &ContainerDefinition) -> HostSettings 
     h.open_stdin = x.get("interactive").and_then(Value::as_bool) == Some(true);
     h.network_disabled = x.get("disableNetworking").and_then(Value::as_bool) == Some(true);
     h.stop_timeout = x.get("stopTimeout").and_then(Value::as_i64);
+    h.health_check = health_check(d);
 
     // Namespaces shared by the task: the first container made owns them.
     let owner = creation_order(task).into_iter().next();
@@ -709,10 +760,14 @@ mod tests {
             )]),
             json!({}),
         );
-        assert_eq!(
-            unsupported(&hc).unwrap(),
-            "berth does not run container health checks: container 'app' has healthCheck"
-        );
+        assert!(unsupported(&hc).is_none());
+        let hc_def = &hc.containers[0].definition;
+        let check = health_check(hc_def).unwrap();
+        assert_eq!(check.test, ["CMD", "true"]);
+        assert_eq!(check.interval, std::time::Duration::from_secs(30));
+        assert_eq!(check.timeout, std::time::Duration::from_secs(5));
+        assert_eq!(check.retries, 3);
+        assert_eq!(check.start_period, std::time::Duration::ZERO);
         let gpu = task(
             json!([]),
             json!([c(

@@ -126,7 +126,7 @@ mod tests {
             "family": "f", "ipcMode": "host", "ephemeralStorage": {"sizeInGiB": 30},
             "volumes": [{"name": "e", "efsVolumeConfiguration": {"fileSystemId": "fs-1"}}],
             "containerDefinitions": [{"name": "app", "image": "busybox", "privileged": true,
-                "healthCheck": {"command": ["CMD", "true"]}, "memory": 6,
+                "environmentFiles": [{"value": "arn:aws:s3:::b/app.env", "type": "s3"}], "memory": 6,
                 "linuxParameters": {"sharedMemorySize": 64, "initProcessEnabled": true}}],
         });
         let ec2 = field_checks(&def, false);
@@ -134,7 +134,7 @@ mod tests {
         assert!(
             reasons
                 .iter()
-                .any(|r| r.starts_with("healthCheck on EC2: not placed")),
+                .any(|r| r.starts_with("environmentFiles on EC2: not placed")),
             "{reasons:?}"
         );
         assert!(

@@ -258,13 +258,13 @@ pub const FIELDS: &[Field] = &[
     f(
         "ContainerDefinition",
         "dependsOn",
-        "fails the task: `berth does not run container dependencies: ...`",
+        "applied: a container starts once each dependency reached its condition (START, COMPLETE, SUCCESS, HEALTHY); one that never can stops with the ECS agent's words (`CannotStartContainerError: dependency graph: ...`)",
         "same",
     ),
     f(
         "ContainerDefinition",
         "startTimeout",
-        "recorded: it bounds dependsOn, which berth does not run; needs `ecs.capability.container-ordering` (advertised)",
+        "applied: bounds the wait for this container's COMPLETE, SUCCESS or HEALTHY (`... has timed out.`); none when absent, as the ECS agent; needs `ecs.capability.container-ordering` (advertised)",
         "same",
     ),
     f(
@@ -362,8 +362,8 @@ pub const FIELDS: &[Field] = &[
     f(
         "ContainerDefinition",
         "healthCheck",
-        "not placed (`ecs.capability.container-health-check`, not advertised)",
-        "fails the task: `berth does not run container health checks: ...`",
+        "applied: Docker's health check; `healthStatus` of the container and the task; a service's task stops UNHEALTHY (`Task failed container health checks`)",
+        "same",
     ),
     f(
         "ContainerDefinition",
@@ -584,25 +584,25 @@ pub const FIELDS: &[Field] = &[
     f(
         "HealthCheck",
         "interval",
-        "validated 5-300; see `healthCheck`",
+        "validated 5-300, default 30; see `healthCheck`",
         "same",
     ),
     f(
         "HealthCheck",
         "timeout",
-        "validated 2-60; see `healthCheck`",
+        "validated 2-60, default 5; see `healthCheck`",
         "same",
     ),
     f(
         "HealthCheck",
         "retries",
-        "validated 1-10; see `healthCheck`",
+        "validated 1-10, default 3; see `healthCheck`",
         "same",
     ),
     f(
         "HealthCheck",
         "startPeriod",
-        "validated 0-300; see `healthCheck`",
+        "validated 0-300, default 0; see `healthCheck`",
         "same",
     ),
     f("SystemControl", "namespace", "applied", "same"),

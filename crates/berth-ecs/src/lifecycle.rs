@@ -127,6 +127,35 @@ pub fn stop_outcome(f: &StopFacts<'_>) -> (&'static str, String) {
     )
 }
 
+/// A container's `healthStatus` values.
+pub const HEALTH_STATUSES: [&str; 3] = ["HEALTHY", "UNHEALTHY", "UNKNOWN"];
+
+/// A task's `healthStatus` from the health of its essential containers that have a health
+/// check, in ECS's priority order: any `UNHEALTHY` makes it `UNHEALTHY`; otherwise any
+/// `UNKNOWN` makes it `UNKNOWN`; all `HEALTHY` makes it `HEALTHY`. A task without such a
+/// container is `UNKNOWN`.
+pub fn task_health(essential_checked: &[&str]) -> &'static str {
+    if essential_checked.contains(&"UNHEALTHY") {
+        "UNHEALTHY"
+    } else if essential_checked.is_empty() || essential_checked.iter().any(|h| *h != "HEALTHY") {
+        "UNKNOWN"
+    } else {
+        "HEALTHY"
+    }
+}
+
+/// Whether a task was started by a service's scheduler: its `group` is `service:<name>` or
+/// its `startedBy` is a deployment's `ecs-svc/<id>`.
+pub fn belongs_to_service(group: Option<&str>, started_by: Option<&str>) -> bool {
+    group.is_some_and(|g| g.starts_with("service:"))
+        || started_by.is_some_and(|s| s.starts_with("ecs-svc/"))
+}
+
+/// ECS's stop code when its service scheduler stops a task.
+pub const SERVICE_SCHEDULER_STOP_CODE: &str = "ServiceSchedulerInitiated";
+/// ECS's stopped reason for a service's task whose essential container failed its health check.
+pub const HEALTH_CHECK_STOP_REASON: &str = "Task failed container health checks";
+
 /// How long a stopped task stays visible: ECS keeps a stopped task describable for at least
 /// an hour.
 pub const STOPPED_TASK_TTL_SECS: u64 = 3600;
@@ -232,6 +261,31 @@ mod tests {
             let (c, r) = stop_outcome(&facts);
             assert_eq!((c, r.as_str()), (code, reason));
         }
+    }
+
+    #[test]
+    fn health_aggregation() {
+        let cases: [(&[&str], &str); 8] = [
+            (&[], "UNKNOWN"),
+            (&["HEALTHY"], "HEALTHY"),
+            (&["HEALTHY", "HEALTHY"], "HEALTHY"),
+            (&["UNHEALTHY", "UNKNOWN"], "UNHEALTHY"),
+            (&["UNHEALTHY", "HEALTHY"], "UNHEALTHY"),
+            (&["HEALTHY", "UNKNOWN"], "UNKNOWN"),
+            (&["UNKNOWN"], "UNKNOWN"),
+            (&["UNHEALTHY", "UNKNOWN", "HEALTHY"], "UNHEALTHY"),
+        ];
+        for (states, want) in cases {
+            assert_eq!(task_health(states), want, "{states:?}");
+        }
+    }
+
+    #[test]
+    fn service_tasks() {
+        assert!(belongs_to_service(Some("service:web"), None));
+        assert!(belongs_to_service(None, Some("ecs-svc/123")));
+        assert!(!belongs_to_service(Some("family:web"), Some("me")));
+        assert!(!belongs_to_service(None, None));
     }
 
     #[test]

@@ -161,6 +161,11 @@ pub struct ContainerChange {
     pub reason: Option<String>,
     #[serde(default)]
     pub status: Option<String>,
+    /// berth's agents: the container's health (`HEALTHY`, `UNHEALTHY`, `UNKNOWN`), as Docker's
+    /// health check has it. (The ECS agent reports health over its telemetry channel; the
+    /// state change is berth's channel for it.)
+    #[serde(default)]
+    pub health_status: Option<String>,
 }
 
 /// SubmitTaskStateChange's input, plus berth's `containerInstance`: the reporting agent's
@@ -210,6 +215,9 @@ pub struct ContainerStateChangeInput {
     pub network_bindings: Option<Vec<Value>>,
     #[serde(default)]
     pub container_instance: Option<String>,
+    /// berth's agents: the container's health (see [`ContainerChange::health_status`]).
+    #[serde(default)]
+    pub health_status: Option<String>,
 }
 
 /// The CPU units and MiB a task holds on an instance: task-level sizes (overridden or from the
@@ -1266,6 +1274,7 @@ impl Ecs<'_> {
                 network_interfaces: None,
                 reason: input.reason.clone(),
                 status: input.status.clone(),
+                health_status: input.health_status.clone(),
             };
             let bump = apply_container(&mut t, &change, now)?;
             t.task.version += 1;
@@ -1425,6 +1434,13 @@ fn apply_container(t: &mut StoredTask, c: &ContainerChange, now: u64) -> Result<
     if let Some(nb) = &c.network_bindings {
         container.network_bindings = nb.clone();
     }
+    let mut unhealthy = false;
+    if let Some(h) = c.health_status.as_deref()
+        && lifecycle::HEALTH_STATUSES.contains(&h)
+    {
+        container.health_status = Some(h.to_string());
+        unhealthy = h == "UNHEALTHY";
+    }
     let mut stopped = false;
     if let Some(s) = c.status.as_deref()
         && let Some(next) = lifecycle::advance_container(&container.last_status, s)
@@ -1433,6 +1449,20 @@ fn apply_container(t: &mut StoredTask, c: &ContainerChange, now: u64) -> Result<
         stopped = next == "STOPPED";
     }
     let reason = container.reason.clone();
+    t.task.health_status = Some(task_health(t).into());
+    if unhealthy
+        && essential
+        && t.task.desired_status != "STOPPED"
+        && lifecycle::belongs_to_service(t.task.group.as_deref(), t.task.started_by.as_deref())
+    {
+        // ECS's service scheduler replaces a service's task whose essential container failed
+        // its health check; a standalone task keeps running UNHEALTHY.
+        t.task.desired_status = "STOPPED".into();
+        t.task.stop_code = Some(lifecycle::SERVICE_SCHEDULER_STOP_CODE.into());
+        t.task.stopped_reason = Some(lifecycle::HEALTH_CHECK_STOP_REASON.into());
+        t.task.stopping_at = Some(now);
+        return Ok(true);
+    }
     if stopped && essential && t.task.desired_status != "STOPPED" {
         // An essential container exited: the whole task stops (AWS's EssentialContainerExited,
         // or TaskFailedToStart when the task never ran).
@@ -1449,6 +1479,26 @@ fn apply_container(t: &mut StoredTask, c: &ContainerChange, now: u64) -> Result<
         return Ok(true);
     }
     Ok(false)
+}
+
+/// The task's `healthStatus`: its essential containers with a health check, as ECS
+/// aggregates them ([`lifecycle::task_health`]).
+fn task_health(t: &StoredTask) -> &'static str {
+    let states: Vec<&str> = t
+        .definition
+        .container_definitions
+        .iter()
+        .filter(|d| d.is_essential() && d.extra.get("healthCheck").is_some_and(Value::is_object))
+        .map(|d| {
+            t.task
+                .containers
+                .iter()
+                .find(|c| c.name == d.name())
+                .and_then(|c| c.health_status.as_deref())
+                .unwrap_or("UNKNOWN")
+        })
+        .collect();
+    lifecycle::task_health(&states)
 }
 
 /// Moves the task to a reported status (forward only).

@@ -249,6 +249,7 @@ pub fn validate(account: &str, input: &mut RegisterTaskDefinitionInput) -> Resul
             )));
         }
     }
+    check_dependencies(&input.container_definitions)?;
     if let Some(task) = memory {
         let reserved = input
             .container_definitions
@@ -651,6 +652,36 @@ pub fn check_container_numbers(c: &ContainerDefinition, fargate: bool) -> Result
                 if !int_in(u.get(member), 0, INT_MAX) {
                     return Err(invalid(&format!("ulimits.{member}")));
                 }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The `dependsOn` rules AWS checks at registration, in its words: the named container must
+/// be in the task, and a `COMPLETE` or `SUCCESS` dependency must not be essential. (A cycle is
+/// not refused here: AWS's words for it are not known to berth; the agent refuses such a task
+/// at start, as the ECS agent does.)
+fn check_dependencies(containers: &[ContainerDefinition]) -> Result<(), EcsError> {
+    for c in containers {
+        let Some(serde_json::Value::Array(deps)) = c.extra.get("dependsOn") else {
+            continue;
+        };
+        for d in deps {
+            let name = d
+                .get("containerName")
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or("");
+            let Some(target) = containers.iter().find(|x| x.name() == name) else {
+                return Err(client(&format!(
+                    "Cannot depend on container + '{name}' because it does not exist"
+                )));
+            };
+            let condition = d.get("condition").and_then(serde_json::Value::as_str);
+            if matches!(condition, Some("COMPLETE" | "SUCCESS")) && target.is_essential() {
+                return Err(client(
+                    "A dependency container with SUCCESS or COMPLETE condition cannot be an essential container",
+                ));
             }
         }
     }
@@ -1159,6 +1190,20 @@ mod tests {
                     serde_json::json!({"command": ["CMD", "true"], "interval": 1}),
                 )),
                 "Invalid 'healthCheck.interval' setting for container 'app'.",
+            ),
+            (
+                Box::new(set(
+                    "dependsOn",
+                    serde_json::json!([{"containerName": "ghost", "condition": "START"}]),
+                )),
+                "Cannot depend on container + 'ghost' because it does not exist",
+            ),
+            (
+                Box::new(set(
+                    "dependsOn",
+                    serde_json::json!([{"containerName": "app", "condition": "SUCCESS"}]),
+                )),
+                "A dependency container with SUCCESS or COMPLETE condition cannot be an essential container",
             ),
             (
                 Box::new(set(
