@@ -13,6 +13,7 @@ use berth_ecs::asm::{RegistryAuth, parse_secret};
 use serde_json::{Value, json};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
+use zeroize::Zeroize;
 
 use crate::api::{ApiError, Credentials};
 use crate::asm;
@@ -21,8 +22,9 @@ use crate::engine_auth::{EngineAuth, EngineAuthSource};
 use crate::runtime::{
     ContainerRuntime, ContainerSpec, ContainerState, LABEL_CLUSTER, LABEL_CONTAINER_NAME,
     LABEL_INSTANCE, LABEL_LAUNCH_TYPE, LABEL_PAUSE, LABEL_TASK_ARN, LABEL_TASK_FAMILY,
-    LABEL_TASK_REVISION, NetworkBinding, PortMapping, RuntimeError,
+    LABEL_TASK_REVISION, LogConfig, NetworkBinding, PortMapping, RuntimeError,
 };
+use crate::secrets::{TaskSecrets, fetch_task_secrets};
 use crate::supervise::{Capacity, Event, Leftover, Orders, Running, Runs, supervise};
 
 /// The ECS agent's default time between SIGTERM and SIGKILL.
@@ -76,6 +78,10 @@ pub fn attributes(cfg: &AgentConfig) -> Vec<Value> {
         "com.amazonaws.ecs.capability.ecr-auth".to_string(),
         "com.amazonaws.ecs.capability.privileged-container".to_string(),
         "com.amazonaws.ecs.capability.logging-driver.json-file".to_string(),
+        berth_ecs::secrets::CAP_SSM_ENV.to_string(),
+        berth_ecs::secrets::CAP_SSM_LOG.to_string(),
+        berth_ecs::secrets::CAP_ASM_ENV.to_string(),
+        berth_ecs::secrets::CAP_ASM_LOG.to_string(),
     ];
     let minor = cfg
         .docker_api_version
@@ -234,7 +240,33 @@ pub fn container_spec(
         port_mappings: port_mappings(d),
         network: None,
         network_container: None,
+        log_config: log_config(d),
     }
+}
+
+/// A container definition's `logConfiguration` as Docker takes it: the driver and its
+/// `options` (the values of `secretOptions` are added once fetched). `awslogs` and
+/// `awsfirelens` need services berth's agent does not set up here: those containers log with
+/// the daemon's default driver.
+fn log_config(d: &berth_ecs::ContainerDefinition) -> Option<LogConfig> {
+    let log = d.extra.get("logConfiguration")?;
+    let driver = log.get("logDriver")?.as_str()?;
+    if matches!(driver, "awslogs" | "awsfirelens") {
+        return None;
+    }
+    let options = log
+        .get("options")
+        .and_then(Value::as_object)
+        .map(|o| {
+            o.iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                .collect()
+        })
+        .unwrap_or_default();
+    Some(LogConfig {
+        driver: driver.to_string(),
+        options,
+    })
 }
 
 /// The Docker network of a Fargate task: a user-defined bridge named after the task (the
@@ -728,6 +760,19 @@ impl<R: ContainerRuntime, C: TaskControl> TaskRun<R, C> {
                     return;
                 }
             };
+            // The containers' secrets: fetched at task start too, held in memory only until
+            // the containers are created with them.
+            let secrets: TaskSecrets =
+                match fetch_task_secrets(self.control.as_ref(), &self.task, &to_make, self.fargate)
+                    .await
+                {
+                    Ok(s) => s,
+                    Err(reason) => {
+                        drop(auths);
+                        self.fail(&reason, &ids, pause.as_deref(), None).await;
+                        return;
+                    }
+                };
             let pull_started = epoch_now();
             for c in &to_make {
                 let image = c.definition.image.clone().unwrap_or_default();
@@ -791,11 +836,18 @@ impl<R: ContainerRuntime, C: TaskControl> TaskRun<R, C> {
                 }
             }
             for c in &to_make {
-                let spec = match &pause {
+                let mut spec = match &pause {
                     Some(p) => joined_to_pause(self.spec(c), p),
                     None => self.spec(c),
                 };
-                match self.runtime.create(&spec).await {
+                secrets.apply(c, &mut spec);
+                let created = self.runtime.create(&spec).await;
+                // The values are in the container now; the agent's copies are wiped.
+                spec.env.iter_mut().for_each(Zeroize::zeroize);
+                if let Some(log) = spec.log_config.as_mut() {
+                    log.options.values_mut().for_each(Zeroize::zeroize);
+                }
+                match created {
                     Ok(id) => {
                         ids.insert(c.name.clone(), id);
                     }

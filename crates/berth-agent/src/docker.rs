@@ -17,8 +17,8 @@ use base64::Engine;
 use berth_ecs::asm::RegistryAuth;
 use bollard::Docker;
 use bollard::models::{
-    ContainerCreateBody, EndpointSettings, HostConfig, NetworkCreateRequest, NetworkingConfig,
-    PortBinding, PortMap,
+    ContainerCreateBody, EndpointSettings, HostConfig, HostConfigLogConfig, NetworkCreateRequest,
+    NetworkingConfig, PortBinding, PortMap,
 };
 use bollard::query_parameters::{
     CreateContainerOptions, ListContainersOptions, RemoveContainerOptions, StopContainerOptions,
@@ -523,6 +523,10 @@ impl ContainerRuntime for DockerRuntime {
                 memory: mib(spec.memory_mib),
                 memory_reservation: mib(spec.memory_reservation_mib),
                 cpu_shares: spec.cpu_shares.filter(|c| *c >= 2),
+                log_config: spec.log_config.as_ref().map(|l| HostConfigLogConfig {
+                    typ: Some(l.driver.clone()),
+                    config: (!l.options.is_empty()).then(|| l.options.clone()),
+                }),
                 ..Default::default()
             }),
             ..Default::default()

@@ -65,6 +65,16 @@ pub struct ContainerSpec {
     /// Join this container's network namespace (Docker's `container:<id>` network mode, a
     /// Fargate task's pause container) instead: `network` and `port_mappings` are not used.
     pub network_container: Option<String>,
+    /// The log driver and its options (the daemon's default when `None`).
+    pub log_config: Option<LogConfig>,
+}
+
+/// A container's log driver (`logConfiguration.logDriver`) and its options (`options`, and
+/// the values of `secretOptions`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LogConfig {
+    pub driver: String,
+    pub options: HashMap<String, String>,
 }
 
 /// A container as the runtime sees it.
