@@ -506,3 +506,116 @@ fn explicit_deny_asks_to_remove_it() {
     assert!(c.reason.contains("explicit deny"), "{}", c.reason);
     assert!(c.fix.as_deref().unwrap().contains("Deny statement"));
 }
+
+fn secrets_taskdef(secrets: Value) -> Value {
+    json!({
+        "family": "app",
+        "executionRoleArn": "exec",
+        "networkMode": "awsvpc",
+        "requiresCompatibilities": ["FARGATE"],
+        "cpu": "256",
+        "memory": "512",
+        "containerDefinitions": [{"name": "app", "image": "busybox", "secrets": secrets}]
+    })
+}
+
+fn for_secret<'r>(r: &'r Report, kind: CheckKind, var: &str) -> Vec<&'r CheckResult> {
+    r.checks
+        .iter()
+        .filter(|c| c.check == kind && c.reason.contains(&format!("secret {var}:")))
+        .collect()
+}
+
+#[test]
+fn secrets_are_checked_like_registry_credentials() {
+    let env = Env::new();
+    let key = env.custom_key(A, None);
+    let s = env.secret(
+        A,
+        "db",
+        r#"{"password": "hunter2-xyz", "n": 1}"#,
+        Some(&key),
+    );
+    let doc = secrets_taskdef(json!([
+        {"name": "WHOLE", "valueFrom": s.arn},
+        {"name": "PASS", "valueFrom": format!("{}:password::", s.arn)},
+        {"name": "NOPE", "valueFrom": format!("{}:nope::", s.arn)},
+        {"name": "OLD", "valueFrom": format!("{}::AWSPREVIOUS:", s.arn)},
+        {"name": "BAD", "valueFrom": format!("{}:password", s.arn)},
+        {"name": "P", "valueFrom": "/app/p"},
+    ]));
+    // No permission yet: GetSecretValue and kms:Decrypt fail with their fixes.
+    let r = env.run(doc.clone());
+    assert!(!r.passed());
+    let gsv = for_secret(&r, CheckKind::GetSecretValue, "WHOLE");
+    assert!(
+        !gsv[0].ok && gsv[0].fix.as_deref().unwrap().contains(&s.arn),
+        "{r:#?}"
+    );
+    let kms = for_secret(&r, CheckKind::KmsDecrypt, "PASS");
+    assert!(
+        !kms[0].ok && kms[0].fix.as_deref().unwrap().contains("kms:Decrypt"),
+        "{r:#?}"
+    );
+    // Allowed: what is left is the data's own problems.
+    env.iam()
+        .put_role_policy(
+            A,
+            "exec",
+            "p",
+            &json!({"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": s.arn},
+                {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": key.arn}]})
+            .to_string(),
+        )
+        .unwrap();
+    let r = env.run(doc);
+    for var in ["WHOLE", "PASS"] {
+        for c in r
+            .checks
+            .iter()
+            .filter(|c| c.reason.contains(&format!("secret {var}:")))
+        {
+            assert!(c.ok, "{c:?}");
+        }
+    }
+    let nope = for_secret(&r, CheckKind::SecretValue, "NOPE");
+    assert!(!nope[0].ok);
+    assert!(
+        nope[0]
+            .reason
+            .contains("retrieved secret from Secrets Manager did not contain json key nope"),
+        "{:?}",
+        nope[0]
+    );
+    let old = for_secret(&r, CheckKind::SecretValue, "OLD");
+    assert!(
+        !old[0].ok && old[0].reason.contains("staging label AWSPREVIOUS"),
+        "{old:?}"
+    );
+    let bad = for_secret(&r, CheckKind::Secret, "BAD");
+    assert!(
+        !bad[0].ok && bad[0].reason.contains("an invalid ARN format"),
+        "{bad:?}"
+    );
+    let ssm = for_secret(&r, CheckKind::Secret, "P");
+    assert!(
+        ssm[0].ok && ssm[0].reason.contains("SSM Parameter Store"),
+        "{ssm:?}"
+    );
+    // The report never shows a value.
+    let shown = serde_json::to_string(&r).unwrap();
+    assert!(!shown.contains("hunter2-xyz"));
+}
+
+#[test]
+fn secrets_without_a_role_get_registrations_words() {
+    let env = Env::new();
+    let s = env.secret(A, "db", "v", None);
+    let mut doc = secrets_taskdef(json!([{"name": "A", "valueFrom": s.arn}]));
+    doc.as_object_mut().unwrap().remove("executionRoleArn");
+    let r = env.run(doc);
+    let c = get(&r, CheckKind::ExecutionRole);
+    assert!(!c.ok);
+    assert_eq!(c.reason, berth_ecs::secrets::SECRETS_NEED_ROLE);
+}
