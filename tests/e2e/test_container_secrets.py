@@ -13,6 +13,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from docker_fixtures import REGISTRY_USER, docker_ready, registry  # noqa: F401
+from conftest import berth_bin
 from test_agent import TRUST, agent_factory, start, wait_stopped  # noqa: F401
 
 NET = {"awsvpcConfiguration": {"subnets": ["subnet-0123456789abcdef0"], "assignPublicIp": "ENABLED"}}
@@ -244,3 +245,25 @@ def test_fargate_platform_gating_and_words(berth, registry):
     assert t["stopCode"] == "TaskFailedToStart", t
     assert t["stoppedReason"] == FARGATE_ASM + "retrieved secret from Secrets Manager did not contain json key nope", t
     wait_task(berth, ok["tasks"][0]["taskArn"], "STOPPED")
+
+
+def test_doctor_checks_each_secret(berth, registry):
+    app = SecretsApp(berth, registry, key="nope", allow=("secretsmanager:GetSecretValue",))
+    p = subprocess.run([berth_bin(), "doctor", "--data-dir", str(berth.data_dir), "--region", "us-east-1",
+                        "--task-definition", app.family, "--output", "json"],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 1, p.stderr
+    checks = json.loads(p.stdout)["checks"]
+    failed = {(c["check"], c["reason"].split(":")[0]) for c in checks if not c["ok"]}
+    # kms:Decrypt of the app secrets' key is missing; the JSON key `nope` is not there.
+    assert ("kms-decrypt", "secret WHOLE") in failed, checks
+    assert ("kms-decrypt", "secretOptions max-size") in failed, checks
+    nope = [c for c in checks if c["check"] == "secret-value" and c["reason"].startswith("secret J:")]
+    assert not nope[0]["ok"]
+    assert "retrieved secret from Secrets Manager did not contain json key nope" in nope[0]["reason"]
+    assert '"nope"' in nope[0]["fix"]
+    ok = [c for c in checks if c["reason"].startswith("secret S:") and c["check"] == "secret-value"]
+    assert ok[0]["ok"], ok
+    # Never a value in the report.
+    for value in app.values:
+        assert value not in p.stdout
