@@ -15,6 +15,7 @@ from botocore.exceptions import ClientError
 from docker_fixtures import REGISTRY_USER, docker_ready, registry  # noqa: F401
 from conftest import berth_bin
 from test_agent import TRUST, agent_factory, start, wait_stopped  # noqa: F401
+from test_console import browser, page, sign_in  # noqa: F401
 
 NET = {"awsvpcConfiguration": {"subnets": ["subnet-0123456789abcdef0"], "assignPublicIp": "ENABLED"}}
 FARGATE_ASM = (
@@ -267,3 +268,20 @@ def test_doctor_checks_each_secret(berth, registry):
     # Never a value in the report.
     for value in app.values:
         assert value not in p.stdout
+
+
+def test_console_doctor_page_shows_the_secrets_checks(berth, registry, page):
+    app = SecretsApp(berth, registry, key="nope", fargate=True)
+    sign_in(page, berth)
+    page.goto(berth.endpoint + f"/console/doctor?taskDefinition={app.family}")
+    assert "Verdict: the task would not start (1 check failed)." in page.get_by_role("status").inner_text()
+    rows = page.get_by_role("row").filter(has=page.get_by_role("rowheader", name="secret-value"))
+    failed = [r.get_by_role("cell").all_inner_texts() for r in rows.all()]
+    failed = [cells for cells in failed if cells[1] == "FAIL"]
+    assert len(failed) == 1, failed
+    assert failed[0][0] == "app"
+    assert failed[0][2].startswith("secret J: the agent would stop the task with"), failed
+    assert "did not contain json key nope" in failed[0][2]
+    content = page.content()
+    for value in app.values:
+        assert value not in content
