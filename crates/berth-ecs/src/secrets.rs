@@ -288,9 +288,12 @@ fn go_type_error(kind: &str) -> String {
     format!("json: cannot unmarshal {kind} into Go value of type map[string]interface {{}}")
 }
 
-/// Go's `encoding/json` syntax errors, for the common cases: the end of the input, or the
-/// character that does not start a value. Go words other syntax errors by what it expected at
-/// that point; berth gives the offending character in the same form.
+/// Go's `encoding/json` syntax errors for the common cases: the end of the input, and the
+/// character that breaks the grammar with what Go was looking for there (`looking for
+/// beginning of value`, `after object key`, `after object key:value pair`, `after array
+/// element`, `looking for beginning of object key string`, `after top-level value`). Go's words
+/// for a broken literal, number or string escape are not reproduced (berth names the character
+/// as for a value).
 fn go_syntax_error(text: &str, e: &serde_json::Error) -> String {
     if e.is_eof() || text.trim().is_empty() {
         return "unexpected end of JSON input".to_string();
@@ -302,16 +305,27 @@ fn go_syntax_error(text: &str, e: &serde_json::Error) -> String {
             go_quote_char(first)
         );
     }
-    // The character at serde's position (its column is 1-based, on line `line`).
+    // The offending character: serde's position (1-based column on line `line`).
     let at = text
         .lines()
         .nth(e.line().saturating_sub(1))
         .and_then(|l| l.chars().nth(e.column().saturating_sub(1)))
         .unwrap_or(' ');
-    format!(
-        "invalid character {} looking for beginning of value",
-        go_quote_char(at)
-    )
+    let message = e.to_string();
+    let context = if message.starts_with("trailing characters") {
+        "after top-level value"
+    } else if message.starts_with("expected `:`") {
+        "after object key"
+    } else if message.starts_with("expected `,` or `}`") {
+        "after object key:value pair"
+    } else if message.starts_with("expected `,` or `]`") {
+        "after array element"
+    } else if message.starts_with("key must be a string") {
+        "looking for beginning of object key string"
+    } else {
+        "looking for beginning of value"
+    };
+    format!("invalid character {} {context}", go_quote_char(at))
 }
 
 /// Go's `quoteChar`: `'x'`, with `\'` and `"` as Go writes them.
@@ -556,6 +570,30 @@ mod tests {
             (
                 "plain text",
                 "invalid character 'p' looking for beginning of value".to_string(),
+            ),
+            (
+                "{\"a\" 1}",
+                "invalid character '1' after object key".to_string(),
+            ),
+            (
+                "{\"a\":1 \"b\":2}",
+                "invalid character '\"' after object key:value pair".to_string(),
+            ),
+            (
+                "{\"a\":[1 2]}",
+                "invalid character '2' after array element".to_string(),
+            ),
+            (
+                "{a:1}",
+                "invalid character 'a' looking for beginning of object key string".to_string(),
+            ),
+            (
+                "{\"a\":1} x",
+                "invalid character 'x' after top-level value".to_string(),
+            ),
+            (
+                "{\"a\":}",
+                "invalid character '}' looking for beginning of value".to_string(),
             ),
         ] {
             assert_eq!(json_key_value(Some(text), "a").unwrap_err(), want, "{text}");
