@@ -78,10 +78,6 @@ pub fn attributes(cfg: &AgentConfig) -> Vec<Value> {
         "com.amazonaws.ecs.capability.ecr-auth".to_string(),
         "com.amazonaws.ecs.capability.privileged-container".to_string(),
         "com.amazonaws.ecs.capability.logging-driver.json-file".to_string(),
-        berth_ecs::secrets::CAP_SSM_ENV.to_string(),
-        berth_ecs::secrets::CAP_SSM_LOG.to_string(),
-        berth_ecs::secrets::CAP_ASM_ENV.to_string(),
-        berth_ecs::secrets::CAP_ASM_LOG.to_string(),
     ];
     let minor = cfg
         .docker_api_version
@@ -92,6 +88,10 @@ pub fn attributes(cfg: &AgentConfig) -> Vec<Value> {
         names.push(format!(
             "com.amazonaws.ecs.capability.docker-remote-api.1.{m}"
         ));
+    }
+    // `secrets` and log `secretOptions` from Secrets Manager and Parameter Store.
+    for cap in berth_ecs::secrets::AGENT_CAPABILITIES {
+        names.push(cap.to_string());
     }
     if cfg.external {
         names.push(berth_ecs::placement::EXTERNAL_CAPABILITY.to_string());
@@ -227,6 +227,7 @@ pub fn container_spec(
         memory_mib: d.memory,
         memory_reservation_mib: d.memory_reservation,
         cpu_shares: d.cpu,
+        log_config: log_config(d),
         working_directory: d
             .extra
             .get("workingDirectory")
@@ -240,7 +241,6 @@ pub fn container_spec(
         port_mappings: port_mappings(d),
         network: None,
         network_container: None,
-        log_config: log_config(d),
     }
 }
 

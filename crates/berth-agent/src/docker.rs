@@ -520,13 +520,13 @@ impl ContainerRuntime for DockerRuntime {
                     None => spec.network.clone(),
                 },
                 port_bindings: (!bindings.is_empty()).then_some(bindings),
-                memory: mib(spec.memory_mib),
-                memory_reservation: mib(spec.memory_reservation_mib),
-                cpu_shares: spec.cpu_shares.filter(|c| *c >= 2),
                 log_config: spec.log_config.as_ref().map(|l| HostConfigLogConfig {
                     typ: Some(l.driver.clone()),
                     config: (!l.options.is_empty()).then(|| l.options.clone()),
                 }),
+                memory: mib(spec.memory_mib),
+                memory_reservation: mib(spec.memory_reservation_mib),
+                cpu_shares: spec.cpu_shares.filter(|c| *c >= 2),
                 ..Default::default()
             }),
             ..Default::default()

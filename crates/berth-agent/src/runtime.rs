@@ -56,6 +56,8 @@ pub struct ContainerSpec {
     pub memory_reservation_mib: Option<i64>,
     /// CPU shares (ECS `cpu` units).
     pub cpu_shares: Option<i64>,
+    /// The log driver and its options (the daemon's default when `None`).
+    pub log_config: Option<LogConfig>,
     pub working_directory: Option<String>,
     pub user: Option<String>,
     pub port_mappings: Vec<PortMapping>,
@@ -65,8 +67,6 @@ pub struct ContainerSpec {
     /// Join this container's network namespace (Docker's `container:<id>` network mode, a
     /// Fargate task's pause container) instead: `network` and `port_mappings` are not used.
     pub network_container: Option<String>,
-    /// The log driver and its options (the daemon's default when `None`).
-    pub log_config: Option<LogConfig>,
 }
 
 /// A container's log driver (`logConfiguration.logDriver`) and its options (`options`, and

@@ -47,6 +47,9 @@ pub const CAP_ASM_LOG: &str = "ecs.capability.secrets.asm.bootstrap.log-driver";
 /// The capability for SSM Parameter Store `secretOptions` of a log driver.
 pub const CAP_SSM_LOG: &str = "ecs.capability.secrets.ssm.bootstrap.log-driver";
 
+/// Every secrets capability, as the ECS agent advertises them.
+pub const AGENT_CAPABILITIES: [&str; 4] = [CAP_SSM_ENV, CAP_SSM_LOG, CAP_ASM_ENV, CAP_ASM_LOG];
+
 /// RegisterTaskDefinition's refusal of `secrets` (or `secretOptions`) without an execution role.
 pub const SECRETS_NEED_ROLE: &str = "When you are specifying container secrets, you must also specify a value for 'executionRoleArn'.";
 
