@@ -16,9 +16,10 @@ use std::time::Duration;
 use base64::Engine;
 use berth_ecs::asm::RegistryAuth;
 use bollard::Docker;
+use bollard::models::HostConfigLogConfig;
 use bollard::models::{
-    ContainerCreateBody, EndpointSettings, HostConfig, HostConfigLogConfig, NetworkCreateRequest,
-    NetworkingConfig, PortBinding, PortMap,
+    ContainerCreateBody, EndpointSettings, HostConfig, NetworkCreateRequest, NetworkingConfig,
+    PortBinding, PortMap,
 };
 use bollard::query_parameters::{
     CreateContainerOptions, ListContainersOptions, RemoveContainerOptions, StopContainerOptions,

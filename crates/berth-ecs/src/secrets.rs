@@ -16,13 +16,14 @@
 //!
 //! Pure: the agent fetches, the doctor reads the store.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use serde_json::value::RawValue;
 use zeroize::Zeroizing;
 
+use crate::error::EcsError;
 use crate::model::ContainerDefinition;
 
 /// The provider of a secret kept in Secrets Manager.
@@ -59,6 +60,34 @@ pub fn name_clash(name: &str) -> String {
     format!(
         "The secret name must be unique and not shared with any new or existing environment variables set on the container, such as '{name}'."
     )
+}
+
+/// RegisterTaskDefinition's checks of a container's `secrets` and `secretOptions`: they need
+/// the execution role, and a secret may not share its name with an environment variable or
+/// another secret of the container. Whether AWS also refuses a secret option named like
+/// another one, or checks `valueFrom` here, is not known to berth (the agent refuses a
+/// malformed Secrets Manager ARN at start).
+pub(crate) fn check_registration(c: &ContainerDefinition, has_role: bool) -> Result<(), EcsError> {
+    if !has_role && has_secrets(c) {
+        return Err(EcsError::Client(SECRETS_NEED_ROLE.to_string()));
+    }
+    let mut names: BTreeSet<&str> = c
+        .extra
+        .get("environment")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|kv| kv.get("name").and_then(Value::as_str))
+                .collect()
+        })
+        .unwrap_or_default();
+    let secrets = env_secrets(c);
+    for (name, _) in &secrets {
+        if !names.insert(name) {
+            return Err(EcsError::Client(name_clash(name)));
+        }
+    }
+    Ok(())
 }
 
 /// One secret as the agent receives it (the ECS agent's `Secret`).

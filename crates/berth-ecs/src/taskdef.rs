@@ -239,7 +239,7 @@ pub fn validate(account: &str, input: &mut RegisterTaskDefinitionInput) -> Resul
         if c.repository_credentials.is_some() && input.execution_role_arn.is_none() {
             return Err(client(PRIVATE_REGISTRY_NEEDS_ROLE));
         }
-        check_secrets(c, input.execution_role_arn.is_some())?;
+        crate::secrets::check_registration(c, input.execution_role_arn.is_some())?;
         check_container_numbers(c, fargate)?;
         if let (Some(task), Some(m)) = (memory, c.memory)
             && m > task
@@ -310,33 +310,6 @@ pub fn validate(account: &str, input: &mut RegisterTaskDefinitionInput) -> Resul
     }
     for c in &mut input.container_definitions {
         fill_container_defaults(c);
-    }
-    Ok(())
-}
-
-/// A container's `secrets` and `secretOptions`: they need the execution role, and a secret
-/// may not share its name with an environment variable or another secret of the container.
-/// Whether AWS also refuses a secret option named like another one, or checks `valueFrom`
-/// here, is not known to berth (the agent refuses a malformed Secrets Manager ARN at start).
-fn check_secrets(c: &ContainerDefinition, has_role: bool) -> Result<(), EcsError> {
-    if !has_role && crate::secrets::has_secrets(c) {
-        return Err(client(crate::secrets::SECRETS_NEED_ROLE));
-    }
-    let mut names: std::collections::BTreeSet<&str> = c
-        .extra
-        .get("environment")
-        .and_then(|e| e.as_array())
-        .map(|a| {
-            a.iter()
-                .filter_map(|kv| kv.get("name").and_then(|n| n.as_str()))
-                .collect()
-        })
-        .unwrap_or_default();
-    let secrets = crate::secrets::env_secrets(c);
-    for (name, _) in &secrets {
-        if !names.insert(name) {
-            return Err(client(&crate::secrets::name_clash(name)));
-        }
     }
     Ok(())
 }
