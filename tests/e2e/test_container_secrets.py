@@ -167,10 +167,12 @@ def test_registration_needs_the_role_and_adds_the_capabilities(berth, registry):
         "the container, such as 'A'.")
 
 
-def test_ec2_container_sees_its_secrets(berth, registry, agent_factory):
-    cluster, agent = start(berth, agent_factory)
+@pytest.mark.parametrize("external", [False, True], ids=["ec2", "external"])
+def test_agent_container_sees_its_secrets(berth, registry, agent_factory, external):
+    cluster, agent = start(berth, agent_factory, external=external)
     app = SecretsApp(berth, registry)
-    out = berth.client("ecs").run_task(cluster=cluster, taskDefinition=app.family)
+    out = berth.client("ecs").run_task(cluster=cluster, taskDefinition=app.family,
+                                       launchType="EXTERNAL" if external else "EC2")
     assert not out["failures"], out["failures"]
     arn = out["tasks"][0]["taskArn"]
     wait_task(berth, arn, "RUNNING", cluster)
