@@ -1,8 +1,8 @@
 """berth's benchmarks against moto, measured in the same run; run through `bench/run`.
 
-- API: GetSecretValue, RegisterTaskDefinition, DescribeTasks sent by `berth-bench` (Rust,
-  SigV4-signed per request) as a non-root IAM user with a real policy, the secret under a
-  customer-managed KMS key — against berth (release) and against moto_server, same request
+- API: GetSecretValue, RegisterTaskDefinition, DescribeTasks, GetParameter (a SecureString,
+  WithDecryption) sent by `berth-bench` (Rust, SigV4-signed per request) as a non-root IAM user
+  with a real policy, the secret and the parameter under a customer-managed KMS key — against berth (release) and against moto_server, same request
   shapes, same connections. Throughput at --concurrency connections; latency also at 1.
 - Startup: process start to `/_berth/health` 200 (fresh data dir, and restart on a full one);
   VmRSS idle, and after 10,000 secrets and 1,000 task definitions.
@@ -110,16 +110,22 @@ class Server:
 def setup(srv: Server) -> dict:
     """The same resources on both: a CMK, a secret under it, a user with a 5-statement policy and
     an access key, a task definition, and one task placed on a registered instance."""
-    iam, kms, sm, ecs = (srv.client(s) for s in ("iam", "kms", "secretsmanager", "ecs"))
+    iam, kms, sm, ecs, ssm = (srv.client(s) for s in ("iam", "kms", "secretsmanager", "ecs", "ssm"))
     key_arn = kms.create_key(Description="bench CMK")["KeyMetadata"]["Arn"]
     secret_arn = sm.create_secret(Name="bench/db", KmsKeyId=key_arn,
                                   SecretString='{"username":"app","password":"bench-secret-value"}')["ARN"]
+    ssm.put_parameter(Name="/bench/db/password", Value="bench-parameter-value", Type="SecureString",
+                      KeyId=key_arn)
+    account = secret_arn.split(":")[4]
+    param_arn = f"arn:aws:ssm:{REGION}:{account}:parameter/bench/db/password"
     user_arn = iam.create_user(UserName="bench")["User"]["Arn"]
     policy = {"Version": "2012-10-17", "Statement": [
-        {"Sid": "Read", "Effect": "Allow", "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
-         "Resource": secret_arn},
+        {"Sid": "Read", "Effect": "Allow",
+         "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret", "ssm:GetParameter"],
+         "Resource": [secret_arn, param_arn]},
         {"Sid": "Key", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": key_arn,
-         "Condition": {"StringEquals": {"kms:ViaService": f"secretsmanager.{REGION}.amazonaws.com"}}},
+         "Condition": {"StringEquals": {"kms:ViaService": [f"secretsmanager.{REGION}.amazonaws.com",
+                                                          f"ssm.{REGION}.amazonaws.com"]}}},
         {"Sid": "Ecs", "Effect": "Allow", "Action": ["ecs:RegisterTaskDefinition", "ecs:DescribeTasks"],
          "Resource": "*"},
         {"Sid": "Self", "Effect": "Allow", "Action": "iam:GetUser", "Resource": user_arn},
@@ -158,6 +164,8 @@ def ops(res: dict):
          '"environment":[{"name":"N","value":"{n}"}]}]}'),
         ("DescribeTasks", "ecs", "AmazonEC2ContainerServiceV20141113.DescribeTasks",
          json.dumps({"cluster": "default", "tasks": [res["task_arn"]]})),
+        ("GetParameter", "ssm", "AmazonSSM.GetParameter",
+         json.dumps({"Name": "/bench/db/password", "WithDecryption": True})),
     ]
 
 

@@ -1,4 +1,4 @@
-//! The five services and the wire protocol each speaks.
+//! The services and the wire protocol each speaks.
 
 /// A service berth serves, as named in the SigV4 credential scope.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -8,6 +8,7 @@ pub enum Service {
     Kms,
     Iam,
     Sts,
+    Ssm,
 }
 
 /// How a service's requests and responses are shaped.
@@ -27,12 +28,13 @@ pub enum Protocol {
 }
 
 impl Service {
-    pub const ALL: [Service; 5] = [
+    pub const ALL: [Service; 6] = [
         Service::Ecs,
         Service::SecretsManager,
         Service::Kms,
         Service::Iam,
         Service::Sts,
+        Service::Ssm,
     ];
 
     /// The service named by a credential scope's signing name.
@@ -54,6 +56,7 @@ impl Service {
             Service::Kms => "kms",
             Service::Iam => "iam",
             Service::Sts => "sts",
+            Service::Ssm => "ssm",
         }
     }
 
@@ -78,6 +81,10 @@ impl Service {
             Service::Sts => Protocol::Query {
                 version: "2011-06-15",
                 xmlns: "https://sts.amazonaws.com/doc/2011-06-15/",
+            },
+            Service::Ssm => Protocol::Json {
+                target_prefix: "AmazonSSM",
+                message_field: "message",
             },
         }
     }

@@ -19,6 +19,7 @@ pub mod keys;
 pub mod kms;
 pub mod polls;
 pub mod secretsmanager;
+pub mod ssm;
 pub mod sts;
 
 use std::cell::OnceCell;

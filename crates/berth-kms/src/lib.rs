@@ -30,6 +30,12 @@ pub const SECRETS_MANAGER_ALIAS: &str = "alias/aws/secretsmanager";
 pub const SECRETS_MANAGER_KEY_DESCRIPTION: &str =
     "Default key that protects my Secrets Manager data when no other key is defined";
 
+/// The alias of Parameter Store's AWS managed key.
+pub const SSM_ALIAS: &str = "alias/aws/ssm";
+/// The description berth gives that key (AWS's own text is not known to berth).
+pub const SSM_KEY_DESCRIPTION: &str =
+    "Default key that protects my SSM parameters when no other key is defined";
+
 /// Largest plaintext Encrypt takes.
 pub const MAX_PLAINTEXT: usize = 4096;
 /// Largest data key GenerateDataKey makes.
@@ -79,6 +85,38 @@ pub fn secrets_manager_key_policy(account: &str, region: &str) -> String {
                     "StringEquals": {"kms:CallerAccount": account},
                     "StringLike": {"kms:ViaService": "secretsmanager.*.amazonaws.com"},
                 },
+            },
+            {
+                "Sid": "Allow direct access to key metadata to the account",
+                "Effect": "Allow",
+                "Principal": {"AWS": format!("arn:aws:iam::{account}:root")},
+                "Action": ["kms:Describe*", "kms:Get*", "kms:List*", "kms:RevokeGrant"],
+                "Resource": "*",
+            },
+        ],
+    });
+    doc.to_string()
+}
+
+/// The key policy of the AWS managed key `aws/ssm`, in the shape of `aws/secretsmanager`'s:
+/// any principal of the account may use the key through Parameter Store in this region, and
+/// the account may read the key's metadata. AWS's exact document for this key is not known to
+/// berth.
+pub fn ssm_key_policy(account: &str, region: &str) -> String {
+    let doc = serde_json::json!({
+        "Version": "2012-10-17",
+        "Id": "auto-ssm",
+        "Statement": [
+            {
+                "Sid": "Allow access through AWS Systems Manager for all principals in the account that are authorized to use AWS Systems Manager",
+                "Effect": "Allow",
+                "Principal": {"AWS": ["*"]},
+                "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:CreateGrant", "kms:DescribeKey"],
+                "Resource": "*",
+                "Condition": {"StringEquals": {
+                    "kms:CallerAccount": account,
+                    "kms:ViaService": format!("ssm.{region}.amazonaws.com"),
+                }},
             },
             {
                 "Sid": "Allow direct access to key metadata to the account",
@@ -398,6 +436,13 @@ impl<'a> Kms<'a> {
             } if name == SECRETS_MANAGER_ALIAS && account == caller_account && r == region => {
                 self.secrets_manager_key(account, region, now)
             }
+            KeyRef::Alias {
+                account,
+                region: r,
+                name,
+            } if name == SSM_ALIAS && account == caller_account && r == region => {
+                self.ssm_key(account, region, now)
+            }
             _ => self.store.read(|tx| resolve_in(tx, region, &key_ref, now)),
         }
     }
@@ -504,7 +549,41 @@ impl<'a> Kms<'a> {
         region: &str,
         now: u64,
     ) -> Result<Key, KmsError> {
-        let alias_key = format!("{account}/{region}/{SECRETS_MANAGER_ALIAS}");
+        self.aws_managed_key(
+            account,
+            region,
+            SECRETS_MANAGER_ALIAS,
+            SECRETS_MANAGER_KEY_DESCRIPTION,
+            || secrets_manager_key_policy(account, region),
+            now,
+        )
+    }
+
+    /// The AWS managed key of Parameter Store (`alias/aws/ssm`) in this account and region,
+    /// made on first use.
+    pub fn ssm_key(&self, account: &str, region: &str, now: u64) -> Result<Key, KmsError> {
+        self.aws_managed_key(
+            account,
+            region,
+            SSM_ALIAS,
+            SSM_KEY_DESCRIPTION,
+            || ssm_key_policy(account, region),
+            now,
+        )
+    }
+
+    /// The AWS managed key behind `alias` in this account and region, made on first use
+    /// with `description` and `policy`; of two requests making it at once the first wins.
+    fn aws_managed_key(
+        &self,
+        account: &str,
+        region: &str,
+        alias_name: &str,
+        description: &str,
+        policy: impl FnOnce() -> String,
+        now: u64,
+    ) -> Result<Key, KmsError> {
+        let alias_key = format!("{account}/{region}/{alias_name}");
         let existing = self.store.read(|tx| -> Result<Option<Key>, KmsError> {
             let Some(alias) = get_json::<Alias>(tx, ALIASES, &alias_key)? else {
                 return Ok(None);
@@ -520,8 +599,8 @@ impl<'a> Kms<'a> {
             region,
             now,
             KeyManager::Aws,
-            SECRETS_MANAGER_KEY_DESCRIPTION.to_string(),
-            secrets_manager_key_policy(account, region),
+            description.to_string(),
+            policy(),
             Vec::new(),
         );
         self.store.write(|tx| -> Result<Key, KmsError> {
@@ -538,8 +617,8 @@ impl<'a> Kms<'a> {
                 &fresh,
             )?;
             let alias = Alias {
-                name: SECRETS_MANAGER_ALIAS.to_string(),
-                arn: alias_arn(region, account, SECRETS_MANAGER_ALIAS),
+                name: alias_name.to_string(),
+                arn: alias_arn(region, account, alias_name),
                 target_key_id: fresh.key_id.clone(),
                 created: now,
                 updated: now,

@@ -14,6 +14,7 @@ const FLOORS: &[(&str, Floor)] = &[
     ("berth-iam", Floor::Domain),
     ("berth-kms", Floor::Domain),
     ("berth-secrets", Floor::Domain),
+    ("berth-ssm", Floor::Domain),
     ("berth-ecs", Floor::Domain),
     ("berth-control", Floor::Application),
     ("berth-doctor", Floor::Application),

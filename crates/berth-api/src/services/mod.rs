@@ -7,6 +7,7 @@ pub mod json;
 pub mod kms;
 pub mod query;
 pub mod secretsmanager;
+pub mod ssm;
 pub mod sts;
 
 use crate::error::WireError;
@@ -27,6 +28,7 @@ pub fn json_dispatch(
         Service::Ecs => ecs::dispatch(ctx, operation, body),
         Service::SecretsManager => secretsmanager::dispatch(ctx, operation, body),
         Service::Kms => kms::dispatch(ctx, operation, body),
+        Service::Ssm => ssm::dispatch(ctx, operation, body),
         Service::Iam | Service::Sts => None,
     }
 }

@@ -7,6 +7,7 @@ use berth_iam::IamError;
 use berth_iam::sts::StsError;
 use berth_kms::KmsError;
 use berth_secrets::SecretsError;
+use berth_ssm::SsmError;
 
 use super::Error;
 
@@ -58,6 +59,7 @@ impl Error {
             E::Kms(e) => kms(e),
             E::Secrets(e) => secrets(e),
             E::Ecs(e) => ecs(e),
+            E::Ssm(e) => ssm(e),
             E::Store(e) => AwsError::internal(&e),
             E::MissingMember(member) => AwsError::client(
                 "ValidationException",
@@ -206,6 +208,42 @@ fn ecs(e: EcsError) -> AwsError {
     AwsError::client(code, e.to_string())
 }
 
+/// Parameter Store's codes: all 400 but the store's failures. AWS sends ParameterNotFound
+/// and the tagging errors without a message.
+fn ssm(e: SsmError) -> AwsError {
+    use SsmError as E;
+    let code = match &e {
+        E::NotFound => "ParameterNotFound",
+        E::AlreadyExists => "ParameterAlreadyExists",
+        E::VersionNotFound { .. } => "ParameterVersionNotFound",
+        E::LabelLimit => "ParameterVersionLabelLimitExceeded",
+        E::MaxVersions { .. } => "ParameterMaxVersionLimitExceeded",
+        E::HierarchyLevel => "HierarchyLevelLimitExceededException",
+        E::TypeMismatch => "HierarchyTypeMismatchException",
+        E::PatternMismatch(_) => "ParameterPatternMismatchException",
+        E::InvalidAllowedPattern(_) => "InvalidAllowedPatternException",
+        E::Validation(_) => "ValidationException",
+        E::Reserved(_) => "AccessDeniedException",
+        E::InvalidFilterKey(_) => "InvalidFilterKey",
+        E::InvalidFilterOption(_) => "InvalidFilterOption",
+        E::InvalidFilterValue(_) => "InvalidFilterValue",
+        E::InvalidKeyId(_) => "InvalidKeyId",
+        E::InvalidNextToken => "InvalidNextToken",
+        E::TooManyTags => "TooManyTagsError",
+        E::InvalidResourceId => "InvalidResourceId",
+        E::InvalidResourceType => "InvalidResourceType",
+        E::Store(_) => return AwsError::internal(&e),
+    };
+    match e {
+        E::NotFound | E::TooManyTags | E::InvalidResourceId | E::InvalidResourceType => AwsError {
+            status: 400,
+            code,
+            message: None,
+        },
+        e => AwsError::client(code, e.to_string()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -337,6 +375,36 @@ mod tests {
         );
         let w = Error::from(SecretsError::MarkedForDeletion).into_aws();
         assert_eq!(w.code, "InvalidRequestException");
+    }
+
+    #[test]
+    fn ssm_codes() {
+        let w = Error::from(SsmError::NotFound).into_aws();
+        assert_eq!((w.code, w.message), ("ParameterNotFound", None));
+        let w = Error::from(SsmError::AlreadyExists).into_aws();
+        assert_eq!(
+            (w.code, w.message.as_deref()),
+            (
+                "ParameterAlreadyExists",
+                Some(
+                    "The parameter already exists. To overwrite this value, set the overwrite option in the request to true."
+                )
+            )
+        );
+        let w = Error::from(SsmError::VersionNotFound {
+            name: "/a".into(),
+            version: "3".into(),
+        })
+        .into_aws();
+        assert_eq!(w.code, "ParameterVersionNotFound");
+        assert_eq!(
+            w.message.as_deref(),
+            Some(
+                "Systems Manager could not find version 3 of /a. Verify the version and try again."
+            )
+        );
+        let w = Error::from(SsmError::Reserved("/aws/x".into())).into_aws();
+        assert_eq!(w.code, "AccessDeniedException");
     }
 
     #[test]

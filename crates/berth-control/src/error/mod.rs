@@ -13,6 +13,7 @@ pub use berth_iam::sts::StsError;
 pub use berth_iam::{DeleteConflict, IamError, NameField};
 pub use berth_kms::KmsError;
 pub use berth_secrets::SecretsError;
+pub use berth_ssm::SsmError;
 
 /// Why a use case did not complete.
 #[derive(Debug, thiserror::Error)]
@@ -31,6 +32,8 @@ pub enum Error {
     Secrets(#[from] SecretsError),
     #[error(transparent)]
     Ecs(#[from] EcsError),
+    #[error(transparent)]
+    Ssm(#[from] SsmError),
     #[error(transparent)]
     Store(#[from] StoreError),
     /// A required member of the operation's input is absent (`member` as the model names it).
