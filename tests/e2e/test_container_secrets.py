@@ -1,5 +1,6 @@
-"""`secrets` and `logConfiguration.secretOptions` end to end: registered, placed on an agent that
-advertises the secrets capabilities (or run by berth's Fargate capacity), fetched at task start
+"""`secrets` and `logConfiguration.secretOptions` end to end, from Secrets Manager and SSM
+Parameter Store: registered, placed on an agent that advertises the secrets capabilities (or
+run by berth's Fargate capacity), fetched at task start
 over the API with the execution role's credentials, and seen by the container as environment
 variables and by its log driver as options; failures stop the task with the agent's (or
 Fargate's) words; the values never reach berth's data directory or its logs."""
@@ -13,7 +14,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from docker_fixtures import REGISTRY_USER, docker_ready, registry  # noqa: F401
-from conftest import berth_bin
+from conftest import REGION, berth_bin
 from test_agent import TRUST, agent_factory, start, wait_stopped  # noqa: F401
 from test_console import browser, page, sign_in  # noqa: F401
 
@@ -287,3 +288,93 @@ def test_console_doctor_page_shows_the_secrets_checks(berth, registry, page):
     content = page.content()
     for value in app.values:
         assert value not in content
+
+
+# ---- SSM Parameter Store ----------------------------------------------------------------------
+
+FARGATE_SSM = (
+    "ResourceInitializationError: unable to pull secrets or registry auth: execution resource "
+    "retrieval failed: unable to retrieve secrets from ssm: service call has been retried 1 time(s): "
+)
+
+
+class ParamApp:
+    """A String and a SecureString parameter (under a customer key), an execution role allowed
+    kms:Decrypt and (unless not `allow_ssm`) ssm:GetParameters on them, and a task definition
+    reading them by name and by ARN (and a missing one when `missing`)."""
+
+    def __init__(self, b, registry, allow_ssm=True, missing=False, fargate=False):
+        tok = uuid.uuid4().hex[:8]
+        self.tok = tok
+        ssm, kms, sm, iam = b.client("ssm"), b.client("kms"), b.client("secretsmanager"), b.client("iam")
+        key = kms.create_key(Description="params")["KeyMetadata"]["Arn"]
+        reg = sm.create_secret(Name=f"registry-{tok}", SecretString=json.dumps(
+            {"username": REGISTRY_USER[0], "password": REGISTRY_USER[1]}))["ARN"]
+        self.plain, self.secure = f"plain-{tok}", f"secure value {tok}"
+        ssm.put_parameter(Name=f"/app-{tok}/plain", Value=self.plain, Type="String")
+        ssm.put_parameter(Name=f"/app-{tok}/secure", Value=self.secure, Type="SecureString", KeyId=key)
+        arn = f"arn:aws:ssm:{REGION}:000000000000:parameter/app-{tok}/secure"
+        role = f"exec-{tok}"
+        self.role_arn = iam.create_role(RoleName=role, AssumeRolePolicyDocument=json.dumps(TRUST))["Role"]["Arn"]
+        stmts = [{"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": reg},
+                 {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": key}]
+        if allow_ssm:
+            stmts.append({"Effect": "Allow", "Action": "ssm:GetParameters",
+                          "Resource": f"arn:aws:ssm:{REGION}:000000000000:parameter/app-{tok}/*"})
+        iam.put_role_policy(RoleName=role, PolicyName="p", PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": stmts}))
+        secrets = [{"name": "P", "valueFrom": f"/app-{tok}/plain"}, {"name": "S", "valueFrom": arn}]
+        if missing:
+            secrets.append({"name": "M", "valueFrom": f"/app-{tok}/missing"})
+        self.family = f"ssm-app-{tok}"
+        c = {"name": "app", "image": registry.image, "essential": True, "memory": 64,
+             "repositoryCredentials": {"credentialsParameter": reg},
+             "command": ["sh", "-c", 'echo "P=$P"; echo "S=$S"; echo ready; sleep 300'], "secrets": secrets}
+        kw = dict(family=self.family, executionRoleArn=self.role_arn, containerDefinitions=[c])
+        if fargate:
+            kw.update(networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu="256", memory="512")
+        b.client("ecs").register_task_definition(**kw)
+
+
+def test_ec2_parameter_store_secrets(berth, registry, agent_factory):
+    cluster, agent = start(berth, agent_factory)
+    app = ParamApp(berth, registry)
+    arn = berth.client("ecs").run_task(cluster=cluster, taskDefinition=app.family)["tasks"][0]["taskArn"]
+    wait_task(berth, arn, "RUNNING", cluster)
+    seen = output_when_ready(app_container(arn))
+    assert seen == {"P": app.plain, "S": app.secure}, seen
+    berth.client("ecs").stop_task(cluster=cluster, task=arn)
+    wait_task(berth, arn, "STOPPED", cluster)
+    assert app.secure not in berth.log() and app.secure not in agent.log()
+    for f in berth.data_dir.rglob("*"):
+        if f.is_file():
+            assert app.secure.encode() not in f.read_bytes(), f
+
+    bad = ParamApp(berth, registry, missing=True)
+    arn = berth.client("ecs").run_task(cluster=cluster, taskDefinition=bad.family)["tasks"][0]["taskArn"]
+    t = wait_stopped(berth, cluster, arn, agent)
+    assert t["stoppedReason"] == (f"Fetching secret data from SSM Parameter Store in {REGION}: invalid parameters: "
+                                  f"/app-{bad.tok}/missing"), t
+
+    denied = ParamApp(berth, registry, allow_ssm=False)
+    arn = berth.client("ecs").run_task(cluster=cluster, taskDefinition=denied.family)["tasks"][0]["taskArn"]
+    t = wait_stopped(berth, cluster, arn, agent)
+    reason = t["stoppedReason"]
+    assert reason.startswith(f"Fetching secret data from SSM Parameter Store in {REGION}: operation error SSM: "
+                             "GetParameters, https response error StatusCode: 400, RequestID: "), reason
+    assert "api error AccessDeniedException: User: arn:aws:sts::000000000000:assumed-role/" in reason, reason
+    assert "is not authorized to perform: ssm:GetParameters" in reason, reason
+
+
+def test_fargate_parameter_store_secrets(berth, registry):
+    ecs = berth.client("ecs")
+    app = ParamApp(berth, registry, fargate=True)
+    arn = ecs.run_task(taskDefinition=app.family, launchType="FARGATE", networkConfiguration=NET)["tasks"][0]["taskArn"]
+    wait_task(berth, arn, "RUNNING")
+    assert output_when_ready(app_container(arn)) == {"P": app.plain, "S": app.secure}
+    ecs.stop_task(task=arn)
+    wait_task(berth, arn, "STOPPED")
+    bad = ParamApp(berth, registry, missing=True, fargate=True)
+    arn = ecs.run_task(taskDefinition=bad.family, launchType="FARGATE", networkConfiguration=NET)["tasks"][0]["taskArn"]
+    t = wait_task(berth, arn, "STOPPED")
+    assert t["stoppedReason"] == FARGATE_SSM + f"invalid parameters: /app-{bad.tok}/missing", t
