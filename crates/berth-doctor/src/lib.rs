@@ -732,13 +732,7 @@ impl<'a> Doctor<'a> {
                 format!("secret {var}")
             };
             if berth_ecs::secrets::provider_of(from) == berth_ecs::secrets::PROVIDER_SSM {
-                checks.push(ok(
-                    CheckKind::Secret,
-                    name,
-                    format!(
-                        "{what}: {from} is an SSM Parameter Store parameter, which berth doctor does not check"
-                    ),
-                ));
+                self.check_parameter(name, &what, from, role, checks)?;
                 continue;
             }
             let request = match berth_ecs::secrets::parse_asm(from) {
@@ -815,6 +809,173 @@ impl<'a> Doctor<'a> {
                 }
             }
             self.check_json_key(name, &what, &secret, &version, &request.json_key, checks)?;
+        }
+        Ok(())
+    }
+
+    /// A Parameter Store reference as the agent would fetch it: the parameter is there (by
+    /// name in the task's region, or by ARN in its own), the execution role may
+    /// `ssm:GetParameters` it, and a SecureString's key may be used to decrypt it through
+    /// Parameter Store. Selectors (`:version`, `:label`) are not checked.
+    fn check_parameter(
+        &self,
+        name: Option<&str>,
+        what: &str,
+        from: &str,
+        role: Option<&RoleInfo>,
+        checks: &mut Vec<CheckResult>,
+    ) -> Result<(), DoctorError> {
+        let caller_account = role
+            .map(|r| r.account.clone())
+            .unwrap_or_else(|| self.opts.account.clone());
+        let (account, region, names) = match from.strip_prefix("arn:") {
+            Some(_) => {
+                let parts: Vec<&str> = from.splitn(6, ':').collect();
+                let resource = parts.get(5).copied().unwrap_or("");
+                let bare = resource.strip_prefix("parameter/").unwrap_or(resource);
+                (
+                    parts.get(4).copied().unwrap_or("").to_string(),
+                    berth_ecs::secrets::region_of(from, &self.opts.region),
+                    vec![bare.to_string(), format!("/{bare}")],
+                )
+            }
+            None => (
+                caller_account.clone(),
+                self.opts.region.clone(),
+                vec![from.to_string()],
+            ),
+        };
+        let ssm = berth_ssm::Ssm::new(self.store);
+        let mut found = None;
+        for n in &names {
+            if let Some(p) = ssm.get(&account, &region, n).map_err(|e| {
+                DoctorError::Ecs(berth_ecs::EcsError::Client(format!("reading {n}: {e}")))
+            })? {
+                found = Some(p);
+                break;
+            }
+        }
+        let Some(p) = found else {
+            checks.push(fail(
+                CheckKind::Secret,
+                name,
+                format!(
+                    "{what}: no parameter {from} in account {account} region {region}: the agent would stop the task with \"fetching secret data from SSM Parameter Store in {region}: invalid parameters: {from}\""
+                ),
+                format!(
+                    "aws ssm put-parameter --region {region} --name {} --type SecureString --value '...', or correct valueFrom",
+                    names.first().map(String::as_str).unwrap_or(from)
+                ),
+            ));
+            return Ok(());
+        };
+        let arn = p.arn();
+        checks.push(ok(
+            CheckKind::Secret,
+            name,
+            format!(
+                "{what}: the parameter {arn} exists ({})",
+                p.latest.kind.as_str()
+            ),
+        ));
+        let Some(role) = role else {
+            return Ok(());
+        };
+        let principal = execution_principal(role);
+        let role_arn = role.arn();
+        let ask = Ask {
+            action: "ssm:GetParameters",
+            resource: &arn,
+            owner: &p.account,
+            region: &p.region,
+            resource_policy: None,
+            mode: Mode::Standard,
+            context: Vec::new(),
+        };
+        let identity = json!({"Effect": "Allow", "Action": "ssm:GetParameters", "Resource": arn});
+        match self.search(&principal, &ask, &identity, &Value::Null)? {
+            None => checks.push(ok(
+                CheckKind::GetSecretValue,
+                name,
+                format!("{what}: {role_arn} may ssm:GetParameters {arn}"),
+            )),
+            Some(s) => checks.push(fail(
+                CheckKind::GetSecretValue,
+                name,
+                format!(
+                    "{what}: {role_arn} may not ssm:GetParameters {arn}{}",
+                    denied_by(&s)
+                ),
+                fixes(&s, &role_arn, &identity, "", &Value::Null),
+            )),
+        }
+        if p.latest.kind != berth_ssm::ParamType::SecureString {
+            return Ok(());
+        }
+        let key_id = p
+            .latest
+            .key_id
+            .clone()
+            .unwrap_or_else(|| berth_kms::SSM_ALIAS.to_string());
+        let key = match Kms::new(self.store, self.root_key).resolve(
+            &p.account,
+            &p.region,
+            &key_id,
+            self.opts.now,
+        ) {
+            Ok(k) => k,
+            Err(e) => {
+                checks.push(fail(
+                    CheckKind::KmsDecrypt,
+                    name,
+                    format!("{what}: the KMS key {key_id} of {arn} cannot be used: {e}"),
+                    "put the parameter again under an existing, enabled key (aws ssm put-parameter --overwrite --key-id KEY)",
+                ));
+                return Ok(());
+            }
+        };
+        let via = format!("ssm.{}.amazonaws.com", p.region);
+        let encryption_context = berth_control::ssm::encryption_context(&arn);
+        let mut context = key.condition_keys(principal.account(), Some(&encryption_context));
+        context.push(("kms:ViaService".to_string(), vec![via.clone()]));
+        let ask = Ask {
+            action: "kms:Decrypt",
+            resource: &key.arn,
+            owner: &key.account,
+            region: &p.region,
+            resource_policy: Some(&key.policy),
+            mode: Mode::ResourcePolicyRequired,
+            context,
+        };
+        let identity = json!({"Effect": "Allow", "Action": "kms:Decrypt", "Resource": key.arn,
+            "Condition": {"StringEquals": {"kms:ViaService": via}}});
+        let key_stmt = json!({"Effect": "Allow", "Principal": {"AWS": role_arn}, "Action": "kms:Decrypt", "Resource": "*",
+            "Condition": {"StringEquals": {"kms:ViaService": via}}});
+        match self.search(&principal, &ask, &identity, &key_stmt)? {
+            None => checks.push(ok(
+                CheckKind::KmsDecrypt,
+                name,
+                format!(
+                    "{what}: {role_arn} may kms:Decrypt {} via Parameter Store",
+                    key.arn
+                ),
+            )),
+            Some(s) => checks.push(fail(
+                CheckKind::KmsDecrypt,
+                name,
+                format!(
+                    "{what}: {role_arn} may not kms:Decrypt {} via Parameter Store{}",
+                    key.arn,
+                    denied_by(&s)
+                ),
+                fixes(
+                    &s,
+                    &role_arn,
+                    &identity,
+                    &format!("the key policy of {}", key.arn),
+                    &key_stmt,
+                ),
+            )),
         }
         Ok(())
     }
