@@ -364,6 +364,15 @@ def test_ec2_parameter_store_secrets(berth, registry, agent_factory):
                              "GetParameters, https response error StatusCode: 400, RequestID: "), reason
     assert "api error AccessDeniedException: User: arn:aws:sts::000000000000:assumed-role/" in reason, reason
     assert "is not authorized to perform: ssm:GetParameters" in reason, reason
+    # The doctor names the missing permission and its statement.
+    p = subprocess.run([berth_bin(), "doctor", "--data-dir", str(berth.data_dir), "--region", REGION,
+                        "--task-definition", denied.family, "--output", "json"],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 1, p.stderr
+    failed = [c for c in json.loads(p.stdout)["checks"] if not c["ok"]]
+    assert [c["check"] for c in failed] == ["get-secret-value", "get-secret-value"], failed
+    assert all("may not ssm:GetParameters" in c["reason"] for c in failed), failed
+    assert '"ssm:GetParameters"' in failed[0]["fix"]
 
 
 def test_fargate_parameter_store_secrets(berth, registry):
