@@ -273,7 +273,7 @@ def test_fargate_compatibility_and_sizes(berth):
         containerDefinitions=[{"name": "a", "image": "busybox"}],
     )["taskDefinition"]
     assert td["cpu"] == "1024" and td["memory"] == "2048"
-    assert td["compatibilities"] == ["EC2", "EXTERNAL", "FARGATE"]
+    assert td["compatibilities"] == ["EC2", "FARGATE"]
     assert td["requiresCompatibilities"] == ["FARGATE"]
     assert {"name": "ecs.capability.task-eni"} in td["requiresAttributes"]
 

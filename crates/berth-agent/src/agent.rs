@@ -78,6 +78,10 @@ pub fn attributes(cfg: &AgentConfig) -> Vec<Value> {
         "com.amazonaws.ecs.capability.ecr-auth".to_string(),
         "com.amazonaws.ecs.capability.privileged-container".to_string(),
         "com.amazonaws.ecs.capability.logging-driver.json-file".to_string(),
+        // Container start and stop timeouts (dependsOn itself fails the task at start).
+        "ecs.capability.container-ordering".to_string(),
+        // Docker volumes with the local driver.
+        "ecs.capability.docker-plugin.local".to_string(),
     ];
     let minor = cfg
         .docker_api_version
@@ -96,9 +100,18 @@ pub fn attributes(cfg: &AgentConfig) -> Vec<Value> {
     if cfg.external {
         names.push(berth_ecs::placement::EXTERNAL_CAPABILITY.to_string());
     }
+    // EFS volumes, when this agent maps file systems to directories (BERTH_EFS_<id>).
+    if crate::settings::efs_mapped() {
+        names.push("ecs.capability.efs".to_string());
+    }
     let mut out: Vec<Value> = names.into_iter().map(|n| json!({ "name": n })).collect();
     out.push(json!({ "name": "ecs.os-type", "value": "linux" }));
-    out.push(json!({ "name": "ecs.cpu-architecture", "value": std::env::consts::ARCH }));
+    // The ECS agent's names: `x86_64`, `arm64`.
+    let arch = match std::env::consts::ARCH {
+        "aarch64" => "arm64",
+        other => other,
+    };
+    out.push(json!({ "name": "ecs.cpu-architecture", "value": arch }));
     out
 }
 
@@ -160,22 +173,7 @@ fn task_id(task_arn: &str) -> &str {
 
 /// A Docker container name for a task's container (Docker allows `[a-zA-Z0-9][a-zA-Z0-9_.-]`).
 fn docker_name(task: &AgentTask, container: &str) -> String {
-    let raw = format!(
-        "ecs-{}-{}-{}-{}",
-        task.family,
-        task.revision,
-        container,
-        task_id(&task.task_arn)
-    );
-    raw.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-') {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect()
+    crate::settings::docker_name(task, container)
 }
 
 fn string_list(v: Option<&Value>) -> Option<Vec<String>> {
@@ -209,7 +207,18 @@ pub fn container_spec(
                 .collect()
         })
         .unwrap_or_default();
-    let labels = HashMap::from([
+    // dockerLabels first: the agent's own labels win over a definition's of the same name.
+    let mut labels: HashMap<String, String> = d
+        .extra
+        .get("dockerLabels")
+        .and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                .collect()
+        })
+        .unwrap_or_default();
+    labels.extend([
         (LABEL_TASK_ARN.to_string(), task.task_arn.clone()),
         (LABEL_CONTAINER_NAME.to_string(), c.name.clone()),
         (LABEL_CLUSTER.to_string(), cluster.to_string()),
@@ -238,9 +247,25 @@ pub fn container_spec(
             .get("user")
             .and_then(Value::as_str)
             .map(str::to_string),
-        port_mappings: port_mappings(d),
-        network: None,
+        port_mappings: {
+            let mut ports = port_mappings(d);
+            // awsvpc on an instance: the task's own interface is emulated on the default
+            // bridge, so its ports (hostPort = containerPort in the definition) are published
+            // on ports the daemon picks, as placement reserves none for them.
+            if task.network_mode.as_deref() == Some("awsvpc") {
+                for p in &mut ports {
+                    p.host_port = 0;
+                }
+            }
+            ports
+        },
+        network: match task.network_mode.as_deref() {
+            Some("host") => Some("host".to_string()),
+            Some("none") => Some("none".to_string()),
+            _ => None,
+        },
         network_container: None,
+        host: crate::settings::host_settings(task, d),
     }
 }
 
@@ -332,6 +357,10 @@ pub fn joined_to_pause(mut spec: ContainerSpec, pause_id: &str) -> ContainerSpec
     spec.network = None;
     spec.port_mappings.clear();
     spec.network_container = Some(pause_id.to_string());
+    // `pidMode: task`: the task's PID namespace is the pause container's, as on Fargate.
+    if spec.host.pid_task {
+        spec.host.pid_mode = Some(format!("container:{pause_id}"));
+    }
     spec
 }
 
@@ -609,6 +638,64 @@ impl<R: ContainerRuntime, C: TaskControl> TaskRun<R, C> {
         }
     }
 
+    /// The task's containers in the order they are made and started.
+    fn ordered_containers(&self) -> Vec<&AgentContainer> {
+        crate::settings::creation_order(&self.task)
+            .iter()
+            .filter_map(|n| self.task.containers.iter().find(|c| &c.name == n))
+            .collect()
+    }
+
+    /// Makes the task's Docker volumes: its own (an empty `host`, `scope: task`) and shared
+    /// ones it may autoprovision. A shared volume that does not exist without `autoprovision`
+    /// fails the task, in berth's words (AWS's are not known to berth).
+    async fn provision_volumes(&self) -> Result<(), String> {
+        use crate::settings::VolumeSource;
+        for (name, source) in crate::settings::task_volumes(&self.task) {
+            let VolumeSource::Docker {
+                spec,
+                task_scoped,
+                autoprovision,
+            } = source
+            else {
+                continue;
+            };
+            if !task_scoped
+                && !autoprovision
+                && !self
+                    .runtime
+                    .volume_exists(&spec.name)
+                    .await
+                    .map_err(|e| format!("ResourceInitializationError: volume '{name}': {e}"))?
+            {
+                return Err(format!(
+                    "ResourceInitializationError: shared volume '{name}' does not exist and autoprovision is not enabled"
+                ));
+            }
+            self.runtime
+                .create_volume(&spec)
+                .await
+                .map_err(|e| format!("ResourceInitializationError: volume '{name}': {e}"))?;
+        }
+        Ok(())
+    }
+
+    /// Removes the task's own Docker volumes (shared ones stay).
+    async fn remove_task_volumes(&self) {
+        use crate::settings::VolumeSource;
+        for (_, source) in crate::settings::task_volumes(&self.task) {
+            if let VolumeSource::Docker {
+                spec,
+                task_scoped: true,
+                ..
+            } = source
+                && let Err(e) = self.runtime.remove_volume(&spec.name).await
+            {
+                tracing::warn!(volume = %spec.name, error = %e, "removing a task volume");
+            }
+        }
+    }
+
     /// Removes what the task has, in order: its containers, then its pause container (which
     /// holds their network namespace), then its own network (Fargate).
     async fn deprovision(&self, made: &HashMap<String, String>, pause: Option<&str>) {
@@ -618,6 +705,7 @@ impl<R: ContainerRuntime, C: TaskControl> TaskRun<R, C> {
         if let Some(id) = pause {
             remove_container(self.runtime.as_ref(), id).await;
         }
+        self.remove_task_volumes().await;
         if self.fargate {
             let name = task_network_name(&self.task.task_arn);
             let removed = while_unreachable("removing a task network", || {
@@ -725,10 +813,11 @@ impl<R: ContainerRuntime, C: TaskControl> TaskRun<R, C> {
         }
         let adopted_pause = pause.as_ref().map(|p| p.running);
         let mut pause: Option<String> = pause.map(|p| p.id);
-        let to_make: Vec<&AgentContainer> = self
-            .task
-            .containers
+        // Made and started in dependency order (links, volumesFrom, shared namespaces).
+        let ordered = self.ordered_containers();
+        let to_make: Vec<&AgentContainer> = ordered
             .iter()
+            .copied()
             .filter(|c| !existing.contains_key(&c.name))
             .collect();
         let mut ids: HashMap<String, String> = existing
@@ -744,6 +833,11 @@ impl<R: ContainerRuntime, C: TaskControl> TaskRun<R, C> {
         }
 
         if !to_make.is_empty() {
+            // What berth does not run fails the task before anything is pulled.
+            if let Some(why) = crate::settings::unsupported(&self.task) {
+                self.fail(&why, &ids, pause.as_deref(), None).await;
+                return;
+            }
             // Registry credentials: fetched at task start, before any pull; held only until
             // the pulls are done.
             let auths = match fetch_registry_auth(
@@ -835,6 +929,10 @@ impl<R: ContainerRuntime, C: TaskControl> TaskRun<R, C> {
                     return;
                 }
             }
+            if let Err(why) = self.provision_volumes().await {
+                self.fail(&why, &ids, pause.as_deref(), None).await;
+                return;
+            }
             for c in &to_make {
                 let mut spec = match &pause {
                     Some(p) => joined_to_pause(self.spec(c), p),
@@ -862,7 +960,7 @@ impl<R: ContainerRuntime, C: TaskControl> TaskRun<R, C> {
         }
         // Start what is not running yet (new containers, or adopted ones never started).
         let mut exited: HashMap<String, i64> = HashMap::new();
-        for c in &self.task.containers {
+        for c in &ordered {
             let Some(id) = ids.get(&c.name) else { continue };
             match existing.get(&c.name) {
                 Some(s) if s.running => continue,
@@ -1275,6 +1373,16 @@ pub(crate) async fn stop_leftover<R: ContainerRuntime, C: TaskControl>(
             reported.push(change);
         }
         remove_container(runtime.as_ref(), &c.id).await;
+    }
+    // The task's own Docker volumes go with it (shared ones carry no task label).
+    let volumes = runtime
+        .volumes_by_label(crate::settings::LABEL_VOLUME_TASK, task_arn)
+        .await
+        .unwrap_or_default();
+    for v in volumes {
+        if let Err(e) = runtime.remove_volume(&v).await {
+            tracing::warn!(volume = %v, error = %e, "removing a task volume");
+        }
     }
     let mut input = json!({
         "cluster": cluster,

@@ -2,6 +2,8 @@
 
 use std::sync::Mutex;
 
+use crate::runtime::VolumeSpec;
+
 use zeroize::Zeroizing;
 
 use super::*;
@@ -39,6 +41,8 @@ struct FakeState {
     /// Creations, starts, removals and network calls in order: `create NAME`, `start ID`,
     /// `remove ID`, `network NAME`, `remove network NAME`.
     events: Vec<String>,
+    /// Docker volumes that exist.
+    volumes: Vec<VolumeSpec>,
 }
 
 impl FakeRuntime {
@@ -193,6 +197,36 @@ impl ContainerRuntime for FakeRuntime {
         s.removed_networks.push(name.to_string());
         s.events.push(format!("remove network {name}"));
         Ok(())
+    }
+
+    async fn create_volume(&self, spec: &VolumeSpec) -> Result<(), RuntimeError> {
+        let mut s = self.lock();
+        s.events.push(format!("volume {}", spec.name));
+        if !s.volumes.iter().any(|v| v.name == spec.name) {
+            s.volumes.push(spec.clone());
+        }
+        Ok(())
+    }
+
+    async fn volume_exists(&self, name: &str) -> Result<bool, RuntimeError> {
+        Ok(self.lock().volumes.iter().any(|v| v.name == name))
+    }
+
+    async fn remove_volume(&self, name: &str) -> Result<(), RuntimeError> {
+        let mut s = self.lock();
+        s.volumes.retain(|v| v.name != name);
+        s.events.push(format!("remove volume {name}"));
+        Ok(())
+    }
+
+    async fn volumes_by_label(&self, key: &str, value: &str) -> Result<Vec<String>, RuntimeError> {
+        Ok(self
+            .lock()
+            .volumes
+            .iter()
+            .filter(|v| v.labels.get(key).map(String::as_str) == Some(value))
+            .map(|v| v.name.clone())
+            .collect())
     }
 
     async fn ensure_pause_image(&self) -> Result<Option<String>, RuntimeError> {
@@ -1839,4 +1873,88 @@ fn fetched_secrets_do_not_print() {
     assert!(!format!("{p:?}").contains("hunter2"));
     s = crate::secrets::TaskSecrets::default();
     drop(s);
+}
+
+/// awsvpc on an instance publishes on ports the daemon picks (placement reserves none), and
+/// `dockerLabels` never override the agent's own labels.
+#[test]
+fn awsvpc_ports_are_not_fixed_and_agent_labels_win() {
+    let mut t = task(json!([container("app", &["true"], true, None)]), false);
+    t.network_mode = Some("awsvpc".into());
+    t.containers[0].definition.extra.insert(
+        "dockerLabels".into(),
+        json!({"team": "a", "com.amazonaws.ecs.cluster": "spoofed"}),
+    );
+    let spec = container_spec(&t, &t.containers[0], "c1", "arn:instance");
+    assert!(
+        spec.port_mappings.iter().all(|p| p.host_port == 0),
+        "{:?}",
+        spec.port_mappings
+    );
+    assert_eq!(spec.labels["team"], "a");
+    assert_eq!(spec.labels[LABEL_CLUSTER], "c1");
+}
+
+/// A task's own Docker volumes are made before its containers and removed after them; a shared
+/// one stays; a leftover task's volumes go with its containers.
+#[tokio::test]
+async fn task_volumes_are_made_and_removed_with_the_task() {
+    let rt = Arc::new(FakeRuntime::default());
+    let control = Arc::new(control_with(Ok(Some(r#"{"username":"u","password":"p"}"#))));
+    let mut t = task(
+        json!([container("app", &["exit", "0"], true, Some(SECRET))]),
+        true,
+    );
+    t.volumes = vec![
+        json!({"name": "scratch", "host": {}}),
+        json!({"name": "keep", "dockerVolumeConfiguration": {"scope": "shared", "autoprovision": true}}),
+    ];
+    t.containers[0].definition.extra.insert(
+        "mountPoints".into(),
+        json!([{"sourceVolume": "scratch", "containerPath": "/s"},
+               {"sourceVolume": "keep", "containerPath": "/k"}]),
+    );
+    run(&rt, &control, t, false).await;
+    {
+        let s = rt.lock();
+        let at = |e: &str| s.events.iter().position(|x| x.starts_with(e));
+        assert!(
+            at("volume ecs-app-1-scratch-").unwrap() < at("create ").unwrap(),
+            "{:?}",
+            s.events
+        );
+        assert!(
+            at("remove volume ecs-app-1-scratch-").unwrap() > at("remove ").unwrap(),
+            "{:?}",
+            s.events
+        );
+        assert_eq!(
+            s.volumes
+                .iter()
+                .map(|v| v.name.as_str())
+                .collect::<Vec<_>>(),
+            ["keep"]
+        );
+    }
+
+    // A leftover task (the runner restarted after it stopped): its labelled volume goes.
+    rt.create_volume(&VolumeSpec {
+        name: "left".into(),
+        labels: HashMap::from([(
+            crate::settings::LABEL_VOLUME_TASK.to_string(),
+            TASK_ARN.to_string(),
+        )]),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    stop_leftover(rt.clone(), control.clone(), "c1", Some("arn:ci"), TASK_ARN).await;
+    assert_eq!(
+        rt.lock()
+            .volumes
+            .iter()
+            .map(|v| v.name.as_str())
+            .collect::<Vec<_>>(),
+        ["keep"]
+    );
 }

@@ -18,12 +18,12 @@ use berth_ecs::asm::RegistryAuth;
 use bollard::Docker;
 use bollard::models::HostConfigLogConfig;
 use bollard::models::{
-    ContainerCreateBody, EndpointSettings, HostConfig, NetworkCreateRequest, NetworkingConfig,
-    PortBinding, PortMap,
+    ContainerCreateBody, DeviceMapping, EndpointSettings, HostConfig, NetworkCreateRequest,
+    NetworkingConfig, PortBinding, PortMap, ResourcesUlimits, VolumeCreateRequest,
 };
 use bollard::query_parameters::{
-    CreateContainerOptions, ListContainersOptions, RemoveContainerOptions, StopContainerOptions,
-    WaitContainerOptions,
+    CreateContainerOptions, ListContainersOptions, ListVolumesOptions, RemoveContainerOptions,
+    RemoveVolumeOptions, StopContainerOptions, WaitContainerOptions,
 };
 use futures_util::StreamExt;
 use http_body_util::Full;
@@ -34,7 +34,8 @@ use zeroize::Zeroizing;
 use crate::http::send_on_with;
 use crate::progress::{Lines, LogObserver, PullObserver, PullTracker};
 use crate::runtime::{
-    ContainerRuntime, ContainerSpec, ContainerState, LABEL_PAUSE, NetworkBinding, RuntimeError,
+    ContainerRuntime, ContainerSpec, ContainerState, HostSettings, LABEL_PAUSE, NetworkBinding,
+    RuntimeError, VolumeSpec,
 };
 
 /// The Docker host when `DOCKER_HOST` is not set.
@@ -401,6 +402,64 @@ fn stream_error(body: &[u8]) -> Option<String> {
     None
 }
 
+fn non_empty<T: Clone>(v: &[T]) -> Option<Vec<T>> {
+    (!v.is_empty()).then(|| v.to_vec())
+}
+
+/// The Linux and Docker settings of a container as Docker's `HostConfig` (memory, CPU,
+/// network and ports are the caller's). `memory`: the hard limit in bytes, which `maxSwap`
+/// adds to (Docker's `MemorySwap` is memory plus swap; without a hard limit it is not set).
+pub fn host_config(h: &HostSettings, memory: Option<i64>) -> HostConfig {
+    const MIB: i64 = 1024 * 1024;
+    let mut binds = h.binds.clone();
+    binds.dedup();
+    HostConfig {
+        links: non_empty(&h.links),
+        ulimits: non_empty(
+            &h.ulimits
+                .iter()
+                .map(|u| ResourcesUlimits {
+                    name: Some(u.name.clone()),
+                    soft: Some(u.soft),
+                    hard: Some(u.hard),
+                })
+                .collect::<Vec<_>>(),
+        ),
+        cap_add: non_empty(&h.cap_add),
+        cap_drop: non_empty(&h.cap_drop),
+        devices: non_empty(
+            &h.devices
+                .iter()
+                .map(|d| DeviceMapping {
+                    path_on_host: Some(d.host_path.clone()),
+                    path_in_container: Some(d.container_path.clone()),
+                    cgroup_permissions: Some(d.permissions.clone()),
+                })
+                .collect::<Vec<_>>(),
+        ),
+        init: h.init,
+        shm_size: h.shm_size_mib.map(|m| m.saturating_mul(MIB)),
+        tmpfs: (!h.tmpfs.is_empty()).then(|| h.tmpfs.iter().cloned().collect()),
+        memory_swap: match (h.max_swap_mib, memory) {
+            (Some(swap), Some(mem)) => Some(mem.saturating_add(swap.saturating_mul(MIB))),
+            _ => None,
+        },
+        memory_swappiness: h.swappiness,
+        readonly_rootfs: h.readonly_rootfs.then_some(true),
+        privileged: h.privileged.then_some(true),
+        extra_hosts: non_empty(&h.extra_hosts),
+        dns: non_empty(&h.dns),
+        dns_search: non_empty(&h.dns_search),
+        pid_mode: h.pid_mode.clone(),
+        ipc_mode: h.ipc_mode.clone(),
+        sysctls: (!h.sysctls.is_empty()).then(|| h.sysctls.iter().cloned().collect()),
+        security_opt: non_empty(&h.security_opt),
+        binds: non_empty(&binds),
+        volumes_from: non_empty(&h.volumes_from),
+        ..Default::default()
+    }
+}
+
 fn query(pairs: &[(&str, &str)]) -> String {
     let mut s = form_urlencoded::Serializer::new(String::new());
     for (k, v) in pairs {
@@ -501,8 +560,16 @@ impl ContainerRuntime for DockerRuntime {
             working_dir: spec.working_directory.clone(),
             user: spec.user.clone(),
             exposed_ports: (!exposed.is_empty()).then_some(exposed),
-            networking_config: spec.network.as_ref().filter(|_| !joined).map(|n| {
-                NetworkingConfig {
+            hostname: spec.host.hostname.clone(),
+            tty: spec.host.tty.then_some(true),
+            open_stdin: spec.host.open_stdin.then_some(true),
+            network_disabled: spec.host.network_disabled.then_some(true),
+            stop_timeout: spec.host.stop_timeout,
+            networking_config: spec
+                .network
+                .as_ref()
+                .filter(|n| !joined && !matches!(n.as_str(), "host" | "none"))
+                .map(|n| NetworkingConfig {
                     endpoints_config: Some(HashMap::from([(
                         n.clone(),
                         EndpointSettings {
@@ -513,8 +580,7 @@ impl ContainerRuntime for DockerRuntime {
                             ..Default::default()
                         },
                     )])),
-                }
-            }),
+                }),
             host_config: Some(HostConfig {
                 network_mode: match &spec.network_container {
                     Some(id) => Some(format!("container:{id}")),
@@ -528,7 +594,7 @@ impl ContainerRuntime for DockerRuntime {
                 memory: mib(spec.memory_mib),
                 memory_reservation: mib(spec.memory_reservation_mib),
                 cpu_shares: spec.cpu_shares.filter(|c| *c >= 2),
-                ..Default::default()
+                ..host_config(&spec.host, mib(spec.memory_mib))
             }),
             ..Default::default()
         };
@@ -692,6 +758,62 @@ impl ContainerRuntime for DockerRuntime {
             }) => Ok(()),
             Err(e) => Err(other(e)),
         }
+    }
+
+    async fn create_volume(&self, spec: &VolumeSpec) -> Result<(), RuntimeError> {
+        let request = VolumeCreateRequest {
+            name: Some(spec.name.clone()),
+            driver: spec.driver.clone(),
+            driver_opts: (!spec.driver_opts.is_empty()).then(|| spec.driver_opts.clone()),
+            labels: Some(spec.labels.clone()),
+            ..Default::default()
+        };
+        self.docker
+            .create_volume(request)
+            .await
+            .map(|_| ())
+            .map_err(other)
+    }
+
+    async fn volume_exists(&self, name: &str) -> Result<bool, RuntimeError> {
+        match self.docker.inspect_volume(name).await {
+            Ok(_) => Ok(true),
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => Ok(false),
+            Err(e) => Err(other(e)),
+        }
+    }
+
+    async fn remove_volume(&self, name: &str) -> Result<(), RuntimeError> {
+        match self
+            .docker
+            .remove_volume(name, Some(RemoveVolumeOptions { force: false }))
+            .await
+        {
+            Ok(())
+            | Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => Ok(()),
+            Err(e) => Err(other(e)),
+        }
+    }
+
+    async fn volumes_by_label(&self, key: &str, value: &str) -> Result<Vec<String>, RuntimeError> {
+        let filters = HashMap::from([("label".to_string(), vec![format!("{key}={value}")])]);
+        let list = self
+            .docker
+            .list_volumes(Some(ListVolumesOptions {
+                filters: Some(filters),
+            }))
+            .await
+            .map_err(other)?;
+        Ok(list
+            .volumes
+            .unwrap_or_default()
+            .into_iter()
+            .map(|v| v.name)
+            .collect())
     }
 
     async fn ensure_pause_image(&self) -> Result<Option<String>, RuntimeError> {

@@ -18,6 +18,7 @@ pub mod progress;
 pub mod run;
 pub mod runtime;
 pub mod secrets;
+pub mod settings;
 mod supervise;
 
 pub use agent::{Agent, AgentConfig, AgentError};

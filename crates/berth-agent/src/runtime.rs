@@ -67,6 +67,84 @@ pub struct ContainerSpec {
     /// Join this container's network namespace (Docker's `container:<id>` network mode, a
     /// Fargate task's pause container) instead: `network` and `port_mappings` are not used.
     pub network_container: Option<String>,
+    /// The container definition's Linux and Docker settings, volumes included.
+    pub host: HostSettings,
+}
+
+/// A `ulimits` entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ulimit {
+    pub name: String,
+    pub soft: i64,
+    pub hard: i64,
+}
+
+/// A `linuxParameters.devices` entry: host path, container path, cgroup permissions (`rwm`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Device {
+    pub host_path: String,
+    pub container_path: String,
+    pub permissions: String,
+}
+
+/// The Linux and Docker settings of a container definition, as the ECS agent hands them to
+/// Docker (names in the comments are the definition's members).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HostSettings {
+    /// `links`: `<docker name of the linked container>:<alias>`.
+    pub links: Vec<String>,
+    pub ulimits: Vec<Ulimit>,
+    /// `linuxParameters.capabilities.add` / `.drop`.
+    pub cap_add: Vec<String>,
+    pub cap_drop: Vec<String>,
+    pub devices: Vec<Device>,
+    /// `linuxParameters.initProcessEnabled`.
+    pub init: Option<bool>,
+    /// `linuxParameters.sharedMemorySize`, MiB.
+    pub shm_size_mib: Option<i64>,
+    /// `linuxParameters.tmpfs`: container path and Docker's tmpfs options (`size=64m,...`).
+    pub tmpfs: Vec<(String, String)>,
+    /// `linuxParameters.maxSwap`, MiB (0: no swap).
+    pub max_swap_mib: Option<i64>,
+    /// `linuxParameters.swappiness`.
+    pub swappiness: Option<i64>,
+    pub readonly_rootfs: bool,
+    pub privileged: bool,
+    /// `extraHosts`: `hostname:ip`.
+    pub extra_hosts: Vec<String>,
+    pub dns: Vec<String>,
+    pub dns_search: Vec<String>,
+    pub hostname: Option<String>,
+    /// Docker's PID and IPC modes (`host`, `container:<name>`, `shareable`, `none`).
+    pub pid_mode: Option<String>,
+    pub ipc_mode: Option<String>,
+    /// The task's `pidMode` is `task`: joined to a pause container, the container takes the
+    /// pause container's PID namespace.
+    pub pid_task: bool,
+    /// `systemControls`: namespace and value.
+    pub sysctls: Vec<(String, String)>,
+    pub security_opt: Vec<String>,
+    /// `pseudoTerminal`, `interactive`.
+    pub tty: bool,
+    pub open_stdin: bool,
+    /// `disableNetworking`.
+    pub network_disabled: bool,
+    /// `stopTimeout`, seconds: also Docker's own stop timeout for the container.
+    pub stop_timeout: Option<i64>,
+    /// Bind mounts and named volumes: `source:target[:ro]`.
+    pub binds: Vec<String>,
+    /// `volumesFrom`: `<docker name>[:ro]`.
+    pub volumes_from: Vec<String>,
+}
+
+/// A Docker volume a task's container mounts (`dockerVolumeConfiguration`, or an empty
+/// `host`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VolumeSpec {
+    pub name: String,
+    pub driver: Option<String>,
+    pub driver_opts: HashMap<String, String>,
+    pub labels: HashMap<String, String>,
 }
 
 /// A container's log driver (`logConfiguration.logDriver`) and its options (`options`, and
@@ -161,6 +239,25 @@ pub trait ContainerRuntime: Send + Sync + 'static {
     fn ensure_pause_image(
         &self,
     ) -> impl Future<Output = Result<Option<String>, RuntimeError>> + Send;
+
+    /// Creates a Docker volume (an existing one of that name is fine).
+    fn create_volume(
+        &self,
+        spec: &VolumeSpec,
+    ) -> impl Future<Output = Result<(), RuntimeError>> + Send;
+
+    /// Whether a Docker volume of that name exists.
+    fn volume_exists(&self, name: &str) -> impl Future<Output = Result<bool, RuntimeError>> + Send;
+
+    /// Removes a Docker volume (a missing one is fine).
+    fn remove_volume(&self, name: &str) -> impl Future<Output = Result<(), RuntimeError>> + Send;
+
+    /// The names of the Docker volumes that carry label `key` = `value`.
+    fn volumes_by_label(
+        &self,
+        key: &str,
+        value: &str,
+    ) -> impl Future<Output = Result<Vec<String>, RuntimeError>> + Send;
 
     /// Every container (running or not) that carries label `key` (= `value` when given).
     fn list_by_label(

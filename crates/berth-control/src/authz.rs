@@ -154,3 +154,126 @@ pub fn authorize(ctx: &Ctx<'_>, check: &Check<'_>) -> Result<(), Error> {
     tracing::info!(principal = %principal.arn(), action = check.action, resource = check.resource, "access denied");
     Err(Error::AccessDenied(message))
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use std::sync::Arc;
+
+    use berth_core::RootKey;
+    use berth_iam::{NewUser, Principal, SessionInfo};
+    use berth_policy::ContextValue;
+    use berth_store::SqliteStore;
+
+    use super::*;
+    use crate::testing::caller;
+    use crate::{Caller, Control};
+
+    const ACCOUNT: &str = "111122223333";
+    const OTHER: &str = "444455556666";
+    const SECRET: &str = "arn:aws:secretsmanager:us-east-1:444455556666:secret:shared-AbCdEf";
+
+    fn control() -> Control {
+        Control::new(
+            Arc::new(SqliteStore::in_memory().unwrap()),
+            RootKey::generate(),
+            0,
+        )
+    }
+
+    /// The user carol, with `policy` as her one inline policy.
+    fn carol(control: &Control, policy: &str) -> Caller {
+        let user = control
+            .iam()
+            .create_user(ACCOUNT, NewUser::named("carol"), 0)
+            .unwrap();
+        control
+            .iam()
+            .put_user_policy(ACCOUNT, "carol", "p", policy)
+            .unwrap();
+        caller(Principal::User {
+            account: ACCOUNT.into(),
+            name: user.name,
+            id: user.id,
+            path: user.path,
+        })
+    }
+
+    #[test]
+    fn the_request_context_is_the_callers_and_the_checks() {
+        let control = control();
+        let mut session = caller(Principal::AssumedRole {
+            account: ACCOUNT.into(),
+            role_name: "app".into(),
+            role_id: "AROAAPP".into(),
+            role_path: "/".into(),
+            session_name: "s1".into(),
+            session_key_id: "ASIAS1".into(),
+        });
+        session.region = "eu-west-1".into();
+        session.source_ip = Some("203.0.113.7".parse().unwrap());
+        session.session = Some(SessionInfo {
+            role_name: "app".into(),
+            role_id: "AROAAPP".into(),
+            role_path: "/".into(),
+            session_name: "s1".into(),
+            session_policy: None,
+            context: vec![("aws:SourceAccount".into(), OTHER.into())],
+        });
+        let ctx = control.ctx(&session, "r1");
+        let c = request_context(&ctx, &[("kms:ViaService".into(), vec!["x".into()])]);
+        let one = |k: &str| c.get(k).map(<[ContextValue]>::to_vec);
+        assert_eq!(
+            one("aws:CurrentTime"),
+            Some(vec![ContextValue::Date(ctx.now)])
+        );
+        assert_eq!(one("aws:RequestedRegion"), Some(vec!["eu-west-1".into()]));
+        assert_eq!(one("aws:userid"), Some(vec!["AROAAPP:s1".into()]));
+        assert_eq!(
+            one("aws:SourceIp"),
+            Some(vec![ContextValue::Ip("203.0.113.7".parse().unwrap())])
+        );
+        assert_eq!(one("aws:SourceAccount"), Some(vec![OTHER.into()]));
+        assert_eq!(one("kms:ViaService"), Some(vec!["x".into()]));
+    }
+
+    #[test]
+    fn conditions_on_the_requests_keys_decide() {
+        let control = control();
+        let mut carol = carol(
+            &control,
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"secretsmanager:GetSecretValue","Resource":"*","Condition":{
+                "IpAddress":{"aws:SourceIp":"203.0.113.0/24"},
+                "StringEquals":{"kms:ViaService":"secretsmanager.us-east-1.amazonaws.com","aws:RequestedRegion":"us-east-1"}}}]}"#,
+        );
+        let check = Check::new("secretsmanager:GetSecretValue", "*")
+            .with_context("kms:ViaService", "secretsmanager.us-east-1.amazonaws.com");
+        carol.source_ip = Some("203.0.113.7".parse().unwrap());
+        assert!(authorize(&control.ctx(&carol, "r1"), &check).is_ok());
+        carol.source_ip = Some("198.51.100.1".parse().unwrap());
+        let e = authorize(&control.ctx(&carol, "r2"), &check).err();
+        assert!(
+            matches!(&e, Some(Error::AccessDenied(m)) if m.ends_with("because no identity-based policy allows the secretsmanager:GetSecretValue action")),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn the_root_user_needs_a_resource_policy_in_another_account() {
+        let control = control();
+        let root = caller(Principal::Root {
+            account: ACCOUNT.into(),
+        });
+        let ctx = control.ctx(&root, "r1");
+        let own = Check::new("secretsmanager:GetSecretValue", "*").owned_by(ACCOUNT);
+        assert!(authorize(&ctx, &own).is_ok());
+        let theirs = Check::new("secretsmanager:GetSecretValue", SECRET).owned_by(OTHER);
+        let e = authorize(&ctx, &theirs).err();
+        assert_eq!(
+            e.map(|e| e.to_string()),
+            Some(format!(
+                "User: arn:aws:iam::{ACCOUNT}:root is not authorized to perform: secretsmanager:GetSecretValue on resource: {SECRET} because no resource-based policy allows the secretsmanager:GetSecretValue action"
+            ))
+        );
+    }
+}

@@ -7,6 +7,7 @@
 //! agent's parsing of the secret, placement). Only [`registry`] does network I/O, and only
 //! when asked to.
 
+mod fields;
 mod registered;
 pub mod registry;
 
@@ -68,6 +69,8 @@ pub enum CheckKind {
     SecretValue,
     Registry,
     Placement,
+    /// A member berth refuses, emulates or does not run on the launch type diagnosed.
+    Field,
 }
 
 impl CheckKind {
@@ -82,6 +85,7 @@ impl CheckKind {
             CheckKind::SecretValue => "secret-value",
             CheckKind::Registry => "registry",
             CheckKind::Placement => "placement",
+            CheckKind::Field => "field",
         }
     }
 }
@@ -134,6 +138,8 @@ struct Plan {
     execution_role: Option<String>,
     containers: Vec<PlanContainer>,
     fargate: bool,
+    /// The definition as JSON (RegisterTaskDefinition's members).
+    definition: Value,
 }
 
 struct PlanContainer {
@@ -271,6 +277,7 @@ pub fn diagnose(
         }
     }
     checks.push(d.check_placement(&plan, &capabilities)?);
+    checks.extend(fields::field_checks(&plan.definition, plan.fargate));
     Ok(Report {
         task_definition: plan.name,
         checks,
@@ -292,6 +299,7 @@ fn load_plan(store: &dyn Store, opts: &Options) -> Result<Plan, String> {
                 execution_role: def.execution_role_arn.clone(),
                 fargate: def.compatibilities.iter().any(|c| c == "FARGATE"),
                 containers: containers_of(&def.container_definitions),
+                definition: serde_json::to_value(&def).unwrap_or(Value::Null),
             })
         }
         Source::Document(doc) => {
@@ -312,6 +320,7 @@ fn load_plan(store: &dyn Store, opts: &Options) -> Result<Plan, String> {
                     .iter()
                     .any(|c| c == "FARGATE"),
                 containers: containers_of(&input.container_definitions),
+                definition: serde_json::to_value(&input).unwrap_or(Value::Null),
             })
         }
     }

@@ -83,6 +83,16 @@ pub struct AgentTask {
     pub task_role_arn: Option<String>,
     pub execution_role_arn: Option<String>,
     pub volumes: Vec<Value>,
+    /// The definition's `pidMode` and `ipcMode` (`host`, `task`, `none`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid_mode: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipc_mode: Option<String>,
+    /// The definition's task-level members a runner must honour or refuse
+    /// (`runtimePlatform`, `proxyConfiguration`, `inferenceAccelerators`,
+    /// `trustedExecutionConfiguration`, `ephemeralStorage`), as registered.
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub task_settings: serde_json::Map<String, Value>,
     pub containers: Vec<AgentContainer>,
     /// Filled by [`attach_execution_role_credentials`]; `null` until the control plane
     /// assumes the execution role for the task.
@@ -178,6 +188,19 @@ pub fn container_override<'v>(overrides: &'v Value, name: &str) -> Option<&'v Va
         .find(|o| o.get("name").and_then(Value::as_str) == Some(name))
 }
 
+/// The task-level members the payload carries in `task_settings`.
+const TASK_SETTINGS: [&str; 5] = [
+    "runtimePlatform",
+    "proxyConfiguration",
+    "inferenceAccelerators",
+    "trustedExecutionConfiguration",
+    "ephemeralStorage",
+];
+
+fn def_string(extra: &serde_json::Map<String, Value>, key: &str) -> Option<String> {
+    extra.get(key).and_then(Value::as_str).map(str::to_string)
+}
+
 /// The payload of a stored task for its agent.
 pub(crate) fn payload(t: &StoredTask, region: &str) -> AgentTask {
     let def = &t.definition;
@@ -237,6 +260,13 @@ pub(crate) fn payload(t: &StoredTask, region: &str) -> AgentTask {
         task_role_arn: role_override("taskRoleArn").or_else(|| def.task_role_arn.clone()),
         execution_role_arn: t.execution_role_arn.clone(),
         volumes: def.volumes.clone(),
+        pid_mode: def_string(&def.extra, "pidMode"),
+        ipc_mode: def_string(&def.extra, "ipcMode"),
+        task_settings: TASK_SETTINGS
+            .iter()
+            .filter_map(|k| Some((k.to_string(), def.extra.get(*k)?.clone())))
+            .filter(|(_, v)| !v.is_null())
+            .collect(),
         containers,
         execution_role_credentials: None,
     }
@@ -303,6 +333,9 @@ mod tests {
             task_role_arn: None,
             execution_role_arn: Some("arn:aws:iam::000000000000:role/exec".into()),
             volumes: vec![],
+            pid_mode: None,
+            ipc_mode: None,
+            task_settings: Default::default(),
             containers: vec![],
             execution_role_credentials: None,
         };

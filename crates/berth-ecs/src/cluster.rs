@@ -122,6 +122,7 @@ impl Ecs<'_> {
         }
         c.running_tasks_count = running;
         c.pending_tasks_count = pending;
+        c.active_services_count = self.active_services(tx, &c.cluster_name)?;
         Ok(c)
     }
 
@@ -184,6 +185,9 @@ impl Ecs<'_> {
             let cluster = self.with_counts(tx, cluster, now)?;
             if cluster.registered_container_instances_count > 0 {
                 return Err(EcsError::ClusterContainsInstances);
+            }
+            if self.services_not_inactive(tx, &name)? > 0 {
+                return Err(EcsError::ClusterContainsServices);
             }
             let prefix = format!("{}{name}/", self.scope());
             let tasks: Vec<(String, StoredTask)> = scan_json(tx, T_TASKS, &prefix)?;

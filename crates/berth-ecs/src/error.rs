@@ -37,6 +37,22 @@ pub enum EcsError {
     /// (`AccessDeniedException`).
     #[error("{0}")]
     NotPlacedHere(String),
+    /// `SerializationException`: a member of the wrong JSON type inside a definition berth
+    /// keeps as JSON (the text is AWS's JSON protocol's, e.g. `STRING_VALUE cannot be converted
+    /// to Integer`).
+    #[error("{0}")]
+    Serialization(String),
+    #[error("The Cluster cannot be deleted while Services are active.")]
+    ClusterContainsServices,
+    /// `ServiceNotFoundException`.
+    #[error("Service not found.")]
+    ServiceNotFound,
+    /// `ServiceNotActiveException`.
+    #[error("Service was not ACTIVE.")]
+    ServiceNotActive,
+    /// `ResourceNotFoundException` (TagResource and UntagResource).
+    #[error("{0}")]
+    ResourceNotFound(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }

@@ -38,6 +38,9 @@ pub struct Need {
     pub cpu: i64,
     pub memory: i64,
     pub ports: Vec<HostPort>,
+    /// GPUs the task's containers require (`resourceRequirements` of type `GPU`); berth's
+    /// container instances offer none.
+    pub gpus: i64,
 }
 
 fn has_attribute(have: &[Attribute], want: &Attribute) -> bool {
@@ -70,6 +73,9 @@ pub fn misfit(need: &Need, c: &Candidate) -> Option<&'static str> {
     }
     if need.memory > c.memory_free {
         return Some("RESOURCE:MEMORY");
+    }
+    if need.gpus > 0 {
+        return Some("RESOURCE:GPU");
     }
     if need.ports.iter().any(|p| c.ports_taken.contains(p)) {
         return Some("RESOURCE:PORTS");
@@ -122,6 +128,7 @@ mod tests {
             cpu,
             memory: mem,
             ports: Vec::new(),
+            gpus: 0,
         }
     }
 
@@ -267,5 +274,15 @@ mod tests {
         assert!(choose(&n, std::slice::from_ref(&c)).is_err());
         n.attributes[0].value = Some("prod".into());
         assert_eq!(choose(&n, &[c]).unwrap(), 0);
+    }
+
+    #[test]
+    fn a_task_needing_gpus_finds_none() {
+        let n = Need {
+            gpus: 1,
+            ..need(&[], 0, 1)
+        };
+        let c = cand("a", &[], 1024, 1024);
+        assert_eq!(misfit(&n, &c), Some("RESOURCE:GPU"));
     }
 }

@@ -21,6 +21,8 @@ pub(crate) const T_INSTANCES: &str = "ecs_instances";
 pub(crate) const T_TASKS: &str = "ecs_tasks";
 /// RunTask client tokens, keyed `{account}/{region}/{cluster}/{token}`.
 pub(crate) const T_TOKENS: &str = "ecs_tokens";
+/// Services, keyed `{account}/{region}/{cluster}/{name}`.
+pub(crate) const T_SERVICES: &str = "ecs_services";
 
 /// A stored cluster.
 #[derive(Debug, Clone, Serialize, Deserialize)]

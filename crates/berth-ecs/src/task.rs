@@ -760,6 +760,7 @@ impl Ecs<'_> {
                         cpu,
                         memory,
                         ports: host_ports(&def.def),
+                        gpus: taskdef::gpus(&def.def.container_definitions),
                     };
                     let views: Vec<placement::Candidate> =
                         candidates.iter().map(|(_, c)| c.clone()).collect();
@@ -867,6 +868,7 @@ impl Ecs<'_> {
                     cpu,
                     memory,
                     ports: host_ports(&def.def),
+                    gpus: taskdef::gpus(&def.def.container_definitions),
                 };
                 if let Some(reason) = placement::misfit(&need, cand) {
                     failures.push(Failure::new(&cand.arn, reason));
@@ -908,6 +910,28 @@ impl Ecs<'_> {
         reason: Option<&str>,
         now: u64,
     ) -> Result<Task, EcsError> {
+        self.stop_task_as(cluster, reference, reason, false, now)
+    }
+
+    /// StopTask by the service scheduler: stop code `ServiceSchedulerInitiated`.
+    pub fn stop_service_task(
+        &self,
+        cluster: &str,
+        reference: &str,
+        reason: &str,
+        now: u64,
+    ) -> Result<Task, EcsError> {
+        self.stop_task_as(Some(cluster), reference, Some(reason), true, now)
+    }
+
+    fn stop_task_as(
+        &self,
+        cluster: Option<&str>,
+        reference: &str,
+        reason: Option<&str>,
+        scheduler: bool,
+        now: u64,
+    ) -> Result<Task, EcsError> {
         let cluster = self.cluster_name(cluster)?;
         self.store.write(|tx| {
             self.active_cluster(tx, &cluster)?;
@@ -924,6 +948,11 @@ impl Ecs<'_> {
                 essential_exited: false,
                 agent_reason: None,
             });
+            let code = if scheduler {
+                "ServiceSchedulerInitiated"
+            } else {
+                code
+            };
             t.task.desired_status = "STOPPED".into();
             t.task.stop_code = Some(code.into());
             t.task.stopped_reason = Some(why);
@@ -1055,8 +1084,13 @@ impl Ecs<'_> {
                         .is_some_and(|a| a.ends_with(&format!("/{id}")))
                 })
             })
-            // berth has no services: a serviceName filter matches nothing.
-            .filter(|_| input.service_name.is_none())
+            // A service's tasks are in its group, `service:<name>`.
+            .filter(|(_, t)| {
+                input.service_name.as_deref().is_none_or(|s| {
+                    let name = s.rsplit('/').next().unwrap_or(s);
+                    t.task.group.as_deref() == Some(format!("service:{name}").as_str())
+                })
+            })
             .map(|(k, t)| (k, t.task.task_arn))
             .collect();
         page(&items, input.next_token.as_deref(), input.max_results)

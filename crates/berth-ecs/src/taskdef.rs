@@ -308,10 +308,224 @@ pub fn validate(account: &str, input: &mut RegisterTaskDefinitionInput) -> Resul
             return Err(client("No Fargate configuration exists for given values."));
         }
     }
+    check_network_mode_rules(input)?;
+    if fargate && let Some(member) = fargate_refusal(input) {
+        return Err(client(&member));
+    }
     for c in &mut input.container_definitions {
         fill_container_defaults(c);
     }
+    match input.network_mode.as_deref() {
+        Some("awsvpc") | Some("host") => fill_host_ports(input),
+        _ => {}
+    }
     Ok(())
+}
+
+/// AWS's text for a Fargate definition with awslogs and no execution role.
+pub const FARGATE_AWSLOGS_NEEDS_ROLE: &str =
+    "Fargate requires task definition to have execution role ARN to support log driver awslogs.";
+
+/// AWS's text for a Fargate definition with an ECR image and no execution role.
+pub const FARGATE_ECR_NEEDS_ROLE: &str =
+    "Fargate requires task definition to have execution role ARN to support ECR images.";
+
+/// AWS's text for a port mapping whose host port is not its container port under `awsvpc`.
+pub const AWSVPC_PORTS_MUST_MATCH: &str =
+    "When networkMode=awsvpc, the host ports and container ports in port mappings must match.";
+
+/// AWS's text for `links` under `awsvpc`.
+pub const AWSVPC_NO_LINKS: &str = "Links are not supported when networkMode=awsvpc.";
+
+/// AWS's text for `hostname` under `awsvpc`.
+pub const AWSVPC_NO_HOSTNAME: &str =
+    "hostname is not supported on container when networkMode=awsvpc.";
+
+/// The `awsvpc` rules of every container: host port = container port, no links, no
+/// hostname, no extraHosts; and a port mapping needs its container port (or a range).
+fn check_network_mode_rules(input: &RegisterTaskDefinitionInput) -> Result<(), EcsError> {
+    let awsvpc = input.network_mode.as_deref() == Some("awsvpc");
+    for c in &input.container_definitions {
+        let x = &c.extra;
+        let present = |k: &str| match x.get(k) {
+            None | Some(serde_json::Value::Null) => false,
+            Some(serde_json::Value::Array(a)) => !a.is_empty(),
+            Some(_) => true,
+        };
+        for m in x
+            .get("portMappings")
+            .and_then(|v| v.as_array())
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+        {
+            let container = m.get("containerPort").and_then(|v| v.as_i64());
+            if container.is_none() && m.get("containerPortRange").is_none() {
+                // As AWS answers a mapping with only a hostPort.
+                return Err(client(&format!(
+                    "Invalid 'containerPort' setting for container '{}'.",
+                    c.name()
+                )));
+            }
+            if awsvpc
+                && let (Some(cp), Some(hp)) =
+                    (container, m.get("hostPort").and_then(|v| v.as_i64()))
+                && hp != 0
+                && hp != cp
+            {
+                return Err(client(AWSVPC_PORTS_MUST_MATCH));
+            }
+        }
+        if awsvpc && present("links") {
+            return Err(client(AWSVPC_NO_LINKS));
+        }
+        if let Some(mode @ ("host" | "none")) = input.network_mode.as_deref()
+            && present("links")
+        {
+            // Docker links exist on the bridge only; AWS's wording for host and none is not
+            // known to berth (this is its awsvpc message).
+            return Err(client(&format!(
+                "Links are not supported when networkMode={mode}."
+            )));
+        }
+        if awsvpc && present("hostname") {
+            return Err(client(AWSVPC_NO_HOSTNAME));
+        }
+        if awsvpc && present("extraHosts") {
+            // AWS documents extraHosts as unsupported under awsvpc; its wording is not known
+            // to berth (this follows its hostname message).
+            return Err(client(
+                "extraHosts is not supported on container when networkMode=awsvpc.",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Under `awsvpc` and `host` a port mapping's host port is its container port: AWS returns it
+/// filled in.
+fn fill_host_ports(input: &mut RegisterTaskDefinitionInput) {
+    for c in &mut input.container_definitions {
+        if let Some(serde_json::Value::Array(mappings)) = c.extra.get_mut("portMappings") {
+            for m in mappings {
+                let Some(cp) = m.get("containerPort").and_then(|v| v.as_i64()) else {
+                    continue;
+                };
+                if let Some(obj) = m.as_object_mut() {
+                    let missing = obj
+                        .get("hostPort")
+                        .is_none_or(|h| h.is_null() || h.as_i64() == Some(0));
+                    if missing {
+                        obj.insert("hostPort".into(), cp.into());
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The first member of a definition that Fargate does not take, as AWS's refusal. AWS's own
+/// words are known for `ipcMode`, `pidMode` (as reported), and the execution role; the other
+/// members follow the `ipcMode` message (AWS's wording for them is not known to berth).
+pub fn fargate_refusal(input: &RegisterTaskDefinitionInput) -> Option<String> {
+    let not = |member: &str| {
+        Some(format!(
+            "Tasks using the Fargate launch type do not support {member}."
+        ))
+    };
+    let given = |v: Option<&serde_json::Value>| match v {
+        None | Some(serde_json::Value::Null) => false,
+        Some(serde_json::Value::Array(a)) => !a.is_empty(),
+        Some(serde_json::Value::Bool(b)) => *b,
+        Some(_) => true,
+    };
+    if given(input.extra.get("ipcMode")) {
+        return not("ipcMode");
+    }
+    if let Some(mode) = input.extra.get("pidMode").and_then(|v| v.as_str())
+        && mode != "task"
+    {
+        return Some(format!(
+            "Tasks using the Fargate launch type do not support pidMode '{mode}'. The supported value for pidMode is 'task'."
+        ));
+    }
+    if !input.placement_constraints.is_empty() {
+        return not("placementConstraints");
+    }
+    for v in &input.volumes {
+        if given(v.get("dockerVolumeConfiguration")) {
+            return not("dockerVolumeConfiguration");
+        }
+        if v.get("host")
+            .and_then(|h| h.get("sourcePath"))
+            .and_then(|p| p.as_str())
+            .is_some_and(|p| !p.is_empty())
+        {
+            return not("host.sourcePath");
+        }
+    }
+    let role = input.execution_role_arn.is_some();
+    for c in &input.container_definitions {
+        let x = &c.extra;
+        for member in [
+            "privileged",
+            "links",
+            "dnsServers",
+            "dnsSearchDomains",
+            "extraHosts",
+            "dockerSecurityOptions",
+            "disableNetworking",
+        ] {
+            if given(x.get(member)) {
+                return not(member);
+            }
+        }
+        if let Some(lp) = x.get("linuxParameters") {
+            for member in [
+                "devices",
+                "sharedMemorySize",
+                "tmpfs",
+                "maxSwap",
+                "swappiness",
+            ] {
+                if given(lp.get(member)) {
+                    return not(&format!("linuxParameters.{member}"));
+                }
+            }
+            let adds = lp
+                .get("capabilities")
+                .and_then(|c| c.get("add"))
+                .and_then(|a| a.as_array());
+            for cap in adds.map(Vec::as_slice).unwrap_or(&[]) {
+                let cap = cap.as_str().unwrap_or("");
+                if !matches!(cap, "SYS_PTRACE" | "CAP_SYS_PTRACE") {
+                    // AWS documents CAP_SYS_PTRACE as the one capability a Fargate container
+                    // adds; its wording for another is not known to berth.
+                    return Some(format!(
+                        "Tasks using the Fargate launch type do not support adding capability {cap}. The only capability that can be added is CAP_SYS_PTRACE."
+                    ));
+                }
+            }
+        }
+        if let Some(reqs) = x.get("resourceRequirements").and_then(|r| r.as_array())
+            && reqs
+                .iter()
+                .any(|r| r.get("type").and_then(|t| t.as_str()) == Some("GPU"))
+        {
+            return not("GPU resource requirements");
+        }
+        if !role
+            && x.get("logConfiguration")
+                .and_then(|l| l.get("logDriver"))
+                .and_then(|d| d.as_str())
+                == Some("awslogs")
+        {
+            return Some(FARGATE_AWSLOGS_NEEDS_ROLE.to_string());
+        }
+        if !role && c.image.as_deref().is_some_and(is_ecr_image) {
+            return Some(FARGATE_ECR_NEEDS_ROLE.to_string());
+        }
+    }
+    None
 }
 
 /// The size berth counts against [`MAX_DEFINITION_BYTES`]: the request's JSON without tags.
@@ -388,6 +602,15 @@ pub fn check_container_numbers(c: &ContainerDefinition, fargate: bool) -> Result
         None | Some(serde_json::Value::Null) => {}
         Some(serde_json::Value::Array(mappings)) => {
             for m in mappings {
+                for member in ["containerPort", "hostPort"] {
+                    if m.get(member).is_some_and(serde_json::Value::is_string) {
+                        // AWS's JSON protocol refuses a string for an Integer member before
+                        // ECS sees it (as its other JSON services answer).
+                        return Err(EcsError::Serialization(
+                            "STRING_VALUE cannot be converted to Integer".into(),
+                        ));
+                    }
+                }
                 if !int_in(m.get("containerPort"), 0, 65_535) {
                     return Err(invalid("containerPort"));
                 }
@@ -525,7 +748,13 @@ pub fn requires_attributes(input: &RegisterTaskDefinitionInput) -> Vec<Attribute
         add("com.amazonaws.ecs.capability.docker-remote-api.1.18");
         add("ecs.capability.task-eni");
     }
-    out.iter().map(|n| Attribute::named(n)).collect()
+    let mut attrs: Vec<Attribute> = out.iter().map(|n| Attribute::named(n)).collect();
+    for a in field_attributes(input) {
+        if !attrs.contains(&a) {
+            attrs.push(a);
+        }
+    }
+    attrs
 }
 
 /// The launch types a (validated) definition can run on: always EC2 and EXTERNAL; FARGATE only
@@ -544,8 +773,123 @@ pub fn compatibilities(input: &RegisterTaskDefinitionInput) -> Vec<String> {
     if input.network_mode.as_deref() == Some("awsvpc")
         && size.is_some_and(|(c, m)| fargate_size_ok(c, m))
         && stop_timeouts_fit
+        && fargate_refusal(input).is_none()
     {
         out.push("FARGATE".to_string());
+    }
+    // An EXTERNAL instance has no task ENI: an awsvpc definition is not EXTERNAL-compatible.
+    if input.network_mode.as_deref() == Some("awsvpc") {
+        out.retain(|c| c != "EXTERNAL");
+    }
+    out
+}
+
+/// The GPUs the containers require (`resourceRequirements` of type `GPU`).
+pub fn gpus(containers: &[ContainerDefinition]) -> i64 {
+    containers
+        .iter()
+        .flat_map(|c| {
+            c.extra
+                .get("resourceRequirements")
+                .and_then(|r| r.as_array())
+                .cloned()
+                .unwrap_or_default()
+        })
+        .filter(|r| r.get("type").and_then(|t| t.as_str()) == Some("GPU"))
+        .filter_map(|r| r.get("value").and_then(|v| v.as_str())?.parse::<i64>().ok())
+        .fold(0i64, i64::saturating_add)
+}
+
+/// The attributes the definition's Linux and Docker settings need on an instance (AWS's
+/// Docker Remote API versions where its documentation names one; the agent capabilities for
+/// the members the ECS agent gates on one). Kept apart from the attributes of secrets,
+/// registries and logs.
+pub fn field_attributes(input: &RegisterTaskDefinitionInput) -> Vec<Attribute> {
+    let mut out: Vec<Attribute> = Vec::new();
+    let mut add = |a: Attribute| {
+        if !out.contains(&a) {
+            out.push(a);
+        }
+    };
+    let named = |n: &str| Attribute::named(n);
+    let given = |v: Option<&serde_json::Value>| match v {
+        None | Some(serde_json::Value::Null) => false,
+        Some(serde_json::Value::Array(a)) => !a.is_empty(),
+        Some(_) => true,
+    };
+    for c in &input.container_definitions {
+        let x = &c.extra;
+        if given(x.get("ulimits")) {
+            // Documented: ulimits need Docker Remote API 1.18.
+            add(named("com.amazonaws.ecs.capability.docker-remote-api.1.18"));
+        }
+        if let Some(lp) = x.get("linuxParameters")
+            && lp.get("initProcessEnabled").and_then(|v| v.as_bool()) == Some(true)
+        {
+            // Documented: initProcessEnabled needs Docker Remote API 1.25.
+            add(named("com.amazonaws.ecs.capability.docker-remote-api.1.25"));
+        }
+        if given(x.get("startTimeout")) || given(x.get("stopTimeout")) {
+            // Documented: start and stop timeouts need container agent 1.26.0, the agent that
+            // advertises container ordering.
+            add(named("ecs.capability.container-ordering"));
+        }
+        if x.get("restartPolicy")
+            .and_then(|r| r.get("enabled"))
+            .and_then(|e| e.as_bool())
+            == Some(true)
+        {
+            add(named("ecs.capability.container-restart-policy"));
+        }
+        if given(x.get("environmentFiles")) {
+            add(named("ecs.capability.env-files.s3"));
+        }
+        if let Some(f) = x.get("firelensConfiguration")
+            && let Some(kind) = f.get("type").and_then(|t| t.as_str())
+        {
+            add(named(&format!("ecs.capability.firelens.{kind}")));
+        }
+    }
+    for v in &input.volumes {
+        if given(v.get("efsVolumeConfiguration")) {
+            add(named("ecs.capability.efs"));
+        }
+        if let Some(driver) = v
+            .get("dockerVolumeConfiguration")
+            .and_then(|d| d.get("driver"))
+            .and_then(|d| d.as_str())
+        {
+            add(named(&format!("ecs.capability.docker-plugin.{driver}")));
+        }
+    }
+    if given(input.extra.get("proxyConfiguration")) {
+        add(named("ecs.capability.aws-appmesh"));
+    }
+    if given(input.extra.get("ephemeralStorage")) {
+        add(named("ecs.capability.extensible-ephemeral-storage"));
+    }
+    if let Some(p) = input.extra.get("runtimePlatform") {
+        if let Some(arch) = p.get("cpuArchitecture").and_then(|a| a.as_str()) {
+            add(Attribute {
+                name: "ecs.cpu-architecture".into(),
+                value: Some(match arch {
+                    "X86_64" => "x86_64".to_string(),
+                    other => other.to_ascii_lowercase(),
+                }),
+                target_type: None,
+                target_id: None,
+            });
+        }
+        if let Some(family) = p.get("operatingSystemFamily").and_then(|a| a.as_str())
+            && family.starts_with("WINDOWS")
+        {
+            add(Attribute {
+                name: "ecs.os-type".into(),
+                value: Some("windows".into()),
+                target_type: None,
+                target_id: None,
+            });
+        }
     }
     out
 }
@@ -579,7 +923,9 @@ mod tests {
 
     fn err(r: Result<(), EcsError>) -> String {
         match r {
-            Err(EcsError::Client(m)) | Err(EcsError::InvalidParameter(m)) => m,
+            Err(EcsError::Client(m))
+            | Err(EcsError::InvalidParameter(m))
+            | Err(EcsError::Serialization(m)) => m,
             other => panic!("unexpected {other:?}"),
         }
     }
@@ -779,7 +1125,7 @@ mod tests {
                     "portMappings",
                     serde_json::json!([{"containerPort": "80"}]),
                 )),
-                "Invalid 'containerPort' setting for container 'app'.",
+                "STRING_VALUE cannot be converted to Integer",
             ),
             (
                 Box::new(set("stopTimeout", serde_json::json!(-5))),
@@ -907,12 +1253,12 @@ mod tests {
         i.cpu = Some("256".into());
         i.memory = Some("512".into());
         validate("000000000000", &mut i).unwrap();
-        assert_eq!(compatibilities(&i), vec!["EC2", "EXTERNAL", "FARGATE"]);
+        assert_eq!(compatibilities(&i), vec!["EC2", "FARGATE"]);
         i.container_definitions[0]
             .extra
             .insert("stopTimeout".into(), 300.into());
         validate("000000000000", &mut i).unwrap();
-        assert_eq!(compatibilities(&i), vec!["EC2", "EXTERNAL"]);
+        assert_eq!(compatibilities(&i), vec!["EC2"]);
     }
 
     #[test]
@@ -1060,7 +1406,7 @@ mod tests {
         i.network_mode = Some("awsvpc".into());
         i.cpu = Some("256".into());
         i.memory = Some("512".into());
-        assert_eq!(compatibilities(&i), vec!["EC2", "EXTERNAL", "FARGATE"]);
+        assert_eq!(compatibilities(&i), vec!["EC2", "FARGATE"]);
         assert!(
             requires_attributes(&i)
                 .iter()
@@ -1100,5 +1446,159 @@ mod tests {
         assert_eq!(c.cpu, Some(0));
         assert_eq!(c.essential, Some(true));
         assert_eq!(c.extra["portMappings"], serde_json::json!([]));
+    }
+    #[test]
+    #[allow(clippy::type_complexity)]
+    fn fargate_and_awsvpc_rules_in_aws_words() {
+        let fargate = || {
+            let mut i = input(vec![container("app", "busybox", Some(128))]);
+            i.requires_compatibilities = vec!["FARGATE".into()];
+            i.network_mode = Some("awsvpc".into());
+            i.cpu = Some("256".into());
+            i.memory = Some("512".into());
+            i
+        };
+        let set = |i: &mut RegisterTaskDefinitionInput, k: &str, v: serde_json::Value| {
+            i.container_definitions[0].extra.insert(k.into(), v);
+        };
+        let cases: Vec<(Box<dyn Fn(&mut RegisterTaskDefinitionInput)>, &str)> = vec![
+            (
+                Box::new(|i| {
+                    i.extra.insert("ipcMode".into(), "host".into());
+                }),
+                "Tasks using the Fargate launch type do not support ipcMode.",
+            ),
+            (
+                Box::new(|i| {
+                    i.extra.insert("pidMode".into(), "host".into());
+                }),
+                "Tasks using the Fargate launch type do not support pidMode 'host'. The supported value for pidMode is 'task'.",
+            ),
+            (
+                Box::new(move |i| set(i, "privileged", true.into())),
+                "Tasks using the Fargate launch type do not support privileged.",
+            ),
+            (
+                Box::new(move |i| set(i, "dnsServers", serde_json::json!(["10.0.0.2"]))),
+                "Tasks using the Fargate launch type do not support dnsServers.",
+            ),
+            (
+                Box::new(move |i| {
+                    set(
+                        i,
+                        "linuxParameters",
+                        serde_json::json!({"sharedMemorySize": 64}),
+                    )
+                }),
+                "Tasks using the Fargate launch type do not support linuxParameters.sharedMemorySize.",
+            ),
+            (
+                Box::new(move |i| {
+                    set(
+                        i,
+                        "logConfiguration",
+                        serde_json::json!({"logDriver": "awslogs", "options": {}}),
+                    )
+                }),
+                FARGATE_AWSLOGS_NEEDS_ROLE,
+            ),
+            (
+                Box::new(|i| {
+                    i.container_definitions[0].image =
+                        Some("123456789012.dkr.ecr.us-east-1.amazonaws.com/app:1".into())
+                }),
+                FARGATE_ECR_NEEDS_ROLE,
+            ),
+            (
+                Box::new(move |i| {
+                    set(
+                        i,
+                        "portMappings",
+                        serde_json::json!([{"containerPort": 80, "hostPort": 8080}]),
+                    )
+                }),
+                AWSVPC_PORTS_MUST_MATCH,
+            ),
+            (
+                Box::new(move |i| set(i, "links", serde_json::json!(["db"]))),
+                AWSVPC_NO_LINKS,
+            ),
+            (
+                Box::new(move |i| set(i, "hostname", "h".into())),
+                AWSVPC_NO_HOSTNAME,
+            ),
+            (
+                Box::new(move |i| set(i, "portMappings", serde_json::json!([{"hostPort": 80}]))),
+                "Invalid 'containerPort' setting for container 'app'.",
+            ),
+        ];
+        for (mutate, want) in cases {
+            let mut i = fargate();
+            mutate(&mut i);
+            assert_eq!(err(validate("000000000000", &mut i)), want);
+        }
+        // SYS_PTRACE is the one capability a Fargate container adds; pidMode task is fine.
+        let mut i = fargate();
+        i.extra.insert("pidMode".into(), "task".into());
+        set(
+            &mut i,
+            "linuxParameters",
+            serde_json::json!({"capabilities": {"add": ["SYS_PTRACE"], "drop": ["ALL"]}, "initProcessEnabled": true}),
+        );
+        set(
+            &mut i,
+            "portMappings",
+            serde_json::json!([{"containerPort": 80}]),
+        );
+        validate("000000000000", &mut i).unwrap();
+        // The host port comes back as the container port.
+        assert_eq!(
+            i.container_definitions[0].extra["portMappings"],
+            serde_json::json!([{"containerPort": 80, "hostPort": 80}])
+        );
+        assert!(
+            requires_attributes(&i)
+                .iter()
+                .any(|a| a.name == "com.amazonaws.ecs.capability.docker-remote-api.1.25")
+        );
+        // Without FARGATE required, a setting Fargate refuses only drops FARGATE.
+        let mut i = fargate();
+        i.requires_compatibilities.clear();
+        set(&mut i, "privileged", true.into());
+        validate("000000000000", &mut i).unwrap();
+        assert_eq!(compatibilities(&i), vec!["EC2"]);
+    }
+
+    #[test]
+    fn field_attributes_follow_the_members() {
+        let mut i = input(vec![container("app", "busybox", Some(128))]);
+        i.container_definitions[0].extra.insert(
+            "ulimits".into(),
+            serde_json::json!([{"name": "nofile", "softLimit": 1, "hardLimit": 2}]),
+        );
+        i.container_definitions[0]
+            .extra
+            .insert("stopTimeout".into(), 5.into());
+        i.extra.insert(
+            "runtimePlatform".into(),
+            serde_json::json!({"cpuArchitecture": "ARM64", "operatingSystemFamily": "LINUX"}),
+        );
+        i.volumes = vec![
+            serde_json::json!({"name": "v", "dockerVolumeConfiguration": {"driver": "local"}}),
+        ];
+        validate("000000000000", &mut i).unwrap();
+        let attrs = requires_attributes(&i);
+        for name in [
+            "com.amazonaws.ecs.capability.docker-remote-api.1.18",
+            "ecs.capability.container-ordering",
+            "ecs.capability.docker-plugin.local",
+        ] {
+            assert!(attrs.iter().any(|a| a.name == name), "{name}: {attrs:?}");
+        }
+        assert!(
+            attrs
+                .iter()
+                .any(|a| a.name == "ecs.cpu-architecture" && a.value.as_deref() == Some("arm64"))
+        );
     }
 }

@@ -283,6 +283,91 @@ mod tests {
         assert_eq!(v.broken_documents.len(), 1);
     }
 
+    /// A user's request in eu-west-1 from 203.0.113.7 at 2023-11-14T22:13:20Z, over plain HTTP,
+    /// with a session key and a call's own multivalued key.
+    fn full_context() -> Context {
+        let now = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
+        request_context(
+            &alice(),
+            "eu-west-1",
+            now,
+            Some("203.0.113.7".parse().unwrap()),
+            &[("aws:SourceAccount".into(), "444455556666".into())],
+            &[(
+                "kms:EncryptionContextKeys".into(),
+                vec!["SecretARN".into(), "SecretVersionId".into()],
+            )],
+        )
+    }
+
+    #[test]
+    fn request_context_holds_the_global_keys_the_sessions_and_the_calls() {
+        use berth_policy::ContextValue;
+        let c = full_context();
+        let now = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
+        let one = |k: &str| c.get(k).map(<[ContextValue]>::to_vec);
+        assert_eq!(one("aws:CurrentTime"), Some(vec![ContextValue::Date(now)]));
+        assert_eq!(
+            one("aws:EpochTime"),
+            Some(vec![ContextValue::Number(1_700_000_000.0)])
+        );
+        assert_eq!(one("aws:RequestedRegion"), Some(vec!["eu-west-1".into()]));
+        assert_eq!(
+            one("aws:SecureTransport"),
+            Some(vec![ContextValue::Bool(false)])
+        );
+        assert_eq!(one("aws:userid"), Some(vec!["AIDAALICE".into()]));
+        assert_eq!(
+            one("aws:SourceIp"),
+            Some(vec![ContextValue::Ip("203.0.113.7".parse().unwrap())])
+        );
+        assert_eq!(one("aws:SourceAccount"), Some(vec!["444455556666".into()]));
+        assert_eq!(
+            one("kms:EncryptionContextKeys"),
+            Some(vec!["SecretARN".into(), "SecretVersionId".into()])
+        );
+        assert_eq!(c.len(), 8);
+        let without_ip = request_context(&alice(), "us-east-1", now, None, &[], &[]);
+        assert_eq!(without_ip.get("aws:SourceIp"), None);
+        assert_eq!(without_ip.len(), 5);
+    }
+
+    #[test]
+    fn the_request_context_decides_conditions_on_global_keys() {
+        let docs = IdentityDocuments {
+            policies: vec![r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:GetCallerIdentity","Resource":"*","Condition":{
+                "IpAddress":{"aws:SourceIp":"203.0.113.0/24"},
+                "StringEquals":{"aws:userid":"AIDAALICE","aws:RequestedRegion":"eu-west-1","aws:SourceAccount":"444455556666"},
+                "Bool":{"aws:SecureTransport":"false"},
+                "DateGreaterThan":{"aws:CurrentTime":"2023-01-01T00:00:00Z"},
+                "DateLessThan":{"aws:EpochTime":"2024-01-01T00:00:00Z"},
+                "ForAnyValue:StringEquals":{"kms:EncryptionContextKeys":"SecretVersionId"}}}]}"#.into()],
+            ..Default::default()
+        };
+        let ask_in = |ctx: &Context| {
+            decide(
+                &Question {
+                    principal: &alice(),
+                    action: "sts:GetCallerIdentity",
+                    resource: "*",
+                    resource_account: None,
+                    resource_policy: None,
+                    resource_policy_kind: PolicyKind::Resource,
+                    mode: Mode::Standard,
+                    context: ctx,
+                },
+                &docs,
+            )
+        };
+        assert!(ask_in(&full_context()).is_allowed());
+        let mut elsewhere = full_context();
+        elsewhere.insert(
+            "aws:SourceIp",
+            berth_policy::ContextValue::Ip("198.51.100.1".parse().unwrap()),
+        );
+        assert!(!ask_in(&elsewhere).is_allowed());
+    }
+
     #[test]
     fn session_policy_limits_a_role_session() {
         let session = Principal::AssumedRole {

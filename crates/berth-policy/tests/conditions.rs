@@ -237,6 +237,13 @@ fn date_operators() {
         no("outside window", r#"{"DateGreaterThan":{"aws:CurrentTime":"2017-07-01T00:00:00Z"},"DateLessThan":{"aws:CurrentTime":"2017-12-31T23:59:59Z"}}"#)
             .ctx("aws:CurrentTime", SystemTime::UNIX_EPOCH),
         no("unparseable context date", r#"{"DateLessThan":{"aws:CurrentTime":"2020-01-01"}}"#).ctx("aws:CurrentTime", "yesterday"),
+        // A numeric context value (`aws:EpochTime` as the request context carries it) is epoch
+        // seconds; one that is no finite number is no date.
+        yes("DateGreaterThan, context epoch number", r#"{"DateGreaterThan":{"aws:EpochTime":"2020-01-01T00:00:00Z"}}"#).ctx("aws:EpochTime", 1_600_000_000.0),
+        no("DateGreaterThan, earlier context epoch number", r#"{"DateGreaterThan":{"aws:EpochTime":"2020-01-01T00:00:00Z"}}"#).ctx("aws:EpochTime", 1_500_000_000.0),
+        yes("DateEquals, fractional context epoch number", r#"{"DateEquals":{"aws:EpochTime":"2020-01-01T00:00:00.5Z"}}"#).ctx("aws:EpochTime", 1_577_836_800.5),
+        no("DateLessThan, NaN is no date", r#"{"DateLessThan":{"aws:EpochTime":"2020-01-01T00:00:00Z"}}"#).ctx("aws:EpochTime", f64::NAN),
+        no("DateGreaterThan, infinity is no date", r#"{"DateGreaterThan":{"aws:EpochTime":"2020-01-01T00:00:00Z"}}"#).ctx("aws:EpochTime", f64::INFINITY),
     ]);
 }
 

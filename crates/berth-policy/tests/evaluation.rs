@@ -1226,6 +1226,16 @@ fn denial_message_forms() {
         format!("{head} with an explicit deny in a session policy")
     );
     assert_eq!(m(ALLOWED_ID), "");
+    // A policy type displays as the phrase the messages use.
+    for t in [
+        PolicyType::Identity,
+        PolicyType::Resource,
+        PolicyType::Boundary,
+        PolicyType::Session,
+    ] {
+        assert_eq!(t.to_string(), t.phrase());
+    }
+    assert_eq!(PolicyType::Boundary.to_string(), "permissions boundary");
     assert!(ALLOWED_ID.is_allowed());
     assert!(!implicit(PolicyType::Identity).is_allowed());
 }
@@ -1553,6 +1563,110 @@ fn derived_principal_keys() {
         .identity(by_type)
         .expect(ALLOWED_ID),
         Case::new("aws:PrincipalType of a user", alice(), "s3:GetObject", "*").identity(by_type),
+        Case::new("aws:PrincipalType User", alice(), "s3:GetObject", "*")
+            .identity(&by_key("StringEquals", "aws:PrincipalType", "User"))
+            .expect(ALLOWED_ID),
+        // The root user in its own account is allowed unless a Deny matches: the Deny on
+        // aws:PrincipalType Account shows the key.
+        Case::new("aws:PrincipalType Account (the root user)", berth_policy::Principal::root(A), "s3:GetObject", "*")
+            .resource_policy(&deny_root_by_type("StringEquals"))
+            .expect(explicit(PolicyType::Resource)),
+        Case::new("aws:PrincipalType of a user is not Account", alice(), "s3:GetObject", "*")
+            .identity(&allow("s3:*", "*"))
+            .resource_policy(&deny_root_by_type("StringEquals"))
+            .expect(ALLOWED_ID),
+        Case::new("aws:username of a user", alice(), "s3:GetObject", "*")
+            .identity(&by_key("StringEquals", "aws:username", "alice"))
+            .expect(ALLOWED_ID),
+        // A service principal: aws:PrincipalServiceName, and none of the keys of an IAM
+        // identity (berth's documented derivation; see Context).
+        Case::new("aws:PrincipalServiceName of a service", ecs_tasks(), "sts:AssumeRole", "*")
+            .trust_policy(&trust_ecs_if(r#""StringEquals":{"aws:PrincipalServiceName":"ecs-tasks.amazonaws.com"}"#))
+            .expect(ALLOWED_RES),
+        Case::new("aws:PrincipalServiceName of another service", ecs_tasks(), "sts:AssumeRole", "*")
+            .trust_policy(&trust_ecs_if(r#""StringEquals":{"aws:PrincipalServiceName":"ec2.amazonaws.com"}"#))
+            .expect(implicit(PolicyType::Resource)),
+        Case::new("a service has no aws:PrincipalArn, aws:PrincipalAccount or aws:PrincipalType", ecs_tasks(), "sts:AssumeRole", "*")
+            .trust_policy(&trust_ecs_if(r#""Null":{"aws:PrincipalArn":"true","aws:PrincipalAccount":"true","aws:PrincipalType":"true","aws:PrincipalServiceName":"false"}"#))
+            .expect(ALLOWED_RES),
+        Case::new("a user has no aws:PrincipalServiceName", alice(), "s3:GetObject", "*")
+            .identity(&by_key("Null", "aws:PrincipalServiceName", "true"))
+            .expect(ALLOWED_ID),
+    ]);
+}
+
+/// An identity policy allowing `s3:*` when `key` satisfies `op` with `value`.
+fn by_key(op: &str, key: &str, value: &str) -> String {
+    format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{{"{op}":{{"{key}":"{value}"}}}}}}]}}"#
+    )
+}
+
+/// A resource policy denying everyone `s3:*` when aws:PrincipalType satisfies `op` with `Account`.
+fn deny_root_by_type(op: &str) -> String {
+    format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"*","Condition":{{"{op}":{{"aws:PrincipalType":"Account"}}}}}}]}}"#
+    )
+}
+
+/// A trust policy letting ecs-tasks assume the role when `cond` (the condition block's body) holds.
+fn trust_ecs_if(cond: &str) -> String {
+    format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"Service":"ecs-tasks.amazonaws.com"}},"Action":"sts:AssumeRole","Condition":{{{cond}}}}}]}}"#
+    )
+}
+
+/// `NotPrincipal: {"AWS": "*"}` lists every identity: a Deny with it excludes everyone (the
+/// account in the chain as well as the user or role ARN), so it denies no one.
+#[test]
+fn not_principal_aws_star_excludes_everyone() {
+    let deny_all_but_star = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","NotPrincipal":{"AWS":"*"},"Action":"s3:*","Resource":"*"}]}"#;
+    let deny_all_but_account = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","NotPrincipal":{"AWS":"111122223333"},"Action":"s3:*","Resource":"*"}]}"#;
+    check(&[
+        Case::new(
+            "NotPrincipal AWS * spares a user",
+            alice(),
+            "s3:GetObject",
+            "*",
+        )
+        .identity(&allow("s3:*", "*"))
+        .resource_policy(deny_all_but_star)
+        .expect(ALLOWED_ID),
+        Case::new(
+            "NotPrincipal AWS * spares a role session",
+            session(),
+            "s3:GetObject",
+            "*",
+        )
+        .identity(&allow("s3:*", "*"))
+        .resource_policy(deny_all_but_star)
+        .expect(ALLOWED_ID),
+        Case::new(
+            "NotPrincipal AWS * spares the root user",
+            berth_policy::Principal::root(A),
+            "s3:GetObject",
+            "*",
+        )
+        .resource_policy(deny_all_but_star)
+        .expect(ALLOWED_ROOT),
+        // Listing the account alone does not spare a user: its ARN is not listed.
+        Case::new(
+            "NotPrincipal account only hits a user",
+            alice(),
+            "s3:GetObject",
+            "*",
+        )
+        .identity(&allow("s3:*", "*"))
+        .resource_policy(deny_all_but_account)
+        .expect(explicit(PolicyType::Resource)),
+        Case::new(
+            "NotPrincipal account spares the root user",
+            berth_policy::Principal::root(A),
+            "s3:GetObject",
+            "*",
+        )
+        .resource_policy(deny_all_but_account)
+        .expect(ALLOWED_ROOT),
     ]);
 }
 

@@ -504,6 +504,51 @@ async fn run_fargate(
         .await;
 }
 
+/// Runs the ECS service scheduler until `shutdown`: a pass of
+/// `berth_control::ecs::reconcile_services` every period (1 s; `BERTH_SERVICE_SCHEDULER_MS`
+/// sets it in milliseconds), under a claim of this process on each service that lasts five
+/// periods (at least 5 s) and is given up when the scheduler stops.
+async fn run_scheduler(
+    state: Arc<berth_control::Control>,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    let period = std::env::var("BERTH_SERVICE_SCHEDULER_MS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .filter(|ms| (50..=60_000).contains(ms))
+        .map_or(
+            std::time::Duration::from_secs(1),
+            std::time::Duration::from_millis,
+        );
+    let lease = (period.as_secs() * 5).max(5);
+    let owner = berth_control::ecs::scheduler_owner();
+    tokio::pin!(shutdown);
+    loop {
+        let s = state.clone();
+        let o = owner.clone();
+        match tokio::task::spawn_blocking(move || {
+            berth_control::ecs::reconcile_services(&s, &o, lease)
+        })
+        .await
+        {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "service scheduler pass failed"),
+            Err(e) => tracing::warn!(error = %e, "service scheduler pass panicked"),
+        }
+        tokio::select! {
+            _ = &mut shutdown => break,
+            _ = tokio::time::sleep(period) => {}
+        }
+    }
+    // The next server on this data directory takes the services up at once.
+    let released =
+        tokio::task::spawn_blocking(move || berth_control::ecs::release_claims(&state, &owner))
+            .await;
+    if let Ok(Err(e)) = released {
+        tracing::warn!(error = %e, "releasing the service scheduler's claims");
+    }
+}
+
 /// Where this process reaches its own listener (loopback for an unspecified address).
 fn self_address(addr: SocketAddr) -> SocketAddr {
     if addr.ip().is_unspecified() {
@@ -538,6 +583,7 @@ fn server(
             pulls,
             stopped(stop.clone()),
         ));
+        tokio::spawn(run_scheduler(state.clone(), stopped(stop.clone())));
         let server = serve(listener, state, limits, stopped(stop.clone()));
         tokio::pin!(server);
         tokio::select! {
@@ -643,6 +689,7 @@ fn up(args: ServerArgs, pulls: Option<Arc<dyn berth_agent::PullObserver>>) -> an
             pulls,
             stopped(stop.clone()),
         ));
+        tokio::spawn(run_scheduler(state.clone(), stopped(stop.clone())));
         let server = tokio::spawn(serve(listener, state, limits, stopped(stop.clone())));
         berth_agent::run_agent(opts, stopped(stop)).await?;
         // The server answers the long polls as it stops; give it a moment to finish, then go.

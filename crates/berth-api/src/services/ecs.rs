@@ -112,6 +112,18 @@ pub fn dispatch(ctx: &Ctx<'_>, operation: &str, body: &[u8]) -> Option<Result<Ve
         "SubmitContainerStateChange" => {
             json::call(body, |i| uc::submit_container_state_change(ctx, i))
         }
+        "CreateService" => json::call(body, |i| uc::create_service(ctx, i)),
+        "UpdateService" => json::call(body, |i| uc::update_service(ctx, i)),
+        "DeleteService" => json::call(body, |i| uc::delete_service(ctx, i)),
+        "DescribeServices" => json::call(body, |i| uc::describe_services(ctx, i)),
+        "ListServices" => json::call(body, |i| uc::list_services(ctx, i)),
+        "ListServicesByNamespace" => json::call(body, |i| uc::list_services_by_namespace(ctx, i)),
+        "UpdateContainerInstancesState" => {
+            json::call(body, |i| uc::update_container_instances_state(ctx, i))
+        }
+        "TagResource" => json::call(body, |i| uc::tag_resource(ctx, i)),
+        "UntagResource" => json::call(body, |i| uc::untag_resource(ctx, i)),
+        "ListTagsForResource" => json::call(body, |i| uc::list_tags_for_resource(ctx, i)),
         _ => return None,
     })
 }

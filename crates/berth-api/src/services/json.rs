@@ -33,6 +33,10 @@ pub fn decode<I: DeserializeOwned>(body: &[u8]) -> Result<I, WireError> {
     serde_json::from_slice(body).map_err(|e| {
         if e.is_syntax() || e.is_eof() {
             not_json(&e)
+        } else if e.to_string().starts_with("invalid type: map,") {
+            // AWS's JSON protocol's words for an object where the model has a list or a
+            // scalar.
+            WireError::serialization("Start of structure or map found where not expected")
         } else {
             WireError::serialization(format!(
                 "request does not match the operation's input shape: {e}"
@@ -80,6 +84,15 @@ mod tests {
         assert_eq!(e.as_deref(), Some("SerializationException"));
         let e = decode::<In>(b" []").err().map(|e| e.message);
         assert_eq!(e, Some(Some("request body must be a JSON object".into())));
+        let e = decode::<In>(br#"{"SecretId": {"a": 1}}"#)
+            .err()
+            .map(|e| e.message);
+        assert_eq!(
+            e,
+            Some(Some(
+                "Start of structure or map found where not expected".into()
+            ))
+        );
         let out = call(br#"{"SecretId":"a"}"#, |i: In| Ok(i)).unwrap_or_default();
         assert_eq!(out, br#"{"SecretId":"a"}"#);
     }

@@ -10,6 +10,7 @@
 //!
 //! Every use case that changes ECS wakes the waiting polls ([`crate::polls::notify_changes`]).
 
+mod service;
 mod tags;
 mod types;
 
@@ -23,6 +24,7 @@ use crate::polls::{Polled, Wait};
 use crate::{Control, Ctx, Error};
 
 pub use berth_ecs::DEFAULT_CLUSTER;
+pub use service::*;
 pub use tags::Tagged;
 pub use types::*;
 
@@ -342,6 +344,14 @@ fn authorize_run(
     let task_role =
         override_role(ctx, overrides, "taskRoleArn").or_else(|| def.task_role_arn.clone());
     for given in [execution_role, task_role].into_iter().flatten() {
+        authorize_pass_role(ctx, given, "ecs-tasks.amazonaws.com")?;
+    }
+    Ok(())
+}
+
+/// Authorises `iam:PassRole` of the role `given` to `service`.
+fn authorize_pass_role(ctx: &Ctx<'_>, given: String, service: &str) -> Result<(), Error> {
+    {
         // Role names are unique without regard to case, so `role/ADMIN` and `role/admin` name
         // one role: iam:PassRole is decided on the role's own ARN as IAM stores it (its name's
         // case, its path). A role that does not exist is authorised as written; the task then
@@ -356,8 +366,7 @@ fn authorize_run(
         };
         authz::authorize(
             ctx,
-            &Check::new("iam:PassRole", &role)
-                .with_context("iam:PassedToService", "ecs-tasks.amazonaws.com"),
+            &Check::new("iam:PassRole", &role).with_context("iam:PassedToService", service),
         )?;
     }
     Ok(())

@@ -356,3 +356,121 @@ pub struct PollTasksInput {
     #[serde(default)]
     pub wait_seconds: Option<u64>,
 }
+
+// ---- services -------------------------------------------------------------------------------
+
+pub use berth_ecs::service::{
+    CreateServiceInput, ListServicesInput, Service, ServiceEvent, UpdateServiceInput,
+};
+
+/// The answer of every operation that returns one service.
+#[derive(Debug, Clone, Serialize)]
+pub struct ServiceOutput {
+    pub service: Service,
+}
+pub type CreateServiceOutput = ServiceOutput;
+pub type UpdateServiceOutput = ServiceOutput;
+pub type DeleteServiceOutput = ServiceOutput;
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeleteServiceInput {
+    #[serde(default)]
+    pub cluster: Option<String>,
+    #[serde(default)]
+    pub service: Option<String>,
+    #[serde(default)]
+    pub force: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DescribeServicesInput {
+    #[serde(default)]
+    pub cluster: Option<String>,
+    #[serde(default)]
+    pub services: Vec<String>,
+    #[serde(default)]
+    pub include: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DescribeServicesOutput {
+    pub services: Tagged<Service>,
+    pub failures: Vec<Failure>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListServicesOutput {
+    pub service_arns: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListServicesByNamespaceInput {
+    #[serde(default)]
+    pub namespace: Option<String>,
+    #[serde(default)]
+    pub next_token: Option<String>,
+    #[serde(default)]
+    pub max_results: Option<i64>,
+}
+
+pub type ListServicesByNamespaceOutput = ListServicesOutput;
+
+// ---- tags -----------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TagResourceInput {
+    #[serde(default)]
+    pub resource_arn: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<Tag>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UntagResourceInput {
+    #[serde(default)]
+    pub resource_arn: Option<String>,
+    #[serde(default)]
+    pub tag_keys: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListTagsForResourceInput {
+    #[serde(default)]
+    pub resource_arn: Option<String>,
+}
+
+/// TagResource's and UntagResource's (empty) answer.
+#[derive(Debug, Clone, Serialize)]
+pub struct EmptyOutput {}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ListTagsForResourceOutput {
+    pub tags: Vec<Tag>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateContainerInstancesStateInput {
+    #[serde(default)]
+    pub cluster: Option<String>,
+    #[serde(default)]
+    pub container_instances: Vec<String>,
+    #[serde(default)]
+    pub status: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateContainerInstancesStateOutput {
+    pub container_instances: Vec<ContainerInstance>,
+    pub failures: Vec<Failure>,
+}

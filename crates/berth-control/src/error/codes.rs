@@ -203,6 +203,11 @@ fn ecs(e: EcsError) -> AwsError {
         EcsError::TargetNotFound(_) => "TargetNotFoundException",
         EcsError::AttributeLimit(_) => "AttributeLimitExceededException",
         EcsError::NotPlacedHere(_) => "AccessDeniedException",
+        EcsError::Serialization(_) => "SerializationException",
+        EcsError::ClusterContainsServices => "ClusterContainsServicesException",
+        EcsError::ServiceNotFound => "ServiceNotFoundException",
+        EcsError::ServiceNotActive => "ServiceNotActiveException",
+        EcsError::ResourceNotFound(_) => "ResourceNotFoundException",
         EcsError::Store(_) => return AwsError::internal(&e),
     };
     AwsError::client(code, e.to_string())
