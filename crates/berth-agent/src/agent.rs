@@ -13,6 +13,7 @@ use berth_ecs::asm::{RegistryAuth, parse_secret};
 use serde_json::{Value, json};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
+use zeroize::Zeroize;
 
 use crate::api::{ApiError, Credentials};
 use crate::asm;
@@ -21,8 +22,9 @@ use crate::engine_auth::{EngineAuth, EngineAuthSource};
 use crate::runtime::{
     ContainerRuntime, ContainerSpec, ContainerState, LABEL_CLUSTER, LABEL_CONTAINER_NAME,
     LABEL_INSTANCE, LABEL_LAUNCH_TYPE, LABEL_PAUSE, LABEL_TASK_ARN, LABEL_TASK_FAMILY,
-    LABEL_TASK_REVISION, NetworkBinding, PortMapping, RuntimeError,
+    LABEL_TASK_REVISION, LogConfig, NetworkBinding, PortMapping, RuntimeError,
 };
+use crate::secrets::{TaskSecrets, fetch_task_secrets};
 use crate::supervise::{Capacity, Event, Leftover, Orders, Running, Runs, supervise};
 
 /// The ECS agent's default time between SIGTERM and SIGKILL.
@@ -96,6 +98,10 @@ pub fn attributes(cfg: &AgentConfig) -> Vec<Value> {
         names.push(format!(
             "com.amazonaws.ecs.capability.docker-remote-api.1.{m}"
         ));
+    }
+    // `secrets` and log `secretOptions` from Secrets Manager and Parameter Store.
+    for cap in berth_ecs::secrets::AGENT_CAPABILITIES {
+        names.push(cap.to_string());
     }
     if cfg.external {
         names.push(berth_ecs::placement::EXTERNAL_CAPABILITY.to_string());
@@ -236,6 +242,7 @@ pub fn container_spec(
         memory_mib: d.memory,
         memory_reservation_mib: d.memory_reservation,
         cpu_shares: d.cpu,
+        log_config: log_config(d),
         working_directory: d
             .extra
             .get("workingDirectory")
@@ -266,6 +273,31 @@ pub fn container_spec(
         network_container: None,
         host: crate::settings::host_settings(task, d),
     }
+}
+
+/// A container definition's `logConfiguration` as Docker takes it: the driver and its
+/// `options` (the values of `secretOptions` are added once fetched). `awslogs` and
+/// `awsfirelens` need services berth's agent does not set up here: those containers log with
+/// the daemon's default driver.
+fn log_config(d: &berth_ecs::ContainerDefinition) -> Option<LogConfig> {
+    let log = d.extra.get("logConfiguration")?;
+    let driver = log.get("logDriver")?.as_str()?;
+    if matches!(driver, "awslogs" | "awsfirelens") {
+        return None;
+    }
+    let options = log
+        .get("options")
+        .and_then(Value::as_object)
+        .map(|o| {
+            o.iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                .collect()
+        })
+        .unwrap_or_default();
+    Some(LogConfig {
+        driver: driver.to_string(),
+        options,
+    })
 }
 
 /// The Docker network of a Fargate task: a user-defined bridge named after the task (the
@@ -828,6 +860,19 @@ impl<R: ContainerRuntime, C: TaskControl> TaskRun<R, C> {
                     return;
                 }
             };
+            // The containers' secrets: fetched at task start too, held in memory only until
+            // the containers are created with them.
+            let secrets: TaskSecrets =
+                match fetch_task_secrets(self.control.as_ref(), &self.task, &to_make, self.fargate)
+                    .await
+                {
+                    Ok(s) => s,
+                    Err(reason) => {
+                        drop(auths);
+                        self.fail(&reason, &ids, pause.as_deref(), None).await;
+                        return;
+                    }
+                };
             let pull_started = epoch_now();
             for c in &to_make {
                 let image = c.definition.image.clone().unwrap_or_default();
@@ -895,11 +940,18 @@ impl<R: ContainerRuntime, C: TaskControl> TaskRun<R, C> {
                 return;
             }
             for c in &to_make {
-                let spec = match &pause {
+                let mut spec = match &pause {
                     Some(p) => joined_to_pause(self.spec(c), p),
                     None => self.spec(c),
                 };
-                match self.runtime.create(&spec).await {
+                secrets.apply(c, &mut spec);
+                let created = self.runtime.create(&spec).await;
+                // The values are in the container now; the agent's copies are wiped.
+                spec.env.iter_mut().for_each(Zeroize::zeroize);
+                if let Some(log) = spec.log_config.as_mut() {
+                    log.options.values_mut().for_each(Zeroize::zeroize);
+                }
+                match created {
                     Ok(id) => {
                         ids.insert(c.name.clone(), id);
                     }

@@ -254,6 +254,9 @@ impl ContainerRuntime for FakeRuntime {
     }
 }
 
+/// (secret id, stage, version id, region, access key) of a GetSecretValue of a version.
+type VersionCall = (String, Option<String>, Option<String>, String, String);
+
 #[derive(Default)]
 struct FakeControl {
     task_changes: Mutex<Vec<Value>>,
@@ -261,6 +264,16 @@ struct FakeControl {
     /// (secret id, region, access key id) of every GetSecretValue.
     secret_calls: Mutex<Vec<(String, String, String)>>,
     secrets: HashMap<String, Result<Option<String>, ApiError>>,
+    /// Every GetSecretValue of a version: (secret id, stage, version id, region, access key).
+    version_calls: Mutex<Vec<VersionCall>>,
+    /// Versions by `secret id|stage|version id` (a missing one: ResourceNotFoundException).
+    versions: HashMap<String, Result<Option<String>, ApiError>>,
+    /// Every GetParameters: (region, names, access key).
+    ssm_calls: Mutex<Vec<(String, Vec<String>, String)>>,
+    /// Parameter values by `region|name as asked` (a missing one is an invalid parameter).
+    parameters: HashMap<String, String>,
+    /// What every GetParameters answers instead, when set.
+    ssm_error: Option<ApiError>,
 }
 
 impl ControlPlane for FakeControl {
@@ -305,6 +318,63 @@ impl TaskControl for FakeControl {
             .cloned()
             .unwrap_or(Ok(None))
             .map(|v| v.map(Zeroizing::new))
+    }
+
+    async fn get_secret_version(
+        &self,
+        request: &crate::control::SecretVersion,
+        region: &str,
+        creds: &Credentials,
+    ) -> Result<Option<Zeroizing<String>>, ApiError> {
+        self.version_calls.lock().unwrap().push((
+            request.secret_id.clone(),
+            request.version_stage.clone(),
+            request.version_id.clone(),
+            region.into(),
+            creds.access_key_id.clone(),
+        ));
+        let key = format!(
+            "{}|{}|{}",
+            request.secret_id,
+            request.version_stage.as_deref().unwrap_or(""),
+            request.version_id.as_deref().unwrap_or("")
+        );
+        self.versions
+            .get(&key)
+            .cloned()
+            .unwrap_or_else(|| {
+                Err(ApiError::Service {
+                    code: "ResourceNotFoundException".into(),
+                    message: "Secrets Manager can't find the specified secret.".into(),
+                    status: 400,
+                    request_id: "r-1".into(),
+                })
+            })
+            .map(|v| v.map(Zeroizing::new))
+    }
+
+    async fn get_parameters(
+        &self,
+        names: &[String],
+        region: &str,
+        creds: &Credentials,
+    ) -> Result<crate::control::Parameters, ApiError> {
+        self.ssm_calls.lock().unwrap().push((
+            region.into(),
+            names.to_vec(),
+            creds.access_key_id.clone(),
+        ));
+        if let Some(e) = &self.ssm_error {
+            return Err(e.clone());
+        }
+        let mut out = crate::control::Parameters::default();
+        for n in names {
+            match self.parameters.get(&format!("{region}|{n}")) {
+                Some(v) => out.values.push((n.clone(), Zeroizing::new(v.clone()))),
+                None => out.invalid.push(n.clone()),
+            }
+        }
+        Ok(out)
     }
 }
 
@@ -614,6 +684,10 @@ fn registration_advertises_the_agents_capabilities() {
         "com.amazonaws.ecs.capability.docker-remote-api.1.17",
         "com.amazonaws.ecs.capability.docker-remote-api.1.41",
         "ecs.capability.external",
+        "ecs.capability.secrets.asm.environment-variables",
+        "ecs.capability.secrets.ssm.environment-variables",
+        "ecs.capability.secrets.asm.bootstrap.log-driver",
+        "ecs.capability.secrets.ssm.bootstrap.log-driver",
     ] {
         assert!(names.contains(&want), "{want}");
     }
@@ -1337,6 +1411,472 @@ async fn the_supervise_loop_starts_once_stops_and_clears_leftovers() {
             "shutting down".to_string(),
         ]
     );
+}
+
+// ---- secrets and secretOptions ------------------------------------------------------------
+
+const DB: &str = "arn:aws:secretsmanager:eu-west-1:000000000000:secret:db-AbCdEf";
+
+fn secret(name: &str, from: &str, region: &str, provider: &str, log: bool) -> Value {
+    json!({"name": name, "valueFrom": from, "region": region, "provider": provider,
+           "type": if log { "BOOTSTRAP" } else { "ENVIRONMENT_VARIABLE" },
+           "target": if log { "LOG_DRIVER" } else { "CONTAINER" }})
+}
+
+fn with_secrets(mut c: Value, secrets: Value, log: Option<Value>) -> Value {
+    c["secrets"] = secrets;
+    if let Some(l) = log {
+        c["definition"]["logConfiguration"] = l;
+    }
+    c
+}
+
+fn denied(code: &str, message: &str) -> ApiError {
+    ApiError::Service {
+        code: code.into(),
+        message: message.into(),
+        status: 400,
+        request_id: "r-9".into(),
+    }
+}
+
+fn ok_version(v: &str) -> Result<Option<String>, ApiError> {
+    Ok(Some(v.to_string()))
+}
+
+fn reason_of(control: &FakeControl) -> String {
+    let changes = control.task_changes.lock().unwrap();
+    let last = changes.last().unwrap();
+    assert_eq!(last["status"], "STOPPED");
+    last["reason"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn secrets_become_the_containers_variables_and_log_options() {
+    let rt = Arc::new(FakeRuntime::default());
+    let control = Arc::new(FakeControl {
+        versions: HashMap::from([
+            (format!("{DB}||"), ok_version("whole-value")),
+            (
+                format!("{DB}|AWSPREVIOUS|"),
+                ok_version(r#"{"password":"old-pass","n":100000000}"#),
+            ),
+            (format!("{DB}||v-1"), ok_version(r#"{"size":"10m"}"#)),
+        ]),
+        parameters: HashMap::from([
+            ("us-east-1|/app/p".to_string(), "ssm-value".to_string()),
+            (
+                "ap-south-1|arn:aws:ssm:ap-south-1:000000000000:parameter/q".to_string(),
+                "far".to_string(),
+            ),
+        ]),
+        ..Default::default()
+    });
+    let secrets = json!([
+        secret("WHOLE", DB, "eu-west-1", "asm", false),
+        secret(
+            "A",
+            &format!("{DB}:password:AWSPREVIOUS:"),
+            "eu-west-1",
+            "asm",
+            false
+        ),
+        secret(
+            "N",
+            &format!("{DB}:n:AWSPREVIOUS:"),
+            "eu-west-1",
+            "asm",
+            false
+        ),
+        secret("P", "/app/p", "us-east-1", "ssm", false),
+        secret(
+            "Q",
+            "arn:aws:ssm:ap-south-1:000000000000:parameter/q",
+            "ap-south-1",
+            "ssm",
+            false
+        ),
+        secret(
+            "max-size",
+            &format!("{DB}:size::v-1"),
+            "eu-west-1",
+            "asm",
+            true
+        ),
+        secret("tag", "/app/p", "us-east-1", "ssm", true),
+    ]);
+    let log = json!({"logDriver": "json-file", "options": {"max-file": "2"}});
+    let t = task(
+        json!([with_secrets(
+            container("app", &["exit", "0"], true, None),
+            secrets,
+            Some(log)
+        )]),
+        true,
+    );
+    run(&rt, &control, t, false).await;
+
+    // One GetSecretValue per distinct valueFrom, selectors stripped, stage and id passed.
+    let mut calls = control.version_calls.lock().unwrap().clone();
+    calls.sort();
+    let want = |stage: Option<&str>, id: Option<&str>| {
+        (
+            DB.to_string(),
+            stage.map(str::to_string),
+            id.map(str::to_string),
+            "eu-west-1".to_string(),
+            "ASIAEXEC".to_string(),
+        )
+    };
+    let mut expected = vec![
+        want(None, None),
+        want(Some("AWSPREVIOUS"), None),
+        want(Some("AWSPREVIOUS"), None),
+        want(None, Some("v-1")),
+    ];
+    expected.sort();
+    assert_eq!(calls, expected);
+    // Parameter Store: per region, every name as asked (not deduplicated, as the agent).
+    let mut ssm = control.ssm_calls.lock().unwrap().clone();
+    ssm.sort();
+    assert_eq!(
+        ssm,
+        vec![
+            (
+                "ap-south-1".to_string(),
+                vec!["arn:aws:ssm:ap-south-1:000000000000:parameter/q".to_string()],
+                "ASIAEXEC".to_string()
+            ),
+            (
+                "us-east-1".to_string(),
+                vec!["/app/p".to_string(), "/app/p".to_string()],
+                "ASIAEXEC".to_string()
+            ),
+        ]
+    );
+    let s = rt.lock();
+    let spec = &s.specs[0];
+    for kv in [
+        "A=old-pass",
+        "WHOLE=whole-value",
+        "N=1e+08",
+        "P=ssm-value",
+        "Q=far",
+    ] {
+        assert!(spec.env.iter().any(|e| e == kv), "{kv} in {:?}", spec.env);
+    }
+    // The definition's own variables stay; the log secrets are not variables.
+    assert!(spec.env.iter().any(|e| e == "A=old-pass") && !spec.env.iter().any(|e| e == "A=1"));
+    assert!(
+        !spec
+            .env
+            .iter()
+            .any(|e| e.starts_with("max-size") || e.starts_with("tag="))
+    );
+    let log = spec.log_config.as_ref().unwrap();
+    assert_eq!(log.driver, "json-file");
+    assert_eq!(log.options["max-size"], "10m");
+    assert_eq!(log.options["tag"], "ssm-value");
+    assert_eq!(log.options["max-file"], "2");
+    drop(s);
+    assert_eq!(statuses(&control.task_changes), ["RUNNING", "STOPPED"]);
+    // No report carries a value.
+    let reports = format!(
+        "{:?}{:?}",
+        control.task_changes.lock().unwrap(),
+        control.container_changes.lock().unwrap()
+    );
+    for v in ["whole-value", "old-pass", "ssm-value", "far", "10m"] {
+        assert!(!reports.contains(v), "{v} in the reports");
+    }
+}
+
+#[tokio::test]
+async fn parameter_store_is_asked_ten_names_at_a_time_per_region() {
+    let rt = Arc::new(FakeRuntime::default());
+    let mut parameters = HashMap::new();
+    let mut secrets = Vec::new();
+    for i in 0..23 {
+        parameters.insert(format!("us-east-1|/p/{i}"), format!("v{i}"));
+        secrets.push(secret(
+            &format!("P{i}"),
+            &format!("/p/{i}"),
+            "us-east-1",
+            "ssm",
+            false,
+        ));
+    }
+    for i in 0..2 {
+        let arn = format!("arn:aws:ssm:eu-west-1:000000000000:parameter/e{i}");
+        parameters.insert(format!("eu-west-1|{arn}"), format!("e{i}"));
+        secrets.push(secret(&format!("E{i}"), &arn, "eu-west-1", "ssm", false));
+    }
+    let control = Arc::new(FakeControl {
+        parameters,
+        ..Default::default()
+    });
+    let t = task(
+        json!([with_secrets(
+            container("app", &["exit", "0"], true, None),
+            Value::Array(secrets),
+            None
+        )]),
+        true,
+    );
+    run(&rt, &control, t, false).await;
+    let mut sizes: Vec<(String, usize)> = control
+        .ssm_calls
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(r, n, _)| (r.clone(), n.len()))
+        .collect();
+    sizes.sort();
+    assert_eq!(
+        sizes,
+        vec![
+            ("eu-west-1".to_string(), 2),
+            ("us-east-1".to_string(), 3),
+            ("us-east-1".to_string(), 10),
+            ("us-east-1".to_string(), 10),
+        ]
+    );
+    let env = rt.lock().specs[0].env.clone();
+    assert!(env.contains(&"P22=v22".to_string()) && env.contains(&"E1=e1".to_string()));
+}
+
+#[tokio::test]
+async fn parameter_store_failures_stop_the_task_with_the_agents_words() {
+    // Names it does not find.
+    let rt = Arc::new(FakeRuntime::default());
+    let control = Arc::new(FakeControl {
+        parameters: HashMap::from([("us-east-1|/ok".to_string(), "v".to_string())]),
+        ..Default::default()
+    });
+    let secrets = json!([
+        secret("A", "/ok", "us-east-1", "ssm", false),
+        secret("B", "/missing", "us-east-1", "ssm", false),
+        secret("C", "/gone", "us-east-1", "ssm", false),
+    ]);
+    let t = task(
+        json!([with_secrets(
+            container("app", &["exit", "0"], true, None),
+            secrets.clone(),
+            None
+        )]),
+        true,
+    );
+    run(&rt, &control, t, false).await;
+    assert_eq!(
+        reason_of(&control),
+        "Fetching secret data from SSM Parameter Store in us-east-1: invalid parameters: /missing,/gone"
+    );
+    assert!(rt.lock().specs.is_empty() && rt.lock().pulls.is_empty());
+
+    // A refusal: the SDK's words inside the agent's.
+    let rt = Arc::new(FakeRuntime::default());
+    let control = Arc::new(FakeControl {
+        ssm_error: Some(denied(
+            "AccessDeniedException",
+            "User: arn:aws:sts::000000000000:assumed-role/exec/t is not authorized to perform: ssm:GetParameters on resource: arn:aws:ssm:us-east-1:000000000000:parameter/ok because no identity-based policy allows the ssm:GetParameters action",
+        )),
+        ..Default::default()
+    });
+    let t = task(
+        json!([with_secrets(
+            container("app", &["exit", "0"], true, None),
+            secrets.clone(),
+            None
+        )]),
+        true,
+    );
+    run(&rt, &control, t, false).await;
+    assert_eq!(
+        reason_of(&control),
+        "Fetching secret data from SSM Parameter Store in us-east-1: operation error SSM: GetParameters, https response error StatusCode: 400, RequestID: r-9, api error AccessDeniedException: User: arn:aws:sts::000000000000:assumed-role/exec/t is not authorized to perform: ssm:GetParameters on resource: arn:aws:ssm:us-east-1:000000000000:parameter/ok because no identity-based policy allows the ssm:GetParameters action"
+    );
+
+    // Fargate: one retry, Fargate's words.
+    let rt = Arc::new(FakeRuntime::default());
+    let control = Arc::new(FakeControl::default());
+    let t = task(
+        json!([with_secrets(
+            container("app", &["exit", "0"], true, None),
+            secrets.clone(),
+            None
+        )]),
+        true,
+    );
+    run_fargate(&rt, &control, t).await;
+    assert_eq!(
+        control.ssm_calls.lock().unwrap().len(),
+        1,
+        "no retry of an answer"
+    );
+    assert_eq!(
+        reason_of(&control),
+        "ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: unable to retrieve secrets from ssm: service call has been retried 1 time(s): invalid parameters: /ok,/missing,/gone"
+    );
+
+    // Without the execution role's credentials.
+    let rt = Arc::new(FakeRuntime::default());
+    let control = Arc::new(FakeControl::default());
+    let t = task(
+        json!([with_secrets(
+            container("app", &["exit", "0"], true, None),
+            secrets,
+            None
+        )]),
+        false,
+    );
+    run(&rt, &control, t, false).await;
+    assert_eq!(
+        reason_of(&control),
+        "Ssm secret resource: unable to find execution role credentials"
+    );
+}
+
+#[tokio::test]
+async fn secrets_manager_failures_stop_the_task_with_the_agents_words() {
+    let other = "arn:aws:secretsmanager:eu-west-1:000000000000:secret:other-XyZabc";
+    let control = Arc::new(FakeControl {
+        versions: HashMap::from([
+            (format!("{DB}||"), ok_version(r#"{"user":"u"}"#)),
+            (
+                format!("{other}||"),
+                Err(denied(
+                    "AccessDeniedException",
+                    "Access to KMS is not allowed",
+                )),
+            ),
+        ]),
+        ..Default::default()
+    });
+    let rt = Arc::new(FakeRuntime::default());
+    let secrets = json!([
+        secret("K", &format!("{DB}:password::"), "eu-west-1", "asm", false),
+        secret(
+            "G",
+            "arn:aws:secretsmanager:eu-west-1:000000000000:secret:gone-AAAAAA",
+            "eu-west-1",
+            "asm",
+            false
+        ),
+        secret("D", other, "eu-west-1", "asm", false),
+        secret("X", &format!("{DB}:password"), "eu-west-1", "asm", false),
+    ]);
+    let t = task(
+        json!([with_secrets(
+            container("app", &["exit", "0"], true, None),
+            secrets.clone(),
+            None
+        )]),
+        true,
+    );
+    run(&rt, &control, t, false).await;
+    let sdk = "operation error Secrets Manager: GetSecretValue, https response error StatusCode: 400, RequestID: r-9, api error AccessDeniedException: Access to KMS is not allowed";
+    let want = [
+        "Retrieved secret from Secrets Manager did not contain json key password".to_string(),
+        "ResourceNotFoundException: The task can't retrieve the secret with ARN 'arn:aws:secretsmanager:eu-west-1:000000000000:secret:gone-AAAAAA' from AWS Secrets Manager. Check whether the secret exists in the specified Region: operation error Secrets Manager: GetSecretValue, https response error StatusCode: 400, RequestID: r-1, ResourceNotFoundException: Secrets Manager can't find the specified secret.".to_string(),
+        format!("secret {other}: {sdk}: {sdk}"),
+        format!("trying to retrieve secret with value {DB}:password resulted in error: an invalid ARN format for the AWS Secrets Manager secret was specified. Specify a valid ARN and try again."),
+    ]
+    .join(";");
+    // The stop reason is cut at 1024 characters.
+    assert_eq!(
+        reason_of(&control),
+        want.chars().take(1024).collect::<String>()
+    );
+    assert!(rt.lock().specs.is_empty());
+
+    // Fargate: one retry of a failed call, Fargate's words.
+    let rt = Arc::new(FakeRuntime::default());
+    let control = Arc::new(FakeControl {
+        versions: HashMap::from([(
+            format!("{other}||"),
+            Err(denied(
+                "AccessDeniedException",
+                "Access to KMS is not allowed",
+            )),
+        )]),
+        ..Default::default()
+    });
+    let t = task(
+        json!([with_secrets(
+            container("app", &["exit", "0"], true, None),
+            json!([secret("D", other, "eu-west-1", "asm", false)]),
+            None
+        )]),
+        true,
+    );
+    run_fargate(&rt, &control, t).await;
+    assert_eq!(control.version_calls.lock().unwrap().len(), 2);
+    assert_eq!(
+        reason_of(&control),
+        format!(
+            "ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: unable to retrieve secret from asm: service call has been retried 1 time(s): failed to fetch secret {other} from secrets manager: AccessDeniedException: Access to KMS is not allowed status code: 400, request id: r-9"
+        )
+    );
+    let rt = Arc::new(FakeRuntime::default());
+    let control = Arc::new(FakeControl {
+        versions: HashMap::from([(format!("{DB}||"), ok_version(r#"{"user":"u"}"#))]),
+        ..Default::default()
+    });
+    let t = task(
+        json!([with_secrets(
+            container("app", &["exit", "0"], true, None),
+            json!([secret(
+                "K",
+                &format!("{DB}:password::"),
+                "eu-west-1",
+                "asm",
+                false
+            )]),
+            None
+        )]),
+        true,
+    );
+    run_fargate(&rt, &control, t).await;
+    assert_eq!(
+        reason_of(&control),
+        "ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: unable to retrieve secret from asm: service call has been retried 1 time(s): retrieved secret from Secrets Manager did not contain json key password"
+    );
+
+    // Without the execution role's credentials.
+    let rt = Arc::new(FakeRuntime::default());
+    let control = Arc::new(FakeControl::default());
+    let t = task(
+        json!([with_secrets(
+            container("app", &["exit", "0"], true, None),
+            secrets,
+            None
+        )]),
+        false,
+    );
+    run(&rt, &control, t, false).await;
+    assert_eq!(
+        reason_of(&control),
+        "ASM secret resource: unable to find execution role credentials"
+    );
+}
+
+#[test]
+fn fetched_secrets_do_not_print() {
+    let mut s = crate::secrets::TaskSecrets::default();
+    let spec_secret: berth_ecs::secrets::AgentSecret =
+        serde_json::from_value(secret("A", "/p", "us-east-1", "ssm", false)).unwrap();
+    assert_eq!(s.value(&spec_secret), "");
+    let shown = format!("{s:?}");
+    assert!(shown.contains("0 values"));
+    let p = crate::control::parameters_of(&json!({
+        "Parameters": [{"Name": "/p", "Value": "hunter2", "Type": "SecureString", "Version": 1}],
+        "InvalidParameters": ["/q"]
+    }));
+    assert_eq!(p.invalid, ["/q"]);
+    assert_eq!(p.values[0].0, "/p");
+    assert!(!format!("{p:?}").contains("hunter2"));
+    s = crate::secrets::TaskSecrets::default();
+    drop(s);
 }
 
 /// awsvpc on an instance publishes on ports the daemon picks (placement reserves none), and

@@ -19,7 +19,7 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(30);
 const SECRET_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// What a task runner (the agent's, or berth's Fargate runner) asks of the control plane:
-/// state reports and the registry secret.
+/// state reports, the registry secret and the containers' secrets.
 pub trait TaskControl: Send + Sync + 'static {
     fn submit_task_state_change(
         &self,
@@ -39,6 +39,134 @@ pub trait TaskControl: Send + Sync + 'static {
         region: &str,
         creds: &Credentials,
     ) -> impl Future<Output = Result<Option<Zeroizing<String>>, ApiError>> + Send;
+
+    /// Secrets Manager GetSecretValue of one version (by stage or id) as `creds` in `region`;
+    /// returns the `SecretString` (`None` for a binary-only secret).
+    fn get_secret_version(
+        &self,
+        request: &SecretVersion,
+        region: &str,
+        creds: &Credentials,
+    ) -> impl Future<Output = Result<Option<Zeroizing<String>>, ApiError>> + Send;
+
+    /// SSM GetParameters (`WithDecryption`) of at most 10 names as `creds` in `region`.
+    fn get_parameters(
+        &self,
+        names: &[String],
+        region: &str,
+        creds: &Credentials,
+    ) -> impl Future<Output = Result<Parameters, ApiError>> + Send;
+}
+
+/// Which version of a secret GetSecretValue asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretVersion {
+    pub secret_id: String,
+    pub version_stage: Option<String>,
+    pub version_id: Option<String>,
+}
+
+/// GetParameters' answer: each parameter's value under the name it was asked by, and the
+/// names it did not find (`InvalidParameters`).
+#[derive(Default)]
+pub struct Parameters {
+    pub values: Vec<(String, Zeroizing<String>)>,
+    pub invalid: Vec<String>,
+}
+
+impl std::fmt::Debug for Parameters {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Parameters")
+            .field(
+                "names",
+                &self.values.iter().map(|(n, _)| n).collect::<Vec<_>>(),
+            )
+            .field("invalid", &self.invalid)
+            .finish()
+    }
+}
+
+/// Secrets Manager GetSecretValue of one version over berth's API, signed as `creds` for
+/// `region` (the ECS agent's 5 s timeout); returns the `SecretString`.
+pub async fn get_secret_version(
+    client: &ApiClient,
+    request: &SecretVersion,
+    region: &str,
+    creds: &Credentials,
+) -> Result<Option<Zeroizing<String>>, ApiError> {
+    let mut input = json!({ "SecretId": request.secret_id });
+    if let Some(stage) = &request.version_stage {
+        input["VersionStage"] = json!(stage);
+    }
+    if let Some(id) = &request.version_id {
+        input["VersionId"] = json!(id);
+    }
+    let out = client
+        .call(
+            creds,
+            region,
+            "secretsmanager",
+            "secretsmanager.GetSecretValue",
+            &input,
+            SECRET_TIMEOUT,
+        )
+        .await?;
+    Ok(out
+        .get("SecretString")
+        .and_then(Value::as_str)
+        .map(|s| Zeroizing::new(s.to_string())))
+}
+
+/// SSM GetParameters over berth's API (`AmazonSSM`, JSON 1.1, signing name `ssm`), signed as
+/// `creds` for `region`, with `WithDecryption: true` as the ECS agent asks.
+pub async fn get_parameters(
+    client: &ApiClient,
+    names: &[String],
+    region: &str,
+    creds: &Credentials,
+) -> Result<Parameters, ApiError> {
+    let out = client
+        .call(
+            creds,
+            region,
+            "ssm",
+            "AmazonSSM.GetParameters",
+            &json!({ "Names": names, "WithDecryption": true }),
+            SECRET_TIMEOUT,
+        )
+        .await?;
+    Ok(parameters_of(&out))
+}
+
+/// The parameters and invalid names of a GetParameters answer.
+pub fn parameters_of(out: &Value) -> Parameters {
+    let text = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
+    Parameters {
+        values: out
+            .get("Parameters")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|p| {
+                        Some((
+                            text(p, "Name")?,
+                            Zeroizing::new(text(p, "Value").unwrap_or_default()),
+                        ))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+        invalid: out
+            .get("InvalidParameters")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default(),
+    }
 }
 
 /// What the agent asks of the control plane, beyond a task runner's needs.
@@ -164,5 +292,23 @@ impl TaskControl for BerthControlPlane {
         creds: &Credentials,
     ) -> Result<Option<Zeroizing<String>>, ApiError> {
         get_secret_string(&self.client, secret_id, region, creds).await
+    }
+
+    async fn get_secret_version(
+        &self,
+        request: &SecretVersion,
+        region: &str,
+        creds: &Credentials,
+    ) -> Result<Option<Zeroizing<String>>, ApiError> {
+        get_secret_version(&self.client, request, region, creds).await
+    }
+
+    async fn get_parameters(
+        &self,
+        names: &[String],
+        region: &str,
+        creds: &Credentials,
+    ) -> Result<Parameters, ApiError> {
+        get_parameters(&self.client, names, region, creds).await
     }
 }

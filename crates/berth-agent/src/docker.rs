@@ -16,6 +16,7 @@ use std::time::Duration;
 use base64::Engine;
 use berth_ecs::asm::RegistryAuth;
 use bollard::Docker;
+use bollard::models::HostConfigLogConfig;
 use bollard::models::{
     ContainerCreateBody, DeviceMapping, EndpointSettings, HealthConfig, HealthStatusEnum,
     HostConfig, NetworkCreateRequest, NetworkingConfig, PortBinding, PortMap, ResourcesUlimits,
@@ -601,6 +602,10 @@ impl ContainerRuntime for DockerRuntime {
                     None => spec.network.clone(),
                 },
                 port_bindings: (!bindings.is_empty()).then_some(bindings),
+                log_config: spec.log_config.as_ref().map(|l| HostConfigLogConfig {
+                    typ: Some(l.driver.clone()),
+                    config: (!l.options.is_empty()).then(|| l.options.clone()),
+                }),
                 memory: mib(spec.memory_mib),
                 memory_reservation: mib(spec.memory_reservation_mib),
                 cpu_shares: spec.cpu_shares.filter(|c| *c >= 2),

@@ -5,8 +5,10 @@
 //! - it learns what to run from the control plane directly ([`FargateControl::poll`], level-
 //!   triggered like an agent's poll, each task with its execution role's credentials), not
 //!   over a container instance;
-//! - the registry secret is still fetched **over the API**, SigV4-signed with the task's
-//!   execution-role credentials, so IAM and KMS decide exactly as for an agent;
+//! - the registry secret and the containers' `secrets` are still fetched **over the API**,
+//!   SigV4-signed with the task's execution-role credentials, so IAM and KMS decide exactly as
+//!   for an agent; Fargate's platform versions gate `secrets` at RunTask (1.3.0, and 1.4.0 for
+//!   JSON keys and version selectors);
 //! - each task gets its own Docker network (a user-defined bridge named after the task,
 //!   removed when the task stops) and a pause container on it whose network namespace all its
 //!   containers share, so they reach each other over `localhost` as on Fargate (without a pause

@@ -1,7 +1,7 @@
 //! berth's container agent: registers a container instance with berth, long-polls for the
 //! tasks placed on it, and runs them on a Docker Engine — fetching private registry
-//! credentials from Secrets Manager with each task's execution-role credentials, as the ECS
-//! agent does.
+//! credentials and the containers' `secrets` (Secrets Manager, SSM Parameter Store) with each
+//! task's execution-role credentials, as the ECS agent does.
 //!
 //! Side effects sit behind two traits: [`ContainerRuntime`] (Docker, in [`docker`]) and
 //! [`ControlPlane`] (berth's signed API, in [`control`]).
@@ -18,6 +18,7 @@ mod http;
 pub mod progress;
 pub mod run;
 pub mod runtime;
+pub mod secrets;
 pub mod settings;
 mod supervise;
 
@@ -29,4 +30,4 @@ pub use engine_auth::{EngineAuth, EngineAuthSource};
 pub use fargate::{FargateAssignment, FargateControl, FargateRunner};
 pub use progress::{LogObserver, PullObserver, PullProgress, PullReporter};
 pub use run::{AgentOptions, credentials_from_environment, region_from_environment, run_agent};
-pub use runtime::{ContainerRuntime, ContainerSpec, ContainerState, RuntimeError};
+pub use runtime::{ContainerRuntime, ContainerSpec, ContainerState, LogConfig, RuntimeError};

@@ -56,6 +56,8 @@ pub struct ContainerSpec {
     pub memory_reservation_mib: Option<i64>,
     /// CPU shares (ECS `cpu` units).
     pub cpu_shares: Option<i64>,
+    /// The log driver and its options (the daemon's default when `None`).
+    pub log_config: Option<LogConfig>,
     pub working_directory: Option<String>,
     pub user: Option<String>,
     pub port_mappings: Vec<PortMapping>,
@@ -156,6 +158,14 @@ pub struct VolumeSpec {
     pub driver: Option<String>,
     pub driver_opts: HashMap<String, String>,
     pub labels: HashMap<String, String>,
+}
+
+/// A container's log driver (`logConfiguration.logDriver`) and its options (`options`, and
+/// the values of `secretOptions`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LogConfig {
+    pub driver: String,
+    pub options: HashMap<String, String>,
 }
 
 /// A container as the runtime sees it.

@@ -146,6 +146,10 @@ struct PlanContainer {
     name: String,
     image: String,
     credentials: Option<String>,
+    /// `secrets` then `secretOptions`: (name, valueFrom, whether it is a log driver option).
+    secrets: Vec<(String, String, bool)>,
+    /// The capabilities its secrets need of an instance.
+    capabilities: Vec<&'static str>,
 }
 
 fn ok(check: CheckKind, container: Option<&str>, reason: impl Into<String>) -> CheckResult {
@@ -170,6 +174,18 @@ fn fail(
         ok: false,
         reason: reason.into(),
         fix: Some(fix.into()),
+    }
+}
+
+/// The execution role's session as the agent's calls carry it.
+fn execution_principal(role: &RoleInfo) -> Principal {
+    Principal::AssumedRole {
+        account: role.account.clone(),
+        role_name: role.name.clone(),
+        role_id: role.id.clone(),
+        role_path: role.path.clone(),
+        session_name: TASK_ID.to_string(),
+        session_key_id: String::new(),
     }
 }
 
@@ -228,25 +244,39 @@ pub fn diagnose(
         .iter()
         .filter(|c| c.credentials.is_some())
         .collect();
-    if private.is_empty() {
+    let with_secrets: Vec<&PlanContainer> = plan
+        .containers
+        .iter()
+        .filter(|c| !c.secrets.is_empty())
+        .collect();
+    if private.is_empty() && with_secrets.is_empty() {
         checks.push(ok(
             CheckKind::TaskDefinition,
             None,
-            "no container uses repositoryCredentials",
+            "no container uses repositoryCredentials or secrets",
         ));
     } else {
-        let role = d.check_role(&plan, &mut checks)?;
+        let role = d.check_role(&plan, private.is_empty(), &mut checks)?;
         if let Some(given) = &plan.execution_role {
             checks.push(d.check_pass_role(&d.pass_role_target(given)?)?);
         }
         for c in private {
             d.check_container(c, role.as_ref(), &mut checks)?;
         }
+        for c in with_secrets {
+            d.check_container_secrets(c, role.as_ref(), &mut checks)?;
+        }
     }
-    checks.push(d.check_placement(
-        &plan,
-        !plan.containers.iter().all(|c| c.credentials.is_none()),
-    )?);
+    let mut capabilities: Vec<&'static str> = Vec::new();
+    if plan.containers.iter().any(|c| c.credentials.is_some()) {
+        capabilities.push(taskdef::PRIVATE_REGISTRY_CAPABILITY);
+    }
+    for cap in plan.containers.iter().flat_map(|c| c.capabilities.iter()) {
+        if !capabilities.contains(cap) {
+            capabilities.push(cap);
+        }
+    }
+    checks.push(d.check_placement(&plan, &capabilities)?);
     checks.extend(fields::field_checks(&plan.definition, plan.fargate));
     Ok(Report {
         task_definition: plan.name,
@@ -305,6 +335,16 @@ fn containers_of(defs: &[berth_ecs::ContainerDefinition]) -> Vec<PlanContainer> 
                 .repository_credentials
                 .as_ref()
                 .map(|r| r.credentials_parameter.clone()),
+            secrets: berth_ecs::secrets::env_secrets(c)
+                .into_iter()
+                .map(|(n, v)| (n, v, false))
+                .chain(
+                    berth_ecs::secrets::log_secrets(c)
+                        .into_iter()
+                        .map(|(n, v)| (n, v, true)),
+                )
+                .collect(),
+            capabilities: berth_ecs::secrets::capabilities(c),
         })
         .collect()
 }
@@ -343,9 +383,12 @@ impl<'a> Doctor<'a> {
         )
     }
 
+    /// The execution role: named, there, and assumable by ECS. `for_secrets`: only
+    /// `secrets` need it (RegisterTaskDefinition's words for those when it is missing).
     fn check_role(
         &self,
         plan: &Plan,
+        for_secrets: bool,
         checks: &mut Vec<CheckResult>,
     ) -> Result<Option<RoleInfo>, DoctorError> {
         let kind = CheckKind::ExecutionRole;
@@ -355,7 +398,11 @@ impl<'a> Doctor<'a> {
             checks.push(fail(
                 kind,
                 None,
-                taskdef::PRIVATE_REGISTRY_NEEDS_ROLE,
+                if for_secrets {
+                    berth_ecs::secrets::SECRETS_NEED_ROLE
+                } else {
+                    taskdef::PRIVATE_REGISTRY_NEEDS_ROLE
+                },
                 format!("set executionRoleArn to a role whose trust policy is:\n{trust}"),
             ));
             return Ok(None);
@@ -609,16 +656,28 @@ impl<'a> Doctor<'a> {
             // Without a role there is nothing to authorise; the value is still checked.
             return self.check_value(c, &secret, checks);
         };
-        let principal = Principal::AssumedRole {
-            account: role.account.clone(),
-            role_name: role.name.clone(),
-            role_id: role.id.clone(),
-            role_path: role.path.clone(),
-            session_name: TASK_ID.to_string(),
-            session_key_id: String::new(),
-        };
+        let principal = execution_principal(role);
         let role_arn = role.arn();
-        // GetSecretValue as the execution role, in the secret's region.
+        self.check_get_secret_value(name, &secret, &principal, &role_arn, checks)?;
+        // The value is checked even when a permission is missing, so every problem shows at once.
+        let current = secret
+            .version_with_stage(AWSCURRENT)
+            .map(|v| v.id.clone())
+            .unwrap_or_default();
+        self.check_kms(name, &secret, &current, &principal, &role_arn, checks)?;
+        self.check_value(c, &secret, checks)?;
+        Ok(())
+    }
+
+    /// GetSecretValue of `secret` as the execution role, in the secret's region.
+    fn check_get_secret_value(
+        &self,
+        name: Option<&str>,
+        secret: &Secret,
+        principal: &Principal,
+        role_arn: &str,
+        checks: &mut Vec<CheckResult>,
+    ) -> Result<(), DoctorError> {
         let ask = Ask {
             action: "secretsmanager:GetSecretValue",
             resource: &secret.arn,
@@ -631,7 +690,7 @@ impl<'a> Doctor<'a> {
         let identity = json!({"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": secret.arn});
         let resource = json!({"Effect": "Allow", "Principal": {"AWS": role_arn}, "Action": "secretsmanager:GetSecretValue", "Resource": "*"});
         let kind = CheckKind::GetSecretValue;
-        match self.search(&principal, &ask, &identity, &resource)? {
+        match self.search(principal, &ask, &identity, &resource)? {
             None => {
                 checks.push(ok(
                     kind,
@@ -653,7 +712,7 @@ impl<'a> Doctor<'a> {
                     ),
                     fixes(
                         &s,
-                        &role_arn,
+                        role_arn,
                         &identity,
                         &format!("the resource policy of {}", secret.arn),
                         &resource,
@@ -661,9 +720,344 @@ impl<'a> Doctor<'a> {
                 ));
             }
         }
-        // The value is checked even when a permission is missing, so every problem shows at once.
-        self.check_kms(name, &secret, &principal, &role_arn, checks)?;
-        self.check_value(c, &secret, checks)?;
+        Ok(())
+    }
+
+    /// Each `secrets` and `secretOptions` entry of a container, as the agent would fetch it:
+    /// the `valueFrom` parses, the secret resolves, the selected version exists, the execution
+    /// role may read it and have it decrypted, and the JSON key is there. The values are never
+    /// shown. Parameter Store references are named but not checked.
+    fn check_container_secrets(
+        &self,
+        c: &PlanContainer,
+        role: Option<&RoleInfo>,
+        checks: &mut Vec<CheckResult>,
+    ) -> Result<(), DoctorError> {
+        let name = Some(c.name.as_str());
+        for (var, from, log) in &c.secrets {
+            let what = if *log {
+                format!("secretOptions {var}")
+            } else {
+                format!("secret {var}")
+            };
+            if berth_ecs::secrets::provider_of(from) == berth_ecs::secrets::PROVIDER_SSM {
+                self.check_parameter(name, &what, from, role, checks)?;
+                continue;
+            }
+            let request = match berth_ecs::secrets::parse_asm(from) {
+                Ok(r) => r,
+                Err(e) => {
+                    checks.push(fail(
+                        CheckKind::Secret,
+                        name,
+                        format!(
+                            "{what}: the agent would stop the task with \"trying to retrieve secret with value {from} resulted in error: {e}\""
+                        ),
+                        "write valueFrom as the secret's ARN, or the ARN followed by all three selectors :json-key:version-stage:version-id (each may be empty)",
+                    ));
+                    continue;
+                }
+            };
+            let first = checks.len();
+            let found = self.check_secret(name, &request.secret_id, role, checks)?;
+            for r in checks.iter_mut().skip(first) {
+                r.reason =
+                    format!("{what}: {}", r.reason).replace("credentialsParameter", "valueFrom");
+                r.fix = r
+                    .fix
+                    .take()
+                    .map(|f| f.replace("credentialsParameter", "valueFrom"));
+            }
+            let Some(secret) = found else { continue };
+            let stage = request.version_stage.as_deref();
+            let id = request.version_id.as_deref();
+            let version = secret
+                .versions
+                .iter()
+                .find(|v| {
+                    let labelled = |l: &str| v.stages.iter().any(|s| s == l);
+                    // GetSecretValue: the id and the label both match when both are given;
+                    // AWSCURRENT when neither is.
+                    match (stage, id) {
+                        (None, None) => labelled(AWSCURRENT),
+                        (Some(l), None) => labelled(l),
+                        (None, Some(i)) => v.id == i,
+                        (Some(l), Some(i)) => v.id == i && labelled(l),
+                    }
+                })
+                .map(|v| v.id.clone());
+            let Some(version) = version else {
+                let wanted = match (stage, id) {
+                    (Some(s), Some(i)) => format!("version {i} with staging label {s}"),
+                    (Some(s), None) => format!("a version with staging label {s}"),
+                    (None, Some(i)) => format!("version {i}"),
+                    (None, None) => "an AWSCURRENT version".to_string(),
+                };
+                checks.push(fail(
+                    CheckKind::SecretValue,
+                    name,
+                    format!(
+                        "{what}: {} has no {wanted}: the agent would stop the task with ResourceNotFoundException",
+                        secret.arn
+                    ),
+                    format!(
+                        "correct the version selectors of {from}, or give a version the label (aws secretsmanager update-secret-version-stage --secret-id {} --version-stage STAGE --move-to-version-id ID)",
+                        secret.arn
+                    ),
+                ));
+                continue;
+            };
+            if let Some(role) = role {
+                let principal = execution_principal(role);
+                let role_arn = role.arn();
+                let first = checks.len();
+                self.check_get_secret_value(name, &secret, &principal, &role_arn, checks)?;
+                self.check_kms(name, &secret, &version, &principal, &role_arn, checks)?;
+                for r in checks.iter_mut().skip(first) {
+                    r.reason = format!("{what}: {}", r.reason);
+                }
+            }
+            self.check_json_key(name, &what, &secret, &version, &request.json_key, checks)?;
+        }
+        Ok(())
+    }
+
+    /// A Parameter Store reference as the agent would fetch it: the parameter is there (by
+    /// name in the task's region, or by ARN in its own), the execution role may
+    /// `ssm:GetParameters` it, and a SecureString's key may be used to decrypt it through
+    /// Parameter Store. Selectors (`:version`, `:label`) are not checked.
+    fn check_parameter(
+        &self,
+        name: Option<&str>,
+        what: &str,
+        from: &str,
+        role: Option<&RoleInfo>,
+        checks: &mut Vec<CheckResult>,
+    ) -> Result<(), DoctorError> {
+        let caller_account = role
+            .map(|r| r.account.clone())
+            .unwrap_or_else(|| self.opts.account.clone());
+        let (account, region, names) = match from.strip_prefix("arn:") {
+            Some(_) => {
+                let parts: Vec<&str> = from.splitn(6, ':').collect();
+                let resource = parts.get(5).copied().unwrap_or("");
+                let bare = resource.strip_prefix("parameter/").unwrap_or(resource);
+                (
+                    parts.get(4).copied().unwrap_or("").to_string(),
+                    berth_ecs::secrets::region_of(from, &self.opts.region),
+                    vec![bare.to_string(), format!("/{bare}")],
+                )
+            }
+            None => (
+                caller_account.clone(),
+                self.opts.region.clone(),
+                vec![from.to_string()],
+            ),
+        };
+        let ssm = berth_ssm::Ssm::new(self.store);
+        let mut found = None;
+        for n in &names {
+            if let Some(p) = ssm.get(&account, &region, n).map_err(|e| {
+                DoctorError::Ecs(berth_ecs::EcsError::Client(format!("reading {n}: {e}")))
+            })? {
+                found = Some(p);
+                break;
+            }
+        }
+        let Some(p) = found else {
+            checks.push(fail(
+                CheckKind::Secret,
+                name,
+                format!(
+                    "{what}: no parameter {from} in account {account} region {region}: the agent would stop the task with \"fetching secret data from SSM Parameter Store in {region}: invalid parameters: {from}\""
+                ),
+                format!(
+                    "aws ssm put-parameter --region {region} --name {} --type SecureString --value '...', or correct valueFrom",
+                    names.first().map(String::as_str).unwrap_or(from)
+                ),
+            ));
+            return Ok(());
+        };
+        let arn = p.arn();
+        checks.push(ok(
+            CheckKind::Secret,
+            name,
+            format!(
+                "{what}: the parameter {arn} exists ({})",
+                p.latest.kind.as_str()
+            ),
+        ));
+        let Some(role) = role else {
+            return Ok(());
+        };
+        let principal = execution_principal(role);
+        let role_arn = role.arn();
+        let ask = Ask {
+            action: "ssm:GetParameters",
+            resource: &arn,
+            owner: &p.account,
+            region: &p.region,
+            resource_policy: None,
+            mode: Mode::Standard,
+            context: Vec::new(),
+        };
+        let identity = json!({"Effect": "Allow", "Action": "ssm:GetParameters", "Resource": arn});
+        match self.search(&principal, &ask, &identity, &Value::Null)? {
+            None => checks.push(ok(
+                CheckKind::GetSecretValue,
+                name,
+                format!("{what}: {role_arn} may ssm:GetParameters {arn}"),
+            )),
+            Some(s) => checks.push(fail(
+                CheckKind::GetSecretValue,
+                name,
+                format!(
+                    "{what}: {role_arn} may not ssm:GetParameters {arn}{}",
+                    denied_by(&s)
+                ),
+                fixes(&s, &role_arn, &identity, "", &Value::Null),
+            )),
+        }
+        if p.latest.kind != berth_ssm::ParamType::SecureString {
+            return Ok(());
+        }
+        let key_id = p
+            .latest
+            .key_id
+            .clone()
+            .unwrap_or_else(|| berth_kms::SSM_ALIAS.to_string());
+        let key = match Kms::new(self.store, self.root_key).resolve(
+            &p.account,
+            &p.region,
+            &key_id,
+            self.opts.now,
+        ) {
+            Ok(k) => k,
+            Err(e) => {
+                checks.push(fail(
+                    CheckKind::KmsDecrypt,
+                    name,
+                    format!("{what}: the KMS key {key_id} of {arn} cannot be used: {e}"),
+                    "put the parameter again under an existing, enabled key (aws ssm put-parameter --overwrite --key-id KEY)",
+                ));
+                return Ok(());
+            }
+        };
+        let via = format!("ssm.{}.amazonaws.com", p.region);
+        let encryption_context = berth_control::ssm::encryption_context(&arn);
+        let mut context = key.condition_keys(principal.account(), Some(&encryption_context));
+        context.push(("kms:ViaService".to_string(), vec![via.clone()]));
+        let ask = Ask {
+            action: "kms:Decrypt",
+            resource: &key.arn,
+            owner: &key.account,
+            region: &p.region,
+            resource_policy: Some(&key.policy),
+            mode: Mode::ResourcePolicyRequired,
+            context,
+        };
+        let identity = json!({"Effect": "Allow", "Action": "kms:Decrypt", "Resource": key.arn,
+            "Condition": {"StringEquals": {"kms:ViaService": via}}});
+        let key_stmt = json!({"Effect": "Allow", "Principal": {"AWS": role_arn}, "Action": "kms:Decrypt", "Resource": "*",
+            "Condition": {"StringEquals": {"kms:ViaService": via}}});
+        match self.search(&principal, &ask, &identity, &key_stmt)? {
+            None => checks.push(ok(
+                CheckKind::KmsDecrypt,
+                name,
+                format!(
+                    "{what}: {role_arn} may kms:Decrypt {} via Parameter Store",
+                    key.arn
+                ),
+            )),
+            Some(s) => checks.push(fail(
+                CheckKind::KmsDecrypt,
+                name,
+                format!(
+                    "{what}: {role_arn} may not kms:Decrypt {} via Parameter Store{}",
+                    key.arn,
+                    denied_by(&s)
+                ),
+                fixes(
+                    &s,
+                    &role_arn,
+                    &identity,
+                    &format!("the key policy of {}", key.arn),
+                    &key_stmt,
+                ),
+            )),
+        }
+        Ok(())
+    }
+
+    /// The selected version opened in-process, and its JSON key looked up as the agent looks
+    /// it up (never shown).
+    fn check_json_key(
+        &self,
+        name: Option<&str>,
+        what: &str,
+        secret: &Secret,
+        version: &str,
+        key: &str,
+        checks: &mut Vec<CheckResult>,
+    ) -> Result<(), DoctorError> {
+        let kind = CheckKind::SecretValue;
+        let opened = berth_control::secretsmanager::open_value(
+            self.store,
+            self.root_key,
+            secret,
+            version,
+            self.opts.now,
+            |_, _| Ok(()),
+        );
+        let value = match opened {
+            Ok(v) => v,
+            Err(berth_control::Error::Store(e)) => return Err(SecretsError::Store(e).into()),
+            Err(_) => {
+                checks.push(fail(
+                    kind,
+                    name,
+                    format!(
+                        "{what}: version {version} of {} does not decrypt",
+                        secret.arn
+                    ),
+                    "put a new value (aws secretsmanager put-secret-value)",
+                ));
+                return Ok(());
+            }
+        };
+        let text = match &value {
+            SecretValue::String(s) => Some(s.as_str()),
+            SecretValue::Binary(_) => None,
+        };
+        if key.is_empty() {
+            checks.push(ok(
+                kind,
+                name,
+                match text {
+                    Some(_) => format!("{what}: the container gets the whole SecretString"),
+                    None => format!(
+                        "{what}: the secret has no SecretString (binary): the container gets an empty value"
+                    ),
+                },
+            ));
+            return Ok(());
+        }
+        match berth_ecs::secrets::json_key_value(text, key) {
+            Ok(_) => checks.push(ok(
+                kind,
+                name,
+                format!("{what}: the value has the JSON key {key}"),
+            )),
+            Err(msg) => checks.push(fail(
+                kind,
+                name,
+                format!("{what}: the agent would stop the task with {msg:?}"),
+                format!(
+                    "aws secretsmanager put-secret-value --secret-id {} --secret-string '{{\"{key}\": \"...\"}}' (a JSON object with the key), or correct the JSON key in valueFrom",
+                    secret.arn
+                ),
+            )),
+        }
         Ok(())
     }
 
@@ -794,28 +1188,29 @@ impl<'a> Doctor<'a> {
         })
     }
 
-    /// The key that decrypts the secret's AWSCURRENT value, found as Secrets Manager finds it.
-    fn current_key(&self, secret: &Secret) -> Result<Option<(Key, String)>, DoctorError> {
-        let Some(version) = secret.version_with_stage(AWSCURRENT) else {
+    /// The key that decrypts a version of the secret, found as Secrets Manager finds it.
+    fn key_of(&self, secret: &Secret, version_id: &str) -> Result<Option<Key>, DoctorError> {
+        if secret.version(version_id).is_none() {
             return Ok(None);
-        };
-        let sealed = Secrets::new(self.store).sealed_value(secret, &version.id)?;
+        }
+        let sealed = Secrets::new(self.store).sealed_value(secret, version_id)?;
         let blob = sealed.data_key_blob()?;
         let key =
             Kms::new(self.store, self.root_key).key_of_blob(&secret.region, &blob, self.opts.now);
-        Ok(key.ok().map(|k| (k, version.id.clone())))
+        Ok(key.ok())
     }
 
     fn check_kms(
         &self,
         name: Option<&str>,
         secret: &Secret,
+        version_id: &str,
         principal: &Principal,
         role_arn: &str,
         checks: &mut Vec<CheckResult>,
     ) -> Result<bool, DoctorError> {
         let kind = CheckKind::KmsDecrypt;
-        let Some((key, version_id)) = self.current_key(secret)? else {
+        let Some(key) = self.key_of(secret, version_id)? else {
             checks.push(fail(
                 kind,
                 name,
@@ -840,7 +1235,7 @@ impl<'a> Doctor<'a> {
         // As Secrets Manager asks KMS for the data key: the secret's ARN and version as the
         // encryption context, and the service as kms:ViaService.
         let encryption_context =
-            berth_control::secretsmanager::encryption_context(&secret.arn, &version_id);
+            berth_control::secretsmanager::encryption_context(&secret.arn, version_id);
         let mut context = key.condition_keys(principal.account(), Some(&encryption_context));
         context.push(("kms:ViaService".to_string(), vec![via.clone()]));
         let ask = Ask {
@@ -989,7 +1384,7 @@ impl<'a> Doctor<'a> {
     fn check_placement(
         &self,
         plan: &Plan,
-        needs_private: bool,
+        capabilities: &[&str],
     ) -> Result<CheckResult, DoctorError> {
         let kind = CheckKind::Placement;
         let ecs = berth_ecs::Ecs::new(self.store, &self.opts.account, &self.opts.region);
@@ -1031,10 +1426,9 @@ impl<'a> Doctor<'a> {
                             continue; // placement passes it over (AGENT)
                         }
                         seen_connected += 1;
-                        if !needs_private
-                            || i.attributes
-                                .iter()
-                                .any(|a| a.name == taskdef::PRIVATE_REGISTRY_CAPABILITY)
+                        if capabilities
+                            .iter()
+                            .all(|cap| i.attributes.iter().any(|a| a.name == *cap))
                         {
                             return Ok(ok(
                                 kind,
@@ -1076,7 +1470,7 @@ impl<'a> Doctor<'a> {
         } else {
             format!(
                 "no ACTIVE container instance in {scope} advertises {}, and the task definition is not FARGATE-compatible",
-                taskdef::PRIVATE_REGISTRY_CAPABILITY
+                capabilities.join(", ")
             )
         };
         Ok(fail(

@@ -506,3 +506,204 @@ fn explicit_deny_asks_to_remove_it() {
     assert!(c.reason.contains("explicit deny"), "{}", c.reason);
     assert!(c.fix.as_deref().unwrap().contains("Deny statement"));
 }
+
+fn secrets_taskdef(secrets: Value) -> Value {
+    json!({
+        "family": "app",
+        "executionRoleArn": "exec",
+        "networkMode": "awsvpc",
+        "requiresCompatibilities": ["FARGATE"],
+        "cpu": "256",
+        "memory": "512",
+        "containerDefinitions": [{"name": "app", "image": "busybox", "secrets": secrets}]
+    })
+}
+
+fn for_secret<'r>(r: &'r Report, kind: CheckKind, var: &str) -> Vec<&'r CheckResult> {
+    r.checks
+        .iter()
+        .filter(|c| c.check == kind && c.reason.contains(&format!("secret {var}:")))
+        .collect()
+}
+
+#[test]
+fn secrets_are_checked_like_registry_credentials() {
+    let env = Env::new();
+    let key = env.custom_key(A, None);
+    let s = env.secret(
+        A,
+        "db",
+        r#"{"password": "hunter2-xyz", "n": 1}"#,
+        Some(&key),
+    );
+    let doc = secrets_taskdef(json!([
+        {"name": "WHOLE", "valueFrom": s.arn},
+        {"name": "PASS", "valueFrom": format!("{}:password::", s.arn)},
+        {"name": "NOPE", "valueFrom": format!("{}:nope::", s.arn)},
+        {"name": "OLD", "valueFrom": format!("{}::AWSPREVIOUS:", s.arn)},
+        {"name": "BAD", "valueFrom": format!("{}:password", s.arn)},
+        {"name": "P", "valueFrom": "/app/p"},
+    ]));
+    // No permission yet: GetSecretValue and kms:Decrypt fail with their fixes.
+    let r = env.run(doc.clone());
+    assert!(!r.passed());
+    let gsv = for_secret(&r, CheckKind::GetSecretValue, "WHOLE");
+    assert!(
+        !gsv[0].ok && gsv[0].fix.as_deref().unwrap().contains(&s.arn),
+        "{r:#?}"
+    );
+    let kms = for_secret(&r, CheckKind::KmsDecrypt, "PASS");
+    assert!(
+        !kms[0].ok && kms[0].fix.as_deref().unwrap().contains("kms:Decrypt"),
+        "{r:#?}"
+    );
+    // Allowed: what is left is the data's own problems.
+    env.iam()
+        .put_role_policy(
+            A,
+            "exec",
+            "p",
+            &json!({"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": s.arn},
+                {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": key.arn}]})
+            .to_string(),
+        )
+        .unwrap();
+    let r = env.run(doc);
+    for var in ["WHOLE", "PASS"] {
+        for c in r
+            .checks
+            .iter()
+            .filter(|c| c.reason.contains(&format!("secret {var}:")))
+        {
+            assert!(c.ok, "{c:?}");
+        }
+    }
+    let nope = for_secret(&r, CheckKind::SecretValue, "NOPE");
+    assert!(!nope[0].ok);
+    assert!(
+        nope[0]
+            .reason
+            .contains("retrieved secret from Secrets Manager did not contain json key nope"),
+        "{:?}",
+        nope[0]
+    );
+    let old = for_secret(&r, CheckKind::SecretValue, "OLD");
+    assert!(
+        !old[0].ok && old[0].reason.contains("staging label AWSPREVIOUS"),
+        "{old:?}"
+    );
+    let bad = for_secret(&r, CheckKind::Secret, "BAD");
+    assert!(
+        !bad[0].ok && bad[0].reason.contains("an invalid ARN format"),
+        "{bad:?}"
+    );
+    let ssm = for_secret(&r, CheckKind::Secret, "P");
+    assert!(
+        !ssm[0].ok && ssm[0].reason.contains("invalid parameters: /app/p"),
+        "{ssm:?}"
+    );
+    // The report never shows a value.
+    let shown = serde_json::to_string(&r).unwrap();
+    assert!(!shown.contains("hunter2-xyz"));
+}
+
+#[test]
+fn secrets_without_a_role_get_registrations_words() {
+    let env = Env::new();
+    let s = env.secret(A, "db", "v", None);
+    let mut doc = secrets_taskdef(json!([{"name": "A", "valueFrom": s.arn}]));
+    doc.as_object_mut().unwrap().remove("executionRoleArn");
+    let r = env.run(doc);
+    let c = get(&r, CheckKind::ExecutionRole);
+    assert!(!c.ok);
+    assert_eq!(c.reason, berth_ecs::secrets::SECRETS_NEED_ROLE);
+}
+
+fn parameter(env: &Env, name: &str, kind: berth_ssm::ParamType, key: Option<&Key>) {
+    berth_ssm::Ssm::new(&env.store)
+        .put(berth_ssm::NewVersion {
+            account: A.into(),
+            region: R.into(),
+            name: name.into(),
+            version: berth_ssm::Version {
+                version: 1,
+                kind,
+                value: "stored".into(),
+                key_id: key.map(|k| k.arn.clone()),
+                description: None,
+                allowed_pattern: None,
+                tier: "Standard".into(),
+                data_type: "text".into(),
+                modified: NOW,
+                modified_user: "root".into(),
+            },
+            overwrite: false,
+            tags: Vec::new(),
+        })
+        .unwrap();
+}
+
+#[test]
+fn parameter_store_secrets_are_checked_as_the_agent_fetches_them() {
+    let env = Env::new();
+    let key = env.custom_key(A, None);
+    parameter(&env, "/app/plain", berth_ssm::ParamType::String, None);
+    parameter(
+        &env,
+        "/app/secure",
+        berth_ssm::ParamType::SecureString,
+        Some(&key),
+    );
+    let secure_arn = berth_ssm::arn(A, R, "/app/secure");
+    let doc = secrets_taskdef(json!([
+        {"name": "PLAIN", "valueFrom": "/app/plain"},
+        {"name": "SECURE", "valueFrom": secure_arn},
+        {"name": "GONE", "valueFrom": "/app/gone"},
+    ]));
+    let r = env.run(doc.clone());
+    let gone = for_secret(&r, CheckKind::Secret, "GONE");
+    assert!(!gone[0].ok, "{gone:?}");
+    assert!(
+        gone[0].reason.contains("invalid parameters: /app/gone"),
+        "{gone:?}"
+    );
+    let denied = for_secret(&r, CheckKind::GetSecretValue, "PLAIN");
+    assert!(!denied[0].ok && denied[0].reason.contains("may not ssm:GetParameters"));
+    assert!(
+        denied[0]
+            .fix
+            .as_deref()
+            .unwrap()
+            .contains("\"ssm:GetParameters\"")
+    );
+    let kms = for_secret(&r, CheckKind::KmsDecrypt, "SECURE");
+    assert!(
+        !kms[0].ok && kms[0].reason.contains("via Parameter Store"),
+        "{kms:?}"
+    );
+    // The plain parameter needs no key.
+    assert!(for_secret(&r, CheckKind::KmsDecrypt, "PLAIN").is_empty());
+
+    env.iam()
+        .put_role_policy(
+            A,
+            "exec",
+            "p",
+            &json!({"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": "ssm:GetParameters", "Resource": "arn:aws:ssm:us-east-1:000000000000:parameter/app/*"},
+                {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": key.arn}]})
+            .to_string(),
+        )
+        .unwrap();
+    let r = env.run(doc);
+    for var in ["PLAIN", "SECURE"] {
+        for c in r
+            .checks
+            .iter()
+            .filter(|c| c.reason.contains(&format!("secret {var}:")))
+        {
+            assert!(c.ok, "{c:?}");
+        }
+    }
+}

@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use crate::model::ContainerDefinition;
 use crate::records::StoredTask;
+use crate::secrets::{AgentSecret, agent_secrets};
 
 /// How a container's image pull is authenticated (`type` `asm`: a Secrets Manager secret).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -58,6 +59,10 @@ pub struct AgentContainer {
     pub definition: ContainerDefinition,
     /// `null` when the image is pulled without credentials from berth.
     pub registry_authentication: Option<RegistryAuthentication>,
+    /// The container's `secrets` and its log driver's `secretOptions`, each with its provider
+    /// and region resolved.
+    #[serde(default)]
+    pub secrets: Vec<AgentSecret>,
 }
 
 /// One task as the agent receives it.
@@ -228,6 +233,7 @@ pub(crate) fn payload(t: &StoredTask, region: &str) -> AgentTask {
             AgentContainer {
                 container_arn,
                 name: c.name().to_string(),
+                secrets: agent_secrets(c, region),
                 definition: d,
                 registry_authentication,
             }

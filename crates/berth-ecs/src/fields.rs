@@ -252,8 +252,8 @@ pub const FIELDS: &[Field] = &[
     f(
         "ContainerDefinition",
         "secrets",
-        "handled elsewhere: the secrets feature",
-        "same",
+        "applied: environment variables fetched at task start with the execution role (Secrets Manager, Parameter Store; see `secrets-in-tasks.md`)",
+        "same; platform version 1.3.0, 1.4.0 for a JSON key or a version selector",
     ),
     f(
         "ContainerDefinition",
@@ -523,18 +523,8 @@ pub const FIELDS: &[Field] = &[
     f("Tmpfs", "containerPath", "applied", "refused (tmpfs)"),
     f("Tmpfs", "size", "applied", "refused (tmpfs)"),
     f("Tmpfs", "mountOptions", "applied", "refused (tmpfs)"),
-    f(
-        "Secret",
-        "name",
-        "handled elsewhere: the secrets feature",
-        "same",
-    ),
-    f(
-        "Secret",
-        "valueFrom",
-        "handled elsewhere: the secrets feature",
-        "same",
-    ),
+    f("Secret", "name", "see `secrets`", "same"),
+    f("Secret", "valueFrom", "see `secrets`", "same"),
     f(
         "ContainerDependency",
         "containerName",
@@ -577,7 +567,7 @@ pub const FIELDS: &[Field] = &[
     f(
         "LogConfiguration",
         "secretOptions",
-        "handled elsewhere: the logging feature",
+        "applied: options of the log driver, fetched as `secrets` are (not for `awslogs`, `awsfirelens`)",
         "same",
     ),
     f("HealthCheck", "command", "see `healthCheck`", "same"),

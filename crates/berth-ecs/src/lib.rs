@@ -11,13 +11,15 @@
 //! - [`lifecycle`]: the task state machine (pure).
 //! - [`agent`]: the task payload an agent receives (registry auth, execution-role slot).
 //! - [`asm`]: the registry credentials in a Secrets Manager secret, as the ECS agent reads them.
+//! - [`secrets`]: a container's `secrets` and `secretOptions`: provider and region, the
+//!   agent's parsing of a Secrets Manager `valueFrom`, a JSON key's value as the agent renders it.
 //! - [`fargate`]: what berth's in-process Fargate runner runs and stops.
 //! - [`service`]: services, their deployments and the scheduler's rollout decision (pure),
 //!   and the operations on stored services.
 //! - [`tagging`]: tags of every taggable resource, by ARN.
 //!
 //! The modules depend on each other in one direction only: the pure ones (`model`, `error`,
-//! `asm`, `lifecycle`, `placement`, `taskdef`) first; then `ecs` (the [`Ecs`] handle, its keys and
+//! `asm`, `secrets`, `lifecycle`, `placement`, `taskdef`) first; then `ecs` (the [`Ecs`] handle, its keys and
 //! ARNs) and `records` (the tables and what each stores); then `agent` (the payload built
 //! from a stored task); then the operations, each on the records and on the ones before it:
 //! `cluster`, `registry` (task definitions), `instance`, `task`, `fargate` and `service`. No module
@@ -36,6 +38,7 @@ pub mod model;
 pub mod placement;
 mod records;
 mod registry;
+pub mod secrets;
 pub mod service;
 pub mod tagging;
 mod task;

@@ -44,6 +44,12 @@ const FARGATE_PLATFORMS: [(&str, bool); 5] = [
     ("1.4.0", true),
 ];
 
+/// Whether Fargate platform version `have` (`1.x.y`) is `want` or newer.
+fn platform_at_least(have: &str, want: &str) -> bool {
+    let parse = |v: &str| -> Vec<u32> { v.split('.').map(|p| p.parse().unwrap_or(0)).collect() };
+    parse(have) >= parse(want)
+}
+
 fn epoch<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
     let v: Option<f64> = Option::deserialize(d)?;
     Ok(v.filter(|f| f.is_finite() && *f >= 0.0).map(|f| f as u64))
@@ -725,6 +731,12 @@ impl Ecs<'_> {
                         .map(|(_, ok)| *ok)
                         .ok_or(EcsError::PlatformUnknown)?;
                     if needs_registry_auth && !supports_registry_auth {
+                        return Err(EcsError::PlatformIncompatible);
+                    }
+                    if let Some(needed) =
+                        crate::secrets::fargate_platform_needed(&def.def.container_definitions)
+                        && !platform_at_least(version, needed)
+                    {
                         return Err(EcsError::PlatformIncompatible);
                     }
                     // Fargate tasks wait in PROVISIONING until berth's Fargate runner takes

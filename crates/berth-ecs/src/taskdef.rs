@@ -239,6 +239,7 @@ pub fn validate(account: &str, input: &mut RegisterTaskDefinitionInput) -> Resul
         if c.repository_credentials.is_some() && input.execution_role_arn.is_none() {
             return Err(client(PRIVATE_REGISTRY_NEEDS_ROLE));
         }
+        crate::secrets::check_registration(c, input.execution_role_arn.is_some())?;
         check_container_numbers(c, fargate)?;
         if let (Some(task), Some(m)) = (memory, c.memory)
             && m > task
@@ -752,15 +753,10 @@ pub fn requires_attributes(input: &RegisterTaskDefinitionInput) -> Vec<Attribute
             add("ecs.capability.execution-role-ecr-pull");
             add("com.amazonaws.ecs.capability.ecr-auth");
         }
-        if let Some(secrets) = c.extra.get("secrets").and_then(|s| s.as_array()) {
-            for s in secrets {
-                let from = s.get("valueFrom").and_then(|v| v.as_str()).unwrap_or("");
-                if from.starts_with("arn:aws:secretsmanager:") {
-                    add("ecs.capability.secrets.asm.environment-variables");
-                } else {
-                    add("ecs.capability.secrets.ssm.environment-variables");
-                }
-            }
+        // The ECS agent's capability for each provider and target of the container's
+        // `secrets` and `secretOptions` (a Secrets Manager ARN is `asm`, anything else `ssm`).
+        for cap in crate::secrets::capabilities(c) {
+            add(cap);
         }
         if c.extra.contains_key("healthCheck") {
             add("com.amazonaws.ecs.capability.docker-remote-api.1.24");
@@ -1358,6 +1354,81 @@ mod tests {
         ];
         for (cpu, mem, want) in cases {
             assert_eq!(fargate_size_ok(cpu, mem), want, "{cpu}/{mem}");
+        }
+    }
+
+    #[test]
+    fn secrets_need_the_role_unique_names_and_their_capabilities() {
+        let asm = "arn:aws:secretsmanager:us-east-1:000000000000:secret:db-AbCdEf";
+        let mut c = container("app", "busybox", Some(128));
+        c.extra.insert(
+            "secrets".into(),
+            serde_json::json!([{"name": "A", "valueFrom": asm}, {"name": "B", "valueFrom": "/p/b"}]),
+        );
+        c.extra.insert(
+            "logConfiguration".into(),
+            serde_json::json!({"logDriver": "json-file", "secretOptions": [
+                {"name": "max-size", "valueFrom": format!("{asm}:size::")},
+                {"name": "tag", "valueFrom": "arn:aws:ssm:eu-west-1:000000000000:parameter/t"}]}),
+        );
+        let mut i = input(vec![c.clone()]);
+        assert_eq!(
+            err(validate("000000000000", &mut i)),
+            crate::secrets::SECRETS_NEED_ROLE
+        );
+        i.execution_role_arn = Some("exec".into());
+        validate("000000000000", &mut i).unwrap();
+        let names: Vec<String> = requires_attributes(&i)
+            .into_iter()
+            .map(|a| a.name)
+            .collect();
+        for cap in [
+            crate::secrets::CAP_ASM_ENV,
+            crate::secrets::CAP_SSM_ENV,
+            crate::secrets::CAP_ASM_LOG,
+            crate::secrets::CAP_SSM_LOG,
+        ] {
+            assert!(names.iter().any(|n| n == cap), "{cap} in {names:?}");
+        }
+        // Only secretOptions: the role is still needed; only their capabilities are added.
+        let mut only_log = c.clone();
+        only_log.extra.remove("secrets");
+        let mut i = input(vec![only_log]);
+        assert_eq!(
+            err(validate("000000000000", &mut i)),
+            crate::secrets::SECRETS_NEED_ROLE
+        );
+        i.execution_role_arn = Some("exec".into());
+        validate("000000000000", &mut i).unwrap();
+        let names: Vec<String> = requires_attributes(&i)
+            .into_iter()
+            .map(|a| a.name)
+            .collect();
+        assert!(
+            !names.iter().any(|n| n.ends_with("environment-variables")),
+            "{names:?}"
+        );
+        // A secret named like an environment variable, or like another secret.
+        for (env, secrets) in [
+            (
+                serde_json::json!([{"name": "A", "value": "x"}]),
+                serde_json::json!([{"name": "A", "valueFrom": asm}]),
+            ),
+            (
+                serde_json::json!([]),
+                serde_json::json!([{"name": "S", "valueFrom": asm}, {"name": "S", "valueFrom": "/p"}]),
+            ),
+        ] {
+            let mut d = container("app", "busybox", Some(128));
+            d.extra.insert("environment".into(), env);
+            d.extra.insert("secrets".into(), secrets.clone());
+            let mut i = input(vec![d]);
+            i.execution_role_arn = Some("exec".into());
+            let name = secrets[0]["name"].as_str().unwrap();
+            assert_eq!(
+                err(validate("000000000000", &mut i)),
+                crate::secrets::name_clash(name)
+            );
         }
     }
 

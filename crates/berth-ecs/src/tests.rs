@@ -829,3 +829,75 @@ fn the_fargate_runner_gets_a_page_and_untaken_tasks_first() {
         .collect();
     assert_eq!(seen, all);
 }
+
+#[test]
+fn secrets_place_on_capable_instances_and_reach_the_agent_resolved() {
+    let s = store();
+    let ecs = Ecs::new(&s, A, R);
+    let asm = "arn:aws:secretsmanager:eu-west-1:000000000000:secret:db-AbCdEf";
+    let input: RegisterTaskDefinitionInput = serde_json::from_value(json!({
+        "family": "app", "executionRoleArn": "exec",
+        "containerDefinitions": [{"name": "app", "image": "busybox", "memory": 64,
+            "secrets": [{"name": "DB", "valueFrom": format!("{asm}:password::")},
+                        {"name": "P", "valueFrom": "/app/p"}]}]
+    }))
+    .unwrap();
+    ecs.register_task_definition(input, "root", 1).unwrap();
+    let plain = instance(&ecs, &[], 1);
+    let (tasks, failures) = run(&ecs, "app", 2);
+    assert!(tasks.is_empty());
+    assert_eq!(
+        failures,
+        vec![Failure::new(&plain.container_instance_arn, "ATTRIBUTE")]
+    );
+    let capable = instance(&ecs, &secrets::AGENT_CAPABILITIES, 3);
+    let (tasks, _) = run(&ecs, "app", 4);
+    assert_eq!(
+        tasks[0].container_instance_arn.as_deref(),
+        Some(capable.container_instance_arn.as_str())
+    );
+    let poll = ecs
+        .poll(None, &capable.container_instance_arn, &ROOT, 5)
+        .unwrap();
+    let got: Vec<(String, String, String)> = poll.tasks_to_start[0].containers[0]
+        .secrets
+        .iter()
+        .map(|s| (s.name.clone(), s.region.clone(), s.provider.clone()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("DB".into(), "eu-west-1".into(), "asm".into()),
+            ("P".into(), R.into(), "ssm".into()),
+        ]
+    );
+
+    // FARGATE: a JSON key needs platform version 1.4.0.
+    let input: RegisterTaskDefinitionInput = serde_json::from_value(json!({
+        "family": "fg", "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"],
+        "cpu": "256", "memory": "512", "executionRoleArn": "exec",
+        "containerDefinitions": [{"name": "app", "image": "busybox",
+            "secrets": [{"name": "DB", "valueFrom": format!("{asm}:password::")}]}]
+    }))
+    .unwrap();
+    ecs.register_task_definition(input, "root", 6).unwrap();
+    let net = json!({"awsvpcConfiguration": {"subnets": ["subnet-1"]}});
+    let fargate = |version: &str| {
+        ecs.run_task(
+            RunTaskInput {
+                task_definition: "fg".into(),
+                launch_type: Some("FARGATE".into()),
+                platform_version: Some(version.into()),
+                network_configuration: Some(net.clone()),
+                ..Default::default()
+            },
+            7,
+        )
+    };
+    assert!(matches!(
+        fargate("1.3.0"),
+        Err(EcsError::PlatformIncompatible)
+    ));
+    assert!(fargate("1.4.0").is_ok());
+    assert!(fargate("LATEST").is_ok());
+}

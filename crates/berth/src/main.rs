@@ -424,6 +424,24 @@ impl berth_agent::TaskControl for InProcessFargate {
     ) -> Result<Option<zeroize::Zeroizing<String>>, berth_agent::ApiError> {
         berth_agent::control::get_secret_string(&self.client, secret_id, region, creds).await
     }
+
+    async fn get_secret_version(
+        &self,
+        request: &berth_agent::control::SecretVersion,
+        region: &str,
+        creds: &berth_agent::Credentials,
+    ) -> Result<Option<zeroize::Zeroizing<String>>, berth_agent::ApiError> {
+        berth_agent::control::get_secret_version(&self.client, request, region, creds).await
+    }
+
+    async fn get_parameters(
+        &self,
+        names: &[String],
+        region: &str,
+        creds: &berth_agent::Credentials,
+    ) -> Result<berth_agent::control::Parameters, berth_agent::ApiError> {
+        berth_agent::control::get_parameters(&self.client, names, region, creds).await
+    }
 }
 
 impl berth_agent::FargateControl for InProcessFargate {
