@@ -968,7 +968,7 @@ impl SecretDescription {
         let replication_status = (!listed && !s.replicas.is_empty()).then(|| {
             s.replicas
                 .iter()
-                .map(|r| ReplicationStatusOutput::of(r, s.last_accessed))
+                .map(|r| ReplicationStatusOutput::of(r, None))
                 .collect()
         });
         let primary_region = (!s.replicas.is_empty() || s.primary_region.is_some())

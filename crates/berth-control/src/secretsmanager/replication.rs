@@ -120,7 +120,10 @@ fn write_one(
     let arn = replica_arn(primary, &replica.region);
     let existing = sm.by_name(&primary.account, &replica.region, &primary.name, now)?;
     let existing = match existing {
-        Some(e) if e.arn == arn => Some(e),
+        // This primary's own replica (a promoted one is a secret of its own).
+        Some(e) if e.arn == arn && e.primary_region.as_deref() == Some(primary.region.as_str()) => {
+            Some(e)
+        }
         Some(_) if !overwrite => {
             // AWS's text for this case is not known to berth.
             return Err(Error::InvalidRequest(format!(
