@@ -149,6 +149,13 @@ def test_replication_across_berths_regions(berth):
     assert got["SecretString"] == "two" and got["VersionId"] == v2
     sm.update_secret(SecretId="rep/db", Description="now described")
     assert far.describe_secret(SecretId="rep/db")["Description"] == "now described"
+    policy = json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+        "Action": "secretsmanager:GetSecretValue", "Resource": "*"}]})
+    sm.put_resource_policy(SecretId="rep/db", ResourcePolicy=policy)
+    assert json.loads(far.get_resource_policy(SecretId="rep/db")["ResourcePolicy"]) == json.loads(policy)
+    expect(far.delete_secret, "InvalidRequestException", SecretId="rep/db", ForceDeleteWithoutRecovery=True)
+    expect(far.tag_resource, "InvalidRequestException", SecretId="rep/db", Tags=[{"Key": "x", "Value": "y"}])
     # Not a region berth answers to, nor the secret's own.
     expect(sm.replicate_secret_to_regions, "InvalidParameterException", SecretId="rep/db",
            AddReplicaRegions=[{"Region": REGION}])

@@ -1261,10 +1261,8 @@ pub fn delete_secret(ctx: &Ctx<'_>, input: DeleteSecretInput) -> Result<DeleteSe
         }
         Err(e) => return Err(e),
     };
-    if secret.is_replica() && !force {
-        // A replica is deleted with its primary, or removed from replication.
-        not_replica(&secret)?;
-    }
+    // A replica goes with RemoveRegionsFromReplication on its primary.
+    not_replica(&secret)?;
     if !secret.replicas.is_empty() {
         // AWS's text for this refusal is not known to berth.
         return Err(Error::InvalidRequest(
@@ -1312,9 +1310,8 @@ pub fn put_resource_policy(
     berth_secrets::validate_policy(policy)?;
     let secret = find(ctx, id, "secretsmanager:PutResourcePolicy")?;
     not_replica(&secret)?;
-    Ok(secrets(ctx)
-        .set_policy(&secret, Some(policy), now_ms(ctx))?
-        .into())
+    let updated = secrets(ctx).set_policy(&secret, Some(policy), now_ms(ctx))?;
+    Ok(sync_replicas(ctx, updated)?.into())
 }
 
 pub type GetResourcePolicyInput = SecretIdInput;
@@ -1351,7 +1348,9 @@ pub fn delete_resource_policy(
 ) -> Result<DeleteResourcePolicyOutput, Error> {
     let id = required(input.secret_id.as_deref(), "secretId")?;
     let secret = find(ctx, id, "secretsmanager:DeleteResourcePolicy")?;
-    Ok(secrets(ctx).set_policy(&secret, None, now_ms(ctx))?.into())
+    not_replica(&secret)?;
+    let updated = secrets(ctx).set_policy(&secret, None, now_ms(ctx))?;
+    Ok(sync_replicas(ctx, updated)?.into())
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
