@@ -292,3 +292,18 @@ def test_word_filters_labels_and_tags(berth):
     sm.tag_resource(SecretId="words/staging-api", Tags=[{"Key": "k", "Value": "v"}])
     sm.untag_resource(SecretId="words/staging-api", TagKeys=["k"])
     assert sm.describe_secret(SecretId="words/staging-api")["Tags"] == []
+
+
+def test_names_are_checked_wherever_a_name_is_given(berth):
+    sm = berth.client("secretsmanager")
+    invalid = ("Invalid name. Must be a valid name containing alphanumeric characters, or any of the "
+               "following: -/_+=.@!")
+    expect(sm.create_secret, "ValidationException", invalid, Name="has space", SecretString="x")
+    for call, extra in ((sm.get_secret_value, {}), (sm.describe_secret, {}),
+                        (sm.put_secret_value, {"SecretString": "x"}), (sm.delete_secret, {}),
+                        (sm.tag_resource, {"Tags": [{"Key": "k", "Value": "v"}]}),
+                        (sm.list_secret_version_ids, {})):
+        expect(call, "ValidationException", invalid, SecretId="has space", **extra)
+    errors = sm.batch_get_secret_value(SecretIdList=["semi;colon"])["Errors"]
+    assert [(e["SecretId"], e["ErrorCode"], e["Message"]) for e in errors] == [
+        ("semi;colon", "ValidationException", invalid)]

@@ -173,7 +173,8 @@ pub enum SecretRef {
 
 impl SecretRef {
     /// Reads a SecretId by AWS's rules: an ARN whose last segment ends in `-` and six
-    /// characters is a full ARN; any other ARN is partial; anything else is a name.
+    /// characters is a full ARN; any other ARN is partial; anything else is a name, which must
+    /// be a valid one ([`validate_name`]).
     pub fn parse(secret_id: &str) -> Result<SecretRef, SecretsError> {
         if secret_id.is_empty() || secret_id.len() > 2048 {
             return Err(SecretsError::Validation(format!(
@@ -186,6 +187,8 @@ impl SecretRef {
             )));
         }
         if !secret_id.starts_with("arn:") {
+            // A SecretId that is a name is held to the rules of names.
+            validate_name(secret_id)?;
             return Ok(SecretRef::Name(secret_id.to_string()));
         }
         let arn = Arn::parse(secret_id).map_err(|_| SecretsError::NotFound)?;

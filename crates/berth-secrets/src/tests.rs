@@ -65,6 +65,12 @@ fn secret_ref_rules() {
     assert!(
         matches!(SecretRef::parse(partial).unwrap(), SecretRef::PartialArn { name, .. } if name == "db/pass")
     );
+    for bad in ["has space", "semi;colon", "bang!"] {
+        assert!(
+            matches!(SecretRef::parse(bad), Err(SecretsError::Validation(m)) if m.starts_with("Invalid name.")),
+            "{bad}"
+        );
+    }
 }
 
 #[test]
