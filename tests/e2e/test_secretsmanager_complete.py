@@ -307,3 +307,30 @@ def test_names_are_checked_wherever_a_name_is_given(berth):
     errors = sm.batch_get_secret_value(SecretIdList=["semi;colon"])["Errors"]
     assert [(e["SecretId"], e["ErrorCode"], e["Message"]) for e in errors] == [
         ("semi;colon", "ValidationException", invalid)]
+
+
+def test_cli_password_rotation_and_replication(berth):
+    rc, out, err = berth.aws("secretsmanager", "get-random-password", "--password-length", "20",
+                             "--exclude-punctuation")
+    assert rc == 0, err
+    p = json.loads(out)["RandomPassword"]
+    assert len(p) == 20 and p.isalnum()
+    rc, out, err = berth.aws("secretsmanager", "create-secret", "--name", "cli/rot", "--secret-string", "v")
+    assert rc == 0, err
+    rc, out, err = berth.aws("secretsmanager", "rotate-secret", "--secret-id", "cli/rot",
+                             "--rotation-lambda-arn", LAMBDA, "--rotation-rules",
+                             '{"ScheduleExpression": "rate(10 days)"}')
+    assert rc == 255
+    assert f"An error occurred (AccessDeniedException) when calling the RotateSecret operation: {CANNOT_INVOKE}" in err
+    rc, out, err = berth.aws("secretsmanager", "replicate-secret-to-regions", "--secret-id", "cli/rot",
+                             "--add-replica-regions", f"Region={OTHER_REGION}")
+    assert rc == 0, err
+    assert json.loads(out)["ReplicationStatus"][0]["Status"] == "InSync"
+    rc, out, err = berth.aws("secretsmanager", "get-secret-value", "--secret-id", "cli/rot",
+                             region=OTHER_REGION)
+    assert rc == 0, err
+    assert json.loads(out)["SecretString"] == "v"
+    # The primary names its region.
+    rc, out, err = berth.aws("secretsmanager", "describe-secret", "--secret-id", "cli/rot")
+    assert rc == 0, err
+    assert json.loads(out)["PrimaryRegion"] == REGION
