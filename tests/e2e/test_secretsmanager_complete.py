@@ -182,7 +182,8 @@ def test_replication_across_berths_regions(berth):
     assert out["ReplicationStatus"][0]["Status"] == "InSync"
     assert far.get_secret_value(SecretId="rep/db")["SecretString"] == "two"
     # CreateSecret's AddReplicaRegions.
-    sm.create_secret(Name="rep/new", SecretString="x", AddReplicaRegions=[{"Region": OTHER_REGION}])
+    created = sm.create_secret(Name="rep/new", SecretString="x", AddReplicaRegions=[{"Region": OTHER_REGION}])
+    assert [(r["Region"], r["Status"]) for r in created["ReplicationStatus"]] == [(OTHER_REGION, "InSync")]
     assert far.get_secret_value(SecretId="rep/new")["SecretString"] == "x"
     # Authorised with AWS's actions.
     weak = berth.client("secretsmanager", creds=user_creds(berth, "no-rep", allow("secretsmanager:DescribeSecret")))

@@ -382,6 +382,9 @@ pub struct SecretVersionRefOutput {
     pub name: String,
     #[serde(rename = "VersionId", skip_serializing_if = "Option::is_none")]
     pub version_id: Option<String>,
+    /// CreateSecret with AddReplicaRegions: how each replica fared.
+    #[serde(rename = "ReplicationStatus", skip_serializing_if = "Option::is_none")]
+    pub replication_status: Option<Vec<ReplicationStatusOutput>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -429,6 +432,7 @@ pub fn create_secret(ctx: &Ctx<'_>, input: CreateSecretInput) -> Result<CreateSe
                 arn: existing.arn,
                 name: existing.name,
                 version_id,
+                replication_status: None,
             });
         }
         return Err(SecretsError::Exists(name).into());
@@ -469,10 +473,18 @@ pub fn create_secret(ctx: &Ctx<'_>, input: CreateSecretInput) -> Result<CreateSe
     if !replica_regions.is_empty() {
         secret = replicate(ctx, &secret, replica_regions, false)?;
     }
+    let replication_status = (!secret.replicas.is_empty()).then(|| {
+        secret
+            .replicas
+            .iter()
+            .map(|r| ReplicationStatusOutput::of(r, None))
+            .collect()
+    });
     Ok(SecretVersionRefOutput {
         arn: secret.arn,
         name: secret.name,
         version_id: has_version.then_some(version_id),
+        replication_status,
     })
 }
 
@@ -788,6 +800,7 @@ pub fn update_secret(ctx: &Ctx<'_>, input: UpdateSecretInput) -> Result<UpdateSe
             arn: secret.arn,
             name: secret.name,
             version_id,
+            replication_status: None,
         });
     }
     if let Some(Some(k)) = &kms_key_id {
@@ -847,6 +860,7 @@ pub fn update_secret(ctx: &Ctx<'_>, input: UpdateSecretInput) -> Result<UpdateSe
         arn: updated.arn,
         name: updated.name,
         version_id: has_version.then_some(version_id),
+        replication_status: None,
     })
 }
 
