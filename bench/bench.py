@@ -296,7 +296,8 @@ def bench_startup(args) -> dict:
         idle = rss_kib(s.proc.pid)
         t0 = time.perf_counter()
         load(args, s, ROOT_KEY, ROOT_SECRET, "secretsmanager", "secretsmanager.CreateSecret",
-             '{"Name":"fill/secret-{n}","SecretString":"fill-value-{n}"}', 8, requests=args.fill_secrets)
+             '{"Name":"fill/secret-{n}","SecretString":"fill-value-{n}",'
+             '"ClientRequestToken":"fill-token-{n}-00000000000000000000000"}', 8, requests=args.fill_secrets)
         load(args, s, ROOT_KEY, ROOT_SECRET, "ecs", "AmazonEC2ContainerServiceV20141113.RegisterTaskDefinition",
              '{"family":"fill-{n}","containerDefinitions":[{"name":"app","image":"busybox","memory":64}]}',
              8, requests=args.fill_taskdefs)

@@ -544,8 +544,10 @@ def test_cross_account_needs_resource_policy_key_policy_and_identity_policy(bert
         berth.client("secretsmanager", creds=anywhere).get_secret_value(SecretId=partial)
     assert error_code(e.value) == "AccessDeniedException"
     expect(csm.get_secret_value, "AccessDeniedException", SecretId="shared/creds")
-    # The AWS managed key never works across accounts.
-    expect(csm.get_secret_value, "AccessDeniedException", KMS_DENIED, SecretId=managed_arn)
+    # The AWS managed key never works across accounts: Secrets Manager says so before KMS does.
+    expect(csm.get_secret_value, "InvalidRequestException",
+           "You can't access a secret from a different AWS account if you encrypt the secret with "
+           "the default KMS service key.", SecretId=managed_arn)
     # Without A's identity policy: denied.
     bare = user_creds(berth, "bare", allow("secretsmanager:GetSecretValue", arn))
     expect(berth.client("secretsmanager", creds=bare).get_secret_value, "AccessDeniedException", KMS_DENIED,
