@@ -1094,7 +1094,9 @@ impl<'a> Doctor<'a> {
             }
         };
         let sm = Secrets::new(self.store);
-        let found = match sm.resolve(&caller_account, &region, secret_id, self.opts.now) {
+        // Secrets Manager's records keep milliseconds.
+        let now_ms = self.opts.now.saturating_mul(1000);
+        let found = match sm.resolve(&caller_account, &region, secret_id, now_ms) {
             Ok(s) => s,
             Err(SecretsError::NotFound) => {
                 let (reason, fix) = self.not_found(&parsed, &caller_account, &region, secret_id)?;
@@ -1144,7 +1146,8 @@ impl<'a> Doctor<'a> {
         secret_id: &str,
     ) -> Result<(String, String), DoctorError> {
         let sm = Secrets::new(self.store);
-        let now = self.opts.now;
+        // Secrets Manager's records keep milliseconds.
+        let now = self.opts.now.saturating_mul(1000);
         Ok(match parsed {
             SecretRef::PartialArn {
                 account, name: n, ..
