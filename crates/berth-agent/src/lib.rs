@@ -9,6 +9,7 @@
 pub mod agent;
 pub mod api;
 pub mod asm;
+pub mod awslogs;
 pub mod control;
 pub mod docker;
 pub mod engine_auth;

@@ -133,6 +133,25 @@ pub struct HostSettings {
     pub binds: Vec<String>,
     /// `volumesFrom`: `<docker name>[:ro]`.
     pub volumes_from: Vec<String>,
+    /// Docker's log driver and its options (`logConfiguration`; an `awslogs` container runs
+    /// with `json-file` and berth ships its output). `None`: the daemon's default.
+    pub log_config: Option<LogDriver>,
+}
+
+/// A Docker log driver and its options.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LogDriver {
+    pub driver: String,
+    pub options: HashMap<String, String>,
+}
+
+/// One entry of a container's output as Docker keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogLine {
+    /// When Docker received it, nanoseconds since the epoch.
+    pub nanos: i128,
+    /// The text without its line end.
+    pub text: String,
 }
 
 /// A Docker volume a task's container mounts (`dockerVolumeConfiguration`, or an empty
@@ -248,6 +267,16 @@ pub trait ContainerRuntime: Send + Sync + 'static {
         key: &str,
         value: &str,
     ) -> impl Future<Output = Result<Vec<String>, RuntimeError>> + Send;
+
+    /// Follows a container's output (stdout and stderr, in Docker's order) from `since_secs`
+    /// (Unix seconds; 0: from the start): every entry, then new ones as they come, until the
+    /// container has stopped and everything is read (the channel closes) or the stream breaks
+    /// (an `Err`, then the channel closes).
+    fn follow_logs(
+        &self,
+        id: &str,
+        since_secs: i64,
+    ) -> tokio::sync::mpsc::Receiver<Result<LogLine, RuntimeError>>;
 
     /// Every container (running or not) that carries label `key` (= `value` when given).
     fn list_by_label(

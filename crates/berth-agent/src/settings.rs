@@ -452,6 +452,7 @@ pub fn host_settings(task: &AgentTask, d: &ContainerDefinition) -> HostSettings 
     h.open_stdin = x.get("interactive").and_then(Value::as_bool) == Some(true);
     h.network_disabled = x.get("disableNetworking").and_then(Value::as_bool) == Some(true);
     h.stop_timeout = x.get("stopTimeout").and_then(Value::as_i64);
+    h.log_config = crate::awslogs::docker_driver(x.get("logConfiguration"));
 
     // Namespaces shared by the task: the first container made owns them.
     let owner = creation_order(task).into_iter().next();
