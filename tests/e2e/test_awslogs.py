@@ -10,7 +10,9 @@ import uuid
 
 from conftest import REGION, berth_bin
 from docker_fixtures import REGISTRY_USER, docker_ready, registry  # noqa: F401
+from helpers import allow, user_creds
 from test_agent import TRUST, agent_factory, start, wait_running, wait_stopped  # noqa: F401
+from test_console import browser, page, sign_in  # noqa: F401
 
 NET = {"awsvpcConfiguration": {"subnets": ["subnet-12345678"]}}
 LOGS_ACTIONS = ("logs:CreateLogStream", "logs:PutLogEvents")
@@ -231,3 +233,27 @@ def test_fargate_refuses_awslogs_without_a_stream_prefix(berth):
         assert e.response["Error"]["Message"] == (
             "Fargate requires log configuration options to include awslogs-stream-prefix to support log driver awslogs."
         )
+
+
+def test_the_console_shows_the_task_s_log_newest_first(berth, registry, agent_factory, page):
+    cluster, agent = start(berth, agent_factory)
+    app = LoggedApp(berth, registry, FAST_LINES)
+    arn = app.run(cluster)
+    wait_stopped(berth, cluster, arn, agent)
+    sign_in(page, berth)
+    page.goto(f"{berth.endpoint}/console/tasks?cluster={cluster}")
+    page.get_by_role("link", name="Log of app").click()
+    rows = page.locator("table tbody tr")
+    assert rows.count() == 50
+    assert rows.nth(0).inner_text().endswith("line 1000")
+    assert rows.nth(49).inner_text().endswith("line 951")
+    page.get_by_role("link", name="Older lines").click()
+    assert page.locator("table tbody tr").nth(0).inner_text().endswith("line 950")
+    # A principal without logs:GetLogEvents sees CloudWatch Logs' denial, in its words.
+    creds = user_creds(berth, "viewer", allow(["ecs:Describe*", "ecs:List*"]))
+    page.context.clear_cookies()
+    sign_in(page, berth, creds)
+    page.goto(f"{berth.endpoint}/console/tasks?cluster={cluster}")
+    page.get_by_role("link", name="Log of app").click()
+    body = page.content()
+    assert "AccessDeniedException" in body and "logs:GetLogEvents" in body, body
