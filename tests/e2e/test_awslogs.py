@@ -28,7 +28,7 @@ class LoggedApp:
     group's streams, and a task definition whose container uses awslogs."""
 
     def __init__(self, b, registry, command, logs_actions=LOGS_ACTIONS, create_group=False, fargate=False,
-                 prefix="app-logs", make_group=True):
+                 prefix="app-logs", make_group=True, more_options=None):
         suffix = uuid.uuid4().hex[:8]
         self.b = b
         sm, iam, ecs = b.client("secretsmanager"), b.client("iam"), b.client("ecs")
@@ -51,6 +51,7 @@ class LoggedApp:
         options = {"awslogs-group": self.group, "awslogs-region": REGION, "awslogs-stream-prefix": prefix}
         if create_group:
             options["awslogs-create-group"] = "true"
+        options.update(more_options or {})
         self.family = f"logged-{suffix}"
         extra = dict(networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu="256", memory="512") if fargate else {}
         ecs.register_task_definition(
@@ -144,6 +145,24 @@ def test_a_sigkilled_agent_resumes_after_the_stream_s_last_event(berth, registry
     got = app.events(arn)
     assert len(got) == len(set(got)), [x for x in got if got.count(x) > 1][:5]
     assert got == expected(), f"{len(got)} events; missing {sorted(set(expected()) - set(got))[:5]}"
+
+
+def test_multiline_events_are_grouped_as_docker_groups_them(berth, registry, agent_factory):
+    cluster, agent = start(berth, agent_factory)
+    app = LoggedApp(
+        berth, registry,
+        "echo 'INFO start'; echo '  at one'; echo '  at two'; echo 'INFO next'; sleep 0.1; echo 'ERROR last'",
+        more_options={"awslogs-multiline-pattern": "INFO|ERROR"},
+    )
+    arn = app.run(cluster)
+    wait_stopped(berth, cluster, arn, agent)
+    assert app.events(arn) == ["INFO start\n  at one\n  at two", "INFO next", "ERROR last"]
+    # An option Docker's driver does not know: the container is not made, in Docker's words.
+    bad = LoggedApp(berth, registry, "echo x", more_options={"awslogs-colour": "blue"})
+    t = wait_stopped(berth, cluster, bad.run(cluster), agent)
+    assert t["containers"][0]["reason"] == (
+        "CannotCreateContainerError: Error response from daemon: unknown log opt 'awslogs-colour' for awslogs log driver"
+    ), t
 
 
 def test_without_create_log_stream_the_container_does_not_start(berth, registry, agent_factory):

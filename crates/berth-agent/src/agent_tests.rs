@@ -1601,3 +1601,43 @@ async fn an_adopted_container_ships_after_its_stream_s_last_event() {
         .collect();
     assert_eq!(shipped, ["c", "d"]);
 }
+
+#[tokio::test]
+async fn on_fargate_a_denied_create_log_stream_is_tried_twice_in_fargate_words() {
+    let rt = Arc::new(FakeRuntime::default());
+    let control = Arc::new(FakeControl {
+        logs_denied: vec!["CreateLogStream".into()],
+        ..Default::default()
+    });
+    let (tx, rx) = watch::channel(false);
+    let run = TaskRun {
+        runtime: rt.clone(),
+        control: control.clone(),
+        cluster: "c1".into(),
+        instance_arn: String::new(),
+        task: awslogs_task(true),
+        engine_auth: Arc::new(EngineAuth::default()),
+        fargate: true,
+    };
+    tokio::time::timeout(Duration::from_secs(10), run.run(rx))
+        .await
+        .unwrap();
+    drop(tx);
+    let creates = control
+        .logs_calls
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|c| c.0 == "CreateLogStream")
+        .count();
+    assert_eq!(creates, 2);
+    let changes = control.task_changes.lock().unwrap().clone();
+    let reason = changes.last().unwrap()["reason"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        reason.starts_with("ResourceInitializationError: failed to validate logger args: create stream has been retried 1 times: failed to create Cloudwatch log stream: AccessDeniedException: "),
+        "{reason}"
+    );
+}
