@@ -8,6 +8,7 @@
 //! when asked to.
 
 mod fields;
+mod logs;
 mod registered;
 pub mod registry;
 
@@ -69,6 +70,8 @@ pub enum CheckKind {
     SecretValue,
     Registry,
     Placement,
+    /// An awslogs container's CloudWatch Logs permissions.
+    Awslogs,
     /// A member berth refuses, emulates or does not run on the launch type diagnosed.
     Field,
 }
@@ -85,6 +88,7 @@ impl CheckKind {
             CheckKind::SecretValue => "secret-value",
             CheckKind::Registry => "registry",
             CheckKind::Placement => "placement",
+            CheckKind::Awslogs => "awslogs",
             CheckKind::Field => "field",
         }
     }
@@ -249,6 +253,9 @@ pub fn diagnose(
         .iter()
         .filter(|c| !c.secrets.is_empty())
         .collect();
+    let awslogs = logs::awslogs_containers(&plan.definition);
+    // The execution role, once checked (for the registry secret, the secrets or awslogs).
+    let mut checked_role: Option<Option<RoleInfo>> = None;
     if private.is_empty() && with_secrets.is_empty() {
         checks.push(ok(
             CheckKind::TaskDefinition,
@@ -265,6 +272,24 @@ pub fn diagnose(
         }
         for c in with_secrets {
             d.check_container_secrets(c, role.as_ref(), &mut checks)?;
+        }
+        checked_role = Some(role);
+    }
+    if !awslogs.is_empty() {
+        let role = match checked_role {
+            Some(r) => r,
+            None if plan.execution_role.is_some() => {
+                let r = d.check_role(&plan, false, &mut checks)?;
+                if let Some(given) = &plan.execution_role {
+                    checks.push(d.check_pass_role(&d.pass_role_target(given)?)?);
+                }
+                r
+            }
+            None => None,
+        };
+        // A role that is named but missing has failed its own check already.
+        if role.is_some() || plan.execution_role.is_none() {
+            d.check_awslogs(&awslogs, role.as_ref(), &mut checks)?;
         }
     }
     let mut capabilities: Vec<&'static str> = Vec::new();

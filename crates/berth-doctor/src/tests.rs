@@ -378,7 +378,8 @@ fn missing_and_deleted_secrets() {
     assert!(c.reason.contains("suffix differs"), "{}", c.reason);
     assert!(c.fix.unwrap().contains(&s.arn));
     Secrets::new(&env.store)
-        .delete(&s, Some(7), false, NOW)
+        // Secrets Manager's records keep milliseconds.
+        .delete(&s, Some(7), false, NOW * 1000)
         .unwrap();
     let c = get(&env.run(taskdef("creds")), CheckKind::Secret).clone();
     assert!(!c.ok);
@@ -706,4 +707,66 @@ fn parameter_store_secrets_are_checked_as_the_agent_fetches_them() {
             assert!(c.ok, "{c:?}");
         }
     }
+}
+
+fn awslogs_taskdef(role: Option<&str>, create_group: bool) -> Value {
+    let mut options =
+        json!({"awslogs-group": "/ecs/app", "awslogs-region": R, "awslogs-stream-prefix": "web"});
+    if create_group {
+        options["awslogs-create-group"] = json!("true");
+    }
+    let mut doc = json!({
+        "family": "app",
+        "containerDefinitions": [{"name": "app", "image": "busybox", "memory": 64,
+            "logConfiguration": {"logDriver": "awslogs", "options": options}}]
+    });
+    if let Some(r) = role {
+        doc["executionRoleArn"] = json!(r);
+    }
+    doc
+}
+
+#[test]
+fn awslogs_names_each_missing_logs_permission() {
+    let env = Env::new();
+    env.iam()
+        .put_role_policy(
+            A,
+            "exec",
+            "p",
+            &allow(
+                "logs:CreateLogStream",
+                "arn:aws:logs:us-east-1:000000000000:log-group:/ecs/app:*",
+            ),
+        )
+        .unwrap();
+    let r = env.run(awslogs_taskdef(Some("exec"), true));
+    let logs: Vec<&CheckResult> = r
+        .checks
+        .iter()
+        .filter(|c| c.check == CheckKind::Awslogs)
+        .collect();
+    assert_eq!(logs.len(), 3, "{r:#?}");
+    let failed: Vec<&str> = logs
+        .iter()
+        .filter(|c| !c.ok)
+        .map(|c| c.reason.as_str())
+        .collect();
+    assert_eq!(failed.len(), 2, "{failed:?}");
+    assert!(
+        failed[0].contains("may not logs:CreateLogGroup"),
+        "{failed:?}"
+    );
+    assert!(
+        failed[1].contains("may not logs:PutLogEvents"),
+        "{failed:?}"
+    );
+    assert!(failed[1].contains("log-stream:web/app/"), "{failed:?}");
+    let fix = logs[2].fix.as_deref().unwrap();
+    assert!(fix.contains("\"Action\": \"logs:PutLogEvents\""), "{fix}");
+    assert!(logs[1].ok && logs[1].reason.contains("may logs:CreateLogStream"));
+    // Without an execution role (EC2), the agent's own credentials ship the output.
+    let r = env.run(awslogs_taskdef(None, false));
+    let c = get(&r, CheckKind::Awslogs);
+    assert!(c.ok && c.reason.contains("no execution role"), "{r:#?}");
 }

@@ -442,6 +442,40 @@ impl berth_agent::TaskControl for InProcessFargate {
     ) -> Result<berth_agent::control::Parameters, berth_agent::ApiError> {
         berth_agent::control::get_parameters(&self.client, names, region, creds).await
     }
+
+    async fn logs_call(
+        &self,
+        operation: &str,
+        input: serde_json::Value,
+        region: &str,
+        creds: Option<&berth_agent::Credentials>,
+    ) -> Result<serde_json::Value, berth_agent::ApiError> {
+        // Fargate has no credentials of its own for a task's logs: registration requires an
+        // execution role for awslogs.
+        let Some(creds) = creds else {
+            return Err(berth_agent::ApiError::Transport(
+                "fargate: no execution role credentials for CloudWatch Logs".into(),
+            ));
+        };
+        berth_agent::control::logs_call(&self.client, operation, &input, region, creds).await
+    }
+
+    async fn log_tail(
+        &self,
+        task_arn: &str,
+        region: &str,
+        group: &str,
+        stream: &str,
+        limit: usize,
+        _creds: Option<&berth_agent::Credentials>,
+    ) -> Result<Vec<u64>, berth_agent::ApiError> {
+        let account = task_arn.split(':').nth(4).unwrap_or("").to_string();
+        let (region, group, stream) = (region.to_string(), group.to_string(), stream.to_string());
+        self.blocking(move |s| {
+            berth_control::logs::stream_tail(s, &account, &region, &group, &stream, limit)
+        })
+        .await
+    }
 }
 
 impl berth_agent::FargateControl for InProcessFargate {
