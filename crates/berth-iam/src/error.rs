@@ -21,6 +21,10 @@ pub enum IamError {
     NoSuchUser(String),
     #[error("The role with name {0} cannot be found.")]
     NoSuchRole(String),
+    #[error("The group with name {0} cannot be found.")]
+    NoSuchGroup(String),
+    #[error("The group policy with name {0} cannot be found.")]
+    NoSuchGroupPolicy(String),
     #[error("The user policy with name {0} cannot be found.")]
     NoSuchUserPolicy(String),
     #[error("The role policy with name {0} cannot be found.")]
@@ -44,6 +48,8 @@ pub enum IamError {
     UserExists(String),
     #[error("Role with name {0} already exists.")]
     RoleExists(String),
+    #[error("Group with name {0} already exists.")]
+    GroupExists(String),
     #[error("A policy called {0} already exists. Duplicate names are not allowed.")]
     PolicyExists(String),
 
@@ -80,6 +86,10 @@ pub enum IamError {
     UserPolicyTooLarge(String),
     #[error("Maximum policy size of 10240 bytes exceeded for role {0}")]
     RolePolicyTooLarge(String),
+    #[error("Maximum policy size of 5120 bytes exceeded for group {0}")]
+    GroupPolicyTooLarge(String),
+    #[error("Cannot exceed quota for GroupsPerUser: 10")]
+    GroupsPerUserQuota,
     #[error("Cannot exceed quota for PolicySize: 6144")]
     ManagedPolicyTooLarge,
     #[error("Cannot exceed quota for ACLSizePerRole: 2048")]
@@ -111,6 +121,9 @@ pub enum DeleteConflict {
     InlinePolicies,
     #[error("Cannot delete entity, must detach all policies first.")]
     AttachedPolicies,
+    /// A group that still has users; a user that is still in a group.
+    #[error("Cannot delete entity, must remove users from group first.")]
+    GroupMembers,
     /// A managed policy still attached to, or bounding, a user or role.
     #[error("Cannot delete a policy attached to entities.")]
     PolicyInUse,

@@ -11,6 +11,7 @@
 pub mod authz;
 mod entity;
 mod error;
+mod groups;
 mod keys;
 mod policies;
 mod principal;
@@ -20,6 +21,7 @@ mod users;
 
 pub use entity::{ListOptions, MAX_TAGS, NameField, Page, Tag};
 pub use error::{DeleteConflict, IamError};
+pub use groups::{GROUP_INLINE_POLICIES_MAX, GROUPS_PER_USER, Group};
 pub use keys::{
     AccessKeyRecord, KeyOwner, KeyStatus, NewCredentials, ResolvedKey, SessionInfo, token_digest,
 };
@@ -198,6 +200,7 @@ impl<'a> Iam<'a> {
                                 &record.account_id,
                                 u.inline_policies,
                                 &u.attached_policies,
+                                &u.groups,
                                 u.permissions_boundary.as_deref(),
                             )?;
                             Some((u.account, u.name, u.id, u.path, docs))

@@ -246,6 +246,9 @@ fn usage_counts(tx: &dyn Tx, account: &str) -> Result<HashMap<String, (u32, u32)
     for (_, r) in scan_json::<Role>(tx, entity::ROLES, &prefix)? {
         count(&r.attached_policies, &r.permissions_boundary);
     }
+    for (_, g) in scan_json::<crate::Group>(tx, entity::GROUPS, &prefix)? {
+        count(&g.attached_policies, &None);
+    }
     Ok(counts)
 }
 
@@ -473,7 +476,7 @@ impl Iam<'_> {
         let policy = ManagedPolicy {
             arn: format!("arn:aws:iam::{account}:policy{path}{}", new.name),
             name: new.name.to_string(),
-            id: berth_core::ids::aws_id("ANPA"),
+            id: entity::unique_id("ANPA"),
             path: path.to_string(),
             description: new.description.map(str::to_string),
             document: new.document.to_string(),
@@ -611,6 +614,7 @@ impl Iam<'_> {
                         account,
                         u.inline_policies,
                         &u.attached_policies,
+                        &u.groups,
                         u.permissions_boundary.as_deref(),
                     ),
                     _ => Ok(IdentityDocuments::default()),
@@ -630,6 +634,7 @@ impl Iam<'_> {
                         account,
                         r.inline_policies,
                         &r.attached_policies,
+                        &[],
                         r.permissions_boundary.as_deref(),
                     ),
                     _ => Ok(IdentityDocuments::default()),
@@ -639,16 +644,30 @@ impl Iam<'_> {
     }
 }
 
+/// The documents of a user or role: its own inline and attached policies, then those of each
+/// group it is in (a group that is gone adds nothing), and its permissions boundary.
 pub(crate) fn collect(
     tx: &dyn Tx,
     account: &str,
     inline: Vec<InlineDocument>,
     attached: &[String],
+    groups: &[String],
     boundary: Option<&str>,
 ) -> Result<IdentityDocuments, IamError> {
     let mut policies: Vec<String> = inline.into_iter().map(|p| p.document).collect();
     for arn in attached {
         policies.extend(find_policy(tx, account, arn)?.map(|p| p.document));
+    }
+    for group in groups {
+        let Some(g) =
+            get_json::<PolicyHolderView>(tx, entity::GROUPS, &entity::key(account, group))?
+        else {
+            continue;
+        };
+        policies.extend(g.inline_policies.into_iter().map(|p| p.document));
+        for arn in &g.attached_policies {
+            policies.extend(find_policy(tx, account, arn)?.map(|p| p.document));
+        }
     }
     let boundary = match boundary {
         Some(arn) => find_policy(tx, account, arn)?.map(|p| p.document),
@@ -673,6 +692,9 @@ pub(crate) struct PolicyHolderView {
     pub inline_policies: Vec<InlineDocument>,
     #[serde(default)]
     pub attached_policies: Vec<String>,
+    /// A user's groups (a role and a group have none).
+    #[serde(default)]
+    pub groups: Vec<String>,
 }
 
 /// What `Iam::resolve_access_key` reads of a user's record: who the user is and its policies.
@@ -688,6 +710,8 @@ pub(crate) struct UserView {
     pub inline_policies: Vec<InlineDocument>,
     #[serde(default)]
     pub attached_policies: Vec<String>,
+    #[serde(default)]
+    pub groups: Vec<String>,
 }
 
 /// An inline policy's document, its name skipped.

@@ -139,7 +139,7 @@ impl Iam<'_> {
             let role = Role {
                 account: account.to_string(),
                 name: new.name.to_string(),
-                id: berth_core::ids::aws_id("AROA"),
+                id: entity::unique_id("AROA"),
                 path: path.to_string(),
                 created_at: now,
                 description: new.description.map(str::to_string),

@@ -35,6 +35,9 @@ pub struct User {
     /// ARNs of attached managed policies, in the order they were attached.
     #[serde(default)]
     pub attached_policies: Vec<String>,
+    /// Names of the groups the user is in, in the order it joined them.
+    #[serde(default)]
+    pub groups: Vec<String>,
 }
 
 impl User {
@@ -162,13 +165,14 @@ impl Iam<'_> {
             let user = User {
                 account: account.to_string(),
                 name: new.name.to_string(),
-                id: berth_core::ids::aws_id("AIDA"),
+                id: entity::unique_id("AIDA"),
                 path: path.to_string(),
                 created_at: now,
                 permissions_boundary: boundary,
                 tags: new.tags.clone(),
                 inline_policies: Vec::new(),
                 attached_policies: Vec::new(),
+                groups: Vec::new(),
             };
             put_json(tx, USERS, &key, &user)?;
             Ok(user)
@@ -205,6 +209,9 @@ impl Iam<'_> {
             }
             if !user.attached_policies.is_empty() {
                 return Err(IamError::DeleteConflict(DeleteConflict::AttachedPolicies));
+            }
+            if !user.groups.is_empty() {
+                return Err(IamError::DeleteConflict(DeleteConflict::GroupMembers));
             }
             tx.delete(USERS, &entity::key(account, &user.name))?;
             Ok(())
@@ -393,7 +400,7 @@ mod tests {
                 42,
             )
             .unwrap();
-        assert!(u.id.starts_with("AIDA") && u.id.len() == 20);
+        assert!(u.id.starts_with("AIDA") && u.id.len() == 21);
         assert_eq!(u.arn(), format!("arn:aws:iam::{A}:user/dev/Bob"));
         assert!(matches!(
             iam.create_user(A, NewUser::named("bob"), 43),

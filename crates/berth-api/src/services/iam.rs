@@ -54,6 +54,21 @@ pub fn dispatch(
         "GetPolicyVersion" => call(p, |i| op::get_policy_version(ctx, i)),
         "DeletePolicy" => call(p, |i| op::delete_policy(ctx, i)),
         "ListPolicies" => call(p, |i| op::list_policies(ctx, i)),
+        "CreateGroup" => call(p, |i| op::create_group(ctx, i)),
+        "GetGroup" => call(p, |i| op::get_group(ctx, i)),
+        "ListGroups" => call(p, |i| op::list_groups(ctx, i)),
+        "ListGroupsForUser" => call(p, |i| op::list_groups_for_user(ctx, i)),
+        "UpdateGroup" => call(p, |i| op::update_group(ctx, i)),
+        "DeleteGroup" => call(p, |i| op::delete_group(ctx, i)),
+        "AddUserToGroup" => call(p, |i| op::add_user_to_group(ctx, i)),
+        "RemoveUserFromGroup" => call(p, |i| op::remove_user_from_group(ctx, i)),
+        "PutGroupPolicy" => call(p, |i| op::put_group_policy(ctx, i)),
+        "GetGroupPolicy" => call(p, |i| op::get_group_policy(ctx, i)),
+        "DeleteGroupPolicy" => call(p, |i| op::delete_group_policy(ctx, i)),
+        "ListGroupPolicies" => call(p, |i| op::list_group_policies(ctx, i)),
+        "AttachGroupPolicy" => call(p, |i| op::attach_group_policy(ctx, i)),
+        "DetachGroupPolicy" => call(p, |i| op::detach_group_policy(ctx, i)),
+        "ListAttachedGroupPolicies" => call(p, |i| op::list_attached_group_policies(ctx, i)),
         _ => return None,
     })
 }
@@ -224,6 +239,10 @@ impl<'p> Input<'p> {
 
     fn role_name(&mut self) -> String {
         self.required_string("RoleName", "roleName", 1, 64)
+    }
+
+    fn group_name(&mut self) -> String {
+        self.required_string("GroupName", "groupName", 1, 128)
     }
 
     fn policy_name(&mut self) -> String {
@@ -727,6 +746,116 @@ impl FromQuery for ListPoliciesInput {
     }
 }
 
+impl FromQuery for CreateGroupInput {
+    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
+        decode(p, |i| CreateGroupInput {
+            path: i.path(),
+            group_name: i.group_name(),
+        })
+    }
+}
+
+impl FromQuery for GetGroupInput {
+    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
+        decode(p, |i| GetGroupInput {
+            group_name: i.group_name(),
+            paging: i.paging(),
+        })
+    }
+}
+
+impl FromQuery for ListGroupsInput {
+    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
+        decode(p, |i| ListGroupsInput {
+            path_prefix: i.path_prefix(),
+            paging: i.paging(),
+        })
+    }
+}
+
+impl FromQuery for ListGroupsForUserInput {
+    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
+        decode(p, |i| ListGroupsForUserInput {
+            user_name: i.user_name(128),
+            paging: i.paging(),
+        })
+    }
+}
+
+impl FromQuery for UpdateGroupInput {
+    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
+        decode(p, |i| UpdateGroupInput {
+            group_name: i.group_name(),
+            new_path: i.string("NewPath", "newPath", 1, 512),
+            new_group_name: i.string("NewGroupName", "newGroupName", 1, 128),
+        })
+    }
+}
+
+impl FromQuery for DeleteGroupInput {
+    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
+        decode(p, |i| DeleteGroupInput {
+            group_name: i.group_name(),
+        })
+    }
+}
+
+impl FromQuery for GroupMembershipInput {
+    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
+        decode(p, |i| GroupMembershipInput {
+            group_name: i.group_name(),
+            user_name: i.user_name(64),
+        })
+    }
+}
+
+impl FromQuery for PutGroupPolicyInput {
+    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
+        decode(p, |i| PutGroupPolicyInput {
+            group_name: i.group_name(),
+            policy_name: i.policy_name(),
+            policy_document: i.document("PolicyDocument", "policyDocument"),
+        })
+    }
+}
+
+impl FromQuery for GroupPolicyInput {
+    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
+        decode(p, |i| GroupPolicyInput {
+            group_name: i.group_name(),
+            policy_name: i.policy_name(),
+        })
+    }
+}
+
+impl FromQuery for ListGroupPoliciesInput {
+    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
+        decode(p, |i| ListGroupPoliciesInput {
+            group_name: i.group_name(),
+            paging: i.paging(),
+        })
+    }
+}
+
+impl FromQuery for GroupPolicyArnInput {
+    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
+        decode(p, |i| GroupPolicyArnInput {
+            group_name: i.group_name(),
+            policy_arn: i.policy_arn(),
+        })
+    }
+}
+
+impl FromQuery for ListAttachedGroupPoliciesInput {
+    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
+        decode(p, |i| ListAttachedGroupPoliciesInput {
+            group_name: i.group_name(),
+            path_prefix: i.policy_path_prefix(),
+            paging: i.paging(),
+        })
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Output.
 // ---------------------------------------------------------------------------------------------
@@ -1081,6 +1210,52 @@ impl ToXml for ListPoliciesOutput {
             &self.policies,
             member(|out, p| policy_fields(out, p, PolicyView::List)),
         );
+    }
+}
+
+fn group_fields(out: &mut String, g: &Group) {
+    element(out, "Path", &g.path);
+    element(out, "GroupName", &g.name);
+    element(out, "GroupId", &g.id);
+    element(out, "Arn", &g.arn());
+    date(out, "CreateDate", g.created_at);
+}
+
+fn group_xml(out: &mut String, g: &Group) {
+    out.push_str("<Group>");
+    group_fields(out, g);
+    out.push_str("</Group>");
+}
+
+impl ToXml for CreateGroupOutput {
+    fn to_xml(&self, out: &mut String) {
+        group_xml(out, &self.group);
+    }
+}
+
+impl ToXml for GetGroupOutput {
+    fn to_xml(&self, out: &mut String) {
+        group_xml(out, &self.group);
+        page_xml(
+            out,
+            "Users",
+            &self.users,
+            member(|out, u| user_fields(out, u, false)),
+        );
+    }
+}
+
+impl ToXml for ListGroupsOutput {
+    fn to_xml(&self, out: &mut String) {
+        page_xml(out, "Groups", &self.groups, member(group_fields));
+    }
+}
+
+impl ToXml for GetGroupPolicyOutput {
+    fn to_xml(&self, out: &mut String) {
+        element(out, "GroupName", &self.group_name);
+        element(out, "PolicyName", &self.policy_name);
+        element(out, "PolicyDocument", &url_encode(&self.policy_document));
     }
 }
 

@@ -107,7 +107,8 @@ fn iam(e: IamError) -> AwsError {
         | E::AccessKeyInUse(_)
         | E::UserExists(_)
         | E::RoleExists(_)
-        | E::PolicyExists(_) => AwsError::with_status(409, "EntityAlreadyExists", e.to_string()),
+        | E::PolicyExists(_)
+        | E::GroupExists(_) => AwsError::with_status(409, "EntityAlreadyExists", e.to_string()),
         E::NoSuchUser(_)
         | E::NoSuchRole(_)
         | E::NoSuchUserPolicy(_)
@@ -116,7 +117,9 @@ fn iam(e: IamError) -> AwsError {
         | E::PolicyNotAttachable(_)
         | E::NoSuchPolicyVersion { .. }
         | E::BoundaryNotAttachable(_)
-        | E::NoSuchAccessKey(_) => AwsError::with_status(404, "NoSuchEntity", e.to_string()),
+        | E::NoSuchAccessKey(_)
+        | E::NoSuchGroup(_)
+        | E::NoSuchGroupPolicy(_) => AwsError::with_status(404, "NoSuchEntity", e.to_string()),
         E::MalformedPolicy(_) => AwsError::client("MalformedPolicyDocument", e.to_string()),
         E::InvalidBoundaryArn(_) | E::DuplicateTagKeys => {
             AwsError::client("InvalidInput", e.to_string())
@@ -127,7 +130,9 @@ fn iam(e: IamError) -> AwsError {
         | E::ManagedPolicyTooLarge
         | E::TrustPolicyTooLarge
         | E::AttachedPolicyQuota { .. }
-        | E::TagQuota => AwsError::with_status(409, "LimitExceeded", e.to_string()),
+        | E::TagQuota
+        | E::GroupPolicyTooLarge(_)
+        | E::GroupsPerUserQuota => AwsError::with_status(409, "LimitExceeded", e.to_string()),
         E::DeleteConflict(_) => AwsError::with_status(409, "DeleteConflict", e.to_string()),
         E::AwsManagedPolicy => AwsError::with_status(403, "AccessDenied", e.to_string()),
         E::Seal(_) | E::Store(_) => AwsError::internal(&e),

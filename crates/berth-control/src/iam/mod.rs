@@ -33,6 +33,14 @@ fn role_arn(ctx: &Ctx<'_>, name: &str) -> Result<String, Error> {
     })
 }
 
+/// The group's ARN (with its path when the group exists).
+fn group_arn(ctx: &Ctx<'_>, name: &str) -> Result<String, Error> {
+    Ok(match ctx.control.iam().find_group(ctx.account(), name)? {
+        Some(g) => g.arn(),
+        None => format!("arn:aws:iam::{}:group/{name}", ctx.account()),
+    })
+}
+
 /// Whose keys a call without `UserName` is about: the calling user's own, or the root user's.
 /// A role session must name the user.
 fn key_holder<'a>(ctx: &'a Ctx<'_>, given: Option<&'a str>) -> Result<KeyHolder<'a>, Error> {
@@ -279,6 +287,7 @@ pub fn tag_role(ctx: &Ctx<'_>, input: TagRoleInput) -> Result<(), Error> {
 enum Holder<'a> {
     User(&'a str),
     Role(&'a str),
+    Group(&'a str),
 }
 
 impl Holder<'_> {
@@ -286,6 +295,7 @@ impl Holder<'_> {
         match self {
             Holder::User(_) => "User",
             Holder::Role(_) => "Role",
+            Holder::Group(_) => "Group",
         }
     }
 
@@ -293,6 +303,7 @@ impl Holder<'_> {
         match self {
             Holder::User(name) => user_arn(ctx, name),
             Holder::Role(name) => role_arn(ctx, name),
+            Holder::Group(name) => group_arn(ctx, name),
         }
     }
 
@@ -536,6 +547,173 @@ pub fn list_policies(ctx: &Ctx<'_>, input: ListPoliciesInput) -> Result<ListPoli
         input.paging.options(),
     )?;
     Ok(ListPoliciesOutput { policies })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Groups.
+// ---------------------------------------------------------------------------------------------
+
+pub fn create_group(ctx: &Ctx<'_>, input: CreateGroupInput) -> Result<CreateGroupOutput, Error> {
+    let arn = new_arn(ctx, "group", input.path.as_deref(), &input.group_name);
+    ctx.authorize("iam:CreateGroup", &arn)?;
+    let group = ctx.control.iam().create_group(
+        ctx.account(),
+        &input.group_name,
+        input.path.as_deref(),
+        ctx.now_secs(),
+    )?;
+    Ok(CreateGroupOutput { group })
+}
+
+pub fn get_group(ctx: &Ctx<'_>, input: GetGroupInput) -> Result<GetGroupOutput, Error> {
+    ctx.authorize("iam:GetGroup", &group_arn(ctx, &input.group_name)?)?;
+    let (group, users) =
+        ctx.control
+            .iam()
+            .get_group(ctx.account(), &input.group_name, input.paging.options())?;
+    Ok(GetGroupOutput { group, users })
+}
+
+pub fn list_groups(ctx: &Ctx<'_>, input: ListGroupsInput) -> Result<ListGroupsOutput, Error> {
+    ctx.authorize(
+        "iam:ListGroups",
+        &format!("arn:aws:iam::{}:group/", ctx.account()),
+    )?;
+    let groups = ctx.control.iam().list_groups(
+        ctx.account(),
+        input.path_prefix.as_deref(),
+        input.paging.options(),
+    )?;
+    Ok(ListGroupsOutput { groups })
+}
+
+pub fn list_groups_for_user(
+    ctx: &Ctx<'_>,
+    input: ListGroupsForUserInput,
+) -> Result<ListGroupsForUserOutput, Error> {
+    ctx.authorize("iam:ListGroupsForUser", &user_arn(ctx, &input.user_name)?)?;
+    let groups = ctx.control.iam().list_groups_for_user(
+        ctx.account(),
+        &input.user_name,
+        input.paging.options(),
+    )?;
+    Ok(ListGroupsOutput { groups })
+}
+
+pub fn update_group(ctx: &Ctx<'_>, input: UpdateGroupInput) -> Result<(), Error> {
+    ctx.authorize("iam:UpdateGroup", &group_arn(ctx, &input.group_name)?)?;
+    ctx.control.iam().update_group(
+        ctx.account(),
+        &input.group_name,
+        input.new_group_name.as_deref(),
+        input.new_path.as_deref(),
+    )?;
+    Ok(())
+}
+
+pub fn delete_group(ctx: &Ctx<'_>, input: DeleteGroupInput) -> Result<(), Error> {
+    ctx.authorize("iam:DeleteGroup", &group_arn(ctx, &input.group_name)?)?;
+    ctx.control
+        .iam()
+        .delete_group(ctx.account(), &input.group_name)?;
+    Ok(())
+}
+
+pub fn add_user_to_group(ctx: &Ctx<'_>, input: AddUserToGroupInput) -> Result<(), Error> {
+    ctx.authorize("iam:AddUserToGroup", &group_arn(ctx, &input.group_name)?)?;
+    ctx.control
+        .iam()
+        .add_user_to_group(ctx.account(), &input.group_name, &input.user_name)?;
+    Ok(())
+}
+
+pub fn remove_user_from_group(ctx: &Ctx<'_>, input: RemoveUserFromGroupInput) -> Result<(), Error> {
+    ctx.authorize(
+        "iam:RemoveUserFromGroup",
+        &group_arn(ctx, &input.group_name)?,
+    )?;
+    ctx.control
+        .iam()
+        .remove_user_from_group(ctx.account(), &input.group_name, &input.user_name)?;
+    Ok(())
+}
+
+pub fn put_group_policy(ctx: &Ctx<'_>, input: PutGroupPolicyInput) -> Result<(), Error> {
+    Holder::Group(&input.group_name).authorize(ctx, "Put", false, None)?;
+    ctx.control.iam().put_group_policy(
+        ctx.account(),
+        &input.group_name,
+        &input.policy_name,
+        &input.policy_document,
+    )?;
+    Ok(())
+}
+
+pub fn get_group_policy(
+    ctx: &Ctx<'_>,
+    input: GetGroupPolicyInput,
+) -> Result<GetGroupPolicyOutput, Error> {
+    Holder::Group(&input.group_name).authorize(ctx, "Get", false, None)?;
+    let (group_name, policy) =
+        ctx.control
+            .iam()
+            .get_group_policy(ctx.account(), &input.group_name, &input.policy_name)?;
+    Ok(GetGroupPolicyOutput {
+        group_name,
+        policy_name: policy.name,
+        policy_document: policy.document,
+    })
+}
+
+pub fn delete_group_policy(ctx: &Ctx<'_>, input: DeleteGroupPolicyInput) -> Result<(), Error> {
+    Holder::Group(&input.group_name).authorize(ctx, "Delete", false, None)?;
+    ctx.control
+        .iam()
+        .delete_group_policy(ctx.account(), &input.group_name, &input.policy_name)?;
+    Ok(())
+}
+
+pub fn list_group_policies(
+    ctx: &Ctx<'_>,
+    input: ListGroupPoliciesInput,
+) -> Result<ListGroupPoliciesOutput, Error> {
+    Holder::Group(&input.group_name).authorize(ctx, "List", true, None)?;
+    let policy_names = ctx.control.iam().list_group_policies(
+        ctx.account(),
+        &input.group_name,
+        input.paging.options(),
+    )?;
+    Ok(ListPolicyNamesOutput { policy_names })
+}
+
+pub fn attach_group_policy(ctx: &Ctx<'_>, input: AttachGroupPolicyInput) -> Result<(), Error> {
+    Holder::Group(&input.group_name).authorize(ctx, "Attach", false, Some(&input.policy_arn))?;
+    ctx.control
+        .iam()
+        .attach_group_policy(ctx.account(), &input.group_name, &input.policy_arn)?;
+    Ok(())
+}
+
+pub fn detach_group_policy(ctx: &Ctx<'_>, input: DetachGroupPolicyInput) -> Result<(), Error> {
+    Holder::Group(&input.group_name).authorize(ctx, "Detach", false, Some(&input.policy_arn))?;
+    ctx.control
+        .iam()
+        .detach_group_policy(ctx.account(), &input.group_name, &input.policy_arn)?;
+    Ok(())
+}
+
+pub fn list_attached_group_policies(
+    ctx: &Ctx<'_>,
+    input: ListAttachedGroupPoliciesInput,
+) -> Result<ListAttachedGroupPoliciesOutput, Error> {
+    Holder::Group(&input.group_name).authorize(ctx, "ListAttached", true, None)?;
+    let attached_policies = ctx.control.iam().list_attached_group_policies(
+        ctx.account(),
+        &input.group_name,
+        input.path_prefix.as_deref(),
+        input.paging.options(),
+    )?;
+    Ok(ListAttachedPoliciesOutput { attached_policies })
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 
 // The domain's records, as the outputs carry them.
 pub use berth_iam::{
-    AccessKeyInfo, AttachedPolicy, CreatedAccessKey, KeyStatus, ListOptions, MAX_TAGS,
+    AccessKeyInfo, AttachedPolicy, CreatedAccessKey, Group, KeyStatus, ListOptions, MAX_TAGS,
     ManagedPolicy, Page, PolicyInfo, PolicyScope, PolicyUsage, PolicyVersion, Role, Tag, User,
 };
 
@@ -360,3 +360,121 @@ pub struct ListPoliciesInput {
 pub struct ListPoliciesOutput {
     pub policies: Page<PolicyInfo>,
 }
+
+// ---------------------------------------------------------------------------------------------
+// Groups.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Default)]
+pub struct CreateGroupInput {
+    pub path: Option<String>,
+    pub group_name: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct CreateGroupOutput {
+    pub group: Group,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct GetGroupInput {
+    pub group_name: String,
+    pub paging: Paging,
+}
+
+#[derive(Debug, Clone)]
+pub struct GetGroupOutput {
+    pub group: Group,
+    pub users: Page<User>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ListGroupsInput {
+    pub path_prefix: Option<String>,
+    pub paging: Paging,
+}
+
+#[derive(Debug, Clone)]
+pub struct ListGroupsOutput {
+    pub groups: Page<Group>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ListGroupsForUserInput {
+    pub user_name: String,
+    pub paging: Paging,
+}
+
+pub type ListGroupsForUserOutput = ListGroupsOutput;
+
+#[derive(Debug, Clone, Default)]
+pub struct UpdateGroupInput {
+    pub group_name: String,
+    pub new_path: Option<String>,
+    pub new_group_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct DeleteGroupInput {
+    pub group_name: String,
+}
+
+/// AddUserToGroup and RemoveUserFromGroup.
+#[derive(Debug, Clone, Default)]
+pub struct GroupMembershipInput {
+    pub group_name: String,
+    pub user_name: String,
+}
+
+pub type AddUserToGroupInput = GroupMembershipInput;
+pub type RemoveUserFromGroupInput = GroupMembershipInput;
+
+#[derive(Debug, Clone, Default)]
+pub struct PutGroupPolicyInput {
+    pub group_name: String,
+    pub policy_name: String,
+    pub policy_document: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct GroupPolicyInput {
+    pub group_name: String,
+    pub policy_name: String,
+}
+
+pub type GetGroupPolicyInput = GroupPolicyInput;
+pub type DeleteGroupPolicyInput = GroupPolicyInput;
+
+#[derive(Debug, Clone)]
+pub struct GetGroupPolicyOutput {
+    pub group_name: String,
+    pub policy_name: String,
+    pub policy_document: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ListGroupPoliciesInput {
+    pub group_name: String,
+    pub paging: Paging,
+}
+
+pub type ListGroupPoliciesOutput = ListPolicyNamesOutput;
+
+/// AttachGroupPolicy and DetachGroupPolicy.
+#[derive(Debug, Clone, Default)]
+pub struct GroupPolicyArnInput {
+    pub group_name: String,
+    pub policy_arn: String,
+}
+
+pub type AttachGroupPolicyInput = GroupPolicyArnInput;
+pub type DetachGroupPolicyInput = GroupPolicyArnInput;
+
+#[derive(Debug, Clone, Default)]
+pub struct ListAttachedGroupPoliciesInput {
+    pub group_name: String,
+    pub path_prefix: Option<String>,
+    pub paging: Paging,
+}
+
+pub type ListAttachedGroupPoliciesOutput = ListAttachedPoliciesOutput;

@@ -1,0 +1,120 @@
+"""IAM beyond users and roles, end to end: groups (and their policies in every decision),
+instance profiles, service-linked roles, managed policy versions, and which operations of the
+IAM model berth does not answer yet."""
+
+import json
+
+import pytest
+from botocore.exceptions import ClientError
+
+from conftest import error_code, error_message
+from helpers import allow, user_creds
+
+ACCOUNT = "000000000000"
+ECS_EXEC_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
+TRUST_EC2 = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+}
+
+
+def expect_error(call, code, message, http_status=None, **kwargs):
+    with pytest.raises(ClientError) as e:
+        call(**kwargs)
+    assert error_code(e.value) == code, e.value.response
+    if message is not None:
+        assert error_message(e.value) == message
+    if http_status is not None:
+        assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == http_status
+    return e.value
+
+
+def deny(actions, resources="*"):
+    return {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": actions, "Resource": resources}]}
+
+
+# --- groups --------------------------------------------------------------------------------
+
+
+def test_group_lifecycle(berth):
+    iam = berth.client("iam")
+    g = iam.create_group(GroupName="devs", Path="/eng/")["Group"]
+    assert g["GroupName"] == "devs"
+    assert g["Arn"] == f"arn:aws:iam::{ACCOUNT}:group/eng/devs"
+    assert g["GroupId"].startswith("AGPA") and len(g["GroupId"]) == 21
+    expect_error(
+        iam.create_group, "EntityAlreadyExists", "Group with name DEVS already exists.", 409, GroupName="DEVS"
+    )
+    iam.create_user(UserName="bob")
+    iam.add_user_to_group(GroupName="devs", UserName="bob")
+    got = iam.get_group(GroupName="devs")
+    assert got["Group"]["GroupId"] == g["GroupId"]
+    assert [u["UserName"] for u in got["Users"]] == ["bob"]
+    assert [x["GroupName"] for x in iam.list_groups_for_user(UserName="bob")["Groups"]] == ["devs"]
+    assert [x["GroupName"] for x in iam.list_groups(PathPrefix="/eng/")["Groups"]] == ["devs"]
+    assert iam.list_groups(PathPrefix="/ops/")["Groups"] == []
+
+    iam.put_group_policy(GroupName="devs", PolicyName="read", PolicyDocument=json.dumps(allow("s3:Get*")))
+    assert iam.list_group_policies(GroupName="devs")["PolicyNames"] == ["read"]
+    doc = iam.get_group_policy(GroupName="devs", PolicyName="read")
+    assert doc["GroupName"] == "devs" and doc["PolicyDocument"] == allow("s3:Get*")
+    iam.attach_group_policy(GroupName="devs", PolicyArn=ECS_EXEC_POLICY)
+    attached = iam.list_attached_group_policies(GroupName="devs")["AttachedPolicies"]
+    assert attached == [{"PolicyName": "AmazonECSTaskExecutionRolePolicy", "PolicyArn": ECS_EXEC_POLICY}]
+
+    must_remove = "Cannot delete entity, must remove users from group first."
+    expect_error(iam.delete_group, "DeleteConflict", must_remove, 409, GroupName="devs")
+    expect_error(iam.delete_user, "DeleteConflict", must_remove, 409, UserName="bob")
+    iam.remove_user_from_group(GroupName="devs", UserName="bob")
+    expect_error(
+        iam.delete_group,
+        "DeleteConflict",
+        "Cannot delete entity, must delete policies first.",
+        409,
+        GroupName="devs",
+    )
+    iam.delete_group_policy(GroupName="devs", PolicyName="read")
+    expect_error(
+        iam.delete_group,
+        "DeleteConflict",
+        "Cannot delete entity, must detach all policies first.",
+        409,
+        GroupName="devs",
+    )
+    iam.detach_group_policy(GroupName="devs", PolicyArn=ECS_EXEC_POLICY)
+    iam.update_group(GroupName="devs", NewGroupName="builders", NewPath="/")
+    assert iam.get_group(GroupName="builders")["Group"]["Arn"] == f"arn:aws:iam::{ACCOUNT}:group/builders"
+    iam.delete_group(GroupName="builders")
+    expect_error(
+        iam.get_group, "NoSuchEntity", "The group with name builders cannot be found.", 404, GroupName="builders"
+    )
+    iam.delete_user(UserName="bob")
+
+
+def test_group_policies_decide_for_members(berth):
+    iam = berth.client("iam")
+    creds = user_creds(berth, "carol")
+    carol = berth.client("iam", creds=creds)
+    iam.create_group(GroupName="listers")
+    iam.put_group_policy(GroupName="listers", PolicyName="p", PolicyDocument=json.dumps(allow("iam:ListUsers")))
+
+    # No policy of her own: denied.
+    e = expect_error(carol.list_users, "AccessDenied", None, 403)
+    assert "because no identity-based policy allows the iam:ListUsers action" in error_message(e)
+    # In the group: allowed.
+    iam.add_user_to_group(GroupName="listers", UserName="carol")
+    assert "Users" in carol.list_users()
+    # Out of the group: denied on the very next request.
+    iam.remove_user_from_group(GroupName="listers", UserName="carol")
+    expect_error(carol.list_users, "AccessDenied", None, 403)
+
+    # A group's Deny beats the user's own Allow; a managed policy on the group counts too.
+    iam.put_user_policy(UserName="carol", PolicyName="own", PolicyDocument=json.dumps(allow("iam:ListUsers")))
+    assert "Users" in carol.list_users()
+    arn = iam.create_policy(PolicyName="NoListing", PolicyDocument=json.dumps(deny("iam:ListUsers")))["Policy"]["Arn"]
+    iam.create_group(GroupName="restricted")
+    iam.attach_group_policy(GroupName="restricted", PolicyArn=arn)
+    iam.add_user_to_group(GroupName="restricted", UserName="carol")
+    e = expect_error(carol.list_users, "AccessDenied", None, 403)
+    assert "with an explicit deny in an identity-based policy" in error_message(e)
+    assert iam.get_policy(PolicyArn=arn)["Policy"]["AttachmentCount"] == 1
