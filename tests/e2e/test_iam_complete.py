@@ -118,3 +118,70 @@ def test_group_policies_decide_for_members(berth):
     e = expect_error(carol.list_users, "AccessDenied", None, 403)
     assert "with an explicit deny in an identity-based policy" in error_message(e)
     assert iam.get_policy(PolicyArn=arn)["Policy"]["AttachmentCount"] == 1
+
+
+# --- instance profiles ---------------------------------------------------------------------
+
+
+def test_instance_profile_lifecycle(berth):
+    iam = berth.client("iam")
+    p = iam.create_instance_profile(InstanceProfileName="web", Path="/app/", Tags=[{"Key": "k", "Value": "v"}])[
+        "InstanceProfile"
+    ]
+    assert p["Arn"] == f"arn:aws:iam::{ACCOUNT}:instance-profile/app/web"
+    assert p["InstanceProfileId"].startswith("AIPA") and len(p["InstanceProfileId"]) == 21
+    assert p["Roles"] == []
+    expect_error(
+        iam.create_instance_profile,
+        "EntityAlreadyExists",
+        "Instance Profile web already exists.",
+        409,
+        InstanceProfileName="web",
+    )
+    role = iam.create_role(RoleName="web-role", AssumeRolePolicyDocument=json.dumps(TRUST_EC2))["Role"]
+    iam.create_role(RoleName="other", AssumeRolePolicyDocument=json.dumps(TRUST_EC2))
+    iam.add_role_to_instance_profile(InstanceProfileName="web", RoleName="web-role")
+    quota = "Cannot exceed quota for InstanceSessionsPerInstanceProfile: 1"
+    expect_error(
+        iam.add_role_to_instance_profile, "LimitExceeded", quota, 409, InstanceProfileName="web", RoleName="other"
+    )
+    got = iam.get_instance_profile(InstanceProfileName="web")["InstanceProfile"]
+    assert [r["RoleId"] for r in got["Roles"]] == [role["RoleId"]]
+    assert got["Tags"] == [{"Key": "k", "Value": "v"}]
+    listed = iam.list_instance_profiles_for_role(RoleName="web-role")["InstanceProfiles"]
+    assert [x["InstanceProfileName"] for x in listed] == ["web"]
+    assert iam.list_instance_profiles_for_role(RoleName="other")["InstanceProfiles"] == []
+    assert [x["InstanceProfileName"] for x in iam.list_instance_profiles()["InstanceProfiles"]] == ["web"]
+    # GetRole is unchanged by the profile.
+    assert iam.get_role(RoleName="web-role")["Role"]["RoleId"] == role["RoleId"]
+
+    in_profile = "Cannot delete entity, must remove roles from instance profile first."
+    expect_error(iam.delete_role, "DeleteConflict", in_profile, 409, RoleName="web-role")
+    expect_error(iam.delete_instance_profile, "DeleteConflict", in_profile, 409, InstanceProfileName="web")
+
+    iam.tag_instance_profile(InstanceProfileName="web", Tags=[{"Key": "a", "Value": "1"}])
+    iam.untag_instance_profile(InstanceProfileName="web", TagKeys=["k"])
+    assert iam.list_instance_profile_tags(InstanceProfileName="web")["Tags"] == [{"Key": "a", "Value": "1"}]
+
+    iam.remove_role_from_instance_profile(InstanceProfileName="web", RoleName="web-role")
+    iam.delete_role(RoleName="web-role")
+    iam.delete_instance_profile(InstanceProfileName="web")
+    expect_error(
+        iam.get_instance_profile,
+        "NoSuchEntity",
+        "Instance Profile web cannot be found.",
+        404,
+        InstanceProfileName="web",
+    )
+
+
+def test_adding_a_role_to_a_profile_needs_pass_role(berth):
+    iam = berth.client("iam")
+    iam.create_instance_profile(InstanceProfileName="p")
+    iam.create_role(RoleName="r", AssumeRolePolicyDocument=json.dumps(TRUST_EC2))
+    creds = user_creds(berth, "ops", allow("iam:AddRoleToInstanceProfile"))
+    ops = berth.client("iam", creds=creds)
+    e = expect_error(ops.add_role_to_instance_profile, "AccessDenied", None, 403, InstanceProfileName="p", RoleName="r")
+    assert f"iam:PassRole on resource: arn:aws:iam::{ACCOUNT}:role/r" in error_message(e)
+    iam.put_user_policy(UserName="ops", PolicyName="pass", PolicyDocument=json.dumps(allow("iam:PassRole")))
+    ops.add_role_to_instance_profile(InstanceProfileName="p", RoleName="r")

@@ -12,6 +12,8 @@ pub(crate) const ROLES: &str = "iam_roles";
 pub(crate) const POLICIES: &str = "iam_policies";
 /// Store table of IAM groups, keyed by `{account}/{lowercased name}`.
 pub(crate) const GROUPS: &str = "iam_groups";
+/// Store table of instance profiles, keyed by `{account}/{lowercased name}`.
+pub(crate) const INSTANCE_PROFILES: &str = "iam_instance_profiles";
 
 /// A unique id as IAM gives users, roles, groups, policies and instance profiles: `prefix`
 /// (`AIDA`, `AROA`, `AGPA`, `ANPA`, `AIPA`) and 17 characters, 21 in all.
@@ -39,6 +41,7 @@ pub enum NameField {
     RoleName,
     PolicyName,
     GroupName,
+    InstanceProfileName,
 }
 
 impl NameField {
@@ -49,13 +52,14 @@ impl NameField {
             NameField::RoleName => "roleName",
             NameField::PolicyName => "policyName",
             NameField::GroupName => "groupName",
+            NameField::InstanceProfileName => "instanceProfileName",
         }
     }
 
     pub fn max_len(self) -> usize {
         match self {
             NameField::UserName | NameField::RoleName => 64,
-            NameField::PolicyName | NameField::GroupName => 128,
+            NameField::PolicyName | NameField::GroupName | NameField::InstanceProfileName => 128,
         }
     }
 }
@@ -164,6 +168,16 @@ pub(crate) fn merge_tags(existing: &mut Vec<Tag>, new: Vec<Tag>) -> Result<(), I
         return Err(IamError::TagQuota);
     }
     Ok(())
+}
+
+/// Removes the tags with the given keys (compared case-insensitively); keys not there are
+/// ignored.
+pub(crate) fn remove_tags(existing: &mut Vec<Tag>, keys: &[String]) {
+    existing.retain(|t| {
+        !keys
+            .iter()
+            .any(|k| k.to_lowercase() == t.key.to_lowercase())
+    });
 }
 
 /// A policy document's size as IAM counts it against its quotas: characters, white space not

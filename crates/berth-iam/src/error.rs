@@ -25,6 +25,8 @@ pub enum IamError {
     NoSuchGroup(String),
     #[error("The group policy with name {0} cannot be found.")]
     NoSuchGroupPolicy(String),
+    #[error("Instance Profile {0} cannot be found.")]
+    NoSuchInstanceProfile(String),
     #[error("The user policy with name {0} cannot be found.")]
     NoSuchUserPolicy(String),
     #[error("The role policy with name {0} cannot be found.")]
@@ -50,6 +52,8 @@ pub enum IamError {
     RoleExists(String),
     #[error("Group with name {0} already exists.")]
     GroupExists(String),
+    #[error("Instance Profile {0} already exists.")]
+    InstanceProfileExists(String),
     #[error("A policy called {0} already exists. Duplicate names are not allowed.")]
     PolicyExists(String),
 
@@ -90,6 +94,8 @@ pub enum IamError {
     GroupPolicyTooLarge(String),
     #[error("Cannot exceed quota for GroupsPerUser: 10")]
     GroupsPerUserQuota,
+    #[error("Cannot exceed quota for InstanceSessionsPerInstanceProfile: 1")]
+    InstanceProfileRoleQuota,
     #[error("Cannot exceed quota for PolicySize: 6144")]
     ManagedPolicyTooLarge,
     #[error("Cannot exceed quota for ACLSizePerRole: 2048")]
@@ -124,6 +130,9 @@ pub enum DeleteConflict {
     /// A group that still has users; a user that is still in a group.
     #[error("Cannot delete entity, must remove users from group first.")]
     GroupMembers,
+    /// An instance profile that still holds a role; a role still in an instance profile.
+    #[error("Cannot delete entity, must remove roles from instance profile first.")]
+    InstanceProfileRoles,
     /// A managed policy still attached to, or bounding, a user or role.
     #[error("Cannot delete a policy attached to entities.")]
     PolicyInUse,

@@ -12,6 +12,7 @@ pub mod authz;
 mod entity;
 mod error;
 mod groups;
+mod instance_profiles;
 mod keys;
 mod policies;
 mod principal;
@@ -22,6 +23,7 @@ mod users;
 pub use entity::{ListOptions, MAX_TAGS, NameField, Page, Tag};
 pub use error::{DeleteConflict, IamError};
 pub use groups::{GROUP_INLINE_POLICIES_MAX, GROUPS_PER_USER, Group};
+pub use instance_profiles::{InstanceProfile, InstanceProfileInfo, ROLES_PER_INSTANCE_PROFILE};
 pub use keys::{
     AccessKeyRecord, KeyOwner, KeyStatus, NewCredentials, ResolvedKey, SessionInfo, token_digest,
 };

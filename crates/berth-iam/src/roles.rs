@@ -196,6 +196,11 @@ impl Iam<'_> {
             if !role.inline_policies.is_empty() {
                 return Err(IamError::DeleteConflict(DeleteConflict::InlinePolicies));
             }
+            if !crate::instance_profiles::holding(tx, account, &role.name)?.is_empty() {
+                return Err(IamError::DeleteConflict(
+                    DeleteConflict::InstanceProfileRoles,
+                ));
+            }
             tx.delete(ROLES, &entity::key(account, &role.name))?;
             Ok(())
         })

@@ -69,6 +69,18 @@ pub fn dispatch(
         "AttachGroupPolicy" => call(p, |i| op::attach_group_policy(ctx, i)),
         "DetachGroupPolicy" => call(p, |i| op::detach_group_policy(ctx, i)),
         "ListAttachedGroupPolicies" => call(p, |i| op::list_attached_group_policies(ctx, i)),
+        "CreateInstanceProfile" => call(p, |i| op::create_instance_profile(ctx, i)),
+        "GetInstanceProfile" => call(p, |i| op::get_instance_profile(ctx, i)),
+        "DeleteInstanceProfile" => call(p, |i| op::delete_instance_profile(ctx, i)),
+        "ListInstanceProfiles" => call(p, |i| op::list_instance_profiles(ctx, i)),
+        "ListInstanceProfilesForRole" => call(p, |i| op::list_instance_profiles_for_role(ctx, i)),
+        "AddRoleToInstanceProfile" => call(p, |i| op::add_role_to_instance_profile(ctx, i)),
+        "RemoveRoleFromInstanceProfile" => {
+            call(p, |i| op::remove_role_from_instance_profile(ctx, i))
+        }
+        "TagInstanceProfile" => call(p, |i| op::tag_instance_profile(ctx, i)),
+        "UntagInstanceProfile" => call(p, |i| op::untag_instance_profile(ctx, i)),
+        "ListInstanceProfileTags" => call(p, |i| op::list_instance_profile_tags(ctx, i)),
         _ => return None,
     })
 }
@@ -243,6 +255,33 @@ impl<'p> Input<'p> {
 
     fn group_name(&mut self) -> String {
         self.required_string("GroupName", "groupName", 1, 128)
+    }
+
+    fn instance_profile_name(&mut self) -> String {
+        self.required_string("InstanceProfileName", "instanceProfileName", 1, 128)
+    }
+
+    /// `TagKeys.member.N`: 1–50 keys of 1–128 characters.
+    fn tag_keys(&mut self) -> Vec<String> {
+        let keys: Vec<String> = self
+            .params
+            .list("TagKeys")
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        if keys.is_empty() && self.opt("TagKeys").is_none() {
+            self.required("TagKeys", "tagKeys");
+        }
+        if keys.len() > MAX_TAGS {
+            self.fail(
+                "tagKeys",
+                &format!("Member must have length less than or equal to {MAX_TAGS}"),
+            );
+        }
+        for k in &keys {
+            self.length("tagKeys", k, 1, 128);
+        }
+        keys
     }
 
     fn policy_name(&mut self) -> String {
@@ -856,6 +895,78 @@ impl FromQuery for ListAttachedGroupPoliciesInput {
     }
 }
 
+impl FromQuery for CreateInstanceProfileInput {
+    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
+        decode(p, |i| CreateInstanceProfileInput {
+            instance_profile_name: i.instance_profile_name(),
+            path: i.path(),
+            tags: i.tags(false),
+        })
+    }
+}
+
+impl FromQuery for InstanceProfileNameInput {
+    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
+        decode(p, |i| InstanceProfileNameInput {
+            instance_profile_name: i.instance_profile_name(),
+        })
+    }
+}
+
+impl FromQuery for ListInstanceProfilesInput {
+    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
+        decode(p, |i| ListInstanceProfilesInput {
+            path_prefix: i.path_prefix(),
+            paging: i.paging(),
+        })
+    }
+}
+
+impl FromQuery for ListInstanceProfilesForRoleInput {
+    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
+        decode(p, |i| ListInstanceProfilesForRoleInput {
+            role_name: i.role_name(),
+            paging: i.paging(),
+        })
+    }
+}
+
+impl FromQuery for InstanceProfileRoleInput {
+    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
+        decode(p, |i| InstanceProfileRoleInput {
+            instance_profile_name: i.instance_profile_name(),
+            role_name: i.role_name(),
+        })
+    }
+}
+
+impl FromQuery for TagInstanceProfileInput {
+    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
+        decode(p, |i| TagInstanceProfileInput {
+            instance_profile_name: i.instance_profile_name(),
+            tags: i.tags(true),
+        })
+    }
+}
+
+impl FromQuery for UntagInstanceProfileInput {
+    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
+        decode(p, |i| UntagInstanceProfileInput {
+            instance_profile_name: i.instance_profile_name(),
+            tag_keys: i.tag_keys(),
+        })
+    }
+}
+
+impl FromQuery for ListInstanceProfileTagsInput {
+    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
+        decode(p, |i| ListInstanceProfileTagsInput {
+            instance_profile_name: i.instance_profile_name(),
+            paging: i.paging(),
+        })
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Output.
 // ---------------------------------------------------------------------------------------------
@@ -1256,6 +1367,58 @@ impl ToXml for GetGroupPolicyOutput {
         element(out, "GroupName", &self.group_name);
         element(out, "PolicyName", &self.policy_name);
         element(out, "PolicyDocument", &url_encode(&self.policy_document));
+    }
+}
+
+fn instance_profile_fields(out: &mut String, info: &InstanceProfileInfo) {
+    let p: &InstanceProfile = &info.profile;
+    element(out, "Path", &p.path);
+    element(out, "InstanceProfileName", &p.name);
+    element(out, "InstanceProfileId", &p.id);
+    element(out, "Arn", &p.arn());
+    date(out, "CreateDate", p.created_at);
+    out.push_str("<Roles>");
+    for r in &info.roles {
+        out.push_str("<member>");
+        role_fields(out, r, RoleView::List);
+        out.push_str("</member>");
+    }
+    out.push_str("</Roles>");
+    if !p.tags.is_empty() {
+        tags_xml(out, &p.tags);
+    }
+}
+
+impl ToXml for InstanceProfileOutput {
+    fn to_xml(&self, out: &mut String) {
+        out.push_str("<InstanceProfile>");
+        instance_profile_fields(out, &self.instance_profile);
+        out.push_str("</InstanceProfile>");
+    }
+}
+
+impl ToXml for ListInstanceProfilesOutput {
+    fn to_xml(&self, out: &mut String) {
+        page_xml(
+            out,
+            "InstanceProfiles",
+            &self.instance_profiles,
+            member(instance_profile_fields),
+        );
+    }
+}
+
+impl ToXml for ListTagsOutput {
+    fn to_xml(&self, out: &mut String) {
+        page_xml(
+            out,
+            "Tags",
+            &self.tags,
+            member(|out, t: &Tag| {
+                element(out, "Key", &t.key);
+                element(out, "Value", &t.value);
+            }),
+        );
     }
 }
 

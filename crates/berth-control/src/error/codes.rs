@@ -108,7 +108,10 @@ fn iam(e: IamError) -> AwsError {
         | E::UserExists(_)
         | E::RoleExists(_)
         | E::PolicyExists(_)
-        | E::GroupExists(_) => AwsError::with_status(409, "EntityAlreadyExists", e.to_string()),
+        | E::GroupExists(_)
+        | E::InstanceProfileExists(_) => {
+            AwsError::with_status(409, "EntityAlreadyExists", e.to_string())
+        }
         E::NoSuchUser(_)
         | E::NoSuchRole(_)
         | E::NoSuchUserPolicy(_)
@@ -119,7 +122,8 @@ fn iam(e: IamError) -> AwsError {
         | E::BoundaryNotAttachable(_)
         | E::NoSuchAccessKey(_)
         | E::NoSuchGroup(_)
-        | E::NoSuchGroupPolicy(_) => AwsError::with_status(404, "NoSuchEntity", e.to_string()),
+        | E::NoSuchGroupPolicy(_)
+        | E::NoSuchInstanceProfile(_) => AwsError::with_status(404, "NoSuchEntity", e.to_string()),
         E::MalformedPolicy(_) => AwsError::client("MalformedPolicyDocument", e.to_string()),
         E::InvalidBoundaryArn(_) | E::DuplicateTagKeys => {
             AwsError::client("InvalidInput", e.to_string())
@@ -132,7 +136,8 @@ fn iam(e: IamError) -> AwsError {
         | E::AttachedPolicyQuota { .. }
         | E::TagQuota
         | E::GroupPolicyTooLarge(_)
-        | E::GroupsPerUserQuota => AwsError::with_status(409, "LimitExceeded", e.to_string()),
+        | E::GroupsPerUserQuota
+        | E::InstanceProfileRoleQuota => AwsError::with_status(409, "LimitExceeded", e.to_string()),
         E::DeleteConflict(_) => AwsError::with_status(409, "DeleteConflict", e.to_string()),
         E::AwsManagedPolicy => AwsError::with_status(403, "AccessDenied", e.to_string()),
         E::Seal(_) | E::Store(_) => AwsError::internal(&e),

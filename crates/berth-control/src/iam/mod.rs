@@ -41,6 +41,20 @@ fn group_arn(ctx: &Ctx<'_>, name: &str) -> Result<String, Error> {
     })
 }
 
+/// The instance profile's ARN (with its path when the profile exists).
+fn instance_profile_arn(ctx: &Ctx<'_>, name: &str) -> Result<String, Error> {
+    Ok(
+        match ctx
+            .control
+            .iam()
+            .find_instance_profile(ctx.account(), name)?
+        {
+            Some(p) => p.arn(),
+            None => format!("arn:aws:iam::{}:instance-profile/{name}", ctx.account()),
+        },
+    )
+}
+
 /// Whose keys a call without `UserName` is about: the calling user's own, or the root user's.
 /// A role session must name the user.
 fn key_holder<'a>(ctx: &'a Ctx<'_>, given: Option<&'a str>) -> Result<KeyHolder<'a>, Error> {
@@ -714,6 +728,169 @@ pub fn list_attached_group_policies(
         input.paging.options(),
     )?;
     Ok(ListAttachedPoliciesOutput { attached_policies })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Instance profiles.
+// ---------------------------------------------------------------------------------------------
+
+pub fn create_instance_profile(
+    ctx: &Ctx<'_>,
+    input: CreateInstanceProfileInput,
+) -> Result<CreateInstanceProfileOutput, Error> {
+    let arn = new_arn(
+        ctx,
+        "instance-profile",
+        input.path.as_deref(),
+        &input.instance_profile_name,
+    );
+    ctx.authorize("iam:CreateInstanceProfile", &arn)?;
+    let profile = ctx.control.iam().create_instance_profile(
+        ctx.account(),
+        &input.instance_profile_name,
+        input.path.as_deref(),
+        input.tags,
+        ctx.now_secs(),
+    )?;
+    Ok(InstanceProfileOutput {
+        instance_profile: InstanceProfileInfo {
+            profile,
+            roles: Vec::new(),
+        },
+    })
+}
+
+pub fn get_instance_profile(
+    ctx: &Ctx<'_>,
+    input: GetInstanceProfileInput,
+) -> Result<GetInstanceProfileOutput, Error> {
+    let name = &input.instance_profile_name;
+    ctx.authorize("iam:GetInstanceProfile", &instance_profile_arn(ctx, name)?)?;
+    let instance_profile = ctx
+        .control
+        .iam()
+        .get_instance_profile(ctx.account(), name)?;
+    Ok(InstanceProfileOutput { instance_profile })
+}
+
+pub fn delete_instance_profile(
+    ctx: &Ctx<'_>,
+    input: DeleteInstanceProfileInput,
+) -> Result<(), Error> {
+    let name = &input.instance_profile_name;
+    ctx.authorize(
+        "iam:DeleteInstanceProfile",
+        &instance_profile_arn(ctx, name)?,
+    )?;
+    ctx.control
+        .iam()
+        .delete_instance_profile(ctx.account(), name)?;
+    Ok(())
+}
+
+pub fn list_instance_profiles(
+    ctx: &Ctx<'_>,
+    input: ListInstanceProfilesInput,
+) -> Result<ListInstanceProfilesOutput, Error> {
+    ctx.authorize(
+        "iam:ListInstanceProfiles",
+        &format!("arn:aws:iam::{}:instance-profile/", ctx.account()),
+    )?;
+    let instance_profiles = ctx.control.iam().list_instance_profiles(
+        ctx.account(),
+        input.path_prefix.as_deref(),
+        input.paging.options(),
+    )?;
+    Ok(ListInstanceProfilesOutput { instance_profiles })
+}
+
+pub fn list_instance_profiles_for_role(
+    ctx: &Ctx<'_>,
+    input: ListInstanceProfilesForRoleInput,
+) -> Result<ListInstanceProfilesForRoleOutput, Error> {
+    ctx.authorize(
+        "iam:ListInstanceProfilesForRole",
+        &role_arn(ctx, &input.role_name)?,
+    )?;
+    let instance_profiles = ctx.control.iam().list_instance_profiles_for_role(
+        ctx.account(),
+        &input.role_name,
+        input.paging.options(),
+    )?;
+    Ok(ListInstanceProfilesOutput { instance_profiles })
+}
+
+/// Also needs `iam:PassRole` on the role, as AWS documents for this operation.
+pub fn add_role_to_instance_profile(
+    ctx: &Ctx<'_>,
+    input: AddRoleToInstanceProfileInput,
+) -> Result<(), Error> {
+    let name = &input.instance_profile_name;
+    ctx.authorize(
+        "iam:AddRoleToInstanceProfile",
+        &instance_profile_arn(ctx, name)?,
+    )?;
+    ctx.authorize("iam:PassRole", &role_arn(ctx, &input.role_name)?)?;
+    ctx.control
+        .iam()
+        .add_role_to_instance_profile(ctx.account(), name, &input.role_name)?;
+    Ok(())
+}
+
+pub fn remove_role_from_instance_profile(
+    ctx: &Ctx<'_>,
+    input: RemoveRoleFromInstanceProfileInput,
+) -> Result<(), Error> {
+    let name = &input.instance_profile_name;
+    ctx.authorize(
+        "iam:RemoveRoleFromInstanceProfile",
+        &instance_profile_arn(ctx, name)?,
+    )?;
+    ctx.control
+        .iam()
+        .remove_role_from_instance_profile(ctx.account(), name, &input.role_name)?;
+    Ok(())
+}
+
+pub fn tag_instance_profile(ctx: &Ctx<'_>, input: TagInstanceProfileInput) -> Result<(), Error> {
+    let name = &input.instance_profile_name;
+    ctx.authorize("iam:TagInstanceProfile", &instance_profile_arn(ctx, name)?)?;
+    ctx.control
+        .iam()
+        .tag_instance_profile(ctx.account(), name, input.tags)?;
+    Ok(())
+}
+
+pub fn untag_instance_profile(
+    ctx: &Ctx<'_>,
+    input: UntagInstanceProfileInput,
+) -> Result<(), Error> {
+    let name = &input.instance_profile_name;
+    ctx.authorize(
+        "iam:UntagInstanceProfile",
+        &instance_profile_arn(ctx, name)?,
+    )?;
+    ctx.control
+        .iam()
+        .untag_instance_profile(ctx.account(), name, &input.tag_keys)?;
+    Ok(())
+}
+
+pub fn list_instance_profile_tags(
+    ctx: &Ctx<'_>,
+    input: ListInstanceProfileTagsInput,
+) -> Result<ListInstanceProfileTagsOutput, Error> {
+    let name = &input.instance_profile_name;
+    ctx.authorize(
+        "iam:ListInstanceProfileTags",
+        &instance_profile_arn(ctx, name)?,
+    )?;
+    let tags = ctx.control.iam().list_instance_profile_tags(
+        ctx.account(),
+        name,
+        input.paging.options(),
+    )?;
+    Ok(ListTagsOutput { tags })
 }
 
 #[cfg(test)]

@@ -4,8 +4,9 @@
 
 // The domain's records, as the outputs carry them.
 pub use berth_iam::{
-    AccessKeyInfo, AttachedPolicy, CreatedAccessKey, Group, KeyStatus, ListOptions, MAX_TAGS,
-    ManagedPolicy, Page, PolicyInfo, PolicyScope, PolicyUsage, PolicyVersion, Role, Tag, User,
+    AccessKeyInfo, AttachedPolicy, CreatedAccessKey, Group, InstanceProfile, InstanceProfileInfo,
+    KeyStatus, ListOptions, MAX_TAGS, ManagedPolicy, Page, PolicyInfo, PolicyScope, PolicyUsage,
+    PolicyVersion, Role, Tag, User,
 };
 
 /// `Marker` and `MaxItems` of a List operation.
@@ -478,3 +479,86 @@ pub struct ListAttachedGroupPoliciesInput {
 }
 
 pub type ListAttachedGroupPoliciesOutput = ListAttachedPoliciesOutput;
+
+// ---------------------------------------------------------------------------------------------
+// Instance profiles.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Default)]
+pub struct CreateInstanceProfileInput {
+    pub instance_profile_name: String,
+    pub path: Option<String>,
+    pub tags: Vec<Tag>,
+}
+
+#[derive(Debug, Clone)]
+pub struct InstanceProfileOutput {
+    pub instance_profile: InstanceProfileInfo,
+}
+
+pub type CreateInstanceProfileOutput = InstanceProfileOutput;
+pub type GetInstanceProfileOutput = InstanceProfileOutput;
+
+/// GetInstanceProfile and DeleteInstanceProfile.
+#[derive(Debug, Clone, Default)]
+pub struct InstanceProfileNameInput {
+    pub instance_profile_name: String,
+}
+
+pub type GetInstanceProfileInput = InstanceProfileNameInput;
+pub type DeleteInstanceProfileInput = InstanceProfileNameInput;
+
+#[derive(Debug, Clone, Default)]
+pub struct ListInstanceProfilesInput {
+    pub path_prefix: Option<String>,
+    pub paging: Paging,
+}
+
+#[derive(Debug, Clone)]
+pub struct ListInstanceProfilesOutput {
+    pub instance_profiles: Page<InstanceProfileInfo>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ListInstanceProfilesForRoleInput {
+    pub role_name: String,
+    pub paging: Paging,
+}
+
+pub type ListInstanceProfilesForRoleOutput = ListInstanceProfilesOutput;
+
+/// AddRoleToInstanceProfile and RemoveRoleFromInstanceProfile.
+#[derive(Debug, Clone, Default)]
+pub struct InstanceProfileRoleInput {
+    pub instance_profile_name: String,
+    pub role_name: String,
+}
+
+pub type AddRoleToInstanceProfileInput = InstanceProfileRoleInput;
+pub type RemoveRoleFromInstanceProfileInput = InstanceProfileRoleInput;
+
+#[derive(Debug, Clone, Default)]
+pub struct TagInstanceProfileInput {
+    pub instance_profile_name: String,
+    pub tags: Vec<Tag>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct UntagInstanceProfileInput {
+    pub instance_profile_name: String,
+    pub tag_keys: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ListInstanceProfileTagsInput {
+    pub instance_profile_name: String,
+    pub paging: Paging,
+}
+
+/// The tags of ListInstanceProfileTags (and the other List…Tags).
+#[derive(Debug, Clone)]
+pub struct ListTagsOutput {
+    pub tags: Page<Tag>,
+}
+
+pub type ListInstanceProfileTagsOutput = ListTagsOutput;
