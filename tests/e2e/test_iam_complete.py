@@ -185,3 +185,55 @@ def test_adding_a_role_to_a_profile_needs_pass_role(berth):
     assert f"iam:PassRole on resource: arn:aws:iam::{ACCOUNT}:role/r" in error_message(e)
     iam.put_user_policy(UserName="ops", PolicyName="pass", PolicyDocument=json.dumps(allow("iam:PassRole")))
     ops.add_role_to_instance_profile(InstanceProfileName="p", RoleName="r")
+
+
+# --- service-linked roles ------------------------------------------------------------------
+
+
+def test_service_linked_roles(berth):
+    iam = berth.client("iam")
+    role = iam.create_service_linked_role(AWSServiceName="ecs.amazonaws.com", Description="ECS")["Role"]
+    assert role["RoleName"] == "AWSServiceRoleForECS"
+    assert role["Path"] == "/aws-service-role/ecs.amazonaws.com/"
+    assert role["Arn"] == f"arn:aws:iam::{ACCOUNT}:role/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS"
+    assert role["RoleId"].startswith("AROA") and len(role["RoleId"]) == 21
+    trust = role["AssumeRolePolicyDocument"]
+    assert trust["Statement"][0]["Principal"] == {"Service": ["ecs.amazonaws.com"]}
+    assert iam.get_role(RoleName="AWSServiceRoleForECS")["Role"]["RoleId"] == role["RoleId"]
+
+    expect_error(
+        iam.create_service_linked_role,
+        "InvalidInput",
+        "Service role name AWSServiceRoleForECS has been taken in this account, please try a different suffix.",
+        400,
+        AWSServiceName="ecs.amazonaws.com",
+    )
+    expect_error(
+        iam.create_service_linked_role,
+        "InvalidInput",
+        "Custom suffix is not allowed for ecs.amazonaws.com",
+        400,
+        AWSServiceName="ecs.amazonaws.com",
+        CustomSuffix="mine",
+    )
+    asg = iam.create_service_linked_role(AWSServiceName="autoscaling.amazonaws.com", CustomSuffix="web")["Role"]
+    assert asg["RoleName"] == "AWSServiceRoleForAutoScaling_web"
+
+    protected = "Cannot perform the operation on the protected role 'AWSServiceRoleForECS' - this role is only modifiable by AWS"
+    expect_error(iam.delete_role, "UnmodifiableEntity", protected, 400, RoleName="AWSServiceRoleForECS")
+    expect_error(
+        iam.put_role_policy,
+        "UnmodifiableEntity",
+        protected,
+        400,
+        RoleName="AWSServiceRoleForECS",
+        PolicyName="p",
+        PolicyDocument=json.dumps(allow("s3:*")),
+    )
+
+    task = iam.delete_service_linked_role(RoleName="AWSServiceRoleForECS")["DeletionTaskId"]
+    assert task.startswith("task/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS/")
+    assert iam.get_service_linked_role_deletion_status(DeletionTaskId=task)["Status"] == "SUCCEEDED"
+    expect_error(iam.get_role, "NoSuchEntity", None, 404, RoleName="AWSServiceRoleForECS")
+    # Made again after deletion, as AWS services do.
+    iam.create_service_linked_role(AWSServiceName="ecs.amazonaws.com")

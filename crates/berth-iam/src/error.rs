@@ -106,6 +106,26 @@ pub enum IamError {
     #[error("Cannot exceed quota for TagsPerRole: 50")]
     TagQuota,
 
+    /// A change to a role only AWS may change (a service-linked role).
+    #[error(
+        "Cannot perform the operation on the protected role '{0}' - this role is only modifiable by AWS"
+    )]
+    ProtectedRole(String),
+    #[error("Custom suffix is not allowed for {0}")]
+    CustomSuffixNotAllowed(String),
+    #[error("Service role name {0} has been taken in this account, please try a different suffix.")]
+    ServiceRoleNameTaken(String),
+    /// A service berth has no service-linked role for (berth's own text).
+    #[error("berth does not know the service-linked role of {0}")]
+    UnknownLinkedService(String),
+    /// DeleteServiceLinkedRole on a role that is not service-linked (berth's own text: AWS's
+    /// is not confirmed).
+    #[error("role {0} is not a service-linked role")]
+    NotServiceLinked(String),
+    /// A deletion task id that berth did not hand out (berth's own text).
+    #[error("deletion task {0} not found")]
+    NoSuchDeletionTask(String),
+
     // --- conflicts ---
     #[error("{0}")]
     DeleteConflict(DeleteConflict),

@@ -17,6 +17,7 @@ mod keys;
 mod policies;
 mod principal;
 mod roles;
+mod service_linked;
 pub mod sts;
 mod users;
 
@@ -36,6 +37,7 @@ pub use principal::{CallerIdentity, Principal};
 pub use roles::{
     DEFAULT_MAX_SESSION_DURATION, NewRole, ROLE_INLINE_POLICIES_MAX, Role, TRUST_POLICY_MAX,
 };
+pub use service_linked::{DeletionStatus, linked_role_name};
 pub use users::{
     ACCESS_KEYS_PER_USER, AccessKeyInfo, CreatedAccessKey, KeyHolder, NewUser,
     USER_INLINE_POLICIES_MAX, User,

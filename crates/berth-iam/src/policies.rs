@@ -276,6 +276,10 @@ pub(crate) trait Holder: Serialize + DeserializeOwned {
     fn inline_mut(&mut self) -> &mut Vec<InlinePolicy>;
     fn attached(&self) -> &Vec<String>;
     fn attached_mut(&mut self) -> &mut Vec<String>;
+    /// Refuses a change to an entity only AWS may change.
+    fn check_modifiable(&self) -> Result<(), IamError> {
+        Ok(())
+    }
 }
 
 /// The entity named `name`, or its `NoSuchEntity` error.
@@ -303,6 +307,7 @@ impl Iam<'_> {
         check_document(document, PolicyKind::Identity)?;
         self.store.write(|tx| {
             let mut h: H = load(tx, account, holder)?;
+            h.check_modifiable()?;
             let others: usize = h
                 .inline()
                 .iter()
@@ -359,6 +364,7 @@ impl Iam<'_> {
         check_name(NameField::PolicyName, policy_name)?;
         self.store.write(|tx| {
             let mut h: H = load(tx, account, holder)?;
+            h.check_modifiable()?;
             let before = h.inline().len();
             h.inline_mut()
                 .retain(|p| !p.name.eq_ignore_ascii_case(policy_name));
@@ -396,6 +402,7 @@ impl Iam<'_> {
         check_name(H::FIELD, holder)?;
         self.store.write(|tx| {
             let mut h: H = load(tx, account, holder)?;
+            h.check_modifiable()?;
             let policy = find_policy(tx, account, arn)?
                 .ok_or_else(|| IamError::PolicyNotAttachable(arn.to_string()))?;
             if h.attached().contains(&policy.arn) {
@@ -418,6 +425,7 @@ impl Iam<'_> {
         check_name(H::FIELD, holder)?;
         self.store.write(|tx| {
             let mut h: H = load(tx, account, holder)?;
+            h.check_modifiable()?;
             let canonical = find_policy(tx, account, arn)?.map(|p| p.arn);
             let before = h.attached().len();
             h.attached_mut()

@@ -45,6 +45,20 @@ pub struct Role {
 }
 
 impl Role {
+    /// Whether AWS made the role for a service (`/aws-service-role/<service>/`): only AWS
+    /// changes it.
+    pub fn is_service_linked(&self) -> bool {
+        self.path.starts_with(crate::service_linked::PATH_PREFIX)
+    }
+
+    /// Refuses a change to a service-linked role, with AWS's `UnmodifiableEntity` text.
+    pub(crate) fn check_modifiable(&self) -> Result<(), IamError> {
+        if self.is_service_linked() {
+            return Err(IamError::ProtectedRole(self.name.clone()));
+        }
+        Ok(())
+    }
+
     pub fn arn(&self) -> String {
         format!(
             "arn:aws:iam::{}:role{}{}",
@@ -86,6 +100,9 @@ impl Holder for Role {
     }
     fn attached_mut(&mut self) -> &mut Vec<String> {
         &mut self.attached_policies
+    }
+    fn check_modifiable(&self) -> Result<(), IamError> {
+        Role::check_modifiable(self)
     }
 }
 
@@ -189,6 +206,7 @@ impl Iam<'_> {
     pub fn delete_role(&self, account: &str, name: &str) -> Result<(), IamError> {
         self.store.write(|tx| {
             let role: Role = policies::load(tx, account, name)?;
+            role.check_modifiable()?;
             // AWS does not document which it checks first when both are left.
             if !role.attached_policies.is_empty() {
                 return Err(IamError::DeleteConflict(DeleteConflict::AttachedPolicies));
@@ -234,6 +252,7 @@ impl Iam<'_> {
         check_trust_policy(document)?;
         self.store.write(|tx| {
             let mut role: Role = policies::load(tx, account, name)?;
+            role.check_modifiable()?;
             role.assume_role_policy = document.to_string();
             put_json(tx, ROLES, &entity::key(account, &role.name), &role)?;
             Ok(())
@@ -250,6 +269,7 @@ impl Iam<'_> {
         check_name(NameField::RoleName, name)?;
         self.store.write(|tx| {
             let mut role: Role = policies::load(tx, account, name)?;
+            role.check_modifiable()?;
             let policy = policies::resolve_boundary(tx, account, boundary_arn)?;
             role.permissions_boundary = Some(policy.arn);
             put_json(tx, ROLES, &entity::key(account, &role.name), &role)?;

@@ -81,6 +81,11 @@ pub fn dispatch(
         "TagInstanceProfile" => call(p, |i| op::tag_instance_profile(ctx, i)),
         "UntagInstanceProfile" => call(p, |i| op::untag_instance_profile(ctx, i)),
         "ListInstanceProfileTags" => call(p, |i| op::list_instance_profile_tags(ctx, i)),
+        "CreateServiceLinkedRole" => call(p, |i| op::create_service_linked_role(ctx, i)),
+        "DeleteServiceLinkedRole" => call(p, |i| op::delete_service_linked_role(ctx, i)),
+        "GetServiceLinkedRoleDeletionStatus" => {
+            call(p, |i| op::get_service_linked_role_deletion_status(ctx, i))
+        }
         _ => return None,
     })
 }
@@ -967,6 +972,32 @@ impl FromQuery for ListInstanceProfileTagsInput {
     }
 }
 
+impl FromQuery for CreateServiceLinkedRoleInput {
+    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
+        decode(p, |i| CreateServiceLinkedRoleInput {
+            aws_service_name: i.required_string("AWSServiceName", "aWSServiceName", 1, 128),
+            description: i.description(),
+            custom_suffix: i.string("CustomSuffix", "customSuffix", 1, 64),
+        })
+    }
+}
+
+impl FromQuery for DeleteServiceLinkedRoleInput {
+    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
+        decode(p, |i| DeleteServiceLinkedRoleInput {
+            role_name: i.role_name(),
+        })
+    }
+}
+
+impl FromQuery for GetServiceLinkedRoleDeletionStatusInput {
+    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
+        decode(p, |i| GetServiceLinkedRoleDeletionStatusInput {
+            deletion_task_id: i.required_string("DeletionTaskId", "deletionTaskId", 1, 1000),
+        })
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Output.
 // ---------------------------------------------------------------------------------------------
@@ -1419,6 +1450,24 @@ impl ToXml for ListTagsOutput {
                 element(out, "Value", &t.value);
             }),
         );
+    }
+}
+
+impl ToXml for CreateServiceLinkedRoleOutput {
+    fn to_xml(&self, out: &mut String) {
+        role_xml(out, &self.role, RoleView::Get);
+    }
+}
+
+impl ToXml for DeleteServiceLinkedRoleOutput {
+    fn to_xml(&self, out: &mut String) {
+        element(out, "DeletionTaskId", &self.deletion_task_id);
+    }
+}
+
+impl ToXml for GetServiceLinkedRoleDeletionStatusOutput {
+    fn to_xml(&self, out: &mut String) {
+        element(out, "Status", self.status.as_str());
     }
 }
 

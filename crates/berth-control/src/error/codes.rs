@@ -125,6 +125,12 @@ fn iam(e: IamError) -> AwsError {
         | E::NoSuchGroupPolicy(_)
         | E::NoSuchInstanceProfile(_) => AwsError::with_status(404, "NoSuchEntity", e.to_string()),
         E::MalformedPolicy(_) => AwsError::client("MalformedPolicyDocument", e.to_string()),
+        E::ProtectedRole(_) => AwsError::client("UnmodifiableEntity", e.to_string()),
+        E::CustomSuffixNotAllowed(_)
+        | E::ServiceRoleNameTaken(_)
+        | E::UnknownLinkedService(_)
+        | E::NotServiceLinked(_)
+        | E::NoSuchDeletionTask(_) => AwsError::client("InvalidInput", e.to_string()),
         E::InvalidBoundaryArn(_) | E::DuplicateTagKeys => {
             AwsError::client("InvalidInput", e.to_string())
         }

@@ -893,6 +893,76 @@ pub fn list_instance_profile_tags(
     Ok(ListTagsOutput { tags })
 }
 
+// ---------------------------------------------------------------------------------------------
+// Service-linked roles.
+// ---------------------------------------------------------------------------------------------
+
+/// Authorised on the role it makes, with `iam:AWSServiceName`.
+pub fn create_service_linked_role(
+    ctx: &Ctx<'_>,
+    input: CreateServiceLinkedRoleInput,
+) -> Result<CreateServiceLinkedRoleOutput, Error> {
+    let service = input.aws_service_name.as_str();
+    let name = match (berth_iam::linked_role_name(service), &input.custom_suffix) {
+        (Some(base), Some(suffix)) => format!("{base}_{suffix}"),
+        (Some(base), None) => base.to_string(),
+        (None, _) => String::new(),
+    };
+    let arn = format!(
+        "arn:aws:iam::{}:role/aws-service-role/{service}/{name}",
+        ctx.account()
+    );
+    authorize(
+        ctx,
+        &Check::new("iam:CreateServiceLinkedRole", &arn)
+            .with_context("iam:AWSServiceName", service),
+    )?;
+    let role = ctx.control.iam().create_service_linked_role(
+        ctx.account(),
+        service,
+        input.description.as_deref(),
+        input.custom_suffix.as_deref(),
+        ctx.now_secs(),
+    )?;
+    Ok(CreateServiceLinkedRoleOutput { role })
+}
+
+pub fn delete_service_linked_role(
+    ctx: &Ctx<'_>,
+    input: DeleteServiceLinkedRoleInput,
+) -> Result<DeleteServiceLinkedRoleOutput, Error> {
+    ctx.authorize(
+        "iam:DeleteServiceLinkedRole",
+        &role_arn(ctx, &input.role_name)?,
+    )?;
+    let deletion_task_id = ctx
+        .control
+        .iam()
+        .delete_service_linked_role(ctx.account(), &input.role_name)?;
+    Ok(DeleteServiceLinkedRoleOutput { deletion_task_id })
+}
+
+/// Authorised on the role the task deleted (`task/<role path><role name>/<id>`).
+pub fn get_service_linked_role_deletion_status(
+    ctx: &Ctx<'_>,
+    input: GetServiceLinkedRoleDeletionStatusInput,
+) -> Result<GetServiceLinkedRoleDeletionStatusOutput, Error> {
+    let role = input
+        .deletion_task_id
+        .strip_prefix("task")
+        .and_then(|rest| rest.rsplit_once('/'))
+        .map(|(path_and_name, _)| format!("arn:aws:iam::{}:role{path_and_name}", ctx.account()));
+    ctx.authorize(
+        "iam:GetServiceLinkedRoleDeletionStatus",
+        role.as_deref().unwrap_or("*"),
+    )?;
+    let status = ctx
+        .control
+        .iam()
+        .service_linked_role_deletion_status(ctx.account(), &input.deletion_task_id)?;
+    Ok(GetServiceLinkedRoleDeletionStatusOutput { status })
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]

@@ -4,9 +4,9 @@
 
 // The domain's records, as the outputs carry them.
 pub use berth_iam::{
-    AccessKeyInfo, AttachedPolicy, CreatedAccessKey, Group, InstanceProfile, InstanceProfileInfo,
-    KeyStatus, ListOptions, MAX_TAGS, ManagedPolicy, Page, PolicyInfo, PolicyScope, PolicyUsage,
-    PolicyVersion, Role, Tag, User,
+    AccessKeyInfo, AttachedPolicy, CreatedAccessKey, DeletionStatus, Group, InstanceProfile,
+    InstanceProfileInfo, KeyStatus, ListOptions, MAX_TAGS, ManagedPolicy, Page, PolicyInfo,
+    PolicyScope, PolicyUsage, PolicyVersion, Role, Tag, User,
 };
 
 /// `Marker` and `MaxItems` of a List operation.
@@ -562,3 +562,39 @@ pub struct ListTagsOutput {
 }
 
 pub type ListInstanceProfileTagsOutput = ListTagsOutput;
+
+// ---------------------------------------------------------------------------------------------
+// Service-linked roles.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Default)]
+pub struct CreateServiceLinkedRoleInput {
+    pub aws_service_name: String,
+    pub description: Option<String>,
+    pub custom_suffix: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct CreateServiceLinkedRoleOutput {
+    pub role: Role,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct DeleteServiceLinkedRoleInput {
+    pub role_name: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct DeleteServiceLinkedRoleOutput {
+    pub deletion_task_id: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct GetServiceLinkedRoleDeletionStatusInput {
+    pub deletion_task_id: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct GetServiceLinkedRoleDeletionStatusOutput {
+    pub status: DeletionStatus,
+}
