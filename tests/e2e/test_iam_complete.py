@@ -237,3 +237,69 @@ def test_service_linked_roles(berth):
     expect_error(iam.get_role, "NoSuchEntity", None, 404, RoleName="AWSServiceRoleForECS")
     # Made again after deletion, as AWS services do.
     iam.create_service_linked_role(AWSServiceName="ecs.amazonaws.com")
+
+
+# --- managed policy versions ---------------------------------------------------------------
+
+
+def test_policy_versions_decide_by_the_default(berth):
+    iam = berth.client("iam")
+    creds = user_creds(berth, "dave")
+    dave = berth.client("iam", creds=creds)
+    arn = iam.create_policy(PolicyName="Listing", PolicyDocument=json.dumps(allow("iam:ListUsers")))["Policy"]["Arn"]
+    iam.attach_user_policy(UserName="dave", PolicyArn=arn)
+    assert "Users" in dave.list_users()
+
+    v2 = iam.create_policy_version(PolicyArn=arn, PolicyDocument=json.dumps(allow("iam:ListRoles")))["PolicyVersion"]
+    assert v2["VersionId"] == "v2" and v2["IsDefaultVersion"] is False
+    assert "Users" in dave.list_users()  # v1 is still the default
+    iam.set_default_policy_version(PolicyArn=arn, VersionId="v2")
+    expect_error(dave.list_users, "AccessDenied", None, 403)
+    assert "Roles" in dave.list_roles()
+    assert iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"] == "v2"
+    got = iam.get_policy_version(PolicyArn=arn, VersionId="v1")["PolicyVersion"]
+    assert got["Document"] == allow("iam:ListUsers") and got["IsDefaultVersion"] is False
+
+    expect_error(
+        iam.delete_policy_version,
+        "DeleteConflict",
+        "Cannot delete the default version of a policy.",
+        409,
+        PolicyArn=arn,
+        VersionId="v2",
+    )
+    for _ in range(3):
+        iam.create_policy_version(PolicyArn=arn, PolicyDocument=json.dumps(allow("s3:*")))
+    expect_error(
+        iam.create_policy_version,
+        "LimitExceeded",
+        "A managed policy can have up to 5 versions. Before you create a new version, you must delete an existing version.",
+        409,
+        PolicyArn=arn,
+        PolicyDocument=json.dumps(allow("s3:*")),
+    )
+    versions = iam.list_policy_versions(PolicyArn=arn)["Versions"]
+    assert [v["VersionId"] for v in versions] == ["v5", "v4", "v3", "v2", "v1"]
+    assert [v["VersionId"] for v in versions if v["IsDefaultVersion"]] == ["v2"]
+
+    entities = iam.list_entities_for_policy(PolicyArn=arn)
+    assert entities["PolicyUsers"] == [{"UserName": "dave", "UserId": iam.get_user(UserName="dave")["User"]["UserId"]}]
+    assert entities["PolicyRoles"] == [] and entities["PolicyGroups"] == []
+    assert iam.list_entities_for_policy(PolicyArn=arn, EntityFilter="Role")["PolicyUsers"] == []
+
+    iam.tag_policy(PolicyArn=arn, Tags=[{"Key": "team", "Value": "a"}, {"Key": "x", "Value": "y"}])
+    iam.untag_policy(PolicyArn=arn, TagKeys=["x"])
+    assert iam.list_policy_tags(PolicyArn=arn)["Tags"] == [{"Key": "team", "Value": "a"}]
+
+    iam.detach_user_policy(UserName="dave", PolicyArn=arn)
+    expect_error(
+        iam.delete_policy,
+        "DeleteConflict",
+        "This policy has more than one version. Before you delete a policy, you must delete the policy's versions. "
+        "The default version is deleted with the policy.",
+        409,
+        PolicyArn=arn,
+    )
+    for v in ["v1", "v3", "v4", "v5"]:
+        iam.delete_policy_version(PolicyArn=arn, VersionId=v)
+    iam.delete_policy(PolicyArn=arn)

@@ -96,6 +96,11 @@ pub enum IamError {
     GroupsPerUserQuota,
     #[error("Cannot exceed quota for InstanceSessionsPerInstanceProfile: 1")]
     InstanceProfileRoleQuota,
+    /// AWS's text as its documentation gives it; not confirmed against the live API.
+    #[error(
+        "A managed policy can have up to 5 versions. Before you create a new version, you must delete an existing version."
+    )]
+    PolicyVersionQuota,
     #[error("Cannot exceed quota for PolicySize: 6144")]
     ManagedPolicyTooLarge,
     #[error("Cannot exceed quota for ACLSizePerRole: 2048")]
@@ -131,6 +136,9 @@ pub enum IamError {
     DeleteConflict(DeleteConflict),
     #[error("Cannot delete policies outside your own account.")]
     AwsManagedPolicy,
+    /// A change to an AWS managed policy (berth's own text: AWS's is not confirmed).
+    #[error("policy {0} is managed by AWS and only AWS changes it")]
+    AwsManagedPolicyChange(String),
 
     #[error("stored secret does not open: {0}")]
     Seal(#[from] SealError),
@@ -153,6 +161,14 @@ pub enum DeleteConflict {
     /// An instance profile that still holds a role; a role still in an instance profile.
     #[error("Cannot delete entity, must remove roles from instance profile first.")]
     InstanceProfileRoles,
+    /// The default version of a managed policy (AWS's text, not confirmed against the live API).
+    #[error("Cannot delete the default version of a policy.")]
+    DefaultPolicyVersion,
+    /// A managed policy with versions besides its default.
+    #[error(
+        "This policy has more than one version. Before you delete a policy, you must delete the policy's versions. The default version is deleted with the policy."
+    )]
+    PolicyVersions,
     /// A managed policy still attached to, or bounding, a user or role.
     #[error("Cannot delete a policy attached to entities.")]
     PolicyInUse,

@@ -29,9 +29,10 @@ pub use keys::{
     AccessKeyRecord, KeyOwner, KeyStatus, NewCredentials, ResolvedKey, SessionInfo, token_digest,
 };
 pub use policies::{
-    AttachedPolicy, ECS_TASK_EXECUTION_ROLE_POLICY_ARN, InlinePolicy, MANAGED_POLICY_MAX,
-    MAX_ATTACHED, ManagedPolicy, NewPolicy, PolicyFilter, PolicyInfo, PolicyScope, PolicyUsage,
-    PolicyVersion, aws_managed_policies,
+    AttachedPolicy, ECS_TASK_EXECUTION_ROLE_POLICY_ARN, EntityKind, InlinePolicy,
+    MANAGED_POLICY_MAX, MAX_ATTACHED, MAX_POLICY_VERSIONS, ManagedPolicy, NewPolicy, PolicyEntity,
+    PolicyFilter, PolicyInfo, PolicyScope, PolicyUsage, PolicyVersion, StoredVersion,
+    aws_managed_policies,
 };
 pub use principal::{CallerIdentity, Principal};
 pub use roles::{

@@ -81,6 +81,14 @@ pub fn dispatch(
         "TagInstanceProfile" => call(p, |i| op::tag_instance_profile(ctx, i)),
         "UntagInstanceProfile" => call(p, |i| op::untag_instance_profile(ctx, i)),
         "ListInstanceProfileTags" => call(p, |i| op::list_instance_profile_tags(ctx, i)),
+        "CreatePolicyVersion" => call(p, |i| op::create_policy_version(ctx, i)),
+        "ListPolicyVersions" => call(p, |i| op::list_policy_versions(ctx, i)),
+        "DeletePolicyVersion" => call(p, |i| op::delete_policy_version(ctx, i)),
+        "SetDefaultPolicyVersion" => call(p, |i| op::set_default_policy_version(ctx, i)),
+        "ListEntitiesForPolicy" => call(p, |i| op::list_entities_for_policy(ctx, i)),
+        "TagPolicy" => call(p, |i| op::tag_policy(ctx, i)),
+        "UntagPolicy" => call(p, |i| op::untag_policy(ctx, i)),
+        "ListPolicyTags" => call(p, |i| op::list_policy_tags(ctx, i)),
         "CreateServiceLinkedRole" => call(p, |i| op::create_service_linked_role(ctx, i)),
         "DeleteServiceLinkedRole" => call(p, |i| op::delete_service_linked_role(ctx, i)),
         "GetServiceLinkedRoleDeletionStatus" => {
@@ -287,6 +295,18 @@ impl<'p> Input<'p> {
             self.length("tagKeys", k, 1, 128);
         }
         keys
+    }
+
+    /// `VersionId`: `v[1-9][0-9]*(\.[A-Za-z0-9-]*)?`.
+    fn version_id(&mut self) -> String {
+        let version_id = self.required("VersionId", "versionId").to_string();
+        if self.opt("VersionId").is_some() && !is_version_id(&version_id) {
+            self.fail(
+                "versionId",
+                "Member must satisfy regular expression pattern: v[1-9][0-9]*(\\.[A-Za-z0-9-]*)?",
+            );
+        }
+        version_id
     }
 
     fn policy_name(&mut self) -> String {
@@ -726,19 +746,9 @@ impl FromQuery for GetPolicyInput {
 
 impl FromQuery for GetPolicyVersionInput {
     fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| {
-            let policy_arn = i.policy_arn();
-            let version_id = i.required("VersionId", "versionId").to_string();
-            if i.opt("VersionId").is_some() && !is_version_id(&version_id) {
-                i.fail(
-                    "versionId",
-                    "Member must satisfy regular expression pattern: v[1-9][0-9]*(\\.[A-Za-z0-9-]*)?",
-                );
-            }
-            GetPolicyVersionInput {
-                policy_arn,
-                version_id,
-            }
+        decode(p, |i| GetPolicyVersionInput {
+            policy_arn: i.policy_arn(),
+            version_id: i.version_id(),
         })
     }
 }
@@ -994,6 +1004,96 @@ impl FromQuery for GetServiceLinkedRoleDeletionStatusInput {
     fn from_query(p: &QueryParams) -> Result<Self, WireError> {
         decode(p, |i| GetServiceLinkedRoleDeletionStatusInput {
             deletion_task_id: i.required_string("DeletionTaskId", "deletionTaskId", 1, 1000),
+        })
+    }
+}
+
+impl FromQuery for CreatePolicyVersionInput {
+    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
+        decode(p, |i| CreatePolicyVersionInput {
+            policy_arn: i.policy_arn(),
+            policy_document: i.document("PolicyDocument", "policyDocument"),
+            set_as_default: i.boolean("SetAsDefault"),
+        })
+    }
+}
+
+impl FromQuery for ListPolicyVersionsInput {
+    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
+        decode(p, |i| ListPolicyVersionsInput {
+            policy_arn: i.policy_arn(),
+            paging: i.paging(),
+        })
+    }
+}
+
+impl FromQuery for PolicyVersionIdInput {
+    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
+        decode(p, |i| PolicyVersionIdInput {
+            policy_arn: i.policy_arn(),
+            version_id: i.version_id(),
+        })
+    }
+}
+
+impl FromQuery for ListEntitiesForPolicyInput {
+    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
+        decode(p, |i| ListEntitiesForPolicyInput {
+            policy_arn: i.policy_arn(),
+            entity_filter: match i.one_of(
+                "EntityFilter",
+                "entityFilter",
+                &[
+                    "User",
+                    "Role",
+                    "Group",
+                    "LocalManagedPolicy",
+                    "AWSManagedPolicy",
+                ],
+            ) {
+                Some("User") => Some(EntityKind::User),
+                Some("Role") => Some(EntityKind::Role),
+                Some("Group") => Some(EntityKind::Group),
+                _ => None,
+            },
+            path_prefix: i.string("PathPrefix", "pathPrefix", 1, 512),
+            policy_usage_filter: match i.one_of(
+                "PolicyUsageFilter",
+                "policyUsageFilter",
+                &["PermissionsPolicy", "PermissionsBoundary"],
+            ) {
+                Some("PermissionsPolicy") => Some(PolicyUsage::PermissionsPolicy),
+                Some("PermissionsBoundary") => Some(PolicyUsage::PermissionsBoundary),
+                _ => None,
+            },
+            paging: i.paging(),
+        })
+    }
+}
+
+impl FromQuery for TagPolicyInput {
+    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
+        decode(p, |i| TagPolicyInput {
+            policy_arn: i.policy_arn(),
+            tags: i.tags(true),
+        })
+    }
+}
+
+impl FromQuery for UntagPolicyInput {
+    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
+        decode(p, |i| UntagPolicyInput {
+            policy_arn: i.policy_arn(),
+            tag_keys: i.tag_keys(),
+        })
+    }
+}
+
+impl FromQuery for ListPolicyTagsInput {
+    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
+        decode(p, |i| ListPolicyTagsInput {
+            policy_arn: i.policy_arn(),
+            paging: i.paging(),
         })
     }
 }
@@ -1328,19 +1428,79 @@ impl ToXml for GetPolicyOutput {
     }
 }
 
+/// A policy version's fields, with its document when `document`.
+fn version_fields(out: &mut String, v: &PolicyVersion, document: bool) {
+    if document {
+        element(out, "Document", &url_encode(&v.document));
+    }
+    element(out, "VersionId", &v.version_id);
+    element(
+        out,
+        "IsDefaultVersion",
+        if v.is_default { "true" } else { "false" },
+    );
+    date(out, "CreateDate", v.created_at);
+}
+
 impl ToXml for GetPolicyVersionOutput {
     fn to_xml(&self, out: &mut String) {
-        let v = &self.policy_version;
         out.push_str("<PolicyVersion>");
-        element(out, "Document", &url_encode(&v.document));
-        element(out, "VersionId", &v.version_id);
+        version_fields(out, &self.policy_version, true);
+        out.push_str("</PolicyVersion>");
+    }
+}
+
+impl ToXml for CreatePolicyVersionOutput {
+    fn to_xml(&self, out: &mut String) {
+        out.push_str("<PolicyVersion>");
+        version_fields(out, &self.policy_version, false);
+        out.push_str("</PolicyVersion>");
+    }
+}
+
+impl ToXml for ListPolicyVersionsOutput {
+    fn to_xml(&self, out: &mut String) {
+        page_xml(
+            out,
+            "Versions",
+            &self.versions,
+            member(|out, v| version_fields(out, v, false)),
+        );
+    }
+}
+
+impl ToXml for ListEntitiesForPolicyOutput {
+    fn to_xml(&self, out: &mut String) {
+        for (list, kind, name, id) in [
+            ("PolicyGroups", EntityKind::Group, "GroupName", "GroupId"),
+            ("PolicyUsers", EntityKind::User, "UserName", "UserId"),
+            ("PolicyRoles", EntityKind::Role, "RoleName", "RoleId"),
+        ] {
+            out.push('<');
+            out.push_str(list);
+            out.push('>');
+            for e in self.entities.items.iter().filter(|e| e.kind == kind) {
+                out.push_str("<member>");
+                element(out, name, &e.name);
+                element(out, id, &e.id);
+                out.push_str("</member>");
+            }
+            out.push_str("</");
+            out.push_str(list);
+            out.push('>');
+        }
         element(
             out,
-            "IsDefaultVersion",
-            if v.is_default { "true" } else { "false" },
+            "IsTruncated",
+            if self.entities.is_truncated() {
+                "true"
+            } else {
+                "false"
+            },
         );
-        date(out, "CreateDate", v.created_at);
-        out.push_str("</PolicyVersion>");
+        if let Some(m) = &self.entities.marker {
+            element(out, "Marker", m);
+        }
     }
 }
 

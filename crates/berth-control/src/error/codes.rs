@@ -143,9 +143,12 @@ fn iam(e: IamError) -> AwsError {
         | E::TagQuota
         | E::GroupPolicyTooLarge(_)
         | E::GroupsPerUserQuota
-        | E::InstanceProfileRoleQuota => AwsError::with_status(409, "LimitExceeded", e.to_string()),
+        | E::InstanceProfileRoleQuota
+        | E::PolicyVersionQuota => AwsError::with_status(409, "LimitExceeded", e.to_string()),
         E::DeleteConflict(_) => AwsError::with_status(409, "DeleteConflict", e.to_string()),
-        E::AwsManagedPolicy => AwsError::with_status(403, "AccessDenied", e.to_string()),
+        E::AwsManagedPolicy | E::AwsManagedPolicyChange(_) => {
+            AwsError::with_status(403, "AccessDenied", e.to_string())
+        }
         E::Seal(_) | E::Store(_) => AwsError::internal(&e),
     }
 }

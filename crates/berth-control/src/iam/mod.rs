@@ -963,6 +963,105 @@ pub fn get_service_linked_role_deletion_status(
     Ok(GetServiceLinkedRoleDeletionStatusOutput { status })
 }
 
+// ---------------------------------------------------------------------------------------------
+// Managed policy versions, entities and tags.
+// ---------------------------------------------------------------------------------------------
+
+pub fn create_policy_version(
+    ctx: &Ctx<'_>,
+    input: CreatePolicyVersionInput,
+) -> Result<CreatePolicyVersionOutput, Error> {
+    ctx.authorize("iam:CreatePolicyVersion", &input.policy_arn)?;
+    let policy_version = ctx.control.iam().create_policy_version(
+        ctx.account(),
+        &input.policy_arn,
+        &input.policy_document,
+        input.set_as_default,
+        ctx.now_secs(),
+    )?;
+    Ok(CreatePolicyVersionOutput { policy_version })
+}
+
+pub fn list_policy_versions(
+    ctx: &Ctx<'_>,
+    input: ListPolicyVersionsInput,
+) -> Result<ListPolicyVersionsOutput, Error> {
+    ctx.authorize("iam:ListPolicyVersions", &input.policy_arn)?;
+    let versions = ctx.control.iam().list_policy_versions(
+        ctx.account(),
+        &input.policy_arn,
+        input.paging.options(),
+    )?;
+    Ok(ListPolicyVersionsOutput { versions })
+}
+
+pub fn delete_policy_version(ctx: &Ctx<'_>, input: DeletePolicyVersionInput) -> Result<(), Error> {
+    ctx.authorize("iam:DeletePolicyVersion", &input.policy_arn)?;
+    ctx.control
+        .iam()
+        .delete_policy_version(ctx.account(), &input.policy_arn, &input.version_id)?;
+    Ok(())
+}
+
+pub fn set_default_policy_version(
+    ctx: &Ctx<'_>,
+    input: SetDefaultPolicyVersionInput,
+) -> Result<(), Error> {
+    ctx.authorize("iam:SetDefaultPolicyVersion", &input.policy_arn)?;
+    ctx.control.iam().set_default_policy_version(
+        ctx.account(),
+        &input.policy_arn,
+        &input.version_id,
+        ctx.now_secs(),
+    )?;
+    Ok(())
+}
+
+pub fn list_entities_for_policy(
+    ctx: &Ctx<'_>,
+    input: ListEntitiesForPolicyInput,
+) -> Result<ListEntitiesForPolicyOutput, Error> {
+    ctx.authorize("iam:ListEntitiesForPolicy", &input.policy_arn)?;
+    let entities = ctx.control.iam().list_entities_for_policy(
+        ctx.account(),
+        &input.policy_arn,
+        input.entity_filter,
+        input.path_prefix.as_deref(),
+        input.policy_usage_filter,
+        input.paging.options(),
+    )?;
+    Ok(ListEntitiesForPolicyOutput { entities })
+}
+
+pub fn tag_policy(ctx: &Ctx<'_>, input: TagPolicyInput) -> Result<(), Error> {
+    ctx.authorize("iam:TagPolicy", &input.policy_arn)?;
+    ctx.control
+        .iam()
+        .tag_policy(ctx.account(), &input.policy_arn, input.tags)?;
+    Ok(())
+}
+
+pub fn untag_policy(ctx: &Ctx<'_>, input: UntagPolicyInput) -> Result<(), Error> {
+    ctx.authorize("iam:UntagPolicy", &input.policy_arn)?;
+    ctx.control
+        .iam()
+        .untag_policy(ctx.account(), &input.policy_arn, &input.tag_keys)?;
+    Ok(())
+}
+
+pub fn list_policy_tags(
+    ctx: &Ctx<'_>,
+    input: ListPolicyTagsInput,
+) -> Result<ListPolicyTagsOutput, Error> {
+    ctx.authorize("iam:ListPolicyTags", &input.policy_arn)?;
+    let tags = ctx.control.iam().list_policy_tags(
+        ctx.account(),
+        &input.policy_arn,
+        input.paging.options(),
+    )?;
+    Ok(ListTagsOutput { tags })
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]

@@ -4,9 +4,9 @@
 
 // The domain's records, as the outputs carry them.
 pub use berth_iam::{
-    AccessKeyInfo, AttachedPolicy, CreatedAccessKey, DeletionStatus, Group, InstanceProfile,
-    InstanceProfileInfo, KeyStatus, ListOptions, MAX_TAGS, ManagedPolicy, Page, PolicyInfo,
-    PolicyScope, PolicyUsage, PolicyVersion, Role, Tag, User,
+    AccessKeyInfo, AttachedPolicy, CreatedAccessKey, DeletionStatus, EntityKind, Group,
+    InstanceProfile, InstanceProfileInfo, KeyStatus, ListOptions, MAX_TAGS, ManagedPolicy, Page,
+    PolicyEntity, PolicyInfo, PolicyScope, PolicyUsage, PolicyVersion, Role, Tag, User,
 };
 
 /// `Marker` and `MaxItems` of a List operation.
@@ -598,3 +598,75 @@ pub struct GetServiceLinkedRoleDeletionStatusInput {
 pub struct GetServiceLinkedRoleDeletionStatusOutput {
     pub status: DeletionStatus,
 }
+
+// ---------------------------------------------------------------------------------------------
+// Managed policy versions, entities and tags.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Default)]
+pub struct CreatePolicyVersionInput {
+    pub policy_arn: String,
+    pub policy_document: String,
+    pub set_as_default: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct CreatePolicyVersionOutput {
+    pub policy_version: PolicyVersion,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ListPolicyVersionsInput {
+    pub policy_arn: String,
+    pub paging: Paging,
+}
+
+#[derive(Debug, Clone)]
+pub struct ListPolicyVersionsOutput {
+    pub versions: Page<PolicyVersion>,
+}
+
+/// DeletePolicyVersion and SetDefaultPolicyVersion.
+#[derive(Debug, Clone, Default)]
+pub struct PolicyVersionIdInput {
+    pub policy_arn: String,
+    pub version_id: String,
+}
+
+pub type DeletePolicyVersionInput = PolicyVersionIdInput;
+pub type SetDefaultPolicyVersionInput = PolicyVersionIdInput;
+
+#[derive(Debug, Clone, Default)]
+pub struct ListEntitiesForPolicyInput {
+    pub policy_arn: String,
+    /// `User`, `Role` or `Group`; `LocalManagedPolicy` and `AWSManagedPolicy` filter nothing.
+    pub entity_filter: Option<EntityKind>,
+    pub path_prefix: Option<String>,
+    pub policy_usage_filter: Option<PolicyUsage>,
+    pub paging: Paging,
+}
+
+#[derive(Debug, Clone)]
+pub struct ListEntitiesForPolicyOutput {
+    pub entities: Page<PolicyEntity>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct TagPolicyInput {
+    pub policy_arn: String,
+    pub tags: Vec<Tag>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct UntagPolicyInput {
+    pub policy_arn: String,
+    pub tag_keys: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ListPolicyTagsInput {
+    pub policy_arn: String,
+    pub paging: Paging,
+}
+
+pub type ListPolicyTagsOutput = ListTagsOutput;
