@@ -303,3 +303,71 @@ def test_policy_versions_decide_by_the_default(berth):
     for v in ["v1", "v3", "v4", "v5"]:
         iam.delete_policy_version(PolicyArn=arn, VersionId=v)
     iam.delete_policy(PolicyArn=arn)
+
+
+# --- users in full, the account --------------------------------------------------------------
+
+
+def test_users_in_full(berth):
+    iam = berth.client("iam")
+    creds = user_creds(berth, "erin", allow(["iam:GetUser", "iam:ListUserTags"]))
+    erin = berth.client("iam", creds=creds)
+    iam.create_group(GroupName="g")
+    iam.add_user_to_group(GroupName="g", UserName="erin")
+
+    iam.tag_user(UserName="erin", Tags=[{"Key": "team", "Value": "a"}, {"Key": "tmp", "Value": "x"}])
+    iam.untag_user(UserName="erin", TagKeys=["TMP"])
+    assert iam.list_user_tags(UserName="erin")["Tags"] == [{"Key": "team", "Value": "a"}]
+
+    boundary = iam.create_policy(PolicyName="B", PolicyDocument=json.dumps(allow("iam:GetUser")))["Policy"]["Arn"]
+    iam.put_user_permissions_boundary(UserName="erin", PermissionsBoundary=boundary)
+    assert iam.get_user(UserName="erin")["User"]["PermissionsBoundary"]["PermissionsBoundaryArn"] == boundary
+    expect_error(erin.list_user_tags, "AccessDenied", None, 403, UserName="erin")
+    iam.delete_user_permissions_boundary(UserName="erin")
+    assert "PermissionsBoundary" not in iam.get_user(UserName="erin")["User"]
+    assert erin.list_user_tags(UserName="erin")["Tags"] == [{"Key": "team", "Value": "a"}]
+
+    # A rename carries the user's keys and groups with it.
+    iam.update_user(UserName="erin", NewUserName="erin2", NewPath="/ops/")
+    me = erin.get_user(UserName="erin2")["User"]
+    assert me["Arn"] == f"arn:aws:iam::{ACCOUNT}:user/ops/erin2"
+    assert [g["GroupName"] for g in iam.list_groups_for_user(UserName="erin2")["Groups"]] == ["g"]
+    expect_error(iam.get_user, "NoSuchEntity", "The user with name erin cannot be found.", 404, UserName="erin")
+
+    # An inactive key no longer signs; active again, it does.
+    last = iam.get_access_key_last_used(AccessKeyId=creds.access_key_id)
+    assert last["UserName"] == "erin2"
+    assert last["AccessKeyLastUsed"]["ServiceName"] == "N/A"
+    iam.update_access_key(UserName="erin2", AccessKeyId=creds.access_key_id, Status="Inactive")
+    listed = iam.list_access_keys(UserName="erin2")["AccessKeyMetadata"]
+    assert [k["Status"] for k in listed] == ["Inactive"]
+    expect_error(
+        erin.get_user, "InvalidClientTokenId", "The security token included in the request is invalid.", 403
+    )
+    iam.update_access_key(UserName="erin2", AccessKeyId=creds.access_key_id, Status="Active")
+    assert erin.get_user(UserName="erin2")["User"]["UserName"] == "erin2"
+
+
+def test_role_boundary_removal(berth):
+    iam = berth.client("iam")
+    iam.create_role(RoleName="r", AssumeRolePolicyDocument=json.dumps(TRUST_EC2), PermissionsBoundary=ECS_EXEC_POLICY)
+    assert iam.get_role(RoleName="r")["Role"]["PermissionsBoundary"]["PermissionsBoundaryArn"] == ECS_EXEC_POLICY
+    iam.delete_role_permissions_boundary(RoleName="r")
+    assert "PermissionsBoundary" not in iam.get_role(RoleName="r")["Role"]
+
+
+def test_account_summary_and_aliases(berth):
+    iam = berth.client("iam")
+    iam.create_user(UserName="u1")
+    iam.create_group(GroupName="g1")
+    summary = iam.get_account_summary()["SummaryMap"]
+    assert summary["Users"] == 1 and summary["Groups"] == 1
+    assert summary["AccessKeysPerUserQuota"] == 2
+    assert summary["AccountAccessKeysPresent"] == 1
+
+    assert iam.list_account_aliases()["AccountAliases"] == []
+    iam.create_account_alias(AccountAlias="my-org")
+    assert iam.list_account_aliases()["AccountAliases"] == ["my-org"]
+    expect_error(iam.create_account_alias, "ValidationError", None, 400, AccountAlias="Bad--Alias")
+    iam.delete_account_alias(AccountAlias="my-org")
+    assert iam.list_account_aliases()["AccountAliases"] == []

@@ -25,6 +25,9 @@ pub enum IamError {
     NoSuchGroup(String),
     #[error("The group policy with name {0} cannot be found.")]
     NoSuchGroupPolicy(String),
+    /// An alias the account does not have (AWS's text is not confirmed).
+    #[error("The account alias {0} cannot be found.")]
+    NoSuchAccountAlias(String),
     #[error("Instance Profile {0} cannot be found.")]
     NoSuchInstanceProfile(String),
     #[error("The user policy with name {0} cannot be found.")]
@@ -52,6 +55,9 @@ pub enum IamError {
     RoleExists(String),
     #[error("Group with name {0} already exists.")]
     GroupExists(String),
+    /// An alias another account has (AWS's text is not confirmed).
+    #[error("The account alias {0} already exists.")]
+    AccountAliasExists(String),
     #[error("Instance Profile {0} already exists.")]
     InstanceProfileExists(String),
     #[error("A policy called {0} already exists. Duplicate names are not allowed.")]

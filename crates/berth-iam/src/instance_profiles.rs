@@ -278,7 +278,7 @@ impl Iam<'_> {
 }
 
 /// Pages items in the order given; the marker is the index of the first item not returned.
-pub(crate) fn page_in_order<T>(items: Vec<T>, opts: ListOptions<'_>) -> Page<T> {
+pub fn page_in_order<T>(items: Vec<T>, opts: ListOptions<'_>) -> Page<T> {
     let keyed = items
         .into_iter()
         .enumerate()

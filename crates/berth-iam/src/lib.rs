@@ -8,6 +8,7 @@
 //! Invariant: a secret access key is stored only sealed under the [`berth_core::RootKey`], with
 //! the access key id as associated data; it is opened only to verify a signature.
 
+mod account;
 pub mod authz;
 mod entity;
 mod error;
@@ -24,6 +25,7 @@ mod users;
 pub use entity::{ListOptions, MAX_TAGS, NameField, Page, Tag};
 pub use error::{DeleteConflict, IamError};
 pub use groups::{GROUP_INLINE_POLICIES_MAX, GROUPS_PER_USER, Group};
+pub use instance_profiles::page_in_order as page_of;
 pub use instance_profiles::{InstanceProfile, InstanceProfileInfo, ROLES_PER_INSTANCE_PROFILE};
 pub use keys::{
     AccessKeyRecord, KeyOwner, KeyStatus, NewCredentials, ResolvedKey, SessionInfo, token_digest,

@@ -277,6 +277,21 @@ impl Iam<'_> {
         })
     }
 
+    /// Removes a role's permissions boundary (none set: nothing changes).
+    pub fn delete_role_permissions_boundary(
+        &self,
+        account: &str,
+        name: &str,
+    ) -> Result<(), IamError> {
+        self.store.write(|tx| {
+            let mut role: Role = policies::load(tx, account, name)?;
+            role.check_modifiable()?;
+            role.permissions_boundary = None;
+            put_json(tx, ROLES, &entity::key(account, &role.name), &role)?;
+            Ok(())
+        })
+    }
+
     /// Adds tags to a role; a key it already has (in any case) takes the new spelling and value.
     pub fn tag_role(&self, account: &str, name: &str, tags: Vec<Tag>) -> Result<(), IamError> {
         check_name(NameField::RoleName, name)?;

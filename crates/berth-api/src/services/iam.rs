@@ -89,6 +89,23 @@ pub fn dispatch(
         "TagPolicy" => call(p, |i| op::tag_policy(ctx, i)),
         "UntagPolicy" => call(p, |i| op::untag_policy(ctx, i)),
         "ListPolicyTags" => call(p, |i| op::list_policy_tags(ctx, i)),
+        "PutUserPermissionsBoundary" => call(p, |i| op::put_user_permissions_boundary(ctx, i)),
+        "DeleteUserPermissionsBoundary" => {
+            call(p, |i| op::delete_user_permissions_boundary(ctx, i))
+        }
+        "DeleteRolePermissionsBoundary" => {
+            call(p, |i| op::delete_role_permissions_boundary(ctx, i))
+        }
+        "UpdateUser" => call(p, |i| op::update_user(ctx, i)),
+        "TagUser" => call(p, |i| op::tag_user(ctx, i)),
+        "UntagUser" => call(p, |i| op::untag_user(ctx, i)),
+        "ListUserTags" => call(p, |i| op::list_user_tags(ctx, i)),
+        "UpdateAccessKey" => call(p, |i| op::update_access_key(ctx, i)),
+        "GetAccessKeyLastUsed" => call(p, |i| op::get_access_key_last_used(ctx, i)),
+        "GetAccountSummary" => call(p, |i| op::get_account_summary(ctx, i)),
+        "CreateAccountAlias" => call(p, |i| op::create_account_alias(ctx, i)),
+        "DeleteAccountAlias" => call(p, |i| op::delete_account_alias(ctx, i)),
+        "ListAccountAliases" => call(p, |i| op::list_account_aliases(ctx, i)),
         "CreateServiceLinkedRole" => call(p, |i| op::create_service_linked_role(ctx, i)),
         "DeleteServiceLinkedRole" => call(p, |i| op::delete_service_linked_role(ctx, i)),
         "GetServiceLinkedRoleDeletionStatus" => {
@@ -309,6 +326,22 @@ impl<'p> Input<'p> {
         version_id
     }
 
+    /// `AccessKeyId`: 16–128 word characters.
+    fn access_key_id(&mut self) -> String {
+        let access_key_id = self.required_string("AccessKeyId", "accessKeyId", 16, 128);
+        if !access_key_id.is_empty()
+            && !access_key_id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        {
+            self.fail(
+                "accessKeyId",
+                "Member must satisfy regular expression pattern: [\\w]+",
+            );
+        }
+        access_key_id
+    }
+
     fn policy_name(&mut self) -> String {
         self.required_string("PolicyName", "policyName", 1, 128)
     }
@@ -495,23 +528,9 @@ impl FromQuery for CreateAccessKeyInput {
 
 impl FromQuery for DeleteAccessKeyInput {
     fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| {
-            let user_name = i.given_user_name();
-            let access_key_id = i.required_string("AccessKeyId", "accessKeyId", 16, 128);
-            if !access_key_id.is_empty()
-                && !access_key_id
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'_')
-            {
-                i.fail(
-                    "accessKeyId",
-                    "Member must satisfy regular expression pattern: [\\w]+",
-                );
-            }
-            DeleteAccessKeyInput {
-                user_name,
-                access_key_id,
-            }
+        decode(p, |i| DeleteAccessKeyInput {
+            user_name: i.given_user_name(),
+            access_key_id: i.access_key_id(),
         })
     }
 }
@@ -1098,6 +1117,139 @@ impl FromQuery for ListPolicyTagsInput {
     }
 }
 
+impl FromQuery for PutUserPermissionsBoundaryInput {
+    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
+        decode(p, |i| PutUserPermissionsBoundaryInput {
+            user_name: i.user_name(128),
+            permissions_boundary: i.required_arn("PermissionsBoundary", "permissionsBoundary"),
+        })
+    }
+}
+
+impl FromQuery for DeleteUserPermissionsBoundaryInput {
+    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
+        decode(p, |i| DeleteUserPermissionsBoundaryInput {
+            user_name: i.user_name(128),
+        })
+    }
+}
+
+impl FromQuery for DeleteRolePermissionsBoundaryInput {
+    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
+        decode(p, |i| DeleteRolePermissionsBoundaryInput {
+            role_name: i.role_name(),
+        })
+    }
+}
+
+impl FromQuery for UpdateUserInput {
+    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
+        decode(p, |i| UpdateUserInput {
+            user_name: i.user_name(128),
+            new_path: i.string("NewPath", "newPath", 1, 512),
+            new_user_name: i.string("NewUserName", "newUserName", 1, 64),
+        })
+    }
+}
+
+impl FromQuery for TagUserInput {
+    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
+        decode(p, |i| TagUserInput {
+            user_name: i.user_name(128),
+            tags: i.tags(true),
+        })
+    }
+}
+
+impl FromQuery for UntagUserInput {
+    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
+        decode(p, |i| UntagUserInput {
+            user_name: i.user_name(128),
+            tag_keys: i.tag_keys(),
+        })
+    }
+}
+
+impl FromQuery for ListUserTagsInput {
+    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
+        decode(p, |i| ListUserTagsInput {
+            user_name: i.user_name(128),
+            paging: i.paging(),
+        })
+    }
+}
+
+impl FromQuery for UpdateAccessKeyInput {
+    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
+        decode(p, |i| {
+            let user_name = i.given_user_name();
+            let access_key_id = i.access_key_id();
+            let status = match i.one_of("Status", "status", &["Active", "Inactive", "Expired"]) {
+                Some("Active") => KeyStatus::Active,
+                None => {
+                    i.required("Status", "status");
+                    KeyStatus::Active
+                }
+                // An expired key does not sign either; berth keeps it as inactive.
+                Some(_) => KeyStatus::Inactive,
+            };
+            UpdateAccessKeyInput {
+                user_name,
+                access_key_id,
+                status,
+            }
+        })
+    }
+}
+
+impl FromQuery for GetAccessKeyLastUsedInput {
+    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
+        decode(p, |i| GetAccessKeyLastUsedInput {
+            access_key_id: i.access_key_id(),
+        })
+    }
+}
+
+impl FromQuery for GetAccountSummaryInput {
+    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
+        decode(p, |_| GetAccountSummaryInput {})
+    }
+}
+
+impl FromQuery for AccountAliasInput {
+    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
+        decode(p, |i| {
+            let account_alias = i.required_string("AccountAlias", "accountAlias", 3, 63);
+            if i.opt("AccountAlias").is_some() && !is_account_alias(&account_alias) {
+                i.fail(
+                    "accountAlias",
+                    "Member must satisfy regular expression pattern: ^[a-z0-9]([a-z0-9]|-(?!-)){1,61}[a-z0-9]$",
+                );
+            }
+            AccountAliasInput { account_alias }
+        })
+    }
+}
+
+/// `^[a-z0-9]([a-z0-9]|-(?!-)){1,61}[a-z0-9]$`: lowercase letters, digits and single hyphens,
+/// neither first nor last.
+fn is_account_alias(a: &str) -> bool {
+    let ok_chars = a
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    (3..=63).contains(&a.len())
+        && ok_chars
+        && !a.starts_with('-')
+        && !a.ends_with('-')
+        && !a.contains("--")
+}
+
+impl FromQuery for ListAccountAliasesInput {
+    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
+        decode(p, |i| ListAccountAliasesInput { paging: i.paging() })
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Output.
 // ---------------------------------------------------------------------------------------------
@@ -1631,10 +1783,54 @@ impl ToXml for GetServiceLinkedRoleDeletionStatusOutput {
     }
 }
 
+impl ToXml for GetAccessKeyLastUsedOutput {
+    fn to_xml(&self, out: &mut String) {
+        if let Some(u) = &self.user_name {
+            element(out, "UserName", u);
+        }
+        // AWS's answer for a key never used: no date, `N/A` for the service and region.
+        out.push_str("<AccessKeyLastUsed>");
+        element(out, "ServiceName", "N/A");
+        element(out, "Region", "N/A");
+        out.push_str("</AccessKeyLastUsed>");
+    }
+}
+
+impl ToXml for GetAccountSummaryOutput {
+    fn to_xml(&self, out: &mut String) {
+        out.push_str("<SummaryMap>");
+        for (k, v) in &self.summary_map {
+            out.push_str("<entry>");
+            element(out, "key", k);
+            element(out, "value", &v.to_string());
+            out.push_str("</entry>");
+        }
+        out.push_str("</SummaryMap>");
+    }
+}
+
+impl ToXml for ListAccountAliasesOutput {
+    fn to_xml(&self, out: &mut String) {
+        page_xml(out, "AccountAliases", &self.account_aliases, |out, a| {
+            element(out, "member", a)
+        });
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn account_aliases_follow_the_model_pattern() {
+        for ok in ["abc", "my-org-1", "a1b"] {
+            assert!(is_account_alias(ok), "{ok}");
+        }
+        for bad in ["ab", "-abc", "abc-", "a--b", "ABC", "a_b"] {
+            assert!(!is_account_alias(bad), "{bad}");
+        }
+    }
 
     #[test]
     fn documents_are_percent_encoded_without_plus() {

@@ -109,7 +109,8 @@ fn iam(e: IamError) -> AwsError {
         | E::RoleExists(_)
         | E::PolicyExists(_)
         | E::GroupExists(_)
-        | E::InstanceProfileExists(_) => {
+        | E::InstanceProfileExists(_)
+        | E::AccountAliasExists(_) => {
             AwsError::with_status(409, "EntityAlreadyExists", e.to_string())
         }
         E::NoSuchUser(_)
@@ -123,7 +124,8 @@ fn iam(e: IamError) -> AwsError {
         | E::NoSuchAccessKey(_)
         | E::NoSuchGroup(_)
         | E::NoSuchGroupPolicy(_)
-        | E::NoSuchInstanceProfile(_) => AwsError::with_status(404, "NoSuchEntity", e.to_string()),
+        | E::NoSuchInstanceProfile(_)
+        | E::NoSuchAccountAlias(_) => AwsError::with_status(404, "NoSuchEntity", e.to_string()),
         E::MalformedPolicy(_) => AwsError::client("MalformedPolicyDocument", e.to_string()),
         E::ProtectedRole(_) => AwsError::client("UnmodifiableEntity", e.to_string()),
         E::CustomSuffixNotAllowed(_)

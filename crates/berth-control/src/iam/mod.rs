@@ -1062,6 +1062,164 @@ pub fn list_policy_tags(
     Ok(ListTagsOutput { tags })
 }
 
+// ---------------------------------------------------------------------------------------------
+// Users in full, and the account.
+// ---------------------------------------------------------------------------------------------
+
+pub fn put_user_permissions_boundary(
+    ctx: &Ctx<'_>,
+    input: PutUserPermissionsBoundaryInput,
+) -> Result<(), Error> {
+    let arn = user_arn(ctx, &input.user_name)?;
+    authorize(
+        ctx,
+        &Check::new("iam:PutUserPermissionsBoundary", &arn).with_context(
+            "iam:PermissionsBoundary",
+            input.permissions_boundary.as_str(),
+        ),
+    )?;
+    ctx.control.iam().put_user_permissions_boundary(
+        ctx.account(),
+        &input.user_name,
+        &input.permissions_boundary,
+    )?;
+    Ok(())
+}
+
+pub fn delete_user_permissions_boundary(
+    ctx: &Ctx<'_>,
+    input: DeleteUserPermissionsBoundaryInput,
+) -> Result<(), Error> {
+    ctx.authorize(
+        "iam:DeleteUserPermissionsBoundary",
+        &user_arn(ctx, &input.user_name)?,
+    )?;
+    ctx.control
+        .iam()
+        .delete_user_permissions_boundary(ctx.account(), &input.user_name)?;
+    Ok(())
+}
+
+pub fn delete_role_permissions_boundary(
+    ctx: &Ctx<'_>,
+    input: DeleteRolePermissionsBoundaryInput,
+) -> Result<(), Error> {
+    ctx.authorize(
+        "iam:DeleteRolePermissionsBoundary",
+        &role_arn(ctx, &input.role_name)?,
+    )?;
+    ctx.control
+        .iam()
+        .delete_role_permissions_boundary(ctx.account(), &input.role_name)?;
+    Ok(())
+}
+
+pub fn update_user(ctx: &Ctx<'_>, input: UpdateUserInput) -> Result<(), Error> {
+    ctx.authorize("iam:UpdateUser", &user_arn(ctx, &input.user_name)?)?;
+    ctx.control.iam().update_user(
+        ctx.account(),
+        &input.user_name,
+        input.new_user_name.as_deref(),
+        input.new_path.as_deref(),
+    )?;
+    Ok(())
+}
+
+pub fn tag_user(ctx: &Ctx<'_>, input: TagUserInput) -> Result<(), Error> {
+    ctx.authorize("iam:TagUser", &user_arn(ctx, &input.user_name)?)?;
+    ctx.control
+        .iam()
+        .tag_user(ctx.account(), &input.user_name, input.tags)?;
+    Ok(())
+}
+
+pub fn untag_user(ctx: &Ctx<'_>, input: UntagUserInput) -> Result<(), Error> {
+    ctx.authorize("iam:UntagUser", &user_arn(ctx, &input.user_name)?)?;
+    ctx.control
+        .iam()
+        .untag_user(ctx.account(), &input.user_name, &input.tag_keys)?;
+    Ok(())
+}
+
+pub fn list_user_tags(
+    ctx: &Ctx<'_>,
+    input: ListUserTagsInput,
+) -> Result<ListUserTagsOutput, Error> {
+    ctx.authorize("iam:ListUserTags", &user_arn(ctx, &input.user_name)?)?;
+    let tags = ctx.control.iam().list_user_tags(
+        ctx.account(),
+        &input.user_name,
+        input.paging.options(),
+    )?;
+    Ok(ListTagsOutput { tags })
+}
+
+pub fn update_access_key(ctx: &Ctx<'_>, input: UpdateAccessKeyInput) -> Result<(), Error> {
+    let holder = key_holder(ctx, input.user_name.as_deref())?;
+    ctx.authorize("iam:UpdateAccessKey", &holder_arn(ctx, holder)?)?;
+    ctx.control.iam().update_access_key(
+        ctx.account(),
+        holder,
+        &input.access_key_id,
+        input.status,
+    )?;
+    Ok(())
+}
+
+/// Authorised on the key's user (the root user for one of its keys).
+pub fn get_access_key_last_used(
+    ctx: &Ctx<'_>,
+    input: GetAccessKeyLastUsedInput,
+) -> Result<GetAccessKeyLastUsedOutput, Error> {
+    let owner = ctx
+        .control
+        .iam()
+        .access_key_owner(ctx.account(), &input.access_key_id);
+    let resource = match &owner {
+        Ok(Some(user)) => user_arn(ctx, user)?,
+        Ok(None) => format!("arn:aws:iam::{}:root", ctx.account()),
+        Err(_) => format!("arn:aws:iam::{}:user/", ctx.account()),
+    };
+    ctx.authorize("iam:GetAccessKeyLastUsed", &resource)?;
+    Ok(GetAccessKeyLastUsedOutput { user_name: owner? })
+}
+
+pub fn get_account_summary(
+    ctx: &Ctx<'_>,
+    _input: GetAccountSummaryInput,
+) -> Result<GetAccountSummaryOutput, Error> {
+    ctx.authorize("iam:GetAccountSummary", "*")?;
+    let summary_map = ctx.control.iam().account_summary(ctx.account())?;
+    Ok(GetAccountSummaryOutput { summary_map })
+}
+
+pub fn create_account_alias(ctx: &Ctx<'_>, input: CreateAccountAliasInput) -> Result<(), Error> {
+    ctx.authorize("iam:CreateAccountAlias", "*")?;
+    ctx.control
+        .iam()
+        .create_account_alias(ctx.account(), &input.account_alias)?;
+    Ok(())
+}
+
+pub fn delete_account_alias(ctx: &Ctx<'_>, input: DeleteAccountAliasInput) -> Result<(), Error> {
+    ctx.authorize("iam:DeleteAccountAlias", "*")?;
+    ctx.control
+        .iam()
+        .delete_account_alias(ctx.account(), &input.account_alias)?;
+    Ok(())
+}
+
+pub fn list_account_aliases(
+    ctx: &Ctx<'_>,
+    input: ListAccountAliasesInput,
+) -> Result<ListAccountAliasesOutput, Error> {
+    ctx.authorize("iam:ListAccountAliases", "*")?;
+    let aliases = ctx.control.iam().account_aliases(ctx.account())?;
+    let opts = input.paging.options();
+    let account_aliases = berth_iam::page_of(aliases, opts);
+    Ok(ListAccountAliasesOutput { account_aliases })
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]

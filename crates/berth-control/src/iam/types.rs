@@ -670,3 +670,96 @@ pub struct ListPolicyTagsInput {
 }
 
 pub type ListPolicyTagsOutput = ListTagsOutput;
+
+// ---------------------------------------------------------------------------------------------
+// Users in full, and the account.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Default)]
+pub struct PutUserPermissionsBoundaryInput {
+    pub user_name: String,
+    pub permissions_boundary: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct DeleteUserPermissionsBoundaryInput {
+    pub user_name: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct DeleteRolePermissionsBoundaryInput {
+    pub role_name: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct UpdateUserInput {
+    pub user_name: String,
+    pub new_path: Option<String>,
+    pub new_user_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct TagUserInput {
+    pub user_name: String,
+    pub tags: Vec<Tag>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct UntagUserInput {
+    pub user_name: String,
+    pub tag_keys: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ListUserTagsInput {
+    pub user_name: String,
+    pub paging: Paging,
+}
+
+pub type ListUserTagsOutput = ListTagsOutput;
+
+#[derive(Debug, Clone)]
+pub struct UpdateAccessKeyInput {
+    pub user_name: Option<String>,
+    pub access_key_id: String,
+    pub status: KeyStatus,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct GetAccessKeyLastUsedInput {
+    pub access_key_id: String,
+}
+
+/// berth does not record key use: the answer is AWS's for a key never used.
+#[derive(Debug, Clone)]
+pub struct GetAccessKeyLastUsedOutput {
+    /// `None` for one of the root user's keys.
+    pub user_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct GetAccountSummaryInput {}
+
+#[derive(Debug, Clone)]
+pub struct GetAccountSummaryOutput {
+    pub summary_map: Vec<(&'static str, u64)>,
+}
+
+/// CreateAccountAlias and DeleteAccountAlias.
+#[derive(Debug, Clone, Default)]
+pub struct AccountAliasInput {
+    pub account_alias: String,
+}
+
+pub type CreateAccountAliasInput = AccountAliasInput;
+pub type DeleteAccountAliasInput = AccountAliasInput;
+
+#[derive(Debug, Clone, Default)]
+pub struct ListAccountAliasesInput {
+    pub paging: Paging,
+}
+
+#[derive(Debug, Clone)]
+pub struct ListAccountAliasesOutput {
+    pub account_aliases: Page<String>,
+}
