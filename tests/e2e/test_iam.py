@@ -594,7 +594,7 @@ def test_role_managed_policies_and_the_ecs_execution_policy(berth):
     expect_error(
         iam.attach_role_policy,
         "ValidationError",
-        "ARN longpolicynamebutnoarn is not valid.",
+        "Invalid ARN:  Could not be parsed!",
         400,
         RoleName="exec",
         PolicyArn="longpolicynamebutnoarn",

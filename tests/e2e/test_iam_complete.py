@@ -3,6 +3,8 @@ instance profiles, service-linked roles, managed policy versions, and which oper
 IAM model berth does not answer yet."""
 
 import json
+import urllib.parse
+from pathlib import Path
 
 import pytest
 from botocore.exceptions import ClientError
@@ -98,9 +100,14 @@ def test_group_policies_decide_for_members(berth):
     iam.create_group(GroupName="listers")
     iam.put_group_policy(GroupName="listers", PolicyName="p", PolicyDocument=json.dumps(allow("iam:ListUsers")))
 
-    # No policy of her own: denied.
-    e = expect_error(carol.list_users, "AccessDenied", None, 403)
-    assert "because no identity-based policy allows the iam:ListUsers action" in error_message(e)
+    # No policy of her own: denied, on the account's users as AWS names them.
+    expect_error(
+        carol.list_users,
+        "AccessDenied",
+        f"User: arn:aws:iam::{ACCOUNT}:user/carol is not authorized to perform: iam:ListUsers on resource: "
+        f"arn:aws:iam::{ACCOUNT}:user/ because no identity-based policy allows the iam:ListUsers action",
+        403,
+    )
     # In the group: allowed.
     iam.add_user_to_group(GroupName="listers", UserName="carol")
     assert "Users" in carol.list_users()
@@ -371,3 +378,148 @@ def test_account_summary_and_aliases(berth):
     expect_error(iam.create_account_alias, "ValidationError", None, 400, AccountAlias="Bad--Alias")
     iam.delete_account_alias(AccountAlias="my-org")
     assert iam.list_account_aliases()["AccountAliases"] == []
+
+
+# --- roles, continued ----------------------------------------------------------------------
+
+
+def test_role_updates_and_tags(berth):
+    iam = berth.client("iam")
+    iam.create_role(
+        RoleName="r",
+        AssumeRolePolicyDocument=json.dumps(TRUST_EC2),
+        Tags=[{"Key": "a", "Value": "1"}, {"Key": "b", "Value": "2"}],
+    )
+    iam.update_role(RoleName="r", Description="runs things", MaxSessionDuration=7200)
+    role = iam.get_role(RoleName="r")["Role"]
+    assert role["Description"] == "runs things" and role["MaxSessionDuration"] == 7200
+    described = iam.update_role_description(RoleName="r", Description="other")["Role"]
+    assert described["Description"] == "other"
+    iam.untag_role(RoleName="r", TagKeys=["A"])
+    assert iam.list_role_tags(RoleName="r")["Tags"] == [{"Key": "b", "Value": "2"}]
+
+
+# --- what the IAM model has and berth does not answer yet ----------------------------------
+
+# Operations of models/iam.json berth answers with `InvalidAction` ("Could not find operation"):
+# the features berth does not have (console sign-in and passwords, MFA, SSH keys, certificates,
+# service-specific credentials, identity providers, Organizations features, delegation requests,
+# access reports, the policy simulator). This list may only shrink: the test fails for an
+# operation missing from it, and for one in it that berth now answers.
+NOT_YET = {
+    "AcceptDelegationRequest",
+    "AcquireRole",
+    "AddClientIDToOpenIDConnectProvider",
+    "AssociateDelegationRequest",
+    "ChangePassword",
+    "CreateDelegationRequest",
+    "CreateLoginProfile",
+    "CreateOpenIDConnectProvider",
+    "CreateSAMLProvider",
+    "CreateServiceSpecificCredential",
+    "CreateVirtualMFADevice",
+    "DeactivateMFADevice",
+    "DeleteAccountPasswordPolicy",
+    "DeleteLoginProfile",
+    "DeleteOpenIDConnectProvider",
+    "DeleteSAMLProvider",
+    "DeleteSSHPublicKey",
+    "DeleteServerCertificate",
+    "DeleteServiceSpecificCredential",
+    "DeleteSigningCertificate",
+    "DeleteVirtualMFADevice",
+    "DisableOrganizationsRootCredentialsManagement",
+    "DisableOrganizationsRootSessions",
+    "DisableOutboundWebIdentityFederation",
+    "EnableMFADevice",
+    "EnableOrganizationsRootCredentialsManagement",
+    "EnableOrganizationsRootSessions",
+    "EnableOutboundWebIdentityFederation",
+    "GenerateCredentialReport",
+    "GenerateOrganizationsAccessReport",
+    "GenerateServiceLastAccessedDetails",
+    "GetAccountAuthorizationDetails",
+    "GetAccountPasswordPolicy",
+    "GetAccountProperties",
+    "GetContextKeysForCustomPolicy",
+    "GetContextKeysForPrincipalPolicy",
+    "GetCredentialReport",
+    "GetDelegationRequest",
+    "GetHumanReadableSummary",
+    "GetLoginProfile",
+    "GetMFADevice",
+    "GetOpenIDConnectProvider",
+    "GetOrganizationsAccessReport",
+    "GetOutboundWebIdentityFederationInfo",
+    "GetRoleTemplateVersion",
+    "GetSAMLProvider",
+    "GetSSHPublicKey",
+    "GetServerCertificate",
+    "GetServiceLastAccessedDetails",
+    "GetServiceLastAccessedDetailsWithEntities",
+    "ListDelegationRequests",
+    "ListMFADeviceTags",
+    "ListMFADevices",
+    "ListOpenIDConnectProviderTags",
+    "ListOpenIDConnectProviders",
+    "ListOrganizationsFeatures",
+    "ListPoliciesGrantingServiceAccess",
+    "ListSAMLProviderTags",
+    "ListSAMLProviders",
+    "ListSSHPublicKeys",
+    "ListServerCertificateTags",
+    "ListServerCertificates",
+    "ListServiceSpecificCredentials",
+    "ListSigningCertificates",
+    "ListVirtualMFADevices",
+    "PutAccountProperties",
+    "RejectDelegationRequest",
+    "RemoveClientIDFromOpenIDConnectProvider",
+    "ResetServiceSpecificCredential",
+    "ResyncMFADevice",
+    "SendDelegationToken",
+    "SetSecurityTokenServicePreferences",
+    "SimulateCustomPolicy",
+    "SimulatePrincipalPolicy",
+    "TagMFADevice",
+    "TagOpenIDConnectProvider",
+    "TagSAMLProvider",
+    "TagServerCertificate",
+    "UntagMFADevice",
+    "UntagOpenIDConnectProvider",
+    "UntagSAMLProvider",
+    "UntagServerCertificate",
+    "UpdateAccountPasswordPolicy",
+    "UpdateDelegationRequest",
+    "UpdateLoginProfile",
+    "UpdateOpenIDConnectProvider",
+    "UpdateOpenIDConnectProviderThumbprint",
+    "UpdateSAMLProvider",
+    "UpdateSSHPublicKey",
+    "UpdateServerCertificate",
+    "UpdateServiceSpecificCredential",
+    "UpdateSigningCertificate",
+    "UploadSSHPublicKey",
+    "UploadServerCertificate",
+    "UploadSigningCertificate",
+}
+
+
+def test_operations_of_the_model_that_berth_does_not_answer_yet(berth):
+    model = json.loads((Path(__file__).resolve().parents[2] / "models" / "iam.json").read_text())
+    version = model["metadata"]["apiVersion"]
+    unanswered = set()
+    for op in sorted(model["operations"]):
+        body = urllib.parse.urlencode({"Action": op, "Version": version}).encode()
+        status, _, raw = berth.raw(
+            body=body,
+            headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
+            sign=("iam", "us-east-1"),
+        )
+        text = raw.decode()
+        if "<Code>InvalidAction</Code>" in text:
+            assert status == 400, (op, status, text)
+            assert f"Could not find operation {op} for version {version}" in text, text
+            unanswered.add(op)
+    assert sorted(unanswered - NOT_YET) == [], "answer these or list them in NOT_YET"
+    assert sorted(NOT_YET - unanswered) == [], "berth answers these now: take them off NOT_YET"

@@ -76,8 +76,9 @@ pub enum IamError {
         "The specified value for path is invalid. It must begin and end with / and contain only alphanumeric characters and/or / characters."
     )]
     InvalidPath,
-    /// A string given as a policy ARN that is not an ARN at all.
-    #[error("ARN {0} is not valid.")]
+    /// A string given as a policy ARN that is not an ARN at all (AWS's text, two spaces
+    /// included).
+    #[error("Invalid ARN:  Could not be parsed!")]
     InvalidArn(String),
     /// A permissions boundary ARN that is not a policy ARN.
     #[error("ARN {0} is not valid.")]

@@ -277,6 +277,47 @@ impl Iam<'_> {
         })
     }
 
+    /// Changes a role's description and/or its longest session; returns the role as changed.
+    pub fn update_role(
+        &self,
+        account: &str,
+        name: &str,
+        description: Option<&str>,
+        max_session_duration: Option<u32>,
+    ) -> Result<Role, IamError> {
+        self.store.write(|tx| {
+            let mut role: Role = policies::load(tx, account, name)?;
+            if let Some(d) = description {
+                role.description = Some(d.to_string());
+            }
+            if let Some(m) = max_session_duration {
+                role.max_session_duration = m;
+            }
+            put_json(tx, ROLES, &entity::key(account, &role.name), &role)?;
+            Ok(role)
+        })
+    }
+
+    pub fn untag_role(&self, account: &str, name: &str, keys: &[String]) -> Result<(), IamError> {
+        self.store.write(|tx| {
+            let mut role: Role = policies::load(tx, account, name)?;
+            crate::entity::remove_tags(&mut role.tags, keys);
+            put_json(tx, ROLES, &entity::key(account, &role.name), &role)?;
+            Ok(())
+        })
+    }
+
+    /// A role's tags, in the order they were added.
+    pub fn list_role_tags(
+        &self,
+        account: &str,
+        name: &str,
+        opts: ListOptions<'_>,
+    ) -> Result<Page<Tag>, IamError> {
+        let role = self.get_role(account, name)?;
+        Ok(crate::instance_profiles::page_in_order(role.tags, opts))
+    }
+
     /// Removes a role's permissions boundary (none set: nothing changes).
     pub fn delete_role_permissions_boundary(
         &self,

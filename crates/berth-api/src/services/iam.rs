@@ -106,6 +106,10 @@ pub fn dispatch(
         "CreateAccountAlias" => call(p, |i| op::create_account_alias(ctx, i)),
         "DeleteAccountAlias" => call(p, |i| op::delete_account_alias(ctx, i)),
         "ListAccountAliases" => call(p, |i| op::list_account_aliases(ctx, i)),
+        "UpdateRole" => call(p, |i| op::update_role(ctx, i)),
+        "UpdateRoleDescription" => call(p, |i| op::update_role_description(ctx, i)),
+        "UntagRole" => call(p, |i| op::untag_role(ctx, i)),
+        "ListRoleTags" => call(p, |i| op::list_role_tags(ctx, i)),
         "CreateServiceLinkedRole" => call(p, |i| op::create_service_linked_role(ctx, i)),
         "DeleteServiceLinkedRole" => call(p, |i| op::delete_service_linked_role(ctx, i)),
         "GetServiceLinkedRoleDeletionStatus" => {
@@ -1250,6 +1254,47 @@ impl FromQuery for ListAccountAliasesInput {
     }
 }
 
+impl FromQuery for UpdateRoleInput {
+    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
+        // MaxSigninSessionDuration and ResetMaxSigninSessionDuration concern console sign-in,
+        // which berth does not have; they are accepted and have no effect.
+        decode(p, |i| UpdateRoleInput {
+            role_name: i.role_name(),
+            description: i.description(),
+            max_session_duration: i
+                .int("MaxSessionDuration", "maxSessionDuration", 3600, 43200)
+                .and_then(|n| u32::try_from(n).ok()),
+        })
+    }
+}
+
+impl FromQuery for UpdateRoleDescriptionInput {
+    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
+        decode(p, |i| UpdateRoleDescriptionInput {
+            role_name: i.role_name(),
+            description: i.required_string("Description", "description", 0, 1000),
+        })
+    }
+}
+
+impl FromQuery for UntagRoleInput {
+    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
+        decode(p, |i| UntagRoleInput {
+            role_name: i.role_name(),
+            tag_keys: i.tag_keys(),
+        })
+    }
+}
+
+impl FromQuery for ListRoleTagsInput {
+    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
+        decode(p, |i| ListRoleTagsInput {
+            role_name: i.role_name(),
+            paging: i.paging(),
+        })
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Output.
 // ---------------------------------------------------------------------------------------------
@@ -1793,6 +1838,12 @@ impl ToXml for GetAccessKeyLastUsedOutput {
         element(out, "ServiceName", "N/A");
         element(out, "Region", "N/A");
         out.push_str("</AccessKeyLastUsed>");
+    }
+}
+
+impl ToXml for UpdateRoleDescriptionOutput {
+    fn to_xml(&self, out: &mut String) {
+        role_xml(out, &self.role, RoleView::Get);
     }
 }
 

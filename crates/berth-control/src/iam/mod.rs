@@ -75,6 +75,12 @@ fn holder_arn(ctx: &Ctx<'_>, holder: KeyHolder<'_>) -> Result<String, Error> {
     }
 }
 
+/// The resource of a List call over one kind of entity, as AWS names it in a denial:
+/// `arn:aws:iam::ACCOUNT:{kind}/`.
+fn list_resource(ctx: &Ctx<'_>, kind: &str) -> String {
+    format!("arn:aws:iam::{}:{kind}/", ctx.account())
+}
+
 /// The ARN a new user, role or policy gets: `arn:aws:iam::ACCOUNT:{kind}{path}{name}`.
 fn new_arn(ctx: &Ctx<'_>, kind: &str, path: Option<&str>, name: &str) -> String {
     format!(
@@ -151,7 +157,7 @@ pub fn delete_user(ctx: &Ctx<'_>, input: DeleteUserInput) -> Result<(), Error> {
 }
 
 pub fn list_users(ctx: &Ctx<'_>, input: ListUsersInput) -> Result<ListUsersOutput, Error> {
-    ctx.authorize("iam:ListUsers", "*")?;
+    ctx.authorize("iam:ListUsers", &list_resource(ctx, "user"))?;
     let users = ctx.control.iam().list_users(
         ctx.account(),
         input.path_prefix.as_deref(),
@@ -239,7 +245,7 @@ pub fn delete_role(ctx: &Ctx<'_>, input: DeleteRoleInput) -> Result<(), Error> {
 }
 
 pub fn list_roles(ctx: &Ctx<'_>, input: ListRolesInput) -> Result<ListRolesOutput, Error> {
-    ctx.authorize("iam:ListRoles", "*")?;
+    ctx.authorize("iam:ListRoles", &list_resource(ctx, "role"))?;
     let roles = ctx.control.iam().list_roles(
         ctx.account(),
         input.path_prefix.as_deref(),
@@ -549,7 +555,7 @@ pub fn delete_policy(ctx: &Ctx<'_>, input: DeletePolicyInput) -> Result<(), Erro
 }
 
 pub fn list_policies(ctx: &Ctx<'_>, input: ListPoliciesInput) -> Result<ListPoliciesOutput, Error> {
-    ctx.authorize("iam:ListPolicies", "*")?;
+    ctx.authorize("iam:ListPolicies", &list_resource(ctx, "policy"))?;
     let policies = ctx.control.iam().list_policies(
         ctx.account(),
         PolicyFilter {
@@ -589,10 +595,7 @@ pub fn get_group(ctx: &Ctx<'_>, input: GetGroupInput) -> Result<GetGroupOutput, 
 }
 
 pub fn list_groups(ctx: &Ctx<'_>, input: ListGroupsInput) -> Result<ListGroupsOutput, Error> {
-    ctx.authorize(
-        "iam:ListGroups",
-        &format!("arn:aws:iam::{}:group/", ctx.account()),
-    )?;
+    ctx.authorize("iam:ListGroups", &list_resource(ctx, "group"))?;
     let groups = ctx.control.iam().list_groups(
         ctx.account(),
         input.path_prefix.as_deref(),
@@ -794,7 +797,7 @@ pub fn list_instance_profiles(
 ) -> Result<ListInstanceProfilesOutput, Error> {
     ctx.authorize(
         "iam:ListInstanceProfiles",
-        &format!("arn:aws:iam::{}:instance-profile/", ctx.account()),
+        &list_resource(ctx, "instance-profile"),
     )?;
     let instance_profiles = ctx.control.iam().list_instance_profiles(
         ctx.account(),
@@ -1218,6 +1221,59 @@ pub fn list_account_aliases(
     let opts = input.paging.options();
     let account_aliases = berth_iam::page_of(aliases, opts);
     Ok(ListAccountAliasesOutput { account_aliases })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Roles, continued.
+// ---------------------------------------------------------------------------------------------
+
+pub fn update_role(ctx: &Ctx<'_>, input: UpdateRoleInput) -> Result<(), Error> {
+    ctx.authorize("iam:UpdateRole", &role_arn(ctx, &input.role_name)?)?;
+    ctx.control.iam().update_role(
+        ctx.account(),
+        &input.role_name,
+        input.description.as_deref(),
+        input.max_session_duration,
+    )?;
+    Ok(())
+}
+
+pub fn update_role_description(
+    ctx: &Ctx<'_>,
+    input: UpdateRoleDescriptionInput,
+) -> Result<UpdateRoleDescriptionOutput, Error> {
+    ctx.authorize(
+        "iam:UpdateRoleDescription",
+        &role_arn(ctx, &input.role_name)?,
+    )?;
+    let role = ctx.control.iam().update_role(
+        ctx.account(),
+        &input.role_name,
+        Some(&input.description),
+        None,
+    )?;
+    Ok(UpdateRoleDescriptionOutput { role })
+}
+
+pub fn untag_role(ctx: &Ctx<'_>, input: UntagRoleInput) -> Result<(), Error> {
+    ctx.authorize("iam:UntagRole", &role_arn(ctx, &input.role_name)?)?;
+    ctx.control
+        .iam()
+        .untag_role(ctx.account(), &input.role_name, &input.tag_keys)?;
+    Ok(())
+}
+
+pub fn list_role_tags(
+    ctx: &Ctx<'_>,
+    input: ListRoleTagsInput,
+) -> Result<ListRoleTagsOutput, Error> {
+    ctx.authorize("iam:ListRoleTags", &role_arn(ctx, &input.role_name)?)?;
+    let tags = ctx.control.iam().list_role_tags(
+        ctx.account(),
+        &input.role_name,
+        input.paging.options(),
+    )?;
+    Ok(ListTagsOutput { tags })
 }
 
 #[cfg(test)]

@@ -763,3 +763,40 @@ pub struct ListAccountAliasesInput {
 pub struct ListAccountAliasesOutput {
     pub account_aliases: Page<String>,
 }
+
+// ---------------------------------------------------------------------------------------------
+// Roles, continued.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Default)]
+pub struct UpdateRoleInput {
+    pub role_name: String,
+    pub description: Option<String>,
+    /// 3600–43200 seconds.
+    pub max_session_duration: Option<u32>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct UpdateRoleDescriptionInput {
+    pub role_name: String,
+    pub description: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct UpdateRoleDescriptionOutput {
+    pub role: Role,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct UntagRoleInput {
+    pub role_name: String,
+    pub tag_keys: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ListRoleTagsInput {
+    pub role_name: String,
+    pub paging: Paging,
+}
+
+pub type ListRoleTagsOutput = ListTagsOutput;
