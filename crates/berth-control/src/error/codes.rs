@@ -351,6 +351,48 @@ mod tests {
                 400,
                 "The specified value for userName is invalid. It must contain only alphanumeric characters and/or the following: +=,.@_-",
             ),
+            (
+                E::InvalidArn("bare".into()),
+                "ValidationError",
+                400,
+                "Invalid ARN:  Could not be parsed!",
+            ),
+            (
+                E::NoSuchGroup("g".into()),
+                "NoSuchEntity",
+                404,
+                "The group with name g cannot be found.",
+            ),
+            (
+                E::DeleteConflict(DeleteConflict::GroupMembers),
+                "DeleteConflict",
+                409,
+                "Cannot delete entity, must remove users from group first.",
+            ),
+            (
+                E::InstanceProfileRoleQuota,
+                "LimitExceeded",
+                409,
+                "Cannot exceed quota for InstanceSessionsPerInstanceProfile: 1",
+            ),
+            (
+                E::ProtectedRole("AWSServiceRoleForECS".into()),
+                "UnmodifiableEntity",
+                400,
+                "Cannot perform the operation on the protected role 'AWSServiceRoleForECS' - this role is only modifiable by AWS",
+            ),
+            (
+                E::CustomSuffixNotAllowed("ecs.amazonaws.com".into()),
+                "InvalidInput",
+                400,
+                "Custom suffix is not allowed for ecs.amazonaws.com",
+            ),
+            (
+                E::DeleteConflict(DeleteConflict::DefaultPolicyVersion),
+                "DeleteConflict",
+                409,
+                "Cannot delete the default version of a policy.",
+            ),
         ];
         for (err, code, status, message) in cases {
             let we = Error::from(err).into_aws();
