@@ -399,6 +399,21 @@ def test_role_updates_and_tags(berth):
     assert iam.list_role_tags(RoleName="r")["Tags"] == [{"Key": "b", "Value": "2"}]
 
 
+def test_credentials_berth_never_makes_are_listed_empty(berth):
+    iam = berth.client("iam")
+    iam.create_user(UserName="frank")
+    assert iam.list_mfa_devices(UserName="frank")["MFADevices"] == []
+    assert iam.list_ssh_public_keys(UserName="frank")["SSHPublicKeys"] == []
+    assert iam.list_signing_certificates(UserName="frank")["Certificates"] == []
+    assert iam.list_service_specific_credentials(UserName="frank")["ServiceSpecificCredentials"] == []
+    assert iam.list_virtual_mfa_devices()["VirtualMFADevices"] == []
+    assert iam.list_saml_providers()["SAMLProviderList"] == []
+    assert iam.list_open_id_connect_providers()["OpenIDConnectProviderList"] == []
+    expect_error(
+        iam.list_mfa_devices, "NoSuchEntity", "The user with name nobody cannot be found.", 404, UserName="nobody"
+    )
+
+
 # --- what the IAM model has and berth does not answer yet ----------------------------------
 
 # Operations of models/iam.json berth answers with `InvalidAction` ("Could not find operation"):
@@ -459,19 +474,12 @@ NOT_YET = {
     "GetServiceLastAccessedDetailsWithEntities",
     "ListDelegationRequests",
     "ListMFADeviceTags",
-    "ListMFADevices",
     "ListOpenIDConnectProviderTags",
-    "ListOpenIDConnectProviders",
     "ListOrganizationsFeatures",
     "ListPoliciesGrantingServiceAccess",
     "ListSAMLProviderTags",
-    "ListSAMLProviders",
-    "ListSSHPublicKeys",
     "ListServerCertificateTags",
     "ListServerCertificates",
-    "ListServiceSpecificCredentials",
-    "ListSigningCertificates",
-    "ListVirtualMFADevices",
     "PutAccountProperties",
     "RejectDelegationRequest",
     "RemoveClientIDFromOpenIDConnectProvider",

@@ -110,6 +110,15 @@ pub fn dispatch(
         "UpdateRoleDescription" => call(p, |i| op::update_role_description(ctx, i)),
         "UntagRole" => call(p, |i| op::untag_role(ctx, i)),
         "ListRoleTags" => call(p, |i| op::list_role_tags(ctx, i)),
+        "ListMFADevices" => call(p, |i| op::list_mfa_devices(ctx, i)),
+        "ListSSHPublicKeys" => call(p, |i| op::list_ssh_public_keys(ctx, i)),
+        "ListSigningCertificates" => call(p, |i| op::list_signing_certificates(ctx, i)),
+        "ListServiceSpecificCredentials" => {
+            call(p, |i| op::list_service_specific_credentials(ctx, i))
+        }
+        "ListVirtualMFADevices" => call(p, |i| op::list_virtual_mfa_devices(ctx, i)),
+        "ListSAMLProviders" => call(p, |i| op::list_saml_providers(ctx, i)),
+        "ListOpenIDConnectProviders" => call(p, |i| op::list_open_id_connect_providers(ctx, i)),
         "CreateServiceLinkedRole" => call(p, |i| op::create_service_linked_role(ctx, i)),
         "DeleteServiceLinkedRole" => call(p, |i| op::delete_service_linked_role(ctx, i)),
         "GetServiceLinkedRoleDeletionStatus" => {
@@ -1295,6 +1304,30 @@ impl FromQuery for ListRoleTagsInput {
     }
 }
 
+impl FromQuery for ListUserCredentialsInput {
+    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
+        // ListServiceSpecificCredentials' ServiceName and AllUsers select among credentials
+        // berth never has; they are accepted and change nothing.
+        decode(p, |i| ListUserCredentialsInput {
+            user_name: i.given_user_name(),
+            paging: i.paging(),
+        })
+    }
+}
+
+impl FromQuery for ListAccountCredentialsInput {
+    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
+        decode(p, |i| {
+            i.one_of(
+                "AssignmentStatus",
+                "assignmentStatus",
+                &["Assigned", "Unassigned", "Any"],
+            );
+            ListAccountCredentialsInput { paging: i.paging() }
+        })
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Output.
 // ---------------------------------------------------------------------------------------------
@@ -1844,6 +1877,17 @@ impl ToXml for GetAccessKeyLastUsedOutput {
 impl ToXml for UpdateRoleDescriptionOutput {
     fn to_xml(&self, out: &mut String) {
         role_xml(out, &self.role, RoleView::Get);
+    }
+}
+
+impl ToXml for EmptyListOutput {
+    fn to_xml(&self, out: &mut String) {
+        out.push('<');
+        out.push_str(self.list);
+        out.push_str("/>");
+        if self.paged {
+            element(out, "IsTruncated", "false");
+        }
     }
 }
 

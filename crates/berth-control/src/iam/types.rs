@@ -800,3 +800,39 @@ pub struct ListRoleTagsInput {
 }
 
 pub type ListRoleTagsOutput = ListTagsOutput;
+
+// ---------------------------------------------------------------------------------------------
+// What berth has none of: MFA devices, SSH keys, signing certificates, service-specific
+// credentials, identity providers.
+// ---------------------------------------------------------------------------------------------
+
+/// ListMFADevices, ListSSHPublicKeys, ListSigningCertificates, ListServiceSpecificCredentials:
+/// a user's (without `user_name`: the caller's own).
+#[derive(Debug, Clone, Default)]
+pub struct ListUserCredentialsInput {
+    pub user_name: Option<String>,
+    pub paging: Paging,
+}
+
+pub type ListMfaDevicesInput = ListUserCredentialsInput;
+pub type ListSshPublicKeysInput = ListUserCredentialsInput;
+pub type ListSigningCertificatesInput = ListUserCredentialsInput;
+pub type ListServiceSpecificCredentialsInput = ListUserCredentialsInput;
+
+/// ListVirtualMFADevices, ListSAMLProviders, ListOpenIDConnectProviders.
+#[derive(Debug, Clone, Default)]
+pub struct ListAccountCredentialsInput {
+    pub paging: Paging,
+}
+
+pub type ListVirtualMfaDevicesInput = ListAccountCredentialsInput;
+pub type ListSamlProvidersInput = ListAccountCredentialsInput;
+pub type ListOpenIdConnectProvidersInput = ListAccountCredentialsInput;
+
+/// An empty list: berth has no way to make what it lists. `list` is the model's member name.
+#[derive(Debug, Clone)]
+pub struct EmptyListOutput {
+    pub list: &'static str,
+    /// Whether the output has `IsTruncated` (the identity provider lists have not).
+    pub paged: bool,
+}
