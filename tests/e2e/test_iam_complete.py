@@ -93,6 +93,22 @@ def test_group_lifecycle(berth):
     iam.delete_user(UserName="bob")
 
 
+def test_groups_and_instance_profiles_cli(berth):
+    berth.aws("iam", "create-group", "--group-name", "ops", check=True)
+    berth.aws("iam", "create-user", "--user-name", "gina", check=True)
+    berth.aws("iam", "add-user-to-group", "--group-name", "ops", "--user-name", "gina", check=True)
+    _, out, _ = berth.aws("iam", "get-group", "--group-name", "ops", check=True)
+    assert [u["UserName"] for u in json.loads(out)["Users"]] == ["gina"]
+    code, _, err = berth.aws("iam", "delete-group", "--group-name", "ops")
+    assert code in (254, 255)
+    assert (
+        "An error occurred (DeleteConflict) when calling the DeleteGroup operation: "
+        "Cannot delete entity, must remove users from group first." in err
+    )
+    _, out, _ = berth.aws("iam", "create-instance-profile", "--instance-profile-name", "web", check=True)
+    assert json.loads(out)["InstanceProfile"]["Arn"] == f"arn:aws:iam::{ACCOUNT}:instance-profile/web"
+
+
 def test_group_policies_decide_for_members(berth):
     iam = berth.client("iam")
     creds = user_creds(berth, "carol")
