@@ -534,6 +534,63 @@ mod tests {
     }
 
     #[test]
+    fn a_renamed_user_keeps_its_keys_and_groups() {
+        let (store, rk) = setup();
+        let iam = Iam::new(&store, &rk);
+        iam.create_user(A, NewUser::named("erin"), 1).unwrap();
+        iam.create_user(A, NewUser::named("taken"), 1).unwrap();
+        iam.create_group(A, "g", None, 1).unwrap();
+        iam.add_user_to_group(A, "g", "erin").unwrap();
+        let key = iam
+            .create_access_key(A, KeyHolder::User("erin"), 1)
+            .unwrap();
+        assert!(matches!(
+            iam.update_user(A, "erin", Some("TAKEN"), None),
+            Err(IamError::UserExists(_))
+        ));
+        iam.update_user(A, "erin", Some("erin2"), Some("/ops/"))
+            .unwrap();
+        assert!(matches!(
+            iam.get_user(A, "erin"),
+            Err(IamError::NoSuchUser(_))
+        ));
+        let resolved = iam
+            .resolve_access_key(&key.info.access_key_id)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            resolved.principal.arn(),
+            format!("arn:aws:iam::{A}:user/ops/erin2")
+        );
+        assert_eq!(
+            iam.list_groups_for_user(A, "erin2", ListOptions::default())
+                .unwrap()
+                .items
+                .len(),
+            1
+        );
+        iam.update_access_key(
+            A,
+            KeyHolder::User("erin2"),
+            &key.info.access_key_id,
+            KeyStatus::Inactive,
+        )
+        .unwrap();
+        let keys = iam
+            .list_access_keys(A, KeyHolder::User("erin2"), ListOptions::default())
+            .unwrap();
+        assert_eq!(keys.items[0].status, KeyStatus::Inactive);
+        assert_eq!(
+            iam.access_key_owner(A, &key.info.access_key_id).unwrap(),
+            Some("erin2".to_string())
+        );
+        assert!(
+            iam.access_key_owner("999988887777", &key.info.access_key_id)
+                .is_err()
+        );
+    }
+
+    #[test]
     fn user_lifecycle() {
         let (store, rk) = setup();
         let iam = Iam::new(&store, &rk);
