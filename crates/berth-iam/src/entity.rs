@@ -10,6 +10,18 @@ pub(crate) const USERS: &str = "iam_users";
 pub(crate) const ROLES: &str = "iam_roles";
 /// Store table of customer managed policies, keyed by `{account}/{lowercased name}`.
 pub(crate) const POLICIES: &str = "iam_policies";
+/// Store table of IAM groups, keyed by `{account}/{lowercased name}`.
+pub(crate) const GROUPS: &str = "iam_groups";
+/// Store table of instance profiles, keyed by `{account}/{lowercased name}`.
+pub(crate) const INSTANCE_PROFILES: &str = "iam_instance_profiles";
+
+/// A unique id as IAM gives users, roles, groups, policies and instance profiles: `prefix`
+/// (`AIDA`, `AROA`, `AGPA`, `ANPA`, `AIPA`) and 17 characters, 21 in all.
+pub(crate) fn unique_id(prefix: &str) -> String {
+    let mut id = berth_core::ids::aws_id(prefix);
+    id.extend(berth_core::ids::aws_id("").chars().take(1));
+    id
+}
 
 /// The store key of a named entity. IAM names are unique per account case-insensitively, so
 /// the key holds the name lowercased (names are ASCII once [`check_name`] passed).
@@ -28,6 +40,8 @@ pub enum NameField {
     UserName,
     RoleName,
     PolicyName,
+    GroupName,
+    InstanceProfileName,
 }
 
 impl NameField {
@@ -37,13 +51,15 @@ impl NameField {
             NameField::UserName => "userName",
             NameField::RoleName => "roleName",
             NameField::PolicyName => "policyName",
+            NameField::GroupName => "groupName",
+            NameField::InstanceProfileName => "instanceProfileName",
         }
     }
 
     pub fn max_len(self) -> usize {
         match self {
             NameField::UserName | NameField::RoleName => 64,
-            NameField::PolicyName => 128,
+            NameField::PolicyName | NameField::GroupName | NameField::InstanceProfileName => 128,
         }
     }
 }
@@ -152,6 +168,16 @@ pub(crate) fn merge_tags(existing: &mut Vec<Tag>, new: Vec<Tag>) -> Result<(), I
         return Err(IamError::TagQuota);
     }
     Ok(())
+}
+
+/// Removes the tags with the given keys (compared case-insensitively); keys not there are
+/// ignored.
+pub(crate) fn remove_tags(existing: &mut Vec<Tag>, keys: &[String]) {
+    existing.retain(|t| {
+        !keys
+            .iter()
+            .any(|k| k.to_lowercase() == t.key.to_lowercase())
+    });
 }
 
 /// A policy document's size as IAM counts it against its quotas: characters, white space not
@@ -288,6 +314,15 @@ mod tests {
         );
         assert_eq!(p.items, vec![2, 3, 4]);
         assert!(!p.is_truncated());
+    }
+
+    #[test]
+    fn unique_ids_have_21_characters() {
+        for prefix in ["AIDA", "AROA", "AGPA", "AIPA", "ANPA"] {
+            let id = unique_id(prefix);
+            assert_eq!(id.len(), 21, "{id}");
+            assert!(id.starts_with(prefix));
+        }
     }
 
     #[test]

@@ -45,6 +45,20 @@ pub struct Role {
 }
 
 impl Role {
+    /// Whether AWS made the role for a service (`/aws-service-role/<service>/`): only AWS
+    /// changes it.
+    pub fn is_service_linked(&self) -> bool {
+        self.path.starts_with(crate::service_linked::PATH_PREFIX)
+    }
+
+    /// Refuses a change to a service-linked role, with AWS's `UnmodifiableEntity` text.
+    pub(crate) fn check_modifiable(&self) -> Result<(), IamError> {
+        if self.is_service_linked() {
+            return Err(IamError::ProtectedRole(self.name.clone()));
+        }
+        Ok(())
+    }
+
     pub fn arn(&self) -> String {
         format!(
             "arn:aws:iam::{}:role{}{}",
@@ -86,6 +100,9 @@ impl Holder for Role {
     }
     fn attached_mut(&mut self) -> &mut Vec<String> {
         &mut self.attached_policies
+    }
+    fn check_modifiable(&self) -> Result<(), IamError> {
+        Role::check_modifiable(self)
     }
 }
 
@@ -139,7 +156,7 @@ impl Iam<'_> {
             let role = Role {
                 account: account.to_string(),
                 name: new.name.to_string(),
-                id: berth_core::ids::aws_id("AROA"),
+                id: entity::unique_id("AROA"),
                 path: path.to_string(),
                 created_at: now,
                 description: new.description.map(str::to_string),
@@ -189,12 +206,18 @@ impl Iam<'_> {
     pub fn delete_role(&self, account: &str, name: &str) -> Result<(), IamError> {
         self.store.write(|tx| {
             let role: Role = policies::load(tx, account, name)?;
+            role.check_modifiable()?;
             // AWS does not document which it checks first when both are left.
             if !role.attached_policies.is_empty() {
                 return Err(IamError::DeleteConflict(DeleteConflict::AttachedPolicies));
             }
             if !role.inline_policies.is_empty() {
                 return Err(IamError::DeleteConflict(DeleteConflict::InlinePolicies));
+            }
+            if !crate::instance_profiles::holding(tx, account, &role.name)?.is_empty() {
+                return Err(IamError::DeleteConflict(
+                    DeleteConflict::InstanceProfileRoles,
+                ));
             }
             tx.delete(ROLES, &entity::key(account, &role.name))?;
             Ok(())
@@ -229,6 +252,7 @@ impl Iam<'_> {
         check_trust_policy(document)?;
         self.store.write(|tx| {
             let mut role: Role = policies::load(tx, account, name)?;
+            role.check_modifiable()?;
             role.assume_role_policy = document.to_string();
             put_json(tx, ROLES, &entity::key(account, &role.name), &role)?;
             Ok(())
@@ -245,8 +269,65 @@ impl Iam<'_> {
         check_name(NameField::RoleName, name)?;
         self.store.write(|tx| {
             let mut role: Role = policies::load(tx, account, name)?;
+            role.check_modifiable()?;
             let policy = policies::resolve_boundary(tx, account, boundary_arn)?;
             role.permissions_boundary = Some(policy.arn);
+            put_json(tx, ROLES, &entity::key(account, &role.name), &role)?;
+            Ok(())
+        })
+    }
+
+    /// Changes a role's description and/or its longest session; returns the role as changed.
+    pub fn update_role(
+        &self,
+        account: &str,
+        name: &str,
+        description: Option<&str>,
+        max_session_duration: Option<u32>,
+    ) -> Result<Role, IamError> {
+        self.store.write(|tx| {
+            let mut role: Role = policies::load(tx, account, name)?;
+            if let Some(d) = description {
+                role.description = Some(d.to_string());
+            }
+            if let Some(m) = max_session_duration {
+                role.max_session_duration = m;
+            }
+            put_json(tx, ROLES, &entity::key(account, &role.name), &role)?;
+            Ok(role)
+        })
+    }
+
+    pub fn untag_role(&self, account: &str, name: &str, keys: &[String]) -> Result<(), IamError> {
+        self.store.write(|tx| {
+            let mut role: Role = policies::load(tx, account, name)?;
+            crate::entity::remove_tags(&mut role.tags, keys);
+            put_json(tx, ROLES, &entity::key(account, &role.name), &role)?;
+            Ok(())
+        })
+    }
+
+    /// A role's tags, in the order they were added.
+    pub fn list_role_tags(
+        &self,
+        account: &str,
+        name: &str,
+        opts: ListOptions<'_>,
+    ) -> Result<Page<Tag>, IamError> {
+        let role = self.get_role(account, name)?;
+        Ok(crate::instance_profiles::page_in_order(role.tags, opts))
+    }
+
+    /// Removes a role's permissions boundary (none set: nothing changes).
+    pub fn delete_role_permissions_boundary(
+        &self,
+        account: &str,
+        name: &str,
+    ) -> Result<(), IamError> {
+        self.store.write(|tx| {
+            let mut role: Role = policies::load(tx, account, name)?;
+            role.check_modifiable()?;
+            role.permissions_boundary = None;
             put_json(tx, ROLES, &entity::key(account, &role.name), &role)?;
             Ok(())
         })
