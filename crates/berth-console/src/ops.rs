@@ -415,7 +415,7 @@ impl<'a> Ops<'a> {
                 arn: sec.arn,
                 description: sec.description.unwrap_or_default(),
                 kms_key_id: sec.kms_key_id.filter(|k| !k.is_empty()),
-                last_changed: Some(sec.last_changed_date as f64),
+                last_changed: Some(sec.last_changed_date),
                 tags: sec.tags.into_iter().map(|t| (t.key, t.value)).collect(),
             })
             .collect())
