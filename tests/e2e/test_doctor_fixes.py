@@ -212,6 +212,11 @@ def test_denies_and_resource_policies_are_fixed_by_pasting(up, registry):  # noq
         {"Version": "2012-10-17", "Statement": [
             {"Sid": "admin", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
              "Action": ["kms:PutKeyPolicy", "kms:GetKeyPolicy", "kms:DescribeKey"], "Resource": "*"}]}))
+    # The task fails fetching its registry credentials: the error is the task's stoppedReason,
+    # its container has no reason of its own (docs/ecs-agent.md).
+    t = run_task(up)
+    assert t["stoppedReason"].startswith("Asm fetching secret from the service for "), t
+    assert t["containers"][0].get("reason") is None, t
     code, out, err = doctor(up)
     assert code == 1, out + err
     assert f"an explicit deny in the inline policy guard of role {ROLE} refuses it" in out, out
