@@ -245,11 +245,13 @@ def test_denies_and_resource_policies_are_fixed_by_pasting(up, registry):  # noq
     assert run_task(up)["containers"][0].get("exitCode") == 0
 
 
-def test_pass_role_of_a_user_is_fixed_by_pasting(up, registry):  # noqa: F811
-    setup_working(up, registry)
+def test_pass_role_of_a_user_and_a_key_pending_deletion_are_fixed_by_pasting(up, registry):  # noqa: F811
+    key, _ = setup_working(up, registry)
     user = up.aws("iam", "create-user", "--user-name", "fixes-deployer")["User"]["Arn"]
+    up.aws("kms", "schedule-key-deletion", "--key-id", key, "--pending-window-in-days", "7")
     code, out, err = doctor(up, "--caller-arn", user)
     assert code == 1 and statuses(out)["pass-role"] == "FAIL", out
+    assert statuses(out)["kms-decrypt [app]"] == "FAIL" and f"aws kms cancel-key-deletion --key-id {key}" in out, out
     assert "aws iam put-user-policy --user-name fixes-deployer --policy-name berth-doctor-PassRole-" in out, out
     paste_fixes(up, out)
     code, out, err = doctor(up, "--caller-arn", user)

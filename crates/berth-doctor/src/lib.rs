@@ -1162,8 +1162,8 @@ impl<'a> Doctor<'a> {
                     "{what}: no parameter {from} in account {account} region {region}: the agent would stop the task with \"fetching secret data from SSM Parameter Store in {region}: invalid parameters: {from}\""
                 ),
                 format!(
-                    "aws ssm put-parameter --region {region} --name {} --type SecureString --value '...', or correct valueFrom",
-                    names.first().map(String::as_str).unwrap_or(from)
+                    "# the parameter, its value in place of ... (or correct valueFrom):\naws ssm put-parameter --region {region} --name {} --type SecureString --value '...'",
+                    sh(names.first().map(String::as_str).unwrap_or(from))
                 ),
             ));
             return Ok(());
@@ -1347,8 +1347,9 @@ impl<'a> Doctor<'a> {
                 name,
                 format!("{what}: the agent would stop the task with {msg:?}"),
                 format!(
-                    "aws secretsmanager put-secret-value --secret-id {} --secret-string '{{\"{key}\": \"...\"}}' (a JSON object with the key), or correct the JSON key in valueFrom",
-                    secret.arn
+                    "# a JSON object with the key, its value in place of ... (or correct the JSON key in valueFrom):\naws secretsmanager put-secret-value --secret-id {} --secret-string {}",
+                    sh(&secret.arn),
+                    sh(&json!({ key: "..." }).to_string())
                 ),
             )),
         }
@@ -1422,8 +1423,8 @@ impl<'a> Doctor<'a> {
                 name,
                 format!("the secret {} has no AWSCURRENT version", found.arn),
                 format!(
-                    "aws secretsmanager put-secret-value --secret-id {} --secret-string '{{\"username\":\"...\",\"password\":\"...\"}}'",
-                    found.arn
+                    "# the registry's username and password in place of ...:\naws secretsmanager put-secret-value --secret-id {} --secret-string '{{\"username\":\"...\",\"password\":\"...\"}}'",
+                    sh(&found.arn)
                 ),
             ));
             return Ok(None);
@@ -1554,10 +1555,14 @@ impl<'a> Doctor<'a> {
                 kind,
                 name,
                 format!("the KMS key {} is {}", key.arn, key.state.as_str()),
-                format!(
-                    "aws kms enable-key --key-id {} (or cancel its deletion)",
-                    key.arn
-                ),
+                if key.state == berth_kms::KeyState::PendingDeletion {
+                    format!(
+                        "# cancel its deletion (the key is then Disabled), and enable it:\naws kms cancel-key-deletion --key-id {arn}\naws kms enable-key --key-id {arn}",
+                        arn = sh(&key.arn)
+                    )
+                } else {
+                    format!("aws kms enable-key --key-id {}", sh(&key.arn))
+                },
             ));
             return Ok(false);
         }
@@ -1692,8 +1697,8 @@ impl<'a> Doctor<'a> {
                     name,
                     format!("{field}: the agent would stop the task with {msg:?}"),
                     format!(
-                        "aws secretsmanager put-secret-value --secret-id {} --secret-string '{shape}' (keys in any case; string values)",
-                        secret.arn
+                        "# the registry's username and password in place of ... (keys in any case; string values):\naws secretsmanager put-secret-value --secret-id {} --secret-string '{shape}'",
+                        sh(&secret.arn)
                     ),
                 ));
             }
