@@ -1091,6 +1091,33 @@ impl<'a> Doctor<'a> {
                         secret.arn
                     ),
                 ));
+                // The role's access to the secret does not depend on the version.
+                let first = checks.len();
+                match role {
+                    Some(role) => {
+                        let principal = execution_principal(role);
+                        self.check_get_secret_value(
+                            name,
+                            &secret,
+                            &principal,
+                            &role.arn(),
+                            checks,
+                        )?;
+                    }
+                    None => checks.push(not_checked(
+                        CheckKind::GetSecretValue,
+                        name,
+                        CheckKind::ExecutionRole,
+                    )),
+                }
+                checks.push(not_checked(
+                    CheckKind::KmsDecrypt,
+                    name,
+                    CheckKind::SecretValue,
+                ));
+                for r in checks.iter_mut().skip(first) {
+                    r.reason = format!("{what}: {}", r.reason);
+                }
                 continue;
             };
             let first = checks.len();
