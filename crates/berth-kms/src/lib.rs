@@ -8,6 +8,7 @@
 
 mod crypto;
 mod error;
+mod grants;
 mod model;
 
 use base64::Engine;
@@ -17,6 +18,7 @@ use zeroize::Zeroizing;
 
 pub use crypto::{EncryptionContext, blob_key_arn};
 pub use error::KmsError;
+pub use grants::{GRANT_OPERATIONS, GRANTS, Grant, GrantConstraints, NewGrant};
 pub use model::{Alias, Key, KeyManager, KeyState, Tag};
 
 /// Table of keys: `{account}/{region}/{key_id}`.
@@ -238,7 +240,7 @@ pub struct Page<T> {
 
 /// The KMS domain over a store, with the root key that seals key material.
 pub struct Kms<'a> {
-    store: &'a dyn Store,
+    pub(crate) store: &'a dyn Store,
     root: &'a RootKey,
 }
 
@@ -909,7 +911,7 @@ impl<'a> Kms<'a> {
     }
 }
 
-fn paginate<T>(
+pub(crate) fn paginate<T>(
     items: Vec<T>,
     id: impl Fn(&T) -> String,
     limit: usize,

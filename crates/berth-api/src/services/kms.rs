@@ -31,6 +31,11 @@ pub fn dispatch(ctx: &Ctx<'_>, operation: &str, body: &[u8]) -> Option<Result<Ve
         }
         "ReEncrypt" => call(body, |i| uc::re_encrypt(ctx, i)),
         "TagResource" => call(body, |i| uc::tag_resource(ctx, i)),
+        "CreateGrant" => call(body, |i| uc::create_grant(ctx, i)),
+        "ListGrants" => call(body, |i| uc::list_grants(ctx, i)),
+        "ListRetirableGrants" => call(body, |i| uc::list_retirable_grants(ctx, i)),
+        "RetireGrant" => call(body, |i| uc::retire_grant(ctx, i)),
+        "RevokeGrant" => call(body, |i| uc::revoke_grant(ctx, i)),
         _ => return None,
     })
 }

@@ -7,12 +7,15 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use berth_kms::{EncryptionContext, Key, Kms, KmsError, NewKey, Tag};
+use berth_kms::{EncryptionContext, Grant, Key, Kms, KmsError, NewKey, Tag};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use crate::authz::{self, Check, Mode};
 use crate::{Ctx, Error};
+
+mod grants;
+pub use grants::*;
 
 /// Binary data, base64 on the wire (the model's `blob`); wiped from memory when dropped.
 #[derive(Clone, Default, PartialEq, Eq)]
@@ -66,7 +69,7 @@ pub(crate) fn required<T>(value: Option<T>, member: &str) -> Result<T, Error> {
     value.ok_or_else(|| Error::MissingMember(member.to_string()))
 }
 
-fn kms<'c>(ctx: &'c Ctx<'_>) -> Kms<'c> {
+pub(crate) fn kms<'c>(ctx: &'c Ctx<'_>) -> Kms<'c> {
     Kms::new(ctx.control.store.as_ref(), &ctx.control.root_key)
 }
 
@@ -87,10 +90,42 @@ pub fn authorize_key(
     for (k, v) in extra {
         check = check.with_context(k, v.clone());
     }
-    authz::authorize(ctx, &check)
+    match authz::authorize(ctx, &check) {
+        Err(Error::AccessDenied(message)) if !message.contains("with an explicit deny") => {
+            // No policy allows, none denies: a grant of the key to the caller may allow.
+            let empty = EncryptionContext::new();
+            let operation = action.strip_prefix("kms:").unwrap_or(action);
+            if granted(ctx, key, operation, context.unwrap_or(&empty))?.is_some() {
+                Ok(())
+            } else {
+                Err(Error::AccessDenied(message))
+            }
+        }
+        other => other,
+    }
 }
 
-fn resolve(ctx: &Ctx<'_>, key_id: &str) -> Result<Key, Error> {
+/// Whether a grant's principal (`GranteePrincipal` or `RetiringPrincipal`) is the caller: its
+/// ARN, the role behind its session, or (for the account's root user) the account.
+pub(crate) fn is_caller(ctx: &Ctx<'_>, principal: &str) -> bool {
+    let p = &ctx.caller.principal;
+    principal == p.arn() || p.role_arn().is_some_and(|r| r == principal)
+}
+
+/// The first grant of `key` that allows `operation` to the caller with `context`.
+pub(crate) fn granted(
+    ctx: &Ctx<'_>,
+    key: &Key,
+    operation: &str,
+    context: &EncryptionContext,
+) -> Result<Option<Grant>, Error> {
+    Ok(kms(ctx)
+        .grants_of(key)?
+        .into_iter()
+        .find(|g| is_caller(ctx, &g.grantee) && g.allows(operation, context)))
+}
+
+pub(crate) fn resolve(ctx: &Ctx<'_>, key_id: &str) -> Result<Key, Error> {
     Ok(kms(ctx).resolve(ctx.account(), &ctx.caller.region, key_id, ctx.now_secs())?)
 }
 
@@ -99,6 +134,29 @@ fn key_for(ctx: &Ctx<'_>, key_id: Option<&str>, action: &str) -> Result<Key, Err
     let key = resolve(ctx, required(key_id, "keyId")?)?;
     authorize_key(ctx, action, &key, None, &[])?;
     Ok(key)
+}
+
+/// `GrantTokens`: at most 10, each 1–8192 characters. berth's grants are consistent at once,
+/// so a token is accepted and needed by nothing.
+pub(crate) fn check_grant_tokens(tokens: Option<&[String]>) -> Result<(), Error> {
+    let Some(tokens) = tokens else { return Ok(()) };
+    if tokens.len() > 10 {
+        return Err(KmsError::Validation(
+            "1 validation error detected: Value at 'grantTokens' failed to satisfy constraint: Member must have length less than or equal to 10".into(),
+        )
+        .into());
+    }
+    if let Some(t) = tokens
+        .iter()
+        .find(|t| t.is_empty() || t.chars().count() > 8192)
+    {
+        return Err(KmsError::Validation(format!(
+            "1 validation error detected: Value at 'grantTokens' failed to satisfy constraint: Member must have length {}",
+            if t.is_empty() { "greater than or equal to 1" } else { "less than or equal to 8192" }
+        ))
+        .into());
+    }
+    Ok(())
 }
 
 /// A tag as the operation's input gives it.
@@ -270,7 +328,12 @@ pub struct KeyIdInput {
     pub key_id: Option<String>,
 }
 
-pub type DescribeKeyInput = KeyIdInput;
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DescribeKeyInput {
+    pub key_id: Option<String>,
+    pub grant_tokens: Option<Vec<String>>,
+}
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "PascalCase")]
@@ -279,6 +342,7 @@ pub struct DescribeKeyOutput {
 }
 
 pub fn describe_key(ctx: &Ctx<'_>, input: DescribeKeyInput) -> Result<DescribeKeyOutput, Error> {
+    check_grant_tokens(input.grant_tokens.as_deref())?;
     let key = key_for(ctx, input.key_id.as_deref(), "kms:DescribeKey")?;
     Ok(DescribeKeyOutput {
         key_metadata: key.into(),
@@ -286,7 +350,7 @@ pub fn describe_key(ctx: &Ctx<'_>, input: DescribeKeyInput) -> Result<DescribeKe
 }
 
 /// `Limit`: 1 to `max`, `default` when absent.
-fn limit_of(limit: Option<i64>, default: usize, max: i64) -> Result<usize, Error> {
+pub(crate) fn limit_of(limit: Option<i64>, default: usize, max: i64) -> Result<usize, Error> {
     match limit {
         None => Ok(default),
         Some(n) if (1..=max).contains(&n) => Ok(n as usize),
@@ -602,7 +666,7 @@ pub fn tag_resource(ctx: &Ctx<'_>, input: TagResourceInput) -> Result<Empty, Err
 }
 
 /// DryRun: everything is checked, nothing is done.
-fn dry_run(dry_run: Option<bool>, keys: &[&Key]) -> Result<(), Error> {
+pub(crate) fn dry_run(dry_run: Option<bool>, keys: &[&Key]) -> Result<(), Error> {
     if dry_run == Some(true) {
         for k in keys {
             k.check_usable()?;
@@ -624,6 +688,7 @@ fn check_algorithm(algorithm: Option<&str>) -> Result<(), Error> {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct EncryptInput {
+    pub grant_tokens: Option<Vec<String>>,
     pub key_id: Option<String>,
     pub plaintext: Option<Blob>,
     pub encryption_context: Option<EncryptionContext>,
@@ -640,6 +705,7 @@ pub struct EncryptOutput {
 }
 
 pub fn encrypt(ctx: &Ctx<'_>, input: EncryptInput) -> Result<EncryptOutput, Error> {
+    check_grant_tokens(input.grant_tokens.as_deref())?;
     check_algorithm(input.encryption_algorithm.as_deref())?;
     let plaintext = required(input.plaintext, "plaintext")?;
     let context = input.encryption_context.unwrap_or_default();
@@ -675,6 +741,7 @@ fn blob_key(ctx: &Ctx<'_>, blob: &[u8], key_id: Option<&str>) -> Result<Key, Err
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct DecryptInput {
+    pub grant_tokens: Option<Vec<String>>,
     pub ciphertext_blob: Option<Blob>,
     pub encryption_context: Option<EncryptionContext>,
     pub key_id: Option<String>,
@@ -691,6 +758,7 @@ pub struct DecryptOutput {
 }
 
 pub fn decrypt(ctx: &Ctx<'_>, input: DecryptInput) -> Result<DecryptOutput, Error> {
+    check_grant_tokens(input.grant_tokens.as_deref())?;
     check_algorithm(input.encryption_algorithm.as_deref())?;
     let blob = required(input.ciphertext_blob, "ciphertextBlob")?;
     let context = input.encryption_context.unwrap_or_default();
@@ -708,6 +776,7 @@ pub fn decrypt(ctx: &Ctx<'_>, input: DecryptInput) -> Result<DecryptOutput, Erro
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct GenerateDataKeyInput {
+    pub grant_tokens: Option<Vec<String>>,
     pub key_id: Option<String>,
     pub encryption_context: Option<EncryptionContext>,
     pub number_of_bytes: Option<i64>,
@@ -743,6 +812,7 @@ fn make_data_key(
     input: GenerateDataKeyInput,
     action: &str,
 ) -> Result<DataKey, Error> {
+    check_grant_tokens(input.grant_tokens.as_deref())?;
     let n = data_key_size(input.key_spec.as_deref(), input.number_of_bytes)?;
     let context = input.encryption_context.unwrap_or_default();
     let key = resolve(ctx, required(input.key_id.as_deref(), "keyId")?)?;
@@ -793,6 +863,7 @@ pub fn generate_data_key_without_plaintext(
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct ReEncryptInput {
+    pub grant_tokens: Option<Vec<String>>,
     pub ciphertext_blob: Option<Blob>,
     pub source_encryption_context: Option<EncryptionContext>,
     pub source_key_id: Option<String>,
@@ -814,6 +885,7 @@ pub struct ReEncryptOutput {
 }
 
 pub fn re_encrypt(ctx: &Ctx<'_>, input: ReEncryptInput) -> Result<ReEncryptOutput, Error> {
+    check_grant_tokens(input.grant_tokens.as_deref())?;
     check_algorithm(input.source_encryption_algorithm.as_deref())?;
     check_algorithm(input.destination_encryption_algorithm.as_deref())?;
     let blob = required(input.ciphertext_blob, "ciphertextBlob")?;
