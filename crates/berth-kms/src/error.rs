@@ -72,6 +72,9 @@ pub enum KmsError {
     /// `CustomKeyStoreNotFoundException`.
     #[error("{0}")]
     CustomKeyStoreNotFound(String),
+    /// `CloudHsmClusterNotFoundException`.
+    #[error("{0}")]
+    CloudHsmClusterNotFound(String),
     /// Key material that does not open: the store was tampered with or the root key changed.
     #[error("key material does not open: {0}")]
     Seal(#[from] SealError),

@@ -167,6 +167,7 @@ fn kms(e: KmsError) -> AwsError {
         KmsError::InvalidSignature => "KMSInvalidSignatureException",
         KmsError::InvalidMac => "KMSInvalidMacException",
         KmsError::CustomKeyStoreNotFound(_) => "CustomKeyStoreNotFoundException",
+        KmsError::CloudHsmClusterNotFound(_) => "CloudHsmClusterNotFoundException",
         KmsError::Seal(_) | KmsError::Store(_) => return AwsError::internal(&e),
     };
     match e {

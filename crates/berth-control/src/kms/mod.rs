@@ -14,8 +14,12 @@ use zeroize::Zeroizing;
 use crate::authz::{self, Check, Mode};
 use crate::{Ctx, Error};
 
+mod asym;
 mod grants;
+mod more;
+pub use asym::*;
 pub use grants::*;
+pub use more::*;
 
 /// Binary data, base64 on the wire (the model's `blob`); wiped from memory when dropped.
 #[derive(Clone, Default, PartialEq, Eq)]
@@ -126,11 +130,14 @@ pub(crate) fn granted(
 }
 
 pub(crate) fn resolve(ctx: &Ctx<'_>, key_id: &str) -> Result<Key, Error> {
-    Ok(kms(ctx).resolve(ctx.account(), &ctx.caller.region, key_id, ctx.now_secs())?)
+    let k = kms(ctx);
+    let key = k.resolve(ctx.account(), &ctx.caller.region, key_id, ctx.now_secs())?;
+    // Automatic rotation happens when a due key is next used.
+    Ok(k.rotate_if_due(key, ctx.now_secs())?)
 }
 
 /// Resolves a required `KeyId` and authorises `action` on it.
-fn key_for(ctx: &Ctx<'_>, key_id: Option<&str>, action: &str) -> Result<Key, Error> {
+pub(crate) fn key_for(ctx: &Ctx<'_>, key_id: Option<&str>, action: &str) -> Result<Key, Error> {
     let key = resolve(ctx, required(key_id, "keyId")?)?;
     authorize_key(ctx, action, &key, None, &[])?;
     Ok(key)
@@ -190,7 +197,7 @@ pub struct KeyMetadata {
     pub creation_date: u64,
     pub enabled: bool,
     pub description: String,
-    pub key_usage: &'static str,
+    pub key_usage: String,
     pub key_state: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deletion_date: Option<u64>,
@@ -198,14 +205,22 @@ pub struct KeyMetadata {
     pub pending_deletion_window_in_days: Option<u32>,
     pub origin: &'static str,
     pub key_manager: &'static str,
-    pub customer_master_key_spec: &'static str,
-    pub key_spec: &'static str,
-    pub encryption_algorithms: [&'static str; 1],
+    pub customer_master_key_spec: String,
+    pub key_spec: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub encryption_algorithms: Option<Vec<&'static str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signing_algorithms: Option<Vec<&'static str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mac_algorithms: Option<Vec<&'static str>>,
     pub multi_region: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current_key_material_id: Option<String>,
 }
 
 impl From<Key> for KeyMetadata {
     fn from(k: Key) -> KeyMetadata {
+        let algorithms = asym::algorithms(&k.spec, &k.usage);
         KeyMetadata {
             enabled: k.enabled(),
             key_state: k.state.as_str(),
@@ -215,14 +230,17 @@ impl From<Key> for KeyMetadata {
             arn: k.arn,
             creation_date: k.created,
             description: k.description,
-            key_usage: "ENCRYPT_DECRYPT",
+            key_usage: k.usage,
             deletion_date: k.deletion_date,
             pending_deletion_window_in_days: k.pending_window_days,
             origin: "AWS_KMS",
-            customer_master_key_spec: "SYMMETRIC_DEFAULT",
-            key_spec: "SYMMETRIC_DEFAULT",
-            encryption_algorithms: ["SYMMETRIC_DEFAULT"],
+            customer_master_key_spec: k.spec.clone(),
+            key_spec: k.spec,
+            encryption_algorithms: algorithms.encryption,
+            signing_algorithms: algorithms.signing,
+            mac_algorithms: algorithms.mac,
             multi_region: false,
+            current_key_material_id: (!k.material_id.is_empty()).then_some(k.material_id),
         }
     }
 }
@@ -294,8 +312,9 @@ pub fn create_key(ctx: &Ctx<'_>, input: CreateKeyInput) -> Result<CreateKeyOutpu
     if input.multi_region == Some(true) {
         return Err(unsupported("MultiRegion", "true"));
     }
-    if input.custom_key_store_id.is_some() {
-        return Err(unsupported("CustomKeyStoreId", "(custom key stores)"));
+    if let Some(id) = &input.custom_key_store_id {
+        ctx.authorize("kms:CreateKey", "*")?;
+        return Err(more::custom_key_store_not_found(id));
     }
     if let Some(p) = &input.policy {
         berth_kms::check_policy_member(p)?;
@@ -940,16 +959,19 @@ mod tests {
             creation_date: 1,
             enabled: true,
             description: String::new(),
-            key_usage: "ENCRYPT_DECRYPT",
+            key_usage: "ENCRYPT_DECRYPT".into(),
             key_state: "Enabled",
             deletion_date: None,
             pending_deletion_window_in_days: None,
             origin: "AWS_KMS",
             key_manager: "CUSTOMER",
-            customer_master_key_spec: "SYMMETRIC_DEFAULT",
-            key_spec: "SYMMETRIC_DEFAULT",
-            encryption_algorithms: ["SYMMETRIC_DEFAULT"],
+            customer_master_key_spec: "SYMMETRIC_DEFAULT".into(),
+            key_spec: "SYMMETRIC_DEFAULT".into(),
+            encryption_algorithms: Some(vec!["SYMMETRIC_DEFAULT"]),
+            signing_algorithms: None,
+            mac_algorithms: None,
             multi_region: false,
+            current_key_material_id: None,
         };
         let v = serde_json::to_value(&m).unwrap_or_default();
         assert_eq!(v["AWSAccountId"], "111122223333");
