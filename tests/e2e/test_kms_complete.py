@@ -229,3 +229,153 @@ def test_no_custom_key_stores(berth):
     expect(kms.create_custom_key_store, "CloudHsmClusterNotFoundException", CustomKeyStoreName="s",
            CloudHsmClusterId="cluster-1234567abcd", TrustAnchorCertificate="x", KeyStorePassword="password")
     expect(kms.create_key, "CustomKeyStoreNotFoundException", CustomKeyStoreId="cks-1234567890abcdef0")
+
+
+# --- asymmetric and HMAC keys ---------------------------------------------------------------
+
+from cryptography.exceptions import InvalidSignature  # noqa: E402
+from cryptography.hazmat.primitives import hashes, hmac, serialization  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric import ec, padding, utils  # noqa: E402
+
+HASHES = {"SHA_256": hashes.SHA256, "SHA_384": hashes.SHA384, "SHA_512": hashes.SHA512}
+
+
+def hash_of(algorithm):
+    return HASHES["_".join(algorithm.split("_")[-2:])]()
+
+
+def digest(algorithm, message):
+    h = hashes.Hash(hash_of(algorithm))
+    h.update(message)
+    return h.finalize()
+
+
+def verify_locally(public_der, algorithm, message, signature):
+    """Verifies a berth signature with Python's `cryptography`."""
+    pub = serialization.load_der_public_key(public_der)
+    h = hash_of(algorithm)
+    if algorithm.startswith("ECDSA"):
+        pub.verify(signature, message, ec.ECDSA(h))
+    elif algorithm.startswith("RSASSA_PSS"):
+        pub.verify(signature, message, padding.PSS(mgf=padding.MGF1(h), salt_length=h.digest_size), h)
+    else:
+        pub.verify(signature, message, padding.PKCS1v15(), h)
+
+
+@pytest.mark.parametrize("spec,algorithm,curve", [
+    ("ECC_NIST_P256", "ECDSA_SHA_256", ec.SECP256R1),
+    ("ECC_NIST_P384", "ECDSA_SHA_384", ec.SECP384R1),
+    ("ECC_NIST_P521", "ECDSA_SHA_512", ec.SECP521R1),
+    ("ECC_SECG_P256K1", "ECDSA_SHA_256", ec.SECP256K1),
+])
+def test_ecc_signatures_verify_both_ways(berth, spec, algorithm, curve):
+    kms = berth.client("kms")
+    meta = kms.create_key(KeySpec=spec, KeyUsage="SIGN_VERIFY")["KeyMetadata"]
+    assert meta["KeySpec"] == spec and meta["KeyUsage"] == "SIGN_VERIFY"
+    assert meta["SigningAlgorithms"] == [algorithm] and "EncryptionAlgorithms" not in meta
+    pub = kms.get_public_key(KeyId=meta["KeyId"])
+    assert pub["KeySpec"] == spec and pub["SigningAlgorithms"] == [algorithm]
+    loaded = serialization.load_der_public_key(pub["PublicKey"])
+    assert isinstance(loaded.curve, curve)
+
+    message = b"the message" * 10
+    sig = kms.sign(KeyId=meta["KeyId"], Message=message, MessageType="RAW", SigningAlgorithm=algorithm)
+    assert sig["SigningAlgorithm"] == algorithm and sig["KeyId"] == meta["Arn"]
+    verify_locally(pub["PublicKey"], algorithm, message, sig["Signature"])
+    with pytest.raises(InvalidSignature):
+        verify_locally(pub["PublicKey"], algorithm, b"another", sig["Signature"])
+    # A digest signed is the message's signature.
+    dsig = kms.sign(KeyId=meta["KeyId"], Message=digest(algorithm, message), MessageType="DIGEST",
+                    SigningAlgorithm=algorithm)["Signature"]
+    verify_locally(pub["PublicKey"], algorithm, message, dsig)
+    assert kms.verify(KeyId=meta["KeyId"], Message=message, Signature=sig["Signature"],
+                      SigningAlgorithm=algorithm)["SignatureValid"] is True
+    expect(kms.verify, "KMSInvalidSignatureException", KeyId=meta["KeyId"], Message=b"tampered",
+           Signature=sig["Signature"], SigningAlgorithm=algorithm)
+
+
+def test_rsa_sign_verify_and_encrypt(berth):
+    kms = berth.client("kms")
+    signer = kms.create_key(KeySpec="RSA_2048", KeyUsage="SIGN_VERIFY")["KeyMetadata"]
+    assert "RSASSA_PSS_SHA_256" in signer["SigningAlgorithms"]
+    pub = kms.get_public_key(KeyId=signer["KeyId"])["PublicKey"]
+    for algorithm in ["RSASSA_PSS_SHA_256", "RSASSA_PSS_SHA_512", "RSASSA_PKCS1_V1_5_SHA_256",
+                      "RSASSA_PKCS1_V1_5_SHA_384"]:
+        sig = kms.sign(KeyId=signer["KeyId"], Message=b"doc", SigningAlgorithm=algorithm)["Signature"]
+        verify_locally(pub, algorithm, b"doc", sig)
+        assert kms.verify(KeyId=signer["KeyId"], Message=b"doc", Signature=sig,
+                          SigningAlgorithm=algorithm)["SignatureValid"] is True
+
+    # A data key pair: its private half (plaintext and encrypted under a symmetric key) matches
+    # its public half.
+    sym = kms.create_key()["KeyMetadata"]
+    pair = kms.generate_data_key_pair(KeyId=sym["KeyId"], KeyPairSpec="ECC_NIST_P256")
+    private = serialization.load_der_private_key(pair["PrivateKeyPlaintext"], password=None)
+    assert private.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo) == pair["PublicKey"]
+    assert kms.decrypt(CiphertextBlob=pair["PrivateKeyCiphertextBlob"])["Plaintext"] == pair["PrivateKeyPlaintext"]
+    without = kms.generate_data_key_pair_without_plaintext(KeyId=sym["KeyId"], KeyPairSpec="RSA_2048")
+    assert "PrivateKeyPlaintext" not in without and without["KeyPairSpec"] == "RSA_2048"
+
+    enc = kms.create_key(KeySpec="RSA_2048", KeyUsage="ENCRYPT_DECRYPT")["KeyMetadata"]
+    assert enc["EncryptionAlgorithms"] == ["RSAES_OAEP_SHA_1", "RSAES_OAEP_SHA_256"]
+    epub = serialization.load_der_public_key(kms.get_public_key(KeyId=enc["KeyId"])["PublicKey"])
+    # Python encrypts to the public key; berth decrypts.
+    ct = epub.encrypt(b"to berth", padding.OAEP(mgf=padding.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(), label=None))
+    out = kms.decrypt(KeyId=enc["KeyId"], CiphertextBlob=ct, EncryptionAlgorithm="RSAES_OAEP_SHA_256")
+    assert out["Plaintext"] == b"to berth" and out["EncryptionAlgorithm"] == "RSAES_OAEP_SHA_256"
+    ct1 = kms.encrypt(KeyId=enc["KeyId"], Plaintext=b"sha1", EncryptionAlgorithm="RSAES_OAEP_SHA_1")
+    assert ct1["EncryptionAlgorithm"] == "RSAES_OAEP_SHA_1"
+    assert kms.decrypt(KeyId=enc["KeyId"], CiphertextBlob=ct1["CiphertextBlob"],
+                       EncryptionAlgorithm="RSAES_OAEP_SHA_1")["Plaintext"] == b"sha1"
+    expect(kms.encrypt, "ValidationException",
+           "Algorithm RSAES_OAEP_SHA_256 and key spec RSA_2048 cannot encrypt data larger than 190 bytes.",
+           KeyId=enc["KeyId"], Plaintext=b"x" * 191, EncryptionAlgorithm="RSAES_OAEP_SHA_256")
+
+
+def test_key_usage_mismatches_in_aws_words(berth):
+    kms = berth.client("kms")
+    signer = kms.create_key(KeySpec="ECC_NIST_P256", KeyUsage="SIGN_VERIFY")["KeyMetadata"]
+    sym = kms.create_key()["KeyMetadata"]
+    mac_key = kms.create_key(KeySpec="HMAC_256", KeyUsage="GENERATE_VERIFY_MAC")["KeyMetadata"]
+    expect(kms.encrypt, "InvalidKeyUsageException",
+           f"{signer['Arn']} key usage is SIGN_VERIFY which is not valid for Encrypt.",
+           KeyId=signer["KeyId"], Plaintext=b"x")
+    expect(kms.sign, "InvalidKeyUsageException",
+           f"{sym['Arn']} key usage is ENCRYPT_DECRYPT which is not valid for Sign.",
+           KeyId=sym["KeyId"], Message=b"x", SigningAlgorithm="ECDSA_SHA_256")
+    expect(kms.generate_mac, "InvalidKeyUsageException",
+           f"{signer['Arn']} key usage is SIGN_VERIFY which is not valid for GenerateMac.",
+           KeyId=signer["KeyId"], Message=b"x", MacAlgorithm="HMAC_SHA_256")
+    expect(kms.generate_mac, "InvalidKeyUsageException",
+           "Algorithm HMAC_SHA_384 is incompatible with key spec HMAC_256.",
+           KeyId=mac_key["KeyId"], Message=b"x", MacAlgorithm="HMAC_SHA_384")
+    expect(kms.sign, "InvalidKeyUsageException", KeyId=signer["KeyId"], Message=b"x",
+           SigningAlgorithm="ECDSA_SHA_384")
+    expect(kms.get_public_key, "InvalidKeyUsageException", KeyId=sym["KeyId"])
+    expect(kms.generate_data_key, "InvalidKeyUsageException", KeyId=signer["KeyId"], KeySpec="AES_256")
+    # Digest and message bounds.
+    expect(kms.sign, "ValidationException", "Digest is invalid length for algorithm ECDSA_SHA_256.",
+           KeyId=signer["KeyId"], Message=b"short", MessageType="DIGEST", SigningAlgorithm="ECDSA_SHA_256")
+    expect(kms.sign, "ValidationException",
+           "1 validation error detected: Value at 'message' failed to satisfy constraint: "
+           "Member must have length less than or equal to 4096",
+           KeyId=signer["KeyId"], Message=b"x" * 4097, SigningAlgorithm="ECDSA_SHA_256")
+    assert kms.sign(KeyId=signer["KeyId"], Message=b"x" * 4096, SigningAlgorithm="ECDSA_SHA_256")["Signature"]
+    expect(kms.create_key, "ValidationException", KeySpec="ECC_NIST_P256", KeyUsage="ENCRYPT_DECRYPT")
+
+
+def test_hmac_keys(berth):
+    kms = berth.client("kms")
+    for spec, algorithm, size in [("HMAC_224", "HMAC_SHA_224", 28), ("HMAC_256", "HMAC_SHA_256", 32),
+                                  ("HMAC_384", "HMAC_SHA_384", 48), ("HMAC_512", "HMAC_SHA_512", 64)]:
+        meta = kms.create_key(KeySpec=spec, KeyUsage="GENERATE_VERIFY_MAC")["KeyMetadata"]
+        assert meta["MacAlgorithms"] == [algorithm] and meta["KeyUsage"] == "GENERATE_VERIFY_MAC"
+        mac = kms.generate_mac(KeyId=meta["KeyId"], Message=b"data", MacAlgorithm=algorithm)
+        assert len(mac["Mac"]) == size and mac["MacAlgorithm"] == algorithm
+        again = kms.generate_mac(KeyId=meta["KeyId"], Message=b"data", MacAlgorithm=algorithm)["Mac"]
+        assert again == mac["Mac"]
+        assert kms.verify_mac(KeyId=meta["KeyId"], Message=b"data", Mac=mac["Mac"],
+                              MacAlgorithm=algorithm)["MacValid"] is True
+        expect(kms.verify_mac, "KMSInvalidMacException", KeyId=meta["KeyId"], Message=b"datb",
+               Mac=mac["Mac"], MacAlgorithm=algorithm)

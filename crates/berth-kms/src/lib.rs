@@ -6,11 +6,13 @@
 //! only then calls the operation here. Key material is random, 256 bits, and stored only
 //! sealed under berth's root key with the key ARN as associated data.
 
+pub mod asym;
 mod crypto;
 mod error;
 mod grants;
 mod model;
 mod more;
+mod usage;
 
 use base64::Engine;
 use berth_core::{Arn, RootKey};
@@ -22,6 +24,7 @@ pub use error::KmsError;
 pub use grants::{GRANT_OPERATIONS, GRANTS, Grant, GrantConstraints, NewGrant};
 pub use model::{Alias, Key, KeyManager, KeyState, Rotation, Tag};
 pub use more::{DEFAULT_ROTATION_DAYS, MAX_ROTATION_DAYS, MIN_ROTATION_DAYS, check_rotation_days};
+pub use usage::{Signed, incompatible, key_spec_and_usage, require_usage, wrong_usage};
 
 /// Table of keys: `{account}/{region}/{key_id}`.
 pub const KEYS: &str = "kms_keys";
@@ -319,7 +322,7 @@ fn resolve_in(tx: &dyn Tx, region: &str, key_ref: &KeyRef, now: u64) -> Result<K
     }
 }
 
-fn check_tags(tags: &[Tag]) -> Result<(), KmsError> {
+pub(crate) fn check_tags(tags: &[Tag]) -> Result<(), KmsError> {
     // AWS's order: duplicate keys, the count, then each tag's lengths and reserved prefix.
     let mut seen = std::collections::BTreeSet::new();
     if !tags.iter().all(|t| seen.insert(t.key.as_str())) {
@@ -356,7 +359,7 @@ fn check_tags(tags: &[Tag]) -> Result<(), KmsError> {
     Ok(())
 }
 
-fn merge_tags(existing: &mut Vec<Tag>, new: &[Tag]) -> Result<(), KmsError> {
+pub(crate) fn merge_tags(existing: &mut Vec<Tag>, new: &[Tag]) -> Result<(), KmsError> {
     for t in new {
         match existing.iter_mut().find(|e| e.key == t.key) {
             Some(e) => e.value = t.value.clone(),
@@ -520,7 +523,7 @@ impl<'a> Kms<'a> {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn key_record_with(
+    pub(crate) fn key_record_with(
         &self,
         key_id: Option<String>,
         account: &str,
@@ -928,6 +931,7 @@ impl<'a> Kms<'a> {
                 "1 validation error detected: Value at 'plaintext' failed to satisfy constraint: Member must have length less than or equal to {MAX_PLAINTEXT}"
             )));
         }
+        require_symmetric(key, "Encrypt")?;
         key.check_usable()?;
         crypto::seal_blob(&self.material(key)?, &key.arn, context, plaintext)
     }
@@ -942,6 +946,7 @@ impl<'a> Kms<'a> {
         if blob_key_arn(blob)? != key.arn {
             return Err(KmsError::IncorrectKey);
         }
+        require_symmetric(key, "Decrypt")?;
         key.check_usable()?;
         match crypto::open_blob(&self.material(key)?, blob, context) {
             Err(KmsError::InvalidCiphertext) => {
@@ -979,12 +984,26 @@ impl<'a> Kms<'a> {
                 if n == 0 { 1 } else { MAX_DATA_KEY_BYTES }
             )));
         }
+        require_symmetric(key, "GenerateDataKey")?;
         key.check_usable()?;
         let mut plain = Zeroizing::new(vec![0u8; n]);
         berth_core::ids::random_bytes(plain.as_mut_slice());
         let blob = crypto::seal_blob(&self.material(key)?, &key.arn, context, &plain)?;
         Ok((plain, blob))
     }
+}
+
+/// Refuses a symmetric-only operation on an asymmetric or HMAC key: a key of another usage is
+/// refused in AWS's words; an RSA encryption key names the algorithm it lacks (AWS's text for
+/// that case is not known to berth).
+pub fn require_symmetric(key: &Key, operation: &str) -> Result<(), KmsError> {
+    if key.is_symmetric() {
+        return Ok(());
+    }
+    if key.usage != "ENCRYPT_DECRYPT" {
+        return Err(wrong_usage(key, operation));
+    }
+    Err(incompatible("SYMMETRIC_DEFAULT", key))
 }
 
 pub(crate) fn paginate<T>(

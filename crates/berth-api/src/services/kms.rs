@@ -48,6 +48,15 @@ pub fn dispatch(ctx: &Ctx<'_>, operation: &str, body: &[u8]) -> Option<Result<Ve
         "DeleteCustomKeyStore" => call(body, |i| uc::delete_custom_key_store(ctx, i)),
         "UpdateCustomKeyStore" => call(body, |i| uc::update_custom_key_store(ctx, i)),
         "CreateCustomKeyStore" => call(body, |i| uc::create_custom_key_store(ctx, i)),
+        "Sign" => call(body, |i| uc::sign(ctx, i)),
+        "Verify" => call(body, |i| uc::verify(ctx, i)),
+        "GetPublicKey" => call(body, |i| uc::get_public_key(ctx, i)),
+        "GenerateMac" => call(body, |i| uc::generate_mac(ctx, i)),
+        "VerifyMac" => call(body, |i| uc::verify_mac(ctx, i)),
+        "GenerateDataKeyPair" => call(body, |i| uc::generate_data_key_pair(ctx, i)),
+        "GenerateDataKeyPairWithoutPlaintext" => call(body, |i| {
+            uc::generate_data_key_pair_without_plaintext(ctx, i)
+        }),
         "CreateGrant" => call(body, |i| uc::create_grant(ctx, i)),
         "ListGrants" => call(body, |i| uc::list_grants(ctx, i)),
         "ListRetirableGrants" => call(body, |i| uc::list_retirable_grants(ctx, i)),

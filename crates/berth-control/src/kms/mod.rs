@@ -174,7 +174,7 @@ pub struct TagInput {
     pub tag_value: Option<String>,
 }
 
-fn tags_of(tags: Option<Vec<TagInput>>) -> Result<Vec<Tag>, Error> {
+pub(crate) fn tags_of(tags: Option<Vec<TagInput>>) -> Result<Vec<Tag>, Error> {
     tags.unwrap_or_default()
         .into_iter()
         .map(|t| {
@@ -249,11 +249,9 @@ impl From<Key> for KeyMetadata {
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Empty {}
 
+/// A CreateKey option berth does not offer (imported key material, multi-Region keys).
 fn unsupported(what: &str, value: &str) -> Error {
-    KmsError::Unsupported(format!(
-        "berth supports only symmetric encryption keys: {what} {value} is not available"
-    ))
-    .into()
+    KmsError::Unsupported(format!("berth does not support {what} {value}")).into()
 }
 
 /// AWS's policy lockout safety check: a key policy must let the caller change it later.
@@ -293,21 +291,22 @@ pub struct CreateKeyOutput {
 }
 
 pub fn create_key(ctx: &Ctx<'_>, input: CreateKeyInput) -> Result<CreateKeyOutput, Error> {
-    for (field, given, allowed) in [
-        ("KeySpec", &input.key_spec, "SYMMETRIC_DEFAULT"),
-        (
-            "CustomerMasterKeySpec",
-            &input.customer_master_key_spec,
-            "SYMMETRIC_DEFAULT",
-        ),
-        ("KeyUsage", &input.key_usage, "ENCRYPT_DECRYPT"),
-        ("Origin", &input.origin, "AWS_KMS"),
-    ] {
-        if let Some(v) = given
-            && v != allowed
-        {
-            return Err(unsupported(field, v));
+    let spec = match (&input.key_spec, &input.customer_master_key_spec) {
+        (Some(a), Some(b)) if a != b => {
+            // AWS's text is not known to berth.
+            return Err(KmsError::Validation(
+                "KeySpec and CustomerMasterKeySpec cannot both be specified".into(),
+            )
+            .into());
         }
+        (Some(a), _) | (None, Some(a)) => Some(a.as_str()),
+        (None, None) => None,
+    };
+    let (spec, usage) = berth_kms::key_spec_and_usage(spec, input.key_usage.as_deref())?;
+    if let Some(v) = &input.origin
+        && v != "AWS_KMS"
+    {
+        return Err(unsupported("Origin", v));
     }
     if input.multi_region == Some(true) {
         return Err(unsupported("MultiRegion", "true"));
@@ -334,7 +333,13 @@ pub fn create_key(ctx: &Ctx<'_>, input: CreateKeyInput) -> Result<CreateKeyOutpu
         policy: input.policy,
         tags: tags_of(input.tags)?,
     };
-    let key = kms(ctx).create_key(ctx.account(), &ctx.caller.region, ctx.now_secs(), new)?;
+    let key = kms(ctx).create_key_of(
+        ctx.account(),
+        &ctx.caller.region,
+        ctx.now_secs(),
+        new,
+        (&spec, &usage),
+    )?;
     Ok(CreateKeyOutput {
         key_metadata: key.into(),
     })
@@ -695,13 +700,40 @@ pub(crate) fn dry_run(dry_run: Option<bool>, keys: &[&Key]) -> Result<(), Error>
     Ok(())
 }
 
+/// The model's `EncryptionAlgorithmSpec`.
+const ENCRYPTION_ALGORITHMS: &[&str] = &[
+    "SYMMETRIC_DEFAULT",
+    "RSAES_OAEP_SHA_1",
+    "RSAES_OAEP_SHA_256",
+    "SM2PKE",
+];
+
 fn check_algorithm(algorithm: Option<&str>) -> Result<(), Error> {
     match algorithm {
-        None | Some("SYMMETRIC_DEFAULT") => Ok(()),
-        Some(other) => Err(Error::InvalidKeyUsage(format!(
-            "berth keys support only SYMMETRIC_DEFAULT, not {other}"
-        ))),
+        Some(a) if !ENCRYPTION_ALGORITHMS.contains(&a) => Err(KmsError::Validation(format!(
+            "1 validation error detected: Value '{a}' at 'encryptionAlgorithm' failed to satisfy constraint: Member must satisfy enum value set: [{}]",
+            ENCRYPTION_ALGORITHMS.join(", ")
+        ))
+        .into()),
+        _ => Ok(()),
     }
+}
+
+/// The algorithm a call uses with `key` (SYMMETRIC_DEFAULT when none is named), refused when
+/// the key does not have it.
+fn algorithm_for(key: &Key, algorithm: Option<&str>) -> Result<&'static str, Error> {
+    let a = algorithm.unwrap_or("SYMMETRIC_DEFAULT");
+    berth_kms::asym::encryption_algorithms(&key.spec, &key.usage)
+        .iter()
+        .find(|x| **x == a)
+        .copied()
+        .ok_or_else(|| {
+            if key.usage == "ENCRYPT_DECRYPT" {
+                berth_kms::incompatible(a, key).into()
+            } else {
+                berth_kms::wrong_usage(key, "Encrypt").into()
+            }
+        })
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -720,7 +752,7 @@ pub struct EncryptInput {
 pub struct EncryptOutput {
     pub ciphertext_blob: Blob,
     pub key_id: String,
-    pub encryption_algorithm: &'static str,
+    pub encryption_algorithm: String,
 }
 
 pub fn encrypt(ctx: &Ctx<'_>, input: EncryptInput) -> Result<EncryptOutput, Error> {
@@ -736,12 +768,20 @@ pub fn encrypt(ctx: &Ctx<'_>, input: EncryptInput) -> Result<EncryptOutput, Erro
         )
         .into());
     }
+    if key.usage != "ENCRYPT_DECRYPT" {
+        return Err(berth_kms::wrong_usage(&key, "Encrypt").into());
+    }
+    let algorithm = algorithm_for(&key, input.encryption_algorithm.as_deref())?;
     dry_run(input.dry_run, &[&key])?;
-    let blob = kms(ctx).encrypt(&key, plaintext.as_slice(), &context)?;
+    let blob = if key.is_symmetric() {
+        kms(ctx).encrypt(&key, plaintext.as_slice(), &context)?
+    } else {
+        kms(ctx).rsa_encrypt(&key, algorithm, plaintext.as_slice())?
+    };
     Ok(EncryptOutput {
         ciphertext_blob: Blob::new(blob),
         key_id: key.arn,
-        encryption_algorithm: "SYMMETRIC_DEFAULT",
+        encryption_algorithm: algorithm.to_string(),
     })
 }
 
@@ -773,7 +813,7 @@ pub struct DecryptInput {
 pub struct DecryptOutput {
     pub key_id: String,
     pub plaintext: Blob,
-    pub encryption_algorithm: &'static str,
+    pub encryption_algorithm: String,
 }
 
 pub fn decrypt(ctx: &Ctx<'_>, input: DecryptInput) -> Result<DecryptOutput, Error> {
@@ -781,14 +821,33 @@ pub fn decrypt(ctx: &Ctx<'_>, input: DecryptInput) -> Result<DecryptOutput, Erro
     check_algorithm(input.encryption_algorithm.as_deref())?;
     let blob = required(input.ciphertext_blob, "ciphertextBlob")?;
     let context = input.encryption_context.unwrap_or_default();
+    // An asymmetric ciphertext names no key: the caller names it.
+    if let Some(id) = input.key_id.as_deref() {
+        let named = resolve(ctx, id)?;
+        if !named.is_symmetric() {
+            authorize_key(ctx, "kms:Decrypt", &named, Some(&context), &[])?;
+            if named.usage != "ENCRYPT_DECRYPT" {
+                return Err(berth_kms::wrong_usage(&named, "Decrypt").into());
+            }
+            let algorithm = algorithm_for(&named, input.encryption_algorithm.as_deref())?;
+            dry_run(input.dry_run, &[&named])?;
+            let plain = kms(ctx).rsa_decrypt(&named, algorithm, blob.as_slice())?;
+            return Ok(DecryptOutput {
+                key_id: named.arn,
+                plaintext: Blob(plain),
+                encryption_algorithm: algorithm.to_string(),
+            });
+        }
+    }
     let key = blob_key(ctx, blob.as_slice(), input.key_id.as_deref())?;
     authorize_key(ctx, "kms:Decrypt", &key, Some(&context), &[])?;
+    let algorithm = algorithm_for(&key, input.encryption_algorithm.as_deref())?;
     dry_run(input.dry_run, &[&key])?;
     let plain = kms(ctx).decrypt(&key, blob.as_slice(), &context)?;
     Ok(DecryptOutput {
         key_id: key.arn,
         plaintext: Blob(plain),
-        encryption_algorithm: "SYMMETRIC_DEFAULT",
+        encryption_algorithm: algorithm.to_string(),
     })
 }
 
