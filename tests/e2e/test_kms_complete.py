@@ -128,6 +128,20 @@ def test_an_explicit_deny_beats_a_grant(berth):
     assert "explicit deny" in error_message(e)
 
 
+def test_create_grant_condition_keys(berth):
+    kms = berth.client("kms")
+    key = kms.create_key()["KeyMetadata"]
+    dave = user_creds(berth, "dave", {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "kms:CreateGrant", "Resource": key["Arn"],
+         "Condition": {"ForAllValues:StringEquals": {"kms:GrantOperations": ["Decrypt", "DescribeKey"]}}}]})
+    dkms = berth.client("kms", creds=dave)
+    grantee = f"arn:aws:iam::{ACCOUNT}:user/dave"
+    assert dkms.create_grant(KeyId=key["Arn"], GranteePrincipal=grantee,
+                             Operations=["Decrypt", "DescribeKey"])["GrantId"]
+    expect(dkms.create_grant, "AccessDeniedException", KeyId=key["Arn"], GranteePrincipal=grantee,
+           Operations=["Decrypt", "Encrypt"])
+
+
 # --- the rest of the symmetric API ----------------------------------------------------------
 
 

@@ -8,7 +8,8 @@ use berth_kms::{EncryptionContext, GRANT_OPERATIONS, GrantConstraints, KmsError,
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Empty, authorize_key, check_grant_tokens, dry_run, is_caller, kms, limit_of, required, resolve,
+    Empty, authorize_key, authorize_key_with, check_grant_tokens, dry_run, is_caller, kms,
+    limit_of, required, resolve,
 };
 use crate::{Ctx, Error};
 
@@ -144,21 +145,26 @@ pub fn create_grant(ctx: &Ctx<'_>, input: CreateGrantInput) -> Result<CreateGran
     };
     let key = resolve(ctx, key_id)?;
     // The condition keys AWS documents for CreateGrant.
-    let mut extra: Vec<(&str, String)> = vec![("kms:GranteePrincipal", grantee.clone())];
+    let one = |k: &str, v: &str| (k.to_string(), vec![v.to_string()]);
+    let mut extra = vec![
+        one("kms:GranteePrincipal", &grantee),
+        one("kms:GrantIsForAWSResource", "false"),
+        ("kms:GrantOperations".to_string(), operations.clone()),
+    ];
     if let Some(r) = &retiring {
-        extra.push(("kms:RetiringPrincipal", r.clone()));
+        extra.push(one("kms:RetiringPrincipal", r));
     }
+    let mut types = Vec::new();
     if constraints.subset.is_some() {
-        extra.push(("kms:GrantConstraintType", "EncryptionContextSubset".into()));
+        types.push("EncryptionContextSubset".to_string());
     }
     if constraints.equals.is_some() {
-        extra.push(("kms:GrantConstraintType", "EncryptionContextEquals".into()));
+        types.push("EncryptionContextEquals".to_string());
     }
-    extra.push(("kms:GrantIsForAWSResource", "false".into()));
-    for op in &operations {
-        extra.push(("kms:GrantOperations", op.clone()));
+    if !types.is_empty() {
+        extra.push(("kms:GrantConstraintType".to_string(), types));
     }
-    if let Err(denied) = authorize_key(ctx, "kms:CreateGrant", &key, None, &extra) {
+    if let Err(denied) = authorize_key_with(ctx, "kms:CreateGrant", &key, None, extra) {
         // A grant that allows CreateGrant lets its grantee make grants of no more operations
         // and with constraints at least as strict.
         let parent = kms(ctx).grants_of(&key)?.into_iter().find(|g| {

@@ -87,13 +87,26 @@ pub fn authorize_key(
     context: Option<&EncryptionContext>,
     extra: &[(&str, String)],
 ) -> Result<(), Error> {
-    let mut check = Check::new(action, &key.arn)
+    let extra = extra
+        .iter()
+        .map(|(k, v)| (k.to_string(), vec![v.clone()]))
+        .collect();
+    authorize_key_with(ctx, action, key, context, extra)
+}
+
+/// [`authorize_key`] with multivalued condition keys (`kms:GrantOperations`).
+pub(crate) fn authorize_key_with(
+    ctx: &Ctx<'_>,
+    action: &str,
+    key: &Key,
+    context: Option<&EncryptionContext>,
+    extra: Vec<(String, Vec<String>)>,
+) -> Result<(), Error> {
+    let check = Check::new(action, &key.arn)
         .owned_by(&key.account)
         .with_resource_policy(Some(&key.policy), Mode::ResourcePolicyRequired)
-        .with_contexts(key.condition_keys(ctx.account(), context));
-    for (k, v) in extra {
-        check = check.with_context(k, v.clone());
-    }
+        .with_contexts(key.condition_keys(ctx.account(), context))
+        .with_contexts(extra);
     match authz::authorize(ctx, &check) {
         Err(Error::AccessDenied(message)) if !message.contains("with an explicit deny") => {
             // No policy allows, none denies: a grant of the key to the caller may allow.
