@@ -3,7 +3,6 @@ asymmetric and HMAC keys, and a walk over every operation of the model."""
 
 import base64
 import json
-import os
 from pathlib import Path
 
 import boto3
@@ -378,6 +377,26 @@ def test_key_usage_mismatches_in_aws_words(berth):
            KeyId=signer["KeyId"], Message=b"x" * 4097, SigningAlgorithm="ECDSA_SHA_256")
     assert kms.sign(KeyId=signer["KeyId"], Message=b"x" * 4096, SigningAlgorithm="ECDSA_SHA_256")["Signature"]
     expect(kms.create_key, "ValidationException", KeySpec="ECC_NIST_P256", KeyUsage="ENCRYPT_DECRYPT")
+
+
+def test_cli_sign_and_verify(berth, tmp_path):
+    rc, out, err = berth.aws("kms", "create-key", "--key-spec", "ECC_NIST_P256", "--key-usage", "SIGN_VERIFY")
+    assert rc == 0, err
+    key_id = json.loads(out)["KeyMetadata"]["KeyId"]
+    (tmp_path / "msg").write_bytes(b"signed at the command line")
+    rc, out, err = berth.aws("kms", "sign", "--key-id", key_id, "--message", f"fileb://{tmp_path / 'msg'}",
+                             "--signing-algorithm", "ECDSA_SHA_256", "--output", "json")
+    assert rc == 0, err
+    (tmp_path / "sig").write_bytes(base64.b64decode(json.loads(out)["Signature"]))
+    rc, out, err = berth.aws("kms", "verify", "--key-id", key_id, "--message", f"fileb://{tmp_path / 'msg'}",
+                             "--signature", f"fileb://{tmp_path / 'sig'}", "--signing-algorithm", "ECDSA_SHA_256",
+                             "--output", "json")
+    assert rc == 0, err
+    assert json.loads(out)["SignatureValid"] is True
+    (tmp_path / "msg").write_bytes(b"tampered")
+    rc, out, err = berth.aws("kms", "verify", "--key-id", key_id, "--message", f"fileb://{tmp_path / 'msg'}",
+                             "--signature", f"fileb://{tmp_path / 'sig'}", "--signing-algorithm", "ECDSA_SHA_256")
+    assert rc == 255 and "KMSInvalidSignatureException" in err
 
 
 def test_hmac_keys(berth):
