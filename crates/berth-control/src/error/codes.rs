@@ -181,11 +181,22 @@ fn kms(e: KmsError) -> AwsError {
         KmsError::Unsupported(_) => "UnsupportedOperationException",
         KmsError::InvalidMarker(_) => "InvalidMarkerException",
         KmsError::Tag(_) => "TagException",
+        KmsError::InvalidGrantToken(_) => "InvalidGrantTokenException",
+        KmsError::InvalidGrantId(_) => "InvalidGrantIdException",
+        KmsError::LimitExceeded(_) => "LimitExceededException",
+        KmsError::InvalidKeyUsage(_) => "InvalidKeyUsageException",
+        KmsError::InvalidSignature => "KMSInvalidSignatureException",
+        KmsError::InvalidMac => "KMSInvalidMacException",
+        KmsError::CustomKeyStoreNotFound(_) => "CustomKeyStoreNotFoundException",
+        KmsError::CloudHsmClusterNotFound(_) => "CloudHsmClusterNotFoundException",
         KmsError::Seal(_) | KmsError::Store(_) => return AwsError::internal(&e),
     };
     match e {
         // AWS sends these two without a message.
-        KmsError::InvalidCiphertext | KmsError::ReservedAlias => AwsError {
+        KmsError::InvalidCiphertext
+        | KmsError::ReservedAlias
+        | KmsError::InvalidSignature
+        | KmsError::InvalidMac => AwsError {
             status: 400,
             code,
             message: None,
