@@ -11,7 +11,7 @@ use crate::entity::{
     self, GROUPS, ListOptions, NameField, Page, USERS, check_entity_path, check_name,
     check_new_name, paginate, under,
 };
-use crate::policies::{self, AttachedPolicy, Holder, InlinePolicy};
+use crate::policies::{self, AttachedPolicy, Holder, HolderKind, InlinePolicy};
 use crate::{DeleteConflict, Iam, IamError, User};
 
 /// The total size of a group's inline policies, in characters without white space.
@@ -45,39 +45,8 @@ impl Group {
 }
 
 impl Holder for Group {
-    const TABLE: &'static str = GROUPS;
-    const FIELD: NameField = NameField::GroupName;
-    const INLINE_MAX: usize = GROUP_INLINE_POLICIES_MAX;
-    fn not_found(name: &str) -> IamError {
-        IamError::NoSuchGroup(name.to_string())
-    }
-    fn no_such_inline(policy: &str) -> IamError {
-        IamError::NoSuchGroupPolicy(policy.to_string())
-    }
-    fn inline_too_large(name: &str) -> IamError {
-        IamError::GroupPolicyTooLarge(name.to_string())
-    }
-    fn attach_quota() -> IamError {
-        IamError::AttachedPolicyQuota {
-            quota: "PoliciesPerGroup",
-            limit: policies::MAX_ATTACHED,
-        }
-    }
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn inline(&self) -> &Vec<InlinePolicy> {
-        &self.inline_policies
-    }
-    fn inline_mut(&mut self) -> &mut Vec<InlinePolicy> {
-        &mut self.inline_policies
-    }
-    fn attached(&self) -> &Vec<String> {
-        &self.attached_policies
-    }
-    fn attached_mut(&mut self) -> &mut Vec<String> {
-        &mut self.attached_policies
-    }
+    const KIND: HolderKind = HolderKind::Group;
+    policies::holder_fields!();
 }
 
 /// Whether `user` is in the group named `group` (names compare case-insensitively).

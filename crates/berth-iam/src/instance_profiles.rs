@@ -51,6 +51,18 @@ fn load(tx: &dyn Tx, account: &str, name: &str) -> Result<InstanceProfile, IamEr
         .ok_or_else(|| IamError::NoSuchInstanceProfile(name.to_string()))
 }
 
+/// The instance profile `profile` and the role `role`, each or its `NoSuchEntity` error.
+fn load_with_role(
+    tx: &dyn Tx,
+    account: &str,
+    profile: &str,
+    role: &str,
+) -> Result<(InstanceProfile, Role), IamError> {
+    let p = load(tx, account, profile)?;
+    let role: Role = policies::load(tx, account, role)?;
+    Ok((p, role))
+}
+
 fn store(tx: &dyn Tx, p: &InstanceProfile) -> Result<(), IamError> {
     put_json(tx, INSTANCE_PROFILES, &entity::key(&p.account, &p.name), p)?;
     Ok(())
@@ -208,8 +220,7 @@ impl Iam<'_> {
         role: &str,
     ) -> Result<(), IamError> {
         self.store.write(|tx| {
-            let mut p = load(tx, account, profile)?;
-            let role: Role = policies::load(tx, account, role)?;
+            let (mut p, role) = load_with_role(tx, account, profile, role)?;
             // Adding the role a profile already holds is refused the same way (the quota is
             // one role, whichever it is).
             if p.roles.len() >= ROLES_PER_INSTANCE_PROFILE {
@@ -227,8 +238,7 @@ impl Iam<'_> {
         role: &str,
     ) -> Result<(), IamError> {
         self.store.write(|tx| {
-            let mut p = load(tx, account, profile)?;
-            let role: Role = policies::load(tx, account, role)?;
+            let (mut p, role) = load_with_role(tx, account, profile, role)?;
             if !holds(&p, &role.name) {
                 // AWS's answer for a role the profile does not hold is not documented; berth
                 // answers as for a role that is not there.

@@ -337,16 +337,99 @@ fn with_counts(policy: ManagedPolicy, counts: &HashMap<String, (u32, u32)>) -> P
     }
 }
 
-/// A user or a role: something with inline and attached policies, stored by name.
+/// The kinds of principal that hold inline and attached policies: what differs between them
+/// (their table, name field, inline-size limit and error kinds) is said here, once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum HolderKind {
+    User,
+    Group,
+    Role,
+}
+
+impl HolderKind {
+    const fn table(self) -> &'static str {
+        match self {
+            HolderKind::User => entity::USERS,
+            HolderKind::Group => entity::GROUPS,
+            HolderKind::Role => entity::ROLES,
+        }
+    }
+
+    const fn field(self) -> NameField {
+        match self {
+            HolderKind::User => NameField::UserName,
+            HolderKind::Group => NameField::GroupName,
+            HolderKind::Role => NameField::RoleName,
+        }
+    }
+
+    const fn inline_max(self) -> usize {
+        match self {
+            HolderKind::User => crate::USER_INLINE_POLICIES_MAX,
+            HolderKind::Group => crate::GROUP_INLINE_POLICIES_MAX,
+            HolderKind::Role => crate::ROLE_INLINE_POLICIES_MAX,
+        }
+    }
+
+    fn not_found(self, name: &str) -> IamError {
+        let name = name.to_string();
+        match self {
+            HolderKind::User => IamError::NoSuchUser(name),
+            HolderKind::Group => IamError::NoSuchGroup(name),
+            HolderKind::Role => IamError::NoSuchRole(name),
+        }
+    }
+
+    fn no_such_inline(self, policy: &str) -> IamError {
+        let policy = policy.to_string();
+        match self {
+            HolderKind::User => IamError::NoSuchUserPolicy(policy),
+            HolderKind::Group => IamError::NoSuchGroupPolicy(policy),
+            HolderKind::Role => IamError::NoSuchRolePolicy(policy),
+        }
+    }
+
+    fn inline_too_large(self, name: &str) -> IamError {
+        let name = name.to_string();
+        match self {
+            HolderKind::User => IamError::UserPolicyTooLarge(name),
+            HolderKind::Group => IamError::GroupPolicyTooLarge(name),
+            HolderKind::Role => IamError::RolePolicyTooLarge(name),
+        }
+    }
+
+    fn attach_quota(self) -> IamError {
+        IamError::AttachedPolicyQuota {
+            quota: match self {
+                HolderKind::User => "PoliciesPerUser",
+                HolderKind::Group => "PoliciesPerGroup",
+                HolderKind::Role => "PoliciesPerRole",
+            },
+            limit: MAX_ATTACHED,
+        }
+    }
+}
+
+/// A user, group or role: something with inline and attached policies, stored by name.
+/// Implementors give their [`HolderKind`] and their fields through [`holder_fields!`].
 pub(crate) trait Holder: Serialize + DeserializeOwned {
-    const TABLE: &'static str;
-    const FIELD: NameField;
+    const KIND: HolderKind;
+    const TABLE: &'static str = Self::KIND.table();
+    const FIELD: NameField = Self::KIND.field();
     /// The total size of the entity's inline policies.
-    const INLINE_MAX: usize;
-    fn not_found(name: &str) -> IamError;
-    fn no_such_inline(policy: &str) -> IamError;
-    fn inline_too_large(name: &str) -> IamError;
-    fn attach_quota() -> IamError;
+    const INLINE_MAX: usize = Self::KIND.inline_max();
+    fn not_found(name: &str) -> IamError {
+        Self::KIND.not_found(name)
+    }
+    fn no_such_inline(policy: &str) -> IamError {
+        Self::KIND.no_such_inline(policy)
+    }
+    fn inline_too_large(name: &str) -> IamError {
+        Self::KIND.inline_too_large(name)
+    }
+    fn attach_quota() -> IamError {
+        Self::KIND.attach_quota()
+    }
     fn name(&self) -> &str;
     fn inline(&self) -> &Vec<InlinePolicy>;
     fn inline_mut(&mut self) -> &mut Vec<InlinePolicy>;
@@ -357,6 +440,29 @@ pub(crate) trait Holder: Serialize + DeserializeOwned {
         Ok(())
     }
 }
+
+/// The [`Holder`] accessors of a record with the fields `name`, `inline_policies` and
+/// `attached_policies`; used inside an `impl Holder for …` block.
+macro_rules! holder_fields {
+    () => {
+        fn name(&self) -> &str {
+            &self.name
+        }
+        fn inline(&self) -> &Vec<$crate::policies::InlinePolicy> {
+            &self.inline_policies
+        }
+        fn inline_mut(&mut self) -> &mut Vec<$crate::policies::InlinePolicy> {
+            &mut self.inline_policies
+        }
+        fn attached(&self) -> &Vec<String> {
+            &self.attached_policies
+        }
+        fn attached_mut(&mut self) -> &mut Vec<String> {
+            &mut self.attached_policies
+        }
+    };
+}
+pub(crate) use holder_fields;
 
 /// The entity named `name`, or its `NoSuchEntity` error.
 pub(crate) fn load<H: Holder>(tx: &dyn Tx, account: &str, name: &str) -> Result<H, IamError> {

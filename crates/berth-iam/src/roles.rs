@@ -8,7 +8,7 @@ use crate::entity::{
     self, ListOptions, NameField, Page, ROLES, Tag, check_distinct_tags, check_entity_path,
     check_name, check_new_name, merge_tags, paginate, policy_size, under,
 };
-use crate::policies::{self, AttachedPolicy, Holder, InlinePolicy, check_document};
+use crate::policies::{self, AttachedPolicy, Holder, HolderKind, InlinePolicy, check_document};
 use crate::sts::RoleInfo;
 use crate::{DeleteConflict, Iam, IamError};
 
@@ -68,39 +68,8 @@ impl Role {
 }
 
 impl Holder for Role {
-    const TABLE: &'static str = ROLES;
-    const FIELD: NameField = NameField::RoleName;
-    const INLINE_MAX: usize = ROLE_INLINE_POLICIES_MAX;
-    fn not_found(name: &str) -> IamError {
-        IamError::NoSuchRole(name.to_string())
-    }
-    fn no_such_inline(policy: &str) -> IamError {
-        IamError::NoSuchRolePolicy(policy.to_string())
-    }
-    fn inline_too_large(name: &str) -> IamError {
-        IamError::RolePolicyTooLarge(name.to_string())
-    }
-    fn attach_quota() -> IamError {
-        IamError::AttachedPolicyQuota {
-            quota: "PoliciesPerRole",
-            limit: policies::MAX_ATTACHED,
-        }
-    }
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn inline(&self) -> &Vec<InlinePolicy> {
-        &self.inline_policies
-    }
-    fn inline_mut(&mut self) -> &mut Vec<InlinePolicy> {
-        &mut self.inline_policies
-    }
-    fn attached(&self) -> &Vec<String> {
-        &self.attached_policies
-    }
-    fn attached_mut(&mut self) -> &mut Vec<String> {
-        &mut self.attached_policies
-    }
+    const KIND: HolderKind = HolderKind::Role;
+    policies::holder_fields!();
     fn check_modifiable(&self) -> Result<(), IamError> {
         Role::check_modifiable(self)
     }

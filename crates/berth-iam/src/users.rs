@@ -9,7 +9,7 @@ use crate::entity::{
     check_new_name, paginate, under,
 };
 use crate::keys::{self, AccessKeyRecord, KeyOwner, KeyStatus, NewCredentials};
-use crate::policies::{self, AttachedPolicy, Holder, InlinePolicy};
+use crate::policies::{self, AttachedPolicy, Holder, HolderKind, InlinePolicy};
 use crate::{DeleteConflict, Iam, IamError};
 
 /// The total size of a user's inline policies, in characters without white space.
@@ -50,39 +50,8 @@ impl User {
 }
 
 impl Holder for User {
-    const TABLE: &'static str = USERS;
-    const FIELD: NameField = NameField::UserName;
-    const INLINE_MAX: usize = USER_INLINE_POLICIES_MAX;
-    fn not_found(name: &str) -> IamError {
-        IamError::NoSuchUser(name.to_string())
-    }
-    fn no_such_inline(policy: &str) -> IamError {
-        IamError::NoSuchUserPolicy(policy.to_string())
-    }
-    fn inline_too_large(name: &str) -> IamError {
-        IamError::UserPolicyTooLarge(name.to_string())
-    }
-    fn attach_quota() -> IamError {
-        IamError::AttachedPolicyQuota {
-            quota: "PoliciesPerUser",
-            limit: policies::MAX_ATTACHED,
-        }
-    }
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn inline(&self) -> &Vec<InlinePolicy> {
-        &self.inline_policies
-    }
-    fn inline_mut(&mut self) -> &mut Vec<InlinePolicy> {
-        &mut self.inline_policies
-    }
-    fn attached(&self) -> &Vec<String> {
-        &self.attached_policies
-    }
-    fn attached_mut(&mut self) -> &mut Vec<String> {
-        &mut self.attached_policies
-    }
+    const KIND: HolderKind = HolderKind::User;
+    policies::holder_fields!();
 }
 
 /// What a new user is made of.
