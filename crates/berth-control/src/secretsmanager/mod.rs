@@ -359,7 +359,8 @@ impl From<Secret> for SecretRefOutput {
     }
 }
 
-/// The answer of CreateSecret and UpdateSecret: the secret, and the version written if any.
+/// The answer of CreateSecret, UpdateSecret and RotateSecret: the secret, and the version
+/// written if any.
 #[derive(Debug, Clone, Serialize)]
 pub struct SecretVersionRefOutput {
     #[serde(rename = "ARN")]
