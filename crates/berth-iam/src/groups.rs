@@ -11,7 +11,7 @@ use crate::entity::{
     self, GROUPS, ListOptions, NameField, Page, USERS, check_entity_path, check_name,
     check_new_name, paginate, under,
 };
-use crate::policies::{self, AttachedPolicy, Holder, HolderKind, InlinePolicy};
+use crate::policies::{self, EntityKind, Holder, InlinePolicy};
 use crate::{DeleteConflict, Iam, IamError, User};
 
 /// The total size of a group's inline policies, in characters without white space.
@@ -45,7 +45,7 @@ impl Group {
 }
 
 impl Holder for Group {
-    const KIND: HolderKind = HolderKind::Group;
+    const KIND: EntityKind = EntityKind::Group;
     policies::holder_fields!();
 }
 
@@ -273,62 +273,6 @@ impl Iam<'_> {
     ) -> Result<(), IamError> {
         self.put_inline::<Group>(account, group, policy_name, document)
     }
-
-    /// An inline policy of a group, with the group's stored name.
-    pub fn get_group_policy(
-        &self,
-        account: &str,
-        group: &str,
-        policy_name: &str,
-    ) -> Result<(String, InlinePolicy), IamError> {
-        self.get_inline::<Group>(account, group, policy_name)
-    }
-
-    pub fn delete_group_policy(
-        &self,
-        account: &str,
-        group: &str,
-        policy_name: &str,
-    ) -> Result<(), IamError> {
-        self.delete_inline::<Group>(account, group, policy_name)
-    }
-
-    pub fn list_group_policies(
-        &self,
-        account: &str,
-        group: &str,
-        opts: ListOptions<'_>,
-    ) -> Result<Page<String>, IamError> {
-        self.list_inline::<Group>(account, group, opts)
-    }
-
-    pub fn attach_group_policy(
-        &self,
-        account: &str,
-        group: &str,
-        arn: &str,
-    ) -> Result<(), IamError> {
-        self.attach::<Group>(account, group, arn)
-    }
-
-    pub fn detach_group_policy(
-        &self,
-        account: &str,
-        group: &str,
-        arn: &str,
-    ) -> Result<(), IamError> {
-        self.detach::<Group>(account, group, arn)
-    }
-
-    pub fn list_attached_group_policies(
-        &self,
-        account: &str,
-        group: &str,
-        path_prefix: Option<&str>,
-        opts: ListOptions<'_>,
-    ) -> Result<Page<AttachedPolicy>, IamError> {
-        self.list_attached::<Group>(account, group, path_prefix, opts)
-    }
 }
 
 #[cfg(test)]
@@ -402,7 +346,8 @@ mod tests {
             iam.delete_group(A, "Builders"),
             Err(IamError::DeleteConflict(DeleteConflict::InlinePolicies))
         ));
-        iam.delete_group_policy(A, "Builders", "p").unwrap();
+        iam.delete_inline_policy(EntityKind::Group, A, "Builders", "p")
+            .unwrap();
         iam.delete_group(A, "Builders").unwrap();
         assert!(matches!(
             iam.get_group(A, "Builders", ListOptions::default()),
@@ -447,7 +392,7 @@ mod tests {
                 5,
             )
             .unwrap();
-        iam.attach_group_policy(A, "devs", &managed.policy.arn)
+        iam.attach_policy(EntityKind::Group, A, "devs", &managed.policy.arn)
             .unwrap();
         let principal = bob(&user.id);
         assert!(

@@ -111,7 +111,8 @@ impl ManagedPolicy {
     }
 }
 
-/// A kind of entity a managed policy is used by (`ListEntitiesForPolicy`'s `EntityFilter`).
+/// A kind of entity that holds policies: a managed policy is used by users, roles and groups
+/// (`ListEntitiesForPolicy`'s `EntityFilter`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EntityKind {
     User,
@@ -337,73 +338,66 @@ fn with_counts(policy: ManagedPolicy, counts: &HashMap<String, (u32, u32)>) -> P
     }
 }
 
-/// The kinds of principal that hold inline and attached policies: what differs between them
-/// (their table, name field, inline-size limit and error kinds) is said here, once.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum HolderKind {
-    User,
-    Group,
-    Role,
-}
-
-impl HolderKind {
+/// What differs between the kinds of entity that hold inline and attached policies: their
+/// table, name field, inline-size limit and error kinds, said here once.
+impl EntityKind {
     const fn table(self) -> &'static str {
         match self {
-            HolderKind::User => entity::USERS,
-            HolderKind::Group => entity::GROUPS,
-            HolderKind::Role => entity::ROLES,
+            EntityKind::User => entity::USERS,
+            EntityKind::Group => entity::GROUPS,
+            EntityKind::Role => entity::ROLES,
         }
     }
 
     const fn field(self) -> NameField {
         match self {
-            HolderKind::User => NameField::UserName,
-            HolderKind::Group => NameField::GroupName,
-            HolderKind::Role => NameField::RoleName,
+            EntityKind::User => NameField::UserName,
+            EntityKind::Group => NameField::GroupName,
+            EntityKind::Role => NameField::RoleName,
         }
     }
 
     const fn inline_max(self) -> usize {
         match self {
-            HolderKind::User => crate::USER_INLINE_POLICIES_MAX,
-            HolderKind::Group => crate::GROUP_INLINE_POLICIES_MAX,
-            HolderKind::Role => crate::ROLE_INLINE_POLICIES_MAX,
+            EntityKind::User => crate::USER_INLINE_POLICIES_MAX,
+            EntityKind::Group => crate::GROUP_INLINE_POLICIES_MAX,
+            EntityKind::Role => crate::ROLE_INLINE_POLICIES_MAX,
         }
     }
 
     fn not_found(self, name: &str) -> IamError {
         let name = name.to_string();
         match self {
-            HolderKind::User => IamError::NoSuchUser(name),
-            HolderKind::Group => IamError::NoSuchGroup(name),
-            HolderKind::Role => IamError::NoSuchRole(name),
+            EntityKind::User => IamError::NoSuchUser(name),
+            EntityKind::Group => IamError::NoSuchGroup(name),
+            EntityKind::Role => IamError::NoSuchRole(name),
         }
     }
 
     fn no_such_inline(self, policy: &str) -> IamError {
         let policy = policy.to_string();
         match self {
-            HolderKind::User => IamError::NoSuchUserPolicy(policy),
-            HolderKind::Group => IamError::NoSuchGroupPolicy(policy),
-            HolderKind::Role => IamError::NoSuchRolePolicy(policy),
+            EntityKind::User => IamError::NoSuchUserPolicy(policy),
+            EntityKind::Group => IamError::NoSuchGroupPolicy(policy),
+            EntityKind::Role => IamError::NoSuchRolePolicy(policy),
         }
     }
 
     fn inline_too_large(self, name: &str) -> IamError {
         let name = name.to_string();
         match self {
-            HolderKind::User => IamError::UserPolicyTooLarge(name),
-            HolderKind::Group => IamError::GroupPolicyTooLarge(name),
-            HolderKind::Role => IamError::RolePolicyTooLarge(name),
+            EntityKind::User => IamError::UserPolicyTooLarge(name),
+            EntityKind::Group => IamError::GroupPolicyTooLarge(name),
+            EntityKind::Role => IamError::RolePolicyTooLarge(name),
         }
     }
 
     fn attach_quota(self) -> IamError {
         IamError::AttachedPolicyQuota {
             quota: match self {
-                HolderKind::User => "PoliciesPerUser",
-                HolderKind::Group => "PoliciesPerGroup",
-                HolderKind::Role => "PoliciesPerRole",
+                EntityKind::User => "PoliciesPerUser",
+                EntityKind::Group => "PoliciesPerGroup",
+                EntityKind::Role => "PoliciesPerRole",
             },
             limit: MAX_ATTACHED,
         }
@@ -411,9 +405,9 @@ impl HolderKind {
 }
 
 /// A user, group or role: something with inline and attached policies, stored by name.
-/// Implementors give their [`HolderKind`] and their fields through [`holder_fields!`].
+/// Implementors give their [`EntityKind`] and their fields through [`holder_fields!`].
 pub(crate) trait Holder: Serialize + DeserializeOwned {
-    const KIND: HolderKind;
+    const KIND: EntityKind;
     const TABLE: &'static str = Self::KIND.table();
     const FIELD: NameField = Self::KIND.field();
     /// The total size of the entity's inline policies.
@@ -473,6 +467,103 @@ pub(crate) fn load<H: Holder>(tx: &dyn Tx, account: &str, name: &str) -> Result<
 fn store<H: Holder>(tx: &dyn Tx, account: &str, h: &H) -> Result<(), IamError> {
     put_json(tx, H::TABLE, &entity::key(account, h.name()), h)?;
     Ok(())
+}
+
+/// `$body` with `$h` the record type of the entity kind `$kind` (a [`Holder`]).
+macro_rules! by_kind {
+    ($kind:expr, $h:ident => $body:expr) => {
+        match $kind {
+            EntityKind::User => {
+                type $h = crate::User;
+                $body
+            }
+            EntityKind::Role => {
+                type $h = Role;
+                $body
+            }
+            EntityKind::Group => {
+                type $h = crate::Group;
+                $body
+            }
+        }
+    };
+}
+
+/// The inline and attached policies of a user, role or group, the kind given as a value.
+impl Iam<'_> {
+    /// Adds or replaces an inline policy of the entity `holder` of kind `kind`.
+    pub fn put_inline_policy(
+        &self,
+        kind: EntityKind,
+        account: &str,
+        holder: &str,
+        policy_name: &str,
+        document: &str,
+    ) -> Result<(), IamError> {
+        by_kind!(kind, H => self.put_inline::<H>(account, holder, policy_name, document))
+    }
+
+    /// An inline policy, with its holder's stored name.
+    pub fn get_inline_policy(
+        &self,
+        kind: EntityKind,
+        account: &str,
+        holder: &str,
+        policy_name: &str,
+    ) -> Result<(String, InlinePolicy), IamError> {
+        by_kind!(kind, H => self.get_inline::<H>(account, holder, policy_name))
+    }
+
+    pub fn delete_inline_policy(
+        &self,
+        kind: EntityKind,
+        account: &str,
+        holder: &str,
+        policy_name: &str,
+    ) -> Result<(), IamError> {
+        by_kind!(kind, H => self.delete_inline::<H>(account, holder, policy_name))
+    }
+
+    pub fn list_inline_policies(
+        &self,
+        kind: EntityKind,
+        account: &str,
+        holder: &str,
+        opts: ListOptions<'_>,
+    ) -> Result<Page<String>, IamError> {
+        by_kind!(kind, H => self.list_inline::<H>(account, holder, opts))
+    }
+
+    pub fn attach_policy(
+        &self,
+        kind: EntityKind,
+        account: &str,
+        holder: &str,
+        arn: &str,
+    ) -> Result<(), IamError> {
+        by_kind!(kind, H => self.attach::<H>(account, holder, arn))
+    }
+
+    pub fn detach_policy(
+        &self,
+        kind: EntityKind,
+        account: &str,
+        holder: &str,
+        arn: &str,
+    ) -> Result<(), IamError> {
+        by_kind!(kind, H => self.detach::<H>(account, holder, arn))
+    }
+
+    pub fn list_attached_policies(
+        &self,
+        kind: EntityKind,
+        account: &str,
+        holder: &str,
+        path_prefix: Option<&str>,
+        opts: ListOptions<'_>,
+    ) -> Result<Page<AttachedPolicy>, IamError> {
+        by_kind!(kind, H => self.list_attached::<H>(account, holder, path_prefix, opts))
+    }
 }
 
 impl Iam<'_> {
@@ -1200,8 +1291,10 @@ mod tests {
             Err(IamError::PolicyExists(n)) if n == "READER"
         ));
         iam.create_user(A, NewUser::named("bob"), 10).unwrap();
-        iam.attach_user_policy(A, "bob", &p.policy.arn).unwrap();
-        iam.attach_user_policy(A, "bob", &p.policy.arn).unwrap();
+        iam.attach_policy(EntityKind::User, A, "bob", &p.policy.arn)
+            .unwrap();
+        iam.attach_policy(EntityKind::User, A, "bob", &p.policy.arn)
+            .unwrap();
         let got = iam.get_policy(A, &p.policy.arn).unwrap();
         assert_eq!(got.attachment_count, 1);
         assert!(matches!(
@@ -1219,9 +1312,10 @@ mod tests {
             )
             .unwrap();
         assert_eq!(only.items.len(), 1);
-        iam.detach_user_policy(A, "bob", &p.policy.arn).unwrap();
+        iam.detach_policy(EntityKind::User, A, "bob", &p.policy.arn)
+            .unwrap();
         assert!(matches!(
-            iam.detach_user_policy(A, "bob", &p.policy.arn),
+            iam.detach_policy(EntityKind::User, A, "bob", &p.policy.arn),
             Err(IamError::NoSuchPolicy(_))
         ));
         iam.delete_policy(A, &p.policy.arn).unwrap();
@@ -1240,7 +1334,7 @@ mod tests {
         let arn = p.policy.arn.as_str();
         const DENY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"s3:*","Resource":"*"}]}"#;
         let user = iam.create_user(A, NewUser::named("bob"), 10).unwrap();
-        iam.attach_user_policy(A, "bob", arn).unwrap();
+        iam.attach_policy(EntityKind::User, A, "bob", arn).unwrap();
         let bob = Principal::User {
             account: A.into(),
             name: "bob".into(),
@@ -1303,7 +1397,7 @@ mod tests {
             .items
             .is_empty()
         );
-        iam.detach_user_policy(A, "bob", arn).unwrap();
+        iam.detach_policy(EntityKind::User, A, "bob", arn).unwrap();
         assert!(matches!(
             iam.delete_policy(A, arn),
             Err(IamError::DeleteConflict(
@@ -1425,22 +1519,32 @@ mod tests {
             format!("arn:aws:iam::{A}:role/x"),
         ] {
             assert!(matches!(
-                iam.attach_user_policy(A, "bob", &arn),
+                iam.attach_policy(EntityKind::User, A, "bob", &arn),
                 Err(IamError::PolicyNotAttachable(a)) if a == arn
             ));
         }
         assert!(matches!(
-            iam.attach_user_policy(A, "bob", "longpolicynamebutnoarn"),
+            iam.attach_policy(EntityKind::User, A, "bob", "longpolicynamebutnoarn"),
             Err(IamError::InvalidArn(_))
         ));
         for i in 0..MAX_ATTACHED {
             iam.create_policy(A, new_policy(&format!("p{i}")), 1)
                 .unwrap();
-            iam.attach_user_policy(A, "bob", &format!("arn:aws:iam::{A}:policy/p{i}"))
-                .unwrap();
+            iam.attach_policy(
+                EntityKind::User,
+                A,
+                "bob",
+                &format!("arn:aws:iam::{A}:policy/p{i}"),
+            )
+            .unwrap();
         }
         assert!(matches!(
-            iam.attach_user_policy(A, "bob", ECS_TASK_EXECUTION_ROLE_POLICY_ARN),
+            iam.attach_policy(
+                EntityKind::User,
+                A,
+                "bob",
+                ECS_TASK_EXECUTION_ROLE_POLICY_ARN
+            ),
             Err(IamError::AttachedPolicyQuota { .. })
         ));
     }
@@ -1462,8 +1566,13 @@ mod tests {
             )
             .unwrap();
         iam.put_role_policy(A, "exec", "inline", DOC).unwrap();
-        iam.attach_role_policy(A, "exec", ECS_TASK_EXECUTION_ROLE_POLICY_ARN)
-            .unwrap();
+        iam.attach_policy(
+            EntityKind::Role,
+            A,
+            "exec",
+            ECS_TASK_EXECUTION_ROLE_POLICY_ARN,
+        )
+        .unwrap();
         let session = Principal::AssumedRole {
             account: A.into(),
             role_name: "exec".into(),

@@ -8,7 +8,7 @@ use crate::entity::{
     self, ListOptions, NameField, Page, ROLES, Tag, check_distinct_tags, check_entity_path,
     check_name, check_new_name, merge_tags, paginate, policy_size, under,
 };
-use crate::policies::{self, AttachedPolicy, Holder, HolderKind, InlinePolicy, check_document};
+use crate::policies::{self, AttachedPolicy, EntityKind, Holder, InlinePolicy, check_document};
 use crate::sts::RoleInfo;
 use crate::{DeleteConflict, Iam, IamError};
 
@@ -68,7 +68,7 @@ impl Role {
 }
 
 impl Holder for Role {
-    const KIND: HolderKind = HolderKind::Role;
+    const KIND: EntityKind = EntityKind::Role;
     policies::holder_fields!();
     fn check_modifiable(&self) -> Result<(), IamError> {
         Role::check_modifiable(self)
@@ -333,15 +333,6 @@ impl Iam<'_> {
         self.get_inline::<Role>(account, role, policy_name)
     }
 
-    pub fn delete_role_policy(
-        &self,
-        account: &str,
-        role: &str,
-        policy_name: &str,
-    ) -> Result<(), IamError> {
-        self.delete_inline::<Role>(account, role, policy_name)
-    }
-
     pub fn list_role_policies(
         &self,
         account: &str,
@@ -349,14 +340,6 @@ impl Iam<'_> {
         opts: ListOptions<'_>,
     ) -> Result<Page<String>, IamError> {
         self.list_inline::<Role>(account, role, opts)
-    }
-
-    pub fn attach_role_policy(&self, account: &str, role: &str, arn: &str) -> Result<(), IamError> {
-        self.attach::<Role>(account, role, arn)
-    }
-
-    pub fn detach_role_policy(&self, account: &str, role: &str, arn: &str) -> Result<(), IamError> {
-        self.detach::<Role>(account, role, arn)
     }
 
     pub fn list_attached_role_policies(
@@ -492,7 +475,7 @@ mod tests {
             iam.delete_role(A, "r"),
             Err(IamError::DeleteConflict(DeleteConflict::InlinePolicies))
         ));
-        iam.attach_role_policy(A, "r", ECS_TASK_EXECUTION_ROLE_POLICY_ARN)
+        iam.attach_policy(EntityKind::Role, A, "r", ECS_TASK_EXECUTION_ROLE_POLICY_ARN)
             .unwrap();
         assert!(matches!(
             iam.delete_role(A, "r"),
@@ -508,9 +491,10 @@ mod tests {
                 .items
                 .is_empty()
         );
-        iam.detach_role_policy(A, "r", ECS_TASK_EXECUTION_ROLE_POLICY_ARN)
+        iam.detach_policy(EntityKind::Role, A, "r", ECS_TASK_EXECUTION_ROLE_POLICY_ARN)
             .unwrap();
-        iam.delete_role_policy(A, "r", "p").unwrap();
+        iam.delete_inline_policy(EntityKind::Role, A, "r", "p")
+            .unwrap();
         assert!(matches!(
             iam.get_role_policy(A, "r", "p"),
             Err(IamError::NoSuchRolePolicy(_))

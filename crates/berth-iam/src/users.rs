@@ -9,7 +9,7 @@ use crate::entity::{
     check_new_name, paginate, under,
 };
 use crate::keys::{self, AccessKeyRecord, KeyOwner, KeyStatus, NewCredentials};
-use crate::policies::{self, AttachedPolicy, Holder, HolderKind, InlinePolicy};
+use crate::policies::{self, AttachedPolicy, EntityKind, Holder, InlinePolicy};
 use crate::{DeleteConflict, Iam, IamError};
 
 /// The total size of a user's inline policies, in characters without white space.
@@ -50,7 +50,7 @@ impl User {
 }
 
 impl Holder for User {
-    const KIND: HolderKind = HolderKind::User;
+    const KIND: EntityKind = EntityKind::User;
     policies::holder_fields!();
 }
 
@@ -450,15 +450,6 @@ impl Iam<'_> {
         self.get_inline::<User>(account, user, policy_name)
     }
 
-    pub fn delete_user_policy(
-        &self,
-        account: &str,
-        user: &str,
-        policy_name: &str,
-    ) -> Result<(), IamError> {
-        self.delete_inline::<User>(account, user, policy_name)
-    }
-
     pub fn list_user_policies(
         &self,
         account: &str,
@@ -466,14 +457,6 @@ impl Iam<'_> {
         opts: ListOptions<'_>,
     ) -> Result<Page<String>, IamError> {
         self.list_inline::<User>(account, user, opts)
-    }
-
-    pub fn attach_user_policy(&self, account: &str, user: &str, arn: &str) -> Result<(), IamError> {
-        self.attach::<User>(account, user, arn)
-    }
-
-    pub fn detach_user_policy(&self, account: &str, user: &str, arn: &str) -> Result<(), IamError> {
-        self.detach::<User>(account, user, arn)
     }
 
     pub fn list_attached_user_policies(
@@ -770,9 +753,10 @@ mod tests {
                 .items,
             vec!["self".to_string()]
         );
-        iam.delete_user_policy(A, "bob", "SELF").unwrap();
+        iam.delete_inline_policy(EntityKind::User, A, "bob", "SELF")
+            .unwrap();
         assert!(matches!(
-            iam.delete_user_policy(A, "bob", "self"),
+            iam.delete_inline_policy(EntityKind::User, A, "bob", "self"),
             Err(IamError::NoSuchUserPolicy(n)) if n == "self"
         ));
         iam.delete_user(A, "bob").unwrap();
