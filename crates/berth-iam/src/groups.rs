@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::entity::{
     self, GROUPS, ListOptions, NameField, Page, USERS, check_entity_path, check_name,
-    check_new_name, paginate, under,
+    check_new_name, paginate,
 };
 use crate::policies::{self, EntityKind, Holder, InlinePolicy};
 use crate::{DeleteConflict, Iam, IamError, User};
@@ -37,10 +37,7 @@ pub struct Group {
 
 impl Group {
     pub fn arn(&self) -> String {
-        format!(
-            "arn:aws:iam::{}:group{}{}",
-            self.account, self.path, self.name
-        )
+        crate::entity::iam_arn(&self.account, "group", &self.path, &self.name)
     }
 }
 
@@ -135,12 +132,9 @@ impl Iam<'_> {
         opts: ListOptions<'_>,
     ) -> Result<Page<Group>, IamError> {
         self.store.read(|tx| {
-            let items = scan_json::<Group>(tx, GROUPS, &entity::account_prefix(account))?
-                .into_iter()
-                .filter(|(_, g)| under(&g.path, path_prefix))
-                .map(|(_, g)| (g.name.to_ascii_lowercase(), g))
-                .collect();
-            Ok(paginate(items, opts))
+            entity::list_under(tx, GROUPS, account, path_prefix, opts, |g: &Group| {
+                (&g.path, &g.name)
+            })
         })
     }
 

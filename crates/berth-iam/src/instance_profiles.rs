@@ -31,10 +31,7 @@ pub struct InstanceProfile {
 
 impl InstanceProfile {
     pub fn arn(&self) -> String {
-        format!(
-            "arn:aws:iam::{}:instance-profile{}{}",
-            self.account, self.path, self.name
-        )
+        crate::entity::iam_arn(&self.account, "instance-profile", &self.path, &self.name)
     }
 }
 

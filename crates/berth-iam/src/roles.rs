@@ -1,12 +1,12 @@
 //! IAM roles: a trust policy saying who may assume them, and the policies they grant.
 
 use berth_policy::PolicyKind;
-use berth_store::{StoreExt, get_json, put_json, scan_json};
+use berth_store::{StoreExt, get_json, put_json};
 use serde::{Deserialize, Serialize};
 
 use crate::entity::{
     self, ListOptions, NameField, Page, ROLES, Tag, check_distinct_tags, check_entity_path,
-    check_name, check_new_name, merge_tags, paginate, policy_size, under,
+    check_name, check_new_name, merge_tags, policy_size,
 };
 use crate::policies::{self, AttachedPolicy, EntityKind, Holder, InlinePolicy, check_document};
 use crate::sts::RoleInfo;
@@ -60,10 +60,7 @@ impl Role {
     }
 
     pub fn arn(&self) -> String {
-        format!(
-            "arn:aws:iam::{}:role{}{}",
-            self.account, self.path, self.name
-        )
+        crate::entity::iam_arn(&self.account, "role", &self.path, &self.name)
     }
 }
 
@@ -201,12 +198,9 @@ impl Iam<'_> {
         opts: ListOptions<'_>,
     ) -> Result<Page<Role>, IamError> {
         self.store.read(|tx| {
-            let items = scan_json::<Role>(tx, ROLES, &entity::account_prefix(account))?
-                .into_iter()
-                .filter(|(_, r)| under(&r.path, path_prefix))
-                .map(|(_, r)| (r.name.to_ascii_lowercase(), r))
-                .collect();
-            Ok(paginate(items, opts))
+            entity::list_under(tx, ROLES, account, path_prefix, opts, |r: &Role| {
+                (&r.path, &r.name)
+            })
         })
     }
 

@@ -1,12 +1,12 @@
 //! IAM users and their access keys.
 
-use berth_store::{StoreExt, Tx, get_json, put_json, scan_json};
+use berth_store::{StoreExt, Tx, get_json, put_json};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use crate::entity::{
     self, ListOptions, NameField, Page, Tag, USERS, check_distinct_tags, check_entity_path,
-    check_new_name, paginate, under,
+    check_new_name, paginate,
 };
 use crate::keys::{self, AccessKeyRecord, KeyOwner, KeyStatus, NewCredentials};
 use crate::policies::{self, AttachedPolicy, EntityKind, Holder, InlinePolicy};
@@ -42,10 +42,7 @@ pub struct User {
 
 impl User {
     pub fn arn(&self) -> String {
-        format!(
-            "arn:aws:iam::{}:user{}{}",
-            self.account, self.path, self.name
-        )
+        crate::entity::iam_arn(&self.account, "user", &self.path, &self.name)
     }
 }
 
@@ -195,12 +192,9 @@ impl Iam<'_> {
         opts: ListOptions<'_>,
     ) -> Result<Page<User>, IamError> {
         self.store.read(|tx| {
-            let items = scan_json::<User>(tx, USERS, &entity::account_prefix(account))?
-                .into_iter()
-                .filter(|(_, u)| under(&u.path, path_prefix))
-                .map(|(_, u)| (u.name.to_ascii_lowercase(), u))
-                .collect();
-            Ok(paginate(items, opts))
+            entity::list_under(tx, USERS, account, path_prefix, opts, |u: &User| {
+                (&u.path, &u.name)
+            })
         })
     }
 
