@@ -232,6 +232,21 @@ pub(crate) fn paginate<T>(mut items: Vec<(String, T)>, opts: ListOptions<'_>) ->
     }
 }
 
+/// Checks what an update gives an entity: a new name (named by `field`) and a new path.
+pub(crate) fn check_update(
+    field: NameField,
+    new_name: Option<&str>,
+    new_path: Option<&str>,
+) -> Result<(), IamError> {
+    if let Some(n) = new_name {
+        check_new_name(field, n)?;
+    }
+    if let Some(p) = new_path {
+        check_entity_path(p)?;
+    }
+    Ok(())
+}
+
 /// The ARN of an IAM entity: `arn:aws:iam::<account>:<kind><path><name>` (the path begins and
 /// ends with `/`).
 pub(crate) fn iam_arn(account: &str, kind: &str, path: &str, name: &str) -> String {

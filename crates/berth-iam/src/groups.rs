@@ -165,12 +165,7 @@ impl Iam<'_> {
         new_name: Option<&str>,
         new_path: Option<&str>,
     ) -> Result<(), IamError> {
-        if let Some(n) = new_name {
-            check_new_name(NameField::GroupName, n)?;
-        }
-        if let Some(p) = new_path {
-            check_entity_path(p)?;
-        }
+        entity::check_update(NameField::GroupName, new_name, new_path)?;
         self.store.write(|tx| {
             let mut group: Group = policies::load(tx, account, name)?;
             let old_name = group.name.clone();

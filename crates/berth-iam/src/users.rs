@@ -286,12 +286,7 @@ impl Iam<'_> {
         new_name: Option<&str>,
         new_path: Option<&str>,
     ) -> Result<(), IamError> {
-        if let Some(n) = new_name {
-            check_new_name(NameField::UserName, n)?;
-        }
-        if let Some(p) = new_path {
-            check_entity_path(p)?;
-        }
+        entity::check_update(NameField::UserName, new_name, new_path)?;
         self.store.write(|tx| {
             let mut user: User = policies::load(tx, account, name)?;
             if let Some(p) = new_path {
