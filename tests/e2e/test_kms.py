@@ -4,24 +4,11 @@ CLI, with AWS's error codes and messages."""
 import base64
 import json
 
-import pytest
-from botocore.exceptions import ClientError
-
-from conftest import REGION, error_code, error_message, json_body
-from helpers import allow, other_account, user_creds
+from conftest import REGION, error_message, json_body
+from helpers import allow, expect, other_account, user_creds
 
 ACCOUNT = "000000000000"
 OTHER = "111122223333"
-
-
-def expect(call, code, message=None, **kwargs):
-    with pytest.raises(ClientError) as e:
-        call(**kwargs)
-    assert error_code(e.value) == code, e.value.response
-    if message is not None:
-        assert error_message(e.value) == message, e.value.response
-    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
-    return e.value
 
 
 # --- keys -----------------------------------------------------------------------------------

@@ -232,6 +232,45 @@ pub(crate) fn paginate<T>(mut items: Vec<(String, T)>, opts: ListOptions<'_>) ->
     }
 }
 
+/// Checks what an update gives an entity: a new name (named by `field`) and a new path.
+pub(crate) fn check_update(
+    field: NameField,
+    new_name: Option<&str>,
+    new_path: Option<&str>,
+) -> Result<(), IamError> {
+    if let Some(n) = new_name {
+        check_new_name(field, n)?;
+    }
+    if let Some(p) = new_path {
+        check_entity_path(p)?;
+    }
+    Ok(())
+}
+
+/// The ARN of an IAM entity: `arn:aws:iam::<account>:<kind><path><name>` (the path begins and
+/// ends with `/`).
+pub(crate) fn iam_arn(account: &str, kind: &str, path: &str, name: &str) -> String {
+    format!("arn:aws:iam::{account}:{kind}{path}{name}")
+}
+
+/// The records of `table` in `account` whose path starts with `path_prefix`, by name
+/// (case-insensitively), one page; `path_and_name` reads a record's path and name.
+pub(crate) fn list_under<T: serde::de::DeserializeOwned>(
+    tx: &dyn berth_store::Tx,
+    table: &str,
+    account: &str,
+    path_prefix: Option<&str>,
+    opts: ListOptions<'_>,
+    path_and_name: fn(&T) -> (&str, &str),
+) -> Result<Page<T>, IamError> {
+    let items = berth_store::scan_json::<T>(tx, table, &account_prefix(account))?
+        .into_iter()
+        .filter(|(_, t)| under(path_and_name(t).0, path_prefix))
+        .map(|(_, t)| (path_and_name(&t).1.to_ascii_lowercase(), t))
+        .collect();
+    Ok(paginate(items, opts))
+}
+
 /// Whether `path` falls under `prefix` (no prefix: everything).
 pub(crate) fn under(path: &str, prefix: Option<&str>) -> bool {
     prefix.is_none_or(|p| path.starts_with(p))

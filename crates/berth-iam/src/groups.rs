@@ -9,9 +9,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::entity::{
     self, GROUPS, ListOptions, NameField, Page, USERS, check_entity_path, check_name,
-    check_new_name, paginate, under,
+    check_new_name, paginate,
 };
-use crate::policies::{self, AttachedPolicy, Holder, InlinePolicy};
+use crate::policies::{self, EntityKind, Holder, InlinePolicy};
 use crate::{DeleteConflict, Iam, IamError, User};
 
 /// The total size of a group's inline policies, in characters without white space.
@@ -37,47 +37,13 @@ pub struct Group {
 
 impl Group {
     pub fn arn(&self) -> String {
-        format!(
-            "arn:aws:iam::{}:group{}{}",
-            self.account, self.path, self.name
-        )
+        crate::entity::iam_arn(&self.account, "group", &self.path, &self.name)
     }
 }
 
 impl Holder for Group {
-    const TABLE: &'static str = GROUPS;
-    const FIELD: NameField = NameField::GroupName;
-    const INLINE_MAX: usize = GROUP_INLINE_POLICIES_MAX;
-    fn not_found(name: &str) -> IamError {
-        IamError::NoSuchGroup(name.to_string())
-    }
-    fn no_such_inline(policy: &str) -> IamError {
-        IamError::NoSuchGroupPolicy(policy.to_string())
-    }
-    fn inline_too_large(name: &str) -> IamError {
-        IamError::GroupPolicyTooLarge(name.to_string())
-    }
-    fn attach_quota() -> IamError {
-        IamError::AttachedPolicyQuota {
-            quota: "PoliciesPerGroup",
-            limit: policies::MAX_ATTACHED,
-        }
-    }
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn inline(&self) -> &Vec<InlinePolicy> {
-        &self.inline_policies
-    }
-    fn inline_mut(&mut self) -> &mut Vec<InlinePolicy> {
-        &mut self.inline_policies
-    }
-    fn attached(&self) -> &Vec<String> {
-        &self.attached_policies
-    }
-    fn attached_mut(&mut self) -> &mut Vec<String> {
-        &mut self.attached_policies
-    }
+    const KIND: EntityKind = EntityKind::Group;
+    policies::holder_fields!();
 }
 
 /// Whether `user` is in the group named `group` (names compare case-insensitively).
@@ -166,12 +132,9 @@ impl Iam<'_> {
         opts: ListOptions<'_>,
     ) -> Result<Page<Group>, IamError> {
         self.store.read(|tx| {
-            let items = scan_json::<Group>(tx, GROUPS, &entity::account_prefix(account))?
-                .into_iter()
-                .filter(|(_, g)| under(&g.path, path_prefix))
-                .map(|(_, g)| (g.name.to_ascii_lowercase(), g))
-                .collect();
-            Ok(paginate(items, opts))
+            entity::list_under(tx, GROUPS, account, path_prefix, opts, |g: &Group| {
+                (&g.path, &g.name)
+            })
         })
     }
 
@@ -202,12 +165,7 @@ impl Iam<'_> {
         new_name: Option<&str>,
         new_path: Option<&str>,
     ) -> Result<(), IamError> {
-        if let Some(n) = new_name {
-            check_new_name(NameField::GroupName, n)?;
-        }
-        if let Some(p) = new_path {
-            check_entity_path(p)?;
-        }
+        entity::check_update(NameField::GroupName, new_name, new_path)?;
         self.store.write(|tx| {
             let mut group: Group = policies::load(tx, account, name)?;
             let old_name = group.name.clone();
@@ -304,62 +262,6 @@ impl Iam<'_> {
     ) -> Result<(), IamError> {
         self.put_inline::<Group>(account, group, policy_name, document)
     }
-
-    /// An inline policy of a group, with the group's stored name.
-    pub fn get_group_policy(
-        &self,
-        account: &str,
-        group: &str,
-        policy_name: &str,
-    ) -> Result<(String, InlinePolicy), IamError> {
-        self.get_inline::<Group>(account, group, policy_name)
-    }
-
-    pub fn delete_group_policy(
-        &self,
-        account: &str,
-        group: &str,
-        policy_name: &str,
-    ) -> Result<(), IamError> {
-        self.delete_inline::<Group>(account, group, policy_name)
-    }
-
-    pub fn list_group_policies(
-        &self,
-        account: &str,
-        group: &str,
-        opts: ListOptions<'_>,
-    ) -> Result<Page<String>, IamError> {
-        self.list_inline::<Group>(account, group, opts)
-    }
-
-    pub fn attach_group_policy(
-        &self,
-        account: &str,
-        group: &str,
-        arn: &str,
-    ) -> Result<(), IamError> {
-        self.attach::<Group>(account, group, arn)
-    }
-
-    pub fn detach_group_policy(
-        &self,
-        account: &str,
-        group: &str,
-        arn: &str,
-    ) -> Result<(), IamError> {
-        self.detach::<Group>(account, group, arn)
-    }
-
-    pub fn list_attached_group_policies(
-        &self,
-        account: &str,
-        group: &str,
-        path_prefix: Option<&str>,
-        opts: ListOptions<'_>,
-    ) -> Result<Page<AttachedPolicy>, IamError> {
-        self.list_attached::<Group>(account, group, path_prefix, opts)
-    }
 }
 
 #[cfg(test)]
@@ -433,7 +335,8 @@ mod tests {
             iam.delete_group(A, "Builders"),
             Err(IamError::DeleteConflict(DeleteConflict::InlinePolicies))
         ));
-        iam.delete_group_policy(A, "Builders", "p").unwrap();
+        iam.delete_inline_policy(EntityKind::Group, A, "Builders", "p")
+            .unwrap();
         iam.delete_group(A, "Builders").unwrap();
         assert!(matches!(
             iam.get_group(A, "Builders", ListOptions::default()),
@@ -478,7 +381,7 @@ mod tests {
                 5,
             )
             .unwrap();
-        iam.attach_group_policy(A, "devs", &managed.policy.arn)
+        iam.attach_policy(EntityKind::Group, A, "devs", &managed.policy.arn)
             .unwrap();
         let principal = bob(&user.id);
         assert!(

@@ -31,10 +31,7 @@ pub struct InstanceProfile {
 
 impl InstanceProfile {
     pub fn arn(&self) -> String {
-        format!(
-            "arn:aws:iam::{}:instance-profile{}{}",
-            self.account, self.path, self.name
-        )
+        crate::entity::iam_arn(&self.account, "instance-profile", &self.path, &self.name)
     }
 }
 
@@ -49,6 +46,18 @@ fn load(tx: &dyn Tx, account: &str, name: &str) -> Result<InstanceProfile, IamEr
     check_name(NameField::InstanceProfileName, name)?;
     get_json(tx, INSTANCE_PROFILES, &entity::key(account, name))?
         .ok_or_else(|| IamError::NoSuchInstanceProfile(name.to_string()))
+}
+
+/// The instance profile `profile` and the role `role`, each or its `NoSuchEntity` error.
+fn load_with_role(
+    tx: &dyn Tx,
+    account: &str,
+    profile: &str,
+    role: &str,
+) -> Result<(InstanceProfile, Role), IamError> {
+    let p = load(tx, account, profile)?;
+    let role: Role = policies::load(tx, account, role)?;
+    Ok((p, role))
 }
 
 fn store(tx: &dyn Tx, p: &InstanceProfile) -> Result<(), IamError> {
@@ -208,8 +217,7 @@ impl Iam<'_> {
         role: &str,
     ) -> Result<(), IamError> {
         self.store.write(|tx| {
-            let mut p = load(tx, account, profile)?;
-            let role: Role = policies::load(tx, account, role)?;
+            let (mut p, role) = load_with_role(tx, account, profile, role)?;
             // Adding the role a profile already holds is refused the same way (the quota is
             // one role, whichever it is).
             if p.roles.len() >= ROLES_PER_INSTANCE_PROFILE {
@@ -227,8 +235,7 @@ impl Iam<'_> {
         role: &str,
     ) -> Result<(), IamError> {
         self.store.write(|tx| {
-            let mut p = load(tx, account, profile)?;
-            let role: Role = policies::load(tx, account, role)?;
+            let (mut p, role) = load_with_role(tx, account, profile, role)?;
             if !holds(&p, &role.name) {
                 // AWS's answer for a role the profile does not hold is not documented; berth
                 // answers as for a role that is not there.

@@ -111,7 +111,8 @@ impl ManagedPolicy {
     }
 }
 
-/// A kind of entity a managed policy is used by (`ListEntitiesForPolicy`'s `EntityFilter`).
+/// A kind of entity that holds policies: a managed policy is used by users, roles and groups
+/// (`ListEntitiesForPolicy`'s `EntityFilter`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EntityKind {
     User,
@@ -337,16 +338,92 @@ fn with_counts(policy: ManagedPolicy, counts: &HashMap<String, (u32, u32)>) -> P
     }
 }
 
-/// A user or a role: something with inline and attached policies, stored by name.
+/// What differs between the kinds of entity that hold inline and attached policies: their
+/// table, name field, inline-size limit and error kinds, said here once.
+impl EntityKind {
+    const fn table(self) -> &'static str {
+        match self {
+            EntityKind::User => entity::USERS,
+            EntityKind::Group => entity::GROUPS,
+            EntityKind::Role => entity::ROLES,
+        }
+    }
+
+    const fn field(self) -> NameField {
+        match self {
+            EntityKind::User => NameField::UserName,
+            EntityKind::Group => NameField::GroupName,
+            EntityKind::Role => NameField::RoleName,
+        }
+    }
+
+    const fn inline_max(self) -> usize {
+        match self {
+            EntityKind::User => crate::USER_INLINE_POLICIES_MAX,
+            EntityKind::Group => crate::GROUP_INLINE_POLICIES_MAX,
+            EntityKind::Role => crate::ROLE_INLINE_POLICIES_MAX,
+        }
+    }
+
+    fn not_found(self, name: &str) -> IamError {
+        let name = name.to_string();
+        match self {
+            EntityKind::User => IamError::NoSuchUser(name),
+            EntityKind::Group => IamError::NoSuchGroup(name),
+            EntityKind::Role => IamError::NoSuchRole(name),
+        }
+    }
+
+    fn no_such_inline(self, policy: &str) -> IamError {
+        let policy = policy.to_string();
+        match self {
+            EntityKind::User => IamError::NoSuchUserPolicy(policy),
+            EntityKind::Group => IamError::NoSuchGroupPolicy(policy),
+            EntityKind::Role => IamError::NoSuchRolePolicy(policy),
+        }
+    }
+
+    fn inline_too_large(self, name: &str) -> IamError {
+        let name = name.to_string();
+        match self {
+            EntityKind::User => IamError::UserPolicyTooLarge(name),
+            EntityKind::Group => IamError::GroupPolicyTooLarge(name),
+            EntityKind::Role => IamError::RolePolicyTooLarge(name),
+        }
+    }
+
+    fn attach_quota(self) -> IamError {
+        IamError::AttachedPolicyQuota {
+            quota: match self {
+                EntityKind::User => "PoliciesPerUser",
+                EntityKind::Group => "PoliciesPerGroup",
+                EntityKind::Role => "PoliciesPerRole",
+            },
+            limit: MAX_ATTACHED,
+        }
+    }
+}
+
+/// A user, group or role: something with inline and attached policies, stored by name.
+/// Implementors give their [`EntityKind`] and their fields through [`holder_fields!`].
 pub(crate) trait Holder: Serialize + DeserializeOwned {
-    const TABLE: &'static str;
-    const FIELD: NameField;
+    const KIND: EntityKind;
+    const TABLE: &'static str = Self::KIND.table();
+    const FIELD: NameField = Self::KIND.field();
     /// The total size of the entity's inline policies.
-    const INLINE_MAX: usize;
-    fn not_found(name: &str) -> IamError;
-    fn no_such_inline(policy: &str) -> IamError;
-    fn inline_too_large(name: &str) -> IamError;
-    fn attach_quota() -> IamError;
+    const INLINE_MAX: usize = Self::KIND.inline_max();
+    fn not_found(name: &str) -> IamError {
+        Self::KIND.not_found(name)
+    }
+    fn no_such_inline(policy: &str) -> IamError {
+        Self::KIND.no_such_inline(policy)
+    }
+    fn inline_too_large(name: &str) -> IamError {
+        Self::KIND.inline_too_large(name)
+    }
+    fn attach_quota() -> IamError {
+        Self::KIND.attach_quota()
+    }
     fn name(&self) -> &str;
     fn inline(&self) -> &Vec<InlinePolicy>;
     fn inline_mut(&mut self) -> &mut Vec<InlinePolicy>;
@@ -358,6 +435,29 @@ pub(crate) trait Holder: Serialize + DeserializeOwned {
     }
 }
 
+/// The [`Holder`] accessors of a record with the fields `name`, `inline_policies` and
+/// `attached_policies`; used inside an `impl Holder for …` block.
+macro_rules! holder_fields {
+    () => {
+        fn name(&self) -> &str {
+            &self.name
+        }
+        fn inline(&self) -> &Vec<$crate::policies::InlinePolicy> {
+            &self.inline_policies
+        }
+        fn inline_mut(&mut self) -> &mut Vec<$crate::policies::InlinePolicy> {
+            &mut self.inline_policies
+        }
+        fn attached(&self) -> &Vec<String> {
+            &self.attached_policies
+        }
+        fn attached_mut(&mut self) -> &mut Vec<String> {
+            &mut self.attached_policies
+        }
+    };
+}
+pub(crate) use holder_fields;
+
 /// The entity named `name`, or its `NoSuchEntity` error.
 pub(crate) fn load<H: Holder>(tx: &dyn Tx, account: &str, name: &str) -> Result<H, IamError> {
     check_name(H::FIELD, name)?;
@@ -367,6 +467,103 @@ pub(crate) fn load<H: Holder>(tx: &dyn Tx, account: &str, name: &str) -> Result<
 fn store<H: Holder>(tx: &dyn Tx, account: &str, h: &H) -> Result<(), IamError> {
     put_json(tx, H::TABLE, &entity::key(account, h.name()), h)?;
     Ok(())
+}
+
+/// `$body` with `$h` the record type of the entity kind `$kind` (a [`Holder`]).
+macro_rules! by_kind {
+    ($kind:expr, $h:ident => $body:expr) => {
+        match $kind {
+            EntityKind::User => {
+                type $h = crate::User;
+                $body
+            }
+            EntityKind::Role => {
+                type $h = Role;
+                $body
+            }
+            EntityKind::Group => {
+                type $h = crate::Group;
+                $body
+            }
+        }
+    };
+}
+
+/// The inline and attached policies of a user, role or group, the kind given as a value.
+impl Iam<'_> {
+    /// Adds or replaces an inline policy of the entity `holder` of kind `kind`.
+    pub fn put_inline_policy(
+        &self,
+        kind: EntityKind,
+        account: &str,
+        holder: &str,
+        policy_name: &str,
+        document: &str,
+    ) -> Result<(), IamError> {
+        by_kind!(kind, H => self.put_inline::<H>(account, holder, policy_name, document))
+    }
+
+    /// An inline policy, with its holder's stored name.
+    pub fn get_inline_policy(
+        &self,
+        kind: EntityKind,
+        account: &str,
+        holder: &str,
+        policy_name: &str,
+    ) -> Result<(String, InlinePolicy), IamError> {
+        by_kind!(kind, H => self.get_inline::<H>(account, holder, policy_name))
+    }
+
+    pub fn delete_inline_policy(
+        &self,
+        kind: EntityKind,
+        account: &str,
+        holder: &str,
+        policy_name: &str,
+    ) -> Result<(), IamError> {
+        by_kind!(kind, H => self.delete_inline::<H>(account, holder, policy_name))
+    }
+
+    pub fn list_inline_policies(
+        &self,
+        kind: EntityKind,
+        account: &str,
+        holder: &str,
+        opts: ListOptions<'_>,
+    ) -> Result<Page<String>, IamError> {
+        by_kind!(kind, H => self.list_inline::<H>(account, holder, opts))
+    }
+
+    pub fn attach_policy(
+        &self,
+        kind: EntityKind,
+        account: &str,
+        holder: &str,
+        arn: &str,
+    ) -> Result<(), IamError> {
+        by_kind!(kind, H => self.attach::<H>(account, holder, arn))
+    }
+
+    pub fn detach_policy(
+        &self,
+        kind: EntityKind,
+        account: &str,
+        holder: &str,
+        arn: &str,
+    ) -> Result<(), IamError> {
+        by_kind!(kind, H => self.detach::<H>(account, holder, arn))
+    }
+
+    pub fn list_attached_policies(
+        &self,
+        kind: EntityKind,
+        account: &str,
+        holder: &str,
+        path_prefix: Option<&str>,
+        opts: ListOptions<'_>,
+    ) -> Result<Page<AttachedPolicy>, IamError> {
+        by_kind!(kind, H => self.list_attached::<H>(account, holder, path_prefix, opts))
+    }
 }
 
 impl Iam<'_> {
@@ -1094,8 +1291,10 @@ mod tests {
             Err(IamError::PolicyExists(n)) if n == "READER"
         ));
         iam.create_user(A, NewUser::named("bob"), 10).unwrap();
-        iam.attach_user_policy(A, "bob", &p.policy.arn).unwrap();
-        iam.attach_user_policy(A, "bob", &p.policy.arn).unwrap();
+        iam.attach_policy(EntityKind::User, A, "bob", &p.policy.arn)
+            .unwrap();
+        iam.attach_policy(EntityKind::User, A, "bob", &p.policy.arn)
+            .unwrap();
         let got = iam.get_policy(A, &p.policy.arn).unwrap();
         assert_eq!(got.attachment_count, 1);
         assert!(matches!(
@@ -1113,9 +1312,10 @@ mod tests {
             )
             .unwrap();
         assert_eq!(only.items.len(), 1);
-        iam.detach_user_policy(A, "bob", &p.policy.arn).unwrap();
+        iam.detach_policy(EntityKind::User, A, "bob", &p.policy.arn)
+            .unwrap();
         assert!(matches!(
-            iam.detach_user_policy(A, "bob", &p.policy.arn),
+            iam.detach_policy(EntityKind::User, A, "bob", &p.policy.arn),
             Err(IamError::NoSuchPolicy(_))
         ));
         iam.delete_policy(A, &p.policy.arn).unwrap();
@@ -1134,7 +1334,7 @@ mod tests {
         let arn = p.policy.arn.as_str();
         const DENY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"s3:*","Resource":"*"}]}"#;
         let user = iam.create_user(A, NewUser::named("bob"), 10).unwrap();
-        iam.attach_user_policy(A, "bob", arn).unwrap();
+        iam.attach_policy(EntityKind::User, A, "bob", arn).unwrap();
         let bob = Principal::User {
             account: A.into(),
             name: "bob".into(),
@@ -1197,7 +1397,7 @@ mod tests {
             .items
             .is_empty()
         );
-        iam.detach_user_policy(A, "bob", arn).unwrap();
+        iam.detach_policy(EntityKind::User, A, "bob", arn).unwrap();
         assert!(matches!(
             iam.delete_policy(A, arn),
             Err(IamError::DeleteConflict(
@@ -1319,22 +1519,32 @@ mod tests {
             format!("arn:aws:iam::{A}:role/x"),
         ] {
             assert!(matches!(
-                iam.attach_user_policy(A, "bob", &arn),
+                iam.attach_policy(EntityKind::User, A, "bob", &arn),
                 Err(IamError::PolicyNotAttachable(a)) if a == arn
             ));
         }
         assert!(matches!(
-            iam.attach_user_policy(A, "bob", "longpolicynamebutnoarn"),
+            iam.attach_policy(EntityKind::User, A, "bob", "longpolicynamebutnoarn"),
             Err(IamError::InvalidArn(_))
         ));
         for i in 0..MAX_ATTACHED {
             iam.create_policy(A, new_policy(&format!("p{i}")), 1)
                 .unwrap();
-            iam.attach_user_policy(A, "bob", &format!("arn:aws:iam::{A}:policy/p{i}"))
-                .unwrap();
+            iam.attach_policy(
+                EntityKind::User,
+                A,
+                "bob",
+                &format!("arn:aws:iam::{A}:policy/p{i}"),
+            )
+            .unwrap();
         }
         assert!(matches!(
-            iam.attach_user_policy(A, "bob", ECS_TASK_EXECUTION_ROLE_POLICY_ARN),
+            iam.attach_policy(
+                EntityKind::User,
+                A,
+                "bob",
+                ECS_TASK_EXECUTION_ROLE_POLICY_ARN
+            ),
             Err(IamError::AttachedPolicyQuota { .. })
         ));
     }
@@ -1356,8 +1566,13 @@ mod tests {
             )
             .unwrap();
         iam.put_role_policy(A, "exec", "inline", DOC).unwrap();
-        iam.attach_role_policy(A, "exec", ECS_TASK_EXECUTION_ROLE_POLICY_ARN)
-            .unwrap();
+        iam.attach_policy(
+            EntityKind::Role,
+            A,
+            "exec",
+            ECS_TASK_EXECUTION_ROLE_POLICY_ARN,
+        )
+        .unwrap();
         let session = Principal::AssumedRole {
             account: A.into(),
             role_name: "exec".into(),

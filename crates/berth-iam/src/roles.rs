@@ -1,14 +1,14 @@
 //! IAM roles: a trust policy saying who may assume them, and the policies they grant.
 
 use berth_policy::PolicyKind;
-use berth_store::{StoreExt, get_json, put_json, scan_json};
+use berth_store::{StoreExt, get_json, put_json};
 use serde::{Deserialize, Serialize};
 
 use crate::entity::{
     self, ListOptions, NameField, Page, ROLES, Tag, check_distinct_tags, check_entity_path,
-    check_name, check_new_name, merge_tags, paginate, policy_size, under,
+    check_name, check_new_name, merge_tags, policy_size,
 };
-use crate::policies::{self, AttachedPolicy, Holder, InlinePolicy, check_document};
+use crate::policies::{self, AttachedPolicy, EntityKind, Holder, InlinePolicy, check_document};
 use crate::sts::RoleInfo;
 use crate::{DeleteConflict, Iam, IamError};
 
@@ -60,47 +60,13 @@ impl Role {
     }
 
     pub fn arn(&self) -> String {
-        format!(
-            "arn:aws:iam::{}:role{}{}",
-            self.account, self.path, self.name
-        )
+        crate::entity::iam_arn(&self.account, "role", &self.path, &self.name)
     }
 }
 
 impl Holder for Role {
-    const TABLE: &'static str = ROLES;
-    const FIELD: NameField = NameField::RoleName;
-    const INLINE_MAX: usize = ROLE_INLINE_POLICIES_MAX;
-    fn not_found(name: &str) -> IamError {
-        IamError::NoSuchRole(name.to_string())
-    }
-    fn no_such_inline(policy: &str) -> IamError {
-        IamError::NoSuchRolePolicy(policy.to_string())
-    }
-    fn inline_too_large(name: &str) -> IamError {
-        IamError::RolePolicyTooLarge(name.to_string())
-    }
-    fn attach_quota() -> IamError {
-        IamError::AttachedPolicyQuota {
-            quota: "PoliciesPerRole",
-            limit: policies::MAX_ATTACHED,
-        }
-    }
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn inline(&self) -> &Vec<InlinePolicy> {
-        &self.inline_policies
-    }
-    fn inline_mut(&mut self) -> &mut Vec<InlinePolicy> {
-        &mut self.inline_policies
-    }
-    fn attached(&self) -> &Vec<String> {
-        &self.attached_policies
-    }
-    fn attached_mut(&mut self) -> &mut Vec<String> {
-        &mut self.attached_policies
-    }
+    const KIND: EntityKind = EntityKind::Role;
+    policies::holder_fields!();
     fn check_modifiable(&self) -> Result<(), IamError> {
         Role::check_modifiable(self)
     }
@@ -232,12 +198,9 @@ impl Iam<'_> {
         opts: ListOptions<'_>,
     ) -> Result<Page<Role>, IamError> {
         self.store.read(|tx| {
-            let items = scan_json::<Role>(tx, ROLES, &entity::account_prefix(account))?
-                .into_iter()
-                .filter(|(_, r)| under(&r.path, path_prefix))
-                .map(|(_, r)| (r.name.to_ascii_lowercase(), r))
-                .collect();
-            Ok(paginate(items, opts))
+            entity::list_under(tx, ROLES, account, path_prefix, opts, |r: &Role| {
+                (&r.path, &r.name)
+            })
         })
     }
 
@@ -364,15 +327,6 @@ impl Iam<'_> {
         self.get_inline::<Role>(account, role, policy_name)
     }
 
-    pub fn delete_role_policy(
-        &self,
-        account: &str,
-        role: &str,
-        policy_name: &str,
-    ) -> Result<(), IamError> {
-        self.delete_inline::<Role>(account, role, policy_name)
-    }
-
     pub fn list_role_policies(
         &self,
         account: &str,
@@ -380,14 +334,6 @@ impl Iam<'_> {
         opts: ListOptions<'_>,
     ) -> Result<Page<String>, IamError> {
         self.list_inline::<Role>(account, role, opts)
-    }
-
-    pub fn attach_role_policy(&self, account: &str, role: &str, arn: &str) -> Result<(), IamError> {
-        self.attach::<Role>(account, role, arn)
-    }
-
-    pub fn detach_role_policy(&self, account: &str, role: &str, arn: &str) -> Result<(), IamError> {
-        self.detach::<Role>(account, role, arn)
     }
 
     pub fn list_attached_role_policies(
@@ -523,7 +469,7 @@ mod tests {
             iam.delete_role(A, "r"),
             Err(IamError::DeleteConflict(DeleteConflict::InlinePolicies))
         ));
-        iam.attach_role_policy(A, "r", ECS_TASK_EXECUTION_ROLE_POLICY_ARN)
+        iam.attach_policy(EntityKind::Role, A, "r", ECS_TASK_EXECUTION_ROLE_POLICY_ARN)
             .unwrap();
         assert!(matches!(
             iam.delete_role(A, "r"),
@@ -539,9 +485,10 @@ mod tests {
                 .items
                 .is_empty()
         );
-        iam.detach_role_policy(A, "r", ECS_TASK_EXECUTION_ROLE_POLICY_ARN)
+        iam.detach_policy(EntityKind::Role, A, "r", ECS_TASK_EXECUTION_ROLE_POLICY_ARN)
             .unwrap();
-        iam.delete_role_policy(A, "r", "p").unwrap();
+        iam.delete_inline_policy(EntityKind::Role, A, "r", "p")
+            .unwrap();
         assert!(matches!(
             iam.get_role_policy(A, "r", "p"),
             Err(IamError::NoSuchRolePolicy(_))

@@ -245,7 +245,8 @@ mod tests {
         for refused in [
             iam.delete_role(A, "AWSServiceRoleForECS"),
             iam.put_role_policy(A, "AWSServiceRoleForECS", "p", DOC),
-            iam.attach_role_policy(
+            iam.attach_policy(
+                crate::EntityKind::Role,
                 A,
                 "AWSServiceRoleForECS",
                 ECS_TASK_EXECUTION_ROLE_POLICY_ARN,

@@ -1,15 +1,15 @@
 //! IAM users and their access keys.
 
-use berth_store::{StoreExt, Tx, get_json, put_json, scan_json};
+use berth_store::{StoreExt, Tx, get_json, put_json};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use crate::entity::{
     self, ListOptions, NameField, Page, Tag, USERS, check_distinct_tags, check_entity_path,
-    check_new_name, paginate, under,
+    check_new_name, paginate,
 };
 use crate::keys::{self, AccessKeyRecord, KeyOwner, KeyStatus, NewCredentials};
-use crate::policies::{self, AttachedPolicy, Holder, InlinePolicy};
+use crate::policies::{self, AttachedPolicy, EntityKind, Holder, InlinePolicy};
 use crate::{DeleteConflict, Iam, IamError};
 
 /// The total size of a user's inline policies, in characters without white space.
@@ -42,47 +42,13 @@ pub struct User {
 
 impl User {
     pub fn arn(&self) -> String {
-        format!(
-            "arn:aws:iam::{}:user{}{}",
-            self.account, self.path, self.name
-        )
+        crate::entity::iam_arn(&self.account, "user", &self.path, &self.name)
     }
 }
 
 impl Holder for User {
-    const TABLE: &'static str = USERS;
-    const FIELD: NameField = NameField::UserName;
-    const INLINE_MAX: usize = USER_INLINE_POLICIES_MAX;
-    fn not_found(name: &str) -> IamError {
-        IamError::NoSuchUser(name.to_string())
-    }
-    fn no_such_inline(policy: &str) -> IamError {
-        IamError::NoSuchUserPolicy(policy.to_string())
-    }
-    fn inline_too_large(name: &str) -> IamError {
-        IamError::UserPolicyTooLarge(name.to_string())
-    }
-    fn attach_quota() -> IamError {
-        IamError::AttachedPolicyQuota {
-            quota: "PoliciesPerUser",
-            limit: policies::MAX_ATTACHED,
-        }
-    }
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn inline(&self) -> &Vec<InlinePolicy> {
-        &self.inline_policies
-    }
-    fn inline_mut(&mut self) -> &mut Vec<InlinePolicy> {
-        &mut self.inline_policies
-    }
-    fn attached(&self) -> &Vec<String> {
-        &self.attached_policies
-    }
-    fn attached_mut(&mut self) -> &mut Vec<String> {
-        &mut self.attached_policies
-    }
+    const KIND: EntityKind = EntityKind::User;
+    policies::holder_fields!();
 }
 
 /// What a new user is made of.
@@ -226,12 +192,9 @@ impl Iam<'_> {
         opts: ListOptions<'_>,
     ) -> Result<Page<User>, IamError> {
         self.store.read(|tx| {
-            let items = scan_json::<User>(tx, USERS, &entity::account_prefix(account))?
-                .into_iter()
-                .filter(|(_, u)| under(&u.path, path_prefix))
-                .map(|(_, u)| (u.name.to_ascii_lowercase(), u))
-                .collect();
-            Ok(paginate(items, opts))
+            entity::list_under(tx, USERS, account, path_prefix, opts, |u: &User| {
+                (&u.path, &u.name)
+            })
         })
     }
 
@@ -323,12 +286,7 @@ impl Iam<'_> {
         new_name: Option<&str>,
         new_path: Option<&str>,
     ) -> Result<(), IamError> {
-        if let Some(n) = new_name {
-            check_new_name(NameField::UserName, n)?;
-        }
-        if let Some(p) = new_path {
-            check_entity_path(p)?;
-        }
+        entity::check_update(NameField::UserName, new_name, new_path)?;
         self.store.write(|tx| {
             let mut user: User = policies::load(tx, account, name)?;
             if let Some(p) = new_path {
@@ -481,15 +439,6 @@ impl Iam<'_> {
         self.get_inline::<User>(account, user, policy_name)
     }
 
-    pub fn delete_user_policy(
-        &self,
-        account: &str,
-        user: &str,
-        policy_name: &str,
-    ) -> Result<(), IamError> {
-        self.delete_inline::<User>(account, user, policy_name)
-    }
-
     pub fn list_user_policies(
         &self,
         account: &str,
@@ -497,14 +446,6 @@ impl Iam<'_> {
         opts: ListOptions<'_>,
     ) -> Result<Page<String>, IamError> {
         self.list_inline::<User>(account, user, opts)
-    }
-
-    pub fn attach_user_policy(&self, account: &str, user: &str, arn: &str) -> Result<(), IamError> {
-        self.attach::<User>(account, user, arn)
-    }
-
-    pub fn detach_user_policy(&self, account: &str, user: &str, arn: &str) -> Result<(), IamError> {
-        self.detach::<User>(account, user, arn)
     }
 
     pub fn list_attached_user_policies(
@@ -801,9 +742,10 @@ mod tests {
                 .items,
             vec!["self".to_string()]
         );
-        iam.delete_user_policy(A, "bob", "SELF").unwrap();
+        iam.delete_inline_policy(EntityKind::User, A, "bob", "SELF")
+            .unwrap();
         assert!(matches!(
-            iam.delete_user_policy(A, "bob", "self"),
+            iam.delete_inline_policy(EntityKind::User, A, "bob", "self"),
             Err(IamError::NoSuchUserPolicy(n)) if n == "self"
         ));
         iam.delete_user(A, "bob").unwrap();

@@ -137,6 +137,20 @@ const POLICY_DOCUMENT_MAX: usize = 131_072;
 /// `policyDocumentType`'s pattern, as AWS quotes it.
 const POLICY_DOCUMENT_PATTERN: &str = "[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+";
 
+/// `impl FromQuery` for inputs built by [`decode`]: each `|i| Input { member: expr, … }` reads
+/// its members through `i` in the order written (the model's).
+macro_rules! from_query {
+    ($(|$i:ident| $ty:ident { $($field:ident: $value:expr),* $(,)? })*) => {
+        $(
+            impl FromQuery for $ty {
+                fn from_query(p: &QueryParams) -> Result<Self, WireError> {
+                    decode(p, |$i| $ty { $($field: $value),* })
+                }
+            }
+        )*
+    };
+}
+
 /// Builds an input with `build`, which reads the members in the model's order, then fails with
 /// every constraint the members broke (AWS reports all of a request's at once).
 fn decode<T>(
@@ -495,293 +509,171 @@ impl<'p> Input<'p> {
 // Inputs, each member read in the model's order.
 // ---------------------------------------------------------------------------------------------
 
-impl FromQuery for CreateUserInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| CreateUserInput {
-            path: i.path(),
-            user_name: i.user_name(64),
-            permissions_boundary: i.arn("PermissionsBoundary", "permissionsBoundary"),
-            tags: i.tags(false),
-        })
+from_query! {
+    |i| CreateUserInput {
+        path: i.path(),
+        user_name: i.user_name(64),
+        permissions_boundary: i.arn("PermissionsBoundary", "permissionsBoundary"),
+        tags: i.tags(false),
     }
-}
 
-impl FromQuery for GetUserInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| GetUserInput {
-            user_name: i.given_user_name(),
-        })
+    |i| GetUserInput {
+        user_name: i.given_user_name(),
     }
-}
 
-impl FromQuery for DeleteUserInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| DeleteUserInput {
-            user_name: i.user_name(128),
-        })
+    |i| DeleteUserInput {
+        user_name: i.user_name(128),
     }
-}
 
-impl FromQuery for ListUsersInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| ListUsersInput {
-            path_prefix: i.path_prefix(),
-            paging: i.paging(),
-        })
+    |i| ListUsersInput {
+        path_prefix: i.path_prefix(),
+        paging: i.paging(),
     }
-}
 
-impl FromQuery for CreateAccessKeyInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| CreateAccessKeyInput {
-            user_name: i.given_user_name(),
-        })
+    |i| CreateAccessKeyInput {
+        user_name: i.given_user_name(),
     }
-}
 
-impl FromQuery for DeleteAccessKeyInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| DeleteAccessKeyInput {
-            user_name: i.given_user_name(),
-            access_key_id: i.access_key_id(),
-        })
+    |i| DeleteAccessKeyInput {
+        user_name: i.given_user_name(),
+        access_key_id: i.access_key_id(),
     }
-}
 
-impl FromQuery for ListAccessKeysInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| ListAccessKeysInput {
-            user_name: i.given_user_name(),
-            paging: i.paging(),
-        })
+    |i| ListAccessKeysInput {
+        user_name: i.given_user_name(),
+        paging: i.paging(),
     }
-}
 
-impl FromQuery for CreateRoleInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| CreateRoleInput {
-            path: i.path(),
-            role_name: i.role_name(),
-            assume_role_policy_document: i
-                .document("AssumeRolePolicyDocument", "assumeRolePolicyDocument"),
-            description: i.description(),
-            max_session_duration: i
-                .int("MaxSessionDuration", "maxSessionDuration", 3600, 43200)
-                .and_then(|n| u32::try_from(n).ok()),
-            permissions_boundary: i.arn("PermissionsBoundary", "permissionsBoundary"),
-            tags: i.tags(false),
-        })
+    |i| CreateRoleInput {
+        path: i.path(),
+        role_name: i.role_name(),
+        assume_role_policy_document: i
+            .document("AssumeRolePolicyDocument", "assumeRolePolicyDocument"),
+        description: i.description(),
+        max_session_duration: i
+            .int("MaxSessionDuration", "maxSessionDuration", 3600, 43200)
+            .and_then(|n| u32::try_from(n).ok()),
+        permissions_boundary: i.arn("PermissionsBoundary", "permissionsBoundary"),
+        tags: i.tags(false),
     }
-}
 
-impl FromQuery for GetRoleInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| GetRoleInput {
-            role_name: i.role_name(),
-        })
+    |i| GetRoleInput {
+        role_name: i.role_name(),
     }
-}
 
-impl FromQuery for DeleteRoleInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| DeleteRoleInput {
-            role_name: i.role_name(),
-        })
+    |i| DeleteRoleInput {
+        role_name: i.role_name(),
     }
-}
 
-impl FromQuery for ListRolesInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| ListRolesInput {
-            path_prefix: i.path_prefix(),
-            paging: i.paging(),
-        })
+    |i| ListRolesInput {
+        path_prefix: i.path_prefix(),
+        paging: i.paging(),
     }
-}
 
-impl FromQuery for UpdateAssumeRolePolicyInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| UpdateAssumeRolePolicyInput {
-            role_name: i.role_name(),
-            policy_document: i.document("PolicyDocument", "policyDocument"),
-        })
+    |i| UpdateAssumeRolePolicyInput {
+        role_name: i.role_name(),
+        policy_document: i.document("PolicyDocument", "policyDocument"),
     }
-}
 
-impl FromQuery for PutRolePermissionsBoundaryInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| PutRolePermissionsBoundaryInput {
-            role_name: i.role_name(),
-            permissions_boundary: i.required_arn("PermissionsBoundary", "permissionsBoundary"),
-        })
+    |i| PutRolePermissionsBoundaryInput {
+        role_name: i.role_name(),
+        permissions_boundary: i.required_arn("PermissionsBoundary", "permissionsBoundary"),
     }
-}
 
-impl FromQuery for TagRoleInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| TagRoleInput {
-            role_name: i.role_name(),
-            tags: i.tags(true),
-        })
+    |i| TagRoleInput {
+        role_name: i.role_name(),
+        tags: i.tags(true),
     }
-}
 
-impl FromQuery for PutUserPolicyInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| PutUserPolicyInput {
-            user_name: i.user_name(128),
-            policy_name: i.policy_name(),
-            policy_document: i.document("PolicyDocument", "policyDocument"),
-        })
+    |i| PutUserPolicyInput {
+        user_name: i.user_name(128),
+        policy_name: i.policy_name(),
+        policy_document: i.document("PolicyDocument", "policyDocument"),
     }
-}
 
-impl FromQuery for PutRolePolicyInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| PutRolePolicyInput {
-            role_name: i.role_name(),
-            policy_name: i.policy_name(),
-            policy_document: i.document("PolicyDocument", "policyDocument"),
-        })
+    |i| PutRolePolicyInput {
+        role_name: i.role_name(),
+        policy_name: i.policy_name(),
+        policy_document: i.document("PolicyDocument", "policyDocument"),
     }
-}
 
-impl FromQuery for GetUserPolicyInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| GetUserPolicyInput {
-            user_name: i.user_name(128),
-            policy_name: i.policy_name(),
-        })
+    |i| GetUserPolicyInput {
+        user_name: i.user_name(128),
+        policy_name: i.policy_name(),
     }
-}
 
-impl FromQuery for GetRolePolicyInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| GetRolePolicyInput {
-            role_name: i.role_name(),
-            policy_name: i.policy_name(),
-        })
+    |i| GetRolePolicyInput {
+        role_name: i.role_name(),
+        policy_name: i.policy_name(),
     }
-}
 
-impl FromQuery for DeleteUserPolicyInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| DeleteUserPolicyInput {
-            user_name: i.user_name(128),
-            policy_name: i.policy_name(),
-        })
+    |i| DeleteUserPolicyInput {
+        user_name: i.user_name(128),
+        policy_name: i.policy_name(),
     }
-}
 
-impl FromQuery for DeleteRolePolicyInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| DeleteRolePolicyInput {
-            role_name: i.role_name(),
-            policy_name: i.policy_name(),
-        })
+    |i| DeleteRolePolicyInput {
+        role_name: i.role_name(),
+        policy_name: i.policy_name(),
     }
-}
 
-impl FromQuery for ListUserPoliciesInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| ListUserPoliciesInput {
-            user_name: i.user_name(128),
-            paging: i.paging(),
-        })
+    |i| ListUserPoliciesInput {
+        user_name: i.user_name(128),
+        paging: i.paging(),
     }
-}
 
-impl FromQuery for ListRolePoliciesInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| ListRolePoliciesInput {
-            role_name: i.role_name(),
-            paging: i.paging(),
-        })
+    |i| ListRolePoliciesInput {
+        role_name: i.role_name(),
+        paging: i.paging(),
     }
-}
 
-impl FromQuery for AttachUserPolicyInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| AttachUserPolicyInput {
-            user_name: i.user_name(64),
-            policy_arn: i.policy_arn(),
-        })
+    |i| AttachUserPolicyInput {
+        user_name: i.user_name(64),
+        policy_arn: i.policy_arn(),
     }
-}
 
-impl FromQuery for AttachRolePolicyInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| AttachRolePolicyInput {
-            role_name: i.role_name(),
-            policy_arn: i.policy_arn(),
-        })
+    |i| AttachRolePolicyInput {
+        role_name: i.role_name(),
+        policy_arn: i.policy_arn(),
     }
-}
 
-impl FromQuery for DetachUserPolicyInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| DetachUserPolicyInput {
-            user_name: i.user_name(64),
-            policy_arn: i.policy_arn(),
-        })
+    |i| DetachUserPolicyInput {
+        user_name: i.user_name(64),
+        policy_arn: i.policy_arn(),
     }
-}
 
-impl FromQuery for DetachRolePolicyInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| DetachRolePolicyInput {
-            role_name: i.role_name(),
-            policy_arn: i.policy_arn(),
-        })
+    |i| DetachRolePolicyInput {
+        role_name: i.role_name(),
+        policy_arn: i.policy_arn(),
     }
-}
 
-impl FromQuery for ListAttachedUserPoliciesInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| ListAttachedUserPoliciesInput {
-            user_name: i.user_name(64),
-            path_prefix: i.policy_path_prefix(),
-            paging: i.paging(),
-        })
+    |i| ListAttachedUserPoliciesInput {
+        user_name: i.user_name(64),
+        path_prefix: i.policy_path_prefix(),
+        paging: i.paging(),
     }
-}
 
-impl FromQuery for ListAttachedRolePoliciesInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| ListAttachedRolePoliciesInput {
-            role_name: i.role_name(),
-            path_prefix: i.policy_path_prefix(),
-            paging: i.paging(),
-        })
+    |i| ListAttachedRolePoliciesInput {
+        role_name: i.role_name(),
+        path_prefix: i.policy_path_prefix(),
+        paging: i.paging(),
     }
-}
 
-impl FromQuery for CreatePolicyInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| CreatePolicyInput {
-            policy_name: i.policy_name(),
-            path: i.path(),
-            policy_document: i.document("PolicyDocument", "policyDocument"),
-            description: i.description(),
-            tags: i.tags(false),
-        })
+    |i| CreatePolicyInput {
+        policy_name: i.policy_name(),
+        path: i.path(),
+        policy_document: i.document("PolicyDocument", "policyDocument"),
+        description: i.description(),
+        tags: i.tags(false),
     }
-}
 
-impl FromQuery for GetPolicyInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| GetPolicyInput {
-            policy_arn: i.policy_arn(),
-        })
+    |i| GetPolicyInput {
+        policy_arn: i.policy_arn(),
     }
-}
 
-impl FromQuery for GetPolicyVersionInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| GetPolicyVersionInput {
-            policy_arn: i.policy_arn(),
-            version_id: i.version_id(),
-        })
+    |i| GetPolicyVersionInput {
+        policy_arn: i.policy_arn(),
+        version_id: i.version_id(),
     }
 }
 
@@ -800,395 +692,241 @@ fn is_version_id(v: &str) -> bool {
         && suffix.is_none_or(|s| s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
 }
 
-impl FromQuery for DeletePolicyInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| DeletePolicyInput {
-            policy_arn: i.policy_arn(),
-        })
+from_query! {
+    |i| DeletePolicyInput {
+        policy_arn: i.policy_arn(),
     }
-}
 
-impl FromQuery for ListPoliciesInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| ListPoliciesInput {
-            scope: match i.one_of("Scope", "scope", &["All", "AWS", "Local"]) {
-                Some("AWS") => PolicyScope::Aws,
-                Some("Local") => PolicyScope::Local,
-                _ => PolicyScope::All,
-            },
-            only_attached: i.boolean("OnlyAttached"),
-            path_prefix: i.policy_path_prefix(),
-            policy_usage_filter: match i.one_of(
-                "PolicyUsageFilter",
-                "policyUsageFilter",
-                &["PermissionsPolicy", "PermissionsBoundary"],
-            ) {
-                Some("PermissionsPolicy") => Some(PolicyUsage::PermissionsPolicy),
-                Some("PermissionsBoundary") => Some(PolicyUsage::PermissionsBoundary),
-                _ => None,
-            },
-            paging: i.paging(),
-        })
+    |i| ListPoliciesInput {
+        scope: match i.one_of("Scope", "scope", &["All", "AWS", "Local"]) {
+            Some("AWS") => PolicyScope::Aws,
+            Some("Local") => PolicyScope::Local,
+            _ => PolicyScope::All,
+        },
+        only_attached: i.boolean("OnlyAttached"),
+        path_prefix: i.policy_path_prefix(),
+        policy_usage_filter: match i.one_of(
+            "PolicyUsageFilter",
+            "policyUsageFilter",
+            &["PermissionsPolicy", "PermissionsBoundary"],
+        ) {
+            Some("PermissionsPolicy") => Some(PolicyUsage::PermissionsPolicy),
+            Some("PermissionsBoundary") => Some(PolicyUsage::PermissionsBoundary),
+            _ => None,
+        },
+        paging: i.paging(),
     }
-}
 
-impl FromQuery for CreateGroupInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| CreateGroupInput {
-            path: i.path(),
-            group_name: i.group_name(),
-        })
+    |i| CreateGroupInput {
+        path: i.path(),
+        group_name: i.group_name(),
     }
-}
 
-impl FromQuery for GetGroupInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| GetGroupInput {
-            group_name: i.group_name(),
-            paging: i.paging(),
-        })
+    |i| GetGroupInput {
+        group_name: i.group_name(),
+        paging: i.paging(),
     }
-}
 
-impl FromQuery for ListGroupsInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| ListGroupsInput {
-            path_prefix: i.path_prefix(),
-            paging: i.paging(),
-        })
+    |i| ListGroupsInput {
+        path_prefix: i.path_prefix(),
+        paging: i.paging(),
     }
-}
 
-impl FromQuery for ListGroupsForUserInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| ListGroupsForUserInput {
-            user_name: i.user_name(128),
-            paging: i.paging(),
-        })
+    |i| ListGroupsForUserInput {
+        user_name: i.user_name(128),
+        paging: i.paging(),
     }
-}
 
-impl FromQuery for UpdateGroupInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| UpdateGroupInput {
-            group_name: i.group_name(),
-            new_path: i.string("NewPath", "newPath", 1, 512),
-            new_group_name: i.string("NewGroupName", "newGroupName", 1, 128),
-        })
+    |i| UpdateGroupInput {
+        group_name: i.group_name(),
+        new_path: i.string("NewPath", "newPath", 1, 512),
+        new_group_name: i.string("NewGroupName", "newGroupName", 1, 128),
     }
-}
 
-impl FromQuery for DeleteGroupInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| DeleteGroupInput {
-            group_name: i.group_name(),
-        })
+    |i| DeleteGroupInput {
+        group_name: i.group_name(),
     }
-}
 
-impl FromQuery for GroupMembershipInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| GroupMembershipInput {
-            group_name: i.group_name(),
-            user_name: i.user_name(64),
-        })
+    |i| GroupMembershipInput {
+        group_name: i.group_name(),
+        user_name: i.user_name(64),
     }
-}
 
-impl FromQuery for PutGroupPolicyInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| PutGroupPolicyInput {
-            group_name: i.group_name(),
-            policy_name: i.policy_name(),
-            policy_document: i.document("PolicyDocument", "policyDocument"),
-        })
+    |i| PutGroupPolicyInput {
+        group_name: i.group_name(),
+        policy_name: i.policy_name(),
+        policy_document: i.document("PolicyDocument", "policyDocument"),
     }
-}
 
-impl FromQuery for GroupPolicyInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| GroupPolicyInput {
-            group_name: i.group_name(),
-            policy_name: i.policy_name(),
-        })
+    |i| GroupPolicyInput {
+        group_name: i.group_name(),
+        policy_name: i.policy_name(),
     }
-}
 
-impl FromQuery for ListGroupPoliciesInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| ListGroupPoliciesInput {
-            group_name: i.group_name(),
-            paging: i.paging(),
-        })
+    |i| ListGroupPoliciesInput {
+        group_name: i.group_name(),
+        paging: i.paging(),
     }
-}
 
-impl FromQuery for GroupPolicyArnInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| GroupPolicyArnInput {
-            group_name: i.group_name(),
-            policy_arn: i.policy_arn(),
-        })
+    |i| GroupPolicyArnInput {
+        group_name: i.group_name(),
+        policy_arn: i.policy_arn(),
     }
-}
 
-impl FromQuery for ListAttachedGroupPoliciesInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| ListAttachedGroupPoliciesInput {
-            group_name: i.group_name(),
-            path_prefix: i.policy_path_prefix(),
-            paging: i.paging(),
-        })
+    |i| ListAttachedGroupPoliciesInput {
+        group_name: i.group_name(),
+        path_prefix: i.policy_path_prefix(),
+        paging: i.paging(),
     }
-}
 
-impl FromQuery for CreateInstanceProfileInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| CreateInstanceProfileInput {
-            instance_profile_name: i.instance_profile_name(),
-            path: i.path(),
-            tags: i.tags(false),
-        })
+    |i| CreateInstanceProfileInput {
+        instance_profile_name: i.instance_profile_name(),
+        path: i.path(),
+        tags: i.tags(false),
     }
-}
 
-impl FromQuery for InstanceProfileNameInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| InstanceProfileNameInput {
-            instance_profile_name: i.instance_profile_name(),
-        })
+    |i| InstanceProfileNameInput {
+        instance_profile_name: i.instance_profile_name(),
     }
-}
 
-impl FromQuery for ListInstanceProfilesInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| ListInstanceProfilesInput {
-            path_prefix: i.path_prefix(),
-            paging: i.paging(),
-        })
+    |i| ListInstanceProfilesInput {
+        path_prefix: i.path_prefix(),
+        paging: i.paging(),
     }
-}
 
-impl FromQuery for ListInstanceProfilesForRoleInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| ListInstanceProfilesForRoleInput {
-            role_name: i.role_name(),
-            paging: i.paging(),
-        })
+    |i| ListInstanceProfilesForRoleInput {
+        role_name: i.role_name(),
+        paging: i.paging(),
     }
-}
 
-impl FromQuery for InstanceProfileRoleInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| InstanceProfileRoleInput {
-            instance_profile_name: i.instance_profile_name(),
-            role_name: i.role_name(),
-        })
+    |i| InstanceProfileRoleInput {
+        instance_profile_name: i.instance_profile_name(),
+        role_name: i.role_name(),
     }
-}
 
-impl FromQuery for TagInstanceProfileInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| TagInstanceProfileInput {
-            instance_profile_name: i.instance_profile_name(),
-            tags: i.tags(true),
-        })
+    |i| TagInstanceProfileInput {
+        instance_profile_name: i.instance_profile_name(),
+        tags: i.tags(true),
     }
-}
 
-impl FromQuery for UntagInstanceProfileInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| UntagInstanceProfileInput {
-            instance_profile_name: i.instance_profile_name(),
-            tag_keys: i.tag_keys(),
-        })
+    |i| UntagInstanceProfileInput {
+        instance_profile_name: i.instance_profile_name(),
+        tag_keys: i.tag_keys(),
     }
-}
 
-impl FromQuery for ListInstanceProfileTagsInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| ListInstanceProfileTagsInput {
-            instance_profile_name: i.instance_profile_name(),
-            paging: i.paging(),
-        })
+    |i| ListInstanceProfileTagsInput {
+        instance_profile_name: i.instance_profile_name(),
+        paging: i.paging(),
     }
-}
 
-impl FromQuery for CreateServiceLinkedRoleInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| CreateServiceLinkedRoleInput {
-            aws_service_name: i.required_string("AWSServiceName", "aWSServiceName", 1, 128),
-            description: i.description(),
-            custom_suffix: i.string("CustomSuffix", "customSuffix", 1, 64),
-        })
+    |i| CreateServiceLinkedRoleInput {
+        aws_service_name: i.required_string("AWSServiceName", "aWSServiceName", 1, 128),
+        description: i.description(),
+        custom_suffix: i.string("CustomSuffix", "customSuffix", 1, 64),
     }
-}
 
-impl FromQuery for DeleteServiceLinkedRoleInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| DeleteServiceLinkedRoleInput {
-            role_name: i.role_name(),
-        })
+    |i| DeleteServiceLinkedRoleInput {
+        role_name: i.role_name(),
     }
-}
 
-impl FromQuery for GetServiceLinkedRoleDeletionStatusInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| GetServiceLinkedRoleDeletionStatusInput {
-            deletion_task_id: i.required_string("DeletionTaskId", "deletionTaskId", 1, 1000),
-        })
+    |i| GetServiceLinkedRoleDeletionStatusInput {
+        deletion_task_id: i.required_string("DeletionTaskId", "deletionTaskId", 1, 1000),
     }
-}
 
-impl FromQuery for CreatePolicyVersionInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| CreatePolicyVersionInput {
-            policy_arn: i.policy_arn(),
-            policy_document: i.document("PolicyDocument", "policyDocument"),
-            set_as_default: i.boolean("SetAsDefault"),
-        })
+    |i| CreatePolicyVersionInput {
+        policy_arn: i.policy_arn(),
+        policy_document: i.document("PolicyDocument", "policyDocument"),
+        set_as_default: i.boolean("SetAsDefault"),
     }
-}
 
-impl FromQuery for ListPolicyVersionsInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| ListPolicyVersionsInput {
-            policy_arn: i.policy_arn(),
-            paging: i.paging(),
-        })
+    |i| ListPolicyVersionsInput {
+        policy_arn: i.policy_arn(),
+        paging: i.paging(),
     }
-}
 
-impl FromQuery for PolicyVersionIdInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| PolicyVersionIdInput {
-            policy_arn: i.policy_arn(),
-            version_id: i.version_id(),
-        })
+    |i| PolicyVersionIdInput {
+        policy_arn: i.policy_arn(),
+        version_id: i.version_id(),
     }
-}
 
-impl FromQuery for ListEntitiesForPolicyInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| ListEntitiesForPolicyInput {
-            policy_arn: i.policy_arn(),
-            entity_filter: match i.one_of(
-                "EntityFilter",
-                "entityFilter",
-                &[
-                    "User",
-                    "Role",
-                    "Group",
-                    "LocalManagedPolicy",
-                    "AWSManagedPolicy",
-                ],
-            ) {
-                Some("User") => Some(EntityKind::User),
-                Some("Role") => Some(EntityKind::Role),
-                Some("Group") => Some(EntityKind::Group),
-                _ => None,
-            },
-            path_prefix: i.string("PathPrefix", "pathPrefix", 1, 512),
-            policy_usage_filter: match i.one_of(
-                "PolicyUsageFilter",
-                "policyUsageFilter",
-                &["PermissionsPolicy", "PermissionsBoundary"],
-            ) {
-                Some("PermissionsPolicy") => Some(PolicyUsage::PermissionsPolicy),
-                Some("PermissionsBoundary") => Some(PolicyUsage::PermissionsBoundary),
-                _ => None,
-            },
-            paging: i.paging(),
-        })
+    |i| ListEntitiesForPolicyInput {
+        policy_arn: i.policy_arn(),
+        entity_filter: match i.one_of(
+            "EntityFilter",
+            "entityFilter",
+            &[
+                "User",
+                "Role",
+                "Group",
+                "LocalManagedPolicy",
+                "AWSManagedPolicy",
+            ],
+        ) {
+            Some("User") => Some(EntityKind::User),
+            Some("Role") => Some(EntityKind::Role),
+            Some("Group") => Some(EntityKind::Group),
+            _ => None,
+        },
+        path_prefix: i.string("PathPrefix", "pathPrefix", 1, 512),
+        policy_usage_filter: match i.one_of(
+            "PolicyUsageFilter",
+            "policyUsageFilter",
+            &["PermissionsPolicy", "PermissionsBoundary"],
+        ) {
+            Some("PermissionsPolicy") => Some(PolicyUsage::PermissionsPolicy),
+            Some("PermissionsBoundary") => Some(PolicyUsage::PermissionsBoundary),
+            _ => None,
+        },
+        paging: i.paging(),
     }
-}
 
-impl FromQuery for TagPolicyInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| TagPolicyInput {
-            policy_arn: i.policy_arn(),
-            tags: i.tags(true),
-        })
+    |i| TagPolicyInput {
+        policy_arn: i.policy_arn(),
+        tags: i.tags(true),
     }
-}
 
-impl FromQuery for UntagPolicyInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| UntagPolicyInput {
-            policy_arn: i.policy_arn(),
-            tag_keys: i.tag_keys(),
-        })
+    |i| UntagPolicyInput {
+        policy_arn: i.policy_arn(),
+        tag_keys: i.tag_keys(),
     }
-}
 
-impl FromQuery for ListPolicyTagsInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| ListPolicyTagsInput {
-            policy_arn: i.policy_arn(),
-            paging: i.paging(),
-        })
+    |i| ListPolicyTagsInput {
+        policy_arn: i.policy_arn(),
+        paging: i.paging(),
     }
-}
 
-impl FromQuery for PutUserPermissionsBoundaryInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| PutUserPermissionsBoundaryInput {
-            user_name: i.user_name(128),
-            permissions_boundary: i.required_arn("PermissionsBoundary", "permissionsBoundary"),
-        })
+    |i| PutUserPermissionsBoundaryInput {
+        user_name: i.user_name(128),
+        permissions_boundary: i.required_arn("PermissionsBoundary", "permissionsBoundary"),
     }
-}
 
-impl FromQuery for DeleteUserPermissionsBoundaryInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| DeleteUserPermissionsBoundaryInput {
-            user_name: i.user_name(128),
-        })
+    |i| DeleteUserPermissionsBoundaryInput {
+        user_name: i.user_name(128),
     }
-}
 
-impl FromQuery for DeleteRolePermissionsBoundaryInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| DeleteRolePermissionsBoundaryInput {
-            role_name: i.role_name(),
-        })
+    |i| DeleteRolePermissionsBoundaryInput {
+        role_name: i.role_name(),
     }
-}
 
-impl FromQuery for UpdateUserInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| UpdateUserInput {
-            user_name: i.user_name(128),
-            new_path: i.string("NewPath", "newPath", 1, 512),
-            new_user_name: i.string("NewUserName", "newUserName", 1, 64),
-        })
+    |i| UpdateUserInput {
+        user_name: i.user_name(128),
+        new_path: i.string("NewPath", "newPath", 1, 512),
+        new_user_name: i.string("NewUserName", "newUserName", 1, 64),
     }
-}
 
-impl FromQuery for TagUserInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| TagUserInput {
-            user_name: i.user_name(128),
-            tags: i.tags(true),
-        })
+    |i| TagUserInput {
+        user_name: i.user_name(128),
+        tags: i.tags(true),
     }
-}
 
-impl FromQuery for UntagUserInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| UntagUserInput {
-            user_name: i.user_name(128),
-            tag_keys: i.tag_keys(),
-        })
+    |i| UntagUserInput {
+        user_name: i.user_name(128),
+        tag_keys: i.tag_keys(),
     }
-}
 
-impl FromQuery for ListUserTagsInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| ListUserTagsInput {
-            user_name: i.user_name(128),
-            paging: i.paging(),
-        })
+    |i| ListUserTagsInput {
+        user_name: i.user_name(128),
+        paging: i.paging(),
     }
 }
 
@@ -1215,11 +953,9 @@ impl FromQuery for UpdateAccessKeyInput {
     }
 }
 
-impl FromQuery for GetAccessKeyLastUsedInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| GetAccessKeyLastUsedInput {
-            access_key_id: i.access_key_id(),
-        })
+from_query! {
+    |i| GetAccessKeyLastUsedInput {
+        access_key_id: i.access_key_id(),
     }
 }
 
@@ -1257,61 +993,41 @@ fn is_account_alias(a: &str) -> bool {
         && !a.contains("--")
 }
 
-impl FromQuery for ListAccountAliasesInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| ListAccountAliasesInput { paging: i.paging() })
+from_query! {
+    |i| ListAccountAliasesInput {
+        paging: i.paging(),
     }
-}
 
-impl FromQuery for UpdateRoleInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        // MaxSigninSessionDuration and ResetMaxSigninSessionDuration concern console sign-in,
-        // which berth does not have; they are accepted and have no effect.
-        decode(p, |i| UpdateRoleInput {
-            role_name: i.role_name(),
-            description: i.description(),
-            max_session_duration: i
-                .int("MaxSessionDuration", "maxSessionDuration", 3600, 43200)
-                .and_then(|n| u32::try_from(n).ok()),
-        })
+    // MaxSigninSessionDuration and ResetMaxSigninSessionDuration concern console sign-in,
+    // which berth does not have; they are accepted and have no effect.
+    |i| UpdateRoleInput {
+        role_name: i.role_name(),
+        description: i.description(),
+        max_session_duration: i
+            .int("MaxSessionDuration", "maxSessionDuration", 3600, 43200)
+            .and_then(|n| u32::try_from(n).ok()),
     }
-}
 
-impl FromQuery for UpdateRoleDescriptionInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| UpdateRoleDescriptionInput {
-            role_name: i.role_name(),
-            description: i.required_string("Description", "description", 0, 1000),
-        })
+    |i| UpdateRoleDescriptionInput {
+        role_name: i.role_name(),
+        description: i.required_string("Description", "description", 0, 1000),
     }
-}
 
-impl FromQuery for UntagRoleInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| UntagRoleInput {
-            role_name: i.role_name(),
-            tag_keys: i.tag_keys(),
-        })
+    |i| UntagRoleInput {
+        role_name: i.role_name(),
+        tag_keys: i.tag_keys(),
     }
-}
 
-impl FromQuery for ListRoleTagsInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| ListRoleTagsInput {
-            role_name: i.role_name(),
-            paging: i.paging(),
-        })
+    |i| ListRoleTagsInput {
+        role_name: i.role_name(),
+        paging: i.paging(),
     }
-}
 
-impl FromQuery for ListUserCredentialsInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        // ListServiceSpecificCredentials' ServiceName and AllUsers select among credentials
-        // berth never has; they are accepted and change nothing.
-        decode(p, |i| ListUserCredentialsInput {
-            user_name: i.given_user_name(),
-            paging: i.paging(),
-        })
+    // ListServiceSpecificCredentials' ServiceName and AllUsers select among credentials
+    // berth never has; they are accepted and change nothing.
+    |i| ListUserCredentialsInput {
+        user_name: i.given_user_name(),
+        paging: i.paging(),
     }
 }
 

@@ -310,7 +310,15 @@ enum Holder<'a> {
     Group(&'a str),
 }
 
-impl Holder<'_> {
+impl<'a> Holder<'a> {
+    fn kind(self) -> (EntityKind, &'a str) {
+        match self {
+            Holder::User(name) => (EntityKind::User, name),
+            Holder::Role(name) => (EntityKind::Role, name),
+            Holder::Group(name) => (EntityKind::Group, name),
+        }
+    }
+
     fn name(self) -> &'static str {
         match self {
             Holder::User(_) => "User",
@@ -347,37 +355,116 @@ impl Holder<'_> {
     }
 }
 
-pub fn put_user_policy(ctx: &Ctx<'_>, input: PutUserPolicyInput) -> Result<(), Error> {
-    Holder::User(&input.user_name).authorize(ctx, "Put", false, None)?;
-    ctx.control.iam().put_user_policy(
-        ctx.account(),
-        &input.user_name,
-        &input.policy_name,
-        &input.policy_document,
-    )?;
+fn put_inline(
+    ctx: &Ctx<'_>,
+    holder: Holder<'_>,
+    policy: &str,
+    document: &str,
+) -> Result<(), Error> {
+    holder.authorize(ctx, "Put", false, None)?;
+    let (kind, name) = holder.kind();
+    ctx.control
+        .iam()
+        .put_inline_policy(kind, ctx.account(), name, policy, document)?;
     Ok(())
 }
 
-pub fn put_role_policy(ctx: &Ctx<'_>, input: PutRolePolicyInput) -> Result<(), Error> {
-    Holder::Role(&input.role_name).authorize(ctx, "Put", false, None)?;
-    ctx.control.iam().put_role_policy(
+/// The holder's stored name and its inline policy `policy`.
+fn get_inline(
+    ctx: &Ctx<'_>,
+    holder: Holder<'_>,
+    policy: &str,
+) -> Result<(String, berth_iam::InlinePolicy), Error> {
+    holder.authorize(ctx, "Get", false, None)?;
+    let (kind, name) = holder.kind();
+    Ok(ctx
+        .control
+        .iam()
+        .get_inline_policy(kind, ctx.account(), name, policy)?)
+}
+
+fn delete_inline(ctx: &Ctx<'_>, holder: Holder<'_>, policy: &str) -> Result<(), Error> {
+    holder.authorize(ctx, "Delete", false, None)?;
+    let (kind, name) = holder.kind();
+    ctx.control
+        .iam()
+        .delete_inline_policy(kind, ctx.account(), name, policy)?;
+    Ok(())
+}
+
+fn list_inline(
+    ctx: &Ctx<'_>,
+    holder: Holder<'_>,
+    paging: &Paging,
+) -> Result<ListPolicyNamesOutput, Error> {
+    holder.authorize(ctx, "List", true, None)?;
+    let (kind, name) = holder.kind();
+    let policy_names =
+        ctx.control
+            .iam()
+            .list_inline_policies(kind, ctx.account(), name, paging.options())?;
+    Ok(ListPolicyNamesOutput { policy_names })
+}
+
+fn attach(ctx: &Ctx<'_>, holder: Holder<'_>, arn: &str) -> Result<(), Error> {
+    holder.authorize(ctx, "Attach", false, Some(arn))?;
+    let (kind, name) = holder.kind();
+    ctx.control
+        .iam()
+        .attach_policy(kind, ctx.account(), name, arn)?;
+    Ok(())
+}
+
+fn detach(ctx: &Ctx<'_>, holder: Holder<'_>, arn: &str) -> Result<(), Error> {
+    holder.authorize(ctx, "Detach", false, Some(arn))?;
+    let (kind, name) = holder.kind();
+    ctx.control
+        .iam()
+        .detach_policy(kind, ctx.account(), name, arn)?;
+    Ok(())
+}
+
+fn list_attached(
+    ctx: &Ctx<'_>,
+    holder: Holder<'_>,
+    path_prefix: Option<&str>,
+    paging: &Paging,
+) -> Result<ListAttachedPoliciesOutput, Error> {
+    holder.authorize(ctx, "ListAttached", true, None)?;
+    let (kind, name) = holder.kind();
+    let attached_policies = ctx.control.iam().list_attached_policies(
+        kind,
         ctx.account(),
-        &input.role_name,
+        name,
+        path_prefix,
+        paging.options(),
+    )?;
+    Ok(ListAttachedPoliciesOutput { attached_policies })
+}
+
+pub fn put_user_policy(ctx: &Ctx<'_>, input: PutUserPolicyInput) -> Result<(), Error> {
+    put_inline(
+        ctx,
+        Holder::User(&input.user_name),
         &input.policy_name,
         &input.policy_document,
-    )?;
-    Ok(())
+    )
+}
+
+pub fn put_role_policy(ctx: &Ctx<'_>, input: PutRolePolicyInput) -> Result<(), Error> {
+    put_inline(
+        ctx,
+        Holder::Role(&input.role_name),
+        &input.policy_name,
+        &input.policy_document,
+    )
 }
 
 pub fn get_user_policy(
     ctx: &Ctx<'_>,
     input: GetUserPolicyInput,
 ) -> Result<GetUserPolicyOutput, Error> {
-    Holder::User(&input.user_name).authorize(ctx, "Get", false, None)?;
-    let (user_name, policy) =
-        ctx.control
-            .iam()
-            .get_user_policy(ctx.account(), &input.user_name, &input.policy_name)?;
+    let (user_name, policy) = get_inline(ctx, Holder::User(&input.user_name), &input.policy_name)?;
     Ok(GetUserPolicyOutput {
         user_name,
         policy_name: policy.name,
@@ -389,11 +476,7 @@ pub fn get_role_policy(
     ctx: &Ctx<'_>,
     input: GetRolePolicyInput,
 ) -> Result<GetRolePolicyOutput, Error> {
-    Holder::Role(&input.role_name).authorize(ctx, "Get", false, None)?;
-    let (role_name, policy) =
-        ctx.control
-            .iam()
-            .get_role_policy(ctx.account(), &input.role_name, &input.policy_name)?;
+    let (role_name, policy) = get_inline(ctx, Holder::Role(&input.role_name), &input.policy_name)?;
     Ok(GetRolePolicyOutput {
         role_name,
         policy_name: policy.name,
@@ -402,105 +485,65 @@ pub fn get_role_policy(
 }
 
 pub fn delete_user_policy(ctx: &Ctx<'_>, input: DeleteUserPolicyInput) -> Result<(), Error> {
-    Holder::User(&input.user_name).authorize(ctx, "Delete", false, None)?;
-    ctx.control
-        .iam()
-        .delete_user_policy(ctx.account(), &input.user_name, &input.policy_name)?;
-    Ok(())
+    delete_inline(ctx, Holder::User(&input.user_name), &input.policy_name)
 }
 
 pub fn delete_role_policy(ctx: &Ctx<'_>, input: DeleteRolePolicyInput) -> Result<(), Error> {
-    Holder::Role(&input.role_name).authorize(ctx, "Delete", false, None)?;
-    ctx.control
-        .iam()
-        .delete_role_policy(ctx.account(), &input.role_name, &input.policy_name)?;
-    Ok(())
+    delete_inline(ctx, Holder::Role(&input.role_name), &input.policy_name)
 }
 
 pub fn list_user_policies(
     ctx: &Ctx<'_>,
     input: ListUserPoliciesInput,
 ) -> Result<ListUserPoliciesOutput, Error> {
-    Holder::User(&input.user_name).authorize(ctx, "List", true, None)?;
-    let policy_names = ctx.control.iam().list_user_policies(
-        ctx.account(),
-        &input.user_name,
-        input.paging.options(),
-    )?;
-    Ok(ListPolicyNamesOutput { policy_names })
+    list_inline(ctx, Holder::User(&input.user_name), &input.paging)
 }
 
 pub fn list_role_policies(
     ctx: &Ctx<'_>,
     input: ListRolePoliciesInput,
 ) -> Result<ListRolePoliciesOutput, Error> {
-    Holder::Role(&input.role_name).authorize(ctx, "List", true, None)?;
-    let policy_names = ctx.control.iam().list_role_policies(
-        ctx.account(),
-        &input.role_name,
-        input.paging.options(),
-    )?;
-    Ok(ListPolicyNamesOutput { policy_names })
+    list_inline(ctx, Holder::Role(&input.role_name), &input.paging)
 }
 
 pub fn attach_user_policy(ctx: &Ctx<'_>, input: AttachUserPolicyInput) -> Result<(), Error> {
-    Holder::User(&input.user_name).authorize(ctx, "Attach", false, Some(&input.policy_arn))?;
-    ctx.control
-        .iam()
-        .attach_user_policy(ctx.account(), &input.user_name, &input.policy_arn)?;
-    Ok(())
+    attach(ctx, Holder::User(&input.user_name), &input.policy_arn)
 }
 
 pub fn attach_role_policy(ctx: &Ctx<'_>, input: AttachRolePolicyInput) -> Result<(), Error> {
-    Holder::Role(&input.role_name).authorize(ctx, "Attach", false, Some(&input.policy_arn))?;
-    ctx.control
-        .iam()
-        .attach_role_policy(ctx.account(), &input.role_name, &input.policy_arn)?;
-    Ok(())
+    attach(ctx, Holder::Role(&input.role_name), &input.policy_arn)
 }
 
 pub fn detach_user_policy(ctx: &Ctx<'_>, input: DetachUserPolicyInput) -> Result<(), Error> {
-    Holder::User(&input.user_name).authorize(ctx, "Detach", false, Some(&input.policy_arn))?;
-    ctx.control
-        .iam()
-        .detach_user_policy(ctx.account(), &input.user_name, &input.policy_arn)?;
-    Ok(())
+    detach(ctx, Holder::User(&input.user_name), &input.policy_arn)
 }
 
 pub fn detach_role_policy(ctx: &Ctx<'_>, input: DetachRolePolicyInput) -> Result<(), Error> {
-    Holder::Role(&input.role_name).authorize(ctx, "Detach", false, Some(&input.policy_arn))?;
-    ctx.control
-        .iam()
-        .detach_role_policy(ctx.account(), &input.role_name, &input.policy_arn)?;
-    Ok(())
+    detach(ctx, Holder::Role(&input.role_name), &input.policy_arn)
 }
 
 pub fn list_attached_user_policies(
     ctx: &Ctx<'_>,
     input: ListAttachedUserPoliciesInput,
 ) -> Result<ListAttachedUserPoliciesOutput, Error> {
-    Holder::User(&input.user_name).authorize(ctx, "ListAttached", true, None)?;
-    let attached_policies = ctx.control.iam().list_attached_user_policies(
-        ctx.account(),
-        &input.user_name,
+    list_attached(
+        ctx,
+        Holder::User(&input.user_name),
         input.path_prefix.as_deref(),
-        input.paging.options(),
-    )?;
-    Ok(ListAttachedPoliciesOutput { attached_policies })
+        &input.paging,
+    )
 }
 
 pub fn list_attached_role_policies(
     ctx: &Ctx<'_>,
     input: ListAttachedRolePoliciesInput,
 ) -> Result<ListAttachedRolePoliciesOutput, Error> {
-    Holder::Role(&input.role_name).authorize(ctx, "ListAttached", true, None)?;
-    let attached_policies = ctx.control.iam().list_attached_role_policies(
-        ctx.account(),
-        &input.role_name,
+    list_attached(
+        ctx,
+        Holder::Role(&input.role_name),
         input.path_prefix.as_deref(),
-        input.paging.options(),
-    )?;
-    Ok(ListAttachedPoliciesOutput { attached_policies })
+        &input.paging,
+    )
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -656,25 +699,20 @@ pub fn remove_user_from_group(ctx: &Ctx<'_>, input: RemoveUserFromGroupInput) ->
 }
 
 pub fn put_group_policy(ctx: &Ctx<'_>, input: PutGroupPolicyInput) -> Result<(), Error> {
-    Holder::Group(&input.group_name).authorize(ctx, "Put", false, None)?;
-    ctx.control.iam().put_group_policy(
-        ctx.account(),
-        &input.group_name,
+    put_inline(
+        ctx,
+        Holder::Group(&input.group_name),
         &input.policy_name,
         &input.policy_document,
-    )?;
-    Ok(())
+    )
 }
 
 pub fn get_group_policy(
     ctx: &Ctx<'_>,
     input: GetGroupPolicyInput,
 ) -> Result<GetGroupPolicyOutput, Error> {
-    Holder::Group(&input.group_name).authorize(ctx, "Get", false, None)?;
     let (group_name, policy) =
-        ctx.control
-            .iam()
-            .get_group_policy(ctx.account(), &input.group_name, &input.policy_name)?;
+        get_inline(ctx, Holder::Group(&input.group_name), &input.policy_name)?;
     Ok(GetGroupPolicyOutput {
         group_name,
         policy_name: policy.name,
@@ -683,54 +721,34 @@ pub fn get_group_policy(
 }
 
 pub fn delete_group_policy(ctx: &Ctx<'_>, input: DeleteGroupPolicyInput) -> Result<(), Error> {
-    Holder::Group(&input.group_name).authorize(ctx, "Delete", false, None)?;
-    ctx.control
-        .iam()
-        .delete_group_policy(ctx.account(), &input.group_name, &input.policy_name)?;
-    Ok(())
+    delete_inline(ctx, Holder::Group(&input.group_name), &input.policy_name)
 }
 
 pub fn list_group_policies(
     ctx: &Ctx<'_>,
     input: ListGroupPoliciesInput,
 ) -> Result<ListGroupPoliciesOutput, Error> {
-    Holder::Group(&input.group_name).authorize(ctx, "List", true, None)?;
-    let policy_names = ctx.control.iam().list_group_policies(
-        ctx.account(),
-        &input.group_name,
-        input.paging.options(),
-    )?;
-    Ok(ListPolicyNamesOutput { policy_names })
+    list_inline(ctx, Holder::Group(&input.group_name), &input.paging)
 }
 
 pub fn attach_group_policy(ctx: &Ctx<'_>, input: AttachGroupPolicyInput) -> Result<(), Error> {
-    Holder::Group(&input.group_name).authorize(ctx, "Attach", false, Some(&input.policy_arn))?;
-    ctx.control
-        .iam()
-        .attach_group_policy(ctx.account(), &input.group_name, &input.policy_arn)?;
-    Ok(())
+    attach(ctx, Holder::Group(&input.group_name), &input.policy_arn)
 }
 
 pub fn detach_group_policy(ctx: &Ctx<'_>, input: DetachGroupPolicyInput) -> Result<(), Error> {
-    Holder::Group(&input.group_name).authorize(ctx, "Detach", false, Some(&input.policy_arn))?;
-    ctx.control
-        .iam()
-        .detach_group_policy(ctx.account(), &input.group_name, &input.policy_arn)?;
-    Ok(())
+    detach(ctx, Holder::Group(&input.group_name), &input.policy_arn)
 }
 
 pub fn list_attached_group_policies(
     ctx: &Ctx<'_>,
     input: ListAttachedGroupPoliciesInput,
 ) -> Result<ListAttachedGroupPoliciesOutput, Error> {
-    Holder::Group(&input.group_name).authorize(ctx, "ListAttached", true, None)?;
-    let attached_policies = ctx.control.iam().list_attached_group_policies(
-        ctx.account(),
-        &input.group_name,
+    list_attached(
+        ctx,
+        Holder::Group(&input.group_name),
         input.path_prefix.as_deref(),
-        input.paging.options(),
-    )?;
-    Ok(ListAttachedPoliciesOutput { attached_policies })
+        &input.paging,
+    )
 }
 
 // ---------------------------------------------------------------------------------------------

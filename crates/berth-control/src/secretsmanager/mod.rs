@@ -293,21 +293,7 @@ fn token_if(client_request_token: Option<String>, has_value: bool) -> Result<Str
     }
 }
 
-/// A tag as an operation's input gives it.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct TagInput {
-    pub key: Option<String>,
-    pub value: Option<String>,
-}
-
-/// A tag as an answer shows it.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct TagOutput {
-    pub key: String,
-    pub value: String,
-}
+pub use crate::tags::{TagInput, TagOutput};
 
 fn tags_of(tags: Option<Vec<TagInput>>) -> Result<Vec<Tag>, Error> {
     let tags = tags
@@ -373,7 +359,8 @@ impl From<Secret> for SecretRefOutput {
     }
 }
 
-/// The answer of CreateSecret and UpdateSecret: the secret, and the version written if any.
+/// The answer of CreateSecret, UpdateSecret and RotateSecret: the secret, and the version
+/// written if any.
 #[derive(Debug, Clone, Serialize)]
 pub struct SecretVersionRefOutput {
     #[serde(rename = "ARN")]
@@ -640,27 +627,18 @@ pub fn batch_get_secret_value(
             };
             let max = page_max(input.max_results, 20)?;
             let cursor = page_cursor(input.next_token.as_deref())?;
-            let (page, next) = secrets(ctx).page(
-                ctx.account(),
-                &ctx.caller.region,
-                &query,
-                cursor.as_deref(),
-                max,
-                now_ms(ctx),
-            )?;
+            let (page, next_token) = secrets_page(ctx, &query, cursor.as_deref(), max)?;
             let ids: Vec<String> = page.into_iter().map(|s| s.arn).collect();
             let (secret_values, errors) = batch_values(ctx, ids);
             return Ok(BatchGetSecretValueOutput {
                 secret_values,
                 errors,
-                next_token: next.map(|c| cursor_token(&c)),
+                next_token,
             });
         }
     };
     let (start, max) = page_args(input.next_token.as_deref(), input.max_results, 20)?;
-    let end = (start + max).min(ids.len());
-    let next_token = (end < ids.len()).then(|| next_token(end));
-    let page: Vec<String> = ids.into_iter().take(end).skip(start.min(end)).collect();
+    let (page, next_token) = offset_page(ids, start, max);
     let (secret_values, errors) = batch_values(ctx, page);
     Ok(BatchGetSecretValueOutput {
         secret_values,
@@ -1005,14 +983,7 @@ impl SecretDescription {
                 .map(wire_date),
             tags: TagsOutput {
                 shown: s.ever_tagged || !s.tags.is_empty(),
-                list: s
-                    .tags
-                    .into_iter()
-                    .map(|t| TagOutput {
-                        key: t.key,
-                        value: t.value,
-                    })
-                    .collect(),
+                list: s.tags.into_iter().map(TagOutput::from).collect(),
             },
             version_ids_to_stages,
             secret_versions_to_stages,
@@ -1044,6 +1015,33 @@ pub fn describe_secret(
 
 fn next_token(offset: usize) -> String {
     STANDARD.encode(format!("berth-page:{offset}"))
+}
+
+/// The items `start..start + max` of `items`, and the NextToken of the rest when there is more
+/// (lists paged by position).
+fn offset_page<T>(items: Vec<T>, start: usize, max: usize) -> (Vec<T>, Option<String>) {
+    let end = start.saturating_add(max).min(items.len());
+    let next = (end < items.len()).then(|| next_token(end));
+    (items.into_iter().take(end).skip(start).collect(), next)
+}
+
+/// One page of the secrets of the caller's account and region that `query` selects, after
+/// `cursor`, and the NextToken of the rest (lists paged by key).
+fn secrets_page(
+    ctx: &Ctx<'_>,
+    query: &ListQuery,
+    cursor: Option<&str>,
+    max: usize,
+) -> Result<(Vec<Secret>, Option<String>), Error> {
+    let (page, next) = secrets(ctx).page(
+        ctx.account(),
+        &ctx.caller.region,
+        query,
+        cursor,
+        max,
+        now_ms(ctx),
+    )?;
+    Ok((page, next.map(|c| cursor_token(&c))))
 }
 
 /// (offset, page size) from NextToken and MaxResults, for lists paged by position.
@@ -1144,20 +1142,13 @@ pub fn list_secrets(ctx: &Ctx<'_>, input: ListSecretsInput) -> Result<ListSecret
     let max = page_max(input.max_results, 100)?;
     let cursor = page_cursor(input.next_token.as_deref())?;
     ctx.authorize("secretsmanager:ListSecrets", "*")?;
-    let (page, next) = secrets(ctx).page(
-        ctx.account(),
-        &ctx.caller.region,
-        &query,
-        cursor.as_deref(),
-        max,
-        now_ms(ctx),
-    )?;
+    let (page, next_token) = secrets_page(ctx, &query, cursor.as_deref(), max)?;
     Ok(ListSecretsOutput {
         secret_list: page
             .into_iter()
             .map(|s| SecretDescription::of(s, true))
             .collect(),
-        next_token: next.map(|c| cursor_token(&c)),
+        next_token,
     })
 }
 
@@ -1205,13 +1196,10 @@ pub fn list_secret_version_ids(
         .into_iter()
         .filter(|v| include_deprecated || !v.stages.is_empty())
         .collect();
-    let total = versions.len();
-    let end = (start + max).min(total);
+    let (versions, next_token) = offset_page(versions, start, max);
     Ok(ListSecretVersionIdsOutput {
         versions: versions
             .into_iter()
-            .take(end)
-            .skip(start)
             .map(|v| SecretVersionsListEntry {
                 version_id: v.id,
                 version_stages: v.stages,
@@ -1222,7 +1210,7 @@ pub fn list_secret_version_ids(
             .collect(),
         arn: secret.arn,
         name: secret.name,
-        next_token: (end < total).then(|| next_token(end)),
+        next_token,
     })
 }
 

@@ -6,7 +6,7 @@ use berth_secrets::{AWSPENDING, Rotation, RotationRules, Secret};
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 
-use super::{find, not_replica, now_ms, secrets};
+use super::{SecretVersionRefOutput, find, not_replica, now_ms, secrets};
 use crate::kms::required;
 use crate::{Ctx, Error};
 
@@ -173,15 +173,8 @@ pub struct RotateSecretInput {
     pub rotate_immediately: Option<bool>,
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct RotateSecretOutput {
-    #[serde(rename = "ARN")]
-    pub arn: String,
-    #[serde(rename = "Name")]
-    pub name: String,
-    #[serde(rename = "VersionId", skip_serializing_if = "Option::is_none")]
-    pub version_id: Option<String>,
-}
+/// The secret, and the version rotation wrote (none when it only configured rotation).
+pub type RotateSecretOutput = SecretVersionRefOutput;
 
 pub fn rotate_secret(ctx: &Ctx<'_>, input: RotateSecretInput) -> Result<RotateSecretOutput, Error> {
     let id = required(input.secret_id.as_deref(), "secretId")?;
@@ -247,6 +240,7 @@ pub fn cancel_rotate_secret(
         arn: secret.arn,
         name: secret.name,
         version_id,
+        replication_status: None,
     })
 }
 
