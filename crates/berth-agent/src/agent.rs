@@ -789,6 +789,8 @@ impl<R: ContainerRuntime, C: TaskControl> TaskRun<R, C> {
 
     pub(crate) async fn run(self, mut stop: watch::Receiver<bool>) {
         let task_arn = self.task.task_arn.clone();
+        // The task endpoint serves the task while its run lasts.
+        let _endpoint = crate::endpoint::register_task(&self.task, self.fargate);
         // Containers this task already has (an agent restart): adopted, not made again.
         // A Fargate task's pause container is found by its own label.
         let listed = match while_unreachable("listing a task's containers", || {
@@ -833,6 +835,9 @@ impl<R: ContainerRuntime, C: TaskControl> TaskRun<R, C> {
         if !existing.is_empty() {
             tracing::info!(task = %task_arn, containers = existing.len(), "adopting running containers");
         }
+        for (name, c) in &existing {
+            crate::endpoint::container_created(&task_arn, name, &c.id);
+        }
         if *stop.borrow() && existing.is_empty() {
             self.stopped_before_start(&ids, pause.as_deref()).await;
             return;
@@ -841,6 +846,11 @@ impl<R: ContainerRuntime, C: TaskControl> TaskRun<R, C> {
         if !to_make.is_empty() {
             // What berth does not run fails the task before anything is pulled.
             if let Some(why) = crate::settings::unsupported(&self.task) {
+                self.fail(&why, &ids, pause.as_deref(), None).await;
+                return;
+            }
+            // A task role needs the task endpoint: without it the task does not start.
+            if let Some(why) = crate::endpoint::missing_for(&self.task) {
                 self.fail(&why, &ids, pause.as_deref(), None).await;
                 return;
             }
@@ -896,13 +906,21 @@ impl<R: ContainerRuntime, C: TaskControl> TaskRun<R, C> {
             }
             drop(auths);
             tracing::debug!(task = %task_arn, "pulled");
-            let pulled: Vec<Value> = to_make
-                .iter()
-                .map(|c| json!({ "containerName": c.name, "status": "PULLED" }))
-                .collect();
+            let pull_stopped = epoch_now();
+            crate::endpoint::pulled(&task_arn, pull_started, pull_stopped);
+            let mut pulled: Vec<Value> = Vec::new();
+            for c in &to_make {
+                let mut change = json!({ "containerName": c.name, "status": "PULLED" });
+                // The digest the image was pulled by, as ECS reports it (`imageDigest`).
+                let image = c.definition.image.clone().unwrap_or_default();
+                if let Ok(Some(digest)) = self.runtime.image_digest(&image).await {
+                    change["imageDigest"] = Value::String(digest);
+                }
+                pulled.push(change);
+            }
             self.task_change(json!({
                 "pullStartedAt": pull_started,
-                "pullStoppedAt": epoch_now(),
+                "pullStoppedAt": pull_stopped,
                 "containers": pulled,
             }))
             .await;
@@ -945,6 +963,7 @@ impl<R: ContainerRuntime, C: TaskControl> TaskRun<R, C> {
                     None => self.spec(c),
                 };
                 secrets.apply(c, &mut spec);
+                crate::endpoint::prepare_container(&self.task, &c.name, self.fargate, &mut spec);
                 let created = self.runtime.create(&spec).await;
                 // The values are in the container now; the agent's copies are wiped.
                 spec.env.iter_mut().for_each(Zeroize::zeroize);
@@ -953,6 +972,7 @@ impl<R: ContainerRuntime, C: TaskControl> TaskRun<R, C> {
                 }
                 match created {
                     Ok(id) => {
+                        crate::endpoint::container_created(&task_arn, &c.name, &id);
                         ids.insert(c.name.clone(), id);
                     }
                     Err(e) => {

@@ -275,6 +275,15 @@ pub trait ContainerRuntime: Send + Sync + 'static {
         value: &str,
     ) -> impl Future<Output = Result<Vec<String>, RuntimeError>> + Send;
 
+    /// The registry digest (`sha256:...`) `image` was pulled by; `None` when the runtime
+    /// does not know one.
+    fn image_digest(
+        &self,
+        _image: &str,
+    ) -> impl Future<Output = Result<Option<String>, RuntimeError>> + Send {
+        async { Ok(None) }
+    }
+
     /// Every container (running or not) that carries label `key` (= `value` when given).
     fn list_by_label(
         &self,

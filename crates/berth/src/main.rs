@@ -577,6 +577,7 @@ fn server(
         let limits = args.http.limits();
         tracing::info!(listen = %addr, data_dir = %dir.path().display(), max_connections = limits.max_connections, "berth server ready");
         let stop = shutdown_watch();
+        let endpoint = task_endpoint(self_address(addr).to_string()).await;
         tokio::spawn(run_fargate(
             state.clone(),
             self_address(addr),
@@ -586,7 +587,7 @@ fn server(
         tokio::spawn(run_scheduler(state.clone(), stopped(stop.clone())));
         let server = serve(listener, state, limits, stopped(stop.clone()));
         tokio::pin!(server);
-        tokio::select! {
+        let result = tokio::select! {
             r = &mut server => r,
             _ = async {
                 stopped(stop).await;
@@ -595,7 +596,11 @@ fn server(
                 tracing::info!("requests still open after the grace period; exiting");
                 Ok(())
             }
+        };
+        if let Some(e) = endpoint {
+            e.close();
         }
+        result
     });
     runtime.shutdown_timeout(std::time::Duration::from_millis(200));
     result
@@ -634,9 +639,42 @@ fn agent(args: AgentArgs, pulls: Option<Arc<dyn berth_agent::PullObserver>>) -> 
         )),
         pull_observer: pulls,
     };
+    let upstream = upstream_of(&opts.endpoint);
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    runtime.block_on(berth_agent::run_agent(opts, shutdown_signal()))?;
+    runtime.block_on(async move {
+        let endpoint = task_endpoint(upstream).await;
+        let result = berth_agent::run_agent(opts, shutdown_signal()).await;
+        if let Some(e) = endpoint {
+            e.close();
+        }
+        result
+    })?;
     Ok(())
+}
+
+/// `host:port` of an endpoint URL (`http://host:port/...`).
+fn upstream_of(endpoint: &str) -> String {
+    let rest = endpoint
+        .split_once("://")
+        .map_or(endpoint, |(_, rest)| rest);
+    let authority = rest.split('/').next().unwrap_or(rest);
+    if authority.contains(':') {
+        authority.to_string()
+    } else if endpoint.starts_with("https://") {
+        format!("{authority}:443")
+    } else {
+        format!("{authority}:80")
+    }
+}
+
+/// The task endpoint on 169.254.170.2 (credentials, metadata, the API proxy to `upstream`),
+/// on the local Docker Engine; `None` without Docker (no task runs here then).
+async fn task_endpoint(upstream: String) -> Option<berth_agent::endpoint::EndpointHandle> {
+    let host = std::env::var("DOCKER_HOST").ok().filter(|h| !h.is_empty());
+    let docker = berth_agent::DockerRuntime::connect(host.as_deref())
+        .await
+        .ok()?;
+    Some(berth_agent::endpoint::start(upstream, docker).await)
 }
 
 /// `berth up`: the server and an agent on cluster `default`, signed with the default
@@ -683,6 +721,7 @@ fn up(args: ServerArgs, pulls: Option<Arc<dyn berth_agent::PullObserver>>) -> an
             engine_auth: Arc::new(berth_agent::EngineAuthSource::from_environment(None)),
             pull_observer: pulls.clone(),
         };
+        let endpoint = task_endpoint(host.to_string()).await;
         tokio::spawn(run_fargate(
             state.clone(),
             host,
@@ -691,7 +730,11 @@ fn up(args: ServerArgs, pulls: Option<Arc<dyn berth_agent::PullObserver>>) -> an
         ));
         tokio::spawn(run_scheduler(state.clone(), stopped(stop.clone())));
         let server = tokio::spawn(serve(listener, state, limits, stopped(stop.clone())));
-        berth_agent::run_agent(opts, stopped(stop)).await?;
+        let ran = berth_agent::run_agent(opts, stopped(stop)).await;
+        if let Some(e) = endpoint {
+            e.close();
+        }
+        ran?;
         // The server answers the long polls as it stops; give it a moment to finish, then go.
         match tokio::time::timeout(SHUTDOWN_GRACE, server).await {
             Ok(joined) => joined.context("the server task")?,
