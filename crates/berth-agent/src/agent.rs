@@ -106,6 +106,13 @@ pub fn attributes(cfg: &AgentConfig) -> Vec<Value> {
     if cfg.external {
         names.push(berth_ecs::placement::EXTERNAL_CAPABILITY.to_string());
     }
+    // Task IAM roles, while the task endpoint serves on this host (the ECS agent advertises
+    // them with ECS_ENABLE_TASK_IAM_ROLE and ECS_ENABLE_TASK_IAM_ROLE_NETWORK_HOST): without
+    // it, placement refuses a task with a task role, as ECS does.
+    if crate::endpoint::serving() {
+        names.push("com.amazonaws.ecs.capability.task-iam-role".to_string());
+        names.push("com.amazonaws.ecs.capability.task-iam-role-network-host".to_string());
+    }
     // EFS volumes, when this agent maps file systems to directories (BERTH_EFS_<id>).
     if crate::settings::efs_mapped() {
         names.push("ecs.capability.efs".to_string());

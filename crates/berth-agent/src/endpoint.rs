@@ -151,6 +151,11 @@ pub fn refresh(task: &AgentTask) {
     }
 }
 
+/// Whether the endpoint serves on this host.
+pub fn serving() -> bool {
+    matches!(registry().availability, Availability::Serving { .. })
+}
+
 /// Why `task` cannot run here: it has a task role and the endpoint that serves the role's
 /// credentials could not be set up on this host.
 pub fn missing_for(task: &AgentTask) -> Option<String> {
