@@ -65,10 +65,14 @@ def up(tmp_path, docker_ready):  # noqa: F811
     try:
         yield u
     finally:
+        u.stop()
+        # Containers left running on stop (the next start would adopt them), and Fargate's
+        # task networks.
         for arn in list(getattr(u, "tasks", [])):
             for cid in task_containers(arn):
                 subprocess.run(["docker", "rm", "-f", cid], capture_output=True, timeout=60)
-        u.stop()
+            subprocess.run(["docker", "network", "rm", "berth-task-" + arn.rsplit("/", 1)[1]],
+                           capture_output=True, timeout=60)
     # berth removed what it added to the host's network.
     assert address_on_host() == "", u.log()
 
