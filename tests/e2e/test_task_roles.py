@@ -16,7 +16,7 @@ from botocore.exceptions import ClientError
 
 from conftest import REGION
 from docker_fixtures import REGISTRY_USER, docker_ready, registry  # noqa: F401
-from test_agent import UpProcess, task_containers
+from test_agent import UpProcess, agent_factory, task_containers  # noqa: F401
 
 TRUST = {
     "Version": "2012-10-17",
@@ -31,7 +31,9 @@ SCRIPT = (
     'echo "ENV_CREDS=$AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"; '
     'echo "ENV_API=$AWS_ENDPOINT_URL"; '
     'echo "ENV_META=$ECS_CONTAINER_METADATA_URI_V4"; '
-    'echo "CREDS=$(wget -q -O - http://169.254.170.2$AWS_CONTAINER_CREDENTIALS_RELATIVE_URI 2>&1)"; '
+    'echo "ENV_FULL=$AWS_CONTAINER_CREDENTIALS_FULL_URI"; '
+    'U=${AWS_CONTAINER_CREDENTIALS_FULL_URI:-http://169.254.170.2$AWS_CONTAINER_CREDENTIALS_RELATIVE_URI}; '
+    'echo "CREDS=$(wget -q -O - $U 2>&1)"; '
     'echo "TASK=$(wget -q -O - $ECS_CONTAINER_METADATA_URI_V4/task 2>&1)"; '
     'echo "SELF=$(wget -q -O - $ECS_CONTAINER_METADATA_URI_V4 2>&1)"; '
     'echo "STATS=$(wget -q -O - $ECS_CONTAINER_METADATA_URI_V4/stats 2>&1)"; '
@@ -120,19 +122,19 @@ class Roles:
         return family
 
 
-def run(u, family, fargate=False, env=None):
+def run(u, family, fargate=False, env=None, cluster="default"):
     kw = {"launchType": "FARGATE", "networkConfiguration": NET} if fargate else {}
     if env:
         kw["overrides"] = {"containerOverrides": [
             {"name": "app", "environment": [{"name": k, "value": v} for k, v in env.items()]}]}
-    out = u.client("ecs").run_task(cluster="default", taskDefinition=family, **kw)
+    out = u.client("ecs").run_task(cluster=cluster, taskDefinition=family, **kw)
     assert not out["failures"], out["failures"]
     arn = out["tasks"][0]["taskArn"]
     u.tasks = getattr(u, "tasks", []) + [arn]
     return arn
 
 
-def output(u, arn, timeout=90):
+def output(u, arn, timeout=90, cluster="default"):
     """The marked lines the task's container printed, once it printed DONE."""
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -146,7 +148,7 @@ def output(u, arn, timeout=90):
                 full_id = subprocess.run(["docker", "inspect", "-f", "{{.Id}}", app[0]],
                                          capture_output=True, text=True, check=True).stdout.strip()
                 return lines, full_id
-        t = u.client("ecs").describe_tasks(cluster="default", tasks=[arn])["tasks"][0]
+        t = u.client("ecs").describe_tasks(cluster=cluster, tasks=[arn])["tasks"][0]
         assert t["lastStatus"] != "STOPPED", f"{t}\n{u.log()}"
         time.sleep(0.3)
     raise AssertionError(f"the task's container printed nothing in {timeout}s:\n{u.log()}")
@@ -162,7 +164,8 @@ def check_credentials(u, roles, arn, lines):
     assert list(creds) == ["RoleArn", "AccessKeyId", "SecretAccessKey", "Token", "Expiration"], creds
     assert creds["RoleArn"] == roles.task_role
     assert creds["Expiration"].endswith("Z") and "T" in creds["Expiration"], creds
-    assert lines["ENV_CREDS"].startswith("/v2/credentials/") and len(lines["ENV_CREDS"]) >= len("/v2/credentials/") + 32
+    uri = lines["ENV_CREDS"] or lines["ENV_FULL"].split(":", 2)[2].split("/", 1)[1]
+    assert ("/" + uri.lstrip("/")).startswith("/v2/credentials/") and len(uri.split("/")[-1]) == 36, lines
     import boto3
 
     session = dict(aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
@@ -255,3 +258,43 @@ def test_fargate_task_role_and_metadata(up, registry):  # noqa: F811
     lines, docker_id = output(up, a)
     check_credentials(up, roles, a, lines)
     check_metadata(a, docker_id, lines, "FARGATE")
+
+
+def test_doctor_host_says_what_is_missing_without_root():
+    from conftest import berth_bin
+
+    p = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", berth_bin(),
+                        "doctor", "--host"], capture_output=True, text=True, timeout=30)
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert "FAIL task-endpoint: 169.254.170.2 is not on this host and berth runs without root" in p.stdout, p.stdout
+    assert "fix: run berth as root" in p.stdout and "ip addr add 169.254.170.2/32 dev berth-ecs0" in p.stdout
+    ok = subprocess.run([berth_bin(), "doctor", "--host"], capture_output=True, text=True, timeout=30)
+    assert ok.returncode == 0 and "ok   task-endpoint" in ok.stdout, ok.stdout
+
+
+def test_a_second_berth_on_the_host_serves_its_tasks_on_its_own_port(berth, agent_factory, registry):  # noqa: F811
+    # `berth server` (its Fargate capacity) serves port 80; the agent beside it on this host
+    # serves its own tasks on a port of its own, with the full URI.
+    assert address_on_host() != "", berth.log()
+    cluster = f"roles-{uuid.uuid4().hex[:6]}"
+    berth.client("ecs").create_cluster(clusterName=cluster)
+    agent = agent_factory(berth, cluster)
+    deadline = time.time() + 30
+    while not berth.client("ecs").list_container_instances(cluster=cluster)["containerInstanceArns"]:
+        assert agent.proc.poll() is None and time.time() < deadline, agent.log()
+        time.sleep(0.2)
+    berth.log = lambda agent=agent, log=berth.log: log() + "\nagent:\n" + agent.log()
+    roles = Roles(berth, registry)
+    a = run(berth, roles.register(berth), cluster=cluster)
+    try:
+        lines, docker_id = output(berth, a, cluster=cluster)
+        assert lines["ENV_CREDS"] == "", lines
+        assert lines["ENV_FULL"].startswith("http://169.254.170.2:") and "/v2/credentials/" in lines["ENV_FULL"], lines
+        assert lines["ENV_META"].startswith("http://169.254.170.2:"), lines
+        check_credentials(berth, roles, a, lines)
+        check_metadata(a, docker_id, lines, "EC2")
+    finally:
+        berth.client("ecs").stop_task(cluster=cluster, task=a)
+        deadline = time.time() + 60
+        while task_containers(a) and time.time() < deadline:
+            time.sleep(0.2)

@@ -65,16 +65,56 @@ pub fn interface_present() -> bool {
     ip(&["-o", "link", "show", "dev", INTERFACE]).is_ok()
 }
 
-/// What is missing for the task endpoint on this host, and the fix; `None` when nothing is.
-pub fn check() -> Option<String> {
-    match address_present() {
-        Err(e) => Some(format!("{e}; task containers cannot reach 169.254.170.2")),
-        Ok(true) => None,
-        Ok(false) if !is_root() => Some(
-            "169.254.170.2 is not on this host and berth runs without root: run berth as root, or add it once: `ip link add berth-ecs0 type dummy && ip addr add 169.254.170.2/32 dev berth-ecs0 && ip link set berth-ecs0 up`".to_string(),
-        ),
-        Ok(false) => None,
-    }
+/// One finding of [`check`]: whether it is fine, what was found, and the fix when it is not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostCheck {
+    pub ok: bool,
+    pub reason: String,
+    pub fix: Option<String>,
+}
+
+/// What the task endpoint needs on this host (`berth doctor --host`): the `ip` command, and
+/// `169.254.170.2` on the host or the right to add it (root).
+pub fn check() -> Vec<HostCheck> {
+    let present = match address_present() {
+        Ok(p) => p,
+        Err(e) => {
+            return vec![HostCheck {
+                ok: false,
+                reason: format!(
+                    "{e}: berth cannot put 169.254.170.2 on this host, and tasks with a task role are not placed on its agent"
+                ),
+                fix: Some(
+                    "install iproute2 (`apt-get install iproute2`), then restart berth".into(),
+                ),
+            }];
+        }
+    };
+    let root = is_root();
+    let address = if present {
+        HostCheck {
+            ok: true,
+            reason: "169.254.170.2 is on this host".into(),
+            fix: None,
+        }
+    } else if root {
+        HostCheck {
+            ok: true,
+            reason: format!(
+                "169.254.170.2 is not on this host yet: berth adds it (on {INTERFACE}, or lo) when it starts and removes it when it stops"
+            ),
+            fix: None,
+        }
+    } else {
+        HostCheck {
+            ok: false,
+            reason: "169.254.170.2 is not on this host and berth runs without root: tasks with a task role are not placed on its agent, and fail on its Fargate capacity".into(),
+            fix: Some(format!(
+                "run berth as root, or add the address once as root:\nip link add {INTERFACE} type dummy && ip addr add 169.254.170.2/32 dev {INTERFACE} && ip link set {INTERFACE} up\n(and give berth the right to listen on port 80: setcap cap_net_bind_service=+ep $(command -v berth))"
+            )),
+        }
+    };
+    vec![address]
 }
 
 fn is_root() -> bool {

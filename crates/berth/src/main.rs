@@ -153,7 +153,7 @@ struct DataDirArg {
 }
 
 #[derive(clap::Args)]
-#[command(group(clap::ArgGroup::new("source").required(true).args(["task_definition", "file"])))]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["task_definition", "file", "host"])))]
 struct DoctorArgs {
     #[command(flatten)]
     data: DataDirArg,
@@ -181,6 +181,10 @@ struct DoctorArgs {
     /// `text` (one line per check) or `json` (the structured report).
     #[arg(long, value_enum, default_value = "text")]
     output: DoctorOutput,
+    /// Check this host instead of a task definition: what the task endpoint on 169.254.170.2
+    /// (task roles, task metadata) needs.
+    #[arg(long)]
+    host: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -652,6 +656,44 @@ fn agent(args: AgentArgs, pulls: Option<Arc<dyn berth_agent::PullObserver>>) -> 
     Ok(())
 }
 
+/// `berth doctor --host`: what the task endpoint needs on this host, and the fixes.
+fn doctor_host(output: DoctorOutput) -> anyhow::Result<()> {
+    let checks = berth_agent::hostnet::check();
+    match output {
+        DoctorOutput::Json => {
+            let list: Vec<serde_json::Value> = checks
+                .iter()
+                .map(|c| {
+                    serde_json::json!({
+                        "check": "task-endpoint", "ok": c.ok, "reason": c.reason, "fix": c.fix,
+                    })
+                })
+                .collect();
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&serde_json::json!({ "checks": list }))?
+            );
+        }
+        DoctorOutput::Text => {
+            println!("host");
+            for c in &checks {
+                let status = if c.ok { "ok  " } else { "FAIL" };
+                println!("{status} task-endpoint: {}", c.reason);
+                if let Some(fix) = &c.fix {
+                    for (i, line) in fix.lines().enumerate() {
+                        let lead = if i == 0 { "fix: " } else { "     " };
+                        println!("     {lead}{line}");
+                    }
+                }
+            }
+        }
+    }
+    if checks.iter().any(|c| !c.ok) {
+        std::process::exit(1);
+    }
+    Ok(())
+}
+
 /// `host:port` of an endpoint URL (`http://host:port/...`).
 fn upstream_of(endpoint: &str) -> String {
     let rest = endpoint
@@ -776,6 +818,9 @@ fn account_create(account_id: &str, data: DataDirArg) -> anyhow::Result<()> {
 }
 
 fn doctor(args: DoctorArgs) -> anyhow::Result<()> {
+    if args.host {
+        return doctor_host(args.output);
+    }
     let source = match (&args.task_definition, &args.file) {
         (Some(r), _) => berth_doctor::Source::Registered(r.clone()),
         (None, Some(path)) => {
