@@ -211,6 +211,11 @@ def test_a_task_role_reaches_its_containers_and_no_other(up, registry):  # noqa:
     assert lines_a["ENV_API"].startswith("http://169.254.170.2:"), lines_a
     check_credentials(up, roles, a, lines_a)
     check_metadata(a, docker_a, lines_a, "EC2")
+    # The digest the image was pulled by, in DescribeTasks as ECS reports it.
+    digest = subprocess.run(["docker", "inspect", "-f", "{{index .RepoDigests 0}}", registry.image],
+                            capture_output=True, text=True, check=True).stdout.strip().split("@")[1]
+    described = up.client("ecs").describe_tasks(cluster="default", tasks=[a])["tasks"][0]
+    assert described["containers"][0]["imageDigest"] == digest, described
     # The host is not one of the task's containers: refused as an unknown id is.
     url = "http://169.254.170.2" + lines_a["ENV_CREDS"]
     with pytest.raises(urllib.error.HTTPError) as e:

@@ -153,7 +153,7 @@ struct DataDirArg {
 }
 
 #[derive(clap::Args)]
-#[command(group(clap::ArgGroup::new("source").required(true).args(["task_definition", "file", "host"])))]
+#[command(group(clap::ArgGroup::new("source").args(["task_definition", "file"])))]
 struct DoctorArgs {
     #[command(flatten)]
     data: DataDirArg,
@@ -183,7 +183,7 @@ struct DoctorArgs {
     output: DoctorOutput,
     /// Check this host instead of a task definition: what the task endpoint on 169.254.170.2
     /// (task roles, task metadata) needs.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "source")]
     host: bool,
 }
 
@@ -820,6 +820,17 @@ fn account_create(account_id: &str, data: DataDirArg) -> anyhow::Result<()> {
 fn doctor(args: DoctorArgs) -> anyhow::Result<()> {
     if args.host {
         return doctor_host(args.output);
+    }
+    if args.task_definition.is_none() && args.file.is_none() {
+        // As clap words a missing required group.
+        let cli = <Cli as clap::CommandFactory>::command();
+        let cmd = cli.find_subcommand("doctor").cloned().unwrap_or(cli);
+        cmd.bin_name("berth doctor")
+            .error(
+                clap::error::ErrorKind::MissingRequiredArgument,
+                "the following required arguments were not provided:\n  <--task-definition <TASK_DEFINITION>|--file <FILE>>",
+            )
+            .exit();
     }
     let source = match (&args.task_definition, &args.file) {
         (Some(r), _) => berth_doctor::Source::Registered(r.clone()),

@@ -97,3 +97,40 @@ pub fn assume_task_role(
         Err(e) => Err(e.into()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use std::sync::Arc;
+
+    use berth_core::RootKey;
+    use berth_store::SqliteStore;
+
+    use super::*;
+
+    fn control() -> Control {
+        Control::new(
+            Arc::new(SqliteStore::in_memory().unwrap()),
+            RootKey::generate(),
+            0,
+        )
+    }
+
+    #[test]
+    fn credentials_ids_are_stable_per_task_and_unguessable() {
+        let c = control();
+        let task = "arn:aws:ecs:us-east-1:000000000000:task/default/0123456789abcdef";
+        let id = credentials_id(&c, task);
+        assert_eq!(id.len(), 36);
+        assert_eq!(
+            id.split('-').map(str::len).collect::<Vec<_>>(),
+            vec![8, 4, 4, 4, 12]
+        );
+        assert!(id.chars().all(|ch| ch == '-' || ch.is_ascii_hexdigit()));
+        // The same task, the same id (renewals, agent restarts).
+        assert_eq!(credentials_id(&c, task), id);
+        // Another task, or another berth (root key): another id.
+        assert_ne!(credentials_id(&c, &format!("{task}0")), id);
+        assert_ne!(credentials_id(&control(), task), id);
+    }
+}
