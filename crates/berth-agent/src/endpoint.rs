@@ -389,12 +389,17 @@ pub async fn start(upstream: String, docker: DockerRuntime) -> EndpointHandle {
 
 /// Forwards each connection's bytes to `upstream`, unchanged.
 async fn proxy(listener: tokio::net::TcpListener, upstream: String) {
+    let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     loop {
+        let Ok(slot) = slots.clone().acquire_owned().await else {
+            return;
+        };
         let Ok((mut inbound, _)) = listener.accept().await else {
             continue;
         };
         let upstream = upstream.clone();
         tokio::spawn(async move {
+            let _slot = slot;
             match tokio::net::TcpStream::connect(&upstream).await {
                 Ok(mut outbound) => {
                     let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
@@ -405,18 +410,30 @@ async fn proxy(listener: tokio::net::TcpListener, upstream: String) {
     }
 }
 
+/// At most this many connections at once, each of the endpoint and of the API proxy.
+const MAX_CONNECTIONS: usize = 256;
+/// A request's head must arrive within this.
+const HEADER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 async fn serve(listener: tokio::net::TcpListener, docker: DockerRuntime) {
+    let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     loop {
+        let Ok(slot) = slots.clone().acquire_owned().await else {
+            return;
+        };
         let Ok((stream, peer)) = listener.accept().await else {
             continue;
         };
         let docker = docker.clone();
         tokio::spawn(async move {
+            let _slot = slot;
             let service = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
                 let docker = docker.clone();
                 async move { Ok::<_, std::convert::Infallible>(answer(&docker, peer.ip(), &req).await) }
             });
             let _ = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(HEADER_TIMEOUT)
                 .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
                 .await;
         });
@@ -852,6 +869,57 @@ mod tests {
         let a = random_id();
         assert_eq!(a.len(), 36);
         assert_ne!(a, random_id());
+    }
+
+    fn task_with(creds: Option<&str>) -> AgentTask {
+        let mut t: AgentTask = serde_json::from_value(json!({
+            "taskArn": "arn:aws:ecs:us-east-1:000000000000:task/default/refresh-test",
+            "clusterArn": "arn:aws:ecs:us-east-1:000000000000:cluster/default",
+            "taskDefinitionArn": "arn:aws:ecs:us-east-1:000000000000:task-definition/f:1",
+            "family": "f", "revision": 1, "desiredStatus": "RUNNING", "lastStatus": "PENDING",
+            "launchType": "EC2", "networkMode": "bridge", "cpu": null, "memory": null,
+            "taskRoleArn": "arn:aws:iam::000000000000:role/app", "executionRoleArn": null,
+            "volumes": [], "containers": [], "executionRoleCredentials": null,
+        }))
+        .unwrap();
+        t.role_credentials = creds.map(|key| RoleCredentials {
+            credentials_id: "cid".into(),
+            role_arn: "arn:aws:iam::000000000000:role/app".into(),
+            access_key_id: key.into(),
+            secret_access_key: "s".into(),
+            session_token: "t".into(),
+            expiration: "2026-12-06T05:00:00Z".into(),
+        });
+        t
+    }
+
+    #[test]
+    fn a_poll_renews_the_credentials_and_the_end_of_the_run_removes_them() {
+        let registration = register_task(&task_with(Some("ASIAOLD")), false);
+        assert_eq!(
+            task_by_credentials("cid")
+                .unwrap()
+                .task
+                .role_credentials
+                .unwrap()
+                .access_key_id,
+            "ASIAOLD"
+        );
+        refresh(&task_with(Some("ASIANEW")));
+        assert_eq!(
+            task_by_credentials("cid")
+                .unwrap()
+                .task
+                .role_credentials
+                .unwrap()
+                .access_key_id,
+            "ASIANEW"
+        );
+        // A poll without credentials (the role could not be assumed again) keeps them.
+        refresh(&task_with(None));
+        assert!(task_by_credentials("cid").is_some());
+        drop(registration);
+        assert!(task_by_credentials("cid").is_none());
     }
 
     #[test]

@@ -18,8 +18,11 @@
 //!
 //! The `ip` command (iproute2) makes the changes: it is present wherever Docker runs, needs no
 //! new dependency, and each step is the one `docs/task-roles.md` shows for doing it by hand.
-//! An address already on the host (another berth, or an earlier run killed before it cleaned
-//! up) is used as it is; on a clean stop berth removes what it added, and only that.
+//! Where the kernel has no dummy interfaces (inside some containers), the address goes on `lo`
+//! with the label `lo:berth`. An address already on the host (another berth, or an earlier run
+//! killed before it cleaned up) is used as it is; on a clean stop berth removes what it added,
+//! and only that — and the berth serving the endpoint's port also removes berth's own
+//! leftovers (`berth-ecs0`, or the address labelled `lo:berth`).
 
 use std::net::Ipv4Addr;
 use std::process::Command;
@@ -28,6 +31,8 @@ use std::process::Command;
 pub const ADDRESS: Ipv4Addr = Ipv4Addr::new(169, 254, 170, 2);
 /// The dummy interface berth makes for it.
 pub const INTERFACE: &str = "berth-ecs0";
+/// The label of the address when it goes on `lo` (no dummy interfaces in this kernel).
+pub const LO_LABEL: &str = "lo:berth";
 
 /// What berth added to the host's network (removed by [`HostNet::teardown`]).
 #[derive(Debug)]
@@ -158,7 +163,13 @@ impl HostNet {
                 }
             }
         };
-        let result = ip(&["addr", "add", "169.254.170.2/32", "dev", device])
+        // On `lo` the address carries berth's label, so a berth that finds it left behind
+        // knows it for its own.
+        let mut add = vec!["addr", "add", "169.254.170.2/32", "dev", device];
+        if device == "lo" {
+            add.extend(["label", LO_LABEL]);
+        }
+        let result = ip(&add)
             .map(|_| added.added_address = Some(device.to_string()))
             .and_then(|()| {
                 if device == INTERFACE {
@@ -183,8 +194,15 @@ impl HostNet {
     /// there already (left by a berth that was killed): the process serving the endpoint's
     /// port owns it.
     pub fn adopt(&mut self) {
-        if !self.added_link && self.added_address.is_none() && interface_present() {
+        if self.added_link || self.added_address.is_some() {
+            return;
+        }
+        if interface_present() {
             self.added_link = true;
+        } else if ip(&["-o", "-4", "addr", "show", "dev", "lo", "label", LO_LABEL])
+            .is_ok_and(|out| out.contains("169.254.170.2/32"))
+        {
+            self.added_address = Some("lo".to_string());
         }
     }
 

@@ -596,7 +596,8 @@ pub fn poll_tasks_recheck(control: &Control, waiting: &PollWait) -> Option<Wait>
 /// nothing new it returns [`Polled::Wait`], the caller awaits each change (or the deadline),
 /// rereads the cursor with [`poll_tasks_recheck`], and once there is news calls this again,
 /// with a fresh `ctx` whose clock is the time of that look. Each task to start carries its
-/// execution role's credentials; a task whose role cannot be assumed is stopped and not handed
+/// execution role's credentials, and its task role's (`taskrole`: every poll, so a running
+/// task's are renewed); a starting task whose role cannot be assumed is stopped and not handed
 /// out.
 pub fn poll_tasks(
     ctx: &Ctx<'_>,
