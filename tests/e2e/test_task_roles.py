@@ -37,6 +37,7 @@ SCRIPT = (
     'echo "TASK=$(wget -q -O - $ECS_CONTAINER_METADATA_URI_V4/task 2>&1)"; '
     'echo "SELF=$(wget -q -O - $ECS_CONTAINER_METADATA_URI_V4 2>&1)"; '
     'echo "STATS=$(wget -q -O - $ECS_CONTAINER_METADATA_URI_V4/stats 2>&1)"; '
+    'echo "TSTATS=$(wget -q -O - $ECS_CONTAINER_METADATA_URI_V4/task/stats 2>&1)"; '
     'echo "API=$(wget -q -O - $AWS_ENDPOINT_URL/_berth/health 2>&1)"; '
     'if [ -n "$OTHER_URI" ]; then echo "OTHER=$(wget -q -O - http://169.254.170.2$OTHER_URI 2>&1)"; fi; '
     "echo DONE; sleep 600"
@@ -200,6 +201,8 @@ def check_metadata(arn, docker_id, lines, launch_type):
     stats = json.loads(lines["STATS"])
     # Docker's own document: its memory and CPU numbers.
     assert stats["memory_stats"]["usage"] > 0 and "cpu_usage" in stats["cpu_stats"], stats
+    task_stats = json.loads(lines["TSTATS"])
+    assert list(task_stats) == [docker_id] and task_stats[docker_id]["memory_stats"]["usage"] > 0, task_stats
     assert json.loads(lines["API"]) == {"status": "ready"}, lines
 
 
