@@ -306,3 +306,49 @@ def test_a_second_berth_on_the_host_serves_its_tasks_on_its_own_port(berth, agen
         deadline = time.time() + 60
         while task_containers(a) and time.time() < deadline:
             time.sleep(0.2)
+
+
+def test_containers_adopted_after_a_restart_keep_their_endpoint(tmp_path, registry, docker_ready):  # noqa: F811
+    # A host-mode task (the test may read its endpoint): berth stops, its container keeps
+    # running, the next start adopts it, and its credentials and metadata URIs still answer.
+    assert address_on_host() == ""
+    first = UpProcess(tmp_path / "data")
+    second = None
+    arn = None
+    try:
+        ecs = first.client("ecs")
+        deadline = time.time() + 30
+        while True:
+            try:
+                if ecs.list_container_instances(cluster="default")["containerInstanceArns"]:
+                    break
+            except Exception:  # noqa: BLE001 - not listening yet
+                pass
+            assert first.proc.poll() is None and time.time() < deadline, first.log()
+            time.sleep(0.2)
+        roles = Roles(first, registry)
+        arn = run(first, roles.register(first, network_mode="host"))
+        lines, docker_id = output(first, arn)
+        first.stop()
+        assert address_on_host() == "", first.log()
+        second = UpProcess(tmp_path / "data")
+        deadline = time.time() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(lines["ENV_META"] + "/task", timeout=5) as r:
+                    task = json.loads(r.read())
+                break
+            except (urllib.error.URLError, ConnectionError, OSError):
+                assert second.proc.poll() is None and time.time() < deadline, second.log()
+                time.sleep(0.2)
+        assert task["TaskARN"] == arn and [c["DockerId"] for c in task["Containers"]] == [docker_id], task
+        with urllib.request.urlopen("http://169.254.170.2" + lines["ENV_CREDS"], timeout=5) as r:
+            assert json.loads(r.read())["RoleArn"] == roles.task_role
+    finally:
+        for u in (second, first):
+            if u is not None and u.proc.poll() is None:
+                u.stop()
+        if arn:
+            for cid in task_containers(arn):
+                subprocess.run(["docker", "rm", "-f", cid], capture_output=True, timeout=60)
+    assert address_on_host() == ""

@@ -843,7 +843,7 @@ impl<R: ContainerRuntime, C: TaskControl> TaskRun<R, C> {
             tracing::info!(task = %task_arn, containers = existing.len(), "adopting running containers");
         }
         for (name, c) in &existing {
-            crate::endpoint::container_created(&task_arn, name, &c.id);
+            crate::endpoint::container_adopted(&task_arn, name, &c.id);
         }
         if *stop.borrow() && existing.is_empty() {
             self.stopped_before_start(&ids, pause.as_deref()).await;
@@ -1499,7 +1499,12 @@ impl<R: ContainerRuntime, C: ControlPlane> Agent<R, C> {
             .and_then(|f| std::fs::read_to_string(f).ok())
             .map(|s| s.trim().to_string())
             .filter(|s| !s.is_empty());
-        let previous = self.previous_instance().await?.or(remembered);
+        // The instance this agent remembers comes first: containers with the cluster's label
+        // may be another agent's on a shared Docker host.
+        let previous = match remembered {
+            Some(r) => Some(r),
+            None => self.previous_instance().await?,
+        };
         tokio::pin!(shutdown);
         // The control plane may not answer yet: transport failures are retried, refusals
         // are not.

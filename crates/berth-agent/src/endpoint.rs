@@ -75,10 +75,11 @@ struct TaskEntry {
     pull_stopped_at: Option<f64>,
 }
 
-#[derive(Debug)]
 struct Registry {
     availability: Availability,
     tasks: HashMap<String, TaskEntry>,
+    /// The Docker Engine the endpoint reads (set by [`start`]).
+    docker: Option<DockerRuntime>,
 }
 
 fn registry() -> MutexGuard<'static, Registry> {
@@ -88,6 +89,7 @@ fn registry() -> MutexGuard<'static, Registry> {
             Mutex::new(Registry {
                 availability: Availability::NotStarted,
                 tasks: HashMap::new(),
+                docker: None,
             })
         })
         .lock()
@@ -262,6 +264,46 @@ pub fn container_created(task_arn: &str, name: &str, docker_id: &str) {
     }
 }
 
+/// Container `name` of the task, made by an earlier run of this agent, is adopted as
+/// `docker_id`: its metadata id is read back from the variables it was created with.
+pub fn container_adopted(task_arn: &str, name: &str, docker_id: &str) {
+    container_created(task_arn, name, docker_id);
+    let Some(docker) = registry().docker.clone() else {
+        return;
+    };
+    let (task_arn, name, docker_id) = (
+        task_arn.to_string(),
+        name.to_string(),
+        docker_id.to_string(),
+    );
+    tokio::spawn(async move {
+        let Ok(doc) = docker
+            .get_json(&format!("/containers/{}/json", path_escape(&docker_id)))
+            .await
+        else {
+            return;
+        };
+        let prefix = format!("{METADATA_URI_V4_VAR}=");
+        let id = doc
+            .pointer("/Config/Env")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .find_map(|kv| kv.strip_prefix(prefix.as_str()))
+            .and_then(|uri| uri.rsplit_once("/v4/"))
+            .map(|(_, id)| id.to_string());
+        if let Some(id) = id
+            && let Some(c) = registry()
+                .tasks
+                .get_mut(&task_arn)
+                .and_then(|t| t.containers.iter_mut().find(|c| c.name == name))
+        {
+            c.metadata_id = Some(id);
+        }
+    });
+}
+
 /// The task's images were pulled between these times (seconds since the epoch).
 pub fn pulled(task_arn: &str, started: f64, stopped: f64) {
     if let Some(t) = registry().tasks.get_mut(task_arn) {
@@ -360,6 +402,7 @@ pub async fn start(upstream: String, docker: DockerRuntime) -> EndpointHandle {
         }
     };
     let port = listener.local_addr().map_or(ENDPOINT_PORT, |a| a.port());
+    registry().docker = Some(docker.clone());
     let mut tasks = vec![tokio::spawn(serve(listener, docker))];
     // The API proxy listens on the server's own port number on 169.254.170.2.
     let api_port = upstream
