@@ -1,8 +1,8 @@
 """berth's benchmarks against moto, measured in the same run; run through `bench/run`.
 
 - API: GetSecretValue, RegisterTaskDefinition, DescribeTasks, GetParameter (a SecureString,
-  WithDecryption), PutLogEvents (batches of 100 and of 1,000 events) and GetLogEvents (a page of
-  100 events) sent by `berth-bench` (Rust, SigV4-signed per request) as a non-root IAM user with a
+  WithDecryption), PutLogEvents (batches of 100 and of 1,000 events), GetLogEvents (a page of
+  100 events), KMS Sign (ECC P-256, RSA 2048) and GenerateDataKey sent by `berth-bench` (Rust, SigV4-signed per request) as a non-root IAM user with a
   real policy, the secret and the parameter under a customer-managed KMS key — against berth
   (release) and against moto_server, same request
   shapes, same connections. Throughput at --concurrency connections; latency also at 1.
@@ -156,7 +156,23 @@ def setup(srv: Server) -> dict:
     res = dict(key=k["AccessKeyId"], secret=k["SecretAccessKey"], secret_arn=secret_arn,
                task_arn=out["tasks"][0]["taskArn"])
     res.update(setup_logs(srv, iam))
+    res.update(setup_kms(srv, iam, kms, key_arn))
     return res
+
+
+def setup_kms(srv: Server, iam, kms, key_arn: str) -> dict:
+    """KMS: an ECC P-256 and an RSA 2048 signing key, and an IAM user `bench-kms` allowed Sign on
+    them and GenerateDataKey on the symmetric key (the keys' default policies delegate to IAM)."""
+    ecc = kms.create_key(KeySpec="ECC_NIST_P256", KeyUsage="SIGN_VERIFY")["KeyMetadata"]["Arn"]
+    rsa = kms.create_key(KeySpec="RSA_2048", KeyUsage="SIGN_VERIFY")["KeyMetadata"]["Arn"]
+    iam.create_user(UserName="bench-kms")
+    iam.put_user_policy(UserName="bench-kms", PolicyName="kms", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "kms:Sign", "Resource": [ecc, rsa]},
+            {"Effect": "Allow", "Action": "kms:GenerateDataKey", "Resource": key_arn}]}))
+    k = iam.create_access_key(UserName="bench-kms")["AccessKey"]
+    return dict(kms_key=k["AccessKeyId"], kms_secret=k["SecretAccessKey"], ecc_arn=ecc, rsa_arn=rsa,
+                key_arn=key_arn)
 
 
 def setup_logs(srv: Server, iam) -> dict:
@@ -204,6 +220,13 @@ def ops(res: dict):
         ("PutLogEvents (1000 events)", "logs", "Logs_20140328.PutLogEvents", put_log_events_body(1000)),
         ("GetLogEvents (100 events)", "logs", "Logs_20140328.GetLogEvents",
          json.dumps({"logGroupName": "bench", "logStreamName": "read", "startFromHead": True})),
+        ("Sign (ECC P-256)", "kms", "TrentService.Sign",
+         json.dumps({"KeyId": res["ecc_arn"], "Message": "YmVuY2ggbWVzc2FnZQ==", "SigningAlgorithm": "ECDSA_SHA_256"})),
+        ("Sign (RSA 2048)", "kms", "TrentService.Sign",
+         json.dumps({"KeyId": res["rsa_arn"], "Message": "YmVuY2ggbWVzc2FnZQ==",
+                     "SigningAlgorithm": "RSASSA_PKCS1_V1_5_SHA_256"})),
+        ("GenerateDataKey", "kms", "TrentService.GenerateDataKey",
+         json.dumps({"KeyId": res["key_arn"], "KeySpec": "AES_256"})),
     ]
 
 
@@ -251,9 +274,11 @@ def bench_api(args) -> list[dict]:
             row = {"op": name}
             for kind, srv in (("berth", berth), ("moto", moto)):
                 r = res[kind]
-                body_k = body if name != "DescribeTasks" else json.dumps(
-                    {"cluster": "default", "tasks": [r["task_arn"]]})
-                key, secret = (r["logs_key"], r["logs_secret"]) if service == "logs" else (r["key"], r["secret"])
+                # Task and key ARNs differ between the two servers.
+                body_k = body if name.startswith("PutLogEvents") else next(
+                    b for n, _, _, b in ops(r) if n == name)
+                key, secret = {"logs": (r["logs_key"], r["logs_secret"]),
+                               "kms": (r["kms_key"], r["kms_secret"])}.get(service, (r["key"], r["secret"]))
                 thr = load(args, srv, key, secret, service, target, body_k, args.concurrency,
                            duration=args.duration)
                 lat = load(args, srv, key, secret, service, target, body_k, 1,
@@ -296,7 +321,8 @@ def bench_startup(args) -> dict:
         idle = rss_kib(s.proc.pid)
         t0 = time.perf_counter()
         load(args, s, ROOT_KEY, ROOT_SECRET, "secretsmanager", "secretsmanager.CreateSecret",
-             '{"Name":"fill/secret-{n}","SecretString":"fill-value-{n}"}', 8, requests=args.fill_secrets)
+             '{"Name":"fill/secret-{n}","SecretString":"fill-value-{n}",'
+             '"ClientRequestToken":"fill-token-{n}-00000000000000000000000"}', 8, requests=args.fill_secrets)
         load(args, s, ROOT_KEY, ROOT_SECRET, "ecs", "AmazonEC2ContainerServiceV20141113.RegisterTaskDefinition",
              '{"family":"fill-{n}","containerDefinitions":[{"name":"app","image":"busybox","memory":64}]}',
              8, requests=args.fill_taskdefs)

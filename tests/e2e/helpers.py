@@ -1,9 +1,15 @@
-"""Helpers the end-to-end test files share: policy documents, users with keys, more accounts."""
+"""Helpers the end-to-end test files share: policy documents, users with keys, more accounts,
+AWS errors expected, clients without botocore's own checks."""
 
 import json
 import subprocess
 
-from conftest import Creds, berth_bin
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from conftest import REGION, Creds, berth_bin, error_code, error_message
 
 
 def allow(actions, resources="*"):
@@ -40,3 +46,27 @@ def other_account(berth, account):
     assert p.returncode == 0, p.stderr
     out = json.loads(p.stdout)
     return Creds(out["AccessKeyId"], out["SecretAccessKey"])
+
+
+def expect(call, code, message=None, **kwargs):
+    """Calls `call(**kwargs)`, asserts it fails with HTTP 400, AWS code `code` and (when given)
+    exactly `message`, and returns the error."""
+    with pytest.raises(ClientError) as e:
+        call(**kwargs)
+    assert error_code(e.value) == code, e.value.response
+    if message is not None:
+        assert error_message(e.value) == message, e.value.response
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    return e.value
+
+
+def raw_client(berth, service, creds=None):
+    """A `service` client (as `creds`, root by default) that skips botocore's own parameter
+    checks and retries, so the server's checks are tested."""
+    c = creds or berth.root
+    return boto3.client(
+        service, endpoint_url=berth.endpoint, region_name=REGION,
+        aws_access_key_id=c.access_key_id, aws_secret_access_key=c.secret_access_key,
+        aws_session_token=c.session_token,
+        config=Config(retries={"max_attempts": 1}, parameter_validation=False),
+    )

@@ -343,7 +343,7 @@ def test_doctor_verdict_fails_with_its_fix_then_passes(berth, page):
     assert cells[0] == "app" and cells[1] == "FAIL", cells
     assert "may not secretsmanager:GetSecretValue" in cells[2], cells
     fix = row.locator("pre").inner_text()
-    stmt = json.loads(fix[fix.index("{"):])
+    [stmt] = json.loads(fix[fix.index("{"):fix.rindex("}") + 1])["Statement"]
     assert stmt == {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": secret_arn}
     assert "privateRegistryPassword" not in page.content()
 

@@ -104,8 +104,9 @@ def test_missing_get_secret_value_names_the_statement(berth):
     assert "FAIL get-secret-value [app]" in out
     _, checks = doctor_json(berth, "--task-definition", "private-app")
     fix = checks["get-secret-value"]["fix"]
-    stmt = json.loads(fix[fix.index("{"):])
-    assert stmt == {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": arn}
+    assert "aws iam put-role-policy --role-name ecsTaskExecutionRole --policy-name berth-doctor-GetSecretValue-" in fix
+    doc = json.loads(fix[fix.index("--policy-document '") + len("--policy-document '"):].rstrip().rstrip("'"))
+    assert doc["Statement"] == [{"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": arn}]
 
 
 def test_custom_key_without_decrypt_names_the_statement(berth):
@@ -118,7 +119,8 @@ def test_custom_key_without_decrypt_names_the_statement(berth):
     c = checks["kms-decrypt"]
     assert not c["ok"]
     assert "Access to KMS is not allowed" in c["reason"]
-    stmt = json.loads(c["fix"][c["fix"].index("{"):])
+    fix = c["fix"]
+    [stmt] = json.loads(fix[fix.index("--policy-document '") + len("--policy-document '"):].rstrip().rstrip("'"))["Statement"]
     assert stmt["Action"] == "kms:Decrypt" and stmt["Resource"] == key
     assert stmt["Condition"] == {"StringEquals": {"kms:ViaService": f"secretsmanager.{REGION}.amazonaws.com"}}
     # With the statement the role passes.

@@ -65,7 +65,8 @@ def detach(proc):
 
 
 def signed_create_secret(berth, name, value):
-    body = json.dumps({"Name": name, "SecretString": value}).encode()
+    body = json.dumps({"Name": name, "SecretString": value,
+                       "ClientRequestToken": f"durable-{name}".replace("/", "-").ljust(32, "0")}).encode()
     url = berth.endpoint + "/"
     req = botocore.awsrequest.AWSRequest(
         method="POST",

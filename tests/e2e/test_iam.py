@@ -44,7 +44,7 @@ def test_user_lifecycle(berth):
     assert created["UserName"] == "bob"
     assert created["Path"] == "/team/"
     assert created["Arn"] == f"arn:aws:iam::{ACCOUNT}:user/team/bob"
-    assert created["UserId"].startswith("AIDA") and len(created["UserId"]) == 20
+    assert created["UserId"].startswith("AIDA") and len(created["UserId"]) == 21
     assert isinstance(created["CreateDate"], datetime.datetime)
     assert created["Tags"] == [{"Key": "env", "Value": "dev"}]
 
@@ -594,7 +594,7 @@ def test_role_managed_policies_and_the_ecs_execution_policy(berth):
     expect_error(
         iam.attach_role_policy,
         "ValidationError",
-        "ARN longpolicynamebutnoarn is not valid.",
+        "Invalid ARN:  Could not be parsed!",
         400,
         RoleName="exec",
         PolicyArn="longpolicynamebutnoarn",

@@ -5,13 +5,8 @@ resource ARNs — with boto3 and the unmodified AWS CLI v1, in AWS's words."""
 import json
 import time
 
-import boto3
-import pytest
-from botocore.config import Config
-from botocore.exceptions import ClientError
-
-from conftest import REGION, Creds, error_code, error_message
-from helpers import allow, trust_user, user_creds
+from conftest import REGION, Creds, error_message
+from helpers import allow, expect, raw_client, trust_user, user_creds
 
 ACCOUNT = "000000000000"
 GROUP_NOT_FOUND = "The specified log group does not exist."
@@ -21,26 +16,6 @@ DAY = 86_400_000
 
 def now_ms():
     return int(time.time() * 1000)
-
-
-def expect(call, code, message=None, **kwargs):
-    with pytest.raises(ClientError) as e:
-        call(**kwargs)
-    assert error_code(e.value) == code, e.value.response
-    if message is not None:
-        assert error_message(e.value) == message, e.value.response
-    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
-    return e.value
-
-
-def raw_client(berth, creds=None):
-    """A logs client without botocore's own parameter checks, so the server's are tested."""
-    c = creds or berth.root
-    return boto3.client(
-        "logs", endpoint_url=berth.endpoint, region_name=REGION,
-        aws_access_key_id=c.access_key_id, aws_secret_access_key=c.secret_access_key,
-        config=Config(retries={"max_attempts": 1}, parameter_validation=False),
-    )
 
 
 def put(logs, group, stream, events, **kw):
@@ -83,7 +58,7 @@ def test_log_groups_lifecycle_paging_and_errors(berth):
         PaginationConfig={"PageSize": 2}) for x in p["logGroups"]]
     assert all_names == sorted(all_names) and len(all_names) == 8
 
-    raw = raw_client(berth)
+    raw = raw_client(berth, "logs")
     expect(raw.describe_log_groups, "InvalidParameterException",
            "1 validation error detected: Value '51' at 'limit' failed to satisfy constraint: "
            "Member must have value less than or equal to 50", limit=51)
@@ -158,7 +133,7 @@ def test_log_streams_order_paging_and_errors(berth):
 
 def test_put_log_events_batch_rules(berth):
     logs = berth.client("logs")
-    raw = raw_client(berth)
+    raw = raw_client(berth, "logs")
     logs.create_log_group(logGroupName="g")
     logs.create_log_stream(logGroupName="g", logStreamName="s")
     t = now_ms()
@@ -241,7 +216,7 @@ def test_get_log_events_pages_both_ways_until_the_token_repeats(berth):
     # A time range: startTime inclusive, endTime exclusive.
     r = logs.get_log_events(logGroupName="g", logStreamName="s", startTime=t + 10, endTime=t + 13)
     assert [e["message"] for e in r["events"]] == ["m010", "m011", "m012"]
-    expect(raw_client(berth).get_log_events, "InvalidParameterException",
+    expect(raw_client(berth, "logs").get_log_events, "InvalidParameterException",
            logGroupName="g", logStreamName="s", limit=10_001)
     expect(logs.get_log_events, "InvalidParameterException", logGroupName="g",
            logStreamName="s", nextToken="garbage")

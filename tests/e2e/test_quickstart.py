@@ -58,8 +58,8 @@ def test_scripts_start_runs_the_private_registry_demo(tmp_path):
         # The agent's pull, reported as it happened (from berth's log).
         assert re.search(rf"==> pulled 127\.0\.0\.1:{registry_port}/\S+: \d+ layer\(s\), [0-9.]+ MiB in \d+ ms", out), out
         assert "stopCode EssentialContainerExited, container exit code 0" in out, out
-        assert f"--endpoint-url http://127.0.0.1:{port}" in out, out
-        assert f"AWS_SHARED_CREDENTIALS_FILE={data}/credentials AWS_PROFILE=berth" in out, out
+        assert f"    source {data}/env\n" in out, out
+        assert f"AWS_ENDPOINT_URL=http://127.0.0.1:{port} AWS_SHARED_CREDENTIALS_FILE={data}/credentials AWS_PROFILE=berth" in (data / "env").read_text()
         assert (data / "berth.log").stat().st_size > 0
         pids = [alive(data / "berth.pid"), alive(data / "demo-registry" / "registry.pid")]
         assert all(pids), pids
@@ -71,6 +71,29 @@ def test_scripts_start_runs_the_private_registry_demo(tmp_path):
                                 "--query", "SecretString", "--output", "text"], cli_env, timeout=60)
         assert code == 0, err
         assert set(json.loads(value)) == {"username", "password"}, value
+
+        # The closing message's commands, pasted into bash as printed (bare `aws` and `berth`).
+        printed = out[out.index("Use berth and the AWS CLI"):].split("\n\n")[1]
+        lines = [ln.strip() for ln in printed.splitlines() if ln.strip()]
+        assert lines[0] == f"source {data}/env" and "berth doctor --task-definition berth-demo" in lines, lines
+        home = tmp_path / "home"
+        home.mkdir()
+        user_env = {k: v for k, v in env.items() if not k.startswith(("AWS_", "BERTH_"))}
+        user_env.update(HOME=str(home))
+        script = "set -e\n" + "\n".join(ln for ln in lines if "account create" not in ln) + "\n"
+        code, pasted, err = run(["bash", "-c", script], user_env, timeout=120)
+        assert code == 0, f"{pasted}\n{err}"
+        assert '"Arn": "arn:aws:iam::000000000000:root"' in pasted and "ok   placement" in pasted, pasted
+
+        # `berth doctor` without a data directory: it creates none, and names the running one.
+        code, dout, derr = run([berth_bin(), "doctor", "--task-definition", "berth-demo"], user_env, timeout=30)
+        assert code != 0 and not (home / ".local").exists(), (dout, derr)
+        assert f"no berth data in {home}/.local/share/berth" in derr, derr
+        hint = f"berth data is in {data}:\n    "
+        assert hint in derr, derr
+        again = derr[derr.index(hint) + len(hint):].splitlines()[0]
+        code, dout, derr = run(["bash", "-c", again.replace(berth_bin(), f"{data}/bin/berth", 1)], user_env, timeout=30)
+        assert code == 0 and "ok   execution-role" in dout, (dout, derr)
 
         # Twice: everything is reused, the task runs again.
         code, out2, err2 = run(start, env, timeout=60)

@@ -8,11 +8,10 @@ import time
 
 import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from conftest import REGION, Creds, error_code, error_message
-from helpers import allow, other_account, user_creds
+from helpers import allow, expect, other_account, raw_client, user_creds
 
 ACCOUNT = "000000000000"
 OTHER = "111122223333"
@@ -20,27 +19,6 @@ NOT_FOUND = "Secrets Manager can't find the specified secret."
 MARKED = "You can't perform this operation on the secret because it was marked for deletion."
 KMS_DENIED = "Access to KMS is not allowed"
 ARN_RE = re.compile(rf"^arn:aws:secretsmanager:{REGION}:(\d{{12}}):secret:(.+)-([A-Za-z0-9]{{6}})$")
-
-
-def expect(call, code, message=None, **kwargs):
-    with pytest.raises(ClientError) as e:
-        call(**kwargs)
-    assert error_code(e.value) == code, e.value.response
-    if message is not None:
-        assert error_message(e.value) == message, e.value.response
-    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
-    return e.value
-
-
-def raw_client(berth, service="secretsmanager", creds=None):
-    """A client that skips botocore's own parameter checks, so the server's are tested."""
-    c = creds or berth.root
-    return boto3.client(
-        service, endpoint_url=berth.endpoint, region_name=REGION,
-        aws_access_key_id=c.access_key_id, aws_secret_access_key=c.secret_access_key,
-        aws_session_token=c.session_token,
-        config=Config(retries={"max_attempts": 1}, parameter_validation=False),
-    )
 
 
 # --- the seed flow --------------------------------------------------------------------------
@@ -154,7 +132,7 @@ def test_name_partial_and_full_arn(berth):
 
 def test_bad_input(berth):
     sm = berth.client("secretsmanager")
-    raw = raw_client(berth)
+    raw = raw_client(berth, "secretsmanager")
     name_msg = ("Invalid name. Must be a valid name containing alphanumeric characters, "
                 "or any of the following: -/_+=.@!")
     for bad in ["has space", "star*", "q?", "semi;colon", "a" * 513]:
@@ -544,8 +522,10 @@ def test_cross_account_needs_resource_policy_key_policy_and_identity_policy(bert
         berth.client("secretsmanager", creds=anywhere).get_secret_value(SecretId=partial)
     assert error_code(e.value) == "AccessDeniedException"
     expect(csm.get_secret_value, "AccessDeniedException", SecretId="shared/creds")
-    # The AWS managed key never works across accounts.
-    expect(csm.get_secret_value, "AccessDeniedException", KMS_DENIED, SecretId=managed_arn)
+    # The AWS managed key never works across accounts: Secrets Manager says so before KMS does.
+    expect(csm.get_secret_value, "InvalidRequestException",
+           "You can't access a secret from a different AWS account if you encrypt the secret with "
+           "the default KMS service key.", SecretId=managed_arn)
     # Without A's identity policy: denied.
     bare = user_creds(berth, "bare", allow("secretsmanager:GetSecretValue", arn))
     expect(berth.client("secretsmanager", creds=bare).get_secret_value, "AccessDeniedException", KMS_DENIED,

@@ -5,13 +5,8 @@ AWS's errors and messages, through boto3 and the AWS CLI."""
 import base64
 import json
 
-import boto3
-import pytest
-from botocore.config import Config
-from botocore.exceptions import ClientError
-
-from conftest import REGION, error_code, error_message
-from helpers import allow, user_creds
+from conftest import REGION, error_message
+from helpers import allow, expect, raw_client, user_creds
 
 ACCOUNT = "000000000000"
 EXISTS = "The parameter already exists. To overwrite this value, set the overwrite option in the request to true."
@@ -19,26 +14,6 @@ EXISTS = "The parameter already exists. To overwrite this value, set the overwri
 
 def arn(name):
     return f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/{name.lstrip('/')}"
-
-
-def expect(call, code, message=None, **kwargs):
-    with pytest.raises(ClientError) as e:
-        call(**kwargs)
-    assert error_code(e.value) == code, e.value.response
-    if message is not None:
-        assert error_message(e.value) == message, e.value.response
-    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
-    return e.value
-
-
-def raw_client(berth, creds=None):
-    """A client that skips botocore's own parameter checks, so the server's are tested."""
-    c = creds or berth.root
-    return boto3.client(
-        "ssm", endpoint_url=berth.endpoint, region_name=REGION,
-        aws_access_key_id=c.access_key_id, aws_secret_access_key=c.secret_access_key,
-        config=Config(retries={"max_attempts": 1}, parameter_validation=False),
-    )
 
 
 def test_put_get_versions_and_overwrite(berth):
@@ -73,7 +48,7 @@ def test_put_get_versions_and_overwrite(berth):
 
 
 def test_names_patterns_tiers_and_limits(berth):
-    ssm = raw_client(berth)
+    ssm = raw_client(berth, "ssm")
     expect(ssm.put_parameter, "ValidationException", Name="a/b", Value="x", Type="String")
     e = expect(ssm.put_parameter, "ValidationException", Name="/bad name!", Value="x", Type="String")
     assert "can't be prefixed with \"aws\" or \"ssm\"" in error_message(e)
@@ -123,7 +98,7 @@ def test_get_parameters_echoes_names_as_asked(berth):
     assert (got["/svc/b"]["Value"], got["/svc/b"]["Selector"]) == ("B1", ":1")
     assert got[arn("plain")]["Value"] == "P"
     assert sorted(out["InvalidParameters"]) == ["/svc/b:7", "/svc/missing"]
-    e = expect(raw_client(berth).get_parameters, "ValidationException", Names=[f"/n{i}" for i in range(11)])
+    e = expect(raw_client(berth, "ssm").get_parameters, "ValidationException", Names=[f"/n{i}" for i in range(11)])
     assert "Member must have length less than or equal to 10" in error_message(e)
 
 
@@ -151,7 +126,7 @@ def test_by_path_paging_filters_and_the_cli(berth):
     assert pages >= 3
     assert names == sorted(names) and len(names) == 14 and "/apple" not in names
     expect(ssm.get_parameters_by_path, "InvalidNextToken", Path="/app", NextToken="bm9wZQ==")
-    expect(raw_client(berth).get_parameters_by_path, "ValidationException", Path="/app", MaxResults=11)
+    expect(raw_client(berth, "ssm").get_parameters_by_path, "ValidationException", Path="/app", MaxResults=11)
     # Filters: Type; keys GetParametersByPath does not take.
     out = ssm.get_parameters_by_path(Path="/app", Recursive=True,
                                      ParameterFilters=[{"Key": "Type", "Values": ["SecureString"]}])

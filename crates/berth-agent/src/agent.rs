@@ -82,6 +82,10 @@ pub fn attributes(cfg: &AgentConfig) -> Vec<Value> {
         "com.amazonaws.ecs.capability.ecr-auth".to_string(),
         "com.amazonaws.ecs.capability.privileged-container".to_string(),
         "com.amazonaws.ecs.capability.logging-driver.json-file".to_string(),
+        // awslogs: berth ships the output, with the execution role's credentials when the task
+        // has one.
+        "com.amazonaws.ecs.capability.logging-driver.awslogs".to_string(),
+        "ecs.capability.execution-role-awslogs".to_string(),
         // dependsOn with its conditions, startTimeout and stopTimeout.
         "ecs.capability.container-ordering".to_string(),
         // Docker health checks (healthCheck), reported as the containers' healthStatus.
@@ -282,29 +286,10 @@ pub fn container_spec(
     }
 }
 
-/// A container definition's `logConfiguration` as Docker takes it: the driver and its
-/// `options` (the values of `secretOptions` are added once fetched). `awslogs` and
-/// `awsfirelens` need services berth's agent does not set up here: those containers log with
-/// the daemon's default driver.
+/// A container definition's `logConfiguration` as Docker takes it
+/// ([`crate::awslogs::docker_driver`]).
 fn log_config(d: &berth_ecs::ContainerDefinition) -> Option<LogConfig> {
-    let log = d.extra.get("logConfiguration")?;
-    let driver = log.get("logDriver")?.as_str()?;
-    if matches!(driver, "awslogs" | "awsfirelens") {
-        return None;
-    }
-    let options = log
-        .get("options")
-        .and_then(Value::as_object)
-        .map(|o| {
-            o.iter()
-                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
-                .collect()
-        })
-        .unwrap_or_default();
-    Some(LogConfig {
-        driver: driver.to_string(),
-        options,
-    })
+    crate::awslogs::docker_driver(d.extra.get("logConfiguration"))
 }
 
 /// The Docker network of a Fargate task: a user-defined bridge named after the task (the
@@ -651,6 +636,29 @@ impl<R: ContainerRuntime, C: TaskControl> TaskRun<R, C> {
         }
     }
 
+    /// Where an awslogs container's output goes, and whether its group may be created;
+    /// `None` for another driver.
+    fn awslogs_target(
+        &self,
+        c: &AgentContainer,
+        docker_id: &str,
+    ) -> Option<Result<(crate::awslogs::Target, bool), String>> {
+        let settings = match crate::awslogs::settings(&self.task, c)? {
+            Ok(s) => s,
+            Err(e) => return Some(Err(e)),
+        };
+        let target = crate::awslogs::Target {
+            task_arn: self.task.task_arn.clone(),
+            container: c.name.clone(),
+            region: settings.region.clone(),
+            group: settings.group.clone(),
+            stream: settings.stream_name(&c.name, &self.task.task_arn, docker_id),
+            creds: crate::awslogs::execution_credentials(&self.task),
+            multiline: settings.multiline.clone(),
+        };
+        Some(Ok((target, settings.create_group)))
+    }
+
     /// The task's containers in the order they are made and started.
     fn ordered_containers(&self) -> Vec<&AgentContainer> {
         crate::settings::creation_order(&self.task)
@@ -965,6 +973,14 @@ impl<R: ContainerRuntime, C: TaskControl> TaskRun<R, C> {
                 return;
             }
             for c in &to_make {
+                // Docker refuses awslogs options it does not know at create.
+                if let Some(Err(e)) = crate::awslogs::settings(&self.task, c) {
+                    let why =
+                        format!("CannotCreateContainerError: Error response from daemon: {e}");
+                    self.fail(&why, &ids, pause.as_deref(), Some((&c.name, &why)))
+                        .await;
+                    return;
+                }
                 let mut spec = match &pause {
                     Some(p) => joined_to_pause(self.spec(c), p),
                     None => self.spec(c),
@@ -1042,6 +1058,21 @@ impl<R: ContainerRuntime, C: TaskControl> TaskRun<R, C> {
             Ok(stopping) => stopping,
         };
         tracing::debug!(task = %task_arn, "started");
+        // awslogs: a shipper per container, resuming after its stream's last event when the
+        // container ran before this run (an agent restart).
+        let mut shippers: JoinSet<()> = JoinSet::new();
+        for c in &ordered {
+            let Some(id) = ids.get(&c.name) else { continue };
+            if let Some(Ok((target, _))) = self.awslogs_target(c, id) {
+                shippers.spawn(crate::awslogs::ship(
+                    self.runtime.clone(),
+                    self.control.clone(),
+                    target,
+                    id.clone(),
+                    existing.contains_key(&c.name),
+                ));
+            }
+        }
         // Fargate with a pause container: the task's address is the pause container's, and
         // every container of the task has it.
         let network = task_network_name(&task_arn);
@@ -1157,6 +1188,16 @@ impl<R: ContainerRuntime, C: TaskControl> TaskRun<R, C> {
         // Cleaned up before STOPPED (as Fargate deprovisions first): the containers and a
         // Fargate task's network are gone by the time the task reads STOPPED.
         let stopped_at = epoch_now();
+        // The shippers send what the containers wrote last before the containers go.
+        if !shippers.is_empty() {
+            let drained = tokio::time::timeout(crate::awslogs::DRAIN_TIMEOUT, async {
+                while shippers.join_next().await.is_some() {}
+            })
+            .await;
+            if drained.is_err() {
+                tracing::warn!(task = %task_arn, "awslogs: the containers' last output was not all sent in time");
+            }
+        }
         self.deprovision(&ids, pause.as_deref()).await;
         self.task_change(json!({ "status": "STOPPED", "executionStoppedAt": stopped_at }))
             .await;
@@ -1341,6 +1382,18 @@ impl<R: ContainerRuntime, C: TaskControl> TaskRun<R, C> {
                     Decision::Wait => still.push(c),
                     Decision::Start => {
                         let Some(id) = ids.get(&c.name) else { continue };
+                        // awslogs: the group and the stream exist before the container starts.
+                        if let Some(Ok((target, create_group))) = self.awslogs_target(c, id)
+                            && let Err(why) = crate::awslogs::prepare(
+                                self.control.as_ref(),
+                                &target,
+                                create_group,
+                                self.fargate,
+                            )
+                            .await
+                        {
+                            return Err((why, c.name.clone()));
+                        }
                         if let Err(e) = self.runtime.start(id).await {
                             return Err((
                                 format!("CannotStartContainerError: {e}"),

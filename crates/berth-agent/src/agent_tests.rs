@@ -43,6 +43,8 @@ struct FakeState {
     events: Vec<String>,
     /// Docker volumes that exist.
     volumes: Vec<VolumeSpec>,
+    /// What every container writes (`docker logs`).
+    output: Vec<crate::runtime::LogLine>,
 }
 
 impl FakeRuntime {
@@ -63,6 +65,25 @@ impl FakeRuntime {
 }
 
 impl ContainerRuntime for FakeRuntime {
+    fn follow_logs(
+        &self,
+        _id: &str,
+        since_secs: i64,
+    ) -> tokio::sync::mpsc::Receiver<Result<crate::runtime::LogLine, RuntimeError>> {
+        let lines: Vec<_> = self
+            .lock()
+            .output
+            .iter()
+            .filter(|l| l.nanos >= i128::from(since_secs) * 1_000_000_000)
+            .cloned()
+            .collect();
+        let (tx, rx) = tokio::sync::mpsc::channel(lines.len().max(1));
+        for l in lines {
+            let _ = tx.try_send(Ok(l));
+        }
+        rx
+    }
+
     async fn pull(&self, image: &str, auth: Option<&RegistryAuth>) -> Result<(), RuntimeError> {
         let mut s = self.lock();
         s.pulls.push((
@@ -274,6 +295,12 @@ struct FakeControl {
     parameters: HashMap<String, String>,
     /// What every GetParameters answers instead, when set.
     ssm_error: Option<ApiError>,
+    /// CloudWatch Logs calls: (operation, input, access key id or `own`).
+    logs_calls: Mutex<Vec<(String, Value, String)>>,
+    /// Operations refused with AccessDeniedException.
+    logs_denied: Vec<String>,
+    /// What a stream's tail read answers.
+    tail: Vec<u64>,
 }
 
 impl ControlPlane for FakeControl {
@@ -375,6 +402,41 @@ impl TaskControl for FakeControl {
             }
         }
         Ok(out)
+    }
+
+    async fn logs_call(
+        &self,
+        operation: &str,
+        input: Value,
+        _region: &str,
+        creds: Option<&Credentials>,
+    ) -> Result<Value, ApiError> {
+        self.logs_calls.lock().unwrap().push((
+            operation.to_string(),
+            input,
+            creds.map_or("own".to_string(), |c| c.access_key_id.clone()),
+        ));
+        if self.logs_denied.iter().any(|o| o == operation) {
+            return Err(ApiError::Service {
+                code: "AccessDeniedException".into(),
+                message: format!("not authorized to perform: logs:{operation}"),
+                status: 400,
+                request_id: "r1".into(),
+            });
+        }
+        Ok(json!({}))
+    }
+
+    async fn log_tail(
+        &self,
+        _task_arn: &str,
+        _region: &str,
+        _group: &str,
+        _stream: &str,
+        _limit: usize,
+        _creds: Option<&Credentials>,
+    ) -> Result<Vec<u64>, ApiError> {
+        Ok(self.tail.clone())
     }
 }
 
@@ -1960,5 +2022,166 @@ async fn task_volumes_are_made_and_removed_with_the_task() {
             .map(|v| v.name.as_str())
             .collect::<Vec<_>>(),
         ["keep"]
+    );
+}
+
+fn awslogs_task(prefix: bool) -> AgentTask {
+    let mut c = container("app", &["exit", "0"], true, None);
+    let mut opts = json!({"awslogs-group": "/ecs/app", "awslogs-region": "eu-west-1"});
+    if prefix {
+        opts["awslogs-stream-prefix"] = json!("web");
+    }
+    c["definition"]["logConfiguration"] = json!({"logDriver": "awslogs", "options": opts});
+    task(json!([c]), true)
+}
+
+fn output(lines: &[(i64, &str)]) -> Vec<crate::runtime::LogLine> {
+    lines
+        .iter()
+        .map(|(ms, t)| crate::runtime::LogLine {
+            nanos: i128::from(*ms) * 1_000_000 + 7,
+            text: t.to_string(),
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn awslogs_creates_the_stream_before_the_start_and_ships_every_line() {
+    let rt = Arc::new(FakeRuntime::default());
+    rt.lock().output = output(&[(1_000, "one"), (1_000, "two"), (1_001, "three")]);
+    let control = Arc::new(FakeControl::default());
+    run(&rt, &control, awslogs_task(true), false).await;
+    let calls = control.logs_calls.lock().unwrap().clone();
+    assert_eq!(calls[0].0, "CreateLogStream");
+    assert_eq!(calls[0].1["logStreamName"], "web/app/0123456789abcdef");
+    assert_eq!(calls[0].2, "ASIAEXEC");
+    let shipped: Vec<String> = calls
+        .iter()
+        .filter(|c| c.0 == "PutLogEvents")
+        .flat_map(|c| c.1["logEvents"].as_array().unwrap().clone())
+        .map(|e| e["message"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(shipped, ["one", "two", "three"]);
+    // Docker runs it with json-file.
+    let spec = rt.lock().specs[0].clone();
+    assert_eq!(spec.log_config.unwrap().driver, "json-file");
+}
+
+#[tokio::test]
+async fn awslogs_without_a_prefix_names_the_stream_after_the_container_id() {
+    let rt = Arc::new(FakeRuntime::default());
+    let control = Arc::new(FakeControl::default());
+    run(&rt, &control, awslogs_task(false), false).await;
+    let calls = control.logs_calls.lock().unwrap().clone();
+    let stream = calls[0].1["logStreamName"].as_str().unwrap().to_string();
+    assert!(!stream.contains('/'), "{stream}");
+    assert!(
+        rt.lock()
+            .events
+            .iter()
+            .any(|e| e == &format!("start {stream}"))
+    );
+}
+
+#[tokio::test]
+async fn a_denied_create_log_stream_fails_the_start_in_ecs_words() {
+    let rt = Arc::new(FakeRuntime::default());
+    let control = Arc::new(FakeControl {
+        logs_denied: vec!["CreateLogStream".into()],
+        ..Default::default()
+    });
+    run(&rt, &control, awslogs_task(true), false).await;
+    assert!(!rt.lock().events.iter().any(|e| e.starts_with("start")));
+    let changes = control.task_changes.lock().unwrap().clone();
+    let last = changes.last().unwrap();
+    assert_eq!(last["status"], "STOPPED");
+    let reason = last["containers"][0]["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("CannotStartContainerError: Error response from daemon: failed to initialize logging driver: failed to create Cloudwatch log stream: AccessDeniedException: "),
+        "{reason}"
+    );
+}
+
+#[tokio::test]
+async fn a_denied_put_log_events_does_not_stop_the_container() {
+    let rt = Arc::new(FakeRuntime::default());
+    rt.lock().output = output(&[(1_000, "one")]);
+    let control = Arc::new(FakeControl {
+        logs_denied: vec!["PutLogEvents".into()],
+        ..Default::default()
+    });
+    run(&rt, &control, awslogs_task(true), false).await;
+    let changes = control.container_changes.lock().unwrap().clone();
+    assert!(
+        changes
+            .iter()
+            .any(|c| c["status"] == "STOPPED" && c["exitCode"] == 0)
+    );
+    assert!(rt.lock().events.iter().any(|e| e.starts_with("start")));
+}
+
+#[tokio::test]
+async fn an_adopted_container_ships_after_its_stream_s_last_event() {
+    let rt = Arc::new(FakeRuntime::default());
+    rt.lock().output = output(&[(1_000, "a"), (2_000, "b"), (2_000, "c"), (2_500, "d")]);
+    // The stream has a, b already.
+    let control = Arc::new(FakeControl {
+        tail: vec![1_000, 2_000],
+        ..Default::default()
+    });
+    let t = awslogs_task(true);
+    // An earlier run made and started the container; it has exited.
+    let spec = container_spec(&t, &t.containers[0], "c1", "arn:ci");
+    let id = rt.create(&spec).await.unwrap();
+    rt.start(&id).await.unwrap();
+    run(&rt, &control, t, false).await;
+    let calls = control.logs_calls.lock().unwrap().clone();
+    assert!(!calls.iter().any(|c| c.0 == "CreateLogStream"));
+    let shipped: Vec<String> = calls
+        .iter()
+        .filter(|c| c.0 == "PutLogEvents")
+        .flat_map(|c| c.1["logEvents"].as_array().unwrap().clone())
+        .map(|e| e["message"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(shipped, ["c", "d"]);
+}
+
+#[tokio::test]
+async fn on_fargate_a_denied_create_log_stream_is_tried_twice_in_fargate_words() {
+    let rt = Arc::new(FakeRuntime::default());
+    let control = Arc::new(FakeControl {
+        logs_denied: vec!["CreateLogStream".into()],
+        ..Default::default()
+    });
+    let (tx, rx) = watch::channel(false);
+    let run = TaskRun {
+        runtime: rt.clone(),
+        control: control.clone(),
+        cluster: "c1".into(),
+        instance_arn: String::new(),
+        task: awslogs_task(true),
+        engine_auth: Arc::new(EngineAuth::default()),
+        fargate: true,
+    };
+    tokio::time::timeout(Duration::from_secs(10), run.run(rx))
+        .await
+        .unwrap();
+    drop(tx);
+    let creates = control
+        .logs_calls
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|c| c.0 == "CreateLogStream")
+        .count();
+    assert_eq!(creates, 2);
+    let changes = control.task_changes.lock().unwrap().clone();
+    let reason = changes.last().unwrap()["reason"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        reason.starts_with("ResourceInitializationError: failed to validate logger args: create stream has been retried 1 times: failed to create Cloudwatch log stream: AccessDeniedException: "),
+        "{reason}"
     );
 }

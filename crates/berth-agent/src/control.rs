@@ -56,6 +56,30 @@ pub trait TaskControl: Send + Sync + 'static {
         region: &str,
         creds: &Credentials,
     ) -> impl Future<Output = Result<Parameters, ApiError>> + Send;
+
+    /// A CloudWatch Logs call (`operation`: `CreateLogStream`, `PutLogEvents`, …) in `region`,
+    /// signed as `creds` (the task's execution role), or, when `None`, with the runner's own
+    /// credentials (the ECS agent's instance credentials; berth's Fargate runner has none).
+    fn logs_call(
+        &self,
+        operation: &str,
+        input: Value,
+        region: &str,
+        creds: Option<&Credentials>,
+    ) -> impl Future<Output = Result<Value, ApiError>> + Send;
+
+    /// The timestamps of the last `limit` events of a task's log stream, oldest first: the
+    /// awslogs shipper's checkpoint, read by the runner itself (the agent with its own
+    /// credentials, falling back to `creds`; berth's Fargate runner in process).
+    fn log_tail(
+        &self,
+        task_arn: &str,
+        region: &str,
+        group: &str,
+        stream: &str,
+        limit: usize,
+        creds: Option<&Credentials>,
+    ) -> impl Future<Output = Result<Vec<u64>, ApiError>> + Send;
 }
 
 /// Which version of a secret GetSecretValue asks for.
@@ -166,6 +190,61 @@ pub fn parameters_of(out: &Value) -> Parameters {
                     .collect()
             })
             .unwrap_or_default(),
+    }
+}
+
+/// How long a CloudWatch Logs call may take.
+const LOGS_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A CloudWatch Logs call over berth's API, signed as `creds` for `region`.
+pub async fn logs_call(
+    client: &ApiClient,
+    operation: &str,
+    input: &Value,
+    region: &str,
+    creds: &Credentials,
+) -> Result<Value, ApiError> {
+    client
+        .call(
+            creds,
+            region,
+            "logs",
+            &format!("Logs_20140328.{operation}"),
+            input,
+            LOGS_TIMEOUT,
+        )
+        .await
+}
+
+/// GetLogEvents' timestamps (the newest `limit` events, oldest first) over berth's API.
+pub async fn get_tail(
+    client: &ApiClient,
+    region: &str,
+    group: &str,
+    stream: &str,
+    limit: usize,
+    creds: &Credentials,
+) -> Result<Vec<u64>, ApiError> {
+    let input = json!({
+        "logGroupName": group,
+        "logStreamName": stream,
+        "startFromHead": false,
+        "limit": limit,
+    });
+    match logs_call(client, "GetLogEvents", &input, region, creds).await {
+        Ok(out) => Ok(out
+            .get("events")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|e| e.get("timestamp").and_then(Value::as_u64))
+                    .collect()
+            })
+            .unwrap_or_default()),
+        Err(ApiError::Service { code, .. }) if code == "ResourceNotFoundException" => {
+            Ok(Vec::new())
+        }
+        Err(e) => Err(e),
     }
 }
 
@@ -310,5 +389,40 @@ impl TaskControl for BerthControlPlane {
         creds: &Credentials,
     ) -> Result<Parameters, ApiError> {
         get_parameters(&self.client, names, region, creds).await
+    }
+
+    async fn logs_call(
+        &self,
+        operation: &str,
+        input: Value,
+        region: &str,
+        creds: Option<&Credentials>,
+    ) -> Result<Value, ApiError> {
+        logs_call(
+            &self.client,
+            operation,
+            &input,
+            region,
+            creds.unwrap_or(&self.creds),
+        )
+        .await
+    }
+
+    async fn log_tail(
+        &self,
+        _task_arn: &str,
+        region: &str,
+        group: &str,
+        stream: &str,
+        limit: usize,
+        creds: Option<&Credentials>,
+    ) -> Result<Vec<u64>, ApiError> {
+        let own = get_tail(&self.client, region, group, stream, limit, &self.creds).await;
+        match (own, creds) {
+            (Err(ApiError::Service { .. }), Some(c)) => {
+                get_tail(&self.client, region, group, stream, limit, c).await
+            }
+            (result, _) => result,
+        }
     }
 }

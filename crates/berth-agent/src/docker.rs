@@ -23,8 +23,8 @@ use bollard::models::{
     VolumeCreateRequest,
 };
 use bollard::query_parameters::{
-    CreateContainerOptions, ListContainersOptions, ListVolumesOptions, RemoveContainerOptions,
-    RemoveVolumeOptions, StopContainerOptions, WaitContainerOptions,
+    CreateContainerOptions, ListContainersOptions, ListVolumesOptions, LogsOptions,
+    RemoveContainerOptions, RemoveVolumeOptions, StopContainerOptions, WaitContainerOptions,
 };
 use futures_util::StreamExt;
 use http_body_util::Full;
@@ -35,8 +35,8 @@ use zeroize::Zeroizing;
 use crate::http::send_on_with;
 use crate::progress::{Lines, LogObserver, PullObserver, PullTracker};
 use crate::runtime::{
-    ContainerRuntime, ContainerSpec, ContainerState, HostSettings, LABEL_PAUSE, NetworkBinding,
-    RuntimeError, VolumeSpec,
+    ContainerRuntime, ContainerSpec, ContainerState, HostSettings, LABEL_PAUSE, LogLine,
+    NetworkBinding, RuntimeError, VolumeSpec,
 };
 
 /// The Docker host when `DOCKER_HOST` is not set.
@@ -46,6 +46,11 @@ pub const DEFAULT_DOCKER_HOST: &str = "unix:///var/run/docker.sock";
 const PULL_TIMEOUT: Duration = Duration::from_secs(600);
 /// How long a wait for a container's exit may block (it is repeated after that).
 const WAIT_TIMEOUT: Duration = Duration::from_secs(3600);
+/// How long one follow of a container's output may last (the follower then follows again
+/// from where it is).
+const LOGS_TIMEOUT: Duration = Duration::from_secs(3600);
+/// How many entries of a container's output wait for the shipper (the daemon keeps the rest).
+const LOGS_CHANNEL: usize = 1024;
 
 /// The repository of the pause image berth builds for Fargate tasks; the tag is berth's version.
 pub const PAUSE_REPOSITORY: &str = "berth/pause";
@@ -516,6 +521,33 @@ pub fn host_config(h: &HostSettings, memory: Option<i64>) -> HostConfig {
     }
 }
 
+/// One frame of `docker logs --timestamps` as entries: each line is
+/// `<RFC 3339 nanoseconds> <text>`; a frame without a parsable timestamp keeps `previous`.
+pub fn log_entries(frame: &[u8], previous: i128) -> Vec<LogLine> {
+    let text = String::from_utf8_lossy(frame);
+    let mut out = Vec::new();
+    let mut at = previous;
+    for line in text.split_inclusive('\n') {
+        let line = line.strip_suffix('\n').unwrap_or(line);
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        let (stamp, rest) = line.split_once(' ').unwrap_or((line, ""));
+        match berth_core::time::parse_policy_date(stamp).filter(|_| stamp.contains('T')) {
+            Some(n) => {
+                at = n;
+                out.push(LogLine {
+                    nanos: n,
+                    text: rest.to_string(),
+                });
+            }
+            None => out.push(LogLine {
+                nanos: at,
+                text: line.to_string(),
+            }),
+        }
+    }
+    out
+}
+
 fn query(pairs: &[(&str, &str)]) -> String {
     let mut s = form_urlencoded::Serializer::new(String::new());
     for (k, v) in pairs {
@@ -908,6 +940,44 @@ impl ContainerRuntime for DockerRuntime {
         self.import_pause_image(&busybox).await?;
         tracing::info!(image = %image, "pause image built from the host's static busybox");
         Ok(Some(image))
+    }
+
+    fn follow_logs(
+        &self,
+        id: &str,
+        since_secs: i64,
+    ) -> tokio::sync::mpsc::Receiver<Result<LogLine, RuntimeError>> {
+        let (tx, rx) = tokio::sync::mpsc::channel(LOGS_CHANNEL);
+        let docker = self.docker.clone().with_timeout(LOGS_TIMEOUT);
+        let options = LogsOptions {
+            follow: true,
+            stdout: true,
+            stderr: true,
+            since: i32::try_from(since_secs.max(0)).unwrap_or(i32::MAX),
+            timestamps: true,
+            ..Default::default()
+        };
+        let id = id.to_string();
+        tokio::spawn(async move {
+            let mut stream = docker.logs(&id, Some(options));
+            let mut previous = 0;
+            while let Some(frame) = stream.next().await {
+                let bytes = match frame {
+                    Ok(f) => f.into_bytes(),
+                    Err(e) => {
+                        let _ = tx.send(Err(other(e))).await;
+                        return;
+                    }
+                };
+                for line in log_entries(&bytes, previous) {
+                    previous = line.nanos;
+                    if tx.send(Ok(line)).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        });
+        rx
     }
 
     async fn list_by_label(

@@ -9,6 +9,7 @@
 pub mod agent;
 pub mod api;
 pub mod asm;
+pub mod awslogs;
 pub mod control;
 pub mod depends;
 pub mod docker;

@@ -150,6 +150,15 @@ pub struct HealthCheck {
     pub start_period: Duration,
 }
 
+/// One entry of a container's output as Docker keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogLine {
+    /// When Docker received it, nanoseconds since the epoch.
+    pub nanos: i128,
+    /// The text without its line end.
+    pub text: String,
+}
+
 /// A Docker volume a task's container mounts (`dockerVolumeConfiguration`, or an empty
 /// `host`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -283,6 +292,16 @@ pub trait ContainerRuntime: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Option<String>, RuntimeError>> + Send {
         async { Ok(None) }
     }
+
+    /// Follows a container's output (stdout and stderr, in Docker's order) from `since_secs`
+    /// (Unix seconds; 0: from the start): every entry, then new ones as they come, until the
+    /// container has stopped and everything is read (the channel closes) or the stream breaks
+    /// (an `Err`, then the channel closes).
+    fn follow_logs(
+        &self,
+        id: &str,
+        since_secs: i64,
+    ) -> tokio::sync::mpsc::Receiver<Result<LogLine, RuntimeError>>;
 
     /// Every container (running or not) that carries label `key` (= `value` when given).
     fn list_by_label(

@@ -41,7 +41,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use extract::{ConsoleForm, ConsoleQuery, NoFields, Peer, Posted, Signed};
 use pages::{
     ClusterForm, Pages, RegisterForm, RunForm, SignInForm, StopForm, TaskDefinitionQuery,
-    TasksQuery, TasksView,
+    TaskLogsQuery, TasksQuery, TasksView,
 };
 use session::{Sessions, SignInThrottle};
 
@@ -72,7 +72,7 @@ pub fn router(control: Arc<Control>) -> Router {
         sessions: Sessions::default(),
         throttle: SignInThrottle::default(),
     });
-    let pages: [(&str, MethodRouter<St>); 11] = [
+    let pages: [(&str, MethodRouter<St>); 12] = [
         ("/console", get(overview)),
         ("/console/signin", get(sign_in_page).post(sign_in)),
         ("/console/signout", post(sign_out)),
@@ -85,6 +85,7 @@ pub fn router(control: Arc<Control>) -> Router {
         ("/console/tasks", get(tasks)),
         ("/console/tasks/run", post(run_task)),
         ("/console/tasks/stop", post(stop_task)),
+        ("/console/task-logs", get(task_logs)),
         ("/console/secrets", get(secrets)),
         ("/console/doctor", get(doctor)),
     ];
@@ -186,6 +187,14 @@ async fn tasks(
     ConsoleQuery(q): ConsoleQuery<TasksQuery>,
 ) -> Response {
     blocking(move || Pages::new(&st, &who).tasks(&TasksView::from(q), None)).await
+}
+
+async fn task_logs(
+    State(st): State<St>,
+    who: Signed,
+    ConsoleQuery(q): ConsoleQuery<TaskLogsQuery>,
+) -> Response {
+    blocking(move || Pages::new(&st, &who).task_logs(&q)).await
 }
 
 async fn run_task(State(st): State<St>, Posted { who, form }: Posted<RunForm>) -> Response {

@@ -31,6 +31,7 @@ pub const OPERATIONS: &[&str] = &[
     "ecs:ListTasks",
     "ecs:DescribeTasks",
     "secretsmanager:ListSecrets",
+    "logs:GetLogEvents",
     "doctor:Diagnose",
 ];
 
@@ -96,6 +97,17 @@ pub struct Container {
     pub last_status: String,
     pub exit_code: Option<i64>,
     pub reason: String,
+    /// The Docker container's ID, once it runs.
+    pub runtime_id: Option<String>,
+}
+
+/// A page of a log stream, newest line first.
+#[derive(Debug, Clone, Default)]
+pub struct LogPage {
+    /// Milliseconds since the Unix epoch, and the line.
+    pub events: Vec<(u64, String)>,
+    /// The token of the older lines before these.
+    pub older: String,
 }
 
 /// A secret's metadata (never its value).
@@ -334,11 +346,54 @@ impl<'a> Ops<'a> {
                         last_status: c.last_status,
                         exit_code: c.exit_code,
                         reason: c.reason.unwrap_or_default(),
+                        runtime_id: c.runtime_id,
                     })
                     .collect(),
                 created_at: Some(t.created_at as f64),
             })
             .collect())
+    }
+
+    /// The newest `limit` events of a log stream in `region` (or before `token`), newest first.
+    pub fn get_log_events(
+        &self,
+        region: &str,
+        group: &str,
+        stream: &str,
+        token: Option<&str>,
+        limit: i64,
+    ) -> Result<LogPage, ConsoleError> {
+        let input = || berth_control::logs::GetLogEventsInput {
+            log_group_name: Some(group.to_string()),
+            log_stream_name: Some(stream.to_string()),
+            next_token: token.map(str::to_string),
+            limit: Some(limit),
+            start_from_head: Some(false),
+            ..Default::default()
+        };
+        let out = if region == self.caller.region {
+            self.call("logs:GetLogEvents", |ctx| {
+                berth_control::logs::get_log_events(ctx, input())
+            })?
+        } else {
+            // The stream's own region (`awslogs-region`), as the same principal.
+            let caller = Caller {
+                region: region.to_string(),
+                ..self.caller.clone()
+            };
+            Ops::new(self.control, &caller).call("logs:GetLogEvents", |ctx| {
+                berth_control::logs::get_log_events(ctx, input())
+            })?
+        };
+        Ok(LogPage {
+            events: out
+                .events
+                .into_iter()
+                .rev()
+                .map(|e| (e.timestamp, e.message))
+                .collect(),
+            older: out.next_backward_token,
+        })
     }
 
     /// The secrets' metadata (at most 100).
@@ -360,7 +415,7 @@ impl<'a> Ops<'a> {
                 arn: sec.arn,
                 description: sec.description.unwrap_or_default(),
                 kms_key_id: sec.kms_key_id.filter(|k| !k.is_empty()),
-                last_changed: Some(sec.last_changed_date as f64),
+                last_changed: Some(sec.last_changed_date),
                 tags: sec.tags.into_iter().map(|t| (t.key, t.value)).collect(),
             })
             .collect())

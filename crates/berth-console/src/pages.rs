@@ -100,6 +100,48 @@ pub struct TasksQuery {
     pub task_definition: Option<String>,
 }
 
+#[derive(Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct TaskLogsQuery {
+    pub cluster: String,
+    pub task: String,
+    pub container: String,
+    /// GetLogEvents' token of the older lines.
+    pub token: Option<String>,
+}
+
+/// How many lines a log page shows.
+const LOG_PAGE_LINES: i64 = 50;
+
+/// An awslogs container's group, region (when set) and stream prefix (when set), from a task
+/// definition as DescribeTaskDefinition answers it.
+fn awslogs_of(
+    definition: &Value,
+    container: &str,
+) -> Option<(String, Option<String>, Option<String>)> {
+    let c = definition
+        .get("containerDefinitions")?
+        .as_array()?
+        .iter()
+        .find(|c| c.get("name").and_then(Value::as_str) == Some(container))?;
+    let log = c.get("logConfiguration")?;
+    if log.get("logDriver").and_then(Value::as_str) != Some("awslogs") {
+        return None;
+    }
+    let opt = |k: &str| {
+        log.get("options")
+            .and_then(|o| o.get(k))
+            .and_then(Value::as_str)
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+    };
+    Some((
+        opt("awslogs-group")?,
+        opt("awslogs-region"),
+        opt("awslogs-stream-prefix"),
+    ))
+}
+
 /// What the Tasks page shows and pre-fills: from its query, or from the form that failed.
 #[derive(Default)]
 pub struct TasksView {
@@ -554,6 +596,29 @@ impl<'a> Pages<'a> {
             let t = |t: &ops::Task| t.created_at.unwrap_or(0.0);
             t(b).total_cmp(&t(a))
         });
+        // The task definitions, once each: which containers use awslogs.
+        let mut definitions: std::collections::HashMap<String, Value> = Default::default();
+        for t in &tasks {
+            if !definitions.contains_key(&t.task_definition_arn)
+                && let Ok(td) = self.ops.describe_task_definition(&t.task_definition_arn)
+            {
+                let json = serde_json::from_str(&td.json).unwrap_or(Value::Null);
+                definitions.insert(t.task_definition_arn.clone(), json);
+            }
+        }
+        let logs_link = |t: &ops::Task, c: &ops::Container| {
+            definitions
+                .get(&t.task_definition_arn)
+                .and_then(|d| awslogs_of(d, &c.name))
+                .map(|_| {
+                    format!(
+                        "/console/task-logs?cluster={}&task={}&container={}",
+                        url(cluster),
+                        url(&t.arn),
+                        url(&c.name)
+                    )
+                })
+        };
         let rows: Vec<Vec<Markup>> = tasks
             .iter()
             .map(|t| {
@@ -576,6 +641,9 @@ impl<'a> Pages<'a> {
                             (c.name) ": " (c.last_status)
                             @if let Some(code) = c.exit_code { ", exit code " (code) }
                             @if !c.reason.is_empty() { " (" (c.reason) ")" }
+                            @if let Some(href) = logs_link(t, c) {
+                                " " a href=(href) aria-label={ "Log of " (c.name) } { "log" }
+                            }
                         }
                     },
                     html! { (views::time(t.created_at)) },
@@ -608,6 +676,95 @@ impl<'a> Pages<'a> {
             ],
             &rows,
         ));
+    }
+
+    /// A task's container log (awslogs): its last lines, newest first, and a link to older
+    /// ones; read with GetLogEvents as the signed-in principal.
+    pub fn task_logs(&self, q: &TaskLogsQuery) -> Response {
+        let mut out = Out::new();
+        let back = format!("/console/tasks?cluster={}", url(&q.cluster));
+        let title = format!("Log of {} in task {}", q.container, short_id(&q.task));
+        out.push(html! { p { a href=(back) { "Back to the tasks" } } });
+        let task = match self
+            .ops
+            .describe_tasks(&q.cluster, std::slice::from_ref(&q.task))
+        {
+            Ok(t) => t.into_iter().next(),
+            Err(e) => {
+                out.error(&e);
+                return self.render(&title, "/console/tasks", out);
+            }
+        };
+        let Some(task) = task else {
+            out.push(html! { p { "There is no task " (q.task) " in cluster " (q.cluster) "." } });
+            return self.render(&title, "/console/tasks", out);
+        };
+        let definition = match self.ops.describe_task_definition(&task.task_definition_arn) {
+            Ok(td) => serde_json::from_str(&td.json).unwrap_or(Value::Null),
+            Err(e) => {
+                out.error(&e);
+                return self.render(&title, "/console/tasks", out);
+            }
+        };
+        let Some((group, region, prefix)) = awslogs_of(&definition, &q.container) else {
+            out.push(
+                html! { p { "Container " (q.container) " does not use the awslogs log driver." } },
+            );
+            return self.render(&title, "/console/tasks", out);
+        };
+        let runtime_id = task
+            .containers
+            .iter()
+            .find(|c| c.name == q.container)
+            .and_then(|c| c.runtime_id.clone());
+        // As ECS names the stream: prefix/container/task-id, else the container's Docker ID.
+        let stream = match (prefix, runtime_id) {
+            (Some(p), _) => format!("{p}/{}/{}", q.container, short_id(&task.arn)),
+            (None, Some(id)) => id,
+            (None, None) => {
+                out.push(html! { p { "The container has not started: its log stream has no name yet." } });
+                return self.render(&title, "/console/tasks", out);
+            }
+        };
+        let region = region.unwrap_or_else(|| self.who.region().to_string());
+        let token = q.token.as_deref().filter(|t| !t.is_empty());
+        match self
+            .ops
+            .get_log_events(&region, &group, &stream, token, LOG_PAGE_LINES)
+        {
+            Err(e) => out.error(&e),
+            Ok(page) => {
+                out.push(html! { p { "Log group " code { (group) } ", stream " code { (stream) } " (" (region) ")." } });
+                if page.events.is_empty() {
+                    out.push(html! { p { "No more lines." } });
+                } else {
+                    let rows: Vec<Vec<Markup>> = page
+                        .events
+                        .iter()
+                        .map(|(ms, line)| {
+                            vec![
+                                html! { (views::time(Some(*ms as f64 / 1000.0))) },
+                                html! { code { (line) } },
+                            ]
+                        })
+                        .collect();
+                    out.push(views::table(
+                        "Lines, newest first",
+                        &["Time", "Message"],
+                        &rows,
+                    ));
+                    let older = format!(
+                        "/console/task-logs?cluster={}&task={}&container={}&token={}",
+                        url(&q.cluster),
+                        url(&q.task),
+                        url(&q.container),
+                        url(&page.older)
+                    );
+                    out.push(html! { p { a href=(older) { "Older lines" } } });
+                }
+            }
+        }
+        self.render(&title, "/console/tasks", out)
     }
 
     fn run_form(

@@ -259,6 +259,37 @@ mod tests {
     }
 
     #[test]
+    fn a_groups_policies_decide_for_its_members() {
+        let control = control();
+        let carol = carol(
+            &control,
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:ListUsers","Resource":"*"}]}"#,
+        );
+        let check = Check::new("iam:ListUsers", "*");
+        assert!(authorize(&control.ctx(&carol, "r1"), &check).is_ok());
+        let iam = control.iam();
+        iam.create_group(ACCOUNT, "g", None, 0).unwrap();
+        iam.put_group_policy(
+            ACCOUNT,
+            "g",
+            "deny",
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"iam:*","Resource":"*"}]}"#,
+        )
+        .unwrap();
+        iam.add_user_to_group(ACCOUNT, "g", "carol").unwrap();
+        // One request reads the documents once: a change within it is seen by the next one.
+        let ctx = control.ctx(&carol, "r2");
+        let e = authorize(&ctx, &check).err();
+        assert!(
+            matches!(&e, Some(Error::AccessDenied(m)) if m.ends_with("with an explicit deny in an identity-based policy")),
+            "{e:?}"
+        );
+        iam.remove_user_from_group(ACCOUNT, "g", "carol").unwrap();
+        assert!(authorize(&ctx, &check).is_err());
+        assert!(authorize(&control.ctx(&carol, "r3"), &check).is_ok());
+    }
+
+    #[test]
     fn the_root_user_needs_a_resource_policy_in_another_account() {
         let control = control();
         let root = caller(Principal::Root {

@@ -22,6 +22,7 @@ pub mod polls;
 pub mod secretsmanager;
 pub mod ssm;
 pub mod sts;
+pub mod tags;
 
 use std::cell::OnceCell;
 use std::sync::Arc;

@@ -926,3 +926,36 @@ pub fn filter_log_events(
         next_token: page.next_token,
     })
 }
+
+/// The timestamps of a log stream's last `limit` events, oldest first: how berth's own log
+/// shipper (the awslogs driver of its Fargate capacity) reads where a stream stands before it
+/// ships after it. It is berth acting for itself, as AWS's Fargate platform does, so no caller
+/// is authorised; a missing group or stream has no events.
+pub fn stream_tail(
+    control: &crate::Control,
+    account: &str,
+    region: &str,
+    group: &str,
+    stream: &str,
+    limit: usize,
+) -> Result<Vec<u64>, Error> {
+    let l = Logs::new(control.store.as_ref());
+    let g = match l.group(account, region, group) {
+        Ok(g) => g,
+        Err(LogsError::GroupNotFound) => return Ok(Vec::new()),
+        Err(e) => return Err(e.into()),
+    };
+    let s = match l.stream(&g, stream) {
+        Ok(s) => s,
+        Err(LogsError::StreamNotFound) => return Ok(Vec::new()),
+        Err(e) => return Err(e.into()),
+    };
+    let now = u64::try_from(berth_core::time::epoch_nanos(control.now()) / 1_000_000).unwrap_or(0);
+    let query = GetQuery {
+        from_head: false,
+        limit: Some(limit.clamp(1, 10_000)),
+        ..Default::default()
+    };
+    let page = l.get_events(&g, &s, &query, now)?;
+    Ok(page.events.iter().map(|e| e.timestamp).collect())
+}

@@ -305,19 +305,7 @@ fn cursor(t: Option<&str>) -> Result<Option<String>, Error> {
     }
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct TagInput {
-    pub key: Option<String>,
-    pub value: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct TagOutput {
-    pub key: String,
-    pub value: String,
-}
+pub use crate::tags::{TagInput, TagOutput};
 
 fn tag_text_ok(s: &str) -> bool {
     s.chars().all(|c| {
@@ -1152,13 +1140,8 @@ pub fn label_parameter_version(
     })
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct UnlabelParameterVersionInput {
-    pub name: Option<String>,
-    pub parameter_version: Option<u64>,
-    pub labels: Option<Vec<String>>,
-}
+/// The same members as LabelParameterVersion's.
+pub type UnlabelParameterVersionInput = LabelParameterVersionInput;
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "PascalCase")]
@@ -1282,14 +1265,7 @@ pub fn list_tags_for_resource(
         "ssm:ListTagsForResource",
     )?;
     Ok(ListTagsForResourceOutput {
-        tag_list: p
-            .tags
-            .into_iter()
-            .map(|t| TagOutput {
-                key: t.key,
-                value: t.value,
-            })
-            .collect(),
+        tag_list: p.tags.into_iter().map(TagOutput::from).collect(),
     })
 }
 

@@ -8,6 +8,7 @@
 //! when asked to.
 
 mod fields;
+mod logs;
 mod registered;
 pub mod registry;
 
@@ -22,7 +23,7 @@ use berth_iam::Principal;
 use berth_iam::authz::{IdentityDocuments, Question, Verdict};
 use berth_iam::sts::RoleInfo;
 use berth_kms::{Key, KeyManager, Kms};
-use berth_policy::{Context, Decision, Mode, PolicyKind};
+use berth_policy::{Context, Decision, Mode, PolicyKind, PolicyType};
 use berth_secrets::{AWSCURRENT, Secret, SecretRef, SecretValue, Secrets, SecretsError};
 use berth_store::Store;
 use serde::Serialize;
@@ -69,6 +70,8 @@ pub enum CheckKind {
     SecretValue,
     Registry,
     Placement,
+    /// An awslogs container's CloudWatch Logs permissions.
+    Awslogs,
     /// A member berth refuses, emulates or does not run on the launch type diagnosed.
     Field,
 }
@@ -85,6 +88,7 @@ impl CheckKind {
             CheckKind::SecretValue => "secret-value",
             CheckKind::Registry => "registry",
             CheckKind::Placement => "placement",
+            CheckKind::Awslogs => "awslogs",
             CheckKind::Field => "field",
         }
     }
@@ -177,6 +181,28 @@ fn fail(
     }
 }
 
+/// A check that cannot run because `needs` failed: not passed, with no fix of its own (the
+/// fix of `needs` comes first).
+fn not_checked(check: CheckKind, container: Option<&str>, needs: CheckKind) -> CheckResult {
+    CheckResult {
+        check,
+        container: container.map(str::to_string),
+        ok: false,
+        reason: format!("{NOT_CHECKED}{}", needs.as_str()),
+        fix: None,
+    }
+}
+
+/// How the reason of a check that could not run begins.
+pub const NOT_CHECKED: &str = "not checked: needs ";
+
+impl CheckResult {
+    /// Whether the check did not run (another check it needs failed).
+    pub fn skipped(&self) -> bool {
+        !self.ok && self.fix.is_none() && self.reason.contains(NOT_CHECKED)
+    }
+}
+
 /// The execution role's session as the agent's calls carry it.
 fn execution_principal(role: &RoleInfo) -> Principal {
     Principal::AssumedRole {
@@ -191,6 +217,23 @@ fn execution_principal(role: &RoleInfo) -> Principal {
 
 fn pretty(v: &Value) -> String {
     serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string())
+}
+
+/// The family a task definition's fixes name things after.
+fn plan_family(plan: &Plan) -> &str {
+    let tail = plan.name.rsplit('/').next().unwrap_or(&plan.name);
+    let family = tail.split(':').next().unwrap_or(tail);
+    if family.is_empty() { "task" } else { family }
+}
+
+/// The name and path (`/` when none) of a role ARN `arn:aws:iam::ACCOUNT:role/PATH/NAME`.
+fn role_name_and_path(arn: &str) -> (String, String) {
+    let resource = arn.splitn(6, ':').nth(5).unwrap_or("");
+    let rest = resource.strip_prefix("role/").unwrap_or(resource);
+    match rest.rsplit_once('/') {
+        Some((path, name)) => (name.to_string(), format!("/{path}/")),
+        None => (rest.to_string(), "/".to_string()),
+    }
 }
 
 /// The trust policy berth recommends for an execution role of `account`.
@@ -238,6 +281,7 @@ pub fn diagnose(
         store,
         root_key,
         opts,
+        definition: &plan.definition,
     };
     let private: Vec<&PlanContainer> = plan
         .containers
@@ -249,6 +293,9 @@ pub fn diagnose(
         .iter()
         .filter(|c| !c.secrets.is_empty())
         .collect();
+    let awslogs = logs::awslogs_containers(&plan.definition);
+    // The execution role, once checked (for the registry secret, the secrets or awslogs).
+    let mut checked_role: Option<Option<RoleInfo>> = None;
     if private.is_empty() && with_secrets.is_empty() {
         checks.push(ok(
             CheckKind::TaskDefinition,
@@ -265,6 +312,24 @@ pub fn diagnose(
         }
         for c in with_secrets {
             d.check_container_secrets(c, role.as_ref(), &mut checks)?;
+        }
+        checked_role = Some(role);
+    }
+    if !awslogs.is_empty() {
+        let role = match checked_role {
+            Some(r) => r,
+            None if plan.execution_role.is_some() => {
+                let r = d.check_role(&plan, false, &mut checks)?;
+                if let Some(given) = &plan.execution_role {
+                    checks.push(d.check_pass_role(&d.pass_role_target(given)?)?);
+                }
+                r
+            }
+            None => None,
+        };
+        // A role that is named but missing has failed its own check already.
+        if role.is_some() || plan.execution_role.is_none() {
+            d.check_awslogs(&awslogs, role.as_ref(), &mut checks)?;
         }
     }
     let mut capabilities: Vec<&'static str> = Vec::new();
@@ -353,6 +418,50 @@ struct Doctor<'a> {
     store: &'a dyn Store,
     root_key: &'a RootKey,
     opts: &'a Options,
+    /// The definition as JSON (RegisterTaskDefinition's members and more).
+    definition: &'a Value,
+}
+
+/// RegisterTaskDefinition's members (models/ecs.json), the ones a fix registers again with.
+const REGISTER_MEMBERS: &[&str] = &[
+    "family",
+    "taskRoleArn",
+    "executionRoleArn",
+    "networkMode",
+    "containerDefinitions",
+    "volumes",
+    "placementConstraints",
+    "requiresCompatibilities",
+    "cpu",
+    "memory",
+    "tags",
+    "pidMode",
+    "ipcMode",
+    "proxyConfiguration",
+    "inferenceAccelerators",
+    "ephemeralStorage",
+    "runtimePlatform",
+    "enableFaultInjection",
+    "trustedExecutionConfiguration",
+];
+
+/// Replaces, in every string of `v`, `wrong` by `right` when the string is `wrong` or starts
+/// with `wrong:` (a `valueFrom` with selectors).
+fn replace_strings(v: &mut Value, wrong: &str, right: &str) {
+    match v {
+        Value::String(s) => {
+            if s == wrong {
+                *s = right.to_string();
+            } else if let Some(rest) = s.strip_prefix(wrong).filter(|r| r.starts_with(':')) {
+                *s = format!("{right}{rest}");
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(|x| replace_strings(x, wrong, right)),
+        Value::Object(o) => o
+            .values_mut()
+            .for_each(|x| replace_strings(x, wrong, right)),
+        _ => {}
+    }
 }
 
 /// A stand-in task id for the task the control plane would start.
@@ -364,6 +473,22 @@ struct FixSearch {
     resource_needed: bool,
     /// The decision with both fixes applied is still a denial (an explicit deny, a boundary).
     still_denied: Option<Decision>,
+    /// The identity policy whose Deny decides, when an explicit deny in an identity-based
+    /// policy decides.
+    denying: Option<Denying>,
+}
+
+/// An identity policy of the principal holding a Deny that matches the request.
+#[derive(Debug, Clone)]
+struct Denying {
+    /// `put-role-policy` / `put-user-policy` target for an inline policy, or the managed
+    /// policy's ARN.
+    holder: Holder,
+    /// The inline policy's name, or the managed policy's ARN.
+    policy: String,
+    managed: bool,
+    /// The policy with the denying statements removed (for an inline policy).
+    without: Value,
 }
 
 impl<'a> Doctor<'a> {
@@ -393,7 +518,10 @@ impl<'a> Doctor<'a> {
     ) -> Result<Option<RoleInfo>, DoctorError> {
         let kind = CheckKind::ExecutionRole;
         let account = &self.opts.account;
-        let trust = pretty(&recommended_trust_policy(account, &self.opts.region));
+        let trust = sh(&pretty(&recommended_trust_policy(
+            account,
+            &self.opts.region,
+        )));
         let Some(role_arn) = &plan.execution_role else {
             checks.push(fail(
                 kind,
@@ -403,7 +531,10 @@ impl<'a> Doctor<'a> {
                 } else {
                     taskdef::PRIVATE_REGISTRY_NEEDS_ROLE
                 },
-                format!("set executionRoleArn to a role whose trust policy is:\n{trust}"),
+                format!(
+                    "# an execution role ECS may assume, then register the task definition again with --execution-role-arn arn:aws:iam::{account}:role/{family}-execution-role:\naws iam create-role --role-name {family}-execution-role --assume-role-policy-document {trust}",
+                    family = sh(plan_family(plan))
+                ),
             ));
             return Ok(None);
         };
@@ -415,12 +546,19 @@ impl<'a> Doctor<'a> {
             None => None,
         };
         let Some(role) = found else {
+            let (name, path) = role_name_and_path(role_arn);
+            let path = if path == "/" {
+                String::new()
+            } else {
+                format!(" --path {}", sh(&path))
+            };
             checks.push(fail(
                 kind,
                 None,
                 format!("the execution role {role_arn} does not exist"),
                 format!(
-                    "create it (aws iam create-role --role-name NAME --assume-role-policy-document ...) with the trust policy:\n{trust}"
+                    "# the role, with a trust policy that lets ECS assume it:\naws iam create-role --role-name {}{path} --assume-role-policy-document {trust}",
+                    sh(&name)
                 ),
             ));
             return Ok(None);
@@ -439,8 +577,8 @@ impl<'a> Doctor<'a> {
                     self.task_arn()
                 ),
                 format!(
-                    "aws iam update-assume-role-policy --role-name {} --policy-document with:\n{trust}",
-                    role.name
+                    "# the trust policy that lets ECS assume it (it replaces the current one):\naws iam update-assume-role-policy --role-name {} --policy-document {trust}",
+                    sh(&role.name)
                 ),
             ));
         }
@@ -570,6 +708,7 @@ impl<'a> Doctor<'a> {
                 identity_needed: true,
                 resource_needed: false,
                 still_denied: None,
+                denying: None,
             }));
         }
         let by_resource = self
@@ -580,14 +719,164 @@ impl<'a> Doctor<'a> {
                 identity_needed: false,
                 resource_needed: true,
                 still_denied: None,
+                denying: None,
             }));
         }
         let both = self.decide(principal, &docs, q, Some(identity_fix), patched.as_deref());
+        let still_denied = (!both.is_allowed()).then_some(both.decision);
+        let denying = match still_denied {
+            Some(Decision::ExplicitDeny {
+                policy_type: PolicyType::Identity,
+            }) => self.denying_policy(principal, q)?,
+            _ => None,
+        };
         Ok(Some(FixSearch {
             identity_needed: true,
             resource_needed: true,
-            still_denied: (!both.is_allowed()).then_some(both.decision),
+            still_denied,
+            denying,
         }))
+    }
+
+    /// The fix for a failed `q` as commands to paste: see [`render_fix`]. When a Deny in the
+    /// resource's policy decides, the policy is given without its denying statements (each
+    /// asked alone).
+    #[allow(clippy::too_many_arguments)]
+    fn fix(
+        &self,
+        s: &FixSearch,
+        principal: &Principal,
+        q: &Ask<'_>,
+        identity: &Value,
+        target: Target<'_>,
+        resource: &Value,
+    ) -> Result<String, DoctorError> {
+        let mut without = None;
+        if let Some(Decision::ExplicitDeny {
+            policy_type: PolicyType::Resource,
+        }) = s.still_denied
+            && let Some(Ok(mut doc)) = q.resource_policy.map(serde_json::from_str::<Value>)
+        {
+            let docs = self.iam().identity_policies(principal)?;
+            let statements = match doc.get("Statement") {
+                Some(Value::Array(a)) => a.clone(),
+                Some(one) => vec![one.clone()],
+                None => Vec::new(),
+            };
+            let version = doc.get("Version").cloned().unwrap_or(json!("2012-10-17"));
+            let mut kept: Vec<Value> = statements
+                .into_iter()
+                .filter(|st| {
+                    let alone = json!({"Version": version, "Statement": [st]}).to_string();
+                    !matches!(
+                        self.decide(principal, &docs, q, Some(identity), Some(&alone))
+                            .decision,
+                        Decision::ExplicitDeny { .. }
+                    )
+                })
+                .collect();
+            if s.resource_needed && !resource.is_null() {
+                kept.push(resource.clone());
+            }
+            doc["Statement"] = Value::Array(kept);
+            without = Some(doc);
+        }
+        Ok(render_fix(
+            s,
+            &principal.arn(),
+            identity,
+            target,
+            resource,
+            without,
+        ))
+    }
+
+    /// The inline or attached policy of `principal` whose Deny decides `q` (each asked alone),
+    /// with its denying statements removed.
+    fn denying_policy(
+        &self,
+        principal: &Principal,
+        q: &Ask<'_>,
+    ) -> Result<Option<Denying>, DoctorError> {
+        let Some(holder) = Holder::of(&principal.arn()) else {
+            return Ok(None);
+        };
+        let iam = self.iam();
+        let account = principal.account().to_string();
+        let mut candidates: Vec<(String, bool, String)> = Vec::new();
+        let all = berth_iam::ListOptions {
+            marker: None,
+            max_items: 1000,
+        };
+        match &holder {
+            Holder::Role(name) => {
+                for p in iam.list_role_policies(&account, name, all)?.items {
+                    let (_, doc) = iam.get_role_policy(&account, name, &p)?;
+                    candidates.push((p, false, doc.document));
+                }
+                for a in iam
+                    .list_attached_role_policies(&account, name, None, all)?
+                    .items
+                {
+                    let info = iam.get_policy(&account, &a.arn)?;
+                    candidates.push((a.arn, true, info.policy.document));
+                }
+            }
+            Holder::User(name) => {
+                for p in iam.list_user_policies(&account, name, all)?.items {
+                    let (_, doc) = iam.get_user_policy(&account, name, &p)?;
+                    candidates.push((p, false, doc.document));
+                }
+                for a in iam
+                    .list_attached_user_policies(&account, name, None, all)?
+                    .items
+                {
+                    let info = iam.get_policy(&account, &a.arn)?;
+                    candidates.push((a.arn, true, info.policy.document));
+                }
+            }
+        }
+        let denies = |doc: &str| {
+            let docs = IdentityDocuments {
+                policies: vec![doc.to_string()],
+                boundary: None,
+                session: None,
+            };
+            matches!(
+                self.decide(principal, &docs, q, None, None).decision,
+                Decision::ExplicitDeny { .. }
+            )
+        };
+        for (policy, managed, document) in candidates {
+            if !denies(&document) {
+                continue;
+            }
+            let mut without: Value = serde_json::from_str(&document).unwrap_or(Value::Null);
+            let statements = match without.get("Statement") {
+                Some(Value::Array(a)) => a.clone(),
+                Some(one) => vec![one.clone()],
+                None => Vec::new(),
+            };
+            let version = without
+                .get("Version")
+                .cloned()
+                .unwrap_or(json!("2012-10-17"));
+            let kept: Vec<Value> = statements
+                .into_iter()
+                .filter(|st| {
+                    let alone = json!({"Version": version, "Statement": [st]}).to_string();
+                    !denies(&alone)
+                })
+                .collect();
+            without["Statement"] = Value::Array(kept);
+            return Ok(Some(Denying {
+                holder,
+                policy,
+                managed,
+                without,
+            }));
+        }
+        Ok(None)
     }
 
     /// The ARN RunTask decides `iam:PassRole` on: the role's own ARN as IAM stores it (role
@@ -636,7 +925,7 @@ impl<'a> Doctor<'a> {
                 kind,
                 None,
                 format!("{caller} may not iam:PassRole {role_arn}{}", denied_by(&s)),
-                format!("add to {caller}'s identity policy:\n{}", pretty(&stmt)),
+                self.fix(&s, &principal, &ask, &stmt, Target::None, &Value::Null)?,
             ),
         })
     }
@@ -650,10 +939,17 @@ impl<'a> Doctor<'a> {
         let name = Some(c.name.as_str());
         let secret_id = c.credentials.as_deref().unwrap_or_default();
         let Some(secret) = self.check_secret(name, secret_id, role, checks)? else {
+            let needs = CheckKind::Secret;
+            checks.push(not_checked(CheckKind::GetSecretValue, name, needs));
+            checks.push(not_checked(CheckKind::KmsDecrypt, name, needs));
+            checks.push(not_checked(CheckKind::SecretValue, name, needs));
             return Ok(());
         };
         let Some(role) = role else {
             // Without a role there is nothing to authorise; the value is still checked.
+            let needs = CheckKind::ExecutionRole;
+            checks.push(not_checked(CheckKind::GetSecretValue, name, needs));
+            checks.push(not_checked(CheckKind::KmsDecrypt, name, needs));
             return self.check_value(c, &secret, checks);
         };
         let principal = execution_principal(role);
@@ -710,13 +1006,17 @@ impl<'a> Doctor<'a> {
                         secret.arn,
                         denied_by(&s)
                     ),
-                    fixes(
+                    self.fix(
                         &s,
-                        role_arn,
+                        principal,
+                        &ask,
                         &identity,
-                        &format!("the resource policy of {}", secret.arn),
+                        Target::Secret {
+                            arn: &secret.arn,
+                            policy: secret.resource_policy.as_deref(),
+                        },
                         &resource,
-                    ),
+                    )?,
                 ));
             }
         }
@@ -768,7 +1068,18 @@ impl<'a> Doctor<'a> {
                     .take()
                     .map(|f| f.replace("credentialsParameter", "valueFrom"));
             }
-            let Some(secret) = found else { continue };
+            let Some(secret) = found else {
+                for kind in [
+                    CheckKind::GetSecretValue,
+                    CheckKind::KmsDecrypt,
+                    CheckKind::SecretValue,
+                ] {
+                    let mut r = not_checked(kind, name, CheckKind::Secret);
+                    r.reason = format!("{what}: {}", r.reason);
+                    checks.push(r);
+                }
+                continue;
+            };
             let stage = request.version_stage.as_deref();
             let id = request.version_id.as_deref();
             let version = secret
@@ -805,17 +1116,48 @@ impl<'a> Doctor<'a> {
                         secret.arn
                     ),
                 ));
-                continue;
-            };
-            if let Some(role) = role {
-                let principal = execution_principal(role);
-                let role_arn = role.arn();
+                // The role's access to the secret does not depend on the version.
                 let first = checks.len();
-                self.check_get_secret_value(name, &secret, &principal, &role_arn, checks)?;
-                self.check_kms(name, &secret, &version, &principal, &role_arn, checks)?;
+                match role {
+                    Some(role) => {
+                        let principal = execution_principal(role);
+                        self.check_get_secret_value(
+                            name,
+                            &secret,
+                            &principal,
+                            &role.arn(),
+                            checks,
+                        )?;
+                    }
+                    None => checks.push(not_checked(
+                        CheckKind::GetSecretValue,
+                        name,
+                        CheckKind::ExecutionRole,
+                    )),
+                }
+                checks.push(not_checked(
+                    CheckKind::KmsDecrypt,
+                    name,
+                    CheckKind::SecretValue,
+                ));
                 for r in checks.iter_mut().skip(first) {
                     r.reason = format!("{what}: {}", r.reason);
                 }
+                continue;
+            };
+            let first = checks.len();
+            if let Some(role) = role {
+                let principal = execution_principal(role);
+                let role_arn = role.arn();
+                self.check_get_secret_value(name, &secret, &principal, &role_arn, checks)?;
+                self.check_kms(name, &secret, &version, &principal, &role_arn, checks)?;
+            } else {
+                let needs = CheckKind::ExecutionRole;
+                checks.push(not_checked(CheckKind::GetSecretValue, name, needs));
+                checks.push(not_checked(CheckKind::KmsDecrypt, name, needs));
+            }
+            for r in checks.iter_mut().skip(first) {
+                r.reason = format!("{what}: {}", r.reason);
             }
             self.check_json_key(name, &what, &secret, &version, &request.json_key, checks)?;
         }
@@ -872,8 +1214,8 @@ impl<'a> Doctor<'a> {
                     "{what}: no parameter {from} in account {account} region {region}: the agent would stop the task with \"fetching secret data from SSM Parameter Store in {region}: invalid parameters: {from}\""
                 ),
                 format!(
-                    "aws ssm put-parameter --region {region} --name {} --type SecureString --value '...', or correct valueFrom",
-                    names.first().map(String::as_str).unwrap_or(from)
+                    "# the parameter, its value in place of ... (or correct valueFrom):\naws ssm put-parameter --region {region} --name {} --type SecureString --value '...'",
+                    sh(names.first().map(String::as_str).unwrap_or(from))
                 ),
             ));
             return Ok(());
@@ -915,7 +1257,7 @@ impl<'a> Doctor<'a> {
                     "{what}: {role_arn} may not ssm:GetParameters {arn}{}",
                     denied_by(&s)
                 ),
-                fixes(&s, &role_arn, &identity, "", &Value::Null),
+                self.fix(&s, &principal, &ask, &identity, Target::None, &Value::Null)?,
             )),
         }
         if p.latest.kind != berth_ssm::ParamType::SecureString {
@@ -977,13 +1319,17 @@ impl<'a> Doctor<'a> {
                     key.arn,
                     denied_by(&s)
                 ),
-                fixes(
+                self.fix(
                     &s,
-                    &role_arn,
+                    &principal,
+                    &ask,
                     &identity,
-                    &format!("the key policy of {}", key.arn),
+                    Target::Key {
+                        arn: &key.arn,
+                        policy: &key.policy,
+                    },
                     &key_stmt,
-                ),
+                )?,
             )),
         }
         Ok(())
@@ -1053,8 +1399,9 @@ impl<'a> Doctor<'a> {
                 name,
                 format!("{what}: the agent would stop the task with {msg:?}"),
                 format!(
-                    "aws secretsmanager put-secret-value --secret-id {} --secret-string '{{\"{key}\": \"...\"}}' (a JSON object with the key), or correct the JSON key in valueFrom",
-                    secret.arn
+                    "# a JSON object with the key, its value in place of ... (or correct the JSON key in valueFrom):\naws secretsmanager put-secret-value --secret-id {} --secret-string {}",
+                    sh(&secret.arn),
+                    sh(&json!({ key: "..." }).to_string())
                 ),
             )),
         }
@@ -1094,12 +1441,21 @@ impl<'a> Doctor<'a> {
             }
         };
         let sm = Secrets::new(self.store);
-        let found = match sm.resolve(&caller_account, &region, secret_id, self.opts.now) {
+        // Secrets Manager's records keep milliseconds.
+        let now_ms = self.opts.now.saturating_mul(1000);
+        let found = match sm.resolve(&caller_account, &region, secret_id, now_ms) {
             Ok(s) => s,
             Err(SecretsError::NotFound) => {
-                let (reason, fix) = self.not_found(&parsed, &caller_account, &region, secret_id)?;
+                let (reason, fix, meant) =
+                    self.not_found(&parsed, &caller_account, &region, secret_id)?;
+                let fix = match &meant {
+                    Some(m) => self.reregister(secret_id, &m.arn).unwrap_or(fix),
+                    None => fix,
+                };
                 checks.push(fail(kind, name, reason, fix));
-                return Ok(None);
+                // The secret it meant, when there is one: the checks that follow ask about it,
+                // so every failure shows at once.
+                return Ok(meant.filter(|m| !m.is_deleted()));
             }
             Err(e) => return Err(e.into()),
         };
@@ -1121,8 +1477,8 @@ impl<'a> Doctor<'a> {
                 name,
                 format!("the secret {} has no AWSCURRENT version", found.arn),
                 format!(
-                    "aws secretsmanager put-secret-value --secret-id {} --secret-string '{{\"username\":\"...\",\"password\":\"...\"}}'",
-                    found.arn
+                    "# the registry's username and password in place of ...:\naws secretsmanager put-secret-value --secret-id {} --secret-string '{{\"username\":\"...\",\"password\":\"...\"}}'",
+                    sh(&found.arn)
                 ),
             ));
             return Ok(None);
@@ -1142,22 +1498,25 @@ impl<'a> Doctor<'a> {
         caller_account: &str,
         region: &str,
         secret_id: &str,
-    ) -> Result<(String, String), DoctorError> {
+    ) -> Result<(String, String, Option<Secret>), DoctorError> {
         let sm = Secrets::new(self.store);
-        let now = self.opts.now;
+        // Secrets Manager's records keep milliseconds.
+        let now = self.opts.now.saturating_mul(1000);
         Ok(match parsed {
             SecretRef::PartialArn {
                 account, name: n, ..
             } if account != caller_account => {
-                let full = sm
-                    .by_name(account, region, n, now)?
-                    .map(|s| s.arn)
+                let meant = sm.by_name(account, region, n, now)?;
+                let full = meant
+                    .as_ref()
+                    .map(|s| s.arn.clone())
                     .unwrap_or_else(|| format!("{secret_id}-XXXXXX"));
                 (
                     format!(
                         "{secret_id} names a secret of account {account}: cross-account secrets must be referenced by full ARN"
                     ),
                     format!("set credentialsParameter to the full ARN {full}"),
+                    meant,
                 )
             }
             SecretRef::FullArn {
@@ -1169,10 +1528,12 @@ impl<'a> Doctor<'a> {
                         s.arn
                     ),
                     format!("set credentialsParameter to {}", s.arn),
+                    Some(s),
                 ),
                 None => (
                     format!("no secret {n} in account {account} region {region}"),
                     "create the secret, or correct credentialsParameter".to_string(),
+                    None,
                 ),
             },
             SecretRef::PartialArn {
@@ -1180,12 +1541,37 @@ impl<'a> Doctor<'a> {
             } => (
                 format!("no secret {n} in account {account} region {region}"),
                 "create the secret, or correct credentialsParameter".to_string(),
+                None,
             ),
             SecretRef::Name(n) => (
                 format!("no secret {n} in account {caller_account} region {region}"),
                 "create the secret, or correct credentialsParameter (another account's secret needs its full ARN)".to_string(),
+                None,
             ),
         })
+    }
+
+    /// The command registering the task definition again with every reference `wrong` (a
+    /// `credentialsParameter` or a `valueFrom`'s secret part) replaced by `right`; `None` for a
+    /// definition that is not registered.
+    fn reregister(&self, wrong: &str, right: &str) -> Option<String> {
+        if !matches!(self.opts.source, Source::Registered(_)) {
+            return None;
+        }
+        let def = self.definition.as_object()?;
+        let mut input = serde_json::Map::new();
+        for member in REGISTER_MEMBERS {
+            if let Some(v) = def.get(*member).filter(|v| !v.is_null()) {
+                input.insert((*member).to_string(), v.clone());
+            }
+        }
+        let mut input = Value::Object(input);
+        replace_strings(&mut input, wrong, right);
+        Some(format!(
+            "# the task definition registered again with {right}; run the new revision:\naws ecs register-task-definition --region {} --cli-input-json {}",
+            sh(&self.opts.region),
+            sh(&pretty(&input))
+        ))
     }
 
     /// The key that decrypts a version of the secret, found as Secrets Manager finds it.
@@ -1224,10 +1610,14 @@ impl<'a> Doctor<'a> {
                 kind,
                 name,
                 format!("the KMS key {} is {}", key.arn, key.state.as_str()),
-                format!(
-                    "aws kms enable-key --key-id {} (or cancel its deletion)",
-                    key.arn
-                ),
+                if key.state == berth_kms::KeyState::PendingDeletion {
+                    format!(
+                        "# cancel its deletion (the key is then Disabled), and enable it:\naws kms cancel-key-deletion --key-id {arn}\naws kms enable-key --key-id {arn}",
+                        arn = sh(&key.arn)
+                    )
+                } else {
+                    format!("aws kms enable-key --key-id {}", sh(&key.arn))
+                },
             ));
             return Ok(false);
         }
@@ -1290,7 +1680,17 @@ impl<'a> Doctor<'a> {
                         key.arn,
                         denied_by(&s)
                     ),
-                    fixes(&s, role_arn, &identity, &format!("the key policy of {}", key.arn), &key_stmt),
+                    self.fix(
+                        &s,
+                        principal,
+                        &ask,
+                        &identity,
+                        Target::Key {
+                            arn: &key.arn,
+                            policy: &key.policy,
+                        },
+                        &key_stmt,
+                    )?,
                 ));
                 false
             }
@@ -1352,8 +1752,8 @@ impl<'a> Doctor<'a> {
                     name,
                     format!("{field}: the agent would stop the task with {msg:?}"),
                     format!(
-                        "aws secretsmanager put-secret-value --secret-id {} --secret-string '{shape}' (keys in any case; string values)",
-                        secret.arn
+                        "# the registry's username and password in place of ... (keys in any case; string values):\naws secretsmanager put-secret-value --secret-id {} --secret-string '{shape}'",
+                        sh(&secret.arn)
                     ),
                 ));
             }
@@ -1514,15 +1914,26 @@ fn with_statement(policy: Option<&str>, stmt: &Value) -> Option<String> {
     Some(doc.to_string())
 }
 
+/// "a" or "an" before `phrase`.
+fn article(phrase: &str) -> &'static str {
+    if phrase.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    }
+}
+
 fn denied_by(s: &FixSearch) -> String {
     match (s.identity_needed, s.resource_needed) {
         (_, _) if s.still_denied.is_some() => match s.still_denied {
-            Some(Decision::ExplicitDeny { policy_type }) => {
-                format!(
-                    ": an explicit deny in a {} refuses it",
+            Some(Decision::ExplicitDeny { policy_type }) => match &s.denying {
+                Some(d) => format!(": an explicit deny in {} refuses it", d.describe()),
+                None => format!(
+                    ": an explicit deny in {} {} refuses it",
+                    article(policy_type.phrase()),
                     policy_type.phrase()
-                )
-            }
+                ),
+            },
             Some(Decision::ImplicitDeny { missing }) => {
                 format!(": the {} does not allow it", missing.phrase())
             }
@@ -1536,6 +1947,173 @@ fn denied_by(s: &FixSearch) -> String {
     }
 }
 
+/// `word` quoted for a POSIX shell when it needs it.
+fn sh(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=@,+%".contains(c));
+    if plain {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
+/// Whose identity policies a fix goes into.
+#[derive(Debug, Clone, PartialEq)]
+enum Holder {
+    Role(String),
+    User(String),
+}
+
+impl Holder {
+    /// The role of a role or assumed-role ARN, the user of a user ARN; `None` for a root.
+    fn of(arn: &str) -> Option<Holder> {
+        let resource = arn.splitn(6, ':').nth(5)?;
+        if let Some(rest) = resource.strip_prefix("role/") {
+            return rest.rsplit('/').next().map(|n| Holder::Role(n.to_string()));
+        }
+        if let Some(rest) = resource.strip_prefix("assumed-role/") {
+            return rest.split('/').next().map(|n| Holder::Role(n.to_string()));
+        }
+        if let Some(rest) = resource.strip_prefix("user/") {
+            return rest.rsplit('/').next().map(|n| Holder::User(n.to_string()));
+        }
+        None
+    }
+
+    fn kind_and_name(&self) -> (&'static str, &str) {
+        match self {
+            Holder::Role(n) => ("role", n),
+            Holder::User(n) => ("user", n),
+        }
+    }
+
+    /// The command that puts `doc` as the inline policy `policy_name`.
+    fn put(&self, policy_name: &str, doc: &Value) -> String {
+        let (kind, name) = self.kind_and_name();
+        format!(
+            "aws iam put-{kind}-policy --{kind}-name {} --policy-name {} --policy-document {}",
+            sh(name),
+            sh(policy_name),
+            sh(&pretty(doc))
+        )
+    }
+}
+
+impl Denying {
+    fn describe(&self) -> String {
+        let (kind, name) = self.holder.kind_and_name();
+        if self.managed {
+            format!(
+                "the managed policy {} attached to {kind} {name}",
+                self.policy
+            )
+        } else {
+            format!("the inline policy {} of {kind} {name}", self.policy)
+        }
+    }
+}
+
+/// A policy name of the doctor's own for `stmt`: `berth-doctor-<action>-<8 hex digits of a
+/// digest of the statement>`, so it replaces no policy of the user's and putting the same fix
+/// twice changes nothing.
+fn fix_policy_name(stmt: &Value) -> String {
+    let action = match stmt.get("Action") {
+        Some(Value::String(a)) => a.rsplit(':').next().unwrap_or(a).to_string(),
+        _ => "access".to_string(),
+    };
+    let digest = berth_core::mac::hmac_sha256(b"berth-doctor", stmt.to_string().as_bytes());
+    let hex: String = digest.iter().take(4).map(|b| format!("{b:02x}")).collect();
+    format!("berth-doctor-{action}-{hex}")
+}
+
+/// The command giving the principal `principal_arn` the identity statement `stmt`, as an inline
+/// policy of its own.
+fn identity_command(principal_arn: &str, stmt: &Value) -> String {
+    match Holder::of(principal_arn) {
+        Some(h) => {
+            let (kind, name) = h.kind_and_name();
+            format!(
+                "# a policy of its own for {kind} {name} (it replaces none of its policies):\n{}",
+                h.put(
+                    &fix_policy_name(stmt),
+                    &json!({"Version": "2012-10-17", "Statement": [stmt]})
+                )
+            )
+        }
+        None => format!(
+            "# {principal_arn} takes no identity policies: make the call as a user or role with:\n# {}",
+            stmt
+        ),
+    }
+}
+
+/// Where a resource-side fix goes.
+#[derive(Debug, Clone, Copy)]
+enum Target<'a> {
+    None,
+    Secret {
+        arn: &'a str,
+        policy: Option<&'a str>,
+    },
+    Key {
+        arn: &'a str,
+        policy: &'a str,
+    },
+}
+
+impl Target<'_> {
+    fn name(&self) -> String {
+        match self {
+            Target::None => String::new(),
+            Target::Secret { arn, .. } => format!("the resource policy of {arn}"),
+            Target::Key { arn, .. } => format!("the key policy of {arn}"),
+        }
+    }
+
+    /// The command putting `doc` as the resource's whole policy.
+    fn put(&self, doc: &Value) -> String {
+        match self {
+            Target::None => String::new(),
+            Target::Secret { arn, .. } => format!(
+                "aws secretsmanager put-resource-policy --secret-id {} --resource-policy {}",
+                sh(arn),
+                sh(&pretty(doc))
+            ),
+            Target::Key { arn, .. } => format!(
+                "aws kms put-key-policy --key-id {} --policy-name default --policy {}",
+                sh(arn),
+                sh(&pretty(doc))
+            ),
+        }
+    }
+
+    fn policy(&self) -> Option<&str> {
+        match self {
+            Target::None => None,
+            Target::Secret { policy, .. } => *policy,
+            Target::Key { policy, .. } => Some(policy),
+        }
+    }
+
+    /// The command adding `stmt` to the resource's policy (its current statements kept).
+    fn add(&self, stmt: &Value) -> String {
+        let doc = with_statement(self.policy(), stmt)
+            .and_then(|d| serde_json::from_str::<Value>(&d).ok())
+            .unwrap_or(Value::Null);
+        format!(
+            "# {}: the current policy with the statement added:\n{}",
+            self.name(),
+            self.put(&doc)
+        )
+    }
+}
+
+/// The fix, as commands to paste (with `#` comments), for an identity-only question asked
+/// without an [`Ask`] (no Deny named).
+#[allow(dead_code)]
 fn fixes(
     s: &FixSearch,
     role_arn: &str,
@@ -1543,25 +2121,74 @@ fn fixes(
     resource_name: &str,
     resource: &Value,
 ) -> String {
+    let _ = (resource_name, resource);
+    render_fix(s, role_arn, identity, Target::None, &Value::Null, None)
+}
+
+/// The fix for `s`: the identity statement's command, the resource policy's command, or the
+/// command removing the Deny that decides; `resource_without_deny` is the resource policy
+/// with its denying statements removed.
+fn render_fix(
+    s: &FixSearch,
+    principal_arn: &str,
+    identity: &Value,
+    target: Target<'_>,
+    resource: &Value,
+    resource_without_deny: Option<Value>,
+) -> String {
     let mut out = Vec::new();
-    if let Some(Decision::ExplicitDeny { policy_type }) = s.still_denied {
-        return format!(
-            "remove or narrow the Deny statement in the {} that matches this request",
-            policy_type.phrase()
-        );
+    match s.still_denied {
+        Some(Decision::ExplicitDeny {
+            policy_type: PolicyType::Identity,
+        }) => {
+            return match &s.denying {
+                Some(d) if d.managed => {
+                    let (kind, name) = d.holder.kind_and_name();
+                    format!(
+                        "# {} holds a Deny that matches: detach it (or edit it to narrow the Deny):\naws iam detach-{kind}-policy --{kind}-name {} --policy-arn {}",
+                        d.describe(),
+                        sh(name),
+                        sh(&d.policy)
+                    )
+                }
+                Some(d) => format!(
+                    "# {} holds a Deny that matches: the policy without that statement:\n{}",
+                    d.describe(),
+                    d.holder.put(&d.policy, &d.without)
+                ),
+                None => "# remove or narrow the Deny statement in the identity-based policy that matches this request".to_string(),
+            };
+        }
+        Some(Decision::ExplicitDeny {
+            policy_type: PolicyType::Resource,
+        }) => {
+            return match resource_without_deny {
+                Some(doc) => format!(
+                    "# {} holds a Deny that matches: the policy without that statement{}:\n{}",
+                    target.name(),
+                    if s.resource_needed { ", and with the statement allowing it" } else { "" },
+                    target.put(&doc)
+                ),
+                None => "# remove or narrow the Deny statement in the resource-based policy that matches this request".to_string(),
+            };
+        }
+        Some(Decision::ExplicitDeny { policy_type }) => {
+            return format!(
+                "# remove or narrow the Deny statement in the {} that matches this request",
+                policy_type.phrase()
+            );
+        }
+        _ => {}
     }
     if s.identity_needed {
-        out.push(format!(
-            "add to {role_arn}'s identity policy (aws iam put-role-policy):\n{}",
-            pretty(identity)
-        ));
+        out.push(identity_command(principal_arn, identity));
     }
-    if s.resource_needed {
-        out.push(format!("add to {resource_name}:\n{}", pretty(resource)));
+    if s.resource_needed && !matches!(target, Target::None) {
+        out.push(target.add(resource));
     }
     if let Some(Decision::ImplicitDeny { missing }) = s.still_denied {
         out.push(format!(
-            "and make the {} allow it as well",
+            "# and make the {} of {principal_arn} allow it as well",
             missing.phrase()
         ));
     }

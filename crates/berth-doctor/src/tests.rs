@@ -200,8 +200,13 @@ fn custom_key_without_decrypt_names_the_identity_statement() {
     assert!(!c.ok, "{r:#?}");
     let fix = c.fix.as_deref().unwrap();
     assert!(fix.contains("\"Action\": \"kms:Decrypt\""), "{fix}");
-    assert!(fix.contains("identity policy"), "{fix}");
-    assert!(!fix.contains("key policy"), "{fix}");
+    assert!(
+        fix.contains(
+            "aws iam put-role-policy --role-name exec --policy-name berth-doctor-Decrypt-"
+        ),
+        "{fix}"
+    );
+    assert!(!fix.contains("put-key-policy"), "{fix}");
     // With the statement in place, it passes.
     env.iam()
         .put_role_policy(
@@ -288,11 +293,19 @@ fn cross_account_needs_the_resource_policy_and_full_arn() {
     assert!(!c.ok);
     let fix = c.fix.as_deref().unwrap();
     assert!(fix.contains("key policy"), "{fix}");
-    assert!(!fix.contains("identity policy"), "{fix}");
-    // The suggested key-policy statement is enough.
-    let stmt: Value = serde_json::from_str(&fix[fix.find('{').unwrap()..]).unwrap();
-    let policy = with_statement(Some(&key.policy), &stmt).unwrap();
-    env.kms().put_policy(&key, &policy, NOW).unwrap();
+    assert!(!fix.contains("put-role-policy"), "{fix}");
+    // The key policy the command puts (the current one with the statement added) is enough.
+    let start = fix.find("--policy '").unwrap() + "--policy '".len();
+    let policy: Value =
+        serde_json::from_str(fix[start..].trim_end().trim_end_matches('\'')).unwrap();
+    let before: Value = serde_json::from_str(&key.policy).unwrap();
+    assert_eq!(
+        policy["Statement"].as_array().unwrap().len(),
+        before["Statement"].as_array().unwrap().len() + 1
+    );
+    env.kms()
+        .put_policy(&key, &policy.to_string(), NOW)
+        .unwrap();
     let r = env.run(taskdef(&s.arn));
     assert!(r.passed(), "{r:#?}");
 }
@@ -378,7 +391,8 @@ fn missing_and_deleted_secrets() {
     assert!(c.reason.contains("suffix differs"), "{}", c.reason);
     assert!(c.fix.unwrap().contains(&s.arn));
     Secrets::new(&env.store)
-        .delete(&s, Some(7), false, NOW)
+        // Secrets Manager's records keep milliseconds.
+        .delete(&s, Some(7), false, NOW * 1000)
         .unwrap();
     let c = get(&env.run(taskdef("creds")), CheckKind::Secret).clone();
     assert!(!c.ok);
@@ -503,8 +517,52 @@ fn explicit_deny_asks_to_remove_it() {
     let r = env.run(taskdef(&s.arn));
     let c = get(&r, CheckKind::GetSecretValue);
     assert!(!c.ok);
-    assert!(c.reason.contains("explicit deny"), "{}", c.reason);
-    assert!(c.fix.as_deref().unwrap().contains("Deny statement"));
+    assert!(
+        c.reason
+            .contains("an explicit deny in the inline policy p of role exec refuses it"),
+        "{}",
+        c.reason
+    );
+    let fix = c.fix.as_deref().unwrap();
+    assert!(
+        fix.contains("aws iam put-role-policy --role-name exec --policy-name p --policy-document"),
+        "{fix}"
+    );
+    assert!(fix.contains("\"Statement\": []"), "{fix}");
+}
+
+#[test]
+fn a_missing_role_names_itself_and_the_checks_it_holds_back() {
+    let env = Env::new();
+    let s = env.secret(A, "creds", GOOD, None);
+    let mut def = taskdef(&s.arn);
+    def["executionRoleArn"] = json!("arn:aws:iam::000000000000:role/team/missing-role");
+    let r = env.run(def);
+    let c = get(&r, CheckKind::ExecutionRole);
+    let fix = c.fix.as_deref().unwrap();
+    assert!(
+        fix.contains("aws iam create-role --role-name missing-role --path /team/ --assume-role-policy-document '"),
+        "{fix}"
+    );
+    let g = get(&r, CheckKind::GetSecretValue);
+    assert!(
+        g.skipped() && g.reason == "not checked: needs execution-role",
+        "{g:?}"
+    );
+    // The value is still checked.
+    assert!(get(&r, CheckKind::SecretValue).ok, "{r:#?}");
+}
+
+#[test]
+fn a_wrong_suffix_still_checks_the_secret_it_meant() {
+    let env = Env::new();
+    let s = env.secret(A, "creds", GOOD, None);
+    let bad = format!("{}zzzzzz", &s.arn[..s.arn.len() - 6]);
+    let r = env.run(taskdef(&bad));
+    assert!(!get(&r, CheckKind::Secret).ok);
+    // The role's missing permission shows in the same run, on the secret meant.
+    let g = get(&r, CheckKind::GetSecretValue);
+    assert!(!g.ok && !g.skipped() && g.reason.contains(&s.arn), "{g:?}");
 }
 
 fn secrets_taskdef(secrets: Value) -> Value {
@@ -706,4 +764,66 @@ fn parameter_store_secrets_are_checked_as_the_agent_fetches_them() {
             assert!(c.ok, "{c:?}");
         }
     }
+}
+
+fn awslogs_taskdef(role: Option<&str>, create_group: bool) -> Value {
+    let mut options =
+        json!({"awslogs-group": "/ecs/app", "awslogs-region": R, "awslogs-stream-prefix": "web"});
+    if create_group {
+        options["awslogs-create-group"] = json!("true");
+    }
+    let mut doc = json!({
+        "family": "app",
+        "containerDefinitions": [{"name": "app", "image": "busybox", "memory": 64,
+            "logConfiguration": {"logDriver": "awslogs", "options": options}}]
+    });
+    if let Some(r) = role {
+        doc["executionRoleArn"] = json!(r);
+    }
+    doc
+}
+
+#[test]
+fn awslogs_names_each_missing_logs_permission() {
+    let env = Env::new();
+    env.iam()
+        .put_role_policy(
+            A,
+            "exec",
+            "p",
+            &allow(
+                "logs:CreateLogStream",
+                "arn:aws:logs:us-east-1:000000000000:log-group:/ecs/app:*",
+            ),
+        )
+        .unwrap();
+    let r = env.run(awslogs_taskdef(Some("exec"), true));
+    let logs: Vec<&CheckResult> = r
+        .checks
+        .iter()
+        .filter(|c| c.check == CheckKind::Awslogs)
+        .collect();
+    assert_eq!(logs.len(), 3, "{r:#?}");
+    let failed: Vec<&str> = logs
+        .iter()
+        .filter(|c| !c.ok)
+        .map(|c| c.reason.as_str())
+        .collect();
+    assert_eq!(failed.len(), 2, "{failed:?}");
+    assert!(
+        failed[0].contains("may not logs:CreateLogGroup"),
+        "{failed:?}"
+    );
+    assert!(
+        failed[1].contains("may not logs:PutLogEvents"),
+        "{failed:?}"
+    );
+    assert!(failed[1].contains("log-stream:web/app/"), "{failed:?}");
+    let fix = logs[2].fix.as_deref().unwrap();
+    assert!(fix.contains("\"Action\": \"logs:PutLogEvents\""), "{fix}");
+    assert!(logs[1].ok && logs[1].reason.contains("may logs:CreateLogStream"));
+    // Without an execution role (EC2), the agent's own credentials ship the output.
+    let r = env.run(awslogs_taskdef(None, false));
+    let c = get(&r, CheckKind::Awslogs);
+    assert!(c.ok && c.reason.contains("no execution role"), "{r:#?}");
 }

@@ -356,8 +356,8 @@ pub const FIELDS: &[Field] = &[
     f(
         "ContainerDefinition",
         "logConfiguration",
-        "handled elsewhere: the logging feature",
-        "same; awslogs needs an execution role (`Fargate requires task definition to have execution role ARN to support log driver awslogs.`)",
+        "applied: `awslogs` is shipped by berth to CloudWatch Logs (see docs/logs.md); other drivers go to Docker as they are",
+        "same; awslogs needs an execution role (`Fargate requires task definition to have execution role ARN to support log driver awslogs.`) and `awslogs-stream-prefix`",
     ),
     f(
         "ContainerDefinition",
@@ -555,13 +555,13 @@ pub const FIELDS: &[Field] = &[
     f(
         "LogConfiguration",
         "logDriver",
-        "handled elsewhere: the logging feature",
+        "applied: `awslogs` runs as Docker's `json-file` and berth ships the output; others go to Docker",
         "same",
     ),
     f(
         "LogConfiguration",
         "options",
-        "handled elsewhere: the logging feature",
+        "applied: awslogs' `awslogs-group`, `-region`, `-stream-prefix`, `-create-group`, `-datetime-format`, `-multiline-pattern`, `mode`; Docker's for other drivers",
         "same",
     ),
     f(

@@ -323,6 +323,10 @@ pub fn validate(account: &str, input: &mut RegisterTaskDefinitionInput) -> Resul
     Ok(())
 }
 
+/// AWS's text for a Fargate definition with awslogs and no `awslogs-stream-prefix` (as AWS
+/// users have reported it from RegisterTaskDefinition).
+pub const FARGATE_AWSLOGS_NEEDS_PREFIX: &str = "Fargate requires log configuration options to include awslogs-stream-prefix to support log driver awslogs.";
+
 /// AWS's text for a Fargate definition with awslogs and no execution role.
 pub const FARGATE_AWSLOGS_NEEDS_ROLE: &str =
     "Fargate requires task definition to have execution role ARN to support log driver awslogs.";
@@ -521,6 +525,16 @@ pub fn fargate_refusal(input: &RegisterTaskDefinitionInput) -> Option<String> {
                 == Some("awslogs")
         {
             return Some(FARGATE_AWSLOGS_NEEDS_ROLE.to_string());
+        }
+        if let Some(log) = x.get("logConfiguration")
+            && log.get("logDriver").and_then(|d| d.as_str()) == Some("awslogs")
+            && log
+                .get("options")
+                .and_then(|o| o.get("awslogs-stream-prefix"))
+                .and_then(|p| p.as_str())
+                .is_none_or(str::is_empty)
+        {
+            return Some(FARGATE_AWSLOGS_NEEDS_PREFIX.to_string());
         }
         if !role && c.image.as_deref().is_some_and(is_ecr_image) {
             return Some(FARGATE_ECR_NEEDS_ROLE.to_string());
@@ -1606,6 +1620,24 @@ mod tests {
                 .iter()
                 .any(|a| a.name == "com.amazonaws.ecs.capability.docker-remote-api.1.25")
         );
+        // awslogs on Fargate: an execution role and a stream prefix.
+        let mut i = fargate();
+        i.execution_role_arn = Some("arn:aws:iam::000000000000:role/exec".into());
+        set(
+            &mut i,
+            "logConfiguration",
+            serde_json::json!({"logDriver": "awslogs", "options": {"awslogs-group": "g"}}),
+        );
+        assert_eq!(
+            fargate_refusal(&i).as_deref(),
+            Some(FARGATE_AWSLOGS_NEEDS_PREFIX)
+        );
+        set(
+            &mut i,
+            "logConfiguration",
+            serde_json::json!({"logDriver": "awslogs", "options": {"awslogs-group": "g", "awslogs-stream-prefix": "p"}}),
+        );
+        assert_eq!(fargate_refusal(&i), None);
         // Without FARGATE required, a setting Fargate refuses only drops FARGATE.
         let mut i = fargate();
         i.requires_compatibilities.clear();

@@ -10,6 +10,18 @@ pub(crate) const USERS: &str = "iam_users";
 pub(crate) const ROLES: &str = "iam_roles";
 /// Store table of customer managed policies, keyed by `{account}/{lowercased name}`.
 pub(crate) const POLICIES: &str = "iam_policies";
+/// Store table of IAM groups, keyed by `{account}/{lowercased name}`.
+pub(crate) const GROUPS: &str = "iam_groups";
+/// Store table of instance profiles, keyed by `{account}/{lowercased name}`.
+pub(crate) const INSTANCE_PROFILES: &str = "iam_instance_profiles";
+
+/// A unique id as IAM gives users, roles, groups, policies and instance profiles: `prefix`
+/// (`AIDA`, `AROA`, `AGPA`, `ANPA`, `AIPA`) and 17 characters, 21 in all.
+pub(crate) fn unique_id(prefix: &str) -> String {
+    let mut id = berth_core::ids::aws_id(prefix);
+    id.extend(berth_core::ids::aws_id("").chars().take(1));
+    id
+}
 
 /// The store key of a named entity. IAM names are unique per account case-insensitively, so
 /// the key holds the name lowercased (names are ASCII once [`check_name`] passed).
@@ -28,6 +40,8 @@ pub enum NameField {
     UserName,
     RoleName,
     PolicyName,
+    GroupName,
+    InstanceProfileName,
 }
 
 impl NameField {
@@ -37,13 +51,15 @@ impl NameField {
             NameField::UserName => "userName",
             NameField::RoleName => "roleName",
             NameField::PolicyName => "policyName",
+            NameField::GroupName => "groupName",
+            NameField::InstanceProfileName => "instanceProfileName",
         }
     }
 
     pub fn max_len(self) -> usize {
         match self {
             NameField::UserName | NameField::RoleName => 64,
-            NameField::PolicyName => 128,
+            NameField::PolicyName | NameField::GroupName | NameField::InstanceProfileName => 128,
         }
     }
 }
@@ -154,6 +170,16 @@ pub(crate) fn merge_tags(existing: &mut Vec<Tag>, new: Vec<Tag>) -> Result<(), I
     Ok(())
 }
 
+/// Removes the tags with the given keys (compared case-insensitively); keys not there are
+/// ignored.
+pub(crate) fn remove_tags(existing: &mut Vec<Tag>, keys: &[String]) {
+    existing.retain(|t| {
+        !keys
+            .iter()
+            .any(|k| k.to_lowercase() == t.key.to_lowercase())
+    });
+}
+
 /// A policy document's size as IAM counts it against its quotas: characters, white space not
 /// counted.
 pub(crate) fn policy_size(doc: &str) -> usize {
@@ -204,6 +230,45 @@ pub(crate) fn paginate<T>(mut items: Vec<(String, T)>, opts: ListOptions<'_>) ->
         items: taken,
         marker,
     }
+}
+
+/// Checks what an update gives an entity: a new name (named by `field`) and a new path.
+pub(crate) fn check_update(
+    field: NameField,
+    new_name: Option<&str>,
+    new_path: Option<&str>,
+) -> Result<(), IamError> {
+    if let Some(n) = new_name {
+        check_new_name(field, n)?;
+    }
+    if let Some(p) = new_path {
+        check_entity_path(p)?;
+    }
+    Ok(())
+}
+
+/// The ARN of an IAM entity: `arn:aws:iam::<account>:<kind><path><name>` (the path begins and
+/// ends with `/`).
+pub(crate) fn iam_arn(account: &str, kind: &str, path: &str, name: &str) -> String {
+    format!("arn:aws:iam::{account}:{kind}{path}{name}")
+}
+
+/// The records of `table` in `account` whose path starts with `path_prefix`, by name
+/// (case-insensitively), one page; `path_and_name` reads a record's path and name.
+pub(crate) fn list_under<T: serde::de::DeserializeOwned>(
+    tx: &dyn berth_store::Tx,
+    table: &str,
+    account: &str,
+    path_prefix: Option<&str>,
+    opts: ListOptions<'_>,
+    path_and_name: fn(&T) -> (&str, &str),
+) -> Result<Page<T>, IamError> {
+    let items = berth_store::scan_json::<T>(tx, table, &account_prefix(account))?
+        .into_iter()
+        .filter(|(_, t)| under(path_and_name(t).0, path_prefix))
+        .map(|(_, t)| (path_and_name(&t).1.to_ascii_lowercase(), t))
+        .collect();
+    Ok(paginate(items, opts))
 }
 
 /// Whether `path` falls under `prefix` (no prefix: everything).
@@ -288,6 +353,15 @@ mod tests {
         );
         assert_eq!(p.items, vec![2, 3, 4]);
         assert!(!p.is_truncated());
+    }
+
+    #[test]
+    fn unique_ids_have_21_characters() {
+        for prefix in ["AIDA", "AROA", "AGPA", "AIPA", "ANPA"] {
+            let id = unique_id(prefix);
+            assert_eq!(id.len(), 21, "{id}");
+            assert!(id.starts_with(prefix));
+        }
     }
 
     #[test]

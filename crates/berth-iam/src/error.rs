@@ -21,6 +21,15 @@ pub enum IamError {
     NoSuchUser(String),
     #[error("The role with name {0} cannot be found.")]
     NoSuchRole(String),
+    #[error("The group with name {0} cannot be found.")]
+    NoSuchGroup(String),
+    #[error("The group policy with name {0} cannot be found.")]
+    NoSuchGroupPolicy(String),
+    /// An alias the account does not have (AWS's text is not confirmed).
+    #[error("The account alias {0} cannot be found.")]
+    NoSuchAccountAlias(String),
+    #[error("Instance Profile {0} cannot be found.")]
+    NoSuchInstanceProfile(String),
     #[error("The user policy with name {0} cannot be found.")]
     NoSuchUserPolicy(String),
     #[error("The role policy with name {0} cannot be found.")]
@@ -44,6 +53,13 @@ pub enum IamError {
     UserExists(String),
     #[error("Role with name {0} already exists.")]
     RoleExists(String),
+    #[error("Group with name {0} already exists.")]
+    GroupExists(String),
+    /// An alias another account has (AWS's text is not confirmed).
+    #[error("The account alias {0} already exists.")]
+    AccountAliasExists(String),
+    #[error("Instance Profile {0} already exists.")]
+    InstanceProfileExists(String),
     #[error("A policy called {0} already exists. Duplicate names are not allowed.")]
     PolicyExists(String),
 
@@ -60,8 +76,9 @@ pub enum IamError {
         "The specified value for path is invalid. It must begin and end with / and contain only alphanumeric characters and/or / characters."
     )]
     InvalidPath,
-    /// A string given as a policy ARN that is not an ARN at all.
-    #[error("ARN {0} is not valid.")]
+    /// A string given as a policy ARN that is not an ARN at all (AWS's text, two spaces
+    /// included).
+    #[error("Invalid ARN:  Could not be parsed!")]
     InvalidArn(String),
     /// A permissions boundary ARN that is not a policy ARN.
     #[error("ARN {0} is not valid.")]
@@ -80,6 +97,17 @@ pub enum IamError {
     UserPolicyTooLarge(String),
     #[error("Maximum policy size of 10240 bytes exceeded for role {0}")]
     RolePolicyTooLarge(String),
+    #[error("Maximum policy size of 5120 bytes exceeded for group {0}")]
+    GroupPolicyTooLarge(String),
+    #[error("Cannot exceed quota for GroupsPerUser: 10")]
+    GroupsPerUserQuota,
+    #[error("Cannot exceed quota for InstanceSessionsPerInstanceProfile: 1")]
+    InstanceProfileRoleQuota,
+    /// AWS's text as its documentation gives it; not confirmed against the live API.
+    #[error(
+        "A managed policy can have up to 5 versions. Before you create a new version, you must delete an existing version."
+    )]
+    PolicyVersionQuota,
     #[error("Cannot exceed quota for PolicySize: 6144")]
     ManagedPolicyTooLarge,
     #[error("Cannot exceed quota for ACLSizePerRole: 2048")]
@@ -90,11 +118,34 @@ pub enum IamError {
     #[error("Cannot exceed quota for TagsPerRole: 50")]
     TagQuota,
 
+    /// A change to a role only AWS may change (a service-linked role).
+    #[error(
+        "Cannot perform the operation on the protected role '{0}' - this role is only modifiable by AWS"
+    )]
+    ProtectedRole(String),
+    #[error("Custom suffix is not allowed for {0}")]
+    CustomSuffixNotAllowed(String),
+    #[error("Service role name {0} has been taken in this account, please try a different suffix.")]
+    ServiceRoleNameTaken(String),
+    /// A service berth has no service-linked role for (berth's own text).
+    #[error("berth does not know the service-linked role of {0}")]
+    UnknownLinkedService(String),
+    /// DeleteServiceLinkedRole on a role that is not service-linked (berth's own text: AWS's
+    /// is not confirmed).
+    #[error("role {0} is not a service-linked role")]
+    NotServiceLinked(String),
+    /// A deletion task id that berth did not hand out (berth's own text).
+    #[error("deletion task {0} not found")]
+    NoSuchDeletionTask(String),
+
     // --- conflicts ---
     #[error("{0}")]
     DeleteConflict(DeleteConflict),
     #[error("Cannot delete policies outside your own account.")]
     AwsManagedPolicy,
+    /// A change to an AWS managed policy (berth's own text: AWS's is not confirmed).
+    #[error("policy {0} is managed by AWS and only AWS changes it")]
+    AwsManagedPolicyChange(String),
 
     #[error("stored secret does not open: {0}")]
     Seal(#[from] SealError),
@@ -111,6 +162,20 @@ pub enum DeleteConflict {
     InlinePolicies,
     #[error("Cannot delete entity, must detach all policies first.")]
     AttachedPolicies,
+    /// A group that still has users; a user that is still in a group.
+    #[error("Cannot delete entity, must remove users from group first.")]
+    GroupMembers,
+    /// An instance profile that still holds a role; a role still in an instance profile.
+    #[error("Cannot delete entity, must remove roles from instance profile first.")]
+    InstanceProfileRoles,
+    /// The default version of a managed policy (AWS's text, not confirmed against the live API).
+    #[error("Cannot delete the default version of a policy.")]
+    DefaultPolicyVersion,
+    /// A managed policy with versions besides its default.
+    #[error(
+        "This policy has more than one version. Before you delete a policy, you must delete the policy's versions. The default version is deleted with the policy."
+    )]
+    PolicyVersions,
     /// A managed policy still attached to, or bounding, a user or role.
     #[error("Cannot delete a policy attached to entities.")]
     PolicyInUse,

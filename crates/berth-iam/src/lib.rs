@@ -8,30 +8,39 @@
 //! Invariant: a secret access key is stored only sealed under the [`berth_core::RootKey`], with
 //! the access key id as associated data; it is opened only to verify a signature.
 
+mod account;
 pub mod authz;
 mod entity;
 mod error;
+mod groups;
+mod instance_profiles;
 mod keys;
 mod policies;
 mod principal;
 mod roles;
+mod service_linked;
 pub mod sts;
 mod users;
 
 pub use entity::{ListOptions, MAX_TAGS, NameField, Page, Tag};
 pub use error::{DeleteConflict, IamError};
+pub use groups::{GROUP_INLINE_POLICIES_MAX, GROUPS_PER_USER, Group};
+pub use instance_profiles::page_in_order as page_of;
+pub use instance_profiles::{InstanceProfile, InstanceProfileInfo, ROLES_PER_INSTANCE_PROFILE};
 pub use keys::{
     AccessKeyRecord, KeyOwner, KeyStatus, NewCredentials, ResolvedKey, SessionInfo, token_digest,
 };
 pub use policies::{
-    AttachedPolicy, ECS_TASK_EXECUTION_ROLE_POLICY_ARN, InlinePolicy, MANAGED_POLICY_MAX,
-    MAX_ATTACHED, ManagedPolicy, NewPolicy, PolicyFilter, PolicyInfo, PolicyScope, PolicyUsage,
-    PolicyVersion, aws_managed_policies,
+    AttachedPolicy, ECS_TASK_EXECUTION_ROLE_POLICY_ARN, EntityKind, InlinePolicy,
+    MANAGED_POLICY_MAX, MAX_ATTACHED, MAX_POLICY_VERSIONS, ManagedPolicy, NewPolicy, PolicyEntity,
+    PolicyFilter, PolicyInfo, PolicyScope, PolicyUsage, PolicyVersion, StoredVersion,
+    aws_managed_policies,
 };
 pub use principal::{CallerIdentity, Principal};
 pub use roles::{
     DEFAULT_MAX_SESSION_DURATION, NewRole, ROLE_INLINE_POLICIES_MAX, Role, TRUST_POLICY_MAX,
 };
+pub use service_linked::{DeletionStatus, linked_role_name};
 pub use users::{
     ACCESS_KEYS_PER_USER, AccessKeyInfo, CreatedAccessKey, KeyHolder, NewUser,
     USER_INLINE_POLICIES_MAX, User,
@@ -198,6 +207,7 @@ impl<'a> Iam<'a> {
                                 &record.account_id,
                                 u.inline_policies,
                                 &u.attached_policies,
+                                &u.groups,
                                 u.permissions_boundary.as_deref(),
                             )?;
                             Some((u.account, u.name, u.id, u.path, docs))

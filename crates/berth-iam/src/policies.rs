@@ -44,13 +44,88 @@ pub struct ManagedPolicy {
     pub updated_at: u64,
     #[serde(default)]
     pub tags: Vec<Tag>,
+    /// Every version, oldest first; empty means the one version `v1` (`document`).
+    #[serde(default)]
+    pub versions: Vec<StoredVersion>,
+    /// The number the next version gets (AWS never gives a version id twice).
+    #[serde(default)]
+    pub next_version: u32,
 }
 
+/// A version of a customer managed policy as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredVersion {
+    pub id: String,
+    pub document: String,
+    pub created_at: u64,
+}
+
+/// The most versions a managed policy keeps.
+pub const MAX_POLICY_VERSIONS: usize = 5;
+
 impl ManagedPolicy {
+    /// The policy's versions, oldest first.
+    pub fn all_versions(&self) -> Vec<PolicyVersion> {
+        if self.versions.is_empty() {
+            return vec![PolicyVersion {
+                document: self.document.clone(),
+                version_id: self.default_version_id.clone(),
+                is_default: true,
+                created_at: self.created_at,
+            }];
+        }
+        self.versions
+            .iter()
+            .map(|v| PolicyVersion {
+                document: v.document.clone(),
+                version_id: v.id.clone(),
+                is_default: v.id == self.default_version_id,
+                created_at: v.created_at,
+            })
+            .collect()
+    }
+
+    /// Makes the version list explicit (a policy stored with one implicit version).
+    fn materialise_versions(&mut self) {
+        if self.versions.is_empty() {
+            self.versions.push(StoredVersion {
+                id: self.default_version_id.clone(),
+                document: self.document.clone(),
+                created_at: self.created_at,
+            });
+        }
+        if self.next_version == 0 {
+            let highest = self
+                .versions
+                .iter()
+                .filter_map(|v| v.id.strip_prefix('v')?.parse::<u32>().ok())
+                .max()
+                .unwrap_or(1);
+            self.next_version = highest + 1;
+        }
+    }
+
     /// Whether AWS owns the policy (`arn:aws:iam::aws:policy/…`).
     pub fn is_aws_managed(&self) -> bool {
         self.arn.starts_with("arn:aws:iam::aws:")
     }
+}
+
+/// A kind of entity that holds policies: a managed policy is used by users, roles and groups
+/// (`ListEntitiesForPolicy`'s `EntityFilter`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntityKind {
+    User,
+    Role,
+    Group,
+}
+
+/// A user, role or group using a managed policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyEntity {
+    pub kind: EntityKind,
+    pub name: String,
+    pub id: String,
 }
 
 /// A managed policy with its use in the caller's account.
@@ -63,7 +138,7 @@ pub struct PolicyInfo {
     pub permissions_boundary_usage_count: u32,
 }
 
-/// A version of a managed policy (berth keeps one: the default, `v1`).
+/// A version of a managed policy.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PolicyVersion {
     pub document: String,
@@ -156,6 +231,8 @@ pub fn aws_managed_policies() -> Vec<ManagedPolicy> {
         created_at: 1_510_858_102,
         updated_at: 1_510_858_102,
         tags: Vec::new(),
+        versions: Vec::new(),
+        next_version: 0,
     }]
 }
 
@@ -246,6 +323,9 @@ fn usage_counts(tx: &dyn Tx, account: &str) -> Result<HashMap<String, (u32, u32)
     for (_, r) in scan_json::<Role>(tx, entity::ROLES, &prefix)? {
         count(&r.attached_policies, &r.permissions_boundary);
     }
+    for (_, g) in scan_json::<crate::Group>(tx, entity::GROUPS, &prefix)? {
+        count(&g.attached_policies, &None);
+    }
     Ok(counts)
 }
 
@@ -258,22 +338,125 @@ fn with_counts(policy: ManagedPolicy, counts: &HashMap<String, (u32, u32)>) -> P
     }
 }
 
-/// A user or a role: something with inline and attached policies, stored by name.
+/// What differs between the kinds of entity that hold inline and attached policies: their
+/// table, name field, inline-size limit and error kinds, said here once.
+impl EntityKind {
+    const fn table(self) -> &'static str {
+        match self {
+            EntityKind::User => entity::USERS,
+            EntityKind::Group => entity::GROUPS,
+            EntityKind::Role => entity::ROLES,
+        }
+    }
+
+    const fn field(self) -> NameField {
+        match self {
+            EntityKind::User => NameField::UserName,
+            EntityKind::Group => NameField::GroupName,
+            EntityKind::Role => NameField::RoleName,
+        }
+    }
+
+    const fn inline_max(self) -> usize {
+        match self {
+            EntityKind::User => crate::USER_INLINE_POLICIES_MAX,
+            EntityKind::Group => crate::GROUP_INLINE_POLICIES_MAX,
+            EntityKind::Role => crate::ROLE_INLINE_POLICIES_MAX,
+        }
+    }
+
+    fn not_found(self, name: &str) -> IamError {
+        let name = name.to_string();
+        match self {
+            EntityKind::User => IamError::NoSuchUser(name),
+            EntityKind::Group => IamError::NoSuchGroup(name),
+            EntityKind::Role => IamError::NoSuchRole(name),
+        }
+    }
+
+    fn no_such_inline(self, policy: &str) -> IamError {
+        let policy = policy.to_string();
+        match self {
+            EntityKind::User => IamError::NoSuchUserPolicy(policy),
+            EntityKind::Group => IamError::NoSuchGroupPolicy(policy),
+            EntityKind::Role => IamError::NoSuchRolePolicy(policy),
+        }
+    }
+
+    fn inline_too_large(self, name: &str) -> IamError {
+        let name = name.to_string();
+        match self {
+            EntityKind::User => IamError::UserPolicyTooLarge(name),
+            EntityKind::Group => IamError::GroupPolicyTooLarge(name),
+            EntityKind::Role => IamError::RolePolicyTooLarge(name),
+        }
+    }
+
+    fn attach_quota(self) -> IamError {
+        IamError::AttachedPolicyQuota {
+            quota: match self {
+                EntityKind::User => "PoliciesPerUser",
+                EntityKind::Group => "PoliciesPerGroup",
+                EntityKind::Role => "PoliciesPerRole",
+            },
+            limit: MAX_ATTACHED,
+        }
+    }
+}
+
+/// A user, group or role: something with inline and attached policies, stored by name.
+/// Implementors give their [`EntityKind`] and their fields through [`holder_fields!`].
 pub(crate) trait Holder: Serialize + DeserializeOwned {
-    const TABLE: &'static str;
-    const FIELD: NameField;
+    const KIND: EntityKind;
+    const TABLE: &'static str = Self::KIND.table();
+    const FIELD: NameField = Self::KIND.field();
     /// The total size of the entity's inline policies.
-    const INLINE_MAX: usize;
-    fn not_found(name: &str) -> IamError;
-    fn no_such_inline(policy: &str) -> IamError;
-    fn inline_too_large(name: &str) -> IamError;
-    fn attach_quota() -> IamError;
+    const INLINE_MAX: usize = Self::KIND.inline_max();
+    fn not_found(name: &str) -> IamError {
+        Self::KIND.not_found(name)
+    }
+    fn no_such_inline(policy: &str) -> IamError {
+        Self::KIND.no_such_inline(policy)
+    }
+    fn inline_too_large(name: &str) -> IamError {
+        Self::KIND.inline_too_large(name)
+    }
+    fn attach_quota() -> IamError {
+        Self::KIND.attach_quota()
+    }
     fn name(&self) -> &str;
     fn inline(&self) -> &Vec<InlinePolicy>;
     fn inline_mut(&mut self) -> &mut Vec<InlinePolicy>;
     fn attached(&self) -> &Vec<String>;
     fn attached_mut(&mut self) -> &mut Vec<String>;
+    /// Refuses a change to an entity only AWS may change.
+    fn check_modifiable(&self) -> Result<(), IamError> {
+        Ok(())
+    }
 }
+
+/// The [`Holder`] accessors of a record with the fields `name`, `inline_policies` and
+/// `attached_policies`; used inside an `impl Holder for …` block.
+macro_rules! holder_fields {
+    () => {
+        fn name(&self) -> &str {
+            &self.name
+        }
+        fn inline(&self) -> &Vec<$crate::policies::InlinePolicy> {
+            &self.inline_policies
+        }
+        fn inline_mut(&mut self) -> &mut Vec<$crate::policies::InlinePolicy> {
+            &mut self.inline_policies
+        }
+        fn attached(&self) -> &Vec<String> {
+            &self.attached_policies
+        }
+        fn attached_mut(&mut self) -> &mut Vec<String> {
+            &mut self.attached_policies
+        }
+    };
+}
+pub(crate) use holder_fields;
 
 /// The entity named `name`, or its `NoSuchEntity` error.
 pub(crate) fn load<H: Holder>(tx: &dyn Tx, account: &str, name: &str) -> Result<H, IamError> {
@@ -284,6 +467,103 @@ pub(crate) fn load<H: Holder>(tx: &dyn Tx, account: &str, name: &str) -> Result<
 fn store<H: Holder>(tx: &dyn Tx, account: &str, h: &H) -> Result<(), IamError> {
     put_json(tx, H::TABLE, &entity::key(account, h.name()), h)?;
     Ok(())
+}
+
+/// `$body` with `$h` the record type of the entity kind `$kind` (a [`Holder`]).
+macro_rules! by_kind {
+    ($kind:expr, $h:ident => $body:expr) => {
+        match $kind {
+            EntityKind::User => {
+                type $h = crate::User;
+                $body
+            }
+            EntityKind::Role => {
+                type $h = Role;
+                $body
+            }
+            EntityKind::Group => {
+                type $h = crate::Group;
+                $body
+            }
+        }
+    };
+}
+
+/// The inline and attached policies of a user, role or group, the kind given as a value.
+impl Iam<'_> {
+    /// Adds or replaces an inline policy of the entity `holder` of kind `kind`.
+    pub fn put_inline_policy(
+        &self,
+        kind: EntityKind,
+        account: &str,
+        holder: &str,
+        policy_name: &str,
+        document: &str,
+    ) -> Result<(), IamError> {
+        by_kind!(kind, H => self.put_inline::<H>(account, holder, policy_name, document))
+    }
+
+    /// An inline policy, with its holder's stored name.
+    pub fn get_inline_policy(
+        &self,
+        kind: EntityKind,
+        account: &str,
+        holder: &str,
+        policy_name: &str,
+    ) -> Result<(String, InlinePolicy), IamError> {
+        by_kind!(kind, H => self.get_inline::<H>(account, holder, policy_name))
+    }
+
+    pub fn delete_inline_policy(
+        &self,
+        kind: EntityKind,
+        account: &str,
+        holder: &str,
+        policy_name: &str,
+    ) -> Result<(), IamError> {
+        by_kind!(kind, H => self.delete_inline::<H>(account, holder, policy_name))
+    }
+
+    pub fn list_inline_policies(
+        &self,
+        kind: EntityKind,
+        account: &str,
+        holder: &str,
+        opts: ListOptions<'_>,
+    ) -> Result<Page<String>, IamError> {
+        by_kind!(kind, H => self.list_inline::<H>(account, holder, opts))
+    }
+
+    pub fn attach_policy(
+        &self,
+        kind: EntityKind,
+        account: &str,
+        holder: &str,
+        arn: &str,
+    ) -> Result<(), IamError> {
+        by_kind!(kind, H => self.attach::<H>(account, holder, arn))
+    }
+
+    pub fn detach_policy(
+        &self,
+        kind: EntityKind,
+        account: &str,
+        holder: &str,
+        arn: &str,
+    ) -> Result<(), IamError> {
+        by_kind!(kind, H => self.detach::<H>(account, holder, arn))
+    }
+
+    pub fn list_attached_policies(
+        &self,
+        kind: EntityKind,
+        account: &str,
+        holder: &str,
+        path_prefix: Option<&str>,
+        opts: ListOptions<'_>,
+    ) -> Result<Page<AttachedPolicy>, IamError> {
+        by_kind!(kind, H => self.list_attached::<H>(account, holder, path_prefix, opts))
+    }
 }
 
 impl Iam<'_> {
@@ -300,6 +580,7 @@ impl Iam<'_> {
         check_document(document, PolicyKind::Identity)?;
         self.store.write(|tx| {
             let mut h: H = load(tx, account, holder)?;
+            h.check_modifiable()?;
             let others: usize = h
                 .inline()
                 .iter()
@@ -356,6 +637,7 @@ impl Iam<'_> {
         check_name(NameField::PolicyName, policy_name)?;
         self.store.write(|tx| {
             let mut h: H = load(tx, account, holder)?;
+            h.check_modifiable()?;
             let before = h.inline().len();
             h.inline_mut()
                 .retain(|p| !p.name.eq_ignore_ascii_case(policy_name));
@@ -393,6 +675,7 @@ impl Iam<'_> {
         check_name(H::FIELD, holder)?;
         self.store.write(|tx| {
             let mut h: H = load(tx, account, holder)?;
+            h.check_modifiable()?;
             let policy = find_policy(tx, account, arn)?
                 .ok_or_else(|| IamError::PolicyNotAttachable(arn.to_string()))?;
             if h.attached().contains(&policy.arn) {
@@ -415,6 +698,7 @@ impl Iam<'_> {
         check_name(H::FIELD, holder)?;
         self.store.write(|tx| {
             let mut h: H = load(tx, account, holder)?;
+            h.check_modifiable()?;
             let canonical = find_policy(tx, account, arn)?.map(|p| p.arn);
             let before = h.attached().len();
             h.attached_mut()
@@ -473,7 +757,7 @@ impl Iam<'_> {
         let policy = ManagedPolicy {
             arn: format!("arn:aws:iam::{account}:policy{path}{}", new.name),
             name: new.name.to_string(),
-            id: berth_core::ids::aws_id("ANPA"),
+            id: entity::unique_id("ANPA"),
             path: path.to_string(),
             description: new.description.map(str::to_string),
             document: new.document.to_string(),
@@ -481,6 +765,8 @@ impl Iam<'_> {
             created_at: now,
             updated_at: now,
             tags: new.tags,
+            versions: Vec::new(),
+            next_version: 2,
         };
         self.store.write(|tx| {
             let key = entity::key(account, new.name);
@@ -506,7 +792,7 @@ impl Iam<'_> {
         })
     }
 
-    /// A version of a managed policy; berth keeps the default one only.
+    /// A version of a managed policy.
     pub fn get_policy_version(
         &self,
         account: &str,
@@ -521,15 +807,252 @@ impl Iam<'_> {
             .store
             .read(|tx| find_policy(tx, account, arn))?
             .ok_or_else(missing)?;
-        if policy.default_version_id != version_id {
-            return Err(missing());
+        policy
+            .all_versions()
+            .into_iter()
+            .find(|v| v.version_id == version_id)
+            .ok_or_else(missing)
+    }
+
+    /// A customer managed policy to change, in a write transaction.
+    fn own_policy(tx: &dyn Tx, account: &str, arn: &str) -> Result<ManagedPolicy, IamError> {
+        let policy = find_policy(tx, account, arn)?
+            .ok_or_else(|| IamError::NoSuchPolicy(arn.to_string()))?;
+        if policy.is_aws_managed() {
+            return Err(IamError::AwsManagedPolicyChange(arn.to_string()));
         }
-        Ok(PolicyVersion {
-            document: policy.document,
-            version_id: policy.default_version_id,
-            is_default: true,
-            created_at: policy.updated_at,
+        Ok(policy)
+    }
+
+    fn store_policy(tx: &dyn Tx, account: &str, policy: &ManagedPolicy) -> Result<(), IamError> {
+        put_json(tx, POLICIES, &entity::key(account, &policy.name), policy)?;
+        Ok(())
+    }
+
+    /// Adds a version to a customer managed policy (at most five are kept); as the default
+    /// when `set_as_default`, which is then what authorisation evaluates.
+    pub fn create_policy_version(
+        &self,
+        account: &str,
+        arn: &str,
+        document: &str,
+        set_as_default: bool,
+        now: u64,
+    ) -> Result<PolicyVersion, IamError> {
+        check_document(document, PolicyKind::Identity)?;
+        if policy_size(document) > MANAGED_POLICY_MAX {
+            return Err(IamError::ManagedPolicyTooLarge);
+        }
+        self.store.write(|tx| {
+            let mut policy = Self::own_policy(tx, account, arn)?;
+            policy.materialise_versions();
+            if policy.versions.len() >= MAX_POLICY_VERSIONS {
+                return Err(IamError::PolicyVersionQuota);
+            }
+            let id = format!("v{}", policy.next_version);
+            policy.next_version += 1;
+            policy.versions.push(StoredVersion {
+                id: id.clone(),
+                document: document.to_string(),
+                created_at: now,
+            });
+            if set_as_default {
+                policy.default_version_id = id.clone();
+                policy.document = document.to_string();
+            }
+            policy.updated_at = now;
+            Self::store_policy(tx, account, &policy)?;
+            Ok(PolicyVersion {
+                document: document.to_string(),
+                version_id: id,
+                is_default: set_as_default,
+                created_at: now,
+            })
         })
+    }
+
+    /// A managed policy's versions, newest first.
+    pub fn list_policy_versions(
+        &self,
+        account: &str,
+        arn: &str,
+        opts: ListOptions<'_>,
+    ) -> Result<Page<PolicyVersion>, IamError> {
+        let policy = self
+            .store
+            .read(|tx| find_policy(tx, account, arn))?
+            .ok_or_else(|| IamError::NoSuchPolicy(arn.to_string()))?;
+        // AWS does not document the order; berth lists the newest first.
+        let items = policy
+            .all_versions()
+            .into_iter()
+            .map(|v| {
+                let n = v
+                    .version_id
+                    .strip_prefix('v')
+                    .and_then(|n| n.parse::<u32>().ok())
+                    .unwrap_or(0);
+                (format!("{:010}", u32::MAX - n), v)
+            })
+            .collect();
+        Ok(paginate(items, opts))
+    }
+
+    /// Deletes a version that is not the default.
+    pub fn delete_policy_version(
+        &self,
+        account: &str,
+        arn: &str,
+        version_id: &str,
+    ) -> Result<(), IamError> {
+        self.store.write(|tx| {
+            let mut policy = Self::own_policy(tx, account, arn)?;
+            policy.materialise_versions();
+            if !policy.versions.iter().any(|v| v.id == version_id) {
+                return Err(IamError::NoSuchPolicyVersion {
+                    arn: arn.to_string(),
+                    version: version_id.to_string(),
+                });
+            }
+            if policy.default_version_id == version_id {
+                return Err(IamError::DeleteConflict(
+                    crate::DeleteConflict::DefaultPolicyVersion,
+                ));
+            }
+            policy.versions.retain(|v| v.id != version_id);
+            Self::store_policy(tx, account, &policy)
+        })
+    }
+
+    /// Makes a version the default: the one authorisation evaluates from the next request on.
+    pub fn set_default_policy_version(
+        &self,
+        account: &str,
+        arn: &str,
+        version_id: &str,
+        now: u64,
+    ) -> Result<(), IamError> {
+        self.store.write(|tx| {
+            let mut policy = Self::own_policy(tx, account, arn)?;
+            policy.materialise_versions();
+            let Some(v) = policy.versions.iter().find(|v| v.id == version_id).cloned() else {
+                return Err(IamError::NoSuchPolicyVersion {
+                    arn: arn.to_string(),
+                    version: version_id.to_string(),
+                });
+            };
+            policy.default_version_id = v.id;
+            policy.document = v.document;
+            policy.updated_at = now;
+            Self::store_policy(tx, account, &policy)
+        })
+    }
+
+    /// The users, groups and roles a managed policy is attached to (`usage`
+    /// `PermissionsPolicy`), or is the permissions boundary of (`PermissionsBoundary`), or
+    /// both (no `usage`); `kind` keeps one kind of entity.
+    pub fn list_entities_for_policy(
+        &self,
+        account: &str,
+        arn: &str,
+        kind: Option<EntityKind>,
+        path_prefix: Option<&str>,
+        usage: Option<PolicyUsage>,
+        opts: ListOptions<'_>,
+    ) -> Result<Page<PolicyEntity>, IamError> {
+        self.store.read(|tx| {
+            let policy = find_policy(tx, account, arn)?
+                .ok_or_else(|| IamError::NoSuchPolicy(arn.to_string()))?;
+            let arn = policy.arn.as_str();
+            let uses = |attached: &[String], boundary: Option<&str>| {
+                let as_policy = usage != Some(PolicyUsage::PermissionsBoundary)
+                    && attached.iter().any(|a| a == arn);
+                let as_boundary =
+                    usage != Some(PolicyUsage::PermissionsPolicy) && boundary == Some(arn);
+                as_policy || as_boundary
+            };
+            let wanted = |k: EntityKind| kind.is_none_or(|w| w == k);
+            let prefix = entity::account_prefix(account);
+            let mut items = Vec::new();
+            if wanted(EntityKind::Group) {
+                for (_, g) in scan_json::<crate::Group>(tx, entity::GROUPS, &prefix)? {
+                    if under(&g.path, path_prefix) && uses(&g.attached_policies, None) {
+                        items.push((
+                            format!("g{}", g.name.to_ascii_lowercase()),
+                            PolicyEntity {
+                                kind: EntityKind::Group,
+                                name: g.name,
+                                id: g.id,
+                            },
+                        ));
+                    }
+                }
+            }
+            if wanted(EntityKind::Role) {
+                for (_, r) in scan_json::<Role>(tx, entity::ROLES, &prefix)? {
+                    if under(&r.path, path_prefix)
+                        && uses(&r.attached_policies, r.permissions_boundary.as_deref())
+                    {
+                        items.push((
+                            format!("r{}", r.name.to_ascii_lowercase()),
+                            PolicyEntity {
+                                kind: EntityKind::Role,
+                                name: r.name,
+                                id: r.id,
+                            },
+                        ));
+                    }
+                }
+            }
+            if wanted(EntityKind::User) {
+                for (_, u) in scan_json::<User>(tx, entity::USERS, &prefix)? {
+                    if under(&u.path, path_prefix)
+                        && uses(&u.attached_policies, u.permissions_boundary.as_deref())
+                    {
+                        items.push((
+                            format!("u{}", u.name.to_ascii_lowercase()),
+                            PolicyEntity {
+                                kind: EntityKind::User,
+                                name: u.name,
+                                id: u.id,
+                            },
+                        ));
+                    }
+                }
+            }
+            Ok(paginate(items, opts))
+        })
+    }
+
+    /// Adds tags to a customer managed policy.
+    pub fn tag_policy(&self, account: &str, arn: &str, tags: Vec<Tag>) -> Result<(), IamError> {
+        self.store.write(|tx| {
+            let mut policy = Self::own_policy(tx, account, arn)?;
+            entity::merge_tags(&mut policy.tags, tags)?;
+            Self::store_policy(tx, account, &policy)
+        })
+    }
+
+    pub fn untag_policy(&self, account: &str, arn: &str, keys: &[String]) -> Result<(), IamError> {
+        self.store.write(|tx| {
+            let mut policy = Self::own_policy(tx, account, arn)?;
+            entity::remove_tags(&mut policy.tags, keys);
+            Self::store_policy(tx, account, &policy)
+        })
+    }
+
+    /// A managed policy's tags, in the order they were added.
+    pub fn list_policy_tags(
+        &self,
+        account: &str,
+        arn: &str,
+        opts: ListOptions<'_>,
+    ) -> Result<Page<Tag>, IamError> {
+        let policy = self
+            .store
+            .read(|tx| find_policy(tx, account, arn))?
+            .ok_or_else(|| IamError::NoSuchPolicy(arn.to_string()))?;
+        Ok(crate::instance_profiles::page_in_order(policy.tags, opts))
     }
 
     /// Deletes a customer managed policy that nothing uses any more.
@@ -542,6 +1065,11 @@ impl Iam<'_> {
             }
             if usage_counts(tx, account)?.contains_key(&policy.arn) {
                 return Err(IamError::DeleteConflict(crate::DeleteConflict::PolicyInUse));
+            }
+            if policy.versions.len() > 1 {
+                return Err(IamError::DeleteConflict(
+                    crate::DeleteConflict::PolicyVersions,
+                ));
             }
             tx.delete(POLICIES, &entity::key(account, &policy.name))?;
             Ok(())
@@ -611,6 +1139,7 @@ impl Iam<'_> {
                         account,
                         u.inline_policies,
                         &u.attached_policies,
+                        &u.groups,
                         u.permissions_boundary.as_deref(),
                     ),
                     _ => Ok(IdentityDocuments::default()),
@@ -630,6 +1159,7 @@ impl Iam<'_> {
                         account,
                         r.inline_policies,
                         &r.attached_policies,
+                        &[],
                         r.permissions_boundary.as_deref(),
                     ),
                     _ => Ok(IdentityDocuments::default()),
@@ -639,16 +1169,30 @@ impl Iam<'_> {
     }
 }
 
+/// The documents of a user or role: its own inline and attached policies, then those of each
+/// group it is in (a group that is gone adds nothing), and its permissions boundary.
 pub(crate) fn collect(
     tx: &dyn Tx,
     account: &str,
     inline: Vec<InlineDocument>,
     attached: &[String],
+    groups: &[String],
     boundary: Option<&str>,
 ) -> Result<IdentityDocuments, IamError> {
     let mut policies: Vec<String> = inline.into_iter().map(|p| p.document).collect();
     for arn in attached {
         policies.extend(find_policy(tx, account, arn)?.map(|p| p.document));
+    }
+    for group in groups {
+        let Some(g) =
+            get_json::<PolicyHolderView>(tx, entity::GROUPS, &entity::key(account, group))?
+        else {
+            continue;
+        };
+        policies.extend(g.inline_policies.into_iter().map(|p| p.document));
+        for arn in &g.attached_policies {
+            policies.extend(find_policy(tx, account, arn)?.map(|p| p.document));
+        }
     }
     let boundary = match boundary {
         Some(arn) => find_policy(tx, account, arn)?.map(|p| p.document),
@@ -673,6 +1217,9 @@ pub(crate) struct PolicyHolderView {
     pub inline_policies: Vec<InlineDocument>,
     #[serde(default)]
     pub attached_policies: Vec<String>,
+    /// A user's groups (a role and a group have none).
+    #[serde(default)]
+    pub groups: Vec<String>,
 }
 
 /// What `Iam::resolve_access_key` reads of a user's record: who the user is and its policies.
@@ -688,6 +1235,8 @@ pub(crate) struct UserView {
     pub inline_policies: Vec<InlineDocument>,
     #[serde(default)]
     pub attached_policies: Vec<String>,
+    #[serde(default)]
+    pub groups: Vec<String>,
 }
 
 /// An inline policy's document, its name skipped.
@@ -742,8 +1291,10 @@ mod tests {
             Err(IamError::PolicyExists(n)) if n == "READER"
         ));
         iam.create_user(A, NewUser::named("bob"), 10).unwrap();
-        iam.attach_user_policy(A, "bob", &p.policy.arn).unwrap();
-        iam.attach_user_policy(A, "bob", &p.policy.arn).unwrap();
+        iam.attach_policy(EntityKind::User, A, "bob", &p.policy.arn)
+            .unwrap();
+        iam.attach_policy(EntityKind::User, A, "bob", &p.policy.arn)
+            .unwrap();
         let got = iam.get_policy(A, &p.policy.arn).unwrap();
         assert_eq!(got.attachment_count, 1);
         assert!(matches!(
@@ -761,15 +1312,101 @@ mod tests {
             )
             .unwrap();
         assert_eq!(only.items.len(), 1);
-        iam.detach_user_policy(A, "bob", &p.policy.arn).unwrap();
+        iam.detach_policy(EntityKind::User, A, "bob", &p.policy.arn)
+            .unwrap();
         assert!(matches!(
-            iam.detach_user_policy(A, "bob", &p.policy.arn),
+            iam.detach_policy(EntityKind::User, A, "bob", &p.policy.arn),
             Err(IamError::NoSuchPolicy(_))
         ));
         iam.delete_policy(A, &p.policy.arn).unwrap();
         assert!(matches!(
             iam.get_policy(A, &p.policy.arn),
             Err(IamError::NoSuchPolicy(_))
+        ));
+    }
+
+    #[test]
+    fn versions_default_and_limits() {
+        let store = SqliteStore::in_memory().unwrap();
+        let rk = RootKey::generate();
+        let iam = Iam::new(&store, &rk);
+        let p = iam.create_policy(A, new_policy("Reader"), 10).unwrap();
+        let arn = p.policy.arn.as_str();
+        const DENY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"s3:*","Resource":"*"}]}"#;
+        let user = iam.create_user(A, NewUser::named("bob"), 10).unwrap();
+        iam.attach_policy(EntityKind::User, A, "bob", arn).unwrap();
+        let bob = Principal::User {
+            account: A.into(),
+            name: "bob".into(),
+            id: user.id,
+            path: "/".into(),
+        };
+        let v2 = iam.create_policy_version(A, arn, DENY, false, 11).unwrap();
+        assert_eq!((v2.version_id.as_str(), v2.is_default), ("v2", false));
+        assert_eq!(iam.identity_policies(&bob).unwrap().policies, vec![DOC]);
+        iam.set_default_policy_version(A, arn, "v2", 12).unwrap();
+        assert_eq!(iam.identity_policies(&bob).unwrap().policies, vec![DENY]);
+        assert_eq!(
+            iam.get_policy(A, arn).unwrap().policy.default_version_id,
+            "v2"
+        );
+        assert!(matches!(
+            iam.delete_policy_version(A, arn, "v2"),
+            Err(IamError::DeleteConflict(
+                crate::DeleteConflict::DefaultPolicyVersion
+            ))
+        ));
+        for _ in 0..3 {
+            iam.create_policy_version(A, arn, DOC, false, 13).unwrap();
+        }
+        assert!(matches!(
+            iam.create_policy_version(A, arn, DOC, true, 14),
+            Err(IamError::PolicyVersionQuota)
+        ));
+        iam.delete_policy_version(A, arn, "v1").unwrap();
+        let v6 = iam.create_policy_version(A, arn, DOC, true, 15).unwrap();
+        assert_eq!(v6.version_id, "v6");
+        let listed: Vec<String> = iam
+            .list_policy_versions(A, arn, ListOptions::default())
+            .unwrap()
+            .items
+            .into_iter()
+            .map(|v| v.version_id)
+            .collect();
+        assert_eq!(listed, vec!["v6", "v5", "v4", "v3", "v2"]);
+        assert_eq!(iam.get_policy_version(A, arn, "v2").unwrap().document, DENY);
+        assert!(matches!(
+            iam.get_policy_version(A, arn, "v1"),
+            Err(IamError::NoSuchPolicyVersion { .. })
+        ));
+        let entities = iam
+            .list_entities_for_policy(A, arn, None, None, None, ListOptions::default())
+            .unwrap();
+        assert_eq!(entities.items.len(), 1);
+        assert_eq!(entities.items[0].kind, EntityKind::User);
+        assert!(
+            iam.list_entities_for_policy(
+                A,
+                arn,
+                Some(EntityKind::Role),
+                None,
+                None,
+                ListOptions::default()
+            )
+            .unwrap()
+            .items
+            .is_empty()
+        );
+        iam.detach_policy(EntityKind::User, A, "bob", arn).unwrap();
+        assert!(matches!(
+            iam.delete_policy(A, arn),
+            Err(IamError::DeleteConflict(
+                crate::DeleteConflict::PolicyVersions
+            ))
+        ));
+        assert!(matches!(
+            iam.create_policy_version(A, ECS_TASK_EXECUTION_ROLE_POLICY_ARN, DOC, false, 1),
+            Err(IamError::AwsManagedPolicyChange(_))
         ));
     }
 
@@ -882,22 +1519,32 @@ mod tests {
             format!("arn:aws:iam::{A}:role/x"),
         ] {
             assert!(matches!(
-                iam.attach_user_policy(A, "bob", &arn),
+                iam.attach_policy(EntityKind::User, A, "bob", &arn),
                 Err(IamError::PolicyNotAttachable(a)) if a == arn
             ));
         }
         assert!(matches!(
-            iam.attach_user_policy(A, "bob", "longpolicynamebutnoarn"),
+            iam.attach_policy(EntityKind::User, A, "bob", "longpolicynamebutnoarn"),
             Err(IamError::InvalidArn(_))
         ));
         for i in 0..MAX_ATTACHED {
             iam.create_policy(A, new_policy(&format!("p{i}")), 1)
                 .unwrap();
-            iam.attach_user_policy(A, "bob", &format!("arn:aws:iam::{A}:policy/p{i}"))
-                .unwrap();
+            iam.attach_policy(
+                EntityKind::User,
+                A,
+                "bob",
+                &format!("arn:aws:iam::{A}:policy/p{i}"),
+            )
+            .unwrap();
         }
         assert!(matches!(
-            iam.attach_user_policy(A, "bob", ECS_TASK_EXECUTION_ROLE_POLICY_ARN),
+            iam.attach_policy(
+                EntityKind::User,
+                A,
+                "bob",
+                ECS_TASK_EXECUTION_ROLE_POLICY_ARN
+            ),
             Err(IamError::AttachedPolicyQuota { .. })
         ));
     }
@@ -919,8 +1566,13 @@ mod tests {
             )
             .unwrap();
         iam.put_role_policy(A, "exec", "inline", DOC).unwrap();
-        iam.attach_role_policy(A, "exec", ECS_TASK_EXECUTION_ROLE_POLICY_ARN)
-            .unwrap();
+        iam.attach_policy(
+            EntityKind::Role,
+            A,
+            "exec",
+            ECS_TASK_EXECUTION_ROLE_POLICY_ARN,
+        )
+        .unwrap();
         let session = Principal::AssumedRole {
             account: A.into(),
             role_name: "exec".into(),

@@ -1,14 +1,14 @@
 //! IAM roles: a trust policy saying who may assume them, and the policies they grant.
 
 use berth_policy::PolicyKind;
-use berth_store::{StoreExt, get_json, put_json, scan_json};
+use berth_store::{StoreExt, get_json, put_json};
 use serde::{Deserialize, Serialize};
 
 use crate::entity::{
     self, ListOptions, NameField, Page, ROLES, Tag, check_distinct_tags, check_entity_path,
-    check_name, check_new_name, merge_tags, paginate, policy_size, under,
+    check_name, check_new_name, merge_tags, policy_size,
 };
-use crate::policies::{self, AttachedPolicy, Holder, InlinePolicy, check_document};
+use crate::policies::{self, AttachedPolicy, EntityKind, Holder, InlinePolicy, check_document};
 use crate::sts::RoleInfo;
 use crate::{DeleteConflict, Iam, IamError};
 
@@ -45,47 +45,30 @@ pub struct Role {
 }
 
 impl Role {
+    /// Whether AWS made the role for a service (`/aws-service-role/<service>/`): only AWS
+    /// changes it.
+    pub fn is_service_linked(&self) -> bool {
+        self.path.starts_with(crate::service_linked::PATH_PREFIX)
+    }
+
+    /// Refuses a change to a service-linked role, with AWS's `UnmodifiableEntity` text.
+    pub(crate) fn check_modifiable(&self) -> Result<(), IamError> {
+        if self.is_service_linked() {
+            return Err(IamError::ProtectedRole(self.name.clone()));
+        }
+        Ok(())
+    }
+
     pub fn arn(&self) -> String {
-        format!(
-            "arn:aws:iam::{}:role{}{}",
-            self.account, self.path, self.name
-        )
+        crate::entity::iam_arn(&self.account, "role", &self.path, &self.name)
     }
 }
 
 impl Holder for Role {
-    const TABLE: &'static str = ROLES;
-    const FIELD: NameField = NameField::RoleName;
-    const INLINE_MAX: usize = ROLE_INLINE_POLICIES_MAX;
-    fn not_found(name: &str) -> IamError {
-        IamError::NoSuchRole(name.to_string())
-    }
-    fn no_such_inline(policy: &str) -> IamError {
-        IamError::NoSuchRolePolicy(policy.to_string())
-    }
-    fn inline_too_large(name: &str) -> IamError {
-        IamError::RolePolicyTooLarge(name.to_string())
-    }
-    fn attach_quota() -> IamError {
-        IamError::AttachedPolicyQuota {
-            quota: "PoliciesPerRole",
-            limit: policies::MAX_ATTACHED,
-        }
-    }
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn inline(&self) -> &Vec<InlinePolicy> {
-        &self.inline_policies
-    }
-    fn inline_mut(&mut self) -> &mut Vec<InlinePolicy> {
-        &mut self.inline_policies
-    }
-    fn attached(&self) -> &Vec<String> {
-        &self.attached_policies
-    }
-    fn attached_mut(&mut self) -> &mut Vec<String> {
-        &mut self.attached_policies
+    const KIND: EntityKind = EntityKind::Role;
+    policies::holder_fields!();
+    fn check_modifiable(&self) -> Result<(), IamError> {
+        Role::check_modifiable(self)
     }
 }
 
@@ -139,7 +122,7 @@ impl Iam<'_> {
             let role = Role {
                 account: account.to_string(),
                 name: new.name.to_string(),
-                id: berth_core::ids::aws_id("AROA"),
+                id: entity::unique_id("AROA"),
                 path: path.to_string(),
                 created_at: now,
                 description: new.description.map(str::to_string),
@@ -189,12 +172,18 @@ impl Iam<'_> {
     pub fn delete_role(&self, account: &str, name: &str) -> Result<(), IamError> {
         self.store.write(|tx| {
             let role: Role = policies::load(tx, account, name)?;
+            role.check_modifiable()?;
             // AWS does not document which it checks first when both are left.
             if !role.attached_policies.is_empty() {
                 return Err(IamError::DeleteConflict(DeleteConflict::AttachedPolicies));
             }
             if !role.inline_policies.is_empty() {
                 return Err(IamError::DeleteConflict(DeleteConflict::InlinePolicies));
+            }
+            if !crate::instance_profiles::holding(tx, account, &role.name)?.is_empty() {
+                return Err(IamError::DeleteConflict(
+                    DeleteConflict::InstanceProfileRoles,
+                ));
             }
             tx.delete(ROLES, &entity::key(account, &role.name))?;
             Ok(())
@@ -209,12 +198,9 @@ impl Iam<'_> {
         opts: ListOptions<'_>,
     ) -> Result<Page<Role>, IamError> {
         self.store.read(|tx| {
-            let items = scan_json::<Role>(tx, ROLES, &entity::account_prefix(account))?
-                .into_iter()
-                .filter(|(_, r)| under(&r.path, path_prefix))
-                .map(|(_, r)| (r.name.to_ascii_lowercase(), r))
-                .collect();
-            Ok(paginate(items, opts))
+            entity::list_under(tx, ROLES, account, path_prefix, opts, |r: &Role| {
+                (&r.path, &r.name)
+            })
         })
     }
 
@@ -229,6 +215,7 @@ impl Iam<'_> {
         check_trust_policy(document)?;
         self.store.write(|tx| {
             let mut role: Role = policies::load(tx, account, name)?;
+            role.check_modifiable()?;
             role.assume_role_policy = document.to_string();
             put_json(tx, ROLES, &entity::key(account, &role.name), &role)?;
             Ok(())
@@ -245,8 +232,65 @@ impl Iam<'_> {
         check_name(NameField::RoleName, name)?;
         self.store.write(|tx| {
             let mut role: Role = policies::load(tx, account, name)?;
+            role.check_modifiable()?;
             let policy = policies::resolve_boundary(tx, account, boundary_arn)?;
             role.permissions_boundary = Some(policy.arn);
+            put_json(tx, ROLES, &entity::key(account, &role.name), &role)?;
+            Ok(())
+        })
+    }
+
+    /// Changes a role's description and/or its longest session; returns the role as changed.
+    pub fn update_role(
+        &self,
+        account: &str,
+        name: &str,
+        description: Option<&str>,
+        max_session_duration: Option<u32>,
+    ) -> Result<Role, IamError> {
+        self.store.write(|tx| {
+            let mut role: Role = policies::load(tx, account, name)?;
+            if let Some(d) = description {
+                role.description = Some(d.to_string());
+            }
+            if let Some(m) = max_session_duration {
+                role.max_session_duration = m;
+            }
+            put_json(tx, ROLES, &entity::key(account, &role.name), &role)?;
+            Ok(role)
+        })
+    }
+
+    pub fn untag_role(&self, account: &str, name: &str, keys: &[String]) -> Result<(), IamError> {
+        self.store.write(|tx| {
+            let mut role: Role = policies::load(tx, account, name)?;
+            crate::entity::remove_tags(&mut role.tags, keys);
+            put_json(tx, ROLES, &entity::key(account, &role.name), &role)?;
+            Ok(())
+        })
+    }
+
+    /// A role's tags, in the order they were added.
+    pub fn list_role_tags(
+        &self,
+        account: &str,
+        name: &str,
+        opts: ListOptions<'_>,
+    ) -> Result<Page<Tag>, IamError> {
+        let role = self.get_role(account, name)?;
+        Ok(crate::instance_profiles::page_in_order(role.tags, opts))
+    }
+
+    /// Removes a role's permissions boundary (none set: nothing changes).
+    pub fn delete_role_permissions_boundary(
+        &self,
+        account: &str,
+        name: &str,
+    ) -> Result<(), IamError> {
+        self.store.write(|tx| {
+            let mut role: Role = policies::load(tx, account, name)?;
+            role.check_modifiable()?;
+            role.permissions_boundary = None;
             put_json(tx, ROLES, &entity::key(account, &role.name), &role)?;
             Ok(())
         })
@@ -283,15 +327,6 @@ impl Iam<'_> {
         self.get_inline::<Role>(account, role, policy_name)
     }
 
-    pub fn delete_role_policy(
-        &self,
-        account: &str,
-        role: &str,
-        policy_name: &str,
-    ) -> Result<(), IamError> {
-        self.delete_inline::<Role>(account, role, policy_name)
-    }
-
     pub fn list_role_policies(
         &self,
         account: &str,
@@ -299,14 +334,6 @@ impl Iam<'_> {
         opts: ListOptions<'_>,
     ) -> Result<Page<String>, IamError> {
         self.list_inline::<Role>(account, role, opts)
-    }
-
-    pub fn attach_role_policy(&self, account: &str, role: &str, arn: &str) -> Result<(), IamError> {
-        self.attach::<Role>(account, role, arn)
-    }
-
-    pub fn detach_role_policy(&self, account: &str, role: &str, arn: &str) -> Result<(), IamError> {
-        self.detach::<Role>(account, role, arn)
     }
 
     pub fn list_attached_role_policies(
@@ -442,7 +469,7 @@ mod tests {
             iam.delete_role(A, "r"),
             Err(IamError::DeleteConflict(DeleteConflict::InlinePolicies))
         ));
-        iam.attach_role_policy(A, "r", ECS_TASK_EXECUTION_ROLE_POLICY_ARN)
+        iam.attach_policy(EntityKind::Role, A, "r", ECS_TASK_EXECUTION_ROLE_POLICY_ARN)
             .unwrap();
         assert!(matches!(
             iam.delete_role(A, "r"),
@@ -458,9 +485,10 @@ mod tests {
                 .items
                 .is_empty()
         );
-        iam.detach_role_policy(A, "r", ECS_TASK_EXECUTION_ROLE_POLICY_ARN)
+        iam.detach_policy(EntityKind::Role, A, "r", ECS_TASK_EXECUTION_ROLE_POLICY_ARN)
             .unwrap();
-        iam.delete_role_policy(A, "r", "p").unwrap();
+        iam.delete_inline_policy(EntityKind::Role, A, "r", "p")
+            .unwrap();
         assert!(matches!(
             iam.get_role_policy(A, "r", "p"),
             Err(IamError::NoSuchRolePolicy(_))

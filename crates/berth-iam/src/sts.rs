@@ -65,10 +65,7 @@ pub struct RoleInfo {
 
 impl RoleInfo {
     pub fn arn(&self) -> String {
-        format!(
-            "arn:aws:iam::{}:role{}{}",
-            self.account, self.path, self.name
-        )
+        crate::entity::iam_arn(&self.account, "role", &self.path, &self.name)
     }
 }
 

@@ -1,15 +1,15 @@
 //! IAM users and their access keys.
 
-use berth_store::{StoreExt, Tx, get_json, put_json, scan_json};
+use berth_store::{StoreExt, Tx, get_json, put_json};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use crate::entity::{
     self, ListOptions, NameField, Page, Tag, USERS, check_distinct_tags, check_entity_path,
-    check_new_name, paginate, under,
+    check_new_name, paginate,
 };
 use crate::keys::{self, AccessKeyRecord, KeyOwner, KeyStatus, NewCredentials};
-use crate::policies::{self, AttachedPolicy, Holder, InlinePolicy};
+use crate::policies::{self, AttachedPolicy, EntityKind, Holder, InlinePolicy};
 use crate::{DeleteConflict, Iam, IamError};
 
 /// The total size of a user's inline policies, in characters without white space.
@@ -35,51 +35,20 @@ pub struct User {
     /// ARNs of attached managed policies, in the order they were attached.
     #[serde(default)]
     pub attached_policies: Vec<String>,
+    /// Names of the groups the user is in, in the order it joined them.
+    #[serde(default)]
+    pub groups: Vec<String>,
 }
 
 impl User {
     pub fn arn(&self) -> String {
-        format!(
-            "arn:aws:iam::{}:user{}{}",
-            self.account, self.path, self.name
-        )
+        crate::entity::iam_arn(&self.account, "user", &self.path, &self.name)
     }
 }
 
 impl Holder for User {
-    const TABLE: &'static str = USERS;
-    const FIELD: NameField = NameField::UserName;
-    const INLINE_MAX: usize = USER_INLINE_POLICIES_MAX;
-    fn not_found(name: &str) -> IamError {
-        IamError::NoSuchUser(name.to_string())
-    }
-    fn no_such_inline(policy: &str) -> IamError {
-        IamError::NoSuchUserPolicy(policy.to_string())
-    }
-    fn inline_too_large(name: &str) -> IamError {
-        IamError::UserPolicyTooLarge(name.to_string())
-    }
-    fn attach_quota() -> IamError {
-        IamError::AttachedPolicyQuota {
-            quota: "PoliciesPerUser",
-            limit: policies::MAX_ATTACHED,
-        }
-    }
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn inline(&self) -> &Vec<InlinePolicy> {
-        &self.inline_policies
-    }
-    fn inline_mut(&mut self) -> &mut Vec<InlinePolicy> {
-        &mut self.inline_policies
-    }
-    fn attached(&self) -> &Vec<String> {
-        &self.attached_policies
-    }
-    fn attached_mut(&mut self) -> &mut Vec<String> {
-        &mut self.attached_policies
-    }
+    const KIND: EntityKind = EntityKind::User;
+    policies::holder_fields!();
 }
 
 /// What a new user is made of.
@@ -162,13 +131,14 @@ impl Iam<'_> {
             let user = User {
                 account: account.to_string(),
                 name: new.name.to_string(),
-                id: berth_core::ids::aws_id("AIDA"),
+                id: entity::unique_id("AIDA"),
                 path: path.to_string(),
                 created_at: now,
                 permissions_boundary: boundary,
                 tags: new.tags.clone(),
                 inline_policies: Vec::new(),
                 attached_policies: Vec::new(),
+                groups: Vec::new(),
             };
             put_json(tx, USERS, &key, &user)?;
             Ok(user)
@@ -206,6 +176,9 @@ impl Iam<'_> {
             if !user.attached_policies.is_empty() {
                 return Err(IamError::DeleteConflict(DeleteConflict::AttachedPolicies));
             }
+            if !user.groups.is_empty() {
+                return Err(IamError::DeleteConflict(DeleteConflict::GroupMembers));
+            }
             tx.delete(USERS, &entity::key(account, &user.name))?;
             Ok(())
         })
@@ -219,12 +192,9 @@ impl Iam<'_> {
         opts: ListOptions<'_>,
     ) -> Result<Page<User>, IamError> {
         self.store.read(|tx| {
-            let items = scan_json::<User>(tx, USERS, &entity::account_prefix(account))?
-                .into_iter()
-                .filter(|(_, u)| under(&u.path, path_prefix))
-                .map(|(_, u)| (u.name.to_ascii_lowercase(), u))
-                .collect();
-            Ok(paginate(items, opts))
+            entity::list_under(tx, USERS, account, path_prefix, opts, |u: &User| {
+                (&u.path, &u.name)
+            })
         })
     }
 
@@ -307,6 +277,148 @@ impl Iam<'_> {
         })
     }
 
+    /// Renames a user or moves it to another path; its access keys and group memberships
+    /// follow it.
+    pub fn update_user(
+        &self,
+        account: &str,
+        name: &str,
+        new_name: Option<&str>,
+        new_path: Option<&str>,
+    ) -> Result<(), IamError> {
+        entity::check_update(NameField::UserName, new_name, new_path)?;
+        self.store.write(|tx| {
+            let mut user: User = policies::load(tx, account, name)?;
+            if let Some(p) = new_path {
+                user.path = p.to_string();
+            }
+            if let Some(n) = new_name {
+                if !n.eq_ignore_ascii_case(&user.name)
+                    && get_json::<User>(tx, USERS, &entity::key(account, n))?.is_some()
+                {
+                    return Err(IamError::UserExists(n.to_string()));
+                }
+                let old = KeyOwner::User {
+                    name: user.name.clone(),
+                };
+                let new = KeyOwner::User {
+                    name: n.to_string(),
+                };
+                for mut record in keys::records_of(tx, account, &old)? {
+                    record.owner = new.clone();
+                    put_json(tx, keys::TABLE, &record.access_key_id.clone(), &record)?;
+                }
+                tx.delete(USERS, &entity::key(account, &user.name))?;
+                user.name = n.to_string();
+            }
+            put_json(tx, USERS, &entity::key(account, &user.name), &user)?;
+            Ok(())
+        })
+    }
+
+    /// Sets (or replaces) a user's permissions boundary.
+    pub fn put_user_permissions_boundary(
+        &self,
+        account: &str,
+        name: &str,
+        boundary_arn: &str,
+    ) -> Result<(), IamError> {
+        self.store.write(|tx| {
+            let mut user: User = policies::load(tx, account, name)?;
+            let policy = policies::resolve_boundary(tx, account, boundary_arn)?;
+            user.permissions_boundary = Some(policy.arn);
+            put_json(tx, USERS, &entity::key(account, &user.name), &user)?;
+            Ok(())
+        })
+    }
+
+    /// Removes a user's permissions boundary (none set: nothing changes).
+    pub fn delete_user_permissions_boundary(
+        &self,
+        account: &str,
+        name: &str,
+    ) -> Result<(), IamError> {
+        self.store.write(|tx| {
+            let mut user: User = policies::load(tx, account, name)?;
+            user.permissions_boundary = None;
+            put_json(tx, USERS, &entity::key(account, &user.name), &user)?;
+            Ok(())
+        })
+    }
+
+    /// Adds tags to a user; a key it already has (in any case) takes the new spelling and value.
+    pub fn tag_user(&self, account: &str, name: &str, tags: Vec<Tag>) -> Result<(), IamError> {
+        self.store.write(|tx| {
+            let mut user: User = policies::load(tx, account, name)?;
+            entity::merge_tags(&mut user.tags, tags)?;
+            put_json(tx, USERS, &entity::key(account, &user.name), &user)?;
+            Ok(())
+        })
+    }
+
+    pub fn untag_user(&self, account: &str, name: &str, keys: &[String]) -> Result<(), IamError> {
+        self.store.write(|tx| {
+            let mut user: User = policies::load(tx, account, name)?;
+            entity::remove_tags(&mut user.tags, keys);
+            put_json(tx, USERS, &entity::key(account, &user.name), &user)?;
+            Ok(())
+        })
+    }
+
+    /// A user's tags, in the order they were added.
+    pub fn list_user_tags(
+        &self,
+        account: &str,
+        name: &str,
+        opts: ListOptions<'_>,
+    ) -> Result<Page<Tag>, IamError> {
+        let user = self.get_user(account, name)?;
+        Ok(crate::instance_profiles::page_in_order(user.tags, opts))
+    }
+
+    /// Makes one of a user's (or the root user's) keys active or inactive; an inactive key no
+    /// longer signs requests.
+    pub fn update_access_key(
+        &self,
+        account: &str,
+        holder: KeyHolder<'_>,
+        access_key_id: &str,
+        status: KeyStatus,
+    ) -> Result<(), IamError> {
+        self.store.write(|tx| {
+            let (owner, _) = key_owner(tx, account, holder)?;
+            let record: Option<AccessKeyRecord> = get_json(tx, keys::TABLE, access_key_id)?;
+            match record {
+                Some(mut r) if r.account_id == account && r.owner == owner => {
+                    r.status = status;
+                    put_json(tx, keys::TABLE, access_key_id, &r)?;
+                    Ok(())
+                }
+                _ => Err(IamError::NoSuchAccessKey(access_key_id.to_string())),
+            }
+        })
+    }
+
+    /// Who owns a key of the account: `Some(user name)` for a user's, `None` for the root
+    /// user's. berth does not record when a key was last used.
+    pub fn access_key_owner(
+        &self,
+        account: &str,
+        access_key_id: &str,
+    ) -> Result<Option<String>, IamError> {
+        let record: Option<AccessKeyRecord> = self
+            .store
+            .read(|tx| Ok::<_, IamError>(get_json(tx, keys::TABLE, access_key_id)?))?;
+        match record {
+            Some(r) if r.account_id == account => match r.owner {
+                KeyOwner::User { name } => Ok(Some(name)),
+                KeyOwner::Root => Ok(None),
+                _ => Err(IamError::NoSuchAccessKey(access_key_id.to_string())),
+            },
+            _ => Err(IamError::NoSuchAccessKey(access_key_id.to_string())),
+        }
+    }
+
     pub fn put_user_policy(
         &self,
         account: &str,
@@ -327,15 +439,6 @@ impl Iam<'_> {
         self.get_inline::<User>(account, user, policy_name)
     }
 
-    pub fn delete_user_policy(
-        &self,
-        account: &str,
-        user: &str,
-        policy_name: &str,
-    ) -> Result<(), IamError> {
-        self.delete_inline::<User>(account, user, policy_name)
-    }
-
     pub fn list_user_policies(
         &self,
         account: &str,
@@ -343,14 +446,6 @@ impl Iam<'_> {
         opts: ListOptions<'_>,
     ) -> Result<Page<String>, IamError> {
         self.list_inline::<User>(account, user, opts)
-    }
-
-    pub fn attach_user_policy(&self, account: &str, user: &str, arn: &str) -> Result<(), IamError> {
-        self.attach::<User>(account, user, arn)
-    }
-
-    pub fn detach_user_policy(&self, account: &str, user: &str, arn: &str) -> Result<(), IamError> {
-        self.detach::<User>(account, user, arn)
     }
 
     pub fn list_attached_user_policies(
@@ -380,6 +475,63 @@ mod tests {
     }
 
     #[test]
+    fn a_renamed_user_keeps_its_keys_and_groups() {
+        let (store, rk) = setup();
+        let iam = Iam::new(&store, &rk);
+        iam.create_user(A, NewUser::named("erin"), 1).unwrap();
+        iam.create_user(A, NewUser::named("taken"), 1).unwrap();
+        iam.create_group(A, "g", None, 1).unwrap();
+        iam.add_user_to_group(A, "g", "erin").unwrap();
+        let key = iam
+            .create_access_key(A, KeyHolder::User("erin"), 1)
+            .unwrap();
+        assert!(matches!(
+            iam.update_user(A, "erin", Some("TAKEN"), None),
+            Err(IamError::UserExists(_))
+        ));
+        iam.update_user(A, "erin", Some("erin2"), Some("/ops/"))
+            .unwrap();
+        assert!(matches!(
+            iam.get_user(A, "erin"),
+            Err(IamError::NoSuchUser(_))
+        ));
+        let resolved = iam
+            .resolve_access_key(&key.info.access_key_id)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            resolved.principal.arn(),
+            format!("arn:aws:iam::{A}:user/ops/erin2")
+        );
+        assert_eq!(
+            iam.list_groups_for_user(A, "erin2", ListOptions::default())
+                .unwrap()
+                .items
+                .len(),
+            1
+        );
+        iam.update_access_key(
+            A,
+            KeyHolder::User("erin2"),
+            &key.info.access_key_id,
+            KeyStatus::Inactive,
+        )
+        .unwrap();
+        let keys = iam
+            .list_access_keys(A, KeyHolder::User("erin2"), ListOptions::default())
+            .unwrap();
+        assert_eq!(keys.items[0].status, KeyStatus::Inactive);
+        assert_eq!(
+            iam.access_key_owner(A, &key.info.access_key_id).unwrap(),
+            Some("erin2".to_string())
+        );
+        assert!(
+            iam.access_key_owner("999988887777", &key.info.access_key_id)
+                .is_err()
+        );
+    }
+
+    #[test]
     fn user_lifecycle() {
         let (store, rk) = setup();
         let iam = Iam::new(&store, &rk);
@@ -393,7 +545,7 @@ mod tests {
                 42,
             )
             .unwrap();
-        assert!(u.id.starts_with("AIDA") && u.id.len() == 20);
+        assert!(u.id.starts_with("AIDA") && u.id.len() == 21);
         assert_eq!(u.arn(), format!("arn:aws:iam::{A}:user/dev/Bob"));
         assert!(matches!(
             iam.create_user(A, NewUser::named("bob"), 43),
@@ -590,9 +742,10 @@ mod tests {
                 .items,
             vec!["self".to_string()]
         );
-        iam.delete_user_policy(A, "bob", "SELF").unwrap();
+        iam.delete_inline_policy(EntityKind::User, A, "bob", "SELF")
+            .unwrap();
         assert!(matches!(
-            iam.delete_user_policy(A, "bob", "self"),
+            iam.delete_inline_policy(EntityKind::User, A, "bob", "self"),
             Err(IamError::NoSuchUserPolicy(n)) if n == "self"
         ));
         iam.delete_user(A, "bob").unwrap();

@@ -50,6 +50,31 @@ pub enum KmsError {
     /// `TagException`.
     #[error("{0}")]
     Tag(String),
+    /// `InvalidGrantTokenException`.
+    #[error("{0}")]
+    InvalidGrantToken(String),
+    /// `InvalidGrantIdException`.
+    #[error("{0}")]
+    InvalidGrantId(String),
+    /// `LimitExceededException` with a message.
+    #[error("{0}")]
+    LimitExceeded(String),
+    /// `InvalidKeyUsageException`, AWS's text.
+    #[error("{0}")]
+    InvalidKeyUsage(String),
+    /// `KMSInvalidSignatureException`: the signature does not verify. AWS's message for it is
+    /// not known to berth; it is sent without one.
+    #[error("")]
+    InvalidSignature,
+    /// `KMSInvalidMacException`: the MAC does not verify (sent without a message, as above).
+    #[error("")]
+    InvalidMac,
+    /// `CustomKeyStoreNotFoundException`.
+    #[error("{0}")]
+    CustomKeyStoreNotFound(String),
+    /// `CloudHsmClusterNotFoundException`.
+    #[error("{0}")]
+    CloudHsmClusterNotFound(String),
     /// Key material that does not open: the store was tampered with or the root key changed.
     #[error("key material does not open: {0}")]
     Seal(#[from] SealError),

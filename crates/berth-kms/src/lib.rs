@@ -6,9 +6,13 @@
 //! only then calls the operation here. Key material is random, 256 bits, and stored only
 //! sealed under berth's root key with the key ARN as associated data.
 
+pub mod asym;
 mod crypto;
 mod error;
+mod grants;
 mod model;
+mod more;
+mod usage;
 
 use base64::Engine;
 use berth_core::{Arn, RootKey};
@@ -17,7 +21,10 @@ use zeroize::Zeroizing;
 
 pub use crypto::{EncryptionContext, blob_key_arn};
 pub use error::KmsError;
-pub use model::{Alias, Key, KeyManager, KeyState, Tag};
+pub use grants::{GRANT_OPERATIONS, GRANTS, Grant, GrantConstraints, NewGrant};
+pub use model::{Alias, Key, KeyManager, KeyState, Rotation, Tag};
+pub use more::{DEFAULT_ROTATION_DAYS, MAX_ROTATION_DAYS, MIN_ROTATION_DAYS, check_rotation_days};
+pub use usage::{Signed, incompatible, key_spec_and_usage, require_usage, wrong_usage};
 
 /// Table of keys: `{account}/{region}/{key_id}`.
 pub const KEYS: &str = "kms_keys";
@@ -43,7 +50,7 @@ pub const MAX_DATA_KEY_BYTES: usize = 1024;
 /// Most tags on one key.
 pub const MAX_TAGS: usize = 50;
 
-const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
+pub(crate) const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
 /// The key policy CreateKey gives a key when the caller gives none: the account may delegate
 /// access to IAM policies.
@@ -149,7 +156,7 @@ fn key_arn(region: &str, account: &str, key_id: &str) -> String {
     Arn::aws("kms", region, account, format!("key/{key_id}")).to_string()
 }
 
-fn alias_arn(region: &str, account: &str, name: &str) -> String {
+pub(crate) fn alias_arn(region: &str, account: &str, name: &str) -> String {
     Arn::aws("kms", region, account, name).to_string()
 }
 
@@ -169,7 +176,7 @@ impl KeyRef {
     /// Reads a KeyId: a key id, key ARN, alias name or alias ARN. A bare id or alias name is
     /// in the caller's account and region.
     pub fn parse(caller_account: &str, region: &str, input: &str) -> Result<KeyRef, KmsError> {
-        let invalid = || KmsError::NotFound(format!("Invalid keyId {input}"));
+        let invalid = || KmsError::NotFound(format!("Invalid keyId '{input}'"));
         if input.starts_with("arn:") {
             let arn = Arn::parse(input).map_err(|_| invalid())?;
             if arn.service != "kms" || arn.partition != "aws" {
@@ -209,6 +216,13 @@ impl KeyRef {
     }
 }
 
+/// A fresh key material id: 64 hex digits.
+pub(crate) fn new_material_id() -> String {
+    let mut b = [0u8; 32];
+    berth_core::ids::random_bytes(&mut b);
+    b.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// A fresh key id (a UUID), for callers that must know a key's ARN before it exists.
 pub fn new_key_id() -> String {
     berth_core::ids::request_id()
@@ -238,11 +252,11 @@ pub struct Page<T> {
 
 /// The KMS domain over a store, with the root key that seals key material.
 pub struct Kms<'a> {
-    store: &'a dyn Store,
+    pub(crate) store: &'a dyn Store,
     root: &'a RootKey,
 }
 
-fn material_context(arn: &str) -> Vec<u8> {
+pub(crate) fn material_context(arn: &str) -> Vec<u8> {
     format!("kms-key-material:{arn}").into_bytes()
 }
 
@@ -253,7 +267,7 @@ fn live(key: Key, now: u64) -> Option<Key> {
     }
 }
 
-fn load_key(
+pub(crate) fn load_key(
     tx: &dyn Tx,
     account: &str,
     region: &str,
@@ -289,8 +303,9 @@ fn resolve_in(tx: &dyn Tx, region: &str, key_ref: &KeyRef, now: u64) -> Result<K
     };
     match key_ref {
         KeyRef::Id { key_id, .. } => {
+            // A key ARN of another region names no key here: AWS answers NotFoundException.
             if ref_region != region {
-                return Err(KmsError::InvalidArn(format!("Invalid arn {ref_region}")));
+                return Err(KmsError::NotFound(format!("Invalid arn {ref_region}")));
             }
             load_key(tx, account, region, key_id, now)?
                 .ok_or_else(|| key_not_found(region, account, key_id))
@@ -298,7 +313,7 @@ fn resolve_in(tx: &dyn Tx, region: &str, key_ref: &KeyRef, now: u64) -> Result<K
         KeyRef::Alias { name, .. } => {
             let missing = || alias_not_found(ref_region, account, name);
             if ref_region != region {
-                return Err(KmsError::InvalidArn(format!("Invalid arn {ref_region}")));
+                return Err(KmsError::NotFound(format!("Invalid arn {ref_region}")));
             }
             let alias: Alias = get_json(tx, ALIASES, &format!("{account}/{region}/{name}"))?
                 .ok_or_else(missing)?;
@@ -307,16 +322,35 @@ fn resolve_in(tx: &dyn Tx, region: &str, key_ref: &KeyRef, now: u64) -> Result<K
     }
 }
 
-fn check_tags(tags: &[Tag]) -> Result<(), KmsError> {
-    for t in tags {
-        if t.key.is_empty() || t.key.len() > 128 || t.value.len() > 256 {
-            // AWS's text for these cases is not known to berth.
-            return Err(KmsError::Tag(format!(
-                "tag key must be 1-128 characters and value at most 256: {}",
+pub(crate) fn check_tags(tags: &[Tag]) -> Result<(), KmsError> {
+    // AWS's order: duplicate keys, the count, then each tag's lengths and reserved prefix.
+    let mut seen = std::collections::BTreeSet::new();
+    if !tags.iter().all(|t| seen.insert(t.key.as_str())) {
+        return Err(KmsError::Tag("Duplicate tag keys".into()));
+    }
+    if tags.len() > MAX_TAGS {
+        return Err(KmsError::Tag("Too many tags".into()));
+    }
+    for (i, t) in tags.iter().enumerate() {
+        let n = i + 1;
+        if t.key.chars().count() > 128 {
+            return Err(KmsError::Validation(format!(
+                "1 validation error detected: Value '{}' at 'tags.{n}.member.tagKey' failed to satisfy constraint: Member must have length less than or equal to 128",
                 t.key
             )));
         }
-        if t.key.starts_with("aws:") {
+        if t.key.is_empty() {
+            return Err(KmsError::Validation(format!(
+                "1 validation error detected: Value '' at 'tags.{n}.member.tagKey' failed to satisfy constraint: Member must have length greater than or equal to 1"
+            )));
+        }
+        if t.value.chars().count() > 256 {
+            return Err(KmsError::Validation(format!(
+                "1 validation error detected: Value '{}' at 'tags.{n}.member.tagValue' failed to satisfy constraint: Member must have length less than or equal to 256",
+                t.value
+            )));
+        }
+        if t.key.to_ascii_lowercase().starts_with("aws:") {
             return Err(KmsError::Tag(
                 "Tags beginning with aws: are reserved".into(),
             ));
@@ -325,7 +359,7 @@ fn check_tags(tags: &[Tag]) -> Result<(), KmsError> {
     Ok(())
 }
 
-fn merge_tags(existing: &mut Vec<Tag>, new: &[Tag]) -> Result<(), KmsError> {
+pub(crate) fn merge_tags(existing: &mut Vec<Tag>, new: &[Tag]) -> Result<(), KmsError> {
     for t in new {
         match existing.iter_mut().find(|e| e.key == t.key) {
             Some(e) => e.value = t.value.clone(),
@@ -333,10 +367,7 @@ fn merge_tags(existing: &mut Vec<Tag>, new: &[Tag]) -> Result<(), KmsError> {
         }
     }
     if existing.len() > MAX_TAGS {
-        // AWS answers LimitExceededException here; its exact text is unknown to berth.
-        return Err(KmsError::Tag(format!(
-            "a key can have at most {MAX_TAGS} tags"
-        )));
+        return Err(KmsError::Tag("Too many tags".into()));
     }
     Ok(())
 }
@@ -475,11 +506,39 @@ impl<'a> Kms<'a> {
         policy: String,
         tags: Vec<Tag>,
     ) -> Key {
+        let mut material = Zeroizing::new(vec![0u8; 32]);
+        berth_core::ids::random_bytes(material.as_mut());
+        self.key_record_with(
+            key_id,
+            account,
+            region,
+            now,
+            manager,
+            description,
+            policy,
+            tags,
+            ("SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT"),
+            &material,
+        )
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn key_record_with(
+        &self,
+        key_id: Option<String>,
+        account: &str,
+        region: &str,
+        now: u64,
+        manager: KeyManager,
+        description: String,
+        policy: String,
+        tags: Vec<Tag>,
+        (spec, usage): (&str, &str),
+        material: &[u8],
+    ) -> Key {
         let key_id = key_id.unwrap_or_else(new_key_id);
         let arn = key_arn(region, account, &key_id);
-        let mut material = Zeroizing::new([0u8; 32]);
-        berth_core::ids::random_bytes(material.as_mut());
-        let sealed = self.root.seal(&material_context(&arn), material.as_ref());
+        let sealed = self.root.seal(&material_context(&arn), material);
         Key {
             key_id,
             arn,
@@ -494,6 +553,13 @@ impl<'a> Kms<'a> {
             policy,
             tags,
             sealed_material: B64.encode(sealed),
+            spec: spec.to_string(),
+            usage: usage.to_string(),
+            material_id: new_material_id(),
+            older_materials: Vec::new(),
+            rotations: Vec::new(),
+            rotation_period_days: None,
+            next_rotation: None,
         }
     }
 
@@ -518,7 +584,7 @@ impl<'a> Kms<'a> {
         if let Some(id) = &input.key_id
             && !looks_like_key_id(id)
         {
-            return Err(KmsError::NotFound(format!("Invalid keyId {id}")));
+            return Err(KmsError::NotFound(format!("Invalid keyId '{id}'")));
         }
         let key = self.new_key_record(
             input.key_id,
@@ -629,7 +695,7 @@ impl<'a> Kms<'a> {
     }
 
     /// Applies `f` to the stored key in one transaction and returns the result.
-    fn update_key(
+    pub(crate) fn update_key(
         &self,
         key: &Key,
         now: u64,
@@ -649,7 +715,7 @@ impl<'a> Kms<'a> {
         })
     }
 
-    fn pending(k: &Key) -> KmsError {
+    pub(crate) fn pending(k: &Key) -> KmsError {
         KmsError::InvalidState(format!("{} is pending deletion.", k.arn))
     }
 
@@ -846,7 +912,7 @@ impl<'a> Kms<'a> {
         })
     }
 
-    fn material(&self, key: &Key) -> Result<Zeroizing<Vec<u8>>, KmsError> {
+    pub(crate) fn material(&self, key: &Key) -> Result<Zeroizing<Vec<u8>>, KmsError> {
         let sealed = B64
             .decode(&key.sealed_material)
             .map_err(|_| KmsError::Seal(berth_core::SealError::BadFormat))?;
@@ -865,6 +931,7 @@ impl<'a> Kms<'a> {
                 "1 validation error detected: Value at 'plaintext' failed to satisfy constraint: Member must have length less than or equal to {MAX_PLAINTEXT}"
             )));
         }
+        require_symmetric(key, "Encrypt")?;
         key.check_usable()?;
         crypto::seal_blob(&self.material(key)?, &key.arn, context, plaintext)
     }
@@ -879,8 +946,24 @@ impl<'a> Kms<'a> {
         if blob_key_arn(blob)? != key.arn {
             return Err(KmsError::IncorrectKey);
         }
+        require_symmetric(key, "Decrypt")?;
         key.check_usable()?;
-        crypto::open_blob(&self.material(key)?, blob, context)
+        match crypto::open_blob(&self.material(key)?, blob, context) {
+            Err(KmsError::InvalidCiphertext) => {
+                // Made under earlier material of a rotated key, newest first.
+                for older in key.older_materials.iter().rev() {
+                    let sealed = B64
+                        .decode(&older.sealed)
+                        .map_err(|_| KmsError::Seal(berth_core::SealError::BadFormat))?;
+                    let material = self.root.open(&material_context(&key.arn), &sealed)?;
+                    if let Ok(plain) = crypto::open_blob(&material, blob, context) {
+                        return Ok(plain);
+                    }
+                }
+                Err(KmsError::InvalidCiphertext)
+            }
+            other => other,
+        }
     }
 
     /// GenerateDataKey: `n` random bytes (1–1024), in plaintext and encrypted under `key`.
@@ -901,6 +984,7 @@ impl<'a> Kms<'a> {
                 if n == 0 { 1 } else { MAX_DATA_KEY_BYTES }
             )));
         }
+        require_symmetric(key, "GenerateDataKey")?;
         key.check_usable()?;
         let mut plain = Zeroizing::new(vec![0u8; n]);
         berth_core::ids::random_bytes(plain.as_mut_slice());
@@ -909,7 +993,20 @@ impl<'a> Kms<'a> {
     }
 }
 
-fn paginate<T>(
+/// Refuses a symmetric-only operation on an asymmetric or HMAC key: a key of another usage is
+/// refused in AWS's words; an RSA encryption key names the algorithm it lacks (AWS's text for
+/// that case is not known to berth).
+pub fn require_symmetric(key: &Key, operation: &str) -> Result<(), KmsError> {
+    if key.is_symmetric() {
+        return Ok(());
+    }
+    if key.usage != "ENCRYPT_DECRYPT" {
+        return Err(wrong_usage(key, operation));
+    }
+    Err(incompatible("SYMMETRIC_DEFAULT", key))
+}
+
+pub(crate) fn paginate<T>(
     items: Vec<T>,
     id: impl Fn(&T) -> String,
     limit: usize,

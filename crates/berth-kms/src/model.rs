@@ -61,8 +61,57 @@ pub struct Key {
     /// The key policy document, verbatim.
     pub policy: String,
     pub tags: Vec<Tag>,
-    /// base64 of the sealed 256-bit key material.
+    /// base64 of the sealed key material: 256 bits for a symmetric key, the PKCS #8 private
+    /// key of an asymmetric key, the HMAC key of an HMAC key.
     pub(crate) sealed_material: String,
+    /// `KeySpec`; `SYMMETRIC_DEFAULT` for records made before key specs existed.
+    #[serde(default = "symmetric_default")]
+    pub spec: String,
+    /// `KeyUsage`.
+    #[serde(default = "encrypt_decrypt")]
+    pub usage: String,
+    /// The id of the current key material (64 hex digits); empty for records made before
+    /// rotation existed.
+    #[serde(default)]
+    pub material_id: String,
+    /// Earlier key material of a rotated key, newest last: ciphertexts made under it still
+    /// decrypt.
+    #[serde(default)]
+    pub(crate) older_materials: Vec<OlderMaterial>,
+    /// The key's rotations, oldest first.
+    #[serde(default)]
+    pub rotations: Vec<Rotation>,
+    /// Automatic rotation: the period in days when enabled.
+    #[serde(default)]
+    pub rotation_period_days: Option<u32>,
+    /// When automatic rotation is next due.
+    #[serde(default)]
+    pub next_rotation: Option<u64>,
+}
+
+fn symmetric_default() -> String {
+    "SYMMETRIC_DEFAULT".into()
+}
+
+fn encrypt_decrypt() -> String {
+    "ENCRYPT_DECRYPT".into()
+}
+
+/// Key material a rotation replaced.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct OlderMaterial {
+    pub id: String,
+    pub sealed: String,
+}
+
+/// One rotation of a key's material, as ListKeyRotations answers it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rotation {
+    /// The id of the material the rotation made current.
+    pub material_id: String,
+    pub date: u64,
+    /// `AUTOMATIC` or `ON_DEMAND`.
+    pub kind: String,
 }
 
 /// An IAM condition key and its values.
@@ -71,6 +120,11 @@ pub type ConditionKey = (String, Vec<String>);
 impl Key {
     pub fn enabled(&self) -> bool {
         self.state == KeyState::Enabled
+    }
+
+    /// Whether this is a symmetric encryption key (`SYMMETRIC_DEFAULT`).
+    pub fn is_symmetric(&self) -> bool {
+        self.spec == "SYMMETRIC_DEFAULT"
     }
 
     /// The condition keys a request on this key is evaluated with (the one list the wire layer
@@ -86,8 +140,8 @@ impl Key {
         let mut keys = vec![
             one("kms:CallerAccount", caller_account),
             one("kms:KeyOrigin", "AWS_KMS"),
-            one("kms:KeySpec", "SYMMETRIC_DEFAULT"),
-            one("kms:KeyUsage", "ENCRYPT_DECRYPT"),
+            one("kms:KeySpec", &self.spec),
+            one("kms:KeyUsage", &self.usage),
         ];
         for t in &self.tags {
             keys.push(one(&format!("aws:ResourceTag/{}", t.key), &t.value));

@@ -35,12 +35,12 @@ fn create_resolve_and_default_policy() {
     ));
     assert!(matches!(
         kms.resolve(A, R, "nonsense", 100),
-        Err(KmsError::NotFound(m)) if m == "Invalid keyId nonsense"
+        Err(KmsError::NotFound(m)) if m == "Invalid keyId 'nonsense'"
     ));
     // Another region's ARN does not resolve here.
     assert!(matches!(
         kms.resolve(A, "eu-west-1", &k.arn, 100),
-        Err(KmsError::InvalidArn(m)) if m == "Invalid arn us-east-1"
+        Err(KmsError::NotFound(m)) if m == "Invalid arn us-east-1"
     ));
 }
 
@@ -334,5 +334,114 @@ fn key_policies_are_held_to_the_32_kb_quota_and_the_model() {
     assert_eq!(
         e.to_string(),
         "1 validation error detected: Value at 'policy' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\u0009\\u000A\\u000D\\u0020-\\u00FF]+"
+    );
+}
+
+#[test]
+fn rotation_keeps_older_material_for_decryption() {
+    let (s, root) = setup();
+    let kms = Kms::new(&s, &root);
+    let k = kms.create_key(A, R, 100, NewKey::default()).unwrap();
+    let before = kms.encrypt(&k, b"old", &ctx(&[("a", "b")])).unwrap();
+    assert!(kms.enable_rotation(&k, Some(89), 100).is_err());
+    let k = kms.enable_rotation(&k, Some(90), 100).unwrap();
+    assert_eq!(k.rotation_period_days, Some(90));
+    let r = kms.rotate(&k, "ON_DEMAND", 200).unwrap();
+    assert_ne!(r.material_id, k.material_id);
+    assert_eq!(r.rotations.len(), 1);
+    let after = kms.encrypt(&r, b"new", &ctx(&[])).unwrap();
+    assert_eq!(
+        kms.decrypt(&r, &before, &ctx(&[("a", "b")]))
+            .unwrap()
+            .as_slice(),
+        b"old"
+    );
+    assert_eq!(
+        kms.decrypt(&r, &after, &ctx(&[])).unwrap().as_slice(),
+        b"new"
+    );
+    assert!(kms.decrypt(&r, &before, &ctx(&[])).is_err());
+    // Automatic rotation happens once due.
+    let due = r.next_rotation.unwrap();
+    assert_eq!(
+        kms.rotate_if_due(r.clone(), due - 1)
+            .unwrap()
+            .rotations
+            .len(),
+        1
+    );
+    let auto = kms.rotate_if_due(r, due).unwrap();
+    assert_eq!(auto.rotations.last().unwrap().kind, "AUTOMATIC");
+    assert!(auto.next_rotation.unwrap() > due);
+}
+
+#[test]
+fn grants_by_name_token_and_id() {
+    let (s, root) = setup();
+    let kms = Kms::new(&s, &root);
+    let k = kms.create_key(A, R, 100, NewKey::default()).unwrap();
+    let new = || NewGrant {
+        name: Some("n".into()),
+        grantee: format!("arn:aws:iam::{A}:user/bob"),
+        operations: vec!["Decrypt".into()],
+        ..NewGrant::default()
+    };
+    let (g1, t1) = kms.create_grant(&k, new(), 100).unwrap();
+    let (g2, t2) = kms.create_grant(&k, new(), 101).unwrap();
+    assert_eq!(g1.grant_id, g2.grant_id);
+    assert_ne!(t1, t2);
+    assert_eq!(kms.grant_by_token(&t2).unwrap(), g1);
+    assert_eq!(kms.grant(&k, &g1.grant_id).unwrap(), g1);
+    assert_eq!(
+        kms.list_grants(&k, None, None, 50, None)
+            .unwrap()
+            .items
+            .len(),
+        1
+    );
+    kms.delete_grant(&g1).unwrap();
+    assert!(kms.grant_by_token(&t1).is_err());
+    assert!(kms.grants_of(&k).unwrap().is_empty());
+}
+
+#[test]
+fn asymmetric_keys_refuse_symmetric_operations() {
+    let (s, root) = setup();
+    let kms = Kms::new(&s, &root);
+    let k = kms
+        .create_key_of(
+            A,
+            R,
+            100,
+            NewKey::default(),
+            ("ECC_NIST_P256", "SIGN_VERIFY"),
+        )
+        .unwrap();
+    assert!(matches!(
+        kms.encrypt(&k, b"x", &ctx(&[])),
+        Err(KmsError::InvalidKeyUsage(m)) if m.ends_with("key usage is SIGN_VERIFY which is not valid for Encrypt.")
+    ));
+    let what = Signed {
+        message: b"m",
+        message_type: "RAW",
+        algorithm: "ECDSA_SHA_256",
+    };
+    let sig = kms.sign(&k, what).unwrap();
+    assert!(kms.verify(&k, what, &sig).is_ok());
+    assert!(matches!(
+        kms.verify(
+            &k,
+            Signed {
+                message: b"n",
+                ..what
+            },
+            &sig
+        ),
+        Err(KmsError::InvalidSignature)
+    ));
+    assert!(key_spec_and_usage(Some("ECC_NIST_P256"), Some("ENCRYPT_DECRYPT")).is_err());
+    assert_eq!(
+        key_spec_and_usage(Some("HMAC_256"), None).unwrap(),
+        ("HMAC_256".to_string(), "GENERATE_VERIFY_MAC".to_string())
     );
 }

@@ -15,7 +15,8 @@ use berth_store::{Store, StoreExt, Tx, get_json, put_json, scan_json};
 
 pub use error::SecretsError;
 pub use model::{
-    AWSCURRENT, AWSPENDING, AWSPREVIOUS, SealedValue, Secret, Tag, ValueKind, Version,
+    AWSCURRENT, AWSPENDING, AWSPREVIOUS, Replica, Rotation, RotationRules, SealedValue, Secret,
+    Tag, ValueKind, Version,
 };
 pub use value::{MAX_VALUE_BYTES, SecretValue, seal_value};
 
@@ -31,7 +32,9 @@ pub const VALUES: &str = "sm_values";
 pub const ORDER: &str = "sm_order";
 /// The key in [`ORDER`] saying that it covers every secret (written by
 /// [`Secrets::ensure_order_index`]; `!` is not a name or account character).
-const ORDER_BUILT: &str = "!built-v1";
+const ORDER_BUILT: &str = "!built-v2";
+/// Milliseconds in a day.
+pub const DAY_MS: u64 = 86_400_000;
 /// Keys read per step while a page of ListSecrets is filled.
 const PAGE_CHUNK: usize = 64;
 
@@ -170,7 +173,8 @@ pub enum SecretRef {
 
 impl SecretRef {
     /// Reads a SecretId by AWS's rules: an ARN whose last segment ends in `-` and six
-    /// characters is a full ARN; any other ARN is partial; anything else is a name.
+    /// characters is a full ARN; any other ARN is partial; anything else is a name, which must
+    /// be a valid one ([`validate_name`]).
     pub fn parse(secret_id: &str) -> Result<SecretRef, SecretsError> {
         if secret_id.is_empty() || secret_id.len() > 2048 {
             return Err(SecretsError::Validation(format!(
@@ -183,6 +187,8 @@ impl SecretRef {
             )));
         }
         if !secret_id.starts_with("arn:") {
+            // A SecretId that is a name is held to the rules of names.
+            validate_name(secret_id)?;
             return Ok(SecretRef::Name(secret_id.to_string()));
         }
         let arn = Arn::parse(secret_id).map_err(|_| SecretsError::NotFound)?;
@@ -270,7 +276,7 @@ fn load(
     now: u64,
 ) -> Result<Option<Secret>, SecretsError> {
     let s: Option<Secret> = get_json(tx, SECRETS, &secret_key(account, region, name))?;
-    Ok(s.and_then(|s| live(s, now)))
+    Ok(s.map(Secret::to_millis).and_then(|s| live(s, now)))
 }
 
 /// A secret's sort keys: (created, last changed, last accessed or 0).
@@ -382,6 +388,14 @@ fn insert_version(
         last_accessed: None,
     });
     apply_stages(s, &version.id, stages);
+    if stages.iter().any(|x| x == AWSCURRENT) && !stages.iter().any(|x| x == AWSPENDING) {
+        // The version AWSCURRENT left (now AWSPREVIOUS) keeps no AWSPENDING.
+        for v in &mut s.versions {
+            if v.id != version.id && v.stages.iter().any(|x| x == AWSPREVIOUS) {
+                v.stages.retain(|x| x != AWSPENDING);
+            }
+        }
+    }
     for gone in prune_versions(s) {
         tx.delete(VALUES, &value_key(s, &gone))?;
     }
@@ -523,6 +537,12 @@ impl<'a> Secrets<'a> {
                 tags: Vec::new(),
                 resource_policy: None,
                 versions: Vec::new(),
+                timestamps_ms: true,
+                rotation: None,
+                last_rotated: None,
+                primary_region: None,
+                replicas: Vec::new(),
+                ever_tagged: !new.tags.is_empty(),
             };
             merge_tags(&mut s.tags, &new.tags)?;
             if let Some(v) = &version {
@@ -605,10 +625,14 @@ impl<'a> Secrets<'a> {
             .ok_or(SecretsError::Corrupt)
     }
 
-    /// Records a read (LastAccessedDate, kept to the day as AWS does).
+    /// Records a read of the secret and of the version (LastAccessedDate, kept to the day as
+    /// AWS does).
     pub fn touch(&self, secret: &Secret, version_id: &str, now: u64) -> Result<(), SecretsError> {
-        let day = berth_core::time::start_of_day(now);
-        if secret.last_accessed == Some(day) {
+        let day = start_of_day_ms(now);
+        let version_seen = secret
+            .version(version_id)
+            .is_none_or(|v| v.last_accessed == Some(day));
+        if secret.last_accessed == Some(day) && version_seen {
             return Ok(());
         }
         self.update(secret, now, |_, s| {
@@ -714,7 +738,7 @@ impl<'a> Secrets<'a> {
         let (s, ()) = self.update(secret, now, |_, s| {
             s.check_not_deleted()?;
             s.deleted_date = Some(now);
-            s.deletion_date = Some(berth_core::time::add_days(now, days as u64));
+            s.deletion_date = Some(now.saturating_add((days as u64).saturating_mul(DAY_MS)));
             Ok(())
         })?;
         Ok(s)
@@ -755,6 +779,7 @@ impl<'a> Secrets<'a> {
         let (s, ()) = self.update(secret, now, |_, s| {
             s.check_not_deleted()?;
             merge_tags(&mut s.tags, tags)?;
+            s.ever_tagged = true;
             s.last_changed = now;
             Ok(())
         })?;
@@ -777,6 +802,83 @@ impl<'a> Secrets<'a> {
         Ok(s)
     }
 
+    /// RotateSecret's stored configuration (CancelRotateSecret: `enabled` false, the rest kept).
+    pub fn set_rotation(
+        &self,
+        secret: &Secret,
+        rotation: Rotation,
+        now: u64,
+    ) -> Result<Secret, SecretsError> {
+        let (s, ()) = self.update(secret, now, |_, s| {
+            s.check_not_deleted()?;
+            s.rotation = Some(rotation);
+            s.last_changed = now;
+            Ok(())
+        })?;
+        Ok(s)
+    }
+
+    /// The regions `secret` (a primary) replicates to.
+    pub fn set_replicas(
+        &self,
+        secret: &Secret,
+        replicas: Vec<Replica>,
+        now: u64,
+    ) -> Result<Secret, SecretsError> {
+        let (s, ()) = self.update(secret, now, |_, s| {
+            s.replicas = replicas;
+            s.last_changed = now;
+            Ok(())
+        })?;
+        Ok(s)
+    }
+
+    /// Writes `replica` (a whole secret record in its own region) with the sealed values of
+    /// the versions it lacks, dropping the values of versions it no longer has. Replaces any
+    /// secret of that name in that region.
+    pub fn write_replica(
+        &self,
+        replica: &Secret,
+        values: Vec<NewVersion>,
+    ) -> Result<(), SecretsError> {
+        self.store.write(|tx| {
+            let key = secret_key(&replica.account, &replica.region, &replica.name);
+            let old: Option<Secret> = get_json(tx, SECRETS, &key)?;
+            let old = old.map(Secret::to_millis);
+            if let Some(o) = &old {
+                if o.arn != replica.arn {
+                    remove_all(tx, o)?;
+                } else {
+                    for v in &o.versions {
+                        if replica.version(&v.id).is_none() {
+                            tx.delete(VALUES, &value_key(replica, &v.id))?;
+                        }
+                    }
+                }
+            }
+            for v in values {
+                put_json(tx, VALUES, &value_key(replica, &v.id), &v.sealed)?;
+            }
+            let old_keys = old.filter(|o| o.arn == replica.arn).map(|o| sort_keys(&o));
+            save(tx, old_keys, replica)
+        })
+    }
+
+    /// Deletes a secret and its values at once (a replica removed from replication).
+    pub fn remove(&self, secret: &Secret) -> Result<(), SecretsError> {
+        self.store.write(|tx| remove_all(tx, secret))
+    }
+
+    /// StopReplicationToReplica: the replica becomes a standalone secret.
+    pub fn promote(&self, secret: &Secret, now: u64) -> Result<Secret, SecretsError> {
+        let (s, ()) = self.update(secret, now, |_, s| {
+            s.primary_region = None;
+            s.last_changed = now;
+            Ok(())
+        })?;
+        Ok(s)
+    }
+
     /// Makes sure [`ORDER`] covers every secret: a data directory written before the index
     /// existed gets it built once, in one transaction (run at server start).
     pub fn ensure_order_index(&self) -> Result<(), SecretsError> {
@@ -787,8 +889,11 @@ impl<'a> Secrets<'a> {
             if tx.get(ORDER, ORDER_BUILT)?.is_some() {
                 return Ok(());
             }
+            for (k, _) in tx.scan(ORDER, "")? {
+                tx.delete(ORDER, &k)?;
+            }
             for (_, s) in scan_json::<Secret>(tx, SECRETS, "")? {
-                save(tx, None, &s)?;
+                save(tx, None, &s.to_millis())?;
             }
             tx.put(ORDER, ORDER_BUILT, b"")?;
             Ok(())
@@ -835,13 +940,15 @@ impl<'a> Secrets<'a> {
                 let done = chunk.len() < PAGE_CHUNK.min(max + 1);
                 for (k, v) in chunk {
                     let secret: Option<Secret> = match field {
-                        None => Some(serde_json::from_slice(&v).map_err(|source| {
-                            berth_store::StoreError::Decode {
-                                table: table.into(),
-                                key: k.clone(),
-                                source,
-                            }
-                        })?),
+                        None => Some(
+                            serde_json::from_slice::<Secret>(&v)
+                                .map_err(|source| berth_store::StoreError::Decode {
+                                    table: table.into(),
+                                    key: k.clone(),
+                                    source,
+                                })?
+                                .to_millis(),
+                        ),
                         // `{value:020}/{name}` after the prefix.
                         Some(_) => match k.get(prefix.len() + 21..) {
                             Some(name) => load(tx, account, region, name, now)?,
@@ -941,6 +1048,24 @@ fn merge_tags(existing: &mut Vec<Tag>, new: &[Tag]) -> Result<(), SecretsError> 
     Ok(())
 }
 
+/// The start of the day (UTC) of `ms`, in milliseconds.
+pub fn start_of_day_ms(ms: u64) -> u64 {
+    ms - ms % DAY_MS
+}
+
+/// Whether each word of `query` (lowercase, split at blanks) is the prefix of a word of
+/// `text`, case-insensitively. Words of `text` are split at blanks and at the punctuation a
+/// name may hold (`/_+=.@-`); the whole text counts as a word too.
+fn words_match(query: &str, text: &str) -> bool {
+    let text = text.to_lowercase();
+    let words: Vec<&str> = std::iter::once(text.as_str())
+        .chain(text.split(|c: char| c.is_whitespace() || "/_+=.@-".contains(c)))
+        .filter(|w| !w.is_empty())
+        .collect();
+    let mut query_words = query.split_whitespace().peekable();
+    query_words.peek().is_some() && query_words.all(|q| words.iter().any(|w| w.starts_with(q)))
+}
+
 /// One ListSecrets filter: any value matches (a value starting with `!` matches when its
 /// rest does not).
 fn filter_matches(s: &Secret, key: &str, values: &[String]) -> bool {
@@ -951,19 +1076,23 @@ fn filter_matches(s: &Secret, key: &str, values: &[String]) -> bool {
         };
         let lower = v.to_lowercase();
         let hit = match key {
-            "name" => s.name.starts_with(v),
+            "name" => words_match(&lower, &s.name),
             "description" => s
                 .description
                 .as_deref()
-                .is_some_and(|d| d.to_lowercase().starts_with(&lower)),
+                .is_some_and(|d| words_match(&lower, d)),
             "tag-key" => s.tags.iter().any(|t| t.key.starts_with(v)),
             "tag-value" => s.tags.iter().any(|t| t.value.starts_with(v)),
-            "primary-region" => s.region.starts_with(v),
+            "primary-region" => s
+                .primary_region
+                .as_deref()
+                .unwrap_or(&s.region)
+                .starts_with(v),
             // Secrets made through the API have no owning service.
             "owning-service" => false,
-            // `all`: every word must prefix-match some attribute, case-insensitively.
-            _ => lower.split_whitespace().all(|w| {
-                let words = [Some(s.name.as_str()), s.description.as_deref()]
+            // `all`: every word must prefix-match a word of some attribute.
+            _ => {
+                let attributes: Vec<&str> = [Some(s.name.as_str()), s.description.as_deref()]
                     .into_iter()
                     .flatten()
                     .chain(
@@ -971,10 +1100,11 @@ fn filter_matches(s: &Secret, key: &str, values: &[String]) -> bool {
                             .iter()
                             .flat_map(|t| [t.key.as_str(), t.value.as_str()]),
                     )
-                    .map(str::to_lowercase)
-                    .collect::<Vec<_>>();
-                words.iter().any(|a| a.starts_with(w))
-            }),
+                    .collect();
+                lower
+                    .split_whitespace()
+                    .all(|w| attributes.iter().any(|a| words_match(w, a)))
+            }
         };
         hit != negate
     })

@@ -47,6 +47,55 @@ pub struct Secret {
     pub resource_policy: Option<String>,
     /// In creation order.
     pub versions: Vec<Version>,
+    /// Whether the timestamps above are in milliseconds (every secret written by this
+    /// version of berth; older records held seconds and are converted on load).
+    #[serde(default)]
+    pub timestamps_ms: bool,
+    /// The rotation configuration RotateSecret stored, if any.
+    #[serde(default)]
+    pub rotation: Option<Rotation>,
+    /// When a rotation last completed.
+    #[serde(default)]
+    pub last_rotated: Option<u64>,
+    /// On a replica: the region of its primary secret. A replica is read-only.
+    #[serde(default)]
+    pub primary_region: Option<String>,
+    /// On a primary: the regions it replicates to.
+    #[serde(default)]
+    pub replicas: Vec<Replica>,
+    /// Whether the secret ever had tags (AWS then answers `Tags: []` once they are gone).
+    #[serde(default)]
+    pub ever_tagged: bool,
+}
+
+/// A secret's rotation configuration (RotateSecret).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rotation {
+    pub enabled: bool,
+    pub lambda_arn: Option<String>,
+    pub rules: RotationRules,
+    /// Milliseconds since the epoch.
+    pub next: Option<u64>,
+}
+
+/// When a secret rotates: every `automatically_after_days`, or on `schedule_expression`
+/// (`rate(…)` or `cron(…)`), within a window of `duration` (`Nh`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RotationRules {
+    pub automatically_after_days: Option<u64>,
+    pub schedule_expression: Option<String>,
+    pub duration: Option<String>,
+}
+
+/// One region a primary secret replicates to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Replica {
+    pub region: String,
+    /// The KmsKeyId as the caller gave it; `None` is the replica region's AWS managed key.
+    pub kms_key_id: Option<String>,
+    /// `InSync`, `Failed`, `InProgress`, as AWS reports them.
+    pub status: String,
+    pub message: Option<String>,
 }
 
 impl Secret {
@@ -76,6 +125,29 @@ impl Secret {
         self.versions
             .iter()
             .find(|v| v.stages.iter().any(|s| s == stage))
+    }
+
+    /// Converts a record written with timestamps in seconds to milliseconds.
+    pub fn to_millis(mut self) -> Secret {
+        if !self.timestamps_ms {
+            let ms = |t: u64| t.saturating_mul(1000);
+            self.created = ms(self.created);
+            self.last_changed = ms(self.last_changed);
+            self.last_accessed = self.last_accessed.map(ms);
+            self.deleted_date = self.deleted_date.map(ms);
+            self.deletion_date = self.deletion_date.map(ms);
+            for v in &mut self.versions {
+                v.created = ms(v.created);
+                v.last_accessed = v.last_accessed.map(ms);
+            }
+            self.timestamps_ms = true;
+        }
+        self
+    }
+
+    /// Whether this secret is a replica of a secret in another region.
+    pub fn is_replica(&self) -> bool {
+        self.primary_region.is_some()
     }
 
     pub fn is_deleted(&self) -> bool {

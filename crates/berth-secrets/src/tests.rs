@@ -65,6 +65,12 @@ fn secret_ref_rules() {
     assert!(
         matches!(SecretRef::parse(partial).unwrap(), SecretRef::PartialArn { name, .. } if name == "db/pass")
     );
+    for bad in ["has space", "semi;colon", "bang!"] {
+        assert!(
+            matches!(SecretRef::parse(bad), Err(SecretsError::Validation(m)) if m.starts_with("Invalid name.")),
+            "{bad}"
+        );
+    }
 }
 
 #[test]
@@ -186,7 +192,7 @@ fn deletion_and_restore() {
         Err(SecretsError::InvalidParameter(_))
     ));
     let d = sm.delete(&sec, None, false, 100).unwrap();
-    assert_eq!(d.deletion_date, Some(100 + 30 * 86_400));
+    assert_eq!(d.deletion_date, Some(100 + 30 * DAY_MS));
     assert!(matches!(
         sm.create(new_secret("d"), None, 101),
         Err(SecretsError::NameScheduledForDeletion)
@@ -195,8 +201,8 @@ fn deletion_and_restore() {
     assert!(!r.is_deleted());
     // After the window the secret is gone and the name is free.
     let d = sm.delete(&r, Some(7), false, 200).unwrap();
-    assert!(sm.resolve(A, R, "d", 200 + 7 * 86_400).is_err());
-    assert!(sm.create(new_secret("d"), None, 200 + 7 * 86_400).is_ok());
+    assert!(sm.resolve(A, R, "d", 200 + 7 * DAY_MS).is_err());
+    assert!(sm.create(new_secret("d"), None, 200 + 7 * DAY_MS).is_ok());
     let _ = d;
     // Forced deletion is immediate.
     let f = sm.create(new_secret("f"), None, 1).unwrap();
@@ -404,8 +410,8 @@ fn list_pages_with_a_keyed_cursor_in_every_order() {
         made.push(sm.create(tagged(&name, team), None, 100 + i).unwrap());
     }
     // Touch a few on a later day so that last-accessed differs.
-    sm.touch(&made[4], "none", 200_000).unwrap();
-    sm.touch(&made[2], "none", 300_000).unwrap();
+    sm.touch(&made[4], "none", 200_000_000).unwrap();
+    sm.touch(&made[2], "none", 300_000_000).unwrap();
     // One secret in another region must never show.
     let other = NewSecret {
         region: "eu-west-1".into(),
@@ -413,7 +419,7 @@ fn list_pages_with_a_keyed_cursor_in_every_order() {
         ..new_secret("s99")
     };
     sm.create(other, None, 1).unwrap();
-    let now = 400_000;
+    let now = 400_000_000;
     let by_created: Vec<String> = made.iter().map(|s| s.name.clone()).collect();
     let q = ListQuery::default();
     for max in [1, 4, 7, 25, 100] {
@@ -552,4 +558,206 @@ fn order_index_is_built_for_old_data() {
         .map(|s| s.name)
         .collect();
     assert_eq!(names, ["b", "a"]);
+}
+
+#[test]
+fn records_in_seconds_become_milliseconds_and_the_order_index_follows() {
+    let s = SqliteStore::in_memory().unwrap();
+    let sm = Secrets::new(&s);
+    sm.create(new_secret("old"), None, 5_000).unwrap();
+    // As a record written with seconds: the flag off, the old index entries in seconds.
+    s.write(|tx| -> Result<(), SecretsError> {
+        let key = format!("{A}/{R}/old");
+        let mut rec: Secret = get_json(tx, SECRETS, &key)?.unwrap();
+        rec.timestamps_ms = false;
+        rec.created = 5;
+        rec.last_changed = 5;
+        put_json(tx, SECRETS, &key, &rec)?;
+        for (k, _) in tx.scan(ORDER, "")? {
+            tx.delete(ORDER, &k)?;
+        }
+        for f in ["c", "m", "a"] {
+            let v = if f == "a" { 0 } else { 5 };
+            tx.put(ORDER, &order_key(A, R, f, v, "old"), b"")?;
+        }
+        tx.put(ORDER, "!built-v1", b"")?;
+        Ok(())
+    })
+    .unwrap();
+    let got = sm.resolve(A, R, "old", 6_000).unwrap();
+    assert_eq!((got.created, got.last_changed), (5_000, 5_000));
+    sm.ensure_order_index().unwrap();
+    let listed = sm.list(A, R, &ListQuery::default(), 6_000).unwrap();
+    assert_eq!(listed.len(), 1, "one entry per secret after the rebuild");
+    assert_eq!(listed[0].created, 5_000);
+    let keys: Vec<String> = s
+        .read(|tx| tx.scan(ORDER, &format!("{A}/{R}/c/")))
+        .unwrap()
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
+    assert_eq!(keys, [order_key(A, R, "c", 5_000, "old")]);
+}
+
+#[test]
+fn new_current_version_takes_pending_off_the_previous_one() {
+    let s = SqliteStore::in_memory().unwrap();
+    let sm = Secrets::new(&s);
+    let arn = new_arn(A, R, "p");
+    let sec = sm
+        .create(
+            NewSecret {
+                arn: arn.clone(),
+                ..new_secret("p")
+            },
+            Some(version(&vid(1), &arn, "one")),
+            1,
+        )
+        .unwrap();
+    let sec = sm
+        .update_stage(&sec, AWSPENDING, None, Some(&vid(1)), 2)
+        .unwrap();
+    assert_eq!(
+        sec.version(&vid(1)).unwrap().stages,
+        [AWSCURRENT, AWSPENDING]
+    );
+    let sec = sm
+        .add_version(&sec, version(&vid(2), &arn, "two"), &[AWSCURRENT.into()], 3)
+        .unwrap();
+    assert_eq!(sec.version(&vid(1)).unwrap().stages, [AWSPREVIOUS]);
+    assert_eq!(sec.version(&vid(2)).unwrap().stages, [AWSCURRENT]);
+}
+
+#[test]
+fn each_version_records_its_own_last_access() {
+    let s = SqliteStore::in_memory().unwrap();
+    let sm = Secrets::new(&s);
+    let arn = new_arn(A, R, "t");
+    let sec = sm
+        .create(
+            NewSecret {
+                arn: arn.clone(),
+                ..new_secret("t")
+            },
+            Some(version(&vid(1), &arn, "one")),
+            1,
+        )
+        .unwrap();
+    let sec = sm
+        .add_version(&sec, version(&vid(2), &arn, "two"), &[AWSCURRENT.into()], 2)
+        .unwrap();
+    let day = 3 * DAY_MS + 5_000;
+    sm.touch(&sec, &vid(2), day).unwrap();
+    let sec = sm.resolve(A, R, "t", day).unwrap();
+    sm.touch(&sec, &vid(1), day + 1).unwrap();
+    let sec = sm.resolve(A, R, "t", day).unwrap();
+    assert_eq!(sec.last_accessed, Some(3 * DAY_MS));
+    assert_eq!(
+        sec.version(&vid(1)).unwrap().last_accessed,
+        Some(3 * DAY_MS)
+    );
+    assert_eq!(
+        sec.version(&vid(2)).unwrap().last_accessed,
+        Some(3 * DAY_MS)
+    );
+}
+
+#[test]
+fn name_and_description_filters_match_each_word() {
+    let s = SqliteStore::in_memory().unwrap();
+    let sm = Secrets::new(&s);
+    sm.create(
+        NewSecret {
+            description: Some("Primary database credentials".into()),
+            ..new_secret("prod/db-main")
+        },
+        None,
+        1,
+    )
+    .unwrap();
+    sm.create(new_secret("staging-api"), None, 2).unwrap();
+    let names = |key: &str, v: &str| -> Vec<String> {
+        let q = ListQuery {
+            filters: vec![(key.into(), vec![v.into()])],
+            ..ListQuery::default()
+        };
+        sm.list(A, R, &q, 3)
+            .unwrap()
+            .into_iter()
+            .map(|s| s.name)
+            .collect()
+    };
+    assert_eq!(names("name", "db"), ["prod/db-main"]);
+    assert_eq!(names("name", "prod/db"), ["prod/db-main"]);
+    assert_eq!(names("name", "main prod"), ["prod/db-main"]);
+    assert_eq!(names("name", "api"), ["staging-api"]);
+    assert!(names("name", "ain").is_empty());
+    assert!(names("name", "main api").is_empty());
+    assert_eq!(names("description", "database primary"), ["prod/db-main"]);
+    assert!(names("description", "data other").is_empty());
+    assert_eq!(names("all", "credentials prod"), ["prod/db-main"]);
+    assert_eq!(names("name", "!db"), ["staging-api"]);
+}
+
+#[test]
+fn replicas_are_written_removed_and_promoted() {
+    let s = SqliteStore::in_memory().unwrap();
+    let sm = Secrets::new(&s);
+    let arn = new_arn(A, R, "r");
+    let primary = sm
+        .create(
+            NewSecret {
+                arn: arn.clone(),
+                ..new_secret("r")
+            },
+            Some(version(&vid(1), &arn, "one")),
+            1,
+        )
+        .unwrap();
+    let replica_arn = arn.replace(R, "eu-west-1");
+    let replica = Secret {
+        arn: replica_arn.clone(),
+        region: "eu-west-1".into(),
+        primary_region: Some(R.into()),
+        ..primary.clone()
+    };
+    sm.write_replica(&replica, vec![version(&vid(1), &replica_arn, "one")])
+        .unwrap();
+    let got = sm.resolve(A, "eu-west-1", "r", 2).unwrap();
+    assert!(got.is_replica());
+    assert!(sm.sealed_value(&got, &vid(1)).is_ok());
+    let promoted = sm.promote(&got, 3).unwrap();
+    assert!(!promoted.is_replica());
+    sm.remove(&promoted).unwrap();
+    assert!(sm.resolve(A, "eu-west-1", "r", 4).is_err());
+    assert!(sm.sealed_value(&promoted, &vid(1)).is_err());
+    let p = sm
+        .set_replicas(
+            &primary,
+            vec![Replica {
+                region: "eu-west-1".into(),
+                kms_key_id: None,
+                status: "InSync".into(),
+                message: None,
+            }],
+            5,
+        )
+        .unwrap();
+    assert_eq!(p.replicas.len(), 1);
+    let rot = sm
+        .set_rotation(
+            &p,
+            Rotation {
+                enabled: true,
+                lambda_arn: Some("arn:aws:lambda:us-east-1:000000000000:function:f".into()),
+                rules: RotationRules {
+                    automatically_after_days: Some(30),
+                    ..RotationRules::default()
+                },
+                next: Some(30 * DAY_MS),
+            },
+            6,
+        )
+        .unwrap();
+    assert!(rot.rotation.as_ref().is_some_and(|r| r.enabled));
 }

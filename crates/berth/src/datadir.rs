@@ -62,6 +62,52 @@ fn mismatch(source: &KeySource, db: &Path, key_file: &Path) -> anyhow::Error {
     }
 }
 
+/// `word` quoted for a POSIX shell when it needs it.
+fn shell_word(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=@,+%".contains(c));
+    if plain {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
+/// The data directories of the berth servers running on this machine that this user may see:
+/// the directories of the `server.lock` files their processes hold open (each server holds its
+/// directory's lock while it runs).
+fn servers_data_dirs() -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = Vec::new();
+    let Ok(procs) = fs::read_dir("/proc") else {
+        return out;
+    };
+    for entry in procs.flatten() {
+        let name = entry.file_name();
+        if !name.to_string_lossy().bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        let Ok(fds) = fs::read_dir(entry.path().join("fd")) else {
+            continue;
+        };
+        for fd in fds.flatten() {
+            let Ok(target) = fs::read_link(fd.path()) else {
+                continue;
+            };
+            if target.file_name().is_some_and(|n| n == LOCK_FILE)
+                && let Some(dir) = target.parent()
+                && dir.join(DB_FILE).is_file()
+                && !out.iter().any(|d| d == dir)
+            {
+                out.push(dir.to_path_buf());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
 impl DataDir {
     pub fn open(path: Option<PathBuf>) -> anyhow::Result<DataDir> {
         let path = match path {
@@ -72,6 +118,68 @@ impl DataDir {
         fs::set_permissions(&path, fs::Permissions::from_mode(0o700))
             .with_context(|| format!("restricting {}", path.display()))?;
         Ok(DataDir { path })
+    }
+
+    /// An existing data directory for a command that only uses one (`berth doctor`,
+    /// `berth account create`): nothing is created. When `path` (or the default) holds no
+    /// berth data, the error names the directory looked in, how to point at another one
+    /// (`command` with `--data-dir DIR`), and the data directories berth servers on this
+    /// machine hold (their `server.lock`) and `./.berth-data` (the quickstart's) when they
+    /// hold data.
+    pub fn open_existing(path: Option<PathBuf>, command: &[String]) -> anyhow::Result<DataDir> {
+        let given = path.is_some();
+        let path = match path {
+            Some(p) => p,
+            None => default_dir()?,
+        };
+        if path.join(DB_FILE).is_file() {
+            return Ok(DataDir { path });
+        }
+        let mut candidates = servers_data_dirs();
+        if let Ok(cwd) = std::env::current_dir() {
+            let quickstart = cwd.join(".berth-data");
+            if quickstart.join(DB_FILE).is_file() && !candidates.contains(&quickstart) {
+                candidates.push(quickstart);
+            }
+        }
+        candidates.retain(|c| c != &path);
+        let how = if given {
+            "the data directory given (--data-dir or BERTH_DATA_DIR)"
+        } else {
+            "the default data directory"
+        };
+        let mut msg = format!(
+            "no berth data in {} ({how}; it has no {DB_FILE}, and nothing was created there): \
+             give the directory `berth up` or `berth server` uses with --data-dir DIR or \
+             BERTH_DATA_DIR=DIR",
+            path.display()
+        );
+        for c in &candidates {
+            let mut argv: Vec<String> = Vec::new();
+            let mut skip = false;
+            for a in command {
+                if skip {
+                    skip = false;
+                    continue;
+                }
+                if a == "--data-dir" {
+                    skip = true;
+                    continue;
+                }
+                if a.starts_with("--data-dir=") {
+                    continue;
+                }
+                argv.push(shell_word(a));
+            }
+            argv.push("--data-dir".to_string());
+            argv.push(shell_word(&c.display().to_string()));
+            msg.push_str(&format!(
+                "\nberth data is in {}:\n    {}",
+                c.display(),
+                argv.join(" ")
+            ));
+        }
+        bail!(msg)
     }
 
     pub fn path(&self) -> &Path {
@@ -270,6 +378,28 @@ mod tests {
             out.extend(scan.into_iter().map(|(k, v)| (table.to_string(), k, v)));
         }
         out
+    }
+
+    #[test]
+    fn a_directory_without_data_is_named_and_not_created() {
+        let tmp = tempfile::tempdir().unwrap();
+        let missing = tmp.path().join("nowhere");
+        let argv = ["berth", "doctor", "--data-dir", "x", "--file", "it's.json"].map(String::from);
+        let e = match DataDir::open_existing(Some(missing.clone()), &argv) {
+            Ok(_) => panic!("opened a directory without data"),
+            Err(e) => format!("{e:#}"),
+        };
+        assert!(
+            e.contains(&format!("no berth data in {}", missing.display())),
+            "{e}"
+        );
+        assert!(e.contains("--data-dir DIR or BERTH_DATA_DIR=DIR"), "{e}");
+        assert!(!missing.exists(), "the directory was created");
+        // With data it opens.
+        let (_t, dir) = dir();
+        dir.open_sealed_with(None).unwrap();
+        assert!(DataDir::open_existing(Some(dir.path().to_path_buf()), &argv).is_ok());
+        assert_eq!(shell_word("it's.json"), "'it'\\''s.json'");
     }
 
     #[test]

@@ -127,7 +127,8 @@ struct AgentArgs {
     /// berth's endpoint, e.g. http://127.0.0.1:4599.
     #[arg(long, env = "BERTH_ENDPOINT")]
     endpoint: String,
-    /// The cluster to join (created on first use).
+    /// The cluster to join; it must exist (aws ecs create-cluster --cluster-name NAME), except
+    /// `default`, which berth creates.
     #[arg(long, env = "ECS_CLUSTER", default_value = "default")]
     cluster: String,
     /// Register as an EXTERNAL (ECS Anywhere) container instance instead of EC2.
@@ -445,6 +446,40 @@ impl berth_agent::TaskControl for InProcessFargate {
         creds: &berth_agent::Credentials,
     ) -> Result<berth_agent::control::Parameters, berth_agent::ApiError> {
         berth_agent::control::get_parameters(&self.client, names, region, creds).await
+    }
+
+    async fn logs_call(
+        &self,
+        operation: &str,
+        input: serde_json::Value,
+        region: &str,
+        creds: Option<&berth_agent::Credentials>,
+    ) -> Result<serde_json::Value, berth_agent::ApiError> {
+        // Fargate has no credentials of its own for a task's logs: registration requires an
+        // execution role for awslogs.
+        let Some(creds) = creds else {
+            return Err(berth_agent::ApiError::Transport(
+                "fargate: no execution role credentials for CloudWatch Logs".into(),
+            ));
+        };
+        berth_agent::control::logs_call(&self.client, operation, &input, region, creds).await
+    }
+
+    async fn log_tail(
+        &self,
+        task_arn: &str,
+        region: &str,
+        group: &str,
+        stream: &str,
+        limit: usize,
+        _creds: Option<&berth_agent::Credentials>,
+    ) -> Result<Vec<u64>, berth_agent::ApiError> {
+        let account = task_arn.split(':').nth(4).unwrap_or("").to_string();
+        let (region, group, stream) = (region.to_string(), group.to_string(), stream.to_string());
+        self.blocking(move |s| {
+            berth_control::logs::stream_tail(s, &account, &region, &group, &stream, limit)
+        })
+        .await
     }
 }
 
@@ -804,7 +839,8 @@ async fn shutdown_signal() {
 }
 
 fn account_create(account_id: &str, data: DataDirArg) -> anyhow::Result<()> {
-    let dir = DataDir::open(data.data_dir)?;
+    let argv: Vec<String> = std::env::args().collect();
+    let dir = DataDir::open_existing(data.data_dir, &argv)?;
     let (store, root_key) = dir.open_sealed()?;
     let iam = berth_iam::Iam::new(&store, &root_key);
     let creds = iam.create_account(account_id, berth_core::time::now_secs())?;
@@ -843,7 +879,8 @@ fn doctor(args: DoctorArgs) -> anyhow::Result<()> {
         }
         (None, None) => bail!("give --task-definition or --file"),
     };
-    let dir = DataDir::open(args.data.data_dir)?;
+    let argv: Vec<String> = std::env::args().collect();
+    let dir = DataDir::open_existing(args.data.data_dir, &argv)?;
     let (store, root_key) = dir.open_sealed()?;
     let report = berth_doctor::diagnose(
         &store,
@@ -863,17 +900,32 @@ fn doctor(args: DoctorArgs) -> anyhow::Result<()> {
         DoctorOutput::Text => {
             println!("task definition {}", report.task_definition);
             for c in &report.checks {
-                let status = if c.ok { "ok  " } else { "FAIL" };
+                let status = if c.ok {
+                    "ok  "
+                } else if c.skipped() {
+                    "skip"
+                } else {
+                    "FAIL"
+                };
                 let container = c
                     .container
                     .as_deref()
                     .map(|n| format!(" [{n}]"))
                     .unwrap_or_default();
                 println!("{status} {}{container}: {}", c.check.as_str(), c.reason);
+                // A fix of commands (and `#` comments) on lines of its own, indented, to paste
+                // into a shell as it is; a fix in words after `fix: `.
                 if let Some(fix) = &c.fix {
-                    for (i, line) in fix.lines().enumerate() {
-                        let lead = if i == 0 { "fix: " } else { "     " };
-                        println!("     {lead}{line}");
+                    if fix.starts_with("aws ") || fix.starts_with("# ") {
+                        println!("     fix:");
+                        for line in fix.lines() {
+                            println!("       {line}");
+                        }
+                    } else {
+                        for (i, line) in fix.lines().enumerate() {
+                            let lead = if i == 0 { "fix: " } else { "     " };
+                            println!("     {lead}{line}");
+                        }
                     }
                 }
             }

@@ -54,6 +54,76 @@ pub fn dispatch(
         "GetPolicyVersion" => call(p, |i| op::get_policy_version(ctx, i)),
         "DeletePolicy" => call(p, |i| op::delete_policy(ctx, i)),
         "ListPolicies" => call(p, |i| op::list_policies(ctx, i)),
+        "CreateGroup" => call(p, |i| op::create_group(ctx, i)),
+        "GetGroup" => call(p, |i| op::get_group(ctx, i)),
+        "ListGroups" => call(p, |i| op::list_groups(ctx, i)),
+        "ListGroupsForUser" => call(p, |i| op::list_groups_for_user(ctx, i)),
+        "UpdateGroup" => call(p, |i| op::update_group(ctx, i)),
+        "DeleteGroup" => call(p, |i| op::delete_group(ctx, i)),
+        "AddUserToGroup" => call(p, |i| op::add_user_to_group(ctx, i)),
+        "RemoveUserFromGroup" => call(p, |i| op::remove_user_from_group(ctx, i)),
+        "PutGroupPolicy" => call(p, |i| op::put_group_policy(ctx, i)),
+        "GetGroupPolicy" => call(p, |i| op::get_group_policy(ctx, i)),
+        "DeleteGroupPolicy" => call(p, |i| op::delete_group_policy(ctx, i)),
+        "ListGroupPolicies" => call(p, |i| op::list_group_policies(ctx, i)),
+        "AttachGroupPolicy" => call(p, |i| op::attach_group_policy(ctx, i)),
+        "DetachGroupPolicy" => call(p, |i| op::detach_group_policy(ctx, i)),
+        "ListAttachedGroupPolicies" => call(p, |i| op::list_attached_group_policies(ctx, i)),
+        "CreateInstanceProfile" => call(p, |i| op::create_instance_profile(ctx, i)),
+        "GetInstanceProfile" => call(p, |i| op::get_instance_profile(ctx, i)),
+        "DeleteInstanceProfile" => call(p, |i| op::delete_instance_profile(ctx, i)),
+        "ListInstanceProfiles" => call(p, |i| op::list_instance_profiles(ctx, i)),
+        "ListInstanceProfilesForRole" => call(p, |i| op::list_instance_profiles_for_role(ctx, i)),
+        "AddRoleToInstanceProfile" => call(p, |i| op::add_role_to_instance_profile(ctx, i)),
+        "RemoveRoleFromInstanceProfile" => {
+            call(p, |i| op::remove_role_from_instance_profile(ctx, i))
+        }
+        "TagInstanceProfile" => call(p, |i| op::tag_instance_profile(ctx, i)),
+        "UntagInstanceProfile" => call(p, |i| op::untag_instance_profile(ctx, i)),
+        "ListInstanceProfileTags" => call(p, |i| op::list_instance_profile_tags(ctx, i)),
+        "CreatePolicyVersion" => call(p, |i| op::create_policy_version(ctx, i)),
+        "ListPolicyVersions" => call(p, |i| op::list_policy_versions(ctx, i)),
+        "DeletePolicyVersion" => call(p, |i| op::delete_policy_version(ctx, i)),
+        "SetDefaultPolicyVersion" => call(p, |i| op::set_default_policy_version(ctx, i)),
+        "ListEntitiesForPolicy" => call(p, |i| op::list_entities_for_policy(ctx, i)),
+        "TagPolicy" => call(p, |i| op::tag_policy(ctx, i)),
+        "UntagPolicy" => call(p, |i| op::untag_policy(ctx, i)),
+        "ListPolicyTags" => call(p, |i| op::list_policy_tags(ctx, i)),
+        "PutUserPermissionsBoundary" => call(p, |i| op::put_user_permissions_boundary(ctx, i)),
+        "DeleteUserPermissionsBoundary" => {
+            call(p, |i| op::delete_user_permissions_boundary(ctx, i))
+        }
+        "DeleteRolePermissionsBoundary" => {
+            call(p, |i| op::delete_role_permissions_boundary(ctx, i))
+        }
+        "UpdateUser" => call(p, |i| op::update_user(ctx, i)),
+        "TagUser" => call(p, |i| op::tag_user(ctx, i)),
+        "UntagUser" => call(p, |i| op::untag_user(ctx, i)),
+        "ListUserTags" => call(p, |i| op::list_user_tags(ctx, i)),
+        "UpdateAccessKey" => call(p, |i| op::update_access_key(ctx, i)),
+        "GetAccessKeyLastUsed" => call(p, |i| op::get_access_key_last_used(ctx, i)),
+        "GetAccountSummary" => call(p, |i| op::get_account_summary(ctx, i)),
+        "CreateAccountAlias" => call(p, |i| op::create_account_alias(ctx, i)),
+        "DeleteAccountAlias" => call(p, |i| op::delete_account_alias(ctx, i)),
+        "ListAccountAliases" => call(p, |i| op::list_account_aliases(ctx, i)),
+        "UpdateRole" => call(p, |i| op::update_role(ctx, i)),
+        "UpdateRoleDescription" => call(p, |i| op::update_role_description(ctx, i)),
+        "UntagRole" => call(p, |i| op::untag_role(ctx, i)),
+        "ListRoleTags" => call(p, |i| op::list_role_tags(ctx, i)),
+        "ListMFADevices" => call(p, |i| op::list_mfa_devices(ctx, i)),
+        "ListSSHPublicKeys" => call(p, |i| op::list_ssh_public_keys(ctx, i)),
+        "ListSigningCertificates" => call(p, |i| op::list_signing_certificates(ctx, i)),
+        "ListServiceSpecificCredentials" => {
+            call(p, |i| op::list_service_specific_credentials(ctx, i))
+        }
+        "ListVirtualMFADevices" => call(p, |i| op::list_virtual_mfa_devices(ctx, i)),
+        "ListSAMLProviders" => call(p, |i| op::list_saml_providers(ctx, i)),
+        "ListOpenIDConnectProviders" => call(p, |i| op::list_open_id_connect_providers(ctx, i)),
+        "CreateServiceLinkedRole" => call(p, |i| op::create_service_linked_role(ctx, i)),
+        "DeleteServiceLinkedRole" => call(p, |i| op::delete_service_linked_role(ctx, i)),
+        "GetServiceLinkedRoleDeletionStatus" => {
+            call(p, |i| op::get_service_linked_role_deletion_status(ctx, i))
+        }
         _ => return None,
     })
 }
@@ -66,6 +136,20 @@ pub fn dispatch(
 const POLICY_DOCUMENT_MAX: usize = 131_072;
 /// `policyDocumentType`'s pattern, as AWS quotes it.
 const POLICY_DOCUMENT_PATTERN: &str = "[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+";
+
+/// `impl FromQuery` for inputs built by [`decode`]: each `|i| Input { member: expr, … }` reads
+/// its members through `i` in the order written (the model's).
+macro_rules! from_query {
+    ($(|$i:ident| $ty:ident { $($field:ident: $value:expr),* $(,)? })*) => {
+        $(
+            impl FromQuery for $ty {
+                fn from_query(p: &QueryParams) -> Result<Self, WireError> {
+                    decode(p, |$i| $ty { $($field: $value),* })
+                }
+            }
+        )*
+    };
+}
 
 /// Builds an input with `build`, which reads the members in the model's order, then fails with
 /// every constraint the members broke (AWS reports all of a request's at once).
@@ -226,6 +310,65 @@ impl<'p> Input<'p> {
         self.required_string("RoleName", "roleName", 1, 64)
     }
 
+    fn group_name(&mut self) -> String {
+        self.required_string("GroupName", "groupName", 1, 128)
+    }
+
+    fn instance_profile_name(&mut self) -> String {
+        self.required_string("InstanceProfileName", "instanceProfileName", 1, 128)
+    }
+
+    /// `TagKeys.member.N`: 1–50 keys of 1–128 characters.
+    fn tag_keys(&mut self) -> Vec<String> {
+        let keys: Vec<String> = self
+            .params
+            .list("TagKeys")
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        if keys.is_empty() && self.opt("TagKeys").is_none() {
+            self.required("TagKeys", "tagKeys");
+        }
+        if keys.len() > MAX_TAGS {
+            self.fail(
+                "tagKeys",
+                &format!("Member must have length less than or equal to {MAX_TAGS}"),
+            );
+        }
+        for k in &keys {
+            self.length("tagKeys", k, 1, 128);
+        }
+        keys
+    }
+
+    /// `VersionId`: `v[1-9][0-9]*(\.[A-Za-z0-9-]*)?`.
+    fn version_id(&mut self) -> String {
+        let version_id = self.required("VersionId", "versionId").to_string();
+        if self.opt("VersionId").is_some() && !is_version_id(&version_id) {
+            self.fail(
+                "versionId",
+                "Member must satisfy regular expression pattern: v[1-9][0-9]*(\\.[A-Za-z0-9-]*)?",
+            );
+        }
+        version_id
+    }
+
+    /// `AccessKeyId`: 16–128 word characters.
+    fn access_key_id(&mut self) -> String {
+        let access_key_id = self.required_string("AccessKeyId", "accessKeyId", 16, 128);
+        if !access_key_id.is_empty()
+            && !access_key_id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        {
+            self.fail(
+                "accessKeyId",
+                "Member must satisfy regular expression pattern: [\\w]+",
+            );
+        }
+        access_key_id
+    }
+
     fn policy_name(&mut self) -> String {
         self.required_string("PolicyName", "policyName", 1, 128)
     }
@@ -366,317 +509,171 @@ impl<'p> Input<'p> {
 // Inputs, each member read in the model's order.
 // ---------------------------------------------------------------------------------------------
 
-impl FromQuery for CreateUserInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| CreateUserInput {
-            path: i.path(),
-            user_name: i.user_name(64),
-            permissions_boundary: i.arn("PermissionsBoundary", "permissionsBoundary"),
-            tags: i.tags(false),
-        })
+from_query! {
+    |i| CreateUserInput {
+        path: i.path(),
+        user_name: i.user_name(64),
+        permissions_boundary: i.arn("PermissionsBoundary", "permissionsBoundary"),
+        tags: i.tags(false),
     }
-}
 
-impl FromQuery for GetUserInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| GetUserInput {
-            user_name: i.given_user_name(),
-        })
+    |i| GetUserInput {
+        user_name: i.given_user_name(),
     }
-}
 
-impl FromQuery for DeleteUserInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| DeleteUserInput {
-            user_name: i.user_name(128),
-        })
+    |i| DeleteUserInput {
+        user_name: i.user_name(128),
     }
-}
 
-impl FromQuery for ListUsersInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| ListUsersInput {
-            path_prefix: i.path_prefix(),
-            paging: i.paging(),
-        })
+    |i| ListUsersInput {
+        path_prefix: i.path_prefix(),
+        paging: i.paging(),
     }
-}
 
-impl FromQuery for CreateAccessKeyInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| CreateAccessKeyInput {
-            user_name: i.given_user_name(),
-        })
+    |i| CreateAccessKeyInput {
+        user_name: i.given_user_name(),
     }
-}
 
-impl FromQuery for DeleteAccessKeyInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| {
-            let user_name = i.given_user_name();
-            let access_key_id = i.required_string("AccessKeyId", "accessKeyId", 16, 128);
-            if !access_key_id.is_empty()
-                && !access_key_id
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'_')
-            {
-                i.fail(
-                    "accessKeyId",
-                    "Member must satisfy regular expression pattern: [\\w]+",
-                );
-            }
-            DeleteAccessKeyInput {
-                user_name,
-                access_key_id,
-            }
-        })
+    |i| DeleteAccessKeyInput {
+        user_name: i.given_user_name(),
+        access_key_id: i.access_key_id(),
     }
-}
 
-impl FromQuery for ListAccessKeysInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| ListAccessKeysInput {
-            user_name: i.given_user_name(),
-            paging: i.paging(),
-        })
+    |i| ListAccessKeysInput {
+        user_name: i.given_user_name(),
+        paging: i.paging(),
     }
-}
 
-impl FromQuery for CreateRoleInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| CreateRoleInput {
-            path: i.path(),
-            role_name: i.role_name(),
-            assume_role_policy_document: i
-                .document("AssumeRolePolicyDocument", "assumeRolePolicyDocument"),
-            description: i.description(),
-            max_session_duration: i
-                .int("MaxSessionDuration", "maxSessionDuration", 3600, 43200)
-                .and_then(|n| u32::try_from(n).ok()),
-            permissions_boundary: i.arn("PermissionsBoundary", "permissionsBoundary"),
-            tags: i.tags(false),
-        })
+    |i| CreateRoleInput {
+        path: i.path(),
+        role_name: i.role_name(),
+        assume_role_policy_document: i
+            .document("AssumeRolePolicyDocument", "assumeRolePolicyDocument"),
+        description: i.description(),
+        max_session_duration: i
+            .int("MaxSessionDuration", "maxSessionDuration", 3600, 43200)
+            .and_then(|n| u32::try_from(n).ok()),
+        permissions_boundary: i.arn("PermissionsBoundary", "permissionsBoundary"),
+        tags: i.tags(false),
     }
-}
 
-impl FromQuery for GetRoleInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| GetRoleInput {
-            role_name: i.role_name(),
-        })
+    |i| GetRoleInput {
+        role_name: i.role_name(),
     }
-}
 
-impl FromQuery for DeleteRoleInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| DeleteRoleInput {
-            role_name: i.role_name(),
-        })
+    |i| DeleteRoleInput {
+        role_name: i.role_name(),
     }
-}
 
-impl FromQuery for ListRolesInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| ListRolesInput {
-            path_prefix: i.path_prefix(),
-            paging: i.paging(),
-        })
+    |i| ListRolesInput {
+        path_prefix: i.path_prefix(),
+        paging: i.paging(),
     }
-}
 
-impl FromQuery for UpdateAssumeRolePolicyInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| UpdateAssumeRolePolicyInput {
-            role_name: i.role_name(),
-            policy_document: i.document("PolicyDocument", "policyDocument"),
-        })
+    |i| UpdateAssumeRolePolicyInput {
+        role_name: i.role_name(),
+        policy_document: i.document("PolicyDocument", "policyDocument"),
     }
-}
 
-impl FromQuery for PutRolePermissionsBoundaryInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| PutRolePermissionsBoundaryInput {
-            role_name: i.role_name(),
-            permissions_boundary: i.required_arn("PermissionsBoundary", "permissionsBoundary"),
-        })
+    |i| PutRolePermissionsBoundaryInput {
+        role_name: i.role_name(),
+        permissions_boundary: i.required_arn("PermissionsBoundary", "permissionsBoundary"),
     }
-}
 
-impl FromQuery for TagRoleInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| TagRoleInput {
-            role_name: i.role_name(),
-            tags: i.tags(true),
-        })
+    |i| TagRoleInput {
+        role_name: i.role_name(),
+        tags: i.tags(true),
     }
-}
 
-impl FromQuery for PutUserPolicyInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| PutUserPolicyInput {
-            user_name: i.user_name(128),
-            policy_name: i.policy_name(),
-            policy_document: i.document("PolicyDocument", "policyDocument"),
-        })
+    |i| PutUserPolicyInput {
+        user_name: i.user_name(128),
+        policy_name: i.policy_name(),
+        policy_document: i.document("PolicyDocument", "policyDocument"),
     }
-}
 
-impl FromQuery for PutRolePolicyInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| PutRolePolicyInput {
-            role_name: i.role_name(),
-            policy_name: i.policy_name(),
-            policy_document: i.document("PolicyDocument", "policyDocument"),
-        })
+    |i| PutRolePolicyInput {
+        role_name: i.role_name(),
+        policy_name: i.policy_name(),
+        policy_document: i.document("PolicyDocument", "policyDocument"),
     }
-}
 
-impl FromQuery for GetUserPolicyInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| GetUserPolicyInput {
-            user_name: i.user_name(128),
-            policy_name: i.policy_name(),
-        })
+    |i| GetUserPolicyInput {
+        user_name: i.user_name(128),
+        policy_name: i.policy_name(),
     }
-}
 
-impl FromQuery for GetRolePolicyInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| GetRolePolicyInput {
-            role_name: i.role_name(),
-            policy_name: i.policy_name(),
-        })
+    |i| GetRolePolicyInput {
+        role_name: i.role_name(),
+        policy_name: i.policy_name(),
     }
-}
 
-impl FromQuery for DeleteUserPolicyInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| DeleteUserPolicyInput {
-            user_name: i.user_name(128),
-            policy_name: i.policy_name(),
-        })
+    |i| DeleteUserPolicyInput {
+        user_name: i.user_name(128),
+        policy_name: i.policy_name(),
     }
-}
 
-impl FromQuery for DeleteRolePolicyInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| DeleteRolePolicyInput {
-            role_name: i.role_name(),
-            policy_name: i.policy_name(),
-        })
+    |i| DeleteRolePolicyInput {
+        role_name: i.role_name(),
+        policy_name: i.policy_name(),
     }
-}
 
-impl FromQuery for ListUserPoliciesInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| ListUserPoliciesInput {
-            user_name: i.user_name(128),
-            paging: i.paging(),
-        })
+    |i| ListUserPoliciesInput {
+        user_name: i.user_name(128),
+        paging: i.paging(),
     }
-}
 
-impl FromQuery for ListRolePoliciesInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| ListRolePoliciesInput {
-            role_name: i.role_name(),
-            paging: i.paging(),
-        })
+    |i| ListRolePoliciesInput {
+        role_name: i.role_name(),
+        paging: i.paging(),
     }
-}
 
-impl FromQuery for AttachUserPolicyInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| AttachUserPolicyInput {
-            user_name: i.user_name(64),
-            policy_arn: i.policy_arn(),
-        })
+    |i| AttachUserPolicyInput {
+        user_name: i.user_name(64),
+        policy_arn: i.policy_arn(),
     }
-}
 
-impl FromQuery for AttachRolePolicyInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| AttachRolePolicyInput {
-            role_name: i.role_name(),
-            policy_arn: i.policy_arn(),
-        })
+    |i| AttachRolePolicyInput {
+        role_name: i.role_name(),
+        policy_arn: i.policy_arn(),
     }
-}
 
-impl FromQuery for DetachUserPolicyInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| DetachUserPolicyInput {
-            user_name: i.user_name(64),
-            policy_arn: i.policy_arn(),
-        })
+    |i| DetachUserPolicyInput {
+        user_name: i.user_name(64),
+        policy_arn: i.policy_arn(),
     }
-}
 
-impl FromQuery for DetachRolePolicyInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| DetachRolePolicyInput {
-            role_name: i.role_name(),
-            policy_arn: i.policy_arn(),
-        })
+    |i| DetachRolePolicyInput {
+        role_name: i.role_name(),
+        policy_arn: i.policy_arn(),
     }
-}
 
-impl FromQuery for ListAttachedUserPoliciesInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| ListAttachedUserPoliciesInput {
-            user_name: i.user_name(64),
-            path_prefix: i.policy_path_prefix(),
-            paging: i.paging(),
-        })
+    |i| ListAttachedUserPoliciesInput {
+        user_name: i.user_name(64),
+        path_prefix: i.policy_path_prefix(),
+        paging: i.paging(),
     }
-}
 
-impl FromQuery for ListAttachedRolePoliciesInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| ListAttachedRolePoliciesInput {
-            role_name: i.role_name(),
-            path_prefix: i.policy_path_prefix(),
-            paging: i.paging(),
-        })
+    |i| ListAttachedRolePoliciesInput {
+        role_name: i.role_name(),
+        path_prefix: i.policy_path_prefix(),
+        paging: i.paging(),
     }
-}
 
-impl FromQuery for CreatePolicyInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| CreatePolicyInput {
-            policy_name: i.policy_name(),
-            path: i.path(),
-            policy_document: i.document("PolicyDocument", "policyDocument"),
-            description: i.description(),
-            tags: i.tags(false),
-        })
+    |i| CreatePolicyInput {
+        policy_name: i.policy_name(),
+        path: i.path(),
+        policy_document: i.document("PolicyDocument", "policyDocument"),
+        description: i.description(),
+        tags: i.tags(false),
     }
-}
 
-impl FromQuery for GetPolicyInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| GetPolicyInput {
-            policy_arn: i.policy_arn(),
-        })
+    |i| GetPolicyInput {
+        policy_arn: i.policy_arn(),
     }
-}
 
-impl FromQuery for GetPolicyVersionInput {
-    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| {
-            let policy_arn = i.policy_arn();
-            let version_id = i.required("VersionId", "versionId").to_string();
-            if i.opt("VersionId").is_some() && !is_version_id(&version_id) {
-                i.fail(
-                    "versionId",
-                    "Member must satisfy regular expression pattern: v[1-9][0-9]*(\\.[A-Za-z0-9-]*)?",
-                );
-            }
-            GetPolicyVersionInput {
-                policy_arn,
-                version_id,
-            }
-        })
+    |i| GetPolicyVersionInput {
+        policy_arn: i.policy_arn(),
+        version_id: i.version_id(),
     }
 }
 
@@ -695,34 +692,354 @@ fn is_version_id(v: &str) -> bool {
         && suffix.is_none_or(|s| s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
 }
 
-impl FromQuery for DeletePolicyInput {
+from_query! {
+    |i| DeletePolicyInput {
+        policy_arn: i.policy_arn(),
+    }
+
+    |i| ListPoliciesInput {
+        scope: match i.one_of("Scope", "scope", &["All", "AWS", "Local"]) {
+            Some("AWS") => PolicyScope::Aws,
+            Some("Local") => PolicyScope::Local,
+            _ => PolicyScope::All,
+        },
+        only_attached: i.boolean("OnlyAttached"),
+        path_prefix: i.policy_path_prefix(),
+        policy_usage_filter: match i.one_of(
+            "PolicyUsageFilter",
+            "policyUsageFilter",
+            &["PermissionsPolicy", "PermissionsBoundary"],
+        ) {
+            Some("PermissionsPolicy") => Some(PolicyUsage::PermissionsPolicy),
+            Some("PermissionsBoundary") => Some(PolicyUsage::PermissionsBoundary),
+            _ => None,
+        },
+        paging: i.paging(),
+    }
+
+    |i| CreateGroupInput {
+        path: i.path(),
+        group_name: i.group_name(),
+    }
+
+    |i| GetGroupInput {
+        group_name: i.group_name(),
+        paging: i.paging(),
+    }
+
+    |i| ListGroupsInput {
+        path_prefix: i.path_prefix(),
+        paging: i.paging(),
+    }
+
+    |i| ListGroupsForUserInput {
+        user_name: i.user_name(128),
+        paging: i.paging(),
+    }
+
+    |i| UpdateGroupInput {
+        group_name: i.group_name(),
+        new_path: i.string("NewPath", "newPath", 1, 512),
+        new_group_name: i.string("NewGroupName", "newGroupName", 1, 128),
+    }
+
+    |i| DeleteGroupInput {
+        group_name: i.group_name(),
+    }
+
+    |i| GroupMembershipInput {
+        group_name: i.group_name(),
+        user_name: i.user_name(64),
+    }
+
+    |i| PutGroupPolicyInput {
+        group_name: i.group_name(),
+        policy_name: i.policy_name(),
+        policy_document: i.document("PolicyDocument", "policyDocument"),
+    }
+
+    |i| GroupPolicyInput {
+        group_name: i.group_name(),
+        policy_name: i.policy_name(),
+    }
+
+    |i| ListGroupPoliciesInput {
+        group_name: i.group_name(),
+        paging: i.paging(),
+    }
+
+    |i| GroupPolicyArnInput {
+        group_name: i.group_name(),
+        policy_arn: i.policy_arn(),
+    }
+
+    |i| ListAttachedGroupPoliciesInput {
+        group_name: i.group_name(),
+        path_prefix: i.policy_path_prefix(),
+        paging: i.paging(),
+    }
+
+    |i| CreateInstanceProfileInput {
+        instance_profile_name: i.instance_profile_name(),
+        path: i.path(),
+        tags: i.tags(false),
+    }
+
+    |i| InstanceProfileNameInput {
+        instance_profile_name: i.instance_profile_name(),
+    }
+
+    |i| ListInstanceProfilesInput {
+        path_prefix: i.path_prefix(),
+        paging: i.paging(),
+    }
+
+    |i| ListInstanceProfilesForRoleInput {
+        role_name: i.role_name(),
+        paging: i.paging(),
+    }
+
+    |i| InstanceProfileRoleInput {
+        instance_profile_name: i.instance_profile_name(),
+        role_name: i.role_name(),
+    }
+
+    |i| TagInstanceProfileInput {
+        instance_profile_name: i.instance_profile_name(),
+        tags: i.tags(true),
+    }
+
+    |i| UntagInstanceProfileInput {
+        instance_profile_name: i.instance_profile_name(),
+        tag_keys: i.tag_keys(),
+    }
+
+    |i| ListInstanceProfileTagsInput {
+        instance_profile_name: i.instance_profile_name(),
+        paging: i.paging(),
+    }
+
+    |i| CreateServiceLinkedRoleInput {
+        aws_service_name: i.required_string("AWSServiceName", "aWSServiceName", 1, 128),
+        description: i.description(),
+        custom_suffix: i.string("CustomSuffix", "customSuffix", 1, 64),
+    }
+
+    |i| DeleteServiceLinkedRoleInput {
+        role_name: i.role_name(),
+    }
+
+    |i| GetServiceLinkedRoleDeletionStatusInput {
+        deletion_task_id: i.required_string("DeletionTaskId", "deletionTaskId", 1, 1000),
+    }
+
+    |i| CreatePolicyVersionInput {
+        policy_arn: i.policy_arn(),
+        policy_document: i.document("PolicyDocument", "policyDocument"),
+        set_as_default: i.boolean("SetAsDefault"),
+    }
+
+    |i| ListPolicyVersionsInput {
+        policy_arn: i.policy_arn(),
+        paging: i.paging(),
+    }
+
+    |i| PolicyVersionIdInput {
+        policy_arn: i.policy_arn(),
+        version_id: i.version_id(),
+    }
+
+    |i| ListEntitiesForPolicyInput {
+        policy_arn: i.policy_arn(),
+        entity_filter: match i.one_of(
+            "EntityFilter",
+            "entityFilter",
+            &[
+                "User",
+                "Role",
+                "Group",
+                "LocalManagedPolicy",
+                "AWSManagedPolicy",
+            ],
+        ) {
+            Some("User") => Some(EntityKind::User),
+            Some("Role") => Some(EntityKind::Role),
+            Some("Group") => Some(EntityKind::Group),
+            _ => None,
+        },
+        path_prefix: i.string("PathPrefix", "pathPrefix", 1, 512),
+        policy_usage_filter: match i.one_of(
+            "PolicyUsageFilter",
+            "policyUsageFilter",
+            &["PermissionsPolicy", "PermissionsBoundary"],
+        ) {
+            Some("PermissionsPolicy") => Some(PolicyUsage::PermissionsPolicy),
+            Some("PermissionsBoundary") => Some(PolicyUsage::PermissionsBoundary),
+            _ => None,
+        },
+        paging: i.paging(),
+    }
+
+    |i| TagPolicyInput {
+        policy_arn: i.policy_arn(),
+        tags: i.tags(true),
+    }
+
+    |i| UntagPolicyInput {
+        policy_arn: i.policy_arn(),
+        tag_keys: i.tag_keys(),
+    }
+
+    |i| ListPolicyTagsInput {
+        policy_arn: i.policy_arn(),
+        paging: i.paging(),
+    }
+
+    |i| PutUserPermissionsBoundaryInput {
+        user_name: i.user_name(128),
+        permissions_boundary: i.required_arn("PermissionsBoundary", "permissionsBoundary"),
+    }
+
+    |i| DeleteUserPermissionsBoundaryInput {
+        user_name: i.user_name(128),
+    }
+
+    |i| DeleteRolePermissionsBoundaryInput {
+        role_name: i.role_name(),
+    }
+
+    |i| UpdateUserInput {
+        user_name: i.user_name(128),
+        new_path: i.string("NewPath", "newPath", 1, 512),
+        new_user_name: i.string("NewUserName", "newUserName", 1, 64),
+    }
+
+    |i| TagUserInput {
+        user_name: i.user_name(128),
+        tags: i.tags(true),
+    }
+
+    |i| UntagUserInput {
+        user_name: i.user_name(128),
+        tag_keys: i.tag_keys(),
+    }
+
+    |i| ListUserTagsInput {
+        user_name: i.user_name(128),
+        paging: i.paging(),
+    }
+}
+
+impl FromQuery for UpdateAccessKeyInput {
     fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| DeletePolicyInput {
-            policy_arn: i.policy_arn(),
+        decode(p, |i| {
+            let user_name = i.given_user_name();
+            let access_key_id = i.access_key_id();
+            let status = match i.one_of("Status", "status", &["Active", "Inactive", "Expired"]) {
+                Some("Active") => KeyStatus::Active,
+                None => {
+                    i.required("Status", "status");
+                    KeyStatus::Active
+                }
+                // An expired key does not sign either; berth keeps it as inactive.
+                Some(_) => KeyStatus::Inactive,
+            };
+            UpdateAccessKeyInput {
+                user_name,
+                access_key_id,
+                status,
+            }
         })
     }
 }
 
-impl FromQuery for ListPoliciesInput {
+from_query! {
+    |i| GetAccessKeyLastUsedInput {
+        access_key_id: i.access_key_id(),
+    }
+}
+
+impl FromQuery for GetAccountSummaryInput {
     fn from_query(p: &QueryParams) -> Result<Self, WireError> {
-        decode(p, |i| ListPoliciesInput {
-            scope: match i.one_of("Scope", "scope", &["All", "AWS", "Local"]) {
-                Some("AWS") => PolicyScope::Aws,
-                Some("Local") => PolicyScope::Local,
-                _ => PolicyScope::All,
-            },
-            only_attached: i.boolean("OnlyAttached"),
-            path_prefix: i.policy_path_prefix(),
-            policy_usage_filter: match i.one_of(
-                "PolicyUsageFilter",
-                "policyUsageFilter",
-                &["PermissionsPolicy", "PermissionsBoundary"],
-            ) {
-                Some("PermissionsPolicy") => Some(PolicyUsage::PermissionsPolicy),
-                Some("PermissionsBoundary") => Some(PolicyUsage::PermissionsBoundary),
-                _ => None,
-            },
-            paging: i.paging(),
+        decode(p, |_| GetAccountSummaryInput {})
+    }
+}
+
+impl FromQuery for AccountAliasInput {
+    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
+        decode(p, |i| {
+            let account_alias = i.required_string("AccountAlias", "accountAlias", 3, 63);
+            if i.opt("AccountAlias").is_some() && !is_account_alias(&account_alias) {
+                i.fail(
+                    "accountAlias",
+                    "Member must satisfy regular expression pattern: ^[a-z0-9]([a-z0-9]|-(?!-)){1,61}[a-z0-9]$",
+                );
+            }
+            AccountAliasInput { account_alias }
+        })
+    }
+}
+
+/// `^[a-z0-9]([a-z0-9]|-(?!-)){1,61}[a-z0-9]$`: lowercase letters, digits and single hyphens,
+/// neither first nor last.
+fn is_account_alias(a: &str) -> bool {
+    let ok_chars = a
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    (3..=63).contains(&a.len())
+        && ok_chars
+        && !a.starts_with('-')
+        && !a.ends_with('-')
+        && !a.contains("--")
+}
+
+from_query! {
+    |i| ListAccountAliasesInput {
+        paging: i.paging(),
+    }
+
+    // MaxSigninSessionDuration and ResetMaxSigninSessionDuration concern console sign-in,
+    // which berth does not have; they are accepted and have no effect.
+    |i| UpdateRoleInput {
+        role_name: i.role_name(),
+        description: i.description(),
+        max_session_duration: i
+            .int("MaxSessionDuration", "maxSessionDuration", 3600, 43200)
+            .and_then(|n| u32::try_from(n).ok()),
+    }
+
+    |i| UpdateRoleDescriptionInput {
+        role_name: i.role_name(),
+        description: i.required_string("Description", "description", 0, 1000),
+    }
+
+    |i| UntagRoleInput {
+        role_name: i.role_name(),
+        tag_keys: i.tag_keys(),
+    }
+
+    |i| ListRoleTagsInput {
+        role_name: i.role_name(),
+        paging: i.paging(),
+    }
+
+    // ListServiceSpecificCredentials' ServiceName and AllUsers select among credentials
+    // berth never has; they are accepted and change nothing.
+    |i| ListUserCredentialsInput {
+        user_name: i.given_user_name(),
+        paging: i.paging(),
+    }
+}
+
+impl FromQuery for ListAccountCredentialsInput {
+    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
+        decode(p, |i| {
+            i.one_of(
+                "AssignmentStatus",
+                "assignmentStatus",
+                &["Assigned", "Unassigned", "Any"],
+            );
+            ListAccountCredentialsInput { paging: i.paging() }
         })
     }
 }
@@ -1057,19 +1374,79 @@ impl ToXml for GetPolicyOutput {
     }
 }
 
+/// A policy version's fields, with its document when `document`.
+fn version_fields(out: &mut String, v: &PolicyVersion, document: bool) {
+    if document {
+        element(out, "Document", &url_encode(&v.document));
+    }
+    element(out, "VersionId", &v.version_id);
+    element(
+        out,
+        "IsDefaultVersion",
+        if v.is_default { "true" } else { "false" },
+    );
+    date(out, "CreateDate", v.created_at);
+}
+
 impl ToXml for GetPolicyVersionOutput {
     fn to_xml(&self, out: &mut String) {
-        let v = &self.policy_version;
         out.push_str("<PolicyVersion>");
-        element(out, "Document", &url_encode(&v.document));
-        element(out, "VersionId", &v.version_id);
+        version_fields(out, &self.policy_version, true);
+        out.push_str("</PolicyVersion>");
+    }
+}
+
+impl ToXml for CreatePolicyVersionOutput {
+    fn to_xml(&self, out: &mut String) {
+        out.push_str("<PolicyVersion>");
+        version_fields(out, &self.policy_version, false);
+        out.push_str("</PolicyVersion>");
+    }
+}
+
+impl ToXml for ListPolicyVersionsOutput {
+    fn to_xml(&self, out: &mut String) {
+        page_xml(
+            out,
+            "Versions",
+            &self.versions,
+            member(|out, v| version_fields(out, v, false)),
+        );
+    }
+}
+
+impl ToXml for ListEntitiesForPolicyOutput {
+    fn to_xml(&self, out: &mut String) {
+        for (list, kind, name, id) in [
+            ("PolicyGroups", EntityKind::Group, "GroupName", "GroupId"),
+            ("PolicyUsers", EntityKind::User, "UserName", "UserId"),
+            ("PolicyRoles", EntityKind::Role, "RoleName", "RoleId"),
+        ] {
+            out.push('<');
+            out.push_str(list);
+            out.push('>');
+            for e in self.entities.items.iter().filter(|e| e.kind == kind) {
+                out.push_str("<member>");
+                element(out, name, &e.name);
+                element(out, id, &e.id);
+                out.push_str("</member>");
+            }
+            out.push_str("</");
+            out.push_str(list);
+            out.push('>');
+        }
         element(
             out,
-            "IsDefaultVersion",
-            if v.is_default { "true" } else { "false" },
+            "IsTruncated",
+            if self.entities.is_truncated() {
+                "true"
+            } else {
+                "false"
+            },
         );
-        date(out, "CreateDate", v.created_at);
-        out.push_str("</PolicyVersion>");
+        if let Some(m) = &self.entities.marker {
+            element(out, "Marker", m);
+        }
     }
 }
 
@@ -1084,10 +1461,187 @@ impl ToXml for ListPoliciesOutput {
     }
 }
 
+fn group_fields(out: &mut String, g: &Group) {
+    element(out, "Path", &g.path);
+    element(out, "GroupName", &g.name);
+    element(out, "GroupId", &g.id);
+    element(out, "Arn", &g.arn());
+    date(out, "CreateDate", g.created_at);
+}
+
+fn group_xml(out: &mut String, g: &Group) {
+    out.push_str("<Group>");
+    group_fields(out, g);
+    out.push_str("</Group>");
+}
+
+impl ToXml for CreateGroupOutput {
+    fn to_xml(&self, out: &mut String) {
+        group_xml(out, &self.group);
+    }
+}
+
+impl ToXml for GetGroupOutput {
+    fn to_xml(&self, out: &mut String) {
+        group_xml(out, &self.group);
+        page_xml(
+            out,
+            "Users",
+            &self.users,
+            member(|out, u| user_fields(out, u, false)),
+        );
+    }
+}
+
+impl ToXml for ListGroupsOutput {
+    fn to_xml(&self, out: &mut String) {
+        page_xml(out, "Groups", &self.groups, member(group_fields));
+    }
+}
+
+impl ToXml for GetGroupPolicyOutput {
+    fn to_xml(&self, out: &mut String) {
+        element(out, "GroupName", &self.group_name);
+        element(out, "PolicyName", &self.policy_name);
+        element(out, "PolicyDocument", &url_encode(&self.policy_document));
+    }
+}
+
+fn instance_profile_fields(out: &mut String, info: &InstanceProfileInfo) {
+    let p: &InstanceProfile = &info.profile;
+    element(out, "Path", &p.path);
+    element(out, "InstanceProfileName", &p.name);
+    element(out, "InstanceProfileId", &p.id);
+    element(out, "Arn", &p.arn());
+    date(out, "CreateDate", p.created_at);
+    out.push_str("<Roles>");
+    for r in &info.roles {
+        out.push_str("<member>");
+        role_fields(out, r, RoleView::List);
+        out.push_str("</member>");
+    }
+    out.push_str("</Roles>");
+    if !p.tags.is_empty() {
+        tags_xml(out, &p.tags);
+    }
+}
+
+impl ToXml for InstanceProfileOutput {
+    fn to_xml(&self, out: &mut String) {
+        out.push_str("<InstanceProfile>");
+        instance_profile_fields(out, &self.instance_profile);
+        out.push_str("</InstanceProfile>");
+    }
+}
+
+impl ToXml for ListInstanceProfilesOutput {
+    fn to_xml(&self, out: &mut String) {
+        page_xml(
+            out,
+            "InstanceProfiles",
+            &self.instance_profiles,
+            member(instance_profile_fields),
+        );
+    }
+}
+
+impl ToXml for ListTagsOutput {
+    fn to_xml(&self, out: &mut String) {
+        page_xml(
+            out,
+            "Tags",
+            &self.tags,
+            member(|out, t: &Tag| {
+                element(out, "Key", &t.key);
+                element(out, "Value", &t.value);
+            }),
+        );
+    }
+}
+
+impl ToXml for CreateServiceLinkedRoleOutput {
+    fn to_xml(&self, out: &mut String) {
+        role_xml(out, &self.role, RoleView::Get);
+    }
+}
+
+impl ToXml for DeleteServiceLinkedRoleOutput {
+    fn to_xml(&self, out: &mut String) {
+        element(out, "DeletionTaskId", &self.deletion_task_id);
+    }
+}
+
+impl ToXml for GetServiceLinkedRoleDeletionStatusOutput {
+    fn to_xml(&self, out: &mut String) {
+        element(out, "Status", self.status.as_str());
+    }
+}
+
+impl ToXml for GetAccessKeyLastUsedOutput {
+    fn to_xml(&self, out: &mut String) {
+        if let Some(u) = &self.user_name {
+            element(out, "UserName", u);
+        }
+        // AWS's answer for a key never used: no date, `N/A` for the service and region.
+        out.push_str("<AccessKeyLastUsed>");
+        element(out, "ServiceName", "N/A");
+        element(out, "Region", "N/A");
+        out.push_str("</AccessKeyLastUsed>");
+    }
+}
+
+impl ToXml for UpdateRoleDescriptionOutput {
+    fn to_xml(&self, out: &mut String) {
+        role_xml(out, &self.role, RoleView::Get);
+    }
+}
+
+impl ToXml for EmptyListOutput {
+    fn to_xml(&self, out: &mut String) {
+        out.push('<');
+        out.push_str(self.list);
+        out.push_str("/>");
+        if self.paged {
+            element(out, "IsTruncated", "false");
+        }
+    }
+}
+
+impl ToXml for GetAccountSummaryOutput {
+    fn to_xml(&self, out: &mut String) {
+        out.push_str("<SummaryMap>");
+        for (k, v) in &self.summary_map {
+            out.push_str("<entry>");
+            element(out, "key", k);
+            element(out, "value", &v.to_string());
+            out.push_str("</entry>");
+        }
+        out.push_str("</SummaryMap>");
+    }
+}
+
+impl ToXml for ListAccountAliasesOutput {
+    fn to_xml(&self, out: &mut String) {
+        page_xml(out, "AccountAliases", &self.account_aliases, |out, a| {
+            element(out, "member", a)
+        });
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn account_aliases_follow_the_model_pattern() {
+        for ok in ["abc", "my-org-1", "a1b"] {
+            assert!(is_account_alias(ok), "{ok}");
+        }
+        for bad in ["ab", "-abc", "abc-", "a--b", "ABC", "a_b"] {
+            assert!(!is_account_alias(bad), "{bad}");
+        }
+    }
 
     #[test]
     fn documents_are_percent_encoded_without_plus() {

@@ -29,6 +29,21 @@ pub fn dispatch(ctx: &Ctx<'_>, operation: &str, body: &[u8]) -> Option<Result<Ve
         "ValidateResourcePolicy" => call(body, |i| uc::validate_resource_policy(ctx, i)),
         "TagResource" => call(body, |i| uc::tag_resource(ctx, i)),
         "UntagResource" => call(body, |i| uc::untag_resource(ctx, i)),
+        "GetRandomPassword" => call(body, |i| uc::get_random_password(ctx, i)),
+        "RotateSecret" => call(body, |i| uc::rotate_secret(ctx, i)),
+        "CancelRotateSecret" => call(body, |i| uc::cancel_rotate_secret(ctx, i)),
+        "ReplicateSecretToRegions" => call(body, |i| uc::replicate_secret_to_regions(ctx, i)),
+        "RemoveRegionsFromReplication" => {
+            call(body, |i| uc::remove_regions_from_replication(ctx, i))
+        }
+        "StopReplicationToReplica" => call(body, |i| uc::stop_replication_to_replica(ctx, i)),
+        "ListResourcePolicies" => call(body, |i| uc::list_resource_policies(ctx, i)),
+        "AssociateCrossAccountReplica" => {
+            call(body, |i| uc::associate_cross_account_replica(ctx, i))
+        }
+        "DisassociateCrossAccountReplica" => {
+            call(body, |i| uc::disassociate_cross_account_replica(ctx, i))
+        }
         _ => return None,
     })
 }

@@ -107,7 +107,12 @@ fn iam(e: IamError) -> AwsError {
         | E::AccessKeyInUse(_)
         | E::UserExists(_)
         | E::RoleExists(_)
-        | E::PolicyExists(_) => AwsError::with_status(409, "EntityAlreadyExists", e.to_string()),
+        | E::PolicyExists(_)
+        | E::GroupExists(_)
+        | E::InstanceProfileExists(_)
+        | E::AccountAliasExists(_) => {
+            AwsError::with_status(409, "EntityAlreadyExists", e.to_string())
+        }
         E::NoSuchUser(_)
         | E::NoSuchRole(_)
         | E::NoSuchUserPolicy(_)
@@ -116,8 +121,18 @@ fn iam(e: IamError) -> AwsError {
         | E::PolicyNotAttachable(_)
         | E::NoSuchPolicyVersion { .. }
         | E::BoundaryNotAttachable(_)
-        | E::NoSuchAccessKey(_) => AwsError::with_status(404, "NoSuchEntity", e.to_string()),
+        | E::NoSuchAccessKey(_)
+        | E::NoSuchGroup(_)
+        | E::NoSuchGroupPolicy(_)
+        | E::NoSuchInstanceProfile(_)
+        | E::NoSuchAccountAlias(_) => AwsError::with_status(404, "NoSuchEntity", e.to_string()),
         E::MalformedPolicy(_) => AwsError::client("MalformedPolicyDocument", e.to_string()),
+        E::ProtectedRole(_) => AwsError::client("UnmodifiableEntity", e.to_string()),
+        E::CustomSuffixNotAllowed(_)
+        | E::ServiceRoleNameTaken(_)
+        | E::UnknownLinkedService(_)
+        | E::NotServiceLinked(_)
+        | E::NoSuchDeletionTask(_) => AwsError::client("InvalidInput", e.to_string()),
         E::InvalidBoundaryArn(_) | E::DuplicateTagKeys => {
             AwsError::client("InvalidInput", e.to_string())
         }
@@ -127,9 +142,15 @@ fn iam(e: IamError) -> AwsError {
         | E::ManagedPolicyTooLarge
         | E::TrustPolicyTooLarge
         | E::AttachedPolicyQuota { .. }
-        | E::TagQuota => AwsError::with_status(409, "LimitExceeded", e.to_string()),
+        | E::TagQuota
+        | E::GroupPolicyTooLarge(_)
+        | E::GroupsPerUserQuota
+        | E::InstanceProfileRoleQuota
+        | E::PolicyVersionQuota => AwsError::with_status(409, "LimitExceeded", e.to_string()),
         E::DeleteConflict(_) => AwsError::with_status(409, "DeleteConflict", e.to_string()),
-        E::AwsManagedPolicy => AwsError::with_status(403, "AccessDenied", e.to_string()),
+        E::AwsManagedPolicy | E::AwsManagedPolicyChange(_) => {
+            AwsError::with_status(403, "AccessDenied", e.to_string())
+        }
         E::Seal(_) | E::Store(_) => AwsError::internal(&e),
     }
 }
@@ -160,11 +181,22 @@ fn kms(e: KmsError) -> AwsError {
         KmsError::Unsupported(_) => "UnsupportedOperationException",
         KmsError::InvalidMarker(_) => "InvalidMarkerException",
         KmsError::Tag(_) => "TagException",
+        KmsError::InvalidGrantToken(_) => "InvalidGrantTokenException",
+        KmsError::InvalidGrantId(_) => "InvalidGrantIdException",
+        KmsError::LimitExceeded(_) => "LimitExceededException",
+        KmsError::InvalidKeyUsage(_) => "InvalidKeyUsageException",
+        KmsError::InvalidSignature => "KMSInvalidSignatureException",
+        KmsError::InvalidMac => "KMSInvalidMacException",
+        KmsError::CustomKeyStoreNotFound(_) => "CustomKeyStoreNotFoundException",
+        KmsError::CloudHsmClusterNotFound(_) => "CloudHsmClusterNotFoundException",
         KmsError::Seal(_) | KmsError::Store(_) => return AwsError::internal(&e),
     };
     match e {
         // AWS sends these two without a message.
-        KmsError::InvalidCiphertext | KmsError::ReservedAlias => AwsError {
+        KmsError::InvalidCiphertext
+        | KmsError::ReservedAlias
+        | KmsError::InvalidSignature
+        | KmsError::InvalidMac => AwsError {
             status: 400,
             code,
             message: None,
@@ -329,6 +361,48 @@ mod tests {
                 "ValidationError",
                 400,
                 "The specified value for userName is invalid. It must contain only alphanumeric characters and/or the following: +=,.@_-",
+            ),
+            (
+                E::InvalidArn("bare".into()),
+                "ValidationError",
+                400,
+                "Invalid ARN:  Could not be parsed!",
+            ),
+            (
+                E::NoSuchGroup("g".into()),
+                "NoSuchEntity",
+                404,
+                "The group with name g cannot be found.",
+            ),
+            (
+                E::DeleteConflict(DeleteConflict::GroupMembers),
+                "DeleteConflict",
+                409,
+                "Cannot delete entity, must remove users from group first.",
+            ),
+            (
+                E::InstanceProfileRoleQuota,
+                "LimitExceeded",
+                409,
+                "Cannot exceed quota for InstanceSessionsPerInstanceProfile: 1",
+            ),
+            (
+                E::ProtectedRole("AWSServiceRoleForECS".into()),
+                "UnmodifiableEntity",
+                400,
+                "Cannot perform the operation on the protected role 'AWSServiceRoleForECS' - this role is only modifiable by AWS",
+            ),
+            (
+                E::CustomSuffixNotAllowed("ecs.amazonaws.com".into()),
+                "InvalidInput",
+                400,
+                "Custom suffix is not allowed for ecs.amazonaws.com",
+            ),
+            (
+                E::DeleteConflict(DeleteConflict::DefaultPolicyVersion),
+                "DeleteConflict",
+                409,
+                "Cannot delete the default version of a policy.",
             ),
         ];
         for (err, code, status, message) in cases {

@@ -4,8 +4,9 @@
 
 // The domain's records, as the outputs carry them.
 pub use berth_iam::{
-    AccessKeyInfo, AttachedPolicy, CreatedAccessKey, KeyStatus, ListOptions, MAX_TAGS,
-    ManagedPolicy, Page, PolicyInfo, PolicyScope, PolicyUsage, PolicyVersion, Role, Tag, User,
+    AccessKeyInfo, AttachedPolicy, CreatedAccessKey, DeletionStatus, EntityKind, Group,
+    InstanceProfile, InstanceProfileInfo, KeyStatus, ListOptions, MAX_TAGS, ManagedPolicy, Page,
+    PolicyEntity, PolicyInfo, PolicyScope, PolicyUsage, PolicyVersion, Role, Tag, User,
 };
 
 /// `Marker` and `MaxItems` of a List operation.
@@ -359,4 +360,479 @@ pub struct ListPoliciesInput {
 #[derive(Debug, Clone)]
 pub struct ListPoliciesOutput {
     pub policies: Page<PolicyInfo>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Groups.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Default)]
+pub struct CreateGroupInput {
+    pub path: Option<String>,
+    pub group_name: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct CreateGroupOutput {
+    pub group: Group,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct GetGroupInput {
+    pub group_name: String,
+    pub paging: Paging,
+}
+
+#[derive(Debug, Clone)]
+pub struct GetGroupOutput {
+    pub group: Group,
+    pub users: Page<User>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ListGroupsInput {
+    pub path_prefix: Option<String>,
+    pub paging: Paging,
+}
+
+#[derive(Debug, Clone)]
+pub struct ListGroupsOutput {
+    pub groups: Page<Group>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ListGroupsForUserInput {
+    pub user_name: String,
+    pub paging: Paging,
+}
+
+pub type ListGroupsForUserOutput = ListGroupsOutput;
+
+#[derive(Debug, Clone, Default)]
+pub struct UpdateGroupInput {
+    pub group_name: String,
+    pub new_path: Option<String>,
+    pub new_group_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct DeleteGroupInput {
+    pub group_name: String,
+}
+
+/// AddUserToGroup and RemoveUserFromGroup.
+#[derive(Debug, Clone, Default)]
+pub struct GroupMembershipInput {
+    pub group_name: String,
+    pub user_name: String,
+}
+
+pub type AddUserToGroupInput = GroupMembershipInput;
+pub type RemoveUserFromGroupInput = GroupMembershipInput;
+
+#[derive(Debug, Clone, Default)]
+pub struct PutGroupPolicyInput {
+    pub group_name: String,
+    pub policy_name: String,
+    pub policy_document: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct GroupPolicyInput {
+    pub group_name: String,
+    pub policy_name: String,
+}
+
+pub type GetGroupPolicyInput = GroupPolicyInput;
+pub type DeleteGroupPolicyInput = GroupPolicyInput;
+
+#[derive(Debug, Clone)]
+pub struct GetGroupPolicyOutput {
+    pub group_name: String,
+    pub policy_name: String,
+    pub policy_document: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ListGroupPoliciesInput {
+    pub group_name: String,
+    pub paging: Paging,
+}
+
+pub type ListGroupPoliciesOutput = ListPolicyNamesOutput;
+
+/// AttachGroupPolicy and DetachGroupPolicy.
+#[derive(Debug, Clone, Default)]
+pub struct GroupPolicyArnInput {
+    pub group_name: String,
+    pub policy_arn: String,
+}
+
+pub type AttachGroupPolicyInput = GroupPolicyArnInput;
+pub type DetachGroupPolicyInput = GroupPolicyArnInput;
+
+#[derive(Debug, Clone, Default)]
+pub struct ListAttachedGroupPoliciesInput {
+    pub group_name: String,
+    pub path_prefix: Option<String>,
+    pub paging: Paging,
+}
+
+pub type ListAttachedGroupPoliciesOutput = ListAttachedPoliciesOutput;
+
+// ---------------------------------------------------------------------------------------------
+// Instance profiles.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Default)]
+pub struct CreateInstanceProfileInput {
+    pub instance_profile_name: String,
+    pub path: Option<String>,
+    pub tags: Vec<Tag>,
+}
+
+#[derive(Debug, Clone)]
+pub struct InstanceProfileOutput {
+    pub instance_profile: InstanceProfileInfo,
+}
+
+pub type CreateInstanceProfileOutput = InstanceProfileOutput;
+pub type GetInstanceProfileOutput = InstanceProfileOutput;
+
+/// GetInstanceProfile and DeleteInstanceProfile.
+#[derive(Debug, Clone, Default)]
+pub struct InstanceProfileNameInput {
+    pub instance_profile_name: String,
+}
+
+pub type GetInstanceProfileInput = InstanceProfileNameInput;
+pub type DeleteInstanceProfileInput = InstanceProfileNameInput;
+
+#[derive(Debug, Clone, Default)]
+pub struct ListInstanceProfilesInput {
+    pub path_prefix: Option<String>,
+    pub paging: Paging,
+}
+
+#[derive(Debug, Clone)]
+pub struct ListInstanceProfilesOutput {
+    pub instance_profiles: Page<InstanceProfileInfo>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ListInstanceProfilesForRoleInput {
+    pub role_name: String,
+    pub paging: Paging,
+}
+
+pub type ListInstanceProfilesForRoleOutput = ListInstanceProfilesOutput;
+
+/// AddRoleToInstanceProfile and RemoveRoleFromInstanceProfile.
+#[derive(Debug, Clone, Default)]
+pub struct InstanceProfileRoleInput {
+    pub instance_profile_name: String,
+    pub role_name: String,
+}
+
+pub type AddRoleToInstanceProfileInput = InstanceProfileRoleInput;
+pub type RemoveRoleFromInstanceProfileInput = InstanceProfileRoleInput;
+
+#[derive(Debug, Clone, Default)]
+pub struct TagInstanceProfileInput {
+    pub instance_profile_name: String,
+    pub tags: Vec<Tag>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct UntagInstanceProfileInput {
+    pub instance_profile_name: String,
+    pub tag_keys: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ListInstanceProfileTagsInput {
+    pub instance_profile_name: String,
+    pub paging: Paging,
+}
+
+/// The tags of ListInstanceProfileTags (and the other List…Tags).
+#[derive(Debug, Clone)]
+pub struct ListTagsOutput {
+    pub tags: Page<Tag>,
+}
+
+pub type ListInstanceProfileTagsOutput = ListTagsOutput;
+
+// ---------------------------------------------------------------------------------------------
+// Service-linked roles.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Default)]
+pub struct CreateServiceLinkedRoleInput {
+    pub aws_service_name: String,
+    pub description: Option<String>,
+    pub custom_suffix: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct CreateServiceLinkedRoleOutput {
+    pub role: Role,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct DeleteServiceLinkedRoleInput {
+    pub role_name: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct DeleteServiceLinkedRoleOutput {
+    pub deletion_task_id: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct GetServiceLinkedRoleDeletionStatusInput {
+    pub deletion_task_id: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct GetServiceLinkedRoleDeletionStatusOutput {
+    pub status: DeletionStatus,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Managed policy versions, entities and tags.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Default)]
+pub struct CreatePolicyVersionInput {
+    pub policy_arn: String,
+    pub policy_document: String,
+    pub set_as_default: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct CreatePolicyVersionOutput {
+    pub policy_version: PolicyVersion,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ListPolicyVersionsInput {
+    pub policy_arn: String,
+    pub paging: Paging,
+}
+
+#[derive(Debug, Clone)]
+pub struct ListPolicyVersionsOutput {
+    pub versions: Page<PolicyVersion>,
+}
+
+/// DeletePolicyVersion and SetDefaultPolicyVersion.
+#[derive(Debug, Clone, Default)]
+pub struct PolicyVersionIdInput {
+    pub policy_arn: String,
+    pub version_id: String,
+}
+
+pub type DeletePolicyVersionInput = PolicyVersionIdInput;
+pub type SetDefaultPolicyVersionInput = PolicyVersionIdInput;
+
+#[derive(Debug, Clone, Default)]
+pub struct ListEntitiesForPolicyInput {
+    pub policy_arn: String,
+    /// `User`, `Role` or `Group`; `LocalManagedPolicy` and `AWSManagedPolicy` filter nothing.
+    pub entity_filter: Option<EntityKind>,
+    pub path_prefix: Option<String>,
+    pub policy_usage_filter: Option<PolicyUsage>,
+    pub paging: Paging,
+}
+
+#[derive(Debug, Clone)]
+pub struct ListEntitiesForPolicyOutput {
+    pub entities: Page<PolicyEntity>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct TagPolicyInput {
+    pub policy_arn: String,
+    pub tags: Vec<Tag>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct UntagPolicyInput {
+    pub policy_arn: String,
+    pub tag_keys: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ListPolicyTagsInput {
+    pub policy_arn: String,
+    pub paging: Paging,
+}
+
+pub type ListPolicyTagsOutput = ListTagsOutput;
+
+// ---------------------------------------------------------------------------------------------
+// Users in full, and the account.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Default)]
+pub struct PutUserPermissionsBoundaryInput {
+    pub user_name: String,
+    pub permissions_boundary: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct DeleteUserPermissionsBoundaryInput {
+    pub user_name: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct DeleteRolePermissionsBoundaryInput {
+    pub role_name: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct UpdateUserInput {
+    pub user_name: String,
+    pub new_path: Option<String>,
+    pub new_user_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct TagUserInput {
+    pub user_name: String,
+    pub tags: Vec<Tag>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct UntagUserInput {
+    pub user_name: String,
+    pub tag_keys: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ListUserTagsInput {
+    pub user_name: String,
+    pub paging: Paging,
+}
+
+pub type ListUserTagsOutput = ListTagsOutput;
+
+#[derive(Debug, Clone)]
+pub struct UpdateAccessKeyInput {
+    pub user_name: Option<String>,
+    pub access_key_id: String,
+    pub status: KeyStatus,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct GetAccessKeyLastUsedInput {
+    pub access_key_id: String,
+}
+
+/// berth does not record key use: the answer is AWS's for a key never used.
+#[derive(Debug, Clone)]
+pub struct GetAccessKeyLastUsedOutput {
+    /// `None` for one of the root user's keys.
+    pub user_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct GetAccountSummaryInput {}
+
+#[derive(Debug, Clone)]
+pub struct GetAccountSummaryOutput {
+    pub summary_map: Vec<(&'static str, u64)>,
+}
+
+/// CreateAccountAlias and DeleteAccountAlias.
+#[derive(Debug, Clone, Default)]
+pub struct AccountAliasInput {
+    pub account_alias: String,
+}
+
+pub type CreateAccountAliasInput = AccountAliasInput;
+pub type DeleteAccountAliasInput = AccountAliasInput;
+
+#[derive(Debug, Clone, Default)]
+pub struct ListAccountAliasesInput {
+    pub paging: Paging,
+}
+
+#[derive(Debug, Clone)]
+pub struct ListAccountAliasesOutput {
+    pub account_aliases: Page<String>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Roles, continued.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Default)]
+pub struct UpdateRoleInput {
+    pub role_name: String,
+    pub description: Option<String>,
+    /// 3600–43200 seconds.
+    pub max_session_duration: Option<u32>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct UpdateRoleDescriptionInput {
+    pub role_name: String,
+    pub description: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct UpdateRoleDescriptionOutput {
+    pub role: Role,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct UntagRoleInput {
+    pub role_name: String,
+    pub tag_keys: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ListRoleTagsInput {
+    pub role_name: String,
+    pub paging: Paging,
+}
+
+pub type ListRoleTagsOutput = ListTagsOutput;
+
+// ---------------------------------------------------------------------------------------------
+// What berth has none of: MFA devices, SSH keys, signing certificates, service-specific
+// credentials, identity providers.
+// ---------------------------------------------------------------------------------------------
+
+/// ListMFADevices, ListSSHPublicKeys, ListSigningCertificates, ListServiceSpecificCredentials:
+/// a user's (without `user_name`: the caller's own).
+#[derive(Debug, Clone, Default)]
+pub struct ListUserCredentialsInput {
+    pub user_name: Option<String>,
+    pub paging: Paging,
+}
+
+pub type ListMfaDevicesInput = ListUserCredentialsInput;
+pub type ListSshPublicKeysInput = ListUserCredentialsInput;
+pub type ListSigningCertificatesInput = ListUserCredentialsInput;
+pub type ListServiceSpecificCredentialsInput = ListUserCredentialsInput;
+
+/// ListVirtualMFADevices, ListSAMLProviders, ListOpenIDConnectProviders.
+#[derive(Debug, Clone, Default)]
+pub struct ListAccountCredentialsInput {
+    pub paging: Paging,
+}
+
+pub type ListVirtualMfaDevicesInput = ListAccountCredentialsInput;
+pub type ListSamlProvidersInput = ListAccountCredentialsInput;
+pub type ListOpenIdConnectProvidersInput = ListAccountCredentialsInput;
+
+/// An empty list: berth has no way to make what it lists. `list` is the model's member name.
+#[derive(Debug, Clone)]
+pub struct EmptyListOutput {
+    pub list: &'static str,
+    /// Whether the output has `IsTruncated` (the identity provider lists have not).
+    pub paged: bool,
 }

@@ -7,12 +7,19 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use berth_kms::{EncryptionContext, Key, Kms, KmsError, NewKey, Tag};
+use berth_kms::{EncryptionContext, Grant, Key, Kms, KmsError, NewKey, Tag};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use crate::authz::{self, Check, Mode};
 use crate::{Ctx, Error};
+
+mod asym;
+mod grants;
+mod more;
+pub use asym::*;
+pub use grants::*;
+pub use more::*;
 
 /// Binary data, base64 on the wire (the model's `blob`); wiped from memory when dropped.
 #[derive(Clone, Default, PartialEq, Eq)]
@@ -66,7 +73,7 @@ pub(crate) fn required<T>(value: Option<T>, member: &str) -> Result<T, Error> {
     value.ok_or_else(|| Error::MissingMember(member.to_string()))
 }
 
-fn kms<'c>(ctx: &'c Ctx<'_>) -> Kms<'c> {
+pub(crate) fn kms<'c>(ctx: &'c Ctx<'_>) -> Kms<'c> {
     Kms::new(ctx.control.store.as_ref(), &ctx.control.root_key)
 }
 
@@ -80,25 +87,96 @@ pub fn authorize_key(
     context: Option<&EncryptionContext>,
     extra: &[(&str, String)],
 ) -> Result<(), Error> {
-    let mut check = Check::new(action, &key.arn)
-        .owned_by(&key.account)
-        .with_resource_policy(Some(&key.policy), Mode::ResourcePolicyRequired)
-        .with_contexts(key.condition_keys(ctx.account(), context));
-    for (k, v) in extra {
-        check = check.with_context(k, v.clone());
-    }
-    authz::authorize(ctx, &check)
+    let extra = extra
+        .iter()
+        .map(|(k, v)| (k.to_string(), vec![v.clone()]))
+        .collect();
+    authorize_key_with(ctx, action, key, context, extra)
 }
 
-fn resolve(ctx: &Ctx<'_>, key_id: &str) -> Result<Key, Error> {
-    Ok(kms(ctx).resolve(ctx.account(), &ctx.caller.region, key_id, ctx.now_secs())?)
+/// [`authorize_key`] with multivalued condition keys (`kms:GrantOperations`).
+pub(crate) fn authorize_key_with(
+    ctx: &Ctx<'_>,
+    action: &str,
+    key: &Key,
+    context: Option<&EncryptionContext>,
+    extra: Vec<(String, Vec<String>)>,
+) -> Result<(), Error> {
+    let check = Check::new(action, &key.arn)
+        .owned_by(&key.account)
+        .with_resource_policy(Some(&key.policy), Mode::ResourcePolicyRequired)
+        .with_contexts(key.condition_keys(ctx.account(), context))
+        .with_contexts(extra);
+    match authz::authorize(ctx, &check) {
+        Err(Error::AccessDenied(message)) if !message.contains("with an explicit deny") => {
+            // No policy allows, none denies: a grant of the key to the caller may allow.
+            let empty = EncryptionContext::new();
+            let operation = action.strip_prefix("kms:").unwrap_or(action);
+            if granted(ctx, key, operation, context.unwrap_or(&empty))?.is_some() {
+                Ok(())
+            } else {
+                Err(Error::AccessDenied(message))
+            }
+        }
+        other => other,
+    }
+}
+
+/// Whether a grant's principal (`GranteePrincipal` or `RetiringPrincipal`) is the caller: its
+/// ARN, the role behind its session, or (for the account's root user) the account.
+pub(crate) fn is_caller(ctx: &Ctx<'_>, principal: &str) -> bool {
+    let p = &ctx.caller.principal;
+    principal == p.arn() || p.role_arn().is_some_and(|r| r == principal)
+}
+
+/// The first grant of `key` that allows `operation` to the caller with `context`.
+pub(crate) fn granted(
+    ctx: &Ctx<'_>,
+    key: &Key,
+    operation: &str,
+    context: &EncryptionContext,
+) -> Result<Option<Grant>, Error> {
+    Ok(kms(ctx)
+        .grants_of(key)?
+        .into_iter()
+        .find(|g| is_caller(ctx, &g.grantee) && g.allows(operation, context)))
+}
+
+pub(crate) fn resolve(ctx: &Ctx<'_>, key_id: &str) -> Result<Key, Error> {
+    let k = kms(ctx);
+    let key = k.resolve(ctx.account(), &ctx.caller.region, key_id, ctx.now_secs())?;
+    // Automatic rotation happens when a due key is next used.
+    Ok(k.rotate_if_due(key, ctx.now_secs())?)
 }
 
 /// Resolves a required `KeyId` and authorises `action` on it.
-fn key_for(ctx: &Ctx<'_>, key_id: Option<&str>, action: &str) -> Result<Key, Error> {
+pub(crate) fn key_for(ctx: &Ctx<'_>, key_id: Option<&str>, action: &str) -> Result<Key, Error> {
     let key = resolve(ctx, required(key_id, "keyId")?)?;
     authorize_key(ctx, action, &key, None, &[])?;
     Ok(key)
+}
+
+/// `GrantTokens`: at most 10, each 1–8192 characters. berth's grants are consistent at once,
+/// so a token is accepted and needed by nothing.
+pub(crate) fn check_grant_tokens(tokens: Option<&[String]>) -> Result<(), Error> {
+    let Some(tokens) = tokens else { return Ok(()) };
+    if tokens.len() > 10 {
+        return Err(KmsError::Validation(
+            "1 validation error detected: Value at 'grantTokens' failed to satisfy constraint: Member must have length less than or equal to 10".into(),
+        )
+        .into());
+    }
+    if let Some(t) = tokens
+        .iter()
+        .find(|t| t.is_empty() || t.chars().count() > 8192)
+    {
+        return Err(KmsError::Validation(format!(
+            "1 validation error detected: Value at 'grantTokens' failed to satisfy constraint: Member must have length {}",
+            if t.is_empty() { "greater than or equal to 1" } else { "less than or equal to 8192" }
+        ))
+        .into());
+    }
+    Ok(())
 }
 
 /// A tag as the operation's input gives it.
@@ -109,7 +187,7 @@ pub struct TagInput {
     pub tag_value: Option<String>,
 }
 
-fn tags_of(tags: Option<Vec<TagInput>>) -> Result<Vec<Tag>, Error> {
+pub(crate) fn tags_of(tags: Option<Vec<TagInput>>) -> Result<Vec<Tag>, Error> {
     tags.unwrap_or_default()
         .into_iter()
         .map(|t| {
@@ -132,7 +210,7 @@ pub struct KeyMetadata {
     pub creation_date: u64,
     pub enabled: bool,
     pub description: String,
-    pub key_usage: &'static str,
+    pub key_usage: String,
     pub key_state: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deletion_date: Option<u64>,
@@ -140,14 +218,22 @@ pub struct KeyMetadata {
     pub pending_deletion_window_in_days: Option<u32>,
     pub origin: &'static str,
     pub key_manager: &'static str,
-    pub customer_master_key_spec: &'static str,
-    pub key_spec: &'static str,
-    pub encryption_algorithms: [&'static str; 1],
+    pub customer_master_key_spec: String,
+    pub key_spec: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub encryption_algorithms: Option<Vec<&'static str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signing_algorithms: Option<Vec<&'static str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mac_algorithms: Option<Vec<&'static str>>,
     pub multi_region: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current_key_material_id: Option<String>,
 }
 
 impl From<Key> for KeyMetadata {
     fn from(k: Key) -> KeyMetadata {
+        let algorithms = asym::algorithms(&k.spec, &k.usage);
         KeyMetadata {
             enabled: k.enabled(),
             key_state: k.state.as_str(),
@@ -157,14 +243,17 @@ impl From<Key> for KeyMetadata {
             arn: k.arn,
             creation_date: k.created,
             description: k.description,
-            key_usage: "ENCRYPT_DECRYPT",
+            key_usage: k.usage,
             deletion_date: k.deletion_date,
             pending_deletion_window_in_days: k.pending_window_days,
             origin: "AWS_KMS",
-            customer_master_key_spec: "SYMMETRIC_DEFAULT",
-            key_spec: "SYMMETRIC_DEFAULT",
-            encryption_algorithms: ["SYMMETRIC_DEFAULT"],
+            customer_master_key_spec: k.spec.clone(),
+            key_spec: k.spec,
+            encryption_algorithms: algorithms.encryption,
+            signing_algorithms: algorithms.signing,
+            mac_algorithms: algorithms.mac,
             multi_region: false,
+            current_key_material_id: (!k.material_id.is_empty()).then_some(k.material_id),
         }
     }
 }
@@ -173,11 +262,9 @@ impl From<Key> for KeyMetadata {
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Empty {}
 
+/// A CreateKey option berth does not offer (imported key material, multi-Region keys).
 fn unsupported(what: &str, value: &str) -> Error {
-    KmsError::Unsupported(format!(
-        "berth supports only symmetric encryption keys: {what} {value} is not available"
-    ))
-    .into()
+    KmsError::Unsupported(format!("berth does not support {what} {value}")).into()
 }
 
 /// AWS's policy lockout safety check: a key policy must let the caller change it later.
@@ -217,27 +304,29 @@ pub struct CreateKeyOutput {
 }
 
 pub fn create_key(ctx: &Ctx<'_>, input: CreateKeyInput) -> Result<CreateKeyOutput, Error> {
-    for (field, given, allowed) in [
-        ("KeySpec", &input.key_spec, "SYMMETRIC_DEFAULT"),
-        (
-            "CustomerMasterKeySpec",
-            &input.customer_master_key_spec,
-            "SYMMETRIC_DEFAULT",
-        ),
-        ("KeyUsage", &input.key_usage, "ENCRYPT_DECRYPT"),
-        ("Origin", &input.origin, "AWS_KMS"),
-    ] {
-        if let Some(v) = given
-            && v != allowed
-        {
-            return Err(unsupported(field, v));
+    let spec = match (&input.key_spec, &input.customer_master_key_spec) {
+        (Some(a), Some(b)) if a != b => {
+            // AWS's text is not known to berth.
+            return Err(KmsError::Validation(
+                "KeySpec and CustomerMasterKeySpec cannot both be specified".into(),
+            )
+            .into());
         }
+        (Some(a), _) | (None, Some(a)) => Some(a.as_str()),
+        (None, None) => None,
+    };
+    let (spec, usage) = berth_kms::key_spec_and_usage(spec, input.key_usage.as_deref())?;
+    if let Some(v) = &input.origin
+        && v != "AWS_KMS"
+    {
+        return Err(unsupported("Origin", v));
     }
     if input.multi_region == Some(true) {
         return Err(unsupported("MultiRegion", "true"));
     }
-    if input.custom_key_store_id.is_some() {
-        return Err(unsupported("CustomKeyStoreId", "(custom key stores)"));
+    if let Some(id) = &input.custom_key_store_id {
+        ctx.authorize("kms:CreateKey", "*")?;
+        return Err(more::custom_key_store_not_found(id));
     }
     if let Some(p) = &input.policy {
         berth_kms::check_policy_member(p)?;
@@ -257,7 +346,13 @@ pub fn create_key(ctx: &Ctx<'_>, input: CreateKeyInput) -> Result<CreateKeyOutpu
         policy: input.policy,
         tags: tags_of(input.tags)?,
     };
-    let key = kms(ctx).create_key(ctx.account(), &ctx.caller.region, ctx.now_secs(), new)?;
+    let key = kms(ctx).create_key_of(
+        ctx.account(),
+        &ctx.caller.region,
+        ctx.now_secs(),
+        new,
+        (&spec, &usage),
+    )?;
     Ok(CreateKeyOutput {
         key_metadata: key.into(),
     })
@@ -270,7 +365,12 @@ pub struct KeyIdInput {
     pub key_id: Option<String>,
 }
 
-pub type DescribeKeyInput = KeyIdInput;
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DescribeKeyInput {
+    pub key_id: Option<String>,
+    pub grant_tokens: Option<Vec<String>>,
+}
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "PascalCase")]
@@ -279,6 +379,7 @@ pub struct DescribeKeyOutput {
 }
 
 pub fn describe_key(ctx: &Ctx<'_>, input: DescribeKeyInput) -> Result<DescribeKeyOutput, Error> {
+    check_grant_tokens(input.grant_tokens.as_deref())?;
     let key = key_for(ctx, input.key_id.as_deref(), "kms:DescribeKey")?;
     Ok(DescribeKeyOutput {
         key_metadata: key.into(),
@@ -286,7 +387,7 @@ pub fn describe_key(ctx: &Ctx<'_>, input: DescribeKeyInput) -> Result<DescribeKe
 }
 
 /// `Limit`: 1 to `max`, `default` when absent.
-fn limit_of(limit: Option<i64>, default: usize, max: i64) -> Result<usize, Error> {
+pub(crate) fn limit_of(limit: Option<i64>, default: usize, max: i64) -> Result<usize, Error> {
     match limit {
         None => Ok(default),
         Some(n) if (1..=max).contains(&n) => Ok(n as usize),
@@ -602,7 +703,7 @@ pub fn tag_resource(ctx: &Ctx<'_>, input: TagResourceInput) -> Result<Empty, Err
 }
 
 /// DryRun: everything is checked, nothing is done.
-fn dry_run(dry_run: Option<bool>, keys: &[&Key]) -> Result<(), Error> {
+pub(crate) fn dry_run(dry_run: Option<bool>, keys: &[&Key]) -> Result<(), Error> {
     if dry_run == Some(true) {
         for k in keys {
             k.check_usable()?;
@@ -612,18 +713,46 @@ fn dry_run(dry_run: Option<bool>, keys: &[&Key]) -> Result<(), Error> {
     Ok(())
 }
 
+/// The model's `EncryptionAlgorithmSpec`.
+const ENCRYPTION_ALGORITHMS: &[&str] = &[
+    "SYMMETRIC_DEFAULT",
+    "RSAES_OAEP_SHA_1",
+    "RSAES_OAEP_SHA_256",
+    "SM2PKE",
+];
+
 fn check_algorithm(algorithm: Option<&str>) -> Result<(), Error> {
     match algorithm {
-        None | Some("SYMMETRIC_DEFAULT") => Ok(()),
-        Some(other) => Err(Error::InvalidKeyUsage(format!(
-            "berth keys support only SYMMETRIC_DEFAULT, not {other}"
-        ))),
+        Some(a) if !ENCRYPTION_ALGORITHMS.contains(&a) => Err(KmsError::Validation(format!(
+            "1 validation error detected: Value '{a}' at 'encryptionAlgorithm' failed to satisfy constraint: Member must satisfy enum value set: [{}]",
+            ENCRYPTION_ALGORITHMS.join(", ")
+        ))
+        .into()),
+        _ => Ok(()),
     }
+}
+
+/// The algorithm a call uses with `key` (SYMMETRIC_DEFAULT when none is named), refused when
+/// the key does not have it.
+fn algorithm_for(key: &Key, algorithm: Option<&str>) -> Result<&'static str, Error> {
+    let a = algorithm.unwrap_or("SYMMETRIC_DEFAULT");
+    berth_kms::asym::encryption_algorithms(&key.spec, &key.usage)
+        .iter()
+        .find(|x| **x == a)
+        .copied()
+        .ok_or_else(|| {
+            if key.usage == "ENCRYPT_DECRYPT" {
+                berth_kms::incompatible(a, key).into()
+            } else {
+                berth_kms::wrong_usage(key, "Encrypt").into()
+            }
+        })
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct EncryptInput {
+    pub grant_tokens: Option<Vec<String>>,
     pub key_id: Option<String>,
     pub plaintext: Option<Blob>,
     pub encryption_context: Option<EncryptionContext>,
@@ -636,10 +765,11 @@ pub struct EncryptInput {
 pub struct EncryptOutput {
     pub ciphertext_blob: Blob,
     pub key_id: String,
-    pub encryption_algorithm: &'static str,
+    pub encryption_algorithm: String,
 }
 
 pub fn encrypt(ctx: &Ctx<'_>, input: EncryptInput) -> Result<EncryptOutput, Error> {
+    check_grant_tokens(input.grant_tokens.as_deref())?;
     check_algorithm(input.encryption_algorithm.as_deref())?;
     let plaintext = required(input.plaintext, "plaintext")?;
     let context = input.encryption_context.unwrap_or_default();
@@ -651,12 +781,20 @@ pub fn encrypt(ctx: &Ctx<'_>, input: EncryptInput) -> Result<EncryptOutput, Erro
         )
         .into());
     }
+    if key.usage != "ENCRYPT_DECRYPT" {
+        return Err(berth_kms::wrong_usage(&key, "Encrypt").into());
+    }
+    let algorithm = algorithm_for(&key, input.encryption_algorithm.as_deref())?;
     dry_run(input.dry_run, &[&key])?;
-    let blob = kms(ctx).encrypt(&key, plaintext.as_slice(), &context)?;
+    let blob = if key.is_symmetric() {
+        kms(ctx).encrypt(&key, plaintext.as_slice(), &context)?
+    } else {
+        kms(ctx).rsa_encrypt(&key, algorithm, plaintext.as_slice())?
+    };
     Ok(EncryptOutput {
         ciphertext_blob: Blob::new(blob),
         key_id: key.arn,
-        encryption_algorithm: "SYMMETRIC_DEFAULT",
+        encryption_algorithm: algorithm.to_string(),
     })
 }
 
@@ -675,6 +813,7 @@ fn blob_key(ctx: &Ctx<'_>, blob: &[u8], key_id: Option<&str>) -> Result<Key, Err
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct DecryptInput {
+    pub grant_tokens: Option<Vec<String>>,
     pub ciphertext_blob: Option<Blob>,
     pub encryption_context: Option<EncryptionContext>,
     pub key_id: Option<String>,
@@ -687,27 +826,48 @@ pub struct DecryptInput {
 pub struct DecryptOutput {
     pub key_id: String,
     pub plaintext: Blob,
-    pub encryption_algorithm: &'static str,
+    pub encryption_algorithm: String,
 }
 
 pub fn decrypt(ctx: &Ctx<'_>, input: DecryptInput) -> Result<DecryptOutput, Error> {
+    check_grant_tokens(input.grant_tokens.as_deref())?;
     check_algorithm(input.encryption_algorithm.as_deref())?;
     let blob = required(input.ciphertext_blob, "ciphertextBlob")?;
     let context = input.encryption_context.unwrap_or_default();
+    // An asymmetric ciphertext names no key: the caller names it.
+    if let Some(id) = input.key_id.as_deref() {
+        let named = resolve(ctx, id)?;
+        if !named.is_symmetric() {
+            authorize_key(ctx, "kms:Decrypt", &named, Some(&context), &[])?;
+            if named.usage != "ENCRYPT_DECRYPT" {
+                return Err(berth_kms::wrong_usage(&named, "Decrypt").into());
+            }
+            let algorithm = algorithm_for(&named, input.encryption_algorithm.as_deref())?;
+            dry_run(input.dry_run, &[&named])?;
+            let plain = kms(ctx).rsa_decrypt(&named, algorithm, blob.as_slice())?;
+            return Ok(DecryptOutput {
+                key_id: named.arn,
+                plaintext: Blob(plain),
+                encryption_algorithm: algorithm.to_string(),
+            });
+        }
+    }
     let key = blob_key(ctx, blob.as_slice(), input.key_id.as_deref())?;
     authorize_key(ctx, "kms:Decrypt", &key, Some(&context), &[])?;
+    let algorithm = algorithm_for(&key, input.encryption_algorithm.as_deref())?;
     dry_run(input.dry_run, &[&key])?;
     let plain = kms(ctx).decrypt(&key, blob.as_slice(), &context)?;
     Ok(DecryptOutput {
         key_id: key.arn,
         plaintext: Blob(plain),
-        encryption_algorithm: "SYMMETRIC_DEFAULT",
+        encryption_algorithm: algorithm.to_string(),
     })
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct GenerateDataKeyInput {
+    pub grant_tokens: Option<Vec<String>>,
     pub key_id: Option<String>,
     pub encryption_context: Option<EncryptionContext>,
     pub number_of_bytes: Option<i64>,
@@ -743,6 +903,7 @@ fn make_data_key(
     input: GenerateDataKeyInput,
     action: &str,
 ) -> Result<DataKey, Error> {
+    check_grant_tokens(input.grant_tokens.as_deref())?;
     let n = data_key_size(input.key_spec.as_deref(), input.number_of_bytes)?;
     let context = input.encryption_context.unwrap_or_default();
     let key = resolve(ctx, required(input.key_id.as_deref(), "keyId")?)?;
@@ -793,6 +954,7 @@ pub fn generate_data_key_without_plaintext(
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct ReEncryptInput {
+    pub grant_tokens: Option<Vec<String>>,
     pub ciphertext_blob: Option<Blob>,
     pub source_encryption_context: Option<EncryptionContext>,
     pub source_key_id: Option<String>,
@@ -814,6 +976,7 @@ pub struct ReEncryptOutput {
 }
 
 pub fn re_encrypt(ctx: &Ctx<'_>, input: ReEncryptInput) -> Result<ReEncryptOutput, Error> {
+    check_grant_tokens(input.grant_tokens.as_deref())?;
     check_algorithm(input.source_encryption_algorithm.as_deref())?;
     check_algorithm(input.destination_encryption_algorithm.as_deref())?;
     let blob = required(input.ciphertext_blob, "ciphertextBlob")?;
@@ -868,16 +1031,19 @@ mod tests {
             creation_date: 1,
             enabled: true,
             description: String::new(),
-            key_usage: "ENCRYPT_DECRYPT",
+            key_usage: "ENCRYPT_DECRYPT".into(),
             key_state: "Enabled",
             deletion_date: None,
             pending_deletion_window_in_days: None,
             origin: "AWS_KMS",
             key_manager: "CUSTOMER",
-            customer_master_key_spec: "SYMMETRIC_DEFAULT",
-            key_spec: "SYMMETRIC_DEFAULT",
-            encryption_algorithms: ["SYMMETRIC_DEFAULT"],
+            customer_master_key_spec: "SYMMETRIC_DEFAULT".into(),
+            key_spec: "SYMMETRIC_DEFAULT".into(),
+            encryption_algorithms: Some(vec!["SYMMETRIC_DEFAULT"]),
+            signing_algorithms: None,
+            mac_algorithms: None,
             multi_region: false,
+            current_key_material_id: None,
         };
         let v = serde_json::to_value(&m).unwrap_or_default();
         assert_eq!(v["AWSAccountId"], "111122223333");

@@ -16,7 +16,6 @@ use berth_secrets::{
     AWSCURRENT, AWSPENDING, AWSPREVIOUS, ListQuery, NewSecret, NewVersion, Secret, SecretValue,
     Secrets, SecretsError, Tag, Version,
 };
-use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize, Serializer};
 use zeroize::Zeroizing;
 
@@ -26,6 +25,41 @@ use berth_core::RootKey;
 use berth_store::Store;
 
 use crate::{Ctx, Error};
+
+mod password;
+mod replication;
+mod rotation;
+
+pub use password::*;
+pub use replication::*;
+pub use rotation::*;
+
+/// The time the request arrived, in milliseconds since the epoch (Secrets Manager's dates
+/// carry milliseconds).
+pub(crate) fn now_ms(ctx: &Ctx<'_>) -> u64 {
+    u64::try_from(berth_core::time::epoch_nanos(ctx.now) / 1_000_000).unwrap_or(0)
+}
+
+/// A date as the wire gives it: seconds since the epoch, with milliseconds.
+pub(crate) fn wire_date(ms: u64) -> f64 {
+    ms as f64 / 1000.0
+}
+
+/// Refuses a write on a replica: a replica changes only through its primary.
+pub(crate) fn not_replica(secret: &Secret) -> Result<(), Error> {
+    match &secret.primary_region {
+        // AWS's text for this refusal is not known to berth.
+        Some(primary) => Err(Error::InvalidRequest(format!(
+            "this secret is a replica of a secret in {primary}: change it there, or call StopReplicationToReplica first"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// AWS's answer to a write without a ClientRequestToken (the SDKs and the CLI fill one in;
+/// a raw request without it gets this).
+const TOKEN_REQUIRED: &str =
+    "You must provide a ClientRequestToken value. We recommend a UUID-type value.";
 
 fn secrets<'c>(ctx: &'c Ctx<'_>) -> Secrets<'c> {
     Secrets::new(ctx.control.store.as_ref())
@@ -63,7 +97,7 @@ fn authorize_secret(
 /// secret, a caller who may not act on one by that id learns nothing: AccessDenied, not
 /// ResourceNotFound.
 fn find(ctx: &Ctx<'_>, secret_id: &str, action: &str) -> Result<Secret, Error> {
-    match secrets(ctx).resolve(ctx.account(), &ctx.caller.region, secret_id, ctx.now_secs()) {
+    match secrets(ctx).resolve(ctx.account(), &ctx.caller.region, secret_id, now_ms(ctx)) {
         Ok(s) => {
             authorize_secret(ctx, action, &s, secret_id)?;
             Ok(s)
@@ -103,7 +137,7 @@ fn authorize_via(
     key: &Key,
     context: &EncryptionContext,
 ) -> Result<(), Error> {
-    let via = format!("secretsmanager.{}.amazonaws.com", ctx.caller.region);
+    let via = format!("secretsmanager.{}.amazonaws.com", key.region);
     authorize_key(ctx, action, key, Some(context), &[("kms:ViaService", via)]).map_err(
         |e| match e {
             Error::AccessDenied(_) => Error::KmsAccessDenied,
@@ -115,8 +149,17 @@ fn authorize_via(
 /// The key that encrypts new versions of a secret of `owner`: the one named, or the AWS
 /// managed key `aws/secretsmanager` of the owner's account and region.
 fn write_key(ctx: &Ctx<'_>, owner: &str, kms_key_id: Option<&str>) -> Result<Key, Error> {
+    write_key_in(ctx, &ctx.caller.region, owner, kms_key_id)
+}
+
+/// [`write_key`] in `region` (a replica's).
+fn write_key_in(
+    ctx: &Ctx<'_>,
+    region: &str,
+    owner: &str,
+    kms_key_id: Option<&str>,
+) -> Result<Key, Error> {
     let k = kms(ctx);
-    let region = &ctx.caller.region;
     let now = ctx.now_secs();
     let found = match kms_key_id {
         None => k.secrets_manager_key(owner, region, now),
@@ -142,7 +185,28 @@ pub fn seal(
     version_id: &str,
     value: &SecretValue,
 ) -> Result<NewVersion, Error> {
-    let key = write_key(ctx, owner, kms_key_id)?;
+    seal_in(
+        ctx,
+        &ctx.caller.region,
+        owner,
+        arn,
+        kms_key_id,
+        version_id,
+        value,
+    )
+}
+
+/// [`seal`] under a key of `region` (a replica's).
+pub(crate) fn seal_in(
+    ctx: &Ctx<'_>,
+    region: &str,
+    owner: &str,
+    arn: &str,
+    kms_key_id: Option<&str>,
+    version_id: &str,
+    value: &SecretValue,
+) -> Result<NewVersion, Error> {
+    let key = write_key_in(ctx, region, owner, kms_key_id)?;
     let context = encryption_context(arn, version_id);
     // AWS documents both permissions for writing a secret under a key.
     authorize_via(ctx, "kms:GenerateDataKey", &key, &context)?;
@@ -209,32 +273,27 @@ fn value_input(string: Option<String>, binary: Option<Blob>) -> Result<Option<Se
     Ok(SecretValue::from_input(string, binary)?)
 }
 
-/// The version id for a write: the ClientRequestToken, or a fresh one.
+/// The version id for a write that creates a version: the ClientRequestToken, which AWS
+/// requires then.
 fn token(client_request_token: Option<String>) -> Result<String, Error> {
     match client_request_token {
         Some(t) => {
             berth_secrets::validate_version_id("clientRequestToken", &t)?;
             Ok(t)
         }
-        None => Ok(berth_core::ids::request_id()),
+        None => Err(Error::InvalidRequest(TOKEN_REQUIRED.into())),
     }
 }
 
-/// A tag as an operation's input gives it.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct TagInput {
-    pub key: Option<String>,
-    pub value: Option<String>,
+/// The version id for a write that creates a version only when it carries a value.
+fn token_if(client_request_token: Option<String>, has_value: bool) -> Result<String, Error> {
+    match (client_request_token, has_value) {
+        (None, false) => Ok(String::new()),
+        (t, _) => token(t),
+    }
 }
 
-/// A tag as an answer shows it.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct TagOutput {
-    pub key: String,
-    pub value: String,
-}
+pub use crate::tags::{TagInput, TagOutput};
 
 fn tags_of(tags: Option<Vec<TagInput>>) -> Result<Vec<Tag>, Error> {
     let tags = tags
@@ -300,7 +359,8 @@ impl From<Secret> for SecretRefOutput {
     }
 }
 
-/// The answer of CreateSecret and UpdateSecret: the secret, and the version written if any.
+/// The answer of CreateSecret, UpdateSecret and RotateSecret: the secret, and the version
+/// written if any.
 #[derive(Debug, Clone, Serialize)]
 pub struct SecretVersionRefOutput {
     #[serde(rename = "ARN")]
@@ -309,6 +369,9 @@ pub struct SecretVersionRefOutput {
     pub name: String,
     #[serde(rename = "VersionId", skip_serializing_if = "Option::is_none")]
     pub version_id: Option<String>,
+    /// CreateSecret with AddReplicaRegions: how each replica fared.
+    #[serde(rename = "ReplicationStatus", skip_serializing_if = "Option::is_none")]
+    pub replication_status: Option<Vec<ReplicationStatusOutput>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -320,7 +383,7 @@ pub struct CreateSecretInput {
     pub secret_binary: Option<Blob>,
     pub client_request_token: Option<String>,
     pub tags: Option<Vec<TagInput>>,
-    pub add_replica_regions: Option<Vec<IgnoredAny>>,
+    pub add_replica_regions: Option<Vec<ReplicaRegionInput>>,
     pub kms_key_id: Option<String>,
 }
 
@@ -333,20 +396,15 @@ pub fn create_secret(ctx: &Ctx<'_>, input: CreateSecretInput) -> Result<CreateSe
         berth_secrets::validate_description(d)?;
     }
     let value = value_input(input.secret_string, input.secret_binary)?;
-    let version_id = token(input.client_request_token)?;
+    let version_id = token_if(input.client_request_token, value.is_some())?;
     let tags = tags_of(input.tags)?;
-    if input.add_replica_regions.is_some_and(|l| !l.is_empty()) {
-        // Replication to other regions is not part of berth.
-        return Err(Error::InvalidRequest(
-            "berth does not replicate secrets to other regions".into(),
-        ));
-    }
+    let replica_regions = replica_regions_of(ctx, input.add_replica_regions.unwrap_or_default())?;
     let kms_key_id = input
         .kms_key_id
         .filter(|k| !k.is_empty() && k != berth_kms::SECRETS_MANAGER_ALIAS);
     let account = ctx.account().to_string();
     let region = ctx.caller.region.clone();
-    let now = ctx.now_secs();
+    let now = now_ms(ctx);
     let sm = secrets(ctx);
     if let Some(existing) = sm.by_name(&account, &region, &name, now)? {
         authorize_secret(ctx, "secretsmanager:CreateSecret", &existing, &name)?;
@@ -361,6 +419,7 @@ pub fn create_secret(ctx: &Ctx<'_>, input: CreateSecretInput) -> Result<CreateSe
                 arn: existing.arn,
                 name: existing.name,
                 version_id,
+                replication_status: None,
             });
         }
         return Err(SecretsError::Exists(name).into());
@@ -385,7 +444,7 @@ pub fn create_secret(ctx: &Ctx<'_>, input: CreateSecretInput) -> Result<CreateSe
         None => None,
     };
     let has_version = version.is_some();
-    let secret = sm.create(
+    let mut secret = sm.create(
         NewSecret {
             arn,
             name,
@@ -398,10 +457,21 @@ pub fn create_secret(ctx: &Ctx<'_>, input: CreateSecretInput) -> Result<CreateSe
         version,
         now,
     )?;
+    if !replica_regions.is_empty() {
+        secret = replicate(ctx, &secret, replica_regions, false)?;
+    }
+    let replication_status = (!secret.replicas.is_empty()).then(|| {
+        secret
+            .replicas
+            .iter()
+            .map(|r| ReplicationStatusOutput::of(r, None))
+            .collect()
+    });
     Ok(SecretVersionRefOutput {
         arn: secret.arn,
         name: secret.name,
         version_id: has_version.then_some(version_id),
+        replication_status,
     })
 }
 
@@ -441,7 +511,7 @@ pub struct GetSecretValueOutput {
     #[serde(rename = "VersionStages")]
     pub version_stages: Vec<String>,
     #[serde(rename = "CreatedDate")]
-    pub created_date: u64,
+    pub created_date: f64,
 }
 
 impl std::fmt::Debug for GetSecretValueOutput {
@@ -461,9 +531,14 @@ fn read_value(
     stage: Option<&str>,
 ) -> Result<GetSecretValueOutput, Error> {
     secret.check_not_deleted()?;
+    if secret.kms_key_id.is_none() && secret.account != ctx.account() {
+        return Err(Error::InvalidRequest(
+            "You can't access a secret from a different AWS account if you encrypt the secret with the default KMS service key.".into(),
+        ));
+    }
     let version = secret.select_version(version_id, stage)?;
     let value = open(ctx, &secret, version)?;
-    secrets(ctx).touch(&secret, &version.id, ctx.now_secs())?;
+    secrets(ctx).touch(&secret, &version.id, now_ms(ctx))?;
     let (version_id, version_stages, created_date) =
         (version.id.clone(), version.stages.clone(), version.created);
     let (secret_string, secret_binary) = match value {
@@ -477,7 +552,7 @@ fn read_value(
         secret_string,
         secret_binary,
         version_stages,
-        created_date,
+        created_date: wire_date(created_date),
     })
 }
 
@@ -552,27 +627,18 @@ pub fn batch_get_secret_value(
             };
             let max = page_max(input.max_results, 20)?;
             let cursor = page_cursor(input.next_token.as_deref())?;
-            let (page, next) = secrets(ctx).page(
-                ctx.account(),
-                &ctx.caller.region,
-                &query,
-                cursor.as_deref(),
-                max,
-                ctx.now_secs(),
-            )?;
+            let (page, next_token) = secrets_page(ctx, &query, cursor.as_deref(), max)?;
             let ids: Vec<String> = page.into_iter().map(|s| s.arn).collect();
             let (secret_values, errors) = batch_values(ctx, ids);
             return Ok(BatchGetSecretValueOutput {
                 secret_values,
                 errors,
-                next_token: next.map(|c| cursor_token(&c)),
+                next_token,
             });
         }
     };
     let (start, max) = page_args(input.next_token.as_deref(), input.max_results, 20)?;
-    let end = (start + max).min(ids.len());
-    let next_token = (end < ids.len()).then(|| next_token(end));
-    let page: Vec<String> = ids.into_iter().take(end).skip(start.min(end)).collect();
+    let (page, next_token) = offset_page(ids, start, max);
     let (secret_values, errors) = batch_values(ctx, page);
     Ok(BatchGetSecretValueOutput {
         secret_values,
@@ -635,6 +701,7 @@ pub fn put_secret_value(
         .unwrap_or_else(|| vec![AWSCURRENT.to_string()]);
     let secret = find(ctx, id, "secretsmanager:PutSecretValue")?;
     secret.check_not_deleted()?;
+    not_replica(&secret)?;
     let Some(value) = value else {
         // AWS's text for a PutSecretValue without a value is not known to berth.
         return Err(Error::InvalidRequest(
@@ -659,7 +726,8 @@ pub fn put_secret_value(
         &version_id,
         &value,
     )?;
-    let updated = secrets(ctx).add_version(&secret, version, &stages, ctx.now_secs())?;
+    let updated = secrets(ctx).add_version(&secret, version, &stages, now_ms(ctx))?;
+    let updated = sync_replicas(ctx, updated)?;
     let version_stages = updated
         .version(&version_id)
         .map(|v| v.stages.clone())
@@ -692,7 +760,7 @@ pub fn update_secret(ctx: &Ctx<'_>, input: UpdateSecretInput) -> Result<UpdateSe
         berth_secrets::validate_description(d)?;
     }
     let value = value_input(input.secret_string, input.secret_binary)?;
-    let version_id = token(input.client_request_token)?;
+    let version_id = token_if(input.client_request_token, value.is_some())?;
     let kms_key_id = input.kms_key_id.map(|k| {
         if k.is_empty() || k == berth_kms::SECRETS_MANAGER_ALIAS {
             None
@@ -702,6 +770,7 @@ pub fn update_secret(ctx: &Ctx<'_>, input: UpdateSecretInput) -> Result<UpdateSe
     });
     let secret = find(ctx, id, "secretsmanager:UpdateSecret")?;
     secret.check_not_deleted()?;
+    not_replica(&secret)?;
     if let (Some(v), Some(existing)) = (&value, secret.version(&version_id)) {
         same_version(ctx, &secret, existing, Some(v))?;
         let version_id = Some(existing.id.clone());
@@ -709,6 +778,7 @@ pub fn update_secret(ctx: &Ctx<'_>, input: UpdateSecretInput) -> Result<UpdateSe
             arn: secret.arn,
             name: secret.name,
             version_id,
+            replication_status: None,
         });
     }
     if let Some(Some(k)) = &kms_key_id {
@@ -761,12 +831,14 @@ pub fn update_secret(ctx: &Ctx<'_>, input: UpdateSecretInput) -> Result<UpdateSe
         kms_key_id,
         reencrypted,
         version,
-        ctx.now_secs(),
+        now_ms(ctx),
     )?;
+    let updated = sync_replicas(ctx, updated)?;
     Ok(SecretVersionRefOutput {
         arn: updated.arn,
         name: updated.name,
         version_id: has_version.then_some(version_id),
+        replication_status: None,
     })
 }
 
@@ -796,9 +868,37 @@ pub fn update_secret_version_stage(
         berth_secrets::validate_version_id("moveToVersionId", v)?;
     }
     let secret = find(ctx, id, "secretsmanager:UpdateSecretVersionStage")?;
-    let updated =
-        secrets(ctx).update_stage(&secret, stage, remove_from, move_to, ctx.now_secs())?;
-    Ok(updated.into())
+    not_replica(&secret)?;
+    let updated = secrets(ctx).update_stage(&secret, stage, remove_from, move_to, now_ms(ctx))?;
+    Ok(sync_replicas(ctx, updated)?.into())
+}
+
+/// A secret's tags in DescribeSecret and ListSecrets: absent on a secret never tagged, `[]`
+/// once its tags are all removed.
+#[derive(Debug, Clone, Default)]
+pub struct TagsOutput {
+    pub list: Vec<TagOutput>,
+    pub shown: bool,
+}
+
+impl TagsOutput {
+    fn hidden(&self) -> bool {
+        !self.shown && self.list.is_empty()
+    }
+}
+
+impl Serialize for TagsOutput {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.list.serialize(s)
+    }
+}
+
+impl IntoIterator for TagsOutput {
+    type Item = TagOutput;
+    type IntoIter = std::vec::IntoIter<TagOutput>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.list.into_iter()
+    }
 }
 
 /// A secret's metadata: DescribeSecret's answer, and one entry of ListSecrets (which names the
@@ -814,18 +914,33 @@ pub struct SecretDescription {
     /// Omitted for the AWS managed key, as AWS does.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kms_key_id: Option<String>,
-    pub last_changed_date: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub last_accessed_date: Option<u64>,
+    pub rotation_enabled: Option<bool>,
+    #[serde(rename = "RotationLambdaARN", skip_serializing_if = "Option::is_none")]
+    pub rotation_lambda_arn: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub deleted_date: Option<u64>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub tags: Vec<TagOutput>,
+    pub rotation_rules: Option<RotationRulesOutput>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_rotated_date: Option<f64>,
+    pub last_changed_date: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_accessed_date: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deleted_date: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_rotation_date: Option<f64>,
+    #[serde(skip_serializing_if = "TagsOutput::hidden")]
+    pub tags: TagsOutput,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub version_ids_to_stages: Option<BTreeMap<String, Vec<String>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub secret_versions_to_stages: Option<BTreeMap<String, Vec<String>>>,
-    pub created_date: u64,
+    pub created_date: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub primary_region: Option<String>,
+    /// DescribeSecret only, on a primary that replicates.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replication_status: Option<Vec<ReplicationStatusOutput>>,
 }
 
 impl SecretDescription {
@@ -841,25 +956,40 @@ impl SecretDescription {
         } else {
             (Some(stages), None)
         };
+        let rotation = s.rotation.as_ref();
+        let replication_status = (!listed && !s.replicas.is_empty()).then(|| {
+            s.replicas
+                .iter()
+                .map(|r| ReplicationStatusOutput::of(r, None))
+                .collect()
+        });
+        let primary_region = (!s.replicas.is_empty() || s.primary_region.is_some())
+            .then(|| s.primary_region.clone().unwrap_or_else(|| s.region.clone()));
         SecretDescription {
             arn: s.arn,
             name: s.name,
             description: s.description,
             kms_key_id: s.kms_key_id,
-            last_changed_date: s.last_changed,
-            last_accessed_date: s.last_accessed,
-            deleted_date: s.deleted_date,
-            tags: s
-                .tags
-                .into_iter()
-                .map(|t| TagOutput {
-                    key: t.key,
-                    value: t.value,
-                })
-                .collect(),
+            rotation_enabled: rotation.map(|r| r.enabled),
+            rotation_lambda_arn: rotation.and_then(|r| r.lambda_arn.clone()),
+            rotation_rules: rotation.map(|r| RotationRulesOutput::of(&r.rules)),
+            last_rotated_date: s.last_rotated.map(wire_date),
+            last_changed_date: wire_date(s.last_changed),
+            last_accessed_date: s.last_accessed.map(wire_date),
+            deleted_date: s.deleted_date.map(wire_date),
+            next_rotation_date: rotation
+                .filter(|r| r.enabled)
+                .and_then(|r| r.next)
+                .map(wire_date),
+            tags: TagsOutput {
+                shown: s.ever_tagged || !s.tags.is_empty(),
+                list: s.tags.into_iter().map(TagOutput::from).collect(),
+            },
             version_ids_to_stages,
             secret_versions_to_stages,
-            created_date: s.created,
+            created_date: wire_date(s.created),
+            primary_region,
+            replication_status,
         }
     }
 }
@@ -885,6 +1015,33 @@ pub fn describe_secret(
 
 fn next_token(offset: usize) -> String {
     STANDARD.encode(format!("berth-page:{offset}"))
+}
+
+/// The items `start..start + max` of `items`, and the NextToken of the rest when there is more
+/// (lists paged by position).
+fn offset_page<T>(items: Vec<T>, start: usize, max: usize) -> (Vec<T>, Option<String>) {
+    let end = start.saturating_add(max).min(items.len());
+    let next = (end < items.len()).then(|| next_token(end));
+    (items.into_iter().take(end).skip(start).collect(), next)
+}
+
+/// One page of the secrets of the caller's account and region that `query` selects, after
+/// `cursor`, and the NextToken of the rest (lists paged by key).
+fn secrets_page(
+    ctx: &Ctx<'_>,
+    query: &ListQuery,
+    cursor: Option<&str>,
+    max: usize,
+) -> Result<(Vec<Secret>, Option<String>), Error> {
+    let (page, next) = secrets(ctx).page(
+        ctx.account(),
+        &ctx.caller.region,
+        query,
+        cursor,
+        max,
+        now_ms(ctx),
+    )?;
+    Ok((page, next.map(|c| cursor_token(&c))))
 }
 
 /// (offset, page size) from NextToken and MaxResults, for lists paged by position.
@@ -985,20 +1142,13 @@ pub fn list_secrets(ctx: &Ctx<'_>, input: ListSecretsInput) -> Result<ListSecret
     let max = page_max(input.max_results, 100)?;
     let cursor = page_cursor(input.next_token.as_deref())?;
     ctx.authorize("secretsmanager:ListSecrets", "*")?;
-    let (page, next) = secrets(ctx).page(
-        ctx.account(),
-        &ctx.caller.region,
-        &query,
-        cursor.as_deref(),
-        max,
-        ctx.now_secs(),
-    )?;
+    let (page, next_token) = secrets_page(ctx, &query, cursor.as_deref(), max)?;
     Ok(ListSecretsOutput {
         secret_list: page
             .into_iter()
             .map(|s| SecretDescription::of(s, true))
             .collect(),
-        next_token: next.map(|c| cursor_token(&c)),
+        next_token,
     })
 }
 
@@ -1016,10 +1166,10 @@ pub struct ListSecretVersionIdsInput {
 pub struct SecretVersionsListEntry {
     pub version_id: String,
     pub version_stages: Vec<String>,
-    pub created_date: u64,
+    pub created_date: f64,
     pub kms_key_ids: [String; 1],
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub last_accessed_date: Option<u64>,
+    pub last_accessed_date: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -1046,24 +1196,21 @@ pub fn list_secret_version_ids(
         .into_iter()
         .filter(|v| include_deprecated || !v.stages.is_empty())
         .collect();
-    let total = versions.len();
-    let end = (start + max).min(total);
+    let (versions, next_token) = offset_page(versions, start, max);
     Ok(ListSecretVersionIdsOutput {
         versions: versions
             .into_iter()
-            .take(end)
-            .skip(start)
             .map(|v| SecretVersionsListEntry {
                 version_id: v.id,
                 version_stages: v.stages,
-                created_date: v.created,
+                created_date: wire_date(v.created),
                 kms_key_ids: [v.kms_key_arn],
-                last_accessed_date: v.last_accessed,
+                last_accessed_date: v.last_accessed.map(wire_date),
             })
             .collect(),
         arn: secret.arn,
         name: secret.name,
-        next_token: (end < total).then(|| next_token(end)),
+        next_token,
     })
 }
 
@@ -1081,24 +1228,55 @@ pub struct DeleteSecretOutput {
     pub arn: String,
     #[serde(rename = "Name")]
     pub name: String,
-    #[serde(rename = "DeletionDate")]
-    pub deletion_date: Option<u64>,
+    #[serde(rename = "DeletionDate", skip_serializing_if = "Option::is_none")]
+    pub deletion_date: Option<f64>,
 }
 
 pub fn delete_secret(ctx: &Ctx<'_>, input: DeleteSecretInput) -> Result<DeleteSecretOutput, Error> {
     let id = required(input.secret_id.as_deref(), "secretId")?;
     let force = input.force_delete_without_recovery.unwrap_or(false);
-    let secret = find(ctx, id, "secretsmanager:DeleteSecret")?;
-    let deleted = secrets(ctx).delete(
-        &secret,
-        input.recovery_window_in_days,
-        force,
-        ctx.now_secs(),
-    )?;
+    let secret = match find(ctx, id, "secretsmanager:DeleteSecret") {
+        Ok(s) => s,
+        // A forced deletion of a secret that does not exist succeeds (the caller was
+        // authorised on that id by `find`): the ARN names the SecretId, without a suffix
+        // since there is none to know.
+        Err(Error::Secrets(SecretsError::NotFound))
+            if force && input.recovery_window_in_days.is_none() =>
+        {
+            let (arn, name) = match berth_secrets::SecretRef::parse(id)? {
+                berth_secrets::SecretRef::Name(n) => (
+                    format!(
+                        "arn:aws:secretsmanager:{}:{}:secret:{n}",
+                        ctx.caller.region,
+                        ctx.account()
+                    ),
+                    n,
+                ),
+                berth_secrets::SecretRef::FullArn { name, arn, .. } => (arn, name),
+                berth_secrets::SecretRef::PartialArn { name, .. } => (id.to_string(), name),
+            };
+            return Ok(DeleteSecretOutput {
+                arn,
+                name,
+                deletion_date: Some(wire_date(now_ms(ctx))),
+            });
+        }
+        Err(e) => return Err(e),
+    };
+    // A replica goes with RemoveRegionsFromReplication on its primary.
+    not_replica(&secret)?;
+    if !secret.replicas.is_empty() {
+        // AWS's text for this refusal is not known to berth.
+        return Err(Error::InvalidRequest(
+            "this secret replicates to other regions: remove them with RemoveRegionsFromReplication first".into(),
+        ));
+    }
+    let deleted =
+        secrets(ctx).delete(&secret, input.recovery_window_in_days, force, now_ms(ctx))?;
     Ok(DeleteSecretOutput {
         arn: deleted.arn,
         name: deleted.name,
-        deletion_date: deleted.deletion_date,
+        deletion_date: deleted.deletion_date.map(wire_date),
     })
 }
 
@@ -1111,7 +1289,7 @@ pub fn restore_secret(
 ) -> Result<RestoreSecretOutput, Error> {
     let id = required(input.secret_id.as_deref(), "secretId")?;
     let secret = find(ctx, id, "secretsmanager:RestoreSecret")?;
-    Ok(secrets(ctx).restore(&secret, ctx.now_secs())?.into())
+    Ok(secrets(ctx).restore(&secret, now_ms(ctx))?.into())
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -1133,9 +1311,9 @@ pub fn put_resource_policy(
     let policy = required(input.resource_policy.as_deref(), "resourcePolicy")?;
     berth_secrets::validate_policy(policy)?;
     let secret = find(ctx, id, "secretsmanager:PutResourcePolicy")?;
-    Ok(secrets(ctx)
-        .set_policy(&secret, Some(policy), ctx.now_secs())?
-        .into())
+    not_replica(&secret)?;
+    let updated = secrets(ctx).set_policy(&secret, Some(policy), now_ms(ctx))?;
+    Ok(sync_replicas(ctx, updated)?.into())
 }
 
 pub type GetResourcePolicyInput = SecretIdInput;
@@ -1172,9 +1350,53 @@ pub fn delete_resource_policy(
 ) -> Result<DeleteResourcePolicyOutput, Error> {
     let id = required(input.secret_id.as_deref(), "secretId")?;
     let secret = find(ctx, id, "secretsmanager:DeleteResourcePolicy")?;
-    Ok(secrets(ctx)
-        .set_policy(&secret, None, ctx.now_secs())?
-        .into())
+    not_replica(&secret)?;
+    let updated = secrets(ctx).set_policy(&secret, None, now_ms(ctx))?;
+    Ok(sync_replicas(ctx, updated)?.into())
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListResourcePoliciesInput {
+    pub secret_id: Option<String>,
+    pub max_results: Option<i64>,
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ResourcePolicySummary {
+    pub policy_name: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListResourcePoliciesOutput {
+    pub resource_policies: Vec<ResourcePolicySummary>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+}
+
+/// ListResourcePolicies: a secret has at most its one policy, which AWS names `default`.
+pub fn list_resource_policies(
+    ctx: &Ctx<'_>,
+    input: ListResourcePoliciesInput,
+) -> Result<ListResourcePoliciesOutput, Error> {
+    let id = required(input.secret_id.as_deref(), "secretId")?;
+    let (start, _) = page_args(input.next_token.as_deref(), input.max_results, 100)?;
+    let secret = find(ctx, id, "secretsmanager:ListResourcePolicies")?;
+    let names = secret
+        .resource_policy
+        .iter()
+        .map(|_| ResourcePolicySummary {
+            policy_name: "default".into(),
+        })
+        .skip(start)
+        .collect();
+    Ok(ListResourcePoliciesOutput {
+        resource_policies: names,
+        next_token: None,
+    })
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -1184,8 +1406,9 @@ pub struct ValidateResourcePolicyInput {
     pub resource_policy: Option<String>,
 }
 
-/// A finding of ValidateResourcePolicy (berth reports none: a policy that does not parse is
-/// refused instead).
+/// A finding of ValidateResourcePolicy: berth's policy parser's reason a document does not
+/// hold (`CheckName` `SYNTAX_ERROR`; AWS's own check names come from IAM Access Analyzer,
+/// which berth does not run).
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct ValidationErrorsEntry {
@@ -1211,10 +1434,23 @@ pub fn validate_resource_policy(
         }
         None => ctx.authorize("secretsmanager:ValidateResourcePolicy", "*")?,
     }
-    berth_secrets::validate_policy(policy)?;
+    // Size is the model's constraint (ValidationException) and a document that is not a JSON
+    // object is malformed; the verdict on a JSON document is berth's policy parser's, reported
+    // as a finding.
+    if !serde_json::from_str::<serde_json::Value>(policy).is_ok_and(|v| v.is_object()) {
+        berth_secrets::validate_policy(policy)?;
+    }
+    let validation_errors = match berth_secrets::validate_policy(policy) {
+        Ok(()) => Vec::new(),
+        Err(SecretsError::MalformedPolicy(m)) => vec![ValidationErrorsEntry {
+            check_name: "SYNTAX_ERROR".into(),
+            error_message: m,
+        }],
+        Err(e) => return Err(e.into()),
+    };
     Ok(ValidateResourcePolicyOutput {
-        policy_validation_passed: true,
-        validation_errors: Vec::new(),
+        policy_validation_passed: validation_errors.is_empty(),
+        validation_errors,
     })
 }
 
@@ -1229,7 +1465,9 @@ pub fn tag_resource(ctx: &Ctx<'_>, input: TagResourceInput) -> Result<crate::kms
     let id = required(input.secret_id.as_deref(), "secretId")?;
     let tags = tags_of(Some(required(input.tags, "tags")?))?;
     let secret = find(ctx, id, "secretsmanager:TagResource")?;
-    secrets(ctx).tag(&secret, &tags, ctx.now_secs())?;
+    not_replica(&secret)?;
+    let updated = secrets(ctx).tag(&secret, &tags, now_ms(ctx))?;
+    sync_replicas(ctx, updated)?;
     Ok(crate::kms::Empty {})
 }
 
@@ -1247,7 +1485,9 @@ pub fn untag_resource(
     let id = required(input.secret_id.as_deref(), "secretId")?;
     let keys = required(input.tag_keys, "tagKeys")?;
     let secret = find(ctx, id, "secretsmanager:UntagResource")?;
-    secrets(ctx).untag(&secret, &keys, ctx.now_secs())?;
+    not_replica(&secret)?;
+    let updated = secrets(ctx).untag(&secret, &keys, now_ms(ctx))?;
+    sync_replicas(ctx, updated)?;
     Ok(crate::kms::Empty {})
 }
 
@@ -1300,7 +1540,7 @@ mod tests {
             secret_string: Some(Zeroizing::new("{\"password\":\"p\u{e9}\\\"\"}".into())),
             secret_binary: None,
             version_stages: vec!["AWSCURRENT".into()],
-            created_date: 1_795_914_900,
+            created_date: 1_795_914_900.123,
         };
         let v = serde_json::to_value(&out).unwrap_or_default();
         assert_eq!(
@@ -1308,7 +1548,7 @@ mod tests {
             serde_json::json!({
                 "ARN": out.arn, "Name": "db", "VersionId": "v1",
                 "SecretString": "{\"password\":\"p\u{e9}\\\"\"}",
-                "VersionStages": ["AWSCURRENT"], "CreatedDate": 1_795_914_900u64,
+                "VersionStages": ["AWSCURRENT"], "CreatedDate": 1_795_914_900.123,
             })
         );
         let binary = GetSecretValueOutput {
