@@ -110,6 +110,13 @@ pub fn attributes(cfg: &AgentConfig) -> Vec<Value> {
     if cfg.external {
         names.push(berth_ecs::placement::EXTERNAL_CAPABILITY.to_string());
     }
+    // Task IAM roles, while the task endpoint serves on this host (the ECS agent advertises
+    // them with ECS_ENABLE_TASK_IAM_ROLE and ECS_ENABLE_TASK_IAM_ROLE_NETWORK_HOST): without
+    // it, placement refuses a task with a task role, as ECS does.
+    if crate::endpoint::serving() {
+        names.push("com.amazonaws.ecs.capability.task-iam-role".to_string());
+        names.push("com.amazonaws.ecs.capability.task-iam-role-network-host".to_string());
+    }
     // EFS volumes, when this agent maps file systems to directories (BERTH_EFS_<id>).
     if crate::settings::efs_mapped() {
         names.push("ecs.capability.efs".to_string());
@@ -797,6 +804,8 @@ impl<R: ContainerRuntime, C: TaskControl> TaskRun<R, C> {
 
     pub(crate) async fn run(self, mut stop: watch::Receiver<bool>) {
         let task_arn = self.task.task_arn.clone();
+        // The task endpoint serves the task while its run lasts.
+        let _endpoint = crate::endpoint::register_task(&self.task, self.fargate);
         // Containers this task already has (an agent restart): adopted, not made again.
         // A Fargate task's pause container is found by its own label.
         let listed = match while_unreachable("listing a task's containers", || {
@@ -841,6 +850,9 @@ impl<R: ContainerRuntime, C: TaskControl> TaskRun<R, C> {
         if !existing.is_empty() {
             tracing::info!(task = %task_arn, containers = existing.len(), "adopting running containers");
         }
+        for (name, c) in &existing {
+            crate::endpoint::container_adopted(&task_arn, name, &c.id);
+        }
         if *stop.borrow() && existing.is_empty() {
             self.stopped_before_start(&ids, pause.as_deref()).await;
             return;
@@ -849,6 +861,11 @@ impl<R: ContainerRuntime, C: TaskControl> TaskRun<R, C> {
         if !to_make.is_empty() {
             // What berth does not run fails the task before anything is pulled.
             if let Some(why) = crate::settings::unsupported(&self.task) {
+                self.fail(&why, &ids, pause.as_deref(), None).await;
+                return;
+            }
+            // A task role needs the task endpoint: without it the task does not start.
+            if let Some(why) = crate::endpoint::missing_for(&self.task) {
                 self.fail(&why, &ids, pause.as_deref(), None).await;
                 return;
             }
@@ -904,13 +921,21 @@ impl<R: ContainerRuntime, C: TaskControl> TaskRun<R, C> {
             }
             drop(auths);
             tracing::debug!(task = %task_arn, "pulled");
-            let pulled: Vec<Value> = to_make
-                .iter()
-                .map(|c| json!({ "containerName": c.name, "status": "PULLED" }))
-                .collect();
+            let pull_stopped = epoch_now();
+            crate::endpoint::pulled(&task_arn, pull_started, pull_stopped);
+            let mut pulled: Vec<Value> = Vec::new();
+            for c in &to_make {
+                let mut change = json!({ "containerName": c.name, "status": "PULLED" });
+                // The digest the image was pulled by, as ECS reports it (`imageDigest`).
+                let image = c.definition.image.clone().unwrap_or_default();
+                if let Ok(Some(digest)) = self.runtime.image_digest(&image).await {
+                    change["imageDigest"] = Value::String(digest);
+                }
+                pulled.push(change);
+            }
             self.task_change(json!({
                 "pullStartedAt": pull_started,
-                "pullStoppedAt": epoch_now(),
+                "pullStoppedAt": pull_stopped,
                 "containers": pulled,
             }))
             .await;
@@ -961,6 +986,7 @@ impl<R: ContainerRuntime, C: TaskControl> TaskRun<R, C> {
                     None => self.spec(c),
                 };
                 secrets.apply(c, &mut spec);
+                crate::endpoint::prepare_container(&self.task, &c.name, self.fargate, &mut spec);
                 let created = self.runtime.create(&spec).await;
                 // The values are in the container now; the agent's copies are wiped.
                 spec.env.iter_mut().for_each(Zeroize::zeroize);
@@ -969,6 +995,7 @@ impl<R: ContainerRuntime, C: TaskControl> TaskRun<R, C> {
                 }
                 match created {
                     Ok(id) => {
+                        crate::endpoint::container_created(&task_arn, &c.name, &id);
                         ids.insert(c.name.clone(), id);
                     }
                     Err(e) => {
@@ -1525,7 +1552,12 @@ impl<R: ContainerRuntime, C: ControlPlane> Agent<R, C> {
             .and_then(|f| std::fs::read_to_string(f).ok())
             .map(|s| s.trim().to_string())
             .filter(|s| !s.is_empty());
-        let previous = self.previous_instance().await?.or(remembered);
+        // The instance this agent remembers comes first: containers with the cluster's label
+        // may be another agent's on a shared Docker host.
+        let previous = match remembered {
+            Some(r) => Some(r),
+            None => self.previous_instance().await?,
+        };
         tokio::pin!(shutdown);
         // The control plane may not answer yet: transport failures are retried, refusals
         // are not.

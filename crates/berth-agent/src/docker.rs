@@ -309,6 +309,48 @@ impl DockerRuntime {
 }
 
 impl DockerRuntime {
+    /// GETs `path` from the daemon's API and parses the JSON answer: Docker's own documents
+    /// (a container's inspect, its one-shot stats, an image's inspect) as the task metadata
+    /// endpoint passes them on. A 404 is [`RuntimeError::NotFound`].
+    pub async fn get_json(&self, path: &str) -> Result<serde_json::Value, RuntimeError> {
+        let (status, body) = self
+            .raw_request(hyper::Method::GET, path, &[], Bytes::new(), |_| {})
+            .await?;
+        if status == 404 {
+            return Err(RuntimeError::NotFound(path.to_string()));
+        }
+        if status >= 300 {
+            return Err(RuntimeError::Other(format!(
+                "docker: GET {path}: {status}: {}",
+                String::from_utf8_lossy(&body)
+            )));
+        }
+        serde_json::from_slice(&body).map_err(|e| RuntimeError::Other(format!("docker: {e}")))
+    }
+
+    /// The registry digest (`sha256:...`) `image` was pulled by: the first of the image's
+    /// `RepoDigests` for the image's repository; `None` for an image without one (built
+    /// locally, never pulled).
+    pub async fn repo_digest(&self, image: &str) -> Result<Option<String>, RuntimeError> {
+        let path = format!("/images/{}/json", crate::endpoint::path_escape(image));
+        let doc = self.get_json(&path).await?;
+        let (name, _) = split_reference(image);
+        let digests: Vec<&str> = doc
+            .get("RepoDigests")
+            .and_then(serde_json::Value::as_array)
+            .map(|a| a.iter().filter_map(serde_json::Value::as_str).collect())
+            .unwrap_or_default();
+        let pick = digests
+            .iter()
+            .find(|d| d.split_once('@').is_some_and(|(repo, _)| repo == name))
+            .or_else(|| digests.first());
+        Ok(pick
+            .and_then(|d| d.split_once('@'))
+            .map(|(_, digest)| digest.to_string()))
+    }
+}
+
+impl DockerRuntime {
     /// Builds the pause image from `busybox` with Docker's import (`fromSrc=-`): nothing is
     /// pulled.
     async fn import_pause_image(&self, busybox: &[u8]) -> Result<(), RuntimeError> {
@@ -655,6 +697,10 @@ impl ContainerRuntime for DockerRuntime {
             .await
             .map_err(other)?;
         Ok(created.id)
+    }
+
+    async fn image_digest(&self, image: &str) -> Result<Option<String>, RuntimeError> {
+        self.repo_digest(image).await
     }
 
     async fn start(&self, id: &str) -> Result<(), RuntimeError> {

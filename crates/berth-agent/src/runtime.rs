@@ -284,6 +284,15 @@ pub trait ContainerRuntime: Send + Sync + 'static {
         value: &str,
     ) -> impl Future<Output = Result<Vec<String>, RuntimeError>> + Send;
 
+    /// The registry digest (`sha256:...`) `image` was pulled by; `None` when the runtime
+    /// does not know one.
+    fn image_digest(
+        &self,
+        _image: &str,
+    ) -> impl Future<Output = Result<Option<String>, RuntimeError>> + Send {
+        async { Ok(None) }
+    }
+
     /// Follows a container's output (stdout and stderr, in Docker's order) from `since_secs`
     /// (Unix seconds; 0: from the start): every entry, then new ones as they come, until the
     /// container has stopped and everything is read (the channel closes) or the stream breaks

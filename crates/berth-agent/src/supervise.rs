@@ -145,6 +145,8 @@ pub(crate) async fn supervise<S: Capacity>(mut capacity: S, shutdown: impl Futur
         };
         seq = Some(orders.seq);
         for task in orders.tasks_to_start {
+            // The task role's current credentials, for the task endpoint.
+            crate::endpoint::refresh(&task);
             if runs.running.contains_key(&task.task_arn) || runs.finished.contains(&task.task_arn) {
                 continue;
             }

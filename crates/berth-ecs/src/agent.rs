@@ -97,6 +97,11 @@ pub struct AgentTask {
     /// Filled by [`attach_execution_role_credentials`]; `null` until the control plane
     /// assumes the execution role for the task.
     pub execution_role_credentials: Option<RoleCredentials>,
+    /// The task role's credentials (`taskRoleArn`), filled by [`attach_task_role_credentials`]
+    /// on every poll while the task should run: the agent serves them to the task's containers
+    /// under `credentials_id`, which stays the same for the task's whole life.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role_credentials: Option<RoleCredentials>,
 }
 
 /// A task the agent must stop.
@@ -130,6 +135,17 @@ pub fn attach_execution_role_credentials(task: &mut AgentTask, creds: RoleCreden
         return false;
     }
     task.execution_role_credentials = Some(creds);
+    true
+}
+
+/// Puts the task role's temporary credentials into a task's payload (see
+/// [`attach_execution_role_credentials`]). Returns false (and leaves the task alone) when they
+/// are not for the task's role.
+pub fn attach_task_role_credentials(task: &mut AgentTask, creds: RoleCredentials) -> bool {
+    if task.task_role_arn.as_deref() != Some(creds.role_arn.as_str()) {
+        return false;
+    }
+    task.role_credentials = Some(creds);
     true
 }
 
@@ -269,6 +285,7 @@ pub(crate) fn payload(t: &StoredTask, region: &str) -> AgentTask {
             .collect(),
         containers,
         execution_role_credentials: None,
+        role_credentials: None,
     }
 }
 
@@ -338,6 +355,7 @@ mod tests {
             task_settings: Default::default(),
             containers: vec![],
             execution_role_credentials: None,
+            role_credentials: None,
         };
         let creds = |role: &str| RoleCredentials {
             credentials_id: "id".into(),

@@ -43,7 +43,7 @@ pub const FIELDS: &[Field] = &[
     f(
         "RegisterTaskDefinitionRequest",
         "taskRoleArn",
-        "applied: completed to an ARN; the task's credentials are the task-role feature's",
+        "applied: assumed as `ecs-tasks.amazonaws.com`; its credentials served to the task's containers on 169.254.170.2 (`AWS_CONTAINER_CREDENTIALS_RELATIVE_URI`)",
         "same",
     ),
     f(

@@ -44,7 +44,10 @@ pub mod tagging;
 mod task;
 pub mod taskdef;
 
-pub use agent::{AgentPoll, AgentTask, RoleCredentials, attach_execution_role_credentials};
+pub use agent::{
+    AgentPoll, AgentTask, RoleCredentials, attach_execution_role_credentials,
+    attach_task_role_credentials,
+};
 pub use ecs::{Caller, DEFAULT_CLUSTER, Ecs, MAX_DESCRIBE, check_describe_count};
 pub use error::{CLUSTER_NOT_FOUND, EcsError};
 pub use instance::{AGENT_CONNECTED_SECS, RegisterContainerInstanceInput};

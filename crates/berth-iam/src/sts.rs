@@ -356,6 +356,30 @@ impl Iam<'_> {
         session_name: &str,
         now: u64,
     ) -> Result<Session, StsError> {
+        self.assume_role_for_service_fresh(
+            role_arn,
+            service,
+            source_account,
+            source_arn,
+            session_name,
+            now,
+            300,
+        )
+    }
+
+    /// [`Self::assume_role_for_service`], handing out the recorded session again only while
+    /// it has more than `min_left_secs` seconds left (a new session is issued otherwise).
+    #[allow(clippy::too_many_arguments)]
+    pub fn assume_role_for_service_fresh(
+        &self,
+        role_arn: &str,
+        service: &str,
+        source_account: &str,
+        source_arn: &str,
+        session_name: &str,
+        now: u64,
+        min_left_secs: u64,
+    ) -> Result<Session, StsError> {
         let denied = || {
             StsError::AccessDenied(format!(
                 "{service} is not authorized to perform: sts:AssumeRole on resource: {role_arn}"
@@ -378,7 +402,9 @@ impl Iam<'_> {
             role.name.to_ascii_lowercase(),
             session_name
         );
-        if let Some(existing) = self.live_service_session(&index_key, &role, session_name, now)? {
+        if let Some(existing) =
+            self.live_service_session(&index_key, &role, session_name, now, min_left_secs)?
+        {
             return Ok(existing);
         }
         let duration = DEFAULT_DURATION
@@ -411,6 +437,7 @@ impl Iam<'_> {
         role: &RoleInfo,
         session_name: &str,
         now: u64,
+        min_left_secs: u64,
     ) -> Result<Option<Session>, StsError> {
         let Some(raw) = self.store_read(|tx| Ok(tx.get(SERVICE_SESSIONS, index_key)?))? else {
             return Ok(None);
@@ -419,8 +446,10 @@ impl Iam<'_> {
         let Some(key) = self.resolve_access_key(&akid)? else {
             return Ok(None);
         };
-        // Hand out only sessions with at least five minutes left.
-        let fresh = key.expires_at.is_some_and(|e| e > now + 300);
+        // Hand out only sessions with more than `min_left_secs` left.
+        let fresh = key
+            .expires_at
+            .is_some_and(|e| e > now.saturating_add(min_left_secs));
         let same_role = matches!(&key.owner, KeyOwner::Session(s) if s.role_id == role.id);
         if !fresh || !same_role {
             return Ok(None);

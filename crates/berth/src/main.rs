@@ -154,7 +154,7 @@ struct DataDirArg {
 }
 
 #[derive(clap::Args)]
-#[command(group(clap::ArgGroup::new("source").required(true).args(["task_definition", "file"])))]
+#[command(group(clap::ArgGroup::new("source").args(["task_definition", "file"])))]
 struct DoctorArgs {
     #[command(flatten)]
     data: DataDirArg,
@@ -182,6 +182,10 @@ struct DoctorArgs {
     /// `text` (one line per check) or `json` (the structured report).
     #[arg(long, value_enum, default_value = "text")]
     output: DoctorOutput,
+    /// Check this host instead of a task definition: what the task endpoint on 169.254.170.2
+    /// (task roles, task metadata) needs.
+    #[arg(long, conflicts_with = "source")]
+    host: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -612,6 +616,7 @@ fn server(
         let limits = args.http.limits();
         tracing::info!(listen = %addr, data_dir = %dir.path().display(), max_connections = limits.max_connections, "berth server ready");
         let stop = shutdown_watch();
+        let endpoint = task_endpoint(self_address(addr).to_string()).await;
         tokio::spawn(run_fargate(
             state.clone(),
             self_address(addr),
@@ -621,7 +626,7 @@ fn server(
         tokio::spawn(run_scheduler(state.clone(), stopped(stop.clone())));
         let server = serve(listener, state, limits, stopped(stop.clone()));
         tokio::pin!(server);
-        tokio::select! {
+        let result = tokio::select! {
             r = &mut server => r,
             _ = async {
                 stopped(stop).await;
@@ -630,7 +635,11 @@ fn server(
                 tracing::info!("requests still open after the grace period; exiting");
                 Ok(())
             }
+        };
+        if let Some(e) = endpoint {
+            e.close();
         }
+        result
     });
     runtime.shutdown_timeout(std::time::Duration::from_millis(200));
     result
@@ -669,9 +678,80 @@ fn agent(args: AgentArgs, pulls: Option<Arc<dyn berth_agent::PullObserver>>) -> 
         )),
         pull_observer: pulls,
     };
+    let upstream = upstream_of(&opts.endpoint);
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    runtime.block_on(berth_agent::run_agent(opts, shutdown_signal()))?;
+    runtime.block_on(async move {
+        let endpoint = task_endpoint(upstream).await;
+        let result = berth_agent::run_agent(opts, shutdown_signal()).await;
+        if let Some(e) = endpoint {
+            e.close();
+        }
+        result
+    })?;
     Ok(())
+}
+
+/// `berth doctor --host`: what the task endpoint needs on this host, and the fixes.
+fn doctor_host(output: DoctorOutput) -> anyhow::Result<()> {
+    let checks = berth_agent::hostnet::check();
+    match output {
+        DoctorOutput::Json => {
+            let list: Vec<serde_json::Value> = checks
+                .iter()
+                .map(|c| {
+                    serde_json::json!({
+                        "check": "task-endpoint", "ok": c.ok, "reason": c.reason, "fix": c.fix,
+                    })
+                })
+                .collect();
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&serde_json::json!({ "checks": list }))?
+            );
+        }
+        DoctorOutput::Text => {
+            println!("host");
+            for c in &checks {
+                let status = if c.ok { "ok  " } else { "FAIL" };
+                println!("{status} task-endpoint: {}", c.reason);
+                if let Some(fix) = &c.fix {
+                    for (i, line) in fix.lines().enumerate() {
+                        let lead = if i == 0 { "fix: " } else { "     " };
+                        println!("     {lead}{line}");
+                    }
+                }
+            }
+        }
+    }
+    if checks.iter().any(|c| !c.ok) {
+        std::process::exit(1);
+    }
+    Ok(())
+}
+
+/// `host:port` of an endpoint URL (`http://host:port/...`).
+fn upstream_of(endpoint: &str) -> String {
+    let rest = endpoint
+        .split_once("://")
+        .map_or(endpoint, |(_, rest)| rest);
+    let authority = rest.split('/').next().unwrap_or(rest);
+    if authority.contains(':') {
+        authority.to_string()
+    } else if endpoint.starts_with("https://") {
+        format!("{authority}:443")
+    } else {
+        format!("{authority}:80")
+    }
+}
+
+/// The task endpoint on 169.254.170.2 (credentials, metadata, the API proxy to `upstream`),
+/// on the local Docker Engine; `None` without Docker (no task runs here then).
+async fn task_endpoint(upstream: String) -> Option<berth_agent::endpoint::EndpointHandle> {
+    let host = std::env::var("DOCKER_HOST").ok().filter(|h| !h.is_empty());
+    let docker = berth_agent::DockerRuntime::connect(host.as_deref())
+        .await
+        .ok()?;
+    Some(berth_agent::endpoint::start(upstream, docker).await)
 }
 
 /// `berth up`: the server and an agent on cluster `default`, signed with the default
@@ -718,6 +798,7 @@ fn up(args: ServerArgs, pulls: Option<Arc<dyn berth_agent::PullObserver>>) -> an
             engine_auth: Arc::new(berth_agent::EngineAuthSource::from_environment(None)),
             pull_observer: pulls.clone(),
         };
+        let endpoint = task_endpoint(host.to_string()).await;
         tokio::spawn(run_fargate(
             state.clone(),
             host,
@@ -726,7 +807,11 @@ fn up(args: ServerArgs, pulls: Option<Arc<dyn berth_agent::PullObserver>>) -> an
         ));
         tokio::spawn(run_scheduler(state.clone(), stopped(stop.clone())));
         let server = tokio::spawn(serve(listener, state, limits, stopped(stop.clone())));
-        berth_agent::run_agent(opts, stopped(stop)).await?;
+        let ran = berth_agent::run_agent(opts, stopped(stop)).await;
+        if let Some(e) = endpoint {
+            e.close();
+        }
+        ran?;
         // The server answers the long polls as it stops; give it a moment to finish, then go.
         match tokio::time::timeout(SHUTDOWN_GRACE, server).await {
             Ok(joined) => joined.context("the server task")?,
@@ -769,6 +854,20 @@ fn account_create(account_id: &str, data: DataDirArg) -> anyhow::Result<()> {
 }
 
 fn doctor(args: DoctorArgs) -> anyhow::Result<()> {
+    if args.host {
+        return doctor_host(args.output);
+    }
+    if args.task_definition.is_none() && args.file.is_none() {
+        // As clap words a missing required group.
+        let cli = <Cli as clap::CommandFactory>::command();
+        let cmd = cli.find_subcommand("doctor").cloned().unwrap_or(cli);
+        cmd.bin_name("berth doctor")
+            .error(
+                clap::error::ErrorKind::MissingRequiredArgument,
+                "the following required arguments were not provided:\n  <--task-definition <TASK_DEFINITION>|--file <FILE>>",
+            )
+            .exit();
+    }
     let source = match (&args.task_definition, &args.file) {
         (Some(r), _) => berth_doctor::Source::Registered(r.clone()),
         (None, Some(path)) => {

@@ -12,6 +12,7 @@
 
 mod service;
 mod tags;
+pub mod taskrole;
 mod types;
 
 use std::time::{Duration, Instant};
@@ -595,7 +596,8 @@ pub fn poll_tasks_recheck(control: &Control, waiting: &PollWait) -> Option<Wait>
 /// nothing new it returns [`Polled::Wait`], the caller awaits each change (or the deadline),
 /// rereads the cursor with [`poll_tasks_recheck`], and once there is news calls this again,
 /// with a fresh `ctx` whose clock is the time of that look. Each task to start carries its
-/// execution role's credentials; a task whose role cannot be assumed is stopped and not handed
+/// execution role's credentials, and its task role's (`taskrole`: every poll, so a running
+/// task's are renewed); a starting task whose role cannot be assumed is stopped and not handed
 /// out.
 pub fn poll_tasks(
     ctx: &Ctx<'_>,
@@ -666,6 +668,19 @@ pub fn poll_tasks(
             }
         }
     }
+    for task in &mut poll.tasks_to_start {
+        if task.task_role_arn.is_none() || failed.contains(&task.task_arn) {
+            continue;
+        }
+        let starting = taskrole::starting(task);
+        match taskrole::assume_task_role(ctx.control, &e, task, now)? {
+            Some(creds) => {
+                berth_ecs::attach_task_role_credentials(task, creds);
+            }
+            None if starting => failed.push(task.task_arn.clone()),
+            None => {}
+        }
+    }
     // A task whose role could not be assumed was stopped: it is not the agent's to start.
     poll.tasks_to_start
         .retain(|t| !failed.contains(&t.task_arn));
@@ -727,6 +742,17 @@ pub fn fargate_poll(
                     berth_ecs::attach_execution_role_credentials(&mut w.task, creds);
                 }
                 None => failed.push(w.task.task_arn.clone()),
+            }
+        }
+        // The task role's credentials go with every poll while the task should run: its
+        // containers are served the current ones.
+        if w.task.task_role_arn.is_some() && !failed.contains(&w.task.task_arn) {
+            match taskrole::assume_task_role(control, &e, &w.task, now)? {
+                Some(creds) => {
+                    berth_ecs::attach_task_role_credentials(&mut w.task, creds);
+                }
+                None if starting => failed.push(w.task.task_arn.clone()),
+                None => {}
             }
         }
     }
