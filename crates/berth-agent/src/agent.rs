@@ -1395,10 +1395,17 @@ impl<R: ContainerRuntime, C: TaskControl> TaskRun<R, C> {
                             return Err((why, c.name.clone()));
                         }
                         if let Err(e) = self.runtime.start(id).await {
-                            return Err((
-                                format!("CannotStartContainerError: {e}"),
-                                c.name.clone(),
-                            ));
+                            let mut why = format!("CannotStartContainerError: {e}");
+                            let host = crate::settings::host_settings(&self.task, &c.definition);
+                            if let Some(more) = crate::caps::explain_start_failure(
+                                &why,
+                                host.privileged,
+                                &host.cap_add,
+                                &crate::caps::missing_on_this_host(),
+                            ) {
+                                why = format!("{why} ({more})");
+                            }
+                            return Err((why, c.name.clone()));
                         }
                         started_at.insert(c.name.clone(), tokio::time::Instant::now());
                         progressed = true;
