@@ -1188,6 +1188,7 @@ impl<R: ContainerRuntime, C: TaskControl> TaskRun<R, C> {
         // Cleaned up before STOPPED (as Fargate deprovisions first): the containers and a
         // Fargate task's network are gone by the time the task reads STOPPED.
         let stopped_at = epoch_now();
+        crate::endpoint::execution_stopped(&task_arn, stopped_at);
         // The shippers send what the containers wrote last before the containers go.
         if !shippers.is_empty() {
             let drained = tokio::time::timeout(crate::awslogs::DRAIN_TIMEOUT, async {
