@@ -1193,11 +1193,16 @@ async fn container_json(
         m.insert("Volumes".into(), Value::Array(volumes));
     }
     if version == Version::V4 {
-        let log_driver = s("/HostConfig/LogConfig/Type");
-        if !log_driver.is_empty() {
-            m.insert("LogDriver".into(), json!(log_driver));
-            if let Some(opts) = doc
-                .pointer("/HostConfig/LogConfig/Config")
+        // The definition's log configuration, as the ECS agent reports it (none without one).
+        if let Some(log) = def
+            .and_then(|(d, _)| d.extra.get("logConfiguration"))
+            .filter(|l| l.is_object())
+        {
+            if let Some(driver) = log.get("logDriver").and_then(Value::as_str) {
+                m.insert("LogDriver".into(), json!(driver));
+            }
+            if let Some(opts) = log
+                .get("options")
                 .filter(|o| o.as_object().is_some_and(|o| !o.is_empty()))
             {
                 m.insert("LogOptions".into(), opts.clone());
