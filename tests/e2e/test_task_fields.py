@@ -177,6 +177,62 @@ def test_ec2_linux_and_docker_settings_and_volumes(leftovers, berth, registry, a
         subprocess.run(["docker", "volume", "rm", "-f", shared], capture_output=True, timeout=60)
 
 
+def missing_capabilities():
+    """The capabilities this host's bounding set lacks (init's: the Docker daemon cannot hold
+    more), by number."""
+    last = int(open("/proc/sys/kernel/cap_last_cap").read())
+    line = next(x for x in open("/proc/1/status").read().splitlines() if x.startswith("CapBnd:"))
+    bounding = int(line.split()[1], 16)
+    return [i for i in range(last + 1) if not bounding & (1 << i)]
+
+
+def test_a_privileged_container_in_the_tasks_pid_namespace(leftovers, berth, registry, agent_factory):
+    # A privileged container asks runc for every capability. Where the host's bounding set
+    # lacks one (some VMs and sandboxes drop CAP_SYS_RESOURCE from init), no privileged
+    # container can start there, joined to a PID namespace or not: the task stops with Docker's
+    # words and what failed. Elsewhere it runs, privileged, in the task's PID namespace.
+    cluster, agent = start(berth, agent_factory)
+    ecs = berth.client("ecs")
+    app = PrivateApp(berth, registry, fargate_creds(REGISTRY_USER))
+    base = {"image": registry.image, "repositoryCredentials": {"credentialsParameter": app.secret_arn},
+            "memory": 32, "stopTimeout": 2, "entryPoint": SLEEPER}
+    family = app.family + "-privileged"
+    ecs.register_task_definition(
+        family=family, executionRoleArn=app.role_arn, pidMode="task",
+        containerDefinitions=[{**base, "name": "app", "essential": True},
+                              {**base, "name": "reader", "essential": False, "privileged": True}])
+    names = {a["name"] for a in ecs.describe_task_definition(taskDefinition=family)["taskDefinition"]["requiresAttributes"]}
+    assert "com.amazonaws.ecs.capability.privileged-container" in names, names
+    out = ecs.run_task(cluster=cluster, taskDefinition=family, launchType="EC2")
+    assert not out["failures"], out["failures"]
+    arn = out["tasks"][0]["taskArn"]
+    leftovers.append(arn)
+    task = lambda: ecs.describe_tasks(cluster=cluster, tasks=[arn])["tasks"][0]  # noqa: E731
+    missing = missing_capabilities()
+    if missing:
+        t = wait_stopped(berth, cluster, arn, agent)
+        reason = t["stoppedReason"]
+        assert reason.startswith("CannotStartContainerError: "), t
+        assert "unable to apply caps: operation not permitted" in reason, t
+        assert ("(the container is privileged, which asks for every capability, and this host's capability "
+                "bounding set (and so the Docker daemon's) lacks CAP_") in reason, t
+        reader = next(c for c in t["containers"] if c["name"] == "reader")
+        assert "unable to apply caps" in reader.get("reason", ""), t
+        return
+    reader_id = container_of(arn, "reader", task)
+    deadline = time.time() + 60
+    while task()["lastStatus"] != "RUNNING":
+        assert task()["lastStatus"] != "STOPPED" and time.time() < deadline, (task(), agent.log())
+        time.sleep(0.3)
+    reader = inspect(reader_id)
+    assert reader["HostConfig"]["Privileged"] is True, reader["HostConfig"]
+    app_name = inspect(container_of(arn, "app", task))["Name"].lstrip("/")
+    assert reader["HostConfig"]["PidMode"] == f"container:{app_name}", reader["HostConfig"]
+    assert reader["State"]["Running"] is True, reader["State"]
+    ecs.stop_task(cluster=cluster, task=arn)
+    wait_stopped(berth, cluster, arn, agent)
+
+
 def test_fargate_settings_within_fargate_limits(leftovers, berth, registry):
     ecs = berth.client("ecs")
     app = FargateApp(berth, registry, fargate_creds(REGISTRY_USER))

@@ -4,6 +4,7 @@ and Fargate capacity in one process) on the local Docker Engine. A container of 
 signs with them against berth; the task metadata endpoint answers with the task and Docker's
 numbers; nothing berth added to the host's network is left once it stops."""
 
+import ipaddress
 import json
 import subprocess
 import time
@@ -38,10 +39,16 @@ SCRIPT = (
     'echo "SELF=$(wget -q -O - $ECS_CONTAINER_METADATA_URI_V4 2>&1)"; '
     'echo "STATS=$(wget -q -O - $ECS_CONTAINER_METADATA_URI_V4/stats 2>&1)"; '
     'echo "TSTATS=$(wget -q -O - $ECS_CONTAINER_METADATA_URI_V4/task/stats 2>&1)"; '
+    'echo "TWT=$(wget -q -O - $ECS_CONTAINER_METADATA_URI_V4/taskWithTags 2>&1)"; '
+    'echo "V3TASK=$(wget -q -O - $ECS_CONTAINER_METADATA_URI/task 2>&1)"; '
+    'echo "V3STATS=$(wget -q -O - $ECS_CONTAINER_METADATA_URI/stats 2>&1)"; '
     'echo "API=$(wget -q -O - $AWS_ENDPOINT_URL/_berth/health 2>&1)"; '
-    'if [ -n "$OTHER_URI" ]; then echo "OTHER=$(wget -q -O - http://169.254.170.2$OTHER_URI 2>&1)"; fi; '
+    'if [ -n "$OTHER_URL" ]; then echo "OTHER=$(wget -q -O - $OTHER_URL 2>&1)"; fi; '
     "echo DONE; sleep 600"
 )
+
+
+TASK_TAGS = [{"key": "team", "value": "berth"}]
 
 
 def address_on_host():
@@ -128,7 +135,7 @@ def run(u, family, fargate=False, env=None, cluster="default"):
     if env:
         kw["overrides"] = {"containerOverrides": [
             {"name": "app", "environment": [{"name": k, "value": v} for k, v in env.items()]}]}
-    out = u.client("ecs").run_task(cluster=cluster, taskDefinition=family, **kw)
+    out = u.client("ecs").run_task(cluster=cluster, taskDefinition=family, tags=TASK_TAGS, **kw)
     assert not out["failures"], out["failures"]
     arn = out["tasks"][0]["taskArn"]
     u.tasks = getattr(u, "tasks", []) + [arn]
@@ -153,6 +160,12 @@ def output(u, arn, timeout=90, cluster="default"):
         assert t["lastStatus"] != "STOPPED", f"{t}\n{u.log()}"
         time.sleep(0.3)
     raise AssertionError(f"the task's container printed nothing in {timeout}s:\n{u.log()}")
+
+
+def creds_url(lines):
+    """The credentials URL a container was given: relative to 169.254.170.2, or in full when
+    another berth on the host serves port 80."""
+    return lines["ENV_FULL"] or "http://169.254.170.2" + lines["ENV_CREDS"]
 
 
 def account_of(u):
@@ -204,33 +217,54 @@ def check_metadata(arn, docker_id, lines, launch_type):
     task_stats = json.loads(lines["TSTATS"])
     assert list(task_stats) == [docker_id] and task_stats[docker_id]["memory_stats"]["usage"] > 0, task_stats
     assert json.loads(lines["API"]) == {"status": "ready"}, lines
+    # v4's members, and the v3 document without them.
+    assert task["FaultInjectionEnabled"] is False and "TaskTags" not in task, task
+    # (no logConfiguration in the definition: no LogDriver, as the ECS agent answers)
+    assert c["ContainerARN"].startswith("arn:aws:ecs:") and "LogDriver" not in c, c
+    assert task["PullStartedAt"] <= task["PullStoppedAt"], task
+    v3 = json.loads(lines["V3TASK"])
+    assert v3["TaskARN"] == arn and "LaunchType" not in v3 and "FaultInjectionEnabled" not in v3, v3
+    assert "ContainerARN" not in v3["Containers"][0] and "LogDriver" not in v3["Containers"][0], v3
+    # Network rates from two samples, on v4 only.
+    rates = stats["network_rate_stats"]
+    assert set(rates) == {"rx_bytes_per_sec", "tx_bytes_per_sec"} and rates["rx_bytes_per_sec"] >= 0, stats
+    assert "network_rate_stats" not in json.loads(lines["V3STATS"]), lines["V3STATS"]
+    # taskWithTags: the task's tags (and, on an instance, the instance's).
+    twt = json.loads(lines["TWT"])
+    assert twt["TaskTags"] == {"team": "berth"}, twt
+    return task, c, twt
 
 
 def test_a_task_role_reaches_its_containers_and_no_other(up, registry):  # noqa: F811
     roles = Roles(up, registry)
     family = roles.register(up)
+    ecs = up.client("ecs")
+    instance = ecs.list_container_instances(cluster="default")["containerInstanceArns"][0]
+    ecs.tag_resource(resourceArn=instance, tags=[{"key": "rack", "value": "r1"}])
     a = run(up, family)
     lines_a, docker_a = output(up, a)
     assert lines_a["ENV_API"].startswith("http://169.254.170.2:"), lines_a
     check_credentials(up, roles, a, lines_a)
-    check_metadata(a, docker_a, lines_a, "EC2")
+    task, c, twt = check_metadata(a, docker_a, lines_a, "EC2")
+    assert task["Cluster"] == "default" and c["Networks"][0]["NetworkMode"] == "bridge", task
+    assert twt["ContainerInstanceTags"] == {"rack": "r1"}, twt
     # The digest the image was pulled by, in DescribeTasks as ECS reports it.
     digest = subprocess.run(["docker", "inspect", "-f", "{{index .RepoDigests 0}}", registry.image],
                             capture_output=True, text=True, check=True).stdout.strip().split("@")[1]
     described = up.client("ecs").describe_tasks(cluster="default", tasks=[a])["tasks"][0]
     assert described["containers"][0]["imageDigest"] == digest, described
     # The host is not one of the task's containers: refused as an unknown id is.
-    url = "http://169.254.170.2" + lines_a["ENV_CREDS"]
+    url = creds_url(lines_a)
     with pytest.raises(urllib.error.HTTPError) as e:
         urllib.request.urlopen(url, timeout=5)
     assert e.value.code == 400
     assert json.loads(e.value.read()) == {
         "code": "InvalidIdInRequest", "message": "CredentialsV2Request: Credentials not found"}
     # Another task's container: its own credentials work, the first task's do not.
-    b = run(up, family, env={"OTHER_URI": lines_a["ENV_CREDS"]})
+    b = run(up, family, env={"OTHER_URL": url})
     lines_b, _ = output(up, b)
     assert json.loads(lines_b["CREDS"])["RoleArn"] == roles.task_role
-    assert lines_b["ENV_CREDS"] != lines_a["ENV_CREDS"]
+    assert creds_url(lines_b) != url
     assert "400 Bad Request" in lines_b["OTHER"], lines_b
 
 
@@ -240,7 +274,11 @@ def test_credentials_go_when_the_task_stops(up, registry):  # noqa: F811
     roles = Roles(up, registry)
     a = run(up, roles.register(up, network_mode="host"))
     lines, _ = output(up, a)
-    url = "http://169.254.170.2" + lines["ENV_CREDS"]
+    # The host-mode container reached the endpoint itself, as through the ECS agent's
+    # 127.0.0.1:51679 redirect for host-mode tasks.
+    assert json.loads(lines["CREDS"])["RoleArn"] == roles.task_role, lines
+    assert json.loads(lines["SELF"])["Networks"] == [{"NetworkMode": "host"}], lines
+    url = creds_url(lines)
     with urllib.request.urlopen(url, timeout=5) as r:
         assert json.loads(r.read())["RoleArn"] == roles.task_role
     ecs = up.client("ecs")
@@ -265,7 +303,20 @@ def test_fargate_task_role_and_metadata(up, registry):  # noqa: F811
     a = run(up, roles.register(up, fargate=True), fargate=True)
     lines, docker_id = output(up, a)
     check_credentials(up, roles, a, lines)
-    check_metadata(a, docker_id, lines, "FARGATE")
+    task, c, twt = check_metadata(a, docker_id, lines, "FARGATE")
+    assert task["Cluster"].startswith("arn:aws:ecs:") and "ContainerInstanceTags" not in twt, twt
+    # The task network's interface, as the ECS agent describes an ENI.
+    net = c["Networks"][0]
+    ip = net["IPv4Addresses"][0]
+    assert net["NetworkMode"] == "awsvpc" and net["AttachmentIndex"] == 0, net
+    assert len(net["MACAddress"].split(":")) == 6, net
+    cidr = ipaddress.ip_network(net["IPv4SubnetCIDRBlock"])
+    assert ipaddress.ip_address(ip) in cidr, net
+    gateway = net["SubnetGatewayIpv4Address"].split("/")
+    assert ipaddress.ip_address(gateway[0]) in cidr and gateway[1] == str(cidr.prefixlen), net
+    assert net["PrivateDNSName"] == "ip-" + ip.replace(".", "-") + (
+        ".ec2.internal" if REGION == "us-east-1" else f".{REGION}.compute.internal"), net
+    assert c["Snapshotter"] == "overlayfs", c
 
 
 def test_doctor_host_says_what_is_missing_without_root():

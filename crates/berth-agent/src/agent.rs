@@ -1188,6 +1188,7 @@ impl<R: ContainerRuntime, C: TaskControl> TaskRun<R, C> {
         // Cleaned up before STOPPED (as Fargate deprovisions first): the containers and a
         // Fargate task's network are gone by the time the task reads STOPPED.
         let stopped_at = epoch_now();
+        crate::endpoint::execution_stopped(&task_arn, stopped_at);
         // The shippers send what the containers wrote last before the containers go.
         if !shippers.is_empty() {
             let drained = tokio::time::timeout(crate::awslogs::DRAIN_TIMEOUT, async {
@@ -1395,10 +1396,17 @@ impl<R: ContainerRuntime, C: TaskControl> TaskRun<R, C> {
                             return Err((why, c.name.clone()));
                         }
                         if let Err(e) = self.runtime.start(id).await {
-                            return Err((
-                                format!("CannotStartContainerError: {e}"),
-                                c.name.clone(),
-                            ));
+                            let mut why = format!("CannotStartContainerError: {e}");
+                            let host = crate::settings::host_settings(&self.task, &c.definition);
+                            if let Some(more) = crate::caps::explain_start_failure(
+                                &why,
+                                host.privileged,
+                                &host.cap_add,
+                                &crate::caps::missing_on_this_host(),
+                            ) {
+                                why = format!("{why} ({more})");
+                            }
+                            return Err((why, c.name.clone()));
                         }
                         started_at.insert(c.name.clone(), tokio::time::Instant::now());
                         progressed = true;

@@ -73,6 +73,11 @@ struct TaskEntry {
     containers: Vec<ContainerEntry>,
     pull_started_at: Option<f64>,
     pull_stopped_at: Option<f64>,
+    /// When the task's containers stopped (the task metadata's `ExecutionStoppedAt`).
+    execution_stopped_at: Option<f64>,
+    /// The last network sample of each container (`network_rate_stats`): when, and its
+    /// received and sent bytes.
+    net_samples: HashMap<String, (std::time::Instant, (u64, u64))>,
 }
 
 struct Registry {
@@ -133,6 +138,8 @@ pub fn register_task(task: &AgentTask, fargate: bool) -> TaskRegistration {
             .collect(),
         pull_started_at: None,
         pull_stopped_at: None,
+        execution_stopped_at: None,
+        net_samples: HashMap::new(),
     };
     registry().tasks.insert(task.task_arn.clone(), entry);
     TaskRegistration {
@@ -309,6 +316,13 @@ pub fn pulled(task_arn: &str, started: f64, stopped: f64) {
     if let Some(t) = registry().tasks.get_mut(task_arn) {
         t.pull_started_at = Some(started);
         t.pull_stopped_at = Some(stopped);
+    }
+}
+
+/// The task's containers have stopped (seconds since the epoch).
+pub fn execution_stopped(task_arn: &str, at: f64) {
+    if let Some(t) = registry().tasks.get_mut(task_arn) {
+        t.execution_stopped_at.get_or_insert(at);
     }
 }
 
@@ -532,14 +546,12 @@ async fn answer<B>(
         }
         return credentials(docker, peer, id).await;
     }
-    for version in ["/v4/", "/v3/"] {
-        if let Some(rest) = path.strip_prefix(version) {
-            return metadata(docker, peer, rest).await;
+    for (prefix, version) in [("/v4/", Version::V4), ("/v3/", Version::V3)] {
+        if let Some(rest) = path.strip_prefix(prefix) {
+            return metadata(docker, peer, version, rest).await;
         }
     }
-    let mut resp = Response::new(Full::new(Bytes::from_static(b"404 page not found\n")));
-    *resp.status_mut() = StatusCode::NOT_FOUND;
-    resp
+    page_not_found()
 }
 
 /// The task holding credentials `id`.
@@ -632,31 +644,71 @@ async fn peer_is_task(docker: &DockerRuntime, entry: &TaskEntry, peer: IpAddr) -
     false
 }
 
-fn lookup_failure(what: &str, id: &str) -> Response<Full<Bytes>> {
-    let text = match what {
-        "task" => format!(
-            "V4 task metadata handler: unable to get task arn from request: unable to get task Arn from v3 endpoint ID: {id}"
-        ),
-        "stats" => format!(
-            "V4 container stats handler: unable to get container ID from request: unable to get docker ID from v3 endpoint ID: {id}"
-        ),
-        "task stats" => format!(
-            "V4 task stats handler: unable to get task arn from request: unable to get task Arn from v3 endpoint ID: {id}"
-        ),
-        _ => format!(
-            "V4 container metadata handler: unable to get container ID from request: unable to get docker ID from v3 endpoint ID: {id}"
-        ),
-    };
-    json_response(StatusCode::NOT_FOUND, &Value::String(text))
+/// Which task metadata endpoint a request is for: `/v3/` answers the v3 documents (the v4
+/// members left out), `/v4/` the v4 ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Version {
+    V3,
+    V4,
 }
 
-async fn metadata(docker: &DockerRuntime, peer: IpAddr, rest: &str) -> Response<Full<Bytes>> {
+/// Which document a metadata request asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Doc {
+    Container,
+    Task,
+    TaskWithTags,
+    Stats,
+    TaskStats,
+}
+
+/// The ECS agent's answer to a metadata id it does not know (or a request from outside the
+/// task): 404 on v4, 500 on v3, with its handler's words as a JSON string.
+fn lookup_failure(version: Version, what: Doc, id: &str) -> Response<Full<Bytes>> {
+    let v = match version {
+        Version::V3 => "V3",
+        Version::V4 => "V4",
+    };
+    let task_arn = format!(
+        "unable to get task arn from request: unable to get task Arn from v3 endpoint ID: {id}"
+    );
+    let docker_id = format!(
+        "unable to get container ID from request: unable to get docker ID from v3 endpoint ID: {id}"
+    );
+    let text = match (what, version) {
+        (Doc::Task | Doc::TaskWithTags, _) => format!("{v} task metadata handler: {task_arn}"),
+        (Doc::Stats, Version::V4) => format!("V4 container stats handler: {docker_id}"),
+        (Doc::Stats, Version::V3) => format!("V3 container stats handler: {task_arn}"),
+        (Doc::TaskStats, _) => format!("{v} task stats handler: {task_arn}"),
+        (Doc::Container, _) => format!("{v} container metadata handler: {docker_id}"),
+    };
+    let status = match version {
+        Version::V4 => StatusCode::NOT_FOUND,
+        Version::V3 => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    json_response(status, &Value::String(text))
+}
+
+fn page_not_found() -> Response<Full<Bytes>> {
+    let mut resp = Response::new(Full::new(Bytes::from_static(b"404 page not found\n")));
+    *resp.status_mut() = StatusCode::NOT_FOUND;
+    resp
+}
+
+async fn metadata(
+    docker: &DockerRuntime,
+    peer: IpAddr,
+    version: Version,
+    rest: &str,
+) -> Response<Full<Bytes>> {
+    let rest = rest.trim_end_matches('/');
     let (id, what) = match rest.split_once('/') {
-        None => (rest, "container"),
-        Some((id, "task")) => (id, "task"),
-        Some((id, "stats")) => (id, "stats"),
-        Some((id, "task/stats")) => (id, "task stats"),
-        Some((id, _)) => (id, "container"),
+        None => (rest, Doc::Container),
+        Some((id, "task")) => (id, Doc::Task),
+        Some((id, "taskWithTags")) => (id, Doc::TaskWithTags),
+        Some((id, "stats")) => (id, Doc::Stats),
+        Some((id, "task/stats")) => (id, Doc::TaskStats),
+        Some(_) => return page_not_found(),
     };
     let found = registry().tasks.values().find_map(|t| {
         let c = t
@@ -666,31 +718,44 @@ async fn metadata(docker: &DockerRuntime, peer: IpAddr, rest: &str) -> Response<
         Some((t.clone(), c.clone()))
     });
     let Some((entry, container)) = found else {
-        return lookup_failure(what, id);
+        return lookup_failure(version, what, id);
     };
     if !peer_is_task(docker, &entry, peer).await {
-        return lookup_failure(what, id);
+        return lookup_failure(version, what, id);
     }
     match what {
-        "task" => json_response(StatusCode::OK, &task_json(docker, &entry).await),
-        "stats" => {
+        Doc::Task => json_response(
+            StatusCode::OK,
+            &task_json(docker, &entry, version, false).await,
+        ),
+        Doc::TaskWithTags => json_response(
+            StatusCode::OK,
+            &task_json(docker, &entry, version, true).await,
+        ),
+        Doc::Stats => {
             let Some(docker_id) = &container.docker_id else {
-                return lookup_failure(what, id);
+                return lookup_failure(version, what, id);
             };
-            json_response(StatusCode::OK, &stats_json(docker, docker_id).await)
+            json_response(
+                StatusCode::OK,
+                &container_stats(docker, &entry.task.task_arn, docker_id, version).await,
+            )
         }
-        "task stats" => {
+        Doc::TaskStats => {
             let mut all = Map::new();
             for c in &entry.containers {
                 if let Some(docker_id) = &c.docker_id {
-                    all.insert(docker_id.clone(), stats_json(docker, docker_id).await);
+                    all.insert(
+                        docker_id.clone(),
+                        container_stats(docker, &entry.task.task_arn, docker_id, version).await,
+                    );
                 }
             }
             json_response(StatusCode::OK, &Value::Object(all))
         }
-        _ => json_response(
+        Doc::Container => json_response(
             StatusCode::OK,
-            &container_json(docker, &entry, &container).await,
+            &container_json(docker, &entry, &container, version).await,
         ),
     }
 }
@@ -705,6 +770,96 @@ async fn stats_json(docker: &DockerRuntime, docker_id: &str) -> Value {
         .unwrap_or(Value::Null)
 }
 
+/// The bytes received and sent over all of a stats document's interfaces.
+fn network_totals(stats: &Value) -> Option<(u64, u64)> {
+    let nets = stats.get("networks")?.as_object()?;
+    let sum = |key: &str| {
+        nets.values()
+            .filter_map(|n| n.get(key)?.as_u64())
+            .fold(0u64, u64::saturating_add)
+    };
+    Some((sum("rx_bytes"), sum("tx_bytes")))
+}
+
+/// `network_rate_stats` between two samples of the totals, `seconds` apart.
+fn network_rate(before: (u64, u64), after: (u64, u64), seconds: f64) -> Option<Value> {
+    if seconds <= 0.0 || !seconds.is_finite() {
+        return None;
+    }
+    let rate = |a: u64, b: u64| b.saturating_sub(a) as f64 / seconds;
+    Some(json!({
+        "rx_bytes_per_sec": rate(before.0, after.0),
+        "tx_bytes_per_sec": rate(before.1, after.1),
+    }))
+}
+
+/// A container's network totals now: its own interfaces, or, for a container that joined
+/// another's network (a Fargate task's pause container), those of that container.
+async fn network_sample(
+    docker: &DockerRuntime,
+    docker_id: &str,
+    stats: &Value,
+) -> Option<(u64, u64)> {
+    if let Some(t) = network_totals(stats) {
+        return Some(t);
+    }
+    let doc = docker
+        .get_json(&format!("/containers/{}/json", path_escape(docker_id)))
+        .await
+        .ok()?;
+    let owner = doc
+        .pointer("/HostConfig/NetworkMode")
+        .and_then(Value::as_str)?
+        .strip_prefix("container:")?
+        .to_string();
+    network_totals(&stats_json(docker, &owner).await)
+}
+
+/// Docker's stats document of a container; on v4 with `network_rate_stats`, computed as the
+/// ECS agent does from two samples: the one before (kept from the last request), or, on the
+/// first request, a second sample taken at once.
+async fn container_stats(
+    docker: &DockerRuntime,
+    task_arn: &str,
+    docker_id: &str,
+    version: Version,
+) -> Value {
+    let mut doc = stats_json(docker, docker_id).await;
+    if version == Version::V3 || !doc.is_object() {
+        return doc;
+    }
+    let Some(now) = network_sample(docker, docker_id, &doc).await else {
+        return doc;
+    };
+    let at = std::time::Instant::now();
+    let before = registry()
+        .tasks
+        .get_mut(task_arn)
+        .and_then(|t| t.net_samples.insert(docker_id.to_string(), (at, now)));
+    let rate = match before {
+        Some((then, totals)) => network_rate(totals, now, at.duration_since(then).as_secs_f64()),
+        None => {
+            let again = stats_json(docker, docker_id).await;
+            let Some(later) = network_sample(docker, docker_id, &again).await else {
+                return doc;
+            };
+            let later_at = std::time::Instant::now();
+            if let Some(t) = registry().tasks.get_mut(task_arn) {
+                t.net_samples
+                    .insert(docker_id.to_string(), (later_at, later));
+            }
+            if again.is_object() {
+                doc = again;
+            }
+            network_rate(now, later, later_at.duration_since(at).as_secs_f64())
+        }
+    };
+    if let (Some(rate), Some(m)) = (rate, doc.as_object_mut()) {
+        m.insert("network_rate_stats".into(), rate);
+    }
+    doc
+}
+
 /// Go's zero time (Docker's "never").
 fn is_set(t: &str) -> bool {
     !t.is_empty() && !t.starts_with("0001-")
@@ -714,7 +869,240 @@ fn rfc3339(secs: f64) -> String {
     berth_core::time::iso8601_nanos((secs * 1e9) as i128)
 }
 
-async fn container_json(docker: &DockerRuntime, entry: &TaskEntry, c: &ContainerEntry) -> Value {
+/// `[{"ContainerPort", "Protocol", "HostPort", "HostIp"}]` of Docker's published ports.
+fn ports_json(doc: &Value) -> Vec<Value> {
+    let mut out = Vec::new();
+    let Some(ports) = doc
+        .pointer("/NetworkSettings/Ports")
+        .and_then(Value::as_object)
+    else {
+        return out;
+    };
+    let mut keys: Vec<&String> = ports.keys().collect();
+    keys.sort();
+    for key in keys {
+        let (port, protocol) = key.split_once('/').unwrap_or((key.as_str(), "tcp"));
+        let Ok(container_port) = port.parse::<u16>() else {
+            continue;
+        };
+        for b in ports
+            .get(key)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let Some(host_port) = b
+                .get("HostPort")
+                .and_then(Value::as_str)
+                .and_then(|p| p.parse::<u16>().ok())
+            else {
+                continue;
+            };
+            let mut p = Map::new();
+            p.insert("ContainerPort".into(), json!(container_port));
+            p.insert("Protocol".into(), json!(protocol));
+            p.insert("HostPort".into(), json!(host_port));
+            if let Some(ip) = b
+                .get("HostIp")
+                .and_then(Value::as_str)
+                .filter(|ip| !ip.is_empty())
+            {
+                p.insert("HostIp".into(), json!(ip));
+            }
+            out.push(Value::Object(p));
+        }
+    }
+    out
+}
+
+/// An awsvpc task's ports: each mapping of the definition, on the task's own address.
+fn awsvpc_ports_json(def: Option<&berth_ecs::model::ContainerDefinition>) -> Vec<Value> {
+    let Some(d) = def else { return Vec::new() };
+    d.extra
+        .get("portMappings")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|m| {
+            let port = m.get("containerPort")?.as_u64()?;
+            let protocol = m.get("protocol").and_then(Value::as_str).unwrap_or("tcp");
+            Some(json!({"ContainerPort": port, "Protocol": protocol, "HostPort": port}))
+        })
+        .collect()
+}
+
+/// `[{"DockerName", "Source", "Destination"}]` of the container's mounts.
+fn volumes_json(doc: &Value) -> Vec<Value> {
+    doc.get("Mounts")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|m| {
+            let mut v = Map::new();
+            for (from, to) in [
+                ("Name", "DockerName"),
+                ("Source", "Source"),
+                ("Destination", "Destination"),
+            ] {
+                if let Some(s) = m
+                    .get(from)
+                    .and_then(Value::as_str)
+                    .filter(|s| !s.is_empty())
+                {
+                    v.insert(to.into(), json!(s));
+                }
+            }
+            Value::Object(v)
+        })
+        .collect()
+}
+
+/// The container's health as ECS reports it (`HEALTHY`, `UNHEALTHY`, `UNKNOWN` while Docker
+/// says `starting`), when its definition has a health check.
+fn health_json(doc: &Value) -> Option<Value> {
+    let health = doc.pointer("/State/Health")?;
+    let status = match health.get("Status").and_then(Value::as_str)? {
+        "healthy" => "HEALTHY",
+        "unhealthy" => "UNHEALTHY",
+        _ => "UNKNOWN",
+    };
+    let mut h = Map::new();
+    h.insert("status".into(), json!(status));
+    if let Some(last) = health
+        .get("Log")
+        .and_then(Value::as_array)
+        .and_then(|l| l.last())
+    {
+        if let Some(end) = last
+            .get("End")
+            .and_then(Value::as_str)
+            .filter(|t| is_set(t))
+        {
+            h.insert("statusSince".into(), json!(end));
+        }
+        if let Some(code) = last
+            .get("ExitCode")
+            .and_then(Value::as_i64)
+            .filter(|c| *c != 0)
+        {
+            h.insert("exitCode".into(), json!(code));
+        }
+        if let Some(out) = last
+            .get("Output")
+            .and_then(Value::as_str)
+            .filter(|o| !o.is_empty())
+        {
+            h.insert("output".into(), json!(out));
+        }
+    }
+    Some(Value::Object(h))
+}
+
+/// The private DNS name AWS gives an address in `region` (`ip-10-0-0-5.ec2.internal` in
+/// us-east-1, `ip-10-0-0-5.<region>.compute.internal` elsewhere).
+fn private_dns_name(ip: &str, region: &str) -> String {
+    let host = format!("ip-{}", ip.replace('.', "-"));
+    if region == "us-east-1" {
+        format!("{host}.ec2.internal")
+    } else {
+        format!("{host}.{region}.compute.internal")
+    }
+}
+
+/// The container's `Networks`: its mode and addresses, and on v4 for an awsvpc task (berth's
+/// Fargate) the task network's interface as the ECS agent describes an ENI.
+async fn networks_json(
+    docker: &DockerRuntime,
+    entry: &TaskEntry,
+    docker_id: Option<&str>,
+    version: Version,
+) -> Option<Value> {
+    let mode = if entry.fargate {
+        "awsvpc".to_string()
+    } else {
+        entry
+            .task
+            .network_mode
+            .clone()
+            .unwrap_or_else(|| "bridge".to_string())
+    };
+    if mode == "host" {
+        return Some(json!([{ "NetworkMode": "host" }]));
+    }
+    let id = docker_id?;
+    let mut doc = docker
+        .get_json(&format!("/containers/{}/json", path_escape(id)))
+        .await
+        .ok()?;
+    if let Some(owner) = doc
+        .pointer("/HostConfig/NetworkMode")
+        .and_then(Value::as_str)
+        .and_then(|m| m.strip_prefix("container:"))
+        .map(str::to_string)
+    {
+        doc = docker
+            .get_json(&format!("/containers/{}/json", path_escape(&owner)))
+            .await
+            .ok()?;
+    }
+    let nets = doc.pointer("/NetworkSettings/Networks")?.as_object()?;
+    let mut names: Vec<&String> = nets.keys().collect();
+    names.sort();
+    let ipv4: Vec<&str> = names
+        .iter()
+        .filter_map(|n| nets.get(*n)?.get("IPAddress")?.as_str())
+        .filter(|ip| !ip.is_empty())
+        .collect();
+    let mut net = Map::new();
+    net.insert("NetworkMode".into(), json!(mode));
+    if !ipv4.is_empty() {
+        net.insert("IPv4Addresses".into(), json!(ipv4));
+    }
+    if version == Version::V4
+        && mode == "awsvpc"
+        && let Some(n) = names.first().and_then(|n| nets.get(*n))
+    {
+        let s = |k: &str| n.get(k).and_then(Value::as_str).filter(|v| !v.is_empty());
+        net.insert("AttachmentIndex".into(), json!(0));
+        if let Some(mac) = s("MacAddress") {
+            net.insert("MACAddress".into(), json!(mac));
+        }
+        let prefix = n
+            .get("IPPrefixLen")
+            .and_then(Value::as_u64)
+            .filter(|p| *p > 0 && *p <= 32);
+        if let (Some(ip), Some(prefix)) = (
+            s("IPAddress").and_then(|i| i.parse::<std::net::Ipv4Addr>().ok()),
+            prefix,
+        ) {
+            let mask = u32::MAX.checked_shl(32 - prefix as u32).unwrap_or(0);
+            let network = std::net::Ipv4Addr::from(u32::from(ip) & mask);
+            net.insert(
+                "IPv4SubnetCIDRBlock".into(),
+                json!(format!("{network}/{prefix}")),
+            );
+            let region = entry.task.task_arn.split(':').nth(3).unwrap_or("us-east-1");
+            net.insert(
+                "PrivateDNSName".into(),
+                json!(private_dns_name(&ip.to_string(), region)),
+            );
+            if let Some(gw) = s("Gateway") {
+                net.insert(
+                    "SubnetGatewayIpv4Address".into(),
+                    json!(format!("{gw}/{prefix}")),
+                );
+            }
+        }
+    }
+    Some(Value::Array(vec![Value::Object(net)]))
+}
+
+async fn container_json(
+    docker: &DockerRuntime,
+    entry: &TaskEntry,
+    c: &ContainerEntry,
+    version: Version,
+) -> Value {
     let def = entry
         .task
         .containers
@@ -749,6 +1137,14 @@ async fn container_json(docker: &DockerRuntime, entry: &TaskEntry, c: &Container
         .unwrap_or_else(|| s("/Config/Image"));
     m.insert("Image".into(), json!(image));
     m.insert("ImageID".into(), json!(s("/Image")));
+    let ports = if entry.fargate {
+        awsvpc_ports_json(def.map(|(d, _)| d))
+    } else {
+        ports_json(&doc)
+    };
+    if !ports.is_empty() {
+        m.insert("Ports".into(), Value::Array(ports));
+    }
     if let Some(labels) = doc.pointer("/Config/Labels").filter(|l| l.is_object()) {
         m.insert("Labels".into(), labels.clone());
     }
@@ -789,47 +1185,58 @@ async fn container_json(docker: &DockerRuntime, entry: &TaskEntry, c: &Container
         m.insert("FinishedAt".into(), json!(s("/State/FinishedAt")));
     }
     m.insert("Type".into(), json!("NORMAL"));
-    let log_driver = s("/HostConfig/LogConfig/Type");
-    if !log_driver.is_empty() {
-        m.insert("LogDriver".into(), json!(log_driver));
-        if let Some(opts) = doc
-            .pointer("/HostConfig/LogConfig/Config")
-            .filter(|o| o.is_object())
+    if let Some(health) = health_json(&doc) {
+        m.insert("Health".into(), health);
+    }
+    let volumes = volumes_json(&doc);
+    if !volumes.is_empty() {
+        m.insert("Volumes".into(), Value::Array(volumes));
+    }
+    if version == Version::V4 {
+        // The definition's log configuration, as the ECS agent reports it (none without one).
+        if let Some(log) = def
+            .and_then(|(d, _)| d.extra.get("logConfiguration"))
+            .filter(|l| l.is_object())
         {
-            m.insert("LogOptions".into(), opts.clone());
+            if let Some(driver) = log.get("logDriver").and_then(Value::as_str) {
+                m.insert("LogDriver".into(), json!(driver));
+            }
+            if let Some(opts) = log
+                .get("options")
+                .filter(|o| o.as_object().is_some_and(|o| !o.is_empty()))
+            {
+                m.insert("LogOptions".into(), opts.clone());
+            }
+        }
+        if let Some((_, arn)) = def.filter(|(_, arn)| !arn.is_empty()) {
+            m.insert("ContainerARN".into(), json!(arn));
         }
     }
-    if let Some((_, arn)) = def {
-        m.insert("ContainerARN".into(), json!(arn));
+    if let Some(networks) = networks_json(docker, entry, c.docker_id.as_deref(), version).await {
+        m.insert("Networks".into(), networks);
     }
-    let mode = if entry.fargate {
-        "awsvpc".to_string()
-    } else {
-        entry
-            .task
-            .network_mode
-            .clone()
-            .unwrap_or_else(|| "bridge".to_string())
-    };
-    if let Some(id) = &c.docker_id
-        && let Some(addrs) = container_addresses(docker, id).await
-    {
-        let v4: Vec<String> = addrs
-            .iter()
-            .filter(|a| a.is_ipv4())
-            .map(IpAddr::to_string)
-            .collect();
-        m.insert(
-            "Networks".into(),
-            json!([{ "NetworkMode": mode, "IPv4Addresses": v4 }]),
-        );
-    } else if mode == "host" {
-        m.insert("Networks".into(), json!([{ "NetworkMode": "host" }]));
+    // Fargate names the snapshotter its image was unpacked with; berth's Fargate capacity
+    // unpacks images with Docker's overlay2 driver, which is overlayfs.
+    if version == Version::V4 && entry.fargate && s("/GraphDriver/Name") == "overlay2" {
+        m.insert("Snapshotter".into(), json!("overlayfs"));
     }
     Value::Object(m)
 }
 
-async fn task_json(docker: &DockerRuntime, entry: &TaskEntry) -> Value {
+fn tags_json(tags: &[berth_ecs::model::Tag]) -> Value {
+    Value::Object(
+        tags.iter()
+            .filter_map(|t| Some((t.key.clone()?, json!(t.value.clone().unwrap_or_default()))))
+            .collect(),
+    )
+}
+
+async fn task_json(
+    docker: &DockerRuntime,
+    entry: &TaskEntry,
+    version: Version,
+    with_tags: bool,
+) -> Value {
     let t = &entry.task;
     let mut m = Map::new();
     let cluster = t.cluster_arn.rsplit('/').next().unwrap_or(&t.cluster_arn);
@@ -848,11 +1255,6 @@ async fn task_json(docker: &DockerRuntime, entry: &TaskEntry) -> Value {
     m.insert("Revision".into(), json!(t.revision.to_string()));
     m.insert("DesiredStatus".into(), json!(t.desired_status));
     m.insert("KnownStatus".into(), json!(t.last_status));
-    let mut containers = Vec::new();
-    for c in &entry.containers {
-        containers.push(container_json(docker, entry, c).await);
-    }
-    m.insert("Containers".into(), Value::Array(containers));
     let mut limits = Map::new();
     if let Some(cpu) = t.cpu.as_deref().and_then(|c| c.parse::<f64>().ok()) {
         limits.insert("CPU".into(), json!(cpu / 1024.0));
@@ -873,7 +1275,35 @@ async fn task_json(docker: &DockerRuntime, entry: &TaskEntry) -> Value {
     if let Some(p) = entry.pull_stopped_at {
         m.insert("PullStoppedAt".into(), json!(rfc3339(p)));
     }
-    m.insert("LaunchType".into(), json!(t.launch_type));
+    if let Some(p) = entry.execution_stopped_at {
+        m.insert("ExecutionStoppedAt".into(), json!(rfc3339(p)));
+    }
+    if with_tags {
+        if !t.tags.is_empty() {
+            m.insert("TaskTags".into(), tags_json(&t.tags));
+        }
+        if !entry.fargate && !t.container_instance_tags.is_empty() {
+            m.insert(
+                "ContainerInstanceTags".into(),
+                tags_json(&t.container_instance_tags),
+            );
+        }
+    }
+    if version == Version::V4 {
+        m.insert("LaunchType".into(), json!(t.launch_type));
+    }
+    let mut containers = Vec::new();
+    for c in &entry.containers {
+        containers.push(container_json(docker, entry, c, version).await);
+    }
+    m.insert("Containers".into(), Value::Array(containers));
+    if version == Version::V4 {
+        if let Some(service) = &t.service_name {
+            m.insert("ServiceName".into(), json!(service));
+        }
+        // berth serves none of the fault injection endpoints.
+        m.insert("FaultInjectionEnabled".into(), json!(false));
+    }
     Value::Object(m)
 }
 
@@ -963,6 +1393,84 @@ mod tests {
         assert!(task_by_credentials("cid").is_some());
         drop(registration);
         assert!(task_by_credentials("cid").is_none());
+    }
+
+    #[test]
+    fn network_rates_from_two_samples() {
+        let stats = json!({"networks": {
+            "eth0": {"rx_bytes": 1000, "tx_bytes": 10},
+            "eth1": {"rx_bytes": 24, "tx_bytes": 6},
+        }});
+        assert_eq!(network_totals(&stats), Some((1024, 16)));
+        assert_eq!(network_totals(&json!({"read": "x"})), None);
+        assert_eq!(
+            network_rate((1024, 16), (3072, 16), 2.0).unwrap(),
+            json!({"rx_bytes_per_sec": 1024.0, "tx_bytes_per_sec": 0.0})
+        );
+        // A counter that went back (a restarted interface) counts as no traffic.
+        assert_eq!(
+            network_rate((10, 10), (5, 20), 1.0).unwrap(),
+            json!({"rx_bytes_per_sec": 0.0, "tx_bytes_per_sec": 10.0})
+        );
+        assert!(network_rate((0, 0), (1, 1), 0.0).is_none());
+    }
+
+    #[test]
+    fn ports_volumes_and_health_from_docker() {
+        let doc = json!({
+            "NetworkSettings": {"Ports": {
+                "80/tcp": [{"HostIp": "0.0.0.0", "HostPort": "32768"}],
+                "53/udp": null,
+            }},
+            "Mounts": [{"Type": "volume", "Name": "data", "Source": "/var/lib/docker/volumes/data/_data", "Destination": "/data"},
+                       {"Type": "bind", "Source": "/srv", "Destination": "/srv"}],
+            "State": {"Health": {"Status": "starting", "Log": []}},
+        });
+        assert_eq!(
+            ports_json(&doc),
+            vec![
+                json!({"ContainerPort": 80, "Protocol": "tcp", "HostPort": 32768, "HostIp": "0.0.0.0"})
+            ]
+        );
+        assert_eq!(
+            volumes_json(&doc),
+            vec![
+                json!({"DockerName": "data", "Source": "/var/lib/docker/volumes/data/_data", "Destination": "/data"}),
+                json!({"Source": "/srv", "Destination": "/srv"}),
+            ]
+        );
+        assert_eq!(health_json(&doc).unwrap(), json!({"status": "UNKNOWN"}));
+        let unhealthy = json!({"State": {"Health": {"Status": "unhealthy", "Log": [
+            {"End": "2026-12-06T05:00:00.5Z", "ExitCode": 1, "Output": "down"}]}}});
+        assert_eq!(
+            health_json(&unhealthy).unwrap(),
+            json!({"status": "UNHEALTHY", "statusSince": "2026-12-06T05:00:00.5Z", "exitCode": 1, "output": "down"})
+        );
+        assert!(health_json(&json!({"State": {}})).is_none());
+    }
+
+    #[test]
+    fn private_dns_names_as_aws_writes_them() {
+        assert_eq!(
+            private_dns_name("10.0.0.5", "us-east-1"),
+            "ip-10-0-0-5.ec2.internal"
+        );
+        assert_eq!(
+            private_dns_name("10.0.0.5", "eu-west-1"),
+            "ip-10-0-0-5.eu-west-1.compute.internal"
+        );
+    }
+
+    #[test]
+    fn unknown_ids_answer_as_each_version_does() {
+        assert_eq!(
+            lookup_failure(Version::V4, Doc::Container, "x").status(),
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(
+            lookup_failure(Version::V3, Doc::Task, "x").status(),
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod agent;
 pub mod api;
 pub mod asm;
 pub mod awslogs;
+pub mod caps;
 pub mod control;
 pub mod depends;
 pub mod docker;

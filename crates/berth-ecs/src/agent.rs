@@ -102,6 +102,16 @@ pub struct AgentTask {
     /// under `credentials_id`, which stays the same for the task's whole life.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role_credentials: Option<RoleCredentials>,
+    /// The service that started the task (its `group` `service:<name>`), for the task
+    /// metadata endpoint's `ServiceName`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_name: Option<String>,
+    /// The task's tags and its container instance's, as of this poll (the task metadata
+    /// endpoint's `TaskTags` and `ContainerInstanceTags`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<crate::model::Tag>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub container_instance_tags: Vec<crate::model::Tag>,
 }
 
 /// A task the agent must stop.
@@ -286,6 +296,14 @@ pub(crate) fn payload(t: &StoredTask, region: &str) -> AgentTask {
         containers,
         execution_role_credentials: None,
         role_credentials: None,
+        service_name: t
+            .task
+            .group
+            .as_deref()
+            .and_then(|g| g.strip_prefix("service:"))
+            .map(str::to_string),
+        tags: t.task.tags.clone(),
+        container_instance_tags: Vec::new(),
     }
 }
 
@@ -356,6 +374,9 @@ mod tests {
             containers: vec![],
             execution_role_credentials: None,
             role_credentials: None,
+            service_name: None,
+            tags: vec![],
+            container_instance_tags: vec![],
         };
         let creds = |role: &str| RoleCredentials {
             credentials_id: "id".into(),

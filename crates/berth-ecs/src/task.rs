@@ -1391,7 +1391,9 @@ impl Ecs<'_> {
                         reason: t.task.stopped_reason.clone(),
                     });
                 } else {
-                    start.push(agent::payload(&t, self.region));
+                    let mut task = agent::payload(&t, self.region);
+                    task.container_instance_tags = i.instance.tags.clone();
+                    start.push(task);
                 }
             }
             Ok(AgentPoll {
