@@ -181,6 +181,23 @@ impl Ecs<'_> {
         Ok((cpu, mem, running, pending, ports, groups))
     }
 
+    /// The cluster's instances (not INACTIVE) as placement sees them: for explaining a
+    /// placement outside a call (`berth doctor --service`).
+    pub fn placement_candidates(
+        &self,
+        cluster: &str,
+        now: u64,
+    ) -> Result<Vec<Candidate>, EcsError> {
+        let cluster = self.cluster_name(Some(cluster))?;
+        self.store.read(|tx| {
+            Ok(self
+                .candidates(tx, &cluster, now)?
+                .into_iter()
+                .map(|(_, c)| c)
+                .collect())
+        })
+    }
+
     /// The cluster's instances as placement sees them.
     pub(crate) fn candidates(
         &self,

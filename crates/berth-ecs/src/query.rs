@@ -565,6 +565,29 @@ impl Test {
 }
 
 impl Expr {
+    /// The custom attribute (name, value) that would make an instance a member when the
+    /// expression asks for one: `attribute:NAME == VALUE`, `attribute:NAME in [VALUE, …]`, or
+    /// such a test joined by `and`/`or` with others (the first found). For suggesting
+    /// PutAttributes.
+    pub fn wanted_attribute(&self) -> Option<(String, String)> {
+        match self {
+            Expr::Test(Test {
+                subject: Subject::Attribute(name),
+                op: Op::Eq,
+                arg: Arg::Value(v),
+            }) => Some((name.clone(), v.clone())),
+            Expr::Test(Test {
+                subject: Subject::Attribute(name),
+                op: Op::In,
+                arg: Arg::List(l),
+            }) => l.first().map(|v| (name.clone(), v.clone())),
+            Expr::And(a, b) | Expr::Or(a, b) => {
+                a.wanted_attribute().or_else(|| b.wanted_attribute())
+            }
+            _ => None,
+        }
+    }
+
     /// Whether the instance described by `f` is a member.
     pub fn eval(&self, f: &Facts<'_>) -> bool {
         match self {
