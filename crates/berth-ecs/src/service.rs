@@ -1726,6 +1726,42 @@ mod tests {
             .collect()
     }
 
+    #[test]
+    fn scaling_in_stops_tasks_from_the_most_loaded_instance_first() {
+        let mut s = svc(4);
+        let mut book = Book::default();
+        let dep = s.deployments[0].id.clone();
+        let on = |n: usize, i: &str| SvcTask {
+            instance: Some(i.into()),
+            ..task(n, &dep, TaskStatus::Running)
+        };
+        // a: three tasks (the oldest), b: one task (the newest).
+        let tasks = vec![on(1, "a"), on(2, "a"), on(3, "a"), on(4, "b")];
+        s.desired_count = 2;
+        let acts = plan(&mut s, &mut book, &tasks, &[], 10);
+        // Two from a (the newest of them first), none from b: one task left on each.
+        assert_eq!(stops(&acts), vec!["t3", "t2"]);
+        // Pending tasks go before running ones wherever they are.
+        let mut s = svc(2);
+        let dep = s.deployments[0].id.clone();
+        let tasks = vec![
+            SvcTask {
+                instance: Some("b".into()),
+                ..task(1, &dep, TaskStatus::Pending)
+            },
+            SvcTask {
+                instance: Some("a".into()),
+                ..task(2, &dep, TaskStatus::Running)
+            },
+            SvcTask {
+                instance: Some("a".into()),
+                ..task(3, &dep, TaskStatus::Running)
+            },
+        ];
+        let acts = plan(&mut s, &mut Book::default(), &tasks, &[], 10);
+        assert_eq!(stops(&acts), vec!["t1"]);
+    }
+
     /// Redeploys `s` to `td`, as UpdateService does.
     fn redeploy(s: &mut Service, td: &str) {
         for d in &mut s.deployments {
