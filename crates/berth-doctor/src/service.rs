@@ -500,3 +500,132 @@ fn breaker_check(svc: &Service, cluster: &str) -> CheckResult {
         ),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    use berth_ecs::service::CreateServiceInput;
+    use berth_ecs::{Attribute, RegisterContainerInstanceInput, Resource};
+    use berth_iam::Iam;
+    use berth_store::SqliteStore;
+    use serde_json::json;
+
+    use super::*;
+
+    const A: &str = "000000000000";
+    const R: &str = "us-east-1";
+    const NOW: u64 = 1_780_000_000;
+
+    fn opts(cluster: &str, service: &str) -> ServiceOptions {
+        ServiceOptions {
+            account: A.into(),
+            region: R.into(),
+            cluster: cluster.into(),
+            service: service.into(),
+            caller_arn: None,
+            now: NOW,
+        }
+    }
+
+    fn get(r: &ServiceReport, kind: CheckKind) -> &CheckResult {
+        r.checks.iter().find(|c| c.check == kind).unwrap()
+    }
+
+    #[test]
+    fn names_the_unmet_constraint_and_the_attribute_that_meets_it() {
+        let store = SqliteStore::in_memory().unwrap();
+        let key = RootKey::generate();
+        Iam::new(&store, &key).create_account(A, NOW).unwrap();
+        let ecs = berth_ecs::Ecs::new(&store, A, R);
+        let caller = berth_ecs::Caller {
+            identity: "arn:aws:iam::000000000000:root",
+            root: true,
+        };
+
+        let r = diagnose_service(&store, &key, &opts("shop", "web")).unwrap();
+        assert!(!r.passed());
+        let c = get(&r, CheckKind::Cluster);
+        assert!(!c.ok && c.fix.as_deref() == Some("aws ecs create-cluster --cluster-name shop"));
+
+        ecs.create_cluster(Some("shop"), Vec::new(), Vec::new(), None, NOW)
+            .unwrap();
+        let r = diagnose_service(&store, &key, &opts("shop", "web")).unwrap();
+        let c = get(&r, CheckKind::Service);
+        assert!(
+            !c.ok && c.reason == "service web not found in cluster shop",
+            "{c:?}"
+        );
+
+        let instance = ecs
+            .register_container_instance(
+                RegisterContainerInstanceInput {
+                    cluster: Some("shop".into()),
+                    total_resources: vec![
+                        Resource::integer("CPU", 1024),
+                        Resource::integer("MEMORY", 1024),
+                    ],
+                    ..Default::default()
+                },
+                &caller,
+                NOW,
+            )
+            .unwrap();
+        let td: berth_ecs::RegisterTaskDefinitionInput = serde_json::from_value(json!({
+            "family": "web",
+            "containerDefinitions": [{"name": "app", "image": "busybox", "memory": 64}]
+        }))
+        .unwrap();
+        ecs.register_task_definition(td, caller.identity, NOW)
+            .unwrap();
+        ecs.create_service(
+            CreateServiceInput {
+                cluster: Some("shop".into()),
+                service_name: Some("web".into()),
+                task_definition: Some("web".into()),
+                desired_count: Some(1),
+                placement_constraints: vec![
+                    json!({"type": "memberOf", "expression": "attribute:stack == prod"}),
+                ],
+                ..Default::default()
+            },
+            caller.identity,
+            NOW,
+        )
+        .unwrap();
+        let r = diagnose_service(&store, &key, &opts("shop", "web")).unwrap();
+        assert!(get(&r, CheckKind::Capacity).ok, "{r:#?}");
+        let c = get(&r, CheckKind::Constraints);
+        assert!(!c.ok, "{c:?}");
+        assert!(
+            c.reason
+                .contains("the service's memberOf 'attribute:stack == prod'")
+        );
+        assert_eq!(
+            c.fix.as_deref(),
+            Some(
+                format!(
+                    "aws ecs put-attributes --cluster shop --attributes name=stack,value=prod,targetId={}",
+                    instance.container_instance_arn
+                )
+                .as_str()
+            )
+        );
+
+        // The fix: the instance is a member, the check passes.
+        ecs.put_attributes(
+            Some("shop"),
+            &[Attribute {
+                name: "stack".into(),
+                value: Some("prod".into()),
+                target_type: None,
+                target_id: Some(instance.container_instance_arn.clone()),
+            }],
+        )
+        .unwrap();
+        let r = diagnose_service(&store, &key, &opts("shop", "web")).unwrap();
+        let c = get(&r, CheckKind::Constraints);
+        assert!(c.ok && c.reason.starts_with("1 instance(s) meet"), "{c:?}");
+        assert!(get(&r, CheckKind::CircuitBreaker).ok);
+        assert!(get(&r, CheckKind::StoppedTasks).ok);
+    }
+}
