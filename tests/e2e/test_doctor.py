@@ -260,7 +260,7 @@ def test_usage_error(berth):
     assert code == 2, (code, out, err)
     assert out == ""
     assert err.startswith("error: the following required arguments were not provided:\n"), err
-    assert "<--task-definition <TASK_DEFINITION>|--file <FILE>>" in err
+    assert "<--task-definition <TASK_DEFINITION>|--file <FILE>|--service <SERVICE>>" in err
     assert "panicked" not in err
 
 

@@ -40,8 +40,8 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 use extract::{ConsoleForm, ConsoleQuery, NoFields, Peer, Posted, Signed};
 use pages::{
-    ClusterForm, Pages, RegisterForm, RunForm, SignInForm, StopForm, TaskDefinitionQuery,
-    TaskLogsQuery, TasksQuery, TasksView,
+    ClusterForm, Pages, RegisterForm, RunForm, ServiceQuery, ServicesQuery, SignInForm, StopForm,
+    TaskDefinitionQuery, TaskLogsQuery, TasksQuery, TasksView,
 };
 use session::{Sessions, SignInThrottle};
 
@@ -72,7 +72,7 @@ pub fn router(control: Arc<Control>) -> Router {
         sessions: Sessions::default(),
         throttle: SignInThrottle::default(),
     });
-    let pages: [(&str, MethodRouter<St>); 12] = [
+    let pages: [(&str, MethodRouter<St>); 14] = [
         ("/console", get(overview)),
         ("/console/signin", get(sign_in_page).post(sign_in)),
         ("/console/signout", post(sign_out)),
@@ -86,6 +86,8 @@ pub fn router(control: Arc<Control>) -> Router {
         ("/console/tasks/run", post(run_task)),
         ("/console/tasks/stop", post(stop_task)),
         ("/console/task-logs", get(task_logs)),
+        ("/console/services", get(services)),
+        ("/console/service", get(service)),
         ("/console/secrets", get(secrets)),
         ("/console/doctor", get(doctor)),
     ];
@@ -195,6 +197,22 @@ async fn task_logs(
     ConsoleQuery(q): ConsoleQuery<TaskLogsQuery>,
 ) -> Response {
     blocking(move || Pages::new(&st, &who).task_logs(&q)).await
+}
+
+async fn services(
+    State(st): State<St>,
+    who: Signed,
+    ConsoleQuery(q): ConsoleQuery<ServicesQuery>,
+) -> Response {
+    blocking(move || Pages::new(&st, &who).services(&q)).await
+}
+
+async fn service(
+    State(st): State<St>,
+    who: Signed,
+    ConsoleQuery(q): ConsoleQuery<ServiceQuery>,
+) -> Response {
+    blocking(move || Pages::new(&st, &who).service(&q)).await
 }
 
 async fn run_task(State(st): State<St>, Posted { who, form }: Posted<RunForm>) -> Response {

@@ -7,9 +7,10 @@
 //! secret value (a test reads this file to keep it so).
 
 use berth_control::ecs::{
-    self, CreateClusterInput, DescribeClustersInput, DescribeTaskDefinitionInput,
-    DescribeTasksInput, ListClustersInput, ListTaskDefinitionsInput, ListTasksInput,
-    RegisterTaskDefinitionInput, RunTaskInput, StopTaskInput,
+    self, CreateClusterInput, DescribeClustersInput, DescribeServicesInput,
+    DescribeTaskDefinitionInput, DescribeTasksInput, ListClustersInput, ListServicesInput,
+    ListTaskDefinitionsInput, ListTasksInput, RegisterTaskDefinitionInput, RunTaskInput,
+    StopTaskInput,
 };
 use berth_control::secretsmanager::{self, ListSecretsInput};
 use berth_control::{Caller, Control, Ctx};
@@ -30,6 +31,8 @@ pub const OPERATIONS: &[&str] = &[
     "ecs:StopTask",
     "ecs:ListTasks",
     "ecs:DescribeTasks",
+    "ecs:ListServices",
+    "ecs:DescribeServices",
     "secretsmanager:ListSecrets",
     "logs:GetLogEvents",
     "doctor:Diagnose",
@@ -99,6 +102,41 @@ pub struct Container {
     pub reason: String,
     /// The Docker container's ID, once it runs.
     pub runtime_id: Option<String>,
+}
+
+/// A service's deployment as the console shows it.
+#[derive(Debug, Clone, Default)]
+pub struct Deployment {
+    pub id: String,
+    pub status: String,
+    pub task_definition: String,
+    pub desired: i64,
+    pub running: i64,
+    pub pending: i64,
+    pub failed: i64,
+    pub rollout_state: String,
+    pub rollout_state_reason: String,
+}
+
+/// A service as the console shows it.
+#[derive(Debug, Clone, Default)]
+pub struct Service {
+    pub name: String,
+    pub arn: String,
+    pub status: String,
+    pub scheduling_strategy: String,
+    pub launch_type: String,
+    pub desired: i64,
+    pub running: i64,
+    pub pending: i64,
+    pub task_definition: String,
+    pub deployments: Vec<Deployment>,
+    /// `type` and `expression` (empty for distinctInstance).
+    pub placement_constraints: Vec<(String, String)>,
+    /// `type` and `field`.
+    pub placement_strategy: Vec<(String, String)>,
+    /// Seconds since the Unix epoch, and the message; newest first.
+    pub events: Vec<(u64, String)>,
 }
 
 /// A page of a log stream, newest line first.
@@ -350,6 +388,88 @@ impl<'a> Ops<'a> {
                     })
                     .collect(),
                 created_at: Some(t.created_at as f64),
+            })
+            .collect())
+    }
+
+    /// The ARNs of the cluster's services (at most 100).
+    pub fn list_services(&self, cluster: &str) -> Result<Vec<String>, ConsoleError> {
+        let out = self.call("ecs:ListServices", |ctx| {
+            ecs::list_services(
+                ctx,
+                ListServicesInput {
+                    cluster: Some(cluster.to_string()),
+                    max_results: Some(100),
+                    ..Default::default()
+                },
+            )
+        })?;
+        Ok(out.service_arns)
+    }
+
+    /// The services named (at most 10 a call, as DescribeServices takes them).
+    pub fn describe_services(
+        &self,
+        cluster: &str,
+        names: &[String],
+    ) -> Result<Vec<Service>, ConsoleError> {
+        let mut found = Vec::new();
+        for chunk in names.chunks(10) {
+            let out = self.call("ecs:DescribeServices", |ctx| {
+                ecs::describe_services(
+                    ctx,
+                    DescribeServicesInput {
+                        cluster: Some(cluster.to_string()),
+                        services: chunk.to_vec(),
+                        ..Default::default()
+                    },
+                )
+            })?;
+            found.extend(out.services.items);
+        }
+        let text = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+        Ok(found
+            .into_iter()
+            .map(|s| Service {
+                scheduling_strategy: if s.daemon() { "DAEMON" } else { "REPLICA" }.into(),
+                name: s.service_name,
+                arn: s.service_arn,
+                status: s.status,
+                launch_type: s.launch_type.unwrap_or_default(),
+                desired: s.desired_count,
+                running: s.running_count,
+                pending: s.pending_count,
+                task_definition: s.task_definition,
+                deployments: s
+                    .deployments
+                    .into_iter()
+                    .map(|d| Deployment {
+                        id: d.id,
+                        status: d.status,
+                        task_definition: d.task_definition,
+                        desired: d.desired_count,
+                        running: d.running_count,
+                        pending: d.pending_count,
+                        failed: d.failed_tasks,
+                        rollout_state: d.rollout_state.unwrap_or_default(),
+                        rollout_state_reason: d.rollout_state_reason.unwrap_or_default(),
+                    })
+                    .collect(),
+                placement_constraints: s
+                    .placement_constraints
+                    .iter()
+                    .map(|c| (text(c, "type"), text(c, "expression")))
+                    .collect(),
+                placement_strategy: s
+                    .placement_strategy
+                    .iter()
+                    .map(|c| (text(c, "type"), text(c, "field")))
+                    .collect(),
+                events: s
+                    .events
+                    .into_iter()
+                    .map(|e| (e.created_at, e.message))
+                    .collect(),
             })
             .collect())
     }

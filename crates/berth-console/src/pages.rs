@@ -102,6 +102,22 @@ pub struct TasksQuery {
 
 #[derive(Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
+pub struct ServicesQuery {
+    pub cluster: Option<String>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ServiceQuery {
+    pub cluster: String,
+    pub service: String,
+}
+
+/// How many of a service's events its page shows (a service keeps 100).
+const SERVICE_EVENTS: usize = 20;
+
+#[derive(Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
 pub struct TaskLogsQuery {
     pub cluster: String,
     pub task: String,
@@ -332,6 +348,7 @@ impl<'a> Pages<'a> {
             .map(|c| {
                 vec![
                     html! { a href={ "/console/tasks?cluster=" (url(&c.name)) } { (c.name) } },
+                    html! { a href={ "/console/services?cluster=" (url(&c.name)) } { "Services" } },
                     html! { (c.status) },
                     html! { (count(c.running_tasks)) },
                     html! { (count(c.pending_tasks)) },
@@ -344,6 +361,7 @@ impl<'a> Pages<'a> {
             "Clusters",
             &[
                 "Name",
+                "Services",
                 "Status",
                 "Running tasks",
                 "Pending tasks",
@@ -517,6 +535,241 @@ impl<'a> Pages<'a> {
                 self.render("Task definition", "/console/task-definitions", out)
             }
         }
+    }
+
+    // ---- services ---------------------------------------------------------------------------
+
+    /// A cluster chooser; the cluster chosen (the query's, else the first listed, else
+    /// `default`), and whether it is known not to exist.
+    fn choose_cluster(
+        &self,
+        out: &mut Out,
+        given: Option<&str>,
+        action: &str,
+        label: &str,
+    ) -> (String, bool) {
+        let listed = self.ops.list_clusters();
+        let mut clusters: Vec<String> = match &listed {
+            Ok(arns) => arns.iter().map(|a| short_id(a).to_string()).collect(),
+            Err(e) => {
+                out.error(e);
+                Vec::new()
+            }
+        };
+        let cluster = given
+            .and_then(non_empty)
+            .or_else(|| clusters.first().cloned())
+            .unwrap_or_else(|| berth_control::ecs::DEFAULT_CLUSTER.to_string());
+        let missing = listed.is_ok() && !clusters.contains(&cluster);
+        if !clusters.contains(&cluster) {
+            clusters.push(cluster.clone());
+        }
+        let options: Vec<(String, String)> =
+            clusters.iter().map(|c| (c.clone(), c.clone())).collect();
+        out.push(html! {
+            form.card method="get" action=(action) {
+                (views::select("cluster", "cluster", "Cluster", &options, &cluster))
+                button type="submit" { (label) }
+            }
+        });
+        (cluster, missing)
+    }
+
+    /// A cluster's services: counts, task definition, deployments and the latest event.
+    pub fn services(&self, q: &ServicesQuery) -> Response {
+        let mut out = Out::new();
+        let (cluster, missing) = self.choose_cluster(
+            &mut out,
+            q.cluster.as_deref(),
+            "/console/services",
+            "Show services",
+        );
+        out.push(html! { h2 { "Services in " (cluster) } });
+        if missing {
+            out.push(html! {
+                p { "There is no cluster " (cluster) ". Create it on the " a href="/console/clusters" { "Clusters" } " page." }
+            });
+            return self.render("Services", "/console/services", out);
+        }
+        let arns = match self.ops.list_services(&cluster) {
+            Ok(a) => a,
+            Err(e) => {
+                out.error(&e);
+                return self.render("Services", "/console/services", out);
+            }
+        };
+        if arns.is_empty() {
+            out.push(html! {
+                p { "No services in this cluster. Create one with " code { "aws ecs create-service" } "." }
+            });
+            return self.render("Services", "/console/services", out);
+        }
+        let services = match self.ops.describe_services(&cluster, &arns) {
+            Ok(s) => s,
+            Err(e) => {
+                out.error(&e);
+                return self.render("Services", "/console/services", out);
+            }
+        };
+        let rows: Vec<Vec<Markup>> = services
+            .iter()
+            .map(|s| {
+                vec![
+                    html! {
+                        a href={ "/console/service?cluster=" (url(&cluster)) "&service=" (url(&s.name)) } { (s.name) }
+                    },
+                    html! { (s.status) },
+                    html! { (s.scheduling_strategy) },
+                    html! { (s.desired) },
+                    html! { (s.running) },
+                    html! { (s.pending) },
+                    html! {
+                        a href={ "/console/task-definition?taskDefinition=" (url(&s.task_definition)) } {
+                            (short_def(&s.task_definition))
+                        }
+                    },
+                    html! {
+                        @for (i, d) in s.deployments.iter().enumerate() {
+                            @if i > 0 { br; }
+                            (d.status) " " (d.rollout_state)
+                        }
+                    },
+                    html! {
+                        @if let Some((at, m)) = s.events.first() {
+                            (views::time(Some(*at as f64))) " " (m)
+                        }
+                    },
+                ]
+            })
+            .collect();
+        out.push(views::table(
+            "Services",
+            &[
+                "Name",
+                "Status",
+                "Scheduling",
+                "Desired",
+                "Running",
+                "Pending",
+                "Task definition",
+                "Deployments",
+                "Latest event",
+            ],
+            &rows,
+        ));
+        self.render("Services", "/console/services", out)
+    }
+
+    /// One service: its counts, placement, deployments and latest events.
+    pub fn service(&self, q: &ServiceQuery) -> Response {
+        let mut out = Out::new();
+        let cluster = non_empty(&q.cluster)
+            .unwrap_or_else(|| berth_control::ecs::DEFAULT_CLUSTER.to_string());
+        let title = format!("Service {}", q.service);
+        let found = if q.service.is_empty() {
+            Ok(Vec::new())
+        } else {
+            self.ops
+                .describe_services(&cluster, std::slice::from_ref(&q.service))
+        };
+        let s = match found {
+            Ok(mut s) if !s.is_empty() => s.swap_remove(0),
+            Ok(_) => {
+                out.status = StatusCode::NOT_FOUND;
+                out.push(html! {
+                    p {
+                        "There is no service " (q.service) " in cluster " (cluster) ". See the "
+                        a href={ "/console/services?cluster=" (url(&cluster)) } { "services of the cluster" } "."
+                    }
+                });
+                return self.render(&title, "/console/services", out);
+            }
+            Err(e) => {
+                out.error(&e);
+                return self.render(&title, "/console/services", out);
+            }
+        };
+        out.push(html! {
+            dl.card {
+                dt { "ARN" } dd { (s.arn) }
+                dt { "Cluster" } dd { a href={ "/console/services?cluster=" (url(&cluster)) } { (cluster) } }
+                dt { "Status" } dd { (s.status) }
+                dt { "Scheduling strategy" } dd { (s.scheduling_strategy) }
+                dt { "Launch type" } dd { (s.launch_type) }
+                dt { "Desired / running / pending" } dd { (s.desired) " / " (s.running) " / " (s.pending) }
+                dt { "Task definition" } dd {
+                    a href={ "/console/task-definition?taskDefinition=" (url(&s.task_definition)) } { (short_def(&s.task_definition)) }
+                }
+                dt { "Placement constraints" } dd {
+                    @if s.placement_constraints.is_empty() { "none" }
+                    @for (i, (t, e)) in s.placement_constraints.iter().enumerate() {
+                        @if i > 0 { br; }
+                        (t) @if !e.is_empty() { " " code { (e) } }
+                    }
+                }
+                dt { "Placement strategy" } dd {
+                    @if s.placement_strategy.is_empty() { "none" }
+                    @for (i, (t, f)) in s.placement_strategy.iter().enumerate() {
+                        @if i > 0 { br; }
+                        (t) @if !f.is_empty() { " " code { (f) } }
+                    }
+                }
+            }
+            p {
+                a href={ "/console/tasks?cluster=" (url(&cluster)) } { "Tasks of the cluster" }
+                " · why it is not steady: " code { "berth doctor --service " (s.name) " --cluster " (cluster) }
+            }
+        });
+        let rows: Vec<Vec<Markup>> = s
+            .deployments
+            .iter()
+            .map(|d| {
+                vec![
+                    html! { (d.id) },
+                    html! { (d.status) },
+                    html! { (short_def(&d.task_definition)) },
+                    html! { (d.desired) },
+                    html! { (d.running) },
+                    html! { (d.pending) },
+                    html! { (d.failed) },
+                    html! { (d.rollout_state) },
+                    html! { (d.rollout_state_reason) },
+                ]
+            })
+            .collect();
+        out.push(html! { h2 { "Deployments" } });
+        out.push(views::table(
+            "Deployments",
+            &[
+                "ID",
+                "Status",
+                "Task definition",
+                "Desired",
+                "Running",
+                "Pending",
+                "Failed tasks",
+                "Rollout state",
+                "Reason",
+            ],
+            &rows,
+        ));
+        out.push(html! { h2 { "Events" } });
+        if s.events.is_empty() {
+            out.push(html! { p { "No events yet." } });
+        } else {
+            let rows: Vec<Vec<Markup>> = s
+                .events
+                .iter()
+                .take(SERVICE_EVENTS)
+                .map(|(at, m)| vec![html! { (views::time(Some(*at as f64))) }, html! { (m) }])
+                .collect();
+            out.push(views::table(
+                "Latest events, newest first",
+                &["Time", "Message"],
+                &rows,
+            ));
+        }
+        self.render(&title, "/console/services", out)
     }
 
     // ---- tasks ------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ pub const NAV: &[(&str, &str)] = &[
     ("/console/clusters", "Clusters"),
     ("/console/task-definitions", "Task definitions"),
     ("/console/tasks", "Tasks"),
+    ("/console/services", "Services"),
     ("/console/secrets", "Secrets"),
     ("/console/doctor", "Doctor"),
 ];

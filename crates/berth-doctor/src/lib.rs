@@ -11,8 +11,10 @@ mod fields;
 mod logs;
 mod registered;
 pub mod registry;
+mod service;
 
 pub use registered::diagnose_registered;
+pub use service::{ServiceOptions, ServiceReport, diagnose_service};
 
 use std::time::{Duration, UNIX_EPOCH};
 
@@ -74,6 +76,18 @@ pub enum CheckKind {
     Awslogs,
     /// A member berth refuses, emulates or does not run on the launch type diagnosed.
     Field,
+    /// `--service`: the service's cluster.
+    Cluster,
+    /// `--service`: the service itself.
+    Service,
+    /// `--service`: container instances registered and connected.
+    Capacity,
+    /// `--service`: placement constraints against the instances.
+    Constraints,
+    /// `--service`: the latest stopped tasks' reasons.
+    StoppedTasks,
+    /// `--service`: the deployment circuit breaker.
+    CircuitBreaker,
 }
 
 impl CheckKind {
@@ -90,6 +104,12 @@ impl CheckKind {
             CheckKind::Placement => "placement",
             CheckKind::Awslogs => "awslogs",
             CheckKind::Field => "field",
+            CheckKind::Cluster => "cluster",
+            CheckKind::Service => "service",
+            CheckKind::Capacity => "capacity",
+            CheckKind::Constraints => "constraints",
+            CheckKind::StoppedTasks => "stopped-tasks",
+            CheckKind::CircuitBreaker => "circuit-breaker",
         }
     }
 }

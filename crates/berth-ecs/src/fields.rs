@@ -73,7 +73,7 @@ pub const FIELDS: &[Field] = &[
     f(
         "RegisterTaskDefinitionRequest",
         "placementConstraints",
-        "recorded: validated (at most 10) and returned; berth's placement does not evaluate them",
+        "placement: `memberOf` expressions (the cluster query language) limit the instances the task is placed on, together with RunTask's or the service's constraints (at most 10 in all); `distinctInstance` is refused (`constraint.type 'distinctInstance' is not supported.`); see docs/placement.md",
         "refused: `Tasks using the Fargate launch type do not support placementConstraints.`",
     ),
     f(
@@ -817,13 +817,13 @@ pub const FIELDS: &[Field] = &[
     f(
         "TaskDefinitionPlacementConstraint",
         "type",
-        "recorded (see `placementConstraints`)",
+        "placement (see `placementConstraints`)",
         "refused (placementConstraints)",
     ),
     f(
         "TaskDefinitionPlacementConstraint",
         "expression",
-        "recorded (see `placementConstraints`)",
+        "placement (see `placementConstraints`)",
         "refused (placementConstraints)",
     ),
     f("Tag", "key", "applied", "same"),

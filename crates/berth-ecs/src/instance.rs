@@ -101,7 +101,7 @@ impl Ecs<'_> {
         i: &StoredInstance,
         now: u64,
     ) -> Result<ContainerInstance, EcsError> {
-        let (cpu_used, mem_used, running, pending, ports) = self.instance_load(tx, i, now)?;
+        let (cpu_used, mem_used, running, pending, ports, _) = self.instance_load(tx, i, now)?;
         let mut view = i.instance.clone();
         view.running_tasks_count = running;
         view.pending_tasks_count = pending;
@@ -141,17 +141,20 @@ impl Ecs<'_> {
         Ok(view)
     }
 
-    /// CPU and memory held by the instance's tasks that have not stopped, and its counts.
+    /// CPU and memory held by the instance's tasks that have not stopped, its counts, the host
+    /// ports they hold and their groups.
+    #[allow(clippy::type_complexity)]
     fn instance_load(
         &self,
         tx: &dyn Tx,
         i: &StoredInstance,
         now: u64,
-    ) -> Result<(i64, i64, u32, u32, Vec<HostPort>), EcsError> {
+    ) -> Result<(i64, i64, u32, u32, Vec<HostPort>, Vec<String>), EcsError> {
         let prefix = format!("{}{}/", self.scope(), i.cluster);
         let tasks: Vec<(String, StoredTask)> = scan_json(tx, T_TASKS, &prefix)?;
         let (mut cpu, mut mem, mut running, mut pending) = (0i64, 0i64, 0, 0);
         let mut ports = Vec::new();
+        let mut groups = Vec::new();
         let arn = &i.instance.container_instance_arn;
         for (_, t) in &tasks {
             if t.task.container_instance_arn.as_deref() != Some(arn.as_str()) || !t.visible(now) {
@@ -166,13 +169,33 @@ impl Ecs<'_> {
             cpu = i64::saturating_add(cpu, t.reserved_cpu.max(0));
             mem = i64::saturating_add(mem, t.reserved_memory.max(0));
             ports.extend(t.reserved_ports.iter().copied());
+            if let Some(g) = &t.task.group {
+                groups.push(g.clone());
+            }
             match status {
                 Some(TaskStatus::Running) => running += 1,
                 Some(s) if s.is_pending() => pending += 1,
                 _ => {}
             }
         }
-        Ok((cpu, mem, running, pending, ports))
+        Ok((cpu, mem, running, pending, ports, groups))
+    }
+
+    /// The cluster's instances (not INACTIVE) as placement sees them: for explaining a
+    /// placement outside a call (`berth doctor --service`).
+    pub fn placement_candidates(
+        &self,
+        cluster: &str,
+        now: u64,
+    ) -> Result<Vec<Candidate>, EcsError> {
+        let cluster = self.cluster_name(Some(cluster))?;
+        self.store.read(|tx| {
+            Ok(self
+                .candidates(tx, &cluster, now)?
+                .into_iter()
+                .map(|(_, c)| c)
+                .collect())
+        })
     }
 
     /// The cluster's instances as placement sees them.
@@ -189,7 +212,8 @@ impl Ecs<'_> {
             if i.instance.status == "INACTIVE" {
                 continue;
             }
-            let (cpu_used, mem_used, _, _, mut ports_taken) = self.instance_load(tx, &i, now)?;
+            let (cpu_used, mem_used, running, _, mut ports_taken, task_groups) =
+                self.instance_load(tx, &i, now)?;
             ports_taken.extend(i.reserved_ports());
             let c = Candidate {
                 arn: i.instance.container_instance_arn.clone(),
@@ -200,6 +224,10 @@ impl Ecs<'_> {
                 cpu_free: i.resource("CPU").saturating_sub(cpu_used),
                 memory_free: i.resource("MEMORY").saturating_sub(mem_used),
                 ports_taken,
+                ec2_instance_id: i.instance.ec2_instance_id.clone(),
+                registered_at: i.instance.registered_at,
+                running_tasks_count: running,
+                task_groups,
             };
             out.push((i, c));
         }
@@ -326,7 +354,7 @@ impl Ecs<'_> {
                     // AWS's wording for an unknown instance here is not known to berth.
                     EcsError::InvalidParameter(format!("container instance not found: {reference}"))
                 })?;
-            let (_, _, running, pending, _) = self.instance_load(tx, &i, now)?;
+            let (_, _, running, pending, _, _) = self.instance_load(tx, &i, now)?;
             if running + pending > 0 && !force {
                 return Err(EcsError::InvalidParameter(
                     "Found running tasks on the instance.".into(),

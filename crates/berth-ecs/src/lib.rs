@@ -36,6 +36,7 @@ mod instance;
 pub mod lifecycle;
 pub mod model;
 pub mod placement;
+pub mod query;
 mod records;
 mod registry;
 pub mod secrets;

@@ -463,20 +463,31 @@ pub fn plan(
         let upper = max_total(desired, cfg.max_percent());
         let floor = min_healthy(desired, cfg.min_percent());
         // A task on a DRAINING instance is replaced like an older deployment's.
-        let mut primary_wanted: Vec<&&SvcTask> = live
+        let primary_wanted: Vec<&&SvcTask> = live
             .iter()
             .filter(|t| t.of(&primary.id) && t.wanted() && !t.draining)
             .collect();
-        // Scale in: the primary's newest pending tasks first, then its newest.
+        // Scale in: the primary's pending tasks first, then one at a time from the instance
+        // that runs the most of the service's tasks (keeping them spread, as AWS's scheduler
+        // does across Availability Zones and then instances), the newest first.
         if primary_wanted.len() as i64 > desired {
-            primary_wanted.sort_by_key(|t| {
-                (
-                    t.last_status == TaskStatus::Running,
-                    std::cmp::Reverse(t.created_at),
-                )
-            });
             let excess = primary_wanted.len() - usize::try_from(desired.max(0)).unwrap_or(0);
-            for t in primary_wanted.iter().take(excess) {
+            let mut pool: Vec<&&SvcTask> = primary_wanted.clone();
+            for _ in 0..excess {
+                let on = |i: &Option<String>| pool.iter().filter(|t| t.instance == *i).count();
+                let pick = pool
+                    .iter()
+                    .enumerate()
+                    .max_by_key(|(_, t)| {
+                        (
+                            t.last_status != TaskStatus::Running,
+                            on(&t.instance),
+                            t.created_at,
+                        )
+                    })
+                    .map(|(i, _)| i);
+                let Some(i) = pick else { break };
+                let t = pool.remove(i);
                 stops.push((t.arn.clone(), scaling_reason(&primary.id)));
             }
         }
@@ -781,6 +792,21 @@ pub struct ServiceRef {
     pub name: String,
 }
 
+/// A service's placement constraints and strategies, refused at the request when they would
+/// not parse (`InvalidParameterException`).
+fn check_placement(constraints: &[Value], strategies: &[Value]) -> Result<(), EcsError> {
+    if constraints.len() > taskdef::MAX_PLACEMENT_CONSTRAINTS {
+        // AWS documents the limit of 10; its wording is not known to berth.
+        return Err(bad(&format!(
+            "A service can have at most {} placement constraints.",
+            taskdef::MAX_PLACEMENT_CONSTRAINTS
+        )));
+    }
+    crate::placement::parse_constraints(constraints, false).map_err(|m| bad(&m))?;
+    crate::placement::parse_strategies(strategies).map_err(|m| bad(&m))?;
+    Ok(())
+}
+
 fn bad(msg: &str) -> EcsError {
     EcsError::InvalidParameter(msg.to_string())
 }
@@ -902,6 +928,7 @@ impl Ecs<'_> {
             ));
         }
         taskdef::check_tag_count(input.tags.len())?;
+        check_placement(&input.placement_constraints, &input.placement_strategy)?;
         if !input.load_balancers.is_empty() {
             return Err(unsupported("load balancers"));
         }
@@ -1085,6 +1112,10 @@ impl Ecs<'_> {
             .service
             .clone()
             .ok_or_else(|| bad("service is required"))?;
+        check_placement(
+            input.placement_constraints.as_deref().unwrap_or_default(),
+            input.placement_strategy.as_deref().unwrap_or_default(),
+        )?;
         if input.load_balancers.as_ref().is_some_and(|l| !l.is_empty()) {
             return Err(unsupported("load balancers"));
         }
@@ -1447,11 +1478,35 @@ impl Ecs<'_> {
             .collect();
         let instances: Vec<String> = if s.service.daemon() {
             let external = s.service.launch_type.as_deref() == Some("EXTERNAL");
-            self.candidates(tx, cluster, now)?
-                .into_iter()
-                .filter(|(i, c)| c.active && c.connected && i.external() == external)
-                .map(|(_, c)| c.arn)
-                .collect()
+            // A daemon runs on each instance its memberOf constraints (the service's and its
+            // task definition's) select; constraints that no longer parse select none.
+            let mut member_of = self
+                .find_def(tx, &s.service.task_definition)?
+                .map(|d| d.def.placement_constraints)
+                .unwrap_or_default();
+            member_of.extend(s.service.placement_constraints.iter().cloned());
+            match crate::placement::parse_constraints(&member_of, false) {
+                Err(_) => Vec::new(),
+                Ok(constraints) => {
+                    let rules = crate::placement::Rules {
+                        constraints: constraints
+                            .into_iter()
+                            .filter(|k| matches!(k, crate::placement::Constraint::MemberOf(_)))
+                            .collect(),
+                        ..Default::default()
+                    };
+                    self.candidates(tx, cluster, now)?
+                        .into_iter()
+                        .filter(|(i, c)| {
+                            c.active
+                                && c.connected
+                                && i.external() == external
+                                && crate::placement::unsatisfied(&rules, c).is_none()
+                        })
+                        .map(|(_, c)| c.arn)
+                        .collect()
+                }
+            }
         } else {
             Vec::new()
         };
@@ -1669,6 +1724,42 @@ mod tests {
                 _ => None,
             })
             .collect()
+    }
+
+    #[test]
+    fn scaling_in_stops_tasks_from_the_most_loaded_instance_first() {
+        let mut s = svc(4);
+        let mut book = Book::default();
+        let dep = s.deployments[0].id.clone();
+        let on = |n: usize, i: &str| SvcTask {
+            instance: Some(i.into()),
+            ..task(n, &dep, TaskStatus::Running)
+        };
+        // a: three tasks (the oldest), b: one task (the newest).
+        let tasks = vec![on(1, "a"), on(2, "a"), on(3, "a"), on(4, "b")];
+        s.desired_count = 2;
+        let acts = plan(&mut s, &mut book, &tasks, &[], 10);
+        // Two from a (the newest of them first), none from b: one task left on each.
+        assert_eq!(stops(&acts), vec!["t3", "t2"]);
+        // Pending tasks go before running ones wherever they are.
+        let mut s = svc(2);
+        let dep = s.deployments[0].id.clone();
+        let tasks = vec![
+            SvcTask {
+                instance: Some("b".into()),
+                ..task(1, &dep, TaskStatus::Pending)
+            },
+            SvcTask {
+                instance: Some("a".into()),
+                ..task(2, &dep, TaskStatus::Running)
+            },
+            SvcTask {
+                instance: Some("a".into()),
+                ..task(3, &dep, TaskStatus::Running)
+            },
+        ];
+        let acts = plan(&mut s, &mut Book::default(), &tasks, &[], 10);
+        assert_eq!(stops(&acts), vec!["t1"]);
     }
 
     /// Redeploys `s` to `td`, as UpdateService does.

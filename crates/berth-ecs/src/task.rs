@@ -649,6 +649,10 @@ impl Ecs<'_> {
         if input.client_token.as_deref().is_some_and(|t| t.len() > 64) {
             return Err(bad("clientToken must be at most 64 characters"));
         }
+        let constraints = placement::parse_constraints(&input.placement_constraints, false)
+            .map_err(|m| bad(&m))?;
+        let strategies =
+            placement::parse_strategies(&input.placement_strategy).map_err(|m| bad(&m))?;
         if !input.capacity_provider_strategy.is_empty() {
             if input.launch_type.is_some() {
                 // AWS refuses both together; its exact wording is not known to berth.
@@ -770,16 +774,39 @@ impl Ecs<'_> {
                         ports: host_ports(&def.def),
                         gpus: taskdef::gpus(&def.def.container_definitions),
                     };
-                    let views: Vec<placement::Candidate> =
+                    if input.placement_constraints.len() + def.def.placement_constraints.len()
+                        > taskdef::MAX_PLACEMENT_CONSTRAINTS
+                    {
+                        // AWS counts the task definition's constraints with the call's
+                        // (the model says so); its wording is not known to berth.
+                        return Err(bad(&format!(
+                            "A task can have at most {} placement constraints.",
+                            taskdef::MAX_PLACEMENT_CONSTRAINTS
+                        )));
+                    }
+                    let mut all_constraints =
+                        placement::parse_constraints(&def.def.placement_constraints, true)
+                            .map_err(|m| bad(&m))?;
+                    all_constraints.extend(constraints.iter().cloned());
+                    let mut seed = [0u8; 8];
+                    berth_core::ids::random_bytes(&mut seed);
+                    let rules = placement::Rules {
+                        constraints: all_constraints,
+                        strategies: strategies.clone(),
+                        group: input
+                            .group
+                            .clone()
+                            .unwrap_or_else(|| format!("family:{}", def.def.family)),
+                        seed: u64::from_le_bytes(seed),
+                    };
+                    let mut views: Vec<placement::Candidate> =
                         candidates.iter().map(|(_, c)| c.clone()).collect();
-                    let mut views = views;
                     for _ in 0..count {
-                        match placement::choose(&need, &views) {
+                        match placement::choose_with(&need, &views, &rules) {
                             Ok(idx) => {
-                                views[idx].cpu_free = views[idx].cpu_free.saturating_sub(cpu);
-                                views[idx].memory_free =
-                                    views[idx].memory_free.saturating_sub(memory);
-                                views[idx].ports_taken.extend(need.ports.iter().copied());
+                                if let Some(v) = views.get_mut(idx) {
+                                    placement::take(v, &need, &rules.group);
+                                }
                                 let arn = candidates[idx].0.instance.container_instance_arn.clone();
                                 placed.push(self.make_task(new(Some(arn), None), now));
                                 candidates[idx].0.seq += 1;

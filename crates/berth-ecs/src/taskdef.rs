@@ -169,6 +169,9 @@ pub fn validate(account: &str, input: &mut RegisterTaskDefinitionInput) -> Resul
             "A task definition can have at most {MAX_PLACEMENT_CONSTRAINTS} placement constraints."
         )));
     }
+    // `distinctInstance` is refused in AWS's words; the other messages are berth's.
+    crate::placement::parse_constraints(&input.placement_constraints, true)
+        .map_err(|m| client(&m))?;
     check_tag_count(input.tags.len())?;
     if let Some(mode) = &input.network_mode
         && !matches!(mode.as_str(), "bridge" | "host" | "awsvpc" | "none")

@@ -154,7 +154,7 @@ struct DataDirArg {
 }
 
 #[derive(clap::Args)]
-#[command(group(clap::ArgGroup::new("source").args(["task_definition", "file"])))]
+#[command(group(clap::ArgGroup::new("source").args(["task_definition", "file", "service"])))]
 struct DoctorArgs {
     #[command(flatten)]
     data: DataDirArg,
@@ -170,6 +170,10 @@ struct DoctorArgs {
     /// A task definition as JSON (RegisterTaskDefinition's input).
     #[arg(long)]
     file: Option<PathBuf>,
+    /// A service (with --cluster): why it is not steady, in order: cluster, service, its task
+    /// definition, capacity, placement constraints, stopped tasks, circuit breaker.
+    #[arg(long, requires = "cluster")]
+    service: Option<String>,
     /// The principal that would call RunTask (default: the account's root user).
     #[arg(long)]
     caller_arn: Option<String>,
@@ -853,9 +857,76 @@ fn account_create(account_id: &str, data: DataDirArg) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Prints one check as `berth doctor` does: status, kind, container, reason, then the fix.
+fn print_check(c: &berth_doctor::CheckResult) {
+    let status = if c.ok {
+        "ok  "
+    } else if c.skipped() {
+        "skip"
+    } else {
+        "FAIL"
+    };
+    let container = c
+        .container
+        .as_deref()
+        .map(|n| format!(" [{n}]"))
+        .unwrap_or_default();
+    println!("{status} {}{container}: {}", c.check.as_str(), c.reason);
+    // A fix of commands (and `#` comments) on lines of its own, indented, to paste into a
+    // shell as it is; a fix in words after `fix: `.
+    if let Some(fix) = &c.fix {
+        if fix.starts_with("aws ") || fix.starts_with("# ") {
+            println!("     fix:");
+            for line in fix.lines() {
+                println!("       {line}");
+            }
+        } else {
+            for (i, line) in fix.lines().enumerate() {
+                let lead = if i == 0 { "fix: " } else { "     " };
+                println!("     {lead}{line}");
+            }
+        }
+    }
+}
+
+/// `berth doctor --service NAME --cluster C`.
+fn doctor_service(args: &DoctorArgs, service: &str) -> anyhow::Result<()> {
+    let argv: Vec<String> = std::env::args().collect();
+    let dir = DataDir::open_existing(args.data.data_dir.clone(), &argv)?;
+    let (store, root_key) = dir.open_sealed()?;
+    let report = berth_doctor::diagnose_service(
+        &store,
+        &root_key,
+        &berth_doctor::ServiceOptions {
+            account: args.account_id.clone(),
+            region: args.region.clone(),
+            cluster: args.cluster.clone().unwrap_or_default(),
+            service: service.to_string(),
+            caller_arn: args.caller_arn.clone(),
+            now: berth_core::time::now_secs(),
+        },
+    )?;
+    match args.output {
+        DoctorOutput::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        DoctorOutput::Text => {
+            println!("service {} in cluster {}", report.service, report.cluster);
+            for c in &report.checks {
+                print_check(c);
+            }
+        }
+    }
+    if !report.passed() {
+        std::process::exit(1);
+    }
+    Ok(())
+}
+
 fn doctor(args: DoctorArgs) -> anyhow::Result<()> {
     if args.host {
         return doctor_host(args.output);
+    }
+    if let Some(service) = &args.service {
+        return doctor_service(&args, service);
     }
     if args.task_definition.is_none() && args.file.is_none() {
         // As clap words a missing required group.
@@ -864,7 +935,7 @@ fn doctor(args: DoctorArgs) -> anyhow::Result<()> {
         cmd.bin_name("berth doctor")
             .error(
                 clap::error::ErrorKind::MissingRequiredArgument,
-                "the following required arguments were not provided:\n  <--task-definition <TASK_DEFINITION>|--file <FILE>>",
+                "the following required arguments were not provided:\n  <--task-definition <TASK_DEFINITION>|--file <FILE>|--service <SERVICE>>",
             )
             .exit();
     }
@@ -900,34 +971,7 @@ fn doctor(args: DoctorArgs) -> anyhow::Result<()> {
         DoctorOutput::Text => {
             println!("task definition {}", report.task_definition);
             for c in &report.checks {
-                let status = if c.ok {
-                    "ok  "
-                } else if c.skipped() {
-                    "skip"
-                } else {
-                    "FAIL"
-                };
-                let container = c
-                    .container
-                    .as_deref()
-                    .map(|n| format!(" [{n}]"))
-                    .unwrap_or_default();
-                println!("{status} {}{container}: {}", c.check.as_str(), c.reason);
-                // A fix of commands (and `#` comments) on lines of its own, indented, to paste
-                // into a shell as it is; a fix in words after `fix: `.
-                if let Some(fix) = &c.fix {
-                    if fix.starts_with("aws ") || fix.starts_with("# ") {
-                        println!("     fix:");
-                        for line in fix.lines() {
-                            println!("       {line}");
-                        }
-                    } else {
-                        for (i, line) in fix.lines().enumerate() {
-                            let lead = if i == 0 { "fix: " } else { "     " };
-                            println!("     {lead}{line}");
-                        }
-                    }
-                }
+                print_check(c);
             }
         }
     }
