@@ -152,8 +152,13 @@ def test_services_are_placed_by_their_constraints_and_doctor_names_the_unmet_one
     ecs = berth.client("ecs")
     cluster = f"c{uuid.uuid4().hex[:8]}"
     ecs.create_cluster(clusterName=cluster)
+    region = ecs.meta.region_name
+    # The first agent carries its custom attribute from ECS_INSTANCE_ATTRIBUTES (as the ECS
+    # agent takes it) and a zone of its own; the second is in the region's default zone.
     first = AgentProcess(berth, cluster, tmp_path / "agent-1.log", env_extra={
-        "BERTH_AGENT_INSTANCE_FILE": str(tmp_path / "instance-1")})
+        "BERTH_AGENT_INSTANCE_FILE": str(tmp_path / "instance-1"),
+        "ECS_INSTANCE_ATTRIBUTES": json.dumps({"stack": "prod"}),
+        "BERTH_AVAILABILITY_ZONE": f"{region}b"})
     second = None
     app = None
     try:
@@ -163,7 +168,12 @@ def test_services_are_placed_by_their_constraints_and_doctor_names_the_unmet_one
         both = until("two instances", lambda: (lambda x: x if len(x) == 2 else None)(
             ecs.list_container_instances(cluster=cluster)["containerInstanceArns"]), log=second.log)
         two = next(x for x in both if x != one)
-        ecs.put_attributes(cluster=cluster, attributes=[{"name": "stack", "value": "prod", "targetId": one}])
+        attrs = {i["containerInstanceArn"]: {a["name"]: a.get("value") for a in i["attributes"]}
+                 for i in ecs.describe_container_instances(cluster=cluster, containerInstances=both)["containerInstances"]}
+        assert attrs[one]["stack"] == "prod"
+        assert attrs[one]["ecs.availability-zone"] == f"{region}b"
+        assert "stack" not in attrs[two]
+        assert attrs[two]["ecs.availability-zone"] == f"{region}a"
         app = PrivateApp(berth, registry, creds(REGISTRY_USER), command=LONG)
         register_long(ecs, app, registry)
 
@@ -174,6 +184,7 @@ def test_services_are_placed_by_their_constraints_and_doctor_names_the_unmet_one
         s = wait_stable(ecs, cluster, "web")
         assert s["runningCount"] == 2
         assert [t["containerInstanceArn"] for t in service_tasks(ecs, cluster, "web")] == [one, one]
+        assert [t["availabilityZone"] for t in service_tasks(ecs, cluster, "web")] == [f"{region}b"] * 2
         assert s["placementConstraints"] == member_of("attribute:stack == prod")
 
         # A DAEMON service runs only where its memberOf selects.
@@ -182,6 +193,7 @@ def test_services_are_placed_by_their_constraints_and_doctor_names_the_unmet_one
         s = wait_stable(ecs, cluster, "daemon")
         assert s["desiredCount"] == 1
         assert [t["containerInstanceArn"] for t in service_tasks(ecs, cluster, "daemon")] == [two]
+        assert [t["availabilityZone"] for t in service_tasks(ecs, cluster, "daemon")] == [f"{region}a"]
 
         # A constraint no instance meets: the service's event says so, and so does the doctor.
         ecs.create_service(cluster=cluster, serviceName="nowhere", taskDefinition=app.family, desiredCount=1,

@@ -203,6 +203,9 @@ def check_metadata(arn, docker_id, lines, launch_type):
     task = json.loads(lines["TASK"])
     assert task["TaskARN"] == arn, task
     assert task["LaunchType"] == launch_type, task
+    # The zone as berth names it: the instance's (by default the region's first), or for
+    # Fargate the region's; v3 has it too.
+    assert task["AvailabilityZone"] == f"{REGION}a", task
     assert task["KnownStatus"] in ("PENDING", "RUNNING", "ACTIVATING"), task
     assert [c["DockerId"] for c in task["Containers"]] == [docker_id], task
     c = task["Containers"][0]
@@ -223,6 +226,7 @@ def check_metadata(arn, docker_id, lines, launch_type):
     assert c["ContainerARN"].startswith("arn:aws:ecs:") and "LogDriver" not in c, c
     assert task["PullStartedAt"] <= task["PullStoppedAt"], task
     v3 = json.loads(lines["V3TASK"])
+    assert v3["AvailabilityZone"] == f"{REGION}a", v3
     assert v3["TaskARN"] == arn and "LaunchType" not in v3 and "FaultInjectionEnabled" not in v3, v3
     assert "ContainerARN" not in v3["Containers"][0] and "LogDriver" not in v3["Containers"][0], v3
     # Network rates from two samples, on v4 only.

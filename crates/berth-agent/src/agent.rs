@@ -63,6 +63,12 @@ pub struct AgentConfig {
     /// Registry credentials from the agent's environment or its engine auth file, for
     /// containers without `repositoryCredentials` (taken afresh for each task).
     pub engine_auth: Arc<EngineAuthSource>,
+    /// The instance's zone, advertised as `ecs.availability-zone` (the ECS agent reads it from
+    /// the EC2 instance metadata; berth's agent from `BERTH_AVAILABILITY_ZONE`, else
+    /// [`berth_ecs::default_zone`] of its region).
+    pub availability_zone: String,
+    /// Custom attributes from `ECS_INSTANCE_ATTRIBUTES`, as the ECS agent takes them.
+    pub instance_attributes: Vec<(String, String)>,
 }
 
 /// Why the agent stopped.
@@ -129,6 +135,10 @@ pub fn attributes(cfg: &AgentConfig) -> Vec<Value> {
         other => other,
     };
     out.push(json!({ "name": "ecs.cpu-architecture", "value": arch }));
+    out.push(json!({ "name": "ecs.availability-zone", "value": cfg.availability_zone }));
+    for (name, value) in &cfg.instance_attributes {
+        out.push(json!({ "name": name, "value": value }));
+    }
     out
 }
 

@@ -732,6 +732,8 @@ fn registration_advertises_the_agents_capabilities() {
         memory_mib: 4096,
         instance_file: None,
         engine_auth: Arc::new(crate::engine_auth::EngineAuthSource::default()),
+        availability_zone: "us-east-1a".into(),
+        instance_attributes: vec![("stack".into(), "prod".into())],
     };
     let input = registration(&cfg, Some("arn:old"));
     let names: Vec<&str> = input["attributes"]
@@ -754,6 +756,16 @@ fn registration_advertises_the_agents_capabilities() {
         assert!(names.contains(&want), "{want}");
     }
     assert!(!names.contains(&"com.amazonaws.ecs.capability.docker-remote-api.1.42"));
+    let value = |name: &str| {
+        input["attributes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["name"] == name)
+            .map(|a| a["value"].clone())
+    };
+    assert_eq!(value("ecs.availability-zone"), Some(json!("us-east-1a")));
+    assert_eq!(value("stack"), Some(json!("prod")));
     assert_eq!(input["containerInstanceArn"], "arn:old");
     assert_eq!(input["totalResources"][0]["integerValue"], 2048);
     let ec2 = registration(
@@ -1019,6 +1031,8 @@ async fn the_sweep_removes_only_leftovers_of_finished_runs() {
             memory_mib: 1024,
             instance_file: None,
             engine_auth: Arc::new(crate::engine_auth::EngineAuthSource::default()),
+            availability_zone: "us-east-1a".into(),
+            instance_attributes: Vec::new(),
         },
     );
     let ran = HashSet::from(["t-done".to_string()]);

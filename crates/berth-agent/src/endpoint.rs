@@ -1278,6 +1278,9 @@ async fn task_json(
     if let Some(p) = entry.execution_stopped_at {
         m.insert("ExecutionStoppedAt".into(), json!(rfc3339(p)));
     }
+    if let Some(zone) = &t.availability_zone {
+        m.insert("AvailabilityZone".into(), json!(zone));
+    }
     if with_tags {
         if !t.tags.is_empty() {
             m.insert("TaskTags".into(), tags_json(&t.tags));

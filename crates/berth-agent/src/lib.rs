@@ -33,5 +33,8 @@ pub use docker::DockerRuntime;
 pub use engine_auth::{EngineAuth, EngineAuthSource};
 pub use fargate::{FargateAssignment, FargateControl, FargateRunner};
 pub use progress::{LogObserver, PullObserver, PullProgress, PullReporter};
-pub use run::{AgentOptions, credentials_from_environment, region_from_environment, run_agent};
+pub use run::{
+    AgentOptions, credentials_from_environment, instance_attributes_from_environment,
+    region_from_environment, run_agent, zone_from_environment,
+};
 pub use runtime::{ContainerRuntime, ContainerSpec, ContainerState, LogConfig, RuntimeError};

@@ -31,10 +31,66 @@ pub struct AgentOptions {
     pub engine_auth: Arc<EngineAuthSource>,
     /// Where image pull progress goes (the log when `None`).
     pub pull_observer: Option<Arc<dyn PullObserver>>,
+    /// The instance's zone ([`zone_from_environment`]).
+    pub availability_zone: String,
+    /// Custom attributes ([`instance_attributes_from_environment`]).
+    pub instance_attributes: Vec<(String, String)>,
 }
 
 fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+/// The instance's zone: `BERTH_AVAILABILITY_ZONE`, else the region's zone as berth names it.
+pub fn zone_from_environment(region: &str) -> String {
+    env("BERTH_AVAILABILITY_ZONE").unwrap_or_else(|| berth_ecs::default_zone(region))
+}
+
+/// Custom instance attributes from `ECS_INSTANCE_ATTRIBUTES` (a JSON object of strings, as
+/// the ECS agent reads it), checked against ECS's attribute rules; none when unset.
+pub fn instance_attributes_from_environment() -> Result<Vec<(String, String)>, String> {
+    match env("ECS_INSTANCE_ATTRIBUTES") {
+        Some(text) => parse_instance_attributes(&text),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// [`instance_attributes_from_environment`] of a given text. Names: 1–128 letters, digits,
+/// `-`, `_`, `/`, `\`, `.`, not in ECS's own `ecs.` namespaces; values: up to 128 letters,
+/// digits, `-`, `_`, `.`, `@`, `/`, `\`, `:` and spaces, not starting or ending with a space
+/// (the rules of the ECS `Attribute` shape).
+pub fn parse_instance_attributes(text: &str) -> Result<Vec<(String, String)>, String> {
+    let map: std::collections::BTreeMap<String, String> = serde_json::from_str(text)
+        .map_err(|e| format!("ECS_INSTANCE_ATTRIBUTES is not a JSON object of strings: {e}"))?;
+    let name_ok = |n: &str| {
+        (1..=128).contains(&n.len())
+            && n.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_/\\.".contains(c))
+            && !n.starts_with("ecs.")
+            && !n.starts_with("com.amazonaws.ecs.")
+    };
+    let value_ok = |v: &str| {
+        v.len() <= 128
+            && v.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.@/\\: ".contains(c))
+            && !v.starts_with(' ')
+            && !v.ends_with(' ')
+    };
+    let mut out = Vec::new();
+    for (name, value) in map {
+        if !name_ok(&name) {
+            return Err(format!(
+                "ECS_INSTANCE_ATTRIBUTES: invalid attribute name {name:?}"
+            ));
+        }
+        if !value_ok(&value) {
+            return Err(format!(
+                "ECS_INSTANCE_ATTRIBUTES: invalid value {value:?} of attribute {name}"
+            ));
+        }
+        out.push((name, value));
+    }
+    Ok(out)
 }
 
 /// The region from `AWS_REGION` / `AWS_DEFAULT_REGION`, else `us-east-1`.
@@ -124,6 +180,8 @@ pub async fn run_agent(
         memory_mib: mem_bytes / (1024 * 1024),
         instance_file: opts.instance_file,
         engine_auth: opts.engine_auth.clone(),
+        availability_zone: opts.availability_zone,
+        instance_attributes: opts.instance_attributes,
     };
     // SIGHUP: re-read the engine auth file now.
     let source = opts.engine_auth;
@@ -158,6 +216,34 @@ impl From<RuntimeError> for AgentError {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn instance_attributes() {
+        assert_eq!(
+            parse_instance_attributes(r#"{"stack": "prod", "team/owner": "a@b: c"}"#).unwrap(),
+            vec![
+                ("stack".to_string(), "prod".to_string()),
+                ("team/owner".to_string(), "a@b: c".to_string())
+            ]
+        );
+        for bad in [
+            r#"["stack"]"#,
+            r#"{"stack": 1}"#,
+            r#"{"": "x"}"#,
+            r#"{"ecs.availability-zone": "x"}"#,
+            r#"{"com.amazonaws.ecs.capability.x": "x"}"#,
+            r#"{"a b": "x"}"#,
+            r#"{"a": " x"}"#,
+            r#"{"a": "x "}"#,
+            r#"{"a": "x#"}"#,
+        ] {
+            assert!(parse_instance_attributes(bad).is_err(), "{bad}");
+        }
+        let long = format!(r#"{{"{}": "x"}}"#, "a".repeat(129));
+        assert!(parse_instance_attributes(&long).is_err());
+        let long = format!(r#"{{"a": "{}"}}"#, "v".repeat(129));
+        assert!(parse_instance_attributes(&long).is_err());
+    }
 
     #[test]
     fn profiles() {

@@ -112,6 +112,9 @@ pub struct AgentTask {
     pub tags: Vec<crate::model::Tag>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub container_instance_tags: Vec<crate::model::Tag>,
+    /// The task's zone (`availabilityZone`), for the task metadata endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub availability_zone: Option<String>,
 }
 
 /// A task the agent must stop.
@@ -304,6 +307,7 @@ pub(crate) fn payload(t: &StoredTask, region: &str) -> AgentTask {
             .map(str::to_string),
         tags: t.task.tags.clone(),
         container_instance_tags: Vec::new(),
+        availability_zone: t.task.availability_zone.clone(),
     }
 }
 
@@ -377,6 +381,7 @@ mod tests {
             service_name: None,
             tags: vec![],
             container_instance_tags: vec![],
+            availability_zone: None,
         };
         let creds = |role: &str| RoleCredentials {
             credentials_id: "id".into(),

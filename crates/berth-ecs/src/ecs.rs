@@ -19,6 +19,16 @@ pub struct Caller<'a> {
     pub root: bool,
 }
 
+/// The availability zone berth gives a region's Fargate tasks and, unless told otherwise
+/// (`BERTH_AVAILABILITY_ZONE`), its agents' instances: one zone per region, named as AWS names
+/// a region's first zone.
+pub fn default_zone(region: &str) -> String {
+    format!("{region}a")
+}
+
+/// The attribute in which an instance advertises its zone (as the ECS agent does).
+pub const ZONE_ATTRIBUTE: &str = "ecs.availability-zone";
+
 /// The ECS control plane of one account in one region.
 pub struct Ecs<'a> {
     pub(crate) store: &'a dyn Store,

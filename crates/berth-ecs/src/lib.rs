@@ -49,7 +49,9 @@ pub use agent::{
     AgentPoll, AgentTask, RoleCredentials, attach_execution_role_credentials,
     attach_task_role_credentials,
 };
-pub use ecs::{Caller, DEFAULT_CLUSTER, Ecs, MAX_DESCRIBE, check_describe_count};
+pub use ecs::{
+    Caller, DEFAULT_CLUSTER, Ecs, MAX_DESCRIBE, ZONE_ATTRIBUTE, check_describe_count, default_zone,
+};
 pub use error::{CLUSTER_NOT_FOUND, EcsError};
 pub use instance::{AGENT_CONNECTED_SECS, RegisterContainerInstanceInput};
 pub use model::*;

@@ -319,6 +319,10 @@ pub struct Task {
     pub attachments: Vec<Value>,
     #[serde(default)]
     pub attributes: Vec<Attribute>,
+    /// The zone of the task's container instance (its `ecs.availability-zone` attribute), or
+    /// for Fargate the region's zone as berth names it ([`crate::default_zone`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub availability_zone: Option<String>,
     pub cluster_arn: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub container_instance_arn: Option<String>,

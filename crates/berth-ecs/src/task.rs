@@ -371,6 +371,8 @@ struct NewTask<'a> {
     subnets: Vec<String>,
     cluster: &'a str,
     instance_arn: Option<String>,
+    /// The instance's `ecs.availability-zone` (EC2, EXTERNAL).
+    availability_zone: Option<String>,
     launch_type: &'a str,
     platform_version: Option<String>,
     overrides: Value,
@@ -379,6 +381,14 @@ struct NewTask<'a> {
     group: Option<String>,
     propagate_tags: Option<String>,
     enable_execute_command: bool,
+}
+
+/// The zone an instance advertises (its `ecs.availability-zone` attribute).
+fn zone_of(attributes: &[crate::model::Attribute]) -> Option<String> {
+    attributes
+        .iter()
+        .find(|a| a.name == crate::ZONE_ATTRIBUTE)
+        .and_then(|a| a.value.clone())
 }
 
 fn bad(msg: &str) -> EcsError {
@@ -563,6 +573,11 @@ impl Ecs<'_> {
         let task = Task {
             attachments,
             attributes: Vec::new(),
+            availability_zone: if fargate {
+                Some(crate::default_zone(self.region))
+            } else {
+                n.availability_zone
+            },
             cluster_arn: self.cluster_arn(n.cluster),
             container_instance_arn: n.instance_arn,
             containers,
@@ -706,11 +721,14 @@ impl Ecs<'_> {
                 Vec::new()
             };
             let overrides = normalise_overrides(&def.def, input.overrides.as_ref());
-            let new = |instance_arn: Option<String>, platform_version: Option<String>| NewTask {
+            let new = |instance_arn: Option<String>,
+                       availability_zone: Option<String>,
+                       platform_version: Option<String>| NewTask {
                 def: &def,
                 subnets: subnets.clone(),
                 cluster: &cluster,
                 instance_arn,
+                availability_zone,
                 launch_type: &launch_type,
                 platform_version,
                 overrides: overrides.clone(),
@@ -746,7 +764,7 @@ impl Ecs<'_> {
                     // Fargate tasks wait in PROVISIONING until berth's Fargate runner takes
                     // them (`fargate::fargate_work`).
                     for _ in 0..count {
-                        placed.push(self.make_task(new(None, Some(version.to_string())), now));
+                        placed.push(self.make_task(new(None, None, Some(version.to_string())), now));
                     }
                 }
                 "EC2" | "EXTERNAL" => {
@@ -807,8 +825,10 @@ impl Ecs<'_> {
                                 if let Some(v) = views.get_mut(idx) {
                                     placement::take(v, &need, &rules.group);
                                 }
-                                let arn = candidates[idx].0.instance.container_instance_arn.clone();
-                                placed.push(self.make_task(new(Some(arn), None), now));
+                                let instance = &candidates[idx].0.instance;
+                                let arn = instance.container_instance_arn.clone();
+                                let zone = zone_of(&instance.attributes);
+                                placed.push(self.make_task(new(Some(arn), zone, None), now));
                                 candidates[idx].0.seq += 1;
                             }
                             Err(fs) => {
@@ -916,6 +936,7 @@ impl Ecs<'_> {
                         subnets: subnets.clone(),
                         cluster: &cluster,
                         instance_arn: Some(cand.arn.clone()),
+                        availability_zone: zone_of(&cand.attributes),
                         launch_type,
                         platform_version: None,
                         overrides: overrides.clone(),

@@ -669,12 +669,17 @@ async fn stopped(mut rx: tokio::sync::watch::Receiver<bool>) {
 
 fn agent(args: AgentArgs, pulls: Option<Arc<dyn berth_agent::PullObserver>>) -> anyhow::Result<()> {
     let credentials = berth_agent::credentials_from_environment().map_err(anyhow::Error::msg)?;
+    let instance_attributes =
+        berth_agent::instance_attributes_from_environment().map_err(anyhow::Error::msg)?;
+    let region = berth_agent::region_from_environment();
     let opts = berth_agent::AgentOptions {
         endpoint: args.endpoint,
         cluster: args.cluster,
         external: args.external,
         credentials,
-        region: berth_agent::region_from_environment(),
+        availability_zone: berth_agent::zone_from_environment(&region),
+        instance_attributes,
+        region,
         docker_host: std::env::var("DOCKER_HOST").ok().filter(|h| !h.is_empty()),
         instance_file: args.instance_file,
         engine_auth: Arc::new(berth_agent::EngineAuthSource::from_environment(
@@ -791,12 +796,17 @@ fn up(args: ServerArgs, pulls: Option<Arc<dyn berth_agent::PullObserver>>) -> an
         let stop = shutdown_watch();
         let limits = args.http.limits();
         tracing::info!(listen = %addr, data_dir = %dir.path().display(), max_connections = limits.max_connections, "berth server ready");
+        let instance_attributes =
+            berth_agent::instance_attributes_from_environment().map_err(anyhow::Error::msg)?;
+        let region = berth_agent::region_from_environment();
         let opts = berth_agent::AgentOptions {
             endpoint: format!("http://{host}"),
             cluster: "default".to_string(),
             external: false,
             credentials,
-            region: berth_agent::region_from_environment(),
+            availability_zone: berth_agent::zone_from_environment(&region),
+            instance_attributes,
+            region,
             docker_host: std::env::var("DOCKER_HOST").ok().filter(|h| !h.is_empty()),
             instance_file: Some(dir.path().join("agent-instance")),
             engine_auth: Arc::new(berth_agent::EngineAuthSource::from_environment(None)),
