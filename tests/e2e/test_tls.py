@@ -396,3 +396,30 @@ def test_backup_while_serving_opens_as_a_data_directory(berth, berth_factory, tm
                        capture_output=True, text=True, timeout=30,
                        env={k: v for k, v in os.environ.items() if not k.startswith("BERTH_")})
     assert p.returncode != 0 and "root.key" in p.stderr, p.stderr
+
+
+def test_the_deploy_guides_systemd_units_verify(tmp_path):
+    """The two units of docs/deploy.md pass `systemd-analyze verify` (the binary's path and the
+    environment file pointed at real files)."""
+    import re
+
+    analyze = shutil.which("systemd-analyze")
+    assert analyze, "systemd-analyze is missing (apt-get install systemd)"
+    text = (Path(__file__).resolve().parents[2] / "docs" / "deploy.md").read_text()
+    units = re.findall(r"`/etc/systemd/system/([\w.-]+\.service)`.*?```ini\n(.*?)```", text, re.S)
+    assert [name for name, _ in units] == ["berth-server.service", "berth-agent.service"]
+    env_file = tmp_path / "agent.env"
+    env_file.write_text("AWS_ACCESS_KEY_ID=x\nAWS_SECRET_ACCESS_KEY=y\n")
+    paths = []
+    for name, body in units:
+        assert "ExecReload=/bin/kill -HUP $MAINPID" in body
+        body = body.replace("/usr/local/bin/berth", berth_bin()).replace("/etc/berth/agent.env", str(env_file))
+        path = tmp_path / name
+        path.write_text(body)
+        paths.append(str(path))
+    p = subprocess.run([analyze, "verify", *paths], capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    # Anything said about the units themselves is a problem (messages about the host's own
+    # units, e.g. a container without systemd running, name other files).
+    about_ours = [line for line in (p.stdout + p.stderr).splitlines() if any(n in line for n, _ in units)]
+    assert about_ours == [], p.stderr
