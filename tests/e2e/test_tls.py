@@ -423,3 +423,30 @@ def test_the_deploy_guides_systemd_units_verify(tmp_path):
     # units, e.g. a container without systemd running, name other files).
     about_ours = [line for line in (p.stdout + p.stderr).splitlines() if any(n in line for n, _ in units)]
     assert about_ours == [], p.stderr
+
+
+def test_fargate_on_a_tls_server_and_the_api_proxy(tls_berth, registry):  # noqa: F811
+    """The server's Fargate capacity fetches the registry secret from its own TLS listener, and
+    a container's plain-HTTP `AWS_ENDPOINT_URL` reaches the server through the proxy's TLS."""
+    from test_task_roles import Roles, output, run
+
+    b = tls_berth
+    roles = Roles(b, registry)
+    arn = run(b, roles.register(b, fargate=True), fargate=True)
+    ecs = b.client("ecs")
+    try:
+        lines, _ = output(b, arn)
+        assert lines["ENV_API"].startswith("http://169.254.170.2:"), lines
+        assert json.loads(lines["API"]) == {"status": "ready"}, lines
+        assert json.loads(lines["CREDS"])["RoleArn"] == roles.task_role, lines
+    finally:
+        ecs.stop_task(cluster="default", task=arn, reason="test done")
+        # `sleep` would wait out the stop timeout: its containers go now.
+        from test_agent import task_containers
+
+        for cid in task_containers(arn):
+            subprocess.run(["docker", "rm", "-f", cid], capture_output=True, timeout=60)
+        deadline = time.time() + 60
+        while ecs.describe_tasks(cluster="default", tasks=[arn])["tasks"][0]["lastStatus"] != "STOPPED":
+            assert time.time() < deadline, b.log()
+            time.sleep(0.2)
