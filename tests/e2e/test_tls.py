@@ -175,6 +175,9 @@ def test_aws_cli_and_boto3_talk_to_berth_over_tls(tls_berth, pki):
     assert b.client("secretsmanager").get_secret_value(SecretId="tls/one")["SecretString"] == "s3cret"
     with pytest.raises(SSLError):
         b.client("secretsmanager", verify=True).get_secret_value(SecretId="tls/one")
+    # The web console shares the port and the certificate.
+    with urllib.request.urlopen(b.endpoint + "/console", timeout=5, context=b.context()) as r:
+        assert r.status == 200 and b"<form" in r.read()
     # Plain HTTP on the TLS port gets no HTTP answer (a TLS alert, then the connection closes).
     with pytest.raises((OSError, http.client.HTTPException)):
         urllib.request.urlopen(f"http://127.0.0.1:{b.port}/_berth/health", timeout=5)
