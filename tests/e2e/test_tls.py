@@ -455,3 +455,12 @@ def test_fargate_on_a_tls_server_and_the_api_proxy(tls_berth, registry):  # noqa
         while ecs.describe_tasks(cluster="default", tasks=[arn])["tasks"][0]["lastStatus"] != "STOPPED":
             assert time.time() < deadline, b.log()
             time.sleep(0.2)
+
+
+def test_sighup_on_a_plain_http_server_changes_nothing(berth):
+    berth.proc.send_signal(signal.SIGHUP)
+    deadline = time.time() + 10
+    while "SIGHUP: no TLS certificate to reload" not in berth.log():
+        assert berth.proc.poll() is None and time.time() < deadline, berth.log()
+        time.sleep(0.05)
+    assert berth.client("sts").get_caller_identity()["Account"] == "000000000000"

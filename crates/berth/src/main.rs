@@ -392,11 +392,9 @@ async fn serve(
     tls: Option<Arc<berth_tls::ServerCert>>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    reload_on_hangup(tls.clone());
     let tls = match tls {
-        Some(cert) => {
-            reload_on_hangup(cert.clone());
-            Some(cert.server_config()?)
-        }
+        Some(cert) => Some(cert.server_config()?),
         None => None,
     };
     berth_api::listen::serve_tls(
@@ -415,12 +413,17 @@ async fn serve(
 }
 
 /// SIGHUP: reads the listener's certificate and key again; the next handshake serves them. A
-/// pair that cannot serve is logged and the one in use stays.
-fn reload_on_hangup(cert: Arc<berth_tls::ServerCert>) {
+/// pair that cannot serve is logged and the one in use stays. Without TLS a SIGHUP is logged
+/// and changes nothing (it does not stop the server).
+fn reload_on_hangup(cert: Option<Arc<berth_tls::ServerCert>>) {
     match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
         Ok(mut hup) => {
             tokio::spawn(async move {
                 while hup.recv().await.is_some() {
+                    let Some(cert) = cert.clone() else {
+                        tracing::info!("SIGHUP: no TLS certificate to reload");
+                        continue;
+                    };
                     let c = cert.clone();
                     match tokio::task::spawn_blocking(move || c.reload()).await {
                         Ok(Ok(sha256)) => {
