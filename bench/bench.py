@@ -6,6 +6,9 @@
   real policy, the secret and the parameter under a customer-managed KMS key — against berth
   (release) and against moto_server, same request
   shapes, same connections. Throughput at --concurrency connections; latency also at 1.
+- TLS: GetSecretValue on a `berth server --tls-cert/--tls-key` beside the same call on plain
+  HTTP, two berth servers in the same run, same loader (keep-alive connections: the handshake is
+  paid once per connection; a throwaway CA and certificate made with the openssl CLI).
 - Startup: process start to `/_berth/health` 200 (fresh data dir, and restart on a full one);
   VmRSS idle, and after 10,000 secrets and 1,000 task definitions.
 
@@ -58,13 +61,13 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def wait_http(url: str, proc, timeout=30.0, poll=0.001) -> float:
+def wait_http(url: str, proc, timeout=30.0, poll=0.001, context=None) -> float:
     deadline = time.perf_counter() + timeout
     while time.perf_counter() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"{proc.args[0]} exited with {proc.returncode}")
         try:
-            with urllib.request.urlopen(url, timeout=1) as r:
+            with urllib.request.urlopen(url, timeout=1, context=context) as r:
                 if r.status == 200:
                     return time.perf_counter()
         except (urllib.error.URLError, ConnectionError, OSError):
@@ -74,15 +77,23 @@ def wait_http(url: str, proc, timeout=30.0, poll=0.001) -> float:
 
 
 class Server:
-    def __init__(self, kind: str, args, data_dir: Path | None = None):
+    def __init__(self, kind: str, args, data_dir: Path | None = None, tls: dict | None = None):
+        """`tls`: {"cert", "key", "ca"} paths for a berth server on TLS."""
         self.kind = kind
         self.port = free_port()
-        self.endpoint = f"http://127.0.0.1:{self.port}"
+        self.ca = tls["ca"] if tls else None
+        self.endpoint = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
         env = dict(os.environ)
+        context = None
         if kind == "berth":
             env.update(BERTH_ROOT_ACCESS_KEY_ID=ROOT_KEY, BERTH_ROOT_SECRET_ACCESS_KEY=ROOT_SECRET,
                        RUST_LOG="warn")
             cmd = [args.berth, "server", "--listen", f"127.0.0.1:{self.port}", "--data-dir", str(data_dir)]
+            if tls:
+                cmd += ["--tls-cert", str(tls["cert"]), "--tls-key", str(tls["key"])]
+                import ssl
+
+                context = ssl.create_default_context(cafile=str(tls["ca"]))
             health = self.endpoint + "/_berth/health"
         else:
             cmd = [args.moto, "-H", "127.0.0.1", "-p", str(self.port)]
@@ -90,7 +101,7 @@ class Server:
         self.log = tempfile.NamedTemporaryFile(prefix=f"bench-{kind}-", suffix=".log", delete=False)
         t0 = time.perf_counter()
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, env=env)
-        self.startup_s = wait_http(health, self.proc) - t0
+        self.startup_s = wait_http(health, self.proc, context=context) - t0
 
     def stop(self):
         if self.proc.poll() is None:
@@ -106,6 +117,7 @@ class Server:
         return boto3.session.Session().client(
             service, endpoint_url=self.endpoint, region_name=REGION,
             aws_access_key_id=key, aws_secret_access_key=secret,
+            verify=str(self.ca) if self.ca else None,
             config=Config(retries={"max_attempts": 1}))
 
 
@@ -242,6 +254,8 @@ def load(args, srv: Server, key, secret, service, target, body, concurrency, dur
     cmd = [args.loadgen, "--endpoint", srv.endpoint, "--access-key", key, "--secret-key", secret,
            "--service", service, "--target", target, "--body", body, "--concurrency", str(concurrency),
            "--threads", str(args.client_threads), "--warmup", str(warmup)]
+    if srv.ca:
+        cmd += ["--ca-file", str(srv.ca)]
     cmd += ["--duration", str(duration)] if duration is not None else ["--requests", str(requests)]
     client0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     server0 = cpu_seconds(srv.proc.pid)
@@ -308,6 +322,46 @@ def bench_api(args) -> list[dict]:
     return rows
 
 
+def make_tls(dir: Path) -> dict:
+    """A throwaway CA and a certificate for 127.0.0.1 it signed (openssl CLI)."""
+    run = lambda *a: subprocess.run(list(a), check=True, capture_output=True, timeout=60)  # noqa: E731
+    ca_key, ca, key, csr, cert, ext = (dir / n for n in ("ca.key", "ca.pem", "tls.key", "tls.csr", "tls.pem", "ext"))
+    run("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+        "-keyout", str(ca_key), "-out", str(ca), "-days", "1", "-subj", "/CN=berth bench CA")
+    run("openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+        "-keyout", str(key), "-out", str(csr), "-subj", "/CN=127.0.0.1")
+    ext.write_text("subjectAltName=IP:127.0.0.1\n")
+    run("openssl", "x509", "-req", "-in", str(csr), "-CA", str(ca), "-CAkey", str(ca_key), "-CAcreateserial",
+        "-out", str(cert), "-days", "1", "-extfile", str(ext))
+    return {"cert": cert, "key": key, "ca": ca}
+
+
+def bench_tls(args) -> list[dict]:
+    """GetSecretValue on TLS and on plain HTTP: two berth servers, same run, same loader."""
+    tmp = Path(tempfile.mkdtemp(prefix="berth-bench-tls-"))
+    servers = {"plain": Server("berth", args, tmp / "plain"),
+               "tls": Server("berth", args, tmp / "tls", tls=make_tls(tmp))}
+    rows = []
+    try:
+        for transport, srv in servers.items():
+            r = setup(srv)
+            name, service, target, body = next(o for o in ops(r) if o[0] == "GetSecretValue")
+            thr = load(args, srv, r["key"], r["secret"], service, target, body, args.concurrency,
+                       duration=args.duration)
+            lat = load(args, srv, r["key"], r["secret"], service, target, body, 1,
+                       duration=args.latency_duration)
+            rows.append({"op": name, "transport": transport, "throughput": thr, "latency_c1": lat})
+            print(f"  {name:<24} {transport:<6} {thr['rps']:>9.0f} req/s @{args.concurrency} "
+                  f"(p50 {thr['p50_ms']:.2f} ms, p99 {thr['p99_ms']:.2f} ms, errors {thr['errors']}); "
+                  f"@1: p50 {lat['p50_ms']:.3f} ms p99 {lat['p99_ms']:.3f} ms; "
+                  f"server CPU/req {thr['server_cpu_us_per_req']:.0f} us", file=sys.stderr)
+    finally:
+        for srv in servers.values():
+            srv.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+    return rows
+
+
 def bench_startup(args) -> dict:
     tmp = Path(tempfile.mkdtemp(prefix="berth-start-"))
     try:
@@ -370,11 +424,15 @@ def main():
     p.add_argument("--json-out")
     p.add_argument("--skip-api", action="store_true")
     p.add_argument("--skip-startup", action="store_true")
+    p.add_argument("--skip-tls", action="store_true")
     args = p.parse_args()
     result = {}
     if not args.skip_api:
         print("API (berth vs moto, same run):", file=sys.stderr)
         result["api"] = bench_api(args)
+    if not args.skip_tls:
+        print("TLS (GetSecretValue, berth on TLS vs plain HTTP, same run):", file=sys.stderr)
+        result["tls"] = bench_tls(args)
     if not args.skip_startup:
         print("startup and memory:", file=sys.stderr)
         result["startup"] = bench_startup(args)
@@ -418,6 +476,16 @@ def main():
                 for pt in sorted(pts, key=lambda x: x["concurrency"]):
                     print(f"| {row['op']} | {pt['concurrency']} | {pt['rps']:.0f} | {pt['p50_ms']:.2f} | "
                           f"{pt['p99_ms']:.2f} |")
+    if "tls" in result:
+        print()
+        print(f"| GetSecretValue | req/s @{args.concurrency} | p50 / p99 @{args.concurrency} (ms) | "
+              f"p50 / p99 @1 (ms) | server CPU µs/req | errors |")
+        print("|---|---:|---:|---:|---:|---:|")
+        for row in result["tls"]:
+            t, lat = row["throughput"], row["latency_c1"]
+            print(f"| berth, {'TLS' if row['transport'] == 'tls' else 'plain HTTP'} | {t['rps']:.0f} | "
+                  f"{t['p50_ms']:.2f} / {t['p99_ms']:.2f} | {lat['p50_ms']:.3f} / {lat['p99_ms']:.3f} | "
+                  f"{t['server_cpu_us_per_req']:.0f} | {t['errors'] + lat['errors']} |")
     if "startup" in result:
         s = result["startup"]
         print()

@@ -1,6 +1,7 @@
 //! A small AWS JSON 1.1 client for berth's endpoint, SigV4-signed with `berth_sigv4::sign`.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use http_body_util::Full;
@@ -75,26 +76,89 @@ impl ApiError {
     }
 }
 
-/// berth's endpoint (`http://host:port`).
+/// TLS to berth's endpoint: the client configuration and the name its certificate must hold.
+#[derive(Clone)]
+pub struct Tls {
+    connector: tokio_rustls::TlsConnector,
+    name: rustls_pki_types::ServerName<'static>,
+}
+
+impl fmt::Debug for Tls {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Tls")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Tls {
+    /// The TLS handshake on a connected stream.
+    pub async fn connect(
+        &self,
+        stream: tokio::net::TcpStream,
+    ) -> std::io::Result<tokio_rustls::client::TlsStream<tokio::net::TcpStream>> {
+        self.connector.connect(self.name.clone(), stream).await
+    }
+}
+
+/// berth's endpoint (`http://host:port` or `https://host:port`).
 #[derive(Debug, Clone)]
 pub struct ApiClient {
     authority: String,
+    tls: Option<Tls>,
 }
 
 impl ApiClient {
-    pub fn new(endpoint_url: &str) -> Result<ApiClient, ApiError> {
-        let rest = endpoint_url.strip_prefix("http://").ok_or_else(|| {
-            ApiError::Transport(format!(
-                "endpoint {endpoint_url:?}: only http:// endpoints are supported"
-            ))
-        })?;
-        let authority = rest.trim_end_matches('/').to_string();
+    /// A client of `endpoint_url`. An `https://` endpoint is called on TLS with `tls` (the
+    /// machine's trusted certificates when `None`: `berth_tls::client_config`).
+    pub fn new(
+        endpoint_url: &str,
+        tls: Option<Arc<rustls::ClientConfig>>,
+    ) -> Result<ApiClient, ApiError> {
+        let (https, rest) = if let Some(rest) = endpoint_url.strip_prefix("http://") {
+            (false, rest)
+        } else if let Some(rest) = endpoint_url.strip_prefix("https://") {
+            (true, rest)
+        } else {
+            return Err(ApiError::Transport(format!(
+                "endpoint {endpoint_url:?}: expected http://host:port or https://host[:port]"
+            )));
+        };
+        let mut authority = rest.trim_end_matches('/').to_string();
         if authority.is_empty() || authority.contains('/') {
             return Err(ApiError::Transport(format!(
-                "endpoint {endpoint_url:?}: expected http://host:port"
+                "endpoint {endpoint_url:?}: expected http://host:port or https://host[:port]"
             )));
         }
-        Ok(ApiClient { authority })
+        if !has_port(&authority) {
+            authority.push_str(if https { ":443" } else { ":80" });
+        }
+        let tls = if https {
+            let config = match tls {
+                Some(c) => c,
+                None => berth_tls::client_config(None)
+                    .map_err(|e| ApiError::Transport(format!("endpoint {endpoint_url:?}: {e}")))?,
+            };
+            let name = berth_tls::server_name(&authority)
+                .map_err(|e| ApiError::Transport(format!("endpoint {endpoint_url:?}: {e}")))?;
+            Some(Tls {
+                connector: tokio_rustls::TlsConnector::from(config),
+                name,
+            })
+        } else {
+            None
+        };
+        Ok(ApiClient { authority, tls })
+    }
+
+    /// `host:port` of the endpoint.
+    pub fn authority(&self) -> &str {
+        &self.authority
+    }
+
+    /// How the endpoint is reached on TLS (`None`: plain HTTP).
+    pub fn tls(&self) -> Option<&Tls> {
+        self.tls.as_ref()
     }
 
     /// Calls one JSON 1.1 operation (`target` = `Prefix.Operation`) signed for `service` in
@@ -143,7 +207,17 @@ impl ApiClient {
             let stream = tokio::net::TcpStream::connect(&self.authority)
                 .await
                 .map_err(|e| format!("connecting to {}: {e}", self.authority))?;
-            send_on(stream, req).await
+            let _ = stream.set_nodelay(true);
+            match &self.tls {
+                None => send_on(stream, req).await,
+                Some(tls) => {
+                    let stream = tls
+                        .connect(stream)
+                        .await
+                        .map_err(|e| format!("TLS with {}: {e}", self.authority))?;
+                    send_on(stream, req).await
+                }
+            }
         };
         let (status, headers, body) = tokio::time::timeout(timeout, exchange)
             .await
@@ -184,6 +258,18 @@ impl ApiClient {
     }
 }
 
+/// Whether `host:port` names its port (`[::1]` does not; `[::1]:1` does).
+fn has_port(authority: &str) -> bool {
+    match authority.rsplit_once(':') {
+        Some((host, port)) => {
+            !port.is_empty()
+                && port.bytes().all(|b| b.is_ascii_digit())
+                && (!host.contains(':') || host.ends_with(']'))
+        }
+        None => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -191,16 +277,27 @@ mod tests {
 
     #[test]
     fn endpoints() {
+        let plain = ApiClient::new("http://127.0.0.1:4599", None).unwrap();
+        assert_eq!(plain.authority, "127.0.0.1:4599");
+        assert!(plain.tls.is_none());
         assert_eq!(
-            ApiClient::new("http://127.0.0.1:4599").unwrap().authority,
-            "127.0.0.1:4599"
-        );
-        assert_eq!(
-            ApiClient::new("http://localhost:1/").unwrap().authority,
+            ApiClient::new("http://localhost:1/", None)
+                .unwrap()
+                .authority,
             "localhost:1"
         );
-        assert!(ApiClient::new("https://x").is_err());
-        assert!(ApiClient::new("http://x/y").is_err());
+        let config = berth_tls::client_config(Some(std::path::Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../berth-tls/src/testdata/ca.pem"
+        ))))
+        .unwrap();
+        let tls = ApiClient::new("https://berth.example.com", Some(config.clone())).unwrap();
+        assert_eq!(tls.authority, "berth.example.com:443");
+        assert!(tls.tls.is_some());
+        let tls = ApiClient::new("https://[::1]:4599/", Some(config)).unwrap();
+        assert_eq!(tls.authority, "[::1]:4599");
+        assert!(ApiClient::new("ftp://x", None).is_err());
+        assert!(ApiClient::new("http://x/y", None).is_err());
     }
 
     #[test]

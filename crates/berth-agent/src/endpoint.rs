@@ -364,10 +364,15 @@ fn set_availability(a: Availability) {
 }
 
 /// Sets up `169.254.170.2` on this host and serves the endpoint on it, the API proxy
-/// forwarding to `upstream` (berth's `host:port`). Without root, `ip`, or the port, the agent
+/// forwarding to `upstream` (berth's `host:port`; on TLS with `tls` when berth's endpoint is
+/// https, the containers still speaking plain HTTP to the proxy). Without root, `ip`, or the port, the agent
 /// still runs tasks: what is missing is logged once, and a task with a task role fails with
 /// that reason.
-pub async fn start(upstream: String, docker: DockerRuntime) -> EndpointHandle {
+pub async fn start(
+    upstream: String,
+    tls: Option<crate::api::Tls>,
+    docker: DockerRuntime,
+) -> EndpointHandle {
     let net = match HostNet::setup() {
         Ok(n) => n,
         Err(why) => {
@@ -426,7 +431,7 @@ pub async fn start(upstream: String, docker: DockerRuntime) -> EndpointHandle {
     let proxy_addr = SocketAddr::new(IpAddr::V4(hostnet::ADDRESS), api_port);
     let api = match tokio::net::TcpListener::bind(proxy_addr).await {
         Ok(l) => {
-            tasks.push(tokio::spawn(proxy(l, upstream.clone())));
+            tasks.push(tokio::spawn(proxy(l, upstream.clone(), tls)));
             Some(format!("http://{proxy_addr}"))
         }
         // A server listening on every address answers there itself.
@@ -444,8 +449,9 @@ pub async fn start(upstream: String, docker: DockerRuntime) -> EndpointHandle {
     }
 }
 
-/// Forwards each connection's bytes to `upstream`, unchanged.
-async fn proxy(listener: tokio::net::TcpListener, upstream: String) {
+/// Forwards each connection's bytes to `upstream`, unchanged (inside TLS with `tls`: a
+/// request's SigV4 signature covers its bytes, not the transport).
+async fn proxy(listener: tokio::net::TcpListener, upstream: String, tls: Option<crate::api::Tls>) {
     let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     loop {
         let Ok(slot) = slots.clone().acquire_owned().await else {
@@ -455,12 +461,24 @@ async fn proxy(listener: tokio::net::TcpListener, upstream: String) {
             continue;
         };
         let upstream = upstream.clone();
+        let tls = tls.clone();
         tokio::spawn(async move {
             let _slot = slot;
             match tokio::net::TcpStream::connect(&upstream).await {
-                Ok(mut outbound) => {
-                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
-                }
+                Ok(mut outbound) => match &tls {
+                    None => {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                    Some(tls) => match tls.connect(outbound).await {
+                        Ok(mut outbound) => {
+                            let _ =
+                                tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                        }
+                        Err(e) => {
+                            tracing::debug!(error = %e, "API proxy: TLS with {upstream} failed");
+                        }
+                    },
+                },
                 Err(e) => tracing::debug!(error = %e, "API proxy: cannot reach {upstream}"),
             }
         });

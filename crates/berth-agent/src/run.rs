@@ -16,8 +16,11 @@ use crate::runtime::RuntimeError;
 /// Everything an agent is started with.
 #[derive(Debug, Clone)]
 pub struct AgentOptions {
-    /// berth's endpoint, `http://host:port`.
+    /// berth's endpoint, `http://host:port` or `https://host[:port]`.
     pub endpoint: String,
+    /// The TLS client configuration for an `https://` endpoint (the machine's trusted
+    /// certificates when `None`).
+    pub tls: Option<Arc<rustls::ClientConfig>>,
     pub cluster: String,
     pub external: bool,
     pub credentials: Credentials,
@@ -170,7 +173,7 @@ pub async fn run_agent(
     }
     let (cpus, mem_bytes) = runtime.resources().await.map_err(AgentError::Runtime)?;
     tracing::info!(docker_api_version = %runtime.api_version(), cpus, "connected to docker");
-    let client = ApiClient::new(&opts.endpoint).map_err(AgentError::Register)?;
+    let client = ApiClient::new(&opts.endpoint, opts.tls.clone()).map_err(AgentError::Register)?;
     let control = BerthControlPlane::new(client, opts.credentials, &opts.region);
     let cfg = AgentConfig {
         cluster: opts.cluster,

@@ -19,6 +19,11 @@
 //!   `503 Service Unavailable` and closed. Either is logged, at most once per
 //!   [`LIMIT_REPORT_INTERVAL`].
 //!
+//! - **TLS** (with [`serve_tls`]): the handshake is part of the connection's opening and must
+//!   end within [`Limits::header_timeout`]; the configuration's certificate resolver picks the
+//!   certificate at each handshake, so a reloaded certificate serves the next connection and
+//!   open connections keep theirs. At the cap a TLS connection is closed without a 503.
+//!
 //! hyper's own `header_read_timeout` is not used: on a keep-alive connection it starts when
 //! the previous response is written, so it would also be the idle timeout, and the two differ
 //! here (a client's pooled connection may wait much longer than its headers may take).
@@ -107,6 +112,18 @@ pub async fn serve(
     limits: Limits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
+    serve_tls(listener, router, limits, None, shutdown).await
+}
+
+/// [`serve`], on TLS with `tls` when given (plain HTTP otherwise).
+pub async fn serve_tls(
+    listener: TcpListener,
+    router: Router,
+    limits: Limits,
+    tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> io::Result<()> {
+    let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
     let server = Arc::new(Server {
         epoch: Instant::now(),
         limits,
@@ -147,17 +164,21 @@ pub async fn serve(
             }
         };
         let Some(permit) = permit else {
-            refuse(stream, &refusals);
+            // A TLS client could not read a plain 503: it is closed.
+            if acceptor.is_none() {
+                refuse(stream, &refusals);
+            }
             continue;
         };
         let conn = server.register();
         let server = server.clone();
         let router = router.clone();
         let stop = stop_rx.clone();
+        let acceptor = acceptor.clone();
         tokio::spawn(async move {
             let _permit = permit;
             let id = conn.id;
-            connection(&server, conn, stream, peer, router, stop).await;
+            connection(&server, conn, stream, acceptor, peer, router, stop).await;
             server.unregister(id);
         });
     }
@@ -364,9 +385,73 @@ impl hyper::body::Body for Arriving {
     }
 }
 
+/// A connection's byte stream: TCP, or TLS over it.
+enum Stream {
+    Plain(TcpStream),
+    Tls(Box<tokio_rustls::server::TlsStream<TcpStream>>),
+}
+
+impl AsyncRead for Stream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Stream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_flush(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_write_vectored(cx, bufs),
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        match self {
+            Stream::Plain(s) => s.is_write_vectored(),
+            Stream::Tls(s) => s.is_write_vectored(),
+        }
+    }
+}
+
 /// The socket, noting when a request's first byte arrives on an idle connection.
 struct Watched {
-    stream: TcpStream,
+    stream: Stream,
     conn: Arc<Conn>,
     server: Arc<Server>,
 }
@@ -439,6 +524,7 @@ async fn connection(
     server: &Arc<Server>,
     conn: Arc<Conn>,
     stream: TcpStream,
+    acceptor: Option<tokio_rustls::TlsAcceptor>,
     peer: SocketAddr,
     router: Router,
     mut stop: watch::Receiver<bool>,
@@ -457,6 +543,30 @@ async fn connection(
         }
         return;
     }
+    // The TLS handshake belongs to the connection's opening: within the header timeout.
+    let stream = match acceptor {
+        None => Stream::Plain(stream),
+        Some(acceptor) => {
+            let shaken = tokio::select! {
+                r = acceptor.accept(stream) => r.map_err(|e| {
+                    tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                    None
+                }),
+                () = tokio::time::sleep(limits.header_timeout) => Err(Some(Closed::HeaderTimeout)),
+                () = conn.evict.notified() => Err(Some(Closed::Evicted)),
+                _ = stop.wait_for(|s| *s) => Err(Some(Closed::Shutdown)),
+            };
+            match shaken {
+                Ok(tls) => Stream::Tls(Box::new(tls)),
+                Err(why) => {
+                    if let Some(why) = why {
+                        tracing::debug!(%peer, reason = ?why, "connection closed");
+                    }
+                    return;
+                }
+            }
+        }
+    };
 
     let max_line = limits.max_header_line_bytes;
     let service = {

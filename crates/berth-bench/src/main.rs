@@ -24,9 +24,12 @@ use tokio::net::TcpStream;
     about = "Signed AWS JSON 1.1 calls over N connections"
 )]
 struct Args {
-    /// Base URL, e.g. http://127.0.0.1:4599 (plain HTTP only).
+    /// Base URL, e.g. http://127.0.0.1:4599 or https://127.0.0.1:4599.
     #[arg(long)]
     endpoint: String,
+    /// For https: certificates to trust besides the machine's (PEM).
+    #[arg(long)]
+    ca_file: Option<std::path::PathBuf>,
     #[arg(long)]
     access_key: String,
     #[arg(long)]
@@ -67,6 +70,11 @@ struct Shared {
     args: Args,
     host: String,
     addr: String,
+    /// TLS for an https endpoint: the connector and the name the certificate must hold.
+    tls: Option<(
+        tokio_rustls::TlsConnector,
+        berth_tls::rustls::pki_types::ServerName<'static>,
+    )>,
     counter: AtomicU64,
     stop: AtomicBool,
     measuring: AtomicBool,
@@ -92,13 +100,28 @@ fn main() -> anyhow::Result<()> {
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
-    let host = args
-        .endpoint
-        .strip_prefix("http://")
-        .context("endpoint must start with http://")?
-        .trim_end_matches('/')
-        .to_string();
+    let (https, rest) = if let Some(rest) = args.endpoint.strip_prefix("https://") {
+        (true, rest)
+    } else {
+        (
+            false,
+            args.endpoint
+                .strip_prefix("http://")
+                .context("endpoint must start with http:// or https://")?,
+        )
+    };
+    let host = rest.trim_end_matches('/').to_string();
+    let tls = if https {
+        let config = berth_tls::client_config(args.ca_file.as_deref())?;
+        Some((
+            tokio_rustls::TlsConnector::from(config),
+            berth_tls::server_name(&host)?,
+        ))
+    } else {
+        None
+    };
     let shared = Arc::new(Shared {
+        tls,
         addr: host.clone(),
         host,
         counter: AtomicU64::new(0),
@@ -168,14 +191,28 @@ async fn run(args: Args) -> anyhow::Result<()> {
 
 type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
 
-async fn connect(addr: &str) -> anyhow::Result<Sender> {
-    let stream = TcpStream::connect(addr).await?;
+async fn connect(s: &Shared) -> anyhow::Result<Sender> {
+    let stream = TcpStream::connect(&s.addr).await?;
     stream.set_nodelay(true)?;
-    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
-    tokio::spawn(async move {
-        let _ = conn.await;
-    });
-    Ok(sender)
+    match &s.tls {
+        None => {
+            let (sender, conn) =
+                hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+            tokio::spawn(async move {
+                let _ = conn.await;
+            });
+            Ok(sender)
+        }
+        Some((connector, name)) => {
+            let stream = connector.connect(name.clone(), stream).await?;
+            let (sender, conn) =
+                hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+            tokio::spawn(async move {
+                let _ = conn.await;
+            });
+            Ok(sender)
+        }
+    }
 }
 
 async fn worker(s: Arc<Shared>) -> WorkerStats {
@@ -193,7 +230,7 @@ async fn worker(s: Arc<Shared>) -> WorkerStats {
         // A request's latency includes opening the connection when one is needed.
         let t0 = Instant::now();
         if sender.is_none() {
-            match connect(&s.addr).await {
+            match connect(&s).await {
                 Ok(c) => sender = Some(c),
                 Err(e) => {
                     note_error(&mut stats, &s, format!("connect: {e}"));

@@ -55,6 +55,8 @@ pub struct Options {
     pub cluster: Option<String>,
     /// Also try the credentials against the image's registry (network I/O).
     pub registry_check: bool,
+    /// Certificates the registry check trusts besides the machine's (a PEM file).
+    pub ca_file: Option<std::path::PathBuf>,
     /// Unix seconds.
     pub now: u64,
 }
@@ -1751,7 +1753,12 @@ impl<'a> Doctor<'a> {
                     "the AWSCURRENT value has a username and a password",
                 ));
                 if self.opts.registry_check {
-                    checks.push(registry::check(&c.name, &c.image, &auth));
+                    checks.push(registry::check_trusting(
+                        &c.name,
+                        &c.image,
+                        &auth,
+                        self.opts.ca_file.as_deref(),
+                    ));
                 }
             }
             Err(msg) => {

@@ -44,6 +44,7 @@ pub fn diagnose_registered(ctx: &Ctx<'_>, reference: &str) -> Result<Report, Err
             caller_arn: Some(ctx.caller.principal.arn()),
             cluster: None,
             registry_check: false,
+            ca_file: None,
             now: ctx.now_secs(),
         },
     )?;

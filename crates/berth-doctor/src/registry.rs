@@ -1,16 +1,18 @@
 //! `--registry-check`: a real `GET /v2/` against the image's registry with the secret's
 //! credentials (Basic, and the Bearer-token flow when the registry asks for it).
 //!
-//! As Docker does: https first, with the machine's trusted certificates (rustls on the `ring`
-//! provider with the system store read by rustls-native-certs; `SSL_CERT_FILE` /
-//! `SSL_CERT_DIR` name another); plain http only as a fallback for the registries Docker
+//! As Docker does: https first, with the machine's trusted certificates and those of the
+//! doctor's CA file (`--ca-file` / `AWS_CA_BUNDLE`), as `berth_tls::trusted_roots` reads them
+//! (rustls on the `ring` provider; `SSL_CERT_FILE` / `SSL_CERT_DIR` name another system
+//! store); plain http only as a fallback for the registries Docker
 //! treats as insecure by default, 127.0.0.0/8 and localhost. The HTTP client is ureq: no proxy,
 //! no redirect followed, no connection kept, 5 s for the connection and for each read and
 //! write.
 
 use std::io::ErrorKind;
 use std::net::ToSocketAddrs;
-use std::sync::{Arc, OnceLock};
+use std::path::Path;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use base64::Engine;
@@ -25,10 +27,6 @@ const TIMEOUT: Duration = Duration::from_secs(5);
 /// The log target under which the HTTP client traces every byte it sends and receives, the
 /// `Authorization` header and the registry's token included.
 const WIRE_TRACE: &str = "ureq_proto::util";
-
-/// What is said when https cannot be tried at all.
-const NO_TRUSTED_ROOTS: &str =
-    "no trusted certificates found on this machine (install ca-certificates or set SSL_CERT_FILE)";
 
 /// A query value keeps RFC 3986's unreserved characters; every other byte is escaped.
 const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
@@ -88,32 +86,34 @@ struct Response {
     body: Vec<u8>,
 }
 
-/// The machine's trusted root certificates, read once. A certificate rustls cannot use is
-/// skipped, as a browser would.
-fn trusted_roots() -> &'static [Certificate<'static>] {
-    static ROOTS: OnceLock<Vec<Certificate<'static>>> = OnceLock::new();
-    ROOTS.get_or_init(|| {
-        let mut usable = rustls::RootCertStore::empty();
-        rustls_native_certs::load_native_certs()
-            .certs
-            .into_iter()
-            .filter(|cert| usable.add(cert.clone()).is_ok())
-            .map(|cert| Certificate::from_der(cert.as_ref()).to_owned())
-            .collect()
-    })
+/// The HTTP client and whether https can be tried (why not, when it cannot).
+#[derive(Clone)]
+struct Http {
+    agent: ureq::Agent,
+    roots: Result<(), String>,
 }
 
-/// The HTTP client, built once: rustls on `ring` with the machine's roots; statuses are
-/// answers, not errors.
-fn client() -> &'static ureq::Agent {
-    static CLIENT: OnceLock<ureq::Agent> = OnceLock::new();
-    CLIENT.get_or_init(|| {
+/// The HTTP client: rustls on `ring` trusting `berth_tls::trusted_roots(ca_file)`; statuses
+/// are answers, not errors. Built once for the machine's store alone.
+fn http(ca_file: Option<&Path>) -> Http {
+    static DEFAULT: OnceLock<Http> = OnceLock::new();
+    let build = |ca_file: Option<&Path>| {
+        let (certs, roots) = match berth_tls::trusted_roots(ca_file) {
+            Ok(certs) => (
+                certs
+                    .iter()
+                    .map(|c| Certificate::from_der(c.as_ref()).to_owned())
+                    .collect(),
+                Ok(()),
+            ),
+            Err(e) => (Vec::new(), Err(e.to_string())),
+        };
         let tls = TlsConfig::builder()
             .provider(TlsProvider::Rustls)
-            .unversioned_rustls_crypto_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .root_certs(RootCerts::new_with_certs(trusted_roots()))
+            .unversioned_rustls_crypto_provider(berth_tls::provider())
+            .root_certs(RootCerts::new_with_certs(&certs))
             .build();
-        ureq::Agent::config_builder()
+        let agent = ureq::Agent::config_builder()
             .tls_config(tls)
             .proxy(None)
             .http_status_as_error(false)
@@ -126,21 +126,31 @@ fn client() -> &'static ureq::Agent {
             .timeout_per_read(Some(TIMEOUT))
             .timeout_per_write(Some(TIMEOUT))
             .build()
-            .into()
-    })
+            .into();
+        Http { agent, roots }
+    };
+    match ca_file {
+        None => DEFAULT.get_or_init(|| build(None)).clone(),
+        Some(path) => build(Some(path)),
+    }
 }
 
 /// One `GET`, on TLS for https.
 fn get(
+    http: &Http,
     scheme: Scheme,
     host: &str,
     path: &str,
     authorization: Option<&str>,
 ) -> Result<Response, String> {
-    if scheme == Scheme::Https && trusted_roots().is_empty() {
-        return Err(NO_TRUSTED_ROOTS.into());
+    if scheme == Scheme::Https
+        && let Err(e) = &http.roots
+    {
+        return Err(e.clone());
     }
-    let mut request = client().get(format!("{}://{host}{path}", scheme.as_str()));
+    let mut request = http
+        .agent
+        .get(format!("{}://{host}{path}", scheme.as_str()));
     if let Some(a) = authorization {
         request = request.header("Authorization", a);
     }
@@ -256,7 +266,7 @@ enum Outcome {
     Error(String),
 }
 
-fn try_credentials(scheme: Scheme, host: &str, auth: &RegistryAuth) -> Outcome {
+fn try_credentials(http: &Http, scheme: Scheme, host: &str, auth: &RegistryAuth) -> Outcome {
     let basic = format!(
         "Basic {}",
         base64::engine::general_purpose::STANDARD.encode(format!(
@@ -265,7 +275,7 @@ fn try_credentials(scheme: Scheme, host: &str, auth: &RegistryAuth) -> Outcome {
             auth.password.as_str()
         ))
     );
-    let first = match get(scheme, host, "/v2/", Some(&basic)) {
+    let first = match get(http, scheme, host, "/v2/", Some(&basic)) {
         Ok(r) => r,
         Err(e) => return Outcome::Error(e),
     };
@@ -305,7 +315,7 @@ fn try_credentials(scheme: Scheme, host: &str, auth: &RegistryAuth) -> Outcome {
     } else {
         format!("{token_path}?{}", query.join("&"))
     };
-    let token_resp = match get(token_scheme, token_host, &path, Some(&basic)) {
+    let token_resp = match get(http, token_scheme, token_host, &path, Some(&basic)) {
         Ok(r) => r,
         Err(e) => return Outcome::Error(e),
     };
@@ -325,7 +335,7 @@ fn try_credentials(scheme: Scheme, host: &str, auth: &RegistryAuth) -> Outcome {
     let Some(token) = token else {
         return Outcome::Error("the token service answered without a token".into());
     };
-    match get(scheme, host, "/v2/", Some(&format!("Bearer {token}"))) {
+    match get(http, scheme, host, "/v2/", Some(&format!("Bearer {token}"))) {
         Ok(r) if r.status == 200 => Outcome::Accepted,
         Ok(r) if r.status == 401 => Outcome::Refused,
         Ok(r) => Outcome::Error(format!(
@@ -338,6 +348,16 @@ fn try_credentials(scheme: Scheme, host: &str, auth: &RegistryAuth) -> Outcome {
 
 /// Check 7: whether the image's registry accepts the credentials.
 pub fn check(container: &str, image: &str, auth: &RegistryAuth) -> CheckResult {
+    check_trusting(container, image, auth, None)
+}
+
+/// [`check`], trusting the certificates of `ca_file` besides the machine's.
+pub fn check_trusting(
+    container: &str,
+    image: &str,
+    auth: &RegistryAuth,
+    ca_file: Option<&Path>,
+) -> CheckResult {
     let host = registry_host(image);
     let base = CheckResult {
         check: CheckKind::Registry,
@@ -358,11 +378,12 @@ pub fn check(container: &str, image: &str, auth: &RegistryAuth) -> CheckResult {
         };
     }
     // https first; plain http for Docker's default insecure registries when https fails.
-    let mut outcome = try_credentials(Scheme::Https, &host, auth);
+    let http = http(ca_file);
+    let mut outcome = try_credentials(&http, Scheme::Https, &host, auth);
     if let Outcome::Error(https) = &outcome
         && is_local(&host)
     {
-        outcome = match try_credentials(Scheme::Http, &host, auth) {
+        outcome = match try_credentials(&http, Scheme::Http, &host, auth) {
             Outcome::Error(http) => Outcome::Error(format!("https: {https}; http: {http}")),
             o => o,
         };
@@ -452,7 +473,7 @@ mod tests {
         let (host, h) = answering(
             b"HTTP/1.1 401 Unauthorized\r\nWww-Authenticate: Basic realm=\"r\"\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
         );
-        let r = get(Scheme::Http, &host, "/v2/", None).unwrap();
+        let r = get(&http(None), Scheme::Http, &host, "/v2/", None).unwrap();
         h.join().unwrap();
         assert_eq!(r.status, 401);
         assert_eq!(r.www_authenticate.as_deref(), Some("Basic realm=\"r\""));
@@ -461,11 +482,18 @@ mod tests {
         let (host, h) = answering(
             b"HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:1/v2/\r\nContent-Length: 0\r\n\r\n",
         );
-        assert_eq!(get(Scheme::Http, &host, "/v2/", None).unwrap().status, 302);
+        assert_eq!(
+            get(&http(None), Scheme::Http, &host, "/v2/", None)
+                .unwrap()
+                .status,
+            302
+        );
         h.join().unwrap();
         // Whatever is not HTTP.
         let (host, h) = answering(b"SSH-2.0-OpenSSH_9.2\r\n\r\n");
-        let e = get(Scheme::Http, &host, "/v2/", None).err().unwrap();
+        let e = get(&http(None), Scheme::Http, &host, "/v2/", None)
+            .err()
+            .unwrap();
         h.join().unwrap();
         assert_eq!(e, format!("{host} did not answer HTTP"));
     }

@@ -145,6 +145,7 @@ pub fn diagnose_service(
             caller_arn: opts.caller_arn.clone(),
             cluster: Some(cluster.to_string()),
             registry_check: false,
+            ca_file: None,
             now: opts.now,
         },
     )?;

@@ -118,6 +118,7 @@ impl Env {
                 caller_arn: caller.map(str::to_string),
                 cluster: None,
                 registry_check: false,
+                ca_file: None,
                 now: NOW,
             },
         )
@@ -462,6 +463,7 @@ fn registered_task_definition_and_unknown_one() {
             caller_arn: None,
             cluster: None,
             registry_check: false,
+            ca_file: None,
             now: NOW,
         },
     )

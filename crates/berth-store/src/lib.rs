@@ -10,7 +10,7 @@
 
 mod sqlite;
 
-pub use sqlite::SqliteStore;
+pub use sqlite::{BackupSummary, SqliteStore, backup};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;

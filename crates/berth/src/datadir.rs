@@ -317,6 +317,11 @@ impl DataDir {
         SqliteStore::open(&db).with_context(|| format!("opening {}", db.display()))
     }
 
+    /// The database file (`berth.db`).
+    pub fn db_path(&self) -> PathBuf {
+        self.path.join(DB_FILE)
+    }
+
     pub fn credentials_path(&self) -> PathBuf {
         self.path.join(CREDENTIALS_FILE)
     }

@@ -44,6 +44,8 @@ enum Command {
     Up(ServerArgs),
     /// Explain, without running anything, whether a task definition's start would succeed.
     Doctor(DoctorArgs),
+    /// Copy the data directory's database to a new file, online (the server may be running).
+    Backup(BackupArgs),
     /// Manage accounts.
     Account {
         #[command(subcommand)]
@@ -63,6 +65,29 @@ struct ServerArgs {
     account_id: String,
     #[command(flatten)]
     http: HttpArgs,
+    #[command(flatten)]
+    tls: TlsArgs,
+}
+
+/// TLS on the listener (plain HTTP without these).
+#[derive(clap::Args)]
+struct TlsArgs {
+    /// The listener's certificate chain (PEM: the server's certificate first, then
+    /// intermediates); re-read with --tls-key on SIGHUP.
+    #[arg(long, env = "BERTH_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM: PKCS#8, PKCS#1 RSA or SEC1 EC).
+    #[arg(long, env = "BERTH_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+struct BackupArgs {
+    #[command(flatten)]
+    data: DataDirArg,
+    /// The new file to write (refused if it exists).
+    #[arg(long)]
+    to: PathBuf,
 }
 
 /// The HTTP listener's bounds (see `berth_api::listen`).
@@ -124,9 +149,12 @@ impl HttpArgs {
 
 #[derive(clap::Args)]
 struct AgentArgs {
-    /// berth's endpoint, e.g. http://127.0.0.1:4599.
+    /// berth's endpoint, e.g. http://127.0.0.1:4599 or https://berth.example.com:4599.
     #[arg(long, env = "BERTH_ENDPOINT")]
     endpoint: String,
+    /// Certificates to trust for an https endpoint besides the machine's (PEM).
+    #[arg(long, env = "AWS_CA_BUNDLE")]
+    ca_file: Option<PathBuf>,
     /// The cluster to join; it must exist (aws ecs create-cluster --cluster-name NAME), except
     /// `default`, which berth creates.
     #[arg(long, env = "ECS_CLUSTER", default_value = "default")]
@@ -183,6 +211,9 @@ struct DoctorArgs {
     /// Also try the credentials against the image's registry (GET /v2/).
     #[arg(long)]
     registry_check: bool,
+    /// Certificates the registry check trusts besides the machine's (PEM).
+    #[arg(long, env = "AWS_CA_BUNDLE")]
+    ca_file: Option<PathBuf>,
     /// `text` (one line per check) or `json` (the structured report).
     #[arg(long, value_enum, default_value = "text")]
     output: DoctorOutput,
@@ -218,6 +249,7 @@ fn main() -> anyhow::Result<()> {
         Command::Agent(args) => agent(args, pulls),
         Command::Up(args) => up(args, pulls),
         Command::Doctor(args) => doctor(args),
+        Command::Backup(args) => backup(args),
         Command::Account {
             command: AccountCommand::Create { account_id, data },
         } => account_create(&account_id, data),
@@ -262,6 +294,8 @@ struct Prepared {
     root: Option<berth_agent::Credentials>,
     /// The data directory's server lock: held while this is open.
     lock: std::fs::File,
+    /// The listener's certificate, with --tls-cert and --tls-key.
+    tls: Option<Arc<berth_tls::ServerCert>>,
 }
 
 fn prepare_server(args: &ServerArgs) -> anyhow::Result<Prepared> {
@@ -271,6 +305,16 @@ fn prepare_server(args: &ServerArgs) -> anyhow::Result<Prepared> {
             args.account_id
         );
     }
+    // Before anything is opened: a certificate that cannot serve stops the start.
+    let tls = match (&args.tls.tls_cert, &args.tls.tls_key) {
+        (Some(cert), Some(key)) => {
+            let loaded =
+                berth_tls::ServerCert::load(cert, key).context("--tls-cert / --tls-key")?;
+            tracing::info!(cert = %cert.display(), sha256 = %loaded.fingerprint(), "TLS certificate loaded");
+            Some(loaded)
+        }
+        _ => None,
+    };
     let dir = DataDir::open(args.data.data_dir.clone())?;
     let lock = dir.lock_for_server()?;
     // Before anything listens: a server whose key does not open its data never says ready.
@@ -341,6 +385,7 @@ fn prepare_server(args: &ServerArgs) -> anyhow::Result<Prepared> {
         dir,
         root,
         lock,
+        tls,
     })
 }
 
@@ -348,12 +393,19 @@ async fn serve(
     listener: tokio::net::TcpListener,
     state: Arc<berth_control::Control>,
     limits: berth_api::listen::Limits,
+    tls: Option<Arc<berth_tls::ServerCert>>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    berth_api::listen::serve(
+    reload_on_hangup(tls.clone());
+    let tls = match tls {
+        Some(cert) => Some(cert.server_config()?),
+        None => None,
+    };
+    berth_api::listen::serve_tls(
         listener,
         berth_api::router(state.clone()).merge(berth_console::router(state)),
         limits,
+        tls,
         async move {
             shutdown.await;
             // Agents' long polls would hold their connections for up to 20 s: answer them now.
@@ -362,6 +414,57 @@ async fn serve(
     )
     .await
     .context("serving")
+}
+
+/// SIGHUP: reads the listener's certificate and key again; the next handshake serves them. A
+/// pair that cannot serve is logged and the one in use stays. Without TLS a SIGHUP is logged
+/// and changes nothing (it does not stop the server).
+fn reload_on_hangup(cert: Option<Arc<berth_tls::ServerCert>>) {
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+        Ok(mut hup) => {
+            tokio::spawn(async move {
+                while hup.recv().await.is_some() {
+                    let Some(cert) = cert.clone() else {
+                        tracing::info!("SIGHUP: no TLS certificate to reload");
+                        continue;
+                    };
+                    let c = cert.clone();
+                    match tokio::task::spawn_blocking(move || c.reload()).await {
+                        Ok(Ok(sha256)) => {
+                            tracing::info!(cert = %cert.cert_path().display(), %sha256, "SIGHUP: TLS certificate reloaded");
+                        }
+                        Ok(Err(e)) => {
+                            tracing::warn!(error = %e, sha256 = %cert.fingerprint(), "SIGHUP: TLS certificate not reloaded; keeping the one in use");
+                        }
+                        Err(e) => tracing::warn!(error = %e, "SIGHUP: TLS reload failed"),
+                    }
+                }
+            });
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "no SIGHUP handler: the TLS certificate is not reloaded")
+        }
+    }
+}
+
+/// How this process calls its own listener (the Fargate capacity, `berth up`'s agent, the
+/// task endpoint's API proxy): plain HTTP, or TLS trusting exactly the certificate served.
+fn self_client(
+    addr: SocketAddr,
+    tls: Option<&Arc<berth_tls::ServerCert>>,
+) -> anyhow::Result<(
+    String,
+    berth_agent::ApiClient,
+    Option<Arc<berth_tls::rustls::ClientConfig>>,
+)> {
+    let host = self_address(addr);
+    let (url, config) = match tls {
+        Some(cert) => (format!("https://{host}"), Some(cert.self_client_config()?)),
+        None => (format!("http://{host}"), None),
+    };
+    let client =
+        berth_agent::ApiClient::new(&url, config.clone()).map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok((url, client, config))
 }
 
 /// berth's Fargate capacity as the control plane hands it work: in process, through the
@@ -519,7 +622,7 @@ impl berth_agent::FargateControl for InProcessFargate {
 /// reachable Docker it logs why and Fargate tasks stay PROVISIONING.
 async fn run_fargate(
     state: Arc<berth_control::Control>,
-    endpoint: SocketAddr,
+    client: berth_agent::ApiClient,
     pulls: Option<Arc<dyn berth_agent::PullObserver>>,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
@@ -531,13 +634,6 @@ async fn run_fargate(
         },
         Err(e) => {
             tracing::warn!(error = %e, "no docker: fargate tasks stay PROVISIONING");
-            return;
-        }
-    };
-    let client = match berth_agent::ApiClient::new(&format!("http://{endpoint}")) {
-        Ok(c) => c,
-        Err(e) => {
-            tracing::warn!(error = %e, "fargate capacity not started");
             return;
         }
     };
@@ -609,6 +705,7 @@ fn server(
         state,
         dir,
         lock: _lock,
+        tls,
         ..
     } = prepare_server(&args)?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
@@ -618,17 +715,18 @@ fn server(
             .with_context(|| format!("binding {}", args.listen))?;
         let addr = listener.local_addr()?;
         let limits = args.http.limits();
-        tracing::info!(listen = %addr, data_dir = %dir.path().display(), max_connections = limits.max_connections, "berth server ready");
+        let (_, client, _) = self_client(addr, tls.as_ref())?;
+        tracing::info!(listen = %addr, tls = tls.is_some(), data_dir = %dir.path().display(), max_connections = limits.max_connections, "berth server ready");
         let stop = shutdown_watch();
-        let endpoint = task_endpoint(self_address(addr).to_string()).await;
+        let endpoint = task_endpoint(&client).await;
         tokio::spawn(run_fargate(
             state.clone(),
-            self_address(addr),
+            client,
             pulls,
             stopped(stop.clone()),
         ));
         tokio::spawn(run_scheduler(state.clone(), stopped(stop.clone())));
-        let server = serve(listener, state, limits, stopped(stop.clone()));
+        let server = serve(listener, state, limits, tls, stopped(stop.clone()));
         tokio::pin!(server);
         let result = tokio::select! {
             r = &mut server => r,
@@ -669,11 +767,23 @@ async fn stopped(mut rx: tokio::sync::watch::Receiver<bool>) {
 
 fn agent(args: AgentArgs, pulls: Option<Arc<dyn berth_agent::PullObserver>>) -> anyhow::Result<()> {
     let credentials = berth_agent::credentials_from_environment().map_err(anyhow::Error::msg)?;
+    // Checked before anything starts: the endpoint's form and, for https, what is trusted.
+    let tls = if args.endpoint.starts_with("https://") {
+        Some(
+            berth_tls::client_config(args.ca_file.as_deref())
+                .context("--ca-file / AWS_CA_BUNDLE")?,
+        )
+    } else {
+        None
+    };
+    let client = berth_agent::ApiClient::new(&args.endpoint, tls.clone())
+        .map_err(|e| anyhow::anyhow!("--endpoint: {e}"))?;
     let instance_attributes =
         berth_agent::instance_attributes_from_environment().map_err(anyhow::Error::msg)?;
     let region = berth_agent::region_from_environment();
     let opts = berth_agent::AgentOptions {
         endpoint: args.endpoint,
+        tls,
         cluster: args.cluster,
         external: args.external,
         credentials,
@@ -687,10 +797,9 @@ fn agent(args: AgentArgs, pulls: Option<Arc<dyn berth_agent::PullObserver>>) -> 
         )),
         pull_observer: pulls,
     };
-    let upstream = upstream_of(&opts.endpoint);
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
-        let endpoint = task_endpoint(upstream).await;
+        let endpoint = task_endpoint(&client).await;
         let result = berth_agent::run_agent(opts, shutdown_signal()).await;
         if let Some(e) = endpoint {
             e.close();
@@ -738,29 +847,24 @@ fn doctor_host(output: DoctorOutput) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `host:port` of an endpoint URL (`http://host:port/...`).
-fn upstream_of(endpoint: &str) -> String {
-    let rest = endpoint
-        .split_once("://")
-        .map_or(endpoint, |(_, rest)| rest);
-    let authority = rest.split('/').next().unwrap_or(rest);
-    if authority.contains(':') {
-        authority.to_string()
-    } else if endpoint.starts_with("https://") {
-        format!("{authority}:443")
-    } else {
-        format!("{authority}:80")
-    }
-}
-
-/// The task endpoint on 169.254.170.2 (credentials, metadata, the API proxy to `upstream`),
-/// on the local Docker Engine; `None` without Docker (no task runs here then).
-async fn task_endpoint(upstream: String) -> Option<berth_agent::endpoint::EndpointHandle> {
+/// The task endpoint on 169.254.170.2 (credentials, metadata, the API proxy to the endpoint
+/// `client` calls, on TLS when it does), on the local Docker Engine; `None` without Docker (no
+/// task runs here then).
+async fn task_endpoint(
+    client: &berth_agent::ApiClient,
+) -> Option<berth_agent::endpoint::EndpointHandle> {
     let host = std::env::var("DOCKER_HOST").ok().filter(|h| !h.is_empty());
     let docker = berth_agent::DockerRuntime::connect(host.as_deref())
         .await
         .ok()?;
-    Some(berth_agent::endpoint::start(upstream, docker).await)
+    Some(
+        berth_agent::endpoint::start(
+            client.authority().to_string(),
+            client.tls().cloned(),
+            docker,
+        )
+        .await,
+    )
 }
 
 /// `berth up`: the server and an agent on cluster `default`, signed with the default
@@ -771,6 +875,7 @@ fn up(args: ServerArgs, pulls: Option<Arc<dyn berth_agent::PullObserver>>) -> an
         dir,
         root,
         lock: _lock,
+        tls,
     } = prepare_server(&args)?;
     let credentials = match root {
         Some(c) => c,
@@ -792,15 +897,16 @@ fn up(args: ServerArgs, pulls: Option<Arc<dyn berth_agent::PullObserver>>) -> an
             .await
             .with_context(|| format!("binding {}", args.listen))?;
         let addr = listener.local_addr()?;
-        let host = self_address(addr);
+        let (url, client, self_tls) = self_client(addr, tls.as_ref())?;
         let stop = shutdown_watch();
         let limits = args.http.limits();
-        tracing::info!(listen = %addr, data_dir = %dir.path().display(), max_connections = limits.max_connections, "berth server ready");
+        tracing::info!(listen = %addr, tls = tls.is_some(), data_dir = %dir.path().display(), max_connections = limits.max_connections, "berth server ready");
         let instance_attributes =
             berth_agent::instance_attributes_from_environment().map_err(anyhow::Error::msg)?;
         let region = berth_agent::region_from_environment();
         let opts = berth_agent::AgentOptions {
-            endpoint: format!("http://{host}"),
+            endpoint: url,
+            tls: self_tls,
             cluster: "default".to_string(),
             external: false,
             credentials,
@@ -812,15 +918,15 @@ fn up(args: ServerArgs, pulls: Option<Arc<dyn berth_agent::PullObserver>>) -> an
             engine_auth: Arc::new(berth_agent::EngineAuthSource::from_environment(None)),
             pull_observer: pulls.clone(),
         };
-        let endpoint = task_endpoint(host.to_string()).await;
+        let endpoint = task_endpoint(&client).await;
         tokio::spawn(run_fargate(
             state.clone(),
-            host,
+            client,
             pulls,
             stopped(stop.clone()),
         ));
         tokio::spawn(run_scheduler(state.clone(), stopped(stop.clone())));
-        let server = tokio::spawn(serve(listener, state, limits, stopped(stop.clone())));
+        let server = tokio::spawn(serve(listener, state, limits, tls, stopped(stop.clone())));
         let ran = berth_agent::run_agent(opts, stopped(stop)).await;
         if let Some(e) = endpoint {
             e.close();
@@ -931,6 +1037,25 @@ fn doctor_service(args: &DoctorArgs, service: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `berth backup --to FILE`: SQLite's online backup of `berth.db` (see
+/// `berth_store::backup`). The root key is not in it: the backup opens only beside the same
+/// `root.key` (or `BERTH_ROOT_KEY`).
+fn backup(args: BackupArgs) -> anyhow::Result<()> {
+    let argv: Vec<String> = std::env::args().collect();
+    let dir = DataDir::open_existing(args.data.data_dir, &argv)?;
+    let db = dir.db_path();
+    let summary = berth_store::backup(&db, &args.to)
+        .with_context(|| format!("backing up {} to {}", db.display(), args.to.display()))?;
+    println!(
+        "backed up {} to {} ({} bytes, schema version {}); it opens only with this data directory's root key (root.key or BERTH_ROOT_KEY): keep a copy of the key apart from the backup",
+        db.display(),
+        args.to.display(),
+        summary.bytes,
+        summary.schema_version
+    );
+    Ok(())
+}
+
 fn doctor(args: DoctorArgs) -> anyhow::Result<()> {
     if args.host {
         return doctor_host(args.output);
@@ -973,6 +1098,7 @@ fn doctor(args: DoctorArgs) -> anyhow::Result<()> {
             caller_arn: args.caller_arn,
             cluster: args.cluster,
             registry_check: args.registry_check,
+            ca_file: args.ca_file,
             now: berth_core::time::now_secs(),
         },
     )?;

@@ -19,6 +19,7 @@ const FLOORS: &[(&str, Floor)] = &[
     ("berth-logs", Floor::Domain),
     ("berth-control", Floor::Application),
     ("berth-doctor", Floor::Application),
+    ("berth-tls", Floor::Application),
     ("berth-api", Floor::Adapter),
     ("berth-console", Floor::Adapter),
     ("berth-agent", Floor::Adapter),
@@ -55,6 +56,7 @@ const IO_CRATES: &[&str] = &[
 const ADAPTER_MAY_USE: &[&str] = &[
     "berth-control",
     "berth-doctor",
+    "berth-tls",
     "berth-core",
     "berth-sigv4",
     "berth-store",
