@@ -37,7 +37,8 @@ pub fn usages(spec: &str) -> &'static [&'static str] {
     match spec {
         "SYMMETRIC_DEFAULT" => &["ENCRYPT_DECRYPT"],
         "RSA_2048" | "RSA_3072" | "RSA_4096" => &["ENCRYPT_DECRYPT", "SIGN_VERIFY"],
-        "ECC_NIST_P256" | "ECC_NIST_P384" | "ECC_NIST_P521" | "ECC_SECG_P256K1" => &["SIGN_VERIFY"],
+        "ECC_NIST_P256" | "ECC_NIST_P384" | "ECC_NIST_P521" => &["SIGN_VERIFY", "KEY_AGREEMENT"],
+        "ECC_SECG_P256K1" => &["SIGN_VERIFY"],
         "HMAC_224" | "HMAC_256" | "HMAC_384" | "HMAC_512" => &["GENERATE_VERIFY_MAC"],
         _ => &[],
     }
@@ -65,9 +66,17 @@ pub fn signing_algorithms(spec: &str, usage: &str) -> &'static [&'static str] {
             "RSASSA_PKCS1_V1_5_SHA_384",
             "RSASSA_PKCS1_V1_5_SHA_512",
         ],
-        ("ECC_NIST_P256" | "ECC_SECG_P256K1", _) => &["ECDSA_SHA_256"],
-        ("ECC_NIST_P384", _) => &["ECDSA_SHA_384"],
-        ("ECC_NIST_P521", _) => &["ECDSA_SHA_512"],
+        ("ECC_NIST_P256" | "ECC_SECG_P256K1", "SIGN_VERIFY") => &["ECDSA_SHA_256"],
+        ("ECC_NIST_P384", "SIGN_VERIFY") => &["ECDSA_SHA_384"],
+        ("ECC_NIST_P521", "SIGN_VERIFY") => &["ECDSA_SHA_512"],
+        _ => &[],
+    }
+}
+
+/// The key agreement algorithms of a key.
+pub fn key_agreement_algorithms(spec: &str, usage: &str) -> &'static [&'static str] {
+    match (spec, usage) {
+        ("ECC_NIST_P256" | "ECC_NIST_P384" | "ECC_NIST_P521", "KEY_AGREEMENT") => &["ECDH"],
         _ => &[],
     }
 }
@@ -154,6 +163,48 @@ ecc!(p256);
 ecc!(p384);
 ecc!(p521);
 ecc!(k256);
+
+macro_rules! ecdh {
+    ($name:ident, $curve:ident) => {
+        mod $name {
+            use super::*;
+            use ::$curve::pkcs8::DecodePublicKey;
+
+            /// The ECDH shared secret (the x-coordinate) of the key `der` and the peer's
+            /// public key (DER SubjectPublicKeyInfo); `None` when the peer's key is not a
+            /// public key of this curve.
+            pub fn derive(der: &[u8], peer: &[u8]) -> Result<Option<Zeroizing<Vec<u8>>>, KmsError> {
+                let secret =
+                    ::$curve::SecretKey::from_pkcs8_der(der).map_err(|_| internal("ecc pkcs8"))?;
+                let Ok(public) = ::$curve::PublicKey::from_public_key_der(peer) else {
+                    return Ok(None);
+                };
+                let shared =
+                    ::$curve::ecdh::diffie_hellman(secret.to_nonzero_scalar(), public.as_affine());
+                Ok(Some(Zeroizing::new(shared.raw_secret_bytes().to_vec())))
+            }
+        }
+    };
+}
+
+ecdh!(p256_ecdh, p256);
+ecdh!(p384_ecdh, p384);
+ecdh!(p521_ecdh, p521);
+
+/// ECDH between a KEY_AGREEMENT key of `spec` and a peer's public key (DER
+/// SubjectPublicKeyInfo); `None` when the peer's key is not a public key of the key's curve.
+pub fn derive_shared_secret(
+    spec: &str,
+    der: &[u8],
+    peer: &[u8],
+) -> Result<Option<Zeroizing<Vec<u8>>>, KmsError> {
+    match spec {
+        "ECC_NIST_P256" => p256_ecdh::derive(der, peer),
+        "ECC_NIST_P384" => p384_ecdh::derive(der, peer),
+        "ECC_NIST_P521" => p521_ecdh::derive(der, peer),
+        _ => Ok(None),
+    }
+}
 
 /// New key material for `spec`.
 pub fn generate(spec: &str) -> Result<Zeroizing<Vec<u8>>, KmsError> {

@@ -167,8 +167,12 @@ impl Kms<'_> {
         check_tags(&input.tags)?;
         let mut tags = Vec::new();
         merge_tags(&mut tags, &input.tags)?;
-        let material = asym::generate(spec)?;
-        let key = self.key_record_with(
+        let material = if input.external {
+            Zeroizing::new(Vec::new())
+        } else {
+            asym::generate(spec)?
+        };
+        let mut key = self.key_record_with(
             input.key_id,
             account,
             region,
@@ -180,6 +184,13 @@ impl Kms<'_> {
             (spec, usage),
             &material,
         );
+        if input.external {
+            key.origin = "EXTERNAL".into();
+            key.state = crate::KeyState::PendingImport;
+            key.sealed_material.clear();
+            key.material_id.clear();
+        }
+        key.multi_region = input.multi_region;
         self.store.write(|tx| -> Result<(), KmsError> {
             put_json(
                 tx,
@@ -187,6 +198,9 @@ impl Kms<'_> {
                 &format!("{account}/{region}/{}", key.key_id),
                 &key,
             )?;
+            if key.multi_region {
+                crate::multi::record_primary(tx, &key)?;
+            }
             Ok(())
         })?;
         Ok(key)
@@ -225,6 +239,27 @@ impl Kms<'_> {
         }
         key.check_usable()?;
         asym::public_key(&key.spec, &self.material(key)?)
+    }
+
+    /// DeriveSharedSecret: ECDH between an enabled KEY_AGREEMENT key and the peer's public
+    /// key (DER SubjectPublicKeyInfo of a key on the same curve).
+    pub fn derive_shared_secret(
+        &self,
+        key: &Key,
+        peer_public_key: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, KmsError> {
+        require_usage(key, "KEY_AGREEMENT", "DeriveSharedSecret")?;
+        key.check_usable()?;
+        asym::derive_shared_secret(&key.spec, &self.material(key)?, peer_public_key)?.ok_or_else(
+            || {
+                // AWS's text for a public key that is not of the key's curve is not known to
+                // berth.
+                KmsError::Validation(format!(
+                    "the public key is not a DER-encoded SubjectPublicKeyInfo of a key of spec {}",
+                    key.spec
+                ))
+            },
+        )
     }
 
     fn check_mac(
