@@ -27,6 +27,9 @@ pub const KEY_SPECS: &[&str] = &[
     "HMAC_256",
     "HMAC_384",
     "HMAC_512",
+    "ML_KEM_512",
+    "ML_KEM_768",
+    "ML_KEM_1024",
 ];
 
 /// The largest RAW message Sign and Verify take, and the largest GenerateMac message.
@@ -40,6 +43,7 @@ pub fn usages(spec: &str) -> &'static [&'static str] {
         "ECC_NIST_P256" | "ECC_NIST_P384" | "ECC_NIST_P521" => &["SIGN_VERIFY", "KEY_AGREEMENT"],
         "ECC_SECG_P256K1" => &["SIGN_VERIFY"],
         "HMAC_224" | "HMAC_256" | "HMAC_384" | "HMAC_512" => &["GENERATE_VERIFY_MAC"],
+        "ML_KEM_512" | "ML_KEM_768" | "ML_KEM_1024" => &["ENCAPSULATE_DECAPSULATE"],
         _ => &[],
     }
 }
@@ -69,6 +73,14 @@ pub fn signing_algorithms(spec: &str, usage: &str) -> &'static [&'static str] {
         ("ECC_NIST_P256" | "ECC_SECG_P256K1", "SIGN_VERIFY") => &["ECDSA_SHA_256"],
         ("ECC_NIST_P384", "SIGN_VERIFY") => &["ECDSA_SHA_384"],
         ("ECC_NIST_P521", "SIGN_VERIFY") => &["ECDSA_SHA_512"],
+        _ => &[],
+    }
+}
+
+/// The encapsulation algorithms of a key.
+pub fn encapsulation_algorithms(spec: &str) -> &'static [&'static str] {
+    match spec {
+        "ML_KEM_512" | "ML_KEM_768" | "ML_KEM_1024" => &["ML_KEM"],
         _ => &[],
     }
 }
@@ -191,6 +203,69 @@ ecdh!(p256_ecdh, p256);
 ecdh!(p384_ecdh, p384);
 ecdh!(p521_ecdh, p521);
 
+macro_rules! kem {
+    ($name:ident, $set:ident) => {
+        /// ML-KEM (FIPS 203) on a key's 64-byte seed, with the `ml-kem` crate.
+        mod $name {
+            use ml_kem::kem::{Decapsulate, Encapsulate};
+            use ml_kem::pkcs8::EncodePublicKey;
+            use ml_kem::{Seed, $set};
+
+            use super::*;
+
+            type Dk = ml_kem::DecapsulationKey<$set>;
+
+            fn key(seed: &[u8]) -> Result<Dk, KmsError> {
+                let seed = Seed::try_from(seed).map_err(|_| internal("ml-kem seed"))?;
+                Ok(Dk::from_seed(seed))
+            }
+
+            pub fn public(seed: &[u8]) -> Result<Vec<u8>, KmsError> {
+                key(seed)?
+                    .encapsulation_key()
+                    .to_public_key_der()
+                    .map(|d| d.as_bytes().to_vec())
+                    .map_err(|_| internal("ml-kem spki"))
+            }
+
+            pub fn encapsulate(seed: &[u8]) -> Result<(Vec<u8>, Zeroizing<Vec<u8>>), KmsError> {
+                let (ct, shared) = key(seed)?.encapsulation_key().encapsulate();
+                Ok((ct.to_vec(), Zeroizing::new(shared.to_vec())))
+            }
+
+            pub fn decapsulate(seed: &[u8], ct: &[u8]) -> Result<Zeroizing<Vec<u8>>, KmsError> {
+                let shared = key(seed)?
+                    .decapsulate_slice(ct)
+                    .map_err(|_| KmsError::InvalidCiphertext)?;
+                Ok(Zeroizing::new(shared.to_vec()))
+            }
+        }
+    };
+}
+
+kem!(kem512, MlKem512);
+kem!(kem768, MlKem768);
+kem!(kem1024, MlKem1024);
+
+/// ML-KEM encapsulation under a key of `spec`: the ciphertext and the shared secret.
+pub fn encapsulate(spec: &str, seed: &[u8]) -> Result<(Vec<u8>, Zeroizing<Vec<u8>>), KmsError> {
+    match spec {
+        "ML_KEM_512" => kem512::encapsulate(seed),
+        "ML_KEM_768" => kem768::encapsulate(seed),
+        _ => kem1024::encapsulate(seed),
+    }
+}
+
+/// ML-KEM decapsulation; a ciphertext of the wrong length is `InvalidCiphertext` (one of the
+/// right length that was not made for the key yields ML-KEM's implicit rejection secret).
+pub fn decapsulate(spec: &str, seed: &[u8], ct: &[u8]) -> Result<Zeroizing<Vec<u8>>, KmsError> {
+    match spec {
+        "ML_KEM_512" => kem512::decapsulate(seed, ct),
+        "ML_KEM_768" => kem768::decapsulate(seed, ct),
+        _ => kem1024::decapsulate(seed, ct),
+    }
+}
+
 /// ECDH between a KEY_AGREEMENT key of `spec` and a peer's public key (DER
 /// SubjectPublicKeyInfo); `None` when the peer's key is not a public key of the key's curve.
 pub fn derive_shared_secret(
@@ -232,6 +307,7 @@ pub fn generate(spec: &str) -> Result<Zeroizing<Vec<u8>>, KmsError> {
         "HMAC_256" => hmac(32),
         "HMAC_384" => hmac(48),
         "HMAC_512" => hmac(64),
+        "ML_KEM_512" | "ML_KEM_768" | "ML_KEM_1024" => hmac(64),
         other => Err(KmsError::Unsupported(format!(
             "KeySpec {other} is not supported"
         ))),
@@ -254,6 +330,9 @@ pub fn public_key(spec: &str, der: &[u8]) -> Result<Vec<u8>, KmsError> {
         "ECC_NIST_P384" => p384::public(der),
         "ECC_NIST_P521" => p521::public(der),
         "ECC_SECG_P256K1" => k256::public(der),
+        "ML_KEM_512" => kem512::public(der),
+        "ML_KEM_768" => kem768::public(der),
+        "ML_KEM_1024" => kem1024::public(der),
         _ => Err(internal("no public key")),
     }
 }
@@ -414,6 +493,26 @@ mod tests {
             assert!(!verify(spec, &k, alg, &digest(alg, b"other"), &sig).unwrap());
             assert!(!verify(spec, &k, alg, &d, b"junk").unwrap());
             assert!(!public_key(spec, &k).unwrap().is_empty());
+        }
+    }
+
+    #[test]
+    fn ml_kem_round_trips_and_ecdh_agrees() {
+        for spec in ["ML_KEM_512", "ML_KEM_768", "ML_KEM_1024"] {
+            let seed = generate(spec).unwrap();
+            let (ct, secret) = encapsulate(spec, &seed).unwrap();
+            assert_eq!(decapsulate(spec, &seed, &ct).unwrap(), secret);
+            assert!(decapsulate(spec, &seed, &ct[1..]).is_err());
+            assert!(!public_key(spec, &seed).unwrap().is_empty());
+        }
+        for spec in ["ECC_NIST_P256", "ECC_NIST_P384", "ECC_NIST_P521"] {
+            let (a, b) = (generate(spec).unwrap(), generate(spec).unwrap());
+            let ab = derive_shared_secret(spec, &a, &public_key(spec, &b).unwrap()).unwrap();
+            let ba = derive_shared_secret(spec, &b, &public_key(spec, &a).unwrap()).unwrap();
+            assert!(ab.is_some() && ab == ba, "{spec}");
+            let other = generate("ECC_SECG_P256K1").unwrap();
+            let k1 = public_key("ECC_SECG_P256K1", &other).unwrap();
+            assert!(derive_shared_secret(spec, &a, &k1).unwrap().is_none());
         }
     }
 

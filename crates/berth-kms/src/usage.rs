@@ -84,6 +84,7 @@ pub fn key_spec_and_usage(
                 "ENCRYPT_DECRYPT",
                 "GENERATE_VERIFY_MAC",
                 "KEY_AGREEMENT",
+                "ENCAPSULATE_DECAPSULATE",
             ];
             if !USAGES.contains(&u) {
                 return Err(enum_error(u, "keyUsage", USAGES));
@@ -239,6 +240,25 @@ impl Kms<'_> {
         }
         key.check_usable()?;
         asym::public_key(&key.spec, &self.material(key)?)
+    }
+
+    /// Encapsulate: a fresh shared secret and its ML-KEM ciphertext under an enabled
+    /// ENCAPSULATE_DECAPSULATE key.
+    pub fn encapsulate(&self, key: &Key) -> Result<(Vec<u8>, Zeroizing<Vec<u8>>), KmsError> {
+        require_usage(key, "ENCAPSULATE_DECAPSULATE", "Encapsulate")?;
+        key.check_usable()?;
+        asym::encapsulate(&key.spec, &self.material(key)?)
+    }
+
+    /// Decapsulate: the shared secret of an ML-KEM ciphertext made for the key.
+    pub fn decapsulate(
+        &self,
+        key: &Key,
+        ciphertext: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, KmsError> {
+        require_usage(key, "ENCAPSULATE_DECAPSULATE", "Decapsulate")?;
+        key.check_usable()?;
+        asym::decapsulate(&key.spec, &self.material(key)?, ciphertext)
     }
 
     /// DeriveSharedSecret: ECDH between an enabled KEY_AGREEMENT key and the peer's public

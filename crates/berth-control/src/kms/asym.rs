@@ -15,6 +15,7 @@ pub struct Algorithms {
     pub signing: Option<Vec<&'static str>>,
     pub mac: Option<Vec<&'static str>>,
     pub key_agreement: Option<Vec<&'static str>>,
+    pub encapsulation: Option<Vec<&'static str>>,
 }
 
 pub(crate) fn algorithms(spec: &str, usage: &str) -> Algorithms {
@@ -24,6 +25,7 @@ pub(crate) fn algorithms(spec: &str, usage: &str) -> Algorithms {
         signing: list(crypto::signing_algorithms(spec, usage)),
         mac: list(crypto::mac_algorithms(spec)),
         key_agreement: list(crypto::key_agreement_algorithms(spec, usage)),
+        encapsulation: list(crypto::encapsulation_algorithms(spec)),
     }
 }
 
@@ -140,6 +142,8 @@ pub struct GetPublicKeyOutput {
     pub signing_algorithms: Option<Vec<&'static str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub key_agreement_algorithms: Option<Vec<&'static str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub encapsulation_algorithms: Option<Vec<&'static str>>,
 }
 
 pub fn get_public_key(
@@ -160,6 +164,7 @@ pub fn get_public_key(
         encryption_algorithms: a.encryption,
         signing_algorithms: a.signing,
         key_agreement_algorithms: a.key_agreement,
+        encapsulation_algorithms: a.encapsulation,
     })
 }
 

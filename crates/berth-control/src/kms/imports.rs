@@ -1,7 +1,7 @@
 //! Imported key material (GetParametersForImport, ImportKeyMaterial,
 //! DeleteImportedKeyMaterial), multi-Region keys (ReplicateKey, UpdatePrimaryRegion, the
-//! `MultiRegionConfiguration` of a key's metadata), key agreement (DeriveSharedSecret), the
-//! ML-KEM operations (Encapsulate, Decapsulate) and GetKeyLastUsage.
+//! `MultiRegionConfiguration` of a key's metadata), key agreement (DeriveSharedSecret),
+//! ML-KEM (Encapsulate, Decapsulate) and GetKeyLastUsage.
 
 use berth_kms::{Key, KmsError, NewKey};
 use serde::{Deserialize, Serialize};
@@ -469,23 +469,31 @@ pub struct EncapsulateInput {
     pub dry_run: Option<bool>,
 }
 
-/// What Encapsulate and Decapsulate would answer: no berth key can (see below).
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct EncapsulateOutput {
     pub key_id: String,
+    pub shared_secret: Blob,
+    pub shared_secret_ciphertext_blob: Blob,
+    pub encapsulation_algorithm: String,
 }
 
-/// Encapsulate: only an ML-KEM key (`ENCAPSULATE_DECAPSULATE`) can. berth makes no ML-KEM
-/// keys, so every key answers as AWS answers for a key of another usage
-/// (`InvalidKeyUsageException`), after the key is found and the caller authorised.
+/// Encapsulate: a fresh shared secret and its ciphertext under an ML-KEM key
+/// (`ENCAPSULATE_DECAPSULATE`); a key of another usage is `InvalidKeyUsageException`.
 pub fn encapsulate(ctx: &Ctx<'_>, input: EncapsulateInput) -> Result<EncapsulateOutput, Error> {
     check_grant_tokens(input.grant_tokens.as_deref())?;
-    check_encapsulation(input.encapsulation_algorithm)?;
+    let algorithm = check_encapsulation(input.encapsulation_algorithm)?;
     let key = resolve(ctx, required(input.key_id.as_deref(), "keyId")?)?;
     authorize_key(ctx, "kms:Encapsulate", &key, None, &[])?;
     berth_kms::require_usage(&key, "ENCAPSULATE_DECAPSULATE", "Encapsulate")?;
-    Err(KmsError::Unsupported("berth does not make ML-KEM keys".into()).into())
+    dry_run(input.dry_run, &[&key])?;
+    let (ciphertext, secret) = kms(ctx).encapsulate(&key)?;
+    Ok(EncapsulateOutput {
+        key_id: key.arn,
+        shared_secret: Blob(secret),
+        shared_secret_ciphertext_blob: Blob::new(ciphertext),
+        encapsulation_algorithm: algorithm,
+    })
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -498,18 +506,33 @@ pub struct DecapsulateInput {
     pub dry_run: Option<bool>,
 }
 
-/// Decapsulate: as [`encapsulate`].
-pub fn decapsulate(ctx: &Ctx<'_>, input: DecapsulateInput) -> Result<EncapsulateOutput, Error> {
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DecapsulateOutput {
+    pub key_id: String,
+    pub shared_secret: Blob,
+    pub encapsulation_algorithm: String,
+}
+
+/// Decapsulate: the shared secret of an ML-KEM ciphertext; one of the wrong length for the
+/// key's parameter set is `InvalidCiphertextException`.
+pub fn decapsulate(ctx: &Ctx<'_>, input: DecapsulateInput) -> Result<DecapsulateOutput, Error> {
     check_grant_tokens(input.grant_tokens.as_deref())?;
-    blob_member(
+    let ciphertext = blob_member(
         input.shared_secret_ciphertext_blob,
         "sharedSecretCiphertextBlob",
     )?;
-    check_encapsulation(input.encapsulation_algorithm)?;
+    let algorithm = check_encapsulation(input.encapsulation_algorithm)?;
     let key = resolve(ctx, required(input.key_id.as_deref(), "keyId")?)?;
     authorize_key(ctx, "kms:Decapsulate", &key, None, &[])?;
     berth_kms::require_usage(&key, "ENCAPSULATE_DECAPSULATE", "Decapsulate")?;
-    Err(KmsError::Unsupported("berth does not make ML-KEM keys".into()).into())
+    dry_run(input.dry_run, &[&key])?;
+    let secret = kms(ctx).decapsulate(&key, ciphertext.as_slice())?;
+    Ok(DecapsulateOutput {
+        key_id: key.arn,
+        shared_secret: Blob(secret),
+        encapsulation_algorithm: algorithm,
+    })
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

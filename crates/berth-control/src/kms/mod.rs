@@ -234,6 +234,8 @@ pub struct KeyMetadata {
     pub mac_algorithms: Option<Vec<&'static str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub key_agreement_algorithms: Option<Vec<&'static str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub encapsulation_algorithms: Option<Vec<&'static str>>,
     pub multi_region: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub multi_region_configuration: Option<MultiRegionConfiguration>,
@@ -265,6 +267,7 @@ impl From<Key> for KeyMetadata {
             signing_algorithms: algorithms.signing,
             mac_algorithms: algorithms.mac,
             key_agreement_algorithms: algorithms.key_agreement,
+            encapsulation_algorithms: algorithms.encapsulation,
             multi_region: k.multi_region,
             multi_region_configuration: None,
             current_key_material_id: (!k.material_id.is_empty()).then_some(k.material_id),
@@ -1081,6 +1084,7 @@ mod tests {
             signing_algorithms: None,
             mac_algorithms: None,
             key_agreement_algorithms: None,
+            encapsulation_algorithms: None,
             multi_region: false,
             multi_region_configuration: None,
             current_key_material_id: None,
