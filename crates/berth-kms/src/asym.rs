@@ -314,7 +314,7 @@ pub fn generate(spec: &str) -> Result<Zeroizing<Vec<u8>>, KmsError> {
     }
 }
 
-fn rsa_key(der: &[u8]) -> Result<rsa::PrivateKey, KmsError> {
+pub(crate) fn rsa_key(der: &[u8]) -> Result<rsa::PrivateKey, KmsError> {
     rsa::PrivateKey::from_pkcs8_der(der).map_err(|_| internal("rsa pkcs8"))
 }
 
@@ -359,27 +359,25 @@ pub fn digest(algorithm: &str, message: &[u8]) -> Vec<u8> {
 
 /// Signs a digest with a key of `spec` (the algorithm already checked against the key).
 pub fn sign(spec: &str, der: &[u8], algorithm: &str, digest: &[u8]) -> Result<Vec<u8>, KmsError> {
-    let rsa_err = |_| internal("rsa sign");
     match spec {
         "ECC_NIST_P256" => p256::sign(der, digest),
         "ECC_NIST_P384" => p384::sign(der, digest),
         "ECC_NIST_P521" => p521::sign(der, digest),
         "ECC_SECG_P256K1" => k256::sign(der, digest),
-        _ => {
-            let k = rsa_key(der)?;
-            match algorithm {
-                "RSASSA_PSS_SHA_256" => k.pss_sign_prehash::<Sha256>(digest).map_err(rsa_err),
-                "RSASSA_PSS_SHA_384" => k.pss_sign_prehash::<Sha384>(digest).map_err(rsa_err),
-                "RSASSA_PSS_SHA_512" => k.pss_sign_prehash::<Sha512>(digest).map_err(rsa_err),
-                "RSASSA_PKCS1_V1_5_SHA_256" => {
-                    k.pkcs1v15_sign_prehash::<Sha256>(digest).map_err(rsa_err)
-                }
-                "RSASSA_PKCS1_V1_5_SHA_384" => {
-                    k.pkcs1v15_sign_prehash::<Sha384>(digest).map_err(rsa_err)
-                }
-                _ => k.pkcs1v15_sign_prehash::<Sha512>(digest).map_err(rsa_err),
-            }
-        }
+        _ => rsa_sign(&rsa_key(der)?, algorithm, digest),
+    }
+}
+
+/// Signs a digest with a parsed RSA key.
+pub fn rsa_sign(k: &rsa::PrivateKey, algorithm: &str, digest: &[u8]) -> Result<Vec<u8>, KmsError> {
+    let rsa_err = |_| internal("rsa sign");
+    match algorithm {
+        "RSASSA_PSS_SHA_256" => k.pss_sign_prehash::<Sha256>(digest).map_err(rsa_err),
+        "RSASSA_PSS_SHA_384" => k.pss_sign_prehash::<Sha384>(digest).map_err(rsa_err),
+        "RSASSA_PSS_SHA_512" => k.pss_sign_prehash::<Sha512>(digest).map_err(rsa_err),
+        "RSASSA_PKCS1_V1_5_SHA_256" => k.pkcs1v15_sign_prehash::<Sha256>(digest).map_err(rsa_err),
+        "RSASSA_PKCS1_V1_5_SHA_384" => k.pkcs1v15_sign_prehash::<Sha384>(digest).map_err(rsa_err),
+        _ => k.pkcs1v15_sign_prehash::<Sha512>(digest).map_err(rsa_err),
     }
 }
 
@@ -396,23 +394,22 @@ pub fn verify(
         "ECC_NIST_P384" => p384::verify(der, digest, signature),
         "ECC_NIST_P521" => p521::verify(der, digest, signature),
         "ECC_SECG_P256K1" => k256::verify(der, digest, signature),
-        _ => {
-            let k = rsa_key(der)?.to_public_key();
-            Ok(match algorithm {
-                "RSASSA_PSS_SHA_256" => k.pss_verify_prehash::<Sha256>(digest, signature),
-                "RSASSA_PSS_SHA_384" => k.pss_verify_prehash::<Sha384>(digest, signature),
-                "RSASSA_PSS_SHA_512" => k.pss_verify_prehash::<Sha512>(digest, signature),
-                "RSASSA_PKCS1_V1_5_SHA_256" => {
-                    k.pkcs1v15_verify_prehash::<Sha256>(digest, signature)
-                }
-                "RSASSA_PKCS1_V1_5_SHA_384" => {
-                    k.pkcs1v15_verify_prehash::<Sha384>(digest, signature)
-                }
-                _ => k.pkcs1v15_verify_prehash::<Sha512>(digest, signature),
-            }
-            .is_ok())
-        }
+        _ => Ok(rsa_verify(&rsa_key(der)?, algorithm, digest, signature)),
     }
+}
+
+/// Whether `signature` is a signature of `digest` by a parsed RSA key.
+pub fn rsa_verify(k: &rsa::PrivateKey, algorithm: &str, digest: &[u8], signature: &[u8]) -> bool {
+    let k = k.to_public_key();
+    match algorithm {
+        "RSASSA_PSS_SHA_256" => k.pss_verify_prehash::<Sha256>(digest, signature),
+        "RSASSA_PSS_SHA_384" => k.pss_verify_prehash::<Sha384>(digest, signature),
+        "RSASSA_PSS_SHA_512" => k.pss_verify_prehash::<Sha512>(digest, signature),
+        "RSASSA_PKCS1_V1_5_SHA_256" => k.pkcs1v15_verify_prehash::<Sha256>(digest, signature),
+        "RSASSA_PKCS1_V1_5_SHA_384" => k.pkcs1v15_verify_prehash::<Sha384>(digest, signature),
+        _ => k.pkcs1v15_verify_prehash::<Sha512>(digest, signature),
+    }
+    .is_ok()
 }
 
 /// The largest plaintext RSAES-OAEP takes under a key of `spec`: the modulus length less
@@ -432,8 +429,12 @@ pub fn oaep_max(spec: &str, algorithm: &str) -> usize {
 }
 
 /// RSAES-OAEP encryption under the key's public half.
-pub fn rsa_encrypt(der: &[u8], algorithm: &str, plaintext: &[u8]) -> Result<Vec<u8>, KmsError> {
-    let k = rsa_key(der)?.to_public_key();
+pub fn rsa_encrypt(
+    k: &rsa::PrivateKey,
+    algorithm: &str,
+    plaintext: &[u8],
+) -> Result<Vec<u8>, KmsError> {
+    let k = k.to_public_key();
     let out = if algorithm == "RSAES_OAEP_SHA_1" {
         k.oaep_encrypt::<Sha1>(plaintext)
     } else {
@@ -444,11 +445,10 @@ pub fn rsa_encrypt(der: &[u8], algorithm: &str, plaintext: &[u8]) -> Result<Vec<
 
 /// RSAES-OAEP decryption; a ciphertext that does not open is `InvalidCiphertext`.
 pub fn rsa_decrypt(
-    der: &[u8],
+    k: &rsa::PrivateKey,
     algorithm: &str,
     ciphertext: &[u8],
 ) -> Result<Zeroizing<Vec<u8>>, KmsError> {
-    let k = rsa_key(der)?;
     let out = if algorithm == "RSAES_OAEP_SHA_1" {
         k.oaep_decrypt::<Sha1>(ciphertext)
     } else {

@@ -7,6 +7,7 @@
 //! sealed under berth's root key with the key ARN as associated data.
 
 pub mod asym;
+mod cache;
 mod crypto;
 mod error;
 mod grants;

@@ -212,6 +212,9 @@ impl Kms<'_> {
         require_usage(key, "SIGN_VERIFY", "Sign")?;
         let digest = what.digest(key)?;
         key.check_usable()?;
+        if key.spec.starts_with("RSA_") {
+            return asym::rsa_sign(self.rsa_private(key)?.as_ref(), what.algorithm, &digest);
+        }
         asym::sign(&key.spec, &self.material(key)?, what.algorithm, &digest)
     }
 
@@ -220,13 +223,23 @@ impl Kms<'_> {
         require_usage(key, "SIGN_VERIFY", "Verify")?;
         let digest = what.digest(key)?;
         key.check_usable()?;
-        if asym::verify(
-            &key.spec,
-            &self.material(key)?,
-            what.algorithm,
-            &digest,
-            signature,
-        )? {
+        let verified = if key.spec.starts_with("RSA_") {
+            asym::rsa_verify(
+                self.rsa_private(key)?.as_ref(),
+                what.algorithm,
+                &digest,
+                signature,
+            )
+        } else {
+            asym::verify(
+                &key.spec,
+                &self.material(key)?,
+                what.algorithm,
+                &digest,
+                signature,
+            )?
+        };
+        if verified {
             Ok(())
         } else {
             Err(KmsError::InvalidSignature)
@@ -350,7 +363,7 @@ impl Kms<'_> {
             )));
         }
         key.check_usable()?;
-        asym::rsa_encrypt(&self.material(key)?, algorithm, plaintext)
+        asym::rsa_encrypt(self.rsa_private(key)?.as_ref(), algorithm, plaintext)
     }
 
     /// Decrypt with an RSA ENCRYPT_DECRYPT key.
@@ -362,7 +375,7 @@ impl Kms<'_> {
     ) -> Result<Zeroizing<Vec<u8>>, KmsError> {
         self.check_rsa(key, "Decrypt", algorithm)?;
         key.check_usable()?;
-        asym::rsa_decrypt(&self.material(key)?, algorithm, ciphertext)
+        asym::rsa_decrypt(self.rsa_private(key)?.as_ref(), algorithm, ciphertext)
     }
 
     fn check_rsa(&self, key: &Key, operation: &str, algorithm: &str) -> Result<(), KmsError> {
