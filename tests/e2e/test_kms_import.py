@@ -208,6 +208,7 @@ def test_a_multi_region_key_replicates_and_its_ciphertext_crosses_regions(berth)
     assert east.decrypt(CiphertextBlob=blob, KeyId=key_id)["Plaintext"] == b"from west"
 
     expect(east.replicate_key, "AlreadyExistsException", KeyId=key_id, ReplicaRegion=OTHER)
+    expect(east.create_key, "UnsupportedOperationException", MultiRegion=True, Origin="EXTERNAL")
     single = east.create_key()["KeyMetadata"]["KeyId"]
     expect(east.replicate_key, "UnsupportedOperationException", KeyId=single, ReplicaRegion=OTHER)
     # A single-Region key's ciphertext stays in its region.

@@ -351,6 +351,11 @@ pub fn create_key(ctx: &Ctx<'_>, input: CreateKeyInput) -> Result<CreateKeyOutpu
         return Err(unsupported("imported key material for KeySpec", &spec));
     }
     let multi_region = input.multi_region == Some(true);
+    if external && multi_region {
+        // AWS makes multi-Region keys of imported material (each replica imports the same
+        // material); berth does not.
+        return Err(unsupported("MultiRegion keys with Origin", "EXTERNAL"));
+    }
     if let Some(id) = &input.custom_key_store_id {
         ctx.authorize("kms:CreateKey", "*")?;
         return Err(more::custom_key_store_not_found(id));
