@@ -71,7 +71,8 @@ def test_unknown_keys_and_unsupported_specs(berth):
     expect(kms.encrypt, "NotFoundException", KeyId="alias/nope", Plaintext=b"x")
     other_region = f"arn:aws:kms:eu-west-1:{ACCOUNT}:key/{missing}"
     expect(kms.describe_key, "NotFoundException", "Invalid arn eu-west-1", KeyId=other_region)
-    expect(kms.create_key, "UnsupportedOperationException", Origin="EXTERNAL")
+    expect(kms.create_key, "UnsupportedOperationException", Origin="AWS_CLOUDHSM")
+    expect(kms.create_key, "UnsupportedOperationException", Origin="EXTERNAL", KeySpec="RSA_2048")
     expect(kms.create_key, "MalformedPolicyDocumentException", Policy="{not json")
 
 

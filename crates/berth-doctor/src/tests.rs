@@ -59,6 +59,7 @@ impl Env {
                     description: String::new(),
                     policy,
                     tags: Vec::new(),
+                    ..NewKey::default()
                 },
             )
             .unwrap()

@@ -27,6 +27,9 @@ pub const KEY_SPECS: &[&str] = &[
     "HMAC_256",
     "HMAC_384",
     "HMAC_512",
+    "ML_KEM_512",
+    "ML_KEM_768",
+    "ML_KEM_1024",
 ];
 
 /// The largest RAW message Sign and Verify take, and the largest GenerateMac message.
@@ -37,8 +40,10 @@ pub fn usages(spec: &str) -> &'static [&'static str] {
     match spec {
         "SYMMETRIC_DEFAULT" => &["ENCRYPT_DECRYPT"],
         "RSA_2048" | "RSA_3072" | "RSA_4096" => &["ENCRYPT_DECRYPT", "SIGN_VERIFY"],
-        "ECC_NIST_P256" | "ECC_NIST_P384" | "ECC_NIST_P521" | "ECC_SECG_P256K1" => &["SIGN_VERIFY"],
+        "ECC_NIST_P256" | "ECC_NIST_P384" | "ECC_NIST_P521" => &["SIGN_VERIFY", "KEY_AGREEMENT"],
+        "ECC_SECG_P256K1" => &["SIGN_VERIFY"],
         "HMAC_224" | "HMAC_256" | "HMAC_384" | "HMAC_512" => &["GENERATE_VERIFY_MAC"],
+        "ML_KEM_512" | "ML_KEM_768" | "ML_KEM_1024" => &["ENCAPSULATE_DECAPSULATE"],
         _ => &[],
     }
 }
@@ -65,9 +70,25 @@ pub fn signing_algorithms(spec: &str, usage: &str) -> &'static [&'static str] {
             "RSASSA_PKCS1_V1_5_SHA_384",
             "RSASSA_PKCS1_V1_5_SHA_512",
         ],
-        ("ECC_NIST_P256" | "ECC_SECG_P256K1", _) => &["ECDSA_SHA_256"],
-        ("ECC_NIST_P384", _) => &["ECDSA_SHA_384"],
-        ("ECC_NIST_P521", _) => &["ECDSA_SHA_512"],
+        ("ECC_NIST_P256" | "ECC_SECG_P256K1", "SIGN_VERIFY") => &["ECDSA_SHA_256"],
+        ("ECC_NIST_P384", "SIGN_VERIFY") => &["ECDSA_SHA_384"],
+        ("ECC_NIST_P521", "SIGN_VERIFY") => &["ECDSA_SHA_512"],
+        _ => &[],
+    }
+}
+
+/// The encapsulation algorithms of a key.
+pub fn encapsulation_algorithms(spec: &str) -> &'static [&'static str] {
+    match spec {
+        "ML_KEM_512" | "ML_KEM_768" | "ML_KEM_1024" => &["ML_KEM"],
+        _ => &[],
+    }
+}
+
+/// The key agreement algorithms of a key.
+pub fn key_agreement_algorithms(spec: &str, usage: &str) -> &'static [&'static str] {
+    match (spec, usage) {
+        ("ECC_NIST_P256" | "ECC_NIST_P384" | "ECC_NIST_P521", "KEY_AGREEMENT") => &["ECDH"],
         _ => &[],
     }
 }
@@ -155,6 +176,111 @@ ecc!(p384);
 ecc!(p521);
 ecc!(k256);
 
+macro_rules! ecdh {
+    ($name:ident, $curve:ident) => {
+        mod $name {
+            use super::*;
+            use ::$curve::pkcs8::DecodePublicKey;
+
+            /// The ECDH shared secret (the x-coordinate) of the key `der` and the peer's
+            /// public key (DER SubjectPublicKeyInfo); `None` when the peer's key is not a
+            /// public key of this curve.
+            pub fn derive(der: &[u8], peer: &[u8]) -> Result<Option<Zeroizing<Vec<u8>>>, KmsError> {
+                let secret =
+                    ::$curve::SecretKey::from_pkcs8_der(der).map_err(|_| internal("ecc pkcs8"))?;
+                let Ok(public) = ::$curve::PublicKey::from_public_key_der(peer) else {
+                    return Ok(None);
+                };
+                let shared =
+                    ::$curve::ecdh::diffie_hellman(secret.to_nonzero_scalar(), public.as_affine());
+                Ok(Some(Zeroizing::new(shared.raw_secret_bytes().to_vec())))
+            }
+        }
+    };
+}
+
+ecdh!(p256_ecdh, p256);
+ecdh!(p384_ecdh, p384);
+ecdh!(p521_ecdh, p521);
+
+macro_rules! kem {
+    ($name:ident, $set:ident) => {
+        /// ML-KEM (FIPS 203) on a key's 64-byte seed, with the `ml-kem` crate.
+        mod $name {
+            use ml_kem::kem::{Decapsulate, Encapsulate};
+            use ml_kem::pkcs8::EncodePublicKey;
+            use ml_kem::{Seed, $set};
+
+            use super::*;
+
+            type Dk = ml_kem::DecapsulationKey<$set>;
+
+            fn key(seed: &[u8]) -> Result<Dk, KmsError> {
+                let seed = Seed::try_from(seed).map_err(|_| internal("ml-kem seed"))?;
+                Ok(Dk::from_seed(seed))
+            }
+
+            pub fn public(seed: &[u8]) -> Result<Vec<u8>, KmsError> {
+                key(seed)?
+                    .encapsulation_key()
+                    .to_public_key_der()
+                    .map(|d| d.as_bytes().to_vec())
+                    .map_err(|_| internal("ml-kem spki"))
+            }
+
+            pub fn encapsulate(seed: &[u8]) -> Result<(Vec<u8>, Zeroizing<Vec<u8>>), KmsError> {
+                let (ct, shared) = key(seed)?.encapsulation_key().encapsulate();
+                Ok((ct.to_vec(), Zeroizing::new(shared.to_vec())))
+            }
+
+            pub fn decapsulate(seed: &[u8], ct: &[u8]) -> Result<Zeroizing<Vec<u8>>, KmsError> {
+                let shared = key(seed)?
+                    .decapsulate_slice(ct)
+                    .map_err(|_| KmsError::InvalidCiphertext)?;
+                Ok(Zeroizing::new(shared.to_vec()))
+            }
+        }
+    };
+}
+
+kem!(kem512, MlKem512);
+kem!(kem768, MlKem768);
+kem!(kem1024, MlKem1024);
+
+/// ML-KEM encapsulation under a key of `spec`: the ciphertext and the shared secret.
+pub fn encapsulate(spec: &str, seed: &[u8]) -> Result<(Vec<u8>, Zeroizing<Vec<u8>>), KmsError> {
+    match spec {
+        "ML_KEM_512" => kem512::encapsulate(seed),
+        "ML_KEM_768" => kem768::encapsulate(seed),
+        _ => kem1024::encapsulate(seed),
+    }
+}
+
+/// ML-KEM decapsulation; a ciphertext of the wrong length is `InvalidCiphertext` (one of the
+/// right length that was not made for the key yields ML-KEM's implicit rejection secret).
+pub fn decapsulate(spec: &str, seed: &[u8], ct: &[u8]) -> Result<Zeroizing<Vec<u8>>, KmsError> {
+    match spec {
+        "ML_KEM_512" => kem512::decapsulate(seed, ct),
+        "ML_KEM_768" => kem768::decapsulate(seed, ct),
+        _ => kem1024::decapsulate(seed, ct),
+    }
+}
+
+/// ECDH between a KEY_AGREEMENT key of `spec` and a peer's public key (DER
+/// SubjectPublicKeyInfo); `None` when the peer's key is not a public key of the key's curve.
+pub fn derive_shared_secret(
+    spec: &str,
+    der: &[u8],
+    peer: &[u8],
+) -> Result<Option<Zeroizing<Vec<u8>>>, KmsError> {
+    match spec {
+        "ECC_NIST_P256" => p256_ecdh::derive(der, peer),
+        "ECC_NIST_P384" => p384_ecdh::derive(der, peer),
+        "ECC_NIST_P521" => p521_ecdh::derive(der, peer),
+        _ => Ok(None),
+    }
+}
+
 /// New key material for `spec`.
 pub fn generate(spec: &str) -> Result<Zeroizing<Vec<u8>>, KmsError> {
     let rsa = |bits: usize| -> Result<Zeroizing<Vec<u8>>, KmsError> {
@@ -181,13 +307,14 @@ pub fn generate(spec: &str) -> Result<Zeroizing<Vec<u8>>, KmsError> {
         "HMAC_256" => hmac(32),
         "HMAC_384" => hmac(48),
         "HMAC_512" => hmac(64),
+        "ML_KEM_512" | "ML_KEM_768" | "ML_KEM_1024" => hmac(64),
         other => Err(KmsError::Unsupported(format!(
             "KeySpec {other} is not supported"
         ))),
     }
 }
 
-fn rsa_key(der: &[u8]) -> Result<rsa::PrivateKey, KmsError> {
+pub(crate) fn rsa_key(der: &[u8]) -> Result<rsa::PrivateKey, KmsError> {
     rsa::PrivateKey::from_pkcs8_der(der).map_err(|_| internal("rsa pkcs8"))
 }
 
@@ -203,6 +330,9 @@ pub fn public_key(spec: &str, der: &[u8]) -> Result<Vec<u8>, KmsError> {
         "ECC_NIST_P384" => p384::public(der),
         "ECC_NIST_P521" => p521::public(der),
         "ECC_SECG_P256K1" => k256::public(der),
+        "ML_KEM_512" => kem512::public(der),
+        "ML_KEM_768" => kem768::public(der),
+        "ML_KEM_1024" => kem1024::public(der),
         _ => Err(internal("no public key")),
     }
 }
@@ -229,27 +359,25 @@ pub fn digest(algorithm: &str, message: &[u8]) -> Vec<u8> {
 
 /// Signs a digest with a key of `spec` (the algorithm already checked against the key).
 pub fn sign(spec: &str, der: &[u8], algorithm: &str, digest: &[u8]) -> Result<Vec<u8>, KmsError> {
-    let rsa_err = |_| internal("rsa sign");
     match spec {
         "ECC_NIST_P256" => p256::sign(der, digest),
         "ECC_NIST_P384" => p384::sign(der, digest),
         "ECC_NIST_P521" => p521::sign(der, digest),
         "ECC_SECG_P256K1" => k256::sign(der, digest),
-        _ => {
-            let k = rsa_key(der)?;
-            match algorithm {
-                "RSASSA_PSS_SHA_256" => k.pss_sign_prehash::<Sha256>(digest).map_err(rsa_err),
-                "RSASSA_PSS_SHA_384" => k.pss_sign_prehash::<Sha384>(digest).map_err(rsa_err),
-                "RSASSA_PSS_SHA_512" => k.pss_sign_prehash::<Sha512>(digest).map_err(rsa_err),
-                "RSASSA_PKCS1_V1_5_SHA_256" => {
-                    k.pkcs1v15_sign_prehash::<Sha256>(digest).map_err(rsa_err)
-                }
-                "RSASSA_PKCS1_V1_5_SHA_384" => {
-                    k.pkcs1v15_sign_prehash::<Sha384>(digest).map_err(rsa_err)
-                }
-                _ => k.pkcs1v15_sign_prehash::<Sha512>(digest).map_err(rsa_err),
-            }
-        }
+        _ => rsa_sign(&rsa_key(der)?, algorithm, digest),
+    }
+}
+
+/// Signs a digest with a parsed RSA key.
+pub fn rsa_sign(k: &rsa::PrivateKey, algorithm: &str, digest: &[u8]) -> Result<Vec<u8>, KmsError> {
+    let rsa_err = |_| internal("rsa sign");
+    match algorithm {
+        "RSASSA_PSS_SHA_256" => k.pss_sign_prehash::<Sha256>(digest).map_err(rsa_err),
+        "RSASSA_PSS_SHA_384" => k.pss_sign_prehash::<Sha384>(digest).map_err(rsa_err),
+        "RSASSA_PSS_SHA_512" => k.pss_sign_prehash::<Sha512>(digest).map_err(rsa_err),
+        "RSASSA_PKCS1_V1_5_SHA_256" => k.pkcs1v15_sign_prehash::<Sha256>(digest).map_err(rsa_err),
+        "RSASSA_PKCS1_V1_5_SHA_384" => k.pkcs1v15_sign_prehash::<Sha384>(digest).map_err(rsa_err),
+        _ => k.pkcs1v15_sign_prehash::<Sha512>(digest).map_err(rsa_err),
     }
 }
 
@@ -266,23 +394,22 @@ pub fn verify(
         "ECC_NIST_P384" => p384::verify(der, digest, signature),
         "ECC_NIST_P521" => p521::verify(der, digest, signature),
         "ECC_SECG_P256K1" => k256::verify(der, digest, signature),
-        _ => {
-            let k = rsa_key(der)?.to_public_key();
-            Ok(match algorithm {
-                "RSASSA_PSS_SHA_256" => k.pss_verify_prehash::<Sha256>(digest, signature),
-                "RSASSA_PSS_SHA_384" => k.pss_verify_prehash::<Sha384>(digest, signature),
-                "RSASSA_PSS_SHA_512" => k.pss_verify_prehash::<Sha512>(digest, signature),
-                "RSASSA_PKCS1_V1_5_SHA_256" => {
-                    k.pkcs1v15_verify_prehash::<Sha256>(digest, signature)
-                }
-                "RSASSA_PKCS1_V1_5_SHA_384" => {
-                    k.pkcs1v15_verify_prehash::<Sha384>(digest, signature)
-                }
-                _ => k.pkcs1v15_verify_prehash::<Sha512>(digest, signature),
-            }
-            .is_ok())
-        }
+        _ => Ok(rsa_verify(&rsa_key(der)?, algorithm, digest, signature)),
     }
+}
+
+/// Whether `signature` is a signature of `digest` by a parsed RSA key.
+pub fn rsa_verify(k: &rsa::PrivateKey, algorithm: &str, digest: &[u8], signature: &[u8]) -> bool {
+    let k = k.to_public_key();
+    match algorithm {
+        "RSASSA_PSS_SHA_256" => k.pss_verify_prehash::<Sha256>(digest, signature),
+        "RSASSA_PSS_SHA_384" => k.pss_verify_prehash::<Sha384>(digest, signature),
+        "RSASSA_PSS_SHA_512" => k.pss_verify_prehash::<Sha512>(digest, signature),
+        "RSASSA_PKCS1_V1_5_SHA_256" => k.pkcs1v15_verify_prehash::<Sha256>(digest, signature),
+        "RSASSA_PKCS1_V1_5_SHA_384" => k.pkcs1v15_verify_prehash::<Sha384>(digest, signature),
+        _ => k.pkcs1v15_verify_prehash::<Sha512>(digest, signature),
+    }
+    .is_ok()
 }
 
 /// The largest plaintext RSAES-OAEP takes under a key of `spec`: the modulus length less
@@ -302,8 +429,12 @@ pub fn oaep_max(spec: &str, algorithm: &str) -> usize {
 }
 
 /// RSAES-OAEP encryption under the key's public half.
-pub fn rsa_encrypt(der: &[u8], algorithm: &str, plaintext: &[u8]) -> Result<Vec<u8>, KmsError> {
-    let k = rsa_key(der)?.to_public_key();
+pub fn rsa_encrypt(
+    k: &rsa::PrivateKey,
+    algorithm: &str,
+    plaintext: &[u8],
+) -> Result<Vec<u8>, KmsError> {
+    let k = k.to_public_key();
     let out = if algorithm == "RSAES_OAEP_SHA_1" {
         k.oaep_encrypt::<Sha1>(plaintext)
     } else {
@@ -314,11 +445,10 @@ pub fn rsa_encrypt(der: &[u8], algorithm: &str, plaintext: &[u8]) -> Result<Vec<
 
 /// RSAES-OAEP decryption; a ciphertext that does not open is `InvalidCiphertext`.
 pub fn rsa_decrypt(
-    der: &[u8],
+    k: &rsa::PrivateKey,
     algorithm: &str,
     ciphertext: &[u8],
 ) -> Result<Zeroizing<Vec<u8>>, KmsError> {
-    let k = rsa_key(der)?;
     let out = if algorithm == "RSAES_OAEP_SHA_1" {
         k.oaep_decrypt::<Sha1>(ciphertext)
     } else {
@@ -363,6 +493,26 @@ mod tests {
             assert!(!verify(spec, &k, alg, &digest(alg, b"other"), &sig).unwrap());
             assert!(!verify(spec, &k, alg, &d, b"junk").unwrap());
             assert!(!public_key(spec, &k).unwrap().is_empty());
+        }
+    }
+
+    #[test]
+    fn ml_kem_round_trips_and_ecdh_agrees() {
+        for spec in ["ML_KEM_512", "ML_KEM_768", "ML_KEM_1024"] {
+            let seed = generate(spec).unwrap();
+            let (ct, secret) = encapsulate(spec, &seed).unwrap();
+            assert_eq!(decapsulate(spec, &seed, &ct).unwrap(), secret);
+            assert!(decapsulate(spec, &seed, &ct[1..]).is_err());
+            assert!(!public_key(spec, &seed).unwrap().is_empty());
+        }
+        for spec in ["ECC_NIST_P256", "ECC_NIST_P384", "ECC_NIST_P521"] {
+            let (a, b) = (generate(spec).unwrap(), generate(spec).unwrap());
+            let ab = derive_shared_secret(spec, &a, &public_key(spec, &b).unwrap()).unwrap();
+            let ba = derive_shared_secret(spec, &b, &public_key(spec, &a).unwrap()).unwrap();
+            assert!(ab.is_some() && ab == ba, "{spec}");
+            let other = generate("ECC_SECG_P256K1").unwrap();
+            let k1 = public_key("ECC_SECG_P256K1", &other).unwrap();
+            assert!(derive_shared_secret(spec, &a, &k1).unwrap().is_none());
         }
     }
 

@@ -75,6 +75,17 @@ pub enum KmsError {
     /// `CloudHsmClusterNotFoundException`.
     #[error("{0}")]
     CloudHsmClusterNotFound(String),
+    /// `ExpiredImportTokenException`: the import token is more than 24 hours old. AWS's
+    /// message is not known to berth.
+    #[error("the import token has expired; get new parameters for import")]
+    ExpiredImportToken,
+    /// `InvalidImportTokenException`: the token is not one berth made for this key. AWS's
+    /// message is not known to berth.
+    #[error("the import token is not valid for this key")]
+    InvalidImportToken,
+    /// `IncorrectKeyMaterialException`.
+    #[error("{0}")]
+    IncorrectKeyMaterial(String),
     /// Key material that does not open: the store was tampered with or the root key changed.
     #[error("key material does not open: {0}")]
     Seal(#[from] SealError),

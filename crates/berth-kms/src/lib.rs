@@ -7,11 +7,14 @@
 //! sealed under berth's root key with the key ARN as associated data.
 
 pub mod asym;
+mod cache;
 mod crypto;
 mod error;
 mod grants;
+mod import;
 mod model;
 mod more;
+mod multi;
 mod usage;
 
 use base64::Engine;
@@ -22,8 +25,10 @@ use zeroize::Zeroizing;
 pub use crypto::{EncryptionContext, blob_key_arn};
 pub use error::KmsError;
 pub use grants::{GRANT_OPERATIONS, GRANTS, Grant, GrantConstraints, NewGrant};
+pub use import::{ImportParameters, Imported, WRAPPING_ALGORITHMS, WRAPPING_KEY_SPECS};
 pub use model::{Alias, Key, KeyManager, KeyState, Rotation, Tag};
 pub use more::{DEFAULT_ROTATION_DAYS, MAX_ROTATION_DAYS, MIN_ROTATION_DAYS, check_rotation_days};
+pub use multi::{MULTI_REGION, MultiRegionSet, new_multi_region_key_id};
 pub use usage::{Signed, incompatible, key_spec_and_usage, require_usage, wrong_usage};
 
 /// Table of keys: `{account}/{region}/{key_id}`.
@@ -241,6 +246,10 @@ pub struct NewKey {
     pub description: String,
     pub policy: Option<String>,
     pub tags: Vec<Tag>,
+    /// `Origin: EXTERNAL`: the key is made without material, `PendingImport`.
+    pub external: bool,
+    /// A multi-Region primary key (its id must be an `mrk-` id).
+    pub multi_region: bool,
 }
 
 /// One page of a listing.
@@ -263,7 +272,7 @@ pub(crate) fn material_context(arn: &str) -> Vec<u8> {
 fn live(key: Key, now: u64) -> Option<Key> {
     match (key.state, key.deletion_date) {
         (KeyState::PendingDeletion, Some(d)) if now >= d => None,
-        _ => Some(key),
+        _ => Some(import::expire(key, now)),
     }
 }
 
@@ -486,7 +495,8 @@ impl<'a> Kms<'a> {
             .resource
             .strip_prefix("key/")
             .ok_or(KmsError::InvalidCiphertext)?;
-        if arn.region != region {
+        // A multi-Region key's ciphertext opens under its replica in another region.
+        if arn.region != region && !key_id.starts_with("mrk-") {
             return Err(KmsError::InvalidCiphertext);
         }
         self.store
@@ -560,6 +570,11 @@ impl<'a> Kms<'a> {
             rotations: Vec::new(),
             rotation_period_days: None,
             next_rotation: None,
+            origin: "AWS_KMS".into(),
+            valid_to: None,
+            expiration_model: None,
+            import_digest: None,
+            multi_region: false,
         }
     }
 
@@ -715,6 +730,10 @@ impl<'a> Kms<'a> {
         })
     }
 
+    pub(crate) fn pending_import(k: &Key) -> KmsError {
+        KmsError::InvalidState(format!("{} is pending import.", k.arn))
+    }
+
     pub(crate) fn pending(k: &Key) -> KmsError {
         KmsError::InvalidState(format!("{} is pending deletion.", k.arn))
     }
@@ -723,6 +742,7 @@ impl<'a> Kms<'a> {
     pub fn enable_key(&self, key: &Key, now: u64) -> Result<Key, KmsError> {
         self.update_key(key, now, |k| match k.state {
             KeyState::PendingDeletion => Err(Self::pending(k)),
+            KeyState::PendingImport => Err(Self::pending_import(k)),
             _ => {
                 k.state = KeyState::Enabled;
                 Ok(())
@@ -734,6 +754,7 @@ impl<'a> Kms<'a> {
     pub fn disable_key(&self, key: &Key, now: u64) -> Result<Key, KmsError> {
         self.update_key(key, now, |k| match k.state {
             KeyState::PendingDeletion => Err(Self::pending(k)),
+            KeyState::PendingImport => Err(Self::pending_import(k)),
             _ => {
                 k.state = KeyState::Disabled;
                 Ok(())
@@ -773,7 +794,12 @@ impl<'a> Kms<'a> {
                     k.arn
                 )));
             }
-            k.state = KeyState::Disabled;
+            // A key of imported material that has none comes back waiting for it.
+            k.state = if k.is_external() && k.sealed_material.is_empty() {
+                KeyState::PendingImport
+            } else {
+                KeyState::Disabled
+            };
             k.deletion_date = None;
             k.pending_window_days = None;
             Ok(())
@@ -943,7 +969,7 @@ impl<'a> Kms<'a> {
         blob: &[u8],
         context: &EncryptionContext,
     ) -> Result<Zeroizing<Vec<u8>>, KmsError> {
-        if blob_key_arn(blob)? != key.arn {
+        if !names_key(blob_key_arn(blob)?, key) {
             return Err(KmsError::IncorrectKey);
         }
         require_symmetric(key, "Decrypt")?;
@@ -991,6 +1017,18 @@ impl<'a> Kms<'a> {
         let blob = crypto::seal_blob(&self.material(key)?, &key.arn, context, &plain)?;
         Ok((plain, blob))
     }
+}
+
+/// Whether a ciphertext naming `arn` was made under `key`: the same key, or a related
+/// multi-Region key of the same account (same id, another region).
+pub fn names_key(arn: &str, key: &Key) -> bool {
+    if arn == key.arn {
+        return true;
+    }
+    key.multi_region
+        && Arn::parse(arn).is_ok_and(|a| {
+            a.account == key.account && a.resource.strip_prefix("key/") == Some(&key.key_id)
+        })
 }
 
 /// Refuses a symmetric-only operation on an asymmetric or HMAC key: a key of another usage is

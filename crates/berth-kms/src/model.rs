@@ -8,6 +8,8 @@ pub enum KeyState {
     Enabled,
     Disabled,
     PendingDeletion,
+    /// A key of imported material (`Origin: EXTERNAL`) that has none now.
+    PendingImport,
 }
 
 impl KeyState {
@@ -16,6 +18,7 @@ impl KeyState {
             KeyState::Enabled => "Enabled",
             KeyState::Disabled => "Disabled",
             KeyState::PendingDeletion => "PendingDeletion",
+            KeyState::PendingImport => "PendingImport",
         }
     }
 }
@@ -87,6 +90,27 @@ pub struct Key {
     /// When automatic rotation is next due.
     #[serde(default)]
     pub next_rotation: Option<u64>,
+    /// `Origin`: `AWS_KMS`, or `EXTERNAL` for a key of imported material.
+    #[serde(default = "aws_kms")]
+    pub origin: String,
+    /// When the imported material expires (`ExpirationModel` `KEY_MATERIAL_EXPIRES`).
+    #[serde(default)]
+    pub valid_to: Option<u64>,
+    /// `ExpirationModel` of the imported material, while the key has some.
+    #[serde(default)]
+    pub expiration_model: Option<String>,
+    /// A digest of the first material imported into the key, bound to the key ARN: a
+    /// re-import must bring the same material.
+    #[serde(default)]
+    pub(crate) import_digest: Option<String>,
+    /// Whether this is a multi-Region key (`mrk-` id); its primary and replicas are in
+    /// [`crate::MULTI_REGION`].
+    #[serde(default)]
+    pub multi_region: bool,
+}
+
+fn aws_kms() -> String {
+    "AWS_KMS".into()
 }
 
 fn symmetric_default() -> String {
@@ -122,6 +146,11 @@ impl Key {
         self.state == KeyState::Enabled
     }
 
+    /// Whether the key's material was imported (`Origin: EXTERNAL`).
+    pub fn is_external(&self) -> bool {
+        self.origin == "EXTERNAL"
+    }
+
     /// Whether this is a symmetric encryption key (`SYMMETRIC_DEFAULT`).
     pub fn is_symmetric(&self) -> bool {
         self.spec == "SYMMETRIC_DEFAULT"
@@ -139,7 +168,11 @@ impl Key {
         let one = |k: &str, v: &str| (k.to_string(), vec![v.to_string()]);
         let mut keys = vec![
             one("kms:CallerAccount", caller_account),
-            one("kms:KeyOrigin", "AWS_KMS"),
+            one("kms:KeyOrigin", &self.origin),
+            one(
+                "kms:MultiRegion",
+                if self.multi_region { "true" } else { "false" },
+            ),
             one("kms:KeySpec", &self.spec),
             one("kms:KeyUsage", &self.usage),
         ];
@@ -167,6 +200,10 @@ impl Key {
             KeyState::Disabled => Err(crate::KmsError::Disabled(self.arn.clone())),
             KeyState::PendingDeletion => Err(crate::KmsError::InvalidState(format!(
                 "{} is pending deletion.",
+                self.arn
+            ))),
+            KeyState::PendingImport => Err(crate::KmsError::InvalidState(format!(
+                "{} is pending import.",
                 self.arn
             ))),
         }

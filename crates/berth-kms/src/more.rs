@@ -30,11 +30,15 @@ fn check_rotatable(k: &Key) -> Result<(), KmsError> {
             k.arn
         )));
     }
-    match k.state {
-        KeyState::Enabled => Ok(()),
-        KeyState::Disabled => Err(KmsError::Disabled(k.arn.clone())),
-        KeyState::PendingDeletion => Err(Kms::pending(k)),
+    if k.is_external() {
+        // Rotation of imported material (by importing new material) is not offered by berth;
+        // AWS's text for this refusal is not known to berth.
+        return Err(KmsError::Unsupported(format!(
+            "{} origin is EXTERNAL which is not valid for this operation.",
+            k.arn
+        )));
     }
+    k.check_usable()
 }
 
 /// `RotationPeriodInDays`: 90–2560, 365 when absent; `ValidationException` with AWS's text.
@@ -79,6 +83,14 @@ impl Kms<'_> {
     /// Rotates the key's material now (`ON_DEMAND`) or on its schedule (`AUTOMATIC`): new
     /// material becomes current, the old is kept to decrypt what it encrypted.
     pub fn rotate(&self, key: &Key, kind: &str, now: u64) -> Result<Key, KmsError> {
+        let rotated = self.rotate_one(key, kind, now)?;
+        if rotated.multi_region {
+            self.sync_replicas(&rotated, now)?;
+        }
+        Ok(rotated)
+    }
+
+    fn rotate_one(&self, key: &Key, kind: &str, now: u64) -> Result<Key, KmsError> {
         let mut material = Zeroizing::new(vec![0u8; 32]);
         berth_core::ids::random_bytes(material.as_mut());
         let sealed = B64.encode(self.root.seal(&material_context(&key.arn), &material));
@@ -117,7 +129,12 @@ impl Kms<'_> {
     /// Rotates `key` if its automatic rotation is due; answers the key as it is now.
     pub fn rotate_if_due(&self, key: Key, now: u64) -> Result<Key, KmsError> {
         match key.next_rotation {
-            Some(due) if now >= due && key.enabled() && key.is_symmetric() => {
+            Some(due)
+                if now >= due
+                    && key.enabled()
+                    && key.is_symmetric()
+                    && !(key.multi_region && self.is_replica(&key, now)?) =>
+            {
                 self.rotate(&key, "AUTOMATIC", now)
             }
             _ => Ok(key),

@@ -445,3 +445,117 @@ fn asymmetric_keys_refuse_symmetric_operations() {
         ("HMAC_256".to_string(), "GENERATE_VERIFY_MAC".to_string())
     );
 }
+
+#[test]
+fn imported_material_expires_and_must_come_back_the_same() {
+    use rsa::pkcs8::DecodePublicKey;
+    let (s, root) = setup();
+    let kms = Kms::new(&s, &root);
+    let spec = ("SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT");
+    let new = NewKey {
+        external: true,
+        ..NewKey::default()
+    };
+    let k = kms.create_key_of(A, R, 100, new, spec).unwrap();
+    assert_eq!(
+        (k.state, k.origin.as_str()),
+        (KeyState::PendingImport, "EXTERNAL")
+    );
+    assert!(kms.encrypt(&k, b"x", &ctx(&[])).is_err());
+    let wrap = |k: &Key, material: &[u8], now: u64| {
+        let p = kms
+            .parameters_for_import(k, "RSAES_OAEP_SHA_256", "RSA_2048", now)
+            .unwrap();
+        let public = rsa::PublicKey::from_public_key_der(&p.public_key).unwrap();
+        let c = public.oaep_encrypt::<sha2::Sha256>(material).unwrap();
+        (p.token, c)
+    };
+    let material = [5u8; 32];
+    let (token, c) = wrap(&k, &material, 100);
+    let expires = Imported {
+        valid_to: Some(200),
+        expiration_model: Some("KEY_MATERIAL_EXPIRES".into()),
+        import_type: None,
+    };
+    // The token is good for 24 hours.
+    let late = Imported {
+        valid_to: Some(100 + 86_400 + 100),
+        ..expires.clone()
+    };
+    assert!(matches!(
+        kms.import_material(&k, &token, &c, &late, 100 + 86_400),
+        Err(KmsError::ExpiredImportToken)
+    ));
+    let k = kms.import_material(&k, &token, &c, &expires, 150).unwrap();
+    assert_eq!(k.state, KeyState::Enabled);
+    let blob = kms.encrypt(&k, b"secret", &ctx(&[])).unwrap();
+    // At ValidTo the material is gone.
+    let later = kms.resolve(A, R, &k.key_id, 200).unwrap();
+    assert_eq!(later.state, KeyState::PendingImport);
+    assert!(kms.decrypt(&later, &blob, &ctx(&[])).is_err());
+    // Other material is refused; the same material brings the ciphertext back.
+    let (token, c) = wrap(&later, &[6u8; 32], 300);
+    let forever = Imported {
+        expiration_model: Some("KEY_MATERIAL_DOES_NOT_EXPIRE".into()),
+        ..Imported::default()
+    };
+    assert!(matches!(
+        kms.import_material(&later, &token, &c, &forever, 300),
+        Err(KmsError::IncorrectKeyMaterial(_))
+    ));
+    let (token, c) = wrap(&later, &material, 300);
+    let back = kms
+        .import_material(&later, &token, &c, &forever, 300)
+        .unwrap();
+    assert_eq!(back.material_id, k.material_id);
+    assert_eq!(
+        kms.decrypt(&back, &blob, &ctx(&[])).unwrap().as_slice(),
+        b"secret"
+    );
+}
+
+#[test]
+fn a_replica_shares_material_and_follows_rotation() {
+    let (s, root) = setup();
+    let kms = Kms::new(&s, &root);
+    let new = NewKey {
+        key_id: Some(new_multi_region_key_id()),
+        multi_region: true,
+        ..NewKey::default()
+    };
+    let primary = kms
+        .create_key_of(A, R, 100, new, ("SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT"))
+        .unwrap();
+    assert!(primary.key_id.starts_with("mrk-"));
+    let replica = kms
+        .replicate(&primary, "us-west-2", NewKey::default(), 100)
+        .unwrap();
+    assert!(matches!(
+        kms.replicate(&primary, "us-west-2", NewKey::default(), 100),
+        Err(KmsError::AlreadyExists(_))
+    ));
+    let set = kms.multi_region_set(&replica, 100).unwrap().unwrap();
+    assert_eq!(
+        (set.primary.as_str(), set.replicas.clone()),
+        (R, vec!["us-west-2".to_string()])
+    );
+    let blob = kms.encrypt(&primary, b"hi", &ctx(&[])).unwrap();
+    let found = kms.key_of_blob("us-west-2", &blob, 100).unwrap();
+    assert_eq!(found.arn, replica.arn);
+    assert_eq!(
+        kms.decrypt(&found, &blob, &ctx(&[])).unwrap().as_slice(),
+        b"hi"
+    );
+    // A rotation of the primary reaches the replica.
+    let rotated = kms.rotate(&primary, "ON_DEMAND", 200).unwrap();
+    let replica = kms.resolve(A, "us-west-2", &replica.arn, 200).unwrap();
+    assert_eq!(replica.material_id, rotated.material_id);
+    let blob = kms.encrypt(&rotated, b"after", &ctx(&[])).unwrap();
+    assert_eq!(
+        kms.decrypt(&replica, &blob, &ctx(&[])).unwrap().as_slice(),
+        b"after"
+    );
+    kms.update_primary(&primary, "us-west-2", 200).unwrap();
+    assert!(kms.is_replica(&primary, 200).unwrap());
+    assert!(!kms.is_replica(&replica, 200).unwrap());
+}

@@ -84,6 +84,7 @@ pub fn key_spec_and_usage(
                 "ENCRYPT_DECRYPT",
                 "GENERATE_VERIFY_MAC",
                 "KEY_AGREEMENT",
+                "ENCAPSULATE_DECAPSULATE",
             ];
             if !USAGES.contains(&u) {
                 return Err(enum_error(u, "keyUsage", USAGES));
@@ -167,8 +168,12 @@ impl Kms<'_> {
         check_tags(&input.tags)?;
         let mut tags = Vec::new();
         merge_tags(&mut tags, &input.tags)?;
-        let material = asym::generate(spec)?;
-        let key = self.key_record_with(
+        let material = if input.external {
+            Zeroizing::new(Vec::new())
+        } else {
+            asym::generate(spec)?
+        };
+        let mut key = self.key_record_with(
             input.key_id,
             account,
             region,
@@ -180,6 +185,13 @@ impl Kms<'_> {
             (spec, usage),
             &material,
         );
+        if input.external {
+            key.origin = "EXTERNAL".into();
+            key.state = crate::KeyState::PendingImport;
+            key.sealed_material.clear();
+            key.material_id.clear();
+        }
+        key.multi_region = input.multi_region;
         self.store.write(|tx| -> Result<(), KmsError> {
             put_json(
                 tx,
@@ -187,6 +199,9 @@ impl Kms<'_> {
                 &format!("{account}/{region}/{}", key.key_id),
                 &key,
             )?;
+            if key.multi_region {
+                crate::multi::record_primary(tx, &key)?;
+            }
             Ok(())
         })?;
         Ok(key)
@@ -197,6 +212,9 @@ impl Kms<'_> {
         require_usage(key, "SIGN_VERIFY", "Sign")?;
         let digest = what.digest(key)?;
         key.check_usable()?;
+        if key.spec.starts_with("RSA_") {
+            return asym::rsa_sign(self.rsa_private(key)?.as_ref(), what.algorithm, &digest);
+        }
         asym::sign(&key.spec, &self.material(key)?, what.algorithm, &digest)
     }
 
@@ -205,13 +223,23 @@ impl Kms<'_> {
         require_usage(key, "SIGN_VERIFY", "Verify")?;
         let digest = what.digest(key)?;
         key.check_usable()?;
-        if asym::verify(
-            &key.spec,
-            &self.material(key)?,
-            what.algorithm,
-            &digest,
-            signature,
-        )? {
+        let verified = if key.spec.starts_with("RSA_") {
+            asym::rsa_verify(
+                self.rsa_private(key)?.as_ref(),
+                what.algorithm,
+                &digest,
+                signature,
+            )
+        } else {
+            asym::verify(
+                &key.spec,
+                &self.material(key)?,
+                what.algorithm,
+                &digest,
+                signature,
+            )?
+        };
+        if verified {
             Ok(())
         } else {
             Err(KmsError::InvalidSignature)
@@ -225,6 +253,46 @@ impl Kms<'_> {
         }
         key.check_usable()?;
         asym::public_key(&key.spec, &self.material(key)?)
+    }
+
+    /// Encapsulate: a fresh shared secret and its ML-KEM ciphertext under an enabled
+    /// ENCAPSULATE_DECAPSULATE key.
+    pub fn encapsulate(&self, key: &Key) -> Result<(Vec<u8>, Zeroizing<Vec<u8>>), KmsError> {
+        require_usage(key, "ENCAPSULATE_DECAPSULATE", "Encapsulate")?;
+        key.check_usable()?;
+        asym::encapsulate(&key.spec, &self.material(key)?)
+    }
+
+    /// Decapsulate: the shared secret of an ML-KEM ciphertext made for the key.
+    pub fn decapsulate(
+        &self,
+        key: &Key,
+        ciphertext: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, KmsError> {
+        require_usage(key, "ENCAPSULATE_DECAPSULATE", "Decapsulate")?;
+        key.check_usable()?;
+        asym::decapsulate(&key.spec, &self.material(key)?, ciphertext)
+    }
+
+    /// DeriveSharedSecret: ECDH between an enabled KEY_AGREEMENT key and the peer's public
+    /// key (DER SubjectPublicKeyInfo of a key on the same curve).
+    pub fn derive_shared_secret(
+        &self,
+        key: &Key,
+        peer_public_key: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, KmsError> {
+        require_usage(key, "KEY_AGREEMENT", "DeriveSharedSecret")?;
+        key.check_usable()?;
+        asym::derive_shared_secret(&key.spec, &self.material(key)?, peer_public_key)?.ok_or_else(
+            || {
+                // AWS's text for a public key that is not of the key's curve is not known to
+                // berth.
+                KmsError::Validation(format!(
+                    "the public key is not a DER-encoded SubjectPublicKeyInfo of a key of spec {}",
+                    key.spec
+                ))
+            },
+        )
     }
 
     fn check_mac(
@@ -295,7 +363,7 @@ impl Kms<'_> {
             )));
         }
         key.check_usable()?;
-        asym::rsa_encrypt(&self.material(key)?, algorithm, plaintext)
+        asym::rsa_encrypt(self.rsa_private(key)?.as_ref(), algorithm, plaintext)
     }
 
     /// Decrypt with an RSA ENCRYPT_DECRYPT key.
@@ -307,7 +375,7 @@ impl Kms<'_> {
     ) -> Result<Zeroizing<Vec<u8>>, KmsError> {
         self.check_rsa(key, "Decrypt", algorithm)?;
         key.check_usable()?;
-        asym::rsa_decrypt(&self.material(key)?, algorithm, ciphertext)
+        asym::rsa_decrypt(self.rsa_private(key)?.as_ref(), algorithm, ciphertext)
     }
 
     fn check_rsa(&self, key: &Key, operation: &str, algorithm: &str) -> Result<(), KmsError> {

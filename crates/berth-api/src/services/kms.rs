@@ -62,6 +62,15 @@ pub fn dispatch(ctx: &Ctx<'_>, operation: &str, body: &[u8]) -> Option<Result<Ve
         "ListRetirableGrants" => call(body, |i| uc::list_retirable_grants(ctx, i)),
         "RetireGrant" => call(body, |i| uc::retire_grant(ctx, i)),
         "RevokeGrant" => call(body, |i| uc::revoke_grant(ctx, i)),
+        "GetParametersForImport" => call(body, |i| uc::get_parameters_for_import(ctx, i)),
+        "ImportKeyMaterial" => call(body, |i| uc::import_key_material(ctx, i)),
+        "DeleteImportedKeyMaterial" => call(body, |i| uc::delete_imported_key_material(ctx, i)),
+        "ReplicateKey" => call(body, |i| uc::replicate_key(ctx, i)),
+        "UpdatePrimaryRegion" => call(body, |i| uc::update_primary_region(ctx, i)),
+        "DeriveSharedSecret" => call(body, |i| uc::derive_shared_secret(ctx, i)),
+        "Encapsulate" => call(body, |i| uc::encapsulate(ctx, i)),
+        "Decapsulate" => call(body, |i| uc::decapsulate(ctx, i)),
+        "GetKeyLastUsage" => call(body, |i| uc::get_key_last_usage(ctx, i)),
         _ => return None,
     })
 }

@@ -189,6 +189,9 @@ fn kms(e: KmsError) -> AwsError {
         KmsError::InvalidMac => "KMSInvalidMacException",
         KmsError::CustomKeyStoreNotFound(_) => "CustomKeyStoreNotFoundException",
         KmsError::CloudHsmClusterNotFound(_) => "CloudHsmClusterNotFoundException",
+        KmsError::ExpiredImportToken => "ExpiredImportTokenException",
+        KmsError::InvalidImportToken => "InvalidImportTokenException",
+        KmsError::IncorrectKeyMaterial(_) => "IncorrectKeyMaterialException",
         KmsError::Seal(_) | KmsError::Store(_) => return AwsError::internal(&e),
     };
     match e {

@@ -14,6 +14,8 @@ pub struct Algorithms {
     pub encryption: Option<Vec<&'static str>>,
     pub signing: Option<Vec<&'static str>>,
     pub mac: Option<Vec<&'static str>>,
+    pub key_agreement: Option<Vec<&'static str>>,
+    pub encapsulation: Option<Vec<&'static str>>,
 }
 
 pub(crate) fn algorithms(spec: &str, usage: &str) -> Algorithms {
@@ -22,6 +24,8 @@ pub(crate) fn algorithms(spec: &str, usage: &str) -> Algorithms {
         encryption: list(crypto::encryption_algorithms(spec, usage)),
         signing: list(crypto::signing_algorithms(spec, usage)),
         mac: list(crypto::mac_algorithms(spec)),
+        key_agreement: list(crypto::key_agreement_algorithms(spec, usage)),
+        encapsulation: list(crypto::encapsulation_algorithms(spec)),
     }
 }
 
@@ -136,6 +140,10 @@ pub struct GetPublicKeyOutput {
     pub encryption_algorithms: Option<Vec<&'static str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub signing_algorithms: Option<Vec<&'static str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_agreement_algorithms: Option<Vec<&'static str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub encapsulation_algorithms: Option<Vec<&'static str>>,
 }
 
 pub fn get_public_key(
@@ -155,6 +163,8 @@ pub fn get_public_key(
         key_usage: key.usage,
         encryption_algorithms: a.encryption,
         signing_algorithms: a.signing,
+        key_agreement_algorithms: a.key_agreement,
+        encapsulation_algorithms: a.encapsulation,
     })
 }
 

@@ -16,9 +16,11 @@ use crate::{Ctx, Error};
 
 mod asym;
 mod grants;
+mod imports;
 mod more;
 pub use asym::*;
 pub use grants::*;
+pub use imports::*;
 pub use more::*;
 
 /// Binary data, base64 on the wire (the model's `blob`); wiped from memory when dropped.
@@ -216,7 +218,11 @@ pub struct KeyMetadata {
     pub deletion_date: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pending_deletion_window_in_days: Option<u32>,
-    pub origin: &'static str,
+    pub origin: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub valid_to: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expiration_model: Option<String>,
     pub key_manager: &'static str,
     pub customer_master_key_spec: String,
     pub key_spec: String,
@@ -226,7 +232,13 @@ pub struct KeyMetadata {
     pub signing_algorithms: Option<Vec<&'static str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mac_algorithms: Option<Vec<&'static str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_agreement_algorithms: Option<Vec<&'static str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub encapsulation_algorithms: Option<Vec<&'static str>>,
     pub multi_region: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub multi_region_configuration: Option<MultiRegionConfiguration>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub current_key_material_id: Option<String>,
 }
@@ -246,13 +258,18 @@ impl From<Key> for KeyMetadata {
             key_usage: k.usage,
             deletion_date: k.deletion_date,
             pending_deletion_window_in_days: k.pending_window_days,
-            origin: "AWS_KMS",
+            origin: k.origin,
+            valid_to: k.valid_to,
+            expiration_model: k.expiration_model,
             customer_master_key_spec: k.spec.clone(),
             key_spec: k.spec,
             encryption_algorithms: algorithms.encryption,
             signing_algorithms: algorithms.signing,
             mac_algorithms: algorithms.mac,
-            multi_region: false,
+            key_agreement_algorithms: algorithms.key_agreement,
+            encapsulation_algorithms: algorithms.encapsulation,
+            multi_region: k.multi_region,
+            multi_region_configuration: None,
             current_key_material_id: (!k.material_id.is_empty()).then_some(k.material_id),
         }
     }
@@ -268,7 +285,7 @@ fn unsupported(what: &str, value: &str) -> Error {
 }
 
 /// AWS's policy lockout safety check: a key policy must let the caller change it later.
-fn lockout_check(ctx: &Ctx<'_>, key_arn: &str, policy: &str) -> Result<(), Error> {
+pub(crate) fn lockout_check(ctx: &Ctx<'_>, key_arn: &str, policy: &str) -> Result<(), Error> {
     let check = Check::new("kms:PutKeyPolicy", key_arn)
         .owned_by(ctx.account())
         .with_resource_policy(Some(policy), Mode::ResourcePolicyRequired)
@@ -316,13 +333,28 @@ pub fn create_key(ctx: &Ctx<'_>, input: CreateKeyInput) -> Result<CreateKeyOutpu
         (None, None) => None,
     };
     let (spec, usage) = berth_kms::key_spec_and_usage(spec, input.key_usage.as_deref())?;
-    if let Some(v) = &input.origin
-        && v != "AWS_KMS"
-    {
-        return Err(unsupported("Origin", v));
+    const ORIGINS: &[&str] = &["AWS_KMS", "EXTERNAL", "AWS_CLOUDHSM", "EXTERNAL_KEY_STORE"];
+    let external = match input.origin.as_deref() {
+        None | Some("AWS_KMS") => false,
+        Some("EXTERNAL") => true,
+        Some(v) if !ORIGINS.contains(&v) => {
+            return Err(KmsError::Validation(format!(
+                "1 validation error detected: Value '{v}' at 'origin' failed to satisfy constraint: Member must satisfy enum value set: [{}]",
+                ORIGINS.join(", ")
+            ))
+            .into());
+        }
+        Some(v) => return Err(unsupported("Origin", v)),
+    };
+    if external && spec != "SYMMETRIC_DEFAULT" {
+        // AWS imports asymmetric and HMAC material too; berth imports symmetric material only.
+        return Err(unsupported("imported key material for KeySpec", &spec));
     }
-    if input.multi_region == Some(true) {
-        return Err(unsupported("MultiRegion", "true"));
+    let multi_region = input.multi_region == Some(true);
+    if external && multi_region {
+        // AWS makes multi-Region keys of imported material (each replica imports the same
+        // material); berth does not.
+        return Err(unsupported("MultiRegion keys with Origin", "EXTERNAL"));
     }
     if let Some(id) = &input.custom_key_store_id {
         ctx.authorize("kms:CreateKey", "*")?;
@@ -331,8 +363,18 @@ pub fn create_key(ctx: &Ctx<'_>, input: CreateKeyInput) -> Result<CreateKeyOutpu
     if let Some(p) = &input.policy {
         berth_kms::check_policy_member(p)?;
     }
-    ctx.authorize("kms:CreateKey", "*")?;
-    let key_id = berth_kms::new_key_id();
+    authz::authorize(
+        ctx,
+        &Check::new("kms:CreateKey", "*").with_context(
+            "kms:MultiRegion",
+            if multi_region { "true" } else { "false" },
+        ),
+    )?;
+    let key_id = if multi_region {
+        berth_kms::new_multi_region_key_id()
+    } else {
+        berth_kms::new_key_id()
+    };
     if let Some(p) = &input.policy {
         berth_kms::validate_policy(p)?;
         if input.bypass_policy_lockout_safety_check != Some(true) {
@@ -345,6 +387,8 @@ pub fn create_key(ctx: &Ctx<'_>, input: CreateKeyInput) -> Result<CreateKeyOutpu
         description: input.description.unwrap_or_default(),
         policy: input.policy,
         tags: tags_of(input.tags)?,
+        external,
+        multi_region,
     };
     let key = kms(ctx).create_key_of(
         ctx.account(),
@@ -354,7 +398,7 @@ pub fn create_key(ctx: &Ctx<'_>, input: CreateKeyInput) -> Result<CreateKeyOutpu
         (&spec, &usage),
     )?;
     Ok(CreateKeyOutput {
-        key_metadata: key.into(),
+        key_metadata: metadata(ctx, key)?,
     })
 }
 
@@ -382,7 +426,7 @@ pub fn describe_key(ctx: &Ctx<'_>, input: DescribeKeyInput) -> Result<DescribeKe
     check_grant_tokens(input.grant_tokens.as_deref())?;
     let key = key_for(ctx, input.key_id.as_deref(), "kms:DescribeKey")?;
     Ok(DescribeKeyOutput {
-        key_metadata: key.into(),
+        key_metadata: metadata(ctx, key)?,
     })
 }
 
@@ -1035,14 +1079,19 @@ mod tests {
             key_state: "Enabled",
             deletion_date: None,
             pending_deletion_window_in_days: None,
-            origin: "AWS_KMS",
+            origin: "AWS_KMS".into(),
+            valid_to: None,
+            expiration_model: None,
             key_manager: "CUSTOMER",
             customer_master_key_spec: "SYMMETRIC_DEFAULT".into(),
             key_spec: "SYMMETRIC_DEFAULT".into(),
             encryption_algorithms: Some(vec!["SYMMETRIC_DEFAULT"]),
             signing_algorithms: None,
             mac_algorithms: None,
+            key_agreement_algorithms: None,
+            encapsulation_algorithms: None,
             multi_region: false,
+            multi_region_configuration: None,
             current_key_material_id: None,
         };
         let v = serde_json::to_value(&m).unwrap_or_default();
@@ -1053,5 +1102,8 @@ mod tests {
         );
         assert!(v.get("DeletionDate").is_none());
         assert!(v.get("PendingDeletionWindowInDays").is_none());
+        assert!(v.get("ValidTo").is_none());
+        assert!(v.get("MultiRegionConfiguration").is_none());
+        assert!(v.get("KeyAgreementAlgorithms").is_none());
     }
 }
