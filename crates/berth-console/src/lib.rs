@@ -21,6 +21,7 @@ pub mod error;
 pub mod extract;
 pub mod ops;
 mod pages;
+mod password;
 pub mod session;
 pub mod views;
 
@@ -72,9 +73,10 @@ pub fn router(control: Arc<Control>) -> Router {
         sessions: Sessions::default(),
         throttle: SignInThrottle::default(),
     });
-    let pages: [(&str, MethodRouter<St>); 12] = [
+    let pages: [(&str, MethodRouter<St>); 13] = [
         ("/console", get(overview)),
         ("/console/signin", get(sign_in_page).post(sign_in)),
+        ("/console/signin/password", post(password_sign_in)),
         ("/console/signout", post(sign_out)),
         ("/console/clusters", get(clusters).post(create_cluster)),
         (
@@ -273,6 +275,15 @@ async fn sign_in(
     ConsoleForm(form): ConsoleForm<SignInForm>,
 ) -> Response {
     blocking(move || pages::sign_in(&st, &headers, peer, &form)).await
+}
+
+async fn password_sign_in(
+    State(st): State<St>,
+    Peer(peer): Peer,
+    headers: axum::http::HeaderMap,
+    ConsoleForm(form): ConsoleForm<password::PasswordSignInForm>,
+) -> Response {
+    blocking(move || password::sign_in(&st, &headers, peer, &form)).await
 }
 
 // ---- responses ------------------------------------------------------------------------------

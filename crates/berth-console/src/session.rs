@@ -36,6 +36,9 @@ pub struct Session {
     pub expires: Instant,
     /// A one-shot confirmation to show on the next page (after a redirect).
     pub flash: Option<String>,
+    /// Set for a session opened with an IAM user's password (then `access_key_id` is empty):
+    /// the user is looked up on every request, and the session ends with its login profile.
+    pub login: Option<berth_control::iam::PasswordLogin>,
 }
 
 /// Why a session could not be created.
@@ -157,8 +160,23 @@ impl Sessions {
                 csrf: token(),
                 expires: now + SESSION_TTL,
                 flash: None,
+                login: None,
             },
         );
+        Ok(id)
+    }
+
+    /// Creates a session for an IAM user signed in with its password; returns its id.
+    pub fn create_for_password(
+        &self,
+        login: berth_control::iam::PasswordLogin,
+        region: &str,
+        now: Instant,
+    ) -> Result<String, SessionError> {
+        let id = self.create("", region, now)?;
+        if let Some(s) = self.lock().get_mut(&digest(&id)) {
+            s.login = Some(login);
+        }
         Ok(id)
     }
 

@@ -10,11 +10,14 @@
 
 mod account;
 pub mod authz;
+mod cred_error;
 mod entity;
 mod error;
 mod groups;
 mod instance_profiles;
 mod keys;
+mod login;
+mod mfa;
 mod policies;
 mod principal;
 mod roles;
@@ -22,6 +25,7 @@ mod service_linked;
 pub mod sts;
 mod users;
 
+pub use cred_error::CredError;
 pub use entity::{ListOptions, MAX_TAGS, NameField, Page, Tag};
 pub use error::{DeleteConflict, IamError};
 pub use groups::{GROUP_INLINE_POLICIES_MAX, GROUPS_PER_USER, Group};
@@ -30,6 +34,8 @@ pub use instance_profiles::{InstanceProfile, InstanceProfileInfo, ROLES_PER_INST
 pub use keys::{
     AccessKeyRecord, KeyOwner, KeyStatus, NewCredentials, ResolvedKey, SessionInfo, token_digest,
 };
+pub use login::{LoginProfile, PasswordPolicy, PasswordSignIn, check_password, sign_in_decoy};
+pub use mfa::{MfaDevice, NewVirtualMfa, VirtualMfaDevice, totp};
 pub use policies::{
     AttachedPolicy, ECS_TASK_EXECUTION_ROLE_POLICY_ARN, EntityKind, InlinePolicy,
     MANAGED_POLICY_MAX, MAX_ATTACHED, MAX_POLICY_VERSIONS, ManagedPolicy, NewPolicy, PolicyEntity,

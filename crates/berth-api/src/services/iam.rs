@@ -110,13 +110,11 @@ pub fn dispatch(
         "UpdateRoleDescription" => call(p, |i| op::update_role_description(ctx, i)),
         "UntagRole" => call(p, |i| op::untag_role(ctx, i)),
         "ListRoleTags" => call(p, |i| op::list_role_tags(ctx, i)),
-        "ListMFADevices" => call(p, |i| op::list_mfa_devices(ctx, i)),
         "ListSSHPublicKeys" => call(p, |i| op::list_ssh_public_keys(ctx, i)),
         "ListSigningCertificates" => call(p, |i| op::list_signing_certificates(ctx, i)),
         "ListServiceSpecificCredentials" => {
             call(p, |i| op::list_service_specific_credentials(ctx, i))
         }
-        "ListVirtualMFADevices" => call(p, |i| op::list_virtual_mfa_devices(ctx, i)),
         "ListSAMLProviders" => call(p, |i| op::list_saml_providers(ctx, i)),
         "ListOpenIDConnectProviders" => call(p, |i| op::list_open_id_connect_providers(ctx, i)),
         "CreateServiceLinkedRole" => call(p, |i| op::create_service_linked_role(ctx, i)),
@@ -124,7 +122,7 @@ pub fn dispatch(
         "GetServiceLinkedRoleDeletionStatus" => {
             call(p, |i| op::get_service_linked_role_deletion_status(ctx, i))
         }
-        _ => return None,
+        _ => return creds::dispatch(ctx, action, p),
     })
 }
 
@@ -1627,6 +1625,9 @@ impl ToXml for ListAccountAliasesOutput {
         });
     }
 }
+
+// Console passwords, the password policy and MFA devices.
+mod creds;
 
 #[cfg(test)]
 mod tests {

@@ -4,8 +4,10 @@
 //! Each authorises the call on the resource as AWS names it (the user's or role's ARN with its
 //! path when it exists, the ARN it would have otherwise), then acts through `berth-iam`.
 
+mod credentials;
 mod types;
 
+pub use credentials::*;
 pub use types::*;
 
 use berth_iam::{IamError, KeyHolder, NewPolicy, NewRole, NewUser, PolicyFilter, Principal};
@@ -1315,18 +1317,6 @@ fn none_for_user(
     Ok(EmptyListOutput { list, paged: true })
 }
 
-pub fn list_mfa_devices(
-    ctx: &Ctx<'_>,
-    input: ListMfaDevicesInput,
-) -> Result<EmptyListOutput, Error> {
-    none_for_user(
-        ctx,
-        "iam:ListMFADevices",
-        input.user_name.as_deref(),
-        "MFADevices",
-    )
-}
-
 pub fn list_ssh_public_keys(
     ctx: &Ctx<'_>,
     input: ListSshPublicKeysInput,
@@ -1361,17 +1351,6 @@ pub fn list_service_specific_credentials(
         input.user_name.as_deref(),
         "ServiceSpecificCredentials",
     )
-}
-
-pub fn list_virtual_mfa_devices(
-    ctx: &Ctx<'_>,
-    _input: ListVirtualMfaDevicesInput,
-) -> Result<EmptyListOutput, Error> {
-    ctx.authorize("iam:ListVirtualMFADevices", "*")?;
-    Ok(EmptyListOutput {
-        list: "VirtualMFADevices",
-        paged: true,
-    })
 }
 
 pub fn list_saml_providers(

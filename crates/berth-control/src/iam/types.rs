@@ -819,13 +819,12 @@ pub type ListSshPublicKeysInput = ListUserCredentialsInput;
 pub type ListSigningCertificatesInput = ListUserCredentialsInput;
 pub type ListServiceSpecificCredentialsInput = ListUserCredentialsInput;
 
-/// ListVirtualMFADevices, ListSAMLProviders, ListOpenIDConnectProviders.
+/// ListSAMLProviders, ListOpenIDConnectProviders.
 #[derive(Debug, Clone, Default)]
 pub struct ListAccountCredentialsInput {
     pub paging: Paging,
 }
 
-pub type ListVirtualMfaDevicesInput = ListAccountCredentialsInput;
 pub type ListSamlProvidersInput = ListAccountCredentialsInput;
 pub type ListOpenIdConnectProvidersInput = ListAccountCredentialsInput;
 
