@@ -369,3 +369,203 @@ def test_cli_virtual_mfa_device_with_its_seed_file(berth, tmp_path):
         "--bootstrap-method", "QRCodePNG", check=True,
     )
     assert png.read_bytes().startswith(b"\x89PNG")
+
+
+# --- SSH keys, certificates, service-specific credentials ----------------------------------
+
+def rsa_key():
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def ssh_public(key):
+    from cryptography.hazmat.primitives import serialization
+
+    return key.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode()
+
+
+def md5_fingerprint(openssh: str) -> str:
+    blob = base64.b64decode(openssh.split()[1])
+    return ":".join(f"{b:02x}" for b in hashlib.md5(blob).digest())
+
+
+def self_signed(key, cn="berth.test", days=30):
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.x509.oid import NameOID
+
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=days)).sign(key, hashes.SHA256())
+    )
+    return cert.public_bytes(serialization.Encoding.PEM).decode(), cert.not_valid_after_utc
+
+
+def private_pem(key):
+    from cryptography.hazmat.primitives import serialization
+
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+
+
+def test_ssh_public_keys(berth):
+    iam = berth.client("iam")
+    iam.create_user(UserName="sam")
+    body = ssh_public(rsa_key()) + " sam@laptop"
+    k = iam.upload_ssh_public_key(UserName="sam", SSHPublicKeyBody=body)["SSHPublicKey"]
+    assert k["SSHPublicKeyId"].startswith("APKA") and len(k["SSHPublicKeyId"]) == 21
+    assert k["Fingerprint"] == md5_fingerprint(body)
+    assert k["Status"] == "Active" and k["SSHPublicKeyBody"] == body
+    expect_error(iam.upload_ssh_public_key, "DuplicateSSHPublicKey", None, 400, UserName="sam", SSHPublicKeyBody=body)
+    expect_error(
+        iam.upload_ssh_public_key, "UnrecognizedPublicKeyEncoding", None, 400, UserName="sam",
+        SSHPublicKeyBody="ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl x",
+    )
+    pem = iam.get_ssh_public_key(UserName="sam", SSHPublicKeyId=k["SSHPublicKeyId"], Encoding="PEM")["SSHPublicKey"]
+    assert pem["SSHPublicKeyBody"].startswith("-----BEGIN PUBLIC KEY-----")
+    ssh = iam.get_ssh_public_key(UserName="sam", SSHPublicKeyId=k["SSHPublicKeyId"], Encoding="SSH")["SSHPublicKey"]
+    assert ssh["SSHPublicKeyBody"] == body.rsplit(" ", 1)[0]
+    iam.update_ssh_public_key(UserName="sam", SSHPublicKeyId=k["SSHPublicKeyId"], Status="Inactive")
+    listed = iam.list_ssh_public_keys(UserName="sam")["SSHPublicKeys"]
+    assert [(x["SSHPublicKeyId"], x["Status"]) for x in listed] == [(k["SSHPublicKeyId"], "Inactive")]
+    expect_error(iam.delete_user, "DeleteConflict", None, 409, UserName="sam")
+    iam.delete_ssh_public_key(UserName="sam", SSHPublicKeyId=k["SSHPublicKeyId"])
+    expect_error(
+        iam.get_ssh_public_key, "NoSuchEntity", None, 404, UserName="sam", SSHPublicKeyId=k["SSHPublicKeyId"],
+        Encoding="SSH",
+    )
+    iam.delete_user(UserName="sam")
+
+
+def test_signing_and_server_certificates(berth):
+    iam = berth.client("iam")
+    iam.create_user(UserName="cert-user")
+    key = rsa_key()
+    cert_pem, not_after = self_signed(key)
+    c = iam.upload_signing_certificate(UserName="cert-user", CertificateBody=cert_pem)["Certificate"]
+    assert c["UserName"] == "cert-user" and c["Status"] == "Active" and len(c["CertificateId"]) >= 24
+    expect_error(
+        iam.upload_signing_certificate, "DuplicateCertificate", None, 409, UserName="cert-user",
+        CertificateBody=cert_pem,
+    )
+    expect_error(
+        iam.upload_signing_certificate, "MalformedCertificate",
+        "Unable to parse certificate. Please ensure the certificate is in PEM format.", 400,
+        UserName="cert-user", CertificateBody="not a certificate",
+    )
+    iam.update_signing_certificate(UserName="cert-user", CertificateId=c["CertificateId"], Status="Inactive")
+    listed = iam.list_signing_certificates(UserName="cert-user")["Certificates"]
+    assert [(x["CertificateId"], x["Status"]) for x in listed] == [(c["CertificateId"], "Inactive")]
+    iam.delete_signing_certificate(UserName="cert-user", CertificateId=c["CertificateId"])
+    assert iam.list_signing_certificates(UserName="cert-user")["Certificates"] == []
+
+    private = private_pem(key)
+    expect_error(
+        iam.upload_server_certificate, "KeyPairMismatch", None, 400, ServerCertificateName="web",
+        CertificateBody=cert_pem, PrivateKey=private_pem(rsa_key()),
+    )
+    up = iam.upload_server_certificate(
+        ServerCertificateName="web", Path="/cloudfront/", CertificateBody=cert_pem, PrivateKey=private,
+        Tags=[{"Key": "env", "Value": "dev"}],
+    )
+    meta = up["ServerCertificateMetadata"]
+    assert meta["Arn"] == f"arn:aws:iam::{ACCOUNT}:server-certificate/cloudfront/web"
+    assert meta["ServerCertificateId"].startswith("ASCA")
+    assert meta["Expiration"].replace(microsecond=0) == not_after.replace(microsecond=0)
+    assert up["Tags"] == [{"Key": "env", "Value": "dev"}]
+    expect_error(
+        iam.upload_server_certificate, "EntityAlreadyExists", "The Server Certificate with name WEB already exists.",
+        409, ServerCertificateName="WEB", CertificateBody=cert_pem, PrivateKey=private,
+    )
+    got = iam.get_server_certificate(ServerCertificateName="web")["ServerCertificate"]
+    assert got["CertificateBody"].strip() == cert_pem.strip()
+    assert "PrivateKey" not in got
+    assert [m["ServerCertificateName"] for m in iam.list_server_certificates(PathPrefix="/cloudfront/")[
+        "ServerCertificateMetadataList"]] == ["web"]
+    iam.tag_server_certificate(ServerCertificateName="web", Tags=[{"Key": "k", "Value": "v"}])
+    iam.untag_server_certificate(ServerCertificateName="web", TagKeys=["env"])
+    assert iam.list_server_certificate_tags(ServerCertificateName="web")["Tags"] == [{"Key": "k", "Value": "v"}]
+    iam.update_server_certificate(ServerCertificateName="web", NewServerCertificateName="web2", NewPath="/")
+    assert iam.get_server_certificate(ServerCertificateName="web2")["ServerCertificate"][
+        "ServerCertificateMetadata"]["Arn"] == f"arn:aws:iam::{ACCOUNT}:server-certificate/web2"
+    iam.delete_server_certificate(ServerCertificateName="web2")
+    expect_error(
+        iam.get_server_certificate, "NoSuchEntity", "The Server Certificate with name web2 cannot be found.", 404,
+        ServerCertificateName="web2",
+    )
+    # The private key is sealed at rest and never logged.
+    secret_line = private.splitlines()[5]
+    assert secret_line not in berth.log()
+    db = (berth.data_dir / "berth.db").read_bytes()
+    wal = berth.data_dir / "berth.db-wal"
+    if wal.exists():
+        db += wal.read_bytes()
+    assert secret_line.encode() not in db
+
+
+def test_service_specific_credentials(berth):
+    iam = berth.client("iam")
+    iam.create_user(UserName="git")
+    c = iam.create_service_specific_credential(UserName="git", ServiceName="codecommit.amazonaws.com")[
+        "ServiceSpecificCredential"
+    ]
+    assert c["ServiceUserName"] == f"git-at-{ACCOUNT}" and c["Status"] == "Active"
+    assert c["ServiceSpecificCredentialId"].startswith("ACCA") and len(c["ServicePassword"]) >= 40
+    expect_error(
+        iam.create_service_specific_credential, "NotSupportedService", None, 404, UserName="git",
+        ServiceName="s3.amazonaws.com",
+    )
+    listed = iam.list_service_specific_credentials(UserName="git")["ServiceSpecificCredentials"]
+    assert [x["ServiceSpecificCredentialId"] for x in listed] == [c["ServiceSpecificCredentialId"]]
+    assert "ServicePassword" not in listed[0]
+    assert iam.list_service_specific_credentials(ServiceName="cassandra.amazonaws.com", UserName="git")[
+        "ServiceSpecificCredentials"] == []
+    reset = iam.reset_service_specific_credential(
+        UserName="git", ServiceSpecificCredentialId=c["ServiceSpecificCredentialId"]
+    )["ServiceSpecificCredential"]
+    assert reset["ServicePassword"] != c["ServicePassword"]
+    iam.update_service_specific_credential(
+        UserName="git", ServiceSpecificCredentialId=c["ServiceSpecificCredentialId"], Status="Inactive"
+    )
+    iam.create_service_specific_credential(UserName="git", ServiceName="codecommit.amazonaws.com")
+    expect_error(
+        iam.create_service_specific_credential, "LimitExceeded",
+        "Cannot exceed quota for ServiceSpecificCredentialsPerUserPerService: 2", 409,
+        UserName="git", ServiceName="codecommit.amazonaws.com",
+    )
+    everyone = iam.list_service_specific_credentials(AllUsers=True)["ServiceSpecificCredentials"]
+    assert len(everyone) == 2 and {x["Status"] for x in everyone} == {"Active", "Inactive"}
+    expect_error(iam.delete_user, "DeleteConflict", None, 409, UserName="git")
+    for x in everyone:
+        iam.delete_service_specific_credential(UserName="git", ServiceSpecificCredentialId=x["ServiceSpecificCredentialId"])
+    iam.delete_user(UserName="git")
+    assert c["ServicePassword"] not in berth.log()
+
+
+def test_cli_ssh_key_and_server_certificate(berth, tmp_path):
+    berth.aws("iam", "create-user", "--user-name", "cli-ssh", check=True)
+    body = ssh_public(rsa_key())
+    _, out, _ = berth.aws("iam", "upload-ssh-public-key", "--user-name", "cli-ssh", "--ssh-public-key-body", body,
+                          check=True)
+    assert json.loads(out)["SSHPublicKey"]["Fingerprint"] == md5_fingerprint(body)
+    key = rsa_key()
+    cert_pem, _ = self_signed(key)
+    (tmp_path / "cert.pem").write_text(cert_pem)
+    (tmp_path / "key.pem").write_text(private_pem(key))
+    _, out, _ = berth.aws(
+        "iam", "upload-server-certificate", "--server-certificate-name", "cli-cert",
+        "--certificate-body", f"file://{tmp_path / 'cert.pem'}", "--private-key", f"file://{tmp_path / 'key.pem'}",
+        check=True,
+    )
+    assert json.loads(out)["ServerCertificateMetadata"]["ServerCertificateName"] == "cli-cert"
+    code, _, err = berth.aws("iam", "get-server-certificate", "--server-certificate-name", "missing")
+    assert code in (254, 255)
+    assert "(NoSuchEntity) when calling the GetServerCertificate operation: " \
+           "The Server Certificate with name missing cannot be found." in err

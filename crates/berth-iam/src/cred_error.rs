@@ -54,4 +54,45 @@ pub enum CredError {
     /// A serial number that is not a virtual MFA device's ARN of the account (berth's text).
     #[error("{0} is not a virtual MFA device of this account")]
     NotVirtualMfa(String),
+
+    // --- SSH keys, certificates, service-specific credentials ---
+    /// AWS's texts for these are not confirmed; the words follow the model's documentation.
+    #[error("The public key is malformed or otherwise invalid.")]
+    InvalidPublicKey,
+    #[error("The public key encoding format is unsupported or unrecognized.")]
+    UnrecognizedPublicKeyEncoding,
+    #[error("The SSH public key is already associated with the specified IAM user.")]
+    DuplicateSshPublicKey,
+    #[error("Cannot exceed quota for PublicKeysPerUser: 5")]
+    SshKeyQuota,
+    #[error("The Public Key with id {0} cannot be found.")]
+    NoSuchSshPublicKey(String),
+    #[error("Unable to parse certificate. Please ensure the certificate is in PEM format.")]
+    MalformedCertificate,
+    #[error("Unable to parse private key. Please ensure the private key is in PEM format.")]
+    MalformedPrivateKey,
+    #[error("The public key certificate and the private key do not match.")]
+    KeyPairMismatch,
+    #[error("The same certificate is already associated with an IAM user in the account.")]
+    DuplicateCertificate,
+    #[error("Cannot exceed quota for SigningCertificatesPerUser: 2")]
+    SigningCertificateQuota,
+    #[error("The Certificate with id {0} cannot be found.")]
+    NoSuchCertificate(String),
+    #[error("The Server Certificate with name {0} cannot be found.")]
+    NoSuchServerCertificate(String),
+    #[error("The Server Certificate with name {0} already exists.")]
+    ServerCertificateExists(String),
+    #[error("No such service {0} is supported for Service-Specific Credentials")]
+    ServiceNotSupported(String),
+    #[error("Cannot exceed quota for ServiceSpecificCredentialsPerUserPerService: 2")]
+    ServiceCredentialQuota,
+    #[error("The Service Specific Credential with id {0} cannot be found.")]
+    NoSuchServiceCredential(String),
+    #[error("Cannot delete entity, must delete signing certificates first.")]
+    SigningCertificatesLeft,
+    #[error("Cannot delete entity, must delete SSH public keys first.")]
+    SshKeysLeft,
+    #[error("Cannot delete entity, must delete service specific credentials first.")]
+    ServiceCredentialsLeft,
 }

@@ -10,6 +10,7 @@
 
 mod account;
 pub mod authz;
+mod certs;
 mod cred_error;
 mod entity;
 mod error;
@@ -25,6 +26,10 @@ mod service_linked;
 pub mod sts;
 mod users;
 
+pub use certs::{
+    CREDENTIAL_SERVICES, NewServerCertificate, ServerCertificate, ServiceSpecificCredential,
+    SigningCertificate, SshEncoding, SshPublicKey,
+};
 pub use cred_error::CredError;
 pub use entity::{ListOptions, MAX_TAGS, NameField, Page, Tag};
 pub use error::{DeleteConflict, IamError};

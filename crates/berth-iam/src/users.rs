@@ -181,6 +181,7 @@ impl Iam<'_> {
             }
             crate::login::check_none_left(tx, account, &user)?;
             crate::mfa::check_none_left(tx, account, &user)?;
+            crate::certs::check_none_left(tx, account, &user)?;
             tx.delete(USERS, &entity::key(account, &user.name))?;
             Ok(())
         })

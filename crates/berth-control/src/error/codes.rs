@@ -179,7 +179,26 @@ fn credentials(e: berth_iam::CredError) -> AwsError {
         C::InvalidAuthenticationCode => {
             AwsError::with_status(403, "InvalidAuthenticationCode", text)
         }
-        C::MfaQuota => AwsError::with_status(409, "LimitExceeded", text),
+        C::MfaQuota | C::SshKeyQuota | C::SigningCertificateQuota | C::ServiceCredentialQuota => {
+            AwsError::with_status(409, "LimitExceeded", text)
+        }
+        C::NoSuchSshPublicKey(_)
+        | C::NoSuchCertificate(_)
+        | C::NoSuchServerCertificate(_)
+        | C::NoSuchServiceCredential(_) => AwsError::with_status(404, "NoSuchEntity", text),
+        C::ServerCertificateExists(_) => AwsError::with_status(409, "EntityAlreadyExists", text),
+        C::InvalidPublicKey => AwsError::client("InvalidPublicKey", text),
+        C::UnrecognizedPublicKeyEncoding => AwsError::client("UnrecognizedPublicKeyEncoding", text),
+        C::DuplicateSshPublicKey => AwsError::client("DuplicateSSHPublicKey", text),
+        C::MalformedCertificate | C::MalformedPrivateKey => {
+            AwsError::client("MalformedCertificate", text)
+        }
+        C::KeyPairMismatch => AwsError::client("KeyPairMismatch", text),
+        C::DuplicateCertificate => AwsError::with_status(409, "DuplicateCertificate", text),
+        C::ServiceNotSupported(_) => AwsError::with_status(404, "NotSupportedService", text),
+        C::SigningCertificatesLeft | C::SshKeysLeft | C::ServiceCredentialsLeft => {
+            AwsError::with_status(409, "DeleteConflict", text)
+        }
     }
 }
 

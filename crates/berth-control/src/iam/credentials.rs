@@ -151,7 +151,10 @@ pub struct ListMfaDeviceTagsInput {
 
 /// The user a call is about: the one named, else the calling user (root and role sessions
 /// must name one).
-fn user_or_caller<'a>(ctx: &'a Ctx<'_>, given: Option<&'a str>) -> Result<&'a str, Error> {
+pub(super) fn user_or_caller<'a>(
+    ctx: &'a Ctx<'_>,
+    given: Option<&'a str>,
+) -> Result<&'a str, Error> {
     match (given, &ctx.caller.principal) {
         (Some(n), _) => Ok(n),
         (None, Principal::User { name, .. }) => Ok(name),

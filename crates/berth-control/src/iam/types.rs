@@ -806,7 +806,7 @@ pub type ListRoleTagsOutput = ListTagsOutput;
 // credentials, identity providers.
 // ---------------------------------------------------------------------------------------------
 
-/// ListMFADevices, ListSSHPublicKeys, ListSigningCertificates, ListServiceSpecificCredentials:
+/// ListMFADevices, ListSSHPublicKeys, ListSigningCertificates:
 /// a user's (without `user_name`: the caller's own).
 #[derive(Debug, Clone, Default)]
 pub struct ListUserCredentialsInput {
@@ -817,7 +817,6 @@ pub struct ListUserCredentialsInput {
 pub type ListMfaDevicesInput = ListUserCredentialsInput;
 pub type ListSshPublicKeysInput = ListUserCredentialsInput;
 pub type ListSigningCertificatesInput = ListUserCredentialsInput;
-pub type ListServiceSpecificCredentialsInput = ListUserCredentialsInput;
 
 /// ListSAMLProviders, ListOpenIDConnectProviders.
 #[derive(Debug, Clone, Default)]

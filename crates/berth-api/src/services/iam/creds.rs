@@ -39,7 +39,7 @@ pub(super) fn dispatch(
         "TagMFADevice" => call(p, |i| op::tag_mfa_device(ctx, i)),
         "UntagMFADevice" => call(p, |i| op::untag_mfa_device(ctx, i)),
         "ListMFADeviceTags" => call(p, |i| op::list_mfa_device_tags(ctx, i)),
-        _ => return None,
+        _ => return super::certs::dispatch(ctx, action, p),
     })
 }
 
@@ -101,7 +101,7 @@ impl Input<'_> {
     }
 
     /// A `[\w+=,.@-]+` name, `min`–`max` characters.
-    fn word_name(&mut self, name: &str, member: &str, max: usize) -> String {
+    pub(super) fn word_name(&mut self, name: &str, member: &str, max: usize) -> String {
         let v = self.required_string(name, member, 1, max);
         if !v.is_empty()
             && !v
