@@ -569,3 +569,65 @@ def test_cli_ssh_key_and_server_certificate(berth, tmp_path):
     assert code in (254, 255)
     assert "(NoSuchEntity) when calling the GetServerCertificate operation: " \
            "The Server Certificate with name missing cannot be found." in err
+
+
+# --- the credential report and the account ------------------------------------------------
+
+
+def test_credential_report(berth):
+    iam = berth.client("iam")
+    expect_error(iam.get_credential_report, "ReportNotPresent", None, 410)
+    iam.create_user(UserName="rita")
+    iam.create_access_key(UserName="rita")
+    iam.create_login_profile(UserName="rita", Password=GOOD)
+    assert iam.generate_credential_report()["State"] == "COMPLETE"
+    got = iam.get_credential_report()
+    assert got["ReportFormat"] == "text/csv" and "GeneratedTime" in got
+    rows = got["Content"].decode().splitlines()
+    header = rows[0].split(",")
+    assert header[:8] == ["user", "arn", "user_creation_time", "password_enabled", "password_last_used",
+                          "password_last_changed", "password_next_rotation", "mfa_active"]
+    assert header[-4:] == ["cert_1_active", "cert_1_last_rotated", "cert_2_active", "cert_2_last_rotated"]
+    by_user = {r.split(",")[0]: dict(zip(header, r.split(","))) for r in rows[1:]}
+    assert by_user["<root_account>"]["arn"] == f"arn:aws:iam::{ACCOUNT}:root"
+    rita = by_user["rita"]
+    assert rita["arn"] == f"arn:aws:iam::{ACCOUNT}:user/rita"
+    assert rita["password_enabled"] == "true" and rita["access_key_1_active"] == "true"
+    assert rita["access_key_2_active"] == "false" and rita["mfa_active"] == "false"
+    assert rita["user_creation_time"].endswith("+00:00")
+    # A report younger than four hours is kept.
+    iam.create_user(UserName="later")
+    iam.generate_credential_report()
+    assert "later" not in iam.get_credential_report()["Content"].decode()
+    _, out, _ = berth.aws("iam", "get-credential-report", check=True)
+    assert base64.b64decode(json.loads(out)["Content"]).decode().startswith("user,arn,")
+
+
+def query(berth, action, **params):
+    """An IAM Query call signed as root, for operations newer than the installed botocore."""
+    body = urllib.parse.urlencode({"Action": action, "Version": "2010-05-08", **params}).encode()
+    status, _, raw = berth.raw(
+        body=body, headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
+        sign=("iam", "us-east-1"),
+    )
+    return status, raw.decode()
+
+
+def test_account_wide_answers_of_an_account_without_them(berth):
+    iam = berth.client("iam")
+    status, text = query(berth, "GetAccountProperties")
+    assert status == 200 and "<Properties></Properties>" in text
+    for call in (iam.list_organizations_features, iam.enable_organizations_root_sessions,
+                 iam.disable_organizations_root_credentials_management):
+        expect_error(call, "OrganizationNotFoundException", None, 400)
+    expect_error(iam.get_outbound_web_identity_federation_info, "FeatureDisabled", None, 404)
+    assert iam.list_delegation_requests()["DelegationRequests"] == []
+    expect_error(iam.get_delegation_request, "NoSuchEntity", None, 404, DelegationRequestId="dr-0123456789abcdef")
+    expect_error(iam.accept_delegation_request, "NoSuchEntity", None, 404, DelegationRequestId="dr-0123456789abcdef")
+    status, text = query(berth, "GetRoleTemplateVersion", TemplateArn="arn:aws:iam::aws:role-template/example")
+    assert status == 404 and "<Code>NoSuchEntity</Code>" in text
+    # Authorised like everything else.
+    creds = user_creds(berth, "nobody-special")
+    denied = berth.client("iam", creds=creds)
+    expect_error(denied.generate_credential_report, "AccessDenied", None, 403)
+    expect_error(denied.list_organizations_features, "AccessDenied", None, 403)

@@ -440,6 +440,22 @@ fn service_password() -> String {
     b64().encode(bytes)
 }
 
+/// The user's signing certificates, oldest first: whether each is active, when it was uploaded
+/// (for the credential report).
+pub(crate) fn signing_certificates_of(
+    tx: &dyn Tx,
+    account: &str,
+    user: &User,
+) -> Result<Vec<(bool, u64)>, IamError> {
+    let mut v: Vec<(bool, u64)> =
+        scan_json::<StoredSigningCert>(tx, SIGNING_CERTS, &user_prefix(account, user))?
+            .into_iter()
+            .map(|(_, c)| (c.status == KeyStatus::Active, c.uploaded_at))
+            .collect();
+    v.sort_by_key(|c| c.1);
+    Ok(v)
+}
+
 /// Refuses to delete a user that still has SSH keys, signing certificates or service-specific
 /// credentials.
 pub(crate) fn check_none_left(tx: &dyn Tx, account: &str, user: &User) -> Result<(), IamError> {

@@ -95,4 +95,28 @@ pub enum CredError {
     SshKeysLeft,
     #[error("Cannot delete entity, must delete service specific credentials first.")]
     ServiceCredentialsLeft,
+
+    // --- reports and the account ---
+    /// GetCredentialReport before any GenerateCredentialReport (AWS's text is not confirmed).
+    #[error(
+        "Unable to find credential report. To generate a credential report, use GenerateCredentialReport."
+    )]
+    ReportNotPresent,
+    /// The Organizations features of an account that is not in an organization (the error shape
+    /// has no message).
+    #[error("no organization is associated with the account")]
+    OrganizationNotFound,
+    /// Outbound web identity federation, which berth's accounts do not have enabled (AWS's text
+    /// is not confirmed).
+    #[error("Outbound identity federation is disabled for your account.")]
+    OutboundFederationDisabled,
+    /// A delegation request id berth does not have (berth has none; berth's text).
+    #[error("delegation request {0} not found")]
+    NoSuchDelegationRequest(String),
+    /// A role template berth does not have (berth has none; berth's text).
+    #[error("role template {0} not found")]
+    NoSuchRoleTemplate(String),
+    /// GetHumanReadableSummary of an entity berth has no summary of (berth's text).
+    #[error("no delegation request {0} to summarise")]
+    NoSummary(String),
 }

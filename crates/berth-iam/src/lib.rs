@@ -21,6 +21,7 @@ mod login;
 mod mfa;
 mod policies;
 mod principal;
+mod report;
 mod roles;
 mod service_linked;
 pub mod sts;
@@ -48,6 +49,7 @@ pub use policies::{
     aws_managed_policies,
 };
 pub use principal::{CallerIdentity, Principal};
+pub use report::{CredentialReport, REPORT_FRESH_SECS, ReportState};
 pub use roles::{
     DEFAULT_MAX_SESSION_DURATION, NewRole, ROLE_INLINE_POLICIES_MAX, Role, TRUST_POLICY_MAX,
 };
@@ -62,7 +64,7 @@ use berth_store::{Store, StoreExt, get_json, put_json};
 use serde::{Deserialize, Serialize};
 
 /// Store table of accounts, keyed by account id.
-const ACCOUNTS: &str = "accounts";
+pub(crate) const ACCOUNTS: &str = "accounts";
 
 /// An AWS account: a namespace of its own, with its own root credentials.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]

@@ -206,7 +206,7 @@ fn profile_key(account: &str, user_id: &str) -> String {
     format!("{account}/{user_id}")
 }
 
-fn policy_of(tx: &dyn Tx, account: &str) -> Result<Option<PasswordPolicy>, IamError> {
+pub(crate) fn policy_of(tx: &dyn Tx, account: &str) -> Result<Option<PasswordPolicy>, IamError> {
     Ok(get_json(tx, PASSWORD_POLICIES, account)?)
 }
 
@@ -482,6 +482,15 @@ impl Iam<'_> {
             Ok(users.into_iter().map(|(_, u)| u).find(|u| u.id == user_id))
         })
     }
+}
+
+/// When the user's password was last set, if it has one (for the credential report).
+pub(crate) fn password_changed_at(
+    tx: &dyn Tx,
+    account: &str,
+    user: &User,
+) -> Result<Option<u64>, IamError> {
+    Ok(stored_profile(tx, account, user)?.map(|p| p.changed_at))
 }
 
 /// Refuses to delete a user that still has a console password.

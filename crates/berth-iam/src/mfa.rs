@@ -161,6 +161,13 @@ fn users_by_id(tx: &dyn Tx, account: &str) -> Result<Vec<User>, IamError> {
     )
 }
 
+/// Whether the user has an MFA device (for the credential report).
+pub(crate) fn has_device(tx: &dyn Tx, account: &str, user: &User) -> Result<bool, IamError> {
+    Ok(devices(tx, account)?
+        .iter()
+        .any(|d| d.user_id.as_deref() == Some(user.id.as_str())))
+}
+
 /// Refuses to delete a user that still has an MFA device.
 pub(crate) fn check_none_left(tx: &dyn Tx, account: &str, user: &User) -> Result<(), IamError> {
     if devices(tx, account)?

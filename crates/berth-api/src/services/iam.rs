@@ -1623,6 +1623,8 @@ impl ToXml for ListAccountAliasesOutput {
 mod certs;
 // Console passwords, the password policy and MFA devices.
 mod creds;
+// The credential report and the account's other account-wide answers.
+mod reports;
 
 #[cfg(test)]
 mod tests {

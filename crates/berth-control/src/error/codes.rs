@@ -199,6 +199,16 @@ fn credentials(e: berth_iam::CredError) -> AwsError {
         C::SigningCertificatesLeft | C::SshKeysLeft | C::ServiceCredentialsLeft => {
             AwsError::with_status(409, "DeleteConflict", text)
         }
+        C::ReportNotPresent => AwsError::with_status(410, "ReportNotPresent", text),
+        C::OrganizationNotFound => AwsError {
+            status: 400,
+            code: "OrganizationNotFoundException",
+            message: None,
+        },
+        C::OutboundFederationDisabled => AwsError::with_status(404, "FeatureDisabled", text),
+        C::NoSuchDelegationRequest(_) | C::NoSuchRoleTemplate(_) | C::NoSummary(_) => {
+            AwsError::with_status(404, "NoSuchEntity", text)
+        }
     }
 }
 

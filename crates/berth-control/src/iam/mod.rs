@@ -6,10 +6,12 @@
 
 mod certs;
 mod credentials;
+mod reports;
 mod types;
 
 pub use certs::*;
 pub use credentials::*;
+pub use reports::*;
 pub use types::*;
 
 use berth_iam::{IamError, KeyHolder, NewPolicy, NewRole, NewUser, PolicyFilter, Principal};

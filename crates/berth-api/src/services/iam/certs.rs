@@ -52,7 +52,7 @@ pub(super) fn dispatch(
         "DeleteServiceSpecificCredential" => {
             call(p, |i| op::delete_service_specific_credential(ctx, i))
         }
-        _ => return None,
+        _ => return super::reports::dispatch(ctx, action, p),
     })
 }
 
