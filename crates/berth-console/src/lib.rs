@@ -4,6 +4,9 @@
 //!   account's root key; temporary `ASIA…` keys are refused), checked against the stored key in
 //!   constant time, and creates a server-side session ([`session`]). Every request looks the
 //!   key up again ([`extract::Signed`]), so a deleted or deactivated key ends its sessions.
+//!   Or with an IAM user's console password, as AWS's sign-in page asks (account id or alias,
+//!   user name, password; `password.rs`): that session looks the user up on every request and
+//!   ends with its login profile.
 //! - **Authorisation is the application's**: every page calls the use cases through [`ops`] as
 //!   the signed-in principal, so the same checks decide and the same errors come back; only
 //!   the operations in [`ops::OPERATIONS`] can be called, and none of them returns a secret

@@ -1,6 +1,7 @@
 //! Console sessions and CSRF protection.
 //!
-//! A session is created by signing in with an access key and its secret, and lives in memory
+//! A session is created by signing in with an access key and its secret (or with an IAM user's
+//! password: then it names the user and its login profile instead of a key), and lives in memory
 //! only: a 256-bit id from the operating system's generator goes to the browser in an
 //! `HttpOnly; SameSite=Strict; Path=/console` cookie; the server keeps the SHA-256 of the id (a
 //! lookup never compares ids byte by byte), the access key id, the region, the per-session

@@ -7,6 +7,8 @@
 //!
 //! Invariant: a secret access key is stored only sealed under the [`berth_core::RootKey`], with
 //! the access key id as associated data; it is opened only to verify a signature.
+//! A console password or a service-specific credential's password is kept only as an Argon2id
+//! hash; an MFA seed and a server certificate's private key only sealed under the root key.
 
 mod account;
 pub mod authz;

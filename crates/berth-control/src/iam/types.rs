@@ -802,8 +802,7 @@ pub struct ListRoleTagsInput {
 pub type ListRoleTagsOutput = ListTagsOutput;
 
 // ---------------------------------------------------------------------------------------------
-// What berth has none of: MFA devices, SSH keys, signing certificates, service-specific
-// credentials, identity providers.
+// A user's credential lists, and the identity providers berth has none of.
 // ---------------------------------------------------------------------------------------------
 
 /// ListMFADevices, ListSSHPublicKeys, ListSigningCertificates:
