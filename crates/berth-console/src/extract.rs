@@ -89,7 +89,11 @@ impl Signed {
 pub fn signed_in(st: &ConsoleState, headers: &HeaderMap, peer: Option<IpAddr>) -> Option<Signed> {
     let id = cookie(headers, session::SESSION_COOKIE)?;
     let s = st.sessions.get(id, Instant::now())?;
-    let principal = match st.control.active_key_principal(&s.access_key_id) {
+    let found = match &s.login {
+        Some(login) => st.control.password_session_principal(login),
+        None => st.control.active_key_principal(&s.access_key_id),
+    };
+    let principal = match found {
         Ok(Some(p)) => p,
         Ok(None) => {
             st.sessions.remove(id);

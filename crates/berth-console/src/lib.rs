@@ -4,6 +4,9 @@
 //!   account's root key; temporary `ASIA…` keys are refused), checked against the stored key in
 //!   constant time, and creates a server-side session ([`session`]). Every request looks the
 //!   key up again ([`extract::Signed`]), so a deleted or deactivated key ends its sessions.
+//!   Or with an IAM user's console password, as AWS's sign-in page asks (account id or alias,
+//!   user name, password; `password.rs`): that session looks the user up on every request and
+//!   ends with its login profile.
 //! - **Authorisation is the application's**: every page calls the use cases through [`ops`] as
 //!   the signed-in principal, so the same checks decide and the same errors come back; only
 //!   the operations in [`ops::OPERATIONS`] can be called, and none of them returns a secret
@@ -21,6 +24,7 @@ pub mod error;
 pub mod extract;
 pub mod ops;
 mod pages;
+mod password;
 pub mod session;
 pub mod views;
 
@@ -72,9 +76,10 @@ pub fn router(control: Arc<Control>) -> Router {
         sessions: Sessions::default(),
         throttle: SignInThrottle::default(),
     });
-    let pages: [(&str, MethodRouter<St>); 14] = [
+    let pages: [(&str, MethodRouter<St>); 15] = [
         ("/console", get(overview)),
         ("/console/signin", get(sign_in_page).post(sign_in)),
+        ("/console/signin/password", post(password_sign_in)),
         ("/console/signout", post(sign_out)),
         ("/console/clusters", get(clusters).post(create_cluster)),
         (
@@ -291,6 +296,15 @@ async fn sign_in(
     ConsoleForm(form): ConsoleForm<SignInForm>,
 ) -> Response {
     blocking(move || pages::sign_in(&st, &headers, peer, &form)).await
+}
+
+async fn password_sign_in(
+    State(st): State<St>,
+    Peer(peer): Peer,
+    headers: axum::http::HeaderMap,
+    ConsoleForm(form): ConsoleForm<password::PasswordSignInForm>,
+) -> Response {
+    blocking(move || password::sign_in(&st, &headers, peer, &form)).await
 }
 
 // ---- responses ------------------------------------------------------------------------------

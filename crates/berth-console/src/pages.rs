@@ -1283,6 +1283,7 @@ pub(crate) fn sign_in_page(
             (TextInput::new("region", "Region", region).required().render())
             button type="submit" { "Sign in" }
         }
+        (crate::password::form(&token))
     };
     let page = views::page("Sign in", "", None, body);
     let cookies: Vec<String> = set.into_iter().collect();

@@ -1,6 +1,7 @@
 //! Console sessions and CSRF protection.
 //!
-//! A session is created by signing in with an access key and its secret, and lives in memory
+//! A session is created by signing in with an access key and its secret (or with an IAM user's
+//! password: then it names the user and its login profile instead of a key), and lives in memory
 //! only: a 256-bit id from the operating system's generator goes to the browser in an
 //! `HttpOnly; SameSite=Strict; Path=/console` cookie; the server keeps the SHA-256 of the id (a
 //! lookup never compares ids byte by byte), the access key id, the region, the per-session
@@ -36,6 +37,9 @@ pub struct Session {
     pub expires: Instant,
     /// A one-shot confirmation to show on the next page (after a redirect).
     pub flash: Option<String>,
+    /// Set for a session opened with an IAM user's password (then `access_key_id` is empty):
+    /// the user is looked up on every request, and the session ends with its login profile.
+    pub login: Option<berth_control::iam::PasswordLogin>,
 }
 
 /// Why a session could not be created.
@@ -157,8 +161,23 @@ impl Sessions {
                 csrf: token(),
                 expires: now + SESSION_TTL,
                 flash: None,
+                login: None,
             },
         );
+        Ok(id)
+    }
+
+    /// Creates a session for an IAM user signed in with its password; returns its id.
+    pub fn create_for_password(
+        &self,
+        login: berth_control::iam::PasswordLogin,
+        region: &str,
+        now: Instant,
+    ) -> Result<String, SessionError> {
+        let id = self.create("", region, now)?;
+        if let Some(s) = self.lock().get_mut(&digest(&id)) {
+            s.login = Some(login);
+        }
         Ok(id)
     }
 

@@ -11,7 +11,7 @@ use crate::{
 };
 
 /// Store table of account aliases, keyed by alias (aliases are unique across accounts).
-const ALIASES: &str = "iam_account_aliases";
+pub(crate) const ALIASES: &str = "iam_account_aliases";
 /// Store table of the alias of each account, keyed by account id.
 const ALIAS_OF: &str = "iam_account_alias_of";
 

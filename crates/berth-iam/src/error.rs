@@ -147,6 +147,10 @@ pub enum IamError {
     #[error("policy {0} is managed by AWS and only AWS changes it")]
     AwsManagedPolicyChange(String),
 
+    /// A login profile's, a password's or an MFA device's failure.
+    #[error(transparent)]
+    Cred(#[from] crate::cred_error::CredError),
+
     #[error("stored secret does not open: {0}")]
     Seal(#[from] SealError),
     #[error(transparent)]

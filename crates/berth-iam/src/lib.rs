@@ -7,21 +7,33 @@
 //!
 //! Invariant: a secret access key is stored only sealed under the [`berth_core::RootKey`], with
 //! the access key id as associated data; it is opened only to verify a signature.
+//! A console password or a service-specific credential's password is kept only as an Argon2id
+//! hash; an MFA seed and a server certificate's private key only sealed under the root key.
 
 mod account;
 pub mod authz;
+mod certs;
+mod cred_error;
 mod entity;
 mod error;
 mod groups;
 mod instance_profiles;
 mod keys;
+mod login;
+mod mfa;
 mod policies;
 mod principal;
+mod report;
 mod roles;
 mod service_linked;
 pub mod sts;
 mod users;
 
+pub use certs::{
+    CREDENTIAL_SERVICES, NewServerCertificate, ServerCertificate, ServiceSpecificCredential,
+    SigningCertificate, SshEncoding, SshPublicKey,
+};
+pub use cred_error::CredError;
 pub use entity::{ListOptions, MAX_TAGS, NameField, Page, Tag};
 pub use error::{DeleteConflict, IamError};
 pub use groups::{GROUP_INLINE_POLICIES_MAX, GROUPS_PER_USER, Group};
@@ -30,6 +42,8 @@ pub use instance_profiles::{InstanceProfile, InstanceProfileInfo, ROLES_PER_INST
 pub use keys::{
     AccessKeyRecord, KeyOwner, KeyStatus, NewCredentials, ResolvedKey, SessionInfo, token_digest,
 };
+pub use login::{LoginProfile, PasswordPolicy, PasswordSignIn, check_password, sign_in_decoy};
+pub use mfa::{MfaDevice, NewVirtualMfa, VirtualMfaDevice, totp};
 pub use policies::{
     AttachedPolicy, ECS_TASK_EXECUTION_ROLE_POLICY_ARN, EntityKind, InlinePolicy,
     MANAGED_POLICY_MAX, MAX_ATTACHED, MAX_POLICY_VERSIONS, ManagedPolicy, NewPolicy, PolicyEntity,
@@ -37,6 +51,7 @@ pub use policies::{
     aws_managed_policies,
 };
 pub use principal::{CallerIdentity, Principal};
+pub use report::{CredentialReport, REPORT_FRESH_SECS, ReportState};
 pub use roles::{
     DEFAULT_MAX_SESSION_DURATION, NewRole, ROLE_INLINE_POLICIES_MAX, Role, TRUST_POLICY_MAX,
 };
@@ -51,7 +66,7 @@ use berth_store::{Store, StoreExt, get_json, put_json};
 use serde::{Deserialize, Serialize};
 
 /// Store table of accounts, keyed by account id.
-const ACCOUNTS: &str = "accounts";
+pub(crate) const ACCOUNTS: &str = "accounts";
 
 /// An AWS account: a namespace of its own, with its own root credentials.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]

@@ -179,6 +179,9 @@ impl Iam<'_> {
             if !user.groups.is_empty() {
                 return Err(IamError::DeleteConflict(DeleteConflict::GroupMembers));
             }
+            crate::login::check_none_left(tx, account, &user)?;
+            crate::mfa::check_none_left(tx, account, &user)?;
+            crate::certs::check_none_left(tx, account, &user)?;
             tx.delete(USERS, &entity::key(account, &user.name))?;
             Ok(())
         })

@@ -110,13 +110,6 @@ pub fn dispatch(
         "UpdateRoleDescription" => call(p, |i| op::update_role_description(ctx, i)),
         "UntagRole" => call(p, |i| op::untag_role(ctx, i)),
         "ListRoleTags" => call(p, |i| op::list_role_tags(ctx, i)),
-        "ListMFADevices" => call(p, |i| op::list_mfa_devices(ctx, i)),
-        "ListSSHPublicKeys" => call(p, |i| op::list_ssh_public_keys(ctx, i)),
-        "ListSigningCertificates" => call(p, |i| op::list_signing_certificates(ctx, i)),
-        "ListServiceSpecificCredentials" => {
-            call(p, |i| op::list_service_specific_credentials(ctx, i))
-        }
-        "ListVirtualMFADevices" => call(p, |i| op::list_virtual_mfa_devices(ctx, i)),
         "ListSAMLProviders" => call(p, |i| op::list_saml_providers(ctx, i)),
         "ListOpenIDConnectProviders" => call(p, |i| op::list_open_id_connect_providers(ctx, i)),
         "CreateServiceLinkedRole" => call(p, |i| op::create_service_linked_role(ctx, i)),
@@ -124,7 +117,7 @@ pub fn dispatch(
         "GetServiceLinkedRoleDeletionStatus" => {
             call(p, |i| op::get_service_linked_role_deletion_status(ctx, i))
         }
-        _ => return None,
+        _ => return creds::dispatch(ctx, action, p),
     })
 }
 
@@ -1023,8 +1016,6 @@ from_query! {
         paging: i.paging(),
     }
 
-    // ListServiceSpecificCredentials' ServiceName and AllUsers select among credentials
-    // berth never has; they are accepted and change nothing.
     |i| ListUserCredentialsInput {
         user_name: i.given_user_name(),
         paging: i.paging(),
@@ -1627,6 +1618,13 @@ impl ToXml for ListAccountAliasesOutput {
         });
     }
 }
+
+// SSH keys, signing and server certificates, service-specific credentials.
+mod certs;
+// Console passwords, the password policy and MFA devices.
+mod creds;
+// The credential report and the account's other account-wide answers.
+mod reports;
 
 #[cfg(test)]
 mod tests {

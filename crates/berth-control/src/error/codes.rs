@@ -151,7 +151,64 @@ fn iam(e: IamError) -> AwsError {
         E::AwsManagedPolicy | E::AwsManagedPolicyChange(_) => {
             AwsError::with_status(403, "AccessDenied", e.to_string())
         }
+        E::Cred(c) => credentials(c),
         E::Seal(_) | E::Store(_) => AwsError::internal(&e),
+    }
+}
+
+/// Login profiles, passwords and MFA devices.
+fn credentials(e: berth_iam::CredError) -> AwsError {
+    use berth_iam::CredError as C;
+    let text = e.to_string();
+    match e {
+        C::NoSuchLoginProfile(_)
+        | C::NoPasswordPolicy(_)
+        | C::NoSuchVirtualMfa(_)
+        | C::NoSuchMfa(_)
+        | C::NotVirtualMfa(_) => AwsError::with_status(404, "NoSuchEntity", text),
+        C::LoginProfileExists(_) | C::VirtualMfaExists | C::MfaInUse => {
+            AwsError::with_status(409, "EntityAlreadyExists", text)
+        }
+        C::PasswordPolicyViolation(_) => AwsError::client("PasswordPolicyViolation", text),
+        // AWS's code for a wrong old password is not confirmed.
+        C::WrongOldPassword => AwsError::with_status(403, "AccessDenied", text),
+        C::NotAnIamUser => AwsError::client("InvalidUserType", text),
+        C::LoginProfileLeft | C::MfaLeft | C::MfaStillAssigned => {
+            AwsError::with_status(409, "DeleteConflict", text)
+        }
+        C::InvalidAuthenticationCode => {
+            AwsError::with_status(403, "InvalidAuthenticationCode", text)
+        }
+        C::MfaQuota | C::SshKeyQuota | C::SigningCertificateQuota | C::ServiceCredentialQuota => {
+            AwsError::with_status(409, "LimitExceeded", text)
+        }
+        C::NoSuchSshPublicKey(_)
+        | C::NoSuchCertificate(_)
+        | C::NoSuchServerCertificate(_)
+        | C::NoSuchServiceCredential(_) => AwsError::with_status(404, "NoSuchEntity", text),
+        C::ServerCertificateExists(_) => AwsError::with_status(409, "EntityAlreadyExists", text),
+        C::InvalidPublicKey => AwsError::client("InvalidPublicKey", text),
+        C::UnrecognizedPublicKeyEncoding => AwsError::client("UnrecognizedPublicKeyEncoding", text),
+        C::DuplicateSshPublicKey => AwsError::client("DuplicateSSHPublicKey", text),
+        C::MalformedCertificate | C::MalformedPrivateKey => {
+            AwsError::client("MalformedCertificate", text)
+        }
+        C::KeyPairMismatch => AwsError::client("KeyPairMismatch", text),
+        C::DuplicateCertificate => AwsError::with_status(409, "DuplicateCertificate", text),
+        C::ServiceNotSupported(_) => AwsError::with_status(404, "NotSupportedService", text),
+        C::SigningCertificatesLeft | C::SshKeysLeft | C::ServiceCredentialsLeft => {
+            AwsError::with_status(409, "DeleteConflict", text)
+        }
+        C::ReportNotPresent => AwsError::with_status(410, "ReportNotPresent", text),
+        C::OrganizationNotFound => AwsError {
+            status: 400,
+            code: "OrganizationNotFoundException",
+            message: None,
+        },
+        C::OutboundFederationDisabled => AwsError::with_status(404, "FeatureDisabled", text),
+        C::NoSuchDelegationRequest(_) | C::NoSuchRoleTemplate(_) | C::NoSummary(_) => {
+            AwsError::with_status(404, "NoSuchEntity", text)
+        }
     }
 }
 

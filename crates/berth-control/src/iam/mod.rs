@@ -4,8 +4,14 @@
 //! Each authorises the call on the resource as AWS names it (the user's or role's ARN with its
 //! path when it exists, the ARN it would have otherwise), then acts through `berth-iam`.
 
+mod certs;
+mod credentials;
+mod reports;
 mod types;
 
+pub use certs::*;
+pub use credentials::*;
+pub use reports::*;
 pub use types::*;
 
 use berth_iam::{IamError, KeyHolder, NewPolicy, NewRole, NewUser, PolicyFilter, Principal};
@@ -1297,82 +1303,6 @@ pub fn list_role_tags(
 // ---------------------------------------------------------------------------------------------
 // What berth has none of.
 // ---------------------------------------------------------------------------------------------
-
-/// Authorises `action` on a user (the caller's own without a name) that must exist, and
-/// answers the empty `list`: berth makes no MFA devices, SSH keys, signing certificates or
-/// service-specific credentials, so a user has none.
-fn none_for_user(
-    ctx: &Ctx<'_>,
-    action: &str,
-    user_name: Option<&str>,
-    list: &'static str,
-) -> Result<EmptyListOutput, Error> {
-    let holder = key_holder(ctx, user_name)?;
-    ctx.authorize(action, &holder_arn(ctx, holder)?)?;
-    if let KeyHolder::User(name) = holder {
-        ctx.control.iam().get_user(ctx.account(), name)?;
-    }
-    Ok(EmptyListOutput { list, paged: true })
-}
-
-pub fn list_mfa_devices(
-    ctx: &Ctx<'_>,
-    input: ListMfaDevicesInput,
-) -> Result<EmptyListOutput, Error> {
-    none_for_user(
-        ctx,
-        "iam:ListMFADevices",
-        input.user_name.as_deref(),
-        "MFADevices",
-    )
-}
-
-pub fn list_ssh_public_keys(
-    ctx: &Ctx<'_>,
-    input: ListSshPublicKeysInput,
-) -> Result<EmptyListOutput, Error> {
-    none_for_user(
-        ctx,
-        "iam:ListSSHPublicKeys",
-        input.user_name.as_deref(),
-        "SSHPublicKeys",
-    )
-}
-
-pub fn list_signing_certificates(
-    ctx: &Ctx<'_>,
-    input: ListSigningCertificatesInput,
-) -> Result<EmptyListOutput, Error> {
-    none_for_user(
-        ctx,
-        "iam:ListSigningCertificates",
-        input.user_name.as_deref(),
-        "Certificates",
-    )
-}
-
-pub fn list_service_specific_credentials(
-    ctx: &Ctx<'_>,
-    input: ListServiceSpecificCredentialsInput,
-) -> Result<EmptyListOutput, Error> {
-    none_for_user(
-        ctx,
-        "iam:ListServiceSpecificCredentials",
-        input.user_name.as_deref(),
-        "ServiceSpecificCredentials",
-    )
-}
-
-pub fn list_virtual_mfa_devices(
-    ctx: &Ctx<'_>,
-    _input: ListVirtualMfaDevicesInput,
-) -> Result<EmptyListOutput, Error> {
-    ctx.authorize("iam:ListVirtualMFADevices", "*")?;
-    Ok(EmptyListOutput {
-        list: "VirtualMFADevices",
-        paged: true,
-    })
-}
 
 pub fn list_saml_providers(
     ctx: &Ctx<'_>,

@@ -802,11 +802,10 @@ pub struct ListRoleTagsInput {
 pub type ListRoleTagsOutput = ListTagsOutput;
 
 // ---------------------------------------------------------------------------------------------
-// What berth has none of: MFA devices, SSH keys, signing certificates, service-specific
-// credentials, identity providers.
+// A user's credential lists, and the identity providers berth has none of.
 // ---------------------------------------------------------------------------------------------
 
-/// ListMFADevices, ListSSHPublicKeys, ListSigningCertificates, ListServiceSpecificCredentials:
+/// ListMFADevices, ListSSHPublicKeys, ListSigningCertificates:
 /// a user's (without `user_name`: the caller's own).
 #[derive(Debug, Clone, Default)]
 pub struct ListUserCredentialsInput {
@@ -817,15 +816,13 @@ pub struct ListUserCredentialsInput {
 pub type ListMfaDevicesInput = ListUserCredentialsInput;
 pub type ListSshPublicKeysInput = ListUserCredentialsInput;
 pub type ListSigningCertificatesInput = ListUserCredentialsInput;
-pub type ListServiceSpecificCredentialsInput = ListUserCredentialsInput;
 
-/// ListVirtualMFADevices, ListSAMLProviders, ListOpenIDConnectProviders.
+/// ListSAMLProviders, ListOpenIDConnectProviders.
 #[derive(Debug, Clone, Default)]
 pub struct ListAccountCredentialsInput {
     pub paging: Paging,
 }
 
-pub type ListVirtualMfaDevicesInput = ListAccountCredentialsInput;
 pub type ListSamlProvidersInput = ListAccountCredentialsInput;
 pub type ListOpenIdConnectProvidersInput = ListAccountCredentialsInput;
 
