@@ -345,6 +345,8 @@ pub(crate) fn path_escape(s: &str) -> String {
 pub struct EndpointHandle {
     hostnet: Option<HostNet>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
+    /// The ports this process listens on at 169.254.170.2 (not another berth's).
+    ports: Vec<u16>,
 }
 
 impl EndpointHandle {
@@ -354,7 +356,7 @@ impl EndpointHandle {
             t.abort();
         }
         if let Some(h) = self.hostnet.take() {
-            h.teardown();
+            h.teardown(&self.ports);
         }
     }
 }
@@ -381,6 +383,7 @@ pub async fn start(
             return EndpointHandle {
                 hostnet: None,
                 tasks: Vec::new(),
+                ports: Vec::new(),
             };
         }
     };
@@ -406,6 +409,7 @@ pub async fn start(
                     return EndpointHandle {
                         hostnet: Some(net),
                         tasks: Vec::new(),
+                        ports: Vec::new(),
                     };
                 }
             }
@@ -417,6 +421,7 @@ pub async fn start(
             return EndpointHandle {
                 hostnet: Some(net),
                 tasks: Vec::new(),
+                ports: Vec::new(),
             };
         }
     };
@@ -446,6 +451,7 @@ pub async fn start(
     EndpointHandle {
         hostnet: Some(net),
         tasks,
+        ports: vec![port, api_port],
     }
 }
 

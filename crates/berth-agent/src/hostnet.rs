@@ -20,9 +20,10 @@
 //! new dependency, and each step is the one `docs/task-roles.md` shows for doing it by hand.
 //! Where the kernel has no dummy interfaces (inside some containers), the address goes on `lo`
 //! with the label `lo:berth`. An address already on the host (another berth, or an earlier run
-//! killed before it cleaned up) is used as it is; on a clean stop berth removes what it added,
-//! and only that — and the berth serving the endpoint's port also removes berth's own
-//! leftovers (`berth-ecs0`, or the address labelled `lo:berth`).
+//! killed before it cleaned up) is used as it is. On a clean stop berth removes berth's own
+//! (`berth-ecs0`, or the address labelled `lo:berth`) unless another process still listens on
+//! the address (a second berth on this host): the last one to stop removes it. An address
+//! someone else put there stays.
 
 use std::net::Ipv4Addr;
 use std::process::Command;
@@ -184,7 +185,7 @@ impl HostNet {
                 Ok(added)
             }
             Err(e) => {
-                added.teardown();
+                added.teardown(&[]);
                 Err(e)
             }
         }
@@ -199,18 +200,28 @@ impl HostNet {
         }
         if interface_present() {
             self.added_link = true;
-        } else if ip(&["-o", "-4", "addr", "show", "dev", "lo", "label", LO_LABEL])
-            .is_ok_and(|out| out.contains("169.254.170.2/32"))
-        {
+        } else if berths_address_on_lo() {
             self.added_address = Some("lo".to_string());
         }
     }
 
-    /// Removes what [`HostNet::setup`] added.
-    pub fn teardown(self) {
-        let result = if self.added_link {
+    /// Removes what [`HostNet::setup`] added (or [`HostNet::adopt`] took), unless another
+    /// process still serves on the address (a second berth on this host, on a port of its
+    /// own): then the address stays, and the last berth to stop removes berth's own
+    /// (`berth-ecs0`, or the address labelled `lo:berth`). `own_ports` are this process's
+    /// listening ports on the address, which may not be closed yet.
+    pub fn teardown(self, own_ports: &[u16]) {
+        if let Some(port) = other_listener(own_ports) {
+            tracing::info!(
+                port,
+                "169.254.170.2 stays on this host: another process serves on it"
+            );
+            return;
+        }
+        let result = if self.added_link || interface_present() {
             ip(&["link", "del", INTERFACE])
-        } else if let Some(device) = &self.added_address {
+        } else if self.added_address.is_some() || berths_address_on_lo() {
+            let device = self.added_address.as_deref().unwrap_or("lo");
             ip(&["addr", "del", "169.254.170.2/32", "dev", device])
         } else {
             return;
@@ -219,5 +230,55 @@ impl HostNet {
             Ok(_) => tracing::info!("removed 169.254.170.2 from this host"),
             Err(e) => tracing::warn!(error = %e, "could not remove 169.254.170.2"),
         }
+    }
+}
+
+/// Whether the address on `lo` is berth's (labelled `lo:berth`).
+fn berths_address_on_lo() -> bool {
+    ip(&["-o", "-4", "addr", "show", "dev", "lo", "label", LO_LABEL])
+        .is_ok_and(|out| out.contains("169.254.170.2/32"))
+}
+
+/// A TCP port some socket listens on at 169.254.170.2 other than `own_ports`, from
+/// `/proc/net/tcp` (none when it cannot be read).
+fn other_listener(own_ports: &[u16]) -> Option<u16> {
+    let table = std::fs::read_to_string("/proc/net/tcp").ok()?;
+    listeners_on_address(&table)
+        .into_iter()
+        .find(|p| !own_ports.contains(p))
+}
+
+/// The ports listening on 169.254.170.2 in a `/proc/net/tcp` table: its local address is the
+/// address's four bytes as a host-order (little-endian) hex number, then `:PORT` in hex; state
+/// `0A` is LISTEN.
+fn listeners_on_address(table: &str) -> Vec<u16> {
+    let want = format!("{:08X}", u32::from_le_bytes(ADDRESS.octets()));
+    table
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let mut fields = line.split_whitespace();
+            let local = fields.nth(1)?;
+            let state = fields.nth(1)?;
+            let (addr, port) = local.split_once(':')?;
+            (addr == want && state == "0A")
+                .then(|| u16::from_str_radix(port, 16).ok())
+                .flatten()
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listeners_are_read_from_the_tcp_table() {
+        let table = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n\
+   0: 02AAFEA9:0050 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1 0 100 0 0 10 0\n\
+   1: 02AAFEA9:9C41 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 2 1 0 100 0 0 10 0\n\
+   2: 02AAFEA9:0050 0200A8C0:D431 01 00000000:00000000 00:00000000 00000000     0        0 3 1 0 100 0 0 10 0\n\
+   3: 0100007F:0050 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 4 1 0 100 0 0 10 0\n";
+        assert_eq!(listeners_on_address(table), vec![80, 40001]);
     }
 }
