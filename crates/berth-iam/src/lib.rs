@@ -19,6 +19,7 @@ mod policies;
 mod principal;
 mod roles;
 mod service_linked;
+pub mod simulate;
 pub mod sts;
 mod users;
 

@@ -124,7 +124,7 @@ pub fn dispatch(
         "GetServiceLinkedRoleDeletionStatus" => {
             call(p, |i| op::get_service_linked_role_deletion_status(ctx, i))
         }
-        _ => return None,
+        _ => return sim::dispatch(ctx, action, params),
     })
 }
 
@@ -504,6 +504,8 @@ impl<'p> Input<'p> {
         }
     }
 }
+
+mod sim;
 
 // ---------------------------------------------------------------------------------------------
 // Inputs, each member read in the model's order.

@@ -91,6 +91,7 @@ impl Error {
                 "The request would have succeeded, but the DryRun option is set.",
             ),
             E::InvalidKeyUsage(m) => AwsError::client("InvalidKeyUsageException", m),
+            E::InvalidInput(m) => AwsError::client("InvalidInput", m),
         }
     }
 }

@@ -4,8 +4,10 @@
 //! Each authorises the call on the resource as AWS names it (the user's or role's ARN with its
 //! path when it exists, the ARN it would have otherwise), then acts through `berth-iam`.
 
+mod sim;
 mod types;
 
+pub use sim::*;
 pub use types::*;
 
 use berth_iam::{IamError, KeyHolder, NewPolicy, NewRole, NewUser, PolicyFilter, Principal};
