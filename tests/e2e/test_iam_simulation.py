@@ -290,3 +290,38 @@ def test_failures_in_aws_terms(berth):
     )
     r = erin.simulate_custom_policy(PolicyInputList=[json.dumps(allow("s3:*"))], ActionNames=["s3:GetObject"])
     assert r["EvaluationResults"][0]["EvalDecision"] == "allowed"
+
+
+# --- the AWS managed policy catalogue --------------------------------------------------------
+
+
+def test_aws_managed_policies_are_served_and_evaluated(berth):
+    iam = berth.client("iam")
+    admin = iam.get_policy(PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess")["Policy"]
+    assert (admin["PolicyName"], admin["PolicyId"], admin["Path"]) == ("AdministratorAccess", "ANPAIWMBCKSKIEE64ZLYK", "/")
+    doc = iam.get_policy_version(PolicyArn=admin["Arn"], VersionId=admin["DefaultVersionId"])["PolicyVersion"]["Document"]
+    assert doc == {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+
+    pages = iam.get_paginator("list_policies")
+    names = [p["PolicyName"] for page in pages.paginate(Scope="AWS") for p in page["Policies"]]
+    for wanted in ["SecretsManagerReadWrite", "AmazonSSMReadOnlyAccess", "AWSLambdaBasicExecutionRole", "ReadOnlyAccess"]:
+        assert wanted in names
+    assert names == sorted(names, key=str.lower)
+
+    # Attached, an AWS managed policy decides like any other.
+    creds = user_creds(berth, "reader")
+    iam.attach_user_policy(UserName="reader", PolicyArn="arn:aws:iam::aws:policy/AmazonSSMReadOnlyAccess")
+    ssm = berth.client("ssm", creds=creds)
+    assert ssm.describe_parameters()["Parameters"] == []
+    with pytest.raises(ClientError) as e:
+        ssm.put_parameter(Name="x", Value="y", Type="String")
+    assert error_code(e.value) == "AccessDeniedException"
+    entities = iam.list_entities_for_policy(PolicyArn="arn:aws:iam::aws:policy/AmazonSSMReadOnlyAccess")
+    assert [u["UserName"] for u in entities["PolicyUsers"]] == ["reader"]
+    r = iam.simulate_principal_policy(
+        PolicySourceArn=f"arn:aws:iam::{ACCOUNT}:user/reader", ActionNames=["ssm:GetParameter", "ssm:PutParameter"]
+    )
+    got = {x["EvalActionName"]: x for x in r["EvaluationResults"]}
+    assert got["ssm:GetParameter"]["EvalDecision"] == "allowed"
+    assert got["ssm:GetParameter"]["MatchedStatements"][0]["SourcePolicyId"] == "AmazonSSMReadOnlyAccess"
+    assert got["ssm:PutParameter"]["EvalDecision"] == "implicitDeny"

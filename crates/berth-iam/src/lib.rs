@@ -10,6 +10,7 @@
 
 mod account;
 pub mod authz;
+mod catalogue;
 mod entity;
 mod error;
 mod groups;
@@ -23,6 +24,7 @@ pub mod simulate;
 pub mod sts;
 mod users;
 
+pub use catalogue::{ECS_TASK_EXECUTION_ROLE_POLICY_ARN, aws_managed_policies, aws_managed_policy};
 pub use entity::{ListOptions, MAX_TAGS, NameField, Page, Tag};
 pub use error::{DeleteConflict, IamError};
 pub use groups::{GROUP_INLINE_POLICIES_MAX, GROUPS_PER_USER, Group};
@@ -32,10 +34,9 @@ pub use keys::{
     AccessKeyRecord, KeyOwner, KeyStatus, NewCredentials, ResolvedKey, SessionInfo, token_digest,
 };
 pub use policies::{
-    AttachedPolicy, ECS_TASK_EXECUTION_ROLE_POLICY_ARN, EntityKind, InlinePolicy,
-    MANAGED_POLICY_MAX, MAX_ATTACHED, MAX_POLICY_VERSIONS, ManagedPolicy, NewPolicy, PolicyEntity,
-    PolicyFilter, PolicyInfo, PolicyScope, PolicyUsage, PolicyVersion, StoredVersion,
-    aws_managed_policies,
+    AttachedPolicy, EntityKind, InlinePolicy, MANAGED_POLICY_MAX, MAX_ATTACHED,
+    MAX_POLICY_VERSIONS, ManagedPolicy, NewPolicy, PolicyEntity, PolicyFilter, PolicyInfo,
+    PolicyScope, PolicyUsage, PolicyVersion, StoredVersion,
 };
 pub use principal::{CallerIdentity, Principal};
 pub use roles::{
