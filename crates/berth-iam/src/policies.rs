@@ -13,7 +13,6 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::authz::IdentityDocuments;
-pub(crate) use crate::catalogue::ECS_TASK_EXECUTION_ROLE_POLICY_ARN;
 use crate::entity::{
     self, ListOptions, NameField, POLICIES, Page, Tag, check_distinct_tags, check_name,
     check_new_name, check_policy_path, paginate, policy_size, under,
@@ -1250,7 +1249,7 @@ pub(crate) fn resolve_boundary(
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::{NewRole, NewUser};
+    use crate::{ECS_TASK_EXECUTION_ROLE_POLICY_ARN, NewRole, NewUser};
     use berth_core::RootKey;
     use berth_store::SqliteStore;
 

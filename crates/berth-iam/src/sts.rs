@@ -885,7 +885,7 @@ mod tests {
         );
     }
 
-    const ECS_TASK_EXECUTION: &str = crate::policies::ECS_TASK_EXECUTION_ROLE_POLICY_ARN;
+    const ECS_TASK_EXECUTION: &str = crate::ECS_TASK_EXECUTION_ROLE_POLICY_ARN;
 
     #[test]
     fn session_tokens_are_recomputable_and_distinct() {
