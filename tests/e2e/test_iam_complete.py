@@ -469,7 +469,6 @@ NOT_YET = {
     "GenerateCredentialReport",
     "GenerateOrganizationsAccessReport",
     "GenerateServiceLastAccessedDetails",
-    "GetAccountAuthorizationDetails",
     "GetAccountPasswordPolicy",
     "GetAccountProperties",
     "GetCredentialReport",

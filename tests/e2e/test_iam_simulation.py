@@ -325,3 +325,66 @@ def test_aws_managed_policies_are_served_and_evaluated(berth):
     assert got["ssm:GetParameter"]["EvalDecision"] == "allowed"
     assert got["ssm:GetParameter"]["MatchedStatements"][0]["SourcePolicyId"] == "AmazonSSMReadOnlyAccess"
     assert got["ssm:PutParameter"]["EvalDecision"] == "implicitDeny"
+
+
+# --- GetAccountAuthorizationDetails ----------------------------------------------------------
+
+
+def test_account_authorization_details(berth):
+    iam = berth.client("iam")
+    user_doc = json.dumps(allow("s3:GetObject"))
+    iam.create_user(UserName="ann", Tags=[{"Key": "team", "Value": "a"}])
+    iam.put_user_policy(UserName="ann", PolicyName="read", PolicyDocument=user_doc)
+    iam.create_group(GroupName="devs")
+    iam.add_user_to_group(GroupName="devs", UserName="ann")
+    iam.put_group_policy(GroupName="devs", PolicyName="g", PolicyDocument=json.dumps(allow("ec2:Describe*")))
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+    iam.create_role(RoleName="web", AssumeRolePolicyDocument=json.dumps(trust))
+    iam.attach_role_policy(RoleName="web", PolicyArn="arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore")
+    iam.create_instance_profile(InstanceProfileName="web-profile")
+    iam.add_role_to_instance_profile(InstanceProfileName="web-profile", RoleName="web")
+    mine = iam.create_policy(PolicyName="mine", PolicyDocument=json.dumps(allow("sqs:*")))["Policy"]["Arn"]
+    iam.create_policy_version(PolicyArn=mine, PolicyDocument=json.dumps(allow("sns:*")), SetAsDefault=True)
+    iam.attach_user_policy(UserName="ann", PolicyArn=mine)
+
+    d = iam.get_account_authorization_details()
+    assert d["IsTruncated"] is False
+    [ann] = d["UserDetailList"]
+    assert ann["UserName"] == "ann" and ann["GroupList"] == ["devs"]
+    # boto3 decodes the URL-encoded documents of this operation.
+    assert ann["UserPolicyList"] == [{"PolicyName": "read", "PolicyDocument": json.loads(user_doc)}]
+    assert ann["AttachedManagedPolicies"] == [{"PolicyName": "mine", "PolicyArn": mine}]
+    assert ann["Tags"] == [{"Key": "team", "Value": "a"}]
+    [devs] = d["GroupDetailList"]
+    assert devs["GroupName"] == "devs" and devs["GroupPolicyList"][0]["PolicyName"] == "g"
+    [web] = d["RoleDetailList"]
+    assert web["AssumeRolePolicyDocument"] == trust
+    assert [p["InstanceProfileName"] for p in web["InstanceProfileList"]] == ["web-profile"]
+    assert web["AttachedManagedPolicies"] == [
+        {"PolicyName": "AmazonSSMManagedInstanceCore", "PolicyArn": "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"}
+    ]
+    policies = {p["PolicyName"]: p for p in d["Policies"]}
+    assert set(policies) == {"mine", "AmazonSSMManagedInstanceCore"}
+    versions = policies["mine"]["PolicyVersionList"]
+    assert [(v["VersionId"], v["IsDefaultVersion"]) for v in versions] == [("v1", False), ("v2", True)]
+    assert versions[1]["Document"] == allow("sns:*")
+    assert policies["mine"]["AttachmentCount"] == 1
+
+    only_roles = iam.get_account_authorization_details(Filter=["Role", "AWSManagedPolicy"])
+    assert only_roles["UserDetailList"] == [] and only_roles["GroupDetailList"] == []
+    assert [r["RoleName"] for r in only_roles["RoleDetailList"]] == ["web"]
+    assert [p["PolicyName"] for p in only_roles["Policies"]] == ["AmazonSSMManagedInstanceCore"]
+
+    first = iam.get_account_authorization_details(MaxItems=2)
+    assert first["IsTruncated"] is True
+    rest = iam.get_account_authorization_details(Marker=first["Marker"])
+    assert len(first["UserDetailList"]) + len(first["GroupDetailList"]) == 2
+    assert [r["RoleName"] for r in rest["RoleDetailList"]] == ["web"] and len(rest["Policies"]) == 2
+
+    code, out, err = berth.aws("iam", "get-account-authorization-details", "--filter", "User")
+    assert code == 0, err
+    assert [u["UserName"] for u in json.loads(out)["UserDetailList"]] == ["ann"]
+
+    with pytest.raises(ClientError) as e:
+        iam.get_account_authorization_details(Filter=["Nope"])
+    assert error_code(e.value) == "ValidationError"

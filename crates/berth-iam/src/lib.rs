@@ -11,6 +11,7 @@
 mod account;
 pub mod authz;
 mod catalogue;
+mod details;
 mod entity;
 mod error;
 mod groups;
@@ -25,6 +26,7 @@ pub mod sts;
 mod users;
 
 pub use catalogue::{ECS_TASK_EXECUTION_ROLE_POLICY_ARN, aws_managed_policies, aws_managed_policy};
+pub use details::{AuthorizationDetail, DetailsFilter};
 pub use entity::{ListOptions, MAX_TAGS, NameField, Page, Tag};
 pub use error::{DeleteConflict, IamError};
 pub use groups::{GROUP_INLINE_POLICIES_MAX, GROUPS_PER_USER, Group};

@@ -262,7 +262,10 @@ pub(crate) fn find_policy(
 }
 
 /// How often each managed policy (by ARN) is attached, and used as a boundary, in `account`.
-fn usage_counts(tx: &dyn Tx, account: &str) -> Result<HashMap<String, (u32, u32)>, IamError> {
+pub(crate) fn usage_counts(
+    tx: &dyn Tx,
+    account: &str,
+) -> Result<HashMap<String, (u32, u32)>, IamError> {
     let mut counts: HashMap<String, (u32, u32)> = HashMap::new();
     let prefix = entity::account_prefix(account);
     let mut count = |attached: &[String], boundary: &Option<String>| {
@@ -285,7 +288,10 @@ fn usage_counts(tx: &dyn Tx, account: &str) -> Result<HashMap<String, (u32, u32)
     Ok(counts)
 }
 
-fn with_counts(policy: ManagedPolicy, counts: &HashMap<String, (u32, u32)>) -> PolicyInfo {
+pub(crate) fn with_counts(
+    policy: ManagedPolicy,
+    counts: &HashMap<String, (u32, u32)>,
+) -> PolicyInfo {
     let (a, b) = counts.get(&policy.arn).copied().unwrap_or_default();
     PolicyInfo {
         policy,

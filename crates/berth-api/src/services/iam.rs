@@ -124,7 +124,10 @@ pub fn dispatch(
         "GetServiceLinkedRoleDeletionStatus" => {
             call(p, |i| op::get_service_linked_role_deletion_status(ctx, i))
         }
-        _ => return sim::dispatch(ctx, action, params),
+        _ => {
+            return sim::dispatch(ctx, action, params)
+                .or_else(|| details::dispatch(ctx, action, params));
+        }
     })
 }
 
@@ -505,6 +508,7 @@ impl<'p> Input<'p> {
     }
 }
 
+mod details;
 mod sim;
 
 // ---------------------------------------------------------------------------------------------

@@ -4,9 +4,11 @@
 //! Each authorises the call on the resource as AWS names it (the user's or role's ARN with its
 //! path when it exists, the ARN it would have otherwise), then acts through `berth-iam`.
 
+mod details;
 mod sim;
 mod types;
 
+pub use details::*;
 pub use sim::*;
 pub use types::*;
 
