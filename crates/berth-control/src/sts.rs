@@ -1,5 +1,9 @@
 //! The STS use cases: who the caller is, and assuming a role.
 
+mod tokens;
+
+pub use tokens::*;
+
 use berth_iam::sts::{self, Session};
 
 /// STS's own checks of its input, for the wire decoder.

@@ -23,6 +23,7 @@ mod roles;
 mod service_linked;
 pub mod simulate;
 pub mod sts;
+pub mod user_sessions;
 mod users;
 
 pub use catalogue::{ECS_TASK_EXECUTION_ROLE_POLICY_ARN, aws_managed_policies, aws_managed_policy};
@@ -199,7 +200,7 @@ impl<'a> Iam<'a> {
                 return Ok::<_, IamError>(None);
             };
             let user = match &record.owner {
-                KeyOwner::User { name } => {
+                KeyOwner::User { name } | KeyOwner::UserSession { name } => {
                     match get_json::<policies::UserView>(
                         tx,
                         entity::USERS,
@@ -226,7 +227,10 @@ impl<'a> Iam<'a> {
         let Some((record, user)) = found else {
             return Ok(None);
         };
-        let is_user_key = matches!(record.owner, KeyOwner::User { .. });
+        let is_user_key = matches!(
+            record.owner,
+            KeyOwner::User { .. } | KeyOwner::UserSession { .. }
+        );
         let mut resolved = record.resolve(self.root_key)?;
         if is_user_key {
             let Some((account, name, id, path, docs)) = user else {

@@ -92,6 +92,11 @@ impl Error {
             ),
             E::InvalidKeyUsage(m) => AwsError::client("InvalidKeyUsageException", m),
             E::InvalidInput(m) => AwsError::client("InvalidInput", m),
+            // AWS's text for a message it cannot decode is not confirmed.
+            E::InvalidAuthorizationMessage => AwsError::client(
+                "InvalidAuthorizationMessageException",
+                "The message is not a valid encoded authorization message",
+            ),
         }
     }
 }

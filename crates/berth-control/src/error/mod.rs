@@ -83,4 +83,7 @@ pub enum Error {
     /// An IAM request whose members are well formed but not acceptable (`InvalidInput`).
     #[error("{0}")]
     InvalidInput(String),
+    /// DecodeAuthorizationMessage given a message berth did not encode.
+    #[error("the authorization message cannot be decoded")]
+    InvalidAuthorizationMessage,
 }
