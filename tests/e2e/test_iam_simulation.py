@@ -388,3 +388,59 @@ def test_account_authorization_details(berth):
     with pytest.raises(ClientError) as e:
         iam.get_account_authorization_details(Filter=["Nope"])
     assert error_code(e.value) == "ValidationError"
+
+
+# --- OpenID Connect providers ------------------------------------------------------------------
+
+THUMB = "9e99a48a9960b14926bb7f3b02e22da2b0ab7280"
+
+
+def test_open_id_connect_providers(berth):
+    iam = berth.client("iam")
+    arn = iam.create_open_id_connect_provider(
+        Url="https://token.actions.example.com", ClientIDList=["sts.amazonaws.com"], ThumbprintList=[THUMB],
+        Tags=[{"Key": "ci", "Value": "yes"}],
+    )["OpenIDConnectProviderArn"]
+    assert arn == f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.example.com"
+    with pytest.raises(ClientError) as e:
+        iam.create_open_id_connect_provider(Url="https://token.actions.example.com", ThumbprintList=[THUMB])
+    assert error_code(e.value) == "EntityAlreadyExists"
+
+    iam.add_client_id_to_open_id_connect_provider(OpenIDConnectProviderArn=arn, ClientID="my-app")
+    iam.remove_client_id_from_open_id_connect_provider(OpenIDConnectProviderArn=arn, ClientID="sts.amazonaws.com")
+    iam.update_open_id_connect_provider_thumbprint(OpenIDConnectProviderArn=arn, ThumbprintList=["a" * 40, THUMB])
+    got = iam.get_open_id_connect_provider(OpenIDConnectProviderArn=arn)
+    assert got["Url"] == "token.actions.example.com"
+    assert got["ClientIDList"] == ["my-app"]
+    assert got["ThumbprintList"] == ["a" * 40, THUMB]
+    assert got["Tags"] == [{"Key": "ci", "Value": "yes"}]
+    assert "CreateDate" in got
+
+    iam.tag_open_id_connect_provider(OpenIDConnectProviderArn=arn, Tags=[{"Key": "team", "Value": "a"}])
+    iam.untag_open_id_connect_provider(OpenIDConnectProviderArn=arn, TagKeys=["ci"])
+    assert iam.list_open_id_connect_provider_tags(OpenIDConnectProviderArn=arn)["Tags"] == [{"Key": "team", "Value": "a"}]
+    assert iam.list_open_id_connect_providers()["OpenIDConnectProviderList"] == [{"Arn": arn}]
+
+    # A role may trust it.
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Federated": arn}, "Action": "sts:AssumeRoleWithWebIdentity"}]}
+    iam.create_role(RoleName="ci", AssumeRolePolicyDocument=json.dumps(trust))
+
+    code, out, err = berth.aws("iam", "get-open-id-connect-provider", "--open-id-connect-provider-arn", arn)
+    assert code == 0, err
+    assert json.loads(out)["ClientIDList"] == ["my-app"]
+
+    iam.delete_open_id_connect_provider(OpenIDConnectProviderArn=arn)
+    with pytest.raises(ClientError) as e:
+        iam.get_open_id_connect_provider(OpenIDConnectProviderArn=arn)
+    assert error_code(e.value) == "NoSuchEntity"
+    assert iam.list_open_id_connect_providers()["OpenIDConnectProviderList"] == []
+    with pytest.raises(ClientError) as e:
+        iam.create_open_id_connect_provider(Url="http://plain.example.com", ThumbprintList=[THUMB])
+    assert error_code(e.value) == "InvalidInput"
+
+    # Authorised on the provider's ARN.
+    creds = user_creds(berth, "oidc-reader", policy=allow("iam:ListOpenIDConnectProviders"))
+    with pytest.raises(ClientError) as e:
+        berth.client("iam", creds=creds).create_open_id_connect_provider(Url="https://x.example.com", ThumbprintList=[THUMB])
+    assert error_code(e.value) == "AccessDenied"
+    assert f"iam:CreateOpenIDConnectProvider on resource: arn:aws:iam::{ACCOUNT}:oidc-provider/x.example.com" in error_message(e.value)

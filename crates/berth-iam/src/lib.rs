@@ -17,6 +17,7 @@ mod error;
 mod groups;
 mod instance_profiles;
 mod keys;
+pub mod oidc;
 mod policies;
 mod principal;
 mod roles;

@@ -126,7 +126,8 @@ pub fn dispatch(
         }
         _ => {
             return sim::dispatch(ctx, action, params)
-                .or_else(|| details::dispatch(ctx, action, params));
+                .or_else(|| details::dispatch(ctx, action, params))
+                .or_else(|| oidc::dispatch(ctx, action, params));
         }
     })
 }
@@ -509,6 +510,7 @@ impl<'p> Input<'p> {
 }
 
 mod details;
+mod oidc;
 mod sim;
 
 // ---------------------------------------------------------------------------------------------

@@ -116,7 +116,8 @@ fn iam(e: IamError) -> AwsError {
         | E::PolicyExists(_)
         | E::GroupExists(_)
         | E::InstanceProfileExists(_)
-        | E::AccountAliasExists(_) => {
+        | E::AccountAliasExists(_)
+        | E::OidcProviderExists(_) => {
             AwsError::with_status(409, "EntityAlreadyExists", e.to_string())
         }
         E::NoSuchUser(_)
@@ -131,7 +132,8 @@ fn iam(e: IamError) -> AwsError {
         | E::NoSuchGroup(_)
         | E::NoSuchGroupPolicy(_)
         | E::NoSuchInstanceProfile(_)
-        | E::NoSuchAccountAlias(_) => AwsError::with_status(404, "NoSuchEntity", e.to_string()),
+        | E::NoSuchAccountAlias(_)
+        | E::NoSuchOidcProvider(_) => AwsError::with_status(404, "NoSuchEntity", e.to_string()),
         E::MalformedPolicy(_) => AwsError::client("MalformedPolicyDocument", e.to_string()),
         E::ProtectedRole(_) => AwsError::client("UnmodifiableEntity", e.to_string()),
         E::CustomSuffixNotAllowed(_)
@@ -139,7 +141,7 @@ fn iam(e: IamError) -> AwsError {
         | E::UnknownLinkedService(_)
         | E::NotServiceLinked(_)
         | E::NoSuchDeletionTask(_) => AwsError::client("InvalidInput", e.to_string()),
-        E::InvalidBoundaryArn(_) | E::DuplicateTagKeys => {
+        E::InvalidBoundaryArn(_) | E::DuplicateTagKeys | E::InvalidOidc(_) => {
             AwsError::client("InvalidInput", e.to_string())
         }
         E::AccessKeyQuota
@@ -152,7 +154,8 @@ fn iam(e: IamError) -> AwsError {
         | E::GroupPolicyTooLarge(_)
         | E::GroupsPerUserQuota
         | E::InstanceProfileRoleQuota
-        | E::PolicyVersionQuota => AwsError::with_status(409, "LimitExceeded", e.to_string()),
+        | E::PolicyVersionQuota
+        | E::OidcQuota(..) => AwsError::with_status(409, "LimitExceeded", e.to_string()),
         E::DeleteConflict(_) => AwsError::with_status(409, "DeleteConflict", e.to_string()),
         E::AwsManagedPolicy | E::AwsManagedPolicyChange(_) => {
             AwsError::with_status(403, "AccessDenied", e.to_string())

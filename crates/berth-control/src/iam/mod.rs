@@ -5,10 +5,12 @@
 //! path when it exists, the ARN it would have otherwise), then acts through `berth-iam`.
 
 mod details;
+mod oidc;
 mod sim;
 mod types;
 
 pub use details::*;
+pub use oidc::*;
 pub use sim::*;
 pub use types::*;
 
@@ -1385,17 +1387,6 @@ pub fn list_saml_providers(
     ctx.authorize("iam:ListSAMLProviders", "*")?;
     Ok(EmptyListOutput {
         list: "SAMLProviderList",
-        paged: false,
-    })
-}
-
-pub fn list_open_id_connect_providers(
-    ctx: &Ctx<'_>,
-    _input: ListOpenIdConnectProvidersInput,
-) -> Result<EmptyListOutput, Error> {
-    ctx.authorize("iam:ListOpenIDConnectProviders", "*")?;
-    Ok(EmptyListOutput {
-        list: "OpenIDConnectProviderList",
         paged: false,
     })
 }
