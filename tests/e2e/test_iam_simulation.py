@@ -444,3 +444,52 @@ def test_open_id_connect_providers(berth):
         berth.client("iam", creds=creds).create_open_id_connect_provider(Url="https://x.example.com", ThumbprintList=[THUMB])
     assert error_code(e.value) == "AccessDenied"
     assert f"iam:CreateOpenIDConnectProvider on resource: arn:aws:iam::{ACCOUNT}:oidc-provider/x.example.com" in error_message(e.value)
+
+
+# --- SAML providers ----------------------------------------------------------------------------
+
+METADATA = (
+    '<?xml version="1.0"?><md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" '
+    'entityID="https://idp.example.com/saml" validUntil="2030-01-01T00:00:00Z"><md:IDPSSODescriptor '
+    'protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol"><md:SingleSignOnService '
+    'Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="https://idp.example.com/sso"/>'
+    "</md:IDPSSODescriptor></md:EntityDescriptor>" + "<!-- " + "x" * 800 + " -->"
+)
+
+
+def test_saml_providers(berth):
+    iam = berth.client("iam")
+    arn = iam.create_saml_provider(Name="corp-idp", SAMLMetadataDocument=METADATA, Tags=[{"Key": "k", "Value": "v"}])[
+        "SAMLProviderArn"
+    ]
+    assert arn == f"arn:aws:iam::{ACCOUNT}:saml-provider/corp-idp"
+    with pytest.raises(ClientError) as e:
+        iam.create_saml_provider(Name="corp-idp", SAMLMetadataDocument=METADATA)
+    assert error_code(e.value) == "EntityAlreadyExists"
+    got = iam.get_saml_provider(SAMLProviderArn=arn)
+    assert got["SAMLMetadataDocument"] == METADATA
+    assert got["ValidUntil"].year == 2030
+    assert got["Tags"] == [{"Key": "k", "Value": "v"}]
+    [listed] = iam.list_saml_providers()["SAMLProviderList"]
+    assert listed["Arn"] == arn
+
+    updated = METADATA.replace("2030-01-01", "2031-06-01")
+    assert iam.update_saml_provider(SAMLProviderArn=arn, SAMLMetadataDocument=updated)["SAMLProviderArn"] == arn
+    assert iam.get_saml_provider(SAMLProviderArn=arn)["ValidUntil"].year == 2031
+    iam.tag_saml_provider(SAMLProviderArn=arn, Tags=[{"Key": "team", "Value": "a"}])
+    iam.untag_saml_provider(SAMLProviderArn=arn, TagKeys=["k"])
+    assert iam.list_saml_provider_tags(SAMLProviderArn=arn)["Tags"] == [{"Key": "team", "Value": "a"}]
+
+    with pytest.raises(ClientError) as e:
+        iam.create_saml_provider(Name="bad", SAMLMetadataDocument="<html>" + "x" * 1000 + "</html>")
+    assert error_code(e.value) == "InvalidInput"
+
+    code, out, err = berth.aws("iam", "list-saml-providers")
+    assert code == 0, err
+    assert [p["Arn"] for p in json.loads(out)["SAMLProviderList"]] == [arn]
+
+    iam.delete_saml_provider(SAMLProviderArn=arn)
+    with pytest.raises(ClientError) as e:
+        iam.get_saml_provider(SAMLProviderArn=arn)
+    assert error_code(e.value) == "NoSuchEntity"
+    assert iam.list_saml_providers()["SAMLProviderList"] == []

@@ -50,6 +50,9 @@ pub enum IamError {
     /// An OIDC provider that is not there (AWS's text is not confirmed).
     #[error("OpenIDConnect Provider not found for arn {0}")]
     NoSuchOidcProvider(String),
+    /// A SAML provider that is not there (AWS's text is not confirmed).
+    #[error("Manifest not found for arn {0}")]
+    NoSuchSamlProvider(String),
 
     // --- already exists ---
     #[error("User with name {0} already exists.")]
@@ -68,6 +71,9 @@ pub enum IamError {
     /// An OIDC provider of the same issuer (AWS's text is not confirmed).
     #[error("Provider with url {0} already exists.")]
     OidcProviderExists(String),
+    /// A SAML provider of the same name (AWS's text is not confirmed).
+    #[error("SAMLProvider {0} already exists")]
+    SamlProviderExists(String),
 
     // --- bad input ---
     /// The policy engine's `MalformedPolicyDocument` text.
@@ -97,6 +103,9 @@ pub enum IamError {
     /// More client ids than a provider takes.
     #[error("Cannot exceed quota for {0}: {1}")]
     OidcQuota(&'static str, usize),
+    /// A metadata document IAM cannot read.
+    #[error("{0}")]
+    InvalidSaml(String),
     /// A call that defaults to the caller's own user, made with credentials that are not a
     /// user's (a role session).
     #[error("Must specify userName when calling with non-User credentials")]

@@ -21,6 +21,7 @@ pub mod oidc;
 mod policies;
 mod principal;
 mod roles;
+pub mod saml;
 mod service_linked;
 pub mod simulate;
 pub mod sts;

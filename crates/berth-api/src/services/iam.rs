@@ -127,7 +127,8 @@ pub fn dispatch(
         _ => {
             return sim::dispatch(ctx, action, params)
                 .or_else(|| details::dispatch(ctx, action, params))
-                .or_else(|| oidc::dispatch(ctx, action, params));
+                .or_else(|| oidc::dispatch(ctx, action, params))
+                .or_else(|| saml::dispatch(ctx, action, params));
         }
     })
 }
@@ -511,6 +512,7 @@ impl<'p> Input<'p> {
 
 mod details;
 mod oidc;
+mod saml;
 mod sim;
 
 // ---------------------------------------------------------------------------------------------

@@ -117,7 +117,8 @@ fn iam(e: IamError) -> AwsError {
         | E::GroupExists(_)
         | E::InstanceProfileExists(_)
         | E::AccountAliasExists(_)
-        | E::OidcProviderExists(_) => {
+        | E::OidcProviderExists(_)
+        | E::SamlProviderExists(_) => {
             AwsError::with_status(409, "EntityAlreadyExists", e.to_string())
         }
         E::NoSuchUser(_)
@@ -133,7 +134,8 @@ fn iam(e: IamError) -> AwsError {
         | E::NoSuchGroupPolicy(_)
         | E::NoSuchInstanceProfile(_)
         | E::NoSuchAccountAlias(_)
-        | E::NoSuchOidcProvider(_) => AwsError::with_status(404, "NoSuchEntity", e.to_string()),
+        | E::NoSuchOidcProvider(_)
+        | E::NoSuchSamlProvider(_) => AwsError::with_status(404, "NoSuchEntity", e.to_string()),
         E::MalformedPolicy(_) => AwsError::client("MalformedPolicyDocument", e.to_string()),
         E::ProtectedRole(_) => AwsError::client("UnmodifiableEntity", e.to_string()),
         E::CustomSuffixNotAllowed(_)
@@ -141,7 +143,7 @@ fn iam(e: IamError) -> AwsError {
         | E::UnknownLinkedService(_)
         | E::NotServiceLinked(_)
         | E::NoSuchDeletionTask(_) => AwsError::client("InvalidInput", e.to_string()),
-        E::InvalidBoundaryArn(_) | E::DuplicateTagKeys | E::InvalidOidc(_) => {
+        E::InvalidBoundaryArn(_) | E::DuplicateTagKeys | E::InvalidOidc(_) | E::InvalidSaml(_) => {
             AwsError::client("InvalidInput", e.to_string())
         }
         E::AccessKeyQuota

@@ -6,11 +6,13 @@
 
 mod details;
 mod oidc;
+mod saml;
 mod sim;
 mod types;
 
 pub use details::*;
 pub use oidc::*;
+pub use saml::*;
 pub use sim::*;
 pub use types::*;
 
@@ -1377,17 +1379,6 @@ pub fn list_virtual_mfa_devices(
     Ok(EmptyListOutput {
         list: "VirtualMFADevices",
         paged: true,
-    })
-}
-
-pub fn list_saml_providers(
-    ctx: &Ctx<'_>,
-    _input: ListSamlProvidersInput,
-) -> Result<EmptyListOutput, Error> {
-    ctx.authorize("iam:ListSAMLProviders", "*")?;
-    Ok(EmptyListOutput {
-        list: "SAMLProviderList",
-        paged: false,
     })
 }
 
