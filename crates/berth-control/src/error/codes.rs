@@ -415,6 +415,36 @@ mod tests {
                 409,
                 "Cannot delete the default version of a policy.",
             ),
+            (
+                E::NoSuchOidcProvider("arn:aws:iam::111122223333:oidc-provider/x".into()),
+                "NoSuchEntity",
+                404,
+                "OpenIDConnect Provider not found for arn arn:aws:iam::111122223333:oidc-provider/x",
+            ),
+            (
+                E::OidcProviderExists("https://x".into()),
+                "EntityAlreadyExists",
+                409,
+                "Provider with url https://x already exists.",
+            ),
+            (
+                E::SamlProviderExists("idp".into()),
+                "EntityAlreadyExists",
+                409,
+                "SAMLProvider idp already exists",
+            ),
+            (
+                E::InvalidSaml("Could not parse metadata".into()),
+                "InvalidInput",
+                400,
+                "Could not parse metadata",
+            ),
+            (
+                E::OidcQuota("ClientIdsPerOpenIdConnectProvider", 100),
+                "LimitExceeded",
+                409,
+                "Cannot exceed quota for ClientIdsPerOpenIdConnectProvider: 100",
+            ),
         ];
         for (err, code, status, message) in cases {
             let we = Error::from(err).into_aws();
@@ -541,6 +571,24 @@ mod tests {
                 (400, code, Some(msg))
             );
         }
+    }
+
+    #[test]
+    fn simulator_and_sts_failures() {
+        let we = Error::InvalidInput("Policy statement must contain actions.".into()).into_aws();
+        assert_eq!(
+            (we.code, we.status, we.message.as_deref()),
+            (
+                "InvalidInput",
+                400,
+                Some("Policy statement must contain actions.")
+            )
+        );
+        let we = Error::InvalidAuthorizationMessage.into_aws();
+        assert_eq!(
+            (we.code, we.status),
+            ("InvalidAuthorizationMessageException", 400)
+        );
     }
 
     #[test]

@@ -616,3 +616,101 @@ pub fn get_context_keys_for_principal_policy(
         context_key_names: context_keys(stored.chain(given), false)?,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use std::sync::Arc;
+
+    use berth_core::RootKey;
+    use berth_iam::{NewUser, Principal};
+    use berth_store::SqliteStore;
+
+    use super::*;
+    use crate::Control;
+    use crate::testing::caller;
+
+    const A: &str = "111122223333";
+
+    fn allow(action: &str) -> String {
+        format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"{action}","Resource":"*"}}]}}"#
+        )
+    }
+
+    #[test]
+    fn a_users_groups_take_part_and_cross_account_needs_the_resource_policy() {
+        let control = Control::new(
+            Arc::new(SqliteStore::in_memory().unwrap()),
+            RootKey::generate(),
+            0,
+        );
+        let iam = control.iam();
+        iam.create_user(A, NewUser::named("ann"), 0).unwrap();
+        iam.create_group(A, "ops", None, 0).unwrap();
+        iam.add_user_to_group(A, "ops", "ann").unwrap();
+        iam.put_inline_policy(EntityKind::Group, A, "ops", "g", &allow("s3:*"))
+            .unwrap();
+        let root = caller(Principal::Root { account: A.into() });
+        let ctx = control.ctx(&root, "r");
+        let run = |resource_owner: Option<&str>| {
+            simulate_principal_policy(
+                &ctx,
+                SimulatePrincipalPolicyInput {
+                    policy_source_arn: format!("arn:aws:iam::{A}:user/ann"),
+                    action_names: vec!["s3:GetObject".into(), "ec2:RunInstances".into()],
+                    resource_arns: vec!["arn:aws:s3:::b/k".into()],
+                    resource_owner: resource_owner.map(str::to_string),
+                    ..Default::default()
+                },
+            )
+            .unwrap()
+            .evaluation_results
+            .items
+        };
+        let r = run(None);
+        assert_eq!(r[0].eval_decision, EvalDecision::Allowed);
+        assert_eq!(
+            r[0].matched_statements
+                .iter()
+                .map(|m| (m.source_policy_id.as_str(), m.source_policy_type))
+                .collect::<Vec<_>>(),
+            [("g", SourceType::Group)]
+        );
+        assert_eq!(
+            r[0].matched_statements[0].start_position,
+            Some(Position {
+                line: 1,
+                column: 39
+            })
+        );
+        assert_eq!(r[1].eval_decision, EvalDecision::ImplicitDeny);
+        assert_eq!(r[0].resource_specific_results.len(), 1);
+        // A bucket of another account, with no bucket policy: denied.
+        let r = run(Some("444455556666"));
+        assert_eq!(r[0].eval_decision, EvalDecision::ImplicitDeny);
+
+        let e = simulate_principal_policy(
+            &ctx,
+            SimulatePrincipalPolicyInput {
+                policy_source_arn: format!("arn:aws:iam::{A}:policy/nope"),
+                action_names: vec!["s3:GetObject".into()],
+                ..Default::default()
+            },
+        )
+        .err();
+        assert!(matches!(e, Some(Error::InvalidInput(_))), "{e:?}");
+        let e = get_context_keys_for_principal_policy(
+            &ctx,
+            GetContextKeysForPrincipalPolicyInput {
+                policy_source_arn: format!("arn:aws:iam::{A}:user/nobody"),
+                policy_input_list: Vec::new(),
+            },
+        )
+        .err();
+        assert!(
+            matches!(&e, Some(Error::Iam(berth_iam::IamError::NoSuchUser(n))) if n == "nobody"),
+            "{e:?}"
+        );
+    }
+}
