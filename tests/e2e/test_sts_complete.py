@@ -161,3 +161,68 @@ def test_access_key_info_and_authorization_messages(berth):
     code, out, err = berth.aws("sts", "get-access-key-info", "--access-key-id", creds.access_key_id)
     assert code == 0, err
     assert json.loads(out)["Account"] == ACCOUNT
+
+
+def test_federation_token_intersects_the_users_policies(berth):
+    iam = berth.client("iam")
+    creds = user_creds(
+        berth, "fed", policy=allow(["ssm:DescribeParameters", "ssm:GetParameter", "sts:GetFederationToken"])
+    )
+    sts = berth.client("sts", creds=creds)
+    narrow = json.dumps(allow(["ssm:DescribeParameters", "ssm:PutParameter"]))
+    resp = sts.get_federation_token(Name="bob-fed", Policy=narrow, DurationSeconds=900)
+    assert resp["FederatedUser"] == {
+        "FederatedUserId": f"{ACCOUNT}:bob-fed",
+        "Arn": f"arn:aws:sts::{ACCOUNT}:federated-user/bob-fed",
+    }
+    assert 800 < lifetime(resp) <= 900
+    assert resp["PackedPolicySize"] > 0
+    session = session_of(resp)
+    assert berth.client("sts", creds=session).get_caller_identity()["Arn"] == f"arn:aws:sts::{ACCOUNT}:federated-user/bob-fed"
+    ssm = berth.client("ssm", creds=session)
+    # Both allow it.
+    assert ssm.describe_parameters()["Parameters"] == []
+    # The user's policies allow it, the federation's does not.
+    with pytest.raises(ClientError) as e:
+        ssm.get_parameter(Name="x")
+    assert error_code(e.value) == "AccessDeniedException"
+    assert error_message(e.value).endswith("because no session policy allows the ssm:GetParameter action")
+    # The federation's policy allows it, the user's do not.
+    with pytest.raises(ClientError) as e:
+        ssm.put_parameter(Name="x", Value="y", Type="String")
+    assert error_code(e.value) == "AccessDeniedException"
+    assert "because no identity-based policy allows the ssm:PutParameter action" in error_message(e.value)
+
+    # No policy: the federated user may do nothing.
+    bare = session_of(sts.get_federation_token(Name="nobody"))
+    with pytest.raises(ClientError) as e:
+        berth.client("ssm", creds=bare).describe_parameters()
+    assert error_code(e.value) == "AccessDeniedException"
+
+    # Managed policies narrow too; the IAM API is out of reach; it may not federate again.
+    managed = session_of(
+        sts.get_federation_token(Name="m1", PolicyArns=[{"arn": "arn:aws:iam::aws:policy/AmazonSSMReadOnlyAccess"}])
+    )
+    assert berth.client("ssm", creds=managed).describe_parameters()["Parameters"] == []
+    with pytest.raises(ClientError) as e:
+        berth.client("iam", creds=managed).list_users()
+    assert error_code(e.value) == "InvalidClientTokenId"
+    with pytest.raises(ClientError) as e:
+        berth.client("sts", creds=managed).get_federation_token(Name="again")
+    assert error_code(e.value) == "AccessDenied"
+
+    # Authorised as sts:GetFederationToken on the federated user's ARN.
+    other = berth.client("sts", creds=user_creds(berth, "nofed", policy=allow("ssm:*")))
+    with pytest.raises(ClientError) as e:
+        other.get_federation_token(Name="x1")
+    assert error_code(e.value) == "AccessDenied"
+    assert error_message(e.value) == (
+        f"User: arn:aws:iam::{ACCOUNT}:user/nofed is not authorized to perform: sts:GetFederationToken on resource: "
+        f"arn:aws:sts::{ACCOUNT}:federated-user/x1 because no identity-based policy allows the sts:GetFederationToken action"
+    )
+    status, text = sts_raw(berth, creds, Action="GetFederationToken", Name="x")
+    assert status == 400 and "Member must have length greater than or equal to 2" in text
+
+    code, out, err = berth.aws("sts", "get-federation-token", "--name", "cli-fed", "--policy", narrow, creds=creds)
+    assert code == 0, err
+    assert json.loads(out)["FederatedUser"]["Arn"] == f"arn:aws:sts::{ACCOUNT}:federated-user/cli-fed"

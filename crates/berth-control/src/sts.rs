@@ -73,6 +73,10 @@ pub fn assume_role(ctx: &Ctx<'_>, input: AssumeRoleInput) -> Result<AssumeRoleOu
             "Roles may not be assumed by root accounts.".into(),
         ));
     }
+    // A federated user may not assume roles (AWS's words for it are not confirmed).
+    if matches!(principal, berth_iam::Principal::FederatedUser { .. }) {
+        return Err(denied());
+    }
     // arn:aws:iam::ACCOUNT:role/PATH/NAME
     let parsed = berth_core::Arn::parse(role_arn)
         .map_err(|_| Error::Validation(format!("{role_arn} is invalid")))?;

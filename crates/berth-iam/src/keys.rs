@@ -26,6 +26,14 @@ pub enum KeyOwner {
     UserSession { name: String },
     /// Temporary credentials of the root user from `sts:GetSessionToken`.
     RootSession,
+    /// A federated user's credentials from `sts:GetFederationToken`, asked for by the IAM user
+    /// `user_name`; `policy` is the federation's policy (inline and managed merged), `None`
+    /// when none was passed (the session may do nothing).
+    Federated {
+        user_name: String,
+        name: String,
+        policy: Option<String>,
+    },
 }
 
 /// What a temporary key carries about its role session.
@@ -177,6 +185,14 @@ impl AccessKeyRecord {
                     path: "/".into(),
                 }
             }
+            KeyOwner::Federated {
+                user_name, name, ..
+            } => Principal::FederatedUser {
+                account: self.account_id.clone(),
+                user_name: user_name.clone(),
+                name: name.clone(),
+                session_key_id: self.access_key_id.clone(),
+            },
             KeyOwner::Session(s) => Principal::AssumedRole {
                 account: self.account_id.clone(),
                 role_name: s.role_name.clone(),

@@ -1158,6 +1158,39 @@ impl Iam<'_> {
                     _ => Ok(IdentityDocuments::default()),
                 }
             }
+            Principal::FederatedUser {
+                account,
+                user_name,
+                session_key_id,
+                ..
+            } => {
+                let user: Option<PolicyHolderView> =
+                    get_json(tx, entity::USERS, &entity::key(account, user_name))?;
+                let key: Option<crate::AccessKeyRecord> =
+                    get_json(tx, crate::keys::TABLE, session_key_id)?;
+                let policy = match key.map(|k| k.owner) {
+                    Some(crate::KeyOwner::Federated { policy, .. }) => policy,
+                    _ => None,
+                };
+                match user {
+                    Some(u) => {
+                        let mut docs = collect(
+                            tx,
+                            account,
+                            u.inline_policies,
+                            &u.attached_policies,
+                            &u.groups,
+                            u.permissions_boundary.as_deref(),
+                        )?;
+                        // Without a federation policy the session may do nothing.
+                        docs.session = Some(
+                            policy.unwrap_or_else(|| crate::user_sessions::NOTHING.to_string()),
+                        );
+                        Ok(docs)
+                    }
+                    None => Ok(IdentityDocuments::default()),
+                }
+            }
         })
     }
 }

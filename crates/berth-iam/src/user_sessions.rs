@@ -17,6 +17,10 @@ pub const USER_DEFAULT_DURATION: u32 = 43_200;
 /// The root user's sessions last at most, and by default, one hour.
 pub const ROOT_MAX_DURATION: u32 = 3600;
 
+/// The session policy of a federated user given no policy: it allows nothing.
+pub const NOTHING: &str =
+    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","NotAction":"*","Resource":"*"}]}"#;
+
 /// Whose session GetSessionToken opens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SessionHolder<'a> {
@@ -80,6 +84,57 @@ impl Iam<'_> {
         })
     }
 
+    /// Mints a federated user's credentials for the IAM user `user_name` (GetFederationToken),
+    /// narrowed by the federation's policies (checked as AssumeRole's session policies are);
+    /// with the packed size of the policies, when some were given.
+    pub fn issue_federation_session(
+        &self,
+        account: &str,
+        user_name: &str,
+        name: &str,
+        duration: u32,
+        policies: crate::sts::SessionPolicies<'_>,
+        now: u64,
+    ) -> Result<(UserSession, Option<u32>), StsError> {
+        // The checks and the merge take the policies of this account.
+        let scope = crate::sts::RoleInfo {
+            account: account.to_string(),
+            name: String::new(),
+            id: String::new(),
+            path: "/".into(),
+            trust_policy: String::new(),
+            max_session_duration: USER_MAX_DURATION,
+        };
+        let (policy, packed) = self.session_policy(&scope, policies)?;
+        let owner = KeyOwner::Federated {
+            user_name: user_name.to_string(),
+            name: name.to_string(),
+            policy,
+        };
+        let creds = NewCredentials::generate(account, "ASIA");
+        let token = crate::sts::session_token_for(self.root_key, &creds.access_key_id);
+        let expiration = now + u64::from(duration);
+        self.store_write(|tx| {
+            keys::insert(
+                tx,
+                self.root_key,
+                &creds,
+                owner.clone(),
+                now,
+                Some((token.as_str(), expiration)),
+            )
+        })?;
+        Ok((
+            UserSession {
+                access_key_id: creds.access_key_id,
+                secret_access_key: creds.secret_access_key,
+                session_token: token,
+                expiration,
+            },
+            packed,
+        ))
+    }
+
     /// The account an access key berth issued belongs to (long-term or temporary, active or
     /// not); `None` for a key berth never issued.
     pub fn access_key_account(&self, access_key_id: &str) -> Result<Option<String>, IamError> {
@@ -96,6 +151,11 @@ mod tests {
     use crate::NewUser;
     use berth_core::RootKey;
     use berth_store::SqliteStore;
+
+    #[test]
+    fn the_empty_federation_policy_is_a_valid_session_policy() {
+        berth_policy::parse(NOTHING, berth_policy::PolicyKind::Session).unwrap();
+    }
 
     #[test]
     fn durations_as_aws_sets_them() {

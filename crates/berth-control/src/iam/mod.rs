@@ -72,7 +72,9 @@ fn key_holder<'a>(ctx: &'a Ctx<'_>, given: Option<&'a str>) -> Result<KeyHolder<
     match &ctx.caller.principal {
         Principal::Root { .. } => Ok(KeyHolder::Root),
         Principal::User { name, .. } => Ok(KeyHolder::User(name)),
-        Principal::AssumedRole { .. } => Err(IamError::NonUserCredentials.into()),
+        Principal::AssumedRole { .. } | Principal::FederatedUser { .. } => {
+            Err(IamError::NonUserCredentials.into())
+        }
     }
 }
 
@@ -145,7 +147,7 @@ pub fn get_user(ctx: &Ctx<'_>, input: GetUserInput) -> Result<GetUserOutput, Err
                 },
             });
         }
-        (None, Principal::AssumedRole { .. }) => {
+        (None, Principal::AssumedRole { .. } | Principal::FederatedUser { .. }) => {
             return Err(IamError::NonUserCredentials.into());
         }
     };

@@ -68,7 +68,9 @@ pub fn get_session_token(
         }
         Principal::Root { .. } => SessionHolder::Root,
         Principal::User { name, .. } => SessionHolder::User(name),
-        Principal::AssumedRole { .. } => return Err(no_session_credentials("GetSessionToken")),
+        Principal::AssumedRole { .. } | Principal::FederatedUser { .. } => {
+            return Err(no_session_credentials("GetSessionToken"));
+        }
     };
     if input.serial_number.is_some() || input.token_code.is_some() {
         return Err(Error::AccessDenied(
@@ -114,4 +116,75 @@ pub fn decode_authorization_message(
     }
     authorize(ctx, &Check::new("sts:DecodeAuthorizationMessage", "*"))?;
     Err(Error::InvalidAuthorizationMessage)
+}
+
+/// GetFederationToken's members, the model's constraints checked by the decoder.
+#[derive(Debug, Clone, Default)]
+pub struct GetFederationTokenInput {
+    /// 2–32 characters of `[\w+=,.@-]`.
+    pub name: String,
+    /// The inline policy, verbatim.
+    pub policy: Option<String>,
+    pub policy_arns: Vec<String>,
+    /// 900–129600.
+    pub duration_seconds: Option<u32>,
+}
+
+pub struct GetFederationTokenOutput {
+    pub credentials: UserSession,
+    /// `ACCOUNT:Name`
+    pub federated_user_id: String,
+    /// `arn:aws:sts::ACCOUNT:federated-user/Name`
+    pub arn: String,
+    pub packed_policy_size: Option<u32>,
+}
+
+/// Credentials of a federated user named `name`, asked for by an IAM user: it may do what both the asking user's policies and
+/// the policies passed here allow; with no policy passed, nothing. Authorised as
+/// `sts:GetFederationToken` on the federated user's ARN.
+pub fn get_federation_token(
+    ctx: &Ctx<'_>,
+    input: GetFederationTokenInput,
+) -> Result<GetFederationTokenOutput, Error> {
+    let account = ctx.account().to_string();
+    let arn = format!("arn:aws:sts::{account}:federated-user/{}", input.name);
+    let holder = match &ctx.caller.principal {
+        _ if ctx.caller.session.is_some() || ctx.caller.is_user_session() => {
+            return Err(no_session_credentials("GetFederationToken"));
+        }
+        // berth's own refusal: AWS lets the root user federate (with the root user's
+        // permissions, which berth's engine does not give a federated user).
+        Principal::Root { .. } => {
+            return Err(Error::AccessDenied(
+                "berth issues federation tokens to IAM users only".into(),
+            ));
+        }
+        Principal::User { name, .. } => SessionHolder::User(name),
+        Principal::AssumedRole { .. } | Principal::FederatedUser { .. } => {
+            return Err(no_session_credentials("GetFederationToken"));
+        }
+    };
+    authorize(ctx, &Check::new("sts:GetFederationToken", &arn))?;
+    let duration = user_sessions::session_duration(holder, input.duration_seconds);
+    let user_name = match holder {
+        SessionHolder::User(n) => n.to_string(),
+        SessionHolder::Root => String::new(),
+    };
+    let (credentials, packed_policy_size) = ctx.control.iam().issue_federation_session(
+        &account,
+        &user_name,
+        &input.name,
+        duration,
+        berth_iam::sts::SessionPolicies {
+            inline: input.policy.as_deref(),
+            arns: &input.policy_arns,
+        },
+        ctx.now_secs(),
+    )?;
+    Ok(GetFederationTokenOutput {
+        credentials,
+        federated_user_id: format!("{account}:{}", input.name),
+        arn,
+        packed_policy_size,
+    })
 }

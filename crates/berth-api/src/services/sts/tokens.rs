@@ -18,6 +18,7 @@ pub fn dispatch(
 ) -> Option<Result<String, WireError>> {
     Some(match action {
         "GetSessionToken" => call(params, |i| op::get_session_token(ctx, i)),
+        "GetFederationToken" => call(params, |i| op::get_federation_token(ctx, i)),
         "GetAccessKeyInfo" => call(params, |i| op::get_access_key_info(ctx, i)),
         "DecodeAuthorizationMessage" => call(params, |i| op::decode_authorization_message(ctx, i)),
         _ => return None,
@@ -161,5 +162,81 @@ impl ToXml for GetAccessKeyInfoOutput {
 impl ToXml for DecodeAuthorizationMessageOutput {
     fn to_xml(&self, out: &mut String) {
         element(out, "DecodedMessage", &self.decoded_message);
+    }
+}
+
+impl FromQuery for op::GetFederationTokenInput {
+    fn from_query(params: &QueryParams) -> Result<Self, WireError> {
+        let name = required(params, "Name", "name")?;
+        length(name, "name", 2, 32)?;
+        if !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c))
+        {
+            return Err(validation(
+                Some(name),
+                "name",
+                "Member must satisfy regular expression pattern: [\\w+=,.@-]*",
+            ));
+        }
+        let duration_seconds = match params.get("DurationSeconds") {
+            None => None,
+            Some(d) => {
+                let n = d.parse::<i64>().map_err(|_| {
+                    validation(Some(d), "durationSeconds", "Member must be a number")
+                })?;
+                if n < 900 {
+                    return Err(validation(
+                        Some(d),
+                        "durationSeconds",
+                        "Member must have value greater than or equal to 900",
+                    ));
+                }
+                if n > 129_600 {
+                    return Err(validation(
+                        Some(d),
+                        "durationSeconds",
+                        "Member must have value less than or equal to 129600",
+                    ));
+                }
+                u32::try_from(n).ok()
+            }
+        };
+        let mut policy_arns = Vec::new();
+        for (i, member) in params.members("PolicyArns").iter().enumerate() {
+            let arn = member.get("arn").ok_or_else(|| {
+                validation(
+                    None,
+                    &format!("policyArns.{}.member.arn", i + 1),
+                    "Member must not be null",
+                )
+            })?;
+            policy_arns.push(arn.to_string());
+        }
+        op::validate_policy_arns(&policy_arns)?;
+        Ok(op::GetFederationTokenInput {
+            name: name.to_string(),
+            policy: params.get("Policy").map(str::to_string),
+            policy_arns,
+            duration_seconds,
+        })
+    }
+}
+
+impl ToXml for op::GetFederationTokenOutput {
+    fn to_xml(&self, out: &mut String) {
+        let c = &self.credentials;
+        out.push_str("<Credentials>");
+        element(out, "AccessKeyId", &c.access_key_id);
+        element(out, "SecretAccessKey", &c.secret_access_key);
+        element(out, "SessionToken", &c.session_token);
+        element(out, "Expiration", &berth_core::time::iso8601(c.expiration));
+        out.push_str("</Credentials><FederatedUser>");
+        element(out, "FederatedUserId", &self.federated_user_id);
+        element(out, "Arn", &self.arn);
+        out.push_str("</FederatedUser>");
+        if let Some(size) = self.packed_policy_size {
+            element(out, "PackedPolicySize", &size.to_string());
+        }
     }
 }
