@@ -816,12 +816,13 @@ def test_aws_managed_ecs_execution_policy(berth):
             }
         ],
     }
-    aws = iam.list_policies(Scope="AWS")["Policies"]
+    pages = iam.get_paginator("list_policies")
+    aws = [x for page in pages.paginate(Scope="AWS") for x in page["Policies"]]
     assert ECS_EXEC_POLICY in [x["Arn"] for x in aws]
     iam.create_policy(PolicyName="Mine", PolicyDocument=json.dumps(allow("s3:*")))
-    every = [x["PolicyName"] for x in iam.list_policies()["Policies"]]
+    every = [x["PolicyName"] for page in pages.paginate() for x in page["Policies"]]
     assert "AmazonECSTaskExecutionRolePolicy" in every and "Mine" in every
-    assert "Mine" not in [x["PolicyName"] for x in iam.list_policies(Scope="AWS")["Policies"]]
+    assert "Mine" not in [x["PolicyName"] for page in pages.paginate(Scope="AWS") for x in page["Policies"]]
 
 
 def test_policy_cli(berth, tmp_path):

@@ -439,43 +439,23 @@ def test_a_new_user_has_no_other_credentials(berth):
 # operation missing from it, and for one in it that berth now answers.
 NOT_YET = {
     "AcquireRole",
-    "AddClientIDToOpenIDConnectProvider",
     # Called by a partner's account to ask for access; what AWS makes of it is not modelled.
     "CreateDelegationRequest",
-    "CreateOpenIDConnectProvider",
-    "CreateSAMLProvider",
-    "DeleteOpenIDConnectProvider",
-    "DeleteSAMLProvider",
     # Would give the account an issuer URL of AWS's making; berth has none to give.
     "EnableOutboundWebIdentityFederation",
     # AWS's answer for an account outside an organization is not known.
     "GenerateOrganizationsAccessReport",
     "GenerateServiceLastAccessedDetails",
-    "GetAccountAuthorizationDetails",
-    "GetContextKeysForCustomPolicy",
-    "GetContextKeysForPrincipalPolicy",
-    "GetOpenIDConnectProvider",
     # Its jobs come from GenerateOrganizationsAccessReport.
     "GetOrganizationsAccessReport",
-    "GetSAMLProvider",
     "GetServiceLastAccessedDetails",
     "GetServiceLastAccessedDetailsWithEntities",
-    "ListOpenIDConnectProviderTags",
     "ListPoliciesGrantingServiceAccess",
-    "ListSAMLProviderTags",
     # The namespaces and properties it accepts are not documented in the model.
     "PutAccountProperties",
-    "RemoveClientIDFromOpenIDConnectProvider",
     "SetSecurityTokenServicePreferences",
-    "SimulateCustomPolicy",
-    "SimulatePrincipalPolicy",
-    "TagOpenIDConnectProvider",
-    "TagSAMLProvider",
-    "UntagOpenIDConnectProvider",
-    "UntagSAMLProvider",
+    # Its Identity Center members.
     "UpdateOpenIDConnectProvider",
-    "UpdateOpenIDConnectProviderThumbprint",
-    "UpdateSAMLProvider",
 }
 
 

@@ -121,7 +121,10 @@ impl Control {
         if !bool::from(secret.as_bytes().ct_eq(key.secret.as_bytes())) {
             return Err(SignInFailure::WrongSecret);
         }
-        if matches!(key.owner, KeyOwner::Session(_)) {
+        if matches!(
+            key.owner,
+            KeyOwner::Session(_) | KeyOwner::UserSession { .. } | KeyOwner::RootSession
+        ) {
             return Err(SignInFailure::Temporary);
         }
         Ok(key.principal)

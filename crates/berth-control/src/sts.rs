@@ -1,5 +1,9 @@
 //! The STS use cases: who the caller is, and assuming a role.
 
+mod tokens;
+
+pub use tokens::*;
+
 use berth_iam::sts::{self, Session};
 
 /// STS's own checks of its input, for the wire decoder.
@@ -68,6 +72,10 @@ pub fn assume_role(ctx: &Ctx<'_>, input: AssumeRoleInput) -> Result<AssumeRoleOu
         return Err(Error::AccessDenied(
             "Roles may not be assumed by root accounts.".into(),
         ));
+    }
+    // A federated user may not assume roles (AWS's words for it are not confirmed).
+    if matches!(principal, berth_iam::Principal::FederatedUser { .. }) {
+        return Err(denied());
     }
     // arn:aws:iam::ACCOUNT:role/PATH/NAME
     let parsed = berth_core::Arn::parse(role_arn)

@@ -82,6 +82,11 @@ pub fn engine_principal(p: &Principal) -> berth_policy::Principal {
             &p.role_arn().unwrap_or_default(),
             &p.arn(),
         ),
+        // The engine knows no federated-user kind: it is judged as a user with its
+        // `federated-user` ARN (so `aws:PrincipalType` reads `User`, not `FederatedUser`).
+        Principal::FederatedUser { account, .. } => {
+            berth_policy::Principal::user(account, &p.arn())
+        }
     }
 }
 

@@ -47,6 +47,12 @@ pub enum IamError {
     BoundaryNotAttachable(String),
     #[error("The Access Key with id {0} cannot be found.")]
     NoSuchAccessKey(String),
+    /// An OIDC provider that is not there (AWS's text is not confirmed).
+    #[error("OpenIDConnect Provider not found for arn {0}")]
+    NoSuchOidcProvider(String),
+    /// A SAML provider that is not there (AWS's text is not confirmed).
+    #[error("Manifest not found for arn {0}")]
+    NoSuchSamlProvider(String),
 
     // --- already exists ---
     #[error("User with name {0} already exists.")]
@@ -62,6 +68,12 @@ pub enum IamError {
     InstanceProfileExists(String),
     #[error("A policy called {0} already exists. Duplicate names are not allowed.")]
     PolicyExists(String),
+    /// An OIDC provider of the same issuer (AWS's text is not confirmed).
+    #[error("Provider with url {0} already exists.")]
+    OidcProviderExists(String),
+    /// A SAML provider of the same name (AWS's text is not confirmed).
+    #[error("SAMLProvider {0} already exists")]
+    SamlProviderExists(String),
 
     // --- bad input ---
     /// The policy engine's `MalformedPolicyDocument` text.
@@ -85,6 +97,15 @@ pub enum IamError {
     InvalidBoundaryArn(String),
     #[error("Duplicate tag keys found. Please note that Tag keys are case insensitive.")]
     DuplicateTagKeys,
+    /// An OIDC provider's URL or thumbprints that IAM refuses (AWS's texts are not confirmed).
+    #[error("{0}")]
+    InvalidOidc(String),
+    /// More client ids than a provider takes.
+    #[error("Cannot exceed quota for {0}: {1}")]
+    OidcQuota(&'static str, usize),
+    /// A metadata document IAM cannot read.
+    #[error("{0}")]
+    InvalidSaml(String),
     /// A call that defaults to the caller's own user, made with credentials that are not a
     /// user's (a role session).
     #[error("Must specify userName when calling with non-User credentials")]

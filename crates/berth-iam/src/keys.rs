@@ -22,6 +22,18 @@ pub enum KeyOwner {
     User { name: String },
     /// A role session: temporary credentials with a session token.
     Session(SessionInfo),
+    /// Temporary credentials of an IAM user from `sts:GetSessionToken`: they act as the user.
+    UserSession { name: String },
+    /// Temporary credentials of the root user from `sts:GetSessionToken`.
+    RootSession,
+    /// A federated user's credentials from `sts:GetFederationToken`, asked for by the IAM user
+    /// `user_name`; `policy` is the federation's policy (inline and managed merged), `None`
+    /// when none was passed (the session may do nothing).
+    Federated {
+        user_name: String,
+        name: String,
+        policy: Option<String>,
+    },
 }
 
 /// What a temporary key carries about its role session.
@@ -160,10 +172,10 @@ impl AccessKeyRecord {
         let opened = root_key.open(&seal_context(&self.access_key_id), &sealed)?;
         let secret = Zeroizing::new(String::from_utf8_lossy(&opened).into_owned());
         let principal = match &self.owner {
-            KeyOwner::Root => Principal::Root {
+            KeyOwner::Root | KeyOwner::RootSession => Principal::Root {
                 account: self.account_id.clone(),
             },
-            KeyOwner::User { name } => {
+            KeyOwner::User { name } | KeyOwner::UserSession { name } => {
                 // The user's id and path are filled in by the caller from the user record;
                 // a key whose user is gone resolves to nothing (see `Iam::resolve_access_key`).
                 Principal::User {
@@ -173,6 +185,14 @@ impl AccessKeyRecord {
                     path: "/".into(),
                 }
             }
+            KeyOwner::Federated {
+                user_name, name, ..
+            } => Principal::FederatedUser {
+                account: self.account_id.clone(),
+                user_name: user_name.clone(),
+                name: name.clone(),
+                session_key_id: self.access_key_id.clone(),
+            },
             KeyOwner::Session(s) => Principal::AssumedRole {
                 account: self.account_id.clone(),
                 role_name: s.role_name.clone(),

@@ -12,8 +12,10 @@
 
 mod account;
 pub mod authz;
+mod catalogue;
 mod certs;
 mod cred_error;
+mod details;
 mod entity;
 mod error;
 mod groups;
@@ -21,19 +23,25 @@ mod instance_profiles;
 mod keys;
 mod login;
 mod mfa;
+pub mod oidc;
 mod policies;
 mod principal;
 mod report;
 mod roles;
+pub mod saml;
 mod service_linked;
+pub mod simulate;
 pub mod sts;
+pub mod user_sessions;
 mod users;
 
+pub use catalogue::{ECS_TASK_EXECUTION_ROLE_POLICY_ARN, aws_managed_policies, aws_managed_policy};
 pub use certs::{
     CREDENTIAL_SERVICES, NewServerCertificate, ServerCertificate, ServiceSpecificCredential,
     SigningCertificate, SshEncoding, SshPublicKey,
 };
 pub use cred_error::CredError;
+pub use details::{AuthorizationDetail, DetailsFilter};
 pub use entity::{ListOptions, MAX_TAGS, NameField, Page, Tag};
 pub use error::{DeleteConflict, IamError};
 pub use groups::{GROUP_INLINE_POLICIES_MAX, GROUPS_PER_USER, Group};
@@ -45,10 +53,9 @@ pub use keys::{
 pub use login::{LoginProfile, PasswordPolicy, PasswordSignIn, check_password, sign_in_decoy};
 pub use mfa::{MfaDevice, NewVirtualMfa, VirtualMfaDevice, totp};
 pub use policies::{
-    AttachedPolicy, ECS_TASK_EXECUTION_ROLE_POLICY_ARN, EntityKind, InlinePolicy,
-    MANAGED_POLICY_MAX, MAX_ATTACHED, MAX_POLICY_VERSIONS, ManagedPolicy, NewPolicy, PolicyEntity,
-    PolicyFilter, PolicyInfo, PolicyScope, PolicyUsage, PolicyVersion, StoredVersion,
-    aws_managed_policies,
+    AttachedPolicy, EntityKind, InlinePolicy, MANAGED_POLICY_MAX, MAX_ATTACHED,
+    MAX_POLICY_VERSIONS, ManagedPolicy, NewPolicy, PolicyEntity, PolicyFilter, PolicyInfo,
+    PolicyScope, PolicyUsage, PolicyVersion, StoredVersion,
 };
 pub use principal::{CallerIdentity, Principal};
 pub use report::{CredentialReport, REPORT_FRESH_SECS, ReportState};
@@ -210,7 +217,7 @@ impl<'a> Iam<'a> {
                 return Ok::<_, IamError>(None);
             };
             let user = match &record.owner {
-                KeyOwner::User { name } => {
+                KeyOwner::User { name } | KeyOwner::UserSession { name } => {
                     match get_json::<policies::UserView>(
                         tx,
                         entity::USERS,
@@ -237,7 +244,10 @@ impl<'a> Iam<'a> {
         let Some((record, user)) = found else {
             return Ok(None);
         };
-        let is_user_key = matches!(record.owner, KeyOwner::User { .. });
+        let is_user_key = matches!(
+            record.owner,
+            KeyOwner::User { .. } | KeyOwner::UserSession { .. }
+        );
         let mut resolved = record.resolve(self.root_key)?;
         if is_user_key {
             let Some((account, name, id, path, docs)) = user else {

@@ -24,10 +24,6 @@ pub const MANAGED_POLICY_MAX: usize = 6144;
 /// The most managed policies attached to one user or one role (AWS's default quota).
 pub const MAX_ATTACHED: usize = 10;
 
-/// The AWS managed policy for ECS task execution roles.
-pub const ECS_TASK_EXECUTION_ROLE_POLICY_ARN: &str =
-    "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy";
-
 /// A managed policy: one of the account's own, or one AWS provides to every account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ManagedPolicy {
@@ -196,46 +192,6 @@ pub struct NewPolicy<'a> {
     pub tags: Vec<Tag>,
 }
 
-const ECS_TASK_EXECUTION_DOCUMENT: &str = r#"{
-    "Version": "2012-10-17",
-    "Statement": [
-        {
-            "Effect": "Allow",
-            "Action": [
-                "ecr:GetAuthorizationToken",
-                "ecr:BatchCheckLayerAvailability",
-                "ecr:GetDownloadUrlForLayer",
-                "ecr:BatchGetImage",
-                "logs:CreateLogStream",
-                "logs:PutLogEvents"
-            ],
-            "Resource": "*"
-        }
-    ]
-}"#;
-
-/// The AWS managed policies berth knows, with AWS's own ids and dates.
-pub fn aws_managed_policies() -> Vec<ManagedPolicy> {
-    vec![ManagedPolicy {
-        arn: ECS_TASK_EXECUTION_ROLE_POLICY_ARN.into(),
-        name: "AmazonECSTaskExecutionRolePolicy".into(),
-        id: "ANPAJG4T4G4PV56DE72PY".into(),
-        path: "/service-role/".into(),
-        description: Some(
-            "Provides access to other AWS service resources that are required to run Amazon ECS tasks"
-                .into(),
-        ),
-        document: ECS_TASK_EXECUTION_DOCUMENT.into(),
-        default_version_id: "v1".into(),
-        // 2017-11-16T18:48:22Z
-        created_at: 1_510_858_102,
-        updated_at: 1_510_858_102,
-        tags: Vec::new(),
-        versions: Vec::new(),
-        next_version: 0,
-    }]
-}
-
 /// Validates a document for its use; the error carries AWS's `MalformedPolicyDocument` text.
 pub(crate) fn check_document(doc: &str, kind: PolicyKind) -> Result<(), IamError> {
     berth_policy::parse(doc, kind)
@@ -293,7 +249,7 @@ pub(crate) fn find_policy(
         return Ok(None);
     };
     if p.account == "aws" {
-        return Ok(aws_managed_policies().into_iter().find(|m| m.arn == arn));
+        return Ok(crate::catalogue::aws_managed_policy(arn).cloned());
     }
     if p.account != account {
         // Customer managed policies are not shared across accounts.
@@ -306,7 +262,10 @@ pub(crate) fn find_policy(
 }
 
 /// How often each managed policy (by ARN) is attached, and used as a boundary, in `account`.
-fn usage_counts(tx: &dyn Tx, account: &str) -> Result<HashMap<String, (u32, u32)>, IamError> {
+pub(crate) fn usage_counts(
+    tx: &dyn Tx,
+    account: &str,
+) -> Result<HashMap<String, (u32, u32)>, IamError> {
     let mut counts: HashMap<String, (u32, u32)> = HashMap::new();
     let prefix = entity::account_prefix(account);
     let mut count = |attached: &[String], boundary: &Option<String>| {
@@ -329,7 +288,10 @@ fn usage_counts(tx: &dyn Tx, account: &str) -> Result<HashMap<String, (u32, u32)
     Ok(counts)
 }
 
-fn with_counts(policy: ManagedPolicy, counts: &HashMap<String, (u32, u32)>) -> PolicyInfo {
+pub(crate) fn with_counts(
+    policy: ManagedPolicy,
+    counts: &HashMap<String, (u32, u32)>,
+) -> PolicyInfo {
     let (a, b) = counts.get(&policy.arn).copied().unwrap_or_default();
     PolicyInfo {
         policy,
@@ -487,6 +449,79 @@ macro_rules! by_kind {
             }
         }
     };
+}
+
+/// What `ListEntitiesForPolicy` reads of a user, role or group besides its policies.
+pub(crate) trait PolicyUser: Holder {
+    fn path(&self) -> &str;
+    fn id(&self) -> &str;
+    /// The permissions boundary's ARN (a group has none).
+    fn boundary(&self) -> Option<&str>;
+}
+
+impl PolicyUser for User {
+    fn path(&self) -> &str {
+        &self.path
+    }
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn boundary(&self) -> Option<&str> {
+        self.permissions_boundary.as_deref()
+    }
+}
+
+impl PolicyUser for Role {
+    fn path(&self) -> &str {
+        &self.path
+    }
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn boundary(&self) -> Option<&str> {
+        self.permissions_boundary.as_deref()
+    }
+}
+
+impl PolicyUser for crate::Group {
+    fn path(&self) -> &str {
+        &self.path
+    }
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn boundary(&self) -> Option<&str> {
+        None
+    }
+}
+
+/// Adds the entities of kind `H` in `account` under `path_prefix` for which `uses` (given their
+/// attached policies and boundary) holds, keyed by kind then lowercase name.
+fn entities_using<H: PolicyUser>(
+    tx: &dyn Tx,
+    account: &str,
+    path_prefix: Option<&str>,
+    uses: &dyn Fn(&[String], Option<&str>) -> bool,
+    items: &mut Vec<(String, PolicyEntity)>,
+) -> Result<(), IamError> {
+    let tag = match H::KIND {
+        EntityKind::Group => 'g',
+        EntityKind::Role => 'r',
+        EntityKind::User => 'u',
+    };
+    for (_, e) in scan_json::<H>(tx, H::TABLE, &entity::account_prefix(account))? {
+        if under(e.path(), path_prefix) && uses(e.attached(), e.boundary()) {
+            items.push((
+                format!("{tag}{}", e.name().to_ascii_lowercase()),
+                PolicyEntity {
+                    kind: H::KIND,
+                    name: e.name().to_string(),
+                    id: e.id().to_string(),
+                },
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The inline and attached policies of a user, role or group, the kind given as a value.
@@ -972,52 +1007,10 @@ impl Iam<'_> {
                 as_policy || as_boundary
             };
             let wanted = |k: EntityKind| kind.is_none_or(|w| w == k);
-            let prefix = entity::account_prefix(account);
             let mut items = Vec::new();
-            if wanted(EntityKind::Group) {
-                for (_, g) in scan_json::<crate::Group>(tx, entity::GROUPS, &prefix)? {
-                    if under(&g.path, path_prefix) && uses(&g.attached_policies, None) {
-                        items.push((
-                            format!("g{}", g.name.to_ascii_lowercase()),
-                            PolicyEntity {
-                                kind: EntityKind::Group,
-                                name: g.name,
-                                id: g.id,
-                            },
-                        ));
-                    }
-                }
-            }
-            if wanted(EntityKind::Role) {
-                for (_, r) in scan_json::<Role>(tx, entity::ROLES, &prefix)? {
-                    if under(&r.path, path_prefix)
-                        && uses(&r.attached_policies, r.permissions_boundary.as_deref())
-                    {
-                        items.push((
-                            format!("r{}", r.name.to_ascii_lowercase()),
-                            PolicyEntity {
-                                kind: EntityKind::Role,
-                                name: r.name,
-                                id: r.id,
-                            },
-                        ));
-                    }
-                }
-            }
-            if wanted(EntityKind::User) {
-                for (_, u) in scan_json::<User>(tx, entity::USERS, &prefix)? {
-                    if under(&u.path, path_prefix)
-                        && uses(&u.attached_policies, u.permissions_boundary.as_deref())
-                    {
-                        items.push((
-                            format!("u{}", u.name.to_ascii_lowercase()),
-                            PolicyEntity {
-                                kind: EntityKind::User,
-                                name: u.name,
-                                id: u.id,
-                            },
-                        ));
-                    }
+            for k in [EntityKind::Group, EntityKind::Role, EntityKind::User] {
+                if wanted(k) {
+                    by_kind!(k, H => entities_using::<H>(tx, account, path_prefix, &uses, &mut items))?;
                 }
             }
             Ok(paginate(items, opts))
@@ -1088,9 +1081,9 @@ impl Iam<'_> {
             let mut all: Vec<(String, ManagedPolicy)> = Vec::new();
             if filter.scope != PolicyScope::Local {
                 all.extend(
-                    aws_managed_policies()
-                        .into_iter()
-                        .map(|p| (format!("0{}", p.arn), p)),
+                    crate::catalogue::aws_managed_policies()
+                        .iter()
+                        .map(|p| (format!("0{}", p.name.to_ascii_lowercase()), p.clone())),
                 );
             }
             if filter.scope != PolicyScope::Aws {
@@ -1163,6 +1156,39 @@ impl Iam<'_> {
                         r.permissions_boundary.as_deref(),
                     ),
                     _ => Ok(IdentityDocuments::default()),
+                }
+            }
+            Principal::FederatedUser {
+                account,
+                user_name,
+                session_key_id,
+                ..
+            } => {
+                let user: Option<PolicyHolderView> =
+                    get_json(tx, entity::USERS, &entity::key(account, user_name))?;
+                let key: Option<crate::AccessKeyRecord> =
+                    get_json(tx, crate::keys::TABLE, session_key_id)?;
+                let policy = match key.map(|k| k.owner) {
+                    Some(crate::KeyOwner::Federated { policy, .. }) => policy,
+                    _ => None,
+                };
+                match user {
+                    Some(u) => {
+                        let mut docs = collect(
+                            tx,
+                            account,
+                            u.inline_policies,
+                            &u.attached_policies,
+                            &u.groups,
+                            u.permissions_boundary.as_deref(),
+                        )?;
+                        // Without a federation policy the session may do nothing.
+                        docs.session = Some(
+                            policy.unwrap_or_else(|| crate::user_sessions::NOTHING.to_string()),
+                        );
+                        Ok(docs)
+                    }
+                    None => Ok(IdentityDocuments::default()),
                 }
             }
         })
@@ -1262,7 +1288,7 @@ pub(crate) fn resolve_boundary(
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::{NewRole, NewUser};
+    use crate::{ECS_TASK_EXECUTION_ROLE_POLICY_ARN, NewRole, NewUser};
     use berth_core::RootKey;
     use berth_store::SqliteStore;
 
@@ -1439,10 +1465,19 @@ mod tests {
                     scope: PolicyScope::Aws,
                     ..PolicyFilter::default()
                 },
-                ListOptions::default(),
+                ListOptions {
+                    marker: None,
+                    max_items: 1000,
+                },
             )
             .unwrap();
-        assert_eq!(aws_only.items.len(), 1);
+        assert_eq!(aws_only.items.len(), crate::aws_managed_policies().len());
+        assert!(
+            aws_only
+                .items
+                .iter()
+                .all(|p| p.policy.arn.starts_with("arn:aws:iam::aws:policy/"))
+        );
         let local = iam
             .list_policies(
                 A,

@@ -28,6 +28,16 @@ pub enum Principal {
         /// policy, if any.
         session_key_id: String,
     },
+    /// A federated user from `sts:GetFederationToken`: the IAM user `user_name` that asked,
+    /// under the federated `name`; allowed what both the user's policies and the federation's
+    /// policy allow.
+    FederatedUser {
+        account: String,
+        user_name: String,
+        name: String,
+        /// The temporary access key id that carries it: its record holds the policy.
+        session_key_id: String,
+    },
 }
 
 /// What `sts:GetCallerIdentity` answers.
@@ -44,7 +54,8 @@ impl Principal {
         match self {
             Principal::Root { account }
             | Principal::User { account, .. }
-            | Principal::AssumedRole { account, .. } => account,
+            | Principal::AssumedRole { account, .. }
+            | Principal::FederatedUser { account, .. } => account,
         }
     }
 
@@ -64,6 +75,9 @@ impl Principal {
                 session_name,
                 ..
             } => format!("arn:aws:sts::{account}:assumed-role/{role_name}/{session_name}"),
+            Principal::FederatedUser { account, name, .. } => {
+                format!("arn:aws:sts::{account}:federated-user/{name}")
+            }
         }
     }
 
@@ -90,6 +104,7 @@ impl Principal {
                 session_name,
                 ..
             } => format!("{role_id}:{session_name}"),
+            Principal::FederatedUser { account, name, .. } => format!("{account}:{name}"),
         }
     }
 

@@ -351,7 +351,8 @@ impl Iam<'_> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::policies::{ECS_TASK_EXECUTION_ROLE_POLICY_ARN, NewPolicy};
+    use crate::ECS_TASK_EXECUTION_ROLE_POLICY_ARN;
+    use crate::policies::NewPolicy;
     use berth_core::RootKey;
     use berth_store::SqliteStore;
 

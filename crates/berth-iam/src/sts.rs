@@ -315,6 +315,14 @@ pub fn service_may_assume(role: &RoleInfo, service: &str, context: &Context) -> 
     berth_policy::evaluate(&request, &set, Mode::ResourcePolicyRequired).is_allowed()
 }
 
+/// The session token of the temporary key `access_key_id` (see [`session_token`]).
+pub(crate) fn session_token_for(
+    root_key: &berth_core::RootKey,
+    access_key_id: &str,
+) -> Zeroizing<String> {
+    session_token(root_key, access_key_id)
+}
+
 /// A session's token: an HMAC of its access key id under a key derived from the root key.
 /// It can be recomputed (to hand a task's execution-role credentials to its agent again) and
 /// so is never stored; the key record keeps only its SHA-256 for verification.
@@ -885,7 +893,7 @@ mod tests {
         );
     }
 
-    const ECS_TASK_EXECUTION: &str = crate::policies::ECS_TASK_EXECUTION_ROLE_POLICY_ARN;
+    const ECS_TASK_EXECUTION: &str = crate::ECS_TASK_EXECUTION_ROLE_POLICY_ARN;
 
     #[test]
     fn session_tokens_are_recomputable_and_distinct() {

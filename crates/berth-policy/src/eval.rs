@@ -284,8 +284,8 @@ fn article(t: PolicyType) -> &'static str {
 
 /// Condition keys and variables of one request: the context first, then
 /// values derived from the principal.
-struct Env<'a> {
-    req: &'a Request<'a>,
+pub(crate) struct Env<'a> {
+    pub(crate) req: &'a Request<'a>,
 }
 
 impl Env<'_> {
@@ -327,7 +327,7 @@ impl Resolve for Env<'_> {
 
 /// How a resource-policy statement names the principal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Grant {
+pub(crate) enum Grant {
     /// By its account: delegates to the account's identity policies.
     Account,
     /// By the role ARN (for a session), `*`, or `NotPrincipal`: not limited
@@ -379,7 +379,7 @@ fn listed(spec: &PrincipalSpec, id: &Identity<'_>) -> bool {
 }
 
 /// How a statement's principal element applies to the caller.
-fn principal_grant(block: Option<&PrincipalBlock>, p: &Principal) -> Option<Grant> {
+pub(crate) fn principal_grant(block: Option<&PrincipalBlock>, p: &Principal) -> Option<Grant> {
     match block? {
         PrincipalBlock::Principal(spec) => spec_grant(spec, p),
         // Excluded only if every identity in its chain is listed.
@@ -390,7 +390,7 @@ fn principal_grant(block: Option<&PrincipalBlock>, p: &Principal) -> Option<Gran
     }
 }
 
-fn action_matches(st: &Statement, action: &str) -> bool {
+pub(crate) fn action_matches(st: &Statement, action: &str) -> bool {
     match &st.actions {
         None => false,
         Some(ActionBlock::Action(globs)) => globs
@@ -402,7 +402,7 @@ fn action_matches(st: &Statement, action: &str) -> bool {
     }
 }
 
-fn resource_matches(st: &Statement, resource: &str, env: &Env<'_>) -> bool {
+pub(crate) fn resource_matches(st: &Statement, resource: &str, env: &Env<'_>) -> bool {
     match &st.resources {
         None => true,
         Some(ResourceBlock::Resource(pats)) => pats.iter().any(|p| p.is_match(resource, env)),
@@ -410,7 +410,7 @@ fn resource_matches(st: &Statement, resource: &str, env: &Env<'_>) -> bool {
     }
 }
 
-fn conditions_hold(st: &Statement, env: &Env<'_>) -> bool {
+pub(crate) fn conditions_hold(st: &Statement, env: &Env<'_>) -> bool {
     st.conditions.iter().all(|c| c.evaluate(env))
 }
 

@@ -94,7 +94,9 @@ mod condition;
 mod context;
 mod error;
 mod eval;
+mod explain;
 mod json;
+mod layout;
 mod pattern;
 mod policy;
 
@@ -108,6 +110,8 @@ pub use error::{
 pub use eval::{
     AllowedBy, Decision, Mode, PolicySet, PolicyType, Principal, PrincipalKind, Request, evaluate,
 };
+pub use explain::{Explanation, Source, StatementAt, explain};
+pub use layout::{Position, StatementSpan, statement_condition_keys, statement_spans};
 pub use policy::{
     Effect, MSG_TRUST_INVALID_JSON, ParseOptions, Policy, PolicyKind, Statement, parse, parse_with,
 };

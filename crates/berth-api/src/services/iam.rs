@@ -117,7 +117,13 @@ pub fn dispatch(
         "GetServiceLinkedRoleDeletionStatus" => {
             call(p, |i| op::get_service_linked_role_deletion_status(ctx, i))
         }
-        _ => return creds::dispatch(ctx, action, p),
+        _ => {
+            return sim::dispatch(ctx, action, params)
+                .or_else(|| details::dispatch(ctx, action, params))
+                .or_else(|| oidc::dispatch(ctx, action, params))
+                .or_else(|| saml::dispatch(ctx, action, params))
+                .or_else(|| creds::dispatch(ctx, action, p));
+        }
     })
 }
 
@@ -497,6 +503,11 @@ impl<'p> Input<'p> {
         }
     }
 }
+
+mod details;
+mod oidc;
+mod saml;
+mod sim;
 
 // ---------------------------------------------------------------------------------------------
 // Inputs, each member read in the model's order.

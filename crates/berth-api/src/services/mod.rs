@@ -44,6 +44,13 @@ pub fn query_dispatch(
 ) -> Option<Result<String, WireError>> {
     match service {
         Service::Sts => sts::dispatch(ctx, action, params),
+        // GetSessionToken's credentials (without MFA, which berth cannot verify) do not reach
+        // IAM: AWS refuses their token there.
+        Service::Iam if ctx.caller.is_user_session() => Some(Err(WireError::new(
+            axum::http::StatusCode::FORBIDDEN,
+            "InvalidClientTokenId",
+            crate::error::INVALID_TOKEN,
+        ))),
         Service::Iam => iam::dispatch(ctx, action, params),
         _ => None,
     }

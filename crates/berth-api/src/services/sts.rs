@@ -8,6 +8,8 @@ use berth_control::sts::{
     self as op, AssumeRoleInput, AssumeRoleOutput, GetCallerIdentityInput, GetCallerIdentityOutput,
 };
 
+mod tokens;
+
 use crate::error::WireError;
 use crate::services::query::{FromQuery, ToXml, call};
 use crate::services::{Ctx, QueryParams};
@@ -21,7 +23,7 @@ pub fn dispatch(
     Some(match action {
         "GetCallerIdentity" => call(params, |i| op::get_caller_identity(ctx, i)),
         "AssumeRole" => call(params, |i| op::assume_role(ctx, i)),
-        _ => return None,
+        _ => return tokens::dispatch(ctx, action, params),
     })
 }
 

@@ -91,6 +91,12 @@ impl Error {
                 "The request would have succeeded, but the DryRun option is set.",
             ),
             E::InvalidKeyUsage(m) => AwsError::client("InvalidKeyUsageException", m),
+            E::InvalidInput(m) => AwsError::client("InvalidInput", m),
+            // AWS's text for a message it cannot decode is not confirmed.
+            E::InvalidAuthorizationMessage => AwsError::client(
+                "InvalidAuthorizationMessageException",
+                "The message is not a valid encoded authorization message",
+            ),
         }
     }
 }
@@ -110,7 +116,9 @@ fn iam(e: IamError) -> AwsError {
         | E::PolicyExists(_)
         | E::GroupExists(_)
         | E::InstanceProfileExists(_)
-        | E::AccountAliasExists(_) => {
+        | E::AccountAliasExists(_)
+        | E::OidcProviderExists(_)
+        | E::SamlProviderExists(_) => {
             AwsError::with_status(409, "EntityAlreadyExists", e.to_string())
         }
         E::NoSuchUser(_)
@@ -125,7 +133,9 @@ fn iam(e: IamError) -> AwsError {
         | E::NoSuchGroup(_)
         | E::NoSuchGroupPolicy(_)
         | E::NoSuchInstanceProfile(_)
-        | E::NoSuchAccountAlias(_) => AwsError::with_status(404, "NoSuchEntity", e.to_string()),
+        | E::NoSuchAccountAlias(_)
+        | E::NoSuchOidcProvider(_)
+        | E::NoSuchSamlProvider(_) => AwsError::with_status(404, "NoSuchEntity", e.to_string()),
         E::MalformedPolicy(_) => AwsError::client("MalformedPolicyDocument", e.to_string()),
         E::ProtectedRole(_) => AwsError::client("UnmodifiableEntity", e.to_string()),
         E::CustomSuffixNotAllowed(_)
@@ -133,7 +143,7 @@ fn iam(e: IamError) -> AwsError {
         | E::UnknownLinkedService(_)
         | E::NotServiceLinked(_)
         | E::NoSuchDeletionTask(_) => AwsError::client("InvalidInput", e.to_string()),
-        E::InvalidBoundaryArn(_) | E::DuplicateTagKeys => {
+        E::InvalidBoundaryArn(_) | E::DuplicateTagKeys | E::InvalidOidc(_) | E::InvalidSaml(_) => {
             AwsError::client("InvalidInput", e.to_string())
         }
         E::AccessKeyQuota
@@ -146,7 +156,8 @@ fn iam(e: IamError) -> AwsError {
         | E::GroupPolicyTooLarge(_)
         | E::GroupsPerUserQuota
         | E::InstanceProfileRoleQuota
-        | E::PolicyVersionQuota => AwsError::with_status(409, "LimitExceeded", e.to_string()),
+        | E::PolicyVersionQuota
+        | E::OidcQuota(..) => AwsError::with_status(409, "LimitExceeded", e.to_string()),
         E::DeleteConflict(_) => AwsError::with_status(409, "DeleteConflict", e.to_string()),
         E::AwsManagedPolicy | E::AwsManagedPolicyChange(_) => {
             AwsError::with_status(403, "AccessDenied", e.to_string())
@@ -464,6 +475,36 @@ mod tests {
                 409,
                 "Cannot delete the default version of a policy.",
             ),
+            (
+                E::NoSuchOidcProvider("arn:aws:iam::111122223333:oidc-provider/x".into()),
+                "NoSuchEntity",
+                404,
+                "OpenIDConnect Provider not found for arn arn:aws:iam::111122223333:oidc-provider/x",
+            ),
+            (
+                E::OidcProviderExists("https://x".into()),
+                "EntityAlreadyExists",
+                409,
+                "Provider with url https://x already exists.",
+            ),
+            (
+                E::SamlProviderExists("idp".into()),
+                "EntityAlreadyExists",
+                409,
+                "SAMLProvider idp already exists",
+            ),
+            (
+                E::InvalidSaml("Could not parse metadata".into()),
+                "InvalidInput",
+                400,
+                "Could not parse metadata",
+            ),
+            (
+                E::OidcQuota("ClientIdsPerOpenIdConnectProvider", 100),
+                "LimitExceeded",
+                409,
+                "Cannot exceed quota for ClientIdsPerOpenIdConnectProvider: 100",
+            ),
         ];
         for (err, code, status, message) in cases {
             let we = Error::from(err).into_aws();
@@ -590,6 +631,24 @@ mod tests {
                 (400, code, Some(msg))
             );
         }
+    }
+
+    #[test]
+    fn simulator_and_sts_failures() {
+        let we = Error::InvalidInput("Policy statement must contain actions.".into()).into_aws();
+        assert_eq!(
+            (we.code, we.status, we.message.as_deref()),
+            (
+                "InvalidInput",
+                400,
+                Some("Policy statement must contain actions.")
+            )
+        );
+        let we = Error::InvalidAuthorizationMessage.into_aws();
+        assert_eq!(
+            (we.code, we.status),
+            ("InvalidAuthorizationMessageException", 400)
+        );
     }
 
     #[test]

@@ -80,4 +80,10 @@ pub enum Error {
     /// (`InvalidKeyUsageException`).
     #[error("{0}")]
     InvalidKeyUsage(String),
+    /// An IAM request whose members are well formed but not acceptable (`InvalidInput`).
+    #[error("{0}")]
+    InvalidInput(String),
+    /// DecodeAuthorizationMessage given a message berth did not encode.
+    #[error("the authorization message cannot be decoded")]
+    InvalidAuthorizationMessage,
 }

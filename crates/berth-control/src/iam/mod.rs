@@ -6,12 +6,20 @@
 
 mod certs;
 mod credentials;
+mod details;
+mod oidc;
 mod reports;
+mod saml;
+mod sim;
 mod types;
 
 pub use certs::*;
 pub use credentials::*;
+pub use details::*;
+pub use oidc::*;
 pub use reports::*;
+pub use saml::*;
+pub use sim::*;
 pub use types::*;
 
 use berth_iam::{IamError, KeyHolder, NewPolicy, NewRole, NewUser, PolicyFilter, Principal};
@@ -70,7 +78,9 @@ fn key_holder<'a>(ctx: &'a Ctx<'_>, given: Option<&'a str>) -> Result<KeyHolder<
     match &ctx.caller.principal {
         Principal::Root { .. } => Ok(KeyHolder::Root),
         Principal::User { name, .. } => Ok(KeyHolder::User(name)),
-        Principal::AssumedRole { .. } => Err(IamError::NonUserCredentials.into()),
+        Principal::AssumedRole { .. } | Principal::FederatedUser { .. } => {
+            Err(IamError::NonUserCredentials.into())
+        }
     }
 }
 
@@ -143,7 +153,7 @@ pub fn get_user(ctx: &Ctx<'_>, input: GetUserInput) -> Result<GetUserOutput, Err
                 },
             });
         }
-        (None, Principal::AssumedRole { .. }) => {
+        (None, Principal::AssumedRole { .. } | Principal::FederatedUser { .. }) => {
             return Err(IamError::NonUserCredentials.into());
         }
     };
@@ -1298,32 +1308,6 @@ pub fn list_role_tags(
         input.paging.options(),
     )?;
     Ok(ListTagsOutput { tags })
-}
-
-// ---------------------------------------------------------------------------------------------
-// What berth has none of.
-// ---------------------------------------------------------------------------------------------
-
-pub fn list_saml_providers(
-    ctx: &Ctx<'_>,
-    _input: ListSamlProvidersInput,
-) -> Result<EmptyListOutput, Error> {
-    ctx.authorize("iam:ListSAMLProviders", "*")?;
-    Ok(EmptyListOutput {
-        list: "SAMLProviderList",
-        paged: false,
-    })
-}
-
-pub fn list_open_id_connect_providers(
-    ctx: &Ctx<'_>,
-    _input: ListOpenIdConnectProvidersInput,
-) -> Result<EmptyListOutput, Error> {
-    ctx.authorize("iam:ListOpenIDConnectProviders", "*")?;
-    Ok(EmptyListOutput {
-        list: "OpenIDConnectProviderList",
-        paged: false,
-    })
 }
 
 #[cfg(test)]

@@ -1,0 +1,190 @@
+//! GetSessionToken, GetAccessKeyInfo and DecodeAuthorizationMessage.
+
+use berth_iam::Principal;
+use berth_iam::user_sessions::{self, SessionHolder, UserSession};
+
+use crate::authz::{Check, authorize};
+use crate::{Caller, Ctx, Error};
+
+/// GetSessionToken's members, the model's constraints checked by the decoder.
+#[derive(Debug, Clone, Default)]
+pub struct GetSessionTokenInput {
+    /// 900–129600.
+    pub duration_seconds: Option<u32>,
+    pub serial_number: Option<String>,
+    pub token_code: Option<String>,
+}
+
+pub struct GetSessionTokenOutput {
+    pub credentials: UserSession,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct GetAccessKeyInfoInput {
+    pub access_key_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GetAccessKeyInfoOutput {
+    pub account: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct DecodeAuthorizationMessageInput {
+    pub encoded_message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodeAuthorizationMessageOutput {
+    pub decoded_message: String,
+}
+
+impl Caller {
+    /// Whether the caller signs with GetSessionToken's temporary credentials: an `ASIA…` key
+    /// that carries no role session.
+    pub fn is_user_session(&self) -> bool {
+        self.session.is_none() && self.access_key_id.starts_with("ASIA")
+    }
+}
+
+/// The refusal of an STS call made with GetSessionToken's credentials (only AssumeRole and
+/// GetCallerIdentity take them). AWS's words for GetSessionToken; for the other operations
+/// berth says the same of them.
+fn no_session_credentials(operation: &str) -> Error {
+    Error::AccessDenied(format!("Cannot call {operation} with session credentials"))
+}
+
+/// Temporary credentials of the calling user (or root user) that act as it. AWS requires no
+/// permission for it; role sessions and session credentials may not call it. berth keeps no
+/// MFA devices a code could be checked against, so a request with MFA members (well formed)
+/// is refused as a code AWS cannot verify would be.
+pub fn get_session_token(
+    ctx: &Ctx<'_>,
+    input: GetSessionTokenInput,
+) -> Result<GetSessionTokenOutput, Error> {
+    let holder = match &ctx.caller.principal {
+        _ if ctx.caller.session.is_some() || ctx.caller.is_user_session() => {
+            return Err(no_session_credentials("GetSessionToken"));
+        }
+        Principal::Root { .. } => SessionHolder::Root,
+        Principal::User { name, .. } => SessionHolder::User(name),
+        Principal::AssumedRole { .. } | Principal::FederatedUser { .. } => {
+            return Err(no_session_credentials("GetSessionToken"));
+        }
+    };
+    if input.serial_number.is_some() || input.token_code.is_some() {
+        return Err(Error::AccessDenied(
+            "MultiFactorAuthentication failed with invalid MFA one time pass code. ".into(),
+        ));
+    }
+    let duration = user_sessions::session_duration(holder, input.duration_seconds);
+    let credentials =
+        ctx.control
+            .iam()
+            .issue_user_session(ctx.account(), holder, duration, ctx.now_secs())?;
+    Ok(GetSessionTokenOutput { credentials })
+}
+
+/// The account an access key id belongs to. berth knows the accounts of the keys it issued;
+/// AWS reads the account out of any key id, which berth's ids do not carry.
+pub fn get_access_key_info(
+    ctx: &Ctx<'_>,
+    input: GetAccessKeyInfoInput,
+) -> Result<GetAccessKeyInfoOutput, Error> {
+    if ctx.caller.is_user_session() {
+        return Err(no_session_credentials("GetAccessKeyInfo"));
+    }
+    authorize(ctx, &Check::new("sts:GetAccessKeyInfo", "*"))?;
+    match ctx.control.iam().access_key_account(&input.access_key_id)? {
+        Some(account) => Ok(GetAccessKeyInfoOutput { account }),
+        // berth's own words: AWS answers an account for any well-formed key id.
+        None => Err(Error::Validation(format!(
+            "berth did not issue the access key {}",
+            input.access_key_id
+        ))),
+    }
+}
+
+/// berth never encodes authorization messages (its denials carry their reason in clear), so
+/// any message is one it cannot decode.
+pub fn decode_authorization_message(
+    ctx: &Ctx<'_>,
+    _input: DecodeAuthorizationMessageInput,
+) -> Result<DecodeAuthorizationMessageOutput, Error> {
+    if ctx.caller.is_user_session() {
+        return Err(no_session_credentials("DecodeAuthorizationMessage"));
+    }
+    authorize(ctx, &Check::new("sts:DecodeAuthorizationMessage", "*"))?;
+    Err(Error::InvalidAuthorizationMessage)
+}
+
+/// GetFederationToken's members, the model's constraints checked by the decoder.
+#[derive(Debug, Clone, Default)]
+pub struct GetFederationTokenInput {
+    /// 2–32 characters of `[\w+=,.@-]`.
+    pub name: String,
+    /// The inline policy, verbatim.
+    pub policy: Option<String>,
+    pub policy_arns: Vec<String>,
+    /// 900–129600.
+    pub duration_seconds: Option<u32>,
+}
+
+pub struct GetFederationTokenOutput {
+    pub credentials: UserSession,
+    /// `ACCOUNT:Name`
+    pub federated_user_id: String,
+    /// `arn:aws:sts::ACCOUNT:federated-user/Name`
+    pub arn: String,
+    pub packed_policy_size: Option<u32>,
+}
+
+/// Credentials of a federated user named `name`, asked for by an IAM user: it may do what both the asking user's policies and
+/// the policies passed here allow; with no policy passed, nothing. Authorised as
+/// `sts:GetFederationToken` on the federated user's ARN.
+pub fn get_federation_token(
+    ctx: &Ctx<'_>,
+    input: GetFederationTokenInput,
+) -> Result<GetFederationTokenOutput, Error> {
+    let account = ctx.account().to_string();
+    let arn = format!("arn:aws:sts::{account}:federated-user/{}", input.name);
+    let holder = match &ctx.caller.principal {
+        _ if ctx.caller.session.is_some() || ctx.caller.is_user_session() => {
+            return Err(no_session_credentials("GetFederationToken"));
+        }
+        // berth's own refusal: AWS lets the root user federate (with the root user's
+        // permissions, which berth's engine does not give a federated user).
+        Principal::Root { .. } => {
+            return Err(Error::AccessDenied(
+                "berth issues federation tokens to IAM users only".into(),
+            ));
+        }
+        Principal::User { name, .. } => SessionHolder::User(name),
+        Principal::AssumedRole { .. } | Principal::FederatedUser { .. } => {
+            return Err(no_session_credentials("GetFederationToken"));
+        }
+    };
+    authorize(ctx, &Check::new("sts:GetFederationToken", &arn))?;
+    let duration = user_sessions::session_duration(holder, input.duration_seconds);
+    let user_name = match holder {
+        SessionHolder::User(n) => n.to_string(),
+        SessionHolder::Root => String::new(),
+    };
+    let (credentials, packed_policy_size) = ctx.control.iam().issue_federation_session(
+        &account,
+        &user_name,
+        &input.name,
+        duration,
+        berth_iam::sts::SessionPolicies {
+            inline: input.policy.as_deref(),
+            arns: &input.policy_arns,
+        },
+        ctx.now_secs(),
+    )?;
+    Ok(GetFederationTokenOutput {
+        credentials,
+        federated_user_id: format!("{account}:{}", input.name),
+        arn,
+        packed_policy_size,
+    })
+}
