@@ -14,7 +14,7 @@ mod sqlite;
 #[cfg(test)]
 mod suite;
 
-pub use postgres::PostgresStore;
+pub use postgres::{Copied, PostgresStore, copy_into_empty};
 pub use sqlite::SqliteStore;
 
 use serde::Serialize;
@@ -50,6 +50,9 @@ pub enum StoreError {
     /// of the write is stored.
     #[error("commit failed: {0}")]
     Commit(String),
+    /// A copy's target database already holds records.
+    #[error("the target database is not empty: it already holds berth data")]
+    NotEmpty,
     /// Used internally to roll back a transaction whose closure failed.
     #[error("transaction aborted")]
     Aborted,

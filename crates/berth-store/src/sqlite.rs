@@ -295,6 +295,14 @@ impl SqliteStore {
         )?)
     }
 
+    /// Every table name in the database, in order (for copying the store whole).
+    pub fn tables(&self) -> Result<Vec<String>, StoreError> {
+        let w = lock_any(&self.core.writer);
+        let mut stmt = w.conn.prepare("SELECT DISTINCT tbl FROM kv ORDER BY tbl")?;
+        let names = stmt.query_map([], |r| r.get::<_, String>(0))?;
+        Ok(names.collect::<Result<Vec<_>, _>>()?)
+    }
+
     /// The schema version the open database is at.
     pub fn schema_version(&self) -> Result<i64, StoreError> {
         let w = lock_any(&self.core.writer);
