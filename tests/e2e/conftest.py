@@ -7,6 +7,12 @@ known root credentials, waits for `/_berth/health`, and gives the test:
   - `raw(...)`: a hand-built (optionally botocore-signed) HTTP request, for bad-input tests;
   - `log()`: everything the server wrote to stderr so far.
 Set BERTH_BIN to the binary under test (the test scripts do).
+
+With BERTH_E2E_DATABASE_URL (a PostgreSQL database whose user may create databases), every
+berth command the tests run keeps its state in PostgreSQL instead of SQLite: `berth_bin()` is
+then a wrapper that gives each data directory a fresh database of its own (created on first
+use, dropped at the end of the session) as BERTH_DATABASE_URL. Tests that check SQLite's own
+files say so (`sqlite_only`) and are not run in that mode.
 """
 
 import json
@@ -35,12 +41,95 @@ REGION = "us-east-1"
 REPO = Path(__file__).resolve().parents[2]
 
 
-def berth_bin() -> str:
+def real_berth_bin() -> str:
     path = os.environ.get("BERTH_BIN") or str(REPO / "target" / "debug" / "berth")
     if not Path(path).is_file():
         # No silent skip: a missing binary is a failure of the run.
         raise RuntimeError(f"berth binary not found at {path}: build it (cargo build) or set BERTH_BIN")
     return path
+
+
+def berth_bin() -> str:
+    if os.environ.get("BERTH_E2E_DATABASE_URL"):
+        return postgres_wrapper()
+    return real_berth_bin()
+
+
+E2E_DB_PREFIX = f"berth_e2e_{os.getpid()}_"
+
+
+def psql_bin() -> str:
+    import glob
+    import shutil
+
+    found = shutil.which("psql") or next(iter(sorted(glob.glob("/usr/lib/postgresql/*/bin/psql"))), None)
+    if not found:
+        raise RuntimeError("BERTH_E2E_DATABASE_URL is set but psql is missing (install Debian's postgresql)")
+    return found
+
+
+def postgres_wrapper() -> str:
+    """A script in place of the binary: it finds the command's data directory (--data-dir,
+    BERTH_DATA_DIR or the default), makes sure a database of its own exists, and runs the real
+    binary with BERTH_DATABASE_URL naming it."""
+    wrapper = Path(os.environ.get("TMPDIR", "/tmp")) / f"{E2E_DB_PREFIX}berth"
+    if wrapper.exists():
+        return str(wrapper)
+    script = rf"""#!/usr/bin/env bash
+set -euo pipefail
+dir="${{BERTH_DATA_DIR:-${{XDG_DATA_HOME:-$HOME/.local/share}}/berth}}"
+prev=""
+for a in "$@"; do
+    case "$prev" in --data-dir) dir="$a" ;; esac
+    case "$a" in --data-dir=*) dir="${{a#--data-dir=}}" ;; esac
+    prev="$a"
+done
+dir="$(realpath -m "$dir")"
+name="{E2E_DB_PREFIX}$(printf %s "$dir" | sha1sum | cut -c1-16)"
+admin="$BERTH_E2E_DATABASE_URL"
+if [ -z "$(PGCONNECT_TIMEOUT=10 {psql_bin()} "$admin" -tAc "SELECT 1 FROM pg_database WHERE datname = '$name'")" ]; then
+    {psql_bin()} "$admin" -qc "CREATE DATABASE $name" >/dev/null 2>&1 || true
+fi
+base="${{admin%%\?*}}"
+query=""
+case "$admin" in *\?*) query="?${{admin#*\?}}" ;; esac
+# A test that names its own store (BERTH_DATABASE_URL set, empty for SQLite) keeps it.
+if [ -z "${{BERTH_DATABASE_URL+set}}" ]; then
+    export BERTH_DATABASE_URL="${{base%/*}}/$name$query"
+fi
+exec {real_berth_bin()} "$@"
+"""
+    tmp = wrapper.with_suffix(".tmp")
+    tmp.write_text(script)
+    tmp.chmod(0o755)
+    tmp.rename(wrapper)
+    return str(wrapper)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def e2e_databases():
+    """With BERTH_E2E_DATABASE_URL: drops the session's databases at its end."""
+    yield
+    admin = os.environ.get("BERTH_E2E_DATABASE_URL")
+    if not admin:
+        return
+    names = subprocess.run(
+        [psql_bin(), admin, "-tAc", f"SELECT datname FROM pg_database WHERE datname LIKE '{E2E_DB_PREFIX}%'"],
+        capture_output=True, text=True, timeout=60,
+    ).stdout.split()
+    for name in names:
+        subprocess.run([psql_bin(), admin, "-qc", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"],
+                       capture_output=True, timeout=60)
+    wrapper = Path(os.environ.get("TMPDIR", "/tmp")) / f"{E2E_DB_PREFIX}berth"
+    wrapper.unlink(missing_ok=True)
+
+
+# A test that checks SQLite's own files (berth.db, its WAL): not run when the e2e suite runs on
+# PostgreSQL (BERTH_E2E_DATABASE_URL), where there are none; the report names them.
+sqlite_only = pytest.mark.skipif(
+    bool(os.environ.get("BERTH_E2E_DATABASE_URL")),
+    reason="checks the SQLite store's own files; this run keeps the state in PostgreSQL",
+)
 
 
 def free_port() -> int:

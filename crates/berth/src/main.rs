@@ -635,6 +635,7 @@ fn server(
         state,
         dir,
         lock: _lock,
+        listener: _listener,
         ..
     } = prepare_server(&args)?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
