@@ -70,8 +70,9 @@ def psql_bin() -> str:
 
 def postgres_wrapper() -> str:
     """A script in place of the binary: it finds the command's data directory (--data-dir,
-    BERTH_DATA_DIR or the default), makes sure a database of its own exists, and runs the real
-    binary with BERTH_DATABASE_URL naming it."""
+    BERTH_DATA_DIR or the default), makes sure a database of its own exists (named in the
+    directory's `.berth-e2e-database`), and runs the real binary with BERTH_DATABASE_URL naming
+    it."""
     wrapper = Path(os.environ.get("TMPDIR", "/tmp")) / f"{E2E_DB_PREFIX}berth"
     if wrapper.exists():
         return str(wrapper)
@@ -84,8 +85,14 @@ for a in "$@"; do
     case "$a" in --data-dir=*) dir="${{a#--data-dir=}}" ;; esac
     prev="$a"
 done
-dir="$(realpath -m "$dir")"
-name="{E2E_DB_PREFIX}$(printf %s "$dir" | sha1sum | cut -c1-16)"
+# The database of this data directory: named in a file in it, so a directory made anew at the
+# same path (pytest reuses the numbered tmp_path of a passed test) gets a new database.
+mkdir -p "$dir"
+marker="$dir/.berth-e2e-database"
+if [ ! -s "$marker" ]; then
+    printf '%s' "{E2E_DB_PREFIX}$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')" >"$marker"
+fi
+name="$(cat "$marker")"
 admin="$BERTH_E2E_DATABASE_URL"
 if [ -z "$(PGCONNECT_TIMEOUT=10 {psql_bin()} "$admin" -tAc "SELECT 1 FROM pg_database WHERE datname = '$name'")" ]; then
     {psql_bin()} "$admin" -qc "CREATE DATABASE $name" >/dev/null 2>&1 || true
