@@ -396,6 +396,7 @@ impl PostgresStore {
         let tx = PgTx {
             conn: RefCell::new(conn),
             wrote: Cell::new(false),
+            failed: Cell::new(false),
         };
         // A panic in `f` drops the lease without `done`: the connection, mid-transaction, is
         // closed (the server rolls it back), never reused.
@@ -585,6 +586,8 @@ fn migrate(client: &mut Client) -> Result<(), StoreError> {
 struct PgTx<'c> {
     conn: RefCell<&'c mut Conn>,
     wrote: Cell<bool>,
+    /// A statement failed: PostgreSQL has aborted the transaction.
+    failed: Cell<bool>,
 }
 
 const GET: &str = "SELECT v FROM kv WHERE tbl = $1 AND k = $2";
@@ -617,8 +620,11 @@ impl PgTx<'_> {
         params: &[&(dyn postgres::types::ToSql + Sync)],
     ) -> Result<Vec<postgres::Row>, StoreError> {
         let mut conn = self.conn.borrow_mut();
-        let stmt = conn.statement(sql)?;
-        Ok(conn.client.query(&stmt, params)?)
+        let r = conn
+            .statement(sql)
+            .and_then(|stmt| conn.client.query(&stmt, params));
+        self.failed.set(self.failed.get() || r.is_err());
+        Ok(r?)
     }
 
     fn execute(
@@ -627,8 +633,11 @@ impl PgTx<'_> {
         params: &[&(dyn postgres::types::ToSql + Sync)],
     ) -> Result<u64, StoreError> {
         let mut conn = self.conn.borrow_mut();
-        let stmt = conn.statement(sql)?;
-        Ok(conn.client.execute(&stmt, params)?)
+        let r = conn
+            .statement(sql)
+            .and_then(|stmt| conn.client.execute(&stmt, params));
+        self.failed.set(self.failed.get() || r.is_err());
+        Ok(r?)
     }
 }
 
@@ -688,12 +697,178 @@ impl Tx for PgTx<'_> {
     }
 }
 
+thread_local! {
+    /// The read snapshot of the request this thread runs ([`Store::request_scope`] with
+    /// `snapshot`), on one store.
+    static SNAPSHOT: RefCell<Option<Snapshot>> = const { RefCell::new(None) };
+}
+
+/// A request's shared read transaction: opened by its first read, ended by its first write or
+/// the end of the request.
+struct Snapshot {
+    /// The store it belongs to (the address of its shared state).
+    store: usize,
+    /// Reads still share the snapshot (no write yet, no failure).
+    active: bool,
+    /// The connection with the open `REPEATABLE READ` transaction, once a read opened it;
+    /// `None` while a read runs on it (a read nested in that one opens its own).
+    conn: Option<Conn>,
+    /// Whether the transaction was opened (and its connection is out of the pool).
+    opened: bool,
+}
+
+impl PostgresStore {
+    fn id(&self) -> usize {
+        Arc::as_ptr(&self.inner) as usize
+    }
+
+    /// Puts a connection taken out of the pool back (or closes it when it is not `usable`).
+    fn give_back(&self, conn: Conn, usable: bool) {
+        Lease {
+            store: self,
+            conn: Some(conn),
+        }
+        .done(usable);
+    }
+
+    /// Ends this thread's snapshot on this store, if one is open: its transaction committed
+    /// (it only read) and its connection returned. Reads after it run on their own.
+    fn end_snapshot(&self) {
+        let taken = SNAPSHOT.with(|s| {
+            let mut s = s.borrow_mut();
+            match s.as_mut() {
+                Some(snap) if snap.store == self.id() => {
+                    snap.active = false;
+                    let opened = std::mem::replace(&mut snap.opened, false);
+                    (opened, snap.conn.take())
+                }
+                _ => (false, None),
+            }
+        });
+        if let (true, Some(mut conn)) = taken {
+            let usable = conn.client.batch_execute("COMMIT").is_ok();
+            self.give_back(conn, usable);
+        }
+    }
+
+    /// Runs `f` in this thread's snapshot when one is active on this store: `None` otherwise
+    /// (or when the snapshot's connection is in use by the read around this one).
+    fn in_snapshot(
+        &self,
+        f: &mut dyn FnMut(&dyn Tx) -> Result<(), StoreError>,
+    ) -> Option<Result<(), StoreError>> {
+        let mine = SNAPSHOT.with(|s| {
+            let mut s = s.borrow_mut();
+            match s.as_mut() {
+                Some(snap) if snap.store == self.id() && snap.active => {
+                    if snap.opened {
+                        snap.conn.take().map(Some)
+                    } else {
+                        // Not opened yet: this read opens it.
+                        snap.opened = true;
+                        Some(None)
+                    }
+                }
+                _ => None,
+            }
+        })?;
+        let mut conn = match mine {
+            Some(conn) => conn,
+            None => {
+                let opened = self.checkout().and_then(|mut lease| {
+                    lease
+                        .conn_mut()
+                        .client
+                        .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")?;
+                    Ok(lease.conn.take())
+                });
+                match opened {
+                    Ok(Some(conn)) => conn,
+                    _ => {
+                        // No snapshot then: this read and the next run on their own.
+                        SNAPSHOT.with(|s| {
+                            if let Some(snap) = s.borrow_mut().as_mut() {
+                                snap.active = false;
+                                snap.opened = false;
+                            }
+                        });
+                        return None;
+                    }
+                }
+            }
+        };
+        let tx = PgTx {
+            conn: RefCell::new(&mut conn),
+            wrote: Cell::new(false),
+            failed: Cell::new(false),
+        };
+        let r = f(&tx);
+        let failed = tx.failed.get();
+        if failed {
+            // A failed statement aborts the transaction: the snapshot ends here.
+            let usable = conn.client.batch_execute("ROLLBACK").is_ok();
+            SNAPSHOT.with(|s| {
+                if let Some(snap) = s.borrow_mut().as_mut() {
+                    snap.active = false;
+                    snap.opened = false;
+                }
+            });
+            self.give_back(conn, usable);
+        } else {
+            SNAPSHOT.with(|s| {
+                if let Some(snap) = s.borrow_mut().as_mut() {
+                    snap.conn = Some(conn);
+                }
+            });
+        }
+        Some(r)
+    }
+}
+
+/// Ends the request's snapshot however the request ends (a panic included).
+struct SnapshotGuard<'s>(&'s PostgresStore);
+
+impl Drop for SnapshotGuard<'_> {
+    fn drop(&mut self) {
+        self.0.end_snapshot();
+        SNAPSHOT.with(|s| s.borrow_mut().take());
+    }
+}
+
 impl Store for PostgresStore {
+    /// With `snapshot`, the request's reads share one `REPEATABLE READ` transaction on one
+    /// connection (one snapshot, one `BEGIN` and one `COMMIT` instead of one each) until its
+    /// first write; the reads after the write run on their own and see it. Writes are durable
+    /// when `write_tx` returns: the ticket names nothing to wait for.
+    fn request_scope(&self, snapshot: bool, f: &mut dyn FnMut()) -> crate::Ticket {
+        let nested = SNAPSHOT.with(|s| s.borrow().is_some());
+        if nested {
+            f();
+            return crate::Ticket::default();
+        }
+        blocking(|| {
+            SNAPSHOT.with(|s| {
+                *s.borrow_mut() = Some(Snapshot {
+                    store: self.id(),
+                    active: snapshot,
+                    conn: None,
+                    opened: false,
+                })
+            });
+            let _guard = SnapshotGuard(self);
+            f();
+        });
+        crate::Ticket::default()
+    }
+
     fn read_tx(
         &self,
         f: &mut dyn FnMut(&dyn Tx) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
         blocking(|| {
+            if let Some(r) = self.in_snapshot(f) {
+                return r;
+            }
             let mut last = None;
             for _ in 0..ATTEMPTS {
                 match self.run("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", false, f) {
@@ -710,6 +885,8 @@ impl Store for PostgresStore {
         f: &mut dyn FnMut(&dyn Tx) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
         blocking(|| {
+            // The request's reads after this write see it.
+            self.end_snapshot();
             let mut last = None;
             for attempt in 0..ATTEMPTS {
                 match self.run("BEGIN ISOLATION LEVEL READ COMMITTED", true, f) {
@@ -1138,6 +1315,44 @@ mod tests {
         ));
         let n = target.read(|tx| tx.scan("secrets", "")).unwrap().len();
         assert_eq!(n, COPY_PAGE + 7);
+    }
+
+    /// Inside a request scope with `snapshot`, reads share one snapshot until the request's
+    /// first write, then see that write; a failed statement ends the snapshot without failing
+    /// the reads after it.
+    #[test]
+    #[ignore = "PostgreSQL: needs BERTH_TEST_DATABASE_URL (scripts/test runs it)"]
+    fn pg_a_request_scope_reads_one_snapshot_until_its_write() {
+        let db = Fresh::new();
+        let (a, b) = (db.store(), db.store());
+        a.write(|tx| put_json(tx, "t", "k", &1u32)).unwrap();
+        let mut seen = Vec::new();
+        let ticket = a.request_scope(true, &mut || {
+            let get = || -> Option<u32> { a.read(|tx| get_json(tx, "t", "k")).unwrap() };
+            seen.push(get());
+            b.write(|tx| put_json(tx, "t", "k", &2u32)).unwrap();
+            seen.push(get());
+            // A write in a read transaction fails (and aborts it); the next read still works.
+            assert!(a.read(|tx| tx.put("t", "x", b"1")).is_err());
+            seen.push(get());
+            a.write(|tx| put_json(tx, "t", "k2", &3u32)).unwrap();
+            seen.push(get());
+        });
+        assert_eq!(ticket, crate::Ticket::default());
+        assert_eq!(seen, [Some(1), Some(1), Some(2), Some(2)]);
+        // The snapshot's connection went back to the pool, its transaction ended.
+        let idle_in_tx: i64 = db
+            .client()
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+                 AND state LIKE 'idle in transaction%'",
+                &[],
+            )
+            .unwrap()
+            .get(0);
+        assert_eq!(idle_in_tx, 0);
+        let after: Option<u32> = a.read(|tx| get_json(tx, "t", "k2")).unwrap();
+        assert_eq!(after, Some(3));
     }
 
     #[test]
