@@ -17,6 +17,7 @@ files say so (`sqlite_only`) and are not run in that mode.
 
 import json
 import os
+import shlex
 import signal
 import socket
 import subprocess
@@ -93,7 +94,8 @@ if [ ! -s "$marker" ]; then
     printf '%s' "{E2E_DB_PREFIX}$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')" >"$marker"
 fi
 name="$(cat "$marker")"
-admin="$BERTH_E2E_DATABASE_URL"
+# Baked in: tests that start berth with a stripped environment still get a database.
+admin={shlex.quote(os.environ["BERTH_E2E_DATABASE_URL"])}
 if [ -z "$(PGCONNECT_TIMEOUT=10 {psql_bin()} "$admin" -tAc "SELECT 1 FROM pg_database WHERE datname = '$name'")" ]; then
     {psql_bin()} "$admin" -qc "CREATE DATABASE $name" >/dev/null 2>&1 || true
 fi
@@ -129,6 +131,25 @@ def e2e_databases():
                        capture_output=True, timeout=60)
     wrapper = Path(os.environ.get("TMPDIR", "/tmp")) / f"{E2E_DB_PREFIX}berth"
     wrapper.unlink(missing_ok=True)
+
+
+def store_bytes(data_dir: Path) -> bytes:
+    """Everything the store of `data_dir` holds, as stored: its SQLite files, or (in the
+    PostgreSQL mode) every record of its database, raw, for a test that looks for a value
+    that must not be stored in the clear."""
+    marker = Path(data_dir) / ".berth-e2e-database"
+    admin = os.environ.get("BERTH_E2E_DATABASE_URL")
+    if admin and marker.is_file():
+        base, _, query = admin.partition("?")
+        url = f"{base.rsplit('/', 1)[0]}/{marker.read_text().strip()}" + (f"?{query}" if query else "")
+        p = subprocess.run([psql_bin(), url, "-c", "COPY (SELECT tbl, k, v FROM kv) TO STDOUT (FORMAT binary)"],
+                           capture_output=True, timeout=60)
+        assert p.returncode == 0, p.stderr
+        assert p.stdout, "the store's database holds nothing"
+        return p.stdout
+    files = [p for p in Path(data_dir).iterdir() if p.name.startswith("berth.db")]
+    assert any(p.name == "berth.db" for p in files), files
+    return b"".join(p.read_bytes() for p in files)
 
 
 # A test that checks SQLite's own files (berth.db, its WAL): not run when the e2e suite runs on
