@@ -79,7 +79,7 @@ enum Tls {
 }
 
 impl Tls {
-    fn for_config(config: &Config) -> Result<Tls, StoreError> {
+    fn for_config(config: &Config, ca_file: Option<&std::path::Path>) -> Result<Tls, StoreError> {
         if config.get_ssl_mode() == postgres::config::SslMode::Disable {
             return Ok(Tls::None);
         }
@@ -88,10 +88,10 @@ impl Tls {
             // A certificate rustls cannot use is skipped, as a browser would.
             let _ = roots.add(cert);
         }
-        if let Some(path) = std::env::var_os("BERTH_DATABASE_CA_FILE") {
+        if let Some(path) = ca_file {
             use rustls::pki_types::CertificateDer;
             use rustls::pki_types::pem::PemObject;
-            let shown = std::path::Path::new(&path).display().to_string();
+            let shown = path.display().to_string();
             let certs = CertificateDer::pem_file_iter(&path)
                 .map_err(|e| StoreError::Connect(format!("BERTH_DATABASE_CA_FILE {shown}: {e}")))?;
             for cert in certs {
@@ -226,6 +226,17 @@ impl PostgresStore {
     /// migrates its schema (refusing a database whose schema is newer than this build knows)
     /// and keeps at most `pool_size` connections open.
     pub fn connect(url: &str, pool_size: usize) -> Result<PostgresStore, StoreError> {
+        let ca = std::env::var_os("BERTH_DATABASE_CA_FILE").map(std::path::PathBuf::from);
+        PostgresStore::connect_with_ca(url, pool_size, ca.as_deref())
+    }
+
+    /// [`PostgresStore::connect`], trusting the CA certificates of the PEM file `ca_file` too
+    /// (what `BERTH_DATABASE_CA_FILE` names).
+    pub fn connect_with_ca(
+        url: &str,
+        pool_size: usize,
+        ca_file: Option<&std::path::Path>,
+    ) -> Result<PostgresStore, StoreError> {
         let mut config = Config::from_str(url)
             .map_err(|e| StoreError::Connect(format!("the database URL does not parse: {e}")))?;
         if config.get_connect_timeout().is_none() {
@@ -234,7 +245,7 @@ impl PostgresStore {
         if config.get_application_name().is_none() {
             config.application_name("berth");
         }
-        let tls = Tls::for_config(&config)?;
+        let tls = Tls::for_config(&config, ca_file)?;
         let store = PostgresStore {
             inner: Arc::new(Inner {
                 config,
@@ -1244,6 +1255,40 @@ mod tests {
         let base = calls.load(Ordering::SeqCst);
         a.write(|tx| put_json(tx, "t", "k", &1u32)).unwrap();
         wait_for(base + 1);
+    }
+
+    /// `sslmode=require`: the connection is TLS, and the server's certificate is verified — a
+    /// server whose CA is not trusted is refused. Needs the cluster of
+    /// `scripts/lib/ensure-postgres`, which serves TLS with a certificate signed by the CA in
+    /// `BERTH_TEST_DATABASE_CA`.
+    #[test]
+    #[ignore = "PostgreSQL: needs BERTH_TEST_DATABASE_URL (scripts/test runs it)"]
+    fn pg_tls_is_used_and_verified() {
+        let ca = std::env::var("BERTH_TEST_DATABASE_CA")
+            .expect("BERTH_TEST_DATABASE_CA must name the test cluster's CA certificate");
+        let db = Fresh::new();
+        let url = db.url.replace("sslmode=disable", "sslmode=require");
+        assert!(url.contains("sslmode=require"), "{url}");
+        let s = PostgresStore::connect_with_ca(&url, 2, Some(std::path::Path::new(&ca))).unwrap();
+        s.write(|tx| put_json(tx, "t", "k", &1u32)).unwrap();
+        let on_tls: bool = s
+            .with_client(|c| {
+                Ok(c.query_one(
+                    "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+                    &[],
+                )?
+                .get(0))
+            })
+            .unwrap();
+        assert!(on_tls, "the connection is not TLS");
+        // Without the CA the server's certificate is not trusted: refused, not downgraded.
+        match PostgresStore::connect_with_ca(&url, 2, None) {
+            Err(e) => assert!(
+                format!("{e}").contains("certificate") || format!("{e:?}").contains("Certificate"),
+                "{e:?}"
+            ),
+            Ok(_) => panic!("an untrusted certificate was accepted"),
+        }
     }
 
     /// Called on a worker of a multi-threaded runtime (as the server answers JSON calls), a
