@@ -92,7 +92,7 @@ impl Tls {
             use rustls::pki_types::CertificateDer;
             use rustls::pki_types::pem::PemObject;
             let shown = path.display().to_string();
-            let certs = CertificateDer::pem_file_iter(&path)
+            let certs = CertificateDer::pem_file_iter(path)
                 .map_err(|e| StoreError::Connect(format!("BERTH_DATABASE_CA_FILE {shown}: {e}")))?;
             for cert in certs {
                 let cert = cert.map_err(|e| {
