@@ -79,7 +79,12 @@ def postgres_wrapper() -> str:
         return str(wrapper)
     script = rf"""#!/usr/bin/env bash
 set -euo pipefail
+# As berth picks it: --data-dir, BERTH_DATA_DIR, ./.berth-data when the command looks for one
+# (doctor, account create), else the default.
 dir="${{BERTH_DATA_DIR:-${{XDG_DATA_HOME:-$HOME/.local/share}}/berth}}"
+if [ -z "${{BERTH_DATA_DIR:-}}" ] && [ -d .berth-data ]; then
+    dir="$PWD/.berth-data"
+fi
 prev=""
 for a in "$@"; do
     case "$prev" in --data-dir) dir="$a" ;; esac
@@ -88,12 +93,19 @@ for a in "$@"; do
 done
 # The database of this data directory: named in a file in it, so a directory made anew at the
 # same path (pytest reuses the numbered tmp_path of a passed test) gets a new database.
-mkdir -p "$dir"
 marker="$dir/.berth-e2e-database"
-if [ ! -s "$marker" ]; then
-    printf '%s' "{E2E_DB_PREFIX}$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')" >"$marker"
+fresh="{E2E_DB_PREFIX}$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+if [ -s "$marker" ]; then
+    name="$(cat "$marker")"
+else
+    name="$fresh"
+    # A command that makes no data directory (doctor, account create on none) gets a database
+    # of its own, and no directory is made for it here.
+    case " $* " in
+    *" server "* | *" up "* | *" migrate "*) mkdir -p "$dir" && printf '%s' "$name" >"$marker" ;;
+    *) [ -d "$dir" ] && printf '%s' "$name" >"$marker" ;;
+    esac
 fi
-name="$(cat "$marker")"
 # Baked in: tests that start berth with a stripped environment still get a database.
 admin={shlex.quote(os.environ["BERTH_E2E_DATABASE_URL"])}
 if [ -z "$(PGCONNECT_TIMEOUT=10 {psql_bin()} "$admin" -tAc "SELECT 1 FROM pg_database WHERE datname = '$name'")" ]; then

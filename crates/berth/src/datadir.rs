@@ -94,6 +94,12 @@ fn default_dir() -> anyhow::Result<PathBuf> {
     Ok(PathBuf::from(home).join(".local/share/berth"))
 }
 
+/// Whether `dir` is a data directory berth used: its `berth.db`, or, when `database` (the
+/// state may be in a PostgreSQL database), its `root.key`.
+fn holds_state(dir: &Path, database: bool) -> bool {
+    dir.join(DB_FILE).is_file() || (database && dir.join(ROOT_KEY_FILE).is_file())
+}
+
 /// Writes `contents` to a new file of mode 0600; fails if it exists.
 fn create_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     let mut f = OpenOptions::new()
@@ -165,7 +171,7 @@ fn servers_data_dirs() -> Vec<PathBuf> {
             };
             if target.file_name().is_some_and(|n| n == LOCK_FILE)
                 && let Some(dir) = target.parent()
-                && dir.join(DB_FILE).is_file()
+                && holds_state(dir, true)
                 && !out.iter().any(|d| d == dir)
             {
                 out.push(dir.to_path_buf());
@@ -198,12 +204,22 @@ impl DataDir {
     /// machine hold (their `server.lock`) and `./.berth-data` (the quickstart's) when they
     /// hold data.
     pub fn open_existing(path: Option<PathBuf>, command: &[String]) -> anyhow::Result<DataDir> {
+        DataDir::open_existing_with(path, command, false)
+    }
+
+    /// [`DataDir::open_existing`]; with `database` (the state is in a PostgreSQL database) a
+    /// directory with a `root.key` and no `berth.db` is one too.
+    pub fn open_existing_with(
+        path: Option<PathBuf>,
+        command: &[String],
+        database: bool,
+    ) -> anyhow::Result<DataDir> {
         let given = path.is_some();
         let path = match path {
             Some(p) => p,
             None => default_dir()?,
         };
-        if path.join(DB_FILE).is_file() {
+        if holds_state(&path, database) {
             return Ok(DataDir {
                 path,
                 database_url: None,
@@ -212,7 +228,7 @@ impl DataDir {
         let mut candidates = servers_data_dirs();
         if let Ok(cwd) = std::env::current_dir() {
             let quickstart = cwd.join(".berth-data");
-            if quickstart.join(DB_FILE).is_file() && !candidates.contains(&quickstart) {
+            if holds_state(&quickstart, database) && !candidates.contains(&quickstart) {
                 candidates.push(quickstart);
             }
         }

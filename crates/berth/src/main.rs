@@ -970,11 +970,13 @@ fn doctor(args: DoctorArgs) -> anyhow::Result<()> {
 }
 
 /// The data directory of a command that uses one (`berth doctor`, `berth account create`):
-/// an existing one, or, with a database URL (the state is in the database), the directory of
-/// the root key.
+/// an existing one (nothing is created); with a database URL (the state is in the database)
+/// a directory with a `root.key` is one too.
 fn open_for_command(data: DataDirArg, argv: &[String]) -> anyhow::Result<DataDir> {
     match data.database_url.filter(|u| !u.is_empty()) {
-        Some(url) => Ok(DataDir::open(data.data_dir)?.with_database(Some(url))),
+        Some(url) => {
+            Ok(DataDir::open_existing_with(data.data_dir, argv, true)?.with_database(Some(url)))
+        }
         None => DataDir::open_existing(data.data_dir, argv),
     }
 }
