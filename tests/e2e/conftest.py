@@ -118,7 +118,8 @@ case "$admin" in *\?*) query="?${{admin#*\?}}" ;; esac
 if [ -z "${{BERTH_DATABASE_URL+set}}" ]; then
     export BERTH_DATABASE_URL="${{base%/*}}/$name$query"
 fi
-exec {real_berth_bin()} "$@"
+# argv[0] stays the wrapper's: berth prints it in the commands it suggests.
+exec -a "$0" {real_berth_bin()} "$@"
 """
     tmp = wrapper.with_suffix(".tmp")
     tmp.write_text(script)
