@@ -77,7 +77,8 @@ def wait_http(url: str, proc, timeout=30.0, poll=0.001, context=None) -> float:
 
 
 class Server:
-    def __init__(self, kind: str, args, data_dir: Path | None = None, tls: dict | None = None):
+    def __init__(self, kind: str, args, data_dir: Path | None = None, tls: dict | None = None,
+                 database_url: str | None = None):
         """`tls`: {"cert", "key", "ca"} paths for a berth server on TLS."""
         self.kind = kind
         self.port = free_port()
@@ -88,6 +89,9 @@ class Server:
         if kind == "berth":
             env.update(BERTH_ROOT_ACCESS_KEY_ID=ROOT_KEY, BERTH_ROOT_SECRET_ACCESS_KEY=ROOT_SECRET,
                        RUST_LOG="warn")
+            env.pop("BERTH_DATABASE_URL", None)
+            if database_url:
+                env["BERTH_DATABASE_URL"] = database_url
             cmd = [args.berth, "server", "--listen", f"127.0.0.1:{self.port}", "--data-dir", str(data_dir)]
             if tls:
                 cmd += ["--tls-cert", str(tls["cert"]), "--tls-key", str(tls["key"])]
@@ -315,6 +319,8 @@ def bench_api(args) -> list[dict]:
             row["cpu_ratio"] = row["moto"]["throughput"]["server_cpu_us_per_req"] / max(
                 row["berth"]["throughput"]["server_cpu_us_per_req"], 1e-9)
             rows.append(row)
+        if args.database_url:
+            rows += bench_postgres(args, tmp, rows)
     finally:
         berth.stop()
         moto.stop()
@@ -359,6 +365,40 @@ def bench_tls(args) -> list[dict]:
         for srv in servers.values():
             srv.stop()
         shutil.rmtree(tmp, ignore_errors=True)
+    return rows
+
+
+# The operations measured again with berth's state in PostgreSQL (--database-url): a read and a
+# write, beside the SQLite rows and moto's numbers of the same run.
+POSTGRES_OPS = ("GetSecretValue", "RegisterTaskDefinition")
+
+
+def bench_postgres(args, tmp: Path, sqlite_rows: list[dict]) -> list[dict]:
+    rows = []
+    srv = Server("berth", args, tmp / "data-pg", database_url=args.database_url)
+    try:
+        r = setup(srv)
+        for name, service, target, body in ops(r):
+            if name not in POSTGRES_OPS:
+                continue
+            same = next((row for row in sqlite_rows if row["op"] == name), None)
+            if same is None:
+                continue
+            thr = load(args, srv, r["key"], r["secret"], service, target, body, args.concurrency,
+                       duration=args.duration)
+            lat = load(args, srv, r["key"], r["secret"], service, target, body, 1,
+                       duration=args.latency_duration)
+            row = {"op": f"{name} (PostgreSQL)", "berth": {"throughput": thr, "latency_c1": lat},
+                   "moto": same["moto"]}
+            row["ratio"] = thr["rps"] / max(same["moto"]["throughput"]["rps"], 1e-9)
+            row["cpu_ratio"] = same["moto"]["throughput"]["server_cpu_us_per_req"] / max(
+                thr["server_cpu_us_per_req"], 1e-9)
+            print(f"  {row['op']:<24} berth  {thr['rps']:>9.0f} req/s @{args.concurrency} "
+                  f"(p50 {thr['p50_ms']:.2f} ms, p99 {thr['p99_ms']:.2f} ms, errors {thr['errors']}); "
+                  f"@1: p50 {lat['p50_ms']:.3f} ms p99 {lat['p99_ms']:.3f} ms", file=sys.stderr)
+            rows.append(row)
+    finally:
+        srv.stop()
     return rows
 
 
@@ -422,6 +462,9 @@ def main():
     p.add_argument("--only", default="",
                    help="measure only the operations whose names start with one of these (comma-separated)")
     p.add_argument("--json-out")
+    p.add_argument("--database-url", default="",
+                   help="an empty PostgreSQL database: GetSecretValue and RegisterTaskDefinition are "
+                        "measured again with berth's state in it (rows '… (PostgreSQL)')")
     p.add_argument("--skip-api", action="store_true")
     p.add_argument("--skip-startup", action="store_true")
     p.add_argument("--skip-tls", action="store_true")

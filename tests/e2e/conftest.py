@@ -7,10 +7,17 @@ known root credentials, waits for `/_berth/health`, and gives the test:
   - `raw(...)`: a hand-built (optionally botocore-signed) HTTP request, for bad-input tests;
   - `log()`: everything the server wrote to stderr so far.
 Set BERTH_BIN to the binary under test (the test scripts do).
+
+With BERTH_E2E_DATABASE_URL (a PostgreSQL database whose user may create databases), every
+berth command the tests run keeps its state in PostgreSQL instead of SQLite: `berth_bin()` is
+then a wrapper that gives each data directory a fresh database of its own (created on first
+use, dropped at the end of the session) as BERTH_DATABASE_URL. Tests that check SQLite's own
+files say so (`sqlite_only`) and are not run in that mode.
 """
 
 import json
 import os
+import shlex
 import signal
 import socket
 import subprocess
@@ -35,12 +42,135 @@ REGION = "us-east-1"
 REPO = Path(__file__).resolve().parents[2]
 
 
-def berth_bin() -> str:
+def real_berth_bin() -> str:
     path = os.environ.get("BERTH_BIN") or str(REPO / "target" / "debug" / "berth")
     if not Path(path).is_file():
         # No silent skip: a missing binary is a failure of the run.
         raise RuntimeError(f"berth binary not found at {path}: build it (cargo build) or set BERTH_BIN")
     return path
+
+
+def berth_bin() -> str:
+    if os.environ.get("BERTH_E2E_DATABASE_URL"):
+        return postgres_wrapper()
+    return real_berth_bin()
+
+
+E2E_DB_PREFIX = f"berth_e2e_{os.getpid()}_"
+
+
+def psql_bin() -> str:
+    import glob
+    import shutil
+
+    found = shutil.which("psql") or next(iter(sorted(glob.glob("/usr/lib/postgresql/*/bin/psql"))), None)
+    if not found:
+        raise RuntimeError("BERTH_E2E_DATABASE_URL is set but psql is missing (install Debian's postgresql)")
+    return found
+
+
+def postgres_wrapper() -> str:
+    """A script in place of the binary: it finds the command's data directory (--data-dir,
+    BERTH_DATA_DIR or the default), makes sure a database of its own exists (named in the
+    directory's `.berth-e2e-database`), and runs the real binary with BERTH_DATABASE_URL naming
+    it."""
+    wrapper = Path(os.environ.get("TMPDIR", "/tmp")) / f"{E2E_DB_PREFIX}berth"
+    if wrapper.exists():
+        return str(wrapper)
+    script = rf"""#!/usr/bin/env bash
+set -euo pipefail
+# As berth picks it: --data-dir, BERTH_DATA_DIR, ./.berth-data when the command looks for one
+# (doctor, account create), else the default.
+dir="${{BERTH_DATA_DIR:-${{XDG_DATA_HOME:-$HOME/.local/share}}/berth}}"
+if [ -z "${{BERTH_DATA_DIR:-}}" ] && [ -d .berth-data ]; then
+    dir="$PWD/.berth-data"
+fi
+prev=""
+for a in "$@"; do
+    case "$prev" in --data-dir) dir="$a" ;; esac
+    case "$a" in --data-dir=*) dir="${{a#--data-dir=}}" ;; esac
+    prev="$a"
+done
+# The database of this data directory: named in a file in it, so a directory made anew at the
+# same path (pytest reuses the numbered tmp_path of a passed test) gets a new database.
+marker="$dir/.berth-e2e-database"
+fresh="{E2E_DB_PREFIX}$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+if [ -s "$marker" ]; then
+    name="$(cat "$marker")"
+else
+    name="$fresh"
+    # A command that makes no data directory (doctor, account create on none) gets a database
+    # of its own, and no directory is made for it here.
+    case " $* " in
+    *" server "* | *" up "* | *" migrate "*) mkdir -p "$dir" && printf '%s' "$name" >"$marker" ;;
+    *) [ -d "$dir" ] && printf '%s' "$name" >"$marker" ;;
+    esac
+fi
+# Baked in: tests that start berth with a stripped environment still get a database.
+admin={shlex.quote(os.environ["BERTH_E2E_DATABASE_URL"])}
+if [ -z "$(PGCONNECT_TIMEOUT=10 {psql_bin()} "$admin" -tAc "SELECT 1 FROM pg_database WHERE datname = '$name'")" ]; then
+    {psql_bin()} "$admin" -qc "CREATE DATABASE $name" >/dev/null 2>&1 || true
+fi
+base="${{admin%%\?*}}"
+query=""
+case "$admin" in *\?*) query="?${{admin#*\?}}" ;; esac
+# A test that names its own store (BERTH_DATABASE_URL set, empty for SQLite) keeps it.
+if [ -z "${{BERTH_DATABASE_URL+set}}" ]; then
+    export BERTH_DATABASE_URL="${{base%/*}}/$name$query"
+fi
+# argv[0] stays the wrapper's: berth prints it in the commands it suggests.
+exec -a "$0" {real_berth_bin()} "$@"
+"""
+    tmp = wrapper.with_suffix(".tmp")
+    tmp.write_text(script)
+    tmp.chmod(0o755)
+    tmp.rename(wrapper)
+    return str(wrapper)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def e2e_databases():
+    """With BERTH_E2E_DATABASE_URL: drops the session's databases at its end."""
+    yield
+    admin = os.environ.get("BERTH_E2E_DATABASE_URL")
+    if not admin:
+        return
+    names = subprocess.run(
+        [psql_bin(), admin, "-tAc", f"SELECT datname FROM pg_database WHERE datname LIKE '{E2E_DB_PREFIX}%'"],
+        capture_output=True, text=True, timeout=60,
+    ).stdout.split()
+    for name in names:
+        subprocess.run([psql_bin(), admin, "-qc", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"],
+                       capture_output=True, timeout=60)
+    wrapper = Path(os.environ.get("TMPDIR", "/tmp")) / f"{E2E_DB_PREFIX}berth"
+    wrapper.unlink(missing_ok=True)
+
+
+def store_bytes(data_dir: Path) -> bytes:
+    """Everything the store of `data_dir` holds, as stored: its SQLite files, or (in the
+    PostgreSQL mode) every record of its database, raw, for a test that looks for a value
+    that must not be stored in the clear."""
+    marker = Path(data_dir) / ".berth-e2e-database"
+    admin = os.environ.get("BERTH_E2E_DATABASE_URL")
+    if admin and marker.is_file():
+        base, _, query = admin.partition("?")
+        url = f"{base.rsplit('/', 1)[0]}/{marker.read_text().strip()}" + (f"?{query}" if query else "")
+        p = subprocess.run([psql_bin(), url, "-c", "COPY (SELECT tbl, k, v FROM kv) TO STDOUT (FORMAT binary)"],
+                           capture_output=True, timeout=60)
+        assert p.returncode == 0, p.stderr
+        assert p.stdout, "the store's database holds nothing"
+        return p.stdout
+    files = [p for p in Path(data_dir).iterdir() if p.name.startswith("berth.db")]
+    assert any(p.name == "berth.db" for p in files), files
+    return b"".join(p.read_bytes() for p in files)
+
+
+# A test that checks SQLite's own files (berth.db, its WAL): not run when the e2e suite runs on
+# PostgreSQL (BERTH_E2E_DATABASE_URL), where there are none; the report names them.
+sqlite_only = pytest.mark.skipif(
+    bool(os.environ.get("BERTH_E2E_DATABASE_URL")),
+    reason="checks the SQLite store's own files; this run keeps the state in PostgreSQL",
+)
 
 
 def free_port() -> int:

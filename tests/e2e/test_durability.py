@@ -20,7 +20,7 @@ import botocore.auth
 import botocore.awsrequest
 import botocore.credentials
 
-from conftest import REGION
+from conftest import REGION, sqlite_only
 
 TRACED = "fsync,fdatasync,write,writev,sendto,sendmsg,read,recvfrom,pwrite64,pwritev"
 WAL_WRITES = ("write", "writev", "pwrite64", "pwritev")
@@ -113,6 +113,7 @@ def completed(evs):
     return out
 
 
+@sqlite_only  # watches the fsync of berth.db-wal (on PostgreSQL the answer waits for its COMMIT)
 def test_create_secret_is_fsynced_before_its_response(berth, tmp_path):
     trace = tmp_path / "strace.txt"
     tracer = attach_strace(berth.proc.pid, trace)

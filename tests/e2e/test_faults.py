@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Berth, free_port, stop_process
+from conftest import Berth, free_port, stop_process, store_bytes
 from docker_fixtures import REGISTRY_USER, docker_ready, registry  # noqa: F401
 from test_agent import AgentProcess, PrivateApp, assert_succeeded, creds, wait_for_instance, wait_running
 
@@ -407,9 +407,8 @@ def test_no_secret_value_anywhere_after_the_faults(server):
     assert len(SEEN["tasks"]) >= 10 and SEEN["logs"], "run the whole module: the fault tests feed this scan"
     secrets = [REGISTRY_USER[1], WRONG_PASSWORD]
     files = [p for p in server.data_dir.rglob("*") if p.is_file()]
-    assert any(p.name == "berth.db" for p in files), files
-    for path in files:
-        data = path.read_bytes()
+    stored = store_bytes(server.data_dir)
+    for path, data in [(p, p.read_bytes()) for p in files] + [("the store", stored)]:
         for s in secrets:
             assert s.encode() not in data, path
     logs = [server.log()] + [p.read_text(errors="replace") for p in SEEN["logs"]]

@@ -10,7 +10,7 @@ import urllib.request
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import ROOT_KEY_ID, Creds, berth_bin, error_code, error_message, json_body
+from conftest import ROOT_KEY_ID, Creds, berth_bin, error_code, error_message, json_body, store_bytes
 
 SIG_MISMATCH = (
     "The request signature we calculated does not match the signature you provided. "
@@ -278,7 +278,7 @@ def test_account_create_while_running(berth):
     )
     assert p.returncode != 0 and "twelve digits" in p.stderr
     # The new secret is sealed in the store.
-    assert out["SecretAccessKey"].encode() not in (berth.data_dir / "berth.db").read_bytes()
+    assert out["SecretAccessKey"].encode() not in store_bytes(berth.data_dir)
 
 
 def test_a_second_server_on_the_same_data_dir_is_refused(berth):

@@ -17,7 +17,7 @@ import urllib.request
 
 import pytest
 
-from conftest import Berth, berth_bin, free_port, stop_process
+from conftest import Berth, berth_bin, free_port, sqlite_only, stop_process
 
 SECRET_NAME = "app/db"
 SECRET_VALUE = "s3cr3t-value"
@@ -117,6 +117,7 @@ def assert_reads_again(b):
     assert sm.get_secret_value(SecretId="another")["SecretString"] == "x"
 
 
+@sqlite_only  # reads berth.db with sqlite3 (the same refusals on PostgreSQL: test_postgres.py)
 def test_a_deleted_root_key_is_refused_and_not_replaced(seeded, tmp_path):
     data, _ = seeded
     (data / "root.key").unlink()
@@ -129,6 +130,7 @@ def test_a_deleted_root_key_is_refused_and_not_replaced(seeded, tmp_path):
     assert dump(data) == before
 
 
+@sqlite_only  # reads berth.db with sqlite3 (the same refusals on PostgreSQL: test_postgres.py)
 def test_another_valid_key_in_root_key_is_refused(seeded, tmp_path):
     data, right = seeded
     other = fresh_key()
@@ -141,6 +143,7 @@ def test_another_valid_key_in_root_key_is_refused(seeded, tmp_path):
     assert dump(data) == before
 
 
+@sqlite_only  # reads berth.db with sqlite3 (the same refusals on PostgreSQL: test_postgres.py)
 def test_another_berth_root_key_is_refused(seeded, tmp_path):
     data, right = seeded
     before = dump(data)
@@ -168,6 +171,7 @@ def test_the_right_key_opens_the_data(seeded):
     assert not (data / "root.key").exists()
 
 
+@sqlite_only  # reads berth.db with sqlite3 (the same refusals on PostgreSQL: test_postgres.py)
 def test_an_older_data_dir_gets_its_check_value_from_the_right_key(seeded, tmp_path):
     data, right = seeded
     # As an older berth left it: no check value.
@@ -193,6 +197,7 @@ def test_an_older_data_dir_gets_its_check_value_from_the_right_key(seeded, tmp_p
     assert [r[:2] for r in dump(data) if r[0] == "berth_meta"] == [("berth_meta", "root_key_check")]
 
 
+@sqlite_only  # reads berth.db with sqlite3 (the same refusals on PostgreSQL: test_postgres.py)
 def test_an_empty_data_dir_starts_and_makes_its_key(tmp_path):
     data = tmp_path / "data"
     b = Berth(data)
@@ -217,6 +222,7 @@ def test_an_empty_data_dir_starts_and_makes_its_key(tmp_path):
     assert key_file.read_text().encode() not in check
 
 
+@sqlite_only  # reads berth.db with sqlite3 (the same refusals on PostgreSQL: test_postgres.py)
 def test_existing_database_files_become_private(seeded):
     data, _ = seeded
     for name in ("berth.db", "berth.db-wal", "berth.db-shm"):

@@ -10,7 +10,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import REGION, Creds, error_code, error_message
+from conftest import REGION, Creds, error_code, error_message, store_bytes
 from helpers import allow, expect, other_account, raw_client, user_creds
 
 ACCOUNT = "000000000000"
@@ -390,7 +390,11 @@ def test_secret_value_is_nowhere_at_rest_or_in_logs(berth):
             checked += 1
             for n in needles:
                 assert n not in data, f"secret value found in {f}"
-    assert checked >= 2  # berth.db (+ WAL) at least
+    assert checked >= 2  # berth.db (+ WAL) at least, or the root key and the database's name
+    # The store itself, wherever it is (SQLite's files, or the PostgreSQL database).
+    stored = store_bytes(berth.data_dir)
+    for n in needles:
+        assert n not in stored, "secret value found in the store"
     assert marker not in berth.log()
 
 

@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from conftest import REGION, Berth, berth_bin, stop_process
+from conftest import REGION, Berth, berth_bin, sqlite_only, stop_process
 from docker_fixtures import REGISTRY_USER, docker_ready, registry  # noqa: F401
 from test_agent import AgentProcess, PrivateApp, assert_succeeded, creds, wait_for_instance, wait_stopped
 from test_doctor import doctor, register, role, tls_registry  # noqa: F401
@@ -346,6 +346,7 @@ def test_doctor_registry_check_trusts_aws_ca_bundle_and_ca_file(berth, tls_regis
     assert "invalid peer certificate: UnknownIssuer" in out, out
 
 
+@sqlite_only
 def test_backup_while_serving_opens_as_a_data_directory(berth, berth_factory, tmp_path):
     sm = berth.client("secretsmanager")
     for i in range(20):

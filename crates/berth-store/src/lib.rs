@@ -3,13 +3,18 @@
 //! The domain crates see only the [`Store`] trait: ordered tables of keys to bytes, read and
 //! written inside transactions that commit whole or not at all. [`SqliteStore`] is the embedded
 //! default (one file, WAL journal, every acknowledged write fsynced, so it survives a `kill -9` or
-//! a power cut). Keys are ASCII strings; values are whatever the domain serialises
+//! a power cut); [`PostgresStore`] keeps the same tables in a PostgreSQL database that several
+//! berth servers share (see `docs/postgres.md`). Keys are ASCII strings; values are whatever the domain serialises
 //! (JSON through [`get_json`]/[`put_json`]). Nothing in this crate knows what a secret or a task is.
 //!
 //! Invariant: a closure given to [`StoreExt::write`] that returns `Err` leaves no trace.
 
+pub mod postgres;
 mod sqlite;
+#[cfg(test)]
+mod suite;
 
+pub use postgres::{Copied, PostgresStore, copy_into_empty};
 pub use sqlite::{BackupSummary, SqliteStore, backup};
 
 use serde::Serialize;
@@ -20,6 +25,11 @@ use serde::de::DeserializeOwned;
 pub enum StoreError {
     #[error("database error: {0}")]
     Database(#[from] rusqlite::Error),
+    #[error("database error: {0}")]
+    Postgres(#[from] ::postgres::Error),
+    /// The database could not be reached or used (no free connection, bad URL, TLS setup).
+    #[error("database unavailable: {0}")]
+    Connect(String),
     #[error("stored record {table}/{key} does not decode: {source}")]
     Decode {
         table: String,
@@ -40,6 +50,9 @@ pub enum StoreError {
     /// of the write is stored.
     #[error("commit failed: {0}")]
     Commit(String),
+    /// A copy's target database already holds records.
+    #[error("the target database is not empty: it already holds berth data")]
+    NotEmpty,
     /// Used internally to roll back a transaction whose closure failed.
     #[error("transaction aborted")]
     Aborted,

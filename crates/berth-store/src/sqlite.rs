@@ -295,6 +295,14 @@ impl SqliteStore {
         )?)
     }
 
+    /// Every table name in the database, in order (for copying the store whole).
+    pub fn tables(&self) -> Result<Vec<String>, StoreError> {
+        let w = lock_any(&self.core.writer);
+        let mut stmt = w.conn.prepare("SELECT DISTINCT tbl FROM kv ORDER BY tbl")?;
+        let names = stmt.query_map([], |r| r.get::<_, String>(0))?;
+        Ok(names.collect::<Result<Vec<_>, _>>()?)
+    }
+
     /// The schema version the open database is at.
     pub fn schema_version(&self) -> Result<i64, StoreError> {
         let w = lock_any(&self.core.writer);
@@ -1121,7 +1129,7 @@ impl Store for SqliteStore {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::{StoreExt, get_json, put_json, scan_json};
+    use crate::{StoreExt, get_json, put_json};
 
     #[derive(Debug, thiserror::Error)]
     enum TestError {
@@ -1133,67 +1141,32 @@ mod tests {
 
     #[test]
     fn put_get_scan_delete() {
-        let s = SqliteStore::in_memory().unwrap();
-        s.write(|tx| -> Result<(), StoreError> {
-            put_json(tx, "t", "a/1", &1u32)?;
-            put_json(tx, "t", "a/2", &2u32)?;
-            put_json(tx, "t", "b/1", &3u32)?;
-            put_json(tx, "u", "a/9", &9u32)
-        })
-        .unwrap();
-        let (one, scan): (Option<u32>, Vec<(String, u32)>) = s
-            .read(|tx| -> Result<_, StoreError> {
-                Ok((get_json(tx, "t", "a/1")?, scan_json(tx, "t", "a/")?))
-            })
-            .unwrap();
-        assert_eq!(one, Some(1));
-        assert_eq!(scan, vec![("a/1".to_string(), 1), ("a/2".to_string(), 2)]);
-        let removed = s.write(|tx| tx.delete("t", "a/1")).unwrap();
-        assert!(removed);
-        let again = s.write(|tx| tx.delete("t", "a/1")).unwrap();
-        assert!(!again);
+        crate::suite::put_get_scan_delete(&SqliteStore::in_memory().unwrap());
+    }
+
+    #[test]
+    fn keys_are_in_byte_order() {
+        let dir = tempfile::tempdir().unwrap();
+        crate::suite::keys_are_in_byte_order(&SqliteStore::open(&dir.path().join("b.db")).unwrap());
+    }
+
+    #[test]
+    fn values_are_bytes() {
+        crate::suite::values_are_bytes(&SqliteStore::in_memory().unwrap());
     }
 
     #[test]
     fn scan_range_pages_both_ways() {
-        let s = SqliteStore::in_memory().unwrap();
-        s.write(|tx| -> Result<(), StoreError> {
-            for i in 0..10u32 {
-                put_json(tx, "t", &format!("p/{i:02}"), &i)?;
-            }
-            put_json(tx, "t", "o/1", &99u32)?;
-            put_json(tx, "t", "q/1", &99u32)
-        })
-        .unwrap();
-        let keys = |after: Option<&str>, desc: bool, limit: usize| -> Vec<String> {
-            s.read(|tx| tx.scan_range("t", "p/", after, desc, limit))
-                .unwrap()
-                .into_iter()
-                .map(|(k, _)| k)
-                .collect()
-        };
-        assert_eq!(keys(None, false, 3), ["p/00", "p/01", "p/02"]);
-        assert_eq!(keys(Some("p/02"), false, 3), ["p/03", "p/04", "p/05"]);
-        assert_eq!(keys(Some("p/08"), false, 3), ["p/09"]);
-        assert!(keys(Some("p/09"), false, 3).is_empty());
-        assert_eq!(keys(None, true, 2), ["p/09", "p/08"]);
-        assert_eq!(keys(Some("p/08"), true, 2), ["p/07", "p/06"]);
-        assert_eq!(keys(Some("p/01"), true, 5), ["p/00"]);
-        // A cursor outside the prefix does not leak other keys.
-        assert_eq!(keys(Some("a"), false, 2), ["p/00", "p/01"]);
-        assert_eq!(keys(Some("z"), true, 1), ["p/09"]);
+        crate::suite::scan_range_pages_both_ways(&SqliteStore::in_memory().unwrap());
     }
 
     #[test]
     fn failed_closure_rolls_back() {
-        let s = SqliteStore::in_memory().unwrap();
-        let r: Result<(), TestError> = s.write(|tx| {
-            put_json(tx, "t", "k", &"half")?;
-            Err(TestError::No)
-        });
-        assert!(matches!(r, Err(TestError::No)));
-        let v: Option<String> = s.read(|tx| get_json(tx, "t", "k")).unwrap();
-        assert_eq!(v, None, "a failed transaction must leave nothing behind");
+        let dir = tempfile::tempdir().unwrap();
+        crate::suite::failed_closure_rolls_back(&SqliteStore::in_memory().unwrap());
+        crate::suite::failed_closure_rolls_back(
+            &SqliteStore::open(&dir.path().join("b.db")).unwrap(),
+        );
     }
 
     #[test]
@@ -1261,21 +1234,7 @@ mod tests {
     #[test]
     fn the_root_key_check_is_recorded_once() {
         let s = SqliteStore::in_memory().unwrap();
-        assert!(!s.holds_data().unwrap());
-        assert_eq!(crate::root_key_check(&s).unwrap(), None);
-        assert_eq!(crate::record_root_key_check(&s, b"one").unwrap(), None);
-        assert_eq!(
-            crate::record_root_key_check(&s, b"two").unwrap().as_deref(),
-            Some(&b"one"[..])
-        );
-        assert_eq!(
-            crate::root_key_check(&s).unwrap().as_deref(),
-            Some(&b"one"[..])
-        );
-        // The check value is the store's own record, not data.
-        assert!(!s.holds_data().unwrap());
-        s.write(|tx| put_json(tx, "t", "k", &1u32)).unwrap();
-        assert!(s.holds_data().unwrap());
+        crate::suite::the_root_key_check_is_recorded_once(&s, &|| s.holds_data().unwrap());
     }
 
     #[test]
@@ -1302,17 +1261,13 @@ mod tests {
 
     #[test]
     fn a_panic_inside_a_transaction_rolls_it_back() {
-        let s = SqliteStore::in_memory().unwrap();
-        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            let _ = s.write(|tx| -> Result<(), StoreError> {
-                put_json(tx, "t", "k", &1u32)?;
-                panic!("boom")
-            });
-        }));
-        assert!(r.is_err());
-        let v: Option<u32> = s.read(|tx| get_json(tx, "t", "k")).unwrap();
-        assert_eq!(v, None);
-        s.write(|tx| put_json(tx, "t", "k", &2u32)).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        crate::suite::a_panic_inside_a_transaction_rolls_it_back(
+            &SqliteStore::in_memory().unwrap(),
+        );
+        crate::suite::a_panic_inside_a_transaction_rolls_it_back(
+            &SqliteStore::open(&dir.path().join("b.db")).unwrap(),
+        );
     }
 
     #[test]

@@ -7,10 +7,78 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use berth_core::RootKey;
-use berth_store::SqliteStore;
+use berth_store::{PostgresStore, SqliteStore, Store, StoreError};
 
 pub struct DataDir {
     path: PathBuf,
+    /// The PostgreSQL database holding the state instead of the directory's `berth.db`
+    /// (`--database-url`); the root key stays in the directory (or `BERTH_ROOT_KEY`).
+    database_url: Option<String>,
+}
+
+/// The store a data directory's state is in: its own SQLite file, or a PostgreSQL database.
+pub enum Db {
+    Sqlite(SqliteStore),
+    Postgres(PostgresStore),
+}
+
+impl Db {
+    pub fn as_store(&self) -> &dyn Store {
+        match self {
+            Db::Sqlite(s) => s,
+            Db::Postgres(s) => s,
+        }
+    }
+
+    pub fn into_store(self) -> std::sync::Arc<dyn Store> {
+        match self {
+            Db::Sqlite(s) => std::sync::Arc::new(s),
+            Db::Postgres(s) => std::sync::Arc::new(s),
+        }
+    }
+
+    fn holds_data(&self) -> Result<bool, StoreError> {
+        match self {
+            Db::Sqlite(s) => s.holds_data(),
+            Db::Postgres(s) => s.holds_data(),
+        }
+    }
+}
+
+/// How many connections a server keeps open to a PostgreSQL database at most
+/// (`BERTH_DATABASE_POOL_SIZE`, default [`berth_store::postgres::DEFAULT_POOL_SIZE`]).
+fn pool_size() -> anyhow::Result<usize> {
+    match std::env::var("BERTH_DATABASE_POOL_SIZE") {
+        Ok(v) => match v.parse::<usize>() {
+            Ok(n) if n > 0 => Ok(n),
+            _ => bail!("BERTH_DATABASE_POOL_SIZE must be a positive number, not {v:?}"),
+        },
+        Err(_) => Ok(berth_store::postgres::DEFAULT_POOL_SIZE),
+    }
+}
+
+/// Connects to the PostgreSQL database `url` names (migrating its schema).
+pub fn connect_postgres(url: &str) -> anyhow::Result<PostgresStore> {
+    PostgresStore::connect(url, pool_size()?)
+        .with_context(|| format!("opening the PostgreSQL database {}", redact(url)))
+}
+
+/// `url` without its password, to show.
+pub fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return "(the database URL)".to_string();
+    };
+    let (authority, tail) = match rest.find(['/', '?']) {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split_once(':').map_or(userinfo, |(u, _)| u);
+            format!("{scheme}://{user}@{host}{tail}")
+        }
+        None => url.to_string(),
+    }
 }
 
 const ROOT_KEY_FILE: &str = "root.key";
@@ -24,6 +92,12 @@ fn default_dir() -> anyhow::Result<PathBuf> {
     }
     let home = std::env::var_os("HOME").context("HOME is not set: pass --data-dir")?;
     Ok(PathBuf::from(home).join(".local/share/berth"))
+}
+
+/// Whether `dir` is a data directory berth used: its `berth.db`, or, when `database` (the
+/// state may be in a PostgreSQL database), its `root.key`.
+fn holds_state(dir: &Path, database: bool) -> bool {
+    dir.join(DB_FILE).is_file() || (database && dir.join(ROOT_KEY_FILE).is_file())
 }
 
 /// Writes `contents` to a new file of mode 0600; fails if it exists.
@@ -44,19 +118,19 @@ enum KeySource {
 }
 
 /// The refusal of a root key that does not open the data in `db`.
-fn mismatch(source: &KeySource, db: &Path, key_file: &Path) -> anyhow::Error {
+fn mismatch(source: &KeySource, db: &str, key_file: &Path) -> anyhow::Error {
     match source {
         KeySource::Environment => anyhow::anyhow!(
             "the root key in BERTH_ROOT_KEY does not open the data in {}: it is not the key this \
              data directory was sealed with; set BERTH_ROOT_KEY to that key, or unset it to use {}",
-            db.display(),
+            db,
             key_file.display()
         ),
         KeySource::File(file) => anyhow::anyhow!(
             "the root key in {} does not open the data in {}: it is not the key this data \
              directory was sealed with; put that key back in {} or give it as BERTH_ROOT_KEY",
             file.display(),
-            db.display(),
+            db,
             file.display()
         ),
     }
@@ -97,7 +171,7 @@ fn servers_data_dirs() -> Vec<PathBuf> {
             };
             if target.file_name().is_some_and(|n| n == LOCK_FILE)
                 && let Some(dir) = target.parent()
-                && dir.join(DB_FILE).is_file()
+                && holds_state(dir, true)
                 && !out.iter().any(|d| d == dir)
             {
                 out.push(dir.to_path_buf());
@@ -117,7 +191,10 @@ impl DataDir {
         fs::create_dir_all(&path).with_context(|| format!("creating {}", path.display()))?;
         fs::set_permissions(&path, fs::Permissions::from_mode(0o700))
             .with_context(|| format!("restricting {}", path.display()))?;
-        Ok(DataDir { path })
+        Ok(DataDir {
+            path,
+            database_url: None,
+        })
     }
 
     /// An existing data directory for a command that only uses one (`berth doctor`,
@@ -127,18 +204,31 @@ impl DataDir {
     /// machine hold (their `server.lock`) and `./.berth-data` (the quickstart's) when they
     /// hold data.
     pub fn open_existing(path: Option<PathBuf>, command: &[String]) -> anyhow::Result<DataDir> {
+        DataDir::open_existing_with(path, command, false)
+    }
+
+    /// [`DataDir::open_existing`]; with `database` (the state is in a PostgreSQL database) a
+    /// directory with a `root.key` and no `berth.db` is one too.
+    pub fn open_existing_with(
+        path: Option<PathBuf>,
+        command: &[String],
+        database: bool,
+    ) -> anyhow::Result<DataDir> {
         let given = path.is_some();
         let path = match path {
             Some(p) => p,
             None => default_dir()?,
         };
-        if path.join(DB_FILE).is_file() {
-            return Ok(DataDir { path });
+        if holds_state(&path, database) {
+            return Ok(DataDir {
+                path,
+                database_url: None,
+            });
         }
         let mut candidates = servers_data_dirs();
         if let Ok(cwd) = std::env::current_dir() {
             let quickstart = cwd.join(".berth-data");
-            if quickstart.join(DB_FILE).is_file() && !candidates.contains(&quickstart) {
+            if holds_state(&quickstart, database) && !candidates.contains(&quickstart) {
                 candidates.push(quickstart);
             }
         }
@@ -186,6 +276,20 @@ impl DataDir {
         &self.path
     }
 
+    /// Keeps the state in the PostgreSQL database `url` names instead of `berth.db`.
+    pub fn with_database(mut self, url: Option<String>) -> DataDir {
+        self.database_url = url.filter(|u| !u.is_empty());
+        self
+    }
+
+    /// Where the state is, to name it in messages.
+    fn db_name(&self) -> String {
+        match &self.database_url {
+            Some(url) => format!("the PostgreSQL database {}", redact(url)),
+            None => self.path.join(DB_FILE).display().to_string(),
+        }
+    }
+
     /// Takes the data directory for one server (`server.lock`, an exclusive lock held while the
     /// returned file is open, released by the kernel when the process ends however it ends):
     /// a second server on the same directory would not see the first one's writes in time (its
@@ -224,19 +328,23 @@ impl DataDir {
     /// database; a missing `root.key` beside a database that holds data is refused. A database
     /// written before check values existed gets one from the key that opens its data (tried on
     /// a stored access key's secret; recorded as it is when nothing sealed is stored).
-    pub fn open_sealed(&self) -> anyhow::Result<(SqliteStore, RootKey)> {
+    pub fn open_sealed(&self) -> anyhow::Result<(Db, RootKey)> {
         let env = std::env::var("BERTH_ROOT_KEY").ok();
         self.open_sealed_with(env.as_deref())
     }
 
-    fn open_sealed_with(&self, env_key: Option<&str>) -> anyhow::Result<(SqliteStore, RootKey)> {
-        let db = self.path.join(DB_FILE);
-        let store = self.store()?;
-        let recorded = berth_store::root_key_check(&store)
-            .with_context(|| format!("reading {}", db.display()))?;
-        let holds_data = store
+    fn open_sealed_with(&self, env_key: Option<&str>) -> anyhow::Result<(Db, RootKey)> {
+        let db = self.db_name();
+        let opened = match &self.database_url {
+            Some(url) => Db::Postgres(connect_postgres(url)?),
+            None => Db::Sqlite(self.store()?),
+        };
+        let store = opened.as_store();
+        let recorded =
+            berth_store::root_key_check(store).with_context(|| format!("reading {db}"))?;
+        let holds_data = opened
             .holds_data()
-            .with_context(|| format!("reading {}", db.display()))?;
+            .with_context(|| format!("reading {db}"))?;
         let empty = recorded.is_none() && !holds_data;
         let (key, source) = self.root_key(env_key, empty)?;
         let refuse = || mismatch(&source, &db, &self.path.join(ROOT_KEY_FILE));
@@ -245,28 +353,28 @@ impl DataDir {
             Some(_) => return Err(refuse()),
             None => {
                 if holds_data {
-                    let opens = berth_iam::Iam::new(&store, &key)
+                    let opens = berth_iam::Iam::new(store, &key)
                         .root_key_opens_stored_keys()
-                        .with_context(|| format!("reading {}", db.display()))?;
+                        .with_context(|| format!("reading {db}"))?;
                     if opens == Some(false) {
                         return Err(refuse());
                     }
                 }
-                let raced = berth_store::record_root_key_check(&store, &key.check_value())
-                    .with_context(|| format!("writing {}", db.display()))?;
+                let raced = berth_store::record_root_key_check(store, &key.check_value())
+                    .with_context(|| format!("writing {db}"))?;
                 match raced {
                     // Another process recorded its key's check value first.
                     Some(check) if !key.matches_check(&check) => return Err(refuse()),
                     Some(_) => {}
                     None if holds_data => tracing::info!(
-                        db = %db.display(),
+                        db = %db,
                         "recorded the root key's check value"
                     ),
                     None => {}
                 }
             }
         }
-        Ok((store, key))
+        Ok((opened, key))
     }
 
     /// The root key and where it came from: `env_key` (`BERTH_ROOT_KEY`) when given, else
@@ -296,7 +404,7 @@ impl DataDir {
                  {} or give it as BERTH_ROOT_KEY (berth makes a new root key only for an empty \
                  data directory)",
                 file.display(),
-                self.path.join(DB_FILE).display(),
+                self.db_name(),
                 file.display()
             ),
             Err(e) => return Err(e).with_context(|| format!("reading {}", file.display())),
@@ -312,7 +420,7 @@ impl DataDir {
         Ok((key, KeySource::File(file)))
     }
 
-    fn store(&self) -> anyhow::Result<SqliteStore> {
+    pub fn store(&self) -> anyhow::Result<SqliteStore> {
         let db = self.path.join(DB_FILE);
         SqliteStore::open(&db).with_context(|| format!("opening {}", db.display()))
     }
@@ -357,8 +465,9 @@ mod tests {
 
     /// A data directory with an account in it (an access key sealed under its root key).
     fn with_data(dir: &DataDir, env_key: Option<&str>) -> RootKey {
-        let (store, key) = dir.open_sealed_with(env_key).unwrap();
-        berth_iam::Iam::new(&store, &key)
+        let (db, key) = dir.open_sealed_with(env_key).unwrap();
+        let store = db.as_store();
+        berth_iam::Iam::new(store, &key)
             .create_account("000000000000", 1)
             .unwrap();
         key
@@ -408,17 +517,32 @@ mod tests {
     }
 
     #[test]
+    fn a_shown_database_url_has_no_password() {
+        assert_eq!(
+            redact("postgres://berth:s3cr@t@db.example:5432/berth?sslmode=require"),
+            "postgres://berth@db.example:5432/berth?sslmode=require"
+        );
+        assert_eq!(
+            redact("postgres://berth@127.0.0.1/berth"),
+            "postgres://berth@127.0.0.1/berth"
+        );
+        assert_eq!(redact("postgres://h:5432"), "postgres://h:5432");
+        assert_eq!(redact("host=h password=x"), "(the database URL)");
+    }
+
+    #[test]
     fn an_empty_directory_gets_a_key_and_its_check_value() {
         let (_tmp, dir) = dir();
-        let (store, key) = dir.open_sealed_with(None).unwrap();
+        let (db, key) = dir.open_sealed_with(None).unwrap();
+        let store = db.as_store();
         let file = dir.path().join(ROOT_KEY_FILE);
         assert_eq!(
             fs::metadata(&file).unwrap().permissions().mode() & 0o777,
             0o600
         );
-        let check = berth_store::root_key_check(&store).unwrap().unwrap();
+        let check = berth_store::root_key_check(store).unwrap().unwrap();
         assert!(key.matches_check(&check));
-        drop(store);
+        drop(db);
         // The same key next time.
         let (_, again) = dir.open_sealed_with(None).unwrap();
         assert_eq!(*again.to_base64(), *key.to_base64());
@@ -499,22 +623,24 @@ mod tests {
             None
         );
         // The right one does, and its check value is recorded.
-        let (store, _) = dir.open_sealed_with(None).unwrap();
-        let check = berth_store::root_key_check(&store).unwrap().unwrap();
+        let (db, _) = dir.open_sealed_with(None).unwrap();
+        let store = db.as_store();
+        let check = berth_store::root_key_check(store).unwrap().unwrap();
         assert!(right.matches_check(&check));
     }
 
     #[test]
     fn an_older_directory_without_sealed_data_takes_its_key() {
         let (_tmp, dir) = dir();
-        let (store, key) = dir.open_sealed_with(None).unwrap();
-        store
+        let (db, key) = dir.open_sealed_with(None).unwrap();
+        db.as_store()
             .write(|tx| tx.put("ecs_clusters", "c", b"{}"))
             .unwrap();
-        drop(store);
+        drop(db);
         forget_check(&dir);
-        let (store, again) = dir.open_sealed_with(None).unwrap();
+        let (db, again) = dir.open_sealed_with(None).unwrap();
+        let store = db.as_store();
         assert_eq!(*again.to_base64(), *key.to_base64());
-        assert!(key.matches_check(&berth_store::root_key_check(&store).unwrap().unwrap()));
+        assert!(key.matches_check(&berth_store::root_key_check(store).unwrap().unwrap()));
     }
 }

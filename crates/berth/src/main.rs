@@ -46,6 +46,10 @@ enum Command {
     Doctor(DoctorArgs),
     /// Copy the data directory's database to a new file, online (the server may be running).
     Backup(BackupArgs),
+    /// Copy a data directory's SQLite store, every table and key, into an empty PostgreSQL
+    /// database (then run `berth server --database-url` with the same data directory or root
+    /// key). The data directory's server must be stopped.
+    Migrate(MigrateArgs),
     /// Manage accounts.
     Account {
         #[command(subcommand)]
@@ -174,11 +178,26 @@ struct AgentArgs {
     instance_file: Option<PathBuf>,
 }
 
-#[derive(clap::Args)]
+#[derive(clap::Args, Clone)]
 struct DataDirArg {
     /// Where berth keeps its state (default: $XDG_DATA_HOME/berth or ~/.local/share/berth).
     #[arg(long, env = "BERTH_DATA_DIR")]
     data_dir: Option<PathBuf>,
+    /// Keep the state in this PostgreSQL database (postgres://user:password@host:port/db,
+    /// `?sslmode=require` for TLS) instead of the data directory's SQLite file; the root key
+    /// stays in the data directory or BERTH_ROOT_KEY (docs/postgres.md).
+    #[arg(long, env = "BERTH_DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
+}
+
+#[derive(clap::Args)]
+struct MigrateArgs {
+    /// The data directory whose berth.db is copied.
+    #[arg(long, env = "BERTH_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// The PostgreSQL database to copy into; it must hold no berth data.
+    #[arg(long, hide_env_values = true)]
+    to: String,
 }
 
 #[derive(clap::Args)]
@@ -250,6 +269,7 @@ fn main() -> anyhow::Result<()> {
         Command::Up(args) => up(args, pulls),
         Command::Doctor(args) => doctor(args),
         Command::Backup(args) => backup(args),
+        Command::Migrate(args) => migrate(args),
         Command::Account {
             command: AccountCommand::Create { account_id, data },
         } => account_create(&account_id, data),
@@ -296,6 +316,9 @@ struct Prepared {
     lock: std::fs::File,
     /// The listener's certificate, with --tls-cert and --tls-key.
     tls: Option<Arc<berth_tls::ServerCert>>,
+    /// With PostgreSQL: the listener that wakes this server's long polls on every replica's
+    /// commits (stops when dropped).
+    listener: Option<berth_store::postgres::Listener>,
 }
 
 fn prepare_server(args: &ServerArgs) -> anyhow::Result<Prepared> {
@@ -315,11 +338,17 @@ fn prepare_server(args: &ServerArgs) -> anyhow::Result<Prepared> {
         }
         _ => None,
     };
-    let dir = DataDir::open(args.data.data_dir.clone())?;
+    let dir =
+        DataDir::open(args.data.data_dir.clone())?.with_database(args.data.database_url.clone());
     let lock = dir.lock_for_server()?;
     // Before anything listens: a server whose key does not open its data never says ready.
-    let (store, root_key) = dir.open_sealed()?;
-    let store = Arc::new(store);
+    let (db, root_key) = dir.open_sealed()?;
+    // Other replicas' commits wake this server's long polls as its own do.
+    let listener = match &db {
+        datadir::Db::Postgres(pg) => Some(pg.listen_changes(berth_control::polls::notify_changes)?),
+        datadir::Db::Sqlite(_) => None,
+    };
+    let store = db.into_store();
     let iam = berth_iam::Iam::new(store.as_ref(), &root_key);
     // ListSecrets' order index: built once for a data dir written before it existed.
     berth_secrets::Secrets::new(store.as_ref()).ensure_order_index()?;
@@ -386,6 +415,7 @@ fn prepare_server(args: &ServerArgs) -> anyhow::Result<Prepared> {
         root,
         lock,
         tls,
+        listener,
     })
 }
 
@@ -706,6 +736,7 @@ fn server(
         dir,
         lock: _lock,
         tls,
+        listener: _listener,
         ..
     } = prepare_server(&args)?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
@@ -876,6 +907,7 @@ fn up(args: ServerArgs, pulls: Option<Arc<dyn berth_agent::PullObserver>>) -> an
         root,
         lock: _lock,
         tls,
+        listener: _listener,
     } = prepare_server(&args)?;
     let credentials = match root {
         Some(c) => c,
@@ -960,9 +992,9 @@ async fn shutdown_signal() {
 
 fn account_create(account_id: &str, data: DataDirArg) -> anyhow::Result<()> {
     let argv: Vec<String> = std::env::args().collect();
-    let dir = DataDir::open_existing(data.data_dir, &argv)?;
-    let (store, root_key) = dir.open_sealed()?;
-    let iam = berth_iam::Iam::new(&store, &root_key);
+    let dir = open_for_command(data, &argv)?;
+    let (db, root_key) = dir.open_sealed()?;
+    let iam = berth_iam::Iam::new(db.as_store(), &root_key);
     let creds = iam.create_account(account_id, berth_core::time::now_secs())?;
     let out = serde_json::json!({
         "AccountId": creds.account_id,
@@ -1008,10 +1040,10 @@ fn print_check(c: &berth_doctor::CheckResult) {
 /// `berth doctor --service NAME --cluster C`.
 fn doctor_service(args: &DoctorArgs, service: &str) -> anyhow::Result<()> {
     let argv: Vec<String> = std::env::args().collect();
-    let dir = DataDir::open_existing(args.data.data_dir.clone(), &argv)?;
-    let (store, root_key) = dir.open_sealed()?;
+    let dir = open_for_command(args.data.clone(), &argv)?;
+    let (db, root_key) = dir.open_sealed()?;
     let report = berth_doctor::diagnose_service(
-        &store,
+        db.as_store(),
         &root_key,
         &berth_doctor::ServiceOptions {
             account: args.account_id.clone(),
@@ -1041,6 +1073,16 @@ fn doctor_service(args: &DoctorArgs, service: &str) -> anyhow::Result<()> {
 /// `berth_store::backup`). The root key is not in it: the backup opens only beside the same
 /// `root.key` (or `BERTH_ROOT_KEY`).
 fn backup(args: BackupArgs) -> anyhow::Result<()> {
+    if args
+        .data
+        .database_url
+        .as_deref()
+        .is_some_and(|u| !u.is_empty())
+    {
+        bail!(
+            "berth backup copies the embedded SQLite store; the state is in PostgreSQL (--database-url / BERTH_DATABASE_URL): back it up with pg_dump (docs/deploy.md)"
+        );
+    }
     let argv: Vec<String> = std::env::args().collect();
     let dir = DataDir::open_existing(args.data.data_dir, &argv)?;
     let db = dir.db_path();
@@ -1086,10 +1128,10 @@ fn doctor(args: DoctorArgs) -> anyhow::Result<()> {
         (None, None) => bail!("give --task-definition or --file"),
     };
     let argv: Vec<String> = std::env::args().collect();
-    let dir = DataDir::open_existing(args.data.data_dir, &argv)?;
-    let (store, root_key) = dir.open_sealed()?;
+    let dir = open_for_command(args.data, &argv)?;
+    let (db, root_key) = dir.open_sealed()?;
     let report = berth_doctor::diagnose(
-        &store,
+        db.as_store(),
         &root_key,
         &berth_doctor::Options {
             account: args.account_id,
@@ -1114,5 +1156,46 @@ fn doctor(args: DoctorArgs) -> anyhow::Result<()> {
     if !report.passed() {
         std::process::exit(1);
     }
+    Ok(())
+}
+
+/// The data directory of a command that uses one (`berth doctor`, `berth account create`):
+/// an existing one (nothing is created); with a database URL (the state is in the database)
+/// a directory with a `root.key` is one too.
+fn open_for_command(data: DataDirArg, argv: &[String]) -> anyhow::Result<DataDir> {
+    match data.database_url.filter(|u| !u.is_empty()) {
+        Some(url) => {
+            Ok(DataDir::open_existing_with(data.data_dir, argv, true)?.with_database(Some(url)))
+        }
+        None => DataDir::open_existing(data.data_dir, argv),
+    }
+}
+
+/// `berth migrate --to URL`: the data directory's SQLite store copied into an empty
+/// PostgreSQL database, in one transaction (all of it or nothing).
+fn migrate(args: MigrateArgs) -> anyhow::Result<()> {
+    let argv: Vec<String> = std::env::args().collect();
+    let dir = DataDir::open_existing(args.data_dir, &argv)?;
+    // No server may change the source meanwhile.
+    let _lock = dir.lock_for_server()?;
+    let source = dir.store()?;
+    let target = datadir::connect_postgres(&args.to)?;
+    let copied = berth_store::copy_into_empty(&source, &target)
+        .with_context(|| format!("copying into {}", datadir::redact(&args.to)))?;
+    tracing::info!(
+        records = copied.records,
+        tables = copied.tables,
+        from = %dir.path().display(),
+        to = %datadir::redact(&args.to),
+        "copied the store"
+    );
+    println!(
+        "copied {} records of {} tables from {} to {}; run berth with --database-url and the same \
+         data directory (its root.key) or BERTH_ROOT_KEY",
+        copied.records,
+        copied.tables,
+        dir.path().display(),
+        datadir::redact(&args.to)
+    );
     Ok(())
 }
