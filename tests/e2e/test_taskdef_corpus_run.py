@@ -256,6 +256,14 @@ def wait_messages(berth, c, task_id, want, timeout=30):
     raise AssertionError(f"{c['name']}'s stream: {got}")
 
 
+def storage_limited():
+    """Whether this daemon can limit a container's writable layer (overlay2 over xfs)."""
+    info = json.loads(subprocess.run(["docker", "info", "--format", "{{json .}}"], capture_output=True,
+                                     text=True, timeout=60, check=True).stdout)
+    backing = dict(info.get("DriverStatus") or []).get("Backing Filesystem")
+    return info.get("Driver") == "overlay2" and backing == "xfs"
+
+
 def http_get(url, timeout=30):
     deadline = time.time() + timeout
     while True:
@@ -299,6 +307,10 @@ def test_published_definition_runs_as_written(berth, registry, agent_factory, co
         assert t["containers"][0]["exitCode"] == 0, t
         return
     t = wait_task(berth, cluster, arn, "RUNNING")
+    if launch == "FARGATE":
+        # Fargate's ephemeral storage: 20 GiB without `ephemeralStorage`, limited where Docker can.
+        assert t["ephemeralStorage"] == t["fargateEphemeralStorage"] == {"sizeInGiB": 20}, t
+        assert (seen["HostConfig"].get("StorageOpt") or {}).get("size") == ("20G" if storage_limited() else None)
     if name == "consul_server.json":
         # The entry point ran with the command as its arguments, its output in the stream.
         line = "consul " + " ".join(c["command"])

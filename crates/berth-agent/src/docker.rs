@@ -195,6 +195,10 @@ pub struct DockerRuntime {
     pause_build: Arc<tokio::sync::Mutex<()>>,
     /// Whether "no pause image" has been logged already.
     pause_missing_logged: Arc<AtomicBool>,
+    /// Whether the daemon limits a container's writable layer (`StorageOpt size`), asked once.
+    storage_size: Arc<tokio::sync::OnceCell<bool>>,
+    /// The daemon refused the option although its storage looked able.
+    storage_refused: Arc<AtomicBool>,
 }
 
 fn other(e: bollard::errors::Error) -> RuntimeError {
@@ -240,6 +244,8 @@ impl DockerRuntime {
             observer: Arc::new(LogObserver),
             pause_build: Arc::new(tokio::sync::Mutex::new(())),
             pause_missing_logged: Arc::new(AtomicBool::new(false)),
+            storage_size: Arc::new(tokio::sync::OnceCell::new()),
+            storage_refused: Arc::new(AtomicBool::new(false)),
         })
     }
 
@@ -252,6 +258,42 @@ impl DockerRuntime {
     /// The negotiated Docker API version (`1.41` on Debian's dockerd 20.10).
     pub fn api_version(&self) -> &str {
         &self.api_version
+    }
+
+    /// Whether the daemon can limit a container's writable layer: Docker's `size` storage
+    /// option works only with `overlay2` over xfs mounted with project quotas (`pquota`); the
+    /// mount option is not in `docker info`, so an xfs daemon that refuses the option is found
+    /// out at the first create ([`STORAGE_OPT_REFUSED`]). Asked once, logged once.
+    async fn limits_storage(&self) -> bool {
+        if self.storage_refused.load(Ordering::Relaxed) {
+            return false;
+        }
+        *self
+            .storage_size
+            .get_or_init(|| async {
+                let info = self.docker.info().await.ok();
+                let driver = info.as_ref().and_then(|i| i.driver.clone()).unwrap_or_default();
+                let backing = info
+                    .as_ref()
+                    .and_then(|i| i.driver_status.as_ref())
+                    .and_then(|s| {
+                        s.iter().find_map(|kv| match kv.as_slice() {
+                            [k, v] if k == "Backing Filesystem" => Some(v.clone()),
+                            _ => None,
+                        })
+                    })
+                    .unwrap_or_default();
+                let ok = storage_size_supported(&driver, &backing);
+                if !ok {
+                    tracing::info!(
+                        driver = %driver,
+                        backing = %backing,
+                        "Fargate ephemeralStorage is not enforced: Docker's storage driver here cannot limit size (overlay2 over xfs with pquota can)"
+                    );
+                }
+                ok
+            })
+            .await
     }
 
     /// The daemon's CPU count and memory in bytes.
@@ -468,6 +510,15 @@ pub fn health_config(h: &crate::runtime::HealthCheck) -> HealthConfig {
         start_period: Some(nanos(h.start_period)),
         start_interval: None,
     }
+}
+
+/// What dockerd answers when the `size` storage option is not supported by its storage.
+pub const STORAGE_OPT_REFUSED: &str = "--storage-opt is supported only for";
+
+/// Whether Docker's `size` storage option can work: `overlay2` over xfs (which also needs the
+/// `pquota` mount option, which `docker info` does not show).
+pub fn storage_size_supported(driver: &str, backing_filesystem: &str) -> bool {
+    driver == "overlay2" && backing_filesystem == "xfs"
 }
 
 pub fn host_config(h: &HostSettings, memory: Option<i64>) -> HostConfig {
@@ -687,16 +738,40 @@ impl ContainerRuntime for DockerRuntime {
             }),
             ..Default::default()
         };
+        let mut body = body;
+        let size = match spec.host.storage_size_gib {
+            Some(gib) if self.limits_storage().await => Some(gib),
+            _ => None,
+        };
+        if let (Some(gib), Some(host)) = (size, body.host_config.as_mut()) {
+            host.storage_opt = Some(HashMap::from([("size".to_string(), format!("{gib}G"))]));
+        }
         let options = CreateContainerOptions {
             name: Some(spec.name.clone()),
             ..Default::default()
         };
-        let created = self
+        match self
             .docker
-            .create_container(Some(options), body)
+            .create_container(Some(options.clone()), body.clone())
             .await
-            .map_err(other)?;
-        Ok(created.id)
+        {
+            Ok(created) => Ok(created.id),
+            // xfs without project quotas: not enforced from now on, the container made without.
+            Err(e) if size.is_some() && e.to_string().contains(STORAGE_OPT_REFUSED) => {
+                tracing::info!(error = %e, "Fargate ephemeralStorage is not enforced: Docker's storage driver here cannot limit size");
+                self.storage_refused.store(true, Ordering::Relaxed);
+                if let Some(host) = body.host_config.as_mut() {
+                    host.storage_opt = None;
+                }
+                let created = self
+                    .docker
+                    .create_container(Some(options), body)
+                    .await
+                    .map_err(other)?;
+                Ok(created.id)
+            }
+            Err(e) => Err(other(e)),
+        }
     }
 
     async fn image_digest(&self, image: &str) -> Result<Option<String>, RuntimeError> {

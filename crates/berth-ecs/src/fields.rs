@@ -128,7 +128,7 @@ pub const FIELDS: &[Field] = &[
         "RegisterTaskDefinitionRequest",
         "ephemeralStorage",
         "validated 21-200 GiB; needs `ecs.capability.extensible-ephemeral-storage` (not advertised: not placed)",
-        "validated 21-200 GiB; emulated: accepted, the size is not enforced (Docker's writable layer has no size limit here)",
+        "validated 21-200 GiB; emulated: where Docker's storage driver can limit size (`overlay2` over xfs with `pquota`), each container's writable layer is limited to the size (20 GiB without the member, Fargate's default); elsewhere validated, not enforced: Docker's storage driver here cannot limit size (the server's log says so once); DescribeTasks shows the size as `ephemeralStorage` and `fargateEphemeralStorage`",
     ),
     f(
         "RegisterTaskDefinitionRequest",

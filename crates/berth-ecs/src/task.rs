@@ -381,6 +381,20 @@ struct NewTask<'a> {
     enable_execute_command: bool,
 }
 
+/// Fargate's ephemeral storage when the definition names none, GiB (platform version 1.4.0).
+pub const FARGATE_DEFAULT_STORAGE_GIB: i64 = 20;
+
+/// A Fargate task's ephemeral storage as DescribeTasks shows it: `{sizeInGiB}`.
+fn ephemeral_storage(def: &crate::model::TaskDefinition) -> Value {
+    let size = def
+        .extra
+        .get("ephemeralStorage")
+        .and_then(|e| e.get("sizeInGiB"))
+        .and_then(Value::as_i64)
+        .unwrap_or(FARGATE_DEFAULT_STORAGE_GIB);
+    json!({ "sizeInGiB": size })
+}
+
 fn bad(msg: &str) -> EcsError {
     EcsError::InvalidParameter(msg.to_string())
 }
@@ -587,6 +601,8 @@ impl Ecs<'_> {
             stopped_reason: None,
             stopping_at: None,
             execution_stopped_at: None,
+            ephemeral_storage: fargate.then(|| ephemeral_storage(def)),
+            fargate_ephemeral_storage: fargate.then(|| ephemeral_storage(def)),
             tags,
             task_arn,
             task_definition_arn: def.task_definition_arn.clone(),
