@@ -299,6 +299,23 @@ def test_published_definition_runs_as_written(berth, registry, agent_factory, co
     out = ecs.run_task(cluster=cluster, taskDefinition=definition["family"], launchType=launch, **kw)
     assert not out["failures"], out
     arn = out["tasks"][0]["taskArn"]
+    try:
+        check_run(berth, ecs, definition, c, cluster, agent, arn, name, launch)
+    finally:
+        remove_task(arn)
+
+
+def remove_task(arn):
+    """Whatever a failed run left: the task's containers and its Fargate network."""
+    ids = subprocess.run(["docker", "ps", "-aq", "--filter", f"label=com.amazonaws.ecs.task-arn={arn}"],
+                         capture_output=True, text=True, timeout=60).stdout.split()
+    if ids:
+        subprocess.run(["docker", "rm", "-f", *ids], capture_output=True, timeout=60)
+    subprocess.run(["docker", "network", "rm", f"berth-task-{arn.rsplit('/', 1)[1]}"], capture_output=True,
+                   timeout=60)
+
+
+def check_run(berth, ecs, definition, c, cluster, agent, arn, name, launch):
     task_id = arn.rsplit("/", 1)[1]
     [seen] = task_container_ids(arn)
     assert_as_written(definition, c, seen, launch)

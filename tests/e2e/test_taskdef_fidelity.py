@@ -188,7 +188,7 @@ def test_doctor_lists_the_members_berth_does_not_run(berth):
     from test_doctor import doctor
 
     ecs = berth.client("ecs")
-    ecs.register_task_definition(family="doc", containerDefinitions=[{
+    ecs.register_task_definition(family="doc", enableFaultInjection=True, containerDefinitions=[{
         "name": "app", "image": "busybox", "memory": 32, "privileged": True,
         "environmentFiles": [{"value": "arn:aws:s3:::bucket/app.env", "type": "s3"}],
         "versionConsistency": "enabled"}])
@@ -198,5 +198,6 @@ def test_doctor_lists_the_members_berth_does_not_run(berth):
     failed = {c["reason"].split(":")[0] for c in fields if not c["ok"]}
     listed = {c["reason"].split(":")[0] for c in fields if c["ok"]}
     assert failed == {"environmentFiles on EC2"}, fields
-    assert listed == {"versionConsistency on EC2"}, fields
-    assert all(c["container"] == "app" for c in fields), fields
+    # (versionConsistency is applied: not listed)
+    assert listed == {"enableFaultInjection on EC2"}, fields
+    assert [c.get("container") for c in fields if not c["ok"]] == ["app"], fields

@@ -276,7 +276,7 @@ pub const FIELDS: &[Field] = &[
     f(
         "ContainerDefinition",
         "versionConsistency",
-        "recorded: berth pulls the tag at each start and does not pin the digest",
+        "applied: a service deployment resolves each container's tag to the digest its first task pulled, and its later tasks run `repository@digest` (DescribeTasks shows the image as named, and the digest as `imageDigest`); `disabled`: the tag is pulled at each start; a standalone task runs the tag and reports the digest it pulled",
         "same",
     ),
     f(
