@@ -661,7 +661,7 @@ pub const FIELDS: &[Field] = &[
     f(
         "Volume",
         "efsVolumeConfiguration",
-        "emulated: a bind mount of the directory the agent maps the file system to (`BERTH_EFS_<FILE_SYSTEM_ID>=/path`, `-` as `_`) and its `rootDirectory`; needs `ecs.capability.efs`, advertised only by an agent with such a mapping; unmapped, fails the task: `berth does not provide EFS volumes: ...`",
+        "emulated: a bind mount of the directory the agent maps the file system to (`BERTH_EFS_<FILE_SYSTEM_ID>=/path`, `-` as `_`) and its `rootDirectory`; needs `ecs.capability.efs`, advertised only by an agent with such a mapping; unmapped, fails the task: `berth does not provide EFS volumes: ...`; an access point with another root directory is refused (`When using an EFS access point, the root directory must either be set to \"/\" or be omitted.`), and an access point or `iam` `ENABLED` without `transitEncryption` `ENABLED` (berth's words: AWS's are not known); transit encryption and IAM authorization are validated, not performed (a local directory)",
         "emulated as on EC2, mapped in the server's environment; unmapped, fails the task: `berth does not provide EFS volumes: ...`",
     ),
     f(
