@@ -599,6 +599,61 @@ pub fn log_entries(frame: &[u8], previous: i128) -> Vec<LogLine> {
     out
 }
 
+/// A joined message holds at most this many bytes; a longer one is sent in parts of this size
+/// (CloudWatch Logs' largest event is 256 KiB, and the shipper splits there too).
+pub const MAX_JOINED_BYTES: usize = 256 * 1024;
+
+/// Joins the partial messages Docker makes of a line over 16 KiB, as Docker's awslogs driver
+/// does: each part is its own frame of `docker logs`, without a line end, and the line's last
+/// part ends with one. The joined message takes its first part's timestamp. stdout and stderr
+/// are joined apart; a line that never ends (the stream closed) is sent as it is.
+#[derive(Default)]
+pub struct PartialJoin {
+    pending: [Option<LogLine>; 2],
+}
+
+impl PartialJoin {
+    /// The complete messages of one frame of stdout (`stderr` false) or stderr.
+    pub fn frame(&mut self, stderr: bool, frame: &[u8], previous: i128) -> Vec<LogLine> {
+        let slot = usize::from(stderr);
+        let partial = !frame.is_empty() && !frame.ends_with(b"\n");
+        let mut lines = log_entries(frame, previous);
+        let tail = if partial { lines.pop() } else { None };
+        let mut out = Vec::with_capacity(lines.len() + 1);
+        for line in lines {
+            match self.pending[slot].take() {
+                Some(mut p) => {
+                    p.text.push_str(&line.text);
+                    out.push(p);
+                }
+                None => out.push(line),
+            }
+        }
+        if let Some(t) = tail {
+            let p = match self.pending[slot].take() {
+                Some(mut p) => {
+                    p.text.push_str(&t.text);
+                    p
+                }
+                None => t,
+            };
+            if p.text.len() >= MAX_JOINED_BYTES {
+                out.push(p);
+            } else {
+                self.pending[slot] = Some(p);
+            }
+        }
+        out
+    }
+
+    /// What is left when the stream ends.
+    pub fn finish(&mut self) -> Vec<LogLine> {
+        let mut out: Vec<LogLine> = self.pending.iter_mut().filter_map(Option::take).collect();
+        out.sort_by_key(|l| l.nanos);
+        out
+    }
+}
+
 fn query(pairs: &[(&str, &str)]) -> String {
     let mut s = form_urlencoded::Serializer::new(String::new());
     for (k, v) in pairs {
@@ -1036,20 +1091,30 @@ impl ContainerRuntime for DockerRuntime {
         tokio::spawn(async move {
             let mut stream = docker.logs(&id, Some(options));
             let mut previous = 0;
+            let mut join = PartialJoin::default();
             while let Some(frame) = stream.next().await {
-                let bytes = match frame {
-                    Ok(f) => f.into_bytes(),
+                let (stderr, bytes) = match frame {
+                    Ok(f) => (
+                        matches!(f, bollard::container::LogOutput::StdErr { .. }),
+                        f.into_bytes(),
+                    ),
                     Err(e) => {
+                        for line in join.finish() {
+                            let _ = tx.send(Ok(line)).await;
+                        }
                         let _ = tx.send(Err(other(e))).await;
                         return;
                     }
                 };
-                for line in log_entries(&bytes, previous) {
+                for line in join.frame(stderr, &bytes, previous) {
                     previous = line.nanos;
                     if tx.send(Ok(line)).await.is_err() {
                         return;
                     }
                 }
+            }
+            for line in join.finish() {
+                let _ = tx.send(Ok(line)).await;
             }
         });
         rx
@@ -1088,6 +1153,54 @@ impl ContainerRuntime for DockerRuntime {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn partial_messages_are_joined() {
+        let mut j = PartialJoin::default();
+        let a = "a".repeat(16384);
+        let part = |stamp: &str, text: &str, end: bool| {
+            format!("{stamp} {text}{}", if end { "\n" } else { "" }).into_bytes()
+        };
+        assert!(
+            j.frame(false, &part("2026-01-01T00:00:00.000000001Z", &a, false), 0)
+                .is_empty()
+        );
+        // stderr in between is its own line.
+        let err = j.frame(
+            true,
+            &part("2026-01-01T00:00:00.000000002Z", "oops", true),
+            0,
+        );
+        assert_eq!(err.len(), 1);
+        assert_eq!(err[0].text, "oops");
+        assert!(
+            j.frame(false, &part("2026-01-01T00:00:00.000000003Z", &a, false), 0)
+                .is_empty()
+        );
+        let done = j.frame(
+            false,
+            &part("2026-01-01T00:00:00.000000004Z", "end", true),
+            0,
+        );
+        assert_eq!(done.len(), 1);
+        assert_eq!(done[0].text, format!("{a}{a}end"));
+        assert_eq!(done[0].nanos, 1_767_225_600_000_000_001);
+        // A line that never ends is sent when the stream does.
+        assert!(
+            j.frame(false, &part("2026-01-01T00:00:01Z", "tail", false), 0)
+                .is_empty()
+        );
+        let left = j.finish();
+        assert_eq!(left.len(), 1);
+        assert_eq!(left[0].text, "tail");
+        // Bounded: a joined message reaching the limit is sent.
+        let big = "b".repeat(MAX_JOINED_BYTES);
+        assert_eq!(
+            j.frame(false, &part("2026-01-01T00:00:02Z", &big, false), 0)
+                .len(),
+            1
+        );
+    }
 
     #[test]
     fn references_split() {
