@@ -276,3 +276,18 @@ def test_the_console_shows_the_task_s_log_newest_first(berth, registry, agent_fa
     page.get_by_role("link", name="Log of app").click()
     body = page.content()
     assert "AccessDeniedException" in body and "logs:GetLogEvents" in body, body
+
+
+def test_a_line_docker_splits_is_one_event(berth, registry, agent_factory):
+    """Docker keeps a line over 16 KiB as partial messages; the shipper joins them, as Docker's
+    awslogs driver does: a 40 KiB line is one event."""
+    cluster, agent = start(berth, agent_factory)
+    command = ('s=x; i=0; while [ $i -lt 12 ]; do s=$s$s; i=$((i+1)); done; '
+               'echo before; echo "$s$s$s$s$s$s$s$s$s$s"; echo after')
+    app = LoggedApp(berth, registry, command)
+    arn = app.run(cluster)
+    t = wait_stopped(berth, cluster, arn, agent)
+    assert t["containers"][0]["exitCode"] == 0, t
+    events = app.events(arn)
+    assert [len(e) for e in events] == [6, 40960, 5], [len(e) for e in events]
+    assert events[1] == "x" * 40960 and events[0] == "before" and events[2] == "after"

@@ -115,6 +115,10 @@ pub fn attributes(cfg: &AgentConfig) -> Vec<Value> {
     }
     if cfg.external {
         names.push(berth_ecs::placement::EXTERNAL_CAPABILITY.to_string());
+    } else {
+        // `awsvpc` tasks, their interface emulated on the default bridge (the ECS agent drops
+        // the capability on external instances, so `awsvpc` never fits there).
+        names.push("ecs.capability.task-eni".to_string());
     }
     // Task IAM roles, while the task endpoint serves on this host (the ECS agent advertises
     // them with ECS_ENABLE_TASK_IAM_ROLE and ECS_ENABLE_TASK_IAM_ROLE_NETWORK_HOST): without

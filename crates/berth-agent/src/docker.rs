@@ -195,6 +195,10 @@ pub struct DockerRuntime {
     pause_build: Arc<tokio::sync::Mutex<()>>,
     /// Whether "no pause image" has been logged already.
     pause_missing_logged: Arc<AtomicBool>,
+    /// Whether the daemon limits a container's writable layer (`StorageOpt size`), asked once.
+    storage_size: Arc<tokio::sync::OnceCell<bool>>,
+    /// The daemon refused the option although its storage looked able.
+    storage_refused: Arc<AtomicBool>,
 }
 
 fn other(e: bollard::errors::Error) -> RuntimeError {
@@ -240,6 +244,8 @@ impl DockerRuntime {
             observer: Arc::new(LogObserver),
             pause_build: Arc::new(tokio::sync::Mutex::new(())),
             pause_missing_logged: Arc::new(AtomicBool::new(false)),
+            storage_size: Arc::new(tokio::sync::OnceCell::new()),
+            storage_refused: Arc::new(AtomicBool::new(false)),
         })
     }
 
@@ -252,6 +258,42 @@ impl DockerRuntime {
     /// The negotiated Docker API version (`1.41` on Debian's dockerd 20.10).
     pub fn api_version(&self) -> &str {
         &self.api_version
+    }
+
+    /// Whether the daemon can limit a container's writable layer: Docker's `size` storage
+    /// option works only with `overlay2` over xfs mounted with project quotas (`pquota`); the
+    /// mount option is not in `docker info`, so an xfs daemon that refuses the option is found
+    /// out at the first create ([`STORAGE_OPT_REFUSED`]). Asked once, logged once.
+    async fn limits_storage(&self) -> bool {
+        if self.storage_refused.load(Ordering::Relaxed) {
+            return false;
+        }
+        *self
+            .storage_size
+            .get_or_init(|| async {
+                let info = self.docker.info().await.ok();
+                let driver = info.as_ref().and_then(|i| i.driver.clone()).unwrap_or_default();
+                let backing = info
+                    .as_ref()
+                    .and_then(|i| i.driver_status.as_ref())
+                    .and_then(|s| {
+                        s.iter().find_map(|kv| match kv.as_slice() {
+                            [k, v] if k == "Backing Filesystem" => Some(v.clone()),
+                            _ => None,
+                        })
+                    })
+                    .unwrap_or_default();
+                let ok = storage_size_supported(&driver, &backing);
+                if !ok {
+                    tracing::info!(
+                        driver = %driver,
+                        backing = %backing,
+                        "Fargate ephemeralStorage is not enforced: Docker's storage driver here cannot limit size (overlay2 over xfs with pquota can)"
+                    );
+                }
+                ok
+            })
+            .await
     }
 
     /// The daemon's CPU count and memory in bytes.
@@ -470,6 +512,15 @@ pub fn health_config(h: &crate::runtime::HealthCheck) -> HealthConfig {
     }
 }
 
+/// What dockerd answers when the `size` storage option is not supported by its storage.
+pub const STORAGE_OPT_REFUSED: &str = "--storage-opt is supported only for";
+
+/// Whether Docker's `size` storage option can work: `overlay2` over xfs (which also needs the
+/// `pquota` mount option, which `docker info` does not show).
+pub fn storage_size_supported(driver: &str, backing_filesystem: &str) -> bool {
+    driver == "overlay2" && backing_filesystem == "xfs"
+}
+
 pub fn host_config(h: &HostSettings, memory: Option<i64>) -> HostConfig {
     const MIB: i64 = 1024 * 1024;
     let mut binds = h.binds.clone();
@@ -546,6 +597,61 @@ pub fn log_entries(frame: &[u8], previous: i128) -> Vec<LogLine> {
         }
     }
     out
+}
+
+/// A joined message holds at most this many bytes; a longer one is sent in parts of this size
+/// (CloudWatch Logs' largest event is 256 KiB, and the shipper splits there too).
+pub const MAX_JOINED_BYTES: usize = 256 * 1024;
+
+/// Joins the partial messages Docker makes of a line over 16 KiB, as Docker's awslogs driver
+/// does: each part is its own frame of `docker logs`, without a line end, and the line's last
+/// part ends with one. The joined message takes its first part's timestamp. stdout and stderr
+/// are joined apart; a line that never ends (the stream closed) is sent as it is.
+#[derive(Default)]
+pub struct PartialJoin {
+    pending: [Option<LogLine>; 2],
+}
+
+impl PartialJoin {
+    /// The complete messages of one frame of stdout (`stderr` false) or stderr.
+    pub fn frame(&mut self, stderr: bool, frame: &[u8], previous: i128) -> Vec<LogLine> {
+        let slot = usize::from(stderr);
+        let partial = !frame.is_empty() && !frame.ends_with(b"\n");
+        let mut lines = log_entries(frame, previous);
+        let tail = if partial { lines.pop() } else { None };
+        let mut out = Vec::with_capacity(lines.len() + 1);
+        for line in lines {
+            match self.pending[slot].take() {
+                Some(mut p) => {
+                    p.text.push_str(&line.text);
+                    out.push(p);
+                }
+                None => out.push(line),
+            }
+        }
+        if let Some(t) = tail {
+            let p = match self.pending[slot].take() {
+                Some(mut p) => {
+                    p.text.push_str(&t.text);
+                    p
+                }
+                None => t,
+            };
+            if p.text.len() >= MAX_JOINED_BYTES {
+                out.push(p);
+            } else {
+                self.pending[slot] = Some(p);
+            }
+        }
+        out
+    }
+
+    /// What is left when the stream ends.
+    pub fn finish(&mut self) -> Vec<LogLine> {
+        let mut out: Vec<LogLine> = self.pending.iter_mut().filter_map(Option::take).collect();
+        out.sort_by_key(|l| l.nanos);
+        out
+    }
 }
 
 fn query(pairs: &[(&str, &str)]) -> String {
@@ -687,16 +793,40 @@ impl ContainerRuntime for DockerRuntime {
             }),
             ..Default::default()
         };
+        let mut body = body;
+        let size = match spec.host.storage_size_gib {
+            Some(gib) if self.limits_storage().await => Some(gib),
+            _ => None,
+        };
+        if let (Some(gib), Some(host)) = (size, body.host_config.as_mut()) {
+            host.storage_opt = Some(HashMap::from([("size".to_string(), format!("{gib}G"))]));
+        }
         let options = CreateContainerOptions {
             name: Some(spec.name.clone()),
             ..Default::default()
         };
-        let created = self
+        match self
             .docker
-            .create_container(Some(options), body)
+            .create_container(Some(options.clone()), body.clone())
             .await
-            .map_err(other)?;
-        Ok(created.id)
+        {
+            Ok(created) => Ok(created.id),
+            // xfs without project quotas: not enforced from now on, the container made without.
+            Err(e) if size.is_some() && e.to_string().contains(STORAGE_OPT_REFUSED) => {
+                tracing::info!(error = %e, "Fargate ephemeralStorage is not enforced: Docker's storage driver here cannot limit size");
+                self.storage_refused.store(true, Ordering::Relaxed);
+                if let Some(host) = body.host_config.as_mut() {
+                    host.storage_opt = None;
+                }
+                let created = self
+                    .docker
+                    .create_container(Some(options), body)
+                    .await
+                    .map_err(other)?;
+                Ok(created.id)
+            }
+            Err(e) => Err(other(e)),
+        }
     }
 
     async fn image_digest(&self, image: &str) -> Result<Option<String>, RuntimeError> {
@@ -961,20 +1091,30 @@ impl ContainerRuntime for DockerRuntime {
         tokio::spawn(async move {
             let mut stream = docker.logs(&id, Some(options));
             let mut previous = 0;
+            let mut join = PartialJoin::default();
             while let Some(frame) = stream.next().await {
-                let bytes = match frame {
-                    Ok(f) => f.into_bytes(),
+                let (stderr, bytes) = match frame {
+                    Ok(f) => (
+                        matches!(f, bollard::container::LogOutput::StdErr { .. }),
+                        f.into_bytes(),
+                    ),
                     Err(e) => {
+                        for line in join.finish() {
+                            let _ = tx.send(Ok(line)).await;
+                        }
                         let _ = tx.send(Err(other(e))).await;
                         return;
                     }
                 };
-                for line in log_entries(&bytes, previous) {
+                for line in join.frame(stderr, &bytes, previous) {
                     previous = line.nanos;
                     if tx.send(Ok(line)).await.is_err() {
                         return;
                     }
                 }
+            }
+            for line in join.finish() {
+                let _ = tx.send(Ok(line)).await;
             }
         });
         rx
@@ -1013,6 +1153,54 @@ impl ContainerRuntime for DockerRuntime {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn partial_messages_are_joined() {
+        let mut j = PartialJoin::default();
+        let a = "a".repeat(16384);
+        let part = |stamp: &str, text: &str, end: bool| {
+            format!("{stamp} {text}{}", if end { "\n" } else { "" }).into_bytes()
+        };
+        assert!(
+            j.frame(false, &part("2026-01-01T00:00:00.000000001Z", &a, false), 0)
+                .is_empty()
+        );
+        // stderr in between is its own line.
+        let err = j.frame(
+            true,
+            &part("2026-01-01T00:00:00.000000002Z", "oops", true),
+            0,
+        );
+        assert_eq!(err.len(), 1);
+        assert_eq!(err[0].text, "oops");
+        assert!(
+            j.frame(false, &part("2026-01-01T00:00:00.000000003Z", &a, false), 0)
+                .is_empty()
+        );
+        let done = j.frame(
+            false,
+            &part("2026-01-01T00:00:00.000000004Z", "end", true),
+            0,
+        );
+        assert_eq!(done.len(), 1);
+        assert_eq!(done[0].text, format!("{a}{a}end"));
+        assert_eq!(done[0].nanos, 1_767_225_600_000_000_001);
+        // A line that never ends is sent when the stream does.
+        assert!(
+            j.frame(false, &part("2026-01-01T00:00:01Z", "tail", false), 0)
+                .is_empty()
+        );
+        let left = j.finish();
+        assert_eq!(left.len(), 1);
+        assert_eq!(left[0].text, "tail");
+        // Bounded: a joined message reaching the limit is sent.
+        let big = "b".repeat(MAX_JOINED_BYTES);
+        assert_eq!(
+            j.frame(false, &part("2026-01-01T00:00:02Z", &big, false), 0)
+                .len(),
+            1
+        );
+    }
 
     #[test]
     fn references_split() {

@@ -137,6 +137,10 @@ pub struct HostSettings {
     pub volumes_from: Vec<String>,
     /// `healthCheck`: Docker's own health check.
     pub health_check: Option<HealthCheck>,
+    /// Fargate's ephemeral storage, GiB (`ephemeralStorage.sizeInGiB`, 20 by default): the
+    /// container's writable layer is limited to it where the daemon's storage driver can
+    /// (`overlay2` over xfs with project quotas); elsewhere it is not enforced.
+    pub storage_size_gib: Option<i64>,
 }
 
 /// A container's health check as Docker runs it (`healthCheck`, with ECS's defaults filled in).

@@ -409,12 +409,28 @@ fn member_object(x: &serde_json::Map<String, Value>, key: &str) -> bool {
     x.get(key).is_some_and(Value::is_object)
 }
 
+/// Fargate's default ephemeral storage, GiB (platform version 1.4.0 and later).
+pub const FARGATE_DEFAULT_STORAGE_GIB: i64 = 20;
+
+/// A Fargate task's ephemeral storage: `ephemeralStorage.sizeInGiB` (21-200, validated at
+/// registration), else Fargate's default.
+pub fn ephemeral_storage_gib(task: &AgentTask) -> i64 {
+    task.task_settings
+        .get("ephemeralStorage")
+        .and_then(|e| e.get("sizeInGiB"))
+        .and_then(Value::as_i64)
+        .unwrap_or(FARGATE_DEFAULT_STORAGE_GIB)
+}
+
 /// The container definition's Linux and Docker settings for the runtime. `pidMode` and
 /// `ipcMode` `task` share the namespaces of the task's first container made (or, on Fargate,
 /// of its pause container: [`crate::agent::joined_to_pause`]).
 pub fn host_settings(task: &AgentTask, d: &ContainerDefinition) -> HostSettings {
     let x = &d.extra;
     let mut h = HostSettings::default();
+    if task.launch_type == "FARGATE" {
+        h.storage_size_gib = Some(ephemeral_storage_gib(task));
+    }
     for l in strings(x.get("links")) {
         let (target, alias) = l.split_once(':').unwrap_or((l.as_str(), l.as_str()));
         h.links
@@ -818,5 +834,32 @@ mod tests {
             unsupported(&mesh).unwrap(),
             "berth does not provide App Mesh proxies: the task definition has proxyConfiguration"
         );
+    }
+
+    #[test]
+    fn fargate_containers_carry_the_task_s_ephemeral_storage() {
+        let one = json!([c("app", json!({}))]);
+        let ec2 = task(json!([]), one.clone(), json!({}));
+        assert_eq!(
+            host_settings(&ec2, &ec2.containers[0].definition).storage_size_gib,
+            None
+        );
+        let fargate = task(json!([]), one.clone(), json!({"launchType": "FARGATE"}));
+        assert_eq!(
+            host_settings(&fargate, &fargate.containers[0].definition).storage_size_gib,
+            Some(FARGATE_DEFAULT_STORAGE_GIB)
+        );
+        let sized = task(
+            json!([]),
+            one,
+            json!({"launchType": "FARGATE", "taskSettings": {"ephemeralStorage": {"sizeInGiB": 64}}}),
+        );
+        assert_eq!(
+            host_settings(&sized, &sized.containers[0].definition).storage_size_gib,
+            Some(64)
+        );
+        assert!(crate::docker::storage_size_supported("overlay2", "xfs"));
+        assert!(!crate::docker::storage_size_supported("overlay2", "extfs"));
+        assert!(!crate::docker::storage_size_supported("vfs", "xfs"));
     }
 }

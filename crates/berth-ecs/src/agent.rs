@@ -242,6 +242,10 @@ pub(crate) fn payload(t: &StoredTask, region: &str) -> AgentTask {
             if let Some(o) = container_override(overrides, c.name()) {
                 apply_override(&mut d, o);
             }
+            // The digest its service deployment resolved the tag to (`versionConsistency`).
+            if let Some(pinned) = t.pinned_images.get(c.name()) {
+                d.image = Some(pinned.clone());
+            }
             let registry_authentication =
                 c.repository_credentials
                     .as_ref()

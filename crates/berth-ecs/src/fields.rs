@@ -128,7 +128,7 @@ pub const FIELDS: &[Field] = &[
         "RegisterTaskDefinitionRequest",
         "ephemeralStorage",
         "validated 21-200 GiB; needs `ecs.capability.extensible-ephemeral-storage` (not advertised: not placed)",
-        "validated 21-200 GiB; emulated: accepted, the size is not enforced (Docker's writable layer has no size limit here)",
+        "validated 21-200 GiB; emulated: where Docker's storage driver can limit size (`overlay2` over xfs with `pquota`), each container's writable layer is limited to the size (20 GiB without the member, Fargate's default); elsewhere validated, not enforced: Docker's storage driver here cannot limit size (the server's log says so once); DescribeTasks shows the size as `ephemeralStorage` and `fargateEphemeralStorage`",
     ),
     f(
         "RegisterTaskDefinitionRequest",
@@ -276,7 +276,7 @@ pub const FIELDS: &[Field] = &[
     f(
         "ContainerDefinition",
         "versionConsistency",
-        "recorded: berth pulls the tag at each start and does not pin the digest",
+        "applied: a service deployment resolves each container's tag to the digest its first task pulled, and its later tasks run `repository@digest` (DescribeTasks shows the image as named, and the digest as `imageDigest`); `disabled`: the tag is pulled at each start; a standalone task runs the tag and reports the digest it pulled",
         "same",
     ),
     f(
@@ -661,7 +661,7 @@ pub const FIELDS: &[Field] = &[
     f(
         "Volume",
         "efsVolumeConfiguration",
-        "emulated: a bind mount of the directory the agent maps the file system to (`BERTH_EFS_<FILE_SYSTEM_ID>=/path`, `-` as `_`) and its `rootDirectory`; needs `ecs.capability.efs`, advertised only by an agent with such a mapping; unmapped, fails the task: `berth does not provide EFS volumes: ...`",
+        "emulated: a bind mount of the directory the agent maps the file system to (`BERTH_EFS_<FILE_SYSTEM_ID>=/path`, `-` as `_`) and its `rootDirectory`; needs `ecs.capability.efs`, advertised only by an agent with such a mapping; unmapped, fails the task: `berth does not provide EFS volumes: ...`; an access point with another root directory is refused (`When using an EFS access point, the root directory must either be set to \"/\" or be omitted.`), and an access point or `iam` `ENABLED` without `transitEncryption` `ENABLED` (berth's words: AWS's are not known); transit encryption and IAM authorization are validated, not performed (a local directory)",
         "emulated as on EC2, mapped in the server's environment; unmapped, fails the task: `berth does not provide EFS volumes: ...`",
     ),
     f(

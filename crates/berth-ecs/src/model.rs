@@ -364,6 +364,12 @@ pub struct Task {
     pub stopping_at: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub execution_stopped_at: Option<u64>,
+    /// A Fargate task's ephemeral storage (`{sizeInGiB}`), and the same as
+    /// `fargateEphemeralStorage`: the definition's `ephemeralStorage`, else Fargate's 20 GiB.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ephemeral_storage: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fargate_ephemeral_storage: Option<Value>,
     #[serde(default)]
     pub tags: Vec<Tag>,
     pub task_arn: String,

@@ -21,6 +21,9 @@ pub(crate) const T_INSTANCES: &str = "ecs_instances";
 pub(crate) const T_TASKS: &str = "ecs_tasks";
 /// RunTask client tokens, keyed `{account}/{region}/{cluster}/{token}`.
 pub(crate) const T_TOKENS: &str = "ecs_tokens";
+/// A service deployment's images resolved to digests (`versionConsistency`), keyed
+/// `{account}/{region}/{cluster}/{deployment id}`.
+pub(crate) const T_PINS: &str = "ecs_pins";
 /// Services, keyed `{account}/{region}/{cluster}/{name}`.
 pub(crate) const T_SERVICES: &str = "ecs_services";
 
@@ -122,6 +125,17 @@ pub(crate) struct StoredTask {
     pub definition: TaskDefinition,
     /// The execution role in effect (the definition's, or the override's).
     pub execution_role_arn: Option<String>,
+    /// Containers whose image runs as `repository@digest`: the digest its service deployment
+    /// resolved the tag to (`versionConsistency`), by container name.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub pinned_images: std::collections::BTreeMap<String, String>,
+}
+
+/// A deployment's resolved images (`T_PINS`): container name → `repository@digest`, each
+/// recorded once, from the first task of the deployment that pulled it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub(crate) struct StoredPins {
+    pub images: std::collections::BTreeMap<String, String>,
 }
 
 impl StoredTask {

@@ -260,6 +260,13 @@ pub fn min_healthy(desired: i64, min_percent: i64) -> i64 {
     n / 100 + i64::from(n % 100 != 0)
 }
 
+/// Whether `started_by` is a deployment id (`ecs-svc/` and 19 digits): the task is a service's.
+pub fn is_deployment_id(started_by: &str) -> bool {
+    started_by
+        .strip_prefix("ecs-svc/")
+        .is_some_and(|n| n.len() == 19 && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
 /// A new deployment id: `ecs-svc/` and 19 digits.
 pub fn new_deployment_id() -> String {
     let mut b = [0u8; 8];

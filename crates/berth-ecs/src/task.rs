@@ -13,7 +13,8 @@ use crate::lifecycle::{self, StopFacts, TaskStatus};
 use crate::model::{Attribute, Container, ContainerDefinition, Failure, Tag, Task, TaskDefinition};
 use crate::placement::{self, HostPort, Need};
 use crate::records::{
-    StoredInstance, StoredTask, StoredTaskDef, StoredTaskView, T_TASKS, T_TOKENS, TokenRecord,
+    StoredInstance, StoredPins, StoredTask, StoredTaskDef, StoredTaskView, T_PINS, T_TASKS,
+    T_TOKENS, TokenRecord,
 };
 use crate::taskdef::{self, PRIVATE_REGISTRY_CAPABILITY};
 
@@ -381,6 +382,38 @@ struct NewTask<'a> {
     group: Option<String>,
     propagate_tags: Option<String>,
     enable_execute_command: bool,
+    /// The images its service deployment resolved to digests (`versionConsistency`).
+    pins: std::collections::BTreeMap<String, String>,
+}
+
+/// `repository@digest` for an image reference (`repository[:tag]` or `repository@digest`) and
+/// the digest it was pulled by.
+pub fn pinned_reference(image: &str, digest: &str) -> String {
+    let name = match image.split_once('@') {
+        Some((name, _)) => name,
+        None => {
+            let last_slash = image.rfind('/').map(|i| i + 1).unwrap_or(0);
+            match image.get(last_slash..).and_then(|tail| tail.rfind(':')) {
+                Some(i) => image.get(..last_slash + i).unwrap_or(image),
+                None => image,
+            }
+        }
+    };
+    format!("{name}@{digest}")
+}
+
+/// Fargate's ephemeral storage when the definition names none, GiB (platform version 1.4.0).
+pub const FARGATE_DEFAULT_STORAGE_GIB: i64 = 20;
+
+/// A Fargate task's ephemeral storage as DescribeTasks shows it: `{sizeInGiB}`.
+fn ephemeral_storage(def: &crate::model::TaskDefinition) -> Value {
+    let size = def
+        .extra
+        .get("ephemeralStorage")
+        .and_then(|e| e.get("sizeInGiB"))
+        .and_then(Value::as_i64)
+        .unwrap_or(FARGATE_DEFAULT_STORAGE_GIB);
+    json!({ "sizeInGiB": size })
 }
 
 /// The zone an instance advertises (its `ecs.availability-zone` attribute).
@@ -602,6 +635,8 @@ impl Ecs<'_> {
             stopped_reason: None,
             stopping_at: None,
             execution_stopped_at: None,
+            ephemeral_storage: fargate.then(|| ephemeral_storage(def)),
+            fargate_ephemeral_storage: fargate.then(|| ephemeral_storage(def)),
             tags,
             task_arn,
             task_definition_arn: def.task_definition_arn.clone(),
@@ -616,7 +651,72 @@ impl Ecs<'_> {
             reserved_ports: if fargate { Vec::new() } else { host_ports(def) },
             definition: def.clone(),
             execution_role_arn,
+            pinned_images: n.pins,
         }
+    }
+
+    fn pins_key(&self, cluster: &str, deployment: &str) -> String {
+        format!("{}{cluster}/{deployment}", self.scope())
+    }
+
+    /// The images a service deployment has resolved to digests; none for a task that no
+    /// deployment starts.
+    fn deployment_pins(
+        &self,
+        tx: &dyn Tx,
+        cluster: &str,
+        started_by: Option<&str>,
+    ) -> Result<std::collections::BTreeMap<String, String>, EcsError> {
+        let Some(dep) = started_by.filter(|s| crate::service::is_deployment_id(s)) else {
+            return Ok(Default::default());
+        };
+        let pins: Option<StoredPins> = get_json(tx, T_PINS, &self.pins_key(cluster, dep))?;
+        Ok(pins.map(|p| p.images).unwrap_or_default())
+    }
+
+    /// Records the digest a deployment's task pulled a container's image by, unless the
+    /// deployment has one for it already or the container opts out (`versionConsistency`
+    /// `disabled`): the deployment's later tasks run that digest.
+    fn record_pin(
+        &self,
+        tx: &dyn Tx,
+        t: &StoredTask,
+        container: &str,
+        digest: &str,
+    ) -> Result<(), EcsError> {
+        let Some(dep) = t
+            .task
+            .started_by
+            .as_deref()
+            .filter(|s| crate::service::is_deployment_id(s))
+        else {
+            return Ok(());
+        };
+        if t.pinned_images.contains_key(container) {
+            return Ok(());
+        }
+        let Some(def) = t
+            .definition
+            .container_definitions
+            .iter()
+            .find(|d| d.name() == container)
+        else {
+            return Ok(());
+        };
+        if def.extra.get("versionConsistency").and_then(Value::as_str) == Some("disabled") {
+            return Ok(());
+        }
+        let Some(image) = def.image.as_deref() else {
+            return Ok(());
+        };
+        let key = self.pins_key(&t.cluster, dep);
+        let mut pins: StoredPins = get_json(tx, T_PINS, &key)?.unwrap_or_default();
+        if pins.images.contains_key(container) {
+            return Ok(());
+        }
+        pins.images
+            .insert(container.to_string(), pinned_reference(image, digest));
+        Ok(put_json(tx, T_PINS, &key, &pins)?)
     }
 
     /// The task definition a RunTask/StartTask names, ACTIVE; for authorising before acting.
@@ -721,6 +821,7 @@ impl Ecs<'_> {
                 Vec::new()
             };
             let overrides = normalise_overrides(&def.def, input.overrides.as_ref());
+            let pins = self.deployment_pins(tx, &cluster, input.started_by.as_deref())?;
             let new = |instance_arn: Option<String>,
                        availability_zone: Option<String>,
                        platform_version: Option<String>| NewTask {
@@ -737,6 +838,7 @@ impl Ecs<'_> {
                 group: input.group.clone(),
                 propagate_tags: input.propagate_tags.clone(),
                 enable_execute_command: input.enable_execute_command.unwrap_or(false),
+                pins: pins.clone(),
             };
             let mut placed: Vec<StoredTask> = Vec::new();
             let mut failures: Vec<Failure> = Vec::new();
@@ -906,6 +1008,7 @@ impl Ecs<'_> {
             {
                 attrs.push(Attribute::named(PRIVATE_REGISTRY_CAPABILITY));
             }
+            let pins = self.deployment_pins(tx, &cluster, input.started_by.as_deref())?;
             let candidates = self.candidates(tx, &cluster, now)?;
             let mut tasks = Vec::new();
             let mut failures = Vec::new();
@@ -945,6 +1048,7 @@ impl Ecs<'_> {
                         group: input.group.clone(),
                         propagate_tags: input.propagate_tags.clone(),
                         enable_execute_command: input.enable_execute_command.unwrap_or(false),
+                        pins: pins.clone(),
                     },
                     now,
                 );
@@ -1276,6 +1380,9 @@ impl Ecs<'_> {
             let mut bump = false;
             for c in &input.containers {
                 bump |= apply_container(&mut t, c, now)?;
+                if let (Some(name), Some(digest)) = (&c.container_name, &c.image_digest) {
+                    self.record_pin(tx, &t, name, digest)?;
+                }
                 // Only berth's Fargate runner reports addresses (the task's own network).
                 if matches!(reporter, Reporter::Fargate)
                     && let Some(interfaces) = &c.network_interfaces

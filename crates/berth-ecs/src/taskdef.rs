@@ -288,6 +288,12 @@ pub fn validate(account: &str, input: &mut RegisterTaskDefinitionInput) -> Resul
         ));
     }
 
+    for v in &input.volumes {
+        if let Some(efs) = v.get("efsVolumeConfiguration").filter(|e| e.is_object()) {
+            efs_rules(efs)?;
+        }
+    }
+
     if input
         .requires_compatibilities
         .iter()
@@ -942,10 +948,77 @@ pub fn field_attributes(input: &RegisterTaskDefinitionInput) -> Vec<Attribute> {
     out
 }
 
+/// An EFS volume's rules, as AWS documents them for `EFSVolumeConfiguration` and
+/// `EFSAuthorizationConfig`: an access point takes the root directory `/` or none, and an access
+/// point or IAM authorization needs transit encryption. The access point's words are AWS's (as
+/// CloudFormation quotes them); the words for the transit encryption rules are not known to
+/// berth and follow them.
+pub fn efs_rules(efs: &serde_json::Value) -> Result<(), EcsError> {
+    let auth = efs.get("authorizationConfig");
+    let access_point = auth
+        .and_then(|a| a.get("accessPointId"))
+        .and_then(|a| a.as_str())
+        .is_some_and(|a| !a.is_empty());
+    let iam = auth.and_then(|a| a.get("iam")).and_then(|a| a.as_str()) == Some("ENABLED");
+    let tls = efs.get("transitEncryption").and_then(|t| t.as_str()) == Some("ENABLED");
+    let root = efs.get("rootDirectory").and_then(|r| r.as_str());
+    if access_point && !matches!(root, None | Some("") | Some("/")) {
+        return Err(client(EFS_ACCESS_POINT_ROOT));
+    }
+    if access_point && !tls {
+        return Err(client(EFS_ACCESS_POINT_TLS));
+    }
+    if iam && !tls {
+        return Err(client(EFS_IAM_TLS));
+    }
+    Ok(())
+}
+
+/// AWS's words for an access point with another root directory.
+pub const EFS_ACCESS_POINT_ROOT: &str =
+    "When using an EFS access point, the root directory must either be set to \"/\" or be omitted.";
+/// berth's words (AWS's are not known) for an access point without transit encryption.
+pub const EFS_ACCESS_POINT_TLS: &str =
+    "When using an EFS access point, transit encryption must be enabled.";
+/// berth's words (AWS's are not known) for IAM authorization without transit encryption.
+pub const EFS_IAM_TLS: &str =
+    "When using EFS IAM authorization, transit encryption must be enabled.";
+
 #[cfg(test)]
 mod tests {
+
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn efs_access_points_and_iam_need_transit_encryption() {
+        use serde_json::json;
+        let ap = |extra: serde_json::Value| {
+            let mut e =
+                json!({"fileSystemId": "fs-1", "authorizationConfig": {"accessPointId": "fsap-1"}});
+            if let (Some(e), Some(x)) = (e.as_object_mut(), extra.as_object()) {
+                e.extend(x.clone());
+            }
+            efs_rules(&e).err().map(|e| e.to_string())
+        };
+        assert_eq!(ap(json!({"transitEncryption": "ENABLED"})), None);
+        assert_eq!(
+            ap(json!({"transitEncryption": "ENABLED", "rootDirectory": "/"})),
+            None
+        );
+        assert!(
+            ap(json!({"transitEncryption": "ENABLED", "rootDirectory": "/x"}))
+                .is_some_and(|m| m.contains(EFS_ACCESS_POINT_ROOT))
+        );
+        assert!(ap(json!({})).is_some_and(|m| m.contains(EFS_ACCESS_POINT_TLS)));
+        let iam = json!({"fileSystemId": "fs-1", "authorizationConfig": {"iam": "ENABLED"}});
+        assert!(
+            efs_rules(&iam)
+                .err()
+                .is_some_and(|e| e.to_string().contains(EFS_IAM_TLS))
+        );
+        assert!(efs_rules(&json!({"fileSystemId": "fs-1", "rootDirectory": "/x"})).is_ok());
+    }
     use crate::model::{RepositoryCredentials, Tag};
 
     fn container(name: &str, image: &str, memory: Option<i64>) -> ContainerDefinition {

@@ -901,3 +901,24 @@ fn secrets_place_on_capable_instances_and_reach_the_agent_resolved() {
     assert!(fargate("1.4.0").is_ok());
     assert!(fargate("LATEST").is_ok());
 }
+
+#[test]
+fn a_deployment_pins_images_by_digest() {
+    use crate::service::is_deployment_id;
+    use crate::task::pinned_reference;
+    let d = "sha256:0123";
+    assert_eq!(pinned_reference("busybox", d), "busybox@sha256:0123");
+    assert_eq!(pinned_reference("busybox:1.36", d), "busybox@sha256:0123");
+    assert_eq!(
+        pinned_reference("127.0.0.1:5000/app:1", d),
+        "127.0.0.1:5000/app@sha256:0123"
+    );
+    assert_eq!(
+        pinned_reference("127.0.0.1:5000/app", d),
+        "127.0.0.1:5000/app@sha256:0123"
+    );
+    assert_eq!(pinned_reference("app@sha256:ffff", d), "app@sha256:0123");
+    assert!(is_deployment_id("ecs-svc/1234567890123456789"));
+    assert!(!is_deployment_id("ecs-svc/123"));
+    assert!(!is_deployment_id("my-batch"));
+}

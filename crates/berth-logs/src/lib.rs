@@ -11,8 +11,10 @@
 //! - `logs_events`: `{stream id:016x}{position:024x}` → ingestion time (8 bytes, big-endian)
 //!   and the message; a position is `timestamp << 32 | sequence`, so GetLogEvents is a range
 //!   scan of one stream in time order.
-//! - `logs_group_time`: `{group id:016x}{timestamp:016x}{stream id:016x}{sequence:08x}` → empty:
-//!   the group's events in time order, so FilterLogEvents scans only the time range asked.
+//!   Each event is stored once: FilterLogEvents merges the group's streams' events in the order
+//!   (timestamp, stream id, sequence), reading each stream from the page's start.
+//! - `logs_group_time`: not written; rows a store holds from before are removed with their
+//!   events (retention, deleted streams and groups).
 //! - `logs_gone`: streams and groups deleted whose events are still being removed, a bounded
 //!   number of rows at a time ([`Logs::sweep`]). Ids are never reused, so nothing of a deleted
 //!   stream is ever visible again.
@@ -29,7 +31,7 @@ mod tests;
 pub use error::{LogsError, constraint};
 pub use filter::Pattern;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use berth_store::{Store, StoreExt, Tx, get_json, put_json};
 use serde::{Deserialize, Serialize};
@@ -730,7 +732,6 @@ impl<'s> Logs<'s> {
                     &event_key(stream.id, position(*ts, seq)),
                     &encode_event(now_ms, message),
                 )?;
-                tx.put(GROUP_TIME, &index_key(group.id, *ts, stream.id, seq), b"")?;
                 bytes += message.len() as u64;
                 stream.first_event = Some(stream.first_event.map_or(*ts, |f| f.min(*ts)));
                 stream.last_event = Some(stream.last_event.map_or(*ts, |l| l.max(*ts)));
@@ -873,7 +874,9 @@ impl<'s> Logs<'s> {
         })
     }
 
-    /// A page of a group's events in time order, across its streams.
+    /// A page of a group's events in time order, across its streams: a merge of the streams'
+    /// own time-ordered events (each event is stored once, in its stream), in the order
+    /// (timestamp, stream id, sequence) that the page token names.
     pub fn filter_events(
         &self,
         group: &Group,
@@ -884,89 +887,100 @@ impl<'s> Logs<'s> {
         let hi = q.end.unwrap_or(MAX_TIMESTAMP);
         let limit = q.limit.unwrap_or(MAX_PAGE_EVENTS).clamp(1, MAX_PAGE_EVENTS);
         let prefix = format!("{:016x}", group.id);
-        let start_key = format!("{prefix}{lo:016x}");
-        let mut after = match q.token.as_deref() {
-            None => start_key,
+        let resume = match q.token.as_deref() {
+            None => None,
             Some(t) => {
                 if t.len() != 40 || !t.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
                     return Err(invalid_token());
                 }
-                format!("{prefix}{t}").max(start_key)
+                Some(index_parts(&format!("{prefix}{t}")).ok_or_else(invalid_token)?)
             }
         };
+        let empty = || FilterPage {
+            events: Vec::new(),
+            next_token: None,
+        };
+        if lo > hi {
+            return Ok(empty());
+        }
         self.store.read(|tx| {
-            let mut names: HashMap<u64, Option<String>> = HashMap::new();
+            let mut cursors: Vec<Cursor> = Vec::new();
+            let stream_prefix = format!("{prefix}/");
+            let mut after: Option<String> = None;
+            loop {
+                let rows =
+                    tx.scan_range(STREAMS, &stream_prefix, after.as_deref(), false, CHUNK)?;
+                let n = rows.len();
+                for (key, value) in rows {
+                    let stream: Stream = serde_json::from_slice(&value)
+                        .map_err(|e| LogsError::Corrupt(e.to_string()))?;
+                    after = Some(key);
+                    let (Some(first), Some(last)) = (stream.first_event, stream.last_event) else {
+                        continue;
+                    };
+                    let wanted = q
+                        .stream_names
+                        .as_ref()
+                        .is_none_or(|ns| ns.contains(&stream.name))
+                        && q.stream_prefix
+                            .as_deref()
+                            .is_none_or(|p| stream.name.starts_with(p));
+                    if !wanted || last < lo || first > hi {
+                        continue;
+                    }
+                    cursors.push(Cursor::new(stream, lo, resume));
+                }
+                if n < CHUNK {
+                    break;
+                }
+            }
+            let mut heap = std::collections::BinaryHeap::new();
+            for (i, c) in cursors.iter_mut().enumerate() {
+                if let Some(head) = c.head(tx)? {
+                    heap.push(std::cmp::Reverse((head, i)));
+                }
+            }
             let mut events = Vec::new();
             let mut bytes = 0usize;
             let mut scanned = 0usize;
-            loop {
-                if lo > hi {
-                    return Ok(FilterPage {
-                        events,
-                        next_token: None,
-                    });
+            let mut last: Option<(u64, u64, u32)> = None;
+            let token = |p: (u64, u64, u32)| format!("{:016x}{:016x}{:08x}", p.0, p.1, p.2);
+            while let Some(std::cmp::Reverse((head, i))) = heap.pop() {
+                if head.0 > hi {
+                    break;
                 }
-                let rows = tx.scan_range(GROUP_TIME, &prefix, Some(&after), false, CHUNK)?;
-                let n = rows.len();
-                for (key, _) in rows {
-                    let (ts, sid, seq) = index_parts(&key)
-                        .ok_or_else(|| LogsError::Corrupt(format!("group index {key}")))?;
-                    if ts > hi {
+                let Some(c) = cursors.get_mut(i) else { break };
+                let Some((pos, value)) = c.take() else { break };
+                let event = read_event(c.stream.id, pos, &value, &c.stream.name)?;
+                if q.pattern.matches(&event.message) {
+                    bytes += event_size(&event.message);
+                    if bytes > MAX_PAGE_BYTES && !events.is_empty() {
                         return Ok(FilterPage {
                             events,
-                            next_token: None,
+                            next_token: last.map(token),
                         });
                     }
-                    if let std::collections::hash_map::Entry::Vacant(slot) = names.entry(sid) {
-                        let name = live_stream_name(tx, group, sid)?.filter(|name| {
-                            q.stream_names.as_ref().is_none_or(|ns| ns.contains(name))
-                                && q.stream_prefix
-                                    .as_deref()
-                                    .is_none_or(|p| name.starts_with(p))
-                        });
-                        slot.insert(name);
-                    }
-                    if let Some(Some(name)) = names.get(&sid) {
-                        let pos = position(ts, seq);
-                        if let Some(value) = tx.get(EVENTS, &event_key(sid, pos))? {
-                            let event = read_event(sid, pos, &value, name)?;
-                            if q.pattern.matches(&event.message) {
-                                bytes += event_size(&event.message);
-                                if bytes > MAX_PAGE_BYTES && !events.is_empty() {
-                                    return Ok(FilterPage {
-                                        events,
-                                        next_token: after.get(16..).map(str::to_string),
-                                    });
-                                }
-                                events.push(event);
-                            }
-                        }
-                    }
-                    after = key;
-                    scanned += 1;
-                    if events.len() >= limit || scanned >= FILTER_SCAN_BUDGET {
-                        let more = tx
-                            .scan_range(GROUP_TIME, &prefix, Some(&after), false, 1)?
-                            .first()
-                            .and_then(|(k, _)| index_parts(k))
-                            .is_some_and(|(ts, _, _)| ts <= hi);
-                        return Ok(FilterPage {
-                            events,
-                            next_token: if more {
-                                after.get(16..).map(str::to_string)
-                            } else {
-                                None
-                            },
-                        });
-                    }
+                    events.push(event);
                 }
-                if n < CHUNK {
+                last = Some(head);
+                scanned += 1;
+                if let Some(next) = c.head(tx)? {
+                    heap.push(std::cmp::Reverse((next, i)));
+                }
+                if events.len() >= limit || scanned >= FILTER_SCAN_BUDGET {
+                    let more = heap
+                        .peek()
+                        .is_some_and(|std::cmp::Reverse((h, _))| h.0 <= hi);
                     return Ok(FilterPage {
                         events,
-                        next_token: None,
+                        next_token: if more { last.map(token) } else { None },
                     });
                 }
             }
+            Ok(FilterPage {
+                events,
+                next_token: None,
+            })
         })
     }
 
@@ -1075,14 +1089,68 @@ fn expire(tx: &dyn Tx, group: &Group, stream: &mut Stream, cutoff: u64) -> Resul
 }
 
 /// The name of the live stream of `group` whose id is `sid`, if it still exists.
-fn live_stream_name(tx: &dyn Tx, group: &Group, sid: u64) -> Result<Option<String>, LogsError> {
-    let Some(id) = get_json::<StreamId>(tx, STREAM_IDS, &format!("{sid:016x}"))? else {
-        return Ok(None);
-    };
-    if id.group_id != group.id {
-        return Ok(None);
+/// One stream's events in FilterLogEvents' merge: read a few at a time, from where the page
+/// starts (the page token's place in the order (timestamp, stream id, sequence), else `lo`).
+struct Cursor {
+    stream: Stream,
+    /// The last key read (scans continue after it).
+    after: Option<String>,
+    buffered: std::collections::VecDeque<(u128, Vec<u8>)>,
+    done: bool,
+}
+
+/// Rows a merge cursor reads at a time.
+const CURSOR_CHUNK: usize = 32;
+
+impl Cursor {
+    fn new(stream: Stream, lo: u64, resume: Option<(u64, u64, u32)>) -> Cursor {
+        let id = stream.id;
+        // The first position to read, inclusive.
+        let start = match resume {
+            Some((ts, sid, seq)) if ts >= lo => {
+                if id < sid {
+                    position(ts.saturating_add(1), 0)
+                } else if id == sid {
+                    position(ts, seq).saturating_add(1)
+                } else {
+                    position(ts, 0)
+                }
+            }
+            _ => position(lo, 0),
+        };
+        Cursor {
+            stream,
+            after: start.checked_sub(1).map(|p| event_key(id, p)),
+            buffered: std::collections::VecDeque::new(),
+            done: false,
+        }
     }
-    Ok(Some(id.name))
+
+    /// The next event's place in the merge order, reading more when needed.
+    fn head(&mut self, tx: &dyn Tx) -> Result<Option<(u64, u64, u32)>, LogsError> {
+        if self.buffered.is_empty() && !self.done {
+            let prefix = format!("{:016x}", self.stream.id);
+            let rows =
+                tx.scan_range(EVENTS, &prefix, self.after.as_deref(), false, CURSOR_CHUNK)?;
+            self.done = rows.len() < CURSOR_CHUNK;
+            for (key, value) in rows {
+                let pos = key_position(&key)?;
+                self.after = Some(key);
+                self.buffered.push_back((pos, value));
+            }
+        }
+        Ok(self.buffered.front().map(|(pos, _)| {
+            (
+                u64::try_from(pos >> 32).unwrap_or(u64::MAX),
+                self.stream.id,
+                (pos & 0xffff_ffff) as u32,
+            )
+        }))
+    }
+
+    fn take(&mut self) -> Option<(u128, Vec<u8>)> {
+        self.buffered.pop_front()
+    }
 }
 
 fn read_event(sid: u64, pos: u128, value: &[u8], stream: &str) -> Result<Event, LogsError> {

@@ -422,3 +422,126 @@ fn names_are_validated_in_aws_words() {
             .contains("enum value set: [1, 3, 5")
     );
 }
+
+#[test]
+fn filter_merges_streams_in_order_across_pages() {
+    let store = SqliteStore::in_memory().unwrap();
+    let (logs, g, _) = setup(&store);
+    for name in ["b", "c", "gone"] {
+        logs.create_stream(A, R, "g", name, NOW).unwrap();
+    }
+    let t = NOW - 10_000;
+    // Equal timestamps across streams, several events a millisecond in one stream.
+    logs.put_events(
+        A,
+        R,
+        "g",
+        "s",
+        &[(t, "s0".into()), (t, "s1".into()), (t + 2, "s2".into())],
+        NOW,
+    )
+    .unwrap();
+    logs.put_events(
+        A,
+        R,
+        "g",
+        "b",
+        &[(t, "b0".into()), (t + 1, "b1".into()), (t + 2, "b2".into())],
+        NOW,
+    )
+    .unwrap();
+    logs.put_events(
+        A,
+        R,
+        "g",
+        "c",
+        &[(t + 1, "c0".into()), (t + 3, "c1".into())],
+        NOW,
+    )
+    .unwrap();
+    logs.put_events(A, R, "g", "gone", &[(t + 1, "x".into())], NOW)
+        .unwrap();
+    logs.delete_stream(A, R, "g", "gone").unwrap();
+    let all: Vec<(u64, String)> = logs
+        .filter_events(&g, &FilterQuery::default(), NOW)
+        .unwrap()
+        .events
+        .into_iter()
+        .map(|e| (e.timestamp, e.message))
+        .collect();
+    // Time order; at one time, stream creation order (ids), then the stream's own order.
+    let want: Vec<(u64, String)> = [
+        (t, "s0"),
+        (t, "s1"),
+        (t, "b0"),
+        (t + 1, "b1"),
+        (t + 1, "c0"),
+        (t + 2, "s2"),
+        (t + 2, "b2"),
+        (t + 3, "c1"),
+    ]
+    .iter()
+    .map(|(ts, m)| (*ts, m.to_string()))
+    .collect();
+    assert_eq!(all, want);
+    for limit in 1..=8 {
+        let mut got = Vec::new();
+        let mut token = None;
+        loop {
+            let q = FilterQuery {
+                limit: Some(limit),
+                token: token.clone(),
+                ..FilterQuery::default()
+            };
+            let page = logs.filter_events(&g, &q, NOW).unwrap();
+            got.extend(page.events.into_iter().map(|e| (e.timestamp, e.message)));
+            match page.next_token {
+                Some(t) => token = Some(t),
+                None => break,
+            }
+        }
+        assert_eq!(got, want, "limit {limit}");
+    }
+    // A time range and a pattern.
+    let q = FilterQuery {
+        start: Some(t + 1),
+        end: Some(t + 2),
+        pattern: Pattern::parse("b").unwrap(),
+        ..FilterQuery::default()
+    };
+    let got: Vec<String> = logs
+        .filter_events(&g, &q, NOW)
+        .unwrap()
+        .events
+        .into_iter()
+        .map(|e| e.message)
+        .collect();
+    assert_eq!(got, ["b1", "b2"]);
+}
+
+/// `cargo test -p berth-logs --release -- --ignored --nocapture put_rate`: PutLogEvents'
+/// storage cost, 1,000-event batches into a file-backed store.
+#[test]
+#[ignore]
+fn put_rate() {
+    let dir = std::env::temp_dir().join(format!("berth-logs-rate-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let store = SqliteStore::open(&dir.join("b.db")).unwrap();
+    let (logs, _, _) = setup(&store);
+    let started = std::time::Instant::now();
+    let batches = 100;
+    for b in 0..batches {
+        logs.put_events(
+            A,
+            R,
+            "g",
+            "s",
+            &batch(NOW - 3_600_000 + b * 1000, 1000),
+            NOW,
+        )
+        .unwrap();
+    }
+    let secs = started.elapsed().as_secs_f64();
+    println!("{:.0} events/s", (batches * 1000) as f64 / secs);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
