@@ -509,6 +509,18 @@ pub fn execution_role_credentials(
     assume_execution_role(ctx.control, &ecs(ctx), task, ctx.now_secs())
 }
 
+/// The session name (the task's id) and account under which a role is assumed for `task`:
+/// its ARN's, else `ecs`'s account.
+pub(crate) fn task_session<'t>(ecs: &'t Ecs<'_>, task: &'t AgentTask) -> (&'t str, &'t str) {
+    let task_id = task.task_arn.rsplit('/').next().unwrap_or(&task.task_arn);
+    let account = task
+        .task_arn
+        .split(':')
+        .nth(4)
+        .unwrap_or_else(|| ecs.account());
+    (task_id, account)
+}
+
 /// [`execution_role_credentials`] in the task's own account and region (`ecs`), at `now`.
 pub fn assume_execution_role(
     control: &Control,
@@ -519,12 +531,7 @@ pub fn assume_execution_role(
     let Some(role_arn) = task.execution_role_arn.as_deref() else {
         return Ok(None);
     };
-    let task_id = task.task_arn.rsplit('/').next().unwrap_or(&task.task_arn);
-    let account = task
-        .task_arn
-        .split(':')
-        .nth(4)
-        .unwrap_or_else(|| ecs.account());
+    let (task_id, account) = task_session(ecs, task);
     match control.iam().assume_role_for_service(
         role_arn,
         "ecs-tasks.amazonaws.com",

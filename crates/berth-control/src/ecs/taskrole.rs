@@ -61,12 +61,7 @@ pub fn assume_task_role(
     let Some(role_arn) = task.task_role_arn.as_deref() else {
         return Ok(None);
     };
-    let task_id = task.task_arn.rsplit('/').next().unwrap_or(&task.task_arn);
-    let account = task
-        .task_arn
-        .split(':')
-        .nth(4)
-        .unwrap_or_else(|| ecs.account());
+    let (task_id, account) = super::task_session(ecs, task);
     match control.iam().assume_role_for_service_fresh(
         role_arn,
         "ecs-tasks.amazonaws.com",
