@@ -122,6 +122,10 @@ pub(crate) struct StoredTask {
     pub definition: TaskDefinition,
     /// The execution role in effect (the definition's, or the override's).
     pub execution_role_arn: Option<String>,
+    /// A FARGATE task's lease: the server replica whose Fargate runner took it, until when
+    /// (`crate::fargate`). `None` for other launch types and for a task not yet taken.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claim: Option<crate::service::Claim>,
 }
 
 impl StoredTask {

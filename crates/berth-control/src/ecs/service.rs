@@ -416,11 +416,20 @@ pub fn release_claims(control: &Control, owner: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// A scheduler's owner id: random, one per process.
-pub fn scheduler_owner() -> String {
+/// A server replica's id when none is given: random, one per process (`replica-` and 16 hex
+/// digits).
+pub fn random_replica_id() -> String {
     let mut b = [0u8; 8];
     berth_core::ids::random_bytes(&mut b);
-    format!("scheduler-{}", hex_lower(&b))
+    format!("replica-{}", hex_lower(&b))
+}
+
+/// Whether `id` can name a server replica: 1 to 64 ASCII letters, digits, `.`, `_` or `-`.
+pub fn valid_replica_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
 fn hex_lower(b: &[u8]) -> String {
