@@ -361,12 +361,9 @@ fn prepare_server(args: &ServerArgs) -> anyhow::Result<Prepared> {
         datadir::Db::Postgres(pg) => Some(pg.listen_changes(berth_control::polls::notify_changes)?),
         datadir::Db::Sqlite(_) => None,
     };
-    // On SQLite this server is the only one (the data directory's lock): a fixed id, so that
-    // a restart takes its Fargate tasks up again.
-    let replica = match (&args.replica_id, &listener) {
-        (Some(id), _) => id.clone(),
-        (None, Some(_)) => berth_control::ecs::random_replica_id(),
-        (None, None) => "local".to_string(),
+    let replica = match &args.replica_id {
+        Some(id) => id.clone(),
+        None => dir.replica_id()?,
     };
     tracing::info!(replica = %replica, "replica id");
     let store = db.into_store();
