@@ -14,8 +14,10 @@
 //! [`fargate_leases`] renews a replica's leases (each server does it every scheduler period)
 //! and takes over the tasks whose lease lapsed: their replica stopped renewing, which is how
 //! a lost Fargate host looks from the control plane. Such a task is stopped with
-//! [`HOST_LOST_STOP_CODE`] and [`host_lost_reason`]; a service replaces it. With one server
-//! (SQLite) that server holds every lease.
+//! [`HOST_LOST_STOP_CODE`] and [`host_lost_reason`]; a service replaces it. Should its replica
+//! come back (a stall, a restart under the same id), its runner is told to stop such a task,
+//! which removes whatever it still runs of it. With one server (SQLite) that server holds
+//! every lease.
 
 use berth_store::{Store, StoreExt, put_json, scan_json};
 
@@ -175,6 +177,7 @@ fn lose_host(t: &mut StoredTask, replica: &str, now: u64) {
         t.task.stopped_reason = Some(host_lost_reason(replica));
     }
     crate::task::finish_stop(t, None, now);
+    t.host_lost = true;
     t.task.version += 1;
 }
 
@@ -203,6 +206,21 @@ fn collect(
         until: now + lease,
     };
     for (key, mut t) in all {
+        // Lost with this replica's lease (it stalled, or restarted under its id): whatever it
+        // still runs of the task is stopped.
+        if t.host_lost
+            && t.visible(now)
+            && t.claim.as_ref().is_some_and(|c| c.owner == owner)
+            && work.tasks_to_stop.len() < FARGATE_STOP_PAGE
+            && let Some((account, region)) = scope_of(&key)
+        {
+            work.tasks_to_stop.push(FargateStop {
+                account: account.to_string(),
+                region: region.to_string(),
+                task_arn: t.task.task_arn.clone(),
+            });
+            continue;
+        }
         if !live_fargate(&t, now) || held_by_other(&t, owner, now) {
             continue;
         }

@@ -126,6 +126,10 @@ pub(crate) struct StoredTask {
     /// (`crate::fargate`). `None` for other launch types and for a task not yet taken.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub claim: Option<crate::service::Claim>,
+    /// Stopped as on a lost host: its lease's replica is told to stop whatever it still runs
+    /// of it (`crate::fargate`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub host_lost: bool,
 }
 
 impl StoredTask {

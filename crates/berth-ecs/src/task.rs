@@ -617,6 +617,7 @@ impl Ecs<'_> {
             definition: def.clone(),
             execution_role_arn,
             claim: None,
+            host_lost: false,
         }
     }
 
