@@ -73,8 +73,8 @@ struct ServerArgs {
     tls: TlsArgs,
     /// This server's name among the replicas sharing one --database-url: the owner of its
     /// Fargate tasks' leases and of its service scheduler's claims. A replica restarted with
-    /// its id takes its own tasks up again (docs/postgres.md). Default: "local" on SQLite,
-    /// a random id per process on PostgreSQL.
+    /// its id takes its own tasks up again (docs/postgres.md). Default: the id kept in the data
+    /// directory's `replica-id` (random, made on the first start).
     #[arg(long, env = "BERTH_REPLICA_ID")]
     replica_id: Option<String>,
 }
