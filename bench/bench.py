@@ -9,6 +9,9 @@
 - TLS: GetSecretValue on a `berth server --tls-cert/--tls-key` beside the same call on plain
   HTTP, two berth servers in the same run, same loader (keep-alive connections: the handshake is
   paid once per connection; a throwaway CA and certificate made with the openssl CLI).
+- Replicas (with --database-url): GetSecretValue and RegisterTaskDefinition through HAProxy in
+  front of two berth servers on that database (the configuration tests/e2e/test_replicas.py
+  runs and docs/deploy.md shows), beside one server on it and on SQLite.
 - Startup: process start to `/_berth/health` 200 (fresh data dir, and restart on a full one);
   VmRSS idle, and after 10,000 secrets and 1,000 task definitions.
 
@@ -261,10 +264,11 @@ def load(args, srv: Server, key, secret, service, target, body, concurrency, dur
     if srv.ca:
         cmd += ["--ca-file", str(srv.ca)]
     cmd += ["--duration", str(duration)] if duration is not None else ["--requests", str(requests)]
+    pids = [srv.a.proc.pid, srv.b.proc.pid] if isinstance(srv, Replicas) else [srv.proc.pid]
     client0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    server0 = cpu_seconds(srv.proc.pid)
+    server0 = sum(cpu_seconds(pid) for pid in pids)
     out = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=600)
-    server1 = cpu_seconds(srv.proc.pid)
+    server1 = sum(cpu_seconds(pid) for pid in pids)
     client1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     r = json.loads(out.stdout.strip().splitlines()[-1])
     # CPU per request (warm-up included in both CPU and count, so over all requests sent): the
@@ -373,32 +377,84 @@ def bench_tls(args) -> list[dict]:
 POSTGRES_OPS = ("GetSecretValue", "RegisterTaskDefinition")
 
 
+def haproxy_config(listen: str, replica_a: str, replica_b: str) -> str:
+    """The HAProxy configuration of tests/e2e/haproxy.py (and docs/deploy.md), read from there."""
+    import ast  # noqa: PLC0415
+
+    source = (Path(__file__).resolve().parents[1] / "tests" / "e2e" / "haproxy.py").read_text()
+    template = next(
+        node.value.value for node in ast.parse(source).body
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "TEMPLATE" for t in node.targets)
+    )
+    return template.format(listen=listen, replica_a=replica_a, replica_b=replica_b)
+
+
+class HAProxy:
+    """haproxy in the foreground on a free port in front of two berth servers."""
+
+    def __init__(self, tmp: Path, a: Server, b: Server):
+        binary = shutil.which("haproxy") or "/usr/sbin/haproxy"
+        self.kind = "haproxy"
+        self.ca = None
+        self.port = free_port()
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        config = tmp / "haproxy.cfg"
+        config.write_text(haproxy_config(f"127.0.0.1:{self.port}", f"127.0.0.1:{a.port}", f"127.0.0.1:{b.port}"))
+        self.log = tempfile.NamedTemporaryFile(prefix="bench-haproxy-", suffix=".log", delete=False)
+        self.proc = subprocess.Popen([binary, "-db", "-f", str(config)], stdout=self.log, stderr=subprocess.STDOUT)
+        # Both replicas in rotation before anything is measured: a few rounds of health.
+        for _ in range(4):
+            wait_http(self.endpoint + "/_berth/health", self.proc)
+
+    def stop(self):
+        Server.stop(self)
+
+
+class Replicas:
+    """Two berth servers on one database behind HAProxy, measured as one: CPU is summed over both
+    replicas (HAProxy's own is not counted)."""
+
+    def __init__(self, proxy: HAProxy, a: Server, b: Server):
+        self.proxy, self.a, self.b = proxy, a, b
+        self.kind, self.ca, self.endpoint = "berth", None, proxy.endpoint
+
+
 def bench_postgres(args, tmp: Path, sqlite_rows: list[dict]) -> list[dict]:
     rows = []
     srv = Server("berth", args, tmp / "data-pg", database_url=args.database_url)
+    second = proxy = None
     try:
         r = setup(srv)
+        # The second replica: the same database and root key, a data directory of its own.
+        (tmp / "data-pg-b").mkdir()
+        shutil.copy2(tmp / "data-pg" / "root.key", tmp / "data-pg-b" / "root.key")
+        second = Server("berth", args, tmp / "data-pg-b", database_url=args.database_url)
+        proxy = HAProxy(tmp, srv, second)
+        replicas = Replicas(proxy, srv, second)
         for name, service, target, body in ops(r):
             if name not in POSTGRES_OPS:
                 continue
             same = next((row for row in sqlite_rows if row["op"] == name), None)
             if same is None:
                 continue
-            thr = load(args, srv, r["key"], r["secret"], service, target, body, args.concurrency,
-                       duration=args.duration)
-            lat = load(args, srv, r["key"], r["secret"], service, target, body, 1,
-                       duration=args.latency_duration)
-            row = {"op": f"{name} (PostgreSQL)", "berth": {"throughput": thr, "latency_c1": lat},
-                   "moto": same["moto"]}
-            row["ratio"] = thr["rps"] / max(same["moto"]["throughput"]["rps"], 1e-9)
-            row["cpu_ratio"] = same["moto"]["throughput"]["server_cpu_us_per_req"] / max(
-                thr["server_cpu_us_per_req"], 1e-9)
-            print(f"  {row['op']:<24} berth  {thr['rps']:>9.0f} req/s @{args.concurrency} "
-                  f"(p50 {thr['p50_ms']:.2f} ms, p99 {thr['p99_ms']:.2f} ms, errors {thr['errors']}); "
-                  f"@1: p50 {lat['p50_ms']:.3f} ms p99 {lat['p99_ms']:.3f} ms", file=sys.stderr)
-            rows.append(row)
+            for label, target_srv in (("PostgreSQL", srv), ("PostgreSQL, 2 replicas behind HAProxy", replicas)):
+                thr = load(args, target_srv, r["key"], r["secret"], service, target, body, args.concurrency,
+                           duration=args.duration)
+                lat = load(args, target_srv, r["key"], r["secret"], service, target, body, 1,
+                           duration=args.latency_duration)
+                row = {"op": f"{name} ({label})", "berth": {"throughput": thr, "latency_c1": lat},
+                       "moto": same["moto"]}
+                row["ratio"] = thr["rps"] / max(same["moto"]["throughput"]["rps"], 1e-9)
+                row["cpu_ratio"] = same["moto"]["throughput"]["server_cpu_us_per_req"] / max(
+                    thr["server_cpu_us_per_req"], 1e-9)
+                print(f"  {row['op']:<24} berth  {thr['rps']:>9.0f} req/s @{args.concurrency} "
+                      f"(p50 {thr['p50_ms']:.2f} ms, p99 {thr['p99_ms']:.2f} ms, errors {thr['errors']}); "
+                      f"@1: p50 {lat['p50_ms']:.3f} ms p99 {lat['p99_ms']:.3f} ms", file=sys.stderr)
+                rows.append(row)
     finally:
-        srv.stop()
+        for s in (proxy, second, srv):
+            if s is not None:
+                s.stop()
     return rows
 
 

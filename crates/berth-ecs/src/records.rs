@@ -129,6 +129,14 @@ pub(crate) struct StoredTask {
     /// resolved the tag to (`versionConsistency`), by container name.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub pinned_images: std::collections::BTreeMap<String, String>,
+    /// A FARGATE task's lease: the server replica whose Fargate runner took it, until when
+    /// (`crate::fargate`). `None` for other launch types and for a task not yet taken.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claim: Option<crate::service::Claim>,
+    /// Stopped as on a lost host: its lease's replica is told to stop whatever it still runs
+    /// of it (`crate::fargate`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub host_lost: bool,
 }
 
 /// A deployment's resolved images (`T_PINS`): container name → `repository@digest`, each

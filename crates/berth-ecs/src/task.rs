@@ -652,6 +652,8 @@ impl Ecs<'_> {
             definition: def.clone(),
             execution_role_arn,
             pinned_images: n.pins,
+            claim: None,
+            host_lost: false,
         }
     }
 
@@ -1740,7 +1742,7 @@ fn set_eni_status(t: &mut StoredTask, status: &str) {
 
 /// The task reaches STOPPED: stop code and reason (unless already decided), every container
 /// stopped.
-fn finish_stop(t: &mut StoredTask, reason: Option<&str>, now: u64) {
+pub(crate) fn finish_stop(t: &mut StoredTask, reason: Option<&str>, now: u64) {
     set_eni_status(t, "DELETED");
     if t.task.stop_code.is_none() {
         let essential_exited = t.task.containers.iter().any(|c| {

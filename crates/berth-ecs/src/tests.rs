@@ -452,7 +452,7 @@ fn the_fargate_runner_takes_reports_and_stops_tasks() {
     fargate_def(&other);
     let t2 = run_fargate(&other, net.clone()).unwrap();
 
-    let work = fargate::fargate_work(&s, 20).unwrap();
+    let work = fargate::fargate_work(&s, "local", 30, 20).unwrap();
     assert_eq!(work.tasks_to_start.len(), 2);
     let mine = work
         .tasks_to_start
@@ -495,7 +495,7 @@ fn the_fargate_runner_takes_reports_and_stops_tasks() {
     let stopping = ecs.stop_task(None, &t.task_arn, None, 22).unwrap();
     assert_eq!(stopping.desired_status, "STOPPED");
     assert_eq!(stopping.last_status, "RUNNING");
-    let work = fargate::fargate_work(&s, 23).unwrap();
+    let work = fargate::fargate_work(&s, "local", 30, 23).unwrap();
     assert_eq!(work.tasks_to_stop.len(), 1);
     assert_eq!(work.tasks_to_stop[0].task_arn, t.task_arn);
     assert_eq!(work.tasks_to_start.len(), 1);
@@ -512,7 +512,7 @@ fn the_fargate_runner_takes_reports_and_stops_tasks() {
     assert_eq!(done.stop_code.as_deref(), Some("UserInitiated"));
     assert_eq!(done.attachments[0]["status"], "DELETED");
     assert!(
-        fargate::fargate_work(&s, 26)
+        fargate::fargate_work(&s, "local", 30, 26)
             .unwrap()
             .tasks_to_stop
             .is_empty()
@@ -817,9 +817,9 @@ fn the_fargate_runner_gets_a_page_and_untaken_tasks_first() {
             .unwrap();
         all.extend(tasks.into_iter().map(|t| t.task_arn));
     }
-    let first = fargate::fargate_work(&s, 3).unwrap();
+    let first = fargate::fargate_work(&s, "local", 30, 3).unwrap();
     assert_eq!(first.tasks_to_start.len(), fargate::FARGATE_START_PAGE);
-    let second = fargate::fargate_work(&s, 3).unwrap();
+    let second = fargate::fargate_work(&s, "local", 30, 3).unwrap();
     assert_eq!(second.tasks_to_start.len(), fargate::FARGATE_START_PAGE);
     let seen: std::collections::BTreeSet<String> = first
         .tasks_to_start
@@ -921,4 +921,148 @@ fn a_deployment_pins_images_by_digest() {
     assert!(is_deployment_id("ecs-svc/1234567890123456789"));
     assert!(!is_deployment_id("ecs-svc/123"));
     assert!(!is_deployment_id("my-batch"));
+}
+
+#[test]
+fn a_fargate_task_runs_under_one_replicas_lease_and_is_lost_with_it() {
+    let s = store();
+    let ecs = Ecs::new(&s, A, R);
+    fargate_def(&ecs);
+    let net = Some(json!({"awsvpcConfiguration": {"subnets": ["subnet-1"]}}));
+    let t = run_fargate(&ecs, net.clone()).unwrap();
+
+    // Replica "a" takes it (lease until 20 + 10); "b" is never handed it while it lasts.
+    let work = fargate::fargate_work(&s, "a", 10, 20).unwrap();
+    assert_eq!(work.tasks_to_start.len(), 1);
+    assert!(
+        fargate::fargate_work(&s, "b", 10, 21)
+            .unwrap()
+            .tasks_to_start
+            .is_empty()
+    );
+    // Stopping it is "a"'s job too.
+    ecs.stop_task(None, &t.task_arn, None, 22).unwrap();
+    assert_eq!(
+        fargate::fargate_work(&s, "a", 10, 22)
+            .unwrap()
+            .tasks_to_stop
+            .len(),
+        1
+    );
+    assert!(
+        fargate::fargate_work(&s, "b", 10, 22)
+            .unwrap()
+            .tasks_to_stop
+            .is_empty()
+    );
+
+    let t2 = run_fargate(&ecs, net).unwrap();
+    assert_eq!(
+        fargate::fargate_work(&s, "a", 10, 23)
+            .unwrap()
+            .tasks_to_start
+            .len(),
+        1
+    );
+    // Renewed only once half the lease is gone; "b" finds nothing lapsed meanwhile.
+    assert_eq!(
+        fargate::fargate_leases(&s, "a", 10, 24).unwrap(),
+        fargate::LeasePass::default()
+    );
+    let renewed = fargate::fargate_leases(&s, "a", 10, 29).unwrap();
+    assert_eq!(renewed.renewed, 2);
+    assert!(
+        fargate::fargate_leases(&s, "b", 10, 38)
+            .unwrap()
+            .lost
+            .is_empty()
+    );
+    assert!(
+        fargate::fargate_work(&s, "b", 10, 38)
+            .unwrap()
+            .tasks_to_start
+            .is_empty()
+    );
+
+    // "a" stops renewing: at the lease's end "b" stops both as on a lost host. The task told
+    // to stop keeps its reason; the running one gets the lost host's.
+    let pass = fargate::fargate_leases(&s, "b", 10, 39).unwrap();
+    assert_eq!(pass.lost.len(), 2);
+    let (d, _) = ecs
+        .describe_tasks(None, &[t.task_arn.clone(), t2.task_arn.clone()], 39)
+        .unwrap();
+    for task in &d {
+        assert_eq!(task.last_status, "STOPPED");
+        assert_eq!(task.desired_status, "STOPPED");
+        assert_eq!(task.stopped_at, Some(39));
+    }
+    let by_arn = |arn: &str| d.iter().find(|x| x.task_arn == arn).unwrap();
+    assert_eq!(
+        by_arn(&t.task_arn).stop_code.as_deref(),
+        Some("UserInitiated")
+    );
+    let lost = by_arn(&t2.task_arn);
+    assert_eq!(
+        lost.stop_code.as_deref(),
+        Some(fargate::HOST_LOST_STOP_CODE)
+    );
+    assert_eq!(
+        lost.stopped_reason.as_deref(),
+        Some(fargate::host_lost_reason("a").as_str())
+    );
+    assert!(lost.containers.iter().all(|c| c.last_status == "STOPPED"));
+    // Nothing is left for "b"; "a", should it come back, is told to stop what it still runs.
+    let w = fargate::fargate_work(&s, "b", 10, 40).unwrap();
+    assert!(w.tasks_to_start.is_empty() && w.tasks_to_stop.is_empty());
+    let w = fargate::fargate_work(&s, "a", 10, 40).unwrap();
+    assert!(w.tasks_to_start.is_empty());
+    let mut told: Vec<&str> = w
+        .tasks_to_stop
+        .iter()
+        .map(|x| x.task_arn.as_str())
+        .collect();
+    told.sort_unstable();
+    let mut both = [t.task_arn.as_str(), t2.task_arn.as_str()];
+    both.sort_unstable();
+    assert_eq!(told, both);
+    assert_eq!(
+        fargate::fargate_leases(&s, "b", 10, 40).unwrap(),
+        fargate::LeasePass::default()
+    );
+}
+
+#[test]
+fn a_taken_fargate_task_without_a_lease_is_adopted_by_the_first_runner() {
+    let s = store();
+    let ecs = Ecs::new(&s, A, R);
+    fargate_def(&ecs);
+    let net = Some(json!({"awsvpcConfiguration": {"subnets": ["subnet-1"]}}));
+    let t = run_fargate(&ecs, net).unwrap();
+    fargate::fargate_work(&s, "a", 10, 20).unwrap();
+    // As stored before leases existed: taken, no claim.
+    s.write(|tx| {
+        let all: Vec<(String, crate::records::StoredTask)> =
+            berth_store::scan_json(tx, crate::records::T_TASKS, "")?;
+        for (key, mut st) in all {
+            st.claim = None;
+            berth_store::put_json(tx, crate::records::T_TASKS, &key, &st)?;
+        }
+        Ok::<_, EcsError>(())
+    })
+    .unwrap();
+    let w = fargate::fargate_work(&s, "b", 10, 21).unwrap();
+    assert_eq!(w.tasks_to_start[0].task.task_arn, t.task_arn);
+    assert!(
+        fargate::fargate_work(&s, "a", 10, 21)
+            .unwrap()
+            .tasks_to_start
+            .is_empty()
+    );
+    // Adopted, not lost: a pass of "a" leaves it to "b".
+    assert!(
+        fargate::fargate_leases(&s, "a", 10, 22)
+            .unwrap()
+            .lost
+            .is_empty()
+    );
 }

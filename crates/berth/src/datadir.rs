@@ -84,6 +84,8 @@ pub fn redact(url: &str) -> String {
 const ROOT_KEY_FILE: &str = "root.key";
 const DB_FILE: &str = "berth.db";
 const CREDENTIALS_FILE: &str = "credentials";
+/// The server's replica id when --replica-id names none (made on first start).
+const REPLICA_ID_FILE: &str = "replica-id";
 const LOCK_FILE: &str = "server.lock";
 
 fn default_dir() -> anyhow::Result<PathBuf> {
@@ -434,6 +436,32 @@ impl DataDir {
         self.path.join(CREDENTIALS_FILE)
     }
 
+    /// The server's replica id kept in the data directory (`replica-id`): made (random) on the
+    /// first start, so that a restarted server keeps its leases. Called with the server lock
+    /// held.
+    pub fn replica_id(&self) -> anyhow::Result<String> {
+        let path = self.path.join(REPLICA_ID_FILE);
+        match fs::read_to_string(&path) {
+            Ok(text) => {
+                let id = text.trim();
+                if !berth_control::ecs::valid_replica_id(id) {
+                    bail!(
+                        "{} does not hold a replica id (1 to 64 letters, digits, '.', '_' or '-'): remove it to have a new one made",
+                        path.display()
+                    );
+                }
+                Ok(id.to_string())
+            }
+            Err(e) if e.kind() == ErrorKind::NotFound => {
+                let id = berth_control::ecs::random_replica_id();
+                create_private(&path, format!("{id}\n").as_bytes())
+                    .with_context(|| format!("writing {}", path.display()))?;
+                Ok(id)
+            }
+            Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+        }
+    }
+
     /// Writes the generated root credentials in the AWS shared-credentials format, profile
     /// `berth`, mode 0600.
     pub fn write_credentials(&self, access_key_id: &str, secret: &str) -> anyhow::Result<()> {
@@ -471,6 +499,17 @@ mod tests {
             .create_account("000000000000", 1)
             .unwrap();
         key
+    }
+
+    #[test]
+    fn the_replica_id_is_made_once_and_kept() {
+        let (_tmp, dir) = dir();
+        let id = dir.replica_id().unwrap();
+        assert!(id.starts_with("replica-") && id.len() == 24, "{id}");
+        assert_eq!(dir.replica_id().unwrap(), id);
+        fs::write(dir.path().join(REPLICA_ID_FILE), "not an id!\n").unwrap();
+        let e = format!("{:#}", dir.replica_id().unwrap_err());
+        assert!(e.contains("does not hold a replica id"), "{e}");
     }
 
     fn refusal(dir: &DataDir, env_key: Option<&str>) -> String {

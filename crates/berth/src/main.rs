@@ -71,6 +71,12 @@ struct ServerArgs {
     http: HttpArgs,
     #[command(flatten)]
     tls: TlsArgs,
+    /// This server's name among the replicas sharing one --database-url: the owner of its
+    /// Fargate tasks' leases and of its service scheduler's claims. A replica restarted with
+    /// its id takes its own tasks up again (docs/postgres.md). Default: the id kept in the data
+    /// directory's `replica-id` (random, made on the first start).
+    #[arg(long, env = "BERTH_REPLICA_ID")]
+    replica_id: Option<String>,
 }
 
 /// TLS on the listener (plain HTTP without these).
@@ -319,6 +325,8 @@ struct Prepared {
     /// With PostgreSQL: the listener that wakes this server's long polls on every replica's
     /// commits (stops when dropped).
     listener: Option<berth_store::postgres::Listener>,
+    /// This server's replica id (--replica-id).
+    replica: String,
 }
 
 fn prepare_server(args: &ServerArgs) -> anyhow::Result<Prepared> {
@@ -338,6 +346,11 @@ fn prepare_server(args: &ServerArgs) -> anyhow::Result<Prepared> {
         }
         _ => None,
     };
+    if let Some(id) = &args.replica_id
+        && !berth_control::ecs::valid_replica_id(id)
+    {
+        bail!("--replica-id must be 1 to 64 letters, digits, '.', '_' or '-', not {id:?}");
+    }
     let dir =
         DataDir::open(args.data.data_dir.clone())?.with_database(args.data.database_url.clone());
     let lock = dir.lock_for_server()?;
@@ -348,6 +361,11 @@ fn prepare_server(args: &ServerArgs) -> anyhow::Result<Prepared> {
         datadir::Db::Postgres(pg) => Some(pg.listen_changes(berth_control::polls::notify_changes)?),
         datadir::Db::Sqlite(_) => None,
     };
+    let replica = match &args.replica_id {
+        Some(id) => id.clone(),
+        None => dir.replica_id()?,
+    };
+    tracing::info!(replica = %replica, "replica id");
     let store = db.into_store();
     let iam = berth_iam::Iam::new(store.as_ref(), &root_key);
     // ListSecrets' order index: built once for a data dir written before it existed.
@@ -416,6 +434,7 @@ fn prepare_server(args: &ServerArgs) -> anyhow::Result<Prepared> {
         lock,
         tls,
         listener,
+        replica,
     })
 }
 
@@ -503,6 +522,9 @@ fn self_client(
 struct InProcessFargate {
     state: Arc<berth_control::Control>,
     client: berth_agent::ApiClient,
+    /// The server replica whose leases the runner runs under, and their length in seconds.
+    replica: Arc<str>,
+    lease: u64,
 }
 
 fn control_to_api(e: berth_control::Error) -> berth_agent::ApiError {
@@ -630,8 +652,11 @@ impl berth_agent::FargateControl for InProcessFargate {
         // Each look is brief; between looks the poll awaits the next change (or its deadline)
         // without holding a thread.
         let poll = loop {
+            let (replica, lease) = (self.replica.clone(), self.lease);
             let looked = self
-                .blocking(move |s| berth_control::ecs::fargate_poll(s, seq, started, wait))
+                .blocking(move |s| {
+                    berth_control::ecs::fargate_poll(s, &replica, lease, seq, started, wait)
+                })
                 .await?;
             match looked {
                 berth_control::polls::Polled::Ready(poll) => break poll,
@@ -653,6 +678,7 @@ impl berth_agent::FargateControl for InProcessFargate {
 async fn run_fargate(
     state: Arc<berth_control::Control>,
     client: berth_agent::ApiClient,
+    replica: &str,
     pulls: Option<Arc<dyn berth_agent::PullObserver>>,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
@@ -667,20 +693,21 @@ async fn run_fargate(
             return;
         }
     };
-    let control = InProcessFargate { state, client };
+    let control = InProcessFargate {
+        state,
+        client,
+        replica: replica.into(),
+        lease: scheduler_timing().1,
+    };
     berth_agent::FargateRunner::new(Arc::new(runtime), Arc::new(control))
         .run(shutdown)
         .await;
 }
 
-/// Runs the ECS service scheduler until `shutdown`: a pass of
-/// `berth_control::ecs::reconcile_services` every period (1 s; `BERTH_SERVICE_SCHEDULER_MS`
-/// sets it in milliseconds), under a claim of this process on each service that lasts five
-/// periods (at least 5 s) and is given up when the scheduler stops.
-async fn run_scheduler(
-    state: Arc<berth_control::Control>,
-    shutdown: impl std::future::Future<Output = ()>,
-) {
+/// The service scheduler's period (1 s; `BERTH_SERVICE_SCHEDULER_MS` sets it in
+/// milliseconds) and the length in seconds of a claim or lease renewed every period: five
+/// periods, at least 5 s.
+fn scheduler_timing() -> (std::time::Duration, u64) {
     let period = std::env::var("BERTH_SERVICE_SCHEDULER_MS")
         .ok()
         .and_then(|v| v.parse::<u64>().ok())
@@ -689,8 +716,20 @@ async fn run_scheduler(
             std::time::Duration::from_secs(1),
             std::time::Duration::from_millis,
         );
-    let lease = (period.as_secs() * 5).max(5);
-    let owner = berth_control::ecs::scheduler_owner();
+    (period, (period.as_secs() * 5).max(5))
+}
+
+/// Runs the ECS service scheduler until `shutdown`: every period (see [`scheduler_timing`]),
+/// a pass of `berth_control::ecs::reconcile_services` under a claim of replica `owner` on each
+/// service that lasts the lease and is given up when the scheduler stops, then a pass of
+/// `berth_control::ecs::fargate_leases` (the replica's Fargate leases renewed, the tasks of
+/// replicas whose leases lapsed stopped as on a lost host).
+async fn run_scheduler(
+    state: Arc<berth_control::Control>,
+    owner: String,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    let (period, lease) = scheduler_timing();
     tokio::pin!(shutdown);
     loop {
         let s = state.clone();
@@ -703,6 +742,18 @@ async fn run_scheduler(
             Ok(Ok(_)) => {}
             Ok(Err(e)) => tracing::warn!(error = %e, "service scheduler pass failed"),
             Err(e) => tracing::warn!(error = %e, "service scheduler pass panicked"),
+        }
+        let (s, o) = (state.clone(), owner.clone());
+        match tokio::task::spawn_blocking(move || berth_control::ecs::fargate_leases(&s, &o, lease))
+            .await
+        {
+            Ok(Ok(lost)) => {
+                for task in lost {
+                    tracing::warn!(task = %task, "fargate task's replica lost its lease: stopped as on a lost host");
+                }
+            }
+            Ok(Err(e)) => tracing::warn!(error = %e, "fargate lease pass failed"),
+            Err(e) => tracing::warn!(error = %e, "fargate lease pass panicked"),
         }
         tokio::select! {
             _ = &mut shutdown => break,
@@ -737,6 +788,7 @@ fn server(
         lock: _lock,
         tls,
         listener: _listener,
+        replica,
         ..
     } = prepare_server(&args)?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
@@ -750,13 +802,15 @@ fn server(
         tracing::info!(listen = %addr, tls = tls.is_some(), data_dir = %dir.path().display(), max_connections = limits.max_connections, "berth server ready");
         let stop = shutdown_watch();
         let endpoint = task_endpoint(&client).await;
-        tokio::spawn(run_fargate(
+        tokio::spawn({
+            let (state, replica, shutdown) = (state.clone(), replica.clone(), stopped(stop.clone()));
+            async move { run_fargate(state, client, &replica, pulls, shutdown).await }
+        });
+        tokio::spawn(run_scheduler(
             state.clone(),
-            client,
-            pulls,
+            replica.clone(),
             stopped(stop.clone()),
         ));
-        tokio::spawn(run_scheduler(state.clone(), stopped(stop.clone())));
         let server = serve(listener, state, limits, tls, stopped(stop.clone()));
         tokio::pin!(server);
         let result = tokio::select! {
@@ -908,6 +962,7 @@ fn up(args: ServerArgs, pulls: Option<Arc<dyn berth_agent::PullObserver>>) -> an
         lock: _lock,
         tls,
         listener: _listener,
+        replica,
     } = prepare_server(&args)?;
     let credentials = match root {
         Some(c) => c,
@@ -951,13 +1006,15 @@ fn up(args: ServerArgs, pulls: Option<Arc<dyn berth_agent::PullObserver>>) -> an
             pull_observer: pulls.clone(),
         };
         let endpoint = task_endpoint(&client).await;
-        tokio::spawn(run_fargate(
+        tokio::spawn({
+            let (state, replica, shutdown) = (state.clone(), replica.clone(), stopped(stop.clone()));
+            async move { run_fargate(state, client, &replica, pulls, shutdown).await }
+        });
+        tokio::spawn(run_scheduler(
             state.clone(),
-            client,
-            pulls,
+            replica.clone(),
             stopped(stop.clone()),
         ));
-        tokio::spawn(run_scheduler(state.clone(), stopped(stop.clone())));
         let server = tokio::spawn(serve(listener, state, limits, tls, stopped(stop.clone())));
         let ran = berth_agent::run_agent(opts, stopped(stop)).await;
         if let Some(e) = endpoint {

@@ -718,9 +718,13 @@ fn now_secs(control: &Control) -> u64 {
 /// awaits the change (or the deadline) and calls again. It answers at once without `seq`. The
 /// control plane assumes the execution role of each task not yet RUNNING as
 /// `ecs-tasks.amazonaws.com`, as for an agent; a task whose role cannot be assumed is stopped
-/// with ECS's words and not handed out.
+/// with ECS's words and not handed out. Only the tasks whose lease server replica `replica`
+/// holds are handed out; the PROVISIONING ones it takes are leased to it for `lease` seconds
+/// (renewed by [`fargate_leases`]).
 pub fn fargate_poll(
     control: &Control,
+    replica: &str,
+    lease: u64,
     seq: Option<u64>,
     started: Instant,
     wait: Duration,
@@ -735,7 +739,7 @@ pub fn fargate_poll(
         }));
     }
     let now = now_secs(control);
-    let mut work = berth_ecs::fargate::fargate_work(control.store.as_ref(), now)?;
+    let mut work = berth_ecs::fargate::fargate_work(control.store.as_ref(), replica, lease, now)?;
     let mut failed = Vec::new();
     for w in &mut work.tasks_to_start {
         let e = Ecs::new(control.store.as_ref(), &w.account, &w.region);
@@ -773,6 +777,22 @@ pub fn fargate_poll(
         tasks_to_start: work.tasks_to_start,
         tasks_to_stop: work.tasks_to_stop,
     }))
+}
+
+/// Renews server replica `replica`'s leases on its Fargate tasks (for `lease` seconds) and
+/// stops, as on a lost host, the tasks of replicas whose lease lapsed (see
+/// `berth_ecs::fargate`); their services replace them. Returns the ARNs of the tasks stopped.
+pub fn fargate_leases(control: &Control, replica: &str, lease: u64) -> Result<Vec<String>, Error> {
+    let pass = berth_ecs::fargate::fargate_leases(
+        control.store.as_ref(),
+        replica,
+        lease,
+        now_secs(control),
+    )?;
+    if !pass.lost.is_empty() {
+        crate::polls::notify_changes();
+    }
+    Ok(pass.lost)
 }
 
 /// The account and region of a task ARN (`arn:aws:ecs:REGION:ACCOUNT:task/...`).

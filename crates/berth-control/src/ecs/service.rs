@@ -416,11 +416,20 @@ pub fn release_claims(control: &Control, owner: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// A scheduler's owner id: random, one per process.
-pub fn scheduler_owner() -> String {
+/// A server replica's id when none is given: random, one per process (`replica-` and 16 hex
+/// digits).
+pub fn random_replica_id() -> String {
     let mut b = [0u8; 8];
     berth_core::ids::random_bytes(&mut b);
-    format!("scheduler-{}", hex_lower(&b))
+    format!("replica-{}", hex_lower(&b))
+}
+
+/// Whether `id` can name a server replica: 1 to 64 ASCII letters, digits, `.`, `_` or `-`.
+pub fn valid_replica_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
 fn hex_lower(b: &[u8]) -> String {
@@ -557,6 +566,80 @@ mod tests {
             svc.events[0].message,
             "(service api) has reached a steady state."
         );
+    }
+
+    /// The tasks one Fargate runner (replica `owner`) is handed now.
+    fn fargate_starts(control: &Control, owner: &str) -> Vec<String> {
+        let polled = super::super::fargate_poll(
+            control,
+            owner,
+            5,
+            None,
+            std::time::Instant::now(),
+            std::time::Duration::ZERO,
+        )
+        .unwrap();
+        let crate::polls::Polled::Ready(poll) = polled else {
+            panic!("the first poll answers at once");
+        };
+        poll.tasks_to_start
+            .into_iter()
+            .map(|w| w.task.task_arn)
+            .collect()
+    }
+
+    /// Two replicas over one store, the second one's clock a minute ahead (its view once
+    /// replica "a" has been dead for longer than its leases): "a" takes the service and its
+    /// Fargate task, "b" is handed neither; later, "b" stops the task as on a lost host and
+    /// the service's replacement is "b"'s.
+    #[test]
+    fn a_dead_replicas_fargate_task_is_stopped_and_its_service_replaces_it() {
+        let store: Arc<dyn berth_store::Store> = Arc::new(SqliteStore::in_memory().unwrap());
+        let key = RootKey::generate();
+        let now = Control::new(store.clone(), key.clone(), 0);
+        let later = Control::new(store, key, 60);
+        let root = caller(Principal::Root {
+            account: ACCOUNT.into(),
+        });
+        let ctx = now.ctx(&root, "r");
+        let def: RegisterTaskDefinitionInput = serde_json::from_value(json!({
+            "family": "api", "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"],
+            "cpu": "256", "memory": "512",
+            "containerDefinitions": [{"name": "app", "image": "busybox"}]
+        }))
+        .unwrap();
+        super::super::register_task_definition(&ctx, def).unwrap();
+        let input: CreateServiceInput = serde_json::from_value(json!({
+            "serviceName": "api", "taskDefinition": "api", "desiredCount": 1,
+            "launchType": "FARGATE",
+            "networkConfiguration": {"awsvpcConfiguration": {"subnets": ["subnet-1"]}}
+        }))
+        .unwrap();
+        create_service(&ctx, input).unwrap();
+
+        assert_eq!(reconcile_services(&now, "a", 5).unwrap().started, 1);
+        let first = fargate_starts(&now, "a");
+        assert_eq!(first.len(), 1);
+        assert!(fargate_starts(&now, "b").is_empty());
+        assert!(
+            super::super::fargate_leases(&now, "b", 5)
+                .unwrap()
+                .is_empty()
+        );
+
+        assert_eq!(super::super::fargate_leases(&later, "b", 5).unwrap(), first);
+        let later_ctx = later.ctx(&root, "r");
+        let (t, _) = ecs(&later_ctx)
+            .describe_tasks(None, &first, later_ctx.now_secs())
+            .unwrap();
+        assert_eq!(t[0].last_status, "STOPPED");
+        assert_eq!(t[0].stop_code.as_deref(), Some("InfrastructureHealth"));
+        let done = reconcile_services(&later, "b", 5).unwrap();
+        assert_eq!((done.stepped, done.started), (1, 1));
+        let second = fargate_starts(&later, "b");
+        assert_eq!(second.len(), 1);
+        assert_ne!(second, first);
+        assert!(fargate_starts(&later, "a").is_empty());
     }
 
     #[test]
