@@ -17,7 +17,7 @@ import urllib.request
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import REGION, error_code, error_message
+from conftest import REGION, error_code, error_message, store_bytes
 from helpers import allow, raw_client, user_creds
 
 ACCOUNT = "000000000000"
@@ -340,10 +340,7 @@ def test_virtual_mfa_device_lifecycle(berth):
     iam.delete_user(UserName="max")
     # The seed is sealed at rest: it is nowhere in the log or the database in the clear.
     assert seed not in berth.log()
-    db = (berth.data_dir / "berth.db").read_bytes() + (
-        (berth.data_dir / "berth.db-wal").read_bytes() if (berth.data_dir / "berth.db-wal").exists() else b""
-    )
-    assert seed.encode() not in db
+    assert seed.encode() not in store_bytes(berth.data_dir)
 
 
 def test_cli_virtual_mfa_device_with_its_seed_file(berth, tmp_path):
@@ -503,11 +500,7 @@ def test_signing_and_server_certificates(berth):
     # The private key is sealed at rest and never logged.
     secret_line = private.splitlines()[5]
     assert secret_line not in berth.log()
-    db = (berth.data_dir / "berth.db").read_bytes()
-    wal = berth.data_dir / "berth.db-wal"
-    if wal.exists():
-        db += wal.read_bytes()
-    assert secret_line.encode() not in db
+    assert secret_line.encode() not in store_bytes(berth.data_dir)
 
 
 def test_service_specific_credentials(berth):
