@@ -45,31 +45,35 @@ fn length(value: &str, member: &str, min: usize, max: usize) -> Result<(), WireE
     Ok(())
 }
 
+/// `DurationSeconds` of GetSessionToken and GetFederationToken: the model's range, 900 to
+/// 129,600 seconds.
+fn token_duration(params: &QueryParams) -> Result<Option<u32>, WireError> {
+    let Some(d) = params.get("DurationSeconds") else {
+        return Ok(None);
+    };
+    let n = d
+        .parse::<i64>()
+        .map_err(|_| validation(Some(d), "durationSeconds", "Member must be a number"))?;
+    if n < 900 {
+        return Err(validation(
+            Some(d),
+            "durationSeconds",
+            "Member must have value greater than or equal to 900",
+        ));
+    }
+    if n > 129_600 {
+        return Err(validation(
+            Some(d),
+            "durationSeconds",
+            "Member must have value less than or equal to 129600",
+        ));
+    }
+    Ok(u32::try_from(n).ok())
+}
+
 impl FromQuery for GetSessionTokenInput {
     fn from_query(params: &QueryParams) -> Result<Self, WireError> {
-        let duration_seconds = match params.get("DurationSeconds") {
-            None => None,
-            Some(d) => {
-                let n = d.parse::<i64>().map_err(|_| {
-                    validation(Some(d), "durationSeconds", "Member must be a number")
-                })?;
-                if n < 900 {
-                    return Err(validation(
-                        Some(d),
-                        "durationSeconds",
-                        "Member must have value greater than or equal to 900",
-                    ));
-                }
-                if n > 129_600 {
-                    return Err(validation(
-                        Some(d),
-                        "durationSeconds",
-                        "Member must have value less than or equal to 129600",
-                    ));
-                }
-                u32::try_from(n).ok()
-            }
-        };
+        let duration_seconds = token_duration(params)?;
         let serial_number = params.get("SerialNumber");
         if let Some(s) = serial_number {
             length(s, "serialNumber", 9, 256)?;
@@ -179,29 +183,7 @@ impl FromQuery for op::GetFederationTokenInput {
                 "Member must satisfy regular expression pattern: [\\w+=,.@-]*",
             ));
         }
-        let duration_seconds = match params.get("DurationSeconds") {
-            None => None,
-            Some(d) => {
-                let n = d.parse::<i64>().map_err(|_| {
-                    validation(Some(d), "durationSeconds", "Member must be a number")
-                })?;
-                if n < 900 {
-                    return Err(validation(
-                        Some(d),
-                        "durationSeconds",
-                        "Member must have value greater than or equal to 900",
-                    ));
-                }
-                if n > 129_600 {
-                    return Err(validation(
-                        Some(d),
-                        "durationSeconds",
-                        "Member must have value less than or equal to 129600",
-                    ));
-                }
-                u32::try_from(n).ok()
-            }
-        };
+        let duration_seconds = token_duration(params)?;
         let mut policy_arns = Vec::new();
         for (i, member) in params.members("PolicyArns").iter().enumerate() {
             let arn = member.get("arn").ok_or_else(|| {
