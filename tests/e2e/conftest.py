@@ -179,6 +179,23 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_healthy(name: str, proc, endpoint: str, log, timeout=20.0):
+    """Waits until `endpoint`'s `/_berth/health` answers 200 (berth itself, or a proxy in front
+    of it); fails with `log()` if `proc` exits first or the deadline passes."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{name} exited with {proc.returncode}:\n{log()}")
+        try:
+            with urllib.request.urlopen(endpoint + "/_berth/health", timeout=1) as r:
+                if r.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, OSError):
+            pass
+        time.sleep(0.05)
+    raise RuntimeError(f"{name} not ready after {timeout}s:\n{log()}")
+
+
 def stop_process(proc, timeout=10.0, group=False):
     """SIGTERM, then SIGKILL if it has not exited after `timeout` s; with `group`, to its whole
     process group (a process started with `start_new_session=True` and its children)."""
@@ -237,18 +254,7 @@ class Berth:
         self.proc = subprocess.Popen(args, stdout=self._log, stderr=subprocess.STDOUT, env=env)
 
     def wait_ready(self, timeout=20.0):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"berth exited with {self.proc.returncode}:\n{self.log()}")
-            try:
-                with urllib.request.urlopen(self.endpoint + "/_berth/health", timeout=1) as r:
-                    if r.status == 200:
-                        return
-            except (urllib.error.URLError, ConnectionError, OSError):
-                pass
-            time.sleep(0.05)
-        raise RuntimeError(f"berth not ready after {timeout}s:\n{self.log()}")
+        wait_healthy("berth", self.proc, self.endpoint, self.log, timeout)
 
     def log(self) -> str:
         self._log.flush()

@@ -3,12 +3,9 @@ the test's ports, and haproxy run in the foreground on a free port."""
 
 import shutil
 import subprocess
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
-from conftest import free_port, stop_process
+from conftest import free_port, stop_process, wait_healthy
 
 # docs/deploy.md shows this text with LISTEN, REPLICA_A and REPLICA_B as DOC_VALUES name them
 # (test_replicas.py checks that it does).
@@ -72,18 +69,7 @@ class HAProxy:
         self.wait_ready()
 
     def wait_ready(self, timeout=20.0):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"haproxy exited with {self.proc.returncode}:\n{self.log()}")
-            try:
-                with urllib.request.urlopen(self.endpoint + "/_berth/health", timeout=1) as r:
-                    if r.status == 200:
-                        return
-            except (urllib.error.URLError, ConnectionError, OSError):
-                pass
-            time.sleep(0.05)
-        raise RuntimeError(f"haproxy not ready after {timeout}s:\n{self.log()}")
+        wait_healthy("haproxy", self.proc, self.endpoint, self.log, timeout)
 
     def log(self) -> str:
         self._log.flush()
