@@ -58,9 +58,39 @@ def address_on_host():
     return out.strip() or (link.stdout.strip() if link.returncode == 0 else "")
 
 
+def listeners_on_address():
+    """Ports some process listens on at 169.254.170.2 (from /proc/net/tcp; state 0A is LISTEN)."""
+    want = "02AAFEA9"
+    with open("/proc/net/tcp") as f:
+        rows = [line.split() for line in f.readlines()[1:]]
+    return [int(r[1].split(":")[1], 16) for r in rows if r[1].split(":")[0] == want and r[3] == "0A"]
+
+
+def leave_berths_address():
+    """Puts 169.254.170.2 on lo with berth's label, as a berth killed before it cleaned up leaves it."""
+    subprocess.run(["ip", "addr", "add", "169.254.170.2/32", "dev", "lo", "label", "lo:berth"],
+                   check=True, capture_output=True, timeout=10)
+
+
+def no_address_on_host():
+    """The host as a test of the address needs it: 169.254.170.2 absent. A berth killed before
+    its clean stop (an earlier test's SIGKILL, a run cut short) leaves its own address behind
+    with nothing serving on it; that is removed here. Anything else on the address fails the test."""
+    found = address_on_host()
+    if found and not listeners_on_address():
+        if "berth-ecs0" in found or subprocess.run(["ip", "-o", "link", "show", "dev", "berth-ecs0"],
+                                                   capture_output=True, timeout=10).returncode == 0:
+            subprocess.run(["ip", "link", "del", "berth-ecs0"], capture_output=True, timeout=10)
+        elif "lo:berth" in found:
+            subprocess.run(["ip", "addr", "del", "169.254.170.2/32", "dev", "lo"], capture_output=True, timeout=10)
+    found = address_on_host()
+    assert found == "", ("169.254.170.2 is on this host before berth starts (listeners on it: "
+                         f"{listeners_on_address()}): {found}")
+
+
 @pytest.fixture
 def up(tmp_path, docker_ready):  # noqa: F811
-    assert address_on_host() == "", "169.254.170.2 is on this host before berth starts"
+    no_address_on_host()
     u = UpProcess(tmp_path / "data")
     ecs = u.client("ecs")
     deadline = time.time() + 30
@@ -326,6 +356,8 @@ def test_fargate_task_role_and_metadata(up, registry):  # noqa: F811
 def test_doctor_host_says_what_is_missing_without_root():
     from conftest import berth_bin
 
+    no_address_on_host()
+
     p = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", berth_bin(),
                         "doctor", "--host"], capture_output=True, text=True, timeout=30)
     assert p.returncode == 1, p.stdout + p.stderr
@@ -366,7 +398,7 @@ def test_a_second_berth_on_the_host_serves_its_tasks_on_its_own_port(berth, agen
 def test_containers_adopted_after_a_restart_keep_their_endpoint(tmp_path, registry, docker_ready):  # noqa: F811
     # A host-mode task (the test may read its endpoint): berth stops, its container keeps
     # running, the next start adopts it, and its credentials and metadata URIs still answer.
-    assert address_on_host() == ""
+    no_address_on_host()
     first = UpProcess(tmp_path / "data")
     second = None
     arn = None
@@ -407,3 +439,21 @@ def test_containers_adopted_after_a_restart_keep_their_endpoint(tmp_path, regist
             for cid in task_containers(arn):
                 subprocess.run(["docker", "rm", "-f", cid], capture_output=True, timeout=60)
     assert address_on_host() == ""
+
+
+def test_a_killed_berths_address_is_taken_over_and_removed_on_a_clean_stop(tmp_path, docker_ready):  # noqa: F811
+    # berth killed before its clean stop leaves 169.254.170.2 on the host; the next berth uses
+    # it, serves on it, and removes it when it stops.
+    no_address_on_host()
+    leave_berths_address()
+    assert "lo:berth" in address_on_host() and listeners_on_address() == []
+    u = UpProcess(tmp_path / "data")
+    try:
+        deadline = time.time() + 30
+        while 80 not in listeners_on_address():
+            assert u.proc.poll() is None and time.time() < deadline, u.log()
+            time.sleep(0.2)
+        assert "lo:berth" in address_on_host(), u.log()
+    finally:
+        u.stop()
+    assert address_on_host() == "", u.log()
