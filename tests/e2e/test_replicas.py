@@ -17,6 +17,7 @@ from types import SimpleNamespace
 
 import pytest
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from conftest import REPO, Berth
 from docker_fixtures import REGISTRY_USER, docker_ready, registry  # noqa: F401
@@ -264,8 +265,20 @@ def test_a_killed_replicas_service_and_fargate_task_are_taken_over(cluster, regi
         events = [e["message"] for e in ecs_b.describe_services(services=["api"])["services"][0]["events"]]
         assert any(second["taskArn"].rsplit("/", 1)[-1] in m for m in events), events
     finally:
-        if b is not None:
-            for arn in list(arns):
-                arns.update(b.client("ecs").list_tasks(serviceName="api", desiredStatus="STOPPED")["taskArns"])
-                break
+        if b is not None and b.proc.poll() is None:
+            # The service goes first: otherwise b's scheduler replaces the tasks removed below
+            # before b stops, and those replacements outlive the test.
+            ecs_b = b.client("ecs")
+            try:
+                ecs_b.delete_service(service="api", force=True)
+            except ClientError:
+                pass
+            deadline = time.time() + 60
+            while time.time() < deadline:
+                live = ecs_b.list_tasks(desiredStatus="RUNNING")["taskArns"]
+                arns.update(live)
+                if not live:
+                    break
+                time.sleep(0.5)
+            arns.update(ecs_b.list_tasks(desiredStatus="STOPPED")["taskArns"])
         remove_tasks(arns)
