@@ -3,7 +3,8 @@
 - 2,000 idle keep-alive connections and 200 slowloris connections (a header byte every 2 s) are
   held for HOLD_SECONDS against one `berth server` with its default limits, reopened as the
   server closes them, while a boto3 client calls GetSecretValue the whole time: no call fails
-  and p99 stays under P99_BOUND_MS. The slowloris connections are closed by the server after
+  and p99 stays within P99_BOUND_MS of the p99 the same calls have before the connections
+  open (measured in the same run: the machine's load and the store are the same for both). The slowloris connections are closed by the server after
   its header timeout (10 s by default).
 - With short timeouts (`--header-timeout`, `--idle-timeout`, `--body-timeout`), a connection
   that sends nothing, a half-sent header, an idle keep-alive connection and a body sent slowly
@@ -31,6 +32,7 @@ HOLD_SECONDS = 30
 IDLE_CONNECTIONS = 2000
 SLOWLORIS_CONNECTIONS = 200
 P99_BOUND_MS = 50.0
+BASELINE_SECONDS = 5
 HEALTH = b"GET /_berth/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
 CAP_LOG = "connection limit reached"
 
@@ -190,11 +192,36 @@ class Attack:
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
+def calls(sm, seconds):
+    """GetSecretValue in a loop for `seconds`: (latencies in ms, failures)."""
+    latencies, failures = [], []
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        t0 = time.perf_counter()
+        try:
+            value = sm.get_secret_value(SecretId="avail")["SecretString"]
+            if value != "still-here":
+                failures.append(f"wrong value {value!r}")
+        except Exception as e:  # noqa: BLE001 - every failure counts
+            failures.append(repr(e))
+        latencies.append((time.perf_counter() - t0) * 1000)
+        time.sleep(0.01)
+    return latencies, failures
+
+
+def p99_of(latencies):
+    ordered = sorted(latencies)
+    return ordered[max(int(len(ordered) * 0.99) - 1, 0)]
+
+
 def test_requests_stay_fast_beside_idle_and_slowloris_connections(berth):
     sm = berth.client("secretsmanager")
     sm.create_secret(Name="avail", SecretString="still-here")
     assert sm.get_secret_value(SecretId="avail")["SecretString"] == "still-here"
     baseline_fds = open_fds(berth.proc.pid)
+    before = calls(sm, BASELINE_SECONDS)
+    assert not before[1], before[1][:5]
+    baseline_p99 = p99_of(before[0])
 
     attack = Attack(berth.port, IDLE_CONNECTIONS, SLOWLORIS_CONNECTIONS)
     attack.start()
@@ -209,30 +236,19 @@ def test_requests_stay_fast_beside_idle_and_slowloris_connections(berth):
         held_fds = open_fds(berth.proc.pid)
         assert held_fds >= baseline_fds + IDLE_CONNECTIONS + SLOWLORIS_CONNECTIONS * 9 // 10, held_fds
 
-        latencies, failures = [], []
-        end = time.monotonic() + HOLD_SECONDS
-        while time.monotonic() < end:
-            t0 = time.perf_counter()
-            try:
-                value = sm.get_secret_value(SecretId="avail")["SecretString"]
-                if value != "still-here":
-                    failures.append(f"wrong value {value!r}")
-            except Exception as e:  # noqa: BLE001 - every failure counts
-                failures.append(repr(e))
-            latencies.append((time.perf_counter() - t0) * 1000)
-            time.sleep(0.01)
+        latencies, failures = calls(sm, HOLD_SECONDS)
         idle_at_end = attack.idle_open
     finally:
         attack.join()
 
     assert not failures, failures[:5]
     latencies.sort()
-    p99 = latencies[int(len(latencies) * 0.99) - 1]
+    p99 = p99_of(latencies)
     p50 = latencies[len(latencies) // 2]
-    print(f"{len(latencies)} calls, p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {latencies[-1]:.1f} ms; "
-          f"slowloris connections closed by the server: {attack.slow_closed_by_server}")
+    print(f"{len(latencies)} calls, p50 {p50:.1f} ms, p99 {p99:.1f} ms (before: {baseline_p99:.1f} ms), "
+          f"max {latencies[-1]:.1f} ms; slowloris connections closed by the server: {attack.slow_closed_by_server}")
     assert len(latencies) > 300
-    assert p99 < P99_BOUND_MS, f"p99 {p99:.1f} ms"
+    assert p99 < baseline_p99 + P99_BOUND_MS, f"p99 {p99:.1f} ms, {baseline_p99:.1f} ms before the connections"
     # The idle keep-alive connections (60 s idle timeout) were held the whole time...
     assert idle_at_end == IDLE_CONNECTIONS, idle_at_end
     # ...and every slowloris connection was closed by the header timeout (10 s) at least twice.
