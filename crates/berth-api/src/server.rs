@@ -289,12 +289,12 @@ fn process(
         Ok(a) => a,
         Err(e) => {
             // AssumeRoleWithWebIdentity and AssumeRoleWithSAML take no signature at all.
-            if target.is_none() && !parts.headers.contains_key(header::AUTHORIZATION) {
-                if let Some(resp) =
+            if target.is_none()
+                && !parts.headers.contains_key(header::AUTHORIZATION)
+                && let Some(resp) =
                     services::sts::federation::unsigned(state, parts, body, request_id)
-                {
-                    return resp;
-                }
+            {
+                return resp;
             }
             return auth_failure(&e.into(), guess, request_id);
         }
