@@ -287,7 +287,17 @@ fn process(
     // The `Authorization` header or, without one, a presigned request's query string.
     let authz = match berth_sigv4::authorization_of(&sreq) {
         Ok(a) => a,
-        Err(e) => return auth_failure(&e.into(), guess, request_id),
+        Err(e) => {
+            // AssumeRoleWithWebIdentity and AssumeRoleWithSAML take no signature at all.
+            if target.is_none()
+                && !parts.headers.contains_key(header::AUTHORIZATION)
+                && let Some(resp) =
+                    services::sts::federation::unsigned(state, parts, body, request_id)
+            {
+                return resp;
+            }
+            return auth_failure(&e.into(), guess, request_id);
+        }
     };
     let service = match auth::scoped_service(&authz, target_service) {
         Ok(s) => s,

@@ -1,7 +1,9 @@
 //! The STS use cases: who the caller is, and assuming a role.
 
+mod federation;
 mod tokens;
 
+pub use federation::*;
 pub use tokens::*;
 
 use berth_iam::sts::{self, Session};

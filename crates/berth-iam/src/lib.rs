@@ -34,6 +34,7 @@ pub mod simulate;
 pub mod sts;
 pub mod user_sessions;
 mod users;
+pub mod web_identity;
 
 pub use catalogue::{ECS_TASK_EXECUTION_ROLE_POLICY_ARN, aws_managed_policies, aws_managed_policy};
 pub use certs::{

@@ -26,6 +26,10 @@ pub enum PrincipalKind {
     },
     /// An AWS service, e.g. `ecs-tasks.amazonaws.com`.
     Service(String),
+    /// A web-identity or SAML federated caller, named by its identity provider
+    /// (`arn:aws:iam::ACCOUNT:oidc-provider/HOST`, `…:saml-provider/NAME`): what a trust
+    /// policy's `Principal.Federated` lists.
+    Federated(String),
 }
 
 /// The identity that makes a request.
@@ -81,6 +85,16 @@ impl Principal {
         }
     }
 
+    /// A federated caller of the identity provider `provider` (its ARN); its `arn` is the
+    /// provider's ARN and its `account` empty.
+    pub fn federated(provider: &str) -> Principal {
+        Principal {
+            arn: provider.to_owned(),
+            account: String::new(),
+            kind: PrincipalKind::Federated(provider.to_owned()),
+        }
+    }
+
     /// Recognises a root, user or role-session ARN. For a session the role
     /// ARN is rebuilt without a path (session ARNs do not carry it); use
     /// [`Principal::assumed_role`] when the path is known.
@@ -120,6 +134,7 @@ impl Principal {
                 Some(Identity::Arn(&self.arn)),
             ],
             PrincipalKind::Service(s) => [Some(Identity::Service(s)), None, None],
+            PrincipalKind::Federated(f) => [Some(Identity::Federated(f)), None, None],
         }
     }
 }
@@ -128,6 +143,7 @@ enum Identity<'a> {
     Account(&'a str),
     Arn(&'a str),
     Service(&'a str),
+    Federated(&'a str),
 }
 
 /// One authorization question: may `principal` perform `action` on
@@ -293,7 +309,7 @@ impl Env<'_> {
         let p = self.req.principal;
         match (key, &p.kind) {
             ("aws:principalservicename", PrincipalKind::Service(s)) => Some(s),
-            (_, PrincipalKind::Service(_)) => None,
+            (_, PrincipalKind::Service(_) | PrincipalKind::Federated(_)) => None,
             ("aws:principalarn", PrincipalKind::AssumedRole { role_arn }) => Some(role_arn),
             ("aws:principalarn", _) => Some(&p.arn),
             ("aws:principalaccount", _) => Some(&p.account),
@@ -342,6 +358,10 @@ fn spec_grant(spec: &PrincipalSpec, p: &Principal) -> Option<Grant> {
         let named = spec.any || spec.service.iter().any(|s| s.eq_ignore_ascii_case(name));
         return named.then_some(Grant::Direct);
     }
+    if let PrincipalKind::Federated(provider) = &p.kind {
+        let named = spec.any || spec.federated.iter().any(|f| f == provider);
+        return named.then_some(Grant::Direct);
+    }
     let mut best = spec.any.then_some(Grant::Limited);
     for a in &spec.aws {
         let g = match a {
@@ -375,6 +395,7 @@ fn listed(spec: &PrincipalSpec, id: &Identity<'_>) -> bool {
             _ => false,
         }),
         Identity::Service(s) => spec.service.iter().any(|x| x.eq_ignore_ascii_case(s)),
+        Identity::Federated(f) => spec.federated.iter().any(|x| x == f),
     }
 }
 
@@ -530,7 +551,10 @@ pub fn evaluate(req: &Request<'_>, policies: &PolicySet<'_>, mode: Mode) -> Deci
     }
 
     let grant = resource.and_then(|r| r.grant);
-    if matches!(principal.kind, PrincipalKind::Service(_)) {
+    if matches!(
+        principal.kind,
+        PrincipalKind::Service(_) | PrincipalKind::Federated(_)
+    ) {
         return match grant {
             Some(Grant::Direct | Grant::Limited) => Decision::Allowed {
                 by: AllowedBy::Resource,

@@ -8,6 +8,7 @@ use berth_control::sts::{
     self as op, AssumeRoleInput, AssumeRoleOutput, GetCallerIdentityInput, GetCallerIdentityOutput,
 };
 
+pub(crate) mod federation;
 mod tokens;
 
 use crate::error::WireError;

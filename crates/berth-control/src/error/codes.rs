@@ -97,6 +97,15 @@ impl Error {
                 "InvalidAuthorizationMessageException",
                 "The message is not a valid encoded authorization message",
             ),
+            E::InvalidIdentityToken(m) => AwsError::client("InvalidIdentityToken", m),
+            E::ExpiredIdentityToken(m) => AwsError::client("ExpiredTokenException", m),
+            E::IdpCommunication(m) => AwsError::client("IDPCommunicationError", m),
+            // The model's documentation of the error, as AWS's message is not confirmed.
+            E::OutboundWebIdentityFederationDisabled => AwsError::with_status(
+                403,
+                "OutboundWebIdentityFederationDisabledException",
+                "The outbound web identity federation feature is not enabled for this account. To use this feature, you must first enable it through the Amazon Web Services Management Console or API.",
+            ),
         }
     }
 }

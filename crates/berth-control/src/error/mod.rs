@@ -86,4 +86,17 @@ pub enum Error {
     /// DecodeAuthorizationMessage given a message berth did not encode.
     #[error("the authorization message cannot be decoded")]
     InvalidAuthorizationMessage,
+    /// A web identity token or SAML assertion STS does not accept (`InvalidIdentityToken`).
+    #[error("{0}")]
+    InvalidIdentityToken(String),
+    /// A web identity token past its expiry (`ExpiredTokenException`).
+    #[error("{0}")]
+    ExpiredIdentityToken(String),
+    /// The identity provider's keys could not be fetched (`IDPCommunicationError`).
+    #[error("{0}")]
+    IdpCommunication(String),
+    /// GetWebIdentityToken in an account that has not enabled outbound web identity
+    /// federation (`OutboundWebIdentityFederationDisabledException`, 403).
+    #[error("outbound web identity federation is disabled")]
+    OutboundWebIdentityFederationDisabled,
 }

@@ -21,7 +21,7 @@ pub fn dispatch(
         "GetFederationToken" => call(params, |i| op::get_federation_token(ctx, i)),
         "GetAccessKeyInfo" => call(params, |i| op::get_access_key_info(ctx, i)),
         "DecodeAuthorizationMessage" => call(params, |i| op::decode_authorization_message(ctx, i)),
-        _ => return None,
+        _ => return super::federation::dispatch(ctx, action, params),
     })
 }
 
