@@ -150,10 +150,9 @@ impl TlsParams {
             url.to_string()
         } else {
             let mut kept = Vec::new();
-            for word in url.split_whitespace() {
-                match word.split_once('=') {
-                    Some((k, v)) if take(k.trim(), v.trim_matches('\'').to_string())? => {}
-                    _ => kept.push(word.to_string()),
+            for (k, v, raw) in key_values(url) {
+                if !take(k, v)? {
+                    kept.push(raw.to_string());
                 }
             }
             kept.extend(params_mode(params.mode).map(|m| format!("sslmode={m}")));
@@ -166,6 +165,56 @@ impl TlsParams {
         }
         Ok((rest, params))
     }
+}
+
+/// The pairs of libpq's `key=value` connection string: each key, its value (unquoted, with
+/// `\'` and `\\` unescaped) and its text as written. Text that is not a pair is kept as
+/// written, under an empty key, for the driver to refuse.
+fn key_values(text: &str) -> Vec<(&str, String, &str)> {
+    let mut out = Vec::new();
+    let mut rest = text.trim_start();
+    while !rest.is_empty() {
+        let key_end = rest
+            .find(|c: char| c == '=' || c.is_whitespace())
+            .unwrap_or(rest.len());
+        let key = &rest[..key_end];
+        let after_key = rest[key_end..].trim_start();
+        let Some(after_eq) = after_key.strip_prefix('=') else {
+            let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+            out.push(("", String::new(), &rest[..end]));
+            rest = rest[end..].trim_start();
+            continue;
+        };
+        let value_text = after_eq.trim_start();
+        let mut value = String::new();
+        let mut consumed = value_text.len();
+        if let Some(quoted) = value_text.strip_prefix('\'') {
+            let mut chars = quoted.char_indices();
+            while let Some((i, c)) = chars.next() {
+                match c {
+                    '\\' => {
+                        if let Some((_, n)) = chars.next() {
+                            value.push(n);
+                        }
+                    }
+                    '\'' => {
+                        consumed = 1 + i + 1;
+                        break;
+                    }
+                    c => value.push(c),
+                }
+            }
+        } else {
+            consumed = value_text
+                .find(char::is_whitespace)
+                .unwrap_or(value_text.len());
+            value.push_str(&value_text[..consumed]);
+        }
+        let end = rest.len() - value_text.len() + consumed;
+        out.push((key, value, &rest[..end]));
+        rest = rest[end..].trim_start();
+    }
+    out
 }
 
 /// The driver's `sslmode` for libpq's: the driver knows disable, prefer and require.
@@ -1683,6 +1732,14 @@ mod tests {
         );
         assert_eq!(p.mode, Some(SslMode::VerifyFull));
         assert_eq!(p.root_cert.as_deref(), Some("/ca.pem"));
+        // Quoted values are kept as written, or taken unquoted.
+        let (rest, p) =
+            TlsParams::take(r"host=h password='a b\'c' sslrootcert = '/my certs/ca.pem' dbname=x")
+                .unwrap();
+        assert_eq!(rest, r"host=h password='a b\'c' dbname=x");
+        assert_eq!(p.root_cert.as_deref(), Some("/my certs/ca.pem"));
+        let config = Config::from_str(&rest).unwrap();
+        assert_eq!(config.get_password(), Some(&b"a b'c"[..]));
         // Refused: an sslmode libpq does not have, a certificate without its key.
         let e = TlsParams::take("postgres://h/db?sslmode=verify").unwrap_err();
         assert!(format!("{e}").contains("verify-ca"), "{e}");
