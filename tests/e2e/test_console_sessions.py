@@ -12,7 +12,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-from conftest import REGION
+from conftest import REGION, store_bytes
 from test_postgres import fresh_db, pg_admin  # noqa: F401
 from test_replicas import cluster, kill  # noqa: F401
 from test_tls import pki, tls_berth  # noqa: F401
@@ -132,3 +132,17 @@ def test_the_session_cookie_is_secure_on_tls_only(berth_factory, tls_berth):  # 
     attrs = [p.strip() for p in set_cookie.split(";")]
     assert "Secure" not in attrs and "HttpOnly" in attrs, set_cookie
     assert signed_in(berth.endpoint, cookie)
+
+
+def test_a_session_outlives_a_restart_of_its_server(berth_factory):
+    b = berth_factory("data")
+    _, cookie = sign_in(b.endpoint, b.root)
+    token = csrf(b.endpoint, cookie)
+    b.stop()
+    b = berth_factory("data")
+    assert signed_in(b.endpoint, cookie)
+    assert csrf(b.endpoint, cookie) == token
+    # Nothing of the id or the CSRF token is in the database file in the clear.
+    raw = store_bytes(b.data_dir)
+    session_id = cookie.split("=", 1)[1]
+    assert session_id.encode() not in raw and token.encode() not in raw
