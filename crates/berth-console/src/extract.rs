@@ -4,7 +4,6 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::time::Instant;
 
 use axum::extract::rejection::{FormRejection, QueryRejection};
 use axum::extract::{ConnectInfo, Form, FromRequest, FromRequestParts, Query, Request};
@@ -88,7 +87,7 @@ impl Signed {
 /// key ends the session here.
 pub fn signed_in(st: &ConsoleState, headers: &HeaderMap, peer: Option<IpAddr>) -> Option<Signed> {
     let id = cookie(headers, session::SESSION_COOKIE)?;
-    let s = st.sessions.get(id, Instant::now())?;
+    let s = st.sessions.get(id)?;
     let found = match &s.login {
         Some(login) => st.control.password_session_principal(login),
         None => st.control.active_key_principal(&s.access_key_id),

@@ -64,6 +64,16 @@ pub struct ConsoleState {
     pub control: Arc<Control>,
     pub sessions: Sessions,
     pub throttle: SignInThrottle,
+    /// Whether cookies carry `Secure` (berth serves TLS).
+    pub secure_cookies: bool,
+}
+
+/// How the console is served.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// berth serves TLS (`--tls-cert`): the console's cookies carry `Secure`, so a browser
+    /// never sends them over plain HTTP.
+    pub secure_cookies: bool,
 }
 
 type St = Arc<ConsoleState>;
@@ -71,10 +81,16 @@ type St = Arc<ConsoleState>;
 /// The console's routes: `/console` and everything under it (a path with one trailing slash
 /// is the same page).
 pub fn router(control: Arc<Control>) -> Router {
+    router_with(control, Options::default())
+}
+
+/// [`router`], served as `options` says.
+pub fn router_with(control: Arc<Control>, options: Options) -> Router {
     let state = Arc::new(ConsoleState {
+        sessions: Sessions::new(control.clone()),
         control,
-        sessions: Sessions::default(),
         throttle: SignInThrottle::default(),
+        secure_cookies: options.secure_cookies,
     });
     let pages: [(&str, MethodRouter<St>); 15] = [
         ("/console", get(overview)),
@@ -245,7 +261,10 @@ async fn sign_out(State(st): State<St>, Posted { who, .. }: Posted<NoFields>) ->
     tracing::info!(principal = %who.caller.principal.arn(), "console sign-out");
     redirect(
         "/console/signin",
-        &[session::expired_cookie(session::SESSION_COOKIE)],
+        &[session::expired_cookie(
+            session::SESSION_COOKIE,
+            st.secure_cookies,
+        )],
     )
 }
 
@@ -284,7 +303,7 @@ async fn sign_in_page(
         if extract::signed_in(&st, &headers, peer).is_some() {
             return redirect("/console", &[]);
         }
-        pages::sign_in_page(&headers, StatusCode::OK, None, &SignInForm::default())
+        pages::sign_in_page(&st, &headers, StatusCode::OK, None, &SignInForm::default())
     })
     .await
 }

@@ -1242,6 +1242,7 @@ fn report_view(report: &berth_doctor::Report) -> Markup {
 
 /// The sign-in page, with the form's values kept (never the secret).
 pub(crate) fn sign_in_page(
+    st: &ConsoleState,
     headers: &HeaderMap,
     status: StatusCode,
     error: Option<&str>,
@@ -1254,7 +1255,7 @@ pub(crate) fn sign_in_page(
         }
         _ => {
             let t = session::token();
-            let c = session::signin_cookie(&t);
+            let c = session::signin_cookie(&t, st.secure_cookies);
             (t, Some(c))
         }
     };
@@ -1301,7 +1302,7 @@ pub(crate) fn sign_in(
     if !extract::same_origin(headers) {
         return plain(StatusCode::FORBIDDEN, "cross-origin request refused");
     }
-    let refuse = |status, message: &str| sign_in_page(headers, status, Some(message), form);
+    let refuse = |status, message: &str| sign_in_page(st, headers, status, Some(message), form);
     let pre = extract::cookie(headers, session::SIGNIN_COOKIE).unwrap_or("");
     if !session::tokens_match(&form.signin, pre) {
         return refuse(
@@ -1350,7 +1351,7 @@ pub(crate) fn sign_in(
     if let Some(old) = extract::cookie(headers, session::SESSION_COOKIE) {
         st.sessions.remove(old);
     }
-    let id = match st.sessions.create(key_id, region, Instant::now()) {
+    let id = match st.sessions.create(key_id, region) {
         Ok(id) => id,
         Err(e) => return refuse(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
     };
@@ -1358,8 +1359,8 @@ pub(crate) fn sign_in(
     redirect(
         "/console",
         &[
-            session::session_cookie(&id),
-            session::expired_cookie(session::SIGNIN_COOKIE),
+            session::session_cookie(&id, st.secure_cookies),
+            session::expired_cookie(session::SIGNIN_COOKIE, st.secure_cookies),
         ],
     )
 }

@@ -65,7 +65,7 @@ pub(crate) fn sign_in(
         return plain(StatusCode::FORBIDDEN, "cross-origin request refused");
     }
     let refuse = |status, message: &str| {
-        sign_in_page(headers, status, Some(message), &SignInForm::default())
+        sign_in_page(st, headers, status, Some(message), &SignInForm::default())
     };
     let pre = extract::cookie(headers, session::SIGNIN_COOKIE).unwrap_or("");
     if !session::tokens_match(&form.signin, pre) {
@@ -125,10 +125,7 @@ pub(crate) fn sign_in(
     if let Some(old) = extract::cookie(headers, session::SESSION_COOKIE) {
         st.sessions.remove(old);
     }
-    let id = match st
-        .sessions
-        .create_for_password(login, region, Instant::now())
-    {
+    let id = match st.sessions.create_for_password(login, region) {
         Ok(id) => id,
         Err(e) => return refuse(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
     };
@@ -136,8 +133,8 @@ pub(crate) fn sign_in(
     redirect(
         "/console",
         &[
-            session::session_cookie(&id),
-            session::expired_cookie(session::SIGNIN_COOKIE),
+            session::session_cookie(&id, st.secure_cookies),
+            session::expired_cookie(session::SIGNIN_COOKIE, st.secure_cookies),
         ],
     )
 }

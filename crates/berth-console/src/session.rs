@@ -1,52 +1,41 @@
 //! Console sessions and CSRF protection.
 //!
 //! A session is created by signing in with an access key and its secret (or with an IAM user's
-//! password: then it names the user and its login profile instead of a key), and lives in memory
-//! only: a 256-bit id from the operating system's generator goes to the browser in an
-//! `HttpOnly; SameSite=Strict; Path=/console` cookie; the server keeps the SHA-256 of the id (a
-//! lookup never compares ids byte by byte), the access key id, the region, the per-session
-//! CSRF token and the expiry. The secret is never kept. Signing out deletes the session.
-//! Failed sign-ins are counted per address and throttled ([`SignInThrottle`]).
+//! password: then it names the user and its login profile instead of a key) and is kept in the
+//! store ([`berth_control::console`]), so every server on a shared database knows it: a
+//! 256-bit id from the operating system's generator goes to the browser in an
+//! `HttpOnly; SameSite=Strict; Path=/console` cookie (with `Secure` when berth serves TLS); the
+//! store keeps an HMAC of the id (a lookup never compares ids byte by byte) and, sealed with
+//! the root key, the access key id, the region, the per-session CSRF token and a one-shot
+//! message, beside the expiry. The secret is never kept. Signing out through any server
+//! deletes the session. Failed sign-ins are counted per address and per server, and throttled
+//! ([`SignInThrottle`]).
 
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use sha2::{Digest, Sha256};
+use berth_control::Control;
+use berth_control::console::SessionFailure;
 use subtle::ConstantTimeEq;
+
+pub use berth_control::console::{ConsoleSession as Session, MAX_SESSIONS, token};
 
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "berth_console";
 /// The pre-session cookie that protects the sign-in form against login CSRF (double submit).
 pub const SIGNIN_COOKIE: &str = "berth_console_signin";
 /// How long a session lasts after sign-in.
-pub const SESSION_TTL: Duration = Duration::from_secs(12 * 3600);
-/// Most sessions kept at once; sign-in is refused past it (expired ones are dropped first).
-pub const MAX_SESSIONS: usize = 10_000;
-
-/// What the server keeps about a signed-in browser.
-#[derive(Debug, Clone)]
-pub struct Session {
-    /// The access key the user signed in with; its principal is looked up on every request,
-    /// so a deleted or deactivated key ends the session.
-    pub access_key_id: String,
-    pub region: String,
-    /// The synchronizer token every state-changing form must carry.
-    pub csrf: String,
-    pub expires: Instant,
-    /// A one-shot confirmation to show on the next page (after a redirect).
-    pub flash: Option<String>,
-    /// Set for a session opened with an IAM user's password (then `access_key_id` is empty):
-    /// the user is looked up on every request, and the session ends with its login profile.
-    pub login: Option<berth_control::iam::PasswordLogin>,
-}
+pub const SESSION_TTL: Duration = Duration::from_secs(berth_control::console::SESSION_TTL_SECS);
 
 /// Why a session could not be created.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum SessionError {
     #[error("too many console sessions: try again later")]
     Full,
+    #[error("console sessions are unavailable: try again later")]
+    Unavailable,
 }
 
 /// Failed sign-ins an address may make within [`THROTTLE_WINDOW`] before it must wait.
@@ -110,21 +99,10 @@ impl SignInThrottle {
     }
 }
 
-/// The server's sessions, by SHA-256 of their id.
-#[derive(Debug, Default)]
+/// The console's sessions, in the store ([`berth_control::console`]). A failure of the store
+/// is logged; the session is then not found (the page asks to sign in again).
 pub struct Sessions {
-    inner: Mutex<HashMap<String, Session>>,
-}
-
-fn digest(id: &str) -> String {
-    hex::encode(Sha256::digest(id.as_bytes()))
-}
-
-/// 256 random bits from the operating system's generator, hex-encoded.
-pub fn token() -> String {
-    let mut buf = [0u8; 32];
-    berth_core::ids::random_bytes(&mut buf);
-    hex::encode(buf)
+    control: Arc<Control>,
 }
 
 /// Whether two tokens are equal, in time independent of where they differ. An empty token
@@ -134,37 +112,26 @@ pub fn tokens_match(given: &str, expected: &str) -> bool {
 }
 
 impl Sessions {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Session>> {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    pub fn new(control: Arc<Control>) -> Sessions {
+        Sessions { control }
+    }
+
+    fn created(r: Result<String, SessionFailure>) -> Result<String, SessionError> {
+        r.map_err(|e| match e {
+            SessionFailure::Full => SessionError::Full,
+            SessionFailure::Internal(e) => {
+                tracing::error!(error = %e, "console: session could not be stored");
+                SessionError::Unavailable
+            }
+        })
     }
 
     /// Creates a session; returns its id (for the cookie).
-    pub fn create(
-        &self,
-        access_key_id: &str,
-        region: &str,
-        now: Instant,
-    ) -> Result<String, SessionError> {
-        let mut map = self.lock();
-        if map.len() >= MAX_SESSIONS {
-            map.retain(|_, s| s.expires > now);
-            if map.len() >= MAX_SESSIONS {
-                return Err(SessionError::Full);
-            }
-        }
-        let id = token();
-        map.insert(
-            digest(&id),
-            Session {
-                access_key_id: access_key_id.to_string(),
-                region: region.to_string(),
-                csrf: token(),
-                expires: now + SESSION_TTL,
-                flash: None,
-                login: None,
-            },
-        );
-        Ok(id)
+    pub fn create(&self, access_key_id: &str, region: &str) -> Result<String, SessionError> {
+        Self::created(
+            self.control
+                .create_console_session(access_key_id, None, region),
+        )
     }
 
     /// Creates a session for an IAM user signed in with its password; returns its id.
@@ -172,44 +139,35 @@ impl Sessions {
         &self,
         login: berth_control::iam::PasswordLogin,
         region: &str,
-        now: Instant,
     ) -> Result<String, SessionError> {
-        let id = self.create("", region, now)?;
-        if let Some(s) = self.lock().get_mut(&digest(&id)) {
-            s.login = Some(login);
-        }
-        Ok(id)
+        Self::created(self.control.create_console_session("", Some(login), region))
     }
 
     /// The live session with this id (an expired one is deleted), with its flash taken.
-    pub fn get(&self, id: &str, now: Instant) -> Option<Session> {
-        let key = digest(id);
-        let mut map = self.lock();
-        let live = map.get(&key).is_some_and(|s| s.expires > now);
-        if !live {
-            map.remove(&key);
-            return None;
-        }
-        let s = map.get_mut(&key)?;
-        let view = s.clone();
-        s.flash = None;
-        Some(view)
+    pub fn get(&self, id: &str) -> Option<Session> {
+        self.control.console_session(id).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "console: session lookup failed");
+            None
+        })
     }
 
     /// Leaves a message for the session's next page.
     pub fn flash(&self, id: &str, message: String) {
-        if let Some(s) = self.lock().get_mut(&digest(id)) {
-            s.flash = Some(message);
+        if let Err(e) = self.control.flash_console_session(id, message) {
+            tracing::error!(error = %e, "console: session message not stored");
         }
     }
 
-    /// Deletes the session (sign-out, or its key is gone).
+    /// Deletes the session (sign-out, or its key is gone), for every server on the store.
     pub fn remove(&self, id: &str) {
-        self.lock().remove(&digest(id));
+        if let Err(e) = self.control.end_console_session(id) {
+            tracing::error!(error = %e, "console: session not removed");
+        }
     }
 
+    /// How many sessions the store holds.
     pub fn len(&self) -> usize {
-        self.lock().len()
+        self.control.console_session_count().unwrap_or(0)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -248,22 +206,36 @@ pub fn origin_allowed(origin: Option<&str>, host: Option<&str>, fetch_site: Opti
     rest.is_some_and(|r| r.eq_ignore_ascii_case(host))
 }
 
+/// The attributes every console cookie carries; `Secure` when berth serves TLS, so the
+/// browser never sends the cookie over plain HTTP.
+fn attributes(secure: bool) -> &'static str {
+    if secure {
+        "HttpOnly; Secure; SameSite=Strict; Path=/console"
+    } else {
+        "HttpOnly; SameSite=Strict; Path=/console"
+    }
+}
+
 /// `Set-Cookie` for a new session.
-pub fn session_cookie(id: &str) -> String {
+pub fn session_cookie(id: &str, secure: bool) -> String {
     format!(
-        "{SESSION_COOKIE}={id}; HttpOnly; SameSite=Strict; Path=/console; Max-Age={}",
+        "{SESSION_COOKIE}={id}; {}; Max-Age={}",
+        attributes(secure),
         SESSION_TTL.as_secs()
     )
 }
 
 /// `Set-Cookie` that deletes cookie `name`.
-pub fn expired_cookie(name: &str) -> String {
-    format!("{name}=; HttpOnly; SameSite=Strict; Path=/console; Max-Age=0")
+pub fn expired_cookie(name: &str, secure: bool) -> String {
+    format!("{name}=; {}; Max-Age=0", attributes(secure))
 }
 
 /// `Set-Cookie` for the sign-in form's pre-session token.
-pub fn signin_cookie(token: &str) -> String {
-    format!("{SIGNIN_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/console; Max-Age=3600")
+pub fn signin_cookie(token: &str, secure: bool) -> String {
+    format!(
+        "{SIGNIN_COOKIE}={token}; {}; Max-Age=3600",
+        attributes(secure)
+    )
 }
 
 #[cfg(test)]
@@ -291,51 +263,25 @@ mod tests {
     }
 
     #[test]
-    fn session_lifecycle() {
-        let sessions = Sessions::default();
-        let now = Instant::now();
-        let id = sessions
-            .create("AKIAEXAMPLE", "us-east-1", now)
-            .unwrap_or_default();
-        let s = sessions.get(&id, now).map(|s| s.access_key_id);
-        assert_eq!(s.as_deref(), Some("AKIAEXAMPLE"));
-        // The id is not the key it is stored under, and another id finds nothing.
-        assert!(sessions.get(&token(), now).is_none());
-        assert!(sessions.get(&digest(&id), now).is_none());
-        // Two sessions get different CSRF tokens.
-        let id2 = sessions
-            .create("AKIAEXAMPLE", "us-east-1", now)
-            .unwrap_or_default();
-        let (c1, c2) = (
-            sessions.get(&id, now).map(|s| s.csrf),
-            sessions.get(&id2, now).map(|s| s.csrf),
-        );
-        assert!(c1.is_some() && c1 != c2);
-        // Flash messages are shown once.
-        sessions.flash(&id, "created".into());
-        assert_eq!(
-            sessions.get(&id, now).and_then(|s| s.flash).as_deref(),
-            Some("created")
-        );
-        assert_eq!(sessions.get(&id, now).and_then(|s| s.flash), None);
-        // Expiry deletes; sign-out deletes.
-        assert!(sessions.get(&id, now + SESSION_TTL).is_none());
-        assert!(sessions.get(&id, now).is_none());
-        sessions.remove(&id2);
-        assert!(sessions.get(&id2, now).is_none());
-        assert!(sessions.is_empty());
-    }
-
-    #[test]
     fn cookies_are_read_by_exact_name() {
         let h = "a=1; berth_console_signin=pre; berth_console=sess";
         assert_eq!(cookie(h, SESSION_COOKIE), Some("sess"));
         assert_eq!(cookie(h, SIGNIN_COOKIE), Some("pre"));
         assert_eq!(cookie(h, "b"), None);
-        let c = session_cookie("abc");
+        let c = session_cookie("abc", false);
         for attr in ["HttpOnly", "SameSite=Strict", "Path=/console"] {
             assert!(c.contains(attr), "{c}");
         }
+        assert!(!c.contains("Secure"), "{c}");
+        for c in [
+            session_cookie("abc", true),
+            expired_cookie(SESSION_COOKIE, true),
+            signin_cookie("pre", true),
+        ] {
+            assert!(c.contains("; Secure;"), "{c}");
+        }
+        assert!(!expired_cookie(SESSION_COOKIE, false).contains("Secure"));
+        assert!(!signin_cookie("pre", false).contains("Secure"));
     }
 
     #[test]

@@ -12,6 +12,7 @@
 //! adapter.
 
 pub mod authz;
+pub mod console;
 pub mod ecs;
 pub mod error;
 pub mod iam;

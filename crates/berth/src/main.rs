@@ -446,13 +446,16 @@ async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     reload_on_hangup(tls.clone());
+    let console = berth_console::Options {
+        secure_cookies: tls.is_some(),
+    };
     let tls = match tls {
         Some(cert) => Some(cert.server_config()?),
         None => None,
     };
     berth_api::listen::serve_tls(
         listener,
-        berth_api::router(state.clone()).merge(berth_console::router(state)),
+        berth_api::router(state.clone()).merge(berth_console::router_with(state, console)),
         limits,
         tls,
         async move {
