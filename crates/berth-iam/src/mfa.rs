@@ -39,6 +39,9 @@ struct StoredDevice {
     enable_date: Option<u64>,
     #[serde(default)]
     tags: Vec<Tag>,
+    /// The last time step whose code opened a session: a code opens one session only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    last_used_step: Option<u64>,
 }
 
 impl StoredDevice {
@@ -63,6 +66,21 @@ pub struct NewVirtualMfa {
     pub base32_seed: zeroize::Zeroizing<String>,
     /// A PNG of the QR code of `otpauth://totp/NAME@ACCOUNT?secret=SEED`.
     pub qr_code_png: Vec<u8>,
+}
+
+/// How many steps either side of now a session's code may be from (AWS's window is not
+/// documented).
+const SESSION_WINDOW: u64 = 1;
+
+/// The outcome of checking a session's MFA code ([`Iam::check_session_mfa`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionMfa {
+    /// The code is the device's for now, not used before: the session has MFA.
+    Passed,
+    /// The serial number names no device of the user's.
+    NotTheUsers,
+    /// The code is not the device's for now, or was already used.
+    WrongCode,
 }
 
 /// An MFA device assigned to a user (ListMFADevices, GetMFADevice).
@@ -310,6 +328,7 @@ impl Iam<'_> {
             user_id: None,
             enable_date: None,
             tags,
+            last_used_step: None,
         };
         self.store.write(|tx| {
             if get_json::<StoredDevice>(tx, VIRTUAL_MFA, &device_key(account, &serial)?)?.is_some()
@@ -365,6 +384,40 @@ impl Iam<'_> {
             d.user_id = Some(user.id);
             d.enable_date = Some(now);
             store_device(tx, &d)
+        })
+    }
+
+    /// Checks one code of the user's device for a session (GetSessionToken, AssumeRole): the
+    /// code of the current time step or one either side, and of a later step than the last
+    /// code that opened a session (a code is used once).
+    pub fn check_session_mfa(
+        &self,
+        account: &str,
+        user_name: &str,
+        serial: &str,
+        code: &str,
+        now: u64,
+    ) -> Result<SessionMfa, IamError> {
+        self.store.write(|tx| {
+            let Some(user) = get_json::<User>(tx, entity::USERS, &entity::key(account, user_name))?
+            else {
+                return Ok(SessionMfa::NotTheUsers);
+            };
+            let Ok(mut d) = self.assigned(tx, account, &user, serial) else {
+                return Ok(SessionMfa::NotTheUsers);
+            };
+            let seed = self.open_seed(&d)?;
+            let center = now / STEP_SECS;
+            let step = (center.saturating_sub(SESSION_WINDOW)..=center + SESSION_WINDOW)
+                .find(|t| totp(&seed, *t) == code);
+            match step {
+                Some(t) if d.last_used_step.is_none_or(|last| t > last) => {
+                    d.last_used_step = Some(t);
+                    store_device(tx, &d)?;
+                    Ok(SessionMfa::Passed)
+                }
+                _ => Ok(SessionMfa::WrongCode),
+            }
         })
     }
 

@@ -26,6 +26,10 @@ pub enum PrincipalKind {
     },
     /// An AWS service, e.g. `ecs-tasks.amazonaws.com`.
     Service(String),
+    /// A federated user (`arn:aws:sts::ACCOUNT:federated-user/NAME`, from
+    /// GetFederationToken): judged as a user, but with `aws:PrincipalType`
+    /// `FederatedUser` and no `aws:username`.
+    FederatedUser,
 }
 
 /// The identity that makes a request.
@@ -56,6 +60,15 @@ impl Principal {
             arn: arn.to_owned(),
             account: account.to_owned(),
             kind: PrincipalKind::User,
+        }
+    }
+
+    /// A federated user, from its ARN (`arn:aws:sts::ACCOUNT:federated-user/NAME`).
+    pub fn federated_user(account: &str, arn: &str) -> Principal {
+        Principal {
+            arn: arn.to_owned(),
+            account: account.to_owned(),
+            kind: PrincipalKind::FederatedUser,
         }
     }
 
@@ -109,7 +122,7 @@ impl Principal {
     fn chain(&self) -> [Option<Identity<'_>>; 3] {
         match &self.kind {
             PrincipalKind::Root => [Some(Identity::Account(&self.account)), None, None],
-            PrincipalKind::User => [
+            PrincipalKind::User | PrincipalKind::FederatedUser => [
                 Some(Identity::Account(&self.account)),
                 Some(Identity::Arn(&self.arn)),
                 None,
@@ -299,6 +312,7 @@ impl Env<'_> {
             ("aws:principalaccount", _) => Some(&p.account),
             ("aws:principaltype", PrincipalKind::Root) => Some("Account"),
             ("aws:principaltype", PrincipalKind::User) => Some("User"),
+            ("aws:principaltype", PrincipalKind::FederatedUser) => Some("FederatedUser"),
             ("aws:principaltype", PrincipalKind::AssumedRole { .. }) => Some("AssumedRole"),
             ("aws:username", PrincipalKind::User) => p.arn.rsplit('/').next(),
             _ => None,
