@@ -11,6 +11,9 @@ use crate::keys::SessionInfo;
 /// The most session tags, and transitive tag keys, one request passes.
 pub const MAX_SESSION_TAGS: usize = 50;
 
+/// Session tags, key -> value, keys unique without regard to case.
+pub type SessionTags = Vec<(String, String)>;
+
 /// What a new role session carries besides its role and policies.
 #[derive(Debug, Clone, Default)]
 pub struct SessionExtras {
@@ -113,7 +116,7 @@ pub fn session_tags(
     passed: &[(String, String)],
     transitive: &[String],
     caller: Option<&SessionInfo>,
-) -> Result<(Vec<(String, String)>, Vec<String>), StsError> {
+) -> Result<(SessionTags, Vec<String>), StsError> {
     let passed_keys: Vec<String> = passed.iter().map(|(k, _)| k.to_lowercase()).collect();
     let mut seen = std::collections::HashSet::new();
     if !passed_keys.iter().all(|k| seen.insert(k.as_str())) {
