@@ -274,6 +274,10 @@ def test_get_session_token_with_mfa(berth):
     code = mfa.code()
     with_mfa = session(sts.get_session_token(DurationSeconds=900, SerialNumber=mfa.serial, TokenCode=code))
     assert berth.client("secretsmanager", creds=with_mfa).describe_secret(SecretId="db")["Name"] == "db"
+    # With MFA the session reaches IAM (its policies decide); without, its token is refused there.
+    denied(lambda: berth.client("iam", creds=with_mfa).get_user(UserName="alice"),
+           contains="is not authorized to perform: iam:GetUser")
+    denied(lambda: berth.client("iam", creds=no_mfa).get_user(UserName="alice"), code="InvalidClientTokenId")
     # A code opens one session; a wrong code and another user's device are refused in AWS's words.
     wrong = "MultiFactorAuthentication failed with invalid MFA one time pass code. "
     denied(lambda: sts.get_session_token(SerialNumber=mfa.serial, TokenCode=code), message=wrong)
