@@ -106,6 +106,13 @@ def test_session_tags_are_principal_tags_and_need_tag_session(berth):
     )
     assert code == 0, err
     assert 0 < json.loads(out)["PackedPolicySize"] <= 100
+    code, out, err = berth.aws(
+        "sts", "assume-role", "--role-arn", role_arn, "--role-session-name", "cli",
+        "--tags", "Key=team,Value=blue", "--transitive-tag-keys", "env", creds=alice,
+    )
+    assert code != 0
+    assert "(InvalidParameterValue)" in err, err
+    assert "The specified transitive tag key must be included in the requested tags." in err, err
 
 
 def test_tag_requests_are_checked_and_keys_reach_the_trust_policy(berth):

@@ -680,4 +680,62 @@ mod tests {
         iam.delete_virtual_mfa_device(A, &serial).unwrap();
         iam.delete_user(A, "ann").unwrap();
     }
+
+    #[test]
+    fn a_session_code_is_the_users_device_code_of_now_used_once() {
+        let store = SqliteStore::in_memory().unwrap();
+        let rk = RootKey::generate();
+        let iam = Iam::new(&store, &rk);
+        iam.create_user(A, NewUser::named("ann"), 1).unwrap();
+        iam.create_user(A, NewUser::named("bob"), 1).unwrap();
+        let d = iam
+            .create_virtual_mfa_device(A, "ann-phone", None, vec![], 1)
+            .unwrap();
+        let serial = d.device.serial_number.clone();
+        let seed = store.read(|tx| load_device(tx, A, &serial)).unwrap();
+        let seed = iam.open_seed(&seed).unwrap();
+        let now = 1_700_000_000;
+        let t = now / 30;
+        let check = |user: &str, code: &str| iam.check_session_mfa(A, user, &serial, code, now);
+        // Not assigned yet: not the user's.
+        assert_eq!(
+            check("ann", &totp(&seed, t)).unwrap(),
+            SessionMfa::NotTheUsers
+        );
+        iam.enable_mfa_device(
+            A,
+            "ann",
+            &serial,
+            &totp(&seed, t - 5),
+            &totp(&seed, t - 4),
+            now,
+        )
+        .unwrap();
+        assert_eq!(
+            check("bob", &totp(&seed, t)).unwrap(),
+            SessionMfa::NotTheUsers
+        );
+        assert_eq!(
+            check("nobody", &totp(&seed, t)).unwrap(),
+            SessionMfa::NotTheUsers
+        );
+        assert_eq!(
+            check("ann", &totp(&seed, t + 2)).unwrap(),
+            SessionMfa::WrongCode
+        );
+        assert_eq!(check("ann", &totp(&seed, t)).unwrap(), SessionMfa::Passed);
+        // Used once; an earlier step is no longer accepted, a later one is.
+        assert_eq!(
+            check("ann", &totp(&seed, t)).unwrap(),
+            SessionMfa::WrongCode
+        );
+        assert_eq!(
+            check("ann", &totp(&seed, t - 1)).unwrap(),
+            SessionMfa::WrongCode
+        );
+        assert_eq!(
+            check("ann", &totp(&seed, t + 1)).unwrap(),
+            SessionMfa::Passed
+        );
+    }
 }
