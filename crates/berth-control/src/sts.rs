@@ -328,4 +328,103 @@ mod tests {
             "{e:?}"
         );
     }
+
+    #[test]
+    fn session_tags_need_tag_session_and_pass_along_a_chain() {
+        let control = Control::new(
+            Arc::new(SqliteStore::in_memory().unwrap()),
+            RootKey::generate(),
+            0,
+        );
+        let carol_arn = format!("arn:aws:iam::{ACCOUNT}:user/carol");
+        let trust = |actions: &str| {
+            format!(
+                r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":["{carol_arn}","arn:aws:iam::{ACCOUNT}:role/tagged"]}},"Action":{actions}}}]}}"#
+            )
+        };
+        let iam = control.iam();
+        let plain = iam
+            .create_role(
+                ACCOUNT,
+                NewRole::new("plain", &trust(r#""sts:AssumeRole""#)),
+                0,
+            )
+            .unwrap();
+        let tagged = iam
+            .create_role(
+                ACCOUNT,
+                NewRole::new("tagged", &trust(r#"["sts:AssumeRole","sts:TagSession"]"#)),
+                0,
+            )
+            .unwrap();
+        let user = iam
+            .create_user(ACCOUNT, berth_iam::NewUser::named("carol"), 0)
+            .unwrap();
+        let all = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"*"}]}"#;
+        iam.put_user_policy(ACCOUNT, "carol", "assume", all)
+            .unwrap();
+        iam.put_role_policy(ACCOUNT, "tagged", "assume", all)
+            .unwrap();
+        let carol = caller(Principal::User {
+            account: ACCOUNT.into(),
+            name: user.name.clone(),
+            id: user.id.clone(),
+            path: user.path.clone(),
+        });
+        let ctx = control.ctx(&carol, "r1");
+        let with_tags = |arn: String, tags: &[(&str, &str)], transitive: &[&str]| AssumeRoleInput {
+            tags: tags
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            transitive_tag_keys: transitive.iter().map(|k| k.to_string()).collect(),
+            ..assume(&arn)
+        };
+        let e = assume_role(&ctx, with_tags(plain.arn(), &[("team", "a")], &[])).err();
+        assert!(
+            matches!(&e, Some(Error::AccessDenied(m)) if m == &format!("User: {carol_arn} is not authorized to perform: sts:TagSession on resource: {}", plain.arn())),
+            "{e:?}"
+        );
+        let out = assume_role(
+            &ctx,
+            with_tags(tagged.arn(), &[("Team", "a"), ("env", "dev")], &["team"]),
+        )
+        .unwrap();
+        assert!(out.session.packed_policy_size.is_some());
+        let key = control
+            .signing_key(
+                &out.session.access_key_id,
+                "us-east-1",
+                Some(&out.session.session_token),
+                control.now(),
+            )
+            .ok()
+            .unwrap();
+        let info = key.caller.session.clone().unwrap();
+        assert_eq!(info.transitive_tag_keys, ["team"]);
+        assert!(
+            info.context
+                .contains(&("aws:PrincipalTag/env".into(), "dev".into()))
+        );
+        // The chained session inherits the transitive tag only, and may not pass it again.
+        let ctx = control.ctx(&key.caller, "r2");
+        let e = assume_role(&ctx, with_tags(tagged.arn(), &[("team", "b")], &[])).err();
+        assert!(
+            matches!(e, Some(Error::Sts(StsError::InvalidParameterValue(_)))),
+            "{e:?}"
+        );
+        let chained = assume_role(&ctx, assume(&tagged.arn())).unwrap();
+        let key = control
+            .signing_key(
+                &chained.session.access_key_id,
+                "us-east-1",
+                Some(&chained.session.session_token),
+                control.now(),
+            )
+            .ok()
+            .unwrap();
+        let info = key.caller.session.unwrap();
+        assert_eq!(info.tags, [("Team".to_string(), "a".to_string())]);
+        assert_eq!(key.caller.mfa_authenticated_at, None);
+    }
 }
