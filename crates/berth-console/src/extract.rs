@@ -111,6 +111,7 @@ pub fn signed_in(st: &ConsoleState, headers: &HeaderMap, peer: Option<IpAddr>) -
             region: s.region.clone(),
             session: None,
             source_ip: peer,
+            mfa_authenticated_at: None,
         },
         session: s,
     })

@@ -8,7 +8,7 @@
 //! `berth-policy`). A denial is [`Error::AccessDenied`] with AWS's message.
 
 use berth_iam::authz::{IdentityDocuments, Question};
-use berth_policy::{Context, PolicyKind};
+use berth_policy::{Context, ContextValue, PolicyKind};
 
 pub use berth_policy::Mode;
 
@@ -81,7 +81,8 @@ impl<'a> Check<'a> {
 }
 
 /// The global condition keys of the request (`aws:CurrentTime`, `aws:RequestedRegion`, …) and
-/// those fixed for the caller's session, plus the check's own.
+/// those fixed for the caller's session (its tags as `aws:PrincipalTag/…`, its source
+/// identity), the MFA keys of temporary credentials, plus the check's own.
 pub fn request_context(ctx: &Ctx<'_>, extra: &[(String, Vec<String>)]) -> Context {
     let session_keys = ctx
         .caller
@@ -89,14 +90,32 @@ pub fn request_context(ctx: &Ctx<'_>, extra: &[(String, Vec<String>)]) -> Contex
         .as_ref()
         .map(|s| s.context.as_slice())
         .unwrap_or_default();
-    berth_iam::authz::request_context(
+    let mut context = berth_iam::authz::request_context(
         &ctx.caller.principal,
         &ctx.caller.region,
         ctx.now,
         ctx.caller.source_ip,
         session_keys,
-        extra,
-    )
+        &[],
+    );
+    // Temporary credentials carry `aws:MultiFactorAuthPresent`: true with the age of the MFA
+    // sign-in when a code opened them, false otherwise. Long-term keys carry neither key.
+    if ctx.caller.access_key_id.starts_with("ASIA") {
+        match ctx.caller.mfa_authenticated_at {
+            Some(at) => {
+                context.insert("aws:MultiFactorAuthPresent", ContextValue::Bool(true));
+                let age = ctx.now_secs().saturating_sub(at);
+                context.insert("aws:MultiFactorAuthAge", ContextValue::Number(age as f64));
+            }
+            None => {
+                context.insert("aws:MultiFactorAuthPresent", ContextValue::Bool(false));
+            }
+        }
+    }
+    for (k, values) in extra {
+        context.insert_multi(k, values.iter().map(String::as_str));
+    }
+    context
 }
 
 /// The caller's own policy documents (read from the store once per request).
@@ -109,6 +128,13 @@ fn identity_documents<'c>(ctx: &'c Ctx<'_>) -> Result<&'c IdentityDocuments, Err
         docs.session = session.session_policy.clone();
     }
     Ok(ctx.identity.get_or_init(|| docs))
+}
+
+/// The actions a role's trust policy answers (the trust policy is then read as one).
+fn is_trust_action(action: &str) -> bool {
+    ["sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity"]
+        .iter()
+        .any(|a| a.eq_ignore_ascii_case(action))
 }
 
 /// Decides a [`Check`] for the caller.
@@ -130,7 +156,7 @@ pub fn authorize(ctx: &Ctx<'_>, check: &Check<'_>) -> Result<(), Error> {
             resource: check.resource,
             resource_account: check.resource_account,
             resource_policy: check.resource_policy,
-            resource_policy_kind: if check.action.eq_ignore_ascii_case("sts:AssumeRole") {
+            resource_policy_kind: if is_trust_action(check.action) {
                 PolicyKind::Trust
             } else {
                 PolicyKind::Resource
@@ -219,6 +245,7 @@ mod tests {
             session_name: "s1".into(),
             session_policy: None,
             context: vec![("aws:SourceAccount".into(), OTHER.into())],
+            ..Default::default()
         });
         let ctx = control.ctx(&session, "r1");
         let c = request_context(&ctx, &[("kms:ViaService".into(), vec!["x".into()])]);

@@ -73,9 +73,16 @@ impl Control {
         {
             return Err(KeyFailure::Expired);
         }
-        let session = match key.owner {
-            KeyOwner::Session(info) => Some(info),
-            _ => None,
+        let (session, mfa_authenticated_at) = match key.owner {
+            KeyOwner::Session(info) => {
+                let mfa = info.mfa_authenticated_at;
+                (Some(info), mfa)
+            }
+            KeyOwner::UserSession {
+                mfa_authenticated_at,
+                ..
+            } => (None, mfa_authenticated_at),
+            _ => (None, None),
         };
         Ok(SigningKey {
             secret: key.secret,
@@ -85,6 +92,7 @@ impl Control {
                 region: region.to_string(),
                 session,
                 source_ip: None,
+                mfa_authenticated_at,
             },
             identity: key.identity,
         })

@@ -103,6 +103,9 @@ pub struct Caller {
     pub session: Option<SessionInfo>,
     /// The client's address, for `aws:SourceIp`.
     pub source_ip: Option<std::net::IpAddr>,
+    /// For temporary credentials opened with an MFA code: when it was checked (Unix seconds),
+    /// for `aws:MultiFactorAuthPresent` and `aws:MultiFactorAuthAge`.
+    pub mfa_authenticated_at: Option<u64>,
 }
 
 /// One request as a use case sees it.
@@ -149,6 +152,7 @@ pub(crate) mod testing {
             region: "us-east-1".into(),
             session: None,
             source_ip: None,
+            mfa_authenticated_at: None,
         }
     }
 }

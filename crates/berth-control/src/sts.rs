@@ -6,10 +6,14 @@ mod tokens;
 pub use federation::*;
 pub use tokens::*;
 
+use berth_iam::SessionInfo;
+use berth_iam::SessionMfa;
 use berth_iam::sts::{self, Session};
 
 /// STS's own checks of its input, for the wire decoder.
-pub use berth_iam::sts::{StsError, validate_policy_arns, validate_session_name};
+pub use berth_iam::sts::{
+    StsError, validate_policy_arns, validate_session_name, validate_session_tags,
+};
 
 use crate::authz::{Check, Mode, authorize};
 use crate::{Ctx, Error};
@@ -37,6 +41,14 @@ pub struct AssumeRoleInput {
     /// The managed session policies' ARNs (at most ten, each of the model's length).
     pub policy_arns: Vec<String>,
     pub external_id: Option<String>,
+    /// The session tags, key -> value, as given (at most 50).
+    pub tags: Vec<(String, String)>,
+    /// The keys of `tags` to pass on to a chained session.
+    pub transitive_tag_keys: Vec<String>,
+    pub source_identity: Option<String>,
+    /// The MFA device's serial number (a virtual device's ARN) and its current code.
+    pub serial_number: Option<String>,
+    pub token_code: Option<String>,
 }
 
 /// The temporary credentials and the assumed-role user they act as.
@@ -95,16 +107,69 @@ pub fn assume_role(ctx: &Ctx<'_>, input: AssumeRoleInput) -> Result<AssumeRoleOu
         .role_info(&parsed.account, name)?
         .filter(|r| r.arn() == role_arn)
         .ok_or_else(denied)?;
-    let mut check = Check::new("sts:AssumeRole", role_arn)
-        .owned_by(&role.account)
-        .with_resource_policy(Some(&role.trust_policy), Mode::ResourcePolicyRequired)
-        .with_context("sts:RoleSessionName", session_name);
+    let caller_session = ctx.caller.session.as_ref();
+    let (tags, transitive_tag_keys) =
+        sts::session_tags(&input.tags, &input.transitive_tag_keys, caller_session)?;
+    let source_identity = source_identity(caller_session, input.source_identity.as_deref())?;
+    let mfa_now = match (&input.serial_number, &input.token_code) {
+        (None, None) => None,
+        (serial, code) => Some(check_mfa(ctx, serial.as_deref(), code.as_deref())?),
+    };
+    let mut keys: Vec<(String, Vec<String>)> =
+        vec![("sts:RoleSessionName".into(), vec![session_name.into()])];
     if let Some(external_id) = &input.external_id {
-        check = check.with_context("sts:ExternalId", external_id.as_str());
+        keys.push(("sts:ExternalId".into(), vec![external_id.clone()]));
     }
+    if !input.tags.is_empty() {
+        for (k, v) in &input.tags {
+            keys.push((format!("aws:RequestTag/{k}"), vec![v.clone()]));
+        }
+        keys.push((
+            "aws:TagKeys".into(),
+            input.tags.iter().map(|(k, _)| k.clone()).collect(),
+        ));
+    }
+    if !input.transitive_tag_keys.is_empty() {
+        keys.push((
+            "sts:TransitiveTagKeys".into(),
+            input.transitive_tag_keys.clone(),
+        ));
+    }
+    if let Some(source) = &source_identity {
+        keys.push(("sts:SourceIdentity".into(), vec![source.clone()]));
+    }
+    if let Some(at) = mfa_now {
+        // The code was checked just now, for this very call.
+        keys.push(("aws:MultiFactorAuthPresent".into(), vec!["true".into()]));
+        keys.push((
+            "aws:MultiFactorAuthAge".into(),
+            vec![ctx.now_secs().saturating_sub(at).to_string()],
+        ));
+    }
+    let trust_check = |action: &'static str| {
+        Check::new(action, role_arn)
+            .owned_by(&role.account)
+            .with_resource_policy(Some(&role.trust_policy), Mode::ResourcePolicyRequired)
+            .with_contexts(keys.clone())
+    };
     // AWS's AssumeRole denial names no policy type.
-    authorize(ctx, &check).map_err(|_| denied())?;
-    let chained = ctx.caller.session.is_some();
+    authorize(ctx, &trust_check("sts:AssumeRole")).map_err(|_| denied())?;
+    // Session tags (passed or inherited) need `sts:TagSession`, a source identity
+    // `sts:SetSourceIdentity`, both of the trust policy.
+    for (needed, action) in [
+        (!tags.is_empty(), "sts:TagSession"),
+        (source_identity.is_some(), "sts:SetSourceIdentity"),
+    ] {
+        if needed {
+            authorize(ctx, &trust_check(action)).map_err(|_| {
+                Error::AccessDenied(format!(
+                    "User: {} is not authorized to perform: {action} on resource: {role_arn}",
+                    principal.arn()
+                ))
+            })?;
+        }
+    }
+    let chained = caller_session.is_some();
     let duration =
         sts::validate_duration(input.duration_seconds, role.max_session_duration, chained)?;
     let session = ctx.control.iam().issue_session(
@@ -115,10 +180,66 @@ pub fn assume_role(ctx: &Ctx<'_>, input: AssumeRoleInput) -> Result<AssumeRoleOu
             inline: input.policy.as_deref(),
             arns: &input.policy_arns,
         },
-        Vec::new(),
+        sts::SessionExtras {
+            context: Vec::new(),
+            tags,
+            transitive_tag_keys,
+            source_identity,
+            // berth carries an MFA sign-in of the calling credentials into the session.
+            mfa_authenticated_at: mfa_now.or(ctx.caller.mfa_authenticated_at),
+        },
         ctx.now_secs(),
     )?;
     Ok(AssumeRoleOutput { session })
+}
+
+/// The source identity of a new session: the calling session's, which a chained call may not
+/// change, or the one passed.
+fn source_identity(
+    caller: Option<&SessionInfo>,
+    passed: Option<&str>,
+) -> Result<Option<String>, Error> {
+    match (caller.and_then(|s| s.source_identity.as_deref()), passed) {
+        (Some(set), Some(new)) if set != new => Err(Error::AccessDenied(
+            // AWS's words for this refusal are not established here.
+            format!("the source identity {set} of the calling session cannot be changed"),
+        )),
+        (Some(set), _) => Ok(Some(set.to_string())),
+        (None, new) => Ok(new.map(str::to_string)),
+    }
+}
+
+/// AWS's refusal of an MFA serial number that is not the calling user's device.
+const MFA_UNKNOWN_DEVICE: &str = "MultiFactorAuthentication failed, unable to validate MFA code.  Please verify your MFA serial number is valid and associated with this user.";
+/// AWS's refusal of a wrong (or already used) MFA code.
+const MFA_WRONG_CODE: &str =
+    "MultiFactorAuthentication failed with invalid MFA one time pass code. ";
+
+/// Checks the caller's MFA code (`SerialNumber`, `TokenCode`) against the IAM user's virtual
+/// MFA device; the time it was checked. Only an IAM user's own credentials carry a device.
+pub(crate) fn check_mfa(
+    ctx: &Ctx<'_>,
+    serial: Option<&str>,
+    code: Option<&str>,
+) -> Result<u64, Error> {
+    let now = ctx.now_secs();
+    let (Some(serial), berth_iam::Principal::User { account, name, .. }) =
+        (serial, &ctx.caller.principal)
+    else {
+        return Err(Error::AccessDenied(MFA_UNKNOWN_DEVICE.into()));
+    };
+    let Some(code) = code else {
+        return Err(Error::AccessDenied(MFA_WRONG_CODE.into()));
+    };
+    match ctx
+        .control
+        .iam()
+        .check_session_mfa(account, name, serial, code, now)?
+    {
+        SessionMfa::Passed => Ok(now),
+        SessionMfa::NotTheUsers => Err(Error::AccessDenied(MFA_UNKNOWN_DEVICE.into())),
+        SessionMfa::WrongCode => Err(Error::AccessDenied(MFA_WRONG_CODE.into())),
+    }
 }
 
 #[cfg(test)]
@@ -208,5 +329,104 @@ mod tests {
             matches!(&e, Some(Error::Validation(m)) if m == "not-an-arn-but-long-enough is invalid"),
             "{e:?}"
         );
+    }
+
+    #[test]
+    fn session_tags_need_tag_session_and_pass_along_a_chain() {
+        let control = Control::new(
+            Arc::new(SqliteStore::in_memory().unwrap()),
+            RootKey::generate(),
+            0,
+        );
+        let carol_arn = format!("arn:aws:iam::{ACCOUNT}:user/carol");
+        let trust = |actions: &str| {
+            format!(
+                r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":["{carol_arn}","arn:aws:iam::{ACCOUNT}:role/tagged"]}},"Action":{actions}}}]}}"#
+            )
+        };
+        let iam = control.iam();
+        let plain = iam
+            .create_role(
+                ACCOUNT,
+                NewRole::new("plain", &trust(r#""sts:AssumeRole""#)),
+                0,
+            )
+            .unwrap();
+        let tagged = iam
+            .create_role(
+                ACCOUNT,
+                NewRole::new("tagged", &trust(r#"["sts:AssumeRole","sts:TagSession"]"#)),
+                0,
+            )
+            .unwrap();
+        let user = iam
+            .create_user(ACCOUNT, berth_iam::NewUser::named("carol"), 0)
+            .unwrap();
+        let all = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"*"}]}"#;
+        iam.put_user_policy(ACCOUNT, "carol", "assume", all)
+            .unwrap();
+        iam.put_role_policy(ACCOUNT, "tagged", "assume", all)
+            .unwrap();
+        let carol = caller(Principal::User {
+            account: ACCOUNT.into(),
+            name: user.name.clone(),
+            id: user.id.clone(),
+            path: user.path.clone(),
+        });
+        let ctx = control.ctx(&carol, "r1");
+        let with_tags = |arn: String, tags: &[(&str, &str)], transitive: &[&str]| AssumeRoleInput {
+            tags: tags
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            transitive_tag_keys: transitive.iter().map(|k| k.to_string()).collect(),
+            ..assume(&arn)
+        };
+        let e = assume_role(&ctx, with_tags(plain.arn(), &[("team", "a")], &[])).err();
+        assert!(
+            matches!(&e, Some(Error::AccessDenied(m)) if m == &format!("User: {carol_arn} is not authorized to perform: sts:TagSession on resource: {}", plain.arn())),
+            "{e:?}"
+        );
+        let out = assume_role(
+            &ctx,
+            with_tags(tagged.arn(), &[("Team", "a"), ("env", "dev")], &["team"]),
+        )
+        .unwrap();
+        assert!(out.session.packed_policy_size.is_some());
+        let key = control
+            .signing_key(
+                &out.session.access_key_id,
+                "us-east-1",
+                Some(&out.session.session_token),
+                control.now(),
+            )
+            .ok()
+            .unwrap();
+        let info = key.caller.session.clone().unwrap();
+        assert_eq!(info.transitive_tag_keys, ["team"]);
+        assert!(
+            info.context
+                .contains(&("aws:PrincipalTag/env".into(), "dev".into()))
+        );
+        // The chained session inherits the transitive tag only, and may not pass it again.
+        let ctx = control.ctx(&key.caller, "r2");
+        let e = assume_role(&ctx, with_tags(tagged.arn(), &[("team", "b")], &[])).err();
+        assert!(
+            matches!(e, Some(Error::Sts(StsError::InvalidParameterValue(_)))),
+            "{e:?}"
+        );
+        let chained = assume_role(&ctx, assume(&tagged.arn())).unwrap();
+        let key = control
+            .signing_key(
+                &chained.session.access_key_id,
+                "us-east-1",
+                Some(&chained.session.session_token),
+                control.now(),
+            )
+            .ok()
+            .unwrap();
+        let info = key.caller.session.unwrap();
+        assert_eq!(info.tags, [("Team".to_string(), "a".to_string())]);
+        assert_eq!(key.caller.mfa_authenticated_at, None);
     }
 }

@@ -82,10 +82,10 @@ pub fn engine_principal(p: &Principal) -> berth_policy::Principal {
             &p.role_arn().unwrap_or_default(),
             &p.arn(),
         ),
-        // The engine knows no federated-user kind: it is judged as a user with its
-        // `federated-user` ARN (so `aws:PrincipalType` reads `User`, not `FederatedUser`).
+        // Judged as a user with its `federated-user` ARN; `aws:PrincipalType` reads
+        // `FederatedUser` and `aws:username` is absent, as AWS documents.
         Principal::FederatedUser { account, .. } => {
-            berth_policy::Principal::user(account, &p.arn())
+            berth_policy::Principal::federated_user(account, &p.arn())
         }
     }
 }

@@ -23,7 +23,12 @@ pub enum KeyOwner {
     /// A role session: temporary credentials with a session token.
     Session(SessionInfo),
     /// Temporary credentials of an IAM user from `sts:GetSessionToken`: they act as the user.
-    UserSession { name: String },
+    /// `mfa_authenticated_at`: when the user's MFA code was checked for them (Unix seconds).
+    UserSession {
+        name: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        mfa_authenticated_at: Option<u64>,
+    },
     /// Temporary credentials of the root user from `sts:GetSessionToken`.
     RootSession,
     /// A federated user's credentials from `sts:GetFederationToken`, asked for by the IAM user
@@ -37,7 +42,7 @@ pub enum KeyOwner {
 }
 
 /// What a temporary key carries about its role session.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionInfo {
     pub role_name: String,
     pub role_id: String,
@@ -49,6 +54,19 @@ pub struct SessionInfo {
     /// the ECS control plane opened), name -> value.
     #[serde(default)]
     pub context: Vec<(String, String)>,
+    /// The session tags (those passed and those inherited as transitive), key as given ->
+    /// value; keys are unique without regard to case.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<(String, String)>,
+    /// The keys of `tags` that pass on to a session this one opens (role chaining).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub transitive_tag_keys: Vec<String>,
+    /// The source identity set when the session (or the first of its chain) began.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_identity: Option<String>,
+    /// When an MFA code was checked for the session (Unix seconds), if one was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mfa_authenticated_at: Option<u64>,
 }
 
 /// `Active` keys sign; `Inactive` keys are refused like unknown ones.
@@ -175,7 +193,7 @@ impl AccessKeyRecord {
             KeyOwner::Root | KeyOwner::RootSession => Principal::Root {
                 account: self.account_id.clone(),
             },
-            KeyOwner::User { name } | KeyOwner::UserSession { name } => {
+            KeyOwner::User { name } | KeyOwner::UserSession { name, .. } => {
                 // The user's id and path are filled in by the caller from the user record;
                 // a key whose user is gone resolves to nothing (see `Iam::resolve_access_key`).
                 Principal::User {

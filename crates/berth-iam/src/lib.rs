@@ -52,7 +52,7 @@ pub use keys::{
     AccessKeyRecord, KeyOwner, KeyStatus, NewCredentials, ResolvedKey, SessionInfo, token_digest,
 };
 pub use login::{LoginProfile, PasswordPolicy, PasswordSignIn, check_password, sign_in_decoy};
-pub use mfa::{MfaDevice, NewVirtualMfa, VirtualMfaDevice, totp};
+pub use mfa::{MfaDevice, NewVirtualMfa, SessionMfa, VirtualMfaDevice, totp};
 pub use policies::{
     AttachedPolicy, EntityKind, InlinePolicy, MANAGED_POLICY_MAX, MAX_ATTACHED,
     MAX_POLICY_VERSIONS, ManagedPolicy, NewPolicy, PolicyEntity, PolicyFilter, PolicyInfo,
@@ -218,7 +218,7 @@ impl<'a> Iam<'a> {
                 return Ok::<_, IamError>(None);
             };
             let user = match &record.owner {
-                KeyOwner::User { name } | KeyOwner::UserSession { name } => {
+                KeyOwner::User { name } | KeyOwner::UserSession { name, .. } => {
                     match get_json::<policies::UserView>(
                         tx,
                         entity::USERS,

@@ -39,6 +39,9 @@ struct StoredDevice {
     enable_date: Option<u64>,
     #[serde(default)]
     tags: Vec<Tag>,
+    /// The last time step whose code opened a session: a code opens one session only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    last_used_step: Option<u64>,
 }
 
 impl StoredDevice {
@@ -63,6 +66,21 @@ pub struct NewVirtualMfa {
     pub base32_seed: zeroize::Zeroizing<String>,
     /// A PNG of the QR code of `otpauth://totp/NAME@ACCOUNT?secret=SEED`.
     pub qr_code_png: Vec<u8>,
+}
+
+/// How many steps either side of now a session's code may be from (AWS's window is not
+/// documented).
+const SESSION_WINDOW: u64 = 1;
+
+/// The outcome of checking a session's MFA code ([`Iam::check_session_mfa`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionMfa {
+    /// The code is the device's for now, not used before: the session has MFA.
+    Passed,
+    /// The serial number names no device of the user's.
+    NotTheUsers,
+    /// The code is not the device's for now, or was already used.
+    WrongCode,
 }
 
 /// An MFA device assigned to a user (ListMFADevices, GetMFADevice).
@@ -310,6 +328,7 @@ impl Iam<'_> {
             user_id: None,
             enable_date: None,
             tags,
+            last_used_step: None,
         };
         self.store.write(|tx| {
             if get_json::<StoredDevice>(tx, VIRTUAL_MFA, &device_key(account, &serial)?)?.is_some()
@@ -365,6 +384,40 @@ impl Iam<'_> {
             d.user_id = Some(user.id);
             d.enable_date = Some(now);
             store_device(tx, &d)
+        })
+    }
+
+    /// Checks one code of the user's device for a session (GetSessionToken, AssumeRole): the
+    /// code of the current time step or one either side, and of a later step than the last
+    /// code that opened a session (a code is used once).
+    pub fn check_session_mfa(
+        &self,
+        account: &str,
+        user_name: &str,
+        serial: &str,
+        code: &str,
+        now: u64,
+    ) -> Result<SessionMfa, IamError> {
+        self.store.write(|tx| {
+            let Some(user) = get_json::<User>(tx, entity::USERS, &entity::key(account, user_name))?
+            else {
+                return Ok(SessionMfa::NotTheUsers);
+            };
+            let Ok(mut d) = self.assigned(tx, account, &user, serial) else {
+                return Ok(SessionMfa::NotTheUsers);
+            };
+            let seed = self.open_seed(&d)?;
+            let center = now / STEP_SECS;
+            let step = (center.saturating_sub(SESSION_WINDOW)..=center + SESSION_WINDOW)
+                .find(|t| totp(&seed, *t) == code);
+            match step {
+                Some(t) if d.last_used_step.is_none_or(|last| t > last) => {
+                    d.last_used_step = Some(t);
+                    store_device(tx, &d)?;
+                    Ok(SessionMfa::Passed)
+                }
+                _ => Ok(SessionMfa::WrongCode),
+            }
         })
     }
 
@@ -626,5 +679,63 @@ mod tests {
         iam.deactivate_mfa_device(A, Some("ann"), &serial).unwrap();
         iam.delete_virtual_mfa_device(A, &serial).unwrap();
         iam.delete_user(A, "ann").unwrap();
+    }
+
+    #[test]
+    fn a_session_code_is_the_users_device_code_of_now_used_once() {
+        let store = SqliteStore::in_memory().unwrap();
+        let rk = RootKey::generate();
+        let iam = Iam::new(&store, &rk);
+        iam.create_user(A, NewUser::named("ann"), 1).unwrap();
+        iam.create_user(A, NewUser::named("bob"), 1).unwrap();
+        let d = iam
+            .create_virtual_mfa_device(A, "ann-phone", None, vec![], 1)
+            .unwrap();
+        let serial = d.device.serial_number.clone();
+        let seed = store.read(|tx| load_device(tx, A, &serial)).unwrap();
+        let seed = iam.open_seed(&seed).unwrap();
+        let now = 1_700_000_000;
+        let t = now / 30;
+        let check = |user: &str, code: &str| iam.check_session_mfa(A, user, &serial, code, now);
+        // Not assigned yet: not the user's.
+        assert_eq!(
+            check("ann", &totp(&seed, t)).unwrap(),
+            SessionMfa::NotTheUsers
+        );
+        iam.enable_mfa_device(
+            A,
+            "ann",
+            &serial,
+            &totp(&seed, t - 5),
+            &totp(&seed, t - 4),
+            now,
+        )
+        .unwrap();
+        assert_eq!(
+            check("bob", &totp(&seed, t)).unwrap(),
+            SessionMfa::NotTheUsers
+        );
+        assert_eq!(
+            check("nobody", &totp(&seed, t)).unwrap(),
+            SessionMfa::NotTheUsers
+        );
+        assert_eq!(
+            check("ann", &totp(&seed, t + 2)).unwrap(),
+            SessionMfa::WrongCode
+        );
+        assert_eq!(check("ann", &totp(&seed, t)).unwrap(), SessionMfa::Passed);
+        // Used once; an earlier step is no longer accepted, a later one is.
+        assert_eq!(
+            check("ann", &totp(&seed, t)).unwrap(),
+            SessionMfa::WrongCode
+        );
+        assert_eq!(
+            check("ann", &totp(&seed, t - 1)).unwrap(),
+            SessionMfa::WrongCode
+        );
+        assert_eq!(
+            check("ann", &totp(&seed, t + 1)).unwrap(),
+            SessionMfa::Passed
+        );
     }
 }

@@ -19,6 +19,10 @@ use zeroize::Zeroizing;
 use crate::keys::{self, KeyOwner, NewCredentials, SessionInfo};
 use crate::{Iam, IamError};
 
+mod tags;
+
+pub use tags::*;
+
 /// Shortest session AWS issues, in seconds.
 pub const MIN_DURATION: u32 = 900;
 /// Default session length, in seconds.
@@ -45,6 +49,9 @@ pub enum StsError {
     /// `AccessDenied` with AWS's text.
     #[error("{0}")]
     AccessDenied(String),
+    /// `InvalidParameterValue` with AWS's text (session tags).
+    #[error("{0}")]
+    InvalidParameterValue(String),
     #[error(transparent)]
     Iam(#[from] IamError),
 }
@@ -423,7 +430,7 @@ impl Iam<'_> {
             session_name,
             duration,
             SessionPolicies::default(),
-            Vec::new(),
+            SessionExtras::default(),
             now,
         )?;
         self.store_write(|tx| {
@@ -549,10 +556,39 @@ impl Iam<'_> {
         session_name: &str,
         duration: u32,
         policies: SessionPolicies<'_>,
-        context: Vec<(String, String)>,
+        extras: SessionExtras,
         now: u64,
     ) -> Result<Session, StsError> {
-        let (session_policy, packed_policy_size) = self.session_policy(role, policies)?;
+        let (session_policy, mut packed_policy_size) = self.session_policy(role, policies)?;
+        if !extras.tags.is_empty() {
+            // Session tags share the packed space with the session policies.
+            let chars = policies.inline.map_or(0, compact_len)
+                + policies
+                    .arns
+                    .iter()
+                    .map(|a| a.chars().count())
+                    .sum::<usize>()
+                + tag_chars(&extras.tags);
+            let percent = packed_percent(chars);
+            if percent > 100 {
+                return Err(StsError::PackedPolicyTooLarge(format!(
+                    "Packed policy consumes {percent}% of allotted space, please use smaller policy."
+                )));
+            }
+            packed_policy_size = Some(percent);
+        }
+        // The role's own tags as the session begins, each replaced by a session tag of the
+        // same key; and the source identity, for every later call of the session.
+        let role_tags: Vec<(String, String)> = self
+            .role(&role.account, &role.name)?
+            .filter(|r| r.id == role.id)
+            .map(|r| r.tags.into_iter().map(|t| (t.key, t.value)).collect())
+            .unwrap_or_default();
+        let mut context = extras.context;
+        context.extend(principal_tags(&role_tags, &extras.tags));
+        if let Some(source) = &extras.source_identity {
+            context.push(("aws:SourceIdentity".into(), source.clone()));
+        }
         let creds = NewCredentials::generate(&role.account, "ASIA");
         let token = session_token(self.root_key, &creds.access_key_id);
         let expiration = now + duration as u64;
@@ -563,6 +599,10 @@ impl Iam<'_> {
             session_name: session_name.to_string(),
             session_policy,
             context,
+            tags: extras.tags,
+            transitive_tag_keys: extras.transitive_tag_keys,
+            source_identity: extras.source_identity,
+            mfa_authenticated_at: extras.mfa_authenticated_at,
         };
         self.store_write(|tx| {
             keys::insert(
@@ -928,7 +968,7 @@ mod tests {
                 "task-1",
                 900,
                 SessionPolicies::default(),
-                vec![],
+                SessionExtras::default(),
                 1000,
             )
             .unwrap();

@@ -49,18 +49,21 @@ pub fn session_duration(holder: SessionHolder<'_>, given: Option<u32>) -> u32 {
 }
 
 impl Iam<'_> {
-    /// Mints temporary credentials for `holder` of `account`, valid for `duration` seconds.
+    /// Mints temporary credentials for `holder` of `account`, valid for `duration` seconds;
+    /// `mfa_authenticated_at` when the user's MFA code was checked for them.
     pub fn issue_user_session(
         &self,
         account: &str,
         holder: SessionHolder<'_>,
         duration: u32,
+        mfa_authenticated_at: Option<u64>,
         now: u64,
     ) -> Result<UserSession, StsError> {
         let owner = match holder {
             SessionHolder::Root => KeyOwner::RootSession,
             SessionHolder::User(name) => KeyOwner::UserSession {
                 name: name.to_string(),
+                mfa_authenticated_at,
             },
         };
         let creds = NewCredentials::generate(account, "ASIA");
@@ -178,7 +181,7 @@ mod tests {
         iam.create_user("111122223333", NewUser::named("ann"), 0)
             .unwrap();
         let s = iam
-            .issue_user_session("111122223333", SessionHolder::User("ann"), 900, 10)
+            .issue_user_session("111122223333", SessionHolder::User("ann"), 900, None, 10)
             .unwrap();
         assert!(s.access_key_id.starts_with("ASIA"));
         assert_eq!(s.expiration, 910);

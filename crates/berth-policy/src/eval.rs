@@ -30,6 +30,10 @@ pub enum PrincipalKind {
     /// (`arn:aws:iam::ACCOUNT:oidc-provider/HOST`, `…:saml-provider/NAME`): what a trust
     /// policy's `Principal.Federated` lists.
     Federated(String),
+    /// A federated user (`arn:aws:sts::ACCOUNT:federated-user/NAME`, from
+    /// GetFederationToken): judged as a user, but with `aws:PrincipalType`
+    /// `FederatedUser` and no `aws:username`.
+    FederatedUser,
 }
 
 /// The identity that makes a request.
@@ -60,6 +64,15 @@ impl Principal {
             arn: arn.to_owned(),
             account: account.to_owned(),
             kind: PrincipalKind::User,
+        }
+    }
+
+    /// A federated user, from its ARN (`arn:aws:sts::ACCOUNT:federated-user/NAME`).
+    pub fn federated_user(account: &str, arn: &str) -> Principal {
+        Principal {
+            arn: arn.to_owned(),
+            account: account.to_owned(),
+            kind: PrincipalKind::FederatedUser,
         }
     }
 
@@ -123,7 +136,7 @@ impl Principal {
     fn chain(&self) -> [Option<Identity<'_>>; 3] {
         match &self.kind {
             PrincipalKind::Root => [Some(Identity::Account(&self.account)), None, None],
-            PrincipalKind::User => [
+            PrincipalKind::User | PrincipalKind::FederatedUser => [
                 Some(Identity::Account(&self.account)),
                 Some(Identity::Arn(&self.arn)),
                 None,
@@ -315,6 +328,7 @@ impl Env<'_> {
             ("aws:principalaccount", _) => Some(&p.account),
             ("aws:principaltype", PrincipalKind::Root) => Some("Account"),
             ("aws:principaltype", PrincipalKind::User) => Some("User"),
+            ("aws:principaltype", PrincipalKind::FederatedUser) => Some("FederatedUser"),
             ("aws:principaltype", PrincipalKind::AssumedRole { .. }) => Some("AssumedRole"),
             ("aws:username", PrincipalKind::User) => p.arn.rsplit('/').next(),
             _ => None,

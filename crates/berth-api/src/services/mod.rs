@@ -44,13 +44,17 @@ pub fn query_dispatch(
 ) -> Option<Result<String, WireError>> {
     match service {
         Service::Sts => sts::dispatch(ctx, action, params),
-        // GetSessionToken's credentials (without MFA, which berth cannot verify) do not reach
-        // IAM: AWS refuses their token there.
-        Service::Iam if ctx.caller.is_user_session() => Some(Err(WireError::new(
-            axum::http::StatusCode::FORBIDDEN,
-            "InvalidClientTokenId",
-            crate::error::INVALID_TOKEN,
-        ))),
+        // GetSessionToken's credentials opened without an MFA code do not reach IAM: AWS
+        // refuses their token there.
+        Service::Iam
+            if ctx.caller.is_user_session() && ctx.caller.mfa_authenticated_at.is_none() =>
+        {
+            Some(Err(WireError::new(
+                axum::http::StatusCode::FORBIDDEN,
+                "InvalidClientTokenId",
+                crate::error::INVALID_TOKEN,
+            )))
+        }
         Service::Iam => iam::dispatch(ctx, action, params),
         _ => None,
     }

@@ -82,6 +82,54 @@ impl FromQuery for AssumeRoleInput {
             policy_arns.push(arn.to_string());
         }
         op::validate_policy_arns(&policy_arns)?;
+        // `Tags.member.N.Key` / `.Value`, both required by the model.
+        let mut tags = Vec::new();
+        for (i, member) in params.members("Tags").iter().enumerate() {
+            let field = |name: &str, wire: &str| {
+                member.get(name).map(str::to_string).ok_or_else(|| {
+                    validation(
+                        None,
+                        &format!("tags.{}.member.{wire}", i + 1),
+                        "Member must not be null",
+                    )
+                })
+            };
+            tags.push((field("Key", "key")?, field("Value", "value")?));
+        }
+        let transitive_tag_keys: Vec<String> = params
+            .list("TransitiveTagKeys")
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        op::validate_session_tags(&tags, &transitive_tag_keys)?;
+        let source_identity = params.get("SourceIdentity");
+        if let Some(s) = source_identity {
+            if s.chars().count() < 2 {
+                return Err(validation(
+                    Some(s),
+                    "sourceIdentity",
+                    "Member must have length greater than or equal to 2",
+                ));
+            }
+            if s.chars().count() > 256 {
+                return Err(validation(
+                    Some(s),
+                    "sourceIdentity",
+                    "Member must have length less than or equal to 256",
+                ));
+            }
+            if !s
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c))
+            {
+                return Err(validation(
+                    Some(s),
+                    "sourceIdentity",
+                    "Member must satisfy regular expression pattern: [\\w+=,.@-]*",
+                ));
+            }
+        }
+        let (serial_number, token_code) = tokens::mfa_members(params)?;
         Ok(AssumeRoleInput {
             role_arn: role_arn.to_string(),
             role_session_name: session_name.to_string(),
@@ -89,6 +137,11 @@ impl FromQuery for AssumeRoleInput {
             policy: params.get("Policy").map(str::to_string),
             policy_arns,
             external_id: params.get("ExternalId").map(str::to_string),
+            tags,
+            transitive_tag_keys,
+            source_identity: source_identity.map(str::to_string),
+            serial_number,
+            token_code,
         })
     }
 }

@@ -238,6 +238,7 @@ fn sts(e: StsError) -> AwsError {
         StsError::MalformedPolicy(m) => AwsError::client("MalformedPolicyDocument", m),
         StsError::PackedPolicyTooLarge(m) => AwsError::client("PackedPolicyTooLarge", m),
         StsError::AccessDenied(m) => AwsError::with_status(403, "AccessDenied", m),
+        StsError::InvalidParameterValue(m) => AwsError::client("InvalidParameterValue", m),
         StsError::Iam(e) => iam(e),
     }
 }

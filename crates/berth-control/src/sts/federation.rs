@@ -149,7 +149,7 @@ pub fn assume_role_with_web_identity(
             inline: input.policy.as_deref(),
             arns: &input.policy_arns,
         },
-        Vec::new(),
+        berth_iam::sts::SessionExtras::default(),
         now,
     )?;
     Ok(AssumeRoleWithWebIdentityOutput {

@@ -55,9 +55,10 @@ fn no_session_credentials(operation: &str) -> Error {
 }
 
 /// Temporary credentials of the calling user (or root user) that act as it. AWS requires no
-/// permission for it; role sessions and session credentials may not call it. berth keeps no
-/// MFA devices a code could be checked against, so a request with MFA members (well formed)
-/// is refused as a code AWS cannot verify would be.
+/// permission for it; role sessions and session credentials may not call it. With
+/// `SerialNumber` and `TokenCode` the code is checked against the user's virtual MFA device
+/// and the session then carries `aws:MultiFactorAuthPresent` (the root user has no device
+/// in berth, so its MFA members are refused).
 pub fn get_session_token(
     ctx: &Ctx<'_>,
     input: GetSessionTokenInput,
@@ -72,16 +73,18 @@ pub fn get_session_token(
             return Err(no_session_credentials("GetSessionToken"));
         }
     };
-    if input.serial_number.is_some() || input.token_code.is_some() {
-        return Err(Error::AccessDenied(
-            "MultiFactorAuthentication failed with invalid MFA one time pass code. ".into(),
-        ));
-    }
+    let mfa = match (&input.serial_number, &input.token_code) {
+        (None, None) => None,
+        (serial, code) => Some(super::check_mfa(ctx, serial.as_deref(), code.as_deref())?),
+    };
     let duration = user_sessions::session_duration(holder, input.duration_seconds);
-    let credentials =
-        ctx.control
-            .iam()
-            .issue_user_session(ctx.account(), holder, duration, ctx.now_secs())?;
+    let credentials = ctx.control.iam().issue_user_session(
+        ctx.account(),
+        holder,
+        duration,
+        mfa,
+        ctx.now_secs(),
+    )?;
     Ok(GetSessionTokenOutput { credentials })
 }
 

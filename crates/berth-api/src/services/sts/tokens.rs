@@ -74,6 +74,21 @@ fn token_duration(params: &QueryParams) -> Result<Option<u32>, WireError> {
 impl FromQuery for GetSessionTokenInput {
     fn from_query(params: &QueryParams) -> Result<Self, WireError> {
         let duration_seconds = token_duration(params)?;
+        let (serial_number, token_code) = mfa_members(params)?;
+        Ok(GetSessionTokenInput {
+            duration_seconds,
+            serial_number,
+            token_code,
+        })
+    }
+}
+
+/// `SerialNumber` (9–256 characters of `[\w+=/:,.@-]`) and `TokenCode` (six digits), as
+/// GetSessionToken and AssumeRole take them.
+pub(super) fn mfa_members(
+    params: &QueryParams,
+) -> Result<(Option<String>, Option<String>), WireError> {
+    {
         let serial_number = params.get("SerialNumber");
         if let Some(s) = serial_number {
             length(s, "serialNumber", 9, 256)?;
@@ -99,11 +114,10 @@ impl FromQuery for GetSessionTokenInput {
                 ));
             }
         }
-        Ok(GetSessionTokenInput {
-            duration_seconds,
-            serial_number: serial_number.map(str::to_string),
-            token_code: token_code.map(str::to_string),
-        })
+        Ok((
+            serial_number.map(str::to_string),
+            token_code.map(str::to_string),
+        ))
     }
 }
 
