@@ -113,6 +113,8 @@ fn identity_documents<'c>(ctx: &'c Ctx<'_>) -> Result<&'c IdentityDocuments, Err
 
 /// Decides a [`Check`] for the caller.
 pub fn authorize(ctx: &Ctx<'_>, check: &Check<'_>) -> Result<(), Error> {
+    // Every attempt counts for the service last accessed data, denied ones too.
+    ctx.control.access.record(ctx, check.action);
     let principal = &ctx.caller.principal;
     let own = check
         .resource_account

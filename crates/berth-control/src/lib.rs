@@ -47,6 +47,9 @@ pub struct Control {
     /// The regions berth answers to (AWS's, and the operator's extra ones): each a namespace; a
     /// request or a console session in any other is refused.
     pub regions: Regions,
+    /// The latest attempts of users and role sessions on each action (service last accessed
+    /// data).
+    pub access: iam::AccessLog,
 }
 
 impl Control {
@@ -56,6 +59,7 @@ impl Control {
             root_key,
             clock_offset_secs,
             regions: Regions::default(),
+            access: iam::AccessLog::default(),
         }
     }
 

@@ -119,4 +119,7 @@ pub enum CredError {
     /// GetHumanReadableSummary of an entity berth has no summary of (berth's text).
     #[error("no delegation request {0} to summarise")]
     NoSummary(String),
+    /// A service last accessed job id berth did not give (berth's text; AWS's is not known).
+    #[error("no service last accessed job with id {0}")]
+    NoSuchAccessJob(String),
 }

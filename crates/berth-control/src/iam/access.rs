@@ -1,0 +1,344 @@
+//! IAM's service last accessed data (GenerateServiceLastAccessedDetails and its Get calls,
+//! ListPoliciesGrantingServiceAccess) and the record of attempts it reads.
+//!
+//! Every authorisation question of a user or a role session is an attempt on its action
+//! ([`AccessLog::record`], called by `authz::authorize` before it decides: AWS counts denied
+//! attempts too). The latest time of each (entity, action) is kept in memory and written to the
+//! store at most once a minute per pair, so an authorised call costs one map lookup; a report
+//! reads the store and the memory together. With several servers on one store a server's
+//! attempts reach another's reports within a minute.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use berth_iam::access::AccessRecord;
+
+// The domain's records, as the outputs carry them.
+pub use berth_iam::access::{AccessEntity, AccessJob, NamedPolicy, ServiceAccess};
+use berth_iam::{CredError, IamError, Principal};
+
+use super::Paging;
+use crate::{Ctx, Error};
+
+/// How often an (entity, action) pair's latest attempt is written to the store, at most.
+const FLUSH_SECS: u64 = 60;
+/// Pairs kept in memory before the map is emptied (each already written once).
+const MAX_PAIRS: usize = 100_000;
+
+struct Seen {
+    record: AccessRecord,
+    account: String,
+    /// When `record` was last written to the store.
+    stored: u64,
+}
+
+/// The latest attempts of the server's callers, by entity id and action.
+#[derive(Default)]
+pub struct AccessLog {
+    seen: Mutex<Pairs>,
+}
+
+#[derive(Default)]
+struct Pairs {
+    by_entity: HashMap<String, HashMap<String, Seen>>,
+    count: usize,
+}
+
+impl AccessLog {
+    /// Notes the caller's attempt on `action` (a user's or a role session's; the root user and
+    /// federated users are not reported on).
+    pub fn record(&self, ctx: &Ctx<'_>, action: &str) {
+        let (account, id) = match &ctx.caller.principal {
+            Principal::User { account, id, .. } if !id.is_empty() => (account, id),
+            Principal::AssumedRole {
+                account, role_id, ..
+            } => (account, role_id),
+            _ => return,
+        };
+        let now = ctx.now_secs();
+        let flush = {
+            let mut guard = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+            let pairs = &mut *guard;
+            if pairs.count >= MAX_PAIRS {
+                pairs.by_entity.clear();
+                pairs.count = 0;
+            }
+            let per = match pairs.by_entity.get_mut(id.as_str()) {
+                Some(per) => per,
+                None => pairs.by_entity.entry(id.clone()).or_default(),
+            };
+            let entry = match per.get_mut(action) {
+                Some(e) => e,
+                None => {
+                    pairs.count += 1;
+                    per.entry(action.to_string()).or_insert_with(|| Seen {
+                        record: AccessRecord {
+                            entity_arn: entity_arn(&ctx.caller.principal),
+                            action: action.to_string(),
+                            time: now,
+                            region: ctx.caller.region.clone(),
+                        },
+                        account: account.clone(),
+                        stored: 0,
+                    })
+                }
+            };
+            if now >= entry.record.time {
+                entry.record.time = now;
+                if entry.record.region != ctx.caller.region {
+                    entry.record.region.clone_from(&ctx.caller.region);
+                }
+            }
+            if now >= entry.stored + FLUSH_SECS {
+                entry.stored = now;
+                Some((entry.account.clone(), entry.record.clone()))
+            } else {
+                None
+            }
+        };
+        if let Some((account, record)) = flush
+            && let Err(e) = ctx.control.iam().record_access(&account, id, &record)
+        {
+            tracing::warn!(error = %e, "the last accessed record was not stored");
+        }
+    }
+
+    /// The attempts of entity `id` held in memory.
+    fn fresh(&self, id: &str) -> Vec<AccessRecord> {
+        let seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        seen.by_entity
+            .get(id)
+            .map(|per| per.values().map(|s| s.record.clone()).collect())
+            .unwrap_or_default()
+    }
+}
+
+/// A user's ARN, or the role's of a role session.
+fn entity_arn(p: &Principal) -> String {
+    match p {
+        Principal::AssumedRole {
+            account,
+            role_name,
+            role_path,
+            ..
+        } => format!("arn:aws:iam::{account}:role{role_path}{role_name}"),
+        other => other.arn(),
+    }
+}
+
+/// The stored and the in-memory attempts of an entity, the latest per action.
+fn attempts(ctx: &Ctx<'_>, account: &str, id: &str) -> Result<Vec<AccessRecord>, Error> {
+    let mut by_action: HashMap<String, AccessRecord> = HashMap::new();
+    let stored = ctx.control.iam().accesses(account, id)?;
+    for r in stored.into_iter().chain(ctx.control.access.fresh(id)) {
+        let key = r.action.to_ascii_lowercase();
+        match by_action.get(&key) {
+            Some(old) if old.time >= r.time => {}
+            _ => {
+                by_action.insert(key, r);
+            }
+        }
+    }
+    Ok(by_action.into_values().collect())
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct GenerateServiceLastAccessedDetailsInput {
+    pub arn: String,
+    /// `ACTION_LEVEL`; otherwise `SERVICE_LEVEL`.
+    pub action_level: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct GenerateServiceLastAccessedDetailsOutput {
+    pub job_id: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct GetServiceLastAccessedDetailsInput {
+    pub job_id: String,
+    pub paging: Paging,
+}
+
+#[derive(Debug, Clone)]
+pub struct GetServiceLastAccessedDetailsOutput {
+    pub job: AccessJob,
+    /// This page of the job's services.
+    pub services: Vec<ServiceAccess>,
+    pub marker: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct GetServiceLastAccessedDetailsWithEntitiesInput {
+    pub job_id: String,
+    pub service_namespace: String,
+    pub paging: Paging,
+}
+
+#[derive(Debug, Clone)]
+pub struct GetServiceLastAccessedDetailsWithEntitiesOutput {
+    pub job: AccessJob,
+    /// This page of the entities, each with its latest attempt in the service.
+    pub entities: Vec<(AccessEntity, Option<u64>)>,
+    pub marker: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ListPoliciesGrantingServiceAccessInput {
+    pub marker: Option<String>,
+    pub arn: String,
+    pub service_namespaces: Vec<String>,
+}
+
+/// One namespace and the policies that allow an action of it.
+#[derive(Debug, Clone)]
+pub struct PoliciesGrantingServiceAccess {
+    pub namespace: String,
+    pub policies: Vec<NamedPolicy>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ListPoliciesGrantingServiceAccessOutput {
+    pub entries: Vec<PoliciesGrantingServiceAccess>,
+}
+
+/// The page of `items` from `marker` (an index a previous page gave), `max` long.
+fn page<T: Clone>(items: &[T], paging: &Paging) -> Result<(Vec<T>, Option<String>), Error> {
+    let start = match &paging.marker {
+        Some(m) => m
+            .parse::<usize>()
+            .ok()
+            .filter(|n| *n <= items.len())
+            // AWS's words for a marker it did not give are not known.
+            .ok_or_else(|| Error::InvalidInput("the marker is not valid".into()))?,
+        None => 0,
+    };
+    let max = paging.max_items.unwrap_or(100).max(1);
+    let rest = items.get(start..).unwrap_or_default();
+    let taken = rest.iter().take(max).cloned().collect();
+    let marker = (rest.len() > max).then(|| (start + max).to_string());
+    Ok((taken, marker))
+}
+
+/// An ARN the service last accessed operations do not take (AWS's words are not known).
+fn invalid_arn(arn: &str) -> Error {
+    Error::InvalidInput(format!(
+        "{} is not the ARN of an IAM user, group, role or policy",
+        arn.chars().take(2048).collect::<String>()
+    ))
+}
+
+pub fn generate_service_last_accessed_details(
+    ctx: &Ctx<'_>,
+    input: GenerateServiceLastAccessedDetailsInput,
+) -> Result<GenerateServiceLastAccessedDetailsOutput, Error> {
+    ctx.authorize("iam:GenerateServiceLastAccessedDetails", &input.arn)?;
+    let account = ctx.account();
+    let (documents, entities) = match ctx.control.iam().access_scope(account, &input.arn) {
+        Err(IamError::InvalidArn(_)) => return Err(invalid_arn(&input.arn)),
+        other => other?,
+    };
+    let mut attempted = Vec::with_capacity(entities.len());
+    for e in entities {
+        let records = attempts(ctx, account, &e.id)?;
+        attempted.push((e, records));
+    }
+    let services = berth_iam::access::build_report(&documents, &attempted, input.action_level);
+    let job = AccessJob {
+        id: berth_core::ids::request_id(),
+        arn: input.arn,
+        action_level: input.action_level,
+        created: ctx.now_secs(),
+        services,
+    };
+    ctx.control.iam().put_access_job(account, &job)?;
+    Ok(GenerateServiceLastAccessedDetailsOutput { job_id: job.id })
+}
+
+fn job(ctx: &Ctx<'_>, id: &str) -> Result<AccessJob, Error> {
+    ctx.control
+        .iam()
+        .access_job(ctx.account(), id)?
+        .ok_or_else(|| IamError::from(CredError::NoSuchAccessJob(id.to_string())).into())
+}
+
+pub fn get_service_last_accessed_details(
+    ctx: &Ctx<'_>,
+    input: GetServiceLastAccessedDetailsInput,
+) -> Result<GetServiceLastAccessedDetailsOutput, Error> {
+    ctx.authorize("iam:GetServiceLastAccessedDetails", "*")?;
+    let job = job(ctx, &input.job_id)?;
+    let (services, marker) = page(&job.services, &input.paging)?;
+    Ok(GetServiceLastAccessedDetailsOutput {
+        job,
+        services,
+        marker,
+    })
+}
+
+pub fn get_service_last_accessed_details_with_entities(
+    ctx: &Ctx<'_>,
+    input: GetServiceLastAccessedDetailsWithEntitiesInput,
+) -> Result<GetServiceLastAccessedDetailsWithEntitiesOutput, Error> {
+    ctx.authorize("iam:GetServiceLastAccessedDetailsWithEntities", "*")?;
+    let job = job(ctx, &input.job_id)?;
+    let namespace = input.service_namespace.to_ascii_lowercase();
+    let all: Vec<(AccessEntity, Option<u64>)> = job
+        .services
+        .iter()
+        .find(|s| s.namespace == namespace)
+        .map(|s| s.entities.clone())
+        .unwrap_or_default();
+    let (entities, marker) = page(&all, &input.paging)?;
+    Ok(GetServiceLastAccessedDetailsWithEntitiesOutput {
+        job,
+        entities,
+        marker,
+    })
+}
+
+pub fn list_policies_granting_service_access(
+    ctx: &Ctx<'_>,
+    input: ListPoliciesGrantingServiceAccessInput,
+) -> Result<ListPoliciesGrantingServiceAccessOutput, Error> {
+    ctx.authorize("iam:ListPoliciesGrantingServiceAccess", &input.arn)?;
+    let Some((berth_iam::access::AccessSubject::Entity(kind), name)) =
+        berth_iam::access::access_subject(&input.arn)
+    else {
+        return Err(invalid_arn(&input.arn));
+    };
+    let not_found = || {
+        Error::Iam(match kind {
+            berth_iam::EntityKind::User => IamError::NoSuchUser(name.clone()),
+            berth_iam::EntityKind::Role => IamError::NoSuchRole(name.clone()),
+            berth_iam::EntityKind::Group => IamError::NoSuchGroup(name.clone()),
+        })
+    };
+    if berth_core::Arn::parse(&input.arn).is_ok_and(|a| a.account != ctx.account()) {
+        return Err(not_found());
+    }
+    let (arn, policies) = ctx
+        .control
+        .iam()
+        .named_policies(ctx.account(), kind, &name)?;
+    if arn != input.arn {
+        return Err(not_found());
+    }
+    // One page holds every namespace (at most 200, the model's limit): no marker is given.
+    let entries = input
+        .service_namespaces
+        .iter()
+        .map(|ns| {
+            let lower = ns.to_ascii_lowercase();
+            PoliciesGrantingServiceAccess {
+                namespace: ns.clone(),
+                policies: policies
+                    .iter()
+                    .filter(|p| berth_iam::access::allows_namespace(&p.document, &lower))
+                    .cloned()
+                    .collect(),
+            }
+        })
+        .collect();
+    Ok(ListPoliciesGrantingServiceAccessOutput { entries })
+}
