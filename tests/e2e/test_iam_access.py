@@ -5,6 +5,7 @@ answers for the features berth does not have."""
 
 import json
 import re
+import urllib.parse
 
 import pytest
 from botocore.exceptions import ClientError
@@ -28,6 +29,25 @@ def expect_error(call, code, message=None, status=None, **kwargs):
     if status is not None:
         assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == status
     return e.value
+
+
+def query(berth, action, **params):
+    """An IAM Query call signed as root, for operations newer than the installed botocore."""
+    body = urllib.parse.urlencode({"Action": action, "Version": "2010-05-08", **params}).encode()
+    status, _, raw = berth.raw(
+        body=body,
+        headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
+        sign=("iam", "us-east-1"),
+    )
+    return status, raw.decode()
+
+
+def query_error(berth, action, code, message, status, **params):
+    got, text = query(berth, action, **params)
+    assert got == status, text
+    assert f"<Code>{code}</Code>" in text, text
+    if message is not None:
+        assert f"<Message>{message}</Message>" in text, text
 
 
 def report(iam, arn, granularity="SERVICE_LEVEL"):
@@ -243,4 +263,149 @@ def test_service_last_accessed_with_the_cli(berth):
     assert (
         "An error occurred (NoSuchEntity) when calling the ListPoliciesGrantingServiceAccess operation: "
         "The user with name nobody cannot be found." in err
+    )
+
+
+# --- the STS preferences and the account summary --------------------------------------------
+
+
+def test_sts_preferences_and_the_summarys_counts(berth):
+    iam = berth.client("iam")
+    summary = iam.get_account_summary()["SummaryMap"]
+    assert summary["GlobalEndpointTokenVersion"] == 1
+    assert summary["MFADevices"] == 0 and summary["Providers"] == 0 and summary["ServerCertificates"] == 0
+    iam.set_security_token_service_preferences(GlobalEndpointTokenVersion="v2Token")
+    assert iam.get_account_summary()["SummaryMap"]["GlobalEndpointTokenVersion"] == 2
+    berth.aws("iam", "set-security-token-service-preferences", "--global-endpoint-token-version", "v1Token", check=True)
+    assert iam.get_account_summary()["SummaryMap"]["GlobalEndpointTokenVersion"] == 1
+    expect_error(
+        raw_client(berth, "iam").set_security_token_service_preferences,
+        "ValidationError",
+        "1 validation error detected: Value at 'globalEndpointTokenVersion' failed to satisfy constraint: "
+        "Member must satisfy enum value set",
+        400,
+        GlobalEndpointTokenVersion="v3Token",
+    )
+
+    iam.create_user(UserName="hal")
+    iam.create_virtual_mfa_device(VirtualMFADeviceName="spare")
+    iam.create_open_id_connect_provider(Url="https://id.example.com", ThumbprintList=["0" * 40])
+    summary = iam.get_account_summary()["SummaryMap"]
+    assert summary["MFADevices"] == 1 and summary["MFADevicesInUse"] == 0
+    assert summary["Providers"] == 1
+
+    creds = user_creds(berth, "ivy")
+    expect_error(
+        berth.client("iam", creds=creds).set_security_token_service_preferences,
+        "AccessDenied",
+        f"User: arn:aws:iam::{ACCOUNT}:user/ivy is not authorized to perform: "
+        "iam:SetSecurityTokenServicePreferences on resource: * because no identity-based policy allows the "
+        "iam:SetSecurityTokenServicePreferences action",
+        403,
+        GlobalEndpointTokenVersion="v2Token",
+    )
+
+
+# --- what a berth account does not have -----------------------------------------------------
+
+
+def test_the_features_berth_does_not_have(berth):
+    iam = berth.client("iam")
+    e = expect_error(
+        iam.generate_organizations_access_report, "OrganizationNotFoundException", None, 400,
+        EntityPath="o-a1b2c3d4e5/r-f6g7",
+    )
+    assert e.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    expect_error(
+        iam.get_organizations_access_report, "NoSuchEntity", None, 404, JobId="00000000-0000-0000-0000-000000000000"
+    )
+    query_error(
+        berth,
+        "PutAccountProperties",
+        "InvalidInput",
+        "berth does not have account properties: berth knows no property of namespace RoleManager",
+        400,
+        **{"Properties.entry.1.key": "RoleManager/Enabled", "Properties.entry.1.value": "true"},
+    )
+    query_error(
+        berth,
+        "PutAccountProperties",
+        "InvalidInput",
+        "all properties of one request must be in the same namespace",
+        400,
+        **{
+            "Properties.entry.1.key": "A/x",
+            "Properties.entry.1.value": "1",
+            "Properties.entry.2.key": "B/y",
+            "Properties.entry.2.value": "2",
+        },
+    )
+    query_error(
+        berth,
+        "PutAccountProperties",
+        "ValidationError",
+        "1 validation error detected: Value null at 'properties' failed to satisfy constraint: "
+        "Member must not be null",
+        400,
+    )
+    expect_error(
+        iam.enable_outbound_web_identity_federation,
+        "InvalidInput",
+        "berth does not have outbound web identity federation: berth issues no web identity tokens",
+        400,
+    )
+    template = f"arn:aws:iam::{ACCOUNT}:role-template/t"
+    query_error(berth, "AcquireRole", "NoSuchEntity", f"role template {template} not found", 404, TemplateArn=template)
+    expect_error(
+        iam.create_delegation_request,
+        "InvalidInput",
+        "berth does not have delegation requests: berth has no onboarded partners to make them",
+        400,
+        Description="d",
+        Permissions={"PolicyTemplateArn": f"arn:aws:iam::{ACCOUNT}:policy/x"},
+        RequestorWorkflowId="flow-1",
+        NotificationChannel="arn:aws:sns:us-east-1:000000000000:t",
+        SessionDuration=3600,
+    )
+    code, _, err = berth.aws("iam", "enable-outbound-web-identity-federation")
+    assert code in (254, 255)
+    assert "An error occurred (InvalidInput) when calling the EnableOutboundWebIdentityFederation operation" in err
+
+
+def test_update_open_id_connect_provider(berth):
+    iam = berth.client("iam")
+    arn = iam.create_open_id_connect_provider(Url="https://id.example.com", ThumbprintList=["0" * 40])[
+        "OpenIDConnectProviderArn"
+    ]
+    # Removing what berth's providers never have changes nothing.
+    status, text = query(
+        berth, "UpdateOpenIDConnectProvider", OpenIDConnectProviderArn=arn, RemoveIdentityCenterInstance="true"
+    )
+    assert status == 200 and "<UpdateOpenIDConnectProviderResponse" in text, text
+    assert iam.get_open_id_connect_provider(OpenIDConnectProviderArn=arn)["Url"] == "id.example.com"
+    query_error(
+        berth,
+        "UpdateOpenIDConnectProvider",
+        "InvalidInput",
+        "berth does not have IAM Identity Center: berth has no Identity Center instances",
+        400,
+        OpenIDConnectProviderArn=arn,
+        IdentityCenterInstanceArn="arn:aws:sso:::instance/ssoins-1234567890abcdef",
+    )
+    query_error(
+        berth,
+        "UpdateOpenIDConnectProvider",
+        "InvalidInput",
+        "ContextProvider and RemoveContextProvider cannot both be given",
+        400,
+        OpenIDConnectProviderArn=arn,
+        **{"ContextProvider.SubjectSourceKey": "sub", "RemoveContextProvider": "true"},
+    )
+    query_error(
+        berth,
+        "UpdateOpenIDConnectProvider",
+        "NoSuchEntity",
+        None,
+        404,
+        OpenIDConnectProviderArn=f"arn:aws:iam::{ACCOUNT}:oidc-provider/other.example.com",
     )

@@ -25,6 +25,20 @@ use crate::{Group, Iam, IamError, ListOptions, Role, User};
 const ACCESS: &str = "iam_last_accessed";
 /// Store table of service last accessed jobs, keyed by `{account}/{job id}`.
 const JOBS: &str = "iam_access_jobs";
+/// Store table of each account's STS preferences (SetSecurityTokenServicePreferences), keyed
+/// by account id.
+const STS_PREFERENCES: &str = "iam_sts_preferences";
+
+/// The account's global endpoint token version as GetAccountSummary counts it: 1 (`v1Token`,
+/// the default) or 2 (`v2Token`).
+pub(crate) fn token_version(tx: &dyn Tx, account: &str) -> Result<u64, IamError> {
+    Ok(
+        match get_json::<String>(tx, STS_PREFERENCES, account)?.as_deref() {
+            Some("v2Token") => 2,
+            _ => 1,
+        },
+    )
+}
 
 /// Service namespaces and their names as the Service Authorization Reference titles them:
 /// berth's own services first, then common ones a policy may name.
@@ -397,6 +411,18 @@ pub fn access_subject(arn: &str) -> Option<(AccessSubject, String)> {
 }
 
 impl Iam<'_> {
+    /// Sets the account's global endpoint token version: `v1Token` or `v2Token`.
+    pub fn set_global_endpoint_token_version(
+        &self,
+        account: &str,
+        version: &str,
+    ) -> Result<(), IamError> {
+        self.store.write(|tx| {
+            put_json(tx, STS_PREFERENCES, account, &version.to_string())?;
+            Ok(())
+        })
+    }
+
     /// Keeps `record` as the latest attempt of entity `entity_id` on its action, unless a later
     /// one is stored.
     pub fn record_access(

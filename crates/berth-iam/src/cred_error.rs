@@ -122,4 +122,8 @@ pub enum CredError {
     /// A service last accessed job id berth did not give (berth's text; AWS's is not known).
     #[error("no service last accessed job with id {0}")]
     NoSuchAccessJob(String),
+    /// A feature of AWS that berth does not have, named with what berth lacks (berth's text;
+    /// AWS's answer in berth's place is not known).
+    #[error("berth does not have {0}")]
+    NotInBerth(String),
 }

@@ -221,6 +221,7 @@ fn credentials(e: berth_iam::CredError) -> AwsError {
         | C::NoSuchRoleTemplate(_)
         | C::NoSummary(_)
         | C::NoSuchAccessJob(_) => AwsError::with_status(404, "NoSuchEntity", text),
+        C::NotInBerth(_) => AwsError::client("InvalidInput", text),
     }
 }
 

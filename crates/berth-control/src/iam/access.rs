@@ -342,3 +342,178 @@ pub fn list_policies_granting_service_access(
         .collect();
     Ok(ListPoliciesGrantingServiceAccessOutput { entries })
 }
+
+// --- the STS preferences ---------------------------------------------------------------------
+
+#[derive(Debug, Clone, Default)]
+pub struct SetSecurityTokenServicePreferencesInput {
+    /// `v1Token` or `v2Token`.
+    pub global_endpoint_token_version: String,
+}
+
+/// Sets the version of the tokens STS's global endpoint gives; GetAccountSummary's
+/// `GlobalEndpointTokenVersion` shows it (1 or 2). berth's tokens are the same either way: it
+/// has one endpoint for every region.
+pub fn set_security_token_service_preferences(
+    ctx: &Ctx<'_>,
+    input: SetSecurityTokenServicePreferencesInput,
+) -> Result<(), Error> {
+    ctx.authorize("iam:SetSecurityTokenServicePreferences", "*")?;
+    ctx.control
+        .iam()
+        .set_global_endpoint_token_version(ctx.account(), &input.global_endpoint_token_version)?;
+    Ok(())
+}
+
+// --- what a berth account does not have ------------------------------------------------------
+
+#[derive(Debug, Clone, Default)]
+pub struct GenerateOrganizationsAccessReportInput {
+    pub entity_path: String,
+}
+
+/// GenerateOrganizationsAccessReport: a berth account is in no organization.
+pub fn generate_organizations_access_report(
+    ctx: &Ctx<'_>,
+    _input: GenerateOrganizationsAccessReportInput,
+) -> Result<(), Error> {
+    ctx.authorize("iam:GenerateOrganizationsAccessReport", "*")?;
+    Err(IamError::from(CredError::OrganizationNotFound).into())
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct GetOrganizationsAccessReportInput {
+    pub job_id: String,
+}
+
+/// GetOrganizationsAccessReport: no such job (GenerateOrganizationsAccessReport gives none).
+pub fn get_organizations_access_report(
+    ctx: &Ctx<'_>,
+    input: GetOrganizationsAccessReportInput,
+) -> Result<(), Error> {
+    ctx.authorize("iam:GetOrganizationsAccessReport", "*")?;
+    Err(IamError::from(CredError::NoSuchAccessJob(input.job_id)).into())
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct PutAccountPropertiesInput {
+    pub properties: Vec<(String, String)>,
+}
+
+/// PutAccountProperties: the properties' namespaces are not documented, and berth knows none
+/// (GetAccountProperties answers none).
+pub fn put_account_properties(
+    ctx: &Ctx<'_>,
+    input: PutAccountPropertiesInput,
+) -> Result<(), Error> {
+    ctx.authorize("iam:PutAccountProperties", "*")?;
+    let namespace = |k: &str| k.split_once('/').map_or(k, |(ns, _)| ns).to_string();
+    let mut namespaces: Vec<String> = input.properties.iter().map(|(k, _)| namespace(k)).collect();
+    namespaces.sort();
+    namespaces.dedup();
+    if namespaces.len() > 1 {
+        return Err(Error::InvalidInput(
+            "all properties of one request must be in the same namespace".into(),
+        ));
+    }
+    Err(IamError::from(CredError::NotInBerth(format!(
+        "account properties: berth knows no property of namespace {}",
+        namespaces.first().map_or("", String::as_str)
+    )))
+    .into())
+}
+
+/// EnableOutboundWebIdentityFederation: berth issues no web identity tokens, so it has no
+/// issuer URL to give.
+pub fn enable_outbound_web_identity_federation(
+    ctx: &Ctx<'_>,
+    _input: super::NoInput,
+) -> Result<(), Error> {
+    ctx.authorize("iam:EnableOutboundWebIdentityFederation", "*")?;
+    Err(IamError::from(CredError::NotInBerth(
+        "outbound web identity federation: berth issues no web identity tokens".into(),
+    ))
+    .into())
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct AcquireRoleInput {
+    pub template_arn: String,
+}
+
+/// AcquireRole: berth has no role templates.
+pub fn acquire_role(ctx: &Ctx<'_>, input: AcquireRoleInput) -> Result<(), Error> {
+    ctx.authorize("iam:AcquireRole", &input.template_arn)?;
+    Err(IamError::from(CredError::NoSuchRoleTemplate(input.template_arn)).into())
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct CreateDelegationRequestInput {
+    pub owner_account_id: Option<String>,
+}
+
+/// CreateDelegationRequest: an operation for onboarded partners, which berth has none of.
+pub fn create_delegation_request(
+    ctx: &Ctx<'_>,
+    _input: CreateDelegationRequestInput,
+) -> Result<(), Error> {
+    ctx.authorize("iam:CreateDelegationRequest", "*")?;
+    Err(IamError::from(CredError::NotInBerth(
+        "delegation requests: berth has no onboarded partners to make them".into(),
+    ))
+    .into())
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct UpdateOpenIdConnectProviderInput {
+    pub open_id_connect_provider_arn: String,
+    pub context_provider: bool,
+    pub identity_center_instance_arn: Option<String>,
+    pub remove_context_provider: bool,
+    pub remove_identity_center_instance: bool,
+}
+
+/// UpdateOpenIDConnectProvider: berth's providers have no context provider and no IAM Identity
+/// Center instance, and berth can give them neither; removing them changes nothing.
+pub fn update_open_id_connect_provider(
+    ctx: &Ctx<'_>,
+    input: UpdateOpenIdConnectProviderInput,
+) -> Result<(), Error> {
+    let arn = &input.open_id_connect_provider_arn;
+    ctx.authorize("iam:UpdateOpenIDConnectProvider", arn)?;
+    ctx.control.iam().get_oidc_provider(ctx.account(), arn)?;
+    // The model's documentation's rules; AWS's words for breaking them are not known.
+    if input.context_provider && input.remove_context_provider {
+        return Err(Error::InvalidInput(
+            "ContextProvider and RemoveContextProvider cannot both be given".into(),
+        ));
+    }
+    if input.identity_center_instance_arn.is_some() && input.remove_identity_center_instance {
+        return Err(Error::InvalidInput(
+            "IdentityCenterInstanceArn and RemoveIdentityCenterInstance cannot both be given"
+                .into(),
+        ));
+    }
+    let context = input.context_provider || input.remove_context_provider;
+    let center =
+        input.identity_center_instance_arn.is_some() || input.remove_identity_center_instance;
+    if context && center {
+        return Err(Error::InvalidInput(
+            "one request changes either the context provider or the IAM Identity Center association, not both"
+                .into(),
+        ));
+    }
+    if input.context_provider {
+        return Err(IamError::from(CredError::NotInBerth(
+            "trusted identity propagation: berth has no context providers".into(),
+        ))
+        .into());
+    }
+    if input.identity_center_instance_arn.is_some() {
+        return Err(IamError::from(CredError::NotInBerth(
+            "IAM Identity Center: berth has no Identity Center instances".into(),
+        ))
+        .into());
+    }
+    Ok(())
+}

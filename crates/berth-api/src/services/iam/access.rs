@@ -8,6 +8,11 @@ use berth_control::iam::{
     GetServiceLastAccessedDetailsWithEntitiesOutput, ListPoliciesGrantingServiceAccessInput,
     ListPoliciesGrantingServiceAccessOutput,
 };
+use berth_control::iam::{
+    AcquireRoleInput, CreateDelegationRequestInput, GenerateOrganizationsAccessReportInput,
+    GetOrganizationsAccessReportInput, PutAccountPropertiesInput,
+    SetSecurityTokenServicePreferencesInput, UpdateOpenIdConnectProviderInput,
+};
 
 use super::{Input, date, decode};
 use crate::error::WireError;
@@ -34,6 +39,20 @@ pub(super) fn dispatch(
         "ListPoliciesGrantingServiceAccess" => {
             call(p, |i| op::list_policies_granting_service_access(ctx, i))
         }
+        "SetSecurityTokenServicePreferences" => {
+            call(p, |i| op::set_security_token_service_preferences(ctx, i))
+        }
+        "GenerateOrganizationsAccessReport" => {
+            call(p, |i| op::generate_organizations_access_report(ctx, i))
+        }
+        "GetOrganizationsAccessReport" => call(p, |i| op::get_organizations_access_report(ctx, i)),
+        "PutAccountProperties" => call(p, |i| op::put_account_properties(ctx, i)),
+        "EnableOutboundWebIdentityFederation" => {
+            call(p, |i| op::enable_outbound_web_identity_federation(ctx, i))
+        }
+        "AcquireRole" => call(p, |i| op::acquire_role(ctx, i)),
+        "CreateDelegationRequest" => call(p, |i| op::create_delegation_request(ctx, i)),
+        "UpdateOpenIDConnectProvider" => call(p, |i| op::update_open_id_connect_provider(ctx, i)),
         _ => return None,
     })
 }
@@ -120,6 +139,206 @@ impl FromQuery for ListPoliciesGrantingServiceAccessInput {
                 }
                 list
             },
+        })
+    }
+}
+
+impl Input<'_> {
+    /// A required member checked against the model's pattern: `ok` says whether it matches.
+    fn matching(&mut self, name: &str, member: &str, pattern: &str, ok: impl Fn(&str) -> bool) {
+        if let Some(v) = self.opt(name)
+            && !ok(v)
+        {
+            self.fail(
+                member,
+                &format!("Member must satisfy regular expression pattern: {pattern}"),
+            );
+        }
+    }
+}
+
+/// `[a-z0-9]` characters, `min` to `max` of them.
+fn lower_alnum(s: &str, min: usize, max: usize) -> bool {
+    (min..=max).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+}
+
+/// `^o-[0-9a-z]{10,32}\/r-[0-9a-z]{4,32}[0-9a-z-\/]*`
+fn organizations_entity_path(v: &str) -> bool {
+    let Some(rest) = v.strip_prefix("o-") else {
+        return false;
+    };
+    let Some((org, rest)) = rest.split_once("/r-") else {
+        return false;
+    };
+    let root_len = rest
+        .bytes()
+        .take_while(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        .count();
+    lower_alnum(org, 10, 32)
+        && root_len >= 4
+        && rest
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'/')
+}
+
+impl FromQuery for SetSecurityTokenServicePreferencesInput {
+    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
+        decode(p, |i| SetSecurityTokenServicePreferencesInput {
+            global_endpoint_token_version: {
+                let v = i.required("GlobalEndpointTokenVersion", "globalEndpointTokenVersion");
+                i.one_of(
+                    "GlobalEndpointTokenVersion",
+                    "globalEndpointTokenVersion",
+                    &["v1Token", "v2Token"],
+                );
+                v.to_string()
+            },
+        })
+    }
+}
+
+impl FromQuery for GenerateOrganizationsAccessReportInput {
+    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
+        decode(p, |i| GenerateOrganizationsAccessReportInput {
+            entity_path: {
+                let v = i.required_string("EntityPath", "entityPath", 19, 427);
+                i.matching(
+                    "EntityPath",
+                    "entityPath",
+                    "^o-[0-9a-z]{10,32}\\/r-[0-9a-z]{4,32}[0-9a-z-\\/]*",
+                    organizations_entity_path,
+                );
+                i.matching(
+                    "OrganizationsPolicyId",
+                    "organizationsPolicyId",
+                    "^p-[0-9a-zA-Z_]{8,128}$",
+                    |v| {
+                        v.strip_prefix("p-").is_some_and(|r| {
+                            (8..=128).contains(&r.len())
+                                && r.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+                        })
+                    },
+                );
+                v
+            },
+        })
+    }
+}
+
+impl FromQuery for GetOrganizationsAccessReportInput {
+    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
+        decode(p, |i| GetOrganizationsAccessReportInput {
+            job_id: {
+                let id = i.job_id();
+                i.paging();
+                i.one_of(
+                    "SortKey",
+                    "sortKey",
+                    &[
+                        "SERVICE_NAMESPACE_ASCENDING",
+                        "SERVICE_NAMESPACE_DESCENDING",
+                        "LAST_AUTHENTICATED_TIME_ASCENDING",
+                        "LAST_AUTHENTICATED_TIME_DESCENDING",
+                    ],
+                );
+                id
+            },
+        })
+    }
+}
+
+/// The most entries of a Query map berth reads (the model gives `accountPropertiesMapType` no
+/// bound).
+const MAX_MAP_ENTRIES: usize = 100;
+
+impl FromQuery for PutAccountPropertiesInput {
+    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
+        decode(p, |i| PutAccountPropertiesInput {
+            properties: {
+                let mut props = Vec::new();
+                for n in 1..=MAX_MAP_ENTRIES {
+                    let Some(key) = i.opt(&format!("Properties.entry.{n}.key")) else {
+                        break;
+                    };
+                    let value = i.opt(&format!("Properties.entry.{n}.value")).unwrap_or("");
+                    i.length("properties.key", key, 1, 50);
+                    let mut chars = key.bytes();
+                    let ok = chars.next().is_some_and(|b| b.is_ascii_alphabetic())
+                        && chars.all(|b| {
+                            b.is_ascii_alphanumeric() || b == b'/' || b == b'_' || b == b'-'
+                        });
+                    if !ok {
+                        i.fail(
+                            "properties.key",
+                            "Member must satisfy regular expression pattern: ^[A-Za-z][A-Za-z0-9/_-]*$",
+                        );
+                    }
+                    i.length("properties.value", value, 1, 1024);
+                    props.push((key.to_string(), value.to_string()));
+                }
+                if props.is_empty() {
+                    i.required("Properties", "properties");
+                }
+                props
+            },
+        })
+    }
+}
+
+impl FromQuery for AcquireRoleInput {
+    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
+        decode(p, |i| AcquireRoleInput {
+            template_arn: {
+                let arn = i.required_arn("TemplateArn", "templateArn");
+                i.int(
+                    "TemplateMinorVersion",
+                    "templateMinorVersion",
+                    i64::MIN,
+                    i64::MAX,
+                );
+                arn
+            },
+        })
+    }
+}
+
+impl FromQuery for CreateDelegationRequestInput {
+    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
+        decode(p, |i| CreateDelegationRequestInput {
+            owner_account_id: {
+                let owner = i.opt("OwnerAccountId").map(str::to_string);
+                i.matching("OwnerAccountId", "ownerAccountId", "\\d{12}", |v| {
+                    v.len() == 12 && v.bytes().all(|b| b.is_ascii_digit())
+                });
+                i.required_string("Description", "description", 0, 1000);
+                i.string("RequestMessage", "requestMessage", 0, 200);
+                i.required_string("RequestorWorkflowId", "requestorWorkflowId", 5, 400);
+                i.string("RedirectUrl", "redirectUrl", 1, 255);
+                i.required_string("NotificationChannel", "notificationChannel", 2, 400);
+                i.required("SessionDuration", "sessionDuration");
+                i.int("SessionDuration", "sessionDuration", 300, 43200);
+                owner
+            },
+        })
+    }
+}
+
+impl FromQuery for UpdateOpenIdConnectProviderInput {
+    fn from_query(p: &QueryParams) -> Result<Self, WireError> {
+        decode(p, |i| UpdateOpenIdConnectProviderInput {
+            open_id_connect_provider_arn: i
+                .required_arn("OpenIDConnectProviderArn", "openIDConnectProviderArn"),
+            context_provider: i.opt("ContextProvider.SubjectSourceKey").is_some(),
+            identity_center_instance_arn: i.string(
+                "IdentityCenterInstanceArn",
+                "identityCenterInstanceArn",
+                1,
+                1224,
+            ),
+            remove_context_provider: i.boolean("RemoveContextProvider"),
+            remove_identity_center_instance: i.boolean("RemoveIdentityCenterInstance"),
         })
     }
 }
