@@ -517,3 +517,73 @@ pub fn update_open_id_connect_provider(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use std::sync::Arc;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use berth_core::RootKey;
+    use berth_iam::NewUser;
+    use berth_store::SqliteStore;
+
+    use super::*;
+    use crate::Control;
+    use crate::testing::caller;
+
+    const ACCOUNT: &str = "111122223333";
+
+    #[test]
+    fn attempts_reach_the_store_at_most_once_a_minute() {
+        let control = Control::new(
+            Arc::new(SqliteStore::in_memory().unwrap()),
+            RootKey::generate(),
+            0,
+        );
+        let user = control
+            .iam()
+            .create_user(ACCOUNT, NewUser::named("ann"), 0)
+            .unwrap();
+        let ann = caller(Principal::User {
+            account: ACCOUNT.into(),
+            name: user.name.clone(),
+            id: user.id.clone(),
+            path: user.path.clone(),
+        });
+        let at = |secs: u64| {
+            let mut ctx = control.ctx(&ann, "r");
+            ctx.now = UNIX_EPOCH + Duration::from_secs(secs);
+            control.access.record(&ctx, "iam:ListUsers");
+        };
+        let stored = || {
+            let r = control.iam().accesses(ACCOUNT, &user.id).unwrap();
+            r.iter().map(|r| r.time).collect::<Vec<_>>()
+        };
+        at(1_000);
+        assert_eq!(stored(), [1_000]);
+        at(1_030);
+        assert_eq!(stored(), [1_000]);
+        let ctx = control.ctx(&ann, "r");
+        let seen = attempts(&ctx, ACCOUNT, &user.id).unwrap();
+        assert_eq!(seen.len(), 1);
+        assert_eq!(seen[0].time, 1_030);
+        assert_eq!(
+            seen[0].entity_arn,
+            format!("arn:aws:iam::{ACCOUNT}:user/ann")
+        );
+        at(1_060);
+        assert_eq!(stored(), [1_060]);
+
+        // The root user is not reported on.
+        let root = caller(Principal::Root {
+            account: ACCOUNT.into(),
+        });
+        control
+            .access
+            .record(&control.ctx(&root, "r"), "iam:GetUser");
+        let pairs = control.access.seen.lock().unwrap();
+        assert_eq!(pairs.count, 1);
+        assert_eq!(pairs.by_entity.len(), 1);
+    }
+}
