@@ -3,13 +3,14 @@
 //!
 //! Every authorisation question of a user or a role session is an attempt on its action
 //! ([`AccessLog::record`], called by `authz::authorize` before it decides: AWS counts denied
-//! attempts too). The latest time of each (entity, action) is kept in memory and written to the
-//! store at most once a minute per pair, so an authorised call costs one map lookup; a report
-//! reads the store and the memory together. With several servers on one store a server's
+//! attempts too). The latest time of each (entity, action, region) is kept in memory and written
+//! to the store at most once a minute each, so an authorised call costs a map lookup under a
+//! read lock; a report reads the store and the memory together. With several servers on one store a server's
 //! attempts reach another's reports within a minute.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::RwLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use berth_iam::access::AccessRecord;
 
@@ -20,28 +21,55 @@ use berth_iam::{CredError, IamError, Principal};
 use super::Paging;
 use crate::{Ctx, Error};
 
-/// How often an (entity, action) pair's latest attempt is written to the store, at most.
+/// How often an (entity, action, region) latest attempt is written to the store, at most.
 const FLUSH_SECS: u64 = 60;
-/// Pairs kept in memory before the map is emptied (each already written once).
-const MAX_PAIRS: usize = 100_000;
+/// Entries kept in memory before the map is emptied (each already written once).
+const MAX_ENTRIES: usize = 100_000;
 
+/// The latest attempt of one entity on one action in one region.
 struct Seen {
-    record: AccessRecord,
     account: String,
-    /// When `record` was last written to the store.
-    stored: u64,
+    entity_arn: String,
+    action: String,
+    region: String,
+    /// Seconds since the epoch.
+    time: AtomicU64,
+    /// When it was last written to the store (0: never).
+    stored: AtomicU64,
 }
 
-/// The latest attempts of the server's callers, by entity id and action.
+impl Seen {
+    fn record(&self) -> AccessRecord {
+        AccessRecord {
+            entity_arn: self.entity_arn.clone(),
+            action: self.action.clone(),
+            time: self.time.load(Ordering::Relaxed),
+            region: self.region.clone(),
+        }
+    }
+
+    /// Notes an attempt at `now`; the record to write to the store when this call is the one
+    /// that claims the minute's write.
+    fn seen_at(&self, now: u64) -> Option<(String, AccessRecord)> {
+        self.time.fetch_max(now, Ordering::Relaxed);
+        let stored = self.stored.load(Ordering::Relaxed);
+        (now >= stored.saturating_add(FLUSH_SECS)
+            && self
+                .stored
+                .compare_exchange(stored, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok())
+        .then(|| (self.account.clone(), self.record()))
+    }
+}
+
+/// Entity id → action → region → the latest attempt.
+type Entries = HashMap<String, HashMap<String, HashMap<String, Seen>>>;
+
+/// The latest attempts of the server's callers. A known (entity, action, region) is noted
+/// under the read lock with atomics; only a new one takes the write lock.
 #[derive(Default)]
 pub struct AccessLog {
-    seen: Mutex<Pairs>,
-}
-
-#[derive(Default)]
-struct Pairs {
-    by_entity: HashMap<String, HashMap<String, Seen>>,
-    count: usize,
+    seen: RwLock<(Entries, usize)>,
 }
 
 impl AccessLog {
@@ -56,44 +84,42 @@ impl AccessLog {
             _ => return,
         };
         let now = ctx.now_secs();
-        let flush = {
-            let mut guard = self.seen.lock().unwrap_or_else(|e| e.into_inner());
-            let pairs = &mut *guard;
-            if pairs.count >= MAX_PAIRS {
-                pairs.by_entity.clear();
-                pairs.count = 0;
-            }
-            let per = match pairs.by_entity.get_mut(id.as_str()) {
-                Some(per) => per,
-                None => pairs.by_entity.entry(id.clone()).or_default(),
-            };
-            let entry = match per.get_mut(action) {
-                Some(e) => e,
-                None => {
-                    pairs.count += 1;
-                    per.entry(action.to_string()).or_insert_with(|| Seen {
-                        record: AccessRecord {
-                            entity_arn: entity_arn(&ctx.caller.principal),
-                            action: action.to_string(),
-                            time: now,
-                            region: ctx.caller.region.clone(),
-                        },
+        let region = ctx.caller.region.as_str();
+        let known = {
+            let guard = self.seen.read().unwrap_or_else(|e| e.into_inner());
+            guard
+                .0
+                .get(id.as_str())
+                .and_then(|a| a.get(action))
+                .and_then(|r| r.get(region))
+                .map(|s| s.seen_at(now))
+        };
+        let flush = match known {
+            Some(flush) => flush,
+            None => {
+                let mut guard = self.seen.write().unwrap_or_else(|e| e.into_inner());
+                let (entries, count) = &mut *guard;
+                if *count >= MAX_ENTRIES {
+                    entries.clear();
+                    *count = 0;
+                }
+                let by_region = entries
+                    .entry(id.clone())
+                    .or_default()
+                    .entry(action.to_string())
+                    .or_default();
+                let seen = by_region.entry(region.to_string()).or_insert_with(|| {
+                    *count += 1;
+                    Seen {
                         account: account.clone(),
-                        stored: 0,
-                    })
-                }
-            };
-            if now >= entry.record.time {
-                entry.record.time = now;
-                if entry.record.region != ctx.caller.region {
-                    entry.record.region.clone_from(&ctx.caller.region);
-                }
-            }
-            if now >= entry.stored + FLUSH_SECS {
-                entry.stored = now;
-                Some((entry.account.clone(), entry.record.clone()))
-            } else {
-                None
+                        entity_arn: entity_arn(&ctx.caller.principal),
+                        action: action.to_string(),
+                        region: region.to_string(),
+                        time: AtomicU64::new(now),
+                        stored: AtomicU64::new(0),
+                    }
+                });
+                seen.seen_at(now)
             }
         };
         if let Some((account, record)) = flush
@@ -105,10 +131,17 @@ impl AccessLog {
 
     /// The attempts of entity `id` held in memory.
     fn fresh(&self, id: &str) -> Vec<AccessRecord> {
-        let seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
-        seen.by_entity
+        let guard = self.seen.read().unwrap_or_else(|e| e.into_inner());
+        guard
+            .0
             .get(id)
-            .map(|per| per.values().map(|s| s.record.clone()).collect())
+            .map(|actions| {
+                actions
+                    .values()
+                    .flat_map(HashMap::values)
+                    .map(Seen::record)
+                    .collect()
+            })
             .unwrap_or_default()
     }
 }
@@ -582,8 +615,8 @@ mod tests {
         control
             .access
             .record(&control.ctx(&root, "r"), "iam:GetUser");
-        let pairs = control.access.seen.lock().unwrap();
-        assert_eq!(pairs.count, 1);
-        assert_eq!(pairs.by_entity.len(), 1);
+        let entries = control.access.seen.read().unwrap();
+        assert_eq!(entries.1, 1);
+        assert_eq!(entries.0.len(), 1);
     }
 }
