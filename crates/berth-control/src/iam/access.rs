@@ -608,6 +608,20 @@ mod tests {
         at(1_060);
         assert_eq!(stored(), [1_060]);
 
+        // Another region is its own entry; the report takes the latest attempt.
+        let mut ann_eu = ann.clone();
+        ann_eu.region = "eu-west-1".into();
+        let mut ctx = control.ctx(&ann_eu, "r");
+        ctx.now = UNIX_EPOCH + Duration::from_secs(1_070);
+        control.access.record(&ctx, "iam:ListUsers");
+        let seen = attempts(&ctx, ACCOUNT, &user.id).unwrap();
+        assert_eq!(
+            seen.iter()
+                .map(|r| (r.time, r.region.as_str()))
+                .collect::<Vec<_>>(),
+            [(1_070, "eu-west-1")]
+        );
+
         // The root user is not reported on.
         let root = caller(Principal::Root {
             account: ACCOUNT.into(),
@@ -616,7 +630,7 @@ mod tests {
             .access
             .record(&control.ctx(&root, "r"), "iam:GetUser");
         let entries = control.access.seen.read().unwrap();
-        assert_eq!(entries.1, 1);
+        assert_eq!(entries.1, 2);
         assert_eq!(entries.0.len(), 1);
     }
 }
