@@ -1,6 +1,6 @@
 """IAM beyond users and roles, end to end: groups (and their policies in every decision),
-instance profiles, service-linked roles, managed policy versions, and which operations of the
-IAM model berth does not answer yet."""
+instance profiles, service-linked roles, managed policy versions, and every operation of the
+IAM model answered."""
 
 import json
 import urllib.parse
@@ -430,39 +430,15 @@ def test_a_new_user_has_no_other_credentials(berth):
     )
 
 
-# --- what the IAM model has and berth does not answer yet ----------------------------------
-
-# Operations of models/iam.json berth answers with `InvalidAction` ("Could not find operation"):
-# the features berth does not have (console sign-in and passwords, MFA, SSH keys, certificates,
-# service-specific credentials, identity providers, Organizations features, delegation requests,
-# access reports, the policy simulator). This list may only shrink: the test fails for an
-# operation missing from it, and for one in it that berth now answers.
-NOT_YET = {
-    "AcquireRole",
-    # Called by a partner's account to ask for access; what AWS makes of it is not modelled.
-    "CreateDelegationRequest",
-    # Would give the account an issuer URL of AWS's making; berth has none to give.
-    "EnableOutboundWebIdentityFederation",
-    # AWS's answer for an account outside an organization is not known.
-    "GenerateOrganizationsAccessReport",
-    "GenerateServiceLastAccessedDetails",
-    # Its jobs come from GenerateOrganizationsAccessReport.
-    "GetOrganizationsAccessReport",
-    "GetServiceLastAccessedDetails",
-    "GetServiceLastAccessedDetailsWithEntities",
-    "ListPoliciesGrantingServiceAccess",
-    # The namespaces and properties it accepts are not documented in the model.
-    "PutAccountProperties",
-    "SetSecurityTokenServicePreferences",
-    # Its Identity Center members.
-    "UpdateOpenIDConnectProvider",
-}
+# --- every operation of the IAM model is answered -----------------------------------------
 
 
-def test_operations_of_the_model_that_berth_does_not_answer_yet(berth):
+def test_every_operation_of_the_model_is_answered(berth):
+    """No operation of models/iam.json answers `InvalidAction` ("Could not find operation"):
+    each is answered, by what it does or by the error an account without the feature gets."""
     model = json.loads((Path(__file__).resolve().parents[2] / "models" / "iam.json").read_text())
     version = model["metadata"]["apiVersion"]
-    unanswered = set()
+    unanswered = []
     for op in sorted(model["operations"]):
         body = urllib.parse.urlencode({"Action": op, "Version": version}).encode()
         status, _, raw = berth.raw(
@@ -471,9 +447,16 @@ def test_operations_of_the_model_that_berth_does_not_answer_yet(berth):
             sign=("iam", "us-east-1"),
         )
         text = raw.decode()
+        assert status < 500, (op, status, text)
         if "<Code>InvalidAction</Code>" in text:
-            assert status == 400, (op, status, text)
-            assert f"Could not find operation {op} for version {version}" in text, text
-            unanswered.add(op)
-    assert sorted(unanswered - NOT_YET) == [], "answer these or list them in NOT_YET"
-    assert sorted(NOT_YET - unanswered) == [], "berth answers these now: take them off NOT_YET"
+            unanswered.append(op)
+    assert unanswered == []
+    # An operation that is not in the model still answers InvalidAction.
+    body = urllib.parse.urlencode({"Action": "MakeCoffee", "Version": version}).encode()
+    status, _, raw = berth.raw(
+        body=body,
+        headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
+        sign=("iam", "us-east-1"),
+    )
+    assert status == 400
+    assert f"Could not find operation MakeCoffee for version {version}" in raw.decode()

@@ -139,6 +139,8 @@ fn is_trust_action(action: &str) -> bool {
 
 /// Decides a [`Check`] for the caller.
 pub fn authorize(ctx: &Ctx<'_>, check: &Check<'_>) -> Result<(), Error> {
+    // Every attempt counts for the service last accessed data, denied ones too.
+    ctx.control.access.record(ctx, check.action);
     let principal = &ctx.caller.principal;
     let own = check
         .resource_account

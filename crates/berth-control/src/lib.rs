@@ -48,6 +48,9 @@ pub struct Control {
     /// The regions berth answers to (AWS's, and the operator's extra ones): each a namespace; a
     /// request or a console session in any other is refused.
     pub regions: Regions,
+    /// The latest attempts of users and role sessions on each action (service last accessed
+    /// data).
+    pub access: iam::AccessLog,
 }
 
 impl Control {
@@ -57,6 +60,7 @@ impl Control {
             root_key,
             clock_offset_secs,
             regions: Regions::default(),
+            access: iam::AccessLog::default(),
         }
     }
 

@@ -57,8 +57,8 @@ impl Iam<'_> {
     }
 
     /// GetAccountSummary's map: the account's entity counts and IAM's quotas, by the model's
-    /// key names. Counts of what berth does not have (MFA devices, server certificates,
-    /// identity providers) are zero.
+    /// key names. The root user's own password, MFA device and signing certificates are
+    /// counted as absent: berth's root user has none of them.
     pub fn account_summary(&self, account: &str) -> Result<Vec<(&'static str, u64)>, IamError> {
         self.store.read(|tx| {
             let prefix = entity::account_prefix(account);
@@ -74,12 +74,23 @@ impl Iam<'_> {
             let profiles =
                 count(scan_json::<InstanceProfile>(tx, INSTANCE_PROFILES, &prefix)?.len());
             let root_keys = !keys::ids_of(tx, account, &KeyOwner::Root)?.is_empty();
+            let mfa: Vec<MfaView> = scan_json::<MfaView>(tx, crate::mfa::VIRTUAL_MFA, &prefix)?
+                .into_iter()
+                .map(|(_, d)| d)
+                .collect();
+            let mfa_in_use = count(mfa.iter().filter(|d| d.user_id.is_some()).count());
+            let server_certs = count(tx.scan(crate::certs::SERVER_CERTS, &prefix)?.len());
+            let providers = count(
+                tx.scan(crate::oidc::TABLE, &prefix)?.len()
+                    + tx.scan(crate::saml::TABLE, &prefix)?.len(),
+            );
+            let token_version = crate::access::token_version(tx, account)?;
             Ok(vec![
                 ("Users", users),
                 ("UsersQuota", 5000),
                 ("Groups", groups),
                 ("GroupsQuota", 300),
-                ("ServerCertificates", 0),
+                ("ServerCertificates", server_certs),
                 ("ServerCertificatesQuota", 20),
                 (
                     "UserPolicySizeQuota",
@@ -92,8 +103,8 @@ impl Iam<'_> {
                 ("GroupsPerUserQuota", count(groups::GROUPS_PER_USER)),
                 ("SigningCertificatesPerUserQuota", 2),
                 ("AccessKeysPerUserQuota", count(users::ACCESS_KEYS_PER_USER)),
-                ("MFADevices", 0),
-                ("MFADevicesInUse", 0),
+                ("MFADevices", count(mfa.len())),
+                ("MFADevicesInUse", mfa_in_use),
                 ("AccountMFAEnabled", 0),
                 ("AccountAccessKeysPresent", u64::from(root_keys)),
                 ("AccountPasswordPresent", 0),
@@ -119,11 +130,11 @@ impl Iam<'_> {
                     "VersionsPerPolicyQuota",
                     count(policies::MAX_POLICY_VERSIONS),
                 ),
-                ("GlobalEndpointTokenVersion", 1),
+                ("GlobalEndpointTokenVersion", token_version),
                 ("AssumeRolePolicySizeQuota", count(roles::TRUST_POLICY_MAX)),
                 ("InstanceProfiles", profiles),
                 ("InstanceProfilesQuota", 1000),
-                ("Providers", 0),
+                ("Providers", providers),
                 (
                     "RolePolicySizeQuota",
                     count(roles::ROLE_INLINE_POLICIES_MAX),
@@ -133,6 +144,13 @@ impl Iam<'_> {
             ])
         })
     }
+}
+
+/// What the summary reads of a virtual MFA device: whether a user has it.
+#[derive(serde::Deserialize)]
+struct MfaView {
+    #[serde(default)]
+    user_id: Option<String>,
 }
 
 #[cfg(test)]

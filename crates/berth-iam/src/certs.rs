@@ -18,7 +18,7 @@ use crate::{Iam, IamError, User};
 
 const SSH_KEYS: &str = "iam_ssh_public_keys";
 const SIGNING_CERTS: &str = "iam_signing_certificates";
-const SERVER_CERTS: &str = "iam_server_certificates";
+pub(crate) const SERVER_CERTS: &str = "iam_server_certificates";
 const SERVICE_CREDS: &str = "iam_service_specific_credentials";
 
 /// IAM's quotas for these credentials.

@@ -119,4 +119,11 @@ pub enum CredError {
     /// GetHumanReadableSummary of an entity berth has no summary of (berth's text).
     #[error("no delegation request {0} to summarise")]
     NoSummary(String),
+    /// A service last accessed job id berth did not give (berth's text; AWS's is not known).
+    #[error("no service last accessed job with id {0}")]
+    NoSuchAccessJob(String),
+    /// A feature of AWS that berth does not have, named with what berth lacks (berth's text;
+    /// AWS's answer in berth's place is not known).
+    #[error("berth does not have {0}")]
+    NotInBerth(String),
 }

@@ -52,7 +52,7 @@ fn is_member(user: &User, group: &str) -> bool {
 }
 
 /// The users of `account` in the group named `group`.
-fn members(tx: &dyn Tx, account: &str, group: &str) -> Result<Vec<User>, IamError> {
+pub(crate) fn members(tx: &dyn Tx, account: &str, group: &str) -> Result<Vec<User>, IamError> {
     Ok(
         scan_json::<User>(tx, USERS, &entity::account_prefix(account))?
             .into_iter()

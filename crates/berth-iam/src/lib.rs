@@ -10,6 +10,7 @@
 //! A console password or a service-specific credential's password is kept only as an Argon2id
 //! hash; an MFA seed and a server certificate's private key only sealed under the root key.
 
+pub mod access;
 mod account;
 pub mod authz;
 mod catalogue;

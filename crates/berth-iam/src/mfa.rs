@@ -14,7 +14,7 @@ use crate::{Iam, IamError, User};
 
 /// Store table of virtual MFA devices, keyed by `{account}/{path}{name}` as the serial
 /// number's resource (lowercased: names are unique without regard to case).
-const VIRTUAL_MFA: &str = "iam_virtual_mfa";
+pub(crate) const VIRTUAL_MFA: &str = "iam_virtual_mfa";
 /// The most MFA devices a user has.
 pub const MFA_DEVICES_PER_USER: usize = 8;
 /// The seed's length: 40 bytes, 64 base32 characters (as AWS's seeds are).

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::entity::{self, Tag, merge_tags, remove_tags};
 use crate::{Iam, IamError, MAX_TAGS};
 
-const TABLE: &str = "iam_oidc_providers";
+pub(crate) const TABLE: &str = "iam_oidc_providers";
 
 /// The most client ids one provider has (AWS's quota).
 pub const MAX_CLIENT_IDS: usize = 100;

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::entity::{self, Tag, merge_tags, remove_tags};
 use crate::{Iam, IamError, MAX_TAGS};
 
-const TABLE: &str = "iam_saml_providers";
+pub(crate) const TABLE: &str = "iam_saml_providers";
 
 /// A SAML provider as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

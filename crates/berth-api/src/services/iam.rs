@@ -1636,6 +1636,8 @@ mod certs;
 mod creds;
 // The credential report and the account's other account-wide answers.
 mod reports;
+// Service last accessed data, the STS preferences and the features berth's accounts lack.
+mod access;
 
 #[cfg(test)]
 mod tests {

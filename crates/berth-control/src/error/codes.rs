@@ -226,9 +226,11 @@ fn credentials(e: berth_iam::CredError) -> AwsError {
             message: None,
         },
         C::OutboundFederationDisabled => AwsError::with_status(404, "FeatureDisabled", text),
-        C::NoSuchDelegationRequest(_) | C::NoSuchRoleTemplate(_) | C::NoSummary(_) => {
-            AwsError::with_status(404, "NoSuchEntity", text)
-        }
+        C::NoSuchDelegationRequest(_)
+        | C::NoSuchRoleTemplate(_)
+        | C::NoSummary(_)
+        | C::NoSuchAccessJob(_) => AwsError::with_status(404, "NoSuchEntity", text),
+        C::NotInBerth(_) => AwsError::client("InvalidInput", text),
     }
 }
 

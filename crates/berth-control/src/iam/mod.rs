@@ -4,6 +4,7 @@
 //! Each authorises the call on the resource as AWS names it (the user's or role's ARN with its
 //! path when it exists, the ARN it would have otherwise), then acts through `berth-iam`.
 
+pub mod access;
 mod certs;
 mod credentials;
 mod details;
@@ -13,6 +14,7 @@ mod saml;
 mod sim;
 mod types;
 
+pub use access::*;
 pub use certs::*;
 pub use credentials::*;
 pub use details::*;

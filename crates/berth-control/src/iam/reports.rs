@@ -158,7 +158,8 @@ pub fn list_delegation_requests(
 }
 
 /// A call on one delegation request: authorised on its ARN, then not found (berth's accounts
-/// have none: CreateDelegationRequest, which a partner's account calls, is not answered).
+/// have none: CreateDelegationRequest, which a partner's account calls, makes none; see
+/// `access.rs`).
 fn delegation_request(
     ctx: &Ctx<'_>,
     action: &str,

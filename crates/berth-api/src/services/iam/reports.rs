@@ -49,7 +49,7 @@ pub(super) fn dispatch(
         "UpdateDelegationRequest" => call(p, |i| op::update_delegation_request(ctx, i)),
         "GetHumanReadableSummary" => call(p, |i| op::get_human_readable_summary(ctx, i)),
         "GetRoleTemplateVersion" => call(p, |i| op::get_role_template_version(ctx, i)),
-        _ => return None,
+        _ => return super::access::dispatch(ctx, action, p),
     })
 }
 
