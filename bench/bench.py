@@ -1,6 +1,7 @@
 """berth's benchmarks against moto, measured in the same run; run through `bench/run`.
 
-- API: GetSecretValue, RegisterTaskDefinition, DescribeTasks, GetParameter (a SecureString,
+- API: GetSecretValue (also as users with 1 and with 10 attached customer-managed policies,
+  only one allowing: the cost of a decision over ten documents), RegisterTaskDefinition, DescribeTasks, GetParameter (a SecureString,
   WithDecryption), PutLogEvents (batches of 100 and of 1,000 events), GetLogEvents (a page of
   100 events), KMS Sign (ECC P-256, RSA 2048) and GenerateDataKey sent by `berth-bench` (Rust, SigV4-signed per request) as a non-root IAM user with a
   real policy, the secret and the parameter under a customer-managed KMS key — against berth
@@ -176,7 +177,50 @@ def setup(srv: Server) -> dict:
                task_arn=out["tasks"][0]["taskArn"])
     res.update(setup_logs(srv, iam))
     res.update(setup_kms(srv, iam, kms, key_arn))
+    res["keys_by_op"] = setup_managed(srv, iam, secret_arn, key_arn)
     return res
+
+
+def setup_managed(srv: Server, iam, secret_arn: str, key_arn: str) -> dict:
+    """Customer-managed policies: `bench-allow` (GetSecretValue on the secret, Decrypt through
+    Secrets Manager on its key) and nine of five statements each on other resources that allow
+    nothing of the call (ECS, SSM, Logs, other secrets and keys, one Deny on other secrets).
+    User `bench-1p` has `bench-allow` attached; user `bench-10p` the nine and then
+    `bench-allow` (10 attached policies: IAM's default quota per user), so that berth's
+    decision reads and looks through all ten. moto does not enforce IAM: there the policies
+    are stored and not evaluated."""
+    account = secret_arn.split(":")[4]
+    allow = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": secret_arn},
+        {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": key_arn,
+         "Condition": {"StringEquals": {"kms:ViaService": f"secretsmanager.{REGION}.amazonaws.com"}}}]}
+
+    def other(i: int) -> dict:
+        return {"Version": "2012-10-17", "Statement": [
+            {"Sid": "Ecs", "Effect": "Allow", "Action": ["ecs:Describe*", "ecs:List*", "ecs:RunTask"],
+             "Resource": f"arn:aws:ecs:*:{account}:task-definition/app-{i}:*"},
+            {"Sid": "Team", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+             "Resource": f"arn:aws:secretsmanager:{REGION}:{account}:secret:team-{i}/*",
+             "Condition": {"StringEquals": {"aws:RequestedRegion": REGION}}},
+            {"Sid": "Key", "Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+             "Resource": f"arn:aws:kms:{REGION}:{account}:key/{i:08}-aaaa-bbbb-cccc-dddddddddddd"},
+            {"Sid": "Params", "Effect": "Allow", "Action": "ssm:GetParameter*",
+             "Resource": f"arn:aws:ssm:{REGION}:{account}:parameter/team-{i}/*"},
+            {"Sid": "NoAdmin", "Effect": "Deny", "Action": "secretsmanager:*",
+             "Resource": f"arn:aws:secretsmanager:*:{account}:secret:admin-{i}/*"}]}
+
+    arns = [iam.create_policy(PolicyName=f"bench-other-{i}", PolicyDocument=json.dumps(other(i)))["Policy"]["Arn"]
+            for i in range(9)]
+    allow_arn = iam.create_policy(PolicyName="bench-allow", PolicyDocument=json.dumps(allow))["Policy"]["Arn"]
+    keys = {}
+    for user, attached in (("bench-1p", [allow_arn]), ("bench-10p", arns + [allow_arn])):
+        iam.create_user(UserName=user)
+        for arn in attached:
+            iam.attach_user_policy(UserName=user, PolicyArn=arn)
+        k = iam.create_access_key(UserName=user)["AccessKey"]
+        keys[user] = (k["AccessKeyId"], k["SecretAccessKey"])
+    return {"GetSecretValue (1 managed policy)": keys["bench-1p"],
+            "GetSecretValue (10 managed policies)": keys["bench-10p"]}
 
 
 def setup_kms(srv: Server, iam, kms, key_arn: str) -> dict:
@@ -227,6 +271,11 @@ def put_log_events_body(batch: int) -> str:
 def ops(res: dict):
     return [
         ("GetSecretValue", "secretsmanager", "secretsmanager.GetSecretValue",
+         json.dumps({"SecretId": "bench/db"})),
+        # The same call as users with 1 and with 10 attached customer-managed policies.
+        ("GetSecretValue (1 managed policy)", "secretsmanager", "secretsmanager.GetSecretValue",
+         json.dumps({"SecretId": "bench/db"})),
+        ("GetSecretValue (10 managed policies)", "secretsmanager", "secretsmanager.GetSecretValue",
          json.dumps({"SecretId": "bench/db"})),
         ("RegisterTaskDefinition", "ecs", "AmazonEC2ContainerServiceV20141113.RegisterTaskDefinition",
          '{"family":"bench-app","containerDefinitions":[{"name":"app","image":"busybox","memory":64,'
@@ -299,8 +348,9 @@ def bench_api(args) -> list[dict]:
                 # Task and key ARNs differ between the two servers.
                 body_k = body if name.startswith("PutLogEvents") else next(
                     b for n, _, _, b in ops(r) if n == name)
-                key, secret = {"logs": (r["logs_key"], r["logs_secret"]),
-                               "kms": (r["kms_key"], r["kms_secret"])}.get(service, (r["key"], r["secret"]))
+                key, secret = r["keys_by_op"].get(name) or {
+                    "logs": (r["logs_key"], r["logs_secret"]),
+                    "kms": (r["kms_key"], r["kms_secret"])}.get(service, (r["key"], r["secret"]))
                 thr = load(args, srv, key, secret, service, target, body_k, args.concurrency,
                            duration=args.duration)
                 lat = load(args, srv, key, secret, service, target, body_k, 1,
@@ -555,6 +605,9 @@ def main():
         errs = sum(r[k]["throughput"]["errors"] + r[k]["latency_c1"]["errors"] for r in result["api"]
                    for k in ("berth", "moto"))
         print(f"(errors during measurement: {errs})")
+        if any("managed polic" in r["op"] for r in result["api"]):
+            print("(the managed-policy rows: moto stores IAM policies and does not evaluate them, so its "
+                  "numbers there are the call without a decision; berth decides every call)")
         batches = [r for r in result["api"] if batch_of(r["op"])]
         if batches:
             print()

@@ -45,6 +45,8 @@ struct FakeState {
     volumes: Vec<VolumeSpec>,
     /// What every container writes (`docker logs`).
     output: Vec<crate::runtime::LogLine>,
+    /// A live `docker logs --follow` for the next follow (instead of `output`).
+    follow: Option<tokio::sync::mpsc::Receiver<Result<crate::runtime::LogLine, RuntimeError>>>,
 }
 
 impl FakeRuntime {
@@ -70,6 +72,9 @@ impl ContainerRuntime for FakeRuntime {
         _id: &str,
         since_secs: i64,
     ) -> tokio::sync::mpsc::Receiver<Result<crate::runtime::LogLine, RuntimeError>> {
+        if let Some(live) = self.lock().follow.take() {
+            return live;
+        }
         let lines: Vec<_> = self
             .lock()
             .output
@@ -2079,6 +2084,104 @@ async fn awslogs_creates_the_stream_before_the_start_and_ships_every_line() {
     // Docker runs it with json-file.
     let spec = rt.lock().specs[0].clone();
     assert_eq!(spec.log_config.unwrap().driver, "json-file");
+}
+
+/// Polls `cond` every 20 ms for up to 10 s.
+async fn eventually(mut cond: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !cond() {
+        assert!(std::time::Instant::now() < deadline, "not within 10 s");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn awslogs_keeps_shipping_with_the_execution_credentials_a_poll_renews() {
+    use crate::awslogs::{execution_credentials, refresh_execution_credentials, ship};
+    // A task of its own: the credentials held for a task are shared by its shippers.
+    const ARN: &str = "arn:aws:ecs:us-east-1:000000000000:task/c1/renewal00000000";
+    let now = berth_core::time::epoch_secs(std::time::SystemTime::now());
+    let with = |key: &str, expires: u64| {
+        let mut t = awslogs_task(true);
+        t.task_arn = ARN.into();
+        t.execution_role_credentials = Some(berth_ecs::RoleCredentials {
+            credentials_id: "id".into(),
+            role_arn: "arn:aws:iam::000000000000:role/exec".into(),
+            access_key_id: key.into(),
+            secret_access_key: "s".into(),
+            session_token: "t".into(),
+            expiration: berth_core::time::iso8601(expires),
+        });
+        t
+    };
+    // The first session expires a second from now.
+    let first = with("ASIAFIRST", now + 1);
+    let creds = execution_credentials(&first);
+    assert_eq!(creds.as_ref().and_then(|c| c.expires()), Some(now + 1));
+    let target = crate::awslogs::Target {
+        task_arn: ARN.into(),
+        container: "app".into(),
+        region: "eu-west-1".into(),
+        group: "/ecs/app".into(),
+        stream: "web/app/renewal".into(),
+        creds,
+        multiline: None,
+    };
+    let rt = Arc::new(FakeRuntime::default());
+    let (lines, live) = tokio::sync::mpsc::channel(8);
+    rt.lock().follow = Some(live);
+    let control = Arc::new(FakeControl::default());
+    let shipper = tokio::spawn(ship(
+        rt.clone(),
+        control.clone(),
+        target,
+        "c0".into(),
+        false,
+    ));
+    let puts = |control: &FakeControl| -> Vec<(String, String)> {
+        let calls = control.logs_calls.lock().unwrap();
+        calls
+            .iter()
+            .filter(|c| c.0 == "PutLogEvents")
+            .map(|c| {
+                let msg = c.1["logEvents"][0]["message"].as_str().unwrap();
+                (msg.to_string(), c.2.clone())
+            })
+            .collect()
+    };
+    let line = |text: &str| {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        Ok(crate::runtime::LogLine {
+            nanos: i128::try_from(nanos).unwrap(),
+            text: text.into(),
+        })
+    };
+    lines.send(line("before")).await.unwrap();
+    eventually(|| puts(&control).len() == 1).await;
+    // Polls bring credentials: an older session changes nothing, the renewed one replaces
+    // the first.
+    refresh_execution_credentials(&with("ASIAOLDER", now));
+    refresh_execution_credentials(&with("ASIASECOND", now + 3600));
+    // Another container of the task, started now, gets the renewed session too.
+    let other = execution_credentials(&first).unwrap();
+    assert_eq!(other.current().access_key_id, "ASIASECOND");
+    eventually(|| berth_core::time::epoch_secs(std::time::SystemTime::now()) > now + 1).await;
+    lines.send(line("after")).await.unwrap();
+    drop(lines);
+    tokio::time::timeout(Duration::from_secs(10), shipper)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        puts(&control),
+        [
+            ("before".to_string(), "ASIAFIRST".to_string()),
+            ("after".to_string(), "ASIASECOND".to_string())
+        ]
+    );
 }
 
 #[tokio::test]

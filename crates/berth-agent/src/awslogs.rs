@@ -19,7 +19,8 @@
 //! shipped exactly once, provided Docker's timestamps of one container do not go backwards
 //! across the last shipped millisecond.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
 use berth_ecs::AgentTask;
@@ -492,19 +493,124 @@ pub struct Target {
     pub group: String,
     pub stream: String,
     /// The execution role's credentials (`None`: the runner's own).
-    pub creds: Option<Credentials>,
+    pub creds: Option<ExecutionCredentials>,
     pub multiline: Option<Regex>,
 }
 
-/// The task's execution-role credentials, if it has them.
-pub fn execution_credentials(task: &AgentTask) -> Option<Credentials> {
-    task.execution_role_credentials.as_ref().map(|rc| {
-        Credentials::new(
-            &rc.access_key_id,
-            &rc.secret_access_key,
-            Some(&rc.session_token),
-        )
-    })
+impl Target {
+    /// The credentials to sign the next call with: the freshest the task's polls brought.
+    fn signing(&self) -> Option<Credentials> {
+        self.creds.as_ref().map(ExecutionCredentials::current)
+    }
+}
+
+/// A task's execution-role credentials as its shippers sign with them. A role session expires
+/// (an hour); the control plane hands out a fresh one with every poll before that (an agent's
+/// poll answers at least every 20 seconds, and brings a session with more than 5 minutes
+/// left), [`refresh_execution_credentials`] puts it here, and the next call is signed with it
+/// — as the ECS agent holds the execution role's credentials under one id, replaced by each
+/// refresh ACS pushes, and Docker's awslogs driver fetches them again from the agent when the
+/// ones it holds expire. AWS does not document how long before expiry ACS pushes new ones.
+#[derive(Clone)]
+pub struct ExecutionCredentials {
+    held: Arc<Mutex<Held>>,
+}
+
+impl std::fmt::Debug for ExecutionCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let h = lock(&self.held);
+        f.debug_struct("ExecutionCredentials")
+            .field("access_key_id", &h.creds.access_key_id)
+            .field("expires", &h.expires)
+            .finish()
+    }
+}
+
+struct Held {
+    creds: Credentials,
+    /// Unix seconds; `None` when the expiration does not parse (then any newer set replaces it).
+    expires: Option<u64>,
+}
+
+impl Held {
+    fn of(rc: &berth_ecs::RoleCredentials) -> Held {
+        Held {
+            creds: Credentials::new(
+                &rc.access_key_id,
+                &rc.secret_access_key,
+                Some(&rc.session_token),
+            ),
+            expires: berth_core::time::parse_iso8601(&rc.expiration),
+        }
+    }
+
+    /// Whether `fresh` should replace these: another session that does not expire earlier.
+    fn replaced_by(&self, fresh: &Held) -> bool {
+        fresh.creds.access_key_id != self.creds.access_key_id
+            && match (self.expires, fresh.expires) {
+                (Some(held), Some(new)) => new >= held,
+                _ => true,
+            }
+    }
+}
+
+impl ExecutionCredentials {
+    /// The freshest credentials held for the task.
+    pub fn current(&self) -> Credentials {
+        lock(&self.held).creds.clone()
+    }
+
+    /// When they expire (Unix seconds), if known.
+    pub fn expires(&self) -> Option<u64> {
+        lock(&self.held).expires
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Credentials only: a value left by a panicking thread is still a whole one.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The execution-role credentials held for running tasks, by task ARN. An entry lives while a
+/// shipper of the task holds it (weak here), so the map holds the tasks this process ships for.
+static HELD: LazyLock<Mutex<HashMap<String, Weak<Mutex<Held>>>>> =
+    LazyLock::new(|| Mutex::new(HashMap::new()));
+
+/// The task's execution-role credentials for its shippers, if it has them: the ones held for
+/// the task already when they are fresher than the task's.
+pub fn execution_credentials(task: &AgentTask) -> Option<ExecutionCredentials> {
+    let fresh = Held::of(task.execution_role_credentials.as_ref()?);
+    let mut map = lock(&HELD);
+    if let Some(held) = map.get(&task.task_arn).and_then(Weak::upgrade) {
+        {
+            let mut h = lock(&held);
+            if h.replaced_by(&fresh) {
+                *h = fresh;
+            }
+        }
+        return Some(ExecutionCredentials { held });
+    }
+    let held = Arc::new(Mutex::new(fresh));
+    map.insert(task.task_arn.clone(), Arc::downgrade(&held));
+    Some(ExecutionCredentials { held })
+}
+
+/// A poll's execution-role credentials for `task`: they replace those its shippers hold when
+/// they are another session that expires no earlier. Entries no shipper holds any more go.
+pub fn refresh_execution_credentials(task: &AgentTask) {
+    let mut map = lock(&HELD);
+    map.retain(|_, w| w.strong_count() > 0);
+    let Some(rc) = task.execution_role_credentials.as_ref() else {
+        return;
+    };
+    if let Some(held) = map.get(&task.task_arn).and_then(Weak::upgrade) {
+        let fresh = Held::of(rc);
+        let mut h = lock(&held);
+        if h.replaced_by(&fresh) {
+            tracing::debug!(task = %task.task_arn, "awslogs: the execution role's credentials are renewed");
+            *h = fresh;
+        }
+    }
 }
 
 /// The message when a task on Fargate has no execution-role credentials for awslogs.
@@ -552,7 +658,8 @@ async fn create<C: TaskControl>(
     target: &Target,
     create_group: bool,
 ) -> Result<(), String> {
-    let creds = target.creds.as_ref();
+    let signing = target.signing();
+    let creds = signing.as_ref();
     let stream_input = json!({ "logGroupName": target.group, "logStreamName": target.stream });
     let stream = |input: Value| control.logs_call("CreateLogStream", input, &target.region, creds);
     let first = stream(stream_input.clone()).await;
@@ -598,6 +705,7 @@ async fn create<C: TaskControl>(
 /// Reads where the stream stands (`None`: empty, or it cannot be read: then everything Docker
 /// has is shipped, and the log says so).
 async fn read_cursor<C: TaskControl>(control: &C, target: &Target) -> Option<Cursor> {
+    let signing = target.signing();
     let tail = |limit| {
         control.log_tail(
             &target.task_arn,
@@ -605,7 +713,7 @@ async fn read_cursor<C: TaskControl>(control: &C, target: &Target) -> Option<Cur
             &target.group,
             &target.stream,
             limit,
-            target.creds.as_ref(),
+            signing.as_ref(),
         )
     };
     let mut found = tail(100).await;
@@ -760,12 +868,14 @@ async fn send<C: TaskControl>(
     let mut delay = Duration::from_millis(500);
     let mut attempt = 1;
     let outcome = loop {
+        // Each attempt signs with the freshest credentials held for the task.
+        let signing = target.signing();
         match control
             .logs_call(
                 "PutLogEvents",
                 input.clone(),
                 &target.region,
-                target.creds.as_ref(),
+                signing.as_ref(),
             )
             .await
         {

@@ -145,8 +145,10 @@ pub(crate) async fn supervise<S: Capacity>(mut capacity: S, shutdown: impl Futur
         };
         seq = Some(orders.seq);
         for task in orders.tasks_to_start {
-            // The task role's current credentials, for the task endpoint.
+            // The task role's current credentials, for the task endpoint, and the execution
+            // role's, for the task's awslogs shippers.
             crate::endpoint::refresh(&task);
+            crate::awslogs::refresh_execution_credentials(&task);
             if runs.running.contains_key(&task.task_arn) || runs.finished.contains(&task.task_arn) {
                 continue;
             }

@@ -116,12 +116,14 @@ fn seal(
         let blob = k
             .encrypt(&key, value.as_bytes(), &context)
             .map_err(|e| key_failure(ctx, e))?;
+        crate::kms::used(ctx, &key.arn, "Encrypt");
         return Ok(STANDARD.encode(blob));
     }
     authorize_via(ctx, "kms:GenerateDataKey", &key, &context)?;
     let (data_key, blob) = k
         .generate_data_key(&key, berth_core::seal::KEY_LEN, &context)
         .map_err(|e| key_failure(ctx, e))?;
+    crate::kms::used(ctx, &key.arn, "GenerateDataKey");
     let data_key: &[u8; berth_core::seal::KEY_LEN] = data_key
         .as_slice()
         .try_into()
@@ -159,6 +161,7 @@ fn open(ctx: &Ctx<'_>, arn: &str, stored: &str) -> Result<Zeroizing<String>, Err
     let plain = k
         .decrypt(&key, blob, &context)
         .map_err(|e| key_failure(ctx, e))?;
+    crate::kms::used(ctx, &key.arn, "Decrypt");
     let plain = match sealed {
         None => plain,
         Some(sealed) => {

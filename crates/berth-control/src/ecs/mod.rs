@@ -497,11 +497,13 @@ pub fn submit_container_state_change(
     Ok(changed(acknowledged()))
 }
 
-/// The execution role's credentials for a task about to start: the control plane assumes the
-/// role as the service principal `ecs-tasks.amazonaws.com`, the trust policy evaluated with
+/// The execution role's credentials for a task: the control plane assumes the role as the
+/// service principal `ecs-tasks.amazonaws.com`, the trust policy evaluated with
 /// `aws:SourceAccount` (the task's account) and `aws:SourceArn` (the task's ARN); the session
-/// is named after the task id. A role that cannot be assumed stops the task
-/// (`TaskFailedToStart`) with ECS's words, and `None` comes back.
+/// is named after the task id, and handed out again while it has more than 5 minutes left (a
+/// running task's awslogs shippers sign with the freshest one its polls bring). A role that
+/// cannot be assumed stops a task that is starting (`TaskFailedToStart`) with ECS's words; a
+/// running task keeps what its runner holds. `None` comes back in both cases.
 pub fn execution_role_credentials(
     ctx: &Ctx<'_>,
     task: &AgentTask,
@@ -550,10 +552,12 @@ pub fn assume_execution_role(
         })),
         Err(berth_iam::sts::StsError::AccessDenied(detail)) => {
             tracing::info!(task = %task.task_arn, role = role_arn, %detail, "execution role cannot be assumed");
-            let reason = format!(
-                "ECS was unable to assume the role '{role_arn}' that was provided for this task. Please verify that the role being passed has the proper trust relationship and permissions and that your IAM user has permissions to pass this role."
-            );
-            ecs.fail_to_start(&task.task_arn, &reason, now)?;
+            if taskrole::starting(task) {
+                let reason = format!(
+                    "ECS was unable to assume the role '{role_arn}' that was provided for this task. Please verify that the role being passed has the proper trust relationship and permissions and that your IAM user has permissions to pass this role."
+                );
+                ecs.fail_to_start(&task.task_arn, &reason, now)?;
+            }
             Ok(None)
         }
         Err(e) => Err(e.into()),
@@ -667,11 +671,13 @@ pub fn poll_tasks(
     let mut failed = Vec::new();
     for task in &mut poll.tasks_to_start {
         if task.execution_role_arn.is_some() {
+            let starting = taskrole::starting(task);
             match execution_role_credentials(ctx, task)? {
                 Some(creds) => {
                     berth_ecs::attach_execution_role_credentials(task, creds);
                 }
-                None => failed.push(task.task_arn.clone()),
+                None if starting => failed.push(task.task_arn.clone()),
+                None => {}
             }
         }
     }
@@ -743,16 +749,16 @@ pub fn fargate_poll(
     let mut failed = Vec::new();
     for w in &mut work.tasks_to_start {
         let e = Ecs::new(control.store.as_ref(), &w.account, &w.region);
-        // The credentials serve the start (the secret fetch); a running task needs none, and a
-        // role changed meanwhile does not stop what already runs.
-        let starting = berth_ecs::lifecycle::TaskStatus::parse(&w.task.last_status)
-            .is_none_or(|s| s < berth_ecs::lifecycle::TaskStatus::Running);
-        if starting && w.task.execution_role_arn.is_some() {
+        // The credentials serve the start (the secret fetch) and, with every poll, the
+        // task's awslogs shippers; a role changed meanwhile does not stop what already runs.
+        let starting = taskrole::starting(&w.task);
+        if w.task.execution_role_arn.is_some() {
             match assume_execution_role(control, &e, &w.task, now)? {
                 Some(creds) => {
                     berth_ecs::attach_execution_role_credentials(&mut w.task, creds);
                 }
-                None => failed.push(w.task.task_arn.clone()),
+                None if starting => failed.push(w.task.task_arn.clone()),
+                None => {}
             }
         }
         // The task role's credentials go with every poll while the task should run: its

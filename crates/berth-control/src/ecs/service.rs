@@ -658,4 +658,92 @@ mod tests {
         );
         assert_eq!(tagged_cluster("nonsense"), None);
     }
+
+    /// A running Fargate task's polls bring its execution role's credentials (its awslogs
+    /// shippers sign with the freshest), and a role it can no longer assume does not stop it.
+    #[test]
+    fn a_running_fargate_task_keeps_getting_its_execution_credentials() {
+        let control = Control::new(
+            Arc::new(SqliteStore::in_memory().unwrap()),
+            RootKey::generate(),
+            0,
+        );
+        let root = caller(Principal::Root {
+            account: ACCOUNT.into(),
+        });
+        let ctx = control.ctx(&root, "r");
+        let trust = |effect: &str| {
+            format!(
+                r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"{effect}","Principal":{{"Service":"ecs-tasks.amazonaws.com"}},"Action":"sts:AssumeRole"}}]}}"#
+            )
+        };
+        let allowed = trust("Allow");
+        control
+            .iam()
+            .create_role(ACCOUNT, berth_iam::NewRole::new("exec", &allowed), 0)
+            .unwrap();
+        let def: RegisterTaskDefinitionInput = serde_json::from_value(json!({
+            "family": "api", "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"],
+            "cpu": "256", "memory": "512",
+            "executionRoleArn": format!("arn:aws:iam::{ACCOUNT}:role/exec"),
+            "containerDefinitions": [{"name": "app", "image": "busybox"}]
+        }))
+        .unwrap();
+        super::super::register_task_definition(&ctx, def).unwrap();
+        let input: RunTaskInput = serde_json::from_value(json!({
+            "taskDefinition": "api", "launchType": "FARGATE",
+            "networkConfiguration": {"awsvpcConfiguration": {"subnets": ["subnet-1"]}}
+        }))
+        .unwrap();
+        let arn = super::super::run_task(&ctx, input).unwrap().tasks[0]
+            .task_arn
+            .clone();
+        let poll = || {
+            let polled = super::super::fargate_poll(
+                &control,
+                "a",
+                5,
+                None,
+                std::time::Instant::now(),
+                std::time::Duration::ZERO,
+            )
+            .unwrap();
+            let crate::polls::Polled::Ready(poll) = polled else {
+                panic!("the first poll answers at once");
+            };
+            poll.tasks_to_start
+                .into_iter()
+                .map(|w| w.task)
+                .find(|t| t.task_arn == arn)
+        };
+        let starting = poll().unwrap();
+        let first = starting.execution_role_credentials.unwrap();
+        super::super::fargate_task_state_change(
+            &control,
+            SubmitTaskStateChangeInput {
+                task: Some(arn.clone()),
+                status: Some("RUNNING".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let running = poll().unwrap();
+        assert_eq!(running.last_status, "RUNNING");
+        let again = running.execution_role_credentials.unwrap();
+        // The same session while it has more than 5 minutes left.
+        assert_eq!(again.access_key_id, first.access_key_id);
+        control
+            .iam()
+            .update_assume_role_policy(ACCOUNT, "exec", &trust("Deny"))
+            .unwrap();
+        let refused = poll().unwrap();
+        assert!(refused.execution_role_credentials.is_none());
+        let (t, _) = ecs(&ctx)
+            .describe_tasks(None, std::slice::from_ref(&arn), ctx.now_secs())
+            .unwrap();
+        assert_eq!(
+            (t[0].last_status.as_str(), t[0].desired_status.as_str()),
+            ("RUNNING", "RUNNING")
+        );
+    }
 }

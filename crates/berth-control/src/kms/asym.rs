@@ -72,6 +72,7 @@ pub fn sign(ctx: &Ctx<'_>, input: SignInput) -> Result<SignOutput, Error> {
     };
     dry_run(input.dry_run, &[&key])?;
     let signature = kms(ctx).sign(&key, what)?;
+    super::used(ctx, &key.arn, "Sign");
     Ok(SignOutput {
         key_id: key.arn,
         signature: Blob::new(signature),
@@ -114,6 +115,7 @@ pub fn verify(ctx: &Ctx<'_>, input: VerifyInput) -> Result<VerifyOutput, Error> 
     };
     dry_run(input.dry_run, &[&key])?;
     kms(ctx).verify(&key, what, signature.as_slice())?;
+    super::used(ctx, &key.arn, "Verify");
     Ok(VerifyOutput {
         key_id: key.arn,
         signature_valid: true,
@@ -195,6 +197,7 @@ pub fn generate_mac(ctx: &Ctx<'_>, input: GenerateMacInput) -> Result<GenerateMa
     authorize_key(ctx, "kms:GenerateMac", &key, None, &[])?;
     dry_run(input.dry_run, &[&key])?;
     let mac = kms(ctx).generate_mac(&key, &algorithm, message.as_slice())?;
+    super::used(ctx, &key.arn, "GenerateMac");
     Ok(GenerateMacOutput {
         mac: Blob::new(mac),
         mac_algorithm: algorithm,
@@ -231,6 +234,7 @@ pub fn verify_mac(ctx: &Ctx<'_>, input: VerifyMacInput) -> Result<VerifyMacOutpu
     authorize_key(ctx, "kms:VerifyMac", &key, None, &[])?;
     dry_run(input.dry_run, &[&key])?;
     kms(ctx).verify_mac(&key, &algorithm, message.as_slice(), mac.as_slice())?;
+    super::used(ctx, &key.arn, "VerifyMac");
     Ok(VerifyMacOutput {
         key_id: key.arn,
         mac_valid: true,
@@ -303,6 +307,7 @@ fn data_key_pair(
     let private = crypto::generate(&spec)?;
     let public = crypto::public_key(&spec, &private)?;
     let blob = kms(ctx).encrypt(&key, &private, &context)?;
+    super::used(ctx, &key.arn, operation);
     Ok(GenerateDataKeyPairOutput {
         private_key_ciphertext_blob: Blob::new(blob),
         private_key_plaintext: with_plaintext.then(|| Blob(private)),

@@ -440,6 +440,7 @@ pub fn derive_shared_secret(
     berth_kms::require_usage(&key, "KEY_AGREEMENT", "DeriveSharedSecret")?;
     dry_run(input.dry_run, &[&key])?;
     let secret = kms(ctx).derive_shared_secret(&key, public.as_slice())?;
+    super::used(ctx, &key.arn, "DeriveSharedSecret");
     Ok(DeriveSharedSecretOutput {
         key_id: key.arn,
         shared_secret: Blob(secret),
@@ -488,6 +489,7 @@ pub fn encapsulate(ctx: &Ctx<'_>, input: EncapsulateInput) -> Result<Encapsulate
     berth_kms::require_usage(&key, "ENCAPSULATE_DECAPSULATE", "Encapsulate")?;
     dry_run(input.dry_run, &[&key])?;
     let (ciphertext, secret) = kms(ctx).encapsulate(&key)?;
+    super::used(ctx, &key.arn, "Encapsulate");
     Ok(EncapsulateOutput {
         key_id: key.arn,
         shared_secret: Blob(secret),
@@ -528,6 +530,7 @@ pub fn decapsulate(ctx: &Ctx<'_>, input: DecapsulateInput) -> Result<Decapsulate
     berth_kms::require_usage(&key, "ENCAPSULATE_DECAPSULATE", "Decapsulate")?;
     dry_run(input.dry_run, &[&key])?;
     let secret = kms(ctx).decapsulate(&key, ciphertext.as_slice())?;
+    super::used(ctx, &key.arn, "Decapsulate");
     Ok(DecapsulateOutput {
         key_id: key.arn,
         shared_secret: Blob(secret),
@@ -545,23 +548,48 @@ pub struct GetKeyLastUsageInput {
 #[serde(rename_all = "PascalCase")]
 pub struct GetKeyLastUsageOutput {
     pub key_id: String,
-    pub key_last_usage: super::Empty,
+    pub key_last_usage: KeyLastUsageData,
     pub tracking_start_date: u64,
     pub key_creation_date: u64,
 }
 
-/// GetKeyLastUsage: berth does not track key usage. It answers as AWS does when tracking has
-/// no record of a use: an empty `KeyLastUsage`, with tracking starting now (so a key made
-/// earlier may have been used before it, as AWS says of such an answer).
+/// The model's `KeyLastUsageData`: empty when no use is recorded. berth has no CloudTrail, so
+/// `CloudTrailEventId` is never present.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct KeyLastUsageData {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub operation: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kms_request_id: Option<String>,
+}
+
+/// GetKeyLastUsage: the key's last successful cryptographic use as berth recorded it (the
+/// operation, when, and the request's id; at most one record per key per minute from each
+/// server process, so it may be up to a minute older than the last use). `TrackingStartDate` is
+/// when the store recorded its first use of any key, or the key's creation if later; before any
+/// use was recorded it is now (a key made earlier may have been used before, as AWS says of
+/// such an answer).
 pub fn get_key_last_usage(
     ctx: &Ctx<'_>,
     input: GetKeyLastUsageInput,
 ) -> Result<GetKeyLastUsageOutput, Error> {
     let key = key_for(ctx, input.key_id.as_deref(), "kms:GetKeyLastUsage")?;
+    let (last, since) = kms(ctx).last_use(&key.arn)?;
+    let tracking_start_date = since.unwrap_or_else(|| ctx.now_secs()).max(key.created);
+    let key_last_usage = last
+        .map(|l| KeyLastUsageData {
+            operation: Some(l.operation),
+            timestamp: Some(l.timestamp),
+            kms_request_id: Some(l.request_id),
+        })
+        .unwrap_or_default();
     Ok(GetKeyLastUsageOutput {
         key_id: key.arn,
-        key_last_usage: super::Empty {},
-        tracking_start_date: ctx.now_secs(),
+        key_last_usage,
+        tracking_start_date,
         key_creation_date: key.created,
     })
 }

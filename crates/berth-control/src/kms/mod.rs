@@ -75,6 +75,44 @@ pub(crate) fn required<T>(value: Option<T>, member: &str) -> Result<T, Error> {
     value.ok_or_else(|| Error::MissingMember(member.to_string()))
 }
 
+/// How often one process records a key's use at most: a cryptographic call is on hot paths
+/// (Secrets Manager's GetSecretValue decrypts through KMS), so the store is written at most once
+/// per key per minute, and GetKeyLastUsage's use may be up to a minute older than the last.
+const RECORD_USE_EVERY_SECS: u64 = 60;
+
+/// Keys whose use this process recorded, and when (bounded: emptied when full).
+static RECORDED: std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<String, u64>>> =
+    std::sync::LazyLock::new(|| std::sync::Mutex::new(std::collections::HashMap::new()));
+const RECORDED_MAX: usize = 10_000;
+
+/// Records a successful cryptographic use of a key for GetKeyLastUsage (see
+/// [`RECORD_USE_EVERY_SECS`]). A failure to record does not fail the call; it is logged.
+pub(crate) fn used(ctx: &Ctx<'_>, key_arn: &str, operation: &str) {
+    let now = ctx.now_secs();
+    {
+        // Only timestamps: a map left by a panicking thread is still valid.
+        let mut recorded = RECORDED.lock().unwrap_or_else(|p| p.into_inner());
+        if recorded
+            .get(key_arn)
+            .is_some_and(|at| now < at.saturating_add(RECORD_USE_EVERY_SECS) && *at <= now)
+        {
+            return;
+        }
+        if recorded.len() >= RECORDED_MAX {
+            recorded.clear();
+        }
+        recorded.insert(key_arn.to_string(), now);
+    }
+    let last = berth_kms::LastUse {
+        operation: operation.to_string(),
+        timestamp: now,
+        request_id: ctx.request_id.to_string(),
+    };
+    if let Err(e) = kms(ctx).record_use(key_arn, &last) {
+        tracing::warn!(key = key_arn, error = %e, "kms: the key's last use was not recorded");
+    }
+}
+
 pub(crate) fn kms<'c>(ctx: &'c Ctx<'_>) -> Kms<'c> {
     Kms::new(ctx.control.store.as_ref(), &ctx.control.root_key)
 }
@@ -835,6 +873,7 @@ pub fn encrypt(ctx: &Ctx<'_>, input: EncryptInput) -> Result<EncryptOutput, Erro
     } else {
         kms(ctx).rsa_encrypt(&key, algorithm, plaintext.as_slice())?
     };
+    used(ctx, &key.arn, "Encrypt");
     Ok(EncryptOutput {
         ciphertext_blob: Blob::new(blob),
         key_id: key.arn,
@@ -889,6 +928,7 @@ pub fn decrypt(ctx: &Ctx<'_>, input: DecryptInput) -> Result<DecryptOutput, Erro
             let algorithm = algorithm_for(&named, input.encryption_algorithm.as_deref())?;
             dry_run(input.dry_run, &[&named])?;
             let plain = kms(ctx).rsa_decrypt(&named, algorithm, blob.as_slice())?;
+            used(ctx, &named.arn, "Decrypt");
             return Ok(DecryptOutput {
                 key_id: named.arn,
                 plaintext: Blob(plain),
@@ -901,6 +941,7 @@ pub fn decrypt(ctx: &Ctx<'_>, input: DecryptInput) -> Result<DecryptOutput, Erro
     let algorithm = algorithm_for(&key, input.encryption_algorithm.as_deref())?;
     dry_run(input.dry_run, &[&key])?;
     let plain = kms(ctx).decrypt(&key, blob.as_slice(), &context)?;
+    used(ctx, &key.arn, "Decrypt");
     Ok(DecryptOutput {
         key_id: key.arn,
         plaintext: Blob(plain),
@@ -954,6 +995,7 @@ fn make_data_key(
     authorize_key(ctx, action, &key, Some(&context), &[])?;
     dry_run(input.dry_run, &[&key])?;
     let (plain, blob) = kms(ctx).generate_data_key(&key, n, &context)?;
+    used(ctx, &key.arn, action.strip_prefix("kms:").unwrap_or(action));
     Ok((key, plain, blob))
 }
 
@@ -1041,6 +1083,8 @@ pub fn re_encrypt(ctx: &Ctx<'_>, input: ReEncryptInput) -> Result<ReEncryptOutpu
     let k = kms(ctx);
     let plain = k.decrypt(&source, blob.as_slice(), &source_context)?;
     let out = k.encrypt(&dest, &plain, &dest_context)?;
+    used(ctx, &source.arn, "ReEncrypt");
+    used(ctx, &dest.arn, "ReEncrypt");
     Ok(ReEncryptOutput {
         ciphertext_blob: Blob::new(out),
         source_key_id: source.arn,
@@ -1053,6 +1097,84 @@ pub fn re_encrypt(ctx: &Ctx<'_>, input: ReEncryptInput) -> Result<ReEncryptOutpu
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A key's last use is recorded at most once a minute: within the minute the first use
+    /// stands, after it the next one replaces it; tracking starts with the store's first record.
+    #[test]
+    #[allow(clippy::unwrap_used)]
+    fn the_last_use_is_recorded_once_a_minute() {
+        use std::sync::Arc;
+        let store: Arc<dyn berth_store::Store> =
+            Arc::new(berth_store::SqliteStore::in_memory().unwrap());
+        let root_key = berth_core::RootKey::generate();
+        let now = crate::Control::new(store.clone(), root_key.clone(), 0);
+        let later = crate::Control::new(store, root_key, 61);
+        let root = crate::testing::caller(berth_iam::Principal::Root {
+            account: "111122223333".into(),
+        });
+        let ctx = now.ctx(&root, "req-1");
+        let key = create_key(&ctx, CreateKeyInput::default())
+            .unwrap()
+            .key_metadata
+            .arn;
+        let last = |ctx: &Ctx<'_>| {
+            imports::get_key_last_usage(
+                ctx,
+                imports::GetKeyLastUsageInput {
+                    key_id: Some(key.clone()),
+                },
+            )
+            .unwrap()
+        };
+        let unused = last(&ctx);
+        assert!(unused.key_last_usage.operation.is_none());
+        assert_eq!(unused.tracking_start_date, ctx.now_secs());
+        let blob = encrypt(
+            &ctx,
+            EncryptInput {
+                key_id: Some(key.clone()),
+                plaintext: Some(Blob::new(b"hello".to_vec())),
+                ..Default::default()
+            },
+        )
+        .unwrap()
+        .ciphertext_blob;
+        let decrypt_in = |ctx: &Ctx<'_>| {
+            decrypt(
+                ctx,
+                DecryptInput {
+                    ciphertext_blob: Some(blob.clone()),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        };
+        decrypt_in(&now.ctx(&root, "req-2"));
+        let first = last(&ctx);
+        assert_eq!(first.key_last_usage.operation.as_deref(), Some("Encrypt"));
+        assert_eq!(first.key_last_usage.timestamp, Some(ctx.now_secs()));
+        assert_eq!(
+            first.key_last_usage.kms_request_id.as_deref(),
+            Some("req-1")
+        );
+        let v = serde_json::to_value(&first).unwrap();
+        assert_eq!(v["KeyLastUsage"]["Operation"], "Encrypt");
+        assert_eq!(v["KeyLastUsage"]["KmsRequestId"], "req-1");
+        assert!(v["KeyLastUsage"].get("CloudTrailEventId").is_none());
+
+        let later_ctx = later.ctx(&root, "req-3");
+        decrypt_in(&later_ctx);
+        let second = last(&later_ctx);
+        assert_eq!(second.key_last_usage.operation.as_deref(), Some("Decrypt"));
+        assert_eq!(second.key_last_usage.timestamp, Some(later_ctx.now_secs()));
+        assert_eq!(
+            second.key_last_usage.kms_request_id.as_deref(),
+            Some("req-3")
+        );
+        // Tracking began with the first record, which was the key's creation second.
+        assert_eq!(second.tracking_start_date, ctx.now_secs());
+        assert_eq!(second.key_creation_date, ctx.now_secs());
+    }
 
     #[test]
     fn blobs_are_base64_both_ways() {

@@ -217,6 +217,7 @@ pub(crate) fn seal_in(
             KmsError::Disabled(_) | KmsError::InvalidState(_) => Error::EncryptionFailure,
             other => other.into(),
         })?;
+    crate::kms::used(ctx, &key.arn, "GenerateDataKey");
     let sealed = berth_secrets::seal_value(&data_key, &blob, arn, version_id, value)?;
     Ok(NewVersion {
         id: version_id.to_string(),
@@ -228,14 +229,22 @@ pub(crate) fn seal_in(
 /// Decrypts one version's value as the caller.
 pub fn open(ctx: &Ctx<'_>, secret: &Secret, version: &Version) -> Result<SecretValue, Error> {
     let control = ctx.control;
-    open_value(
+    let mut key_arn = None;
+    let value = open_value(
         control.store.as_ref(),
         &control.root_key,
         secret,
         &version.id,
         ctx.now_secs(),
-        |key, context| authorize_via(ctx, "kms:Decrypt", key, context),
-    )
+        |key, context| {
+            key_arn = Some(key.arn.clone());
+            authorize_via(ctx, "kms:Decrypt", key, context)
+        },
+    )?;
+    if let Some(arn) = key_arn {
+        crate::kms::used(ctx, &arn, "Decrypt");
+    }
+    Ok(value)
 }
 
 /// Opens the value of version `version_id`: finds the KMS key of its data key, asks
