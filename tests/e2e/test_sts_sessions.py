@@ -337,3 +337,31 @@ def test_federated_user_principal_keys(berth):
     assert sm.describe_secret(SecretId="db")["Name"] == "db"
     # A federated user has no aws:username.
     denied(lambda: sm.list_secrets(), status=400, code="AccessDeniedException")
+
+
+def test_a_users_own_tags_are_its_principal_tags(berth):
+    # An IAM user's tags are `aws:PrincipalTag/<key>` in its own requests and in a role's trust
+    # policy; a change to them counts from the next request.
+    alice = user_creds(berth, "alice", when(["secretsmanager:DescribeSecret", "sts:AssumeRole"],
+                                            {"StringEquals": {"aws:PrincipalTag/team": "blue"}}))
+    iam = berth.client("iam")
+    berth.client("secretsmanager").create_secret(Name="tagged", SecretString="x")
+    sm = berth.client("secretsmanager", creds=alice)
+    denied(lambda: sm.describe_secret(SecretId="tagged"), status=400, code="AccessDeniedException")
+
+    iam.tag_user(UserName="alice", Tags=[{"Key": "team", "Value": "blue"}])
+    assert sm.describe_secret(SecretId="tagged")["Name"] == "tagged"
+
+    iam.create_role(RoleName="blue-only", AssumeRolePolicyDocument=trust(
+        ALICE, "sts:AssumeRole", {"StringEquals": {"aws:PrincipalTag/team": "blue"}}))
+    sts = berth.client("sts", creds=alice)
+    role_arn = f"arn:aws:iam::{ACCOUNT}:role/blue-only"
+    assert sts.assume_role(RoleArn=role_arn, RoleSessionName="s1")["AssumedRoleUser"]["Arn"].endswith(
+        "assumed-role/blue-only/s1")
+
+    iam.tag_user(UserName="alice", Tags=[{"Key": "team", "Value": "red"}])
+    denied(lambda: sm.describe_secret(SecretId="tagged"), status=400, code="AccessDeniedException")
+    iam.untag_user(UserName="alice", TagKeys=["team"])
+    denied(lambda: sm.describe_secret(SecretId="tagged"), status=400, code="AccessDeniedException")
+    denied(lambda: sts.assume_role(RoleArn=role_arn, RoleSessionName="s1"),
+           contains="is not authorized to perform: sts:AssumeRole")

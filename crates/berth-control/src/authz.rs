@@ -150,7 +150,12 @@ pub fn authorize(ctx: &Ctx<'_>, check: &Check<'_>) -> Result<(), Error> {
         return Ok(());
     }
     let docs = identity_documents(ctx)?;
-    let context = request_context(ctx, &check.context);
+    let mut context = request_context(ctx, &check.context);
+    // An IAM user's tags are its `aws:PrincipalTag/<key>` keys (a role session's are in its
+    // session keys already).
+    for (key, value) in &docs.principal_tags {
+        context.insert(key, value.as_str());
+    }
     let verdict = berth_iam::authz::decide(
         &Question {
             principal,

@@ -861,8 +861,7 @@ impl<'a> Doctor<'a> {
         let denies = |doc: &str| {
             let docs = IdentityDocuments {
                 policies: vec![doc.to_string()],
-                boundary: None,
-                session: None,
+                ..IdentityDocuments::default()
             };
             matches!(
                 self.decide(principal, &docs, q, None, None).decision,

@@ -143,7 +143,7 @@ fn case(name: &str) -> (Principal, IdentityDocuments) {
             IdentityDocuments {
                 policies: documents(2),
                 boundary: Some(boundary()),
-                session: None,
+                ..Default::default()
             },
         ),
         _ => (
@@ -152,6 +152,7 @@ fn case(name: &str) -> (Principal, IdentityDocuments) {
                 policies: documents(2),
                 boundary: Some(boundary()),
                 session: Some(session_policy()),
+                ..Default::default()
             },
         ),
     }

@@ -20,6 +20,9 @@ pub struct IdentityDocuments {
     pub boundary: Option<String>,
     /// The session policy of a role session, if one was passed.
     pub session: Option<String>,
+    /// An IAM user's own tags, as `aws:PrincipalTag/<key>` condition keys with their values
+    /// (a role session's come with the session instead).
+    pub principal_tags: Vec<(String, String)>,
 }
 
 /// One question for [`decide`].

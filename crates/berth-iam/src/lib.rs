@@ -226,7 +226,7 @@ impl<'a> Iam<'a> {
                         &entity::key(&record.account_id, name),
                     )? {
                         Some(u) => {
-                            let docs = policies::collect(
+                            let mut docs = policies::collect(
                                 tx,
                                 &record.account_id,
                                 u.inline_policies,
@@ -234,6 +234,7 @@ impl<'a> Iam<'a> {
                                 &u.groups,
                                 u.permissions_boundary.as_deref(),
                             )?;
+                            docs.principal_tags = policies::principal_tag_keys(&u.tags);
                             Some((u.account, u.name, u.id, u.path, docs))
                         }
                         None => None,

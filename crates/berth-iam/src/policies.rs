@@ -1127,14 +1127,18 @@ impl Iam<'_> {
                 let user: Option<PolicyHolderView> =
                     get_json(tx, entity::USERS, &entity::key(account, name))?;
                 match user {
-                    Some(u) if id.is_empty() || &u.id == id => collect(
-                        tx,
-                        account,
-                        u.inline_policies,
-                        &u.attached_policies,
-                        &u.groups,
-                        u.permissions_boundary.as_deref(),
-                    ),
+                    Some(u) if id.is_empty() || &u.id == id => {
+                        let mut docs = collect(
+                            tx,
+                            account,
+                            u.inline_policies,
+                            &u.attached_policies,
+                            &u.groups,
+                            u.permissions_boundary.as_deref(),
+                        )?;
+                        docs.principal_tags = principal_tag_keys(&u.tags);
+                        Ok(docs)
+                    }
                     _ => Ok(IdentityDocuments::default()),
                 }
             }
@@ -1228,12 +1232,20 @@ pub(crate) fn collect(
         policies,
         boundary,
         session: None,
+        principal_tags: Vec::new(),
     })
 }
 
+/// An entity's tags as the `aws:PrincipalTag/<key>` condition keys of its requests.
+pub(crate) fn principal_tag_keys(tags: &[crate::entity::Tag]) -> Vec<(String, String)> {
+    tags.iter()
+        .map(|t| (format!("aws:PrincipalTag/{}", t.key), t.value.clone()))
+        .collect()
+}
+
 /// What the authoriser reads of a stored user or role (`User`, `Role`): its id and the members
-/// that name its identity policies. The record's other members (tags, the policy names, a
-/// role's trust policy, …) are skipped, not decoded; the record itself is unchanged.
+/// that name its identity policies, and its tags. The record's other members (the policy names,
+/// a role's trust policy, …) are skipped, not decoded; the record itself is unchanged.
 #[derive(Deserialize)]
 pub(crate) struct PolicyHolderView {
     pub id: String,
@@ -1246,6 +1258,9 @@ pub(crate) struct PolicyHolderView {
     /// A user's groups (a role and a group have none).
     #[serde(default)]
     pub groups: Vec<String>,
+    /// A user's tags (its `aws:PrincipalTag/<key>` keys).
+    #[serde(default)]
+    pub tags: Vec<crate::entity::Tag>,
 }
 
 /// What `Iam::resolve_access_key` reads of a user's record: who the user is and its policies.
@@ -1263,6 +1278,9 @@ pub(crate) struct UserView {
     pub attached_policies: Vec<String>,
     #[serde(default)]
     pub groups: Vec<String>,
+    /// The user's tags (its `aws:PrincipalTag/<key>` keys).
+    #[serde(default)]
+    pub tags: Vec<crate::entity::Tag>,
 }
 
 /// An inline policy's document, its name skipped.
@@ -1582,6 +1600,39 @@ mod tests {
             ),
             Err(IamError::AttachedPolicyQuota { .. })
         ));
+    }
+
+    #[test]
+    fn a_users_tags_are_its_principal_tags() {
+        let store = SqliteStore::in_memory().unwrap();
+        let rk = RootKey::generate();
+        let iam = Iam::new(&store, &rk);
+        let user = iam.create_user(A, NewUser::named("bob"), 1).unwrap();
+        let bob = Principal::User {
+            account: A.into(),
+            name: "bob".into(),
+            id: user.id,
+            path: "/".into(),
+        };
+        assert!(
+            iam.identity_policies(&bob)
+                .unwrap()
+                .principal_tags
+                .is_empty()
+        );
+        iam.tag_user(
+            A,
+            "bob",
+            vec![crate::entity::Tag {
+                key: "Team".into(),
+                value: "blue".into(),
+            }],
+        )
+        .unwrap();
+        assert_eq!(
+            iam.identity_policies(&bob).unwrap().principal_tags,
+            vec![("aws:PrincipalTag/Team".to_string(), "blue".to_string())]
+        );
     }
 
     #[test]
