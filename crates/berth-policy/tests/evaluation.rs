@@ -1592,6 +1592,71 @@ fn derived_principal_keys() {
         Case::new("a user has no aws:PrincipalServiceName", alice(), "s3:GetObject", "*")
             .identity(&by_key("Null", "aws:PrincipalServiceName", "true"))
             .expect(ALLOWED_ID),
+        // A federated user (GetFederationToken): aws:PrincipalType FederatedUser, no
+        // aws:username.
+        Case::new("aws:PrincipalType FederatedUser", federated_bob(), "s3:GetObject", "*")
+            .identity(&by_key("StringEquals", "aws:PrincipalType", "FederatedUser"))
+            .expect(ALLOWED_ID),
+        Case::new("a federated user is not of type User", federated_bob(), "s3:GetObject", "*")
+            .identity(&by_key("StringEquals", "aws:PrincipalType", "User")),
+        Case::new("a federated user has no aws:username", federated_bob(), "s3:GetObject", "*")
+            .identity(&by_key("Null", "aws:username", "true"))
+            .expect(ALLOWED_ID),
+    ]);
+}
+
+fn federated_bob() -> berth_policy::Principal {
+    berth_policy::Principal::federated_user(A, "arn:aws:sts::111122223333:federated-user/bob")
+}
+
+#[test]
+fn federated_principals_in_trust_policies() {
+    const PROVIDER: &str = "arn:aws:iam::111122223333:oidc-provider/issuer.example/realm";
+    let trust = |principal: &str| {
+        format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{principal},"Action":"sts:AssumeRoleWithWebIdentity"}}]}}"#
+        )
+    };
+    let by_provider = trust(&format!(r#"{{"Federated":"{PROVIDER}"}}"#));
+    check(&[
+        Case::new(
+            "the provider the trust policy names",
+            berth_policy::Principal::federated(PROVIDER),
+            "sts:AssumeRoleWithWebIdentity",
+            ROLE,
+        )
+        .owner(A)
+        .trust_policy(&by_provider)
+        .expect(ALLOWED_RES),
+        Case::new(
+            "another provider",
+            berth_policy::Principal::federated(
+                "arn:aws:iam::111122223333:oidc-provider/other.example",
+            ),
+            "sts:AssumeRoleWithWebIdentity",
+            ROLE,
+        )
+        .owner(A)
+        .trust_policy(&by_provider)
+        .expect(implicit(PolicyType::Resource)),
+        Case::new(
+            "Principal * trusts any provider",
+            berth_policy::Principal::federated(PROVIDER),
+            "sts:AssumeRoleWithWebIdentity",
+            ROLE,
+        )
+        .owner(A)
+        .trust_policy(&trust(r#""*""#))
+        .expect(ALLOWED_RES),
+        Case::new(
+            "the account's principal does not name a federated caller",
+            berth_policy::Principal::federated(PROVIDER),
+            "sts:AssumeRoleWithWebIdentity",
+            ROLE,
+        )
+        .owner(A)
+        .trust_policy(&trust(r#"{"AWS":"arn:aws:iam::111122223333:root"}"#))
+        .expect(implicit(PolicyType::Resource)),
     ]);
 }
 
