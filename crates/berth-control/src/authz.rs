@@ -293,6 +293,38 @@ mod tests {
     }
 
     #[test]
+    fn tag_session_and_source_identity_are_answered_by_the_trust_policy() {
+        let control = control();
+        let carol = carol(
+            &control,
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:ListUsers","Resource":"*"}]}"#,
+        );
+        // A trust policy has no Resource: read as a resource policy it would not parse.
+        let trust = format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{ACCOUNT}:user/carol"}},"Action":["sts:AssumeRole","sts:TagSession","sts:SetSourceIdentity"]}}]}}"#
+        );
+        let role = format!("arn:aws:iam::{ACCOUNT}:role/app");
+        for action in ["sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity"] {
+            let check =
+                Check::new(action, &role).with_resource_policy(Some(&trust), Mode::Standard);
+            let got = authorize(&control.ctx(&carol, "r1"), &check);
+            assert!(got.is_ok(), "{action}: {got:?}");
+        }
+        // Read by the trust policy's rules: a Resource element makes it no trust policy, and it
+        // allows nothing (as a resource policy it would).
+        let not_trust = trust.replace(r#""Action""#, r#""Resource":"*","Action""#);
+        for action in ["sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity"] {
+            let check =
+                Check::new(action, &role).with_resource_policy(Some(&not_trust), Mode::Standard);
+            let got = authorize(&control.ctx(&carol, "r2"), &check);
+            assert!(
+                matches!(got, Err(Error::AccessDenied(_))),
+                "{action}: {got:?}"
+            );
+        }
+    }
+
+    #[test]
     fn a_groups_policies_decide_for_its_members() {
         let control = control();
         let carol = carol(

@@ -1618,6 +1618,10 @@ fn federated_principals_in_trust_policies() {
         )
     };
     let by_provider = trust(&format!(r#"{{"Federated":"{PROVIDER}"}}"#));
+    // Trust policies may not have NotPrincipal; a resource policy may name a provider in one.
+    let not_principal = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"*"}},{{"Effect":"Deny","NotPrincipal":{{"Federated":"{PROVIDER}"}},"Action":"s3:GetObject","Resource":"*"}}]}}"#
+    );
     check(&[
         Case::new(
             "the provider the trust policy names",
@@ -1657,6 +1661,26 @@ fn federated_principals_in_trust_policies() {
         .owner(A)
         .trust_policy(&trust(r#"{"AWS":"arn:aws:iam::111122223333:root"}"#))
         .expect(implicit(PolicyType::Resource)),
+        Case::new(
+            "NotPrincipal excludes the provider it lists from a Deny",
+            berth_policy::Principal::federated(PROVIDER),
+            "s3:GetObject",
+            "*",
+        )
+        .owner(A)
+        .resource_policy(&not_principal)
+        .expect(ALLOWED_RES),
+        Case::new(
+            "NotPrincipal's Deny applies to another provider",
+            berth_policy::Principal::federated(
+                "arn:aws:iam::111122223333:oidc-provider/other.example",
+            ),
+            "s3:GetObject",
+            "*",
+        )
+        .owner(A)
+        .resource_policy(&not_principal)
+        .expect(explicit(PolicyType::Resource)),
     ]);
 }
 
