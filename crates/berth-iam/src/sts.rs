@@ -358,6 +358,32 @@ pub fn parse_role_arn(role_arn: &str) -> Option<(String, String)> {
     Some((arn.account, name.to_string()))
 }
 
+/// The packed size of a session's policies and tags together, when tags were passed (they
+/// share the packed space); `packed`, the policies' own size, when none were.
+pub(crate) fn packed_with_tags(
+    policies: SessionPolicies<'_>,
+    tags: &[(String, String)],
+    packed: Option<u32>,
+) -> Result<Option<u32>, StsError> {
+    if tags.is_empty() {
+        return Ok(packed);
+    }
+    let chars = policies.inline.map_or(0, compact_len)
+        + policies
+            .arns
+            .iter()
+            .map(|a| a.chars().count())
+            .sum::<usize>()
+        + tag_chars(tags);
+    let percent = packed_percent(chars);
+    if percent > 100 {
+        return Err(StsError::PackedPolicyTooLarge(format!(
+            "Packed policy consumes {percent}% of allotted space, please use smaller policy."
+        )));
+    }
+    Ok(Some(percent))
+}
+
 impl Iam<'_> {
     /// An AWS service assumes `role_arn` on a customer's behalf: the ECS control plane opening
     /// a task's execution-role session as `ecs-tasks.amazonaws.com`, with `aws:SourceAccount`
@@ -559,24 +585,8 @@ impl Iam<'_> {
         extras: SessionExtras,
         now: u64,
     ) -> Result<Session, StsError> {
-        let (session_policy, mut packed_policy_size) = self.session_policy(role, policies)?;
-        if !extras.tags.is_empty() {
-            // Session tags share the packed space with the session policies.
-            let chars = policies.inline.map_or(0, compact_len)
-                + policies
-                    .arns
-                    .iter()
-                    .map(|a| a.chars().count())
-                    .sum::<usize>()
-                + tag_chars(&extras.tags);
-            let percent = packed_percent(chars);
-            if percent > 100 {
-                return Err(StsError::PackedPolicyTooLarge(format!(
-                    "Packed policy consumes {percent}% of allotted space, please use smaller policy."
-                )));
-            }
-            packed_policy_size = Some(percent);
-        }
+        let (session_policy, packed_policy_size) = self.session_policy(role, policies)?;
+        let packed_policy_size = packed_with_tags(policies, &extras.tags, packed_policy_size)?;
         // The role's own tags as the session begins, each replaced by a session tag of the
         // same key; and the source identity, for every later call of the session.
         let role_tags: Vec<(String, String)> = self

@@ -82,20 +82,7 @@ impl FromQuery for AssumeRoleInput {
             policy_arns.push(arn.to_string());
         }
         op::validate_policy_arns(&policy_arns)?;
-        // `Tags.member.N.Key` / `.Value`, both required by the model.
-        let mut tags = Vec::new();
-        for (i, member) in params.members("Tags").iter().enumerate() {
-            let field = |name: &str, wire: &str| {
-                member.get(name).map(str::to_string).ok_or_else(|| {
-                    validation(
-                        None,
-                        &format!("tags.{}.member.{wire}", i + 1),
-                        "Member must not be null",
-                    )
-                })
-            };
-            tags.push((field("Key", "key")?, field("Value", "value")?));
-        }
+        let tags = tag_members(params)?;
         let transitive_tag_keys: Vec<String> = params
             .list("TransitiveTagKeys")
             .into_iter()
@@ -174,6 +161,25 @@ impl ToXml for AssumeRoleOutput {
             element(out, "PackedPolicySize", &size.to_string());
         }
     }
+}
+
+/// `Tags.member.N.Key` / `.Value` (both required by the model), of AssumeRole and
+/// GetFederationToken.
+pub(super) fn tag_members(params: &QueryParams) -> Result<Vec<(String, String)>, WireError> {
+    let mut tags = Vec::new();
+    for (i, member) in params.members("Tags").iter().enumerate() {
+        let field = |name: &str, wire: &str| {
+            member.get(name).map(str::to_string).ok_or_else(|| {
+                validation(
+                    None,
+                    &format!("tags.{}.member.{wire}", i + 1),
+                    "Member must not be null",
+                )
+            })
+        };
+        tags.push((field("Key", "key")?, field("Value", "value")?));
+    }
+    Ok(tags)
 }
 
 #[cfg(test)]
