@@ -13,6 +13,7 @@ use berth_iam::sts::{self, Session};
 /// STS's own checks of its input, for the wire decoder.
 pub use berth_iam::sts::{
     StsError, validate_policy_arns, validate_session_name, validate_session_tags,
+    validate_source_identity,
 };
 
 use crate::authz::{Check, Mode, authorize};

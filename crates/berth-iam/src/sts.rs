@@ -97,6 +97,36 @@ fn validation(value: &str, member: &str, constraint: &str) -> StsError {
     ))
 }
 
+/// `SourceIdentity`: 2–256 characters of `[\w+=,.@-]`.
+pub fn validate_source_identity(s: &str) -> Result<(), StsError> {
+    let n = s.chars().count();
+    if n < 2 {
+        return Err(validation(
+            s,
+            "sourceIdentity",
+            "Member must have length greater than or equal to 2",
+        ));
+    }
+    if n > 256 {
+        return Err(validation(
+            s,
+            "sourceIdentity",
+            "Member must have length less than or equal to 256",
+        ));
+    }
+    if !s
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c))
+    {
+        return Err(validation(
+            s,
+            "sourceIdentity",
+            "Member must satisfy regular expression pattern: [\\w+=,.@-]*",
+        ));
+    }
+    Ok(())
+}
+
 /// `RoleSessionName`: 2–64 characters of `[\w+=,.@-]`.
 pub fn validate_session_name(name: &str) -> Result<(), StsError> {
     if name.chars().count() < 2 {

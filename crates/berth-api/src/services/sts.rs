@@ -91,30 +91,7 @@ impl FromQuery for AssumeRoleInput {
         op::validate_session_tags(&tags, &transitive_tag_keys)?;
         let source_identity = params.get("SourceIdentity");
         if let Some(s) = source_identity {
-            if s.chars().count() < 2 {
-                return Err(validation(
-                    Some(s),
-                    "sourceIdentity",
-                    "Member must have length greater than or equal to 2",
-                ));
-            }
-            if s.chars().count() > 256 {
-                return Err(validation(
-                    Some(s),
-                    "sourceIdentity",
-                    "Member must have length less than or equal to 256",
-                ));
-            }
-            if !s
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c))
-            {
-                return Err(validation(
-                    Some(s),
-                    "sourceIdentity",
-                    "Member must satisfy regular expression pattern: [\\w+=,.@-]*",
-                ));
-            }
+            op::validate_source_identity(s)?;
         }
         let (serial_number, token_code) = tokens::mfa_members(params)?;
         Ok(AssumeRoleInput {
