@@ -89,6 +89,8 @@ pub struct Session {
     pub arn: String,
     /// Percentage of the packed-policy limit the session policy uses, when one was given.
     pub packed_policy_size: Option<u32>,
+    /// The session's source identity, when it has one.
+    pub source_identity: Option<String>,
 }
 
 fn validation(value: &str, member: &str, constraint: &str) -> StsError {
@@ -536,6 +538,7 @@ impl Iam<'_> {
             access_key_id: akid,
             secret_access_key: key.secret,
             packed_policy_size: None,
+            source_identity: None,
         }))
     }
 
@@ -665,6 +668,7 @@ impl Iam<'_> {
             session_token: token,
             expiration,
             packed_policy_size,
+            source_identity: info.source_identity,
         })
     }
 }

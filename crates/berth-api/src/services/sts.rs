@@ -137,6 +137,9 @@ impl ToXml for AssumeRoleOutput {
         if let Some(size) = session.packed_policy_size {
             element(out, "PackedPolicySize", &size.to_string());
         }
+        if let Some(source) = &session.source_identity {
+            element(out, "SourceIdentity", source);
+        }
     }
 }
 
