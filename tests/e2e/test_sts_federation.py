@@ -300,7 +300,7 @@ def test_web_identity_token_session_tags_and_source_identity(berth_factory, issu
     iam.create_role(RoleName="next", AssumeRolePolicyDocument=json.dumps({
         "Version": "2012-10-17", "Statement": [{
             "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:role/ci"},
-            "Action": ["sts:AssumeRole", "sts:TagSession"]}]}))
+            "Action": ["sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity"]}]}))
     iam.put_role_policy(RoleName="next", PolicyName="p", PolicyDocument=json.dumps(blue_reader))
     role_arn = f"arn:aws:iam::{ACCOUNT}:role/ci"
 
