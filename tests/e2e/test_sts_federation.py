@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.x509.oid import NameOID
 
-from conftest import REGION, error_code, error_message
+from conftest import REGION, Creds, error_code, error_message
 from helpers import allow
 
 ACCOUNT = "000000000000"
@@ -122,12 +122,13 @@ class Issuer:
         ]}
 
     def token(self, alg="RS256", iss=None, aud="sts.amazonaws.com", sub="repo:acme/app", exp_in=600,
-              kid=None, amr=None, sign_with=None):
+              kid=None, amr=None, sign_with=None, extra=None):
         header = {"alg": alg, "typ": "JWT", "kid": kid or ("rsa1" if alg == "RS256" else "ec1")}
         now = int(time.time())
         claims = {"iss": iss or self.url, "aud": aud, "sub": sub, "iat": now, "exp": now + exp_in}
         if amr is not None:
             claims["amr"] = amr
+        claims.update(extra or {})
         signing_input = f"{b64url(json.dumps(header).encode())}.{b64url(json.dumps(claims).encode())}".encode()
         if alg == "RS256":
             key = sign_with or self.rsa
@@ -260,6 +261,120 @@ def test_assume_role_with_web_identity(berth_factory, issuer):
     refused(sts.assume_role_with_web_identity, "InvalidIdentityToken", 400,
             f"No OpenIDConnect provider found in your account for {issuer.url}",
             RoleArn=role_arn, RoleSessionName="s1", WebIdentityToken=issuer.token())
+
+
+def tags_claim(tags, transitive=None):
+    claim = {"principal_tags": tags}
+    if transitive is not None:
+        claim["transitive_tag_keys"] = transitive
+    return {"https://aws.amazon.com/tags": claim}
+
+
+def test_web_identity_token_session_tags_and_source_identity(berth_factory, issuer):
+    berth = berth_factory(env_extra={"AWS_CA_BUNDLE": str(issuer.ca_path)})
+    iam = berth.client("iam")
+    sts = unsigned_sts(berth)
+    provider_arn = iam.create_open_id_connect_provider(
+        Url=issuer.url, ClientIDList=["sts.amazonaws.com"], ThumbprintList=["0" * 40],
+    )["OpenIDConnectProviderArn"]
+    berth.client("secretsmanager").create_secret(Name="db", SecretString="x")
+    # `ci` trusts the provider's tokens, their tags only with team=blue, and a source identity.
+    trust = web_identity_trust(provider_arn, issuer.host_path)
+    trust["Statement"].append({
+        "Effect": "Allow", "Principal": {"Federated": provider_arn}, "Action": "sts:TagSession",
+        "Condition": {"StringEquals": {"aws:RequestTag/team": "blue"}},
+    })
+    trust["Statement"].append({
+        "Effect": "Allow", "Principal": {"Federated": provider_arn}, "Action": "sts:SetSourceIdentity",
+    })
+    iam.create_role(RoleName="ci", AssumeRolePolicyDocument=json.dumps(trust))
+    blue_reader = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "secretsmanager:DescribeSecret", "Resource": "*",
+         "Condition": {"StringEquals": {"aws:PrincipalTag/team": "blue"}}},
+        {"Effect": "Allow", "Action": "secretsmanager:ListSecrets", "Resource": "*",
+         "Condition": {"StringEquals": {"aws:SourceIdentity": "ann"}}},
+        {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"},
+    ]}
+    iam.put_role_policy(RoleName="ci", PolicyName="p", PolicyDocument=json.dumps(blue_reader))
+    # `next` is assumed from a `ci` session: the token's transitive tag passes on.
+    iam.create_role(RoleName="next", AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:role/ci"},
+            "Action": ["sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity"]}]}))
+    iam.put_role_policy(RoleName="next", PolicyName="p", PolicyDocument=json.dumps(blue_reader))
+    role_arn = f"arn:aws:iam::{ACCOUNT}:role/ci"
+
+    def assume(extra, arn=role_arn, name="s1"):
+        return sts.assume_role_with_web_identity(
+            RoleArn=arn, RoleSessionName=name, WebIdentityToken=issuer.token(extra=extra))
+
+    def clients(out):
+        c = out["Credentials"]
+        creds = Creds(c["AccessKeyId"], c["SecretAccessKey"], c["SessionToken"])
+        return berth.client("secretsmanager", creds=creds), berth.client("sts", creds=creds)
+
+    # Without tags the session is not team blue.
+    sm, _ = clients(assume({}))
+    refused(sm.describe_secret, "AccessDeniedException", 400, SecretId="db")
+
+    tagged = assume({**tags_claim({"team": ["blue"], "env": ["dev"]}, ["team"]),
+                     "https://aws.amazon.com/source_identity": "ann"})
+    assert 0 < tagged["PackedPolicySize"] <= 100
+    assert tagged["SourceIdentity"] == "ann"
+    sm, role_sts = clients(tagged)
+    assert sm.describe_secret(SecretId="db")["Name"] == "db"
+    assert [s["Name"] for s in sm.list_secrets()["SecretList"]] == ["db"]
+    chained = role_sts.assume_role(RoleArn=f"arn:aws:iam::{ACCOUNT}:role/next", RoleSessionName="n1")
+    assert chained["SourceIdentity"] == "ann"
+    sm_next, next_sts = clients(chained)
+    assert sm_next.describe_secret(SecretId="db")["Name"] == "db"
+    # The inherited transitive tag cannot be passed again.
+    refused(next_sts.assume_role, "InvalidParameterValue", 400,
+            RoleArn=f"arn:aws:iam::{ACCOUNT}:role/next", RoleSessionName="n2",
+            Tags=[{"Key": "Team", "Value": "red"}])
+
+    # The trust policy's conditions on the token's tags.
+    refused(sts.assume_role_with_web_identity, "AccessDenied", 403, "Not authorized to perform sts:TagSession",
+            RoleArn=role_arn, RoleSessionName="s1", WebIdentityToken=issuer.token(extra=tags_claim({"team": ["red"]})))
+    # A role whose trust policy does not allow sts:TagSession or sts:SetSourceIdentity.
+    iam.create_role(RoleName="plain", AssumeRolePolicyDocument=json.dumps(
+        web_identity_trust(provider_arn, issuer.host_path)))
+    plain = f"arn:aws:iam::{ACCOUNT}:role/plain"
+    refused(sts.assume_role_with_web_identity, "AccessDenied", 403, "Not authorized to perform sts:TagSession",
+            RoleArn=plain, RoleSessionName="s1", WebIdentityToken=issuer.token(extra=tags_claim({"team": ["blue"]})))
+    refused(sts.assume_role_with_web_identity, "AccessDenied", 403,
+            "Not authorized to perform sts:SetSourceIdentity", RoleArn=plain, RoleSessionName="s1",
+            WebIdentityToken=issuer.token(extra={"https://aws.amazon.com/source_identity": "ann"}))
+    assert assume({}, arn=plain)["AssumedRoleUser"]["Arn"].endswith("assumed-role/plain/s1")
+
+    # Malformed claims, duplicate keys, transitive keys that name no tag, the model's limits.
+    for bad in [{"https://aws.amazon.com/tags": "team=blue"}, tags_claim({"team": "blue"}),
+                tags_claim({"team": ["blue", "red"]}), tags_claim({"team": ["blue"]}, "team")]:
+        refused(sts.assume_role_with_web_identity, "ValidationError", 400, "Unable to validate tags",
+                RoleArn=role_arn, RoleSessionName="s1", WebIdentityToken=issuer.token(extra=bad))
+    refused(sts.assume_role_with_web_identity, "InvalidParameterValue", 400,
+            "Duplicate tag keys found. Please note that Tag keys are case insensitive.",
+            RoleArn=role_arn, RoleSessionName="s1",
+            WebIdentityToken=issuer.token(extra=tags_claim({"Team": ["blue"], "team": ["blue"]})))
+    refused(sts.assume_role_with_web_identity, "InvalidParameterValue", 400,
+            "The specified transitive tag key must be included in the requested tags.",
+            RoleArn=role_arn, RoleSessionName="s1",
+            WebIdentityToken=issuer.token(extra=tags_claim({"team": ["blue"]}, ["env"])))
+    e = refused(sts.assume_role_with_web_identity, "ValidationError", 400, RoleArn=role_arn,
+                RoleSessionName="s1", WebIdentityToken=issuer.token(extra=tags_claim({"bad#key": ["blue"]})))
+    assert "failed to satisfy constraint: Member must satisfy regular expression pattern" in error_message(e)
+    e = refused(sts.assume_role_with_web_identity, "ValidationError", 400, RoleArn=role_arn,
+                RoleSessionName="s1", WebIdentityToken=issuer.token(
+                    extra={"https://aws.amazon.com/source_identity": "a"}))
+    assert "'sourceIdentity'" in error_message(e)
+
+    # The AWS CLI, unsigned, with a tagged token.
+    code, stdout, stderr = berth.aws(
+        "sts", "assume-role-with-web-identity", "--no-sign-request", "--role-arn", role_arn,
+        "--role-session-name", "cli", "--web-identity-token",
+        issuer.token(extra=tags_claim({"team": ["blue"]})), "--output", "json")
+    assert code == 0, stderr
+    assert 0 < json.loads(stdout)["PackedPolicySize"] <= 100
 
 
 def test_an_unreachable_issuer_is_an_idp_communication_error(berth_factory, issuer):

@@ -212,7 +212,9 @@ def test_source_identity_is_set_once_and_kept(berth):
     # The trust policy requires the source identity alice.
     denied(lambda: sts.assume_role(RoleArn=src_arn, RoleSessionName="s1"),
            message=f"User: {ALICE} is not authorized to perform: sts:AssumeRole on resource: {src_arn}")
-    s = session(sts.assume_role(RoleArn=src_arn, RoleSessionName="s1", SourceIdentity="alice"))
+    out = sts.assume_role(RoleArn=src_arn, RoleSessionName="s1", SourceIdentity="alice")
+    assert out["SourceIdentity"] == "alice"
+    s = session(out)
     assert berth.client("secretsmanager", creds=s).describe_secret(SecretId="db")["Name"] == "db"
 
     # A role whose trust policy lacks sts:SetSourceIdentity refuses it.
@@ -337,6 +339,67 @@ def test_federated_user_principal_keys(berth):
     assert sm.describe_secret(SecretId="db")["Name"] == "db"
     # A federated user has no aws:username.
     denied(lambda: sm.list_secrets(), status=400, code="AccessDeniedException")
+
+
+def test_federation_token_tags(berth):
+    # alice (tagged team=red, cost=1) may federate; tags only with team=blue, with sts:TagSession.
+    berth.client("secretsmanager").create_secret(Name="db", SecretString="x")
+    iam = berth.client("iam")
+    alice = user_creds(berth, "alice", allow(["sts:GetFederationToken", "secretsmanager:*"]))
+    iam.tag_user(UserName="alice", Tags=[{"Key": "team", "Value": "red"}, {"Key": "cost", "Value": "1"}])
+    fed_arn = f"arn:aws:sts::{ACCOUNT}:federated-user/fed"
+    # The federation policy lets the federated user describe secrets as team blue of cost 1.
+    policy = json.dumps(when("secretsmanager:DescribeSecret", {"StringEquals": {
+        "aws:PrincipalTag/team": "blue", "aws:PrincipalTag/cost": "1"}}))
+    sts = berth.client("sts", creds=alice)
+
+    def federate(tags):
+        return sts.get_federation_token(Name="fed", Policy=policy, Tags=tags)
+
+    # Without sts:TagSession on alice's own policy, tags are refused.
+    denied(lambda: federate([{"Key": "team", "Value": "blue"}]),
+           contains=f"User: {ALICE} is not authorized to perform: sts:TagSession on resource: {fed_arn}")
+    iam.put_user_policy(UserName="alice", PolicyName="tags", PolicyDocument=json.dumps(
+        when("sts:TagSession", {"StringEquals": {"aws:RequestTag/team": "blue"}})))
+
+    # Untagged, the federated user has alice's tags: team red.
+    plain = federate([])
+    assert "PackedPolicySize" in plain
+    denied(lambda: berth.client("secretsmanager", creds=session(plain)).describe_secret(SecretId="db"),
+           status=400, code="AccessDeniedException")
+    # A session tag overrides alice's tag of the same key (in any case); cost=1 stays hers.
+    tagged = federate([{"Key": "Team", "Value": "blue"}])
+    assert 0 < tagged["PackedPolicySize"] <= 100
+    assert tagged["FederatedUser"]["Arn"] == fed_arn
+    sm = berth.client("secretsmanager", creds=session(tagged))
+    assert sm.describe_secret(SecretId="db")["Name"] == "db"
+
+    # sts:TagSession's conditions see the request's tags.
+    denied(lambda: federate([{"Key": "team", "Value": "green"}]), contains="sts:TagSession")
+    # AWS's checks of the tags themselves.
+    denied(lambda: federate([{"Key": "team", "Value": "blue"}, {"Key": "TEAM", "Value": "blue"}]),
+           status=400, code="InvalidParameterValue",
+           message="Duplicate tag keys found. Please note that Tag keys are case insensitive.")
+    denied(lambda: federate([{"Key": "bad#key", "Value": "a"}]), status=400, code="ValidationError",
+           contains="at 'tags.1.member.key' failed to satisfy constraint: Member must satisfy regular expression pattern")
+    big = [{"Key": "team" if i == 0 else f"k{i:02d}" + "x" * 100, "Value": "blue" if i == 0 else "v" * 200}
+           for i in range(50)]
+    denied(lambda: federate(big), status=400, code="PackedPolicyTooLarge")
+    denied(lambda: federate(big + [{"Key": "one-more", "Value": "v"}]), status=400, code="ValidationError",
+           contains="Member must have length less than or equal to 50")
+
+    # The AWS CLI passes tags too.
+    code, out, err = berth.aws(
+        "sts", "get-federation-token", "--name", "fed", "--policy", policy,
+        "--tags", "Key=team,Value=blue", "--output", "json", creds=alice,
+    )
+    assert code == 0, err
+    assert 0 < json.loads(out)["PackedPolicySize"] <= 100
+    code, out, err = berth.aws(
+        "sts", "get-federation-token", "--name", "fed", "--tags", "Key=team,Value=green", creds=alice,
+    )
+    assert code != 0
+    assert "sts:TagSession" in err, err
 
 
 def test_a_users_own_tags_are_its_principal_tags(berth):

@@ -13,6 +13,7 @@ use berth_iam::sts::{self, Session};
 /// STS's own checks of its input, for the wire decoder.
 pub use berth_iam::sts::{
     StsError, validate_policy_arns, validate_session_name, validate_session_tags,
+    validate_source_identity,
 };
 
 use crate::authz::{Check, Mode, authorize};
@@ -120,15 +121,7 @@ pub fn assume_role(ctx: &Ctx<'_>, input: AssumeRoleInput) -> Result<AssumeRoleOu
     if let Some(external_id) = &input.external_id {
         keys.push(("sts:ExternalId".into(), vec![external_id.clone()]));
     }
-    if !input.tags.is_empty() {
-        for (k, v) in &input.tags {
-            keys.push((format!("aws:RequestTag/{k}"), vec![v.clone()]));
-        }
-        keys.push((
-            "aws:TagKeys".into(),
-            input.tags.iter().map(|(k, _)| k.clone()).collect(),
-        ));
-    }
+    keys.extend(request_tag_keys(&input.tags));
     if !input.transitive_tag_keys.is_empty() {
         keys.push((
             "sts:TransitiveTagKeys".into(),
@@ -191,6 +184,23 @@ pub fn assume_role(ctx: &Ctx<'_>, input: AssumeRoleInput) -> Result<AssumeRoleOu
         ctx.now_secs(),
     )?;
     Ok(AssumeRoleOutput { session })
+}
+
+/// The condition keys of session tags passed in a request: `aws:RequestTag/<key>` for each,
+/// and `aws:TagKeys` listing their keys; none when no tag is passed.
+pub(crate) fn request_tag_keys(tags: &[(String, String)]) -> Vec<(String, Vec<String>)> {
+    if tags.is_empty() {
+        return Vec::new();
+    }
+    let mut keys: Vec<(String, Vec<String>)> = tags
+        .iter()
+        .map(|(k, v)| (format!("aws:RequestTag/{k}"), vec![v.clone()]))
+        .collect();
+    keys.push((
+        "aws:TagKeys".into(),
+        tags.iter().map(|(k, _)| k.clone()).collect(),
+    ));
+    keys
 }
 
 /// The source identity of a new session: the calling session's, which a chained call may not

@@ -33,11 +33,14 @@ pub enum KeyOwner {
     RootSession,
     /// A federated user's credentials from `sts:GetFederationToken`, asked for by the IAM user
     /// `user_name`; `policy` is the federation's policy (inline and managed merged), `None`
-    /// when none was passed (the session may do nothing).
+    /// when none was passed (the session may do nothing); `tags` the session tags passed,
+    /// key as given -> value, keys unique without regard to case.
     Federated {
         user_name: String,
         name: String,
         policy: Option<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        tags: Vec<(String, String)>,
     },
 }
 

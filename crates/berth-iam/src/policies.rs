@@ -1172,9 +1172,9 @@ impl Iam<'_> {
                     get_json(tx, entity::USERS, &entity::key(account, user_name))?;
                 let key: Option<crate::AccessKeyRecord> =
                     get_json(tx, crate::keys::TABLE, session_key_id)?;
-                let policy = match key.map(|k| k.owner) {
-                    Some(crate::KeyOwner::Federated { policy, .. }) => policy,
-                    _ => None,
+                let (policy, session_tags) = match key.map(|k| k.owner) {
+                    Some(crate::KeyOwner::Federated { policy, tags, .. }) => (policy, tags),
+                    _ => (None, Vec::new()),
                 };
                 match user {
                     Some(u) => {
@@ -1190,6 +1190,10 @@ impl Iam<'_> {
                         docs.session = Some(
                             policy.unwrap_or_else(|| crate::user_sessions::NOTHING.to_string()),
                         );
+                        // The user's tags, each replaced by a session tag of the same key.
+                        let user_tags: Vec<(String, String)> =
+                            u.tags.into_iter().map(|t| (t.key, t.value)).collect();
+                        docs.principal_tags = crate::sts::principal_tags(&user_tags, &session_tags);
                         Ok(docs)
                     }
                     None => Ok(IdentityDocuments::default()),

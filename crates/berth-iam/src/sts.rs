@@ -89,12 +89,44 @@ pub struct Session {
     pub arn: String,
     /// Percentage of the packed-policy limit the session policy uses, when one was given.
     pub packed_policy_size: Option<u32>,
+    /// The session's source identity, when it has one.
+    pub source_identity: Option<String>,
 }
 
 fn validation(value: &str, member: &str, constraint: &str) -> StsError {
     StsError::Validation(format!(
         "1 validation error detected: Value '{value}' at '{member}' failed to satisfy constraint: {constraint}"
     ))
+}
+
+/// `SourceIdentity`: 2–256 characters of `[\w+=,.@-]`.
+pub fn validate_source_identity(s: &str) -> Result<(), StsError> {
+    let n = s.chars().count();
+    if n < 2 {
+        return Err(validation(
+            s,
+            "sourceIdentity",
+            "Member must have length greater than or equal to 2",
+        ));
+    }
+    if n > 256 {
+        return Err(validation(
+            s,
+            "sourceIdentity",
+            "Member must have length less than or equal to 256",
+        ));
+    }
+    if !s
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c))
+    {
+        return Err(validation(
+            s,
+            "sourceIdentity",
+            "Member must satisfy regular expression pattern: [\\w+=,.@-]*",
+        ));
+    }
+    Ok(())
 }
 
 /// `RoleSessionName`: 2–64 characters of `[\w+=,.@-]`.
@@ -358,6 +390,32 @@ pub fn parse_role_arn(role_arn: &str) -> Option<(String, String)> {
     Some((arn.account, name.to_string()))
 }
 
+/// The packed size of a session's policies and tags together, when tags were passed (they
+/// share the packed space); `packed`, the policies' own size, when none were.
+pub(crate) fn packed_with_tags(
+    policies: SessionPolicies<'_>,
+    tags: &[(String, String)],
+    packed: Option<u32>,
+) -> Result<Option<u32>, StsError> {
+    if tags.is_empty() {
+        return Ok(packed);
+    }
+    let chars = policies.inline.map_or(0, compact_len)
+        + policies
+            .arns
+            .iter()
+            .map(|a| a.chars().count())
+            .sum::<usize>()
+        + tag_chars(tags);
+    let percent = packed_percent(chars);
+    if percent > 100 {
+        return Err(StsError::PackedPolicyTooLarge(format!(
+            "Packed policy consumes {percent}% of allotted space, please use smaller policy."
+        )));
+    }
+    Ok(Some(percent))
+}
+
 impl Iam<'_> {
     /// An AWS service assumes `role_arn` on a customer's behalf: the ECS control plane opening
     /// a task's execution-role session as `ecs-tasks.amazonaws.com`, with `aws:SourceAccount`
@@ -480,6 +538,7 @@ impl Iam<'_> {
             access_key_id: akid,
             secret_access_key: key.secret,
             packed_policy_size: None,
+            source_identity: None,
         }))
     }
 
@@ -559,24 +618,8 @@ impl Iam<'_> {
         extras: SessionExtras,
         now: u64,
     ) -> Result<Session, StsError> {
-        let (session_policy, mut packed_policy_size) = self.session_policy(role, policies)?;
-        if !extras.tags.is_empty() {
-            // Session tags share the packed space with the session policies.
-            let chars = policies.inline.map_or(0, compact_len)
-                + policies
-                    .arns
-                    .iter()
-                    .map(|a| a.chars().count())
-                    .sum::<usize>()
-                + tag_chars(&extras.tags);
-            let percent = packed_percent(chars);
-            if percent > 100 {
-                return Err(StsError::PackedPolicyTooLarge(format!(
-                    "Packed policy consumes {percent}% of allotted space, please use smaller policy."
-                )));
-            }
-            packed_policy_size = Some(percent);
-        }
+        let (session_policy, packed_policy_size) = self.session_policy(role, policies)?;
+        let packed_policy_size = packed_with_tags(policies, &extras.tags, packed_policy_size)?;
         // The role's own tags as the session begins, each replaced by a session tag of the
         // same key; and the source identity, for every later call of the session.
         let role_tags: Vec<(String, String)> = self
@@ -625,6 +668,7 @@ impl Iam<'_> {
             session_token: token,
             expiration,
             packed_policy_size,
+            source_identity: info.source_identity,
         })
     }
 }

@@ -88,8 +88,10 @@ impl Iam<'_> {
     }
 
     /// Mints a federated user's credentials for the IAM user `user_name` (GetFederationToken),
-    /// narrowed by the federation's policies (checked as AssumeRole's session policies are);
-    /// with the packed size of the policies, when some were given.
+    /// narrowed by the federation's policies (checked as AssumeRole's session policies are)
+    /// and carrying the session `tags` (checked by the caller); with the packed size of the
+    /// policies and tags, when some were given.
+    #[allow(clippy::too_many_arguments)]
     pub fn issue_federation_session(
         &self,
         account: &str,
@@ -97,6 +99,7 @@ impl Iam<'_> {
         name: &str,
         duration: u32,
         policies: crate::sts::SessionPolicies<'_>,
+        tags: Vec<(String, String)>,
         now: u64,
     ) -> Result<(UserSession, Option<u32>), StsError> {
         // The checks and the merge take the policies of this account.
@@ -109,10 +112,12 @@ impl Iam<'_> {
             max_session_duration: USER_MAX_DURATION,
         };
         let (policy, packed) = self.session_policy(&scope, policies)?;
+        let packed = crate::sts::packed_with_tags(policies, &tags, packed)?;
         let owner = KeyOwner::Federated {
             user_name: user_name.to_string(),
             name: name.to_string(),
             policy,
+            tags,
         };
         let creds = NewCredentials::generate(account, "ASIA");
         let token = crate::sts::session_token_for(self.root_key, &creds.access_key_id);

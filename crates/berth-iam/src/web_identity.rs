@@ -12,7 +12,7 @@ use jsonwebtoken::jwk::Jwk;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 
 use crate::oidc::OidcProvider;
-use crate::sts::RoleInfo;
+use crate::sts::{RoleInfo, StsError};
 use crate::{Iam, IamError};
 
 /// The longest web identity token STS takes (the model's `clientTokenType`).
@@ -56,6 +56,30 @@ pub struct VerifiedClaims {
     pub authorized_party: Option<String>,
     /// `amr`: a string or a list.
     pub amr: Vec<String>,
+    /// The session tags claim ([`TAGS_CLAIM`]), as the token holds it.
+    pub tags_claim: Option<serde_json::Value>,
+    /// The source identity claim ([`SOURCE_IDENTITY_CLAIM`]), as the token holds it.
+    pub source_identity_claim: Option<serde_json::Value>,
+}
+
+/// The claim of session tags: `{"principal_tags": {KEY: [VALUE]}, "transitive_tag_keys":
+/// [KEY]}`.
+pub const TAGS_CLAIM: &str = "https://aws.amazon.com/tags";
+/// The claim of the session's source identity: a string.
+pub const SOURCE_IDENTITY_CLAIM: &str = "https://aws.amazon.com/source_identity";
+
+/// AWS's words for a session tags claim it cannot read (as AWS answers
+/// AssumeRoleWithWebIdentity with `ValidationError`; which malformations AWS answers so is
+/// not established here, berth answers every malformed shape so).
+pub const UNABLE_TO_VALIDATE_TAGS: &str = "Unable to validate tags";
+
+/// What a token passes to its session besides its identity.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TokenSession {
+    /// The session tags, key -> value (ordered by key).
+    pub tags: Vec<(String, String)>,
+    pub transitive_tag_keys: Vec<String>,
+    pub source_identity: Option<String>,
 }
 
 fn b64url(part: &str) -> Result<Vec<u8>, WebIdentityError> {
@@ -236,10 +260,68 @@ pub fn verify(
         audiences,
         authorized_party,
         amr: strings(claims.get("amr")),
+        tags_claim: claims.get(TAGS_CLAIM).cloned(),
+        source_identity_claim: claims.get(SOURCE_IDENTITY_CLAIM).cloned(),
     })
 }
 
 impl VerifiedClaims {
+    /// The session tags, transitive keys and source identity the token's claims pass, checked
+    /// as AssumeRole's members are: `principal_tags` maps each key to a list of exactly one
+    /// string (multivalued session tags are not supported), `transitive_tag_keys` lists
+    /// strings; a claim of another shape is refused with [`UNABLE_TO_VALIDATE_TAGS`]. The
+    /// model's limits (50 tags, key and value lengths and characters), keys unique without
+    /// regard to case and transitive keys among the tags are AssumeRole's, in its words.
+    pub fn session(&self) -> Result<TokenSession, StsError> {
+        let malformed = || StsError::Validation(UNABLE_TO_VALIDATE_TAGS.into());
+        let mut out = TokenSession::default();
+        if let Some(claim) = &self.tags_claim {
+            let claim = claim.as_object().ok_or_else(malformed)?;
+            if let Some(tags) = claim.get("principal_tags") {
+                let tags = tags.as_object().ok_or_else(malformed)?;
+                if tags.len() > crate::sts::MAX_SESSION_TAGS {
+                    // The model's words for the list, checked before any tag is read.
+                    crate::sts::validate_session_tags(
+                        &vec![(String::new(), String::new()); tags.len()],
+                        &[],
+                    )?;
+                }
+                for (key, values) in tags {
+                    let value = match values.as_array().map(Vec::as_slice) {
+                        Some([serde_json::Value::String(v)]) => v.clone(),
+                        _ => return Err(malformed()),
+                    };
+                    out.tags.push((key.clone(), value));
+                }
+            }
+            if let Some(keys) = claim.get("transitive_tag_keys") {
+                let keys = keys.as_array().ok_or_else(malformed)?;
+                if keys.len() > crate::sts::MAX_SESSION_TAGS {
+                    crate::sts::validate_session_tags(&[], &vec![String::new(); keys.len()])?;
+                }
+                for key in keys {
+                    out.transitive_tag_keys
+                        .push(key.as_str().ok_or_else(malformed)?.to_string());
+                }
+            }
+        }
+        crate::sts::validate_session_tags(&out.tags, &out.transitive_tag_keys)?;
+        let (tags, keys) = crate::sts::session_tags(&out.tags, &out.transitive_tag_keys, None)?;
+        out.tags = tags;
+        out.transitive_tag_keys = keys;
+        if let Some(claim) = &self.source_identity_claim {
+            // berth's words for a claim that is not a string: AWS's are not established.
+            let source = claim.as_str().ok_or_else(|| {
+                StsError::Validation(format!(
+                    "the web identity token's {SOURCE_IDENTITY_CLAIM} claim is not a string"
+                ))
+            })?;
+            crate::sts::validate_source_identity(source)?;
+            out.source_identity = Some(source.to_string());
+        }
+        Ok(out)
+    }
+
     /// The audience STS reports and matches `:aud` against: the `azp` when the token has one
     /// (as AWS documents for tokens with several audiences), else the first client id found
     /// among `aud`.
@@ -380,6 +462,90 @@ mod tests {
         assert!(verify(&hs, JWKS, &provider(), 1000).is_err());
     }
 
+    fn with_claims(
+        tags: Option<serde_json::Value>,
+        source: Option<serde_json::Value>,
+    ) -> VerifiedClaims {
+        VerifiedClaims {
+            issuer: "https://issuer.example.com/tenant".into(),
+            subject: "s".into(),
+            audiences: vec!["sts.amazonaws.com".into()],
+            authorized_party: None,
+            amr: Vec::new(),
+            tags_claim: tags,
+            source_identity_claim: source,
+        }
+    }
+
+    #[test]
+    fn token_claims_pass_session_tags_and_a_source_identity() {
+        use serde_json::json;
+        let s = with_claims(None, None).session().unwrap();
+        assert_eq!(s, TokenSession::default());
+        let s = with_claims(
+            Some(
+                json!({"principal_tags": {"Project": ["Automation"], "Cost": ["9"]},
+                        "transitive_tag_keys": ["project"]}),
+            ),
+            Some(json!("ann@example")),
+        )
+        .session()
+        .unwrap();
+        assert_eq!(
+            s.tags,
+            [
+                ("Cost".to_string(), "9".to_string()),
+                ("Project".to_string(), "Automation".to_string())
+            ]
+        );
+        assert_eq!(s.transitive_tag_keys, ["project"]);
+        assert_eq!(s.source_identity.as_deref(), Some("ann@example"));
+        let malformed = [
+            json!("x"),
+            json!({"principal_tags": ["a"]}),
+            json!({"principal_tags": {"a": "v"}}),
+            json!({"principal_tags": {"a": ["v", "w"]}}),
+            json!({"principal_tags": {"a": [1]}}),
+            json!({"principal_tags": {"a": ["v"]}, "transitive_tag_keys": "a"}),
+        ];
+        for claim in malformed {
+            let e = with_claims(Some(claim.clone()), None)
+                .session()
+                .unwrap_err();
+            assert!(
+                matches!(&e, StsError::Validation(m) if m == UNABLE_TO_VALIDATE_TAGS),
+                "{claim}: {e:?}"
+            );
+        }
+        let e = with_claims(
+            Some(json!({"principal_tags": {"Team": ["a"], "team": ["b"]}})),
+            None,
+        )
+        .session()
+        .unwrap_err();
+        assert!(matches!(e, StsError::InvalidParameterValue(m) if m.starts_with("Duplicate")));
+        let e = with_claims(
+            Some(json!({"principal_tags": {"a": ["v"]}, "transitive_tag_keys": ["b"]})),
+            None,
+        )
+        .session()
+        .unwrap_err();
+        assert!(matches!(e, StsError::InvalidParameterValue(_)));
+        let e = with_claims(Some(json!({"principal_tags": {"a": ["bad#"]}})), None)
+            .session()
+            .unwrap_err();
+        assert!(e.to_string().contains("'tags.1.member.value'"), "{e}");
+        let many: serde_json::Map<String, serde_json::Value> =
+            (0..51).map(|i| (format!("k{i}"), json!(["v"]))).collect();
+        let e = with_claims(Some(json!({ "principal_tags": many })), None)
+            .session()
+            .unwrap_err();
+        assert!(e.to_string().contains("'tags' failed"), "{e}");
+        let e = with_claims(None, Some(json!("a"))).session().unwrap_err();
+        assert!(e.to_string().contains("'sourceIdentity'"), "{e}");
+        assert!(with_claims(None, Some(json!(7))).session().is_err());
+    }
+
     #[test]
     fn the_context_carries_the_providers_keys() {
         let claims = VerifiedClaims {
@@ -388,6 +554,8 @@ mod tests {
             audiences: vec!["other".into(), "sts.amazonaws.com".into()],
             authorized_party: None,
             amr: vec!["authenticated".into()],
+            tags_claim: None,
+            source_identity_claim: None,
         };
         let p = provider();
         assert_eq!(claims.audience(&p), "sts.amazonaws.com");

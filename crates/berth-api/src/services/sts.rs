@@ -82,20 +82,7 @@ impl FromQuery for AssumeRoleInput {
             policy_arns.push(arn.to_string());
         }
         op::validate_policy_arns(&policy_arns)?;
-        // `Tags.member.N.Key` / `.Value`, both required by the model.
-        let mut tags = Vec::new();
-        for (i, member) in params.members("Tags").iter().enumerate() {
-            let field = |name: &str, wire: &str| {
-                member.get(name).map(str::to_string).ok_or_else(|| {
-                    validation(
-                        None,
-                        &format!("tags.{}.member.{wire}", i + 1),
-                        "Member must not be null",
-                    )
-                })
-            };
-            tags.push((field("Key", "key")?, field("Value", "value")?));
-        }
+        let tags = tag_members(params)?;
         let transitive_tag_keys: Vec<String> = params
             .list("TransitiveTagKeys")
             .into_iter()
@@ -104,30 +91,7 @@ impl FromQuery for AssumeRoleInput {
         op::validate_session_tags(&tags, &transitive_tag_keys)?;
         let source_identity = params.get("SourceIdentity");
         if let Some(s) = source_identity {
-            if s.chars().count() < 2 {
-                return Err(validation(
-                    Some(s),
-                    "sourceIdentity",
-                    "Member must have length greater than or equal to 2",
-                ));
-            }
-            if s.chars().count() > 256 {
-                return Err(validation(
-                    Some(s),
-                    "sourceIdentity",
-                    "Member must have length less than or equal to 256",
-                ));
-            }
-            if !s
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c))
-            {
-                return Err(validation(
-                    Some(s),
-                    "sourceIdentity",
-                    "Member must satisfy regular expression pattern: [\\w+=,.@-]*",
-                ));
-            }
+            op::validate_source_identity(s)?;
         }
         let (serial_number, token_code) = tokens::mfa_members(params)?;
         Ok(AssumeRoleInput {
@@ -173,7 +137,29 @@ impl ToXml for AssumeRoleOutput {
         if let Some(size) = session.packed_policy_size {
             element(out, "PackedPolicySize", &size.to_string());
         }
+        if let Some(source) = &session.source_identity {
+            element(out, "SourceIdentity", source);
+        }
     }
+}
+
+/// `Tags.member.N.Key` / `.Value` (both required by the model), of AssumeRole and
+/// GetFederationToken.
+pub(super) fn tag_members(params: &QueryParams) -> Result<Vec<(String, String)>, WireError> {
+    let mut tags = Vec::new();
+    for (i, member) in params.members("Tags").iter().enumerate() {
+        let field = |name: &str, wire: &str| {
+            member.get(name).map(str::to_string).ok_or_else(|| {
+                validation(
+                    None,
+                    &format!("tags.{}.member.{wire}", i + 1),
+                    "Member must not be null",
+                )
+            })
+        };
+        tags.push((field("Key", "key")?, field("Value", "value")?));
+    }
+    Ok(tags)
 }
 
 #[cfg(test)]

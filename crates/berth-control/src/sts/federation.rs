@@ -86,8 +86,10 @@ fn token_error(e: WebIdentityError) -> Error {
 /// issuer's JWKS (fetched by OIDC discovery), its audience be one of the provider's client
 /// ids and it be unexpired; then the role's trust policy must allow
 /// `sts:AssumeRoleWithWebIdentity` to `Principal.Federated` = the provider's ARN, with the
-/// provider's `:aud`, `:sub`, `:amr` keys. No AWS credentials are involved: `now` is the
-/// request's time (Unix seconds).
+/// provider's `:aud`, `:sub`, `:amr` keys. The token's session tags and source identity
+/// claims pass to the session as AssumeRole's `Tags`, `TransitiveTagKeys` and
+/// `SourceIdentity` do, and need `sts:TagSession` and `sts:SetSourceIdentity` of the trust
+/// policy. No AWS credentials are involved: `now` is the request's time (Unix seconds).
 pub fn assume_role_with_web_identity(
     control: &Control,
     now: u64,
@@ -134,10 +136,31 @@ pub fn assume_role_with_web_identity(
         }
     })?;
     let claims = web_identity::verify(token, &keys, &provider, now).map_err(token_error)?;
+    let passed = claims.session()?;
     let role = role.ok_or_else(|| not_authorized(ACTION))?;
-    let context = claims.context(&provider);
+    let mut context = claims.context(&provider);
+    for (key, values) in super::request_tag_keys(&passed.tags) {
+        context.insert_multi(&key, values);
+    }
+    if !passed.transitive_tag_keys.is_empty() {
+        context.insert_multi("sts:TransitiveTagKeys", passed.transitive_tag_keys.clone());
+    }
+    if let Some(source) = &passed.source_identity {
+        context.insert_multi("sts:SourceIdentity", vec![source.clone()]);
+    }
     if !web_identity::federated_may_assume(&role, &provider.arn(), ACTION, &context) {
         return Err(not_authorized(ACTION));
+    }
+    // The token's session tags need `sts:TagSession`, its source identity
+    // `sts:SetSourceIdentity`, both of the trust policy (AWS's words for these refusals are
+    // not established here: berth answers as for the assumption itself).
+    for (needed, action) in [
+        (!passed.tags.is_empty(), "sts:TagSession"),
+        (passed.source_identity.is_some(), "sts:SetSourceIdentity"),
+    ] {
+        if needed && !web_identity::federated_may_assume(&role, &provider.arn(), action, &context) {
+            return Err(not_authorized(action));
+        }
     }
     let duration =
         domain::validate_duration(input.duration_seconds, role.max_session_duration, false)?;
@@ -149,7 +172,12 @@ pub fn assume_role_with_web_identity(
             inline: input.policy.as_deref(),
             arns: &input.policy_arns,
         },
-        berth_iam::sts::SessionExtras::default(),
+        berth_iam::sts::SessionExtras {
+            tags: passed.tags,
+            transitive_tag_keys: passed.transitive_tag_keys,
+            source_identity: passed.source_identity,
+            ..Default::default()
+        },
         now,
     )?;
     Ok(AssumeRoleWithWebIdentityOutput {

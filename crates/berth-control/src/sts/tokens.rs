@@ -131,6 +131,8 @@ pub struct GetFederationTokenInput {
     pub policy_arns: Vec<String>,
     /// 900–129600.
     pub duration_seconds: Option<u32>,
+    /// The session tags, key -> value, as given (at most 50, the model's limits checked).
+    pub tags: Vec<(String, String)>,
 }
 
 pub struct GetFederationTokenOutput {
@@ -142,9 +144,13 @@ pub struct GetFederationTokenOutput {
     pub packed_policy_size: Option<u32>,
 }
 
-/// Credentials of a federated user named `name`, asked for by an IAM user: it may do what both the asking user's policies and
-/// the policies passed here allow; with no policy passed, nothing. Authorised as
-/// `sts:GetFederationToken` on the federated user's ARN.
+/// Credentials of a federated user named `name`, asked for by an IAM user: it may do what
+/// both the asking user's policies and the policies passed here allow; with no policy passed,
+/// nothing. Authorised as `sts:GetFederationToken` on the federated user's ARN; session tags
+/// (keys unique in any case) need `sts:TagSession` on it as well, both checks seeing the
+/// tags as `aws:RequestTag/<key>` and `aws:TagKeys`. The federated user's
+/// `aws:PrincipalTag/<key>` keys are the asking user's tags, each replaced by a session tag
+/// of the same key.
 pub fn get_federation_token(
     ctx: &Ctx<'_>,
     input: GetFederationTokenInput,
@@ -167,7 +173,18 @@ pub fn get_federation_token(
             return Err(no_session_credentials("GetFederationToken"));
         }
     };
-    authorize(ctx, &Check::new("sts:GetFederationToken", &arn))?;
+    // No transitive keys: a federated user cannot assume a role, so there is no chain.
+    let (tags, _) = berth_iam::sts::session_tags(&input.tags, &[], None)?;
+    let keys = super::request_tag_keys(&tags);
+    authorize(
+        ctx,
+        &Check::new("sts:GetFederationToken", &arn).with_contexts(keys.clone()),
+    )?;
+    if !tags.is_empty() {
+        // The resource AWS names for `sts:TagSession` here is not established: berth checks
+        // it on the federated user's ARN, as `sts:GetFederationToken`.
+        authorize(ctx, &Check::new("sts:TagSession", &arn).with_contexts(keys))?;
+    }
     let duration = user_sessions::session_duration(holder, input.duration_seconds);
     let user_name = match holder {
         SessionHolder::User(n) => n.to_string(),
@@ -182,6 +199,7 @@ pub fn get_federation_token(
             inline: input.policy.as_deref(),
             arns: &input.policy_arns,
         },
+        tags,
         ctx.now_secs(),
     )?;
     Ok(GetFederationTokenOutput {
@@ -190,4 +208,114 @@ pub fn get_federation_token(
         arn,
         packed_policy_size,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use std::sync::Arc;
+
+    use berth_core::RootKey;
+    use berth_iam::{NewUser, Tag};
+    use berth_store::SqliteStore;
+
+    use super::*;
+    use crate::Control;
+    use crate::testing::caller;
+
+    const ACCOUNT: &str = "111122223333";
+
+    fn t(k: &str, v: &str) -> (String, String) {
+        (k.into(), v.into())
+    }
+
+    #[test]
+    fn federation_tags_need_tag_session_and_override_the_users_tags() {
+        let control = Control::new(
+            Arc::new(SqliteStore::in_memory().unwrap()),
+            RootKey::generate(),
+            0,
+        );
+        let iam = control.iam();
+        let mut new = NewUser::named("carol");
+        new.tags = vec![
+            Tag {
+                key: "Team".into(),
+                value: "user".into(),
+            },
+            Tag {
+                key: "cost".into(),
+                value: "1".into(),
+            },
+        ];
+        let user = iam.create_user(ACCOUNT, new, 0).unwrap();
+        // The user may federate, and read users only as a member of the `session` team.
+        let policy = |tag_session: bool| {
+            format!(
+                r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":["sts:GetFederationToken"{}],"Resource":"*","Condition":{{"StringEquals":{{"aws:RequestTag/team":"session"}}}}}},{{"Effect":"Allow","Action":"iam:GetUser","Resource":"*","Condition":{{"StringEquals":{{"aws:PrincipalTag/team":"session","aws:PrincipalTag/cost":"1"}}}}}}]}}"#,
+                if tag_session {
+                    r#","sts:TagSession""#
+                } else {
+                    ""
+                }
+            )
+        };
+        iam.put_user_policy(ACCOUNT, "carol", "p", &policy(false))
+            .unwrap();
+        let carol = caller(Principal::User {
+            account: ACCOUNT.into(),
+            name: user.name.clone(),
+            id: user.id.clone(),
+            path: user.path.clone(),
+        });
+        let ctx = control.ctx(&carol, "r1");
+        let input = |tags: Vec<(String, String)>| {
+            GetFederationTokenInput {
+            name: "fed".into(),
+            policy: Some(
+                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#
+                    .into(),
+            ),
+            tags,
+            ..Default::default()
+        }
+        };
+        let e = get_federation_token(&ctx, input(vec![t("team", "session")])).err();
+        assert!(
+            matches!(&e, Some(Error::AccessDenied(m)) if m.contains("sts:TagSession")),
+            "{e:?}"
+        );
+        iam.put_user_policy(ACCOUNT, "carol", "p", &policy(true))
+            .unwrap();
+        let ctx = control.ctx(&carol, "r2");
+        let e = get_federation_token(&ctx, input(vec![t("team", "a"), t("TEAM", "b")])).err();
+        assert!(
+            matches!(&e, Some(Error::Sts(super::super::StsError::InvalidParameterValue(m))) if m.starts_with("Duplicate tag keys")),
+            "{e:?}"
+        );
+        // The condition on `aws:RequestTag/team` holds the request to its value.
+        let e = get_federation_token(&ctx, input(vec![t("team", "other")])).err();
+        assert!(matches!(&e, Some(Error::AccessDenied(_))), "{e:?}");
+        let out = get_federation_token(&ctx, input(vec![t("team", "session")])).unwrap();
+        assert!(out.packed_policy_size.is_some());
+        let key = control
+            .signing_key(
+                &out.credentials.access_key_id,
+                "us-east-1",
+                Some(&out.credentials.session_token),
+                control.now(),
+            )
+            .ok()
+            .unwrap();
+        let docs = iam.identity_policies(&key.caller.principal).unwrap();
+        assert_eq!(
+            docs.principal_tags,
+            [
+                t("aws:PrincipalTag/cost", "1"),
+                t("aws:PrincipalTag/team", "session")
+            ]
+        );
+        let fed = control.ctx(&key.caller, "r3");
+        authorize(&fed, &Check::new("iam:GetUser", "*")).unwrap();
+    }
 }

@@ -292,6 +292,9 @@ impl ToXml for AssumeRoleWithWebIdentityOutput {
         assumed_role_user(out, &self.session);
         element(out, "Provider", &self.provider);
         element(out, "Audience", &self.audience);
+        if let Some(source) = &self.session.source_identity {
+            element(out, "SourceIdentity", source);
+        }
     }
 }
 

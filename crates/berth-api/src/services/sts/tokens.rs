@@ -210,11 +210,14 @@ impl FromQuery for op::GetFederationTokenInput {
             policy_arns.push(arn.to_string());
         }
         op::validate_policy_arns(&policy_arns)?;
+        let tags = super::tag_members(params)?;
+        op::validate_session_tags(&tags, &[])?;
         Ok(op::GetFederationTokenInput {
             name: name.to_string(),
             policy: params.get("Policy").map(str::to_string),
             policy_arns,
             duration_seconds,
+            tags,
         })
     }
 }
