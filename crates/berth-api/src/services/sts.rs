@@ -42,6 +42,79 @@ fn required<'p>(params: &'p QueryParams, name: &str, member: &str) -> Result<&'p
         .ok_or_else(|| validation(None, member, "Member must not be null"))
 }
 
+/// A string member's length, as STS reports the first failure: quoting the value, or `...`
+/// for a long or secret one (`quote` false).
+fn length(value: &str, member: &str, min: usize, max: usize, quote: bool) -> Result<(), WireError> {
+    let n = value.chars().count();
+    let shown = if quote { value } else { "..." };
+    if n < min {
+        return Err(validation(
+            Some(shown),
+            member,
+            &format!("Member must have length greater than or equal to {min}"),
+        ));
+    }
+    if n > max {
+        return Err(validation(
+            Some(shown),
+            member,
+            &format!("Member must have length less than or equal to {max}"),
+        ));
+    }
+    Ok(())
+}
+
+/// An optional integer member.
+fn number(params: &QueryParams, name: &str, member: &str) -> Result<Option<i64>, WireError> {
+    match params.get(name) {
+        None => Ok(None),
+        Some(d) => d
+            .parse::<i64>()
+            .map(Some)
+            .map_err(|_| validation(Some(d), member, "Member must be a number")),
+    }
+}
+
+/// `PolicyArns.member.N.arn`. The model does not require `arn`, but a descriptor without one
+/// names no policy; berth refuses it rather than drop a narrowing the caller asked for (AWS's
+/// answer is not established here).
+fn policy_arns(params: &QueryParams) -> Result<Vec<String>, WireError> {
+    let mut arns = Vec::new();
+    for (i, member) in params.members("PolicyArns").iter().enumerate() {
+        let arn = member.get("arn").ok_or_else(|| {
+            validation(
+                None,
+                &format!("policyArns.{}.member.arn", i + 1),
+                "Member must not be null",
+            )
+        })?;
+        arns.push(arn.to_string());
+    }
+    op::validate_policy_arns(&arns)?;
+    Ok(arns)
+}
+
+/// The `Credentials` element of every answer that issues credentials.
+fn credentials(out: &mut String, id: &str, secret: &str, token: &str, expiration: u64) {
+    out.push_str("<Credentials>");
+    element(out, "AccessKeyId", id);
+    element(out, "SecretAccessKey", secret);
+    element(out, "SessionToken", token);
+    element(out, "Expiration", &berth_core::time::iso8601(expiration));
+    out.push_str("</Credentials>");
+}
+
+/// A role session's `AssumedRoleUser` element, then its `PackedPolicySize`.
+fn assumed_role_user(out: &mut String, s: &op::RoleSession) {
+    out.push_str("<AssumedRoleUser>");
+    element(out, "AssumedRoleId", &s.assumed_role_id);
+    element(out, "Arn", &s.arn);
+    out.push_str("</AssumedRoleUser>");
+    if let Some(size) = s.packed_policy_size {
+        element(out, "PackedPolicySize", &size.to_string());
+    }
+}
+
 impl FromQuery for GetCallerIdentityInput {
     fn from_query(_params: &QueryParams) -> Result<Self, WireError> {
         Ok(GetCallerIdentityInput)
@@ -60,28 +133,8 @@ impl FromQuery for AssumeRoleInput {
             ));
         }
         op::validate_session_name(session_name)?;
-        let duration_seconds =
-            match params.get("DurationSeconds") {
-                None => None,
-                Some(d) => Some(d.parse::<i64>().map_err(|_| {
-                    validation(Some(d), "durationSeconds", "Member must be a number")
-                })?),
-            };
-        // `PolicyArns.member.N.arn`. The model does not require `arn`, but a descriptor
-        // without one names no policy; berth refuses it rather than drop a narrowing the
-        // caller asked for (AWS's answer is not established here).
-        let mut policy_arns = Vec::new();
-        for (i, member) in params.members("PolicyArns").iter().enumerate() {
-            let arn = member.get("arn").ok_or_else(|| {
-                validation(
-                    None,
-                    &format!("policyArns.{}.member.arn", i + 1),
-                    "Member must not be null",
-                )
-            })?;
-            policy_arns.push(arn.to_string());
-        }
-        op::validate_policy_arns(&policy_arns)?;
+        let duration_seconds = number(params, "DurationSeconds", "durationSeconds")?;
+        let policy_arns = policy_arns(params)?;
         let tags = tag_members(params)?;
         let transitive_tag_keys: Vec<String> = params
             .list("TransitiveTagKeys")
@@ -121,22 +174,14 @@ impl ToXml for GetCallerIdentityOutput {
 impl ToXml for AssumeRoleOutput {
     fn to_xml(&self, out: &mut String) {
         let session = &self.session;
-        out.push_str("<Credentials>");
-        element(out, "AccessKeyId", &session.access_key_id);
-        element(out, "SecretAccessKey", &session.secret_access_key);
-        element(out, "SessionToken", &session.session_token);
-        element(
+        credentials(
             out,
-            "Expiration",
-            &berth_core::time::iso8601(session.expiration),
+            &session.access_key_id,
+            &session.secret_access_key,
+            &session.session_token,
+            session.expiration,
         );
-        out.push_str("</Credentials><AssumedRoleUser>");
-        element(out, "AssumedRoleId", &session.assumed_role_id);
-        element(out, "Arn", &session.arn);
-        out.push_str("</AssumedRoleUser>");
-        if let Some(size) = session.packed_policy_size {
-            element(out, "PackedPolicySize", &size.to_string());
-        }
+        assumed_role_user(out, session);
         if let Some(source) = &session.source_identity {
             element(out, "SourceIdentity", source);
         }

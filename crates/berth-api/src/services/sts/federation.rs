@@ -6,7 +6,6 @@ use axum::http::request::Parts;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use berth_control::Control;
-use berth_control::sts::RoleSession as Session;
 use berth_control::sts::{
     self as op, AssumeRoleWithSamlInput, AssumeRoleWithSamlOutput, AssumeRoleWithWebIdentityInput,
     AssumeRoleWithWebIdentityOutput, AssumeRootInput, AssumeRootOutput,
@@ -14,7 +13,7 @@ use berth_control::sts::{
     GetScopedCredentialsOutput, GetWebIdentityTokenInput, GetWebIdentityTokenOutput,
 };
 
-use super::{required, validation};
+use super::{assumed_role_user, length, number, policy_arns, required, validation};
 use crate::error::WireError;
 use crate::protocol::{Protocol, Service};
 use crate::services::query::{FromQuery, ToXml, call};
@@ -94,53 +93,6 @@ pub(crate) fn unsigned(
             e.render(Some(protocol), request_id)
         }
     })
-}
-
-/// A string member's length, quoting the value (`quote`: false for long or secret values).
-fn length(value: &str, member: &str, min: usize, max: usize, quote: bool) -> Result<(), WireError> {
-    let n = value.chars().count();
-    let shown = if quote { value } else { "..." };
-    if n < min {
-        return Err(validation(
-            Some(shown),
-            member,
-            &format!("Member must have length greater than or equal to {min}"),
-        ));
-    }
-    if n > max {
-        return Err(validation(
-            Some(shown),
-            member,
-            &format!("Member must have length less than or equal to {max}"),
-        ));
-    }
-    Ok(())
-}
-
-fn number(params: &QueryParams, name: &str, member: &str) -> Result<Option<i64>, WireError> {
-    match params.get(name) {
-        None => Ok(None),
-        Some(d) => d
-            .parse::<i64>()
-            .map(Some)
-            .map_err(|_| validation(Some(d), member, "Member must be a number")),
-    }
-}
-
-fn policy_arns(params: &QueryParams) -> Result<Vec<String>, WireError> {
-    let mut arns = Vec::new();
-    for (i, member) in params.members("PolicyArns").iter().enumerate() {
-        let arn = member.get("arn").ok_or_else(|| {
-            validation(
-                None,
-                &format!("policyArns.{}.member.arn", i + 1),
-                "Member must not be null",
-            )
-        })?;
-        arns.push(arn.to_string());
-    }
-    op::validate_policy_arns(&arns)?;
-    Ok(arns)
 }
 
 fn role_members(params: &QueryParams) -> Result<(String, String), WireError> {
@@ -262,28 +214,15 @@ impl FromQuery for GetWebIdentityTokenInput {
     }
 }
 
-fn credentials(out: &mut String, s: &Session) {
-    out.push_str("<Credentials>");
-    element(out, "AccessKeyId", &s.access_key_id);
-    element(out, "SecretAccessKey", &s.secret_access_key);
-    element(out, "SessionToken", &s.session_token);
-    element(out, "Expiration", &berth_core::time::iso8601(s.expiration));
-    out.push_str("</Credentials>");
-}
-
-fn assumed_role_user(out: &mut String, s: &Session) {
-    out.push_str("<AssumedRoleUser>");
-    element(out, "AssumedRoleId", &s.assumed_role_id);
-    element(out, "Arn", &s.arn);
-    out.push_str("</AssumedRoleUser>");
-    if let Some(size) = s.packed_policy_size {
-        element(out, "PackedPolicySize", &size.to_string());
-    }
-}
-
 impl ToXml for AssumeRoleWithWebIdentityOutput {
     fn to_xml(&self, out: &mut String) {
-        credentials(out, &self.session);
+        super::credentials(
+            out,
+            &self.session.access_key_id,
+            &self.session.secret_access_key,
+            &self.session.session_token,
+            self.session.expiration,
+        );
         element(
             out,
             "SubjectFromWebIdentityToken",
@@ -300,26 +239,50 @@ impl ToXml for AssumeRoleWithWebIdentityOutput {
 
 impl ToXml for AssumeRoleWithSamlOutput {
     fn to_xml(&self, out: &mut String) {
-        credentials(out, &self.session);
+        super::credentials(
+            out,
+            &self.session.access_key_id,
+            &self.session.secret_access_key,
+            &self.session.session_token,
+            self.session.expiration,
+        );
         assumed_role_user(out, &self.session);
     }
 }
 
 impl ToXml for AssumeRootOutput {
     fn to_xml(&self, out: &mut String) {
-        credentials(out, &self.session);
+        super::credentials(
+            out,
+            &self.session.access_key_id,
+            &self.session.secret_access_key,
+            &self.session.session_token,
+            self.session.expiration,
+        );
     }
 }
 
 impl ToXml for GetDelegatedAccessTokenOutput {
     fn to_xml(&self, out: &mut String) {
-        credentials(out, &self.session);
+        super::credentials(
+            out,
+            &self.session.access_key_id,
+            &self.session.secret_access_key,
+            &self.session.session_token,
+            self.session.expiration,
+        );
     }
 }
 
 impl ToXml for GetScopedCredentialsOutput {
     fn to_xml(&self, out: &mut String) {
-        credentials(out, &self.session);
+        super::credentials(
+            out,
+            &self.session.access_key_id,
+            &self.session.secret_access_key,
+            &self.session.session_token,
+            self.session.expiration,
+        );
     }
 }
 

@@ -5,7 +5,7 @@ use berth_control::sts::{
     GetAccessKeyInfoInput, GetAccessKeyInfoOutput, GetSessionTokenInput, GetSessionTokenOutput,
 };
 
-use super::{required, validation};
+use super::{length, policy_arns, required, validation};
 use crate::error::WireError;
 use crate::services::query::{FromQuery, ToXml, call};
 use crate::services::{Ctx, QueryParams};
@@ -23,26 +23,6 @@ pub fn dispatch(
         "DecodeAuthorizationMessage" => call(params, |i| op::decode_authorization_message(ctx, i)),
         _ => return super::federation::dispatch(ctx, action, params),
     })
-}
-
-/// A string member's length, as STS reports the first failure (quoting the value).
-fn length(value: &str, member: &str, min: usize, max: usize) -> Result<(), WireError> {
-    let n = value.chars().count();
-    if n < min {
-        return Err(validation(
-            Some(value),
-            member,
-            &format!("Member must have length greater than or equal to {min}"),
-        ));
-    }
-    if n > max {
-        return Err(validation(
-            Some(value),
-            member,
-            &format!("Member must have length less than or equal to {max}"),
-        ));
-    }
-    Ok(())
 }
 
 /// `DurationSeconds` of GetSessionToken and GetFederationToken: the model's range, 900 to
@@ -91,7 +71,7 @@ pub(super) fn mfa_members(
     {
         let serial_number = params.get("SerialNumber");
         if let Some(s) = serial_number {
-            length(s, "serialNumber", 9, 256)?;
+            length(s, "serialNumber", 9, 256, true)?;
             if !s
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || "_+=/:,.@-".contains(c))
@@ -105,7 +85,7 @@ pub(super) fn mfa_members(
         }
         let token_code = params.get("TokenCode");
         if let Some(t) = token_code {
-            length(t, "tokenCode", 6, 6)?;
+            length(t, "tokenCode", 6, 6, true)?;
             if !t.chars().all(|c| c.is_ascii_digit()) {
                 return Err(validation(
                     Some(t),
@@ -124,7 +104,7 @@ pub(super) fn mfa_members(
 impl FromQuery for GetAccessKeyInfoInput {
     fn from_query(params: &QueryParams) -> Result<Self, WireError> {
         let id = required(params, "AccessKeyId", "accessKeyId")?;
-        length(id, "accessKeyId", 16, 128)?;
+        length(id, "accessKeyId", 16, 128, true)?;
         if !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
             return Err(validation(
                 Some(id),
@@ -162,12 +142,13 @@ impl FromQuery for DecodeAuthorizationMessageInput {
 impl ToXml for GetSessionTokenOutput {
     fn to_xml(&self, out: &mut String) {
         let c = &self.credentials;
-        out.push_str("<Credentials>");
-        element(out, "AccessKeyId", &c.access_key_id);
-        element(out, "SecretAccessKey", &c.secret_access_key);
-        element(out, "SessionToken", &c.session_token);
-        element(out, "Expiration", &berth_core::time::iso8601(c.expiration));
-        out.push_str("</Credentials>");
+        super::credentials(
+            out,
+            &c.access_key_id,
+            &c.secret_access_key,
+            &c.session_token,
+            c.expiration,
+        );
     }
 }
 
@@ -186,7 +167,7 @@ impl ToXml for DecodeAuthorizationMessageOutput {
 impl FromQuery for op::GetFederationTokenInput {
     fn from_query(params: &QueryParams) -> Result<Self, WireError> {
         let name = required(params, "Name", "name")?;
-        length(name, "name", 2, 32)?;
+        length(name, "name", 2, 32, true)?;
         if !name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c))
@@ -198,18 +179,7 @@ impl FromQuery for op::GetFederationTokenInput {
             ));
         }
         let duration_seconds = token_duration(params)?;
-        let mut policy_arns = Vec::new();
-        for (i, member) in params.members("PolicyArns").iter().enumerate() {
-            let arn = member.get("arn").ok_or_else(|| {
-                validation(
-                    None,
-                    &format!("policyArns.{}.member.arn", i + 1),
-                    "Member must not be null",
-                )
-            })?;
-            policy_arns.push(arn.to_string());
-        }
-        op::validate_policy_arns(&policy_arns)?;
+        let policy_arns = policy_arns(params)?;
         let tags = super::tag_members(params)?;
         op::validate_session_tags(&tags, &[])?;
         Ok(op::GetFederationTokenInput {
@@ -225,12 +195,14 @@ impl FromQuery for op::GetFederationTokenInput {
 impl ToXml for op::GetFederationTokenOutput {
     fn to_xml(&self, out: &mut String) {
         let c = &self.credentials;
-        out.push_str("<Credentials>");
-        element(out, "AccessKeyId", &c.access_key_id);
-        element(out, "SecretAccessKey", &c.secret_access_key);
-        element(out, "SessionToken", &c.session_token);
-        element(out, "Expiration", &berth_core::time::iso8601(c.expiration));
-        out.push_str("</Credentials><FederatedUser>");
+        super::credentials(
+            out,
+            &c.access_key_id,
+            &c.secret_access_key,
+            &c.session_token,
+            c.expiration,
+        );
+        out.push_str("<FederatedUser>");
         element(out, "FederatedUserId", &self.federated_user_id);
         element(out, "Arn", &self.arn);
         out.push_str("</FederatedUser>");
