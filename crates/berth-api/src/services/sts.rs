@@ -104,6 +104,17 @@ fn credentials(out: &mut String, id: &str, secret: &str, token: &str, expiration
     out.push_str("</Credentials>");
 }
 
+/// A role session's `Credentials` element.
+fn role_credentials(out: &mut String, s: &op::RoleSession) {
+    credentials(
+        out,
+        &s.access_key_id,
+        &s.secret_access_key,
+        &s.session_token,
+        s.expiration,
+    );
+}
+
 /// A role session's `AssumedRoleUser` element, then its `PackedPolicySize`.
 fn assumed_role_user(out: &mut String, s: &op::RoleSession) {
     out.push_str("<AssumedRoleUser>");
@@ -174,13 +185,7 @@ impl ToXml for GetCallerIdentityOutput {
 impl ToXml for AssumeRoleOutput {
     fn to_xml(&self, out: &mut String) {
         let session = &self.session;
-        credentials(
-            out,
-            &session.access_key_id,
-            &session.secret_access_key,
-            &session.session_token,
-            session.expiration,
-        );
+        role_credentials(out, session);
         assumed_role_user(out, session);
         if let Some(source) = &session.source_identity {
             element(out, "SourceIdentity", source);

@@ -13,7 +13,9 @@ use berth_control::sts::{
     GetScopedCredentialsOutput, GetWebIdentityTokenInput, GetWebIdentityTokenOutput,
 };
 
-use super::{assumed_role_user, length, number, policy_arns, required, validation};
+use super::{
+    assumed_role_user, length, number, policy_arns, required, role_credentials, validation,
+};
 use crate::error::WireError;
 use crate::protocol::{Protocol, Service};
 use crate::services::query::{FromQuery, ToXml, call};
@@ -216,13 +218,7 @@ impl FromQuery for GetWebIdentityTokenInput {
 
 impl ToXml for AssumeRoleWithWebIdentityOutput {
     fn to_xml(&self, out: &mut String) {
-        super::credentials(
-            out,
-            &self.session.access_key_id,
-            &self.session.secret_access_key,
-            &self.session.session_token,
-            self.session.expiration,
-        );
+        role_credentials(out, &self.session);
         element(
             out,
             "SubjectFromWebIdentityToken",
@@ -239,50 +235,26 @@ impl ToXml for AssumeRoleWithWebIdentityOutput {
 
 impl ToXml for AssumeRoleWithSamlOutput {
     fn to_xml(&self, out: &mut String) {
-        super::credentials(
-            out,
-            &self.session.access_key_id,
-            &self.session.secret_access_key,
-            &self.session.session_token,
-            self.session.expiration,
-        );
+        role_credentials(out, &self.session);
         assumed_role_user(out, &self.session);
     }
 }
 
 impl ToXml for AssumeRootOutput {
     fn to_xml(&self, out: &mut String) {
-        super::credentials(
-            out,
-            &self.session.access_key_id,
-            &self.session.secret_access_key,
-            &self.session.session_token,
-            self.session.expiration,
-        );
+        role_credentials(out, &self.session);
     }
 }
 
 impl ToXml for GetDelegatedAccessTokenOutput {
     fn to_xml(&self, out: &mut String) {
-        super::credentials(
-            out,
-            &self.session.access_key_id,
-            &self.session.secret_access_key,
-            &self.session.session_token,
-            self.session.expiration,
-        );
+        role_credentials(out, &self.session);
     }
 }
 
 impl ToXml for GetScopedCredentialsOutput {
     fn to_xml(&self, out: &mut String) {
-        super::credentials(
-            out,
-            &self.session.access_key_id,
-            &self.session.secret_access_key,
-            &self.session.session_token,
-            self.session.expiration,
-        );
+        role_credentials(out, &self.session);
     }
 }
 
