@@ -128,6 +128,84 @@ exec -a "$0" {real_berth_bin()} "$@"
     return str(wrapper)
 
 
+def _cmdline(pid: int) -> list[str]:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
+    except OSError:
+        return []
+
+
+def _parent(pid: int) -> int:
+    try:
+        # The fields after the command name (in parentheses, which may hold spaces).
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except (OSError, IndexError):
+        return False
+
+
+def _under_pytest(pid: int) -> bool:
+    """Whether a pytest process is among `pid`'s ancestors (its test run is still going)."""
+    seen = 0
+    pid = _parent(pid)
+    while pid > 1 and seen < 64:
+        if any("pytest" in arg for arg in _cmdline(pid)):
+            return True
+        pid, seen = _parent(pid), seen + 1
+    return False
+
+
+def stray_test_berths() -> list[int]:
+    """berth processes an earlier run of these tests left behind: started by a test (their data
+    directory or their output is in a pytest base temp dir) and no pytest run above them any more
+    (the run was killed: `berth up` is started in a session of its own, so killing the run's
+    process group does not reach it). Such a berth still holds 169.254.170.2, a port, Docker
+    containers; a live run's berths are never among them."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        pid = int(entry.name)
+        try:
+            if Path(os.readlink(entry / "exe")).name != "berth":
+                continue
+            paths = _cmdline(pid) + [os.readlink(entry / "fd" / "1")]
+        except OSError:
+            continue
+        if any("/berth-e2e" in p or "/pytest-of-" in p for p in paths) and not _under_pytest(pid):
+            found.append(pid)
+    return found
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_strays_of_an_earlier_run():
+    """Stops (SIGTERM: a clean stop removes what berth added to the host) what a killed earlier
+    run left running, before any test starts; says so on stderr."""
+    strays = stray_test_berths()
+    for pid in strays:
+        print(f"stopping berth {pid} left by an earlier run: {' '.join(_cmdline(pid))}", file=sys.stderr)
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    deadline = time.time() + 20
+    while strays and time.time() < deadline:
+        strays = [pid for pid in strays if _alive(pid)]
+        time.sleep(0.1)
+    for pid in strays:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    yield
+
+
 @pytest.fixture(scope="session", autouse=True)
 def e2e_databases():
     """With BERTH_E2E_DATABASE_URL: drops the session's databases at its end."""

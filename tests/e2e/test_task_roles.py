@@ -6,11 +6,13 @@ numbers; nothing berth added to the host's network is left once it stops."""
 
 import ipaddress
 import json
+import os
 import subprocess
 import time
 import urllib.error
 import urllib.request
 import uuid
+from pathlib import Path
 
 import pytest
 from botocore.exceptions import ClientError
@@ -58,12 +60,34 @@ def address_on_host():
     return out.strip() or (link.stdout.strip() if link.returncode == 0 else "")
 
 
-def listeners_on_address():
-    """Ports some process listens on at 169.254.170.2 (from /proc/net/tcp; state 0A is LISTEN)."""
+def _listening_rows():
+    """/proc/net/tcp rows of sockets listening at 169.254.170.2 (state 0A is LISTEN)."""
     want = "02AAFEA9"
     with open("/proc/net/tcp") as f:
         rows = [line.split() for line in f.readlines()[1:]]
-    return [int(r[1].split(":")[1], 16) for r in rows if r[1].split(":")[0] == want and r[3] == "0A"]
+    return [r for r in rows if r[1].split(":")[0] == want and r[3] == "0A"]
+
+
+def listeners_on_address():
+    """Ports some process listens on at 169.254.170.2."""
+    return [int(r[1].split(":")[1], 16) for r in _listening_rows()]
+
+
+def holders_of_address():
+    """The processes (pid and command line) whose sockets listen at 169.254.170.2, to name them
+    when the address is taken."""
+    inodes = {f"socket:[{r[9]}]" for r in _listening_rows()}
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if any(os.readlink(fd) in inodes for fd in (entry / "fd").iterdir()):
+                command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                found.append(f"{entry.name}: {command}")
+        except OSError:
+            continue
+    return found
 
 
 def leave_berths_address():
@@ -85,7 +109,7 @@ def no_address_on_host():
             subprocess.run(["ip", "addr", "del", "169.254.170.2/32", "dev", "lo"], capture_output=True, timeout=10)
     found = address_on_host()
     assert found == "", ("169.254.170.2 is on this host before berth starts (listeners on it: "
-                         f"{listeners_on_address()}): {found}")
+                         f"{listeners_on_address()}, held by {holders_of_address()}): {found}")
 
 
 @pytest.fixture
