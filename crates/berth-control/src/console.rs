@@ -138,10 +138,20 @@ impl Control {
         hex(&berth_core::mac::hmac_sha256(k.as_ref(), id.as_bytes()))
     }
 
-    fn seal_session(&self, key: &str, s: &Sealed) -> Result<String, StoreError> {
+    /// Seals `s` and stores it as the record of session `key`, expiring at `expires` (the
+    /// one writer of a session record: at sign-in and when its one-shot message is left or
+    /// taken).
+    fn put_session(
+        &self,
+        tx: &dyn Tx,
+        key: &str,
+        expires: u64,
+        s: &Sealed,
+    ) -> Result<(), StoreError> {
         let plain = Zeroizing::new(serde_json::to_vec(s).map_err(StoreError::Encode)?);
-        let sealed = self.root_key.seal(&context(key), &plain);
-        Ok(base64::engine::general_purpose::STANDARD.encode(sealed))
+        let sealed = base64::engine::general_purpose::STANDARD
+            .encode(self.root_key.seal(&context(key), &plain));
+        put_json(tx, SESSIONS_TABLE, key, &Record { expires, sealed })
     }
 
     /// The sealed part of a record; `None` when it does not open (another root key, a record
@@ -167,20 +177,17 @@ impl Control {
         let id = token();
         let key = self.session_key(&id);
         let expires = now + SESSION_TTL_SECS;
-        let sealed = self.seal_session(
-            &key,
-            &Sealed {
-                access_key_id: access_key_id.to_string(),
-                region: region.to_string(),
-                csrf: token(),
-                flash: None,
-                login: login.map(|l| StoredLogin {
-                    account: l.account,
-                    user_id: l.user_id,
-                    profile_created_at: l.profile_created_at,
-                }),
-            },
-        )?;
+        let session = Sealed {
+            access_key_id: access_key_id.to_string(),
+            region: region.to_string(),
+            csrf: token(),
+            flash: None,
+            login: login.map(|l| StoredLogin {
+                account: l.account,
+                user_id: l.user_id,
+                profile_created_at: l.profile_created_at,
+            }),
+        };
         self.store.write(|tx| {
             sweep(tx, now)?;
             let live = tx
@@ -189,7 +196,7 @@ impl Control {
             if live >= MAX_SESSIONS {
                 return Err(SessionFailure::Full);
             }
-            put_json(tx, SESSIONS_TABLE, &key, &Record { expires, sealed })?;
+            self.put_session(tx, &key, expires, &session)?;
             tx.put(EXPIRY_TABLE, &expiry_key(expires, &key), b"")?;
             Ok(())
         })?;
@@ -216,19 +223,10 @@ impl Control {
         };
         let flash = sealed.flash.take();
         if flash.is_some() {
-            let resealed = self.seal_session(&key, &sealed)?;
             self.store.write(|tx| -> Result<(), StoreError> {
                 // Only if the session is still there (a sign-out meanwhile stays one).
                 if tx.get(SESSIONS_TABLE, &key)?.is_some() {
-                    put_json(
-                        tx,
-                        SESSIONS_TABLE,
-                        &key,
-                        &Record {
-                            expires: record.expires,
-                            sealed: resealed,
-                        },
-                    )?;
+                    self.put_session(tx, &key, record.expires, &sealed)?;
                 }
                 Ok(())
             })?;
@@ -259,16 +257,7 @@ impl Control {
                 return Ok(());
             };
             sealed.flash = Some(message);
-            let resealed = self.seal_session(&key, &sealed)?;
-            put_json(
-                tx,
-                SESSIONS_TABLE,
-                &key,
-                &Record {
-                    expires: record.expires,
-                    sealed: resealed,
-                },
-            )?;
+            self.put_session(tx, &key, record.expires, &sealed)?;
             Ok(())
         })
     }

@@ -220,21 +220,13 @@ impl<'a> Iam<'a> {
             };
             let user = match &record.owner {
                 KeyOwner::User { name } | KeyOwner::UserSession { name, .. } => {
-                    match get_json::<policies::UserView>(
+                    match get_json::<policies::PolicyHolderView>(
                         tx,
                         entity::USERS,
                         &entity::key(&record.account_id, name),
                     )? {
-                        Some(u) => {
-                            let mut docs = policies::collect(
-                                tx,
-                                &record.account_id,
-                                u.inline_policies,
-                                &u.attached_policies,
-                                &u.groups,
-                                u.permissions_boundary.as_deref(),
-                            )?;
-                            docs.principal_tags = policies::principal_tag_keys(&u.tags);
+                        Some(mut u) => {
+                            let docs = u.user_documents(tx, &record.account_id, &[])?;
                             Some((u.account, u.name, u.id, u.path, docs))
                         }
                         None => None,

@@ -1127,17 +1127,8 @@ impl Iam<'_> {
                 let user: Option<PolicyHolderView> =
                     get_json(tx, entity::USERS, &entity::key(account, name))?;
                 match user {
-                    Some(u) if id.is_empty() || &u.id == id => {
-                        let mut docs = collect(
-                            tx,
-                            account,
-                            u.inline_policies,
-                            &u.attached_policies,
-                            &u.groups,
-                            u.permissions_boundary.as_deref(),
-                        )?;
-                        docs.principal_tags = principal_tag_keys(&u.tags);
-                        Ok(docs)
+                    Some(mut u) if id.is_empty() || &u.id == id => {
+                        u.user_documents(tx, account, &[])
                     }
                     _ => Ok(IdentityDocuments::default()),
                 }
@@ -1177,23 +1168,12 @@ impl Iam<'_> {
                     _ => (None, Vec::new()),
                 };
                 match user {
-                    Some(u) => {
-                        let mut docs = collect(
-                            tx,
-                            account,
-                            u.inline_policies,
-                            &u.attached_policies,
-                            &u.groups,
-                            u.permissions_boundary.as_deref(),
-                        )?;
+                    Some(mut u) => {
+                        let mut docs = u.user_documents(tx, account, &session_tags)?;
                         // Without a federation policy the session may do nothing.
                         docs.session = Some(
                             policy.unwrap_or_else(|| crate::user_sessions::NOTHING.to_string()),
                         );
-                        // The user's tags, each replaced by a session tag of the same key.
-                        let user_tags: Vec<(String, String)> =
-                            u.tags.into_iter().map(|t| (t.key, t.value)).collect();
-                        docs.principal_tags = crate::sts::principal_tags(&user_tags, &session_tags);
                         Ok(docs)
                     }
                     None => Ok(IdentityDocuments::default()),
@@ -1240,19 +1220,19 @@ pub(crate) fn collect(
     })
 }
 
-/// An entity's tags as the `aws:PrincipalTag/<key>` condition keys of its requests.
-pub(crate) fn principal_tag_keys(tags: &[crate::entity::Tag]) -> Vec<(String, String)> {
-    tags.iter()
-        .map(|t| (format!("aws:PrincipalTag/{}", t.key), t.value.clone()))
-        .collect()
-}
-
-/// What the authoriser reads of a stored user or role (`User`, `Role`): its id and the members
-/// that name its identity policies, and its tags. The record's other members (the policy names,
-/// a role's trust policy, …) are skipped, not decoded; the record itself is unchanged.
+/// What the authoriser reads of a stored user, role or group (`User`, `Role`, `Group`): who it
+/// is, the members that name its identity policies, and its tags. The record's other members
+/// (the policy names, a role's trust policy, …) are skipped, not decoded; the record itself is
+/// unchanged.
 #[derive(Deserialize)]
 pub(crate) struct PolicyHolderView {
+    #[serde(default)]
+    pub account: String,
+    #[serde(default)]
+    pub name: String,
     pub id: String,
+    #[serde(default)]
+    pub path: String,
     #[serde(default)]
     pub permissions_boundary: Option<String>,
     #[serde(default)]
@@ -1267,24 +1247,34 @@ pub(crate) struct PolicyHolderView {
     pub tags: Vec<crate::entity::Tag>,
 }
 
-/// What `Iam::resolve_access_key` reads of a user's record: who the user is and its policies.
-#[derive(Deserialize)]
-pub(crate) struct UserView {
-    pub account: String,
-    pub name: String,
-    pub id: String,
-    pub path: String,
-    #[serde(default)]
-    pub permissions_boundary: Option<String>,
-    #[serde(default)]
-    pub inline_policies: Vec<InlineDocument>,
-    #[serde(default)]
-    pub attached_policies: Vec<String>,
-    #[serde(default)]
-    pub groups: Vec<String>,
-    /// The user's tags (its `aws:PrincipalTag/<key>` keys).
-    #[serde(default)]
-    pub tags: Vec<crate::entity::Tag>,
+impl PolicyHolderView {
+    /// A user's identity documents, the one reading of them for every request a user (or a
+    /// federated user's session) makes: its own inline and attached policies, its groups', its
+    /// permissions boundary, and its tags as the `aws:PrincipalTag/<key>` condition keys — each
+    /// replaced by a session tag of the same key from `session_tags`. Its policy members are
+    /// moved out.
+    pub(crate) fn user_documents(
+        &mut self,
+        tx: &dyn Tx,
+        account: &str,
+        session_tags: &[(String, String)],
+    ) -> Result<IdentityDocuments, IamError> {
+        let mut docs = collect(
+            tx,
+            account,
+            std::mem::take(&mut self.inline_policies),
+            &self.attached_policies,
+            &self.groups,
+            self.permissions_boundary.as_deref(),
+        )?;
+        let tags: Vec<(String, String)> = self
+            .tags
+            .iter()
+            .map(|t| (t.key.clone(), t.value.clone()))
+            .collect();
+        docs.principal_tags = crate::sts::principal_tags(&tags, session_tags);
+        Ok(docs)
+    }
 }
 
 /// An inline policy's document, its name skipped.
