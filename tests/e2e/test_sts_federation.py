@@ -391,6 +391,32 @@ def test_an_unreachable_issuer_is_an_idp_communication_error(berth_factory, issu
             RoleArn=f"arn:aws:iam::{ACCOUNT}:role/ci", RoleSessionName="s1", WebIdentityToken=token)
 
 
+def test_the_issuer_is_trusted_through_ca_file_and_not_without_it(berth_factory, issuer):
+    """`berth server --ca-file` names the issuer's CA (as AWS_CA_BUNDLE does); a server given
+    neither trusts only the machine's store, where the test CA is not, and cannot reach it."""
+    token = issuer.token()
+    servers = {
+        "trusting": berth_factory("trusting", extra_args=["--ca-file", str(issuer.ca_path)],
+                                  env_extra={"AWS_CA_BUNDLE": ""}),
+        "untrusting": berth_factory("untrusting", env_extra={"AWS_CA_BUNDLE": ""}),
+    }
+    for name, berth in servers.items():
+        iam = berth.client("iam")
+        provider_arn = iam.create_open_id_connect_provider(
+            Url=issuer.url, ClientIDList=["sts.amazonaws.com"], ThumbprintList=["0" * 40],
+        )["OpenIDConnectProviderArn"]
+        iam.create_role(RoleName="ci", AssumeRolePolicyDocument=json.dumps(
+            web_identity_trust(provider_arn, issuer.host_path)))
+        sts = unsigned_sts(berth)
+        call = dict(RoleArn=f"arn:aws:iam::{ACCOUNT}:role/ci", RoleSessionName="s1", WebIdentityToken=token)
+        if name == "trusting":
+            creds = sts.assume_role_with_web_identity(**call)["Credentials"]
+            assert creds["AccessKeyId"].startswith("ASIA"), creds
+        else:
+            e = refused(sts.assume_role_with_web_identity, "IDPCommunicationError", 400, **call)
+            assert "UnknownIssuer" in error_message(e) or "certificate" in error_message(e), e.response
+
+
 def test_assume_role_with_saml_refusals(berth):
     iam = berth.client("iam")
     sts = unsigned_sts(berth)

@@ -51,6 +51,8 @@ pub struct Control {
     /// The latest attempts of users and role sessions on each action (service last accessed
     /// data).
     pub access: iam::AccessLog,
+    /// The OIDC issuers' signing keys, fetched for AssumeRoleWithWebIdentity.
+    pub jwks: sts::Jwks,
 }
 
 impl Control {
@@ -61,6 +63,16 @@ impl Control {
             clock_offset_secs,
             regions: Regions::default(),
             access: iam::AccessLog::default(),
+            jwks: sts::Jwks::default(),
+        }
+    }
+
+    /// This control trusting the certificates of `ca_file` (PEM) besides the machine's when it
+    /// fetches an OIDC issuer's keys.
+    pub fn with_ca_file(self, ca_file: Option<std::path::PathBuf>) -> Control {
+        Control {
+            jwks: sts::Jwks::new(ca_file),
+            ..self
         }
     }
 

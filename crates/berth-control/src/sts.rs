@@ -3,6 +3,7 @@
 mod federation;
 mod tokens;
 
+pub use federation::jwks::Jwks;
 pub use federation::*;
 pub use tokens::*;
 

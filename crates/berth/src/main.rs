@@ -77,6 +77,10 @@ struct ServerArgs {
     /// directory's `replica-id` (random, made on the first start).
     #[arg(long, env = "BERTH_REPLICA_ID")]
     replica_id: Option<String>,
+    /// Certificates to trust besides the machine's (PEM) when berth itself calls out over
+    /// HTTPS: an OIDC issuer's discovery document and keys (AssumeRoleWithWebIdentity).
+    #[arg(long, env = "AWS_CA_BUNDLE")]
+    ca_file: Option<PathBuf>,
 }
 
 /// TLS on the listener (plain HTTP without these).
@@ -425,7 +429,9 @@ fn prepare_server(args: &ServerArgs) -> anyhow::Result<Prepared> {
         tracing::info!(extra_regions = ?regions.extra(), "regions from BERTH_EXTRA_REGIONS");
     }
     let state = Arc::new(
-        berth_control::Control::new(store, root_key, clock_offset_secs).with_regions(regions),
+        berth_control::Control::new(store, root_key, clock_offset_secs)
+            .with_regions(regions)
+            .with_ca_file(args.ca_file.clone()),
     );
     Ok(Prepared {
         state,

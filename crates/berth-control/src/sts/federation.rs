@@ -126,15 +126,18 @@ pub fn assume_role_with_web_identity(
     } else {
         return Err(no_provider());
     };
-    let keys = jwks::keys_for(&peeked.issuer, peeked.key_id.as_deref()).map_err(|e| match e {
-        // berth's words: AWS's message for an unreachable provider is not established.
-        jwks::FetchError::Unreachable(m) => {
-            Error::IdpCommunication(format!("the identity provider could not be reached: {m}"))
-        }
-        jwks::FetchError::NoKeys(_) => {
-            Error::InvalidIdentityToken(web_identity::NO_VERIFICATION_KEY.into())
-        }
-    })?;
+    let keys = control
+        .jwks
+        .keys_for(&peeked.issuer, peeked.key_id.as_deref())
+        .map_err(|e| match e {
+            // berth's words: AWS's message for an unreachable provider is not established.
+            jwks::FetchError::Unreachable(m) => {
+                Error::IdpCommunication(format!("the identity provider could not be reached: {m}"))
+            }
+            jwks::FetchError::NoKeys(_) => {
+                Error::InvalidIdentityToken(web_identity::NO_VERIFICATION_KEY.into())
+            }
+        })?;
     let claims = web_identity::verify(token, &keys, &provider, now).map_err(token_error)?;
     let passed = claims.session()?;
     let role = role.ok_or_else(|| not_authorized(ACTION))?;
