@@ -335,14 +335,29 @@ fn make_variables_literal(v: &mut serde_json::Value) {
 /// Whether an AWS service principal (e.g. `ecs-tasks.amazonaws.com`) may assume `role`, with
 /// the request's condition keys (`aws:SourceAccount`, `aws:SourceArn`).
 pub fn service_may_assume(role: &RoleInfo, service: &str, context: &Context) -> bool {
+    trust_allows(
+        role,
+        &berth_policy::Principal::service(service),
+        "sts:AssumeRole",
+        context,
+    )
+}
+
+/// Whether `role`'s trust policy alone allows `principal` to perform `action` with the request
+/// `context` (a trust policy that does not parse allows nothing).
+pub(crate) fn trust_allows(
+    role: &RoleInfo,
+    principal: &berth_policy::Principal,
+    action: &str,
+    context: &Context,
+) -> bool {
     let Ok(trust) = berth_policy::parse(&role.trust_policy, PolicyKind::Trust) else {
         return false;
     };
-    let principal = berth_policy::Principal::service(service);
     let arn = role.arn();
     let request = berth_policy::Request {
-        principal: &principal,
-        action: "sts:AssumeRole",
+        principal,
+        action,
         resource: &arn,
         resource_account: Some(&role.account),
         context,

@@ -7,7 +7,7 @@
 //! this module does no I/O and takes `now` as an argument. Its failures are
 //! [`WebIdentityError`]s, each carrying the words AWS answers with where they are known.
 
-use berth_policy::{Context, Mode, PolicyKind, PolicySet};
+use berth_policy::Context;
 use jsonwebtoken::jwk::Jwk;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 
@@ -369,23 +369,12 @@ pub fn federated_may_assume(
     action: &str,
     context: &Context,
 ) -> bool {
-    let Ok(trust) = berth_policy::parse(&role.trust_policy, PolicyKind::Trust) else {
-        return false;
-    };
-    let principal = berth_policy::Principal::federated(provider_arn);
-    let arn = role.arn();
-    let request = berth_policy::Request {
-        principal: &principal,
+    crate::sts::trust_allows(
+        role,
+        &berth_policy::Principal::federated(provider_arn),
         action,
-        resource: &arn,
-        resource_account: Some(&role.account),
         context,
-    };
-    let set = PolicySet {
-        resource: Some(&trust),
-        ..PolicySet::default()
-    };
-    berth_policy::evaluate(&request, &set, Mode::ResourcePolicyRequired).is_allowed()
+    )
 }
 
 impl Iam<'_> {
