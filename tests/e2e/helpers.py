@@ -1,8 +1,15 @@
 """Helpers the end-to-end test files share: policy documents, users with keys, more accounts,
-AWS errors expected, clients without botocore's own checks."""
+AWS errors expected, clients without botocore's own checks, MFA codes, walks of a model's
+operations."""
 
+import base64
+import hashlib
+import hmac
 import json
+import struct
 import subprocess
+import urllib.parse
+from pathlib import Path
 
 import boto3
 import pytest
@@ -70,3 +77,37 @@ def raw_client(berth, service, creds=None):
         aws_session_token=c.session_token,
         config=Config(retries={"max_attempts": 1}, parameter_validation=False),
     )
+
+
+def totp(seed_b32: str, counter: int) -> str:
+    """RFC 6238's code (HMAC-SHA1, six digits) for time step `counter`."""
+    key = base64.b32decode(seed_b32 + "=" * (-len(seed_b32) % 8))
+    h = hmac.new(key, struct.pack(">Q", counter), hashlib.sha1).digest()
+    o = h[19] & 0x0F
+    word = struct.unpack(">I", h[o:o + 4])[0] & 0x7FFFFFFF
+    return f"{word % 1_000_000:06d}"
+
+
+def query_action(berth, service, action, version):
+    """`action` with no parameters over the Query protocol, signed for `service`: (status, body)."""
+    status, _, raw = berth.raw(
+        body=urllib.parse.urlencode({"Action": action, "Version": version}).encode(),
+        headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
+        sign=(service, REGION),
+    )
+    return status, raw.decode()
+
+
+def unanswered_operations(berth, service, model):
+    """The operations of `models/<model>` berth does not know (`InvalidAction`, "Could not find
+    operation"), each called with no parameters; an answer of 500 or more fails at once. Also
+    the model's API version."""
+    doc = json.loads((Path(__file__).resolve().parents[2] / "models" / model).read_text())
+    version = doc["metadata"]["apiVersion"]
+    unanswered = []
+    for op in sorted(doc["operations"]):
+        status, text = query_action(berth, service, op, version)
+        assert status < 500, (op, status, text)
+        if "<Code>InvalidAction</Code>" in text or "Could not find operation" in text:
+            unanswered.append(op)
+    return unanswered, version

@@ -3,14 +3,12 @@ instance profiles, service-linked roles, managed policy versions, and every oper
 IAM model answered."""
 
 import json
-import urllib.parse
-from pathlib import Path
 
 import pytest
 from botocore.exceptions import ClientError
 
 from conftest import error_code, error_message
-from helpers import allow, user_creds
+from helpers import allow, query_action, unanswered_operations, user_creds
 
 ACCOUNT = "000000000000"
 ECS_EXEC_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
@@ -436,27 +434,9 @@ def test_a_new_user_has_no_other_credentials(berth):
 def test_every_operation_of_the_model_is_answered(berth):
     """No operation of models/iam.json answers `InvalidAction` ("Could not find operation"):
     each is answered, by what it does or by the error an account without the feature gets."""
-    model = json.loads((Path(__file__).resolve().parents[2] / "models" / "iam.json").read_text())
-    version = model["metadata"]["apiVersion"]
-    unanswered = []
-    for op in sorted(model["operations"]):
-        body = urllib.parse.urlencode({"Action": op, "Version": version}).encode()
-        status, _, raw = berth.raw(
-            body=body,
-            headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
-            sign=("iam", "us-east-1"),
-        )
-        text = raw.decode()
-        assert status < 500, (op, status, text)
-        if "<Code>InvalidAction</Code>" in text:
-            unanswered.append(op)
+    unanswered, version = unanswered_operations(berth, "iam", "iam.json")
     assert unanswered == []
     # An operation that is not in the model still answers InvalidAction.
-    body = urllib.parse.urlencode({"Action": "MakeCoffee", "Version": version}).encode()
-    status, _, raw = berth.raw(
-        body=body,
-        headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
-        sign=("iam", "us-east-1"),
-    )
+    status, text = query_action(berth, "iam", "MakeCoffee", version)
     assert status == 400
-    assert f"Could not find operation MakeCoffee for version {version}" in raw.decode()
+    assert f"Could not find operation MakeCoffee for version {version}" in text

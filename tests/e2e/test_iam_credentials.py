@@ -4,11 +4,9 @@ devices enabled with real TOTP codes — with boto3 and the AWS CLI."""
 
 import base64
 import hashlib
-import hmac
 import html
 import json
 import re
-import struct
 import time
 import urllib.error
 import urllib.parse
@@ -18,7 +16,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from conftest import REGION, error_code, error_message, store_bytes
-from helpers import allow, raw_client, user_creds
+from helpers import allow, raw_client, totp, user_creds
 
 ACCOUNT = "000000000000"
 GOOD = "Str0ng-Passw0rd!"
@@ -33,15 +31,6 @@ def expect_error(call, code, message=None, status=None, **kwargs):
     if status is not None:
         assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == status
     return e.value
-
-
-def totp(seed_b32: str, counter: int) -> str:
-    """RFC 6238's code (HMAC-SHA1, six digits) for time step `counter`."""
-    key = base64.b32decode(seed_b32 + "=" * (-len(seed_b32) % 8))
-    h = hmac.new(key, struct.pack(">Q", counter), hashlib.sha1).digest()
-    o = h[19] & 0x0F
-    word = struct.unpack(">I", h[o:o + 4])[0] & 0x7FFFFFFF
-    return f"{word % 1_000_000:06d}"
 
 
 # --- login profiles and the password policy -------------------------------------------------

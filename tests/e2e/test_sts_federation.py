@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.x509.oid import NameOID
 
 from conftest import REGION, Creds, error_code, error_message
-from helpers import allow
+from helpers import allow, query_action, unanswered_operations
 
 ACCOUNT = "000000000000"
 
@@ -455,29 +455,11 @@ def test_assume_role_with_saml_refusals(berth):
 
 
 def test_every_operation_of_the_sts_model_is_answered(berth):
-    from pathlib import Path
-
-    model = json.loads((Path(__file__).resolve().parents[2] / "models" / "sts.json").read_text())
-    version = model["metadata"]["apiVersion"]
-    unanswered = []
-    for op in sorted(model["operations"]):
-        body = urllib.parse.urlencode({"Action": op, "Version": version}).encode()
-        status, _, raw = berth.raw(
-            body=body,
-            headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
-            sign=("sts", "us-east-1"),
-        )
-        text = raw.decode()
-        if "<Code>InvalidAction</Code>" in text or "Could not find operation" in text:
-            unanswered.append(op)
+    unanswered, version = unanswered_operations(berth, "sts", "sts.json")
     assert unanswered == [], unanswered
     # A made-up operation still is not found, so the walk can fail.
-    status, _, raw = berth.raw(
-        body=urllib.parse.urlencode({"Action": "NoSuchOperation", "Version": version}).encode(),
-        headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
-        sign=("sts", "us-east-1"),
-    )
-    assert status == 400 and b"Could not find operation NoSuchOperation" in raw, raw
+    status, text = query_action(berth, "sts", "NoSuchOperation", version)
+    assert status == 400 and "Could not find operation NoSuchOperation" in text, text
 
 
 def test_the_operations_without_their_feature(berth):
@@ -489,12 +471,8 @@ def test_the_operations_without_their_feature(berth):
     assert "Organizations" in error_message(e)
     refused(sts.get_delegated_access_token, "ValidationError", 400, TradeInToken="x" * 32)
     # GetScopedCredentials, which this botocore does not know yet, signed by hand.
-    status, _, raw = berth.raw(
-        body=urllib.parse.urlencode({"Action": "GetScopedCredentials", "Version": "2011-06-15"}).encode(),
-        headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
-        sign=("sts", "us-east-1"),
-    )
-    assert status == 403 and b"<Code>AccessDenied</Code>" in raw, raw
+    status, text = query_action(berth, "sts", "GetScopedCredentials", "2011-06-15")
+    assert status == 403 and "<Code>AccessDenied</Code>" in text, text
     # Unsigned, only the two federation operations are answered.
     status, _, raw = berth.raw(
         body=urllib.parse.urlencode({"Action": "GetCallerIdentity", "Version": "2011-06-15"}).encode(),

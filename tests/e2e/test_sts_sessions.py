@@ -3,30 +3,17 @@ seen as `aws:PrincipalTag`, transitive through a role chain and not overridable)
 identity, MFA on GetSessionToken and AssumeRole (a TOTP code of the user's virtual device), and a
 federated user's principal keys."""
 
-import base64
-import hashlib
-import hmac
 import json
-import struct
 import time
 
 import pytest
 from botocore.exceptions import ClientError
 
 from conftest import Creds, error_code, error_message
-from helpers import allow, user_creds
+from helpers import allow, totp, user_creds
 
 ACCOUNT = "000000000000"
 ALICE = f"arn:aws:iam::{ACCOUNT}:user/alice"
-
-
-def totp(seed_b32: str, counter: int) -> str:
-    """RFC 6238's code (HMAC-SHA1, six digits) for time step `counter`."""
-    key = base64.b32decode(seed_b32 + "=" * (-len(seed_b32) % 8))
-    h = hmac.new(key, struct.pack(">Q", counter), hashlib.sha1).digest()
-    o = h[19] & 0x0F
-    word = struct.unpack(">I", h[o:o + 4])[0] & 0x7FFFFFFF
-    return f"{word % 1_000_000:06d}"
 
 
 def session(resp):
