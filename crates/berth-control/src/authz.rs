@@ -191,28 +191,18 @@ pub fn authorize(ctx: &Ctx<'_>, check: &Check<'_>) -> Result<(), Error> {
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
-    use std::sync::Arc;
 
-    use berth_core::RootKey;
     use berth_iam::{NewUser, Principal, SessionInfo};
     use berth_policy::ContextValue;
-    use berth_store::SqliteStore;
 
     use super::*;
     use crate::testing::caller;
+    use crate::testing::control;
     use crate::{Caller, Control};
 
     const ACCOUNT: &str = "111122223333";
     const OTHER: &str = "444455556666";
     const SECRET: &str = "arn:aws:secretsmanager:us-east-1:444455556666:secret:shared-AbCdEf";
-
-    fn control() -> Control {
-        Control::new(
-            Arc::new(SqliteStore::in_memory().unwrap()),
-            RootKey::generate(),
-            0,
-        )
-    }
 
     /// The user carol, with `policy` as her one inline policy.
     fn carol(control: &Control, policy: &str) -> Caller {

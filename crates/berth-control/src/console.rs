@@ -315,13 +315,8 @@ fn sweep(tx: &dyn Tx, now: u64) -> Result<(), StoreError> {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
+    use crate::testing::control;
     use berth_core::RootKey;
-    use std::sync::Arc;
-
-    fn control() -> Control {
-        let store = Arc::new(berth_store::SqliteStore::in_memory().unwrap());
-        Control::new(store, RootKey::generate(), 0)
-    }
 
     #[test]
     fn session_lifecycle() {

@@ -157,8 +157,28 @@ impl Ctx<'_> {
 
 /// What the use cases' unit tests share.
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 pub(crate) mod testing {
     use super::*;
+
+    /// A control over a fresh in-memory SQLite store with a new root key.
+    pub fn control() -> Control {
+        Control::new(
+            Arc::new(berth_store::SqliteStore::in_memory().unwrap()),
+            RootKey::generate(),
+            0,
+        )
+    }
+
+    /// The IAM user `user` calling with a long-term key in us-east-1.
+    pub fn user_caller(user: &berth_iam::User) -> Caller {
+        caller(berth_iam::Principal::User {
+            account: user.account.clone(),
+            name: user.name.clone(),
+            id: user.id.clone(),
+            path: user.path.clone(),
+        })
+    }
 
     /// `principal` calling with a long-term key in us-east-1.
     pub fn caller(principal: berth_iam::Principal) -> Caller {

@@ -256,14 +256,10 @@ pub(crate) fn check_mfa(
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
-    use std::sync::Arc;
 
-    use berth_core::RootKey;
     use berth_iam::{NewRole, Principal};
-    use berth_store::SqliteStore;
 
     use super::*;
-    use crate::Control;
 
     use crate::testing::caller;
 
@@ -279,11 +275,7 @@ mod tests {
 
     #[test]
     fn roles_are_assumed_as_their_trust_policy_allows() {
-        let control = Control::new(
-            Arc::new(SqliteStore::in_memory().unwrap()),
-            RootKey::generate(),
-            0,
-        );
+        let control = crate::testing::control();
         let trust = format!(
             r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{ACCOUNT}:root"}},"Action":"sts:AssumeRole"}}]}}"#
         );
@@ -317,12 +309,7 @@ mod tests {
         let id = get_caller_identity(&ctx, GetCallerIdentityInput).unwrap();
         assert_eq!(id.arn, format!("arn:aws:iam::{ACCOUNT}:root"));
 
-        let carol = caller(Principal::User {
-            account: ACCOUNT.into(),
-            name: user.name.clone(),
-            id: user.id.clone(),
-            path: user.path.clone(),
-        });
+        let carol = crate::testing::user_caller(&user);
         let ctx = control.ctx(&carol, "r2");
         let out = assume_role(&ctx, assume(&role.arn())).unwrap();
         assert_eq!(
@@ -344,11 +331,7 @@ mod tests {
 
     #[test]
     fn session_tags_need_tag_session_and_pass_along_a_chain() {
-        let control = Control::new(
-            Arc::new(SqliteStore::in_memory().unwrap()),
-            RootKey::generate(),
-            0,
-        );
+        let control = crate::testing::control();
         let carol_arn = format!("arn:aws:iam::{ACCOUNT}:user/carol");
         let trust = |actions: &str| {
             format!(
@@ -378,12 +361,7 @@ mod tests {
             .unwrap();
         iam.put_role_policy(ACCOUNT, "tagged", "assume", all)
             .unwrap();
-        let carol = caller(Principal::User {
-            account: ACCOUNT.into(),
-            name: user.name.clone(),
-            id: user.id.clone(),
-            path: user.path.clone(),
-        });
+        let carol = crate::testing::user_caller(&user);
         let ctx = control.ctx(&carol, "r1");
         let with_tags = |arn: String, tags: &[(&str, &str)], transitive: &[&str]| AssumeRoleInput {
             tags: tags

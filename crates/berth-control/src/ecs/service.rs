@@ -471,11 +471,7 @@ mod tests {
     /// scheduler leaves a claimed service alone, and the service settles once its tasks run.
     #[test]
     fn the_scheduler_keeps_the_desired_count_under_one_claim() {
-        let control = Control::new(
-            Arc::new(SqliteStore::in_memory().unwrap()),
-            RootKey::generate(),
-            0,
-        );
+        let control = crate::testing::control();
         let root = caller(Principal::Root {
             account: ACCOUNT.into(),
         });
@@ -663,11 +659,7 @@ mod tests {
     /// shippers sign with the freshest), and a role it can no longer assume does not stop it.
     #[test]
     fn a_running_fargate_task_keeps_getting_its_execution_credentials() {
-        let control = Control::new(
-            Arc::new(SqliteStore::in_memory().unwrap()),
-            RootKey::generate(),
-            0,
-        );
+        let control = crate::testing::control();
         let root = caller(Principal::Root {
             account: ACCOUNT.into(),
         });

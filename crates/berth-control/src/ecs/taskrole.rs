@@ -96,20 +96,9 @@ pub fn assume_task_role(
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
-    use std::sync::Arc;
-
-    use berth_core::RootKey;
-    use berth_store::SqliteStore;
 
     use super::*;
-
-    fn control() -> Control {
-        Control::new(
-            Arc::new(SqliteStore::in_memory().unwrap()),
-            RootKey::generate(),
-            0,
-        )
-    }
+    use crate::testing::control;
 
     #[test]
     fn credentials_ids_are_stable_per_task_and_unguessable() {

@@ -554,36 +554,25 @@ pub fn update_open_id_connect_provider(
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
-    use std::sync::Arc;
+
     use std::time::{Duration, UNIX_EPOCH};
 
-    use berth_core::RootKey;
     use berth_iam::NewUser;
-    use berth_store::SqliteStore;
 
     use super::*;
-    use crate::Control;
+
     use crate::testing::caller;
 
     const ACCOUNT: &str = "111122223333";
 
     #[test]
     fn attempts_reach_the_store_at_most_once_a_minute() {
-        let control = Control::new(
-            Arc::new(SqliteStore::in_memory().unwrap()),
-            RootKey::generate(),
-            0,
-        );
+        let control = crate::testing::control();
         let user = control
             .iam()
             .create_user(ACCOUNT, NewUser::named("ann"), 0)
             .unwrap();
-        let ann = caller(Principal::User {
-            account: ACCOUNT.into(),
-            name: user.name.clone(),
-            id: user.id.clone(),
-            path: user.path.clone(),
-        });
+        let ann = crate::testing::user_caller(&user);
         let at = |secs: u64| {
             let mut ctx = control.ctx(&ann, "r");
             ctx.now = UNIX_EPOCH + Duration::from_secs(secs);

@@ -1315,10 +1315,6 @@ pub fn list_role_tags(
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
-    use std::sync::Arc;
-
-    use berth_core::RootKey;
-    use berth_store::SqliteStore;
 
     use super::*;
     use crate::{Caller, Control};
@@ -1328,11 +1324,7 @@ mod tests {
     const ACCOUNT: &str = "111122223333";
 
     fn control() -> Control {
-        Control::new(
-            Arc::new(SqliteStore::in_memory().unwrap()),
-            RootKey::generate(),
-            0,
-        )
+        crate::testing::control()
     }
 
     fn root() -> Caller {

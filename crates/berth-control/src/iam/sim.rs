@@ -620,14 +620,11 @@ pub fn get_context_keys_for_principal_policy(
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
-    use std::sync::Arc;
 
-    use berth_core::RootKey;
     use berth_iam::{NewUser, Principal};
-    use berth_store::SqliteStore;
 
     use super::*;
-    use crate::Control;
+
     use crate::testing::caller;
 
     const A: &str = "111122223333";
@@ -640,11 +637,7 @@ mod tests {
 
     #[test]
     fn a_users_groups_take_part_and_cross_account_needs_the_resource_policy() {
-        let control = Control::new(
-            Arc::new(SqliteStore::in_memory().unwrap()),
-            RootKey::generate(),
-            0,
-        );
+        let control = crate::testing::control();
         let iam = control.iam();
         iam.create_user(A, NewUser::named("ann"), 0).unwrap();
         iam.create_group(A, "ops", None, 0).unwrap();

@@ -213,15 +213,10 @@ pub fn get_federation_token(
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
-    use std::sync::Arc;
 
-    use berth_core::RootKey;
     use berth_iam::{NewUser, Tag};
-    use berth_store::SqliteStore;
 
     use super::*;
-    use crate::Control;
-    use crate::testing::caller;
 
     const ACCOUNT: &str = "111122223333";
 
@@ -231,11 +226,7 @@ mod tests {
 
     #[test]
     fn federation_tags_need_tag_session_and_override_the_users_tags() {
-        let control = Control::new(
-            Arc::new(SqliteStore::in_memory().unwrap()),
-            RootKey::generate(),
-            0,
-        );
+        let control = crate::testing::control();
         let iam = control.iam();
         let mut new = NewUser::named("carol");
         new.tags = vec![
@@ -262,12 +253,7 @@ mod tests {
         };
         iam.put_user_policy(ACCOUNT, "carol", "p", &policy(false))
             .unwrap();
-        let carol = caller(Principal::User {
-            account: ACCOUNT.into(),
-            name: user.name.clone(),
-            id: user.id.clone(),
-            path: user.path.clone(),
-        });
+        let carol = crate::testing::user_caller(&user);
         let ctx = control.ctx(&carol, "r1");
         let input = |tags: Vec<(String, String)>| {
             GetFederationTokenInput {
