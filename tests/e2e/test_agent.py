@@ -6,7 +6,9 @@ import json
 import os
 import re
 import shlex
+import signal
 import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -359,8 +361,10 @@ class UpProcess:
         self._log = open(self.log_path, "wb")
         cmd = [berth_bin(), "up", "--listen", f"127.0.0.1:{self.port}", "--data-dir", str(data_dir)]
         if tty:
+            # `script` runs its command with $SHELL -c; `exec` makes berth the shell itself, so
+            # that `script` signals berth whatever the shell (dash, unlike bash, stays).
             env["COLUMNS"], env["TERM"] = "160", "xterm"
-            cmd = ["script", "-qfec", shlex.join(cmd), "/dev/null"]
+            cmd = ["script", "-qfec", "exec " + shlex.join(cmd), "/dev/null"]
         self.proc = subprocess.Popen(
             cmd, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
             start_new_session=True,
@@ -391,9 +395,46 @@ class UpProcess:
         return self.log_path.read_text(errors="replace")
 
     def stop(self):
-        # The whole session: `script` and the berth under it.
+        # The whole session: `script` and the berth under it; then, whatever `script` did, no
+        # berth of this data directory is left running.
         stop_process(self.proc, timeout=15, group=True)
         self._log.close()
+        stop_berths_of(self.data_dir)
+
+
+def berths_of(data_dir):
+    """Pids of the berth processes running with `data_dir`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if entry.name.isdigit() and argv and argv[0].endswith(b"berth") and str(data_dir).encode() in argv:
+            found.append(int(entry.name))
+    return found
+
+
+def stop_berths_of(data_dir, timeout=15):
+    """SIGTERM to each berth of `data_dir`, SIGKILL to any still there after `timeout` s; each one
+    found is named on stderr (none should be: its parent stopped it)."""
+    pids = berths_of(data_dir)
+    for pid in pids:
+        print(f"berth {pid} of {data_dir} outlived its parent: stopping it", file=sys.stderr)
+        signal_if_there(pid, signal.SIGTERM)
+    deadline = time.time() + timeout
+    while pids and time.time() < deadline:
+        time.sleep(0.1)
+        pids = [p for p in pids if p in berths_of(data_dir)]
+    for pid in pids:
+        signal_if_there(pid, signal.SIGKILL)
+
+
+def signal_if_there(pid, sig):
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        pass
 
 
 def run_private_app_on(up, registry):

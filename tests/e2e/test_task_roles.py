@@ -481,3 +481,67 @@ def test_a_killed_berths_address_is_taken_over_and_removed_on_a_clean_stop(tmp_p
     finally:
         u.stop()
     assert address_on_host() == "", u.log()
+
+
+@pytest.mark.parametrize("nohup", [False, True], ids=["plain", "nohup"])
+def test_berth_up_stops_cleanly_when_its_terminal_goes(tmp_path, docker_ready, nohup):  # noqa: F811
+    # `berth up` in a terminal (util-linux `script`) under a shell that stays its parent, as a
+    # user's shell does. A SIGHUP while the terminal is there (a reload) leaves it serving; the
+    # terminal going away (`script` killed, as a closed window) stops it as SIGTERM would, and
+    # it removes what it added to the host. Under `nohup` it keeps serving until SIGTERM.
+    import shlex
+    import signal
+
+    from conftest import berth_bin, free_port, stop_process
+    from test_agent import berths_of, stop_berths_of
+
+    no_address_on_host()
+    port, data, log = free_port(), tmp_path / "data", tmp_path / "berth.log"
+    command = shlex.join(["nohup"] * nohup + [berth_bin(), "up", "--listen", f"127.0.0.1:{port}", "--data-dir", str(data)])
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "BERTH_ROOT_"))}
+    env.update(RUST_LOG="info", SHELL="/bin/sh")
+    term = subprocess.Popen(
+        ["script", "-qfec", f"{command} 2>{shlex.quote(str(log))}; exit $?", "/dev/null"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+        start_new_session=True,
+    )
+
+    def text():
+        return log.read_text(errors="replace") if log.exists() else ""
+
+    try:
+        deadline = time.time() + 30
+        while "task endpoint ready" not in text():
+            assert term.poll() is None and time.time() < deadline, text()
+            time.sleep(0.2)
+        [pid] = berths_of(data)
+        parent = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1]
+        assert Path(f"/proc/{parent}/comm").read_text().strip() == "sh", "the shell did not stay berth's parent"
+        assert address_on_host() != "", text()
+
+        os.kill(pid, signal.SIGHUP)
+        time.sleep(2)
+        assert berths_of(data) == [pid], text()
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/_berth/health", timeout=5) as r:
+            assert r.status == 200
+        assert "the terminal is gone" not in text()
+
+        os.killpg(term.pid, signal.SIGKILL)
+        term.wait(timeout=10)
+        if nohup:
+            time.sleep(3)
+            assert berths_of(data) == [pid], text()
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_berth/health", timeout=5) as r:
+                assert r.status == 200
+            os.kill(pid, signal.SIGTERM)
+        deadline = time.time() + 30
+        while berths_of(data):
+            assert time.time() < deadline, text()
+            time.sleep(0.2)
+        out = text()
+        assert ("SIGHUP: the terminal is gone" in out) != nohup and "shutting down" in out, out
+        assert "removed 169.254.170.2 from this host" in out, out
+        assert address_on_host() == "" and listeners_on_address() == [], out
+    finally:
+        stop_process(term, timeout=5, group=True)
+        stop_berths_of(data)

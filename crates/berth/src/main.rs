@@ -2,6 +2,7 @@
 //! over to the library crates.
 
 mod datadir;
+mod hangup;
 mod progress;
 
 use std::net::SocketAddr;
@@ -270,6 +271,7 @@ enum AccountCommand {
 }
 
 fn main() -> anyhow::Result<()> {
+    hangup::note_at_start();
     let cli = Cli::parse();
     let bars = init_logging(cli.log_format);
     let pulls = bars.map(|b| b as Arc<dyn berth_agent::PullObserver>);
@@ -476,7 +478,8 @@ async fn serve(
 
 /// SIGHUP: reads the listener's certificate and key again; the next handshake serves them. A
 /// pair that cannot serve is logged and the one in use stays. Without TLS a SIGHUP is logged
-/// and changes nothing (it does not stop the server).
+/// and changes nothing. (A SIGHUP stops berth only when its terminal went away: see
+/// [`hangup`].)
 fn reload_on_hangup(cert: Option<Arc<berth_tls::ServerCert>>) {
     match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
         Ok(mut hup) => {
@@ -845,7 +848,7 @@ fn server(
 /// when it stops: `berth_control::polls::release`).
 const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 
-/// A shutdown signal (SIGINT or SIGTERM) that several tasks can wait for.
+/// A shutdown signal ([`shutdown_signal`]) that several tasks can wait for.
 fn shutdown_watch() -> tokio::sync::watch::Receiver<bool> {
     let (tx, rx) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
@@ -1040,17 +1043,24 @@ fn up(args: ServerArgs, pulls: Option<Arc<dyn berth_agent::PullObserver>>) -> an
     result
 }
 
+/// SIGINT, SIGTERM, or a SIGHUP because the terminal berth runs in went away (see
+/// [`hangup`]).
 async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
+    let gone = hangup::terminal_gone();
     match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
         Ok(mut term) => {
             tokio::select! {
                 _ = ctrl_c => {},
                 _ = term.recv() => {},
+                _ = gone => {},
             }
         }
         Err(_) => {
-            let _ = ctrl_c.await;
+            tokio::select! {
+                _ = ctrl_c => {},
+                _ = gone => {},
+            }
         }
     }
     tracing::info!("shutting down");
