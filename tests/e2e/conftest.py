@@ -135,7 +135,7 @@ def _cmdline(pid: int) -> list[str]:
         return []
 
 
-def _parent(pid: int) -> int:
+def parent_of(pid: int) -> int:
     try:
         # The fields after the command name (in parentheses, which may hold spaces).
         return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
@@ -153,12 +153,47 @@ def _alive(pid: int) -> bool:
 def _under_pytest(pid: int) -> bool:
     """Whether a pytest process is among `pid`'s ancestors (its test run is still going)."""
     seen = 0
-    pid = _parent(pid)
+    pid = parent_of(pid)
     while pid > 1 and seen < 64:
         if any("pytest" in arg for arg in _cmdline(pid)):
             return True
-        pid, seen = _parent(pid), seen + 1
+        pid, seen = parent_of(pid), seen + 1
     return False
+
+
+def berth_processes() -> list[tuple[int, list[str]]]:
+    """The berth processes on this machine (their executable is `berth`), each with its command
+    line."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if Path(os.readlink(entry / "exe")).name == "berth":
+                found.append((int(entry.name), _cmdline(int(entry.name))))
+        except OSError:
+            continue
+    return found
+
+
+def stop_pids(pids: list[int], timeout: float):
+    """SIGTERM to each of `pids` (a clean stop: berth removes what it added to the host), SIGKILL
+    to those still alive after `timeout` s."""
+    for pid in pids:
+        _signal_if_there(pid, signal.SIGTERM)
+    deadline = time.time() + timeout
+    while pids and time.time() < deadline:
+        pids = [pid for pid in pids if _alive(pid)]
+        time.sleep(0.1)
+    for pid in pids:
+        _signal_if_there(pid, signal.SIGKILL)
+
+
+def _signal_if_there(pid: int, sig):
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        pass
 
 
 def stray_test_berths() -> list[int]:
@@ -168,14 +203,9 @@ def stray_test_berths() -> list[int]:
     process group does not reach it). Such a berth still holds 169.254.170.2, a port, Docker
     containers; a live run's berths are never among them."""
     found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        pid = int(entry.name)
+    for pid, cmdline in berth_processes():
         try:
-            if Path(os.readlink(entry / "exe")).name != "berth":
-                continue
-            paths = _cmdline(pid) + [os.readlink(entry / "fd" / "1")]
+            paths = cmdline + [os.readlink(f"/proc/{pid}/fd/1")]
         except OSError:
             continue
         if any("/berth-e2e" in p or "/pytest-of-" in p for p in paths) and not _under_pytest(pid):
@@ -190,19 +220,7 @@ def no_strays_of_an_earlier_run():
     strays = stray_test_berths()
     for pid in strays:
         print(f"stopping berth {pid} left by an earlier run: {' '.join(_cmdline(pid))}", file=sys.stderr)
-        try:
-            os.kill(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-    deadline = time.time() + 20
-    while strays and time.time() < deadline:
-        strays = [pid for pid in strays if _alive(pid)]
-        time.sleep(0.1)
-    for pid in strays:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+    stop_pids(strays, timeout=20)
     yield
 
 

@@ -6,7 +6,6 @@ import json
 import os
 import re
 import shlex
-import signal
 import subprocess
 import sys
 import time
@@ -15,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REGION, berth_bin, stop_process
+from conftest import REGION, berth_bin, berth_processes, stop_pids, stop_process
 from docker_fixtures import REGISTRY_USER, TRAP_USER, docker_ready, registry, remove_local_image  # noqa: F401
 from test_ecs import wait_until_server_holds_a_poll
 
@@ -404,15 +403,7 @@ class UpProcess:
 
 def berths_of(data_dir):
     """Pids of the berth processes running with `data_dir`."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        try:
-            argv = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if entry.name.isdigit() and argv and argv[0].endswith(b"berth") and str(data_dir).encode() in argv:
-            found.append(int(entry.name))
-    return found
+    return [pid for pid, cmdline in berth_processes() if str(data_dir) in cmdline]
 
 
 def stop_berths_of(data_dir, timeout=15):
@@ -421,20 +412,7 @@ def stop_berths_of(data_dir, timeout=15):
     pids = berths_of(data_dir)
     for pid in pids:
         print(f"berth {pid} of {data_dir} outlived its parent: stopping it", file=sys.stderr)
-        signal_if_there(pid, signal.SIGTERM)
-    deadline = time.time() + timeout
-    while pids and time.time() < deadline:
-        time.sleep(0.1)
-        pids = [p for p in pids if p in berths_of(data_dir)]
-    for pid in pids:
-        signal_if_there(pid, signal.SIGKILL)
-
-
-def signal_if_there(pid, sig):
-    try:
-        os.kill(pid, sig)
-    except ProcessLookupError:
-        pass
+    stop_pids(pids, timeout)
 
 
 def run_private_app_on(up, registry):

@@ -492,7 +492,7 @@ def test_berth_up_stops_cleanly_when_its_terminal_goes(tmp_path, docker_ready, n
     import shlex
     import signal
 
-    from conftest import berth_bin, free_port, stop_process
+    from conftest import berth_bin, free_port, parent_of, stop_process
     from test_agent import berths_of, stop_berths_of
 
     no_address_on_host()
@@ -515,8 +515,7 @@ def test_berth_up_stops_cleanly_when_its_terminal_goes(tmp_path, docker_ready, n
             assert term.poll() is None and time.time() < deadline, text()
             time.sleep(0.2)
         [pid] = berths_of(data)
-        parent = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1]
-        assert Path(f"/proc/{parent}/comm").read_text().strip() == "sh", "the shell did not stay berth's parent"
+        assert Path(f"/proc/{parent_of(pid)}/comm").read_text().strip() == "sh", "the shell did not stay berth's parent"
         assert address_on_host() != "", text()
 
         os.kill(pid, signal.SIGHUP)
