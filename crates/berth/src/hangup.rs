@@ -4,8 +4,8 @@
 //! certificate and the agent's engine-auth file, and berth carries on. Sent because the
 //! terminal berth runs in went away (its window closed, its SSH session dropped, the shell
 //! that started it exited), it stops berth as SIGTERM does: a `berth up` nobody can see any
-//! more would otherwise keep running and keep what it added to the host (169.254.170.2, the
-//! NAT rules) for good.
+//! more would otherwise keep running and keep what it added to the host (169.254.170.2 on
+//! `berth-ecs0` or `lo`) for good.
 //!
 //! The two are told apart by the controlling terminal: berth had one when it started and it no
 //! longer opens. Under `nohup` (SIGHUP ignored when berth started) a SIGHUP never stops berth.

@@ -554,13 +554,11 @@ pub fn update_open_id_connect_provider(
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
-
     use std::time::{Duration, UNIX_EPOCH};
 
     use berth_iam::NewUser;
 
     use super::*;
-
     use crate::testing::caller;
 
     const ACCOUNT: &str = "111122223333";

@@ -1317,15 +1317,12 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
-    use crate::{Caller, Control};
+    use crate::Caller;
+    use crate::testing::control;
 
     use crate::testing::caller;
 
     const ACCOUNT: &str = "111122223333";
-
-    fn control() -> Control {
-        crate::testing::control()
-    }
 
     fn root() -> Caller {
         caller(Principal::Root {

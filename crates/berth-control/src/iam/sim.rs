@@ -624,7 +624,6 @@ mod tests {
     use berth_iam::{NewUser, Principal};
 
     use super::*;
-
     use crate::testing::caller;
 
     const A: &str = "111122223333";
